@@ -1,0 +1,87 @@
+// A circuit breaker: after `failureThreshold` consecutive failures a dependency is skipped for
+// `resetTimeoutMs` (open), then one trial call decides (half-open). It keeps a dead or hanging
+// dependency from adding its timeout to every request.
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+export interface CircuitBreakerOptions {
+  name: string;
+  failureThreshold: number;
+  resetTimeoutMs: number;
+  now?: () => number;
+  onStateChange?: (name: string, from: BreakerState, to: BreakerState) => void;
+}
+
+export class CircuitOpenError extends Error {
+  constructor(readonly breaker: string) {
+    super(`circuit ${breaker} is open`);
+    this.name = 'CircuitOpenError';
+  }
+}
+
+export class CircuitBreaker {
+  private stateValue: BreakerState = 'closed';
+  private failures = 0;
+  private openedAt = 0;
+  private trialInFlight = false;
+  private readonly now: () => number;
+
+  constructor(private readonly options: CircuitBreakerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get state(): BreakerState {
+    if (this.stateValue === 'open' && this.now() - this.openedAt >= this.options.resetTimeoutMs) this.transition('half_open');
+    return this.stateValue;
+  }
+
+  /** True when a call may go through now (closed, or the single half-open trial). */
+  allows(): boolean {
+    const state = this.state;
+    return state === 'closed' || (state === 'half_open' && !this.trialInFlight);
+  }
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    if (!this.allows()) throw new CircuitOpenError(this.options.name);
+    const trial = this.stateValue === 'half_open';
+    if (trial) this.trialInFlight = true;
+    try {
+      const result = await call();
+      this.recordSuccess();
+      return result;
+    } catch (err) {
+      this.recordFailure();
+      throw err;
+    } finally {
+      if (trial) this.trialInFlight = false;
+    }
+  }
+
+  recordSuccess(): void {
+    this.failures = 0;
+    if (this.stateValue !== 'closed') this.transition('closed');
+  }
+
+  recordFailure(): void {
+    this.failures += 1;
+    if (this.stateValue === 'half_open' || (this.stateValue === 'closed' && this.failures >= this.options.failureThreshold)) {
+      this.openedAt = this.now();
+      this.transition('open');
+    }
+  }
+
+  private transition(to: BreakerState): void {
+    const from = this.stateValue;
+    if (from === to) return;
+    this.stateValue = to;
+    this.options.onStateChange?.(this.options.name, from, to);
+  }
+}
+
+/** Numeric form for a Prometheus gauge: 0 closed, 1 half-open, 2 open. */
+export function breakerStateValue(state: BreakerState): number {
+  return state === 'closed' ? 0 : state === 'half_open' ? 1 : 2;
+}

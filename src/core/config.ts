@@ -1,0 +1,166 @@
+// The one place that reads the environment. Every process parses and validates its variables once at
+// start-up and passes the typed result down; a bad value stops the process with one line per variable.
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
+const CODE_CHARS = /^[A-Za-z0-9_-]+$/;
+const THIRTY_DAYS_S = 30 * 24 * 60 * 60;
+
+/** Every variable Curt reads, with its default and meaning; README's configuration table mirrors it. */
+export const VARIABLES = {
+  PORT: { default: 'KGS 7001', doc: 'TCP port the process listens on.' },
+  HOST: { default: '0.0.0.0', doc: 'Interface the process binds.' },
+  LOG_LEVEL: { default: 'info', doc: `JSON log level: ${LOG_LEVELS.join(', ')}.` },
+  REDIS_URL: { default: 'redis://127.0.0.1:6379', doc: 'Redis holding the key pool (and, later, the cache).' },
+  REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`.' },
+  KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present.' },
+  CODE_LENGTH: { default: '6', doc: 'Length of generated codes, 4 to 10.' },
+  CODE_ALPHABET: { default: 'a-z A-Z', doc: 'Characters of generated codes: 2 or more distinct characters of `[A-Za-z0-9_-]`.' },
+  KGS_POOL_LOW_WATERMARK: { default: '10000', doc: 'Replenish when `available_keys` falls under this many codes.' },
+  KGS_POOL_TARGET: { default: '50000', doc: 'Replenish `available_keys` up to this many codes.' },
+  KGS_REUSE_COOLDOWN_S: { default: '2592000 (30 days)', doc: 'Seconds a returned code waits before it can be handed out again; 0 = at once.' },
+  KGS_EMPTY_WAIT_MS: { default: '2000', doc: 'How long a request that finds the pool empty waits for replenishment before `503`.' },
+} as const;
+
+export type VariableName = keyof typeof VARIABLES;
+
+/** Collects every problem before failing, so an operator fixes the whole environment in one go. */
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Env) {}
+
+  private raw(name: VariableName): string | undefined {
+    const value = this.env[name];
+    return value === undefined || value.trim() === '' ? undefined : value.trim();
+  }
+
+  private fail(name: VariableName, rule: string, shown: string | undefined): void {
+    this.problems.push(`${name} ${rule}${shown === undefined ? '' : ` (got ${JSON.stringify(shown)})`}`);
+  }
+
+  int(name: VariableName, fallback: number, min: number, max: number): number {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      this.fail(name, `must be a whole number from ${min} to ${max}`, raw);
+      return fallback;
+    }
+    return value;
+  }
+
+  string(name: VariableName, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  secret(name: VariableName): string {
+    const raw = this.raw(name);
+    if (raw === undefined) {
+      this.fail(name, 'is required: set it to a long random string shared with the services that call the KGS', undefined);
+      return '';
+    }
+    if (raw.length < 1) this.fail(name, 'must not be empty', undefined);
+    return raw;
+  }
+
+  oneOf<T extends string>(name: VariableName, fallback: T, allowed: readonly T[]): T {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.fail(name, `must be one of ${allowed.join(', ')}`, raw);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  url(name: VariableName, fallback: string, protocols: readonly string[]): string {
+    const raw = this.raw(name) ?? fallback;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !protocols.includes(parsed.protocol)) {
+      // Never echo a URL that may hold a password.
+      this.fail(name, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, undefined);
+    }
+    return raw;
+  }
+
+  keyPrefix(name: VariableName): string {
+    const raw = this.raw(name) ?? '';
+    if (!/^[A-Za-z0-9:_.{}-]*$/.test(raw) || raw.length > 64) {
+      this.fail(name, 'must be at most 64 characters of letters, digits and : _ . - { }', raw);
+      return '';
+    }
+    return raw;
+  }
+
+  alphabet(name: VariableName, fallback: string): string {
+    const raw = this.raw(name);
+    if (raw === undefined) return fallback;
+    if (!CODE_CHARS.test(raw) || new Set(raw).size !== raw.length || raw.length < 2) {
+      this.fail(name, 'must be 2 or more distinct characters of A-Z a-z 0-9 _ -', raw);
+      return fallback;
+    }
+    return raw;
+  }
+
+  done<T>(value: T): T {
+    if (this.problems.length > 0) throw new ConfigError(this.problems.map((p) => `Invalid configuration: ${p}`));
+    return value;
+  }
+}
+
+export interface ListenConfig {
+  host: string;
+  port: number;
+}
+
+export interface CodeConfig {
+  length: number;
+  alphabet: string;
+}
+
+export interface KgsConfig {
+  listen: ListenConfig;
+  logLevel: LogLevel;
+  redis: { url: string; keyPrefix: string };
+  token: string;
+  codes: CodeConfig;
+  pool: { lowWatermark: number; target: number; reuseCooldownS: number; emptyWaitMs: number };
+}
+
+export function loadKgsConfig(env: Env): KgsConfig {
+  const r = new Reader(env);
+  const lowWatermark = r.int('KGS_POOL_LOW_WATERMARK', 10_000, 0, 10_000_000);
+  const target = r.int('KGS_POOL_TARGET', 50_000, 1, 10_000_000);
+  if (target <= lowWatermark && r.problems.length === 0) {
+    r.problems.push(`KGS_POOL_TARGET must be greater than KGS_POOL_LOW_WATERMARK (got ${target} <= ${lowWatermark})`);
+  }
+  const config: KgsConfig = {
+    listen: { host: r.string('HOST', '0.0.0.0'), port: r.int('PORT', 7001, 0, 65_535) },
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
+    token: r.secret('KGS_TOKEN'),
+    codes: { length: r.int('CODE_LENGTH', 6, 4, 10), alphabet: r.alphabet('CODE_ALPHABET', LETTERS) },
+    pool: {
+      lowWatermark,
+      target,
+      reuseCooldownS: r.int('KGS_REUSE_COOLDOWN_S', THIRTY_DAYS_S, 0, 10 * 365 * 24 * 60 * 60),
+      emptyWaitMs: r.int('KGS_EMPTY_WAIT_MS', 2000, 0, 60_000),
+    },
+  };
+  return r.done(config);
+}

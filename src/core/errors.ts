@@ -1,0 +1,86 @@
+// The one error model. Domain code throws these; the HTTP layer (problem.ts) turns them into RFC 9457
+// problem+json. `code` is the stable machine-readable name clients switch on; it never changes meaning.
+
+export interface ProblemFields {
+  status: number;
+  code: string;
+  title: string;
+  detail?: string;
+  /** Extra response headers such as Retry-After or WWW-Authenticate. */
+  headers?: Record<string, string>;
+  /** RFC 9457 extension members, merged into the body. */
+  extensions?: Record<string, unknown>;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly title: string;
+  readonly detail: string | undefined;
+  readonly headers: Record<string, string>;
+  readonly extensions: Record<string, unknown>;
+
+  constructor(fields: ProblemFields, options?: { cause?: unknown }) {
+    super(fields.detail ?? fields.title, options);
+    this.name = new.target.name;
+    this.status = fields.status;
+    this.code = fields.code;
+    this.title = fields.title;
+    this.detail = fields.detail;
+    this.headers = fields.headers ?? {};
+    this.extensions = fields.extensions ?? {};
+  }
+}
+
+export class InvalidRequest extends AppError {
+  constructor(detail: string, code = 'invalid_request') {
+    super({ status: 400, code, title: 'The request is not valid', detail });
+  }
+}
+
+export class Unauthorized extends AppError {
+  constructor(detail = 'A valid bearer token is required.') {
+    super({ status: 401, code: 'unauthorized', title: 'Authentication required', detail, headers: { 'www-authenticate': 'Bearer' } });
+  }
+}
+
+export class Forbidden extends AppError {
+  constructor(detail = 'This key may not do that.') {
+    super({ status: 403, code: 'forbidden', title: 'Not allowed', detail });
+  }
+}
+
+export class NotFound extends AppError {
+  constructor(detail = 'Nothing is here.', code = 'not_found') {
+    super({ status: 404, code, title: 'Not found', detail });
+  }
+}
+
+export class Conflict extends AppError {
+  constructor(code: string, detail: string) {
+    super({ status: 409, code, title: 'Conflict', detail });
+  }
+}
+
+/** A dependency (Redis, PostgreSQL, the KGS) cannot serve now; the caller should retry later. */
+export class DependencyDown extends AppError {
+  constructor(dependency: string, detail: string, retryAfterS = 1, options?: { cause?: unknown }) {
+    super(
+      {
+        status: 503,
+        code: `${dependency}_unavailable`,
+        title: 'Service temporarily unavailable',
+        detail,
+        headers: { 'retry-after': String(retryAfterS) },
+      },
+      options,
+    );
+  }
+}
+
+/** The KGS has no code to give: the pool is empty after waiting, or the code space is used up. */
+export class CodesUnavailable extends AppError {
+  constructor(detail: string, code: 'pool_empty' | 'code_space_exhausted', retryAfterS = 1) {
+    super({ status: 503, code, title: 'No short codes available', detail, headers: { 'retry-after': String(retryAfterS) } });
+  }
+}

@@ -1,0 +1,90 @@
+// Maps every failure to RFC 9457 problem+json: our AppErrors, Fastify's own errors (validation,
+// malformed JSON, body too large, wrong media type) and 404s. Nothing internal reaches a client.
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { AppError } from './errors.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Route schema for error responses, so the OpenAPI document shows them. */
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    code: Type.String(),
+    detail: Type.Optional(Type.String()),
+    request_id: Type.Optional(Type.String()),
+  },
+  { $id: 'Problem', additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+export interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  request_id?: string;
+  [extension: string]: unknown;
+}
+
+export function problemBody(error: AppError, requestId?: string): ProblemBody {
+  return {
+    ...error.extensions,
+    type: `urn:curt:problem:${error.code}`,
+    title: error.title,
+    status: error.status,
+    code: error.code,
+    ...(error.detail === undefined ? {} : { detail: error.detail }),
+    ...(requestId === undefined ? {} : { request_id: requestId }),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply {
+  for (const [name, value] of Object.entries(error.headers)) reply.header(name, value);
+  return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problemBody(error, String(reply.request.id)));
+}
+
+/** Fastify's own client errors, by their error code. */
+const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string; title: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', title: 'The request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', title: 'Unsupported media type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', title: 'Invalid Content-Length' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is empty' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is not valid JSON' },
+};
+
+export function toAppError(error: FastifyError | Error): AppError {
+  if (error instanceof AppError) return error;
+  const fastifyError = error as FastifyError;
+  if (fastifyError.validation) {
+    return new AppError({ status: 400, code: 'invalid_request', title: 'The request is not valid', detail: fastifyError.message });
+  }
+  const known = fastifyError.code === undefined ? undefined : FASTIFY_CLIENT_ERRORS[fastifyError.code];
+  if (known) return new AppError({ ...known, detail: known.title });
+  // JSON.parse failures surface as SyntaxError with a 400 status.
+  if (error instanceof SyntaxError || (fastifyError.statusCode === 400 && /JSON/i.test(error.message))) {
+    return new AppError({ status: 400, code: 'malformed_json', title: 'The request body is not valid JSON', detail: 'The request body is not valid JSON.' });
+  }
+  const status = fastifyError.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new AppError({ status, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
+  }
+  return new AppError({ status: 500, code: 'internal_error', title: 'Internal error', detail: 'Something went wrong on our side; it has been logged.' });
+}
+
+export function registerProblemHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const problem = toAppError(error);
+    if (problem.status >= 500 && !(error instanceof AppError)) {
+      request.log.error({ err: error }, 'unhandled error');
+    } else if (problem.status >= 500) {
+      request.log.warn({ code: problem.code, detail: problem.detail }, 'dependency problem');
+    }
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
+    sendProblem(reply, new AppError({ status: 404, code: 'not_found', title: 'Not found', detail: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.` })),
+  );
+}

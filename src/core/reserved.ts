@@ -1,0 +1,32 @@
+// Path segments the services own. A short code equal to one of these (in any letter case) would shadow
+// a route, so the KGS never generates one and never lets it be claimed as an alias.
+// Every new top-level route of either service must be added here; a test walks the routes to check.
+export const RESERVED_WORDS: ReadonlySet<string> = new Set([
+  'health',
+  'ready',
+  'metrics',
+  'docs',
+  'documentation',
+  'openapi',
+  'openapi.json',
+  'urls',
+  'codes',
+  'api',
+  'api-keys',
+  'static',
+  'assets',
+  'admin',
+  'app',
+  'login',
+  'logout',
+  'favicon.ico',
+  'robots.txt',
+  'sitemap.xml',
+  'manifest.json',
+  '.well-known',
+]);
+
+/** Reserved words are lower-case; a code is reserved in any letter case. */
+export function isReservedCode(code: string): boolean {
+  return RESERVED_WORDS.has(code.toLowerCase());
+}

@@ -1,0 +1,213 @@
+// The key pool: hands out codes, takes them back after a cool-down, claims aliases and keeps
+// `available_keys` topped up. Uniqueness rests on the store's atomic operations; this module decides
+// when to replenish and how long a caller may wait.
+import { randomInt } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CodesUnavailable, Conflict, InvalidRequest } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { isReservedCode } from '../core/reserved.ts';
+import type { KeyStore, PoolSizes } from '../storage/key-store.ts';
+import type { CodeGenerator } from './code-generator.ts';
+
+export const MAX_CODES_PER_REQUEST = 1000;
+export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
+/** A space this small is enumerated instead of sampled, so "used up" is known exactly. */
+const ENUMERATE_UP_TO = 200_000;
+/** Random rounds in a row that add nothing before the space counts as used up. */
+const BARREN_ROUNDS = 20;
+const OFFER_BATCH = 5000;
+const LOCK_TTL_MS = 30_000;
+const POLL_MS = 25;
+
+export interface KeyPoolOptions {
+  store: KeyStore;
+  generator: CodeGenerator;
+  log: Logger;
+  lowWatermark: number;
+  target: number;
+  reuseCooldownS: number;
+  emptyWaitMs: number;
+  now?: () => number;
+  /** Called with counts as they happen (metrics). */
+  events?: Partial<KeyPoolEvents>;
+}
+
+export interface KeyPoolEvents {
+  handedOut(count: number): void;
+  returned(count: number): void;
+  claimed(): void;
+  replenished(added: number): void;
+}
+
+export interface ReplenishResult {
+  added: number;
+  /** Every code of the configured space is in use: nothing more can be generated. */
+  exhausted: boolean;
+  /** Another replica held the lock; it is replenishing. */
+  skipped: boolean;
+}
+
+export interface KeyPool {
+  takeCodes(count: number): Promise<string[]>;
+  returnCodes(codes: readonly string[]): Promise<number>;
+  claimCode(code: string): Promise<string>;
+  replenish(): Promise<ReplenishResult>;
+  sizes(): Promise<PoolSizes>;
+  /** Starts the background upkeep (cool-down releases, top-ups); returns a function that stops it. */
+  startUpkeep(intervalMs: number): () => Promise<void>;
+}
+
+export function createKeyPool(options: KeyPoolOptions): KeyPool {
+  const { store, generator, log } = options;
+  const now = options.now ?? Date.now;
+  let running: Promise<ReplenishResult> | null = null;
+  let exhaustedAt = 0;
+
+  async function fill(): Promise<ReplenishResult> {
+    const release = await store.tryLock('replenish', LOCK_TTL_MS);
+    if (!release) return { added: 0, exhausted: false, skipped: true };
+    try {
+      await store.releaseDue(now());
+      const result = generator.spaceSize <= ENUMERATE_UP_TO ? await fillByEnumeration() : await fillBySampling();
+      if (result.added > 0) {
+        options.events?.replenished?.(result.added);
+        log.info({ added: result.added }, 'key pool replenished');
+      }
+      if (result.exhausted) log.error({ alphabet: generator.alphabet, length: generator.length }, 'code space exhausted');
+      return result;
+    } finally {
+      await release();
+    }
+  }
+
+  async function fillBySampling(): Promise<ReplenishResult> {
+    let added = 0;
+    let barren = 0;
+    for (;;) {
+      const { available } = await store.sizes();
+      const need = options.target - available;
+      if (need <= 0) return { added, exhausted: false, skipped: false };
+      const fresh = await store.offer(generator.generate(Math.min(need, OFFER_BATCH)));
+      added += fresh;
+      barren = fresh === 0 ? barren + 1 : 0;
+      if (barren >= BARREN_ROUNDS) return { added, exhausted: available === 0, skipped: false };
+    }
+  }
+
+  async function fillByEnumeration(): Promise<ReplenishResult> {
+    const { available } = await store.sizes();
+    let need = options.target - available;
+    if (need <= 0) return { added: 0, exhausted: false, skipped: false };
+    const order = shuffledIndexes(generator.spaceSize);
+    let added = 0;
+    for (let i = 0; i < order.length && need > 0; i += OFFER_BATCH) {
+      const candidates: string[] = [];
+      for (const index of order.subarray(i, i + OFFER_BATCH)) {
+        const code = generator.codeAt(index);
+        if (!isReservedCode(code)) candidates.push(code);
+      }
+      // May overshoot the target by up to one batch; harmless, and it keeps the pass simple.
+      const fresh = await store.offer(candidates);
+      added += fresh;
+      need -= fresh;
+    }
+    return { added, exhausted: added === 0 && available === 0, skipped: false };
+  }
+
+  function replenish(): Promise<ReplenishResult> {
+    running ??= fill()
+      .then((result) => {
+        if (result.exhausted) exhaustedAt = now();
+        else if (result.added > 0) exhaustedAt = 0;
+        return result;
+      })
+      .finally(() => {
+        running = null;
+      });
+    return running;
+  }
+
+  function replenishInBackground(): void {
+    replenish().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'background replenish failed'));
+  }
+
+  async function takeCodes(count: number): Promise<string[]> {
+    const first = await store.take(count);
+    const codes = first.codes;
+    if (first.remaining < options.lowWatermark) replenishInBackground();
+    if (codes.length > 0) {
+      options.events?.handedOut?.(codes.length);
+      return codes;
+    }
+    // Empty pool: wait a little for a replenishment (ours, or another replica's), then give up.
+    const deadline = now() + options.emptyWaitMs;
+    for (;;) {
+      const result = await replenish();
+      if (result.exhausted) {
+        throw new CodesUnavailable('Every code of the configured length and alphabet is in use.', 'code_space_exhausted', 60);
+      }
+      const retry = await store.take(count);
+      if (retry.codes.length > 0) {
+        options.events?.handedOut?.(retry.codes.length);
+        return retry.codes;
+      }
+      if (now() >= deadline) throw new CodesUnavailable('The key pool is empty; try again shortly.', 'pool_empty');
+      await sleep(POLL_MS);
+    }
+  }
+
+  async function returnCodes(codes: readonly string[]): Promise<number> {
+    const unique = [...new Set(codes)];
+    const recycle = unique.filter((code) => generator.produces(code));
+    const release = unique.filter((code) => !generator.produces(code));
+    const releaseAt = options.reuseCooldownS === 0 ? null : now() + options.reuseCooldownS * 1000;
+    const count = await store.giveBack(recycle, release, releaseAt);
+    options.events?.returned?.(count);
+    return count;
+  }
+
+  async function claimCode(code: string): Promise<string> {
+    if (!ALIAS_PATTERN.test(code)) throw new InvalidRequest('A code to claim is 3 to 10 characters of A-Z a-z 0-9 _ -.', 'invalid_alias');
+    if (isReservedCode(code)) throw new Conflict('alias_reserved', `"${code}" is a reserved word and cannot be used.`);
+    if (!(await store.claim(code))) throw new Conflict('alias_taken', `"${code}" is already taken.`);
+    options.events?.claimed?.();
+    return code;
+  }
+
+  function startUpkeep(intervalMs: number): () => Promise<void> {
+    const stop = new AbortController();
+    const tick = async (): Promise<void> => {
+      await store.releaseDue(now());
+      const { available } = await store.sizes();
+      // After the space ran out, retry only now and then: returns may free codes, but slowly.
+      const recentlyExhausted = exhaustedAt !== 0 && now() - exhaustedAt < 60_000;
+      if (available < options.lowWatermark && !recentlyExhausted) await replenish();
+    };
+    const loop = (async () => {
+      while (!stop.signal.aborted) {
+        await tick().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'key pool upkeep failed'));
+        await sleep(intervalMs, undefined, { signal: stop.signal }).catch(() => undefined);
+      }
+    })();
+    return async () => {
+      stop.abort();
+      await loop;
+      await running;
+    };
+  }
+
+  return { takeCodes, returnCodes, claimCode, replenish, sizes: () => store.sizes(), startUpkeep };
+}
+
+/** A uniformly random permutation of 0..n-1 (Fisher-Yates over a CSPRNG). */
+function shuffledIndexes(n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    const tmp = order[i] as number;
+    order[i] = order[j] as number;
+    order[j] = tmp;
+  }
+  return order;
+}

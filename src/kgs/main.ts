@@ -1,0 +1,45 @@
+// The KGS process: reads configuration, wires Redis, the pool and the HTTP app, and shuts down cleanly.
+import { ConfigError, loadKgsConfig } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { createRegistry } from '../core/metrics.ts';
+import { connectRedis } from '../core/redis.ts';
+import { onShutdown } from '../core/shutdown.ts';
+import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
+import { buildKgsApp } from './app.ts';
+import { createCodeGenerator } from './code-generator.ts';
+import { createKeyPool } from './key-pool.ts';
+import { createKgsMetrics } from './metrics.ts';
+
+async function main(): Promise<void> {
+  const config = loadKgsConfig(process.env);
+  const log = createLogger({ service: 'kgs', level: config.logLevel });
+  const redis = await connectRedis({ url: config.redis.url, log, name: 'curt-kgs' });
+  const store = createRedisKeyStore(redis, config.redis.keyPrefix);
+  const registry = createRegistry();
+  const pool = createKeyPool({
+    store,
+    generator: createCodeGenerator(config.codes),
+    log,
+    ...config.pool,
+    events: createKgsMetrics(registry, () => store.sizes()),
+  });
+  const stopUpkeep = pool.startUpkeep(1000);
+  const app = await buildKgsApp({ pool, token: config.token, log, registry, checkReady: () => store.ping() });
+  const address = await app.listen({ host: config.listen.host, port: config.listen.port });
+  log.info({ address, prefix: config.redis.keyPrefix }, 'kgs listening');
+
+  onShutdown(log, async () => {
+    await app.close();
+    await stopUpkeep();
+    redis.disconnect();
+  });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+  } else {
+    process.stderr.write(`kgs failed to start: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});
