@@ -24,8 +24,10 @@ export interface HttpAppOptions {
 }
 
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
+  // Widened on purpose: with pino's own Logger type Fastify infers an instance type that its plugins reject.
+  const loggerInstance: FastifyBaseLogger = options.log;
   const app = Fastify({
-    loggerInstance: options.log,
+    loggerInstance,
     // One access line per request comes from our onResponse hook (with the route and latency).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT_BYTES,

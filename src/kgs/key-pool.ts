@@ -140,7 +140,8 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
       return codes;
     }
     // Empty pool: wait a little for a replenishment (ours, or another replica's), then give up.
-    const deadline = now() + options.emptyWaitMs;
+    // The wait is measured on the monotonic clock: `now` is wall-clock time for cool-downs.
+    const deadline = performance.now() + options.emptyWaitMs;
     for (;;) {
       const result = await replenish();
       if (result.exhausted) {
@@ -151,7 +152,7 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
         options.events?.handedOut?.(retry.codes.length);
         return retry.codes;
       }
-      if (now() >= deadline) throw new CodesUnavailable('The key pool is empty; try again shortly.', 'pool_empty');
+      if (performance.now() >= deadline) throw new CodesUnavailable('The key pool is empty; try again shortly.', 'pool_empty');
       await sleep(POLL_MS);
     }
   }

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CircuitBreaker, CircuitOpenError, type BreakerState } from '../../src/core/circuit-breaker.ts';
+
+function setup() {
+  let now = 0;
+  const transitions: string[] = [];
+  const breaker = new CircuitBreaker({
+    name: 'dep',
+    failureThreshold: 3,
+    resetTimeoutMs: 1000,
+    now: () => now,
+    onStateChange: (_name, from: BreakerState, to: BreakerState) => transitions.push(`${from}->${to}`),
+  });
+  return { breaker, transitions, advance: (ms: number) => (now += ms) };
+}
+
+const fail = () => Promise.reject(new Error('boom'));
+const succeed = () => Promise.resolve('ok');
+
+test('opens after consecutive failures and then fails fast without calling', async () => {
+  const { breaker, transitions } = setup();
+  for (let i = 0; i < 3; i++) await assert.rejects(breaker.run(fail), /boom/);
+  assert.equal(breaker.state, 'open');
+  let called = false;
+  await assert.rejects(
+    breaker.run(async () => {
+      called = true;
+      return 1;
+    }),
+    CircuitOpenError,
+  );
+  assert.equal(called, false);
+  assert.deepEqual(transitions, ['closed->open']);
+});
+
+test('a success between failures resets the count', async () => {
+  const { breaker } = setup();
+  await assert.rejects(breaker.run(fail));
+  await assert.rejects(breaker.run(fail));
+  await breaker.run(succeed);
+  await assert.rejects(breaker.run(fail));
+  await assert.rejects(breaker.run(fail));
+  assert.equal(breaker.state, 'closed');
+});
+
+test('half-open lets one trial through: success closes, failure reopens', async () => {
+  const { breaker, transitions, advance } = setup();
+  for (let i = 0; i < 3; i++) await assert.rejects(breaker.run(fail));
+  advance(1000);
+  assert.equal(breaker.state, 'half_open');
+  await assert.rejects(breaker.run(fail));
+  assert.equal(breaker.state, 'open');
+  advance(1000);
+  let release: (v: string) => void = () => undefined;
+  const trial = breaker.run(() => new Promise<string>((resolve) => (release = resolve)));
+  assert.equal(breaker.allows(), false, 'only one trial at a time');
+  release('ok');
+  assert.equal(await trial, 'ok');
+  assert.equal(breaker.state, 'closed');
+  assert.deepEqual(transitions, ['closed->open', 'open->half_open', 'half_open->open', 'open->half_open', 'half_open->closed']);
+});

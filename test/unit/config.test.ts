@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadKgsConfig } from '../../src/core/config.ts';
+
+test('KGS configuration has the documented defaults', () => {
+  const config = loadKgsConfig({ KGS_TOKEN: 'secret' });
+  assert.equal(config.listen.port, 7001);
+  assert.equal(config.redis.url, 'redis://127.0.0.1:6379');
+  assert.equal(config.redis.keyPrefix, '');
+  assert.equal(config.codes.length, 6);
+  assert.equal(config.codes.alphabet, 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ');
+  assert.equal(config.pool.reuseCooldownS, 30 * 24 * 3600);
+  assert.equal(config.logLevel, 'info');
+});
+
+test('every bad value is reported, one line naming each variable', () => {
+  let error: unknown;
+  try {
+    loadKgsConfig({ PORT: '70000', CODE_LENGTH: 'six', CODE_ALPHABET: 'aab', LOG_LEVEL: 'loud', REDIS_URL: 'http://user:pw@x', REDIS_KEY_PREFIX: 'bad prefix' });
+  } catch (err) {
+    error = err;
+  }
+  assert.ok(error instanceof ConfigError);
+  const lines = error.problems;
+  for (const name of ['PORT', 'CODE_LENGTH', 'CODE_ALPHABET', 'LOG_LEVEL', 'REDIS_URL', 'REDIS_KEY_PREFIX', 'KGS_TOKEN']) {
+    assert.equal(lines.filter((line) => line.startsWith(`Invalid configuration: ${name} `)).length, 1, `${name} in ${lines.join('\n')}`);
+  }
+  assert.ok(!error.message.includes('pw'), 'a URL that may hold a password is never echoed');
+  assert.match(lines.find((l) => l.includes('PORT')) ?? '', /from 0 to 65535 \(got "70000"\)/);
+});
+
+test('the pool target must exceed the low watermark', () => {
+  assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', KGS_POOL_TARGET: '100', KGS_POOL_LOW_WATERMARK: '100' }), /KGS_POOL_TARGET must be greater/);
+  assert.equal(loadKgsConfig({ KGS_TOKEN: 't', KGS_POOL_TARGET: '101', KGS_POOL_LOW_WATERMARK: '100' }).pool.target, 101);
+});
+
+test('code length and alphabet are configurable within bounds', () => {
+  const config = loadKgsConfig({ KGS_TOKEN: 't', CODE_LENGTH: '8', CODE_ALPHABET: '0123456789abcdef' });
+  assert.deepEqual(config.codes, { length: 8, alphabet: '0123456789abcdef' });
+  assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', CODE_LENGTH: '11' }), /CODE_LENGTH must be a whole number from 4 to 10/);
+  assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', CODE_ALPHABET: 'ab/c' }), /CODE_ALPHABET/);
+  assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', CODE_ALPHABET: 'a' }), /CODE_ALPHABET/);
+});
