@@ -18,7 +18,7 @@ const THIRTY_DAYS_S = 30 * 24 * 60 * 60;
 
 /** Every variable Curt reads, with its default and meaning; README's configuration table mirrors it. */
 export const VARIABLES = {
-  PORT: { default: 'KGS 7001', doc: 'TCP port the process listens on.' },
+  PORT: { default: 'KGS 7001, URL service 8080', doc: 'TCP port the process listens on.' },
   HOST: { default: '0.0.0.0', doc: 'Interface the process binds.' },
   LOG_LEVEL: { default: 'info', doc: `JSON log level: ${LOG_LEVELS.join(', ')}.` },
   REDIS_URL: { default: 'redis://127.0.0.1:6379', doc: 'Redis holding the key pool (and, later, the cache).' },
@@ -30,6 +30,21 @@ export const VARIABLES = {
   KGS_POOL_TARGET: { default: '50000', doc: 'Replenish `available_keys` up to this many codes.' },
   KGS_REUSE_COOLDOWN_S: { default: '2592000 (30 days)', doc: 'Seconds a returned code waits before it can be handed out again; 0 = at once.' },
   KGS_EMPTY_WAIT_MS: { default: '2000', doc: 'How long a request that finds the pool empty waits for replenishment before `503`.' },
+  DATABASE_URL: { default: 'postgres://postgres@127.0.0.1:5432/curt', doc: 'PostgreSQL holding links, clicks and API keys.' },
+  KGS_URL: { default: 'http://127.0.0.1:7001', doc: 'Comma-separated KGS base URLs; the client fails over between them.' },
+  PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out; its host can never be shortened (no loops).' },
+  REDIRECT_STATUS: { default: '302', doc: 'Status of a redirect: 301, 302, 307 or 308.' },
+  ALLOW_ANONYMOUS: { default: 'false', doc: 'Whether `POST /urls` works without an API key.' },
+  ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters.' },
+  CLICK_FLUSH_INTERVAL_MS: { default: '1000', doc: 'How often counted clicks are written to PostgreSQL, in one batch.' },
+  CLICK_BUFFER_MAX: { default: '100000', doc: 'Most distinct (link, day, referrer) counters kept while PostgreSQL is down; overflow is counted in `clicks_dropped_total`.' },
+  CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry).' },
+  NEGATIVE_CACHE_TTL_S: { default: '30', doc: 'Lifetime of the "no such code" cache entry that shields PostgreSQL from scanners.' },
+  BLOCKED_DOMAINS: { default: '(none)', doc: 'Comma-separated domains (and their subdomains) that cannot be shortened.' },
+  RATE_LIMIT_PER_KEY: { default: '600', doc: 'API requests per minute per API key (admin keys are not limited); 0 = off.' },
+  RATE_LIMIT_PER_IP: { default: '120', doc: 'API requests per minute per client address without a key; 0 = off.' },
+  TRUST_PROXY: { default: 'false', doc: 'Take the client address from X-Forwarded-For (behind an ingress or load balancer).' },
+  KGS_CLIENT_BATCH: { default: '200', doc: 'Codes the URL service fetches from the KGS per refill of its local buffer.' },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -98,6 +113,50 @@ class Reader {
     return raw;
   }
 
+  optional(name: VariableName): string | null {
+    return this.raw(name) ?? null;
+  }
+
+  bool(name: VariableName, fallback: boolean): boolean {
+    const raw = this.raw(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['true', '1', 'yes', 'on'].includes(raw)) return true;
+    if (['false', '0', 'no', 'off'].includes(raw)) return false;
+    this.fail(name, 'must be true or false', raw);
+    return fallback;
+  }
+
+  urlList(name: VariableName, fallback: string, protocols: readonly string[]): string[] {
+    const items = (this.raw(name) ?? fallback).split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const bad = items.filter((item) => {
+      try {
+        return !protocols.includes(new URL(item).protocol);
+      } catch {
+        return true;
+      }
+    });
+    if (items.length === 0 || bad.length > 0) {
+      this.fail(name, `must be one or more comma-separated URLs starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, undefined);
+    }
+    return items.map((item) => item.replace(/\/+$/, ''));
+  }
+
+  domainList(name: VariableName): string[] {
+    const items = (this.raw(name) ?? '').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+    const domains: string[] = [];
+    for (const item of items) {
+      let host = '';
+      try {
+        host = new URL(`http://${item}`).hostname;
+      } catch {
+        host = '';
+      }
+      if (host === '' || host.includes('/')) this.fail(name, 'must be comma-separated domain names', item);
+      else domains.push(host);
+    }
+    return domains;
+  }
+
   keyPrefix(name: VariableName): string {
     const raw = this.raw(name) ?? '';
     if (!/^[A-Za-z0-9:_.{}-]*$/.test(raw) || raw.length > 64) {
@@ -163,4 +222,62 @@ export function loadKgsConfig(env: Env): KgsConfig {
     },
   };
   return r.done(config);
+}
+
+export interface UrlServiceConfig {
+  listen: ListenConfig;
+  logLevel: LogLevel;
+  databaseUrl: string;
+  redis: { url: string; keyPrefix: string };
+  kgs: { urls: string[]; token: string; batchSize: number };
+  publicBaseUrl: string;
+  redirectStatus: 301 | 302 | 307 | 308;
+  allowAnonymous: boolean;
+  adminApiKey: string | null;
+  clicks: { flushIntervalMs: number; bufferMax: number };
+  cache: { ttlS: number; negativeTtlS: number };
+  blockedDomains: string[];
+  rateLimit: { perKey: number; perIp: number };
+  trustProxy: boolean;
+}
+
+export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
+  const r = new Reader(env);
+  const port = r.int('PORT', 8080, 0, 65_535);
+  const publicBaseUrl = r.url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
+  const kgsUrls = r.urlList('KGS_URL', 'http://127.0.0.1:7001', ['http:', 'https:']);
+  const adminApiKey = r.optional('ADMIN_API_KEY');
+  if (adminApiKey !== null && (adminApiKey.length < 24 || !/^[\x21-\x7e]+$/.test(adminApiKey))) {
+    r.problems.push('ADMIN_API_KEY must be at least 24 printable characters without spaces');
+  }
+  const config: UrlServiceConfig = {
+    listen: { host: r.string('HOST', '0.0.0.0'), port },
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/curt', ['postgres:', 'postgresql:']),
+    redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
+    kgs: { urls: kgsUrls, token: r.secret('KGS_TOKEN'), batchSize: r.int('KGS_CLIENT_BATCH', 200, 1, 1000) },
+    publicBaseUrl,
+    redirectStatus: Number(r.oneOf('REDIRECT_STATUS', '302', ['301', '302', '307', '308'])) as 301 | 302 | 307 | 308,
+    allowAnonymous: r.bool('ALLOW_ANONYMOUS', false),
+    adminApiKey,
+    clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 100_000, 100, 100_000_000) },
+    cache: { ttlS: r.int('CACHE_TTL_S', 3600, 1, 30 * 24 * 3600), negativeTtlS: r.int('NEGATIVE_CACHE_TTL_S', 30, 0, 3600) },
+    blockedDomains: r.domainList('BLOCKED_DOMAINS'),
+    rateLimit: { perKey: r.int('RATE_LIMIT_PER_KEY', 600, 0, 10_000_000), perIp: r.int('RATE_LIMIT_PER_IP', 120, 0, 10_000_000) },
+    trustProxy: r.bool('TRUST_PROXY', false),
+  };
+  return r.done(config);
+}
+
+export interface MigrateConfig {
+  logLevel: LogLevel;
+  databaseUrl: string;
+}
+
+export function loadMigrateConfig(env: Env): MigrateConfig {
+  const r = new Reader(env);
+  return r.done({
+    logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
+    databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/curt', ['postgres:', 'postgresql:']),
+  });
 }

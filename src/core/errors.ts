@@ -84,3 +84,34 @@ export class CodesUnavailable extends AppError {
     super({ status: 503, code, title: 'No short codes available', detail, headers: { 'retry-after': String(retryAfterS) } });
   }
 }
+
+export class LinkNotFound extends AppError {
+  constructor() {
+    super({ status: 404, code: 'link_not_found', title: 'Link not found', detail: 'No short link has this code.' });
+  }
+}
+
+export type GoneReason = 'link_expired' | 'link_used' | 'link_disabled';
+const GONE_DETAIL: Record<GoneReason, string> = {
+  link_expired: 'This short link has expired.',
+  link_used: 'This one-time link has already been used.',
+  link_disabled: 'This short link has been disabled by its owner.',
+};
+
+export class LinkGone extends AppError {
+  constructor(readonly reason: GoneReason) {
+    super({ status: 410, code: reason, title: 'Link no longer available', detail: GONE_DETAIL[reason] });
+  }
+}
+
+export class RateLimited extends AppError {
+  constructor(retryAfterS: number) {
+    super({
+      status: 429,
+      code: 'rate_limited',
+      title: 'Too many requests',
+      detail: `Rate limit reached; retry in ${retryAfterS} s.`,
+      headers: { 'retry-after': String(retryAfterS) },
+    });
+  }
+}

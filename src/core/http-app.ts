@@ -21,6 +21,8 @@ export interface HttpAppOptions {
   title: string;
   description: string;
   version: string;
+  /** Take the client address from X-Forwarded-For (behind a trusted proxy). */
+  trustProxy?: boolean;
 }
 
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
@@ -41,6 +43,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
     },
     return503OnClosing: true,
+    trustProxy: options.trustProxy ?? false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerProblemHandlers(app);

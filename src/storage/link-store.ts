@@ -1,0 +1,90 @@
+// Ports: where links, their clicks and API keys are kept (PostgreSQL; PGlite in the one-machine mode).
+
+export interface LinkRecord {
+  id: number;
+  code: string;
+  url: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+  isOneTime: boolean;
+  isActive: boolean;
+  /** Set by the expiry sweep; the redirect path checks `expiresAt` itself, to the second. */
+  isExpired: boolean;
+  isCustomAlias: boolean;
+  ownerKeyId: number | null;
+  clicks: number;
+  lastClickedAt: Date | null;
+  consumedAt: Date | null;
+}
+
+export interface NewLink {
+  code: string;
+  url: string;
+  expiresAt: Date | null;
+  isOneTime: boolean;
+  isCustomAlias: boolean;
+  ownerKeyId: number | null;
+}
+
+export interface LinkPatch {
+  isActive?: boolean;
+  /** null removes the expiry. */
+  expiresAt?: Date | null;
+}
+
+/** Clicks of one link since the last flush. */
+export interface ClickAggregate {
+  linkId: number;
+  clicks: number;
+  lastClickedAt: Date;
+  /** UTC day (YYYY-MM-DD) → clicks. */
+  days: Map<string, number>;
+  /** Referrer host ('' = none) → clicks. */
+  referrers: Map<string, number>;
+}
+
+export interface LinkAnalytics {
+  daily: { date: string; clicks: number }[];
+  referrers: { host: string; clicks: number }[];
+}
+
+/** Thrown by insert when the short code exists already. */
+export class CodeExists extends Error {
+  constructor(readonly code: string) {
+    super(`short code ${code} exists`);
+    this.name = 'CodeExists';
+  }
+}
+
+export interface LinkStore {
+  insert(link: NewLink): Promise<LinkRecord>;
+  findByCode(code: string): Promise<LinkRecord | null>;
+  /** The one-time gate: true for exactly one caller, ever, per link (atomic conditional update). */
+  consumeOneTime(code: string, now: Date): Promise<boolean>;
+  deleteByCode(code: string): Promise<LinkRecord | null>;
+  update(code: string, patch: LinkPatch): Promise<LinkRecord | null>;
+  /** Newest first; `ownerKeyId` undefined lists every link (admin). Keyset pagination on id. */
+  list(options: { ownerKeyId?: number; beforeId?: number; limit: number }): Promise<LinkRecord[]>;
+  analytics(linkId: number, options: { days: number; referrers: number }): Promise<LinkAnalytics>;
+  /** Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. */
+  applyClicks(batch: readonly ClickAggregate[]): Promise<void>;
+  /** Marks links past their expiry as expired; returns how many. */
+  markExpired(now: Date, limit: number): Promise<number>;
+  ping(): Promise<void>;
+}
+
+export interface ApiKeyRecord {
+  id: number;
+  keyPrefix: string;
+  name: string | null;
+  isAdmin: boolean;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface ApiKeyStore {
+  findByHash(hash: Buffer): Promise<ApiKeyRecord | null>;
+  insert(key: { hash: Buffer; keyPrefix: string; name: string | null; isAdmin: boolean }): Promise<ApiKeyRecord>;
+  /** Inserts the key unless its hash exists (bootstrap from ADMIN_API_KEY); returns the record. */
+  ensure(key: { hash: Buffer; keyPrefix: string; name: string | null; isAdmin: boolean }): Promise<ApiKeyRecord>;
+}

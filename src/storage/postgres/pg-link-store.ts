@@ -1,0 +1,234 @@
+// LinkStore and ApiKeyStore in plain, parameterised SQL. Works on node-postgres and on PGlite: both
+// are given as a SqlRunner (query with $n parameters).
+import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
+import {
+  CodeExists,
+  type ApiKeyRecord,
+  type ApiKeyStore,
+  type LinkRecord,
+  type LinkStore,
+} from '../link-store.ts';
+
+
+interface UrlRow {
+  id: number;
+  short_code: string;
+  original_url: string;
+  created_at: Date;
+  expiry_date: Date | null;
+  is_one_time: boolean;
+  is_active: boolean;
+  is_expired: boolean;
+  is_custom_alias: boolean;
+  owner_key_id: number | null;
+  clicks: number;
+  last_clicked_at: Date | null;
+  consumed_at: Date | null;
+}
+
+const URL_COLUMNS =
+  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, last_clicked_at, consumed_at';
+
+function toLink(row: UrlRow): LinkRecord {
+  return {
+    id: Number(row.id),
+    code: row.short_code,
+    url: row.original_url,
+    createdAt: new Date(row.created_at),
+    expiresAt: row.expiry_date === null ? null : new Date(row.expiry_date),
+    isOneTime: row.is_one_time,
+    isActive: row.is_active,
+    isExpired: row.is_expired,
+    isCustomAlias: row.is_custom_alias,
+    ownerKeyId: row.owner_key_id === null ? null : Number(row.owner_key_id),
+    clicks: Number(row.clicks),
+    lastClickedAt: row.last_clicked_at === null ? null : new Date(row.last_clicked_at),
+    consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
+  };
+}
+
+const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505';
+
+export function createPgLinkStore(db: TransactionalRunner): LinkStore {
+  return {
+    async insert(link) {
+      try {
+        const { rows } = await db.query<UrlRow>(
+          `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
+           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${URL_COLUMNS}`,
+          [link.code, link.url, link.expiresAt, link.isOneTime, link.isCustomAlias, link.ownerKeyId],
+        );
+        return toLink(rows[0] as UrlRow);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new CodeExists(link.code);
+        throw err;
+      }
+    },
+
+    async findByCode(code) {
+      const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE short_code = $1`, [code]);
+      return rows[0] ? toLink(rows[0]) : null;
+    },
+
+    async consumeOneTime(code, now) {
+      // The row lock taken by UPDATE serialises concurrent callers; the WHERE clause re-checks after
+      // the lock, so exactly one sees consumed_at IS NULL.
+      const { rows } = await db.query<{ id: number }>(
+        `UPDATE urls SET consumed_at = $2
+          WHERE short_code = $1 AND is_one_time AND consumed_at IS NULL AND is_active
+            AND (expiry_date IS NULL OR expiry_date > $2)
+          RETURNING id`,
+        [code, now],
+      );
+      return rows.length === 1;
+    },
+
+    async deleteByCode(code) {
+      const { rows } = await db.query<UrlRow>(`DELETE FROM urls WHERE short_code = $1 RETURNING ${URL_COLUMNS}`, [code]);
+      return rows[0] ? toLink(rows[0]) : null;
+    },
+
+    async update(code, patch) {
+      const sets: string[] = [];
+      const params: unknown[] = [code];
+      if (patch.isActive !== undefined) {
+        params.push(patch.isActive);
+        sets.push(`is_active = $${params.length}`);
+      }
+      if (patch.expiresAt !== undefined) {
+        params.push(patch.expiresAt);
+        sets.push(`expiry_date = $${params.length}`);
+        // A new expiry re-derives the sweep's flag; the sweep will set it again when due.
+        sets.push(`is_expired = ($${params.length}::timestamptz IS NOT NULL AND $${params.length}::timestamptz <= now())`);
+      }
+      if (sets.length === 0) return this.findByCode(code);
+      const { rows } = await db.query<UrlRow>(`UPDATE urls SET ${sets.join(', ')} WHERE short_code = $1 RETURNING ${URL_COLUMNS}`, params);
+      return rows[0] ? toLink(rows[0]) : null;
+    },
+
+    async list({ ownerKeyId, beforeId, limit }) {
+      const params: unknown[] = [limit];
+      const where: string[] = [];
+      if (ownerKeyId !== undefined) {
+        params.push(ownerKeyId);
+        where.push(`owner_key_id = $${params.length}`);
+      }
+      if (beforeId !== undefined) {
+        params.push(beforeId);
+        where.push(`id < $${params.length}`);
+      }
+      const { rows } = await db.query<UrlRow>(
+        `SELECT ${URL_COLUMNS} FROM urls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`,
+        params,
+      );
+      return rows.map(toLink);
+    },
+
+    async analytics(linkId, { days, referrers }) {
+      const daily = await db.query<{ day: string; clicks: number }>(
+        `SELECT to_char(day, 'YYYY-MM-DD') AS day, clicks FROM url_daily_clicks WHERE url_id = $1 ORDER BY day DESC LIMIT $2`,
+        [linkId, days],
+      );
+      const hosts = await db.query<{ host: string; clicks: number }>(
+        `SELECT host, clicks FROM url_referrers WHERE url_id = $1 ORDER BY clicks DESC, host LIMIT $2`,
+        [linkId, referrers],
+      );
+      return {
+        daily: daily.rows.map((r) => ({ date: r.day, clicks: Number(r.clicks) })).reverse(),
+        referrers: hosts.rows.map((r) => ({ host: r.host, clicks: Number(r.clicks) })),
+      };
+    },
+
+    async applyClicks(batch) {
+      if (batch.length === 0) return;
+      // Sorted by id so that concurrent flushes from several replicas lock rows in the same order.
+      const sorted = [...batch].sort((a, b) => a.linkId - b.linkId);
+      const dayRows = sorted.flatMap((a) => [...a.days].map(([day, n]) => [a.linkId, day, n] as const));
+      const refRows = sorted.flatMap((a) => [...a.referrers].map(([host, n]) => [a.linkId, host, n] as const));
+      await db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE urls AS u SET clicks = u.clicks + v.clicks,
+                  last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
+             FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS v(id, clicks, last_at)
+            WHERE u.id = v.id`,
+          [sorted.map((a) => a.linkId), sorted.map((a) => a.clicks), sorted.map((a) => a.lastClickedAt)],
+        );
+        await tx.query(
+          `INSERT INTO url_daily_clicks (url_id, day, clicks)
+           SELECT v.id, v.day, v.clicks FROM unnest($1::bigint[], $2::date[], $3::bigint[]) AS v(id, day, clicks)
+             JOIN urls u ON u.id = v.id ORDER BY v.id, v.day
+           ON CONFLICT (url_id, day) DO UPDATE SET clicks = url_daily_clicks.clicks + EXCLUDED.clicks`,
+          [dayRows.map((r) => r[0]), dayRows.map((r) => r[1]), dayRows.map((r) => r[2])],
+        );
+        if (refRows.length > 0) {
+          await tx.query(
+            `INSERT INTO url_referrers (url_id, host, clicks)
+             SELECT v.id, v.host, v.clicks FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS v(id, host, clicks)
+               JOIN urls u ON u.id = v.id ORDER BY v.id, v.host
+             ON CONFLICT (url_id, host) DO UPDATE SET clicks = url_referrers.clicks + EXCLUDED.clicks`,
+            [refRows.map((r) => r[0]), refRows.map((r) => r[1]), refRows.map((r) => r[2])],
+          );
+        }
+      });
+    },
+
+    async markExpired(now, limit) {
+      const { rows } = await db.query<{ id: number }>(
+        `UPDATE urls SET is_expired = true WHERE id IN (
+           SELECT id FROM urls WHERE is_expired = false AND expiry_date IS NOT NULL AND expiry_date <= $1 LIMIT $2
+         ) RETURNING id`,
+        [now, limit],
+      );
+      return rows.length;
+    },
+
+    async ping() {
+      await db.query('SELECT 1');
+    },
+  };
+}
+
+interface ApiKeyRow {
+  id: number;
+  key_prefix: string;
+  name: string | null;
+  is_admin: boolean;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+const toApiKey = (row: ApiKeyRow): ApiKeyRecord => ({
+  id: Number(row.id),
+  keyPrefix: row.key_prefix,
+  name: row.name,
+  isAdmin: row.is_admin,
+  createdAt: new Date(row.created_at),
+  revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+});
+
+const KEY_COLUMNS = 'id, key_prefix, name, is_admin, created_at, revoked_at';
+
+export function createPgApiKeyStore(db: SqlRunner): ApiKeyStore {
+  return {
+    async findByHash(hash) {
+      const { rows } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE key_hash = $1`, [hash]);
+      return rows[0] ? toApiKey(rows[0]) : null;
+    },
+    async insert(key) {
+      const { rows } = await db.query<ApiKeyRow>(
+        `INSERT INTO api_keys (key_hash, key_prefix, name, is_admin) VALUES ($1, $2, $3, $4) RETURNING ${KEY_COLUMNS}`,
+        [key.hash, key.keyPrefix, key.name, key.isAdmin],
+      );
+      return toApiKey(rows[0] as ApiKeyRow);
+    },
+    async ensure(key) {
+      await db.query(
+        `INSERT INTO api_keys (key_hash, key_prefix, name, is_admin) VALUES ($1, $2, $3, $4) ON CONFLICT (key_hash) DO NOTHING`,
+        [key.hash, key.keyPrefix, key.name, key.isAdmin],
+      );
+      const found = await this.findByHash(key.hash);
+      if (!found) throw new Error('api key vanished after insert');
+      return found;
+    },
+  };
+}

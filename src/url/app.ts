@@ -1,0 +1,96 @@
+// Builds the URL service HTTP app from its parts; knows nothing of processes or the environment.
+import { Type } from '@sinclair/typebox';
+import { AppError } from '../core/errors.ts';
+import { createHttpApp, type HttpApp } from '../core/http-app.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Registry } from '../core/metrics.ts';
+import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { ApiKeyService } from './api-keys.ts';
+import type { LinkService } from './link-service.ts';
+import { registerApiKeyRoutes } from './routes/api-keys.ts';
+import { createGuard } from './routes/guard.ts';
+import { registerLinkRoutes } from './routes/links.ts';
+import { registerRedirectRoute } from './routes/redirect.ts';
+import { LinkView } from './routes/schemas.ts';
+
+export const URL_SERVICE_VERSION = '0.1.0';
+
+export type DependencyCheck = () => Promise<void>;
+
+export interface UrlAppDeps {
+  links: LinkService;
+  apiKeys: ApiKeyService;
+  limiter: RateLimiter | null;
+  log: Logger;
+  registry: Registry;
+  publicBaseUrl: string;
+  redirectStatus: 301 | 302 | 307 | 308;
+  rateLimit: { perKey: number; perIp: number };
+  trustProxy?: boolean;
+  /** Each throws when its dependency is unreachable. */
+  checks: { postgres: DependencyCheck; redis: DependencyCheck; kgs: DependencyCheck };
+  onRedirect?: (outcome: string) => void;
+  now?: () => number;
+}
+
+async function probe(check: DependencyCheck): Promise<'up' | 'down'> {
+  try {
+    await check();
+    return 'up';
+  } catch {
+    return 'down';
+  }
+}
+
+export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
+  const app = await createHttpApp({
+    log: deps.log,
+    registry: deps.registry,
+    title: 'Curt URL service',
+    description: 'Short links: create, redirect, delete, analytics. Errors are RFC 9457 problem+json.',
+    version: URL_SERVICE_VERSION,
+    trustProxy: deps.trustProxy ?? false,
+  });
+  app.addSchema(LinkView);
+  app.decorateRequest('principal', null);
+
+  app.get('/health', { schema: { summary: 'Liveness: the process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+    status: 'ok' as const,
+  }));
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        summary: 'Readiness, with each dependency',
+        description:
+          'PostgreSQL, Redis and the KGS are each reported. The service stays ready while it can still serve: cached links redirect without PostgreSQL and everything works without Redis, so only both down answers 503.',
+        response: { 200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }), 503: Type.Ref('Problem') },
+      },
+    },
+    async () => {
+      const [postgres, redis, kgs] = await Promise.all([probe(deps.checks.postgres), probe(deps.checks.redis), probe(deps.checks.kgs)]);
+      const checks = { postgres, redis, kgs };
+      if (postgres === 'down' && redis === 'down') {
+        throw new AppError({ status: 503, code: 'not_ready', title: 'Not ready', detail: 'Neither PostgreSQL nor Redis is reachable.', headers: { 'retry-after': '1' }, extensions: { checks } });
+      }
+      return { status: postgres === 'up' && redis === 'up' && kgs === 'up' ? 'ready' : 'degraded', checks };
+    },
+  );
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    const body = await deps.registry.metrics();
+    return reply.type(deps.registry.contentType).send(body);
+  });
+
+  const now = deps.now ?? Date.now;
+  const guard = createGuard({ apiKeys: deps.apiKeys, limiter: deps.limiter, limits: deps.rateLimit, log: deps.log });
+  await app.register(async (api) => {
+    // onRequest: authentication and the rate limit come before body parsing, so they also cover bad bodies.
+    api.addHook('onRequest', guard);
+    await registerLinkRoutes(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl, now });
+    await registerApiKeyRoutes(api, deps.apiKeys);
+  });
+  await registerRedirectRoute(app, { links: deps.links, status: deps.redirectStatus, ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}) });
+  return app;
+}

@@ -1,0 +1,37 @@
+// The small HTML page a browser sees for a dead link, with the headers every HTML response carries.
+import type { FastifyReply } from 'fastify';
+import type { AppError } from '../core/errors.ts';
+
+export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+const escape = (text: string): string =>
+  text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch);
+
+const HEADLINES: Record<string, string> = {
+  link_not_found: 'This short link does not exist',
+  link_expired: 'This short link has expired',
+  link_used: 'This one-time link has already been used',
+  link_disabled: 'This short link has been disabled',
+};
+
+/** True when the client prefers HTML (a browser), judged by the Accept header. */
+export function wantsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes('text/html');
+}
+
+export function sendErrorPage(reply: FastifyReply, error: AppError): FastifyReply {
+  const headline = HEADLINES[error.code] ?? error.title;
+  const body = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escape(headline)} · Curt</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}p{color:#555}code{background:#f3f3f3;padding:0 .2em}</style>
+</head><body><h1>${escape(headline)}</h1><p>${escape(error.detail ?? '')}</p><p><code>${error.status}</code> · <code>${escape(error.code)}</code></p></body></html>
+`;
+  for (const [name, value] of Object.entries({ ...error.headers, ...HTML_SECURITY_HEADERS })) reply.header(name, value);
+  return reply.code(error.status).type('text/html; charset=utf-8').send(body);
+}

@@ -1,0 +1,249 @@
+// Links: the design's flows, and nothing of HTTP.
+//   creation = code from the KGS → PostgreSQL → Redis cache
+//   lookup   = Redis → PostgreSQL on a miss → cache it → count the click
+//   deletion = PostgreSQL → Redis → KGS
+import { Conflict, DependencyDown, Forbidden, InvalidRequest, LinkGone, LinkNotFound, Unauthorized } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { isReservedCode } from '../core/reserved.ts';
+import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
+import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
+import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore } from '../storage/link-store.ts';
+import type { ClickCounter } from './click-counter.ts';
+import { normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
+
+export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
+/** Anything that could be a code: cheaper to refuse here than to look up. */
+const CODE_SHAPE = /^[A-Za-z0-9_-]{1,10}$/;
+const MAX_EXPIRY_MS = 100 * 365 * 24 * 3600 * 1000;
+const CODE_ATTEMPTS = 3;
+
+/** Who is calling: an API key, or nobody. */
+export type Principal = { keyId: number; isAdmin: boolean } | null;
+
+export interface CreateLinkInput {
+  url: string;
+  alias?: string;
+  expiresAt?: Date;
+  expiresInS?: number;
+  oneTime?: boolean;
+}
+
+export interface LinkServiceOptions {
+  store: LinkStore;
+  cache: LinkCache;
+  codes: CodeSource;
+  clicks: ClickCounter;
+  log: Logger;
+  urlPolicy: TargetUrlPolicy;
+  cacheTtlS: number;
+  negativeCacheTtlS: number;
+  allowAnonymous: boolean;
+  now?: () => Date;
+  events?: Partial<LinkServiceEvents>;
+}
+
+export interface LinkServiceEvents {
+  cacheLookup: (result: 'hit' | 'miss' | 'negative_hit') => void;
+  linkCreated: (kind: 'generated' | 'alias') => void;
+}
+
+export interface LinkService {
+  createLink(input: CreateLinkInput, principal: Principal, context?: RequestContext): Promise<LinkRecord>;
+  /** The target of a redirect; counts a click when `countClick`. Throws LinkNotFound / LinkGone. */
+  resolveRedirect(code: string, options: { countClick: boolean; referrerHost: string }): Promise<string>;
+  getLink(code: string, principal: Principal): Promise<LinkRecord>;
+  updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
+  deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
+  listLinks(principal: Principal, page: { beforeId?: number; limit: number }): Promise<LinkRecord[]>;
+  getAnalytics(code: string, principal: Principal): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
+}
+
+export function toCached(link: LinkRecord): CachedLink {
+  return {
+    id: link.id,
+    url: link.url,
+    expiresAt: link.expiresAt?.getTime() ?? null,
+    isOneTime: link.isOneTime,
+    isActive: link.isActive,
+    consumed: link.consumedAt !== null,
+  };
+}
+
+/** A link's state as the redirect sees it, in order of precedence. */
+export function goneReason(link: CachedLink, nowMs: number): 'link_disabled' | 'link_used' | 'link_expired' | null {
+  if (!link.isActive) return 'link_disabled';
+  if (link.consumed) return 'link_used';
+  if (link.expiresAt !== null && nowMs >= link.expiresAt) return 'link_expired';
+  return null;
+}
+
+export function createLinkService(options: LinkServiceOptions): LinkService {
+  const { store, cache, codes, clicks, log } = options;
+  const now = options.now ?? (() => new Date());
+
+  /** PostgreSQL failures become 503 with Retry-After; domain errors pass through. */
+  async function db<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof CodeExists) throw err;
+      throw new DependencyDown('postgres', 'The database is not available; try again shortly.', 1, { cause: err });
+    }
+  }
+
+  /** Never cache past the link's expiry: the entry must not outlive what it describes. */
+  function ttlFor(link: CachedLink): number {
+    if (link.expiresAt === null) return options.cacheTtlS;
+    const left = Math.ceil((link.expiresAt - now().getTime()) / 1000);
+    return Math.max(1, Math.min(options.cacheTtlS, left));
+  }
+
+  async function lookup(code: string): Promise<CachedLink> {
+    const cached = await cache.get(code);
+    options.events?.cacheLookup?.(cached === undefined ? 'miss' : cached === null ? 'negative_hit' : 'hit');
+    if (cached === null) throw new LinkNotFound();
+    if (cached !== undefined) return cached;
+    const record = await db(() => store.findByCode(code));
+    if (!record) {
+      await cache.setMissing(code, options.negativeCacheTtlS);
+      throw new LinkNotFound();
+    }
+    const link = toCached(record);
+    await cache.set(code, link, ttlFor(link));
+    return link;
+  }
+
+  async function findOwned(code: string, principal: Principal, access: 'read' | 'manage'): Promise<LinkRecord> {
+    if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
+    const link = await db(() => store.findByCode(code));
+    // Anonymous links are public to read (their code is their only secret); managing them is for admins.
+    if (link && link.ownerKeyId === null) {
+      if (access === 'read' || principal?.isAdmin) return link;
+      if (principal === null) throw new Unauthorized('An API key is required.');
+      throw new Forbidden('Only an admin key can change or delete an anonymous link.');
+    }
+    // Without a key, an owned link and no link look alike (401), so neither reveals which codes exist.
+    if (principal === null) throw new Unauthorized('An API key is required.');
+    if (!link || (!principal.isAdmin && link.ownerKeyId !== principal.keyId)) throw new LinkNotFound();
+    return link;
+  }
+
+  function resolveExpiry(input: CreateLinkInput): Date | null {
+    if (input.expiresAt !== undefined && input.expiresInS !== undefined) {
+      throw new InvalidRequest('Give expires_at or expires_in, not both.');
+    }
+    const at = input.expiresAt ?? (input.expiresInS === undefined ? null : new Date(now().getTime() + input.expiresInS * 1000));
+    if (at === null) return null;
+    if (Number.isNaN(at.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
+    if (at.getTime() <= now().getTime()) throw new InvalidRequest('The expiry must be in the future.', 'invalid_expiry');
+    if (at.getTime() - now().getTime() > MAX_EXPIRY_MS) throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
+    return at;
+  }
+
+  async function insertWithGeneratedCode(
+    base: Omit<Parameters<LinkStore['insert']>[0], 'code' | 'isCustomAlias'>,
+    context?: RequestContext,
+  ): Promise<LinkRecord> {
+    for (let attempt = 1; ; attempt++) {
+      const code = await codes.takeCode(context);
+      try {
+        return await db(() => store.insert({ ...base, code, isCustomAlias: false }));
+      } catch (err) {
+        // The KGS and PostgreSQL disagree (e.g. Redis lost its sets): skip the code, take another.
+        if (err instanceof CodeExists && attempt < CODE_ATTEMPTS) {
+          log.error({ code }, 'KGS handed out a code that is already in PostgreSQL');
+          continue;
+        }
+        if (!(err instanceof CodeExists)) {
+          // PostgreSQL is down: give the unused code back rather than leak it.
+          codes.returnCodes([code], context).catch(() => undefined);
+        }
+        throw err instanceof CodeExists ? new DependencyDown('kgs', 'Could not find a free code; try again.', 1) : err;
+      }
+    }
+  }
+
+  return {
+    async createLink(input, principal, context) {
+      if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
+      const url = normaliseTargetUrl(input.url, options.urlPolicy);
+      const expiresAt = resolveExpiry(input);
+      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null };
+      let record: LinkRecord;
+      if (input.alias !== undefined) {
+        const alias = input.alias;
+        if (!ALIAS_PATTERN.test(alias)) throw new InvalidRequest('alias must be 3 to 10 characters of A-Z a-z 0-9 _ -.', 'invalid_alias');
+        if (isReservedCode(alias)) throw new Conflict('alias_reserved', `"${alias}" is a reserved word.`);
+        await codes.claimCode(alias, context);
+        try {
+          record = await db(() => store.insert({ ...base, code: alias, isCustomAlias: true }));
+        } catch (err) {
+          if (err instanceof CodeExists) throw new Conflict('alias_taken', `"${alias}" is already taken.`);
+          throw err;
+        }
+      } else {
+        record = await insertWithGeneratedCode(base, context);
+      }
+      const cached = toCached(record);
+      await cache.set(record.code, cached, ttlFor(cached));
+      options.events?.linkCreated?.(record.isCustomAlias ? 'alias' : 'generated');
+      return record;
+    },
+
+    async resolveRedirect(code, { countClick, referrerHost }) {
+      if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
+      const link = await lookup(code);
+      const nowMs = now().getTime();
+      const reason = goneReason(link, nowMs);
+      if (reason) throw new LinkGone(reason);
+      if (link.isOneTime && countClick) {
+        // Never decided by the cache: only the conditional UPDATE can let exactly one request through.
+        const won = await db(() => store.consumeOneTime(code, new Date(nowMs)));
+        const consumed = { ...link, consumed: true };
+        await cache.set(code, consumed, ttlFor(consumed));
+        if (!won) throw new LinkGone('link_used');
+      }
+      if (countClick) clicks.record(link.id, referrerHost);
+      return link.url;
+    },
+
+    getLink: (code, principal) => findOwned(code, principal, 'read'),
+
+    async updateLink(code, patch, principal) {
+      await findOwned(code, principal, 'manage');
+      if (patch.expiresAt != null && patch.expiresAt.getTime() - now().getTime() > MAX_EXPIRY_MS) {
+        throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
+      }
+      const updated = await db(() => store.update(code, patch));
+      if (!updated) throw new LinkNotFound();
+      // Replace, not just drop, the entry: every replica reads the new state on its next request.
+      const cached = toCached(updated);
+      await cache.set(code, cached, ttlFor(cached));
+      return updated;
+    },
+
+    async deleteLink(code, principal, context) {
+      await findOwned(code, principal, 'manage');
+      const deleted = await db(() => store.deleteByCode(code));
+      if (!deleted) throw new LinkNotFound();
+      await cache.delete(code);
+      // Aliases were claimed, not generated: they never go back into the pool of generated codes.
+      if (!deleted.isCustomAlias) {
+        await codes.returnCodes([code], context).catch((err: unknown) => {
+          log.warn({ code, err: (err as Error).message }, 'could not return a deleted code to the KGS; it stays used');
+        });
+      }
+    },
+
+    async listLinks(principal, page) {
+      if (principal === null) throw new Unauthorized('An API key is required.');
+      return db(() => store.list({ ...page, ...(principal.isAdmin ? {} : { ownerKeyId: principal.keyId }) }));
+    },
+
+    async getAnalytics(code, principal) {
+      const link = await findOwned(code, principal, 'read');
+      const analytics = await db(() => store.analytics(link.id, { days: 90, referrers: 10 }));
+      return { link, analytics };
+    },
+  };
+}

@@ -1,0 +1,125 @@
+// Request and response schemas of the URL service: the single source of validation, TypeScript
+// types and the OpenAPI document. JSON is snake_case, like the design's fields.
+import { Type, type Static } from '@sinclair/typebox';
+import type { LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
+
+export const Problem = Type.Ref('Problem');
+
+export const CodeParams = Type.Object({ short_code: Type.String({ maxLength: 64 }) });
+
+export const CreateLinkBody = Type.Object(
+  {
+    url: Type.String({ description: 'Absolute http(s) URL, at most 2048 characters once normalised', maxLength: 8192 }),
+    alias: Type.Optional(Type.String({ description: 'Custom code: 3 to 10 of A-Z a-z 0-9 _ -', maxLength: 64 })),
+    expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 date-time with a time zone' })),
+    expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_153_600_000, description: 'Seconds from now' })),
+    one_time: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type CreateLinkBody = Static<typeof CreateLinkBody>;
+
+export const PatchLinkBody = Type.Object(
+  {
+    is_active: Type.Optional(Type.Boolean()),
+    expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null removes the expiry' })),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const LinkView = Type.Object(
+  {
+    short_code: Type.String(),
+    short_url: Type.String(),
+    original_url: Type.String(),
+    created_at: Type.String({ format: 'date-time' }),
+    expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    is_one_time: Type.Boolean(),
+    is_active: Type.Boolean(),
+    is_expired: Type.Boolean(),
+    is_custom_alias: Type.Boolean(),
+    state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('used'), Type.Literal('disabled')]),
+    clicks: Type.Integer(),
+    last_clicked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { $id: 'Link' },
+);
+export type LinkView = Static<typeof LinkView>;
+
+export const AnalyticsView = Type.Object({
+  short_code: Type.String(),
+  clicks: Type.Integer(),
+  created_at: Type.String({ format: 'date-time' }),
+  expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  is_one_time: Type.Boolean(),
+  is_active: Type.Boolean(),
+  is_expired: Type.Boolean(),
+  state: Type.String(),
+  last_clicked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  daily: Type.Array(Type.Object({ date: Type.String(), clicks: Type.Integer() }), { description: 'Clicks per UTC day, oldest first (last 90 days with clicks)' }),
+  referrers: Type.Array(Type.Object({ host: Type.String(), clicks: Type.Integer() }), { description: 'Top 10 referrer hosts; "(direct)" = no Referer' }),
+});
+
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1..100, default 20' })),
+    cursor: Type.Optional(Type.String({ maxLength: 64, description: 'next_cursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+
+export const LinkPage = Type.Object({ items: Type.Array(Type.Ref('Link')), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+
+export const CreateKeyBody = Type.Object(
+  { name: Type.Optional(Type.String({ maxLength: 100 })), is_admin: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+
+export const KeyView = Type.Object({
+  id: Type.Integer(),
+  key: Type.String({ description: 'Shown once; only its hash is stored' }),
+  name: Type.Union([Type.String(), Type.Null()]),
+  is_admin: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export function linkState(link: LinkRecord, now: number): 'active' | 'expired' | 'used' | 'disabled' {
+  if (!link.isActive) return 'disabled';
+  if (link.consumedAt !== null) return 'used';
+  if (link.isExpired || (link.expiresAt !== null && link.expiresAt.getTime() <= now)) return 'expired';
+  return 'active';
+}
+
+export function toLinkView(link: LinkRecord, publicBaseUrl: string, now: number): LinkView {
+  return {
+    short_code: link.code,
+    short_url: `${publicBaseUrl}/${link.code}`,
+    original_url: link.url,
+    created_at: link.createdAt.toISOString(),
+    expires_at: link.expiresAt?.toISOString() ?? null,
+    is_one_time: link.isOneTime,
+    is_active: link.isActive,
+    is_expired: link.isExpired || (link.expiresAt !== null && link.expiresAt.getTime() <= now),
+    is_custom_alias: link.isCustomAlias,
+    state: linkState(link, now),
+    clicks: link.clicks,
+    last_clicked_at: link.lastClickedAt?.toISOString() ?? null,
+  };
+}
+
+export function toAnalyticsView(link: LinkRecord, analytics: LinkAnalytics, now: number): Static<typeof AnalyticsView> {
+  const view = toLinkView(link, '', now);
+  return {
+    short_code: view.short_code,
+    clicks: view.clicks,
+    created_at: view.created_at,
+    expires_at: view.expires_at,
+    is_one_time: view.is_one_time,
+    is_active: view.is_active,
+    is_expired: view.is_expired,
+    state: view.state,
+    last_clicked_at: view.last_clicked_at,
+    daily: analytics.daily,
+    referrers: analytics.referrers,
+  };
+}

@@ -1,0 +1,121 @@
+// Builds the URL service in-process on real PostgreSQL (its own database) and real Redis (its own
+// prefix), with a real key pool behind an in-process code source, for tests that use app.inject().
+import { createRegistry } from '../../src/core/metrics.ts';
+import type { HttpApp } from '../../src/core/http-app.ts';
+import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
+import { createKeyPool } from '../../src/kgs/key-pool.ts';
+import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
+import { createRedisKeyStore } from '../../src/storage/redis/redis-key-store.ts';
+import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
+import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
+import { createRedisRateLimiter } from '../../src/storage/redis/redis-rate-limiter.ts';
+import type { LinkStore } from '../../src/storage/link-store.ts';
+import { createApiKeyService, type ApiKeyService } from '../../src/url/api-keys.ts';
+import { buildUrlApp } from '../../src/url/app.ts';
+import { createClickCounter, type ClickCounter } from '../../src/url/click-counter.ts';
+import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
+import { createUrlMetrics } from '../../src/url/metrics.ts';
+import { LETTERS } from './kgs.ts';
+import { testLogger } from './log.ts';
+import { createTestDatabase, type TestDatabase } from './postgres.ts';
+import { openTestRedis, type TestRedis } from './redis.ts';
+
+export const PUBLIC_BASE_URL = 'http://sho.rt';
+export const ADMIN_KEY = 'curt_test-admin-key-0123456789abcdef';
+
+export interface TestUrlService {
+  app: HttpApp;
+  links: LinkService;
+  store: LinkStore;
+  clicks: ClickCounter;
+  apiKeys: ApiKeyService;
+  database: TestDatabase;
+  redis: TestRedis;
+  admin: { authorization: string };
+  /** Creates a non-admin key and returns its Authorization header. */
+  userKey(name?: string): Promise<{ authorization: string }>;
+  close(): Promise<void>;
+}
+
+export interface TestUrlServiceOptions {
+  allowAnonymous?: boolean;
+  redirectStatus?: 301 | 302 | 307 | 308;
+  blockedDomains?: string[];
+  rateLimit?: { perKey: number; perIp: number };
+  cacheTtlS?: number;
+  negativeCacheTtlS?: number;
+  now?: () => Date;
+}
+
+export async function buildTestUrlService(label: string, options: TestUrlServiceOptions = {}): Promise<TestUrlService> {
+  const database = await createTestDatabase(label);
+  const redis = await openTestRedis(label);
+  const log = testLogger('url');
+  const registry = createRegistry({ defaultMetrics: false });
+  const metrics = createUrlMetrics(registry);
+  const pool = createKeyPool({
+    store: createRedisKeyStore(redis.redis, redis.prefix),
+    generator: createCodeGenerator({ length: 6, alphabet: LETTERS }),
+    log,
+    lowWatermark: 200,
+    target: 1000,
+    reuseCooldownS: 0,
+    emptyWaitMs: 1000,
+  });
+  const codes = createLocalCodeSource(pool);
+  const store = createPgLinkStore(database.db);
+  const apiKeys = createApiKeyService(createPgApiKeyStore(database.db));
+  await apiKeys.ensureAdminKey(ADMIN_KEY, 'test admin');
+  const clicks = createClickCounter({ store, log, flushIntervalMs: 60_000, bufferMax: 10_000, metrics: metrics.clickMetrics });
+  metrics.watchClicks(clicks);
+  const now = options.now ?? (() => new Date());
+  const links = createLinkService({
+    store,
+    cache: createRedisLinkCache({ redis: redis.redis, prefix: redis.prefix, log, onError: metrics.cacheError }),
+    codes,
+    clicks,
+    log,
+    urlPolicy: { ownHosts: [new URL(PUBLIC_BASE_URL).host], blockedDomains: options.blockedDomains ?? [] },
+    cacheTtlS: options.cacheTtlS ?? 3600,
+    negativeCacheTtlS: options.negativeCacheTtlS ?? 30,
+    allowAnonymous: options.allowAnonymous ?? true,
+    now,
+    events: metrics,
+  });
+  const app = await buildUrlApp({
+    links,
+    apiKeys,
+    limiter: createRedisRateLimiter(redis.redis, redis.prefix),
+    log,
+    registry,
+    publicBaseUrl: PUBLIC_BASE_URL,
+    redirectStatus: options.redirectStatus ?? 302,
+    rateLimit: options.rateLimit ?? { perKey: 0, perIp: 0 },
+    checks: { postgres: () => store.ping(), redis: async () => void (await redis.redis.ping()), kgs: async () => undefined },
+    onRedirect: metrics.redirect,
+    now: () => now().getTime(),
+  });
+  await app.ready();
+  const admin = { authorization: `Bearer ${ADMIN_KEY}` };
+  return {
+    app,
+    links,
+    store,
+    clicks,
+    apiKeys,
+    database,
+    redis,
+    admin,
+    async userKey(name = 'user') {
+      const res = await app.inject({ method: 'POST', url: '/api-keys', headers: admin, payload: { name } });
+      if (res.statusCode !== 201) throw new Error(`could not create key: ${res.body}`);
+      return { authorization: `Bearer ${res.json<{ key: string }>().key}` };
+    },
+    async close() {
+      await app.close();
+      await codes.close();
+      await database.drop();
+      await redis.cleanup();
+    },
+  };
+}
