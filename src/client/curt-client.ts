@@ -1,0 +1,194 @@
+// The Curt SDK: a typed client of the URL service API, used by the CLI, the web page and the tests.
+// Errors come back as CurtApiError carrying the server's problem+json (status, code, detail).
+
+export interface Link {
+  short_code: string;
+  short_url: string;
+  original_url: string;
+  created_at: string;
+  expires_at: string | null;
+  is_one_time: boolean;
+  is_active: boolean;
+  is_expired: boolean;
+  is_custom_alias: boolean;
+  state: 'active' | 'expired' | 'used' | 'disabled';
+  clicks: number;
+  last_clicked_at: string | null;
+}
+
+export interface Analytics {
+  short_code: string;
+  clicks: number;
+  created_at: string;
+  expires_at: string | null;
+  is_one_time: boolean;
+  is_active: boolean;
+  is_expired: boolean;
+  state: string;
+  last_clicked_at: string | null;
+  daily: { date: string; clicks: number }[];
+  referrers: { host: string; clicks: number }[];
+}
+
+export interface ShortenOptions {
+  alias?: string;
+  expiresAt?: Date | string;
+  /** Seconds from now. */
+  expiresIn?: number;
+  oneTime?: boolean;
+}
+
+export interface ApiKey {
+  id: number;
+  key: string;
+  name: string | null;
+  is_admin: boolean;
+  created_at: string;
+}
+
+/** What a redirect answered, without following it. */
+export interface Resolution {
+  status: number;
+  location: string | null;
+  /** The problem code for 404/410, e.g. `link_expired`. */
+  code: string | null;
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail?: string;
+  request_id?: string;
+  [extension: string]: unknown;
+}
+
+export class CurtApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: Problem,
+    readonly retryAfterS: number | null,
+  ) {
+    super(problem.detail ?? problem.title);
+    this.name = 'CurtApiError';
+  }
+
+  get code(): string {
+    return this.problem.code;
+  }
+}
+
+export interface CurtClientOptions {
+  /** The URL service, e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  apiKey?: string;
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface CurtClient {
+  shorten(url: string, options?: ShortenOptions): Promise<Link>;
+  get(code: string): Promise<Link>;
+  update(code: string, patch: { isActive?: boolean; expiresAt?: Date | string | null }): Promise<Link>;
+  delete(code: string): Promise<void>;
+  list(options?: { limit?: number; cursor?: string }): Promise<{ items: Link[]; next_cursor: string | null }>;
+  /** Every link of the caller, page by page. */
+  listAll(pageSize?: number): AsyncGenerator<Link>;
+  analytics(code: string): Promise<Analytics>;
+  createApiKey(options?: { name?: string; isAdmin?: boolean }): Promise<ApiKey>;
+  /** Requests the short link without following the redirect (GET counts a click, HEAD does not). */
+  resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string }): Promise<Resolution>;
+}
+
+export function createCurtClient(options: CurtClientOptions): CurtClient {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const code = (c: string): string => encodeURIComponent(c);
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await doFetch(`${base}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    if (!res.ok) throw toError(res, text);
+    return JSON.parse(text) as T;
+  }
+
+  const client: CurtClient = {
+    shorten(url, opts = {}) {
+      return call<Link>('POST', '/urls', {
+        url,
+        ...(opts.alias === undefined ? {} : { alias: opts.alias }),
+        ...(opts.expiresAt === undefined ? {} : { expires_at: new Date(opts.expiresAt).toISOString() }),
+        ...(opts.expiresIn === undefined ? {} : { expires_in: opts.expiresIn }),
+        ...(opts.oneTime === undefined ? {} : { one_time: opts.oneTime }),
+      });
+    },
+    get: (c) => call<Link>('GET', `/urls/${code(c)}`),
+    update(c, patch) {
+      return call<Link>('PATCH', `/urls/${code(c)}`, {
+        ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
+        ...(patch.expiresAt === undefined ? {} : { expires_at: patch.expiresAt === null ? null : new Date(patch.expiresAt).toISOString() }),
+      });
+    },
+    delete: (c) => call<void>('DELETE', `/urls/${code(c)}`),
+    list(opts = {}) {
+      const query = new URLSearchParams();
+      if (opts.limit !== undefined) query.set('limit', String(opts.limit));
+      if (opts.cursor !== undefined) query.set('cursor', opts.cursor);
+      const qs = query.toString();
+      return call('GET', `/urls${qs === '' ? '' : `?${qs}`}`);
+    },
+    async *listAll(pageSize = 100) {
+      let cursor: string | undefined;
+      do {
+        const page = await client.list({ limit: pageSize, ...(cursor === undefined ? {} : { cursor }) });
+        yield* page.items;
+        cursor = page.next_cursor ?? undefined;
+      } while (cursor !== undefined);
+    },
+    analytics: (c) => call<Analytics>('GET', `/urls/${code(c)}/analytics`),
+    createApiKey(opts = {}) {
+      return call<ApiKey>('POST', '/api-keys', {
+        ...(opts.name === undefined ? {} : { name: opts.name }),
+        ...(opts.isAdmin === undefined ? {} : { is_admin: opts.isAdmin }),
+      });
+    },
+    async resolve(c, opts = {}) {
+      const headers: Record<string, string> = { accept: 'application/json' };
+      if (opts.referer !== undefined) headers.referer = opts.referer;
+      const res = await doFetch(`${base}/${code(c)}`, { method: opts.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+      const text = await res.text();
+      let problemCode: string | null = null;
+      if (res.status >= 400 && text !== '') {
+        try {
+          problemCode = (JSON.parse(text) as Problem).code;
+        } catch {
+          problemCode = null;
+        }
+      }
+      return { status: res.status, location: res.headers.get('location'), code: problemCode };
+    },
+  };
+  return client;
+}
+
+function toError(res: Response, text: string): CurtApiError {
+  let problem: Problem;
+  try {
+    problem = JSON.parse(text) as Problem;
+  } catch {
+    problem = { type: 'about:blank', title: res.statusText || 'Request failed', status: res.status, code: 'http_error', detail: text.slice(0, 200) };
+  }
+  const retryAfter = res.headers.get('retry-after');
+  return new CurtApiError(res.status, problem, retryAfter === null ? null : Number(retryAfter));
+}
