@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadKgsConfig } from '../../src/core/config.ts';
+import { ConfigError, loadKgsConfig, loadUrlServiceConfig } from '../../src/core/config.ts';
 
 test('KGS configuration has the documented defaults', () => {
   const config = loadKgsConfig({ KGS_TOKEN: 'secret' });
@@ -40,4 +40,41 @@ test('code length and alphabet are configurable within bounds', () => {
   assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', CODE_LENGTH: '11' }), /CODE_LENGTH must be a whole number from 4 to 10/);
   assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', CODE_ALPHABET: 'ab/c' }), /CODE_ALPHABET/);
   assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', CODE_ALPHABET: 'a' }), /CODE_ALPHABET/);
+});
+
+
+test('URL service configuration: defaults, lists and switches', () => {
+  const config = loadUrlServiceConfig({ KGS_TOKEN: 't' });
+  assert.equal(config.listen.port, 8080);
+  assert.equal(config.publicBaseUrl, 'http://localhost:8080');
+  assert.deepEqual(config.kgs.urls, ['http://127.0.0.1:7001']);
+  assert.equal(config.redirectStatus, 302);
+  assert.equal(config.allowAnonymous, false);
+  assert.equal(config.adminApiKey, null);
+  const custom = loadUrlServiceConfig({
+    KGS_TOKEN: 't',
+    KGS_URL: 'http://kgs-0:7001/, http://kgs-1:7001',
+    PUBLIC_BASE_URL: 'https://cu.rt/',
+    REDIRECT_STATUS: '308',
+    ALLOW_ANONYMOUS: 'yes',
+    BLOCKED_DOMAINS: 'Evil.example, phish.test',
+    ADMIN_API_KEY: 'curt_0123456789abcdefghijklmn',
+  });
+  assert.deepEqual(custom.kgs.urls, ['http://kgs-0:7001', 'http://kgs-1:7001']);
+  assert.equal(custom.publicBaseUrl, 'https://cu.rt');
+  assert.equal(custom.redirectStatus, 308);
+  assert.equal(custom.allowAnonymous, true);
+  assert.deepEqual(custom.blockedDomains, ['evil.example', 'phish.test']);
+});
+
+test('URL service configuration refuses bad values, naming each variable', () => {
+  const bad = (env: Record<string, string>, name: string) =>
+    assert.throws(() => loadUrlServiceConfig({ KGS_TOKEN: 't', ...env }), (err: ConfigError) => err.problems.some((p) => p.startsWith(`Invalid configuration: ${name} `)), name);
+  bad({ REDIRECT_STATUS: '303' }, 'REDIRECT_STATUS');
+  bad({ ALLOW_ANONYMOUS: 'maybe' }, 'ALLOW_ANONYMOUS');
+  bad({ KGS_URL: 'kgs:7001' }, 'KGS_URL');
+  bad({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
+  bad({ ADMIN_API_KEY: 'short' }, 'ADMIN_API_KEY');
+  bad({ CLICK_FLUSH_INTERVAL_MS: '0' }, 'CLICK_FLUSH_INTERVAL_MS');
+  bad({ BLOCKED_DOMAINS: 'a b' }, 'BLOCKED_DOMAINS');
 });
