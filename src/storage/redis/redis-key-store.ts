@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { AppError, DependencyDown } from '../../core/errors.ts';
 import type { KeyStore, PoolSizes } from '../key-store.ts';
 
 const script = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -49,7 +50,7 @@ export function createRedisKeyStore(redis: Redis, prefix: string): KeyStore {
   const keys = redisKeyNames(prefix);
   const allFour = [keys.available, keys.used, keys.cooldownRecycle, keys.cooldownRelease];
 
-  return {
+  return dependencyErrors({
     async take(count) {
       const [remaining, codes] = (await r.curtTake(keys.available, keys.used, count)) as [number, string[]];
       return { codes, remaining };
@@ -104,5 +105,29 @@ export function createRedisKeyStore(redis: Redis, prefix: string): KeyStore {
     async ping() {
       await redis.ping();
     },
+  });
+}
+
+/** A Redis failure is the dependency being down (503 + Retry-After), never an internal error (500). */
+function dependencyErrors(store: KeyStore): KeyStore {
+  const wrap =
+    <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await call(...args);
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        throw new DependencyDown('redis', 'The key pool (Redis) is not reachable; try again shortly.', 1, { cause: err });
+      }
+    };
+  return {
+    take: wrap((count: number) => store.take(count)),
+    offer: wrap((candidates: readonly string[]) => store.offer(candidates)),
+    giveBack: wrap((recycle: readonly string[], release: readonly string[], releaseAtMs: number | null) => store.giveBack(recycle, release, releaseAtMs)),
+    claim: wrap((code: string) => store.claim(code)),
+    releaseDue: wrap((nowMs: number) => store.releaseDue(nowMs)),
+    sizes: wrap(() => store.sizes()),
+    tryLock: wrap((name: string, ttlMs: number) => store.tryLock(name, ttlMs)),
+    ping: wrap(() => store.ping()),
   };
 }

@@ -1,0 +1,333 @@
+// KGS throughput: how many codes one KGS process hands out per second, over plain HTTP and through
+// the client library the URL service uses, next to a bare node:http server measured in the same run
+// on the same machine (the ceiling any Node HTTP service here can reach).
+//
+//   npm run bench:kgs        (REDIS_URL, default redis://127.0.0.1:6379)
+//
+// Works under a fresh random Redis key prefix and deletes it at the end; prints a table and writes
+// bench/results/kgs-<timestamp>.json.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { cpus, platform, release } from 'node:os';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { createLogger } from '../src/core/logger.ts';
+import { createRegistry, type Registry } from '../src/core/metrics.ts';
+import { deleteByPrefix } from '../src/core/redis.ts';
+import { createKgsClient } from '../src/kgs-client/kgs-client.ts';
+import { redisKeyNames } from '../src/storage/redis/redis-key-store.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+// A benchmark is a script run by hand: reading its own two knobs here is fine (src/ reads env only in config).
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const DURATION_S = 5;
+const CONNECTIONS = 10;
+/** Concurrent takeCode() loops in the client-library rows: as many as the HTTP rows' connections. */
+const CLIENT_LOOPS = 10;
+// Big enough that a 5 s run at full speed is mostly served from the pool, not from replenishment.
+const POOL_TARGET = 500_000;
+const LOW_WATERMARK = 200_000;
+const START_TIMEOUT_MS = 20_000;
+/** Before each KGS row a replenishment still running from the last one is let finish; bounded. */
+const SETTLE_WAIT_MS = 8_000;
+
+const prefix = `bench:kgs:${randomUUID().slice(0, 8)}:`;
+const keys = redisKeyNames(prefix);
+const token = randomUUID();
+const children = new Set<ChildProcess>();
+
+// The load generator runs in its own process (autocannon's CLI with --json), not in this one:
+// - this process hosts the client-library rows, whose numbers must not include a load generator's
+//   work on the same event loop, and polls Redis between rows;
+// - autocannon ships no type declarations, and its CLI's JSON output is a stable interface.
+// On a small machine it still shares the CPUs with the KGS and Redis; the baseline row pays the
+// same tax, which is why the ratio to it is the number to compare across machines.
+const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon');
+
+interface Row {
+  scenario: string;
+  requestsPerS: number;
+  codesPerS: number | null;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  errors: number;
+  ratioToBaseline: number | null;
+  notes: string;
+}
+
+interface AutocannonResult {
+  duration: number;
+  requests: { average: number; total: number };
+  /** Whole milliseconds: autocannon's latency histogram has no finer resolution. */
+  latency: { p50: number; p99: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  '2xx': number;
+}
+
+function startChild(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) {
+      console.warn(`! gave up waiting for ${what} after ${timeoutMs} ms`);
+      return false;
+    }
+    await sleep(50);
+  }
+  return true;
+}
+
+/** The reference: a bare node:http server answering what a one-code /codes answer looks like. */
+async function startBaseline(): Promise<{ child: ChildProcess; url: string }> {
+  const source = `
+    const body = JSON.stringify({ codes: ['abcdef'] });
+    const server = require('node:http').createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
+    process.on('SIGTERM', () => server.close(() => process.exit(0)));
+  `;
+  const { child, output } = startChild(['-e', source], {});
+  let port = 0;
+  await until('the baseline server', START_TIMEOUT_MS, async () => {
+    port = Number.parseInt(output().trim(), 10);
+    return port > 0;
+  });
+  if (!(port > 0)) throw new Error(`baseline server did not start:\n${output()}`);
+  return { child, url: `http://127.0.0.1:${port}/` };
+}
+
+async function startKgsProcess(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  // Port 0 is not an option (the URL must be known), so ask the OS for a free one first.
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const address = probe.address();
+  probe.close();
+  if (address === null || typeof address === 'string') throw new Error('no free port');
+  const url = `http://127.0.0.1:${address.port}`;
+  const kgs = startChild(['--import', 'tsx', 'src/kgs/main.ts'], {
+    PORT: String(address.port),
+    HOST: '127.0.0.1',
+    KGS_TOKEN: token,
+    REDIS_URL,
+    REDIS_KEY_PREFIX: prefix,
+    KGS_REUSE_COOLDOWN_S: '0',
+    KGS_POOL_TARGET: String(POOL_TARGET),
+    KGS_POOL_LOW_WATERMARK: String(LOW_WATERMARK),
+    LOG_LEVEL: 'warn',
+  });
+  const ready = await until('KGS /ready', START_TIMEOUT_MS, async () => kgs.child.exitCode === null && (await fetch(`${url}/ready`)).ok);
+  if (!ready) throw new Error(`KGS did not become ready:\n${kgs.output()}`);
+  return { ...kgs, url };
+}
+
+async function autocannon(url: string, headers: Record<string, string>): Promise<AutocannonResult> {
+  const args = [AUTOCANNON, '--json', '--no-progress', '-c', String(CONNECTIONS), '-d', String(DURATION_S)];
+  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
+  const { child, output } = startChild([...args, url], {});
+  const [code] = (await once(child, 'exit')) as [number | null];
+  const json = output().trim().split('\n').reverse().find((line) => line.startsWith('{'));
+  if (code !== 0 || json === undefined) throw new Error(`autocannon failed (${code}):\n${output()}`);
+  return JSON.parse(json) as AutocannonResult;
+}
+
+const round = (value: number, digits = 0): number => Number(value.toFixed(digits));
+
+async function measureHttp(scenario: string, url: string, count: number | null, redis: Redis, baseline: number | null): Promise<Row> {
+  const usedBefore = count === null ? 0 : await redis.scard(keys.used);
+  const availableBefore = count === null ? 0 : await redis.scard(keys.available);
+  const result = await autocannon(url, count === null ? {} : { authorization: `Bearer ${token}` });
+  // Codes are counted where they are recorded, not inferred from responses: used_keys only grows
+  // when a code is handed out (cool-down 0, nothing returned during an HTTP row).
+  const codes = count === null ? 0 : (await redis.scard(keys.used)) - usedBefore;
+  const availableAfter = count === null ? 0 : await redis.scard(keys.available);
+  const perResponse = result['2xx'] > 0 ? codes / result['2xx'] : 0;
+  return {
+    scenario,
+    requestsPerS: round(result.requests.average),
+    codesPerS: count === null ? null : round(codes / result.duration),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    // autocannon's own mean is of whole milliseconds; with a fixed number of connections always
+    // busy, Little's law gives the real one: connections / throughput.
+    meanMs: round((CONNECTIONS / (result.requests.total / result.duration)) * 1000, 3),
+    errors: result.errors + result.timeouts + result.non2xx,
+    ratioToBaseline: baseline === null ? 1 : round(result.requests.average / baseline, 3),
+    notes:
+      count === null
+        ? `${result.requests.total} requests`
+        : `${result['2xx']} x 200, ${round(perResponse, 1)} codes per response; available_keys ${availableBefore} before, ${availableAfter} after`,
+  };
+}
+
+async function counterTotal(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (metric === undefined) return 0;
+  const { values } = await metric.get();
+  return values.filter((v) => Object.entries(labels).every(([k, want]) => v.labels[k] === want)).reduce((sum, v) => sum + v.value, 0);
+}
+
+/**
+ * CLIENT_LOOPS concurrent loops of `await takeCode()` for DURATION_S. A taken code is a synchronous
+ * pop from the local buffer, so the loops run back to back on microtasks and let the event loop
+ * handle I/O only when the buffer is empty: each batch is drained, then one KGS round trip is waited
+ * for. That makes this the library's ceiling, and its p99 the cost of that round trip; a URL service,
+ * doing I/O between takes, lets the background refill land before the buffer runs dry.
+ */
+async function measureClient(batchSize: number, url: string, baseline: number): Promise<Row> {
+  const registry = createRegistry({ defaultMetrics: false });
+  const client = createKgsClient({ urls: [url], token, log: createLogger({ service: 'bench', level: 'warn' }), batchSize, registry });
+  await until('the client buffer to fill', START_TIMEOUT_MS, async () => client.buffered() > 0);
+  const requestsBefore = await counterTotal(registry, 'kgs_client_requests_total', { outcome: 'ok' });
+  const latency: RecordableHistogram = createHistogram();
+  let codes = 0;
+  let errors = 0;
+  const started = performance.now();
+  const end = started + DURATION_S * 1000;
+  await Promise.all(
+    Array.from({ length: CLIENT_LOOPS }, async () => {
+      while (performance.now() < end) {
+        const t0 = performance.now();
+        try {
+          await client.takeCode();
+          codes++;
+        } catch {
+          errors++;
+        }
+        latency.record(Math.max(1, Math.round((performance.now() - t0) * 1e6)));
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const requests = (await counterTotal(registry, 'kgs_client_requests_total', { outcome: 'ok' })) - requestsBefore;
+  const failed = await counterTotal(registry, 'kgs_client_requests_total', { outcome: 'unavailable' });
+  await client.close();
+  return {
+    scenario: `createKgsClient batchSize ${batchSize}, ${CLIENT_LOOPS} takeCode loops`,
+    requestsPerS: round(requests / seconds),
+    codesPerS: round(codes / seconds),
+    p50Ms: round(latency.percentile(50) / 1e6, 3),
+    p99Ms: round(latency.percentile(99) / 1e6, 3),
+    meanMs: round(latency.mean / 1e6, 4),
+    errors: errors + failed,
+    ratioToBaseline: round(requests / seconds / baseline, 3),
+    notes: 'requests = KGS calls made by the client; latency = one takeCode()',
+  };
+}
+
+function printTable(rows: Row[]): void {
+  const header = ['#', 'scenario', 'requests/s', 'codes/s', 'p50 ms', 'p99 ms', 'mean ms', 'errors', 'req/s vs baseline'];
+  const body = rows.map((row, i) => [
+    String(i),
+    row.scenario,
+    row.requestsPerS.toLocaleString('en-US'),
+    row.codesPerS === null ? '-' : row.codesPerS.toLocaleString('en-US'),
+    String(row.p50Ms),
+    String(row.p99Ms),
+    String(row.meanMs),
+    String(row.errors),
+    row.ratioToBaseline === null ? '-' : row.ratioToBaseline.toFixed(3),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...body.map((cells) => (cells[c] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((cell, c) => (c <= 1 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w, c) => (c <= 1 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`);
+  for (const cells of body) console.log(line(cells));
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  const rows: Row[] = [];
+  try {
+    const base = await startBaseline();
+    const kgs = await startKgsProcess();
+    const poolFull = async (): Promise<boolean> => (await redis.scard(keys.available)) >= POOL_TARGET;
+    // A row may leave the pool anywhere above the low watermark (no top-up is due then) or below it
+    // with a replenishment running; the next row starts once available_keys has stopped moving.
+    const poolSettled = async (): Promise<boolean> => {
+      const first = await redis.scard(keys.available);
+      await sleep(300);
+      return first >= LOW_WATERMARK && (await redis.scard(keys.available)) === first;
+    };
+    const filled = performance.now();
+    await until('the pool to fill', 30_000, poolFull);
+    console.log(`# KGS ready; pool filled to ${POOL_TARGET} in ${Math.round(performance.now() - filled)} ms (prefix ${prefix})`);
+
+    const baseline = await measureHttp('baseline: bare node:http, fixed body', base.url, null, redis, null);
+    rows.push(baseline);
+    await stopChild(base.child);
+    const reference = baseline.requestsPerS;
+
+    await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
+    rows.push(await measureHttp(`GET /codes?count=100, ${CONNECTIONS} connections`, `${kgs.url}/codes?count=100`, 100, redis, reference));
+    await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
+    rows.push(await measureHttp(`GET /codes?count=1, ${CONNECTIONS} connections`, `${kgs.url}/codes?count=1`, 1, redis, reference));
+    for (const batchSize of [200, 1000]) {
+      await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
+      rows.push(await measureClient(batchSize, kgs.url, reference));
+    }
+    await stopChild(kgs.child);
+    const warnings = kgs.output().trim();
+    if (warnings !== '') console.log(`# KGS log (warn and above):\n${warnings.split('\n').slice(0, 10).join('\n')}`);
+  } finally {
+    await Promise.all([...children].map(stopChild));
+    const deleted = await deleteByPrefix(redis, prefix);
+    redis.disconnect();
+    console.log(`# cleaned up: ${deleted} Redis keys under ${prefix}`);
+  }
+
+  printTable(rows);
+  console.log('# HTTP rows: autocannon in a child process; p50/p99 in whole ms, mean = connections / throughput. Client rows: requests = KGS calls the library made; latency = one takeCode().');
+  const seconds = round((performance.now() - t0) / 1000, 1);
+  const cpu = cpus()[0]?.model ?? 'unknown';
+  const result = {
+    benchmark: 'kgs',
+    date: startedAt.toISOString(),
+    seconds,
+    machine: { node: process.version, platform: `${platform()} ${release()}`, cpus: cpus().length, cpu },
+    settings: { durationS: DURATION_S, connections: CONNECTIONS, clientLoops: CLIENT_LOOPS, poolTarget: POOL_TARGET, lowWatermark: LOW_WATERMARK, reuseCooldownS: 0, redis: REDIS_URL.replace(/\/\/[^@/]*@/, '//') },
+    rows,
+  };
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  mkdirSync(dir, { recursive: true });
+  const file = `${dir}kgs-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`# ${seconds} s; results in ${file.slice(ROOT.length)}`);
+}
+
+main().catch(async (err: unknown) => {
+  console.error(err);
+  await Promise.all([...children].map(stopChild));
+  process.exit(1);
+});

@@ -1,0 +1,177 @@
+// The KGS client library: a local buffer of codes so that creating a link costs no network hop,
+// refilled in batches in the background before it runs dry, over a failover HTTP layer.
+import type { Logger } from '../core/logger.ts';
+import { breakerStateValue } from '../core/circuit-breaker.ts';
+import { AppError, DependencyDown } from '../core/errors.ts';
+import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
+import { createKgsHttp, type AttemptOutcome } from './kgs-http.ts';
+import type { CodeSource, RequestContext } from './types.ts';
+
+export interface KgsClientOptions {
+  urls: readonly string[];
+  token: string;
+  log: Logger;
+  /** Codes fetched per refill (the KGS caps a request at 1000). */
+  batchSize?: number;
+  /** Refill starts when the buffer falls below this; default half a batch. */
+  lowWater?: number;
+  timeoutMs?: number;
+  retries?: number;
+  breaker?: { failureThreshold: number; resetTimeoutMs: number };
+  registry?: Registry;
+}
+
+export interface KgsClient extends CodeSource {
+  /** False when every KGS replica is known to be unreachable (all breakers open). */
+  healthy(): boolean;
+}
+
+interface Waiter {
+  resolve(code: string): void;
+  reject(err: Error): void;
+}
+
+export function createKgsClient(options: KgsClientOptions): KgsClient {
+  const batchSize = Math.min(1000, Math.max(1, options.batchSize ?? 200));
+  const lowWater = Math.max(1, options.lowWater ?? Math.ceil(batchSize / 2));
+  const metrics = options.registry === undefined ? undefined : createClientMetrics(options.registry, () => buffer.length);
+  const http = createKgsHttp({
+    urls: options.urls,
+    token: options.token,
+    log: options.log,
+    timeoutMs: options.timeoutMs ?? 1000,
+    retries: options.retries ?? 2,
+    breaker: options.breaker ?? { failureThreshold: 3, resetTimeoutMs: 2000 },
+    onAttempt: metrics?.attempt,
+    onBreakerChange: metrics?.breaker,
+  });
+  metrics?.initBreakers(options.urls);
+
+  const buffer: string[] = [];
+  const waiters: Waiter[] = [];
+  let refilling: Promise<void> | null = null;
+  let closed = false;
+
+  // One refill at a time: concurrent takers share it instead of each fetching a batch.
+  function ensureRefill(context?: RequestContext): Promise<void> {
+    refilling ??= refillLoop(context).finally(() => {
+      refilling = null;
+      // Takes that arrived after the loop's last check joined a refill that was ending: start another
+      // for them (it fails fast while the breakers are open, so this cannot spin).
+      if (!closed && waiters.length > 0) void ensureRefill();
+    });
+    return refilling;
+  }
+
+  async function refillLoop(context?: RequestContext): Promise<void> {
+    try {
+      while (!closed && (buffer.length < lowWater || waiters.length > 0)) {
+        // A burst bigger than a batch is served by one larger request rather than several rounds.
+        const count = Math.min(1000, Math.max(batchSize, waiters.length));
+        const { codes } = await http.call<{ codes: string[] }>({ method: 'GET', path: `/codes?count=${count}`, replay: true, context });
+        if (codes.length === 0) break;
+        for (const code of codes) {
+          const waiter = waiters.shift();
+          if (waiter === undefined) buffer.push(code);
+          else waiter.resolve(code);
+        }
+      }
+    } catch (err) {
+      // Nobody should queue behind a KGS that cannot answer: the waiting takers fail now (503), and
+      // the next take starts a new attempt (fast while the breakers are open).
+      const failure = err instanceof AppError ? err : new DependencyDown('kgs', (err as Error).message, 1, { cause: err });
+      for (const waiter of waiters.splice(0)) waiter.reject(failure);
+      options.log.warn({ dependency: 'kgs', err: failure.message, buffered: buffer.length }, 'KGS refill failed');
+    }
+  }
+
+  function takeCode(context?: RequestContext): Promise<string> {
+    if (closed) return Promise.reject(new DependencyDown('kgs', 'The service is shutting down.', 1));
+    const code = buffer.pop();
+    if (buffer.length < lowWater) void ensureRefill(context);
+    if (code !== undefined) return Promise.resolve(code);
+    return new Promise<string>((resolve, reject) => {
+      waiters.push({ resolve, reject });
+      void ensureRefill(context);
+    });
+  }
+
+  async function returnCodes(codes: readonly string[], context?: RequestContext): Promise<number> {
+    let returned = 0;
+    for (let i = 0; i < codes.length; i += 1000) {
+      const chunk = codes.slice(i, i + 1000);
+      const result = await http.call<{ returned: number }>({ method: 'POST', path: '/codes/return', body: { codes: chunk }, replay: true, context });
+      returned += result.returned;
+    }
+    return returned;
+  }
+
+  // Fill the buffer at start so the first creations do not wait; failure here is only logged.
+  void ensureRefill();
+
+  return {
+    takeCode,
+    async claimCode(code, context) {
+      const { code: claimed } = await http.call<{ code: string }>({ method: 'POST', path: '/codes/claim', body: { code }, replay: false, context });
+      return claimed;
+    },
+    returnCodes,
+    buffered: () => buffer.length,
+    healthy: () => http.anyAvailable(),
+    async close() {
+      if (closed) return;
+      closed = true;
+      // A refill in flight may still deliver codes; they must be in the buffer before it is returned.
+      await refilling;
+      for (const waiter of waiters.splice(0)) waiter.reject(new DependencyDown('kgs', 'The service is shutting down.', 1));
+      const unused = buffer.splice(0);
+      try {
+        const returned = await returnCodes(unused);
+        options.log.info({ buffered: unused.length, returned }, 'returned unused codes to the KGS');
+      } catch (err) {
+        // They stay in used_keys: lost to the code space, never handed out twice.
+        options.log.warn({ dependency: 'kgs', err: (err as Error).message, lost: unused.length }, 'could not return unused codes to the KGS');
+      } finally {
+        await http.close();
+      }
+    },
+  };
+}
+
+function createClientMetrics(registry: Registry, bufferSize: () => number) {
+  new Gauge({
+    name: 'kgs_client_buffer_codes',
+    help: 'Codes in the local buffer of the KGS client',
+    registers: [registry],
+    collect() {
+      this.set(bufferSize());
+    },
+  });
+  const requests = new Counter({
+    name: 'kgs_client_requests_total',
+    help: 'Attempts to call a KGS replica, by outcome (skipped = its circuit breaker was open)',
+    labelNames: ['kgs', 'outcome'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'kgs_client_request_duration_seconds',
+    help: 'Latency of calls to a KGS replica',
+    labelNames: ['kgs'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const breakerState = new Gauge({
+    name: 'kgs_client_breaker_state',
+    help: 'Circuit breaker per KGS replica: 0 closed, 1 half-open, 2 open',
+    labelNames: ['kgs'],
+    registers: [registry],
+  });
+  return {
+    initBreakers: (urls: readonly string[]) => urls.forEach((url) => breakerState.set({ kgs: url }, 0)),
+    attempt: (kgs: string, outcome: AttemptOutcome, seconds: number) => {
+      requests.inc({ kgs, outcome });
+      if (outcome !== 'skipped') latency.observe({ kgs }, seconds);
+    },
+    breaker: (kgs: string, to: Parameters<typeof breakerStateValue>[0]) => breakerState.set({ kgs }, breakerStateValue(to)),
+  };
+}

@@ -1,0 +1,185 @@
+// One KGS call with failover: tries the replicas in turn (each behind its own circuit breaker and a
+// per-attempt timeout), for a bounded number of rounds, and turns the outcome into the error model.
+import { Pool } from 'undici';
+import type { Logger } from '../core/logger.ts';
+import { CircuitBreaker, CircuitOpenError, type BreakerState } from '../core/circuit-breaker.ts';
+import { AppError, CodesUnavailable, Conflict, DependencyDown, InvalidRequest } from '../core/errors.ts';
+import type { RequestContext } from './types.ts';
+
+export interface KgsHttpOptions {
+  urls: readonly string[];
+  token: string;
+  log: Logger;
+  /** Per attempt: connect, headers and body together. */
+  timeoutMs: number;
+  /** Extra rounds over the replicas after the first one fails everywhere. */
+  retries: number;
+  breaker: { failureThreshold: number; resetTimeoutMs: number };
+  onAttempt?: (kgs: string, outcome: AttemptOutcome, seconds: number) => void;
+  onBreakerChange?: (kgs: string, to: BreakerState) => void;
+}
+
+export type AttemptOutcome = 'ok' | 'rejected' | 'unavailable' | 'error' | 'timeout' | 'skipped';
+
+interface Replica {
+  url: string;
+  pool: Pool;
+  breaker: CircuitBreaker;
+}
+
+/**
+ * `replay`: whether a call may be sent again after an attempt whose fate is unknown (a timeout or a
+ * reset after the request left). Taking codes may: at worst a batch is lost to the code space, never
+ * handed out twice. Claiming may not: the first attempt may have claimed the alias, and the retry
+ * would then report the caller's own alias as taken.
+ */
+export interface KgsCall {
+  method: 'GET' | 'POST';
+  path: string;
+  body?: unknown;
+  replay: boolean;
+  context?: RequestContext;
+}
+
+export interface KgsHttp {
+  call<T>(call: KgsCall): Promise<T>;
+  /** False when every replica's breaker is open: the KGS is known to be unreachable right now. */
+  anyAvailable(): boolean;
+  close(): Promise<void>;
+}
+
+// Failures that happen before a byte of the request reached the KGS: always safe to send elsewhere.
+const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+class AttemptFailed extends Error {
+  constructor(
+    readonly outcome: AttemptOutcome,
+    readonly sent: boolean,
+    message: string,
+    readonly problem?: { status: number; code: string; detail: string },
+  ) {
+    super(message);
+  }
+}
+
+export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
+  if (options.urls.length === 0) throw new Error('at least one KGS URL is required');
+  const replicas: Replica[] = options.urls.map((url) => ({
+    url,
+    pool: new Pool(url, { connections: 16, connectTimeout: options.timeoutMs, keepAliveTimeout: 10_000 }),
+    breaker: new CircuitBreaker({
+      name: `kgs ${url}`,
+      ...options.breaker,
+      onStateChange: (_name, from, to) => {
+        const level = to === 'open' ? 'warn' : 'info';
+        options.log[level]({ dependency: 'kgs', kgs: url, from, to }, `KGS circuit breaker ${from} -> ${to}`);
+        options.onBreakerChange?.(url, to);
+      },
+    }),
+  }));
+  // Calls start at the next replica each time, so the load spreads and a dead first URL is not
+  // everyone's first attempt.
+  let next = 0;
+
+  // A 4xx is the KGS answering (final, and no sign the replica is unwell), so it comes back as a
+  // value the breaker counts as a success; only failures to get an answer are thrown.
+  async function attempt<T>(replica: Replica, call: KgsCall): Promise<{ value: T } | { rejected: AppError }> {
+    const started = performance.now();
+    const report = (outcome: AttemptOutcome): void => options.onAttempt?.(replica.url, outcome, (performance.now() - started) / 1000);
+    const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
+    if (call.body !== undefined) headers['content-type'] = 'application/json';
+    if (call.context?.requestId !== undefined) headers['x-request-id'] = call.context.requestId;
+    let status: number;
+    let text: string;
+    try {
+      const res = await replica.pool.request({
+        method: call.method,
+        path: call.path,
+        headers,
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      const timedOut = (err as Error).name === 'TimeoutError' || code === 'UND_ERR_ABORTED' || code === 'UND_ERR_HEADERS_TIMEOUT';
+      report(timedOut ? 'timeout' : 'error');
+      throw new AttemptFailed(timedOut ? 'timeout' : 'error', !NOT_SENT.has(code), `${replica.url}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : (err as Error).message}`);
+    }
+    if (status >= 200 && status < 300) {
+      report('ok');
+      return { value: JSON.parse(text) as T };
+    }
+    const problem = parseProblem(status, text);
+    if (status >= 500) {
+      report('unavailable');
+      throw new AttemptFailed('unavailable', true, `${replica.url}: ${status} ${problem.code}`, problem);
+    }
+    report('rejected');
+    return { rejected: toClientError(problem, replica.url) };
+  }
+
+  async function call<T>(call: KgsCall): Promise<T> {
+    let last: AttemptFailed | undefined;
+    for (let round = 0; round <= options.retries; round++) {
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * round));
+      const start = next++ % replicas.length;
+      for (let i = 0; i < replicas.length; i++) {
+        const replica = replicas[(start + i) % replicas.length];
+        if (replica === undefined || !replica.breaker.allows()) {
+          if (replica !== undefined) options.onAttempt?.(replica.url, 'skipped', 0);
+          continue;
+        }
+        let outcome: { value: T } | { rejected: AppError };
+        try {
+          outcome = await replica.breaker.run(() => attempt<T>(replica, call));
+        } catch (err) {
+          if (err instanceof CircuitOpenError) continue;
+          if (!(err instanceof AttemptFailed)) throw err;
+          last = err;
+          options.log.warn({ dependency: 'kgs', kgs: replica.url, outcome: err.outcome, err: err.message, path: call.path }, 'KGS call failed');
+          if (err.sent && !call.replay) throw unavailable(err);
+          continue;
+        }
+        if ('rejected' in outcome) throw outcome.rejected;
+        return outcome.value;
+      }
+    }
+    throw unavailable(last);
+  }
+
+  return {
+    call,
+    anyAvailable: () => replicas.some((r) => r.breaker.state !== 'open'),
+    async close() {
+      await Promise.all(replicas.map((r) => r.pool.close()));
+    },
+  };
+}
+
+function unavailable(last: AttemptFailed | undefined): AppError {
+  if (last?.problem?.code === 'code_space_exhausted') return new CodesUnavailable(last.problem.detail, 'code_space_exhausted', 60);
+  const why = last === undefined ? 'every KGS replica is marked down by its circuit breaker' : last.message;
+  return new DependencyDown('kgs', `No short code can be had from the Key Generation Service now (${why}).`, 1);
+}
+
+function parseProblem(status: number, text: string): { status: number; code: string; detail: string } {
+  try {
+    const body = JSON.parse(text) as { code?: unknown; detail?: unknown };
+    return {
+      status,
+      code: typeof body.code === 'string' ? body.code : `http_${status}`,
+      detail: typeof body.detail === 'string' ? body.detail : text.slice(0, 200),
+    };
+  } catch {
+    return { status, code: `http_${status}`, detail: text.slice(0, 200) };
+  }
+}
+
+function toClientError(problem: { status: number; code: string; detail: string }, url: string): AppError {
+  if (problem.status === 409) return new Conflict(problem.code, problem.detail);
+  if (problem.status === 400) return new InvalidRequest(problem.detail, problem.code);
+  // 401/403/404 from the KGS are a deployment mistake (wrong token or URL), not the caller's fault.
+  return new DependencyDown('kgs', `The KGS at ${url} refused the call (${problem.status} ${problem.code}); check KGS_TOKEN and KGS_URL.`, 5);
+}
