@@ -9,6 +9,8 @@ export interface CircuitBreakerOptions {
   resetTimeoutMs: number;
   now?: () => number;
   onStateChange?: (name: string, from: BreakerState, to: BreakerState) => void;
+  /** A call refused without being made (open, or a half-open trial already in flight). */
+  onRejected?: (name: string) => void;
 }
 
 export class CircuitOpenError extends Error {
@@ -45,7 +47,10 @@ export class CircuitBreaker {
   }
 
   async run<T>(call: () => Promise<T>): Promise<T> {
-    if (!this.allows()) throw new CircuitOpenError(this.options.name);
+    if (!this.allows()) {
+      this.options.onRejected?.(this.options.name);
+      throw new CircuitOpenError(this.options.name);
+    }
     const trial = this.stateValue === 'half_open';
     if (trial) this.trialInFlight = true;
     try {
@@ -67,6 +72,12 @@ export class CircuitBreaker {
 
   recordFailure(): void {
     this.failures += 1;
+    // A failure seen while open (a background probe, or a call that began before it opened) restarts
+    // the wait: while a prober keeps failing, no request is picked as the half-open trial.
+    if (this.stateValue === 'open') {
+      this.openedAt = this.now();
+      return;
+    }
     if (this.stateValue === 'half_open' || (this.stateValue === 'closed' && this.failures >= this.options.failureThreshold)) {
       this.openedAt = this.now();
       this.transition('open');

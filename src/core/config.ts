@@ -19,32 +19,39 @@ const THIRTY_DAYS_S = 30 * 24 * 60 * 60;
 /** Every variable Curt reads, with its default and meaning; README's configuration table mirrors it. */
 export const VARIABLES = {
   PORT: { default: 'KGS 7001, URL service 8080', doc: 'TCP port the process listens on.' },
-  HOST: { default: '0.0.0.0', doc: 'Interface the process binds.' },
-  LOG_LEVEL: { default: 'info', doc: `JSON log level: ${LOG_LEVELS.join(', ')}.` },
-  REDIS_URL: { default: 'redis://127.0.0.1:6379', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service).' },
+  HOST: { default: '0.0.0.0 (serve: 127.0.0.1)', doc: 'Interface the process binds. `curt serve` stays on this machine unless told otherwise, since it allows anonymous links.' },
+  LOG_LEVEL: { default: 'info (serve: warn)', doc: `JSON log level: ${LOG_LEVELS.join(', ')}. \`curt serve\` prints a readable summary instead of info lines.` },
+  REDIS_URL: { default: 'redis://127.0.0.1:6379 (serve: in-process)', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service). `curt serve` uses Redis only when this is set.' },
   REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`.' },
-  KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present.' },
+  KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present. `curt serve` needs it only with KGS_URL.' },
   CODE_LENGTH: { default: '6', doc: 'Length of generated codes, 4 to 10.' },
   CODE_ALPHABET: { default: 'a-z A-Z', doc: 'Characters of generated codes: 2 or more distinct characters of `[A-Za-z0-9_-]`.' },
-  KGS_POOL_LOW_WATERMARK: { default: '10000', doc: 'Replenish when `available_keys` falls under this many codes.' },
-  KGS_POOL_TARGET: { default: '50000', doc: 'Replenish `available_keys` up to this many codes.' },
+  KGS_POOL_LOW_WATERMARK: { default: '10000 (serve: 1000)', doc: 'Replenish when `available_keys` falls under this many codes.' },
+  KGS_POOL_TARGET: { default: '50000 (serve: 5000)', doc: 'Replenish `available_keys` up to this many codes.' },
   KGS_REUSE_COOLDOWN_S: { default: '2592000 (30 days)', doc: 'Seconds a returned code waits before it can be handed out again; 0 = at once.' },
   KGS_EMPTY_WAIT_MS: { default: '2000', doc: 'How long a request that finds the pool empty waits for replenishment before `503`.' },
-  DATABASE_URL: { default: 'postgres://postgres@127.0.0.1:5432/curt', doc: 'PostgreSQL holding links, clicks and API keys.' },
-  KGS_URL: { default: 'http://127.0.0.1:7001', doc: 'Comma-separated KGS base URLs; the client fails over between them.' },
+  DATABASE_URL: { default: 'postgres://postgres@127.0.0.1:5432/curt (serve: PGlite in DATA_DIR)', doc: 'PostgreSQL holding links, clicks and API keys. `curt serve` uses PostgreSQL only when this is set (and migrates it).' },
+  KGS_URL: { default: 'http://127.0.0.1:7001 (serve: in-process)', doc: 'Comma-separated KGS base URLs; the client fails over between them. `curt serve` uses a remote KGS only when this is set.' },
   PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out; its host can never be shortened (no loops).' },
   REDIRECT_STATUS: { default: '302', doc: 'Status of a redirect: 301, 302, 307 or 308.' },
-  ALLOW_ANONYMOUS: { default: 'false', doc: 'Whether `POST /urls` works without an API key.' },
+  ALLOW_ANONYMOUS: { default: 'false (serve: true)', doc: 'Whether `POST /urls` works without an API key.' },
   ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters.' },
   CLICK_FLUSH_INTERVAL_MS: { default: '1000', doc: 'How often counted clicks are written to PostgreSQL, in one batch.' },
   CLICK_BUFFER_MAX: { default: '100000', doc: 'Most links with unwritten clicks kept in memory (e.g. while PostgreSQL is down); clicks of further links are dropped and counted in `clicks_dropped_total`.' },
-  CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry).' },
+  CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = no cache, every redirect reads PostgreSQL.' },
+  CACHE_NEAR_TTL_S: { default: '60', doc: 'Lifetime of a link in the in-process cache in front of Redis; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
+  CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica.' },
   NEGATIVE_CACHE_TTL_S: { default: '30', doc: 'Lifetime of the "no such code" cache entry that shields PostgreSQL from scanners.' },
   BLOCKED_DOMAINS: { default: '(none)', doc: 'Comma-separated domains (and their subdomains) that cannot be shortened.' },
   RATE_LIMIT_PER_KEY: { default: '600', doc: 'API requests per minute per API key (admin keys are not limited); 0 = off.' },
   RATE_LIMIT_PER_IP: { default: '120', doc: 'API requests per minute per client address without a key; 0 = off.' },
+  RATE_LIMIT_ON_REDIS_DOWN: { default: 'open', doc: 'What limited API calls get while Redis (which holds the counters) is unreachable: `open` lets them through unlimited, `closed` answers `503` `redis_unavailable` with Retry-After. Admin keys and redirects are never limited.' },
   TRUST_PROXY: { default: 'false', doc: 'Take the client address from X-Forwarded-For (behind an ingress or load balancer).' },
   KGS_CLIENT_BATCH: { default: '200', doc: 'Codes the URL service fetches from the KGS per refill of its local buffer.' },
+  SHUTDOWN_TIMEOUT_MS: { default: '10000', doc: 'After SIGTERM, how long a process may take to stop (finish requests in flight, write counted clicks, return buffered codes) before it exits anyway with code 1. A second SIGTERM exits at once.' },
+  DATA_DIR: { default: './data', doc: '`curt serve`: folder of the embedded database (PGlite), relative to the working directory; unused when DATABASE_URL is set.' },
+  CURT_SERVER: { default: 'http://127.0.0.1:8080', doc: '`curt` client commands: the URL service to talk to (or `--server`).' },
+  CURT_API_KEY: { default: '(none)', doc: '`curt` client commands: the API key to send (or `--api-key`).' },
 } as const;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -180,6 +187,20 @@ class Reader {
     if (this.problems.length > 0) throw new ConfigError(this.problems.map((p) => `Invalid configuration: ${p}`));
     return value;
   }
+
+  /** Runs another loader on the same environment, adding its problems (once each) to these. */
+  include<T>(load: () => T): T | undefined {
+    try {
+      return load();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      for (const problem of err.problems) {
+        const bare = problem.replace(/^Invalid configuration: /, '');
+        if (!this.problems.includes(bare)) this.problems.push(bare);
+      }
+      return undefined;
+    }
+  }
 }
 
 export interface ListenConfig {
@@ -199,6 +220,7 @@ export interface KgsConfig {
   token: string;
   codes: CodeConfig;
   pool: { lowWatermark: number; target: number; reuseCooldownS: number; emptyWaitMs: number };
+  shutdownTimeoutMs: number;
 }
 
 export function loadKgsConfig(env: Env): KgsConfig {
@@ -220,6 +242,7 @@ export function loadKgsConfig(env: Env): KgsConfig {
       reuseCooldownS: r.int('KGS_REUSE_COOLDOWN_S', THIRTY_DAYS_S, 0, 10 * 365 * 24 * 60 * 60),
       emptyWaitMs: r.int('KGS_EMPTY_WAIT_MS', 2000, 0, 60_000),
     },
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   };
   return r.done(config);
 }
@@ -235,10 +258,11 @@ export interface UrlServiceConfig {
   allowAnonymous: boolean;
   adminApiKey: string | null;
   clicks: { flushIntervalMs: number; bufferMax: number };
-  cache: { ttlS: number; negativeTtlS: number };
+  cache: { ttlS: number; negativeTtlS: number; nearTtlS: number; nearMax: number };
   blockedDomains: string[];
-  rateLimit: { perKey: number; perIp: number };
+  rateLimit: { perKey: number; perIp: number; onRedisDown: 'open' | 'closed' };
   trustProxy: boolean;
+  shutdownTimeoutMs: number;
 }
 
 export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
@@ -261,10 +285,20 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     allowAnonymous: r.bool('ALLOW_ANONYMOUS', false),
     adminApiKey,
     clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 100_000, 100, 100_000_000) },
-    cache: { ttlS: r.int('CACHE_TTL_S', 3600, 1, 30 * 24 * 3600), negativeTtlS: r.int('NEGATIVE_CACHE_TTL_S', 30, 0, 3600) },
+    cache: {
+      ttlS: r.int('CACHE_TTL_S', 3600, 0, 30 * 24 * 3600),
+      negativeTtlS: r.int('NEGATIVE_CACHE_TTL_S', 30, 0, 3600),
+      nearTtlS: r.int('CACHE_NEAR_TTL_S', 60, 0, 24 * 3600),
+      nearMax: r.int('CACHE_NEAR_MAX', 100_000, 1, 10_000_000),
+    },
     blockedDomains: r.domainList('BLOCKED_DOMAINS'),
-    rateLimit: { perKey: r.int('RATE_LIMIT_PER_KEY', 600, 0, 10_000_000), perIp: r.int('RATE_LIMIT_PER_IP', 120, 0, 10_000_000) },
+    rateLimit: {
+      perKey: r.int('RATE_LIMIT_PER_KEY', 600, 0, 10_000_000),
+      perIp: r.int('RATE_LIMIT_PER_IP', 120, 0, 10_000_000),
+      onRedisDown: r.oneOf('RATE_LIMIT_ON_REDIS_DOWN', 'open', ['open', 'closed'] as const),
+    },
     trustProxy: r.bool('TRUST_PROXY', false),
+    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
   };
   return r.done(config);
 }
@@ -279,5 +313,75 @@ export function loadMigrateConfig(env: Env): MigrateConfig {
   return r.done({
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/curt', ['postgres:', 'postgresql:']),
+  });
+}
+
+export interface ServeConfig {
+  /** Folder of the embedded database, as given: relative paths are taken from the working directory. */
+  dataDir: string;
+  /** null: PGlite under `dataDir`. */
+  databaseUrl: string | null;
+  /** null: the cache, the rate limits and the key pool live in this process. */
+  redisUrl: string | null;
+  /** null: the KGS runs in this process. */
+  kgsUrls: string[] | null;
+  service: UrlServiceConfig;
+  codes: CodeConfig;
+  pool: KgsConfig['pool'];
+}
+
+/** What `curt serve` assumes where a variable is unset: one person on one machine. */
+const SERVE_DEFAULTS: Record<string, string> = {
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  ALLOW_ANONYMOUS: 'true',
+  // A smaller pool: the embedded database fills it at first start, and one machine makes few links.
+  KGS_POOL_LOW_WATERMARK: '1000',
+  KGS_POOL_TARGET: '5000',
+};
+
+/**
+ * `curt serve`: the URL service and the KGS in one process. Their settings are read by their own
+ * loaders, with the one-machine defaults filled in; DATABASE_URL, REDIS_URL and KGS_URL each switch
+ * one part from embedded to external only when set.
+ */
+export function loadServeConfig(env: Env): ServeConfig {
+  const r = new Reader(env);
+  const dataDir = r.string('DATA_DIR', './data');
+  const databaseUrl = r.optional('DATABASE_URL');
+  const redisUrl = r.optional('REDIS_URL');
+  const remoteKgs = r.optional('KGS_URL') !== null;
+  const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
+  // Without KGS_URL no token is ever sent or checked, so none is required.
+  const merged = { ...SERVE_DEFAULTS, ...(remoteKgs ? {} : { KGS_TOKEN: 'unused-in-process' }), ...given };
+  const service = r.include(() => loadUrlServiceConfig(merged));
+  const kgs = r.include(() => loadKgsConfig(merged));
+  r.done(null);
+  if (service === undefined || kgs === undefined) throw new Error('a configuration loader failed without saying why');
+  return {
+    dataDir,
+    databaseUrl,
+    redisUrl,
+    kgsUrls: remoteKgs ? service.kgs.urls : null,
+    service,
+    codes: kgs.codes,
+    pool: kgs.pool,
+  };
+}
+
+/** Where `curt serve` listens by default, and so where the client commands look first. */
+export const DEFAULT_CURT_SERVER = 'http://127.0.0.1:8080';
+
+export interface CliConfig {
+  server: string;
+  apiKey: string | null;
+}
+
+/** The `curt` client commands; `--server` and `--api-key` arrive here as CURT_SERVER and CURT_API_KEY. */
+export function loadCliConfig(env: Env): CliConfig {
+  const r = new Reader(env);
+  return r.done({
+    server: r.url('CURT_SERVER', DEFAULT_CURT_SERVER, ['http:', 'https:']).replace(/\/+$/, ''),
+    apiKey: r.optional('CURT_API_KEY'),
   });
 }

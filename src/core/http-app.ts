@@ -8,11 +8,18 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
-import { ProblemSchema, registerProblemHandlers } from './problem.ts';
+import { answerClientError, answerUnmetExpectation, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export const BODY_LIMIT_BYTES = 16 * 1024;
+
+/** Every HTML response carries these (SPEC §5); each page adds its own Content-Security-Policy. */
+export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface HttpAppOptions {
@@ -43,10 +50,21 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
     },
     return503OnClosing: true,
+    // Requests the router rejects before any route runs (bad percent-encoding, an over-long segment)
+    // get problem+json like every other error, not Fastify's own JSON.
+    frameworkErrors: (error, _request, reply) => {
+      void sendProblem(reply, toAppError(error));
+    },
+    // ...and so do requests Node's HTTP parser rejects before Fastify sees them.
+    clientErrorHandler: (error, socket) => {
+      loggerInstance.debug({ code: error.code }, 'malformed HTTP request');
+      answerClientError(error, socket);
+    },
     trustProxy: options.trustProxy ?? false,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerProblemHandlers(app);
+  app.server.on('checkExpectation', answerUnmetExpectation);
   app.addSchema(ProblemSchema);
 
   const latency = createHttpMetrics(options.registry);
@@ -70,6 +88,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    uiHooks: {
+      onRequest: (_request, reply, done) => {
+        reply.headers(HTML_SECURITY_HEADERS);
+        done();
+      },
+    },
+  });
   return app;
 }

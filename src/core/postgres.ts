@@ -1,6 +1,7 @@
 // PostgreSQL connections (node-postgres). Timeouts are short on purpose: a request must fail fast
 // with 503 when the database is down or hung, never queue behind it.
 import pg from 'pg';
+import type { DependencyBreaker } from './dependency-breaker.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionalRunner } from './sql.ts';
 
@@ -11,9 +12,20 @@ export interface PostgresOptions {
   url: string;
   log: Logger;
   max?: number;
+  /** How long to wait for a connection (a new one, or a free one from a full pool). */
+  connectTimeoutMs?: number;
+  /** Server-side limit of one statement; the client gives up a little later (a hung server never answers). */
   statementTimeoutMs?: number;
   applicationName?: string;
 }
+
+/**
+ * Timeouts for the queries a request waits on (lookups, inserts, deletes, analytics): all of them are
+ * single-row or indexed and take milliseconds, so a query that has not answered by then is a database
+ * that is down or hung, and the request must answer 503 within a second instead of waiting for it.
+ * Background work (click flushes, the expiry sweep) keeps the longer defaults.
+ */
+export const REQUEST_PATH_TIMEOUTS = { connectTimeoutMs: 500, statementTimeoutMs: 600 } as const;
 
 // bigint columns (ids, click counts) come back as numbers: they stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -22,10 +34,13 @@ export function createPgPool(options: PostgresOptions): Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
-    connectionTimeoutMillis: 2000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs ?? 5000,
-    query_timeout: (options.statementTimeoutMs ?? 5000) + 1000,
+    // The server cancels a slow statement first (the connection stays usable); this client-side
+    // limit is for a server that answers nothing at all (hung, or the network is gone).
+    query_timeout: Math.ceil((options.statementTimeoutMs ?? 5000) * 1.25),
+    keepAlive: true,
     application_name: options.applicationName ?? 'curt',
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -51,12 +66,47 @@ export function pgRunner(pool: Pool): TransactionalRunner {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        // If ROLLBACK fails too, the connection is broken: it is destroyed instead of returned to the pool.
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+        // A lost or hung connection is destroyed at once (a ROLLBACK on it would wait for another
+        // timeout; the server rolls back when the connection goes). Otherwise roll back, and if that
+        // fails too the connection is broken: destroyed instead of returned to the pool.
+        if (isPostgresUnavailable(err)) broken = err as Error;
+        else await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
         throw err;
       } finally {
         client.release(broken);
       }
     },
+  };
+}
+
+// SQLSTATE classes that mean the server cannot serve now, not that the statement was wrong:
+// 08 connection exception, 53 insufficient resources (too many connections), 57 operator
+// intervention (shutting down, starting up, statement timeout), 58 system error, XX internal error.
+const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58', 'XX']);
+// What node-postgres and pg-pool throw, without a code, when no answer came: connection lost or
+// refused, connect or query timeout, a client already broken.
+const UNAVAILABLE_MESSAGE = /timeout|terminated|not queryable|connection|connect ECONN|ECONNRESET|EPIPE/i;
+
+/**
+ * Whether an error means PostgreSQL is unreachable, hung or refusing work (true), rather than having
+ * answered that a statement failed (a constraint violation, bad input: false).
+ */
+export function isPostgresUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_CLASSES.has(code.slice(0, 2));
+  // Node's own socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT, EHOSTUNREACH, ...).
+  if (typeof code === 'string' && code.startsWith('E')) return true;
+  return UNAVAILABLE_MESSAGE.test(err.message);
+}
+
+/**
+ * A runner whose every query and transaction goes through the PostgreSQL circuit breaker: while the
+ * database is down or hung, calls fail at once with 503 `postgres_unavailable` + Retry-After.
+ */
+export function guardedRunner(runner: TransactionalRunner, breaker: DependencyBreaker): TransactionalRunner {
+  return {
+    query: (text, params) => breaker.run(() => runner.query(text, params)),
+    transaction: (work) => breaker.run(() => runner.transaction(work)),
   };
 }

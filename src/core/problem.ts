@@ -1,6 +1,9 @@
 // Maps every failure to RFC 9457 problem+json: our AppErrors, Fastify's own errors (validation,
 // malformed JSON, body too large, wrong media type) and 404s. Nothing internal reaches a client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { AppError } from './errors.ts';
 
@@ -53,6 +56,10 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string; titl
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', title: 'Invalid Content-Length' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is empty' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is not valid JSON' },
+  // The router's own rejections, before any route runs (see frameworkErrors in http-app.ts).
+  FST_ERR_BAD_URL: { status: 400, code: 'invalid_path', title: 'The request path is not valid (bad percent-encoding)' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'path_too_long', title: 'A path segment is too long' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'invalid_request', title: 'The request could not be routed' },
 };
 
 export function toAppError(error: FastifyError | Error): AppError {
@@ -72,6 +79,36 @@ export function toAppError(error: FastifyError | Error): AppError {
     return new AppError({ status, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
   }
   return new AppError({ status: 500, code: 'internal_error', title: 'Internal error', detail: 'Something went wrong on our side; it has been logged.' });
+}
+
+/**
+ * Answers a request that Node's HTTP parser rejected (broken request line, bad header, conflicting
+ * framing). No route, reply or request id exists yet, so the problem goes straight onto the socket,
+ * which is then closed: after a parse error the rest of the stream cannot be trusted.
+ */
+export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  // A reset connection has nobody left to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new AppError({ status: 408, code: 'request_timeout', title: 'The request took too long to arrive', detail: 'The request took too long to arrive.' })
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? new AppError({ status: 431, code: 'headers_too_large', title: 'The request headers are too large', detail: 'The request headers are too large.' })
+        : new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'The request could not be parsed as HTTP/1.1.' });
+  const body = JSON.stringify(problemBody(problem));
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+/** Node answers an `Expect` it cannot meet (anything but 100-continue) itself, with a bare 417; this is that answer as a problem. */
+export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
+  const problem = new AppError({ status: 417, code: 'expectation_failed', title: 'Expectation failed', detail: 'Only "Expect: 100-continue" is supported.' });
+  const body = JSON.stringify(problemBody(problem));
+  response.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
 }
 
 export function registerProblemHandlers(app: FastifyInstance): void {

@@ -16,13 +16,23 @@ export interface KgsClientOptions {
   /** Refill starts when the buffer falls below this; default half a batch. */
   lowWater?: number;
   timeoutMs?: number;
+  /**
+   * Longest a take waits for a refill when the buffer is empty; then it fails with 503 while the
+   * refill goes on in the background. Default: one attempt's timeout plus 500 ms, enough to fail
+   * over from a hung replica to a live one.
+   */
+  maxTakeWaitMs?: number;
   retries?: number;
   breaker?: { failureThreshold: number; resetTimeoutMs: number };
   registry?: Registry;
 }
 
 export interface KgsClient extends CodeSource {
-  /** False when every KGS replica is known to be unreachable (all breakers open). */
+  /**
+   * Whether codes can be had now: the buffer holds some, or a KGS replica answered its last call.
+   * While the buffer is low this also starts a refill, so that a readiness probe alone (no traffic)
+   * is the trial call that brings the client back once a KGS returns.
+   */
   healthy(): boolean;
 }
 
@@ -35,11 +45,13 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
   const batchSize = Math.min(1000, Math.max(1, options.batchSize ?? 200));
   const lowWater = Math.max(1, options.lowWater ?? Math.ceil(batchSize / 2));
   const metrics = options.registry === undefined ? undefined : createClientMetrics(options.registry, () => buffer.length);
+  const timeoutMs = options.timeoutMs ?? 1000;
+  const maxTakeWaitMs = options.maxTakeWaitMs ?? timeoutMs + 500;
   const http = createKgsHttp({
     urls: options.urls,
     token: options.token,
     log: options.log,
-    timeoutMs: options.timeoutMs ?? 1000,
+    timeoutMs,
     retries: options.retries ?? 2,
     breaker: options.breaker ?? { failureThreshold: 3, resetTimeoutMs: 2000 },
     onAttempt: metrics?.attempt,
@@ -91,7 +103,25 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
     if (buffer.length < lowWater) void ensureRefill(context);
     if (code !== undefined) return Promise.resolve(code);
     return new Promise<string>((resolve, reject) => {
-      waiters.push({ resolve, reject });
+      // Bounded: with every KGS hung, a refill takes several timeouts before the breakers open, and
+      // requests must fail fast (503) rather than queue behind it. A code that arrives after its
+      // taker gave up goes to the buffer.
+      const giveUp = setTimeout(() => {
+        const at = waiters.indexOf(waiter);
+        if (at >= 0) waiters.splice(at, 1);
+        reject(new DependencyDown('kgs', `No short code came from the Key Generation Service within ${maxTakeWaitMs} ms.`, 1));
+      }, maxTakeWaitMs);
+      const waiter: Waiter = {
+        resolve(code) {
+          clearTimeout(giveUp);
+          resolve(code);
+        },
+        reject(err) {
+          clearTimeout(giveUp);
+          reject(err);
+        },
+      };
+      waiters.push(waiter);
       void ensureRefill(context);
     });
   }
@@ -117,7 +147,10 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
     },
     returnCodes,
     buffered: () => buffer.length,
-    healthy: () => http.anyAvailable(),
+    healthy() {
+      if (!closed && buffer.length < lowWater) void ensureRefill();
+      return buffer.length > 0 || http.anyHealthy();
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -43,8 +43,11 @@ export interface KgsCall {
 
 export interface KgsHttp {
   call<T>(call: KgsCall): Promise<T>;
-  /** False when every replica's breaker is open: the KGS is known to be unreachable right now. */
-  anyAvailable(): boolean;
+  /**
+   * True when some replica's breaker is closed: it answered its last call. Open and half-open (not
+   * yet tried again) replicas do not count.
+   */
+  anyHealthy(): boolean;
   close(): Promise<void>;
 }
 
@@ -151,7 +154,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
 
   return {
     call,
-    anyAvailable: () => replicas.some((r) => r.breaker.state !== 'open'),
+    anyHealthy: () => replicas.some((r) => r.breaker.state === 'closed'),
     async close() {
       await Promise.all(replicas.map((r) => r.pool.close()));
     },

@@ -28,11 +28,17 @@ async function main(): Promise<void> {
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
   log.info({ address, prefix: config.redis.keyPrefix }, 'kgs listening');
 
-  onShutdown(log, async () => {
-    await app.close();
-    await stopUpkeep();
-    redis.disconnect();
-  });
+  onShutdown(
+    log,
+    async () => {
+      // Requests in flight finish first (a code handed out must reach its caller, or it is lost to
+      // the code space), then replenishment stops, then Redis goes.
+      await app.close();
+      await stopUpkeep();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+    config.shutdownTimeoutMs,
+  );
 }
 
 main().catch((err: unknown) => {

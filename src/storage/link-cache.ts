@@ -16,9 +16,34 @@ export interface CachedLink {
 /** `undefined` = not cached (or the cache is down); `null` = cached as "no such code". */
 export type CacheLookup = CachedLink | null | undefined;
 
+/**
+ * On a fill: `performance.now()` when its lookup began reading the cache. A cache that may have
+ * lost invalidations since then (Redis failed) refuses the fill: the row it read may be older.
+ */
+export interface FillStamp {
+  readStartedAt?: number;
+}
+
 export interface LinkCache {
   get(code: string): Promise<CacheLookup>;
-  set(code: string, link: CachedLink, ttlS: number): Promise<void>;
-  setMissing(code: string, ttlS: number): Promise<void>;
+  /**
+   * Stores the entry. `ifAbsent`: only when the code has no entry. A lookup filling a miss uses it,
+   * so that it can never overwrite a newer state that an update, a deletion or a one-time use wrote
+   * while the lookup was reading PostgreSQL; writers of a new state overwrite.
+   */
+  set(code: string, link: CachedLink, ttlS: number, options?: { ifAbsent?: boolean } & FillStamp): Promise<void>;
+  /**
+   * Caches "no such code", only when the code has no entry (a creation racing with the miss wins).
+   * `overwrite` replaces any entry: the tombstone a deletion leaves.
+   */
+  setMissing(code: string, ttlS: number, options?: { overwrite?: boolean } & FillStamp): Promise<void>;
   delete(code: string): Promise<void>;
 }
+
+/** CACHE_TTL_S=0: every lookup misses, so every redirect reads PostgreSQL (and the bench can measure that). */
+export const noLinkCache: LinkCache = {
+  get: () => Promise.resolve(undefined),
+  set: () => Promise.resolve(),
+  setMissing: () => Promise.resolve(),
+  delete: () => Promise.resolve(),
+};

@@ -67,7 +67,13 @@ export interface LinkStore {
   list(options: { ownerKeyId?: number; beforeId?: number; limit: number }): Promise<LinkRecord[]>;
   analytics(linkId: number, options: { days: number; referrers: number }): Promise<LinkAnalytics>;
   /** Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. */
-  applyClicks(batch: readonly ClickAggregate[]): Promise<void>;
+  /**
+   * Adds a batch of clicks in one transaction. With `batchId`, applying the same batch again is a
+   * no-op (a retry after a lost COMMIT answer must not count twice).
+   */
+  applyClicks(batch: readonly ClickAggregate[], batchId?: string): Promise<void>;
+  /** Forgets the ids of batches applied before `before`; returns how many. */
+  pruneClickBatches(before: Date): Promise<number>;
   /** Marks links past their expiry as expired; returns how many. */
   markExpired(now: Date, limit: number): Promise<number>;
   ping(): Promise<void>;
@@ -87,4 +93,6 @@ export interface ApiKeyStore {
   insert(key: { hash: Buffer; keyPrefix: string; name: string | null; isAdmin: boolean }): Promise<ApiKeyRecord>;
   /** Inserts the key unless its hash exists (bootstrap from ADMIN_API_KEY); returns the record. */
   ensure(key: { hash: Buffer; keyPrefix: string; name: string | null; isAdmin: boolean }): Promise<ApiKeyRecord>;
+  /** Whether any admin key that is not revoked exists (the one-machine mode creates one on first start). */
+  hasAdminKey(): Promise<boolean>;
 }

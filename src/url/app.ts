@@ -10,6 +10,7 @@ import type { LinkService } from './link-service.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
 import { createGuard } from './routes/guard.ts';
 import { registerLinkRoutes } from './routes/links.ts';
+import { registerQrRoute } from './routes/qr.ts';
 import { registerRedirectRoute } from './routes/redirect.ts';
 import { LinkView } from './routes/schemas.ts';
 
@@ -25,7 +26,7 @@ export interface UrlAppDeps {
   registry: Registry;
   publicBaseUrl: string;
   redirectStatus: 301 | 302 | 307 | 308;
-  rateLimit: { perKey: number; perIp: number };
+  rateLimit: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
   trustProxy?: boolean;
   /** Each throws when its dependency is unreachable. */
   checks: { postgres: DependencyCheck; redis: DependencyCheck; kgs: DependencyCheck };
@@ -90,6 +91,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     api.addHook('onRequest', guard);
     await registerLinkRoutes(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl, now });
     await registerApiKeyRoutes(api, deps.apiKeys);
+    registerQrRoute(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl });
   });
   await registerRedirectRoute(app, { links: deps.links, status: deps.redirectStatus, ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}) });
   return app;

@@ -1,7 +1,9 @@
 // Clicks leave the redirect path: a redirect only bumps counters in memory (O(1), no I/O), and a timer
 // writes them to PostgreSQL in one transaction per interval. A failed flush keeps its clicks and the
 // next one retries them. Memory is bounded: clicks for links not yet in the buffer are dropped (and
-// counted) once it holds `bufferMax` links, so a long PostgreSQL outage cannot exhaust the heap.
+// counted) once it holds `bufferMax` links, the batch being written included, so a long PostgreSQL
+// outage cannot exhaust the heap.
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
 import type { ClickAggregate, LinkStore } from '../storage/link-store.ts';
 
@@ -42,28 +44,20 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   const now = options.now ?? (() => new Date());
   let buffer = new Map<number, ClickAggregate>();
   let pendingClicks = 0;
+  /** Links in the batch being written: they are still in memory, and come back on failure. */
+  let inFlightLinks = 0;
   let flushing: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let lastSuccess = now();
-
-  function add(target: Map<number, ClickAggregate>, incoming: ClickAggregate): void {
-    const current = target.get(incoming.linkId);
-    if (!current) {
-      target.set(incoming.linkId, incoming);
-      return;
-    }
-    current.clicks += incoming.clicks;
-    if (incoming.lastClickedAt > current.lastClickedAt) current.lastClickedAt = incoming.lastClickedAt;
-    for (const [day, n] of incoming.days) current.days.set(day, (current.days.get(day) ?? 0) + n);
-    for (const [host, n] of incoming.referrers) current.referrers.set(host, (current.referrers.get(host) ?? 0) + n);
-  }
 
   function record(linkId: number, referrerHost: string): void {
     const at = now();
     const day = at.toISOString().slice(0, 10);
     let entry = buffer.get(linkId);
     if (!entry) {
-      if (buffer.size >= options.bufferMax) {
+      // The batch in flight counts too: a failed flush merges it back, and without it each failing
+      // flush during an outage would let another `bufferMax` links in.
+      if (buffer.size + inFlightLinks >= options.bufferMax) {
         options.metrics?.dropped?.(1);
         return;
       }
@@ -78,29 +72,51 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     pendingClicks += 1;
   }
 
+  /**
+   * A batch that failed keeps its id and its content, and is retried as it is before anything newer:
+   * if its first COMMIT did go through (only the answer was lost), the store recognises the id and
+   * the retry adds nothing. Merging it into newer clicks would lose that protection.
+   */
+  let failed: { id: string; batch: Map<number, ClickAggregate>; clicks: number } | null = null;
+
+  async function apply(id: string, batch: Map<number, ClickAggregate>): Promise<void> {
+    await options.store.applyClicks([...batch.values()], id);
+  }
+
   async function writeOnce(): Promise<number> {
-    if (buffer.size === 0) {
-      lastSuccess = now();
-      return 0;
-    }
-    const batch = buffer;
-    const clicks = pendingClicks;
-    buffer = new Map();
-    pendingClicks = 0;
     const started = performance.now();
-    try {
-      await options.store.applyClicks([...batch.values()]);
-    } catch (err) {
-      // Put the batch back in front of whatever arrived meanwhile: nothing is lost, the next flush retries.
-      for (const entry of buffer.values()) add(batch, entry);
-      buffer = batch;
-      pendingClicks += clicks;
-      options.metrics?.flushFailed?.();
-      throw err;
+    let written = 0;
+    if (failed !== null) {
+      try {
+        await apply(failed.id, failed.batch);
+      } catch (err) {
+        options.metrics?.flushFailed?.();
+        throw err;
+      }
+      written += failed.clicks;
+      failed = null;
+      inFlightLinks = 0;
+    }
+    if (buffer.size > 0) {
+      const next = { id: randomUUID(), batch: buffer, clicks: pendingClicks };
+      buffer = new Map();
+      pendingClicks = 0;
+      // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
+      // cannot let more than bufferMax links into memory.
+      inFlightLinks = next.batch.size;
+      try {
+        await apply(next.id, next.batch);
+        inFlightLinks = 0;
+      } catch (err) {
+        failed = next;
+        options.metrics?.flushFailed?.();
+        throw err;
+      }
+      written += next.clicks;
     }
     lastSuccess = now();
-    options.metrics?.flushed?.(clicks, (performance.now() - started) / 1000);
-    return clicks;
+    if (written > 0) options.metrics?.flushed?.(written, (performance.now() - started) / 1000);
+    return written;
   }
 
   function flush(): Promise<number> {
@@ -113,7 +129,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   return {
     record,
     flush,
-    pending: () => pendingClicks,
+    pending: () => pendingClicks + (failed?.clicks ?? 0),
     lastFlushAt: () => lastSuccess,
     start() {
       timer ??= setInterval(() => {
@@ -131,10 +147,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         try {
           if (flushing) await flushing.catch(() => 0);
           await flush();
-          if (pendingClicks === 0) return;
+          if (pendingClicks === 0 && failed === null) return;
         } catch (err) {
           if (performance.now() >= deadline) {
-            options.log.error({ err: (err as Error).message, lost: pendingClicks }, 'clicks could not be written before shutdown');
+            options.log.error({ err: (err as Error).message, lost: pendingClicks + (failed?.clicks ?? 0) }, 'clicks could not be written before shutdown');
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, 200));

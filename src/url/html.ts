@@ -1,12 +1,11 @@
 // The small HTML page a browser sees for a dead link, with the headers every HTML response carries.
 import type { FastifyReply } from 'fastify';
 import type { AppError } from '../core/errors.ts';
+import { HTML_SECURITY_HEADERS as BASE_HEADERS } from '../core/http-app.ts';
 
 export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  ...BASE_HEADERS,
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
 };
 
 const escape = (text: string): string =>

@@ -16,6 +16,8 @@ export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
 const CODE_SHAPE = /^[A-Za-z0-9_-]{1,10}$/;
 const MAX_EXPIRY_MS = 100 * 365 * 24 * 3600 * 1000;
 const CODE_ATTEMPTS = 3;
+/** How long a deletion's tombstone outlives any lookup still in flight (queries time out after seconds). */
+const TOMBSTONE_TTL_S = 30;
 
 /** Who is calling: an API key, or nobody. */
 export type Principal = { keyId: number; isAdmin: boolean } | null;
@@ -99,17 +101,21 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   }
 
   async function lookup(code: string): Promise<CachedLink> {
+    // Stamped so that a cache which lost invalidations meanwhile (Redis failed) refuses this fill.
+    const readStartedAt = performance.now();
     const cached = await cache.get(code);
     options.events?.cacheLookup?.(cached === undefined ? 'miss' : cached === null ? 'negative_hit' : 'hit');
     if (cached === null) throw new LinkNotFound();
     if (cached !== undefined) return cached;
     const record = await db(() => store.findByCode(code));
     if (!record) {
-      await cache.setMissing(code, options.negativeCacheTtlS);
+      await cache.setMissing(code, options.negativeCacheTtlS, { readStartedAt });
       throw new LinkNotFound();
     }
     const link = toCached(record);
-    await cache.set(code, link, ttlFor(link));
+    // ifAbsent: an update or a deletion that ran while we read PostgreSQL has written a newer state;
+    // overwriting it with what we read would bring a deleted or disabled link back until the TTL ends.
+    await cache.set(code, link, ttlFor(link), { ifAbsent: true, readStartedAt });
     return link;
   }
 
@@ -226,13 +232,16 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       await findOwned(code, principal, 'manage');
       const deleted = await db(() => store.deleteByCode(code));
       if (!deleted) throw new LinkNotFound();
+      // A tombstone, not just a delete: a lookup that read the row before the DELETE fills only an
+      // absent entry, so it cannot cache the deleted link again. A new link on this code overwrites it.
+      // (delete first as well, so that an adapter without `overwrite` still ends with the tombstone.)
       await cache.delete(code);
-      // Aliases were claimed, not generated: they never go back into the pool of generated codes.
-      if (!deleted.isCustomAlias) {
-        await codes.returnCodes([code], context).catch((err: unknown) => {
-          log.warn({ code, err: (err as Error).message }, 'could not return a deleted code to the KGS; it stays used');
-        });
-      }
+      await cache.setMissing(code, Math.max(options.negativeCacheTtlS, TOMBSTONE_TTL_S), { overwrite: true });
+      // Aliases go back too: the KGS releases them for claiming again after the same cool-down
+      // (SPEC §3 names generated codes; an alias held "taken" forever by a deleted link helps no one).
+      await codes.returnCodes([code], context).catch((err: unknown) => {
+        log.warn({ code, err: (err as Error).message }, 'could not return a deleted code to the KGS; it stays used');
+      });
     },
 
     async listLinks(principal, page) {

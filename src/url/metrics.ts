@@ -5,17 +5,51 @@ import type { ClickCounter, ClickCounterMetrics } from './click-counter.ts';
 export interface UrlMetrics {
   cacheLookup: (result: 'hit' | 'miss' | 'negative_hit') => void;
   cacheError: (operation: string) => void;
+  /** A cache operation not sent to Redis: its breaker is open, or the cache is suspect. */
+  cacheSkipped: (operation: string) => void;
+  nearCacheLookup: (result: 'hit' | 'miss' | 'bypass') => void;
   redirect: (outcome: string) => void;
   linkCreated: (kind: 'generated' | 'alias') => void;
   clickMetrics: ClickCounterMetrics;
   /** Gauges read from the click counter at scrape time. */
   watchClicks: (counter: ClickCounter) => void;
+  /** Gauges read from the cache epoch at scrape time. */
+  watchCacheEpoch: (epoch: { stats(): { epoch: number | null; suspect: boolean } }) => void;
 }
 
 export function createUrlMetrics(registry: Registry): UrlMetrics {
   const registers = [registry];
   const cache = new Counter({ name: 'cache_lookups_total', help: 'Link cache lookups by result', labelNames: ['result'], registers });
+  const near = new Counter({
+    name: 'near_cache_lookups_total',
+    help: 'In-process cache lookups by result (bypass = off while the invalidation subscription is down)',
+    labelNames: ['result'],
+    registers,
+  });
   const cacheErrors = new Counter({ name: 'cache_errors_total', help: 'Cache operations that failed (Redis down)', labelNames: ['operation'], registers });
+  const cacheSkipped = new Counter({
+    name: 'cache_skipped_total',
+    help: 'Cache operations not sent to Redis: its circuit breaker is open, or this replica saw Redis fail and has not bumped the cache epoch yet',
+    labelNames: ['operation'],
+    registers,
+  });
+  let cacheEpoch: { stats(): { epoch: number | null; suspect: boolean } } | null = null;
+  new Gauge({
+    name: 'cache_epoch',
+    help: 'The lookup-cache epoch this replica last read from Redis (-1 before the first read)',
+    registers,
+    collect() {
+      this.set(cacheEpoch?.stats().epoch ?? -1);
+    },
+  });
+  new Gauge({
+    name: 'cache_suspect',
+    help: '1 while this replica reads no cache: it saw Redis fail and has not bumped the cache epoch yet',
+    registers,
+    collect() {
+      this.set(cacheEpoch?.stats().suspect ? 1 : 0);
+    },
+  });
   const redirects = new Counter({ name: 'redirects_total', help: 'Redirect requests by outcome', labelNames: ['outcome'], registers });
   const created = new Counter({ name: 'links_created_total', help: 'Links created', labelNames: ['kind'], registers });
   const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Clicks written to PostgreSQL', registers });
@@ -42,6 +76,8 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
   return {
     cacheLookup: (result) => cache.inc({ result }),
     cacheError: (operation) => cacheErrors.inc({ operation }),
+    cacheSkipped: (operation) => cacheSkipped.inc({ operation }),
+    nearCacheLookup: (result) => near.inc({ result }),
     redirect: (outcome) => redirects.inc({ outcome }),
     linkCreated: (kind) => created.inc({ kind }),
     clickMetrics: {
@@ -54,6 +90,9 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
     },
     watchClicks: (c) => {
       counter = c;
+    },
+    watchCacheEpoch: (e) => {
+      cacheEpoch = e;
     },
   };
 }

@@ -9,26 +9,13 @@ import { AppError, Conflict, DependencyDown, InvalidRequest } from '../../src/co
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import { createKgsClient, type KgsClient, type KgsClientOptions } from '../../src/kgs-client/kgs-client.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
+import { inParallel } from '../support/fault-probes.ts';
 import { testLogger } from '../support/log.ts';
 import { freePort, startKgs, type ServiceProcess } from '../support/processes.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
 const TOKEN = 'test-token';
 
-/** Runs `count` tasks with at most `width` in flight. */
-async function inParallel<T>(count: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results = new Array<T>(count);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < count) {
-        const i = next++;
-        results[i] = await task(i);
-      }
-    }),
-  );
-  return results;
-}
 
 async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -32,9 +32,13 @@ function baseEnv(): Record<string, string> {
   return Object.fromEntries(keep.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
 }
 
-export async function startService(entry: string, env: Record<string, string>, options: { readyPath?: string; timeoutMs?: number } = {}): Promise<ServiceProcess> {
+export async function startService(
+  entry: string,
+  env: Record<string, string>,
+  options: { readyPath?: string; timeoutMs?: number; args?: string[] } = {},
+): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...(options.args ?? [])], {
     cwd: ROOT,
     env: { ...baseEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,4 +79,19 @@ export async function startService(entry: string, env: Record<string, string>, o
 
 export function startKgs(env: Record<string, string>): Promise<ServiceProcess> {
   return startService('src/kgs/main.ts', { KGS_TOKEN: 'test-token', ...env }, { readyPath: '/ready' });
+}
+
+export const E2E_ADMIN_KEY = 'curt_e2e-admin-key-0123456789abcdefgh';
+
+/** A URL service process on an already-migrated database; KGS_URL is required in `env`. */
+export function startUrlService(env: Record<string, string>): Promise<ServiceProcess> {
+  return startService('src/url/main.ts', {
+    KGS_TOKEN: 'test-token',
+    ADMIN_API_KEY: E2E_ADMIN_KEY,
+    ALLOW_ANONYMOUS: 'true',
+    PUBLIC_BASE_URL: 'http://sho.rt',
+    RATE_LIMIT_PER_KEY: '0',
+    RATE_LIMIT_PER_IP: '0',
+    ...env,
+  });
 }

@@ -8,7 +8,7 @@ import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
 import { createRedisKeyStore } from '../../src/storage/redis/redis-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
-import { createRedisRateLimiter } from '../../src/storage/redis/redis-rate-limiter.ts';
+import { createRedisRateLimiter, type RateLimiter } from '../../src/storage/redis/redis-rate-limiter.ts';
 import type { LinkStore } from '../../src/storage/link-store.ts';
 import { createApiKeyService, type ApiKeyService } from '../../src/url/api-keys.ts';
 import { buildUrlApp } from '../../src/url/app.ts';
@@ -41,7 +41,9 @@ export interface TestUrlServiceOptions {
   allowAnonymous?: boolean;
   redirectStatus?: 301 | 302 | 307 | 308;
   blockedDomains?: string[];
-  rateLimit?: { perKey: number; perIp: number };
+  rateLimit?: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
+  /** Instead of the Redis rate limiter on the test's prefix (e.g. one whose Redis is down). */
+  limiter?: RateLimiter;
   cacheTtlS?: number;
   negativeCacheTtlS?: number;
   now?: () => Date;
@@ -85,7 +87,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   const app = await buildUrlApp({
     links,
     apiKeys,
-    limiter: createRedisRateLimiter(redis.redis, redis.prefix),
+    limiter: options.limiter ?? createRedisRateLimiter(redis.redis, redis.prefix),
     log,
     registry,
     publicBaseUrl: PUBLIC_BASE_URL,

@@ -60,3 +60,24 @@ test('half-open lets one trial through: success closes, failure reopens', async 
   assert.equal(breaker.state, 'closed');
   assert.deepEqual(transitions, ['closed->open', 'open->half_open', 'half_open->open', 'open->half_open', 'half_open->closed']);
 });
+
+test('a failure reported while open (a background probe) restarts the wait, so no request becomes the trial', async () => {
+  const { breaker, transitions, advance } = setup();
+  for (let i = 0; i < 3; i++) breaker.recordFailure();
+  advance(900);
+  breaker.recordFailure();
+  advance(900);
+  assert.equal(breaker.state, 'open', 'still open 1.8 s after opening: the probe failed 0.9 s ago');
+  advance(100);
+  assert.equal(breaker.state, 'half_open');
+  breaker.recordSuccess();
+  assert.deepEqual(transitions, ['closed->open', 'open->half_open', 'half_open->closed']);
+});
+
+test('a call refused while open is reported', async () => {
+  let rejected = 0;
+  const breaker = new CircuitBreaker({ name: 'dep', failureThreshold: 1, resetTimeoutMs: 1000, now: () => 0, onRejected: () => (rejected += 1) });
+  await assert.rejects(breaker.run(fail));
+  await assert.rejects(breaker.run(succeed), CircuitOpenError);
+  assert.equal(rejected, 1);
+});

@@ -78,3 +78,12 @@ test('URL service configuration refuses bad values, naming each variable', () =>
   bad({ CLICK_FLUSH_INTERVAL_MS: '0' }, 'CLICK_FLUSH_INTERVAL_MS');
   bad({ BLOCKED_DOMAINS: 'a b' }, 'BLOCKED_DOMAINS');
 });
+
+test('RATE_LIMIT_ON_REDIS_DOWN: rate limits fail open by default, closed on request, nothing else', () => {
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't' }).rateLimit.onRedisDown, 'open');
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', RATE_LIMIT_ON_REDIS_DOWN: 'closed' }).rateLimit.onRedisDown, 'closed');
+  assert.throws(
+    () => loadUrlServiceConfig({ KGS_TOKEN: 't', RATE_LIMIT_ON_REDIS_DOWN: 'shut' }),
+    (err: ConfigError) => err.problems.some((p) => p.startsWith('Invalid configuration: RATE_LIMIT_ON_REDIS_DOWN must be one of open, closed')),
+  );
+});

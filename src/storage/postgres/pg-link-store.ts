@@ -139,13 +139,17 @@ export function createPgLinkStore(db: TransactionalRunner): LinkStore {
       };
     },
 
-    async applyClicks(batch) {
+    async applyClicks(batch, batchId) {
       if (batch.length === 0) return;
       // Sorted by id so that concurrent flushes from several replicas lock rows in the same order.
       const sorted = [...batch].sort((a, b) => a.linkId - b.linkId);
       const dayRows = sorted.flatMap((a) => [...a.days].map(([day, n]) => [a.linkId, day, n] as const));
       const refRows = sorted.flatMap((a) => [...a.referrers].map(([host, n]) => [a.linkId, host, n] as const));
       await db.transaction(async (tx) => {
+        if (batchId !== undefined) {
+          const { rows } = await tx.query<{ id: string }>('INSERT INTO click_batches (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id', [batchId]);
+          if (rows.length === 0) return; // applied already: this is a retry whose first COMMIT went through
+        }
         await tx.query(
           `UPDATE urls AS u SET clicks = u.clicks + v.clicks,
                   last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
@@ -170,6 +174,11 @@ export function createPgLinkStore(db: TransactionalRunner): LinkStore {
           );
         }
       });
+    },
+
+    async pruneClickBatches(before) {
+      const { rows } = await db.query<{ id: string }>('DELETE FROM click_batches WHERE applied_at < $1 RETURNING id', [before]);
+      return rows.length;
     },
 
     async markExpired(now, limit) {
@@ -229,6 +238,10 @@ export function createPgApiKeyStore(db: SqlRunner): ApiKeyStore {
       const found = await this.findByHash(key.hash);
       if (!found) throw new Error('api key vanished after insert');
       return found;
+    },
+    async hasAdminKey() {
+      const { rows } = await db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM api_keys WHERE is_admin AND revoked_at IS NULL) AS found');
+      return rows[0]?.found === true;
     },
   };
 }

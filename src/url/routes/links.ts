@@ -83,11 +83,14 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
     { schema: { summary: 'Enable or disable a link, or change its expiry', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
     async (request) => {
       const { is_active, expires_at } = request.body;
+      const expiresAt = expires_at === undefined || expires_at === null ? expires_at : new Date(expires_at);
+      // The date-time format admits a leap second (23:59:60) that Date cannot represent.
+      if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
       const link = await links.updateLink(
         request.params.short_code,
         {
           ...(is_active === undefined ? {} : { isActive: is_active }),
-          ...(expires_at === undefined ? {} : { expiresAt: expires_at === null ? null : new Date(expires_at) }),
+          ...(expiresAt === undefined ? {} : { expiresAt }),
         },
         request.principal,
       );

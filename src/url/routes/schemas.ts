@@ -71,7 +71,11 @@ export const ListQuery = Type.Object(
 export const LinkPage = Type.Object({ items: Type.Array(Type.Ref('Link')), next_cursor: Type.Union([Type.String(), Type.Null()]) });
 
 export const CreateKeyBody = Type.Object(
-  { name: Type.Optional(Type.String({ maxLength: 100 })), is_admin: Type.Optional(Type.Boolean()) },
+  {
+    // A label for listings: no control characters (and PostgreSQL text cannot hold NUL at all).
+    name: Type.Optional(Type.String({ maxLength: 100, pattern: '^[^\\u0000-\\u001F\\u007F]*$', description: 'A label, without control characters' })),
+    is_admin: Type.Optional(Type.Boolean()),
+  },
   { additionalProperties: false },
 );
 

@@ -1,0 +1,193 @@
+// The `curt` command line, parsed into one typed command. Pure: no environment, no I/O, so every
+// rule here is a unit test (test/unit/cli-args.test.ts).
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+export class UsageError extends Error {
+  /** The verb whose help explains the mistake; null for the general help. */
+  constructor(
+    message: string,
+    readonly verb: string | null,
+  ) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Options of every client verb: where the server is and how to answer. */
+export interface ClientFlags {
+  server?: string;
+  apiKey?: string;
+  json: boolean;
+}
+
+export type Command =
+  | { verb: 'help'; topic: string | null }
+  | { verb: 'version' }
+  /** Flags of `serve` become the variables they stand for (`--port 9000` is PORT=9000). */
+  | { verb: 'serve'; env: Record<string, string> }
+  | { verb: 'kgs' | 'url-service' | 'migrate' }
+  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; client: ClientFlags }
+  | { verb: 'stats' | 'delete'; code: string; client: ClientFlags }
+  | { verb: 'list'; limit?: number; cursor?: string; all: boolean; client: ClientFlags }
+  | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags };
+
+const OPTIONS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+  server: { type: 'string' },
+  'api-key': { type: 'string' },
+  json: { type: 'boolean' },
+  alias: { type: 'string' },
+  'expires-in': { type: 'string' },
+  'one-time': { type: 'boolean' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  all: { type: 'boolean' },
+  admin: { type: 'boolean' },
+  name: { type: 'string' },
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'data-dir': { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+type OptionName = keyof typeof OPTIONS;
+type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+
+const CLIENT: OptionName[] = ['server', 'api-key', 'json'];
+/** Each verb: the options it takes and its positional arguments. */
+const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = {
+  serve: { options: ['port', 'host', 'data-dir'], positionals: [] },
+  kgs: { options: [], positionals: [] },
+  'url-service': { options: [], positionals: [] },
+  migrate: { options: [], positionals: [] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time'], positionals: ['url'] },
+  stats: { options: CLIENT, positionals: ['code'] },
+  delete: { options: CLIENT, positionals: ['code'] },
+  list: { options: [...CLIENT, 'limit', 'cursor', 'all'], positionals: [] },
+  'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
+};
+
+export const VERB_NAMES = Object.keys(VERBS);
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** `90`, `45s`, `30m`, `12h`, `7d`, `2w` → seconds. */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,9})([smhdw]?)$/.exec(text.trim());
+  if (!match) return null;
+  const seconds = Number(match[1]) * (UNITS[match[2] || 's'] ?? 1);
+  return seconds > 0 ? seconds : null;
+}
+
+function parse(argv: string[]): { values: Values; positionals: string[] } {
+  // For the hint in an error: the verb as far as it can be told before the options parse.
+  const first = argv.find((arg) => !arg.startsWith('-'));
+  const verb = first === 'keys' ? 'keys create' : first !== undefined && first in VERBS ? first : null;
+  try {
+    const { values, positionals }: { values: Values; positionals: string[] } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    return { values, positionals };
+  } catch (err) {
+    const message = (err as Error).message;
+    const option = /'(-[^ ']+)/.exec(message)?.[1] ?? '';
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option}`, verb);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${option} needs a value`, verb);
+    throw new UsageError(message, verb);
+  }
+}
+
+function clientFlags(values: Values): ClientFlags {
+  if (values.server !== undefined && !/^https?:\/\/[^/\s]+/.test(values.server)) {
+    throw new UsageError(`--server must be a URL starting with http:// or https:// (got "${values.server}")`, null);
+  }
+  return {
+    ...(values.server === undefined ? {} : { server: values.server }),
+    ...(values['api-key'] === undefined ? {} : { apiKey: values['api-key'] }),
+    json: values.json === true,
+  };
+}
+
+function wholeNumber(text: string, flag: string, verb: string, min: number, max: number): number {
+  const value = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min && value <= max)) throw new UsageError(`${flag} must be a whole number from ${min} to ${max} (got "${text}")`, verb);
+  return value;
+}
+
+export function parseCommand(argv: readonly string[]): Command {
+  const { values, positionals } = parse([...argv]);
+  if (positionals.length === 0) {
+    if (values.version === true) return { verb: 'version' };
+    if (values.help === true) return { verb: 'help', topic: null };
+    throw new UsageError('no command given', null);
+  }
+  let [verb = '', ...rest] = positionals;
+  if (verb === 'help') return { verb: 'help', topic: rest.join(' ') || null };
+  if (verb === 'keys') {
+    if (rest[0] !== 'create') {
+      if (values.help === true) return { verb: 'help', topic: 'keys create' };
+      throw new UsageError(rest[0] === undefined ? 'keys needs a subcommand: create' : `unknown keys subcommand "${rest[0]}"`, 'keys create');
+    }
+    verb = 'keys create';
+    rest = rest.slice(1);
+  }
+  const spec = VERBS[verb];
+  if (spec === undefined) throw new UsageError(`unknown command "${verb}"`, null);
+  if (values.help === true) return { verb: 'help', topic: verb };
+  const given = (Object.keys(values) as OptionName[]).filter((name) => values[name] !== undefined);
+  const stray = given.find((name) => !spec.options.includes(name));
+  if (stray !== undefined) throw new UsageError(`${verb} does not take --${stray}`, verb);
+  if (rest.length < spec.positionals.length) throw new UsageError(`${verb} needs <${spec.positionals[rest.length]}>`, verb);
+  if (rest.length > spec.positionals.length) throw new UsageError(`${verb} takes no argument "${rest[spec.positionals.length]}"`, verb);
+  return build(verb, rest, values);
+}
+
+function build(verb: string, args: string[], values: Values): Command {
+  const first = args[0] ?? '';
+  switch (verb) {
+    case 'serve':
+      return {
+        verb,
+        env: {
+          ...(values.port === undefined ? {} : { PORT: String(wholeNumber(values.port, '--port', verb, 0, 65_535)) }),
+          ...(values.host === undefined ? {} : { HOST: values.host }),
+          ...(values['data-dir'] === undefined ? {} : { DATA_DIR: values['data-dir'] }),
+        },
+      };
+    case 'kgs':
+    case 'url-service':
+    case 'migrate':
+      return { verb };
+    case 'shorten': {
+      let expiresInS: number | undefined;
+      if (values['expires-in'] !== undefined) {
+        const parsed = parseDuration(values['expires-in']);
+        if (parsed === null) throw new UsageError(`--expires-in must be a duration such as 30m, 12h, 7d or 2w (got "${values['expires-in']}")`, verb);
+        expiresInS = parsed;
+      }
+      return {
+        verb,
+        url: first,
+        ...(values.alias === undefined ? {} : { alias: values.alias }),
+        ...(expiresInS === undefined ? {} : { expiresInS }),
+        oneTime: values['one-time'] === true,
+        client: clientFlags(values),
+      };
+    }
+    case 'stats':
+    case 'delete':
+      return { verb, code: first, client: clientFlags(values) };
+    case 'list':
+      if (values.all === true && values.cursor !== undefined) throw new UsageError('give --all or --cursor, not both', verb);
+      return {
+        verb,
+        ...(values.limit === undefined ? {} : { limit: wholeNumber(values.limit, '--limit', verb, 1, 100) }),
+        ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
+        all: values.all === true,
+        client: clientFlags(values),
+      };
+    case 'keys create':
+      return { verb, admin: values.admin === true, ...(values.name === undefined ? {} : { name: values.name }), client: clientFlags(values) };
+    default:
+      throw new UsageError(`unknown command "${verb}"`, null);
+  }
+}

@@ -1,0 +1,78 @@
+// The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
+// and a printout, a table for people or the server's JSON for scripts.
+import { CurtApiError, type CurtClient, type Link } from '../client/curt-client.ts';
+import type { ClientFlags, Command } from './args.ts';
+import { formatApiKey, formatLink, formatLinkTable, formatStats } from './format.ts';
+
+export type ClientCommand = Extract<Command, { client: ClientFlags }>;
+
+const json = (value: unknown): string => JSON.stringify(value, null, 2);
+
+export async function runClientCommand(command: ClientCommand, client: CurtClient, print: (text: string) => void): Promise<void> {
+  const asJson = command.client.json;
+  switch (command.verb) {
+    case 'shorten': {
+      const link = await client.shorten(command.url, {
+        ...(command.alias === undefined ? {} : { alias: command.alias }),
+        ...(command.expiresInS === undefined ? {} : { expiresIn: command.expiresInS }),
+        ...(command.oneTime ? { oneTime: true } : {}),
+      });
+      print(asJson ? json(link) : formatLink(link));
+      return;
+    }
+    case 'stats': {
+      const [link, analytics] = await Promise.all([client.get(command.code), client.analytics(command.code)]);
+      print(asJson ? json({ ...analytics, short_url: link.short_url, original_url: link.original_url }) : formatStats(link, analytics));
+      return;
+    }
+    case 'delete':
+      await client.delete(command.code);
+      print(asJson ? json({ deleted: command.code }) : `Deleted ${command.code}.`);
+      return;
+    case 'list': {
+      if (command.all) {
+        const items: Link[] = [];
+        for await (const link of client.listAll(command.limit ?? 100)) items.push(link);
+        print(asJson ? json({ items, next_cursor: null }) : formatLinkTable(items));
+        return;
+      }
+      const page = await client.list({ ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
+      if (asJson) print(json(page));
+      else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list --cursor ${page.next_cursor}`));
+      return;
+    }
+    case 'keys create': {
+      const key = await client.createApiKey({ isAdmin: command.admin, ...(command.name === undefined ? {} : { name: command.name }) });
+      print(asJson ? json(key) : formatApiKey(key));
+      return;
+    }
+  }
+}
+
+export interface Failure {
+  /** 1: the server answered with an error; 3: no answer. */
+  exitCode: 1 | 3;
+  /** One line for people. */
+  message: string;
+  /** The same for scripts (`--json`): the server's problem, or one describing the failure. */
+  problem: Record<string, unknown>;
+}
+
+/** What went wrong talking to `server`, or null when `err` is not a failure of the conversation (a bug). */
+export function describeFailure(err: unknown, server: string): Failure | null {
+  if (err instanceof CurtApiError) {
+    const hint = err.status === 401 ? ' Pass --api-key or set CURT_API_KEY.' : err.status === 403 ? ' This needs an admin key.' : '';
+    return { exitCode: 1, message: `${err.message.replace(/\.$/, '')} (${err.code}, HTTP ${err.status}).${hint}`, problem: err.problem };
+  }
+  const name = (err as Error | undefined)?.name;
+  if (name === 'TimeoutError' || (err instanceof TypeError && err.message === 'fetch failed')) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? 'connection failed');
+    return {
+      exitCode: 3,
+      message: `cannot reach the Curt server at ${server} (${why}). Is it running? Start one with \`npm start\`, or point --server or CURT_SERVER at it.`,
+      problem: { code: 'server_unreachable', detail: `cannot reach ${server}: ${why}` },
+    };
+  }
+  return null;
+}

@@ -1,0 +1,99 @@
+// `curt --help` and `curt <command> --help`.
+import { DEFAULT_CURT_SERVER } from '../core/config.ts';
+
+const CLIENT_OPTIONS = `Options:
+  --server URL    the Curt server (env CURT_SERVER; default ${DEFAULT_CURT_SERVER})
+  --api-key KEY   API key to send (env CURT_API_KEY)
+  --json          print the server's JSON answer, for scripts
+  -h, --help      this help`;
+
+const SERVER_NOTE = 'Configuration comes from environment variables; see the Configuration table in README.md.';
+
+export const GENERAL_HELP = `curt: a self-hosted URL shortener
+
+Usage: curt <command> [options]
+
+Run a server:
+  serve           everything in one process on embedded storage (what \`npm start\` runs)
+  kgs             the Key Generation Service alone
+  url-service     the URL service alone (PostgreSQL, Redis and a KGS)
+  migrate         apply the database migrations to DATABASE_URL
+
+Use a server:
+  shorten <url>   make a short link
+  stats <code>    clicks and state of a link
+  delete <code>   delete a link
+  list            your links (needs an API key)
+  keys create     create an API key (needs an admin key)
+
+Client commands talk to --server / CURT_SERVER (default ${DEFAULT_CURT_SERVER}) with
+--api-key / CURT_API_KEY, and print tables, or JSON with --json.
+Exit codes: 0 done, 1 the server refused, 2 wrong usage, 3 server unreachable.
+
+Run \`curt <command> --help\` for a command's options. \`curt --version\` prints the version.`;
+
+const HELP: Record<string, string> = {
+  serve: `Usage: curt serve [--port N] [--host ADDRESS] [--data-dir DIR]
+
+Runs the URL service, the redirects and the KGS in one process. With no configuration it keeps
+everything on this machine: PostgreSQL embedded (PGlite) under DATA_DIR (default ./data), and the
+cache, rate limits and key pool in the process. DATABASE_URL, REDIS_URL and KGS_URL each switch one
+part to a real server. It migrates its database, and on first start creates an admin API key and
+prints it once. Anonymous link creation is on unless ALLOW_ANONYMOUS=false.
+
+Options (each stands for the variable in brackets):
+  --port N          listen on port N (PORT; default 8080)
+  --host ADDRESS    bind this address (HOST; default 127.0.0.1)
+  --data-dir DIR    keep the embedded database here (DATA_DIR; default ./data)
+  -h, --help        this help
+
+${SERVER_NOTE}`,
+  kgs: `Usage: curt kgs
+
+Runs the Key Generation Service (needs Redis and KGS_TOKEN). Same as \`npm run kgs\`.
+${SERVER_NOTE}`,
+  'url-service': `Usage: curt url-service
+
+Runs the URL service alone (needs a migrated PostgreSQL, Redis, a KGS and KGS_TOKEN). Same as
+\`npm run url-service\`.
+${SERVER_NOTE}`,
+  migrate: `Usage: curt migrate
+
+Applies the database migrations to DATABASE_URL, then exits. Safe to run twice, or twice at once.
+(\`curt serve\` migrates its own database by itself.)
+${SERVER_NOTE}`,
+  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time]
+
+Makes a short link to <url> and prints it.
+  --alias NAME            a custom code: 3 to 10 characters of A-Z a-z 0-9 _ -
+  --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w...
+  --one-time              the link redirects exactly once
+${CLIENT_OPTIONS}`,
+  stats: `Usage: curt stats <code>
+
+Prints a link's target, state and clicks: the total, per day and per referring site.
+${CLIENT_OPTIONS}`,
+  delete: `Usage: curt delete <code>
+
+Deletes a link: its code answers 404 at once. Needs the key that made it, or an admin key
+(anonymous links: an admin key).
+${CLIENT_OPTIONS}`,
+  list: `Usage: curt list [--limit N] [--cursor C | --all]
+
+Lists the links of your API key (every link for an admin key), newest first.
+  --limit N     links per page, 1 to 100 (default 20)
+  --cursor C    the next page, as printed under the previous one
+  --all         every page
+${CLIENT_OPTIONS}`,
+  'keys create': `Usage: curt keys create [--admin] [--name NAME]
+
+Creates an API key and prints it (shown once: only its hash is stored). Needs an admin key.
+  --admin       the new key is an admin key too (sees and manages every link)
+  --name NAME   a label for the key
+${CLIENT_OPTIONS}`,
+};
+
+export function helpFor(topic: string | null): string | null {
+  if (topic === null) return GENERAL_HELP;
+  return HELP[topic === 'keys' ? 'keys create' : topic] ?? null;
+}

@@ -1,0 +1,94 @@
+// The `curt` command (bin/curt.mjs runs this): one entry point for the servers and the client verbs.
+// Server verbs start the services' own entry points; client verbs go through the SDK.
+import { readFileSync } from 'node:fs';
+import { createCurtClient } from '../client/curt-client.ts';
+import { ConfigError, loadCliConfig, type Env } from '../core/config.ts';
+import { parseCommand, UsageError, type Command } from './args.ts';
+import { describeFailure, runClientCommand, type ClientCommand } from './commands.ts';
+import { GENERAL_HELP, helpFor } from './help.ts';
+
+const out = (text: string): void => void process.stdout.write(`${text}\n`);
+const err = (text: string): void => void process.stderr.write(`${text}\n`);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Resolves to the exit code, or to null for a server, which runs until it is stopped. */
+async function main(argv: string[], env: Env): Promise<number | null> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    if (argv.length === 0) {
+      err(GENERAL_HELP);
+      return 2;
+    }
+    err(`curt: ${error.message} (see \`curt ${error.verb === null ? '' : `${error.verb} `}--help\`)`);
+    return 2;
+  }
+  switch (command.verb) {
+    case 'help': {
+      const text = helpFor(command.topic);
+      if (text === null) {
+        err(`curt: no help on "${command.topic ?? ''}" (see \`curt --help\`)`);
+        return 2;
+      }
+      out(text);
+      return 0;
+    }
+    case 'version':
+      out(version());
+      return 0;
+    case 'serve': {
+      const { serve } = await import('../serve/main.ts');
+      await serve({ ...env, ...command.env }, (text) => void process.stdout.write(text));
+      return null;
+    }
+    // The services' entry points read their configuration and start when imported.
+    case 'kgs':
+      await import('../kgs/main.ts');
+      return null;
+    case 'url-service':
+      await import('../url/main.ts');
+      return null;
+    case 'migrate':
+      await import('../url/migrate-main.ts');
+      return null;
+    default:
+      return runClient(command, env);
+  }
+}
+
+async function runClient(command: ClientCommand, env: Env): Promise<number> {
+  const { server, apiKey } = loadCliConfig({
+    ...env,
+    ...(command.client.server === undefined ? {} : { CURT_SERVER: command.client.server }),
+    ...(command.client.apiKey === undefined ? {} : { CURT_API_KEY: command.client.apiKey }),
+  });
+  const client = createCurtClient({ baseUrl: server, ...(apiKey === null ? {} : { apiKey }) });
+  try {
+    await runClientCommand(command, client, out);
+    return 0;
+  } catch (error) {
+    const failure = describeFailure(error, server);
+    if (failure === null) throw error;
+    err(command.client.json ? JSON.stringify(failure.problem) : `curt: ${failure.message}`);
+    return failure.exitCode;
+  }
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => {
+    if (code !== null) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) err(error.message);
+    else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') err(`curt: ${(error as Error).message}; choose another port with --port or PORT`);
+    else err(`curt: ${(error as Error).message}`);
+    // A server that failed half-way may hold timers and files open: end here, not when they close.
+    process.exit(1);
+  },
+);

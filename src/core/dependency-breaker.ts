@@ -1,0 +1,117 @@
+// A circuit breaker around one dependency (PostgreSQL, Redis): calls fail at once with 503
+// `{dependency}_unavailable` + Retry-After while it is open; its state is in /metrics
+// (`dependency_breaker_state{dependency}`, `dependency_breaker_transitions_total{dependency,to}`) and
+// each transition is logged.
+import { CircuitBreaker, CircuitOpenError, breakerStateValue, type BreakerState } from './circuit-breaker.ts';
+import { DependencyDown } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { Counter, Gauge, type Registry } from './metrics.ts';
+
+export interface DependencyBreakerOptions {
+  dependency: string;
+  log: Logger;
+  registry?: Registry;
+  /** Which errors mean the dependency is unavailable; any other error is an answer and passes through. Default: every error. */
+  isFailure?: (err: unknown) => boolean;
+  failureThreshold?: number;
+  resetTimeoutMs?: number;
+  now?: () => number;
+}
+
+export interface DependencyBreaker {
+  readonly dependency: string;
+  state(): BreakerState;
+  run<T>(call: () => Promise<T>): Promise<T>;
+  /** True when a call may go through now (closed, or the one half-open trial): optional work skips itself at once otherwise. */
+  allows(): boolean;
+  /** The outcome of a call made outside run(), such as a background probe: it drives the breaker like any call. */
+  recordSuccess(): void;
+  recordFailure(): void;
+}
+
+interface BreakerMetrics {
+  breakers: Set<DependencyBreaker>;
+  gauge: Gauge<'dependency'>;
+  transitions: Counter<'dependency' | 'to'>;
+}
+
+// One set of series per registry, however many breakers report into it.
+const metricsByRegistry = new WeakMap<Registry, BreakerMetrics>();
+
+function metricsFor(registry: Registry): BreakerMetrics {
+  let metrics = metricsByRegistry.get(registry);
+  if (metrics) return metrics;
+  const breakers = new Set<DependencyBreaker>();
+  metrics = {
+    breakers,
+    gauge: new Gauge({
+      name: 'dependency_breaker_state',
+      help: 'Circuit breaker per dependency: 0 closed, 1 half-open, 2 open',
+      labelNames: ['dependency'],
+      registers: [registry],
+      collect() {
+        for (const breaker of breakers) this.set({ dependency: breaker.dependency }, breakerStateValue(breaker.state()));
+      },
+    }),
+    transitions: new Counter({
+      name: 'dependency_breaker_transitions_total',
+      help: 'Circuit breaker state changes per dependency, by the state entered',
+      labelNames: ['dependency', 'to'],
+      registers: [registry],
+    }),
+  };
+  metricsByRegistry.set(registry, metrics);
+  return metrics;
+}
+
+export function createDependencyBreaker(options: DependencyBreakerOptions): DependencyBreaker {
+  const { dependency, log } = options;
+  const resetTimeoutMs = options.resetTimeoutMs ?? 2000;
+  const retryAfterS = Math.max(1, Math.ceil(resetTimeoutMs / 1000));
+  const isFailure = options.isFailure ?? (() => true);
+  const metrics = options.registry === undefined ? undefined : metricsFor(options.registry);
+  const breaker = new CircuitBreaker({
+    name: dependency,
+    failureThreshold: options.failureThreshold ?? 5,
+    resetTimeoutMs,
+    ...(options.now ? { now: options.now } : {}),
+    onStateChange: (_name, from, to) => {
+      const level = to === 'open' ? 'warn' : 'info';
+      log[level]({ dependency, from, to }, `${dependency} circuit breaker ${from} -> ${to}`);
+      metrics?.transitions.inc({ dependency, to });
+    },
+  });
+  const self: DependencyBreaker = {
+    dependency,
+    state: () => breaker.state,
+    allows: () => breaker.allows(),
+    recordSuccess: () => breaker.recordSuccess(),
+    recordFailure: () => breaker.recordFailure(),
+    async run<T>(call: () => Promise<T>): Promise<T> {
+      let outcome: { value: T } | { answer: unknown };
+      try {
+        outcome = await breaker.run(async () => {
+          try {
+            return { value: await call() };
+          } catch (err) {
+            // An answer (a constraint violation, a domain error) says the dependency is up.
+            if (isFailure(err)) throw err;
+            return { answer: err };
+          }
+        });
+      } catch (err) {
+        if (err instanceof CircuitOpenError) {
+          throw new DependencyDown(dependency, `${dependency} is not available (circuit breaker open); try again shortly.`, retryAfterS, { cause: err });
+        }
+        throw new DependencyDown(dependency, `${dependency} is not available; try again shortly.`, retryAfterS, { cause: err });
+      }
+      if ('answer' in outcome) throw outcome.answer;
+      return outcome.value;
+    },
+  };
+  if (metrics) {
+    metrics.breakers.add(self);
+    metrics.gauge.set({ dependency }, 0);
+  }
+  return self;
+}

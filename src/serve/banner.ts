@@ -1,0 +1,43 @@
+// What `curt serve` prints once it listens: where, where the data lives, and how to make a first
+// link. For people: the JSON logs stay for machines.
+import { DEFAULT_CURT_SERVER } from '../core/config.ts';
+import type { Served } from './serve.ts';
+
+export interface SummaryInput {
+  served: Pick<Served, 'address' | 'createdAdminKey' | 'where'>;
+  publicBaseUrl: string;
+  allowAnonymous: boolean;
+}
+
+export function startupSummary({ served, publicBaseUrl, allowAnonymous }: SummaryInput): string {
+  // A wildcard bind is reachable on loopback too, and that is what a command on this machine uses.
+  const local = served.address.replace(/\/\/(0\.0\.0\.0|\[::\])/, '//127.0.0.1');
+  const serverFlag = local === DEFAULT_CURT_SERVER ? '' : ` --server ${local}`;
+  const lines = [
+    `Curt is running on ${served.address}`,
+    `  short links  ${publicBaseUrl}/<code>`,
+    `  data         ${served.where.database}`,
+    `  cache        ${served.where.cache}`,
+    `  key pool     ${served.where.keyPool}`,
+    `  anonymous    ${allowAnonymous ? 'links can be created without an API key' : 'off: creating a link needs an API key'}`,
+    '',
+  ];
+  if (served.createdAdminKey !== null) {
+    lines.push(
+      'Admin API key, shown this once (only its hash is stored):',
+      `  ${served.createdAdminKey}`,
+      `  export CURT_API_KEY=${served.createdAdminKey}   # lets \`curt\` list, delete and create keys`,
+      '',
+    );
+  }
+  const keyFlag = allowAnonymous ? '' : ' --api-key <key>';
+  lines.push(
+    'Create a link:',
+    `  npx curt shorten https://example.com${serverFlag}${keyFlag}`,
+    `  curl -s -X POST ${local}/urls -H 'content-type: application/json' -d '{"url":"https://example.com"}'`,
+    '',
+    'Stop with Ctrl-C: nothing is lost.',
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,26 @@
+// `curt serve` (what `npm start` runs): reads configuration, claims the data folder, starts everything
+// in one process, prints where it is, and shuts down without losing clicks or codes.
+import { resolve } from 'node:path';
+import { loadServeConfig, type Env } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { onShutdown } from '../core/shutdown.ts';
+import { startupSummary } from './banner.ts';
+import { claimDataDir } from './data-dir.ts';
+import { startServe } from './serve.ts';
+
+export async function serve(env: Env, print: (text: string) => void): Promise<void> {
+  const config = loadServeConfig(env);
+  const log = createLogger({ service: 'curt-serve', level: config.service.logLevel });
+  // Relative to the working directory: `npm start` runs in the project folder, so ./data is there.
+  const dataDir = resolve(config.dataDir);
+  const release = config.databaseUrl === null ? await claimDataDir(dataDir) : async () => undefined;
+  const served = await startServe(config, dataDir, log).catch(async (err: unknown) => {
+    await release();
+    throw err;
+  });
+  print(startupSummary({ served, publicBaseUrl: config.service.publicBaseUrl, allowAnonymous: config.service.allowAnonymous }));
+  onShutdown(log, async () => {
+    await served.stop();
+    await release();
+  });
+}

@@ -1,0 +1,135 @@
+// `curt serve`: the URL service, its redirects and the KGS in one process, on the storage that
+// storage.ts picked. Every part is the services' own; only the wiring lives here.
+import type { ServeConfig } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { createRegistry, type Registry } from '../core/metrics.ts';
+import { createKgsClient } from '../kgs-client/kgs-client.ts';
+import type { CodeSource } from '../kgs-client/types.ts';
+import { createCodeGenerator } from '../kgs/code-generator.ts';
+import { createKeyPool } from '../kgs/key-pool.ts';
+import { createLocalCodeSource } from '../kgs/local-code-source.ts';
+import { createKgsMetrics } from '../kgs/metrics.ts';
+import type { ApiKeyStore } from '../storage/link-store.ts';
+import { createApiKeyService, generateApiKey, type ApiKeyService } from '../url/api-keys.ts';
+import { buildUrlApp } from '../url/app.ts';
+import { createClickCounter } from '../url/click-counter.ts';
+import { startExpirySweep } from '../url/expiry-sweep.ts';
+import { createLinkService } from '../url/link-service.ts';
+import { createUrlMetrics } from '../url/metrics.ts';
+import { openServeStorage, type ServeStorage } from './storage.ts';
+
+/** Cool-down releases and top-ups of the in-process pool; hand-outs trigger top-ups on their own. */
+const UPKEEP_MS = 5000;
+
+export interface Served {
+  /** Where the HTTP server listens, e.g. http://127.0.0.1:8080 */
+  address: string;
+  /** A new admin key when this start created the first one (shown once, only its hash is kept). */
+  createdAdminKey: string | null;
+  where: { database: string; cache: string; keyPool: string };
+  stop(): Promise<void>;
+}
+
+export async function startServe(config: ServeConfig, dataDir: string, log: Logger): Promise<Served> {
+  const registry = createRegistry();
+  const metrics = createUrlMetrics(registry);
+  const storage = await openServeStorage(config, dataDir, log, metrics.cacheError);
+  const kgs = await openCodeSource(config, storage, log, registry);
+  const apiKeys = createApiKeyService(storage.apiKeys);
+  const createdAdminKey = await ensureAdminKey(config.service.adminApiKey, storage.apiKeys, apiKeys);
+
+  const service = config.service;
+  const clicks = createClickCounter({ store: storage.links, log, flushIntervalMs: service.clicks.flushIntervalMs, bufferMax: service.clicks.bufferMax, metrics: metrics.clickMetrics });
+  metrics.watchClicks(clicks);
+  clicks.start();
+  const links = createLinkService({
+    store: storage.links,
+    cache: storage.cache,
+    codes: kgs.codes,
+    clicks,
+    log,
+    urlPolicy: { ownHosts: [new URL(service.publicBaseUrl).host], blockedDomains: service.blockedDomains },
+    cacheTtlS: service.cache.ttlS,
+    negativeCacheTtlS: service.cache.negativeTtlS,
+    allowAnonymous: service.allowAnonymous,
+    events: metrics,
+  });
+  const stopSweep = startExpirySweep(storage.links, log, 60_000);
+  const app = await buildUrlApp({
+    links,
+    apiKeys,
+    limiter: storage.limiter,
+    log,
+    registry,
+    publicBaseUrl: service.publicBaseUrl,
+    redirectStatus: service.redirectStatus,
+    rateLimit: service.rateLimit,
+    trustProxy: service.trustProxy,
+    checks: { postgres: storage.checks.database, redis: storage.checks.redis, kgs: kgs.check },
+    onRedirect: metrics.redirect,
+  });
+  const address = await app.listen({ host: service.listen.host, port: service.listen.port });
+  log.info({ address, publicBaseUrl: service.publicBaseUrl }, 'curt serve listening');
+
+  return {
+    address,
+    createdAdminKey,
+    where: { database: storage.where.database, cache: storage.where.cache, keyPool: kgs.where },
+    async stop() {
+      // As the URL service: finish requests, write their clicks, give codes back, then close storage.
+      await app.close();
+      stopSweep();
+      await clicks.stop(5000);
+      await kgs.codes.close();
+      await kgs.stop();
+      await storage.close();
+    },
+  };
+}
+
+interface Codes {
+  codes: CodeSource;
+  check: () => Promise<void>;
+  stop: () => Promise<void>;
+  where: string;
+}
+
+async function openCodeSource(config: ServeConfig, storage: ServeStorage, log: Logger, registry: Registry): Promise<Codes> {
+  if (config.kgsUrls !== null) {
+    const { token, batchSize } = config.service.kgs;
+    const client = createKgsClient({ urls: config.kgsUrls, token, log, batchSize, registry });
+    return {
+      codes: client,
+      check: async () => {
+        if (client.buffered() === 0 && !client.healthy()) throw new Error('no KGS reachable');
+      },
+      stop: async () => undefined,
+      where: `at the KGS: ${config.kgsUrls.join(', ')}`,
+    };
+  }
+  const pool = createKeyPool({
+    store: storage.keys,
+    generator: createCodeGenerator(config.codes),
+    log,
+    ...config.pool,
+    events: createKgsMetrics(registry, () => storage.keys.sizes()),
+  });
+  // Filled before the first request, so the first link does not wait for it.
+  await pool.replenish().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not fill the key pool at start-up'));
+  return { codes: createLocalCodeSource(pool), check: () => storage.keys.ping(), stop: pool.startUpkeep(UPKEEP_MS), where: `in this process, codes kept in ${storage.where.keys}` };
+}
+
+/**
+ * ADMIN_API_KEY, when set, is the admin key. Otherwise the first start creates one and returns it to
+ * be shown once; only its hash is stored, so a later start cannot show it again.
+ */
+async function ensureAdminKey(configured: string | null, store: ApiKeyStore, apiKeys: ApiKeyService): Promise<string | null> {
+  if (configured !== null) {
+    await apiKeys.ensureAdminKey(configured, 'bootstrap (ADMIN_API_KEY)');
+    return null;
+  }
+  if (await store.hasAdminKey()) return null;
+  const key = generateApiKey();
+  await apiKeys.ensureAdminKey(key, 'first start (curt serve)');
+  return key;
+}

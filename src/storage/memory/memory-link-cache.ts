@@ -1,0 +1,66 @@
+// LinkCache in this process (`curt serve` without Redis): a bounded map with an expiry per entry,
+// "no such code" entries included. This process is the only reader and writer, so a replaced or
+// deleted entry takes effect at once for every request, as a Redis entry does for every replica.
+import type { CachedLink, LinkCache } from '../link-cache.ts';
+
+export interface MemoryLinkCacheOptions {
+  /** The most entries kept; the oldest written goes first (like Redis under maxmemory). */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+interface Entry {
+  link: CachedLink | null;
+  until: number;
+}
+
+export interface MemoryLinkCache extends LinkCache {
+  /** Forgets every entry (the near tier of a tiered cache, when it may have missed invalidations). */
+  clear(): void;
+}
+
+export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): MemoryLinkCache {
+  const maxEntries = options.maxEntries ?? 100_000;
+  const now = options.now ?? Date.now;
+  const entries = new Map<string, Entry>();
+
+  function live(code: string): Entry | undefined {
+    const entry = entries.get(code);
+    if (entry === undefined) return undefined;
+    if (entry.until > now()) return entry;
+    entries.delete(code);
+    return undefined;
+  }
+
+  function put(code: string, link: CachedLink | null, ttlS: number): void {
+    // Re-inserted at the end: the map's order is the order of writes, oldest first.
+    entries.delete(code);
+    if (entries.size >= maxEntries) {
+      const oldest = entries.keys().next();
+      if (oldest.done !== true) entries.delete(oldest.value);
+    }
+    entries.set(code, { link: link === null ? null : { ...link }, until: now() + ttlS * 1000 });
+  }
+
+  return {
+    async get(code) {
+      const entry = live(code);
+      if (entry === undefined) return undefined;
+      // A copy, as Redis hands out a fresh object: callers can never change what is cached.
+      return entry.link === null ? null : { ...entry.link };
+    },
+    async set(code, link, ttlS, options) {
+      // ifAbsent (a lookup filling a miss) never replaces a newer state written meanwhile (Redis: SET NX).
+      if (ttlS > 0 && (options?.ifAbsent !== true || live(code) === undefined)) put(code, link, ttlS);
+    },
+    async setMissing(code, ttlS, options) {
+      // Never over a real entry written by a creation racing with this miss (Redis: SET NX), unless
+      // told to overwrite: a deletion's tombstone.
+      if (ttlS > 0 && (options?.overwrite === true || live(code) === undefined)) put(code, null, ttlS);
+    },
+    async delete(code) {
+      entries.delete(code);
+    },
+    clear: () => entries.clear(),
+  };
+}

@@ -1,0 +1,39 @@
+// PGlite — PostgreSQL compiled to WebAssembly, running inside this process — as the stores' runner:
+// the PostgreSQL adapters (pg-link-store, pg-key-store) and the migrations run on it unchanged, same
+// SQL, same schema. One process owns the data folder; PGlite runs one statement at a time.
+import { mkdir } from 'node:fs/promises';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
+
+export type { PGlite };
+
+/** Opens the database kept in `dir`, creating it on first use; `null` keeps it in memory (tests). */
+export async function openPglite(dir: string | null): Promise<PGlite> {
+  if (dir === null) return PGlite.create();
+  await mkdir(dir, { recursive: true });
+  return PGlite.create(dir);
+}
+
+type Session = Pick<PGlite | Transaction, 'query' | 'exec'>;
+
+/**
+ * Like node-postgres: a query without parameters goes through the simple protocol, so a migration file
+ * of several statements runs as one call; with parameters, through the extended protocol.
+ */
+async function run<R>(session: Session, text: string, params?: unknown[]): Promise<{ rows: R[] }> {
+  if (params === undefined || params.length === 0) {
+    const results = await session.exec(text);
+    return { rows: (results.at(-1)?.rows ?? []) as R[] };
+  }
+  const result = await session.query<R>(text, params);
+  return { rows: result.rows };
+}
+
+export function pgliteRunner(db: PGlite): TransactionalRunner {
+  return {
+    query: <R>(text: string, params?: unknown[]) => run<R>(db, text, params),
+    // PGlite holds its one connection for the whole callback: other queries wait, none interleaves.
+    transaction: <T>(work: (tx: SqlRunner) => Promise<T>) =>
+      db.transaction((tx) => work({ query: <R>(text: string, params?: unknown[]) => run<R>(tx, text, params) })),
+  };
+}

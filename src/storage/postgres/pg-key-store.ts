@@ -1,0 +1,142 @@
+// KeyStore in SQL (table key_pool, migrations/002_key_pool.sql): the key pool of `curt serve` when
+// there is no Redis, on PGlite or on PostgreSQL.
+//
+// Why the database and not memory plus a file: a code must never be handed out twice, even after a
+// SIGKILL, so every hand-out has to be durable before the code is used. A file would have to be
+// rewritten (or journalled and compacted) on every take; the database already makes each statement
+// atomic and durable, keeps the pool beside the links it guards (one folder to back up), and, being
+// plain SQL, also serves several processes sharing one PostgreSQL. Each method is ONE statement, so
+// it is atomic on its own, as each Redis Lua script is.
+import { randomUUID } from 'node:crypto';
+import type { SqlRunner } from '../../core/sql.ts';
+import type { KeyStore, PoolSizes } from '../key-store.ts';
+
+/** Codes per statement: bounds one statement's work, as the Redis adapter bounds one script's. */
+const CHUNK = 1000;
+const RELEASE_BATCH = 1000;
+
+const count = (rows: { n: number }[]): number => Number(rows[0]?.n ?? 0);
+
+export function createPgKeyStore(db: SqlRunner): KeyStore {
+  return {
+    async take(n) {
+      // SKIP LOCKED: concurrent takers (other processes on the same PostgreSQL) each get other rows;
+      // the re-check of is_used in the UPDATE makes a code change hands exactly once.
+      const { rows } = await db.query<{ code: string }>(
+        `WITH picked AS (
+           SELECT code FROM key_pool WHERE NOT is_used ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
+         )
+         UPDATE key_pool AS k SET is_used = true FROM picked
+          WHERE k.code = picked.code AND NOT k.is_used
+         RETURNING k.code`,
+        [n],
+      );
+      const remaining = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM key_pool WHERE NOT is_used');
+      return { codes: rows.map((r) => r.code), remaining: count(remaining.rows) };
+    },
+
+    async offer(candidates) {
+      let added = 0;
+      for (let i = 0; i < candidates.length; i += CHUNK) {
+        // A code with a row is available or used (cooling down and claimed included): never added twice.
+        const { rows } = await db.query<{ n: number }>(
+          `WITH added AS (
+             INSERT INTO key_pool (code, is_used) SELECT DISTINCT c, false FROM unnest($1::text[]) AS c
+             ON CONFLICT (code) DO NOTHING RETURNING 1
+           ) SELECT count(*)::int AS n FROM added`,
+          [candidates.slice(i, i + CHUNK)],
+        );
+        added += count(rows);
+      }
+      return added;
+    },
+
+    async giveBack(recycle, release, releaseAtMs) {
+      if (recycle.length + release.length === 0) return 0;
+      if (releaseAtMs !== null) {
+        // Cooling codes stay used, so nothing can hand them out or claim them until released.
+        const { rows } = await db.query<{ n: number }>(
+          `WITH cooling AS (
+             UPDATE key_pool SET release_at = $3, recycle = (code = ANY($1::text[]))
+              WHERE code = ANY($1::text[] || $2::text[]) AND is_used AND release_at IS NULL
+             RETURNING 1
+           ) SELECT count(*)::int AS n FROM cooling`,
+          [recycle, release, releaseAtMs],
+        );
+        return count(rows);
+      }
+      const { rows } = await db.query<{ n: number }>(
+        `WITH back AS (
+           UPDATE key_pool SET is_used = false WHERE code = ANY($1::text[]) AND is_used AND release_at IS NULL RETURNING 1
+         ), gone AS (
+           DELETE FROM key_pool WHERE code = ANY($2::text[]) AND is_used AND release_at IS NULL RETURNING 1
+         ) SELECT ((SELECT count(*) FROM back) + (SELECT count(*) FROM gone))::int AS n`,
+        [recycle, release],
+      );
+      return count(rows);
+    },
+
+    async claim(code) {
+      // Upsert: a new code is inserted as used; an available one becomes used; a used one is refused.
+      const { rows } = await db.query(
+        `INSERT INTO key_pool (code, is_used) VALUES ($1, true)
+         ON CONFLICT (code) DO UPDATE SET is_used = true WHERE NOT key_pool.is_used
+         RETURNING code`,
+        [code],
+      );
+      return rows.length === 1;
+    },
+
+    async releaseDue(nowMs) {
+      let total = 0;
+      for (;;) {
+        const { rows } = await db.query<{ n: number }>(
+          `WITH due AS (
+             SELECT code, recycle FROM key_pool WHERE release_at <= $1 ORDER BY release_at LIMIT $2 FOR UPDATE SKIP LOCKED
+           ), back AS (
+             UPDATE key_pool AS k SET is_used = false, release_at = NULL, recycle = NULL FROM due
+              WHERE k.code = due.code AND due.recycle RETURNING 1
+           ), gone AS (
+             DELETE FROM key_pool AS k USING due WHERE k.code = due.code AND NOT due.recycle RETURNING 1
+           ) SELECT ((SELECT count(*) FROM back) + (SELECT count(*) FROM gone))::int AS n`,
+          [nowMs, RELEASE_BATCH],
+        );
+        const released = count(rows);
+        total += released;
+        if (released < RELEASE_BATCH) return total;
+      }
+    },
+
+    async sizes(): Promise<PoolSizes> {
+      const { rows } = await db.query<{ available: number; used: number; cooling: number }>(
+        `SELECT count(*) FILTER (WHERE NOT is_used)::int AS available,
+                count(*) FILTER (WHERE is_used)::int AS used,
+                count(*) FILTER (WHERE release_at IS NOT NULL)::int AS cooling
+           FROM key_pool`,
+      );
+      const row = rows[0];
+      return { available: Number(row?.available ?? 0), used: Number(row?.used ?? 0), coolingDown: Number(row?.cooling ?? 0) };
+    },
+
+    async tryLock(name, ttlMs) {
+      const token = randomUUID();
+      // The database's clock decides expiry, as Redis's does for PX: callers' clocks may disagree.
+      const { rows } = await db.query(
+        `INSERT INTO key_pool_locks (name, token, expires_at) VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
+         ON CONFLICT (name) DO UPDATE SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at
+          WHERE key_pool_locks.expires_at <= clock_timestamp()
+         RETURNING token`,
+        [name, token, ttlMs],
+      );
+      if (rows.length === 0) return null;
+      return async () => {
+        // Only this holder's lock: it may have expired and been taken by another meanwhile.
+        await db.query('DELETE FROM key_pool_locks WHERE name = $1 AND token = $2', [name, token]);
+      };
+    },
+
+    async ping() {
+      await db.query('SELECT 1');
+    },
+  };
+}

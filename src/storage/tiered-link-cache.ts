@@ -1,0 +1,131 @@
+// LinkCache in two tiers: a small in-process map ("near") in front of the shared cache ("far",
+// Redis). A warm redirect then costs no network hop at all. What keeps the near tier honest:
+//  - every write of a new state (update, delete, one-time use, creation) is broadcast on the
+//    invalidation bus, and every replica drops its near entry for that code at once;
+//  - the near tier is only used while this replica is subscribed to the bus: when the subscription
+//    drops (Redis down), it is cleared and bypassed, and cleared again when the subscription is back,
+//    so a replica can never serve a state it may have missed the invalidation of;
+//  - nor while the far tier cannot vouch for it (`trust`): a subscription can look alive while Redis
+//    hangs, so the far tier grants a lease; when it lapses, or the far tier saw a failure or a new
+//    cache epoch, the near tier is bypassed and emptied before it is used again;
+//  - a fill races with invalidations: an entry read from the far tier is only kept if no
+//    invalidation of that code arrived while it was being read;
+//  - one-time links are never kept near: their use is decided in PostgreSQL, and their "used" state
+//    must be seen by every replica through the far tier.
+import type { CachedLink, CacheLookup, LinkCache } from './link-cache.ts';
+
+export interface InvalidationBus {
+  /** Tells every other replica that `code` changed. Never throws. */
+  publish(code: string): Promise<void>;
+  /** `onCode` for each invalidation from another replica; `onReset` when the subscription was lost or is back. */
+  subscribe(onCode: (code: string) => void, onReset: () => void): void;
+  /** True while invalidations are being received. */
+  subscribed(): boolean;
+  close(): Promise<void>;
+}
+
+/** The far tier's word on the near tier: null = do not use it now; any other change = empty it first. */
+export interface NearTierTrust {
+  trustToken(): number | null;
+}
+
+export interface TieredLinkCacheOptions {
+  near: LinkCache & { clear(): void };
+  far: LinkCache;
+  bus: InvalidationBus;
+  /** Without it, the subscription alone decides. */
+  trust?: NearTierTrust;
+  /** Longest life of a near entry, in seconds (also bounded by the far TTL the caller asks for). */
+  nearTtlS: number;
+  onNearLookup?: (result: 'hit' | 'miss' | 'bypass') => void;
+}
+
+export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCache {
+  const { near, far, bus } = options;
+  // Invalidations by code, stamped with a counter, kept for a second: long enough to outlive any
+  // far read in flight (commands time out sooner), short enough to stay small under heavy writes.
+  let counter = 0;
+  let floor = 0;
+  const recent = new Map<string, number>();
+  const pruner = setInterval(() => {
+    recent.clear();
+    floor = counter;
+  }, 1000);
+  pruner.unref();
+
+  function invalidate(code: string): void {
+    counter += 1;
+    recent.set(code, counter);
+    void near.delete(code);
+  }
+
+  function forgetAll(): void {
+    counter += 1;
+    recent.clear();
+    floor = counter;
+    near.clear();
+  }
+
+  bus.subscribe(invalidate, forgetAll);
+
+  // The token the near tier was last used under: a different one means it may have missed
+  // invalidations in between, so everything in it (and every fill in flight) is dropped.
+  let trustedAs: number | null = null;
+  function nearToken(): number | null {
+    const token = !bus.subscribed() ? null : options.trust ? options.trust.trustToken() : 0;
+    if (token !== trustedAs) {
+      trustedAs = token;
+      forgetAll();
+    }
+    return token;
+  }
+
+  function changedSince(code: string, stamp: number): boolean {
+    return stamp < floor || (recent.get(code) ?? 0) > stamp;
+  }
+
+  async function fillNear(code: string, value: CachedLink | null, stamp: number, ttlS: number): Promise<void> {
+    if (nearToken() === null || changedSince(code, stamp)) return;
+    if (value === null) await near.setMissing(code, ttlS, { overwrite: true });
+    else await near.set(code, value, ttlS);
+  }
+
+  async function broadcast(code: string): Promise<void> {
+    invalidate(code);
+    await bus.publish(code);
+  }
+
+  return {
+    async get(code): Promise<CacheLookup> {
+      if (nearToken() !== null) {
+        const hit = await near.get(code);
+        if (hit !== undefined) {
+          options.onNearLookup?.('hit');
+          return hit;
+        }
+        options.onNearLookup?.('miss');
+      } else options.onNearLookup?.('bypass');
+      const stamp = counter;
+      const value = await far.get(code);
+      if (value === null) await fillNear(code, null, stamp, options.nearTtlS);
+      else if (value !== undefined && !value.isOneTime) {
+        const left = value.expiresAt === null ? options.nearTtlS : Math.ceil((value.expiresAt - Date.now()) / 1000);
+        if (left > 0) await fillNear(code, value, stamp, Math.min(options.nearTtlS, left));
+      }
+      return value;
+    },
+    async set(code, link, ttlS, setOptions) {
+      await far.set(code, link, ttlS, setOptions);
+      // A lookup filling a miss brings no new state: nothing for other replicas to drop.
+      if (setOptions?.ifAbsent !== true) await broadcast(code);
+    },
+    async setMissing(code, ttlS, setOptions) {
+      await far.setMissing(code, ttlS, setOptions);
+      if (setOptions?.overwrite === true) await broadcast(code);
+    },
+    async delete(code) {
+      await far.delete(code);
+      await broadcast(code);
+    },
+  };
+}

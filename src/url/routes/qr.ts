@@ -1,0 +1,47 @@
+// GET /urls/{short_code}/qr: the short URL as a QR code, SVG (default) or PNG. Same access rule as
+// reading the link, so a QR code reveals nothing its metadata would not.
+import { Type } from '@sinclair/typebox';
+import QRCode from 'qrcode';
+import type { HttpApp } from '../../core/http-app.ts';
+import type { LinkService } from '../link-service.ts';
+import { CodeParams, Problem } from './schemas.ts';
+
+export interface QrRouteDeps {
+  links: LinkService;
+  publicBaseUrl: string;
+}
+
+const QrQuery = Type.Object(
+  {
+    format: Type.Optional(Type.Union([Type.Literal('svg'), Type.Literal('png')], { description: 'svg (default) or png' })),
+    size: Type.Optional(Type.String({ pattern: '^[0-9]{2,4}$', description: 'PNG width in pixels, 64..2048 (default 256)' })),
+  },
+  { additionalProperties: false },
+);
+
+export function registerQrRoute(app: HttpApp, deps: QrRouteDeps): void {
+  app.get(
+    '/urls/:short_code/qr',
+    {
+      schema: {
+        summary: 'The short URL as a QR code (SVG or PNG)',
+        security: [{ bearer: [] }],
+        params: CodeParams,
+        querystring: QrQuery,
+        response: { 400: Problem, 401: Problem, 404: Problem, 429: Problem, 503: Problem },
+      },
+    },
+    async (request, reply) => {
+      const link = await deps.links.getLink(request.params.short_code, request.principal);
+      const shortUrl = `${deps.publicBaseUrl}/${link.code}`;
+      // The image never changes for a code, but a deleted code may be reused: cache for a day only.
+      reply.header('cache-control', 'private, max-age=86400');
+      if (request.query.format === 'png') {
+        const width = Math.min(2048, Math.max(64, Number(request.query.size ?? 256)));
+        return reply.type('image/png').send(await QRCode.toBuffer(shortUrl, { type: 'png', width, margin: 2, errorCorrectionLevel: 'M' }));
+      }
+      const svg = await QRCode.toString(shortUrl, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
+      return reply.type('image/svg+xml').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").header('x-content-type-options', 'nosniff').send(svg);
+    },
+  );
+}

@@ -1,0 +1,100 @@
+// What every LinkCache adapter must do (Redis, in-process): entries and "no such code" entries with a
+// lifetime, fills that never overwrite a newer state, tombstones that do. Run by
+// test/integration/link-cache-contract.test.ts once per adapter.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CachedLink, LinkCache } from '../../src/storage/link-cache.ts';
+
+export interface LinkCacheSubject {
+  cache: LinkCache;
+  close(): Promise<void>;
+}
+
+const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({
+  id,
+  url: `https://example.com/${id}`,
+  expiresAt: null,
+  isOneTime: false,
+  isActive: true,
+  consumed: false,
+  ...extra,
+});
+
+export function linkCacheContract(adapter: string, open: () => Promise<LinkCacheSubject>): void {
+  describe(`LinkCache contract: ${adapter}`, () => {
+    let subject: LinkCacheSubject;
+    let cache: LinkCache;
+    const run = randomBytes(3).toString('hex');
+    let n = 0;
+    const code = () => `c${run}${n++}`;
+
+    before(async () => {
+      subject = await open();
+      cache = subject.cache;
+    });
+    after(() => subject.close());
+
+    test('a miss is undefined; a stored link comes back equal, and a later set replaces it', async () => {
+      const c = code();
+      assert.equal(await cache.get(c), undefined);
+      const stored = link(1, { expiresAt: Date.now() + 60_000, isOneTime: true, consumed: true });
+      await cache.set(c, stored, 60);
+      assert.deepEqual(await cache.get(c), stored);
+      await cache.set(c, link(1, { isActive: false }), 60);
+      assert.deepEqual(await cache.get(c), link(1, { isActive: false }));
+      const copy = await cache.get(c);
+      if (copy) copy.url = 'https://changed.example/';
+      assert.equal((await cache.get(c))?.url, 'https://example.com/1', 'what a caller does to its copy never changes the cache');
+    });
+
+    test('"no such code" is null, and never covers a real entry unless it is a tombstone', async () => {
+      const missing = code();
+      await cache.setMissing(missing, 60);
+      assert.equal(await cache.get(missing), null);
+      const raced = code();
+      await cache.set(raced, link(2), 60);
+      await cache.setMissing(raced, 60);
+      assert.deepEqual(await cache.get(raced), link(2), 'a creation racing with a miss wins');
+      await cache.setMissing(raced, 60, { overwrite: true });
+      assert.equal(await cache.get(raced), null, 'a deletion leaves a tombstone over the entry');
+      await cache.set(raced, link(3), 60);
+      assert.deepEqual(await cache.get(raced), link(3), 'a new link on the code replaces the tombstone');
+    });
+
+    test('a fill (ifAbsent) never replaces an entry, a tombstone included', async () => {
+      const c = code();
+      await cache.set(c, link(4), 60, { ifAbsent: true });
+      assert.deepEqual(await cache.get(c), link(4), 'fills an absent entry');
+      await cache.set(c, link(4, { isActive: true, url: 'https://stale.example/' }), 60, { ifAbsent: true });
+      assert.deepEqual(await cache.get(c), link(4));
+      await cache.setMissing(c, 60, { overwrite: true });
+      await cache.set(c, link(4), 60, { ifAbsent: true });
+      assert.equal(await cache.get(c), null, 'a lookup that read the row before the deletion cannot bring it back');
+    });
+
+    test('delete forgets an entry; a lifetime of 0 stores nothing', async () => {
+      const c = code();
+      await cache.set(c, link(5), 60);
+      await cache.delete(c);
+      assert.equal(await cache.get(c), undefined);
+      await cache.delete(code());
+      const zero = code();
+      await cache.set(zero, link(6), 0);
+      await cache.setMissing(zero, 0);
+      assert.equal(await cache.get(zero), undefined);
+    });
+
+    test('entries end with their lifetime', async () => {
+      const [short, shortMissing, long] = [code(), code(), code()];
+      await cache.set(short, link(7), 1);
+      await cache.setMissing(shortMissing, 1);
+      await cache.set(long, link(8), 60);
+      await sleep(1100);
+      assert.equal(await cache.get(short), undefined);
+      assert.equal(await cache.get(shortMissing), undefined);
+      assert.deepEqual(await cache.get(long), link(8));
+    });
+  });
+}

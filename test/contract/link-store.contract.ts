@@ -1,0 +1,189 @@
+// What every LinkStore / ApiKeyStore adapter must do, whatever holds the data (PostgreSQL, PGlite).
+// Run by test/integration/link-store-contract.test.ts once per adapter, so they cannot drift apart.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { CodeExists, type ApiKeyStore, type ClickAggregate, type LinkStore, type NewLink } from '../../src/storage/link-store.ts';
+
+export interface LinkStoreSubject {
+  store: LinkStore;
+  apiKeys: ApiKeyStore;
+  close(): Promise<void>;
+}
+
+/** Codes unique to one run, so every test can share one database. */
+function codeMaker(): () => string {
+  const run = randomBytes(3).toString('hex').slice(0, 5);
+  let n = 0;
+  return () => `k${run}${n++}`;
+}
+
+const HOUR = 3600_000;
+
+export function linkStoreContract(adapter: string, open: () => Promise<LinkStoreSubject>): void {
+  describe(`LinkStore contract: ${adapter}`, () => {
+    let subject: LinkStoreSubject;
+    let store: LinkStore;
+    const code = codeMaker();
+    const link = (extra: Partial<NewLink> = {}): NewLink => ({
+      code: code(),
+      url: 'https://example.com/x',
+      expiresAt: null,
+      isOneTime: false,
+      isCustomAlias: false,
+      ownerKeyId: null,
+      ...extra,
+    });
+    const newKey = (isAdmin: boolean) => {
+      const key = randomBytes(16).toString('hex');
+      return { hash: createHash('sha256').update(key).digest(), keyPrefix: key.slice(0, 12), name: 'contract', isAdmin };
+    };
+
+    before(async () => {
+      subject = await open();
+      store = subject.store;
+    });
+    after(() => subject.close());
+
+    test('insert returns the stored link with its defaults; findByCode finds it; a taken code is CodeExists', async () => {
+      const expiresAt = new Date(Date.now() + HOUR);
+      const created = await store.insert(link({ url: 'https://example.com/é?q=1', expiresAt, isOneTime: true }));
+      assert.equal(created.url, 'https://example.com/é?q=1');
+      assert.equal(created.expiresAt?.getTime(), expiresAt.getTime());
+      assert.deepEqual(
+        [created.isOneTime, created.isActive, created.isExpired, created.isCustomAlias, created.clicks, created.lastClickedAt, created.consumedAt],
+        [true, true, false, false, 0, null, null],
+      );
+      assert.ok(created.createdAt instanceof Date && typeof created.id === 'number');
+      assert.deepEqual(await store.findByCode(created.code), created);
+      assert.equal(await store.findByCode(code()), null);
+      await assert.rejects(store.insert(link({ code: created.code })), CodeExists);
+    });
+
+    test('consumeOneTime lets exactly one of 20 concurrent callers through, and never a link that is not one-time, disabled or expired', async () => {
+      const once = await store.insert(link({ isOneTime: true }));
+      const wins = await Promise.all(Array.from({ length: 20 }, () => store.consumeOneTime(once.code, new Date())));
+      assert.equal(wins.filter(Boolean).length, 1);
+      assert.ok((await store.findByCode(once.code))?.consumedAt instanceof Date);
+      const plain = await store.insert(link());
+      assert.equal(await store.consumeOneTime(plain.code, new Date()), false);
+      const disabled = await store.insert(link({ isOneTime: true }));
+      await store.update(disabled.code, { isActive: false });
+      assert.equal(await store.consumeOneTime(disabled.code, new Date()), false);
+      const expired = await store.insert(link({ isOneTime: true, expiresAt: new Date(Date.now() + 1000) }));
+      assert.equal(await store.consumeOneTime(expired.code, new Date(Date.now() + 2000)), false);
+    });
+
+    test('update changes state and expiry, derives is_expired, and answers null for an unknown code', async () => {
+      const created = await store.insert(link());
+      assert.equal((await store.update(created.code, { isActive: false }))?.isActive, false);
+      const past = await store.update(created.code, { expiresAt: new Date(Date.now() - 1000) });
+      assert.equal(past?.isExpired, true);
+      const cleared = await store.update(created.code, { expiresAt: null });
+      assert.deepEqual([cleared?.expiresAt, cleared?.isExpired], [null, false]);
+      assert.deepEqual(await store.update(created.code, {}), await store.findByCode(created.code));
+      assert.equal(await store.update(code(), { isActive: true }), null);
+    });
+
+    test('deleteByCode returns the deleted link once', async () => {
+      const created = await store.insert(link());
+      assert.equal((await store.deleteByCode(created.code))?.id, created.id);
+      assert.equal(await store.deleteByCode(created.code), null);
+      assert.equal(await store.findByCode(created.code), null);
+    });
+
+    test('list: newest first, by owner, in pages by id', async () => {
+      const owner = await subject.apiKeys.insert(newKey(false));
+      const mine = [];
+      for (let i = 0; i < 5; i++) mine.push(await store.insert(link({ ownerKeyId: owner.id })));
+      await store.insert(link());
+      const first = await store.list({ ownerKeyId: owner.id, limit: 3 });
+      assert.deepEqual(first.map((l) => l.code), mine.slice(2).reverse().map((l) => l.code));
+      const rest = await store.list({ ownerKeyId: owner.id, limit: 3, beforeId: first.at(-1)?.id ?? 0 });
+      assert.deepEqual(rest.map((l) => l.code), mine.slice(0, 2).reverse().map((l) => l.code));
+      const everyone = await store.list({ limit: 100 });
+      assert.ok(everyone.length >= 6 && everyone.every((l, i, all) => i === 0 || (all[i - 1]?.id ?? 0) > l.id));
+    });
+
+    test('applyClicks with a batch id is idempotent (a retried flush counts once); old ids can be pruned', async () => {
+      const a = await store.insert(link());
+      const batch: ClickAggregate[] = [{ linkId: a.id, clicks: 4, lastClickedAt: new Date('2026-02-01T00:00:00Z'), days: new Map([['2026-02-01', 4]]), referrers: new Map([['(direct)', 4]]) }];
+      const id = randomUUID();
+      await store.applyClicks(batch, id);
+      await store.applyClicks(batch, id);
+      await store.applyClicks(batch, randomUUID());
+      assert.equal((await store.findByCode(a.code))?.clicks, 8, 'the repeated id added nothing');
+      assert.deepEqual((await store.analytics(a.id, { days: 90, referrers: 10 })).daily, [{ date: '2026-02-01', clicks: 8 }]);
+      assert.ok((await store.pruneClickBatches(new Date(Date.now() + HOUR))) >= 2);
+      await store.applyClicks(batch, id);
+      assert.equal((await store.findByCode(a.code))?.clicks, 12, 'a pruned id is forgotten');
+    });
+
+    test('applyClicks adds totals, days and referrers in one batch; clicks of a deleted link are dropped', async () => {
+      const a = await store.insert(link());
+      const b = await store.insert(link());
+      const gone = await store.insert(link());
+      await store.deleteByCode(gone.code);
+      const at = (iso: string) => new Date(iso);
+      const aggregate = (linkId: number, clicks: number, last: string, days: [string, number][], referrers: [string, number][]): ClickAggregate => ({
+        linkId,
+        clicks,
+        lastClickedAt: at(last),
+        days: new Map(days),
+        referrers: new Map(referrers),
+      });
+      await store.applyClicks([
+        aggregate(a.id, 3, '2026-01-02T10:00:00Z', [['2026-01-01', 1], ['2026-01-02', 2]], [['(direct)', 2], ['news.example', 1]]),
+        aggregate(gone.id, 5, '2026-01-02T10:00:00Z', [['2026-01-02', 5]], [['(direct)', 5]]),
+        aggregate(b.id, 1, '2026-01-02T09:00:00Z', [['2026-01-02', 1]], [['(direct)', 1]]),
+      ]);
+      await store.applyClicks([aggregate(a.id, 2, '2026-01-01T00:00:00Z', [['2026-01-02', 2]], [['news.example', 2]])]);
+      await store.applyClicks([]);
+      const after = await store.findByCode(a.code);
+      assert.equal(after?.clicks, 5);
+      assert.equal(after?.lastClickedAt?.toISOString(), '2026-01-02T10:00:00.000Z', 'the latest click wins');
+      assert.deepEqual(await store.analytics(a.id, { days: 90, referrers: 10 }), {
+        daily: [
+          { date: '2026-01-01', clicks: 1 },
+          { date: '2026-01-02', clicks: 4 },
+        ],
+        referrers: [
+          { host: 'news.example', clicks: 3 },
+          { host: '(direct)', clicks: 2 },
+        ],
+      });
+      assert.deepEqual(await store.analytics(a.id, { days: 1, referrers: 1 }), { daily: [{ date: '2026-01-02', clicks: 4 }], referrers: [{ host: 'news.example', clicks: 3 }] });
+      assert.equal((await store.findByCode(b.code))?.clicks, 1);
+    });
+
+    test('markExpired marks only links past their expiry, at most `limit` at a time', async () => {
+      const now = Date.now();
+      const due = [await store.insert(link({ expiresAt: new Date(now + 1000) })), await store.insert(link({ expiresAt: new Date(now + 2000) }))];
+      const later = await store.insert(link({ expiresAt: new Date(now + HOUR) }));
+      const sweepAt = new Date(now + 5000);
+      let marked = 0;
+      for (let n = await store.markExpired(sweepAt, 1); n > 0; n = await store.markExpired(sweepAt, 1)) marked += n;
+      assert.ok(marked >= 2);
+      for (const l of due) assert.equal((await store.findByCode(l.code))?.isExpired, true);
+      assert.equal((await store.findByCode(later.code))?.isExpired, false);
+    });
+
+    test('API keys: found by hash, ensure is idempotent, hasAdminKey sees only admin keys', async () => {
+      const keys = subject.apiKeys;
+      const plain = newKey(false);
+      const inserted = await keys.insert(plain);
+      assert.deepEqual(await keys.findByHash(plain.hash), inserted);
+      assert.equal(await keys.findByHash(createHash('sha256').update('nobody').digest()), null);
+      assert.equal(await keys.hasAdminKey(), false);
+      const admin = newKey(true);
+      const ensured = await keys.ensure(admin);
+      assert.deepEqual(await keys.ensure(admin), ensured);
+      assert.equal(ensured.isAdmin, true);
+      assert.equal(await keys.hasAdminKey(), true);
+    });
+
+    test('ping answers', async () => {
+      await store.ping();
+    });
+  });
+}

@@ -1,0 +1,46 @@
+// What every RateLimiter adapter must do (Redis, in-process): a fixed one-minute window per subject.
+// Run by test/integration/rate-limiter-contract.test.ts once per adapter.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RateLimiter } from '../../src/storage/redis/redis-rate-limiter.ts';
+
+export interface RateLimiterSubject {
+  limiter: RateLimiter;
+  close(): Promise<void>;
+}
+
+/** The window is the clock's minute: a test that straddles its end would see the count reset. */
+async function awayFromWindowEnd(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 3000) await sleep(left + 50);
+}
+
+export function rateLimiterContract(adapter: string, open: () => Promise<RateLimiterSubject>): void {
+  describe(`RateLimiter contract: ${adapter}`, () => {
+    let subject: RateLimiterSubject;
+    const subject_ = () => `key:${randomBytes(4).toString('hex')}`;
+    before(async () => {
+      subject = await open();
+    });
+    after(() => subject.close());
+
+    test('allows the limit, then answers how many seconds to wait, within the minute', async () => {
+      await awayFromWindowEnd();
+      const who = subject_();
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await subject.limiter.hit(who, 3));
+      assert.deepEqual(answers.slice(0, 3), [null, null, null]);
+      for (const wait of answers.slice(3)) assert.ok(typeof wait === 'number' && wait >= 1 && wait <= 60, `waits ${wait} s`);
+    });
+
+    test('subjects are counted apart', async () => {
+      await awayFromWindowEnd();
+      const [a, b] = [subject_(), subject_()];
+      assert.equal(await subject.limiter.hit(a, 1), null);
+      assert.notEqual(await subject.limiter.hit(a, 1), null);
+      assert.equal(await subject.limiter.hit(b, 1), null);
+    });
+  });
+}

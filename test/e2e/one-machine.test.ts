@@ -1,0 +1,195 @@
+// The one-machine mode as the README tells a newcomer to use it: `npm start` with no configuration at
+// all (the environment holds only PATH and HOME), then the `curt` command against it, end to end —
+// shorten → redirect → stats → delete — and restarts, graceful and by SIGKILL, that keep every link,
+// click and code. PostgreSQL and Redis may run on this machine; the server must not touch them.
+//
+// Where it runs: a fresh temporary folder that stands for the project checkout. It holds links to the
+// repository's package.json and bin/, so `npm start` there runs the real start script with that
+// folder as its working directory, and the default DATA_DIR (./data) lands in it, not in the
+// repository. The one liberty taken: `-- --port N`, a free port instead of 8080, which may be busy.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { freePort, ROOT } from '../support/processes.ts';
+
+const run = promisify(execFile);
+const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+
+interface Server {
+  child: ChildProcess;
+  output(): string;
+}
+
+/** `npm start` in `dir`, in a process group of its own, once it has printed its summary. */
+async function npmStart(dir: string, port: number): Promise<Server> {
+  const child = spawn('npm', ['start', '--', '--port', String(port)], { cwd: dir, env: ENV, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('Create a link:')) {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}:\n${output}`);
+    if (Date.now() > deadline) {
+      await stop({ child, output: () => output }, 'SIGKILL');
+      throw new Error(`npm start printed no summary:\n${output}`);
+    }
+    await sleep(50);
+  }
+  return { child, output: () => output };
+}
+
+/** Signals the whole group (npm, its shell, node), as Ctrl-C in a terminal does; resolves on exit. */
+async function stop(server: Server, signal: NodeJS.Signals): Promise<number | null> {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) return server.child.exitCode;
+  const exited = once(server.child, 'exit');
+  if (server.child.pid !== undefined) process.kill(-server.child.pid, signal);
+  const [code] = (await exited) as [number | null];
+  return code;
+}
+
+/** Ctrl-C; the server has shut down cleanly when it has released the data folder. */
+async function stopGracefully(server: Server, dir: string): Promise<void> {
+  await stop(server, 'SIGINT');
+  await until('the data folder to be released', async () => (existsSync(join(dir, 'data', 'curt.pid')) ? undefined : true));
+  assert.doesNotMatch(server.output(), /"level":"(error|fatal)"|shutdown failed/);
+}
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The `curt` command, run in the project folder with only PATH, HOME and the given variables. */
+async function curt(dir: string, args: string[], env: Record<string, string>, via: 'npx' | 'node' = 'node'): Promise<CliResult> {
+  const [file, argv] = via === 'npx' ? ['npx', ['curt', ...args]] : [process.execPath, [join(dir, 'bin/curt.mjs'), ...args]];
+  try {
+    const { stdout, stderr } = await run(file, argv, { cwd: dir, env: { ...ENV, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
+async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await attempt();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/**
+ * The remote ports of the TCP connections that process `pid` holds (Linux /proc): its socket
+ * descriptors, looked up in the kernel's connection tables. Other tests may talk to PostgreSQL and
+ * Redis meanwhile; only this process's own sockets count.
+ */
+async function remotePortsOf(pid: number): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const fd of await readdir(`/proc/${pid}/fd`)) {
+    const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '');
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    if (inode !== undefined) inodes.add(inode);
+  }
+  const ports: number[] = [];
+  for (const table of ['tcp', 'tcp6']) {
+    const lines = (await readFile(`/proc/${pid}/net/${table}`, 'utf8').catch(() => '')).split('\n').slice(1);
+    for (const line of lines) {
+      const columns = line.trim().split(/\s+/);
+      const [remote, inode] = [columns[2], columns[9]];
+      if (remote !== undefined && inode !== undefined && inodes.has(inode)) ports.push(parseInt(remote.split(':')[1] ?? '0', 16));
+    }
+  }
+  return ports;
+}
+
+test('npm start with no configuration serves links to the curt CLI, and keeps them across restarts and a SIGKILL', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'curt-one-machine-'));
+  await symlink(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  await symlink(join(ROOT, 'bin'), join(dir, 'bin'));
+  const port = await freePort();
+  const server = `http://127.0.0.1:${port}`;
+  const cli = { CURT_SERVER: server };
+  let current: Server | null = null;
+  t.after(async () => {
+    if (current) await stop(current, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // First start: a summary with where it listens, where the data is, how to make a link, and the admin key.
+  current = await npmStart(dir, port);
+  const summary = current.output();
+  assert.match(summary, new RegExp(`Curt is running on ${server}`));
+  assert.ok(summary.includes(join(dir, 'data')), summary);
+  assert.match(summary, /npx curt shorten https:\/\/example\.com/);
+  const adminKey = /Admin API key[^\n]*\n\s+(curt_\S+)/.exec(summary)?.[1];
+  assert.ok(adminKey, summary);
+  const admin = { ...cli, CURT_API_KEY: adminKey };
+  const serverPid = Number(await readFile(join(dir, 'data', 'curt.pid'), 'utf8'));
+  const ports = await remotePortsOf(serverPid);
+  assert.ok(!ports.includes(5432) && !ports.includes(6379), `no connection to PostgreSQL or Redis (remote ports: ${ports.join(', ')})`);
+
+  // shorten, as the README shows it (anonymous creation is on in this mode).
+  const first = await curt(dir, ['shorten', 'https://example.com/one-machine'], cli, 'npx');
+  assert.equal(first.code, 0, first.stderr);
+  const code = new RegExp(`Short URL\\s+http://localhost:${port}/([A-Za-z]{6})\\n`).exec(first.stdout)?.[1];
+  assert.ok(code, first.stdout);
+  const alias = await curt(dir, ['shorten', 'https://example.com/launch', '--alias', 'launch', '--expires-in', '7d', '--json'], cli);
+  assert.equal(alias.code, 0, alias.stderr);
+  assert.equal((JSON.parse(alias.stdout) as { short_code: string }).short_code, 'launch');
+  const taken = await curt(dir, ['shorten', 'https://example.com/x', '--alias', 'launch'], cli);
+  assert.deepEqual([taken.code, taken.stderr.trim().split('\n').length], [1, 1]);
+  assert.match(taken.stderr, /^curt: "launch" is already taken \(alias_taken, HTTP 409\)/);
+
+  // redirect, then the click shows in stats once flushed.
+  const redirect = await fetch(`${server}/${code}`, { redirect: 'manual', headers: { referer: 'https://news.example/post' } });
+  assert.equal(redirect.status, 302);
+  assert.equal(redirect.headers.get('location'), 'https://example.com/one-machine');
+  const stats = await until('the click in stats', async () => {
+    const result = await curt(dir, ['stats', code, '--json'], cli);
+    const parsed = JSON.parse(result.stdout) as { clicks: number; referrers: { host: string }[] };
+    return parsed.clicks === 1 ? parsed : undefined;
+  });
+  assert.deepEqual(stats.referrers.map((r) => r.host), ['news.example']);
+  const human = await curt(dir, ['stats', code], cli);
+  assert.match(human.stdout, /Clicks\s+1\n/);
+
+  // delete: an anonymous link needs the admin key.
+  const refused = await curt(dir, ['delete', 'launch'], cli);
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /CURT_API_KEY/);
+  assert.equal((await curt(dir, ['delete', 'launch'], admin)).stdout, 'Deleted launch.\n');
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).status, 404);
+
+  // Graceful restart (Ctrl-C): everything is still there, and no second admin key is made.
+  await stopGracefully(current, dir);
+  current = await npmStart(dir, port);
+  assert.doesNotMatch(current.output(), /Admin API key/);
+  const kept = JSON.parse((await curt(dir, ['stats', code, '--json'], cli)).stdout) as { clicks: number; original_url: string };
+  assert.deepEqual([kept.clicks, kept.original_url], [1, 'https://example.com/one-machine']);
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).status, 404);
+  const second = JSON.parse((await curt(dir, ['shorten', 'https://example.com/second', '--json'], cli)).stdout) as { short_code: string };
+  assert.notEqual(second.short_code, code);
+
+  // SIGKILL, then start again: what was answered before the kill is still there.
+  await stop(current, 'SIGKILL');
+  current = await npmStart(dir, port);
+  const listed = JSON.parse((await curt(dir, ['list', '--json'], admin)).stdout) as { items: { short_code: string }[] };
+  assert.deepEqual(listed.items.map((l) => l.short_code), [second.short_code, code]);
+  const table = await curt(dir, ['list'], admin);
+  assert.match(table.stdout, /^CODE\s+STATE\s+CLICKS\s+CREATED\s+EXPIRES\s+TARGET\n/);
+  const third = JSON.parse((await curt(dir, ['shorten', 'https://example.com/third', '--json'], cli)).stdout) as { short_code: string };
+  assert.ok(![code, second.short_code].includes(third.short_code), 'no code handed out twice across restarts');
+  await stopGracefully(current, dir);
+  current = null;
+});

@@ -1,0 +1,333 @@
+// Bad-input fuzzing of every URL service route (SPEC §5): generated bodies, headers, paths and query
+// strings, with and without valid keys. Whatever arrives, the answer comes in time, is never a 5xx,
+// and every 4xx is problem+json. fast-check prints the seed and the shrunk request on failure.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import {
+  accept,
+  anyJsonText,
+  assertWellFormed,
+  authorization,
+  contentType,
+  dateTime,
+  framingHeaders,
+  futureDateTime,
+  headers,
+  injectWithin,
+  listeningPort,
+  METHODS,
+  nastyString,
+  nearValidBody,
+  notJsonText,
+  pathSegment,
+  queryString,
+  queryValue,
+  rawExchange,
+  rawRequest,
+  RAW_RUNS,
+  RUNS,
+  sideHeaders,
+  wrongValue,
+  type Answer,
+  type FuzzRequest,
+} from '../support/fuzz.ts';
+import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+
+describe('bad-input fuzzing: URL service', () => {
+  let svc: TestUrlService;
+  let keys: string[];
+  /** Codes any property may change or delete. */
+  let scratch: string[];
+  /** Codes only read: they keep the success paths of reads, QR codes and redirects reachable. */
+  let stable: string[];
+
+  const send = async (request: FuzzRequest, options: { htmlErrors?: boolean } = {}) => {
+    const res = await injectWithin(svc.app, request);
+    assertWellFormed(res, request, options);
+    return res;
+  };
+  const create = async (payload: object, authorization?: string): Promise<string> => {
+    const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: authorization ? { authorization } : {}, payload });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json<{ short_code: string }>().short_code;
+  };
+
+  before(async () => {
+    svc = await buildTestUrlService('fuzz-url', { rateLimit: { perKey: 1_000_000, perIp: 1_000_000 } });
+    const user = (await svc.userKey('fuzzer')).authorization;
+    keys = [svc.admin.authorization, user];
+    scratch = [
+      await create({ url: 'https://example.com/admin' }, svc.admin.authorization),
+      await create({ url: 'https://example.com/user', alias: 'fuzz-user' }, user),
+      await create({ url: 'https://example.com/anon' }),
+      await create({ url: 'https://example.com/once', one_time: true }, user),
+    ];
+    stable = [
+      await create({ url: 'https://example.com/stable', alias: 'stable-1' }, svc.admin.authorization),
+      await create({ url: 'https://пример.рф/путь?q=ü' }, user),
+      await create({ url: 'https://example.com/soon', expires_in: 3600 }),
+      await create({ url: 'https://example.com/once-stable', one_time: true }, user),
+    ];
+    const disabled = await create({ url: 'https://example.com/off' }, user);
+    await svc.app.inject({ method: 'PATCH', url: `/urls/${disabled}`, headers: svc.admin, payload: { is_active: false } });
+    stable.push(disabled);
+  });
+  after(() => svc.close());
+
+  const body = (near: fc.Arbitrary<string>) =>
+    fc.oneof({ weight: 6, arbitrary: near }, { weight: 1, arbitrary: anyJsonText }, { weight: 1, arbitrary: notJsonText });
+  const credentials = () => authorization(keys);
+
+  test('POST /urls: any body, media type and credentials', async () => {
+    const expiry = fc.oneof(
+      fc.constant({}),
+      futureDateTime.map((at) => ({ expires_at: at })),
+      fc.integer({ min: 1, max: 3_153_600_000 }).map((s) => ({ expires_in: s })),
+    );
+    const validCreate = fc
+      .tuple(
+        fc.record({ url: fc.webUrl({ withQueryParameters: true, withFragments: true }), alias: fc.stringMatching(/^[A-Za-z0-9_-]{3,10}$/), one_time: fc.boolean() }, { requiredKeys: ['url'] }),
+        expiry,
+      )
+      .map(([fields, exp]) => ({ ...fields, ...exp }));
+    const createBody = nearValidBody(validCreate, {
+      url: fc.oneof(
+        fc.constantFrom('http://sho.rt/x', 'javascript:alert(1)', 'https://u:p@example.com/', 'https://пример.рф/', 'http://[::1]/', 'http://0x7f.1/', 'https://example.com/' + 'p'.repeat(2100), 'https://example.com/' + 'p'.repeat(9000)),
+        nastyString,
+      ),
+      alias: fc.oneof(fc.constantFrom('health', 'URLS', 'api-keys', 'fuzz-user', 'stable-1', 'ab', 'abcdefghijk', 'a b', 'a/b'), nastyString),
+      expires_at: dateTime,
+      expires_in: fc.oneof(fc.integer({ min: -10, max: 4_000_000_000 }), fc.constantFrom(0, 3_153_600_000, 3_153_600_001, 1.5, 1e21)),
+      one_time: wrongValue,
+    });
+    await fc.assert(
+      fc.asyncProperty(body(createBody), contentType, credentials(), accept(false), sideHeaders, async (payload, type, auth, acc, side) => {
+        await send({ method: 'POST', url: '/urls', headers: headers({ ...side, 'content-type': type, authorization: auth, accept: acc }), payload });
+      }),
+      RUNS,
+    );
+  });
+
+  test('PATCH /urls/{code}: any body on known and unknown codes', async () => {
+    const validPatch = fc.oneof(
+      fc.record({ is_active: fc.boolean() }),
+      fc.record({ expires_at: fc.oneof(futureDateTime, fc.constant(null)) }),
+      fc.record({ is_active: fc.boolean(), expires_at: fc.oneof(futureDateTime, fc.constant(null)) }),
+    );
+    const patchBody = nearValidBody(validPatch, { is_active: wrongValue, expires_at: dateTime });
+    await fc.assert(
+      fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...scratch) }, { weight: 1, arbitrary: pathSegment() }), body(patchBody), contentType, credentials(), async (code, payload, type, auth) => {
+        await send({ method: 'PATCH', url: `/urls/${code}`, headers: headers({ 'content-type': type, authorization: auth }), payload });
+      }),
+      RUNS,
+    );
+  });
+
+  test('POST /api-keys: any body and credentials', async () => {
+    const keyBody = nearValidBody(fc.record({ name: fc.string({ maxLength: 100 }), is_admin: fc.boolean() }, { requiredKeys: [] }), { name: nastyString, is_admin: wrongValue });
+    await fc.assert(
+      fc.asyncProperty(body(keyBody), contentType, credentials(), async (payload, type, auth) => {
+        await send({ method: 'POST', url: '/api-keys', headers: headers({ 'content-type': type, authorization: auth }), payload });
+      }),
+      RUNS,
+    );
+  });
+
+  test('GET /urls: any limit and cursor', async () => {
+    const cursor = fc.oneof(
+      { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: 10n ** 15n }).map((n) => Buffer.from(`id:${n}`).toString('base64url')) },
+      fc.bigInt({ min: -1n, max: 10n ** 20n }).map((n) => Buffer.from(`id:${n}`).toString('base64url')),
+      queryValue,
+      fc.string({ maxLength: 40 }).map((s) => Buffer.from(s).toString('base64')),
+    );
+    const limit = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }).map(String) }, { weight: 1, arbitrary: queryValue });
+    const query = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ limit, cursor }, { requiredKeys: [] }).map((q) => `?${new URLSearchParams(q).toString()}`) },
+      { weight: 1, arbitrary: queryString(['limit', 'cursor']) },
+    );
+    await fc.assert(
+      fc.asyncProperty(query, credentials(), async (qs, auth) => {
+        await send({ method: 'GET', url: `/urls${qs}`, headers: headers({ authorization: auth }) });
+      }),
+      RUNS,
+    );
+  });
+
+  test('GET /urls/{code}/qr and /analytics: any format, size and code', async () => {
+    const format = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('svg', 'png') }, { weight: 1, arbitrary: queryValue });
+    const size = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 10, max: 2100 }).map(String) }, { weight: 1, arbitrary: queryValue });
+    const query = fc.oneof(
+      { weight: 3, arbitrary: fc.record({ format, size }, { requiredKeys: [] }).map((q) => `?${new URLSearchParams(q).toString()}`) },
+      { weight: 1, arbitrary: queryString(['format', 'size']) },
+    );
+    const code = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...stable) }, { weight: 1, arbitrary: pathSegment() });
+    await fc.assert(
+      fc.asyncProperty(code, fc.constantFrom('qr', 'analytics'), query, credentials(), accept(false), async (code, leaf, qs, auth, acc) => {
+        await send({ method: 'GET', url: `/urls/${code}/${leaf}${qs}`, headers: headers({ authorization: auth, accept: acc }) });
+      }),
+      RUNS,
+    );
+  });
+
+  test('GET/HEAD /{code}: any code, Accept and Referer (browsers may get the HTML error page)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'HEAD'), pathSegment([...stable, ...scratch]), queryString(['utm_source', 'x']), accept(true), sideHeaders, async (method, code, qs, acc, side) => {
+        const res = await send({ method, url: `/${code}${qs}`, headers: headers({ ...side, accept: acc }) }, { htmlErrors: true });
+        if (res.statusCode === 302) assert.match(String(res.headers.location), /^https?:\/\//);
+      }),
+      RUNS,
+    );
+  });
+
+  test('concurrent bursts on one link: create, change, delete and follow it at once', async () => {
+    const kinds = ['create', 'disable', 'expire', 'enable', 'delete', 'follow', 'head', 'analytics', 'qr'] as const;
+    interface BurstOp {
+      kind: (typeof kinds)[number];
+      auth: string | undefined;
+      at: string;
+      oneTime: boolean;
+    }
+    const op: fc.Arbitrary<BurstOp> = fc.record({ kind: fc.constantFrom(...kinds), auth: credentials(), at: futureDateTime, oneTime: fc.boolean() });
+    const toRequest = (code: string, { kind, auth, at, oneTime }: BurstOp): FuzzRequest => {
+      const json = (method: 'POST' | 'PATCH', url: string, payload: object): FuzzRequest => ({ method, url, headers: headers({ authorization: auth, 'content-type': 'application/json' }), payload: JSON.stringify(payload) });
+      switch (kind) {
+        case 'create':
+          return json('POST', '/urls', { url: `https://example.com/${code}`, alias: code, one_time: oneTime });
+        case 'disable':
+          return json('PATCH', `/urls/${code}`, { is_active: false });
+        case 'expire':
+          return json('PATCH', `/urls/${code}`, { expires_at: at });
+        case 'enable':
+          return json('PATCH', `/urls/${code}`, { is_active: true, expires_at: null });
+        case 'delete':
+          return { method: 'DELETE', url: `/urls/${code}`, headers: headers({ authorization: auth }) };
+        case 'follow':
+          return { method: 'GET', url: `/${code}`, headers: {} };
+        case 'head':
+          return { method: 'HEAD', url: `/${code}`, headers: {} };
+        case 'analytics':
+          return { method: 'GET', url: `/urls/${code}/analytics`, headers: headers({ authorization: auth }) };
+        case 'qr':
+          return { method: 'GET', url: `/urls/${code}/qr?format=png&size=64`, headers: headers({ authorization: auth }) };
+      }
+    };
+    await fc.assert(
+      fc.asyncProperty(fc.stringMatching(/^[a-z0-9]{8}$/), fc.boolean(), fc.array(op, { minLength: 2, maxLength: 12 }), async (suffix, oneTime, burst) => {
+        const code = `r-${suffix}`;
+        await send({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload: JSON.stringify({ url: 'https://example.com/r', alias: code, one_time: oneTime }) });
+        await Promise.all(burst.map((o) => send(toRequest(code, o))));
+      }),
+      { ...RUNS, numRuns: Math.max(50, Math.round(RUNS.numRuns / 5)) },
+    );
+  });
+
+  test('every route, every method: any path, query, body and credentials', async () => {
+    const templates = [
+      '/urls',
+      '/urls/{c}',
+      '/urls/{c}/analytics',
+      '/urls/{c}/qr',
+      '/urls/{c}/{c}',
+      '/api-keys',
+      '/{c}',
+      '/{c}/{c}',
+      '/health',
+      '/ready',
+      '/metrics',
+      '/docs',
+      '/docs/json',
+      '/docs/yaml',
+      '/docs/static/{c}',
+      '/docs/static/index.html',
+      '/docs/static/swagger-ui.css',
+      '/docs/{c}',
+    ];
+    const path = fc.oneof(
+      { weight: 4, arbitrary: fc.tuple(fc.constantFrom(...templates), fc.array(pathSegment(scratch), { minLength: 2, maxLength: 2 })).map(([t, [a, b]]) => t.replace('{c}', a ?? '').replace('{c}', b ?? '')) },
+      { weight: 1, arbitrary: fc.array(pathSegment(scratch), { minLength: 0, maxLength: 5 }).map((segments) => `/${segments.join('/')}`) },
+      { weight: 1, arbitrary: fc.webPath().map((p) => (p.startsWith('/') ? p : `/${p}`)) },
+    );
+    const payload = fc.option(fc.oneof(anyJsonText, notJsonText), { nil: undefined });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...METHODS),
+        path,
+        queryString(['limit', 'cursor', 'format', 'size', 'count']),
+        payload,
+        contentType,
+        credentials(),
+        accept(false),
+        framingHeaders,
+        async (method, p, qs, content, type, auth, acc, framing) => {
+          const request: FuzzRequest = {
+            method,
+            url: `${p}${qs}`,
+            headers: headers({ ...framing, authorization: auth, accept: acc, 'content-type': content === undefined ? undefined : type }),
+          };
+          if (content !== undefined) request.payload = content;
+          await send(request);
+        },
+      ),
+      RUNS,
+    );
+  });
+
+  test('raw HTTP on a real port: malformed request lines, headers and framing', async () => {
+    const port = await listeningPort(svc.app);
+    const targets = fc.oneof(
+      fc.array(pathSegment(stable), { minLength: 1, maxLength: 3 }).map((segments) => `/${segments.join('/')}`),
+      fc.tuple(fc.constantFrom('/urls/', '/docs/static/', '/'), fc.string({ unit: 'grapheme', maxLength: 10 })).map(([a, b]) => `${a}${b.replace(/[\s]/g, '')}`),
+    );
+    await fc.assert(
+      fc.asyncProperty(rawRequest(targets, keys), async ({ method, bytes }) => {
+        const res = await rawExchange(port, bytes);
+        // Node closes a CONNECT it has no 'connect' listener for: no tunnel, no answer, by design.
+        if (res === null && method === 'CONNECT') return;
+        assert.ok(res !== null, `closed without an answer: ${JSON.stringify(bytes.toString('latin1').slice(0, 200))}`);
+        assertWellFormed(res, { method, url: bytes.toString('latin1').split('\r\n')[0] ?? '' });
+      }),
+      RAW_RUNS,
+    );
+  });
+  // The fuzzer's finds, shrunk, kept as plain cases.
+  describe('regressions', () => {
+    const problem = (res: Answer, status: number, code: string) => {
+      assertWellFormed(res, { method: 'GET', url: '' });
+      assert.equal(res.statusCode, status, res.body);
+      assert.equal((JSON.parse(res.body) as { code: string }).code, code);
+    };
+
+    test('PATCH with a leap-second expires_at (valid date-time, invalid Date) is 400 invalid_expiry, not a database error', async () => {
+      const code = await create({ url: 'https://example.com/leap' }, svc.admin.authorization);
+      const res = await svc.app.inject({ method: 'PATCH', url: `/urls/${code}`, headers: svc.admin, payload: { expires_at: '2099-12-31T23:59:60Z' } });
+      problem(res, 400, 'invalid_expiry');
+    });
+
+    test('POST /api-keys with a NUL (or any control character) in the name is 400, not a database error', async () => {
+      for (const name of ['\u0000', 'a\u0000b', 'line\nbreak', '\u001b[31mred']) {
+        problem(await svc.app.inject({ method: 'POST', url: '/api-keys', headers: svc.admin, payload: { name } }), 400, 'invalid_request');
+      }
+      assert.equal((await svc.app.inject({ method: 'POST', url: '/api-keys', headers: svc.admin, payload: { name: 'Ünïcödé ok' } })).statusCode, 201);
+    });
+
+    test("a request Node's HTTP parser rejects gets a 400 problem+json, not Fastify's plain JSON", async () => {
+      const port = await listeningPort(svc.app);
+      for (const head of ['GET / $ HTTP/1.1', 'GET /a b HTTP/1.1', 'GET health HTTP/1.1', 'GET /\u00e9 HTTP/1.1']) {
+        const res = await rawExchange(port, Buffer.from(`${head}\r\nHost: sho.rt\r\nConnection: close\r\n\r\n`));
+        assert.ok(res, head);
+        problem(res, 400, 'malformed_request');
+      }
+      const big = await rawExchange(port, Buffer.from(`GET /health HTTP/1.1\r\nHost: sho.rt\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`));
+      assert.ok(big);
+      problem(big, 431, 'headers_too_large');
+    });
+
+    test('an Expect other than 100-continue gets a 417 problem+json, not Node\'s bare 417', async () => {
+      const port = await listeningPort(svc.app);
+      const res = await rawExchange(port, Buffer.from('GET * HTTP/1.1\r\nHost: sho.rt\r\nConnection: close\r\nExpect: nonsense\r\n\r\n'));
+      assert.ok(res);
+      problem(res, 417, 'expectation_failed');
+    });
+  });
+});

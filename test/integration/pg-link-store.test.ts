@@ -1,0 +1,312 @@
+// The PostgreSQL adapter of LinkStore / ApiKeyStore and the migrations, on the real PostgreSQL.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMigrations, migrate, pendingMigrations } from '../../src/core/migrate.ts';
+import { hashApiKey } from '../../src/url/api-keys.ts';
+import { CodeExists, type ClickAggregate, type LinkStore, type NewLink } from '../../src/storage/link-store.ts';
+import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
+import { testLogger } from '../support/log.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+
+const log = testLogger('migrate');
+
+describe('migrations', () => {
+  test('running the migrations twice applies each once; the second run is a no-op', async (t) => {
+    const database = await createTestDatabase('mig_twice', { migrated: false });
+    t.after(() => database.drop());
+    const all = (await loadMigrations()).map((m) => m.name);
+    assert.deepEqual(await pendingMigrations(database.db), all);
+    const client = await database.pool.connect();
+    try {
+      assert.deepEqual(await migrate(client, log), all);
+      assert.deepEqual(await migrate(client, log), []);
+    } finally {
+      client.release();
+    }
+    assert.deepEqual(await pendingMigrations(database.db), []);
+    const { rows } = await database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
+    assert.equal(rows[0]?.n, all.length);
+  });
+
+  test('two runners migrating at once both succeed and the schema is created once', async (t) => {
+    const database = await createTestDatabase('mig_race', { migrated: false });
+    t.after(() => database.drop());
+    const [a, b] = [await database.pool.connect(), await database.pool.connect()];
+    try {
+      const [first, second] = await Promise.all([migrate(a, log), migrate(b, log)]);
+      const all = (await loadMigrations()).map((m) => m.name);
+      assert.deepEqual([...first, ...second].sort(), all, 'every migration applied by exactly one runner');
+    } finally {
+      a.release();
+      b.release();
+    }
+    const { rows } = await database.db.query<{ version: number; n: number }>('SELECT version, count(*)::int AS n FROM schema_migrations GROUP BY version');
+    assert.deepEqual(rows.map((r) => r.version).sort((x, y) => x - y), (await loadMigrations()).map((m) => m.version));
+    const tables = await database.db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+    const names = tables.rows.map((r) => r.table_name);
+    for (const table of ['api_keys', 'urls', 'url_daily_clicks', 'url_referrers', 'schema_migrations']) assert.ok(names.includes(table), `${table} exists`);
+  });
+
+  test('a failing migration is rolled back whole and the ones before it stay applied', async (t) => {
+    const database = await createTestDatabase('mig_fail', { migrated: false });
+    const dir = await mkdtemp(join(tmpdir(), 'curt-migrations-'));
+    t.after(async () => {
+      await rm(dir, { recursive: true, force: true });
+      await database.drop();
+    });
+    await writeFile(join(dir, '001_one.sql'), 'CREATE TABLE one (id int);');
+    await writeFile(join(dir, '002_two.sql'), 'CREATE TABLE two (id int); SELECT no_such_function();');
+    const client = await database.pool.connect();
+    try {
+      await assert.rejects(migrate(client, log, dir), /migration 002_two\.sql failed/);
+      const exists = async (name: string) =>
+        (await client.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [name])).rows[0]?.ok;
+      assert.equal(await exists('one'), true);
+      assert.equal(await exists('two'), false, 'no half-applied migration');
+      assert.deepEqual(await pendingMigrations(client, dir), ['002_two.sql']);
+      // The advisory lock was released: another run is not blocked.
+      await writeFile(join(dir, '002_two.sql'), 'CREATE TABLE two (id int);');
+      assert.deepEqual(await migrate(client, log, dir), ['002_two.sql']);
+    } finally {
+      client.release();
+    }
+  });
+});
+
+describe('PgLinkStore', () => {
+  let database: TestDatabase;
+  let store: LinkStore;
+  let seq = 0;
+  /** A code unique within this file's database (at most 10 characters). */
+  const code = (): string => `c${(seq++).toString(36)}`;
+  const link = (overrides: Partial<NewLink> = {}): NewLink => ({
+    code: code(),
+    url: 'https://example.com/',
+    expiresAt: null,
+    isOneTime: false,
+    isCustomAlias: false,
+    ownerKeyId: null,
+    ...overrides,
+  });
+  const clicksOf = (linkId: number, n: number, at: string, referrers: Record<string, number> = { '(direct)': n }): ClickAggregate => ({
+    linkId,
+    clicks: n,
+    lastClickedAt: new Date(at),
+    days: new Map([[at.slice(0, 10), n]]),
+    referrers: new Map(Object.entries(referrers)),
+  });
+
+  before(async () => {
+    database = await createTestDatabase('pg_link_store');
+    store = createPgLinkStore(database.db);
+  });
+  after(() => database.drop());
+
+  test('insert returns the stored record with defaults', async () => {
+    const expiresAt = new Date(Date.now() + 60_000);
+    const record = await store.insert(link({ code: 'Ins1', url: 'https://example.com/x', expiresAt, isOneTime: true, isCustomAlias: true }));
+    assert.equal(record.code, 'Ins1');
+    assert.equal(record.url, 'https://example.com/x');
+    assert.equal(record.expiresAt?.getTime(), expiresAt.getTime());
+    assert.deepEqual(
+      { isOneTime: record.isOneTime, isActive: record.isActive, isExpired: record.isExpired, isCustomAlias: record.isCustomAlias },
+      { isOneTime: true, isActive: true, isExpired: false, isCustomAlias: true },
+    );
+    assert.equal(record.clicks, 0);
+    assert.equal(record.lastClickedAt, null);
+    assert.equal(record.consumedAt, null);
+    assert.ok(Math.abs(record.createdAt.getTime() - Date.now()) < 60_000);
+    assert.deepEqual(await store.findByCode('Ins1'), record);
+    assert.equal(await store.findByCode('nope'), null);
+  });
+
+  test('short_code is unique: a second insert throws CodeExists, even when two race', async () => {
+    await store.insert(link({ code: 'Dup1' }));
+    await assert.rejects(store.insert(link({ code: 'Dup1' })), (err: unknown) => err instanceof CodeExists && err.code === 'Dup1');
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => store.insert(link({ code: 'Dup2' }))));
+    assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+    assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof CodeExists));
+  });
+
+  test('short codes are case-sensitive: abcDEF and ABCdef are different links', async () => {
+    const a = await store.insert(link({ code: 'abcDEF' }));
+    const b = await store.insert(link({ code: 'ABCdef' }));
+    assert.notEqual(a.id, b.id);
+    assert.equal((await store.findByCode('abcdef')), null);
+  });
+
+  test('the schema refuses a url over 2048 characters and a code over 10 (not as CodeExists)', async () => {
+    const long = `https://example.com/${'a'.repeat(2048)}`;
+    await assert.rejects(store.insert(link({ url: long })), (err: unknown) => !(err instanceof CodeExists));
+    await assert.rejects(store.insert(link({ code: 'elevenchars' })), (err: unknown) => !(err instanceof CodeExists));
+  });
+
+  test('consumeOneTime lets exactly one of 50 concurrent callers through', async () => {
+    const record = await store.insert(link({ isOneTime: true }));
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.consumeOneTime(record.code, new Date())));
+    assert.equal(results.filter(Boolean).length, 1);
+    assert.equal(await store.consumeOneTime(record.code, new Date()), false, 'and never again');
+    assert.ok((await store.findByCode(record.code))?.consumedAt);
+  });
+
+  test('consumeOneTime refuses links that are not one-time, disabled, expired or unknown', async () => {
+    const plain = await store.insert(link());
+    assert.equal(await store.consumeOneTime(plain.code, new Date()), false);
+    const disabled = await store.insert(link({ isOneTime: true }));
+    await store.update(disabled.code, { isActive: false });
+    assert.equal(await store.consumeOneTime(disabled.code, new Date()), false);
+    const expiresAt = new Date(Date.now() + 60_000);
+    const expiring = await store.insert(link({ isOneTime: true, expiresAt }));
+    assert.equal(await store.consumeOneTime(expiring.code, expiresAt), false, 'at its expiry the link is already expired');
+    assert.equal(await store.consumeOneTime(expiring.code, new Date(expiresAt.getTime() - 1)), true);
+    assert.equal(await store.consumeOneTime('unknown1', new Date()), false);
+  });
+
+  test('applyClicks adds batches up: clicks, per-day rows, referrer hosts and the latest click time', async () => {
+    const a = await store.insert(link());
+    const b = await store.insert(link());
+    await store.applyClicks([
+      clicksOf(a.id, 3, '2026-01-01T10:00:00.000Z', { '(direct)': 1, 'news.example': 2 }),
+      clicksOf(b.id, 1, '2026-01-01T11:00:00.000Z'),
+    ]);
+    await store.applyClicks([clicksOf(a.id, 2, '2026-01-02T09:00:00.000Z', { 'news.example': 1, 'blog.example': 1 })]);
+    // A batch that arrives late (older clicks) adds its count but does not move the last click back.
+    await store.applyClicks([clicksOf(a.id, 5, '2026-01-01T08:00:00.000Z', { 'blog.example': 5 })]);
+    const stored = await store.findByCode(a.code);
+    assert.equal(stored?.clicks, 10);
+    assert.equal(stored?.lastClickedAt?.toISOString(), '2026-01-02T09:00:00.000Z');
+    const analytics = await store.analytics(a.id, { days: 90, referrers: 10 });
+    assert.deepEqual(analytics.daily, [
+      { date: '2026-01-01', clicks: 8 },
+      { date: '2026-01-02', clicks: 2 },
+    ]);
+    assert.deepEqual(analytics.referrers, [
+      { host: 'blog.example', clicks: 6 },
+      { host: 'news.example', clicks: 3 },
+      { host: '(direct)', clicks: 1 },
+    ]);
+    assert.equal((await store.findByCode(b.code))?.clicks, 1);
+  });
+
+  test('concurrent applyClicks on the same links lose no update', async () => {
+    const a = await store.insert(link());
+    const b = await store.insert(link());
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        // Opposite orders in the input: the store sorts, so concurrent flushes cannot deadlock.
+        store.applyClicks(i % 2 === 0
+          ? [clicksOf(a.id, 1, '2026-02-01T00:00:00.000Z'), clicksOf(b.id, 2, '2026-02-01T00:00:00.000Z')]
+          : [clicksOf(b.id, 2, '2026-02-01T00:00:00.000Z'), clicksOf(a.id, 1, '2026-02-01T00:00:00.000Z')]),
+      ),
+    );
+    assert.equal((await store.findByCode(a.code))?.clicks, 20);
+    assert.equal((await store.findByCode(b.code))?.clicks, 40);
+    assert.deepEqual((await store.analytics(b.id, { days: 10, referrers: 10 })).daily, [{ date: '2026-02-01', clicks: 40 }]);
+  });
+
+  test('applyClicks drops the clicks of a deleted link and still writes the rest of the batch', async () => {
+    const kept = await store.insert(link());
+    const gone = await store.insert(link());
+    await store.deleteByCode(gone.code);
+    await store.applyClicks([clicksOf(kept.id, 1, '2026-03-01T00:00:00.000Z'), clicksOf(gone.id, 4, '2026-03-01T00:00:00.000Z')]);
+    assert.equal((await store.findByCode(kept.code))?.clicks, 1);
+    const orphans = await database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM url_daily_clicks WHERE url_id = $1', [gone.id]);
+    assert.equal(orphans.rows[0]?.n, 0);
+    await store.applyClicks([]);
+  });
+
+  test('analytics keeps the most recent days and the top referrer hosts, within the limits asked', async () => {
+    const a = await store.insert(link());
+    await store.applyClicks(
+      ['2026-04-01', '2026-04-02', '2026-04-03'].map((day, i) => clicksOf(a.id, i + 1, `${day}T12:00:00.000Z`, { [`h${i}.example`]: i + 1 })),
+    );
+    const analytics = await store.analytics(a.id, { days: 2, referrers: 2 });
+    assert.deepEqual(analytics.daily.map((d) => d.date), ['2026-04-02', '2026-04-03'], 'the last two days, oldest first');
+    assert.deepEqual(analytics.referrers.map((r) => r.host), ['h2.example', 'h1.example']);
+  });
+
+  test('deleteByCode returns the deleted record and takes its click rows with it', async () => {
+    const a = await store.insert(link());
+    await store.applyClicks([clicksOf(a.id, 2, '2026-05-01T00:00:00.000Z')]);
+    const deleted = await store.deleteByCode(a.code);
+    assert.equal(deleted?.id, a.id);
+    assert.equal(await store.findByCode(a.code), null);
+    assert.equal(await store.deleteByCode(a.code), null);
+    const rows = await database.db.query<{ n: number }>(
+      'SELECT (SELECT count(*) FROM url_daily_clicks WHERE url_id = $1) + (SELECT count(*) FROM url_referrers WHERE url_id = $1) AS n',
+      [a.id],
+    );
+    assert.equal(Number(rows.rows[0]?.n), 0);
+  });
+
+  test('update changes is_active and the expiry; a new expiry re-derives is_expired; null removes it', async () => {
+    const a = await store.insert(link({ expiresAt: new Date(Date.now() + 60_000) }));
+    assert.equal((await store.update(a.code, { isActive: false }))?.isActive, false);
+    const past = await store.update(a.code, { expiresAt: new Date(Date.now() - 1000) });
+    assert.equal(past?.isExpired, true);
+    const future = await store.update(a.code, { expiresAt: new Date(Date.now() + 3_600_000), isActive: true });
+    assert.deepEqual([future?.isExpired, future?.isActive], [false, true]);
+    const none = await store.update(a.code, { expiresAt: null });
+    assert.deepEqual([none?.expiresAt, none?.isExpired], [null, false]);
+    assert.deepEqual(await store.update(a.code, {}), none, 'an empty patch changes nothing');
+    assert.equal(await store.update('missing1', { isActive: false }), null);
+  });
+
+  test('markExpired marks due links only, at most `limit` per call', async () => {
+    const now = new Date();
+    const due = await Promise.all([1, 2, 3].map(() => store.insert(link({ expiresAt: new Date(now.getTime() + 500) }))));
+    const later = await store.insert(link({ expiresAt: new Date(now.getTime() + 3_600_000) }));
+    const at = new Date(now.getTime() + 1000);
+    let marked = 0;
+    for (let n = await store.markExpired(at, 2); n > 0; n = await store.markExpired(at, 2)) {
+      assert.ok(n <= 2);
+      marked += n;
+    }
+    assert.ok(marked >= 3);
+    for (const d of due) assert.equal((await store.findByCode(d.code))?.isExpired, true);
+    assert.equal((await store.findByCode(later.code))?.isExpired, false);
+  });
+
+  test('list pages by id, newest first, and filters by owner', async () => {
+    const keys = createPgApiKeyStore(database.db);
+    const owner = await keys.insert({ hash: hashApiKey('list-owner'), keyPrefix: 'curt_list', name: 'owner', isAdmin: false });
+    const mine = [];
+    for (let i = 0; i < 7; i++) mine.push(await store.insert(link({ ownerKeyId: owner.id })));
+    await store.insert(link());
+    const seen: number[] = [];
+    let beforeId: number | undefined;
+    for (;;) {
+      const page = await store.list({ ownerKeyId: owner.id, limit: 3, ...(beforeId === undefined ? {} : { beforeId }) });
+      seen.push(...page.map((l) => l.id));
+      if (page.length < 3) break;
+      beforeId = page[page.length - 1]?.id;
+    }
+    assert.deepEqual(seen, mine.map((l) => l.id).reverse());
+    const everything = await store.list({ limit: 1000 });
+    assert.ok(everything.length > mine.length, 'no owner: every link');
+  });
+
+  test('ping answers while the database is up', async () => {
+    await store.ping();
+  });
+});
+
+describe('PgApiKeyStore', () => {
+  test('keys are found by hash only; ensure() is idempotent', async (t) => {
+    const database = await createTestDatabase('pg_key_store');
+    t.after(() => database.drop());
+    const keys = createPgApiKeyStore(database.db);
+    const inserted = await keys.insert({ hash: hashApiKey('secret-1'), keyPrefix: 'curt_secret', name: 'one', isAdmin: false });
+    assert.deepEqual(await keys.findByHash(hashApiKey('secret-1')), inserted);
+    assert.equal(await keys.findByHash(hashApiKey('secret-2')), null);
+    const first = await keys.ensure({ hash: hashApiKey('admin-key'), keyPrefix: 'curt_admin', name: 'admin', isAdmin: true });
+    const second = await keys.ensure({ hash: hashApiKey('admin-key'), keyPrefix: 'curt_admin', name: 'admin', isAdmin: true });
+    assert.equal(first.id, second.id);
+    assert.equal(first.isAdmin, true);
+    const { rows } = await database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM api_keys');
+    assert.equal(rows[0]?.n, 2);
+  });
+});

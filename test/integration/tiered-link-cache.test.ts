@@ -1,0 +1,120 @@
+// The in-process cache in front of Redis, as two replicas sharing one Redis: served without a network
+// hop when warm, dropped everywhere at once when a link changes, off while the subscription is down.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import type { CachedLink, LinkCache } from '../../src/storage/link-cache.ts';
+import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
+import { createRedisInvalidationBus } from '../../src/storage/redis/redis-invalidation-bus.ts';
+import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
+import { createTieredLinkCache, type InvalidationBus } from '../../src/storage/tiered-link-cache.ts';
+import { testLogger } from '../support/log.ts';
+import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+
+const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, isOneTime: false, isActive: true, consumed: false, ...extra });
+
+interface Replica {
+  cache: LinkCache;
+  bus: InvalidationBus;
+  redis: Redis;
+  lookups: Record<string, number>;
+  name: string;
+}
+
+async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+describe('tiered link cache over Redis pub/sub', () => {
+  let shared: TestRedis;
+  const replicas: Replica[] = [];
+
+  async function replica(label: string): Promise<Replica> {
+    const name = `curt-test-${label}-${Math.random().toString(36).slice(2, 8)}`;
+    const redis = new Redis(REDIS_URL, { connectionName: name, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    const log = testLogger('tiered');
+    const bus = createRedisInvalidationBus({ redis, prefix: shared.prefix, log });
+    const lookups: Record<string, number> = {};
+    const cache = createTieredLinkCache({
+      near: createMemoryLinkCache(),
+      far: createRedisLinkCache({ redis, prefix: shared.prefix, log }),
+      bus,
+      nearTtlS: 60,
+      onNearLookup: (result) => (lookups[result] = (lookups[result] ?? 0) + 1),
+    });
+    const r = { cache, bus, redis, lookups, name };
+    replicas.push(r);
+    await until(() => bus.subscribed(), `${label} to subscribe`);
+    return r;
+  }
+
+  before(async () => {
+    shared = await openTestRedis('tiered');
+  });
+  after(async () => {
+    for (const r of replicas) {
+      await r.bus.close();
+      r.redis.disconnect();
+    }
+    await shared.cleanup();
+  });
+
+  test('a warm link is served from memory: it survives its Redis entry being removed behind its back', async () => {
+    const a = await replica('warm');
+    await a.cache.set('warm01', link(1), 60);
+    assert.deepEqual(await a.cache.get('warm01'), link(1), 'first read fills the near tier');
+    await shared.redis.del(`${shared.prefix}url:warm01`);
+    assert.deepEqual(await a.cache.get('warm01'), link(1));
+    assert.equal(a.lookups.hit, 1);
+  });
+
+  test('delete, update and a one-time use on one replica reach the other at once', async () => {
+    const a = await replica('a');
+    const b = await replica('b');
+    await a.cache.set('chg01', link(2), 60);
+    assert.equal((await b.cache.get('chg01'))?.isActive, true);
+    assert.equal((await b.cache.get('chg01'))?.isActive, true, 'now warm in b');
+
+    await a.cache.set('chg01', link(2, { isActive: false }), 60);
+    await until(async () => (await b.cache.get('chg01'))?.isActive === false, 'b to see the disabled state');
+
+    await a.cache.setMissing('chg01', 30, { overwrite: true });
+    await until(async () => (await b.cache.get('chg01')) === null, 'b to see the deletion tombstone');
+
+    await a.cache.set('chg02', link(3), 60);
+    await b.cache.get('chg02');
+    await a.cache.delete('chg02');
+    await until(async () => (await b.cache.get('chg02')) === undefined, 'b to drop the deleted entry');
+  });
+
+  test('one-time links are never served from memory', async () => {
+    const a = await replica('once');
+    await a.cache.set('once01', link(4, { isOneTime: true }), 60);
+    await a.cache.get('once01');
+    await shared.redis.del(`${shared.prefix}url:once01`);
+    assert.equal(await a.cache.get('once01'), undefined, 'the far tier decides');
+  });
+
+  test('while the subscription is down the near tier is off and emptied; it comes back by itself', async () => {
+    const a = await replica('drop');
+    await a.cache.set('drop01', link(5), 60);
+    await a.cache.get('drop01');
+    // Kill only this replica's subscriber connection on the shared server.
+    const clients = String(await shared.redis.client('LIST'));
+    const id = clients.split('\n').find((line) => line.includes(`name=${a.name}-invalidations`))?.match(/id=(\d+)/)?.[1];
+    assert.ok(id, 'subscriber connection found');
+    await shared.redis.client('KILL', 'ID', id);
+    await until(() => !a.bus.subscribed(), 'the subscription to drop');
+    // Changed while a could not hear about it: "no such code" under the current cache epoch.
+    const epoch = (await shared.redis.get(`${shared.prefix}cache_epoch`)) ?? '0';
+    await shared.redis.set(`${shared.prefix}url:drop01`, `${epoch}|-`);
+    assert.equal(await a.cache.get('drop01'), null, 'not the stale near entry');
+    await until(() => a.bus.subscribed(), 'the subscription to come back');
+    assert.equal(await a.cache.get('drop01'), null);
+  });
+});

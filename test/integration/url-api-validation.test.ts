@@ -1,0 +1,269 @@
+// SPEC §5 through HTTP: every input rule as its own case, and the error model (problem+json with a
+// stable code, 400/413/415 for bad bodies, 404 for unknown routes, never a 500).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { RESERVED_WORDS } from '../../src/core/reserved.ts';
+import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+
+const PROBLEM = 'application/problem+json; charset=utf-8';
+
+function assertProblem(res: LightMyRequestResponse, status: number, code: string, what = ''): void {
+  assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+  assert.equal(res.headers['content-type'], PROBLEM, what);
+  const body = res.json<{ type: string; status: number; code: string; detail?: string }>();
+  assert.equal(body.code, code, what);
+  assert.equal(body.status, status, what);
+  assert.equal(body.type, `urn:curt:problem:${code}`, what);
+  assert.ok(!/node_modules|\.ts:\d+|at async/.test(res.body), `${what}: internal detail leaked`);
+}
+
+describe('input validation (SPEC §5)', () => {
+  let svc: TestUrlService;
+  const create = (payload: unknown) => svc.app.inject({ method: 'POST', url: '/urls', headers: svc.admin, payload: payload as object });
+  const url = (value: unknown) => create({ url: value });
+
+  before(async () => {
+    svc = await buildTestUrlService('url-validation', { blockedDomains: ['evil.example', 'xn--bcher-kva.example'] });
+  });
+  after(() => svc.close());
+
+  describe('url', () => {
+    test('http and https URLs are accepted', async () => {
+      assert.equal((await url('http://example.com/a')).statusCode, 201);
+      assert.equal((await url('https://example.com/a')).statusCode, 201);
+    });
+
+    test('other schemes are 400 invalid_url', async () => {
+      for (const raw of ['ftp://example.com/', 'javascript:alert(1)', 'data:text/html,hi', 'file:///etc/passwd', 'mailto:a@example.com']) {
+        assertProblem(await url(raw), 400, 'invalid_url', raw);
+      }
+    });
+
+    test('a relative URL or one without a host is 400 invalid_url', async () => {
+      for (const raw of ['/just/a/path', 'example.com', '//example.com/x', 'https://', '']) assertProblem(await url(raw), 400, 'invalid_url', raw);
+    });
+
+    test('2048 characters are accepted; 2049 are 400 invalid_url', async () => {
+      const base = 'https://example.com/';
+      const exact = base + 'p'.repeat(2048 - base.length);
+      const res = await url(exact);
+      assert.equal(res.statusCode, 201);
+      assert.equal(res.json<{ original_url: string }>().original_url, exact);
+      assertProblem(await url(`${exact}p`), 400, 'invalid_url');
+      assertProblem(await url(`${exact}${'p'.repeat(7000)}`), 400, 'invalid_request', 'over the schema bound');
+    });
+
+    test('user-info (user:pass@) is 400 invalid_url', async () => {
+      assertProblem(await url('https://user:pass@example.com/'), 400, 'invalid_url');
+      assertProblem(await url('https://user@example.com/'), 400, 'invalid_url');
+    });
+
+    test("the service's own host is 400 invalid_url (no redirect loops)", async () => {
+      for (const raw of ['http://sho.rt/abcdef', 'https://SHO.RT/x', 'http://sho.rt./x', 'http://sho.rt:8080/x']) {
+        assertProblem(await url(raw), 400, 'invalid_url', raw);
+      }
+    });
+
+    test('a blocked domain and its subdomains are 400 url_blocked; look-alikes are not', async () => {
+      for (const raw of ['https://evil.example/', 'https://cdn.EVIL.example/x', 'https://www.bücher.example/']) {
+        assertProblem(await url(raw), 400, 'url_blocked', raw);
+      }
+      assert.equal((await url('https://notevil.example/')).statusCode, 201);
+    });
+
+    test('international domain names and paths are accepted, normalised to punycode and percent-encoding', async () => {
+      const res = await url('https://пример.рф/путь?q=ü');
+      assert.equal(res.statusCode, 201);
+      const stored = res.json<{ short_code: string; original_url: string }>();
+      assert.equal(stored.original_url, 'https://xn--e1afmkfd.xn--p1ai/%D0%BF%D1%83%D1%82%D1%8C?q=%C3%BC');
+      assert.equal((await svc.app.inject({ url: `/${stored.short_code}` })).headers.location, stored.original_url);
+    });
+
+    test('a missing url or one of the wrong type is 400 invalid_request', async () => {
+      assertProblem(await create({}), 400, 'invalid_request');
+      for (const value of [42, null, ['https://example.com/'], { href: 'https://example.com/' }, true]) {
+        assertProblem(await url(value), 400, 'invalid_request', JSON.stringify(value));
+      }
+    });
+  });
+
+  describe('alias', () => {
+    test('3 and 10 characters of A-Z a-z 0-9 _ - are accepted', async () => {
+      for (const alias of ['abc', 'A_b-9', 'abcdefghij', '0123456789', '---', '___']) {
+        const res = await create({ url: 'https://example.com/', alias });
+        assert.equal(res.statusCode, 201, `${alias}: ${res.body}`);
+        assert.equal(res.json<{ short_code: string }>().short_code, alias);
+      }
+    });
+
+    test('shorter than 3 or longer than 10 is 400 invalid_alias', async () => {
+      for (const alias of ['', 'a', 'ab', 'abcdefghijk', 'x'.repeat(64)]) {
+        assertProblem(await create({ url: 'https://example.com/', alias }), 400, 'invalid_alias', alias);
+      }
+      assertProblem(await create({ url: 'https://example.com/', alias: 'x'.repeat(65) }), 400, 'invalid_request', 'over the schema bound');
+    });
+
+    test('characters outside A-Z a-z 0-9 _ - are 400 invalid_alias', async () => {
+      for (const alias of ['has space', 'dot.ted', 'sl/ash', 'qu?ery', 'pct%41', 'émoji', 'ab😀', 'tab\tx', 'a+b+c']) {
+        assertProblem(await create({ url: 'https://example.com/', alias }), 400, 'invalid_alias', alias);
+      }
+    });
+
+    test('every reserved word is refused as an alias in any letter case', async () => {
+      for (const word of RESERVED_WORDS) {
+        for (const alias of [word, word.toUpperCase(), word.replace(/^./, (c) => c.toUpperCase())]) {
+          const res = await create({ url: 'https://example.com/', alias });
+          if (/^[A-Za-z0-9_-]{3,10}$/.test(alias)) assertProblem(res, 409, 'alias_reserved', alias);
+          else assert.equal(res.statusCode, 400, alias);
+        }
+      }
+      // None of them was created.
+      const listed = await svc.app.inject({ url: '/urls?limit=100', headers: svc.admin });
+      const codes = listed.json<{ items: { short_code: string }[] }>().items.map((l) => l.short_code.toLowerCase());
+      assert.ok(!codes.some((c) => RESERVED_WORDS.has(c)));
+    });
+
+    test('a taken alias is 409 alias_taken; aliases are case-sensitive', async () => {
+      assert.equal((await create({ url: 'https://example.com/', alias: 'CaseY' })).statusCode, 201);
+      assertProblem(await create({ url: 'https://example.com/', alias: 'CaseY' }), 409, 'alias_taken');
+      assert.equal((await create({ url: 'https://example.com/', alias: 'casey' })).statusCode, 201);
+    });
+
+    test('an alias of the wrong type is 400 invalid_request', async () => {
+      assertProblem(await create({ url: 'https://example.com/', alias: 12345 }), 400, 'invalid_request');
+    });
+  });
+
+  describe('expiry', () => {
+    test('expires_at and expires_in together are 400', async () => {
+      const res = await create({ url: 'https://example.com/', expires_in: 60, expires_at: new Date(Date.now() + 60_000).toISOString() });
+      assertProblem(res, 400, 'invalid_request');
+    });
+
+    test('expires_at in the past or now is 400 invalid_expiry', async () => {
+      assertProblem(await create({ url: 'https://example.com/', expires_at: new Date(Date.now() - 1000).toISOString() }), 400, 'invalid_expiry');
+      assertProblem(await create({ url: 'https://example.com/', expires_at: '2000-01-01T00:00:00Z' }), 400, 'invalid_expiry');
+    });
+
+    test('an expiry more than 100 years ahead is 400 invalid_expiry', async () => {
+      assertProblem(await create({ url: 'https://example.com/', expires_at: '2999-01-01T00:00:00Z' }), 400, 'invalid_expiry');
+    });
+
+    test('expires_at must be an RFC 3339 date-time with a time zone', async () => {
+      for (const value of ['tomorrow', '2099-01-01', '2099-01-01T00:00:00', '2099-13-01T00:00:00Z', '2099-02-30T00:00:00Z', 1893456000]) {
+        assertProblem(await create({ url: 'https://example.com/', expires_at: value }), 400, 'invalid_request', String(value));
+      }
+    });
+
+    test('expires_in must be a positive whole number of seconds within 100 years', async () => {
+      for (const value of [0, -5, 1.5, '60', null, 3_153_600_001]) {
+        assertProblem(await create({ url: 'https://example.com/', expires_in: value }), 400, 'invalid_request', String(value));
+      }
+      assert.equal((await create({ url: 'https://example.com/', expires_in: 1 })).statusCode, 201);
+    });
+  });
+
+  describe('bodies', () => {
+    test('one_time must be a boolean', async () => {
+      assertProblem(await create({ url: 'https://example.com/', one_time: 'yes' }), 400, 'invalid_request');
+      assertProblem(await create({ url: 'https://example.com/', one_time: 1 }), 400, 'invalid_request');
+    });
+
+    test('an unknown field is 400, not silently dropped', async () => {
+      assertProblem(await create({ url: 'https://example.com/', owner: 'someone-else' }), 400, 'invalid_request');
+    });
+
+    test('malformed JSON is 400 malformed_json', async () => {
+      for (const payload of ['{"url": ', '{url: "https://example.com/"}', 'not json', '{"url":"https://example.com/"}}']) {
+        const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload });
+        assertProblem(res, 400, 'malformed_json', payload);
+      }
+    });
+
+    test('an empty JSON body is 400; a JSON value that is not an object is 400', async () => {
+      const empty = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' } });
+      assertProblem(empty, 400, 'malformed_json');
+      for (const payload of ['[]', '"https://example.com/"', 'null', '42']) {
+        const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload });
+        assert.equal(res.statusCode, 400, payload);
+        assert.equal(res.headers['content-type'], PROBLEM);
+      }
+    });
+
+    test('a body over 16 KiB is 413 payload_too_large', async () => {
+      const payload = JSON.stringify({ url: `https://example.com/${'a'.repeat(17 * 1024)}` });
+      const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload });
+      assertProblem(res, 413, 'payload_too_large');
+    });
+
+    test('a media type other than JSON is 415 (or 400 for text), never 500', async () => {
+      const xml = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/xml' }, payload: '<url/>' });
+      assertProblem(xml, 415, 'unsupported_media_type');
+      const form = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'url=x' });
+      assertProblem(form, 415, 'unsupported_media_type');
+      const text = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'text/plain' }, payload: 'https://example.com/' });
+      assertProblem(text, 400, 'invalid_request');
+    });
+  });
+
+  describe('routes and the error model', () => {
+    test('an unknown route is 404 not_found problem+json', async () => {
+      for (const [method, path] of [['GET', '/a/b/c'], ['POST', '/nope'], ['PUT', '/urls'], ['DELETE', '/urls'], ['GET', '/urls/abc/def/ghi']] as const) {
+        assertProblem(await svc.app.inject({ method, url: path, headers: svc.admin }), 404, 'not_found', `${method} ${path}`);
+      }
+    });
+
+    test('every error carries the request id, matching the X-Request-Id header', async () => {
+      const res = await svc.app.inject({ url: '/nosuch', headers: { 'x-request-id': 'trace-42' } });
+      assert.equal(res.headers['x-request-id'], 'trace-42');
+      assert.equal(res.json<{ request_id: string }>().request_id, 'trace-42');
+    });
+
+    test('odd requests never produce a 500', async () => {
+      const json = { ...svc.admin, 'content-type': 'application/json' };
+      assert.equal((await create({ url: 'https://example.com/', alias: 'oddlink' })).statusCode, 201);
+      const odd: InjectOptions[] = [
+        { url: '/%00abc' },
+        { url: '/abc%00' },
+        { url: '/urls/%00', headers: svc.admin },
+        { url: `/urls/${'z'.repeat(100)}`, headers: svc.admin },
+        { url: '/urls?limit=99999999999999999999', headers: svc.admin },
+        { url: `/urls?cursor=${Buffer.from('id:999999999999999').toString('base64url')}`, headers: svc.admin },
+        { url: '/urls?cursor=%FF%FE', headers: svc.admin },
+        { method: 'POST', url: '/urls', headers: json, payload: '{"url":"https://example.com/\\u0000"}' },
+        { method: 'POST', url: '/urls', headers: json, payload: '{"__proto__":{"x":1},"url":"https://example.com/"}' },
+        { method: 'POST', url: '/urls', headers: json, payload: '{"constructor":{"prototype":{"x":1}},"url":"https://example.com/"}' },
+        { method: 'POST', url: '/urls', headers: json, payload: `{"url":"https://example.com/","alias":"${'\\u0000'.repeat(5)}"}` },
+        { method: 'POST', url: '/urls', headers: json, payload: '{"url":"https://example.com/","expires_at":"0000-01-01T00:00:00Z"}' },
+        { method: 'POST', url: '/urls', headers: json, payload: '{"url":"https://example.com/","expires_at":"9999-12-31T23:59:59Z"}' },
+        { method: 'POST', url: '/urls', headers: { ...json, 'content-length': '5' }, payload: '{"url":"https://example.com/"}' },
+        { method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json; charset=latin1' }, payload: '{"url":"https://example.com/"}' },
+        { method: 'PATCH', url: '/urls/oddlink', headers: json, payload: '{"expires_at":"0001-01-01T00:00:00Z"}' },
+        { method: 'PATCH', url: '/urls/oddlink', headers: json, payload: '{"expires_at":"0000-01-01T00:00:00Z"}' },
+        { method: 'PATCH', url: '/urls/oddlink', headers: json, payload: '{"expires_at":"1969-12-31T23:59:59.999999999Z"}' },
+        { method: 'DELETE', url: '/urls/abc', headers: json, payload: '{}' },
+        { method: 'OPTIONS', url: '/urls' },
+        { method: 'GET', url: '/urls', headers: { authorization: '\u00ff\u00fe' } },
+      ];
+      for (const req of odd) {
+        const res = await svc.app.inject(req);
+        const what = `${req.method ?? 'GET'} ${typeof req.url === 'string' ? req.url.slice(0, 60) : ''}`;
+        assert.ok(res.statusCode < 500, `${what} → ${res.statusCode} ${res.body.slice(0, 200)}`);
+        if (res.statusCode >= 400) assert.equal(res.headers['content-type'], PROBLEM, what);
+      }
+    });
+
+    test(
+      'a URL the router rejects (broken percent-encoding, a path segment over 100 characters) is still problem+json',
+
+      async () => {
+        for (const path of ['/%ZZ', `/${'a'.repeat(101)}`, `/urls/${'a'.repeat(5000)}`]) {
+          const res = await svc.app.inject({ url: path, headers: svc.admin });
+          assert.ok(res.statusCode >= 400 && res.statusCode < 500, `${path.slice(0, 20)}: ${res.statusCode}`);
+          assert.equal(res.headers['content-type'], PROBLEM, path.slice(0, 20));
+        }
+      },
+    );
+  });
+});

@@ -1,0 +1,58 @@
+// GET /urls/{short_code}/qr: the image must decode back to the short URL, and obey the read rules.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import jsQRModule from 'jsqr';
+import { PNG } from 'pngjs';
+import { buildTestUrlService, PUBLIC_BASE_URL, type TestUrlService } from '../support/url-service.ts';
+
+// jsqr is CommonJS typed as an ES default export: at run time the import is the function itself.
+const jsQR = jsQRModule as unknown as (typeof jsQRModule)['default'];
+
+describe('QR codes of links', () => {
+  let svc: TestUrlService;
+  let user: { authorization: string };
+  let code: string;
+
+  before(async () => {
+    svc = await buildTestUrlService('qr');
+    user = await svc.userKey('qr owner');
+    const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: user, payload: { url: 'https://example.com/qr' } });
+    code = res.json<{ short_code: string }>().short_code;
+  });
+  after(() => svc.close());
+
+  test('the PNG decodes to the short URL, at the width asked for', async () => {
+    const res = await svc.app.inject({ url: `/urls/${code}/qr?format=png&size=300`, headers: user });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/png');
+    const png = PNG.sync.read(res.rawPayload);
+    assert.equal(png.width, 300);
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    assert.equal(decoded?.data, `${PUBLIC_BASE_URL}/${code}`);
+  });
+
+  test('SVG is the default, with a restrictive Content-Security-Policy', async () => {
+    const res = await svc.app.inject({ url: `/urls/${code}/qr`, headers: user });
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'image/svg+xml');
+    assert.match(res.body, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+  });
+
+  test("someone else's link is 404 and no key is 401, as for its metadata", async () => {
+    const stranger = await svc.userKey('stranger');
+    const other = await svc.app.inject({ url: `/urls/${code}/qr`, headers: stranger });
+    assert.equal(other.statusCode, 404);
+    assert.equal(other.json<{ code: string }>().code, 'link_not_found');
+    const none = await svc.app.inject({ url: `/urls/${code}/qr` });
+    assert.equal(none.statusCode, 401);
+  });
+
+  test('an unknown format or size is a 400 problem', async () => {
+    for (const query of ['format=gif', 'size=abc', 'size=1']) {
+      const res = await svc.app.inject({ url: `/urls/${code}/qr?${query}`, headers: user });
+      assert.equal(res.statusCode, 400, query);
+      assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
+    }
+  });
+});

@@ -1,0 +1,104 @@
+// The `curt` command line: verbs, options, and the one-line usage errors.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCommand, parseDuration, UsageError, VERB_NAMES } from '../../src/cli/args.ts';
+import { describeFailure } from '../../src/cli/commands.ts';
+import { formatTime, table } from '../../src/cli/format.ts';
+import { helpFor } from '../../src/cli/help.ts';
+import { CurtApiError } from '../../src/client/curt-client.ts';
+
+const usage = (argv: string[], message: RegExp, verb: string | null = null) =>
+  assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
+
+test('shorten takes a URL and its options, anywhere on the line, with the client flags', () => {
+  assert.deepEqual(parseCommand(['shorten', 'https://example.com', '--alias', 'launch', '--expires-in', '7d', '--one-time', '--json']), {
+    verb: 'shorten',
+    url: 'https://example.com',
+    alias: 'launch',
+    expiresInS: 7 * 86_400,
+    oneTime: true,
+    client: { json: true },
+  });
+  assert.deepEqual(parseCommand(['--server', 'http://cu.rt:8080', 'shorten', '--api-key', 'curt_k', 'https://example.com']), {
+    verb: 'shorten',
+    url: 'https://example.com',
+    oneTime: false,
+    client: { server: 'http://cu.rt:8080', apiKey: 'curt_k', json: false },
+  });
+});
+
+test('every verb parses; keys create is a verb of two words', () => {
+  assert.deepEqual(parseCommand(['stats', 'AbCdEf']), { verb: 'stats', code: 'AbCdEf', client: { json: false } });
+  assert.deepEqual(parseCommand(['delete', 'AbCdEf', '--json']), { verb: 'delete', code: 'AbCdEf', client: { json: true } });
+  assert.deepEqual(parseCommand(['list', '--limit', '5', '--cursor', 'aWQ6Mg']), { verb: 'list', limit: 5, cursor: 'aWQ6Mg', all: false, client: { json: false } });
+  assert.deepEqual(parseCommand(['list', '--all']), { verb: 'list', all: true, client: { json: false } });
+  assert.deepEqual(parseCommand(['keys', 'create', '--admin', '--name', 'ci']), { verb: 'keys create', admin: true, name: 'ci', client: { json: false } });
+  assert.deepEqual(parseCommand(['serve']), { verb: 'serve', env: {} });
+  assert.deepEqual(parseCommand(['serve', '--port', '9000', '--host', '0.0.0.0', '--data-dir', '/srv/curt']), {
+    verb: 'serve',
+    env: { PORT: '9000', HOST: '0.0.0.0', DATA_DIR: '/srv/curt' },
+  });
+  for (const verb of ['kgs', 'url-service', 'migrate'] as const) assert.deepEqual(parseCommand([verb]), { verb });
+  assert.deepEqual(parseCommand(['--version']), { verb: 'version' });
+});
+
+test('--help works on every verb, and every verb has a help text', () => {
+  assert.deepEqual(parseCommand(['--help']), { verb: 'help', topic: null });
+  assert.deepEqual(parseCommand(['-h']), { verb: 'help', topic: null });
+  assert.deepEqual(parseCommand(['help', 'keys', 'create']), { verb: 'help', topic: 'keys create' });
+  for (const verb of VERB_NAMES) {
+    assert.deepEqual(parseCommand([...verb.split(' '), '--help']), { verb: 'help', topic: verb });
+    assert.match(helpFor(verb) ?? '', /^Usage: curt /, verb);
+  }
+  assert.deepEqual(parseCommand(['keys', '--help']), { verb: 'help', topic: 'keys create' });
+});
+
+test('mistakes are one-line usage errors that name the verb to get help on', () => {
+  usage([], /no command given/);
+  usage(['frobnicate'], /unknown command "frobnicate"/);
+  usage(['shorten'], /shorten needs <url>/, 'shorten');
+  usage(['shorten', 'a', 'b'], /takes no argument "b"/, 'shorten');
+  usage(['shorten', 'https://x.test', '--bogus'], /unknown option --bogus/, 'shorten');
+  usage(['shorten', 'https://x.test', '--alias'], /--alias needs a value/, 'shorten');
+  usage(['stats', 'abc', '--alias', 'x'], /stats does not take --alias/, 'stats');
+  usage(['shorten', 'https://x.test', '--expires-in', 'soon'], /--expires-in must be a duration/, 'shorten');
+  usage(['list', '--limit', '500'], /--limit must be a whole number from 1 to 100/, 'list');
+  usage(['list', '--all', '--cursor', 'x'], /--all or --cursor/, 'list');
+  usage(['serve', '--port', 'eighty'], /--port must be a whole number/, 'serve');
+  usage(['serve', '--json'], /serve does not take --json/, 'serve');
+  usage(['keys'], /keys needs a subcommand/, 'keys create');
+  usage(['keys', 'delete'], /unknown keys subcommand "delete"/, 'keys create');
+  usage(['stats', 'abc', '--server', 'cu.rt'], /--server must be a URL/);
+});
+
+test('durations: plain seconds or a unit s, m, h, d, w; never zero or negative', () => {
+  assert.equal(parseDuration('90'), 90);
+  assert.equal(parseDuration('45s'), 45);
+  assert.equal(parseDuration('30m'), 1800);
+  assert.equal(parseDuration('12h'), 43_200);
+  assert.equal(parseDuration('7d'), 604_800);
+  assert.equal(parseDuration('2w'), 1_209_600);
+  for (const bad of ['0', '0d', '-1h', '1.5h', '7 days', 'd', '']) assert.equal(parseDuration(bad), null, bad);
+});
+
+test('failures: a server error keeps its code, an unreachable server exits 3, anything else is a bug', () => {
+  const conflict = new CurtApiError(409, { type: 'urn:curt:problem:alias_taken', title: 'Conflict', status: 409, code: 'alias_taken', detail: '"x" is already taken.' }, null);
+  assert.deepEqual(describeFailure(conflict, 'http://s'), { exitCode: 1, message: '"x" is already taken (alias_taken, HTTP 409).', problem: conflict.problem });
+  const unauthorized = new CurtApiError(401, { type: 't', title: 'Authentication required', status: 401, code: 'unauthorized', detail: 'An API key is required.' }, null);
+  assert.match(describeFailure(unauthorized, 'http://s')?.message ?? '', /Pass --api-key or set CURT_API_KEY\.$/);
+  const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+  const unreachable = describeFailure(refused, 'http://127.0.0.1:8080');
+  assert.equal(unreachable?.exitCode, 3);
+  assert.match(unreachable?.message ?? '', /^cannot reach the Curt server at http:\/\/127\.0\.0\.1:8080 \(ECONNREFUSED\)\. Is it running\?/);
+  assert.equal(describeFailure(new RangeError('bug'), 'http://s'), null);
+});
+
+test('human output: UTC times, aligned tables with numbers on the right', () => {
+  assert.equal(formatTime('2026-11-25T11:18:13.014Z'), '2026-11-25 11:18 UTC');
+  assert.equal(formatTime(null), 'never');
+  assert.equal(table(['CODE', 'CLICKS', 'TARGET'], [['abc', '7', 'https://a'], ['launch', '1234', 'https://b']], new Set([1])), [
+    'CODE    CLICKS  TARGET',
+    'abc          7  https://a',
+    'launch    1234  https://b',
+  ].join('\n'));
+});

@@ -1,0 +1,323 @@
+// The click pipeline off the redirect path: counting in memory, batched flushes, retry on failure,
+// the memory bound and the shutdown flush, against a fake store that records what it is given.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClickCounter, DIRECT, referrerHost, type ClickCounterOptions } from '../../src/url/click-counter.ts';
+import type { ClickAggregate } from '../../src/storage/link-store.ts';
+import { testLogger } from '../support/log.ts';
+
+/** A store whose applyClicks records each batch (deep-copied) and fails while `failing` is set. */
+function fakeStore() {
+  const batches: ClickAggregate[][] = [];
+  const ids: (string | undefined)[] = [];
+  /** failing: nothing written; lostAnswer: written, but the caller hears a failure (COMMIT answer lost). */
+  const state = { failing: false, lostAnswer: false, calls: 0, delayMs: 0 };
+  const applied = new Set<string>();
+  return {
+    state,
+    batches,
+    ids,
+    async applyClicks(batch: readonly ClickAggregate[], batchId?: string) {
+      state.calls += 1;
+      ids.push(batchId);
+      if (state.delayMs > 0) await sleep(state.delayMs);
+      if (state.failing) throw new Error('postgres is down');
+      // Idempotent by batch id, as the PostgreSQL store is.
+      if (batchId === undefined || !applied.has(batchId)) {
+        if (batchId !== undefined) applied.add(batchId);
+        batches.push(batch.map((a) => ({ ...a, days: new Map(a.days), referrers: new Map(a.referrers) })));
+      }
+      if (state.lostAnswer) throw new Error('connection lost before the COMMIT answer');
+    },
+    /** Every click written so far, summed per link. */
+    totals(): Map<number, number> {
+      const totals = new Map<number, number>();
+      for (const a of batches.flat()) totals.set(a.linkId, (totals.get(a.linkId) ?? 0) + a.clicks);
+      return totals;
+    },
+  };
+}
+
+function metricsSpy() {
+  const seen = { flushed: [] as number[], failed: 0, dropped: 0 };
+  return {
+    seen,
+    metrics: {
+      flushed: (clicks: number) => void seen.flushed.push(clicks),
+      flushFailed: () => void (seen.failed += 1),
+      dropped: (n: number) => void (seen.dropped += n),
+    },
+  };
+}
+
+function counterWith(overrides: Partial<ClickCounterOptions> & { store: ClickCounterOptions['store'] }) {
+  return createClickCounter({ log: testLogger('clicks'), flushIntervalMs: 60_000, bufferMax: 1000, ...overrides });
+}
+
+test('clicks are counted per link: total, per UTC day, per referrer host and last click time', async () => {
+  const store = fakeStore();
+  const clock = { value: new Date('2026-03-01T23:59:58.000Z') };
+  const clicks = counterWith({ store, now: () => clock.value });
+  clicks.record(1, 'news.example');
+  clicks.record(1, DIRECT);
+  clock.value = new Date('2026-03-02T00:00:01.000Z');
+  clicks.record(1, 'news.example');
+  clicks.record(2, DIRECT);
+  assert.equal(clicks.pending(), 4);
+  assert.equal(await clicks.flush(), 4);
+  assert.equal(clicks.pending(), 0);
+  assert.equal(store.batches.length, 1, 'one batch per flush');
+  const byId = new Map(store.batches[0]?.map((a) => [a.linkId, a]));
+  const one = byId.get(1);
+  assert.ok(one);
+  assert.equal(one.clicks, 3);
+  assert.deepEqual([...one.days], [['2026-03-01', 2], ['2026-03-02', 1]]);
+  assert.deepEqual([...one.referrers].sort(), [[DIRECT, 1], ['news.example', 2]]);
+  assert.equal(one.lastClickedAt.toISOString(), '2026-03-02T00:00:01.000Z');
+  assert.equal(byId.get(2)?.clicks, 1);
+});
+
+test('a flush writes only what arrived since the last one; an empty flush writes nothing', async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store });
+  clicks.record(7, DIRECT);
+  await clicks.flush();
+  assert.equal(await clicks.flush(), 0);
+  assert.equal(store.state.calls, 1, 'an empty buffer costs no store call');
+  clicks.record(7, DIRECT);
+  await clicks.flush();
+  assert.deepEqual(store.batches.map((b) => b.map((a) => a.clicks)), [[1], [1]]);
+});
+
+test('many clicks on many links become one batch per flush', async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store });
+  for (let i = 0; i < 5000; i++) clicks.record(i % 50, `r${i % 3}.example`);
+  assert.equal(await clicks.flush(), 5000);
+  assert.equal(store.state.calls, 1);
+  assert.equal(store.batches[0]?.length, 50);
+  assert.ok([...store.totals().values()].every((n) => n === 100));
+});
+
+test('a failed flush keeps its batch, reports the failure, and retries that same batch (same id) before newer clicks', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  const clicks = counterWith({ store, metrics: spy.metrics });
+  clicks.record(1, 'a.example');
+  clicks.record(2, DIRECT);
+  store.state.failing = true;
+  await assert.rejects(clicks.flush(), /postgres is down/);
+  assert.equal(clicks.pending(), 2, 'nothing lost');
+  assert.equal(spy.seen.failed, 1);
+  await assert.rejects(clicks.flush());
+  clicks.record(1, 'a.example');
+  store.state.failing = false;
+  assert.equal(await clicks.flush(), 3);
+  assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1]]);
+  assert.equal(store.batches.length, 2, 'the retried batch, then the newer clicks');
+  assert.deepEqual(store.batches[0]?.map((a) => [a.linkId, a.clicks]).sort(), [[1, 1], [2, 1]]);
+  const [first, second, third, fourth] = store.ids;
+  assert.ok(first !== undefined && first === second && second === third, 'every attempt of a batch carries its id');
+  assert.notEqual(fourth, first);
+  assert.deepEqual(spy.seen.flushed, [3]);
+  assert.equal(clicks.pending(), 0);
+});
+
+test('a flush whose COMMIT answer is lost is retried with its id, so no click is counted twice', async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store });
+  for (let i = 0; i < 5; i++) clicks.record(7, DIRECT);
+  store.state.lostAnswer = true;
+  await assert.rejects(clicks.flush(), /COMMIT answer/);
+  assert.equal(clicks.pending(), 5, 'the counter cannot know it was written');
+  store.state.lostAnswer = false;
+  clicks.record(7, DIRECT);
+  await clicks.flush();
+  assert.deepEqual([...store.totals()], [[7, 6]], 'five once, plus the one recorded later');
+  assert.equal(clicks.pending(), 0);
+});
+
+test('clicks recorded while a flush is failing are kept apart from the failed batch and written after it', async () => {
+  const store = fakeStore();
+  store.state.failing = true;
+  store.state.delayMs = 30;
+  const clicks = counterWith({ store });
+  clicks.record(1, DIRECT);
+  const failing = clicks.flush();
+  clicks.record(1, 'b.example'); // arrives during the flush
+  clicks.record(3, DIRECT);
+  await assert.rejects(failing);
+  assert.equal(clicks.pending(), 3);
+  store.state.failing = false;
+  store.state.delayMs = 0;
+  await clicks.flush();
+  assert.deepEqual([...store.totals()].sort(), [[1, 2], [3, 1]]);
+  assert.deepEqual(store.batches.map((b) => b.length), [1, 2]);
+});
+
+test('concurrent flush calls share one store call (a flush is never run twice at once)', async () => {
+  const store = fakeStore();
+  store.state.delayMs = 20;
+  const clicks = counterWith({ store });
+  clicks.record(1, DIRECT);
+  const [a, b] = await Promise.all([clicks.flush(), clicks.flush()]);
+  assert.equal(a, 1);
+  assert.equal(b, 1);
+  assert.equal(store.state.calls, 1);
+});
+
+test('the buffer is bounded: clicks of new links past bufferMax are dropped and counted; known links keep counting', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  const clicks = counterWith({ store, bufferMax: 3, metrics: spy.metrics });
+  for (const id of [1, 2, 3, 4, 5, 4]) clicks.record(id, DIRECT);
+  clicks.record(1, DIRECT);
+  assert.equal(spy.seen.dropped, 3, 'links 4, 5, 4 did not fit');
+  assert.equal(clicks.pending(), 4);
+  await clicks.flush();
+  assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1], [3, 1]]);
+  // After a flush there is room again.
+  clicks.record(4, DIRECT);
+  assert.equal(spy.seen.dropped, 3);
+  assert.equal(clicks.pending(), 1);
+});
+
+test('the bound holds through a long outage: links arriving during failing flushes never grow the buffer past bufferMax', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  store.state.failing = true;
+  store.state.delayMs = 10;
+  const clicks = counterWith({ store, bufferMax: 3, metrics: spy.metrics });
+  for (const id of [1, 2, 3]) clicks.record(id, DIRECT);
+  let next = 4;
+  for (let round = 0; round < 4; round++) {
+    const flushing = clicks.flush();
+    // New links keep arriving while each flush is in flight (PostgreSQL down: every attempt takes a while).
+    for (let i = 0; i < 3; i++) clicks.record(next++, DIRECT);
+    await assert.rejects(flushing);
+  }
+  store.state.failing = false;
+  store.state.delayMs = 0;
+  await clicks.flush();
+  const written = store.batches[0] ?? [];
+  assert.ok(written.length <= 3, `${written.length} links were held in memory for a bound of 3`);
+  assert.equal(written.length + spy.seen.dropped, 15, 'every click is either written or counted as dropped');
+});
+
+test('referrer hosts are capped per link: past 100 distinct hosts they fold into "(other)"', async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store });
+  for (let i = 0; i < 150; i++) clicks.record(1, `spam${i}.example`);
+  clicks.record(1, 'spam0.example'); // a host already kept still counts as itself
+  await clicks.flush();
+  const referrers = store.batches[0]?.[0]?.referrers;
+  assert.ok(referrers);
+  assert.equal(referrers.size, 101);
+  assert.equal(referrers.get('(other)'), 50);
+  assert.equal(referrers.get('spam0.example'), 2);
+  assert.equal([...referrers.values()].reduce((s, n) => s + n, 0), 151, 'every click still counts');
+});
+
+test('start() flushes on its interval', async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store, flushIntervalMs: 20 });
+  clicks.start();
+  try {
+    clicks.record(9, DIRECT);
+    const deadline = Date.now() + 2000;
+    while (store.batches.length === 0 && Date.now() < deadline) await sleep(10);
+    assert.equal(store.totals().get(9), 1);
+  } finally {
+    await clicks.stop(100);
+  }
+});
+
+test('the interval flush survives store failures and writes everything once the store is back', async () => {
+  const store = fakeStore();
+  store.state.failing = true;
+  const clicks = counterWith({ store, flushIntervalMs: 15 });
+  clicks.start();
+  try {
+    clicks.record(1, DIRECT);
+    await sleep(80);
+    assert.ok(store.state.calls >= 2, 'retried');
+    assert.equal(clicks.pending(), 1);
+    store.state.failing = false;
+    const deadline = Date.now() + 2000;
+    while (clicks.pending() > 0 && Date.now() < deadline) await sleep(10);
+    assert.equal(store.totals().get(1), 1);
+  } finally {
+    await clicks.stop(100);
+  }
+});
+
+test('stop() flushes what is pending, even with no timer started', async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store });
+  clicks.record(1, DIRECT);
+  clicks.record(2, DIRECT);
+  await clicks.stop(1000);
+  assert.equal(clicks.pending(), 0);
+  assert.deepEqual([...store.totals()].sort(), [[1, 1], [2, 1]]);
+});
+
+test('stop() retries a failing store until it recovers within the deadline', async () => {
+  const store = fakeStore();
+  store.state.failing = true;
+  const clicks = counterWith({ store });
+  clicks.record(1, DIRECT);
+  setTimeout(() => (store.state.failing = false), 300).unref();
+  await clicks.stop(5000);
+  assert.equal(store.totals().get(1), 1);
+  assert.ok(store.state.calls >= 2);
+});
+
+test('stop() gives up after its deadline when the store stays down, keeping the count of what is unwritten', async () => {
+  const store = fakeStore();
+  store.state.failing = true;
+  const clicks = counterWith({ store });
+  clicks.record(1, DIRECT);
+  const started = performance.now();
+  await clicks.stop(250);
+  const took = performance.now() - started;
+  assert.ok(took >= 200 && took < 2000, `stop took ${took} ms`);
+  assert.equal(clicks.pending(), 1);
+});
+
+test('stop() waits for a flush already in flight, then writes what came after it', async () => {
+  const store = fakeStore();
+  store.state.delayMs = 40;
+  const clicks = counterWith({ store });
+  clicks.record(1, DIRECT);
+  const inFlight = clicks.flush();
+  clicks.record(2, DIRECT);
+  await clicks.stop(2000);
+  await inFlight;
+  assert.deepEqual([...store.totals()].sort(), [[1, 1], [2, 1]]);
+});
+
+test('lastFlushAt() moves on each successful flush only', async () => {
+  const store = fakeStore();
+  const clock = { value: new Date('2026-01-01T00:00:00Z') };
+  const clicks = counterWith({ store, now: () => clock.value });
+  assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:00.000Z');
+  clock.value = new Date('2026-01-01T00:00:05Z');
+  clicks.record(1, DIRECT);
+  store.state.failing = true;
+  await assert.rejects(clicks.flush());
+  assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:00.000Z');
+  store.state.failing = false;
+  await clicks.flush();
+  assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:05.000Z');
+});
+
+test('referrerHost() keeps the lower-case host of a Referer URL and calls the rest direct', () => {
+  assert.equal(referrerHost(undefined), DIRECT);
+  assert.equal(referrerHost(''), DIRECT);
+  assert.equal(referrerHost('not a url'), DIRECT);
+  assert.equal(referrerHost('https://News.Example.COM/story?id=1'), 'news.example.com');
+  assert.equal(referrerHost('android-app://com.example.app/'), 'com.example.app');
+  assert.equal(referrerHost('about:blank'), DIRECT);
+  assert.equal(referrerHost(`https://${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.example/`), DIRECT, 'over 255 characters');
+});

@@ -1,0 +1,40 @@
+// What the in-process adapters add to their contracts (test/contract): bounds, and time on a fake clock.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
+import { createMemoryRateLimiter } from '../../src/storage/memory/memory-rate-limiter.ts';
+
+const link = { id: 1, url: 'https://example.com/', expiresAt: null, isOneTime: false, isActive: true, consumed: false };
+
+test('the in-process cache holds at most maxEntries, dropping the oldest written first', async () => {
+  const cache = createMemoryLinkCache({ maxEntries: 2 });
+  await cache.set('a', link, 60);
+  await cache.set('b', link, 60);
+  await cache.set('a', link, 60); // rewritten: now the newest
+  await cache.setMissing('c', 60);
+  assert.equal(await cache.get('b'), undefined);
+  assert.deepEqual(await cache.get('a'), link);
+  assert.equal(await cache.get('c'), null);
+  cache.clear();
+  assert.equal(await cache.get('a'), undefined);
+});
+
+test('in-process entries expire on their clock, to the millisecond', async () => {
+  const clock = { now: 1_000_000 };
+  const cache = createMemoryLinkCache({ now: () => clock.now });
+  await cache.set('a', link, 5);
+  clock.now += 4999;
+  assert.deepEqual(await cache.get('a'), link);
+  clock.now += 1;
+  assert.equal(await cache.get('a'), undefined);
+});
+
+test('the in-process rate limit starts afresh each minute and says how long is left in this one', async () => {
+  const clock = { now: 60_000 * 1000 + 45_000 };
+  const limiter = createMemoryRateLimiter(() => clock.now);
+  assert.equal(await limiter.hit('ip:1', 2), null);
+  assert.equal(await limiter.hit('ip:1', 2), null);
+  assert.equal(await limiter.hit('ip:1', 2), 15);
+  clock.now += 15_000;
+  assert.equal(await limiter.hit('ip:1', 2), null);
+});

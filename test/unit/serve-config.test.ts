@@ -1,0 +1,49 @@
+// `curt serve` configuration: everything embedded unless a variable says otherwise, and the CLI's.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError, loadCliConfig, loadServeConfig } from '../../src/core/config.ts';
+
+test('with no variables at all, serve keeps everything on this machine and lets anyone make links', () => {
+  const config = loadServeConfig({});
+  assert.equal(config.dataDir, './data');
+  assert.deepEqual([config.databaseUrl, config.redisUrl, config.kgsUrls], [null, null, null], 'nothing external is configured');
+  assert.deepEqual(config.service.listen, { host: '127.0.0.1', port: 8080 });
+  assert.equal(config.service.publicBaseUrl, 'http://localhost:8080');
+  assert.equal(config.service.allowAnonymous, true);
+  assert.equal(config.service.logLevel, 'warn');
+  assert.deepEqual([config.pool.lowWatermark, config.pool.target], [1000, 5000]);
+  assert.equal(config.pool.reuseCooldownS, 30 * 24 * 3600);
+});
+
+test('DATABASE_URL, REDIS_URL and KGS_URL each switch one part; set values beat the serve defaults', () => {
+  const pgOnly = loadServeConfig({ DATABASE_URL: 'postgres://u:p@db:5432/curt' });
+  assert.deepEqual([pgOnly.databaseUrl, pgOnly.redisUrl, pgOnly.kgsUrls], ['postgres://u:p@db:5432/curt', null, null]);
+  const redisOnly = loadServeConfig({ REDIS_URL: 'redis://cache:6379', REDIS_KEY_PREFIX: 'curt:' });
+  assert.deepEqual([redisOnly.databaseUrl, redisOnly.redisUrl, redisOnly.service.redis.keyPrefix], [null, 'redis://cache:6379', 'curt:']);
+  const remote = loadServeConfig({ KGS_URL: 'http://kgs:7001', KGS_TOKEN: 'secret' });
+  assert.deepEqual(remote.kgsUrls, ['http://kgs:7001']);
+  const custom = loadServeConfig({ HOST: '0.0.0.0', PORT: '9000', ALLOW_ANONYMOUS: 'false', DATA_DIR: '/srv/curt', KGS_POOL_TARGET: '2000', LOG_LEVEL: '' });
+  assert.deepEqual(custom.service.listen, { host: '0.0.0.0', port: 9000 });
+  assert.equal(custom.service.allowAnonymous, false);
+  assert.equal(custom.dataDir, '/srv/curt');
+  assert.equal(custom.pool.target, 2000);
+  assert.equal(custom.service.logLevel, 'warn', 'an empty variable counts as unset');
+});
+
+test('serve reports every bad value once, and wants KGS_TOKEN only with a remote KGS', () => {
+  assert.throws(
+    () => loadServeConfig({ PORT: 'x', REDIS_URL: 'http://nope', CODE_LENGTH: '99' }),
+    (err: ConfigError) =>
+      err.problems.filter((p) => p.startsWith('Invalid configuration: PORT ')).length === 1 &&
+      err.problems.some((p) => p.startsWith('Invalid configuration: REDIS_URL ')) &&
+      err.problems.some((p) => p.startsWith('Invalid configuration: CODE_LENGTH ')) &&
+      !err.problems.some((p) => p.includes('KGS_TOKEN')),
+  );
+  assert.throws(() => loadServeConfig({ KGS_URL: 'http://kgs:7001' }), /KGS_TOKEN is required/);
+});
+
+test('the CLI talks to 127.0.0.1:8080 unless CURT_SERVER says otherwise', () => {
+  assert.deepEqual(loadCliConfig({}), { server: 'http://127.0.0.1:8080', apiKey: null });
+  assert.deepEqual(loadCliConfig({ CURT_SERVER: 'https://cu.rt/', CURT_API_KEY: 'curt_k' }), { server: 'https://cu.rt', apiKey: 'curt_k' });
+  assert.throws(() => loadCliConfig({ CURT_SERVER: 'cu.rt' }), /CURT_SERVER must be a URL/);
+});
