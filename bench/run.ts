@@ -62,6 +62,12 @@ async function loadLinks(db: pg.Client, kgs: ServiceProcess, count: number, link
   for (let done = 0; done < count; ) {
     const n = Math.min(1000, count - done);
     const res = await fetch(`${kgs.url}/codes?count=${n}`, { headers: { authorization: 'Bearer test-token' } });
+    // A million links outrun the pool's replenishment: wait for it, as the URL service's client would.
+    if (res.status === 503) {
+      await res.arrayBuffer();
+      await sleep(200);
+      continue;
+    }
     if (!res.ok) throw new Error(`KGS answered ${res.status}`);
     const { codes } = (await res.json()) as { codes: string[] };
     const urlsForBatch = codes.map((_, i) => `https://example.com/bench/${done + i}`);
@@ -169,12 +175,18 @@ async function main(): Promise<void> {
     dbOpen = true;
     await migrate(db, log);
 
-    console.error(`baseline: bare node:http 302 server`);
-    const baseline = await startService(join(ROOT, 'bench/baseline-server.ts'), { BASELINE_MODE: 'redirect' });
-    processes.push(baseline);
-    const base = await runLoad({ url: baseline.url, connections: CONNECTIONS, durationS: DURATION_S, redirects: { linksFile: '', order: 'fixed', fixedPath: 'x', expectStatus: 302 } });
-    track('baseline: bare node:http 302', base, false);
-    await baseline.stop();
+    // The baseline runs first and last: on a shared machine one reading can be disturbed, and the
+    // ratios use the better of the two (the conservative choice).
+    const measureBaseline = async (when: string): Promise<LoadResult> => {
+      console.error(`baseline (${when}): bare node:http 302 server`);
+      const server = await startService(join(ROOT, 'bench/baseline-server.ts'), { BASELINE_MODE: 'redirect' });
+      processes.push(server);
+      const result = await runLoad({ url: server.url, connections: CONNECTIONS, durationS: DURATION_S, redirects: { linksFile: '', order: 'fixed', fixedPath: 'x', expectStatus: 302 } });
+      track(`baseline: bare node:http 302 (${when})`, result, false);
+      await server.stop();
+      return result;
+    };
+    const firstBaseline = await measureBaseline('first');
 
     const codeTarget = String(Math.max(200_000, LINKS + 100_000));
     const kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_POOL_TARGET: codeTarget, KGS_POOL_LOW_WATERMARK: String(Math.floor(Number(codeTarget) / 2)), KGS_REUSE_COOLDOWN_S: '0' });
@@ -195,8 +207,10 @@ async function main(): Promise<void> {
       redirects: { linksFile, order, expectStatus: 302 },
     });
 
+    // Cold: each code at most once, none requested since start; capped so that a run over a million
+    // links stays minutes long (the codes it does request are still all cold).
     console.error('redirects, cold (each code once, none requested since start)');
-    track('redirect, cold', await runLoad(redirect('sequential', LINKS)), true);
+    track('redirect, cold', await runLoad(redirect('sequential', Math.min(LINKS, 150_000))), true);
     console.error('warming every code');
     track('(warming: every code once)', await runLoad({ ...redirect('sequential', LINKS), durationS: 600 }), true);
     rows.pop();
@@ -226,6 +240,8 @@ async function main(): Promise<void> {
     // SIGTERM flushes the clicks still in memory: then PostgreSQL must hold every redirect served.
     await service.stop();
     const oneMachine = await benchOneMachine(work, track);
+    const lastBaseline = await measureBaseline('last');
+    const base = firstBaseline.rps >= lastBaseline.rps ? firstBaseline : lastBaseline;
     const { rows: sums } = await db.query<{ clicks: string; created: string }>(
       `SELECT coalesce(sum(clicks), 0)::text AS clicks, count(*) FILTER (WHERE original_url LIKE 'https://example.com/created/%')::text AS created FROM urls`,
     );

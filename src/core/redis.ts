@@ -19,6 +19,9 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     commandTimeout: options.commandTimeoutMs ?? 2000,
+    // Commands issued in the same turn of the event loop go out in one write: concurrent redirects'
+    // cache reads share a round trip instead of queuing one behind another.
+    enableAutoPipelining: true,
     connectionName: options.name,
     // Keep reconnecting forever, backing off to 2 s: Redis coming back must heal without a restart.
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),

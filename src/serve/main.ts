@@ -19,8 +19,12 @@ export async function serve(env: Env, print: (text: string) => void): Promise<vo
     throw err;
   });
   print(startupSummary({ served, publicBaseUrl: config.service.publicBaseUrl, allowAnonymous: config.service.allowAnonymous }));
-  onShutdown(log, async () => {
-    await served.stop();
-    await release();
-  });
+  onShutdown(
+    log,
+    async () => {
+      await served.stop();
+      await release();
+    },
+    config.service.shutdownTimeoutMs,
+  );
 }

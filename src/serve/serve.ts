@@ -19,6 +19,8 @@ import { createUrlMetrics } from '../url/metrics.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
 
 /** Cool-down releases and top-ups of the in-process pool; hand-outs trigger top-ups on their own. */
+/** Codes the in-process code source takes per statement on the key pool (lost on SIGKILL: only wasted). */
+const LOCAL_CODE_BATCH = 100;
 const UPKEEP_MS = 5000;
 
 export interface Served {
@@ -116,7 +118,7 @@ async function openCodeSource(config: ServeConfig, storage: ServeStorage, log: L
   });
   // Filled before the first request, so the first link does not wait for it.
   await pool.replenish().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not fill the key pool at start-up'));
-  return { codes: createLocalCodeSource(pool), check: () => storage.keys.ping(), stop: pool.startUpkeep(UPKEEP_MS), where: `in this process, codes kept in ${storage.where.keys}` };
+  return { codes: createLocalCodeSource(pool, { batchSize: LOCAL_CODE_BATCH }), check: () => storage.keys.ping(), stop: pool.startUpkeep(UPKEEP_MS), where: `in this process, codes kept in ${storage.where.keys}` };
 }
 
 /**

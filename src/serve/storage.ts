@@ -28,7 +28,8 @@ export interface ServeStorage {
   /** Where the in-process key pool keeps its codes. */
   keys: KeyStore;
   /** Throw when their dependency is unreachable; the embedded ones are always up. */
-  checks: { database: () => Promise<void>; redis: () => Promise<void> };
+  /** redis null: the cache, rate limits and key pool live in this process. */
+  checks: { database: () => Promise<void>; redis: (() => Promise<void>) | null };
   /** Where each part lives, for the start-up summary (no passwords). */
   where: { database: string; cache: string; keys: string };
   close(): Promise<void>;
@@ -41,7 +42,7 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, log
   const database = config.databaseUrl === null ? await openEmbeddedDatabase(join(dataDir, PGLITE_FOLDER), log) : await openPostgres(config.databaseUrl, log);
   const links = createPgLinkStore(database.db);
   const apiKeys = createPgApiKeyStore(database.db);
-  const checks = { database: () => links.ping(), redis: async () => undefined };
+  const checks = { database: () => links.ping(), redis: null };
   // CACHE_TTL_S=0 means no cache at all, as in the URL service.
   const cached = (cache: () => LinkCache): LinkCache => (config.service.cache.ttlS === 0 ? noLinkCache : cache());
   if (config.redisUrl === null) {

@@ -29,12 +29,14 @@ export interface UrlAppDeps {
   rateLimit: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
   trustProxy?: boolean;
   /** Each throws when its dependency is unreachable. */
-  checks: { postgres: DependencyCheck; redis: DependencyCheck; kgs: DependencyCheck };
+  /** null: that part runs inside this process (`curt serve` without REDIS_URL), reported "in_process". */
+  checks: { postgres: DependencyCheck; redis: DependencyCheck | null; kgs: DependencyCheck };
   onRedirect?: (outcome: string) => void;
   now?: () => number;
 }
 
-async function probe(check: DependencyCheck): Promise<'up' | 'down'> {
+async function probe(check: DependencyCheck | null): Promise<'up' | 'down' | 'in_process'> {
+  if (check === null) return 'in_process';
   try {
     await check();
     return 'up';
@@ -65,17 +67,17 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
       schema: {
         summary: 'Readiness, with each dependency',
         description:
-          'PostgreSQL, Redis and the KGS are each reported. The service stays ready while it can still serve: cached links redirect without PostgreSQL and everything works without Redis, so only both down answers 503.',
+          'PostgreSQL, Redis and the KGS are each reported ("in_process" for a part `curt serve` runs inside itself). The service stays ready while it can still serve: cached links redirect without PostgreSQL and everything works without Redis, so only both down answers 503.',
         response: { 200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }), 503: Type.Ref('Problem') },
       },
     },
     async () => {
       const [postgres, redis, kgs] = await Promise.all([probe(deps.checks.postgres), probe(deps.checks.redis), probe(deps.checks.kgs)]);
       const checks = { postgres, redis, kgs };
-      if (postgres === 'down' && redis === 'down') {
+      if (postgres === 'down' && redis !== 'up') {
         throw new AppError({ status: 503, code: 'not_ready', title: 'Not ready', detail: 'Neither PostgreSQL nor Redis is reachable.', headers: { 'retry-after': '1' }, extensions: { checks } });
       }
-      return { status: postgres === 'up' && redis === 'up' && kgs === 'up' ? 'ready' : 'degraded', checks };
+      return { status: postgres === 'up' && redis !== 'down' && kgs === 'up' ? 'ready' : 'degraded', checks };
     },
   );
 

@@ -50,9 +50,21 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let timer: NodeJS.Timeout | null = null;
   let lastSuccess = now();
 
+  // The UTC day of a click, formatted once per day rather than once per click (the redirect path).
+  let cachedDayNumber = -1;
+  let cachedDay = '';
+  function dayOf(ms: number): string {
+    const dayNumber = Math.floor(ms / 86_400_000);
+    if (dayNumber !== cachedDayNumber) {
+      cachedDayNumber = dayNumber;
+      cachedDay = new Date(dayNumber * 86_400_000).toISOString().slice(0, 10);
+    }
+    return cachedDay;
+  }
+
   function record(linkId: number, referrerHost: string): void {
     const at = now();
-    const day = at.toISOString().slice(0, 10);
+    const day = dayOf(at.getTime());
     let entry = buffer.get(linkId);
     if (!entry) {
       // The batch in flight counts too: a failed flush merges it back, and without it each failing

@@ -108,14 +108,16 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     if (cached === null) throw new LinkNotFound();
     if (cached !== undefined) return cached;
     const record = await db(() => store.findByCode(code));
+    // Fills are not awaited: the answer is known, a fill never throws (the port's promise), and the
+    // redirect need not wait a Redis round trip for it.
     if (!record) {
-      await cache.setMissing(code, options.negativeCacheTtlS, { readStartedAt });
+      void cache.setMissing(code, options.negativeCacheTtlS, { readStartedAt });
       throw new LinkNotFound();
     }
     const link = toCached(record);
     // ifAbsent: an update or a deletion that ran while we read PostgreSQL has written a newer state;
     // overwriting it with what we read would bring a deleted or disabled link back until the TTL ends.
-    await cache.set(code, link, ttlFor(link), { ifAbsent: true, readStartedAt });
+    void cache.set(code, link, ttlFor(link), { ifAbsent: true, readStartedAt });
     return link;
   }
 

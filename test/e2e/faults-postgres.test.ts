@@ -120,16 +120,20 @@ describe('URL service while PostgreSQL is down or hung', () => {
   async function settledLinks(n: number): Promise<{ codes: string[]; served: Map<string, number> }> {
     const codes = await createLinks(n);
     const load = redirectLoad(base, codes, 2);
-    await until(() => load.total() >= 50, 10_000, 'redirects before the fault');
-    await load.stop();
+    try {
+      await until(() => load.total() >= 50, 10_000, 'redirects before the fault');
+    } finally {
+      await load.stop();
+    }
     assert.deepEqual(load.failures, []);
     await assertClicksMatch(load.served, 'before the fault');
     return { codes, served: load.served };
   }
 
-  test('PostgreSQL killed (SIGKILL) and restarted: cached links redirect throughout, management answers 503 within 1 s, no click is lost', async () => {
+  test('PostgreSQL killed (SIGKILL) and restarted: cached links redirect throughout, management answers 503 within 1 s, no click is lost', async (t) => {
     const { codes, served } = await settledLinks(5);
     const during = redirectLoad(base, codes);
+    t.after(() => during.stop()); // also when an assertion fails: the loop must not outlive the test
     await postgres.kill();
 
     await until(() => during.total() >= 200, 20_000, 'redirects while PostgreSQL is down');
@@ -149,9 +153,10 @@ describe('URL service while PostgreSQL is down or hung', () => {
     assert.match(service.output(), /postgres circuit breaker half_open -> closed/);
   });
 
-  test('PostgreSQL hung (SIGSTOP) and resumed: no request hangs, cached links redirect, the breaker opens, no click is lost', async () => {
+  test('PostgreSQL hung (SIGSTOP) and resumed: no request hangs, cached links redirect, the breaker opens, no click is lost', async (t) => {
     const { codes, served } = await settledLinks(5);
     const during = redirectLoad(base, codes);
+    t.after(() => during.stop()); // also when an assertion fails: the loop must not outlive the test
     postgres.freeze();
     try {
       // The first calls wait out the short request timeouts (under a second); then the breaker answers at once.

@@ -138,6 +138,8 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const serverPid = Number(await readFile(join(dir, 'data', 'curt.pid'), 'utf8'));
   const ports = await remotePortsOf(serverPid);
   assert.ok(!ports.includes(5432) && !ports.includes(6379), `no connection to PostgreSQL or Redis (remote ports: ${ports.join(', ')})`);
+  const ready = (await (await fetch(`${server}/ready`)).json()) as { status: string; checks: Record<string, string> };
+  assert.deepEqual(ready, { status: 'ready', checks: { postgres: 'up', redis: 'in_process', kgs: 'up' } });
 
   // shorten, as the README shows it (anonymous creation is on in this mode).
   const first = await curt(dir, ['shorten', 'https://example.com/one-machine'], cli, 'npx');

@@ -5,8 +5,8 @@
 // SIGKILL, so every hand-out has to be durable before the code is used. A file would have to be
 // rewritten (or journalled and compacted) on every take; the database already makes each statement
 // atomic and durable, keeps the pool beside the links it guards (one folder to back up), and, being
-// plain SQL, also serves several processes sharing one PostgreSQL. Each method is ONE statement, so
-// it is atomic on its own, as each Redis Lua script is.
+// plain SQL, also serves several processes sharing one PostgreSQL. Each statement is atomic on its
+// own, as each Redis Lua script is; every method but take is one statement (see take for why not).
 import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../../core/sql.ts';
 import type { KeyStore, PoolSizes } from '../key-store.ts';
@@ -14,25 +14,52 @@ import type { KeyStore, PoolSizes } from '../key-store.ts';
 /** Codes per statement: bounds one statement's work, as the Redis adapter bounds one script's. */
 const CHUNK = 1000;
 const RELEASE_BATCH = 1000;
+/** Take statements in a row that get nothing while the pool is not empty before take settles for fewer. */
+const IDLE_TAKES = 3;
+
+// Hands out up to $1 available codes, oldest first. FOR UPDATE without SKIP LOCKED on purpose: with
+// SKIP LOCKED two concurrent takers split the last codes between them (asked 40 and 40 with 40 left,
+// they got 23 and 17), and a taker skipped codes that another statement had locked but then did not
+// take. Waiting instead makes concurrent takers queue on the oldest available code, like SPOP calls
+// on Redis: one gets the codes, the next gets what it left. Every taker locks in seq order, so they
+// cannot deadlock. Under READ COMMITTED a waiter re-checks each row it waited for against its latest
+// version and passes over the ones the other taker marked used; the re-check of is_used in the
+// UPDATE is what makes a code change hands exactly once.
+const TAKE = `WITH picked AS (
+    SELECT code FROM key_pool WHERE NOT is_used ORDER BY seq LIMIT $1 FOR UPDATE
+  )
+  UPDATE key_pool AS k SET is_used = true FROM picked
+   WHERE k.code = picked.code AND NOT k.is_used
+  RETURNING k.code`;
 
 const count = (rows: { n: number }[]): number => Number(rows[0]?.n ?? 0);
 
 export function createPgKeyStore(db: SqlRunner): KeyStore {
   return {
     async take(n) {
-      // SKIP LOCKED: concurrent takers (other processes on the same PostgreSQL) each get other rows;
-      // the re-check of is_used in the UPDATE makes a code change hands exactly once.
-      const { rows } = await db.query<{ code: string }>(
-        `WITH picked AS (
-           SELECT code FROM key_pool WHERE NOT is_used ORDER BY seq LIMIT $1 FOR UPDATE SKIP LOCKED
-         )
-         UPDATE key_pool AS k SET is_used = true FROM picked
-          WHERE k.code = picked.code AND NOT k.is_used
-         RETURNING k.code`,
-        [n],
-      );
-      const remaining = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM key_pool WHERE NOT is_used');
-      return { codes: rows.map((r) => r.code), remaining: count(remaining.rows) };
+      // One statement sees the pool as it was when it started: codes offered or given back while it
+      // ran, or while it waited for another taker, are not in it, so it can come back short while the
+      // pool is not empty. So take again, with a fresh statement, until it has n or the pool is empty.
+      // Each statement moves its codes atomically and durably; a failure after some were moved hands
+      // those out rather than losing them (never twice either way).
+      const codes: string[] = [];
+      for (let idle = 0; ; ) {
+        let got: number;
+        let remaining: number;
+        try {
+          const { rows } = await db.query<{ code: string }>(TAKE, [n - codes.length]);
+          for (const row of rows) codes.push(row.code);
+          got = rows.length;
+          remaining = count((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM key_pool WHERE NOT is_used')).rows);
+        } catch (err) {
+          if (codes.length === 0) throw err;
+          return { codes, remaining: 0 };
+        }
+        if (codes.length >= n || remaining === 0) return { codes, remaining };
+        // Nothing taken although codes remain: other takers got there first. Bounded, not a spin.
+        idle = got === 0 ? idle + 1 : 0;
+        if (idle >= IDLE_TAKES) return { codes, remaining };
+      }
     },
 
     async offer(candidates) {

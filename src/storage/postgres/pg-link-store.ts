@@ -1,5 +1,6 @@
 // LinkStore and ApiKeyStore in plain, parameterised SQL. Works on node-postgres and on PGlite: both
 // are given as a SqlRunner (query with $n parameters).
+import { createBatcher } from '../../core/batcher.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import {
   CodeExists,
@@ -7,6 +8,7 @@ import {
   type ApiKeyStore,
   type LinkRecord,
   type LinkStore,
+  type NewLink,
 } from '../link-store.ts';
 
 
@@ -49,26 +51,74 @@ function toLink(row: UrlRow): LinkRecord {
 
 const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505';
 
-export function createPgLinkStore(db: TransactionalRunner): LinkStore {
-  return {
-    async insert(link) {
-      try {
-        const { rows } = await db.query<UrlRow>(
-          `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${URL_COLUMNS}`,
-          [link.code, link.url, link.expiresAt, link.isOneTime, link.isCustomAlias, link.ownerKeyId],
-        );
-        return toLink(rows[0] as UrlRow);
-      } catch (err) {
-        if (isUniqueViolation(err)) throw new CodeExists(link.code);
-        throw err;
-      }
-    },
+/** Most rows one coalesced lookup or insert carries. */
+const MAX_BATCH = 256;
 
-    async findByCode(code) {
-      const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE short_code = $1`, [code]);
-      return rows[0] ? toLink(rows[0]) : null;
-    },
+export function createPgLinkStore(db: TransactionalRunner): LinkStore {
+  async function insertOne(link: NewLink): Promise<LinkRecord | Error> {
+    try {
+      const { rows } = await db.query<UrlRow>(
+        `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${URL_COLUMNS}`,
+        [link.code, link.url, link.expiresAt, link.isOneTime, link.isCustomAlias, link.ownerKeyId],
+      );
+      return toLink(rows[0] as UrlRow);
+    } catch (err) {
+      if (isUniqueViolation(err)) return new CodeExists(link.code);
+      throw err;
+    }
+  }
+
+  // Concurrent creations in one statement. A code already taken (or taken twice within the batch)
+  // is left out by ON CONFLICT and answered CodeExists.
+  const insert = createBatcher<NewLink, LinkRecord>(async (links) => {
+    if (links.length === 1) return [await insertOne(links[0] as NewLink)];
+    let rows: UrlRow[];
+    try {
+      ({ rows } = await db.query<UrlRow>(
+        `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
+         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[])
+         ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}`,
+        [
+          links.map((l) => l.code),
+          links.map((l) => l.url),
+          links.map((l) => l.expiresAt),
+          links.map((l) => l.isOneTime),
+          links.map((l) => l.isCustomAlias),
+          links.map((l) => l.ownerKeyId),
+        ],
+      ));
+    } catch (err) {
+      // A row the database refuses (SQLSTATE class 22 data, 23 constraint) must not fail the others:
+      // retry them one by one. Anything else (a timeout, a lost connection) fails the batch at once,
+      // or a hung database would cost every creation two timeouts.
+      const sqlState = (err as { code?: unknown }).code;
+      if (typeof sqlState !== 'string' || !/^2[23]/.test(sqlState)) throw err;
+      return Promise.all(links.map((link) => insertOne(link).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
+    }
+    const inserted = new Map(rows.map((row) => [row.short_code, row]));
+    return links.map((link) => {
+      const row = inserted.get(link.code);
+      // The first link of a code in the batch got the row; a second one with the same code did not.
+      if (row === undefined || row.original_url !== link.url) return new CodeExists(link.code);
+      inserted.delete(link.code);
+      return toLink(row);
+    });
+  }, MAX_BATCH);
+
+  // Concurrent lookups (redirects that miss the cache) in one indexed query.
+  const findByCode = createBatcher<string, LinkRecord | null>(async (codes) => {
+    const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE short_code = ANY($1::varchar[])`, [[...new Set(codes)]]);
+    const found = new Map(rows.map((row) => [row.short_code, row]));
+    return codes.map((code) => {
+      const row = found.get(code);
+      return row === undefined ? null : toLink(row);
+    });
+  }, MAX_BATCH);
+
+  return {
+    insert,
+    findByCode,
 
     async consumeOneTime(code, now) {
       // The row lock taken by UPDATE serialises concurrent callers; the WHERE clause re-checks after
@@ -101,7 +151,7 @@ export function createPgLinkStore(db: TransactionalRunner): LinkStore {
         // A new expiry re-derives the sweep's flag; the sweep will set it again when due.
         sets.push(`is_expired = ($${params.length}::timestamptz IS NOT NULL AND $${params.length}::timestamptz <= now())`);
       }
-      if (sets.length === 0) return this.findByCode(code);
+      if (sets.length === 0) return findByCode(code);
       const { rows } = await db.query<UrlRow>(`UPDATE urls SET ${sets.join(', ')} WHERE short_code = $1 RETURNING ${URL_COLUMNS}`, params);
       return rows[0] ? toLink(rows[0]) : null;
     },
