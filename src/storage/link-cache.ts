@@ -29,9 +29,10 @@ export interface LinkCache {
   /**
    * Stores the entry. `ifAbsent`: only when the code has no entry. A lookup filling a miss uses it,
    * so that it can never overwrite a newer state that an update, a deletion or a one-time use wrote
-   * while the lookup was reading PostgreSQL; writers of a new state overwrite.
+   * while the lookup was reading PostgreSQL; writers of a new state overwrite. `created`: the entry of
+   * a link just created (no older state to retire, so replicas need not confirm they dropped theirs).
    */
-  set(code: string, link: CachedLink, ttlS: number, options?: { ifAbsent?: boolean } & FillStamp): Promise<void>;
+  set(code: string, link: CachedLink, ttlS: number, options?: { ifAbsent?: boolean; created?: boolean } & FillStamp): Promise<void>;
   /**
    * Caches "no such code", only when the code has no entry (a creation racing with the miss wins).
    * `overwrite` replaces any entry: the tombstone a deletion leaves.

@@ -15,8 +15,12 @@
 import type { CachedLink, CacheLookup, LinkCache } from './link-cache.ts';
 
 export interface InvalidationBus {
-  /** Tells every other replica that `code` changed. Never throws. */
-  publish(code: string): Promise<void>;
+  /**
+   * Tells every other replica that `code` changed. Never throws. `confirm`: resolves only once every
+   * other subscribed replica has dropped the code (or a short timeout passed), so a change the
+   * caller then reports as done holds on every replica.
+   */
+  publish(code: string, options?: { confirm?: boolean }): Promise<void>;
   /** `onCode` for each invalidation from another replica; `onReset` when the subscription was lost or is back. */
   subscribe(onCode: (code: string) => void, onReset: () => void): void;
   /** True while invalidations are being received. */
@@ -90,9 +94,9 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     else await near.set(code, value, ttlS);
   }
 
-  async function broadcast(code: string): Promise<void> {
+  async function broadcast(code: string, confirm: boolean): Promise<void> {
     invalidate(code);
-    await bus.publish(code);
+    await bus.publish(code, { confirm });
   }
 
   return {
@@ -117,15 +121,17 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     async set(code, link, ttlS, setOptions) {
       await far.set(code, link, ttlS, setOptions);
       // A lookup filling a miss brings no new state: nothing for other replicas to drop.
-      if (setOptions?.ifAbsent !== true) await broadcast(code);
+      // A new link only has to clear "no such code" entries, which are harmless for a moment: no need
+      // to wait for the other replicas. A changed state (disable, expiry, one-time use) waits.
+      if (setOptions?.ifAbsent !== true) await broadcast(code, setOptions?.created !== true);
     },
     async setMissing(code, ttlS, setOptions) {
       await far.setMissing(code, ttlS, setOptions);
-      if (setOptions?.overwrite === true) await broadcast(code);
+      if (setOptions?.overwrite === true) await broadcast(code, true);
     },
     async delete(code) {
       await far.delete(code);
-      await broadcast(code);
+      await broadcast(code, true);
     },
   };
 }

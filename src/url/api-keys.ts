@@ -7,6 +7,7 @@ import type { Principal } from './link-service.ts';
 
 const KEY_PREFIX = 'curt_';
 const CACHE_MS = 30_000;
+const UNKNOWN_CACHE_MS = 1_000;
 const CACHE_MAX = 10_000;
 
 export const hashApiKey = (key: string): Buffer => createHash('sha256').update(key).digest();
@@ -33,7 +34,9 @@ export function createApiKeyService(store: ApiKeyStore, now: () => number = Date
     const principal = record && record.revokedAt === null ? { keyId: record.id, isAdmin: record.isAdmin } : null;
     // Bounded: a flood of random keys evicts the oldest entries instead of growing the map.
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
-    cache.set(key, { principal, until: now() + CACHE_MS });
+    // An unknown key is remembered only briefly: it may be about to be stored (ADMIN_API_KEY at
+    // start-up, a key just created on another replica). Known keys for longer.
+    cache.set(key, { principal, until: now() + (principal === null ? UNKNOWN_CACHE_MS : CACHE_MS) });
     return principal;
   }
 

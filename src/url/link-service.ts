@@ -193,7 +193,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         record = await insertWithGeneratedCode(base, context);
       }
       const cached = toCached(record);
-      await cache.set(record.code, cached, ttlFor(cached));
+      await cache.set(record.code, cached, ttlFor(cached), { created: true });
       options.events?.linkCreated?.(record.isCustomAlias ? 'alias' : 'generated');
       return record;
     },

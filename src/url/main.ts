@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const backgroundStore = createPgLinkStore(backgroundDb);
   await checkSchema(backgroundDb, log);
   const apiKeys = createApiKeyService(createPgApiKeyStore(db));
-  if (config.adminApiKey !== null) bootstrapAdminKey(apiKeys, config.adminApiKey, log);
+  if (config.adminApiKey !== null) await bootstrapAdminKey(apiKeys, config.adminApiKey, log);
 
   const codes = createKgsClient({ urls: config.kgs.urls, token: config.kgs.token, log, batchSize: config.kgs.batchSize, registry });
   const clicks = createClickCounter({ store: backgroundStore, log, flushIntervalMs: config.clicks.flushIntervalMs, bufferMax: config.clicks.bufferMax, metrics: metrics.clickMetrics });
@@ -140,17 +140,20 @@ async function main(): Promise<void> {
 const SHUTDOWN_CLOSE_RESERVE_MS = 1000;
 
 /** Retried in the background: PostgreSQL being down at start-up must not keep the service from starting. */
-function bootstrapAdminKey(apiKeys: ReturnType<typeof createApiKeyService>, key: string, log: Logger): void {
-  const attempt = (): void => {
+/**
+ * The first attempt is awaited, so the key works from the first request; only when PostgreSQL is
+ * down at start-up does it go on in the background (the service must start degraded, not refuse).
+ */
+async function bootstrapAdminKey(apiKeys: ReturnType<typeof createApiKeyService>, key: string, log: Logger): Promise<void> {
+  const attempt = (): Promise<void> =>
     apiKeys.ensureAdminKey(key, 'bootstrap (ADMIN_API_KEY)').then(
       () => log.info('admin API key from ADMIN_API_KEY is in place'),
       (err: Error) => {
         log.warn({ err: err.message }, 'could not store ADMIN_API_KEY yet; retrying in 5 s');
-        setTimeout(attempt, 5000).unref();
+        setTimeout(() => void attempt(), 5000).unref();
       },
     );
-  };
-  attempt();
+  await attempt();
 }
 
 /** A schema behind the code is a deployment mistake: say so and stop. PostgreSQL down is not: start degraded. */

@@ -92,6 +92,19 @@ describe('tiered link cache over Redis pub/sub', () => {
     await until(async () => (await b.cache.get('chg02')) === undefined, 'b to drop the deleted entry');
   });
 
+  test('a change is acknowledged by every other replica before the writer goes on: no polling, never the old state', async () => {
+    const a = await replica('ack-a');
+    const b = await replica('ack-b');
+    for (let i = 0; i < 300; i++) {
+      const code = `ack${i}`;
+      await a.cache.set(code, link(1000 + i), 60, { created: true });
+      await b.cache.get(code);
+      assert.equal((await b.cache.get(code))?.isActive, true, 'warm in b');
+      await a.cache.set(code, link(1000 + i, { isActive: false }), 60);
+      assert.equal((await b.cache.get(code))?.isActive, false, `b saw the disable of ${code} as soon as a's write returned`);
+    }
+  });
+
   test('one-time links are never served from memory', async () => {
     const a = await replica('once');
     await a.cache.set('once01', link(4, { isOneTime: true }), 60);

@@ -6,7 +6,7 @@ import { createMemoryRateLimiter } from '../../src/storage/memory/memory-rate-li
 
 const link = { id: 1, url: 'https://example.com/', expiresAt: null, isOneTime: false, isActive: true, consumed: false };
 
-test('the in-process cache holds at most maxEntries, dropping the oldest written first', async () => {
+test('the in-process cache holds at most maxEntries, dropping the least recently used first', async () => {
   const cache = createMemoryLinkCache({ maxEntries: 2 });
   await cache.set('a', link, 60);
   await cache.set('b', link, 60);
@@ -17,6 +17,14 @@ test('the in-process cache holds at most maxEntries, dropping the oldest written
   assert.equal(await cache.get('c'), null);
   cache.clear();
   assert.equal(await cache.get('a'), undefined);
+
+  // A read counts as use: the entry read last survives the next eviction, the other goes.
+  await cache.set('hot', link, 60);
+  await cache.set('cold', link, 60);
+  await cache.get('hot');
+  await cache.set('new', link, 60);
+  assert.deepEqual(await cache.get('hot'), link);
+  assert.equal(await cache.get('cold'), undefined);
 });
 
 test('in-process entries expire on their clock, to the millisecond', async () => {

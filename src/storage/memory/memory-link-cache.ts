@@ -4,7 +4,7 @@
 import type { CachedLink, LinkCache } from '../link-cache.ts';
 
 export interface MemoryLinkCacheOptions {
-  /** The most entries kept; the oldest written goes first (like Redis under maxmemory). */
+  /** The most entries kept; the least recently used goes first (like Redis under allkeys-lru). */
   maxEntries?: number;
   now?: () => number;
 }
@@ -33,7 +33,7 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
   }
 
   function put(code: string, link: CachedLink | null, ttlS: number): void {
-    // Re-inserted at the end: the map's order is the order of writes, oldest first.
+    // Re-inserted at the end: the map's order is least recently used (read or written) first.
     entries.delete(code);
     if (entries.size >= maxEntries) {
       const oldest = entries.keys().next();
@@ -46,6 +46,10 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
     async get(code) {
       const entry = live(code);
       if (entry === undefined) return undefined;
+      // Moved to the end: the map's order becomes least recently used first, so under a skewed mix
+      // over more links than fit, the hot ones stay (a write-ordered map evicted them in turn).
+      entries.delete(code);
+      entries.set(code, entry);
       // A copy, as Redis hands out a fresh object: callers can never change what is cached.
       return entry.link === null ? null : { ...entry.link };
     },

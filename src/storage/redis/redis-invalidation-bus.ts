@@ -21,9 +21,17 @@ export interface RedisInvalidationBusOptions {
 
 export type RedisInvalidationBus = InvalidationBus & EpochChannel;
 
+/** How long a writer waits for the other replicas' acks before answering anyway. */
+const ACK_TIMEOUT_MS = 100;
+
 export function createRedisInvalidationBus(options: RedisInvalidationBusOptions): RedisInvalidationBus {
   const { redis, log, breaker } = options;
   const channel = `${options.prefix}invalidate`;
+  // A replica that dropped a code acknowledges it here, so the writer can answer only once every
+  // replica has let go of the old state ("at once on every replica"), not merely once Redis has it.
+  const ackChannel = `${options.prefix}invalidate-ack`;
+  let nextMessageId = 0;
+  const waiting = new Map<number, { acks: number; needed: number | null; done: () => void }>();
   const subscriber = redis.duplicate({
     enableOfflineQueue: true,
     lazyConnect: true,
@@ -36,17 +44,34 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
   // already dropped its own entry, and hearing its own message later would only throw away a
   // fresher fill. (`!` is in no code.)
   const origin = randomUUID().slice(0, 8);
-  subscriber.on('message', (_channel: string, message: string) => {
+  // Code messages are `<origin>:<code>`, or `<origin>:<code>:<id>` when the writer waits for acks;
+  // acks are `<writer origin>:<id>` on the ack channel.
+  subscriber.on('message', (from: string, message: string) => {
     const colon = message.indexOf(':');
-    if (message.slice(0, colon) === origin) return;
+    const sender = message.slice(0, colon);
     const body = message.slice(colon + 1);
-    if (!body.startsWith('!')) handlers.onCode(body);
-    else if (/^!\d+$/.test(body)) handlers.onEpoch(Number(body.slice(1)));
+    if (from === ackChannel) {
+      if (sender !== origin) return;
+      const entry = waiting.get(Number(body));
+      if (entry === undefined) return;
+      entry.acks += 1;
+      if (entry.needed !== null && entry.acks >= entry.needed) entry.done();
+      return;
+    }
+    if (sender === origin) return;
+    if (body.startsWith('!')) {
+      if (/^!\d+$/.test(body)) handlers.onEpoch(Number(body.slice(1)));
+      return;
+    }
+    const [code, id] = body.split(':');
+    if (code === undefined) return;
+    handlers.onCode(code);
+    if (id !== undefined) redis.publish(ackChannel, `${sender}:${id}`).catch(() => undefined);
   });
   // Active only once the SUBSCRIBE is confirmed (again after every reconnect): a message sent
   // before that would be missed, so the near cache must not be trusted until then.
   subscriber.on('ready', () => {
-    subscriber.subscribe(channel).then(
+    subscriber.subscribe(channel, ackChannel).then(
       () => {
         if (active) return;
         active = true;
@@ -67,23 +92,48 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
 
   const handlers = { onCode: (_code: string): void => undefined, onEpoch: (_epoch: number): void => undefined };
 
-  /** Never throws: a message that cannot be sent is reported to onPublishFailed. */
-  async function send(message: string): Promise<void> {
+  /** Never throws: a message that cannot be sent is reported to onPublishFailed. Returns the receivers. */
+  async function send(message: string): Promise<number> {
     if (breaker && !breaker.allows()) {
       options.onPublishFailed?.();
-      return;
+      return 0;
     }
     try {
-      await (breaker ? breaker.run(() => redis.publish(channel, message)) : redis.publish(channel, message));
+      return await (breaker ? breaker.run(() => redis.publish(channel, message)) : redis.publish(channel, message));
     } catch (err) {
       log.debug({ dependency: 'redis', err: (err as Error).message }, 'invalidation not published');
       options.onPublishFailed?.(err);
+      return 0;
+    }
+  }
+
+  /** Publishes and waits (at most ACK_TIMEOUT_MS) until every other subscribed replica has dropped the code. */
+  async function sendConfirmed(code: string): Promise<void> {
+    const id = nextMessageId++;
+    let done = (): void => undefined;
+    const acked = new Promise<void>((resolve) => (done = resolve));
+    const entry = { acks: 0, needed: null as number | null, done };
+    waiting.set(id, entry);
+    try {
+      const receivers = await send(`${origin}:${code}:${id}`);
+      // The receivers include this replica; acks that came in before PUBLISH answered count.
+      entry.needed = receivers - 1;
+      if (entry.acks >= entry.needed) return;
+      const timer = setTimeout(() => {
+        log.debug({ code, missing: (entry.needed ?? 0) - entry.acks }, 'not every replica acknowledged an invalidation in time');
+        done();
+      }, ACK_TIMEOUT_MS);
+      await acked;
+      clearTimeout(timer);
+    } finally {
+      waiting.delete(id);
     }
   }
 
   return {
-    async publish(code) {
-      await send(`${origin}:${code}`);
+    async publish(code, publishOptions) {
+      if (publishOptions?.confirm === true) await sendConfirmed(code);
+      else await send(`${origin}:${code}`);
     },
     async publishEpoch(epoch) {
       await send(`${origin}:!${epoch}`);
