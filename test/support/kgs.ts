@@ -52,6 +52,9 @@ export async function buildTestKgs(
     now,
     async close() {
       await app.close();
+      // A replenishment started in the background by the last take must finish before the prefix is
+      // deleted, or it writes its codes back afterwards and leaves them on the shared server.
+      await pool.replenish().catch(() => undefined);
       await redis.cleanup();
     },
   };
