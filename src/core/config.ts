@@ -242,9 +242,14 @@ export function loadKgsConfig(env: Env): KgsConfig {
       reuseCooldownS: r.int('KGS_REUSE_COOLDOWN_S', THIRTY_DAYS_S, 0, 10 * 365 * 24 * 60 * 60),
       emptyWaitMs: r.int('KGS_EMPTY_WAIT_MS', 2000, 0, 60_000),
     },
-    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    shutdownTimeoutMs: readShutdownTimeout(r),
   };
   return r.done(config);
+}
+
+/** The same rule for every process that drains on SIGTERM. */
+function readShutdownTimeout(r: Reader): number {
+  return r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000);
 }
 
 export interface UrlServiceConfig {
@@ -298,7 +303,7 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
       onRedisDown: r.oneOf('RATE_LIMIT_ON_REDIS_DOWN', 'open', ['open', 'closed'] as const),
     },
     trustProxy: r.bool('TRUST_PROXY', false),
-    shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    shutdownTimeoutMs: readShutdownTimeout(r),
   };
   return r.done(config);
 }

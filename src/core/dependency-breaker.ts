@@ -109,9 +109,6 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
       return outcome.value;
     },
   };
-  if (metrics) {
-    metrics.breakers.add(self);
-    metrics.gauge.set({ dependency }, 0);
-  }
+  metrics?.breakers.add(self);
   return self;
 }

@@ -4,9 +4,7 @@
 // operator who asks twice means it).
 import type { Logger } from './logger.ts';
 
-export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-
-export function onShutdown(log: Logger, cleanup: () => Promise<void>, deadlineMs = DEFAULT_SHUTDOWN_TIMEOUT_MS): void {
+export function onShutdown(log: Logger, cleanup: () => Promise<void>, deadlineMs: number): void {
   let shuttingDown = false;
   const handle = (signal: NodeJS.Signals): void => {
     if (shuttingDown) {

@@ -78,6 +78,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
         options.log[level]({ dependency: 'kgs', kgs: url, from, to }, `KGS circuit breaker ${from} -> ${to}`);
         options.onBreakerChange?.(url, to);
       },
+      onRejected: () => options.onAttempt?.(url, 'skipped', 0),
     }),
   }));
   // Calls start at the next replica each time, so the load spreads and a dead first URL is not
@@ -130,14 +131,12 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
       const start = next++ % replicas.length;
       for (let i = 0; i < replicas.length; i++) {
         const replica = replicas[(start + i) % replicas.length];
-        if (replica === undefined || !replica.breaker.allows()) {
-          if (replica !== undefined) options.onAttempt?.(replica.url, 'skipped', 0);
-          continue;
-        }
+        if (replica === undefined) continue;
         let outcome: { value: T } | { rejected: AppError };
         try {
           outcome = await replica.breaker.run(() => attempt<T>(replica, call));
         } catch (err) {
+          // Open breaker: skipped without a request (counted as 'skipped' by onRejected).
           if (err instanceof CircuitOpenError) continue;
           if (!(err instanceof AttemptFailed)) throw err;
           last = err;

@@ -18,9 +18,9 @@ import { createLinkService } from '../url/link-service.ts';
 import { createUrlMetrics } from '../url/metrics.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
 
-/** Cool-down releases and top-ups of the in-process pool; hand-outs trigger top-ups on their own. */
 /** Codes the in-process code source takes per statement on the key pool (lost on SIGKILL: only wasted). */
 const LOCAL_CODE_BATCH = 100;
+/** Cool-down releases and top-ups of the in-process pool; hand-outs trigger top-ups on their own. */
 const UPKEEP_MS = 5000;
 
 export interface Served {
@@ -103,7 +103,7 @@ async function openCodeSource(config: ServeConfig, storage: ServeStorage, log: L
     return {
       codes: client,
       check: async () => {
-        if (client.buffered() === 0 && !client.healthy()) throw new Error('no KGS reachable');
+        if (!client.healthy()) throw new Error('no code buffered and no KGS reachable');
       },
       stop: async () => undefined,
       where: `at the KGS: ${config.kgsUrls.join(', ')}`,

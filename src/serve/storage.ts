@@ -27,8 +27,7 @@ export interface ServeStorage {
   limiter: RateLimiter;
   /** Where the in-process key pool keeps its codes. */
   keys: KeyStore;
-  /** Throw when their dependency is unreachable; the embedded ones are always up. */
-  /** redis null: the cache, rate limits and key pool live in this process. */
+  /** Throw when their dependency is unreachable; redis null: the cache, rate limits and key pool live in this process. */
   checks: { database: () => Promise<void>; redis: (() => Promise<void>) | null };
   /** Where each part lives, for the start-up summary (no passwords). */
   where: { database: string; cache: string; keys: string };

@@ -123,7 +123,10 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
       // A lookup filling a miss brings no new state: nothing for other replicas to drop.
       // A new link only has to clear "no such code" entries, which are harmless for a moment: no need
       // to wait for the other replicas. A changed state (disable, expiry, one-time use) waits.
-      if (setOptions?.ifAbsent !== true) await broadcast(code, setOptions?.created !== true);
+      // A one-time link is never held near (see get), so its "used" state has nothing to drop there:
+      // the redirect that used it does not wait on a broadcast.
+      if (setOptions?.ifAbsent === true || (link.isOneTime && setOptions?.created !== true)) return;
+      await broadcast(code, setOptions?.created !== true);
     },
     async setMissing(code, ttlS, setOptions) {
       await far.setMissing(code, ttlS, setOptions);

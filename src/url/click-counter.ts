@@ -98,6 +98,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   async function writeOnce(): Promise<number> {
     const started = performance.now();
     let written = 0;
+    const succeeded = (): void => {
+      lastSuccess = now();
+      if (written > 0) options.metrics?.flushed?.(written, (performance.now() - started) / 1000);
+    };
     if (failed !== null) {
       try {
         await apply(failed.id, failed.batch);
@@ -122,12 +126,13 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       } catch (err) {
         failed = next;
         options.metrics?.flushFailed?.();
+        // A retried batch before it did land: it is reported even though this flush fails.
+        if (written > 0) succeeded();
         throw err;
       }
       written += next.clicks;
     }
-    lastSuccess = now();
-    if (written > 0) options.metrics?.flushed?.(written, (performance.now() - started) / 1000);
+    succeeded();
     return written;
   }
 

@@ -236,8 +236,6 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (!deleted) throw new LinkNotFound();
       // A tombstone, not just a delete: a lookup that read the row before the DELETE fills only an
       // absent entry, so it cannot cache the deleted link again. A new link on this code overwrites it.
-      // (delete first as well, so that an adapter without `overwrite` still ends with the tombstone.)
-      await cache.delete(code);
       await cache.setMissing(code, Math.max(options.negativeCacheTtlS, TOMBSTONE_TTL_S), { overwrite: true });
       // Aliases go back too: the KGS releases them for claiming again after the same cool-down
       // (SPEC §3 names generated codes; an alias held "taken" forever by a deleted link helps no one).

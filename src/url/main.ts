@@ -139,7 +139,6 @@ async function main(): Promise<void> {
 /** Of the shutdown deadline, what is kept for closing connections after the last click flush attempt. */
 const SHUTDOWN_CLOSE_RESERVE_MS = 1000;
 
-/** Retried in the background: PostgreSQL being down at start-up must not keep the service from starting. */
 /**
  * The first attempt is awaited, so the key works from the first request; only when PostgreSQL is
  * down at start-up does it go on in the background (the service must start degraded, not refuse).

@@ -2,9 +2,9 @@
 // design's central promise — no code is ever handed out twice, across replicas — checked code by code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
+import { until } from '../support/fault-probes.ts';
 import { startKgs, type ServiceProcess } from '../support/processes.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
@@ -18,13 +18,6 @@ const LOW_WATERMARK = 10_000;
 const CODE = /^[a-zA-Z]{6}$/;
 const SMISMEMBER_CHUNK = 5000;
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await sleep(50);
-  }
-}
 
 /** Sums a counter's samples in a Prometheus text exposition. */
 function counterValue(exposition: string, name: string): number {

@@ -9,7 +9,7 @@ import { AppError, Conflict, DependencyDown, InvalidRequest } from '../../src/co
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import { createKgsClient, type KgsClient, type KgsClientOptions } from '../../src/kgs-client/kgs-client.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
-import { inParallel } from '../support/fault-probes.ts';
+import { inParallel, until } from '../support/fault-probes.ts';
 import { testLogger } from '../support/log.ts';
 import { freePort, startKgs, type ServiceProcess } from '../support/processes.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
@@ -17,13 +17,6 @@ import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 const TOKEN = 'test-token';
 
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** How a promise settles, or a failure if it does not settle within `timeoutMs`. */
 async function settled<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<{ value: T } | { err: unknown }> {

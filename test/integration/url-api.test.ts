@@ -3,26 +3,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import type { Link } from '../../src/client/curt-client.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
 import { buildTestUrlService, PUBLIC_BASE_URL, type TestUrlService } from '../support/url-service.ts';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
 type Headers = Record<string, string>;
 
-interface LinkJson {
-  short_code: string;
-  short_url: string;
-  original_url: string;
-  created_at: string;
-  expires_at: string | null;
-  is_one_time: boolean;
-  is_active: boolean;
-  is_expired: boolean;
-  is_custom_alias: boolean;
-  state: string;
-  clicks: number;
-  last_clicked_at: string | null;
-}
+/** A link as the API answers it: the SDK's type. */
+type LinkJson = Link;
 
 function assertProblem(res: LightMyRequestResponse, status: number, code: string): void {
   assert.equal(res.statusCode, status, res.body);

@@ -321,3 +321,25 @@ test('referrerHost() keeps the lower-case host of a Referer URL and calls the re
   assert.equal(referrerHost('about:blank'), DIRECT);
   assert.equal(referrerHost(`https://${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.example/`), DIRECT, 'over 255 characters');
 });
+
+test('a retried batch that lands is reported even when the newer batch after it fails', async () => {
+  const clock = { value: new Date('2026-01-01T00:00:00Z') };
+  const spy = metricsSpy();
+  let calls = 0;
+  const store = {
+    async applyClicks() {
+      calls += 1;
+      if (calls !== 2) throw new Error('postgres is down'); // only the retry (second call) gets through
+    },
+  };
+  const clicks = counterWith({ store, metrics: spy.metrics, now: () => clock.value });
+  clicks.record(1, DIRECT);
+  clicks.record(1, DIRECT);
+  await assert.rejects(clicks.flush());
+  clock.value = new Date('2026-01-01T00:00:09Z');
+  clicks.record(2, DIRECT);
+  await assert.rejects(clicks.flush());
+  assert.deepEqual(spy.seen.flushed, [2], 'the retried two clicks were written');
+  assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:09.000Z');
+  assert.equal(clicks.pending(), 1);
+});

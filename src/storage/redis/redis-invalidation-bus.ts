@@ -27,9 +27,6 @@ const ACK_TIMEOUT_MS = 100;
 export function createRedisInvalidationBus(options: RedisInvalidationBusOptions): RedisInvalidationBus {
   const { redis, log, breaker } = options;
   const channel = `${options.prefix}invalidate`;
-  // A replica that dropped a code acknowledges it here, so the writer can answer only once every
-  // replica has let go of the old state ("at once on every replica"), not merely once Redis has it.
-  const ackChannel = `${options.prefix}invalidate-ack`;
   let nextMessageId = 0;
   const waiting = new Map<number, { acks: number; needed: number | null; done: () => void }>();
   const subscriber = redis.duplicate({
@@ -40,24 +37,25 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
   let active = false;
   let onReset: () => void = () => undefined;
 
-  // Messages are `<origin>:<code>`, or `<origin>:!<epoch>` for a new cache epoch: a replica has
-  // already dropped its own entry, and hearing its own message later would only throw away a
-  // fresher fill. (`!` is in no code.)
+  // Messages are `<origin>:<code>`, `<origin>:<code>:<id>` when the writer waits for acks, or
+  // `<origin>:!<epoch>` for a new cache epoch (`!` is in no code). A replica ignores its own: it has
+  // already dropped its entry, and hearing it later would only throw away a fresher fill.
   const origin = randomUUID().slice(0, 8);
-  // Code messages are `<origin>:<code>`, or `<origin>:<code>:<id>` when the writer waits for acks;
-  // acks are `<writer origin>:<id>` on the ack channel.
+  // A replica that dropped a code acknowledges it on the writer's own channel (message `<id>`), so the
+  // writer answers only once every replica has let go of the old state, and no one else hears acks.
+  const ackChannelOf = (writer: string): string => `${options.prefix}invalidate-ack:${writer}`;
+  const ackChannel = ackChannelOf(origin);
   subscriber.on('message', (from: string, message: string) => {
-    const colon = message.indexOf(':');
-    const sender = message.slice(0, colon);
-    const body = message.slice(colon + 1);
     if (from === ackChannel) {
-      if (sender !== origin) return;
-      const entry = waiting.get(Number(body));
+      const entry = waiting.get(Number(message));
       if (entry === undefined) return;
       entry.acks += 1;
       if (entry.needed !== null && entry.acks >= entry.needed) entry.done();
       return;
     }
+    const colon = message.indexOf(':');
+    const sender = message.slice(0, colon);
+    const body = message.slice(colon + 1);
     if (sender === origin) return;
     if (body.startsWith('!')) {
       if (/^!\d+$/.test(body)) handlers.onEpoch(Number(body.slice(1)));
@@ -66,7 +64,7 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
     const [code, id] = body.split(':');
     if (code === undefined) return;
     handlers.onCode(code);
-    if (id !== undefined) redis.publish(ackChannel, `${sender}:${id}`).catch(() => undefined);
+    if (id !== undefined) redis.publish(ackChannelOf(sender), id).catch(() => undefined);
   });
   // Active only once the SUBSCRIBE is confirmed (again after every reconnect): a message sent
   // before that would be missed, so the near cache must not be trusted until then.

@@ -2,7 +2,7 @@
 // reading the link, so a QR code reveals nothing its metadata would not.
 import { Type } from '@sinclair/typebox';
 import QRCode from 'qrcode';
-import type { HttpApp } from '../../core/http-app.ts';
+import { HTML_SECURITY_HEADERS, type HttpApp } from '../../core/http-app.ts';
 import type { LinkService } from '../link-service.ts';
 import { CodeParams, Problem } from './schemas.ts';
 
@@ -41,7 +41,10 @@ export function registerQrRoute(app: HttpApp, deps: QrRouteDeps): void {
         return reply.type('image/png').send(await QRCode.toBuffer(shortUrl, { type: 'png', width, margin: 2, errorCorrectionLevel: 'M' }));
       }
       const svg = await QRCode.toString(shortUrl, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
-      return reply.type('image/svg+xml').header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'").header('x-content-type-options', 'nosniff').send(svg);
+      return reply
+        .type('image/svg+xml')
+        .headers({ ...HTML_SECURITY_HEADERS, 'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'" })
+        .send(svg);
     },
   );
 }
