@@ -83,9 +83,12 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
   async function fillBySampling(): Promise<ReplenishResult> {
     let added = 0;
     let barren = 0;
+    // One run adds at most one target's worth. Under a drain that outpaces it, a run that topped up
+    // until `available` reached the target would never end, and would outlive its lock's TTL; the
+    // next take below the low watermark starts the next run instead.
     for (;;) {
       const { available } = await store.sizes();
-      const need = options.target - available;
+      const need = Math.min(options.target - available, options.target - added);
       if (need <= 0) return { added, exhausted: false, skipped: false };
       const fresh = await store.offer(generator.generate(Math.min(need, OFFER_BATCH)));
       added += fresh;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isReservedCode } from '../../src/core/reserved.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
-import { createKeyPool } from '../../src/kgs/key-pool.ts';
+import { createKeyPool, MAX_CODES_PER_REQUEST } from '../../src/kgs/key-pool.ts';
 import type { KeyStore } from '../../src/storage/key-store.ts';
 import { testLogger } from '../support/log.ts';
 
@@ -114,6 +114,27 @@ export function keyStoreContract(adapter: string, open: () => Promise<KeyStoreSu
       assert.equal(await store.tryLock('replenish', 60_000), null, 'the expired holder did not release the new lock');
       await next();
       await store.ping();
+    });
+
+    test('a replenishment run ends after adding one target of codes, even while takers drain the pool as fast as it fills', { timeout: 20_000 }, async () => {
+      const store = await subject.fresh();
+      let takenByRacer = 0;
+      // Every offer is followed at once by a take of all that is available, so `available` never
+      // reaches the target: only the per-run bound can end the run.
+      const racing: KeyStore = {
+        ...store,
+        offer: async (candidates) => {
+          const fresh = await store.offer(candidates);
+          takenByRacer += (await store.take(MAX_CODES_PER_REQUEST * 10)).codes.length;
+          return fresh;
+        },
+      };
+      const target = 12_000;
+      const pool = createKeyPool({ store: racing, generator: createCodeGenerator({ length: 6, alphabet: 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ' }), log: testLogger('contract'), lowWatermark: 4000, target, reuseCooldownS: 0, emptyWaitMs: 0 });
+      const run = await pool.replenish();
+      assert.equal(run.added, target, 'one run adds exactly the target, then stops');
+      assert.equal(takenByRacer, target, 'the racer took every code the run added');
+      assert.deepEqual(await store.sizes(), { available: 0, used: target, coolingDown: 0 });
     });
 
     test('the key pool on this store hands out unique, unreserved codes across replenishments', async () => {

@@ -113,7 +113,9 @@ describe('two KGS replicas on one Redis pool', () => {
     }, 10_000, () => `the pool to settle with available + used = added (${JSON.stringify(sizes)})`);
     assert.equal(sizes.used, handedOut.length, 'used_keys holds exactly the codes handed out (nothing else took any)');
     assert.ok(sizes.added >= handedOut.length, `replenishment added ${sizes.added} codes`);
-    assert.ok(sizes.runs >= 2, `replenishment ran ${sizes.runs} times: the initial fill and top-ups during the drain`);
+    // A run adds at most one target's worth, so covering the drain took several runs racing the takes.
+    const fewestRuns = Math.ceil(handedOut.length / POOL_TARGET);
+    assert.ok(sizes.runs >= fewestRuns, `replenishment ran ${sizes.runs} times (at least ${fewestRuns}: the drain ÷ the pool target)`);
 
     const rate = Math.round(handedOut.length / (drainMs / 1000));
     console.log(
