@@ -26,6 +26,8 @@ export interface MemorySample {
   t: number;
   rssBytes: number | null;
   heapUsedBytes: number | null;
+  /** The longest event-loop delay since the previous sample (prom-client resets it on each scrape). */
+  eventLoopLagMaxS: number | null;
 }
 
 export interface DbRow {
@@ -65,6 +67,9 @@ export interface MemoryRow {
   heapFirstMb: number;
   heapLastMb: number;
   samples: { first: number; last: number };
+  /** The longest event-loop stall seen over the whole run, and the sample (s since start) that saw it. */
+  lagMaxMs: number;
+  lagMaxAtS: number;
 }
 
 /** 503s are expected from creation only, from the kill until this long after the restart. */
@@ -97,8 +102,19 @@ export function memoryRows(samples: MemorySample[], durationS: number): MemoryRo
       heapFirstMb: mb(avg(first, 'heapUsedBytes')),
       heapLastMb: mb(avg(last, 'heapUsedBytes')),
       samples: { first: first.length, last: last.length },
+      ...longestStall(mine),
     };
   });
+}
+
+/** A stall of the process itself (GC, a blocked loop, the machine) delays every timer and answer in it at once. */
+function longestStall(samples: MemorySample[]): { lagMaxMs: number; lagMaxAtS: number } {
+  let worst = { lagMaxMs: 0, lagMaxAtS: 0 };
+  for (const x of samples) {
+    const ms = Math.round((x.eventLoopLagMaxS ?? 0) * 1000);
+    if (ms > worst.lagMaxMs) worst = { lagMaxMs: ms, lagMaxAtS: x.t };
+  }
+  return worst;
 }
 
 function compareWithDatabase(run: SoakRun): { mapping: string[]; clicks: string[]; pgClicks: number; served: number; uncertainRows: number } {
@@ -263,11 +279,11 @@ export function summaryLines(run: SoakRun, checks: Check[]): string[] {
     `redis outage: SIGKILL at ${t(outage.killedAt)}, both breakers open ${after(outage.breakersOpenAt, outage.killedAt)}; ` +
       `restarted (empty) at ${t(outage.restartedAt)}, breakers closed ${after(outage.breakersClosedAt, outage.restartedAt)}, KGS ready ${after(outage.kgsReadyAt, outage.restartedAt)}`,
     '',
-    'memory (MB; first window after warm-up vs last window, sampled every 10 s from /metrics)',
+    'memory (MB; first window after warm-up vs last window, sampled every 10 s from /metrics) and the longest event-loop stall',
   );
   lines.push(
     ...table(
-      ['process', 'rss first', 'rss last', 'growth', 'heap first', 'heap last'],
+      ['process', 'rss first', 'rss last', 'growth', 'heap first', 'heap last', 'max loop lag'],
       memoryRows(run.samples, options.durationS).map((m) => [
         m.process,
         m.rssFirstMb.toFixed(1),
@@ -275,6 +291,7 @@ export function summaryLines(run: SoakRun, checks: Check[]): string[] {
         `${m.growth >= 0 ? '+' : ''}${(m.growth * 100).toFixed(1)}%`,
         m.heapFirstMb.toFixed(1),
         m.heapLastMb.toFixed(1),
+        `${m.lagMaxMs} ms (≤ ${m.lagMaxAtS} s)`,
       ]),
     ),
   );

@@ -109,7 +109,7 @@ async function whenTrue(check: () => Promise<boolean>, timeoutMs: number): Promi
 
 const sleepUntil = (epochMs: number): Promise<void> => sleep(Math.max(0, epochMs - Date.now()));
 
-/** RSS and heap of every process from its /metrics, every 10 s from the start of the traffic. */
+/** RSS, heap and the longest event-loop stall of every process from its /metrics, every 10 s from the start of the traffic. */
 function startSampler(targets: Record<string, ServiceProcess>, t0: number): { samples: MemorySample[]; stop(): Promise<void> } {
   const samples: MemorySample[] = [];
   let stopped = false;
@@ -117,8 +117,12 @@ function startSampler(targets: Record<string, ServiceProcess>, t0: number): { sa
     const taken = await Promise.all(
       Object.entries(targets).map(async ([name, service]) => {
         const read = (series: string): Promise<number | null> => metricValue(service.url, series).catch(() => null);
-        const [rssBytes, heapUsedBytes] = await Promise.all([read('process_resident_memory_bytes'), read('nodejs_heap_size_used_bytes')]);
-        return { process: name, t, rssBytes, heapUsedBytes };
+        const [rssBytes, heapUsedBytes, eventLoopLagMaxS] = await Promise.all([
+          read('process_resident_memory_bytes'),
+          read('nodejs_heap_size_used_bytes'),
+          read('nodejs_eventloop_lag_max_seconds'),
+        ]);
+        return { process: name, t, rssBytes, heapUsedBytes, eventLoopLagMaxS };
       }),
     );
     samples.push(...taken);

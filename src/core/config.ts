@@ -252,6 +252,13 @@ function readShutdownTimeout(r: Reader): number {
   return r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000);
 }
 
+export interface CacheConfig {
+  ttlS: number;
+  negativeTtlS: number;
+  nearTtlS: number;
+  nearMax: number;
+}
+
 export interface UrlServiceConfig {
   listen: ListenConfig;
   logLevel: LogLevel;
@@ -263,7 +270,7 @@ export interface UrlServiceConfig {
   allowAnonymous: boolean;
   adminApiKey: string | null;
   clicks: { flushIntervalMs: number; bufferMax: number };
-  cache: { ttlS: number; negativeTtlS: number; nearTtlS: number; nearMax: number };
+  cache: CacheConfig;
   blockedDomains: string[];
   rateLimit: { perKey: number; perIp: number; onRedisDown: 'open' | 'closed' };
   trustProxy: boolean;

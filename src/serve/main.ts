@@ -22,8 +22,10 @@ export async function serve(env: Env, print: (text: string) => void): Promise<vo
   onShutdown(
     log,
     async () => {
-      await served.stop();
+      const lost = await served.stop(performance.now() + config.service.shutdownTimeoutMs);
       await release();
+      // Exit 1: clicks were lost, and whoever stopped the process should be able to tell.
+      if (lost > 0) throw new Error(`${lost} counted clicks could not be written to the database`);
     },
     config.service.shutdownTimeoutMs,
   );

@@ -11,11 +11,8 @@ import { createLocalCodeSource } from '../kgs/local-code-source.ts';
 import { createKgsMetrics } from '../kgs/metrics.ts';
 import type { ApiKeyStore } from '../storage/link-store.ts';
 import { createApiKeyService, generateApiKey, type ApiKeyService } from '../url/api-keys.ts';
-import { buildUrlApp } from '../url/app.ts';
-import { createClickCounter } from '../url/click-counter.ts';
-import { startExpirySweep } from '../url/expiry-sweep.ts';
-import { createLinkService } from '../url/link-service.ts';
 import { createUrlMetrics } from '../url/metrics.ts';
+import { startUrlService } from '../url/url-service.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
 
 /** Codes the in-process code source takes per statement on the key pool (lost on SIGKILL: only wasted). */
@@ -29,62 +26,41 @@ export interface Served {
   /** A new admin key when this start created the first one (shown once, only its hash is kept). */
   createdAdminKey: string | null;
   where: { database: string; cache: string; keyPool: string };
-  stop(): Promise<void>;
+  /** As the URL service: resolves to the clicks that could not be written by `closeBy` (performance.now() time). */
+  stop(closeBy?: number): Promise<number>;
 }
 
 export async function startServe(config: ServeConfig, dataDir: string, log: Logger): Promise<Served> {
   const registry = createRegistry();
   const metrics = createUrlMetrics(registry);
-  const storage = await openServeStorage(config, dataDir, log, metrics.cacheError);
+  const storage = await openServeStorage(config, dataDir, { log, registry, metrics });
   const kgs = await openCodeSource(config, storage, log, registry);
   const apiKeys = createApiKeyService(storage.apiKeys);
   const createdAdminKey = await ensureAdminKey(config.service.adminApiKey, storage.apiKeys, apiKeys);
-
-  const service = config.service;
-  const clicks = createClickCounter({ store: storage.links, log, flushIntervalMs: service.clicks.flushIntervalMs, bufferMax: service.clicks.bufferMax, metrics: metrics.clickMetrics });
-  metrics.watchClicks(clicks);
-  clicks.start();
-  const links = createLinkService({
-    store: storage.links,
-    cache: storage.cache,
-    codes: kgs.codes,
-    clicks,
-    log,
-    urlPolicy: { ownHosts: [new URL(service.publicBaseUrl).host], blockedDomains: service.blockedDomains },
-    cacheTtlS: service.cache.ttlS,
-    negativeCacheTtlS: service.cache.negativeTtlS,
-    allowAnonymous: service.allowAnonymous,
-    events: metrics,
-  });
-  const stopSweep = startExpirySweep(storage.links, log, 60_000);
-  const app = await buildUrlApp({
-    links,
-    apiKeys,
-    limiter: storage.limiter,
-    log,
-    registry,
-    publicBaseUrl: service.publicBaseUrl,
-    redirectStatus: service.redirectStatus,
-    rateLimit: service.rateLimit,
-    trustProxy: service.trustProxy,
-    checks: { postgres: storage.checks.database, redis: storage.checks.redis, kgs: kgs.check },
-    onRedirect: metrics.redirect,
-  });
-  const address = await app.listen({ host: service.listen.host, port: service.listen.port });
-  log.info({ address, publicBaseUrl: service.publicBaseUrl }, 'curt serve listening');
+  const service = await startUrlService(
+    config.service,
+    {
+      links: storage.links,
+      backgroundLinks: storage.backgroundLinks,
+      apiKeys,
+      cache: storage.cache,
+      limiter: storage.limiter,
+      codes: kgs.codes,
+      checks: { postgres: storage.checks.database, redis: storage.checks.redis, kgs: kgs.check },
+    },
+    { log, registry, metrics },
+  );
+  log.info({ address: service.address, publicBaseUrl: config.service.publicBaseUrl }, 'curt serve listening');
 
   return {
-    address,
+    address: service.address,
     createdAdminKey,
     where: { database: storage.where.database, cache: storage.where.cache, keyPool: kgs.where },
-    async stop() {
-      // As the URL service: finish requests, write their clicks, give codes back, then close storage.
-      await app.close();
-      stopSweep();
-      await clicks.stop(5000);
-      await kgs.codes.close();
+    async stop(closeBy = performance.now() + config.service.shutdownTimeoutMs) {
+      const lost = await service.stop(closeBy);
       await kgs.stop();
       await storage.close();
+      return lost;
     },
   };
 }

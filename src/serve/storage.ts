@@ -4,10 +4,10 @@
 import { join } from 'node:path';
 import type { ServeConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Registry } from '../core/metrics.ts';
 import { migrate } from '../core/migrate.ts';
-import { createPgPool, pgRunner } from '../core/postgres.ts';
+import { createPgPool } from '../core/postgres.ts';
 import { connectRedis } from '../core/redis.ts';
-import type { TransactionalRunner } from '../core/sql.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
 import type { ApiKeyStore, LinkStore } from '../storage/link-store.ts';
@@ -17,11 +17,15 @@ import { openPglite, pgliteRunner } from '../storage/pglite/pglite-runner.ts';
 import { createPgKeyStore } from '../storage/postgres/pg-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
 import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
-import { createRedisLinkCache } from '../storage/redis/redis-link-cache.ts';
-import { createRedisRateLimiter, type RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { UrlMetrics } from '../url/metrics.ts';
+import { openPostgresLinkStorage } from '../url/postgres-link-storage.ts';
+import { openRedisLinkCacheStack } from '../url/redis-link-cache-stack.ts';
 
 export interface ServeStorage {
   links: LinkStore;
+  /** Click flushes and the expiry sweep: PostgreSQL's background pool, or PGlite's one connection. */
+  backgroundLinks: LinkStore;
   apiKeys: ApiKeyStore;
   cache: LinkCache;
   limiter: RateLimiter;
@@ -37,36 +41,43 @@ export interface ServeStorage {
 /** The folder inside DATA_DIR that PGlite owns. */
 export const PGLITE_FOLDER = 'postgres';
 
-export async function openServeStorage(config: ServeConfig, dataDir: string, log: Logger, onCacheError?: (operation: string) => void): Promise<ServeStorage> {
-  const database = config.databaseUrl === null ? await openEmbeddedDatabase(join(dataDir, PGLITE_FOLDER), log) : await openPostgres(config.databaseUrl, log);
-  const links = createPgLinkStore(database.db);
-  const apiKeys = createPgApiKeyStore(database.db);
-  const checks = { database: () => links.ping(), redis: null };
-  // CACHE_TTL_S=0 means no cache at all, as in the URL service.
-  const cached = (cache: () => LinkCache): LinkCache => (config.service.cache.ttlS === 0 ? noLinkCache : cache());
+/**
+ * PostgreSQL and Redis are used exactly as the URL service uses them (the same breakers, request
+ * timeouts and cache tiers), so that `curt serve` on servers degrades the way docs/operations.md says.
+ */
+export async function openServeStorage(config: ServeConfig, dataDir: string, deps: { log: Logger; registry: Registry; metrics: UrlMetrics }): Promise<ServeStorage> {
+  const { log } = deps;
+  const database = config.databaseUrl === null ? await openEmbeddedDatabase(join(dataDir, PGLITE_FOLDER), log) : await openPostgres(config.databaseUrl, deps);
+  const checks = { database: () => database.links.ping(), redis: null };
   if (config.redisUrl === null) {
     return {
-      links,
-      apiKeys,
-      cache: cached(() => createMemoryLinkCache()),
+      ...database,
+      // CACHE_TTL_S=0 means no cache at all, as in the URL service.
+      cache: config.service.cache.ttlS === 0 ? noLinkCache : createMemoryLinkCache({ maxEntries: config.service.cache.nearMax }),
       limiter: createMemoryRateLimiter(),
-      keys: createPgKeyStore(database.db),
       checks,
       where: { database: database.where, cache: 'in this process', keys: 'the database' },
       close: () => database.close(),
     };
   }
   const prefix = config.service.redis.keyPrefix;
-  const redis = await connectRedis({ url: config.redisUrl, log, name: 'curt-serve' });
+  let redis;
+  try {
+    redis = await connectRedis({ url: config.redisUrl, log, name: 'curt-serve', commandTimeoutMs: 1000 });
+  } catch (err) {
+    await database.close();
+    throw err;
+  }
+  const cached = openRedisLinkCacheStack({ redis, prefix, ...deps, cache: config.service.cache });
   return {
-    links,
-    apiKeys,
-    cache: cached(() => createRedisLinkCache({ redis, prefix, log, ...(onCacheError ? { onError: onCacheError } : {}) })),
-    limiter: createRedisRateLimiter(redis, prefix),
+    ...database,
+    cache: cached.cache,
+    limiter: cached.limiter,
     keys: createRedisKeyStore(redis, prefix),
-    checks: { ...checks, redis: async () => void (await redis.ping()) },
+    checks: { ...checks, redis: () => cached.check() },
     where: { database: database.where, cache: `Redis ${withoutPassword(config.redisUrl)}`, keys: 'Redis' },
     async close() {
+      await cached.close();
       redis.disconnect();
       await database.close();
     },
@@ -74,7 +85,11 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, log
 }
 
 interface Database {
-  db: TransactionalRunner;
+  links: LinkStore;
+  backgroundLinks: LinkStore;
+  apiKeys: ApiKeyStore;
+  /** The in-process key pool's store, in the same database. */
+  keys: KeyStore;
   where: string;
   close(): Promise<void>;
 }
@@ -84,23 +99,28 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
   const db = pgliteRunner(pglite);
   // PGlite has one connection, and nothing else runs yet: it is the session migrate() needs.
   await migrate(db, log);
-  return { db, where: `${dir} (PGlite, embedded PostgreSQL)`, close: () => pglite.close() };
+  const links = createPgLinkStore(db);
+  return { links, backgroundLinks: links, apiKeys: createPgApiKeyStore(db), keys: createPgKeyStore(db), where: `${dir} (PGlite, embedded PostgreSQL)`, close: () => pglite.close() };
 }
 
-async function openPostgres(url: string, log: Logger): Promise<Database> {
-  const pool = createPgPool({ url, log, applicationName: 'curt-serve' });
+async function openPostgres(url: string, deps: { log: Logger; registry: Registry }): Promise<Database> {
+  // Migrated on one session of a pool of its own: the advisory lock and the schema changes need one
+  // connection, and the request pool's short statement timeout is no place for them.
+  const setup = createPgPool({ url, log: deps.log, max: 1, applicationName: 'curt-serve-migrate' });
   try {
-    const client = await pool.connect();
+    const client = await setup.connect();
     try {
-      await migrate(client, log);
+      await migrate(client, deps.log);
     } finally {
       client.release();
     }
   } catch (err) {
-    await pool.end();
     throw new Error(`cannot prepare PostgreSQL at ${withoutPassword(url)}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await setup.end();
   }
-  return { db: pgRunner(pool), where: `PostgreSQL ${withoutPassword(url)}`, close: () => pool.end() };
+  const storage = openPostgresLinkStorage({ url, ...deps, applicationName: 'curt-serve' });
+  return { ...storage, keys: createPgKeyStore(storage.background), where: `PostgreSQL ${withoutPassword(url)}` };
 }
 
 /** A URL as it may be printed: the password replaced. */

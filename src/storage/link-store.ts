@@ -66,10 +66,10 @@ export interface LinkStore {
   /** Newest first; `ownerKeyId` undefined lists every link (admin). Keyset pagination on id. */
   list(options: { ownerKeyId?: number; beforeId?: number; limit: number }): Promise<LinkRecord[]>;
   analytics(linkId: number, options: { days: number; referrers: number }): Promise<LinkAnalytics>;
-  /** Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. */
   /**
-   * Adds a batch of clicks in one transaction. With `batchId`, applying the same batch again is a
-   * no-op (a retry after a lost COMMIT answer must not count twice).
+   * Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. With
+   * `batchId`, applying the same batch again is a no-op (a retry after a lost COMMIT answer must not
+   * count twice).
    */
   applyClicks(batch: readonly ClickAggregate[], batchId?: string): Promise<void>;
   /** Forgets the ids of batches applied before `before`; returns how many. */

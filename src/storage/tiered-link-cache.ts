@@ -1,7 +1,7 @@
 // LinkCache in two tiers: a small in-process map ("near") in front of the shared cache ("far",
 // Redis). A warm redirect then costs no network hop at all. What keeps the near tier honest:
-//  - every write of a new state (update, delete, one-time use, creation) is broadcast on the
-//    invalidation bus, and every replica drops its near entry for that code at once;
+//  - every write of a new state (update, delete, creation) is broadcast on the invalidation bus, and
+//    every replica drops its near entry for that code at once (one-time links are never held near);
 //  - the near tier is only used while this replica is subscribed to the bus: when the subscription
 //    drops (Redis down), it is cleared and bypassed, and cleared again when the subscription is back,
 //    so a replica can never serve a state it may have missed the invalidation of;

@@ -1,0 +1,39 @@
+// The URL service's PostgreSQL side, as both the URL service process and `curt serve` with
+// DATABASE_URL use it: a request pool with short timeouts, a background pool for click flushes and
+// the expiry sweep, and one circuit breaker in front of both.
+import { createDependencyBreaker } from '../core/dependency-breaker.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Registry } from '../core/metrics.ts';
+import { createPgPool, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../core/postgres.ts';
+import type { TransactionalRunner } from '../core/sql.ts';
+import type { ApiKeyStore, LinkStore } from '../storage/link-store.ts';
+import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
+
+export interface PostgresLinkStorage {
+  /** Request path: a database that is down or hung answers 503 within a second. */
+  links: LinkStore;
+  apiKeys: ApiKeyStore;
+  /** Background work (click flushes, the expiry sweep): a large batch may take seconds. */
+  backgroundLinks: LinkStore;
+  /** Runs on the background pool, behind the breaker (schema checks at start-up). */
+  background: TransactionalRunner;
+  close(): Promise<void>;
+}
+
+export function openPostgresLinkStorage(options: { url: string; log: Logger; registry: Registry; applicationName: string }): PostgresLinkStorage {
+  const { url, log, registry, applicationName } = options;
+  // Whichever pool notices an outage first opens the breaker for both, and a flush or a /ready
+  // probe is the trial that closes it again.
+  const breaker = createDependencyBreaker({ dependency: 'postgres', log, registry, isFailure: isPostgresUnavailable, failureThreshold: 3, resetTimeoutMs: 2000 });
+  const pool = createPgPool({ url, log, applicationName, ...REQUEST_PATH_TIMEOUTS });
+  const backgroundPool = createPgPool({ url, log, max: 2, applicationName: `${applicationName}-background` });
+  const db = guardedRunner(pgRunner(pool), breaker);
+  const background = guardedRunner(pgRunner(backgroundPool), breaker);
+  return {
+    links: createPgLinkStore(db),
+    apiKeys: createPgApiKeyStore(db),
+    backgroundLinks: createPgLinkStore(background),
+    background,
+    close: async () => void (await Promise.all([pool.end(), backgroundPool.end()])),
+  };
+}

@@ -1,0 +1,60 @@
+// The URL service's Redis side, as both the URL service process and `curt serve` with REDIS_URL use
+// it: the shared cache (with an in-process near tier kept coherent by the invalidation bus and the
+// cache epoch), the shared rate limits, and one circuit breaker in front of every request-path call.
+import type { CacheConfig } from '../core/config.ts';
+import { createDependencyBreaker } from '../core/dependency-breaker.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Registry } from '../core/metrics.ts';
+import type { Redis } from '../core/redis.ts';
+import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
+import { createMemoryLinkCache } from '../storage/memory/memory-link-cache.ts';
+import { createRedisCacheEpoch } from '../storage/redis/redis-cache-epoch.ts';
+import { createRedisInvalidationBus } from '../storage/redis/redis-invalidation-bus.ts';
+import { createRedisLinkCache } from '../storage/redis/redis-link-cache.ts';
+import { createRedisRateLimiter, type RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import { createTieredLinkCache } from '../storage/tiered-link-cache.ts';
+import type { UrlMetrics } from './metrics.ts';
+
+export interface RedisLinkCacheStack {
+  cache: LinkCache;
+  limiter: RateLimiter;
+  /** For /ready: throws while the breaker is open or Redis does not answer. */
+  check(): Promise<void>;
+  /** Stops the epoch timer and the invalidation subscription; the caller owns `redis`. */
+  close(): Promise<void>;
+}
+
+export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string; log: Logger; registry: Registry; metrics: UrlMetrics; cache: CacheConfig }): RedisLinkCacheStack {
+  const { redis, prefix, log, registry, metrics } = options;
+  // While it is open, cache, invalidation and rate-limit calls are skipped at once, so a hung Redis
+  // does not add its timeout to every request. The cache epoch's background reads keep it open
+  // while Redis fails and close it when Redis answers.
+  const breaker = createDependencyBreaker({ dependency: 'redis', log, registry, failureThreshold: 3, resetTimeoutMs: 5000 });
+  const epoch = createRedisCacheEpoch({ redis, prefix, log, breaker });
+  metrics.watchCacheEpoch(epoch);
+  const { ttlS, nearTtlS, nearMax } = options.cache;
+  const bus =
+    ttlS > 0 && nearTtlS > 0 ? createRedisInvalidationBus({ redis, prefix, log, breaker, onPublishFailed: (err) => epoch.failed('an invalidation was not published', err) }) : null;
+  if (bus) epoch.attach(bus);
+
+  function linkCache(): LinkCache {
+    if (ttlS === 0) return noLinkCache;
+    const far = createRedisLinkCache({ redis, prefix, log, onError: metrics.cacheError, onSkipped: metrics.cacheSkipped, breaker, epoch });
+    if (bus === null) return far;
+    const near = createMemoryLinkCache({ maxEntries: nearMax });
+    return createTieredLinkCache({ near, far, bus, trust: epoch, nearTtlS, onNearLookup: metrics.nearCacheLookup });
+  }
+
+  return {
+    cache: linkCache(),
+    limiter: createRedisRateLimiter(redis, prefix, { breaker }),
+    async check() {
+      if (breaker.state() === 'open') throw new Error('redis circuit breaker open');
+      await redis.ping();
+    },
+    async close() {
+      epoch.close();
+      await bus?.close();
+    },
+  };
+}

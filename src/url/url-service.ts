@@ -1,0 +1,103 @@
+// The URL service assembled from its parts: the click pipeline, the link service, the expiry sweep
+// and the HTTP app. The URL service process and `curt serve` both start it; they differ only in the
+// parts they pass (PostgreSQL or PGlite, Redis or in-process, a remote KGS or the key pool in-process).
+import type { UrlServiceConfig } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Registry } from '../core/metrics.ts';
+import type { CodeSource } from '../kgs-client/types.ts';
+import type { LinkCache } from '../storage/link-cache.ts';
+import type { LinkStore } from '../storage/link-store.ts';
+import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { ApiKeyService } from './api-keys.ts';
+import { buildUrlApp, type UrlAppDeps } from './app.ts';
+import { createClickCounter } from './click-counter.ts';
+import { startExpirySweep } from './expiry-sweep.ts';
+import { createLinkService } from './link-service.ts';
+import type { UrlMetrics } from './metrics.ts';
+
+export interface UrlServiceParts {
+  /** What requests wait on. */
+  links: LinkStore;
+  /** Click flushes and the expiry sweep: may be slower than a request may wait (or `links` itself). */
+  backgroundLinks: LinkStore;
+  apiKeys: ApiKeyService;
+  cache: LinkCache;
+  limiter: RateLimiter;
+  codes: CodeSource;
+  checks: UrlAppDeps['checks'];
+}
+
+export interface RunningUrlService {
+  address: string;
+  /**
+   * Stops taking requests and finishes those in flight, then writes their clicks and hands unused
+   * codes back (at the same time: they need different dependencies). Clicks are retried until
+   * `closeBy` (a performance.now() time) less what closing the connections afterwards needs; the
+   * caller closes them. Resolves to the clicks that could not be written.
+   */
+  stop(closeBy: number): Promise<number>;
+}
+
+/** Of the shutdown deadline, what is kept for closing connections after the last click flush attempt. */
+const CLOSE_RESERVE_MS = 1000;
+const EXPIRY_SWEEP_MS = 60_000;
+
+export async function startUrlService(
+  config: UrlServiceConfig,
+  parts: UrlServiceParts,
+  deps: { log: Logger; registry: Registry; metrics: UrlMetrics },
+): Promise<RunningUrlService> {
+  const { log, registry, metrics } = deps;
+  const clicks = createClickCounter({
+    store: parts.backgroundLinks,
+    log,
+    flushIntervalMs: config.clicks.flushIntervalMs,
+    bufferMax: config.clicks.bufferMax,
+    metrics: metrics.clickMetrics,
+  });
+  metrics.watchClicks(clicks);
+  clicks.start();
+  const links = createLinkService({
+    store: parts.links,
+    cache: parts.cache,
+    codes: parts.codes,
+    clicks,
+    log,
+    urlPolicy: { ownHosts: [new URL(config.publicBaseUrl).host], blockedDomains: config.blockedDomains },
+    cacheTtlS: config.cache.ttlS,
+    negativeCacheTtlS: config.cache.negativeTtlS,
+    allowAnonymous: config.allowAnonymous,
+    events: metrics,
+  });
+  const stopSweep = startExpirySweep(parts.backgroundLinks, log, EXPIRY_SWEEP_MS);
+  const app = await buildUrlApp({
+    links,
+    apiKeys: parts.apiKeys,
+    limiter: parts.limiter,
+    log,
+    registry,
+    publicBaseUrl: config.publicBaseUrl,
+    redirectStatus: config.redirectStatus,
+    rateLimit: config.rateLimit,
+    trustProxy: config.trustProxy,
+    checks: parts.checks,
+    onRedirect: metrics.redirect,
+  });
+  let address: string;
+  try {
+    address = await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    stopSweep();
+    await clicks.stop(0);
+    throw err;
+  }
+  return {
+    address,
+    async stop(closeBy) {
+      await app.close();
+      stopSweep();
+      await Promise.all([clicks.stop(Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS)), parts.codes.close()]);
+      return clicks.pending();
+    },
+  };
+}
