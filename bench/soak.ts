@@ -20,7 +20,7 @@ import pg from 'pg';
 import { migrate } from '../src/core/migrate.ts';
 import { hashApiKey } from '../src/url/api-keys.ts';
 import { createLogger } from '../src/core/logger.ts';
-import { inParallel, metricValue, timedFetch } from '../test/support/fault-probes.ts';
+import { inParallel, metricValue, seriesValue, timedFetch } from '../test/support/fault-probes.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { startPrivateRedis, type PrivateRedis } from '../test/support/redis-server.ts';
 import type { DriverConfig, DriverResult, FromDriver, LinkRecord, ToDriver } from './soak-driver.ts';
@@ -116,13 +116,16 @@ function startSampler(targets: Record<string, ServiceProcess>, t0: number): { sa
   const takeAt = async (t: number): Promise<void> => {
     const taken = await Promise.all(
       Object.entries(targets).map(async ([name, service]) => {
-        const read = (series: string): Promise<number | null> => metricValue(service.url, series).catch(() => null);
-        const [rssBytes, heapUsedBytes, eventLoopLagMaxS] = await Promise.all([
-          read('process_resident_memory_bytes'),
-          read('nodejs_heap_size_used_bytes'),
-          read('nodejs_eventloop_lag_max_seconds'),
-        ]);
-        return { process: name, t, rssBytes, heapUsedBytes, eventLoopLagMaxS };
+        // One scrape for all three: each scrape resets the event-loop delay histogram.
+        const exposition = await fetch(`${service.url}/metrics`).then((res) => res.text()).catch(() => '');
+        const read = (series: string): number | null => seriesValue(exposition, series);
+        return {
+          process: name,
+          t,
+          rssBytes: read('process_resident_memory_bytes'),
+          heapUsedBytes: read('nodejs_heap_size_used_bytes'),
+          eventLoopLagMaxS: read('nodejs_eventloop_lag_max_seconds'),
+        };
       }),
     );
     samples.push(...taken);

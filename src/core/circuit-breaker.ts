@@ -11,6 +11,11 @@ export interface CircuitBreakerOptions {
   onStateChange?: (name: string, from: BreakerState, to: BreakerState) => void;
   /** A call refused without being made (open, or a half-open trial already in flight). */
   onRejected?: (name: string) => void;
+  /**
+   * Which errors of a call mean the dependency is unwell. Others are its answer (a constraint
+   * violation, a 4xx): they pass through to the caller and count as a success. Default: every error.
+   */
+  isFailure?: (err: unknown) => boolean;
 }
 
 export class CircuitOpenError extends Error {
@@ -58,7 +63,8 @@ export class CircuitBreaker {
       this.recordSuccess();
       return result;
     } catch (err) {
-      this.recordFailure();
+      if (this.options.isFailure === undefined || this.options.isFailure(err)) this.recordFailure();
+      else this.recordSuccess();
       throw err;
     } finally {
       if (trial) this.trialInFlight = false;

@@ -68,13 +68,13 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
   const { dependency, log } = options;
   const resetTimeoutMs = options.resetTimeoutMs ?? 2000;
   const retryAfterS = Math.max(1, Math.ceil(resetTimeoutMs / 1000));
-  const isFailure = options.isFailure ?? (() => true);
   const metrics = options.registry === undefined ? undefined : metricsFor(options.registry);
   const breaker = new CircuitBreaker({
     name: dependency,
     failureThreshold: options.failureThreshold ?? 5,
     resetTimeoutMs,
     ...(options.now ? { now: options.now } : {}),
+    ...(options.isFailure ? { isFailure: options.isFailure } : {}),
     onStateChange: (_name, from, to) => {
       const level = to === 'open' ? 'warn' : 'info';
       log[level]({ dependency, from, to }, `${dependency} circuit breaker ${from} -> ${to}`);
@@ -88,25 +88,16 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
     recordSuccess: () => breaker.recordSuccess(),
     recordFailure: () => breaker.recordFailure(),
     async run<T>(call: () => Promise<T>): Promise<T> {
-      let outcome: { value: T } | { answer: unknown };
       try {
-        outcome = await breaker.run(async () => {
-          try {
-            return { value: await call() };
-          } catch (err) {
-            // An answer (a constraint violation, a domain error) says the dependency is up.
-            if (isFailure(err)) throw err;
-            return { answer: err };
-          }
-        });
+        return await breaker.run(call);
       } catch (err) {
         if (err instanceof CircuitOpenError) {
           throw new DependencyDown(dependency, `${dependency} is not available (circuit breaker open); try again shortly.`, retryAfterS, { cause: err });
         }
+        // An answer (a constraint violation, a domain error) says the dependency is up: passed on as it is.
+        if (options.isFailure !== undefined && !options.isFailure(err)) throw err;
         throw new DependencyDown(dependency, `${dependency} is not available; try again shortly.`, retryAfterS, { cause: err });
       }
-      if ('answer' in outcome) throw outcome.answer;
-      return outcome.value;
     },
   };
   metrics?.breakers.add(self);

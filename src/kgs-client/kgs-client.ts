@@ -126,11 +126,12 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
     });
   }
 
-  async function returnCodes(codes: readonly string[], context?: RequestContext): Promise<number> {
+  async function returnCodes(codes: readonly string[], context?: RequestContext, returnOptions: { unused?: boolean } = {}): Promise<number> {
     let returned = 0;
+    const unused = returnOptions.unused === true ? { unused: true } : {};
     for (let i = 0; i < codes.length; i += 1000) {
       const chunk = codes.slice(i, i + 1000);
-      const result = await http.call<{ returned: number }>({ method: 'POST', path: '/codes/return', body: { codes: chunk }, replay: true, context });
+      const result = await http.call<{ returned: number }>({ method: 'POST', path: '/codes/return', body: { codes: chunk, ...unused }, replay: true, context });
       returned += result.returned;
     }
     return returned;
@@ -159,7 +160,7 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
       for (const waiter of waiters.splice(0)) waiter.reject(new DependencyDown('kgs', 'The service is shutting down.', 1));
       const unused = buffer.splice(0);
       try {
-        const returned = await returnCodes(unused);
+        const returned = await returnCodes(unused, undefined, { unused: true });
         options.log.info({ buffered: unused.length, returned }, 'returned unused codes to the KGS');
       } catch (err) {
         // They stay in used_keys: lost to the code space, never handed out twice.

@@ -79,15 +79,17 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
         options.onBreakerChange?.(url, to);
       },
       onRejected: () => options.onAttempt?.(url, 'skipped', 0),
+      // A 4xx is an answer; only a call that got none counts against the replica.
+      isFailure: (err) => err instanceof AttemptFailed,
     }),
   }));
   // Calls start at the next replica each time, so the load spreads and a dead first URL is not
   // everyone's first attempt.
   let next = 0;
 
-  // A 4xx is the KGS answering (final, and no sign the replica is unwell), so it comes back as a
-  // value the breaker counts as a success; only failures to get an answer are thrown.
-  async function attempt<T>(replica: Replica, call: KgsCall): Promise<{ value: T } | { rejected: AppError }> {
+  // Throws AttemptFailed when no answer came (the breaker counts it), or the client error a 4xx
+  // stands for: the KGS answering, final, and no sign the replica is unwell.
+  async function attempt<T>(replica: Replica, call: KgsCall): Promise<T> {
     const started = performance.now();
     const report = (outcome: AttemptOutcome): void => options.onAttempt?.(replica.url, outcome, (performance.now() - started) / 1000);
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
@@ -113,7 +115,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
     }
     if (status >= 200 && status < 300) {
       report('ok');
-      return { value: JSON.parse(text) as T };
+      return JSON.parse(text) as T;
     }
     const problem = parseProblem(status, text);
     if (status >= 500) {
@@ -121,7 +123,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
       throw new AttemptFailed('unavailable', true, `${replica.url}: ${status} ${problem.code}`, problem);
     }
     report('rejected');
-    return { rejected: toClientError(problem, replica.url) };
+    throw toClientError(problem, replica.url);
   }
 
   async function call<T>(call: KgsCall): Promise<T> {
@@ -132,9 +134,8 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
       for (let i = 0; i < replicas.length; i++) {
         const replica = replicas[(start + i) % replicas.length];
         if (replica === undefined) continue;
-        let outcome: { value: T } | { rejected: AppError };
         try {
-          outcome = await replica.breaker.run(() => attempt<T>(replica, call));
+          return await replica.breaker.run(() => attempt<T>(replica, call));
         } catch (err) {
           // Open breaker: skipped without a request (counted as 'skipped' by onRejected).
           if (err instanceof CircuitOpenError) continue;
@@ -142,10 +143,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
           last = err;
           options.log.warn({ dependency: 'kgs', kgs: replica.url, outcome: err.outcome, err: err.message, path: call.path }, 'KGS call failed');
           if (err.sent && !call.replay) throw unavailable(err);
-          continue;
         }
-        if ('rejected' in outcome) throw outcome.rejected;
-        return outcome.value;
       }
     }
     throw unavailable(last);

@@ -11,8 +11,11 @@ export interface CodeSource {
   takeCode(context?: RequestContext): Promise<string>;
   /** Claims a custom alias. Throws Conflict (`alias_taken` / `alias_reserved`) or InvalidRequest. */
   claimCode(code: string, context?: RequestContext): Promise<string>;
-  /** Gives codes back (a deleted link's code); they are reusable after the KGS cool-down. */
-  returnCodes(codes: readonly string[], context?: RequestContext): Promise<number>;
+  /**
+   * Gives codes back: a deleted link's code is reusable after the KGS cool-down; `unused` codes (no
+   * link ever had them: a creation that failed) at once.
+   */
+  returnCodes(codes: readonly string[], context?: RequestContext, options?: { unused?: boolean }): Promise<number>;
   /** Codes in the local buffer now. */
   buffered(): number;
   /** Stops background refills and returns every buffered, unused code to the KGS. */

@@ -39,6 +39,15 @@ export interface KeyPoolEvents {
   replenished(added: number): void;
 }
 
+export interface ReturnOptions {
+  /**
+   * The codes never served a link (a client's buffer given back, a creation that failed): the
+   * cool-down exists so that an old printed link does not silently lead somewhere new, and no link
+   * ever had these codes, so they are reusable at once.
+   */
+  unused?: boolean;
+}
+
 export interface ReplenishResult {
   added: number;
   /** Every code of the configured space is in use: nothing more can be generated. */
@@ -49,7 +58,8 @@ export interface ReplenishResult {
 
 export interface KeyPool {
   takeCodes(count: number): Promise<string[]>;
-  returnCodes(codes: readonly string[]): Promise<number>;
+  /** `unused`: the codes never served a link, so they skip the cool-down (see ReturnOptions). */
+  returnCodes(codes: readonly string[], options?: ReturnOptions): Promise<number>;
   claimCode(code: string): Promise<string>;
   replenish(): Promise<ReplenishResult>;
   sizes(): Promise<PoolSizes>;
@@ -160,11 +170,11 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
     }
   }
 
-  async function returnCodes(codes: readonly string[]): Promise<number> {
+  async function returnCodes(codes: readonly string[], returnOptions: ReturnOptions = {}): Promise<number> {
     const unique = [...new Set(codes)];
     const recycle = unique.filter((code) => generator.produces(code));
     const release = unique.filter((code) => !generator.produces(code));
-    const releaseAt = options.reuseCooldownS === 0 ? null : now() + options.reuseCooldownS * 1000;
+    const releaseAt = options.reuseCooldownS === 0 || returnOptions.unused === true ? null : now() + options.reuseCooldownS * 1000;
     const count = await store.giveBack(recycle, release, releaseAt);
     options.events?.returned?.(count);
     return count;

@@ -37,13 +37,13 @@ export function createLocalCodeSource(pool: KeyPool, options: { batchSize?: numb
       }
     },
     claimCode: (code) => pool.claimCode(code),
-    returnCodes: (codes) => pool.returnCodes(codes),
+    returnCodes: (codes, _context, options) => pool.returnCodes(codes, options),
     buffered: () => buffer.length,
     async close() {
       closed = true;
       await refilling?.catch(() => undefined);
       const unused = buffer.splice(0);
-      if (unused.length > 0) await pool.returnCodes(unused);
+      if (unused.length > 0) await pool.returnCodes(unused, { unused: true });
     },
   };
 }

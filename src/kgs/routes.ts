@@ -44,13 +44,17 @@ export async function registerCodeRoutes(app: HttpApp, deps: KgsRouteDeps): Prom
     {
       schema: {
         summary: 'Return codes to the pool',
-        description: 'Codes now in `used_keys` go back to `available_keys` after the reuse cool-down. Others are ignored.',
+        description:
+          'Codes now in `used_keys` go back to `available_keys` after the reuse cool-down. Others are ignored. `unused: true`: the codes never served a link (a buffer given back, a creation that failed), so no old link can point at them and they skip the cool-down.',
         security: [{ bearer: [] }],
-        body: Type.Object({ codes: Type.Array(CodeString, { minItems: 1, maxItems: MAX_CODES_PER_REQUEST }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { codes: Type.Array(CodeString, { minItems: 1, maxItems: MAX_CODES_PER_REQUEST }), unused: Type.Optional(Type.Boolean()) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ returned: Type.Integer() }), ...problems },
       },
     },
-    async (request) => ({ returned: await pool.returnCodes(request.body.codes) }),
+    async (request) => ({ returned: await pool.returnCodes(request.body.codes, { unused: request.body.unused === true }) }),
   );
 
   app.post(

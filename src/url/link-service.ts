@@ -163,8 +163,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
           continue;
         }
         if (!(err instanceof CodeExists)) {
-          // PostgreSQL is down: give the unused code back rather than leak it.
-          codes.returnCodes([code], context).catch(() => undefined);
+          // PostgreSQL is down: give the code back rather than leak it; no link has it, so at once.
+          codes.returnCodes([code], context, { unused: true }).catch(() => undefined);
         }
         throw err instanceof CodeExists ? new DependencyDown('kgs', 'Could not find a free code; try again.', 1) : err;
       }
@@ -187,6 +187,11 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
           record = await db(() => store.insert({ ...base, code: alias, isCustomAlias: true }));
         } catch (err) {
           if (err instanceof CodeExists) throw new Conflict('alias_taken', `"${alias}" is already taken.`);
+          // No link has the alias (PostgreSQL failed): release the claim, or a retry would find it taken.
+          // Should the insert still land after its timeout, the unique index refuses anyone else's.
+          codes.returnCodes([alias], context, { unused: true }).catch((returnErr: unknown) =>
+            log.warn({ code: alias, err: (returnErr as Error).message }, 'could not release the alias of a failed creation'),
+          );
           throw err;
         }
       } else {

@@ -20,9 +20,12 @@ async function main(): Promise<void> {
   const registry = createRegistry();
   const metrics = createUrlMetrics(registry);
   const postgres = openPostgresLinkStorage({ url: config.databaseUrl, log, registry, applicationName: 'curt-url-service' });
-  const redis = await connectRedis({ url: config.redis.url, log, name: 'curt-url-service', commandTimeoutMs: 1000 });
+  // Independent: neither waits on the other's round trips.
+  const [redis] = await Promise.all([
+    connectRedis({ url: config.redis.url, log, name: 'curt-url-service', commandTimeoutMs: 1000 }),
+    checkSchema(postgres.background, log),
+  ]);
   const cached = openRedisLinkCacheStack({ redis, prefix: config.redis.keyPrefix, log, registry, metrics, cache: config.cache });
-  await checkSchema(postgres.background, log);
   const apiKeys = createApiKeyService(postgres.apiKeys);
   if (config.adminApiKey !== null) await bootstrapAdminKey(apiKeys, config.adminApiKey, log);
 

@@ -6,6 +6,7 @@ import { RESERVED_WORDS } from '../../src/core/reserved.ts';
 import { buildKgsApp } from '../../src/kgs/app.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { testLogger } from '../support/log.ts';
+import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
 
@@ -56,6 +57,34 @@ test('POST /codes/return counts only codes in used_keys', async (t) => {
   for (const payload of [{ codes: [] }, { codes: 'abc' }, { codes: ['a/b'] }, { codes: ['abcdef'], more: 1 }, {}]) {
     const bad = await kgs.app.inject({ method: 'POST', url: '/codes/return', headers: auth, payload });
     assert.equal(bad.statusCode, 400, JSON.stringify(payload));
+  }
+});
+
+test('POST /codes/return with unused: true skips the cool-down (no link ever had those codes); without it they cool down', async (t) => {
+  const kgs = await buildTestKgs('api-return-unused', { reuseCooldownS: 3600 });
+  t.after(() => kgs.close());
+  const keys = redisKeyNames(kgs.redis.prefix);
+  const { codes } = (await kgs.app.inject({ url: '/codes?count=2', headers: auth })).json<{ codes: string[] }>();
+  const [deleted = '', neverLinked = ''] = codes;
+  assert.ok((await kgs.app.inject({ method: 'POST', url: '/codes/claim', headers: auth, payload: { code: 'my-alias' } })).statusCode === 200);
+
+  const cooled = await kgs.app.inject({ method: 'POST', url: '/codes/return', headers: auth, payload: { codes: [deleted] } });
+  assert.deepEqual(cooled.json(), { returned: 1 });
+  assert.equal(await kgs.redis.redis.sismember(keys.used, deleted), 1, 'a deleted link’s code stays used for the cool-down');
+
+  const atOnce = await kgs.app.inject({ method: 'POST', url: '/codes/return', headers: auth, payload: { codes: [neverLinked, 'my-alias'], unused: true } });
+  assert.deepEqual(atOnce.json(), { returned: 2 });
+  assert.deepEqual(
+    [await kgs.redis.redis.sismember(keys.used, neverLinked), await kgs.redis.redis.sismember(keys.available, neverLinked)],
+    [0, 1],
+    'an unused generated code is available again at once',
+  );
+  const reclaim = await kgs.app.inject({ method: 'POST', url: '/codes/claim', headers: auth, payload: { code: 'my-alias' } });
+  assert.equal(reclaim.statusCode, 200, 'an unused alias can be claimed again at once');
+
+  for (const unused of ['yes', 1, null]) {
+    const bad = await kgs.app.inject({ method: 'POST', url: '/codes/return', headers: auth, payload: { codes: [deleted], unused } });
+    assert.equal(bad.statusCode, 400, JSON.stringify(unused));
   }
 });
 

@@ -52,8 +52,12 @@ export async function timedFetch(
 
 /** The value of one series on a service's /metrics, e.g. `dependency_breaker_state{dependency="postgres"}`; null when absent. */
 export async function metricValue(baseUrl: string, series: string): Promise<number | null> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return seriesValue(await (await fetch(`${baseUrl}/metrics`)).text(), series);
+}
+
+/** One unlabelled series of a Prometheus exposition, or null when it is not there. */
+export function seriesValue(exposition: string, series: string): number | null {
+  const line = exposition.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? null : Number(line.slice(series.length + 1));
 }
 

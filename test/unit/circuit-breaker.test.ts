@@ -81,3 +81,20 @@ test('a call refused while open is reported', async () => {
   await assert.rejects(breaker.run(succeed), CircuitOpenError);
   assert.equal(rejected, 1);
 });
+
+test('isFailure: an error that is an answer passes through, resets the count and closes a half-open breaker', async () => {
+  let now = 0;
+  class Answer extends Error {}
+  const breaker = new CircuitBreaker({ name: 'dep', failureThreshold: 2, resetTimeoutMs: 1000, now: () => now, isFailure: (err) => !(err instanceof Answer) });
+  const answer = () => Promise.reject(new Answer('409 taken'));
+  await assert.rejects(breaker.run(fail), /boom/);
+  await assert.rejects(breaker.run(answer), Answer, 'the answer reaches the caller unchanged');
+  await assert.rejects(breaker.run(fail), /boom/);
+  assert.equal(breaker.state, 'closed', 'the answer in between reset the count of failures');
+  await assert.rejects(breaker.run(fail));
+  assert.equal(breaker.state, 'open');
+  for (let i = 0; i < 5; i++) await assert.rejects(breaker.run(answer), CircuitOpenError, 'open: not called at all');
+  now += 1000;
+  await assert.rejects(breaker.run(answer), Answer);
+  assert.equal(breaker.state, 'closed', 'an answer to the half-open trial shows the dependency is up');
+});

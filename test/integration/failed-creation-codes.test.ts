@@ -1,0 +1,69 @@
+// A creation that PostgreSQL fails must not cost its code: the generated code or the claimed alias goes
+// back to the key pool (real, on Redis) at once, since no link ever had it. An alias that stayed
+// claimed would answer every retry with 409 alias_taken, for a link that does not exist.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DependencyDown } from '../../src/core/errors.ts';
+import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
+import type { CodeSource } from '../../src/kgs-client/types.ts';
+import { noLinkCache } from '../../src/storage/link-cache.ts';
+import type { LinkStore } from '../../src/storage/link-store.ts';
+import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
+import { createClickCounter } from '../../src/url/click-counter.ts';
+import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
+import { until } from '../support/fault-probes.ts';
+import { buildTestKgs, type TestKgs } from '../support/kgs.ts';
+import { testLogger } from '../support/log.ts';
+
+describe('a creation that PostgreSQL fails gives its code back at once', () => {
+  let kgs: TestKgs;
+  let codes: CodeSource;
+  let links: LinkService;
+  const attempted: string[] = [];
+
+  before(async () => {
+    // A long cool-down: only the "unused" return can make the codes usable again during the test.
+    kgs = await buildTestKgs('failed-creation', { reuseCooldownS: 3600 });
+    codes = createLocalCodeSource(kgs.pool, { batchSize: 10 });
+    const unavailable = (): Promise<never> => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    const store = {
+      insert: (link: { code: string }) => {
+        attempted.push(link.code);
+        return unavailable();
+      },
+      applyClicks: unavailable,
+    } as unknown as LinkStore;
+    const log = testLogger('failed-creation');
+    links = createLinkService({
+      store,
+      cache: noLinkCache,
+      codes,
+      clicks: createClickCounter({ store, log, flushIntervalMs: 60_000, bufferMax: 100 }),
+      log,
+      urlPolicy: { ownHosts: [], blockedDomains: [] },
+      cacheTtlS: 60,
+      negativeCacheTtlS: 30,
+      allowAnonymous: true,
+    });
+  });
+  after(async () => {
+    await codes.close();
+    await kgs.close();
+  });
+
+  test('a claimed alias is released: the retry can claim it again instead of 409 alias_taken', async () => {
+    await assert.rejects(links.createLink({ url: 'https://example.com/a', alias: 'launch-day' }, null), DependencyDown);
+    assert.deepEqual(attempted.slice(-1), ['launch-day'], 'the insert was tried with the alias');
+    await until(async () => (await kgs.redis.redis.sismember(redisKeyNames(kgs.redis.prefix).used, 'launch-day')) === 0, 2000, 'the alias to leave used_keys');
+    assert.equal(await codes.claimCode('launch-day'), 'launch-day', 'claimable again at once, despite the cool-down');
+  });
+
+  test('a generated code goes back to available_keys, not into the cool-down', async () => {
+    await assert.rejects(links.createLink({ url: 'https://example.com/g' }, null), DependencyDown);
+    const code = attempted.at(-1) ?? '';
+    assert.match(code, /^[a-zA-Z]{6}$/);
+    const keys = redisKeyNames(kgs.redis.prefix);
+    await until(async () => (await kgs.redis.redis.sismember(keys.available, code)) === 1, 2000, `${code} to be available again`);
+    assert.equal((await kgs.pool.sizes()).coolingDown, 0);
+  });
+});
