@@ -48,6 +48,37 @@ export function createPgPool(options: PostgresOptions): Pool {
   return pool;
 }
 
+/** A client of the pool for work over several statements, with its release. */
+export interface CheckedOut {
+  client: PoolClient;
+  /** Back to the pool; with an error (or after the connection was lost) the connection is destroyed. */
+  release: (err?: Error) => void;
+}
+
+/**
+ * Takes a client for work over several statements (a transaction, migrations). node-postgres emits
+ * 'error' on a client whose connection ends, and the pool listens only on idle clients: on a
+ * checked-out one, unheard, that is an uncaught exception and the process dies. The statement in
+ * flight fails on its own; the error is kept so that the connection is destroyed, not pooled.
+ */
+export async function checkOut(pool: Pool): Promise<CheckedOut> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (err: Error): void => {
+    lost = err;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    release: (err) => {
+      const broken = err ?? lost;
+      // A connection on its way out may still report its end: keep listening to it.
+      if (broken === undefined) client.removeListener('error', onError);
+      client.release(broken);
+    },
+  };
+}
+
 /** node-postgres Pool as the stores' runner: plain queries on the pool, transactions on one client. */
 export function pgRunner(pool: Pool): TransactionalRunner {
   return {
@@ -56,7 +87,7 @@ export function pgRunner(pool: Pool): TransactionalRunner {
       return { rows: result.rows as R[] };
     },
     async transaction(work) {
-      const client = await pool.connect();
+      const { client, release } = await checkOut(pool);
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
@@ -73,7 +104,7 @@ export function pgRunner(pool: Pool): TransactionalRunner {
         else await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
         throw err;
       } finally {
-        client.release(broken);
+        release(broken);
       }
     },
   };

@@ -128,10 +128,14 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
 
   async function returnCodes(codes: readonly string[], context?: RequestContext, returnOptions: { unused?: boolean } = {}): Promise<number> {
     let returned = 0;
-    const unused = returnOptions.unused === true ? { unused: true } : {};
+    const unused = returnOptions.unused === true;
     for (let i = 0; i < codes.length; i += 1000) {
       const chunk = codes.slice(i, i + 1000);
-      const result = await http.call<{ returned: number }>({ method: 'POST', path: '/codes/return', body: { codes: chunk, ...unused }, replay: true, context });
+      // A cooling return is safe to replay (a code already cooling is skipped). An unused one is not:
+      // if the first attempt did land, its codes may have been handed out again meanwhile, and a
+      // replay would free them a second time. Not replaying only risks wasting them.
+      const body = unused ? { codes: chunk, unused: true } : { codes: chunk };
+      const result = await http.call<{ returned: number }>({ method: 'POST', path: '/codes/return', body, replay: !unused, context });
       returned += result.returned;
     }
     return returned;

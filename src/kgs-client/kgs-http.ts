@@ -114,8 +114,15 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
       throw new AttemptFailed(timedOut ? 'timeout' : 'error', !NOT_SENT.has(code), `${replica.url}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : (err as Error).message}`);
     }
     if (status >= 200 && status < 300) {
-      report('ok');
-      return JSON.parse(text) as T;
+      try {
+        const value = JSON.parse(text) as T;
+        report('ok');
+        return value;
+      } catch {
+        // Not the KGS talking (a proxy's page?): no answer, as far as this replica goes.
+        report('error');
+        throw new AttemptFailed('error', true, `${replica.url}: ${status} with a body that is not JSON`);
+      }
     }
     const problem = parseProblem(status, text);
     if (status >= 500) {

@@ -6,7 +6,7 @@ import type { ServeConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { migrate } from '../core/migrate.ts';
-import { createPgPool } from '../core/postgres.ts';
+import { checkOut, createPgPool } from '../core/postgres.ts';
 import { connectRedis } from '../core/redis.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
@@ -108,11 +108,11 @@ async function openPostgres(url: string, deps: { log: Logger; registry: Registry
   // connection, and the request pool's short statement timeout is no place for them.
   const setup = createPgPool({ url, log: deps.log, max: 1, applicationName: 'curt-serve-migrate' });
   try {
-    const client = await setup.connect();
+    const { client, release } = await checkOut(setup);
     try {
       await migrate(client, deps.log);
     } finally {
-      client.release();
+      release();
     }
   } catch (err) {
     throw new Error(`cannot prepare PostgreSQL at ${withoutPassword(url)}: ${(err as Error).message}`, { cause: err });
@@ -120,7 +120,16 @@ async function openPostgres(url: string, deps: { log: Logger; registry: Registry
     await setup.end();
   }
   const storage = openPostgresLinkStorage({ url, ...deps, applicationName: 'curt-serve' });
-  return { ...storage, keys: createPgKeyStore(storage.background), where: `PostgreSQL ${withoutPassword(url)}` };
+  // Takes, claims and returns happen while a request waits: the request pool, with its short
+  // timeouts. Filling the pool inserts thousands of codes at a time: the background pool.
+  const onRequests = createPgKeyStore(storage.requests);
+  const keys: KeyStore = {
+    ...createPgKeyStore(storage.background),
+    take: (count) => onRequests.take(count),
+    claim: (code) => onRequests.claim(code),
+    giveBack: (recycle, release, releaseAtMs) => onRequests.giveBack(recycle, release, releaseAtMs),
+  };
+  return { ...storage, keys, where: `PostgreSQL ${withoutPassword(url)}` };
 }
 
 /** A URL as it may be printed: the password replaced. */

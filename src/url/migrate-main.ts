@@ -3,18 +3,18 @@
 import { ConfigError, loadMigrateConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { migrate } from '../core/migrate.ts';
-import { createPgPool } from '../core/postgres.ts';
+import { checkOut, createPgPool } from '../core/postgres.ts';
 
 async function main(): Promise<void> {
   const config = loadMigrateConfig(process.env);
   const log = createLogger({ service: 'migrate', level: config.logLevel });
   const pool = createPgPool({ url: config.databaseUrl, log, max: 1, statementTimeoutMs: 0, applicationName: 'curt-migrate' });
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   try {
     const applied = await migrate(client, log);
     log.info({ applied: applied.length }, applied.length > 0 ? 'database migrated' : 'database already up to date');
   } finally {
-    client.release();
+    release();
     await pool.end();
   }
 }

@@ -15,6 +15,8 @@ export interface PostgresLinkStorage {
   apiKeys: ApiKeyStore;
   /** Background work (click flushes, the expiry sweep): a large batch may take seconds. */
   backgroundLinks: LinkStore;
+  /** The request pool's runner, behind the breaker (for other stores on the request path). */
+  requests: TransactionalRunner;
   /** Runs on the background pool, behind the breaker (schema checks at start-up). */
   background: TransactionalRunner;
   close(): Promise<void>;
@@ -33,6 +35,7 @@ export function openPostgresLinkStorage(options: { url: string; log: Logger; reg
     links: createPgLinkStore(db),
     apiKeys: createPgApiKeyStore(db),
     backgroundLinks: createPgLinkStore(background),
+    requests: db,
     background,
     close: async () => void (await Promise.all([pool.end(), backgroundPool.end()])),
   };

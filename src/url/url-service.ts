@@ -96,7 +96,9 @@ export async function startUrlService(
     async stop(closeBy) {
       await app.close();
       stopSweep();
-      await Promise.all([clicks.stop(Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS)), parts.codes.close()]);
+      // A failed code return only wastes codes; it must not cut the click flush short.
+      const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
+      await Promise.all([clicks.stop(Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS)), returnCodes]);
       return clicks.pending();
     },
   };

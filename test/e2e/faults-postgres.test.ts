@@ -49,6 +49,21 @@ describe('URL service while PostgreSQL is down or hung', () => {
     await redis?.cleanup();
   });
 
+  /** A failure's message, with what the URL service printed and how its process stands: the cause is often there. */
+  async function withServiceLog(work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (err) {
+      const state = service.child.exitCode !== null || service.child.signalCode !== null ? `exited (${service.child.exitCode ?? service.child.signalCode})` : 'running';
+      if (err instanceof Error) err.message += `\n--- URL service ${state}; its last output ---\n${service.output().slice(-4000)}`;
+      throw err;
+    }
+  }
+
+  /** What a redirect load got so far, for a timeout's message. */
+  const progress = (load: ReturnType<typeof redirectLoad>, what: string) => () =>
+    `${what} (served ${load.total()}, ${load.failures.length} failed: ${load.failures.slice(0, 3).join('; ')})`;
+
   async function createLinks(n: number): Promise<string[]> {
     const codes: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -130,13 +145,13 @@ describe('URL service while PostgreSQL is down or hung', () => {
     return { codes, served: load.served };
   }
 
-  test('PostgreSQL killed (SIGKILL) and restarted: cached links redirect throughout, management answers 503 within 1 s, no click is lost', async (t) => {
+  test('PostgreSQL killed (SIGKILL) and restarted: cached links redirect throughout, management answers 503 within 1 s, no click is lost', (t) => withServiceLog(async () => {
     const { codes, served } = await settledLinks(5);
     const during = redirectLoad(base, codes);
     t.after(() => during.stop()); // also when an assertion fails: the loop must not outlive the test
     await postgres.kill();
 
-    await until(() => during.total() >= 200, 20_000, 'redirects while PostgreSQL is down');
+    await until(() => during.total() >= 200, 20_000, progress(during, 'redirects while PostgreSQL is down'));
     await assertManagementFailsFast(codes[0] as string, 'PostgreSQL killed');
     await until(async () => (await metricValue(base, BREAKER)) === 2, 5000, 'the postgres breaker to show open in /metrics');
     await assertHealthAndReadiness('PostgreSQL killed');
@@ -145,15 +160,15 @@ describe('URL service while PostgreSQL is down or hung', () => {
 
     await postgres.start();
     await waitForRecovery('PostgreSQL restarted');
-    await until(() => during.total() >= 400, 20_000, 'redirects after PostgreSQL is back');
+    await until(() => during.total() >= 400, 20_000, progress(during, 'redirects after PostgreSQL is back'));
     await during.stop();
     assert.deepEqual(during.failures, [], 'no redirect of a cached link failed');
     for (const [code, n] of during.served) served.set(code, (served.get(code) ?? 0) + n);
     await assertClicksMatch(served, 'after the restart');
     assert.match(service.output(), /postgres circuit breaker half_open -> closed/);
-  });
+  }));
 
-  test('PostgreSQL hung (SIGSTOP) and resumed: no request hangs, cached links redirect, the breaker opens, no click is lost', async (t) => {
+  test('PostgreSQL hung (SIGSTOP) and resumed: no request hangs, cached links redirect, the breaker opens, no click is lost', (t) => withServiceLog(async () => {
     const { codes, served } = await settledLinks(5);
     const during = redirectLoad(base, codes);
     t.after(() => during.stop()); // also when an assertion fails: the loop must not outlive the test
@@ -163,7 +178,7 @@ describe('URL service while PostgreSQL is down or hung', () => {
       await assertManagementFailsFast(codes[0] as string, 'PostgreSQL hung');
       await until(async () => (await metricValue(base, BREAKER)) === 2, 5000, 'the postgres breaker to show open in /metrics');
       await assertHealthAndReadiness('PostgreSQL hung');
-      await until(() => during.total() >= 200, 20_000, 'redirects while PostgreSQL is hung');
+      await until(() => during.total() >= 200, 20_000, progress(during, 'redirects while PostgreSQL is hung'));
       // Still fast once the breaker has gone half-open and a trial call meets the hung server again.
       await sleep(2500);
       await assertManagementFailsFast(codes[1] as string, 'PostgreSQL still hung');
@@ -171,10 +186,10 @@ describe('URL service while PostgreSQL is down or hung', () => {
       postgres.thaw();
     }
     await waitForRecovery('PostgreSQL resumed');
-    await until(() => during.total() >= 400, 20_000, 'redirects after PostgreSQL resumed');
+    await until(() => during.total() >= 400, 20_000, progress(during, 'redirects after PostgreSQL resumed'));
     await during.stop();
     assert.deepEqual(during.failures, [], 'no redirect of a cached link failed');
     for (const [code, n] of during.served) served.set(code, (served.get(code) ?? 0) + n);
     await assertClicksMatch(served, 'after the resume');
-  });
+  }));
 });

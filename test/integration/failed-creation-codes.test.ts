@@ -3,14 +3,15 @@
 // claimed would answer every retry with 409 alias_taken, for a link that does not exist.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DependencyDown } from '../../src/core/errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Conflict, DependencyDown } from '../../src/core/errors.ts';
 import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
 import type { CodeSource } from '../../src/kgs-client/types.ts';
 import { noLinkCache } from '../../src/storage/link-cache.ts';
-import type { LinkStore } from '../../src/storage/link-store.ts';
+import { CodeExists, type LinkStore } from '../../src/storage/link-store.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
 import { createClickCounter } from '../../src/url/click-counter.ts';
-import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
+import { createLinkService, type LinkService, type LinkServiceOptions } from '../../src/url/link-service.ts';
 import { until } from '../support/fault-probes.ts';
 import { buildTestKgs, type TestKgs } from '../support/kgs.ts';
 import { testLogger } from '../support/log.ts';
@@ -19,6 +20,7 @@ describe('a creation that PostgreSQL fails gives its code back at once', () => {
   let kgs: TestKgs;
   let codes: CodeSource;
   let links: LinkService;
+  let serviceOptions: LinkServiceOptions;
   const attempted: string[] = [];
 
   before(async () => {
@@ -34,7 +36,7 @@ describe('a creation that PostgreSQL fails gives its code back at once', () => {
       applyClicks: unavailable,
     } as unknown as LinkStore;
     const log = testLogger('failed-creation');
-    links = createLinkService({
+    serviceOptions = {
       store,
       cache: noLinkCache,
       codes,
@@ -44,7 +46,8 @@ describe('a creation that PostgreSQL fails gives its code back at once', () => {
       cacheTtlS: 60,
       negativeCacheTtlS: 30,
       allowAnonymous: true,
-    });
+    };
+    links = createLinkService(serviceOptions);
   });
   after(async () => {
     await codes.close();
@@ -56,6 +59,14 @@ describe('a creation that PostgreSQL fails gives its code back at once', () => {
     assert.deepEqual(attempted.slice(-1), ['launch-day'], 'the insert was tried with the alias');
     await until(async () => (await kgs.redis.redis.sismember(redisKeyNames(kgs.redis.prefix).used, 'launch-day')) === 0, 2000, 'the alias to leave used_keys');
     assert.equal(await codes.claimCode('launch-day'), 'launch-day', 'claimable again at once, despite the cool-down');
+  });
+
+  test('an alias PostgreSQL refuses as taken is not released: it belongs to the link that has it', async () => {
+    const taken = createLinkService({ ...serviceOptions, store: { insert: () => Promise.reject(new CodeExists('in-use-1')) } as unknown as LinkStore });
+    await assert.rejects(taken.createLink({ url: 'https://example.com/t', alias: 'in-use-1' }, null), (err: unknown) => err instanceof Conflict && err.code === 'alias_taken');
+    await sleep(200);
+    assert.equal(await kgs.redis.redis.sismember(redisKeyNames(kgs.redis.prefix).used, 'in-use-1'), 1, 'still used in the KGS');
+    await assert.rejects(codes.claimCode('in-use-1'), Conflict);
   });
 
   test('a generated code goes back to available_keys, not into the cool-down', async () => {

@@ -4,6 +4,7 @@
 import { after, before, describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, Conflict, DependencyDown, InvalidRequest } from '../../src/core/errors.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
@@ -178,6 +179,23 @@ describe('KGS client against one live KGS', () => {
     assert.ok(c.healthy());
   });
 
+  test('fails over from a URL that answers 200 with something other than JSON, and opens its breaker', async (t) => {
+    const impostor = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Welcome to nginx</h1>'));
+    impostor.listen(0, '127.0.0.1');
+    await once(impostor, 'listening');
+    t.after(() => impostor.close());
+    const address = impostor.address();
+    assert.ok(address !== null && typeof address === 'object');
+    const wrong = `http://127.0.0.1:${address.port}`;
+    const registry = createRegistry({ defaultMetrics: false });
+    const c = client({ urls: [wrong, kgs.url], batchSize: 20, registry });
+    const codes = await inParallel(1000, 8, () => c.takeCode());
+    assert.equal(new Set(codes).size, 1000);
+    assert.ok((await metricSum(registry, 'kgs_client_requests_total', { kgs: wrong, outcome: 'error' })) >= 1, 'the impostor was tried');
+    // 2 open, or 1 half-open once its reset time has passed: either way it was opened.
+    assert.ok((await metricSum(registry, 'kgs_client_breaker_state', { kgs: wrong })) >= 1, 'its breaker opened');
+  });
+
   test('a wrong token fails takes and claims with 503 naming KGS_TOKEN, without opening the breaker', async () => {
     const c = client({ token: 'not-the-token', batchSize: 10 });
     const take = await rejectionOf(c.takeCode(), 5000, 'a take with a wrong token');
@@ -224,11 +242,12 @@ describe('KGS client against one live KGS', () => {
   });
 });
 
-test('close() gives every buffered code back, including a refill still in flight, and later takes fail with 503', async (t) => {
+test('close() gives every buffered code back at once despite the cool-down, including a refill still in flight, and later takes fail with 503', async (t) => {
   const scope = await openScope(t, 'kgs-client-close');
   const TARGET = 2000;
   // A low watermark far below what this test takes: the KGS must not replenish behind our backs.
-  const kgs = await scope.kgs({ KGS_POOL_TARGET: String(TARGET), KGS_POOL_LOW_WATERMARK: '100' });
+  // An hour's cool-down: the codes are available again at once only because they go back as unused.
+  const kgs = await scope.kgs({ KGS_POOL_TARGET: String(TARGET), KGS_POOL_LOW_WATERMARK: '100', KGS_REUSE_COOLDOWN_S: '3600' });
   const keys = redisKeyNames(scope.redis.prefix);
   const r = scope.redis.redis;
   await until(async () => (await r.scard(keys.available)) === TARGET, 10_000, 'the KGS to fill its pool');

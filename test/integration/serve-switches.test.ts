@@ -48,6 +48,30 @@ test('DATABASE_URL and REDIS_URL: links in PostgreSQL (migrated at start), cache
   assert.equal(existsSync(dataDir), false, 'no embedded database was made');
 });
 
+test('DATABASE_URL alone: links and the key pool in PostgreSQL, cache and rate limits in the process', async (t) => {
+  const defer = cleanups(t);
+  const database = await createTestDatabase('serve_db_only', { migrated: false });
+  defer(() => database.drop());
+  const config = loadServeConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', KGS_REUSE_COOLDOWN_S: '3600' });
+  const served = await startServe(config, unusedDataDir(), testLogger('serve'));
+  defer(() => served.stop());
+
+  assert.equal(served.where.cache, 'in this process');
+  assert.match(served.where.keyPool, /codes kept in the database$/);
+  const client = createCurtClient({ baseUrl: served.address, apiKey: served.createdAdminKey ?? '' });
+  const generated = await client.shorten('https://example.com/db-only');
+  const alias = await client.shorten('https://example.com/db-alias', { alias: 'db-only-1' });
+  const redirect = await fetch(`${served.address}/${generated.short_code}`, { redirect: 'manual' });
+  assert.deepEqual([redirect.status, redirect.headers.get('location')], [302, 'https://example.com/db-only']);
+  const used = async (code: string) =>
+    (await database.pool.query<{ is_used: boolean; release_at: number | null }>('SELECT is_used, release_at FROM key_pool WHERE code = $1', [code])).rows[0];
+  assert.deepEqual(await used(generated.short_code), { is_used: true, release_at: null }, 'taken from the key pool in PostgreSQL');
+  assert.deepEqual(await used(alias.short_code), { is_used: true, release_at: null }, 'the alias is claimed there');
+  await client.delete(generated.short_code);
+  const returned = await used(generated.short_code);
+  assert.ok(returned?.is_used === true && returned.release_at !== null, 'a deleted link’s code cools down before reuse');
+});
+
 test('KGS_URL: codes come from the remote KGS, through the client library', async (t) => {
   const defer = cleanups(t);
   const kgs = await buildTestKgs('serve_remote_kgs');
