@@ -155,6 +155,7 @@ async function main(): Promise<void> {
   const prefix = `bench:${id}:`;
   const work = mkdtempSync(join(tmpdir(), 'curt-bench-'));
   const linksFile = join(work, 'links.tsv');
+  let warmTiers: { inProcess: number; redis: number; postgres: number } | null = null;
   const database = await withDatabase(`curt_bench_${id}`);
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();
@@ -208,7 +209,23 @@ async function main(): Promise<void> {
     track('(warming: every code once)', await runLoad({ ...redirect('sequential', LINKS), durationS: 600 }), true);
     rows.pop();
     console.error('redirects, warm, Zipf mix');
+    // Where the warm redirects were answered from: "warm" means the in-process tier, and a tier whose
+    // entries expire (CACHE_NEAR_TTL_S) during a slow run sends part of them to Redis.
+    const lookups = async (): Promise<Record<string, number>> => {
+      const [near, nearMiss, redisHit, redisMiss] = await Promise.all([
+        scrape(service, 'near_cache_lookups_total{result="hit"}'),
+        scrape(service, 'near_cache_lookups_total{result="miss"}'),
+        scrape(service, 'cache_lookups_total{result="hit"}'),
+        scrape(service, 'cache_lookups_total{result="miss"}'),
+      ]);
+      return { near, nearMiss, redisHit, redisMiss };
+    };
+    const lookupsBefore = await lookups();
     track('redirect, warm (Zipf)', await runLoad(redirect('zipf')), true);
+    const lookupsAfter = await lookups();
+    const delta = (key: string): number => (lookupsAfter[key] ?? 0) - (lookupsBefore[key] ?? 0);
+    warmTiers = { inProcess: delta('near'), redis: delta('redisHit') - delta('near'), postgres: delta('redisMiss') };
+    console.error(`  warm redirects answered from: in-process ${warmTiers.inProcess}, Redis ${warmTiers.redis}, PostgreSQL ${warmTiers.postgres}`);
 
     const uncached = await startUrlService({ ...urlEnv, CACHE_TTL_S: '0' });
     processes.push(uncached);
@@ -250,6 +267,7 @@ async function main(): Promise<void> {
       `\ncorrectness: wrong or failed answers ${wrong}; clicks in PostgreSQL ${clicks}, redirects served ${redirectsServed} ` +
         `(load generator saw ${expectedClicks}); links in PostgreSQL ${createdRows}, created ${createdServed} (load generator saw ${served(created, 201)})`,
     );
+    if (warmTiers) console.log(`warm redirects answered from: in-process tier ${warmTiers.inProcess}, Redis ${warmTiers.redis}, PostgreSQL ${warmTiers.postgres}`);
     console.log(`correctness, one-machine mode: clicks ${oneMachine.clicks}, redirects served ${oneMachine.redirectsServed}`);
     const ok = wrong === 0 && clicks === redirectsServed && createdRows === createdServed && oneMachine.clicks === oneMachine.redirectsServed;
     console.log(ok ? 'correctness: OK' : 'correctness: FAILED');
@@ -263,6 +281,7 @@ async function main(): Promise<void> {
           connections: CONNECTIONS,
           durationS: DURATION_S,
           rows,
+          warmTiers,
           correctness: { wrong, clicks, redirectsServed, loadGeneratorSaw302: expectedClicks, createdRows, createdServed, loadGeneratorSaw201: served(created, 201), oneMachine },
           ok,
         },

@@ -6,7 +6,7 @@ import { createMemoryRateLimiter } from '../../src/storage/memory/memory-rate-li
 
 const link = { id: 1, url: 'https://example.com/', expiresAt: null, isOneTime: false, isActive: true, consumed: false };
 
-test('the in-process cache holds at most maxEntries, dropping the least recently used first', async () => {
+test('the in-process cache holds at most maxEntries, dropping an entry not read since it came round first', async () => {
   const cache = createMemoryLinkCache({ maxEntries: 2 });
   await cache.set('a', link, 60);
   await cache.set('b', link, 60);
@@ -25,6 +25,19 @@ test('the in-process cache holds at most maxEntries, dropping the least recently
   await cache.set('new', link, 60);
   assert.deepEqual(await cache.get('hot'), link);
   assert.equal(await cache.get('cold'), undefined);
+});
+
+test('under a skewed mix over ten times more links than fit, the links read often stay', async () => {
+  const cache = createMemoryLinkCache({ maxEntries: 100 });
+  const hot = Array.from({ length: 10 }, (_, i) => `hot${i}`);
+  for (const code of hot) await cache.set(code, link, 60);
+  for (let i = 0; i < 1000; i++) {
+    await cache.set(`cold${i}`, link, 60);
+    if (i % 20 === 0) for (const code of hot) assert.deepEqual(await cache.get(code), link, `${code} after ${i} cold links`);
+  }
+  const coldLeft = (await Promise.all(Array.from({ length: 1000 }, (_, i) => cache.get(`cold${i}`)))).filter((x) => x !== undefined).length;
+  assert.ok(coldLeft <= 90, `at most maxEntries in all (${coldLeft} cold + 10 hot)`);
+  assert.ok(coldLeft >= 80, `the rest of the room holds the newest cold links (${coldLeft})`);
 });
 
 test('in-process entries expire on their clock, to the millisecond', async () => {
