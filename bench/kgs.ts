@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { cpus, platform, release } from 'node:os';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +21,7 @@ import { createRegistry, type Registry } from '../src/core/metrics.ts';
 import { deleteByPrefix } from '../src/core/redis.ts';
 import { createKgsClient } from '../src/kgs-client/kgs-client.ts';
 import { redisKeyNames } from '../src/storage/redis/redis-key-store.ts';
+import { startKgs, startService, type ServiceProcess } from '../test/support/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 // A benchmark is a script run by hand: reading its own two knobs here is fine (src/ reads env only in config).
@@ -40,7 +40,10 @@ const SETTLE_WAIT_MS = 8_000;
 const prefix = `bench:kgs:${randomUUID().slice(0, 8)}:`;
 const keys = redisKeyNames(prefix);
 const token = randomUUID();
+/** The load generator's processes (autocannon's CLI). */
 const children = new Set<ChildProcess>();
+/** The baseline server and the KGS. */
+const services: ServiceProcess[] = [];
 
 // The load generator runs in its own process (autocannon's CLI with --json), not in this one:
 // - this process hosts the client-library rows, whose numbers must not include a load generator's
@@ -105,48 +108,19 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
 }
 
 /** The reference: a bare node:http server answering what a one-code /codes answer looks like. */
-async function startBaseline(): Promise<{ child: ChildProcess; url: string }> {
-  const source = `
-    const body = JSON.stringify({ codes: ['abcdef'] });
-    const server = require('node:http').createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-    });
-    server.listen(0, '127.0.0.1', () => console.log(server.address().port));
-    process.on('SIGTERM', () => server.close(() => process.exit(0)));
-  `;
-  const { child, output } = startChild(['-e', source], {});
-  let port = 0;
-  await until('the baseline server', START_TIMEOUT_MS, async () => {
-    port = Number.parseInt(output().trim(), 10);
-    return port > 0;
-  });
-  if (!(port > 0)) throw new Error(`baseline server did not start:\n${output()}`);
-  return { child, url: `http://127.0.0.1:${port}/` };
+function startBaseline(): Promise<ServiceProcess> {
+  return startService('bench/baseline-server.ts', { BASELINE_MODE: 'json', BASELINE_BODY: JSON.stringify({ codes: ['abcdef'] }) }, { timeoutMs: START_TIMEOUT_MS });
 }
 
-async function startKgsProcess(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  // Port 0 is not an option (the URL must be known), so ask the OS for a free one first.
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const address = probe.address();
-  probe.close();
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  const url = `http://127.0.0.1:${address.port}`;
-  const kgs = startChild(['--import', 'tsx', 'src/kgs/main.ts'], {
-    PORT: String(address.port),
-    HOST: '127.0.0.1',
+function startKgsProcess(): Promise<ServiceProcess> {
+  return startKgs({
     KGS_TOKEN: token,
     REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     KGS_REUSE_COOLDOWN_S: '0',
     KGS_POOL_TARGET: String(POOL_TARGET),
     KGS_POOL_LOW_WATERMARK: String(LOW_WATERMARK),
-    LOG_LEVEL: 'warn',
   });
-  const ready = await until('KGS /ready', START_TIMEOUT_MS, async () => kgs.child.exitCode === null && (await fetch(`${url}/ready`)).ok);
-  if (!ready) throw new Error(`KGS did not become ready:\n${kgs.output()}`);
-  return { ...kgs, url };
 }
 
 async function autocannon(url: string, headers: Record<string, string>): Promise<AutocannonResult> {
@@ -271,7 +245,9 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     const base = await startBaseline();
+    services.push(base);
     const kgs = await startKgsProcess();
+    services.push(kgs);
     const poolFull = async (): Promise<boolean> => (await redis.scard(keys.available)) >= POOL_TARGET;
     // A row may leave the pool anywhere above the low watermark (no top-up is due then) or below it
     // with a replenishment running; the next row starts once available_keys has stopped moving.
@@ -284,9 +260,9 @@ async function main(): Promise<void> {
     await until('the pool to fill', 30_000, poolFull);
     console.log(`# KGS ready; pool filled to ${POOL_TARGET} in ${Math.round(performance.now() - filled)} ms (prefix ${prefix})`);
 
-    const baseline = await measureHttp('baseline: bare node:http, fixed body', base.url, null, redis, null);
+    const baseline = await measureHttp('baseline: bare node:http, fixed body', `${base.url}/`, null, redis, null);
     rows.push(baseline);
-    await stopChild(base.child);
+    await base.stop();
     const reference = baseline.requestsPerS;
 
     await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
@@ -297,11 +273,12 @@ async function main(): Promise<void> {
       await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
       rows.push(await measureClient(batchSize, kgs.url, reference));
     }
-    await stopChild(kgs.child);
+    await kgs.stop();
     const warnings = kgs.output().trim();
     if (warnings !== '') console.log(`# KGS log (warn and above):\n${warnings.split('\n').slice(0, 10).join('\n')}`);
   } finally {
     await Promise.all([...children].map(stopChild));
+    await Promise.all(services.map((service) => service.stop()));
     const deleted = await deleteByPrefix(redis, prefix);
     redis.disconnect();
     console.log(`# cleaned up: ${deleted} Redis keys under ${prefix}`);
@@ -329,5 +306,6 @@ async function main(): Promise<void> {
 main().catch(async (err: unknown) => {
   console.error(err);
   await Promise.all([...children].map(stopChild));
+  await Promise.all(services.map((service) => service.stop()));
   process.exit(1);
 });
