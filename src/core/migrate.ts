@@ -4,8 +4,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from './logger.ts';
+import { checkOut, createPgPool } from './postgres.ts';
 import type { SqlRunner } from './sql.ts';
-
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
 const LOCK_ID = 727_274_001; // arbitrary, fixed: "curt migrations"
@@ -61,6 +61,24 @@ export async function migrate(session: SqlRunner, log: Logger, dir = MIGRATIONS_
 }
 
 /** Versions in the migrations folder that the database has not applied (for a start-up check). */
+/**
+ * Migrates the PostgreSQL at `url` on one connection of its own, without statement timeouts: the
+ * advisory lock may wait for another migrator, and a migration may take long. Returns what it applied.
+ */
+export async function migrateDatabase(options: { url: string; log: Logger; applicationName: string }): Promise<string[]> {
+  const pool = createPgPool({ url: options.url, log: options.log, max: 1, statementTimeoutMs: 0, applicationName: options.applicationName });
+  try {
+    const { client, release } = await checkOut(pool);
+    try {
+      return await migrate(client, options.log);
+    } finally {
+      release();
+    }
+  } finally {
+    await pool.end();
+  }
+}
+
 export async function pendingMigrations(db: SqlRunner, dir = MIGRATIONS_DIR): Promise<string[]> {
   const migrations = await loadMigrations(dir);
   const table = await db.query<{ exists: boolean }>("SELECT to_regclass('schema_migrations') IS NOT NULL AS exists");

@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import type { ServeConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
-import { migrate } from '../core/migrate.ts';
-import { checkOut, createPgPool } from '../core/postgres.ts';
+import { migrate, migrateDatabase } from '../core/migrate.ts';
 import { connectRedis } from '../core/redis.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
@@ -104,20 +103,10 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
 }
 
 async function openPostgres(url: string, deps: { log: Logger; registry: Registry }): Promise<Database> {
-  // Migrated on one session of a pool of its own: the advisory lock and the schema changes need one
-  // connection, and the request pool's short statement timeout is no place for them.
-  const setup = createPgPool({ url, log: deps.log, max: 1, applicationName: 'curt-serve-migrate' });
   try {
-    const { client, release } = await checkOut(setup);
-    try {
-      await migrate(client, deps.log);
-    } finally {
-      release();
-    }
+    await migrateDatabase({ url, log: deps.log, applicationName: 'curt-serve-migrate' });
   } catch (err) {
     throw new Error(`cannot prepare PostgreSQL at ${withoutPassword(url)}: ${(err as Error).message}`, { cause: err });
-  } finally {
-    await setup.end();
   }
   const storage = openPostgresLinkStorage({ url, ...deps, applicationName: 'curt-serve' });
   // Takes, claims and returns happen while a request waits: the request pool, with its short

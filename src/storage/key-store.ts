@@ -1,6 +1,6 @@
-// Port: where the KGS keeps its pool. The Redis adapter is the real one; an in-process adapter serves
-// the one-machine mode. Every method is atomic on its own: that is what makes codes unique across
-// any number of KGS replicas.
+// Port: where the KGS keeps its pool. The Redis adapter serves the KGS; the SQL adapter (table
+// key_pool) serves `curt serve` without Redis. Every method is atomic on its own: that is what makes
+// codes unique across any number of KGS replicas.
 export interface PoolSizes {
   available: number;
   used: number;

@@ -8,7 +8,7 @@ import { isReservedCode } from '../core/reserved.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore } from '../storage/link-store.ts';
-import type { ClickCounter } from './click-counter.ts';
+import { referrerHost, type ClickCounter } from './click-counter.ts';
 import { normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
@@ -52,7 +52,8 @@ export interface LinkServiceEvents {
 export interface LinkService {
   createLink(input: CreateLinkInput, principal: Principal, context?: RequestContext): Promise<LinkRecord>;
   /** The target of a redirect; counts a click when `countClick`. Throws LinkNotFound / LinkGone. */
-  resolveRedirect(code: string, options: { countClick: boolean; referrerHost: string }): Promise<string>;
+  /** `referer`: the request's Referer header, read only when the redirect counts a click. */
+  resolveRedirect(code: string, options: { countClick: boolean; referer: string | undefined }): Promise<string>;
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
   updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
@@ -203,7 +204,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return record;
     },
 
-    async resolveRedirect(code, { countClick, referrerHost }) {
+    async resolveRedirect(code, { countClick, referer }) {
       if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
       const link = await lookup(code);
       const nowMs = now().getTime();
@@ -216,7 +217,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         await cache.set(code, consumed, ttlFor(consumed));
         if (!won) throw new LinkGone('link_used');
       }
-      if (countClick) clicks.record(link.id, referrerHost);
+      if (countClick) clicks.record(link.id, referrerHost(referer));
       return link.url;
     },
 

@@ -17,6 +17,22 @@ export interface UrlMetrics {
   watchCacheEpoch: (epoch: { stats(): { epoch: number | null; suspect: boolean } }) => void;
 }
 
+/**
+ * inc() on one labelled series of a counter, the child looked up once per label value: the hot
+ * path's counters would otherwise check and hash a label object on every call.
+ */
+function incrementer<L extends string>(counter: Counter<L>, label: L): (value: string) => void {
+  const children = new Map<string, { inc(): void }>();
+  return (value) => {
+    let child = children.get(value);
+    if (child === undefined) {
+      child = counter.labels({ [label]: value } as Partial<Record<L, string>>);
+      children.set(value, child);
+    }
+    child.inc();
+  };
+}
+
 export function createUrlMetrics(registry: Registry): UrlMetrics {
   const registers = [registry];
   const cache = new Counter({ name: 'cache_lookups_total', help: 'Link cache lookups by result', labelNames: ['result'], registers });
@@ -74,12 +90,12 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
     },
   });
   return {
-    cacheLookup: (result) => cache.inc({ result }),
-    cacheError: (operation) => cacheErrors.inc({ operation }),
-    cacheSkipped: (operation) => cacheSkipped.inc({ operation }),
-    nearCacheLookup: (result) => near.inc({ result }),
-    redirect: (outcome) => redirects.inc({ outcome }),
-    linkCreated: (kind) => created.inc({ kind }),
+    cacheLookup: incrementer(cache, 'result'),
+    cacheError: incrementer(cacheErrors, 'operation'),
+    cacheSkipped: incrementer(cacheSkipped, 'operation'),
+    nearCacheLookup: incrementer(near, 'result'),
+    redirect: incrementer(redirects, 'outcome'),
+    linkCreated: incrementer(created, 'kind'),
     clickMetrics: {
       flushed: (clicks, seconds) => {
         flushed.inc(clicks);

@@ -142,7 +142,7 @@ describe('redirect hot path', () => {
     const outcomes = await Promise.all([
       ...Array.from({ length: 100 }, () => redirect(code).then((r) => r.statusCode)),
       ...Array.from({ length: 100 }, () =>
-        other.resolveRedirect(code, { countClick: true, referrerHost: '(direct)' }).then(
+        other.resolveRedirect(code, { countClick: true, referer: undefined }).then(
           () => 302,
           (err: { status?: number }) => err.status ?? 500,
         ),
@@ -191,7 +191,7 @@ describe('redirect hot path', () => {
     const code = await createLink({ url: 'https://example.com/deleted' });
     await svc.redis.redis.del(cacheKey(code));
     const slow = replicaWithSlowRead(code);
-    const inFlight = slow.links.resolveRedirect(code, { countClick: false, referrerHost: '(direct)' });
+    const inFlight = slow.links.resolveRedirect(code, { countClick: false, referer: undefined });
     await slow.read; // it has read the row from PostgreSQL
     assert.equal((await svc.app.inject({ method: 'DELETE', url: `/urls/${code}`, headers: svc.admin })).statusCode, 204);
     slow.release();
@@ -203,7 +203,7 @@ describe('redirect hot path', () => {
     const code = await createLink({ url: 'https://example.com/disabled' });
     await svc.redis.redis.del(cacheKey(code));
     const slow = replicaWithSlowRead(code);
-    const inFlight = slow.links.resolveRedirect(code, { countClick: false, referrerHost: '(direct)' });
+    const inFlight = slow.links.resolveRedirect(code, { countClick: false, referer: undefined });
     await slow.read;
     assert.equal((await svc.app.inject({ method: 'PATCH', url: `/urls/${code}`, headers: svc.admin, payload: { is_active: false } })).statusCode, 200);
     slow.release();

@@ -1,7 +1,7 @@
 // Each test file gets its own database on the shared PostgreSQL, migrated, and dropped afterwards.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { migrate } from '../../src/core/migrate.ts';
+import { migrateDatabase } from '../../src/core/migrate.ts';
 import { createPgPool, pgRunner, type Pool } from '../../src/core/postgres.ts';
 import type { TransactionalRunner } from '../../src/core/sql.ts';
 import { testLogger } from './log.ts';
@@ -33,15 +33,8 @@ export async function createTestDatabase(label: string, options: { migrated?: bo
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const log = testLogger('db');
+  if (options.migrated !== false) await migrateDatabase({ url: url.toString(), log, applicationName: 'curt-test-migrate' });
   const pool = createPgPool({ url: url.toString(), log, max: 5 });
-  if (options.migrated !== false) {
-    const client = await pool.connect();
-    try {
-      await migrate(client, log);
-    } finally {
-      client.release();
-    }
-  }
   return {
     name,
     url: url.toString(),

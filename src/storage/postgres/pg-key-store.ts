@@ -6,7 +6,8 @@
 // rewritten (or journalled and compacted) on every take; the database already makes each statement
 // atomic and durable, keeps the pool beside the links it guards (one folder to back up), and, being
 // plain SQL, also serves several processes sharing one PostgreSQL. Each statement is atomic on its
-// own, as each Redis Lua script is; every method but take is one statement (see take for why not).
+// own, as each Redis Lua script is; take, offer and releaseDue may run several (each one atomic),
+// see take for why.
 import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../../core/sql.ts';
 import type { KeyStore, PoolSizes } from '../key-store.ts';

@@ -49,53 +49,25 @@ function toLink(row: UrlRow): LinkRecord {
   };
 }
 
-const isUniqueViolation = (err: unknown): boolean => (err as { code?: string }).code === '23505';
-
 /** Most rows one coalesced lookup or insert carries. */
 const MAX_BATCH = 256;
 
 export function createPgLinkStore(db: TransactionalRunner): LinkStore {
-  async function insertOne(link: NewLink): Promise<LinkRecord | Error> {
-    try {
-      const { rows } = await db.query<UrlRow>(
-        `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${URL_COLUMNS}`,
-        [link.code, link.url, link.expiresAt, link.isOneTime, link.isCustomAlias, link.ownerKeyId],
-      );
-      return toLink(rows[0] as UrlRow);
-    } catch (err) {
-      if (isUniqueViolation(err)) return new CodeExists(link.code);
-      throw err;
-    }
-  }
-
-  // Concurrent creations in one statement. A code already taken (or taken twice within the batch)
-  // is left out by ON CONFLICT and answered CodeExists.
-  const insert = createBatcher<NewLink, LinkRecord>(async (links) => {
-    if (links.length === 1) return [await insertOne(links[0] as NewLink)];
-    let rows: UrlRow[];
-    try {
-      ({ rows } = await db.query<UrlRow>(
-        `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
-         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[])
-         ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}`,
-        [
-          links.map((l) => l.code),
-          links.map((l) => l.url),
-          links.map((l) => l.expiresAt),
-          links.map((l) => l.isOneTime),
-          links.map((l) => l.isCustomAlias),
-          links.map((l) => l.ownerKeyId),
-        ],
-      ));
-    } catch (err) {
-      // A row the database refuses (SQLSTATE class 22 data, 23 constraint) must not fail the others:
-      // retry them one by one. Anything else (a timeout, a lost connection) fails the batch at once,
-      // or a hung database would cost every creation two timeouts.
-      const sqlState = (err as { code?: unknown }).code;
-      if (typeof sqlState !== 'string' || !/^2[23]/.test(sqlState)) throw err;
-      return Promise.all(links.map((link) => insertOne(link).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))));
-    }
+  /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
+  async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
+    const { rows } = await db.query<UrlRow>(
+      `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
+       SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[])
+       ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}`,
+      [
+        links.map((l) => l.code),
+        links.map((l) => l.url),
+        links.map((l) => l.expiresAt),
+        links.map((l) => l.isOneTime),
+        links.map((l) => l.isCustomAlias),
+        links.map((l) => l.ownerKeyId),
+      ],
+    );
     const inserted = new Map(rows.map((row) => [row.short_code, row]));
     return links.map((link) => {
       const row = inserted.get(link.code);
@@ -104,6 +76,28 @@ export function createPgLinkStore(db: TransactionalRunner): LinkStore {
       inserted.delete(link.code);
       return toLink(row);
     });
+  }
+
+  // Concurrent creations in one statement.
+  const insert = createBatcher<NewLink, LinkRecord>(async (links) => {
+    try {
+      return await insertRows(links);
+    } catch (err) {
+      // A row the database refuses (SQLSTATE class 22 data, 23 constraint) must not fail the others:
+      // retry them one by one. Anything else (a timeout, a lost connection) fails the batch at once,
+      // or a hung database would cost every creation two timeouts.
+      const sqlState = (err as { code?: unknown }).code;
+      if (links.length === 1 || typeof sqlState !== 'string' || !/^2[23]/.test(sqlState)) throw err;
+      const alone = async (link: NewLink): Promise<LinkRecord | Error> => {
+        try {
+          const [result] = await insertRows([link]);
+          return result as LinkRecord | Error;
+        } catch (e) {
+          return e instanceof Error ? e : new Error(String(e));
+        }
+      };
+      return Promise.all(links.map(alone));
+    }
   }, MAX_BATCH);
 
   // Concurrent lookups (redirects that miss the cache) in one indexed query.

@@ -3,7 +3,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
 import type { HttpApp } from '../../core/http-app.ts';
-import { referrerHost } from '../click-counter.ts';
 import { sendErrorPage, wantsHtml } from '../html.ts';
 import type { LinkService } from '../link-service.ts';
 
@@ -19,7 +18,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       const location = await deps.links.resolveRedirect(request.params.short_code, {
         // HEAD answers the same but is not a click.
         countClick: request.method === 'GET',
-        referrerHost: referrerHost(request.headers.referer),
+        referer: request.headers.referer,
       });
       deps.onOutcome?.('redirected');
       // no-store: a browser that cached the redirect would skip us, and its clicks would go uncounted.
