@@ -70,7 +70,8 @@ async function startRole(app: string, role: string, env: Record<string, string>,
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  // PGlite's first start (migrations, the key pool filled) is slow on a loaded machine.
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${role} exited with ${child.exitCode}:\n${output}`);
     const ready = await fetch(`${url}${readyPath}`).then((res) => res.ok, () => false);
@@ -130,7 +131,9 @@ async function copyInto(app: string, from: string, sources: string[], destinatio
   return copied;
 }
 
-describe('the production build, assembled as the Dockerfile does, runs every role', () => {
+// A build, an npm install and four PGlite starts: minutes on a busy two-core machine, more than the
+// runner's default per-test timeout allows the whole suite.
+describe('the production build, assembled as the Dockerfile does, runs every role', { timeout: 900_000 }, () => {
   let work: string;
   let app: string;
   const copied: string[] = [];
@@ -162,7 +165,7 @@ describe('the production build, assembled as the Dockerfile does, runs every rol
     assert.ok(install, 'the runtime stage installs with npm ci');
     // Its `npm cache clean` is left out: here the cache is this machine's.
     await run('npm', [...install.split(/\s+/).slice(1), '--prefer-offline'], { cwd: app });
-  });
+  }, { timeout: 600_000 });
 
   after(async () => {
     if (work !== undefined) await rm(work, { recursive: true, force: true });
