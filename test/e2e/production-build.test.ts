@@ -29,7 +29,7 @@ const run = promisify(execFile);
 const dockerfile = readDockerfile();
 const buildStage = stage(dockerfile, 'build');
 const runtimeStage = stage(dockerfile, 'runtime');
-const WORKDIR = '/app';
+const WORKDIR = instructions(runtimeStage, 'WORKDIR').at(-1) ?? '/';
 const ENTRYPOINT = execForm(runtimeStage, 'ENTRYPOINT');
 const DEFAULT_ROLE = execForm(runtimeStage, 'CMD');
 const ROLES = (/^\s*roles: (.+)$/m.exec(dockerfile.comments.join('\n'))?.[1] ?? '').split(/\s+/);
@@ -48,7 +48,7 @@ interface RoleProcess {
 }
 
 /** Only what a process needs from the parent, plus the runtime stage's ENV: nothing of this checkout. */
-function imageEnv(app: string, env: Record<string, string>): Record<string, string> {
+function imageEnv(env: Record<string, string>): Record<string, string> {
   const keep = Object.fromEntries(['PATH', 'HOME', 'TMPDIR', 'LANG'].flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
   return { ...keep, ...pairs(runtimeStage, 'ENV'), LOG_LEVEL: 'warn', ...env };
 }
@@ -65,7 +65,7 @@ async function startRole(app: string, role: string, env: Record<string, string>,
   const port = await freePort();
   const [file, args] = commandFor(app, role);
   // METRICS_PORT 0: any free port, where a version of the code has a metrics listener (two KGS here).
-  const child = spawn(file, args, { cwd: app, env: imageEnv(app, { METRICS_PORT: '0', ...env, PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file, args, { cwd: app, env: imageEnv({ METRICS_PORT: '0', ...env, PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -101,7 +101,7 @@ async function runCurt(app: string, argv: string[], env: Record<string, string>)
   const [verb = '', ...rest] = argv;
   const [file, args] = commandFor(app, verb);
   try {
-    const { stdout, stderr } = await run(file, [...args, ...rest], { cwd: app, env: imageEnv(app, env) });
+    const { stdout, stderr } = await run(file, [...args, ...rest], { cwd: app, env: imageEnv(env) });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const failed = err as { code?: number; stdout?: string; stderr?: string };
