@@ -226,6 +226,24 @@ describe('input validation (SPEC §5)', () => {
       }
     });
 
+    test('a validation error is one sentence naming the field and what is allowed, not the validator’s words', async () => {
+      for (const [method, path, payload, detail] of [
+        ['GET', '/urls/abc/qr?format=gif', undefined, 'format must be "svg" or "png".'],
+        ['GET', '/urls/abc/qr?colour=red', undefined, '"colour" is not a field of the query string: the query string takes only "format", "size".'],
+        ['GET', '/urls?limit=abc', undefined, 'limit is not valid: 1..100, default 20.'],
+        ['POST', '/urls', {}, 'The body needs the field "url".'],
+        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time".'],
+        ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],
+        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "expires_at".'],
+        ['PATCH', '/urls/abcdef', { is_active: 'yes' }, 'is_active must be true or false.'],
+        ['PATCH', '/urls/abcdef', { expires_at: 'tomorrow' }, 'expires_at must be an ISO 8601 date-time with a time zone (2030-01-31T12:00:00Z) or null.'],
+      ] as const) {
+        const res = await svc.app.inject({ method, url: path, headers: svc.admin, ...(payload === undefined ? {} : { payload }) });
+        assert.equal(res.statusCode, 400, `${method} ${path}: ${res.body}`);
+        assert.equal(res.json<{ detail: string }>().detail, detail, `${method} ${path}`);
+      }
+    });
+
     test('a method a path does not answer is 405 method_not_allowed with Allow listing those it does', async () => {
       for (const [method, path, allow] of [
         ['PUT', '/urls', 'GET, HEAD, POST'],
