@@ -50,6 +50,13 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** The dependencies whose outage is a 503 `{dependency}_unavailable`. */
 export type Dependency = 'postgres' | 'redis' | 'kgs';
 
+/** What a client is told of an outage: the same stable sentence every time, whatever the cause. */
+export const UNAVAILABLE_DETAIL: Readonly<Record<Dependency, string>> = {
+  postgres: 'The database is not available; try again shortly.',
+  redis: 'Redis is not available; try again shortly.',
+  kgs: 'No short code can be had right now; try again shortly.',
+};
+
 export interface ProblemFields {
   status: number;
   code: ErrorCode;

@@ -3,7 +3,7 @@
 import { Pool } from 'undici';
 import type { Logger } from '../core/logger.ts';
 import { CircuitBreaker, CircuitOpenError, type BreakerState } from '../core/circuit-breaker.ts';
-import { AppError, CodesUnavailable, Conflict, DependencyDown, InvalidRequest, isErrorCode, type ErrorCode } from '../core/errors.ts';
+import { AppError, CodesUnavailable, Conflict, DependencyDown, InvalidRequest, isErrorCode, UNAVAILABLE_DETAIL, type ErrorCode } from '../core/errors.ts';
 import type { RequestContext } from './types.ts';
 
 export interface KgsHttpOptions {
@@ -168,7 +168,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
 }
 
 /** What a client is told when no KGS could give an answer: the same stable words every time. */
-export const KGS_UNAVAILABLE_DETAIL = 'No short code can be had right now; try again shortly.';
+export const KGS_UNAVAILABLE_DETAIL = UNAVAILABLE_DETAIL.kgs;
 
 // The replica's address and the socket error stay in `cause`: the error handler logs it, the client
 // never sees it.

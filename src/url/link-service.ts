@@ -2,7 +2,7 @@
 //   creation = code from the KGS → PostgreSQL → Redis cache
 //   lookup   = Redis → PostgreSQL on a miss → cache it → count the click
 //   deletion = PostgreSQL → Redis → KGS
-import { AppError, Conflict, DependencyDown, Forbidden, InvalidRequest, LinkGone, LinkNotFound, Unauthorized } from '../core/errors.ts';
+import { AppError, Conflict, DependencyDown, Forbidden, InvalidRequest, LinkGone, LinkNotFound, Unauthorized, UNAVAILABLE_DETAIL } from '../core/errors.ts';
 import { isPostgresUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
@@ -95,7 +95,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return await work();
     } catch (err) {
       if (err instanceof CodeExists || err instanceof AppError || !isPostgresUnavailable(err)) throw err;
-      throw new DependencyDown('postgres', 'The database is not available; try again shortly.', 1, { cause: err });
+      throw new DependencyDown('postgres', UNAVAILABLE_DETAIL.postgres, 1, { cause: err });
     }
   }
 
