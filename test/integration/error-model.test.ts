@@ -11,6 +11,17 @@ import { captureLogger } from '../support/log.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
+
+/** The error the error handler logged for one request (its message carries the whole cause chain). */
+function loggedError(logText: string, requestId: string): { type: string; message: string; stack: string } {
+  const line = logText
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { request_id?: string; msg?: string; err?: { type: string; message: string; stack: string } })
+    .find((l) => l.request_id === requestId && l.err !== undefined && (l.msg === 'dependency problem' || l.msg === 'internal error'));
+  assert.ok(line?.err, `no error line logged for request ${requestId}`);
+  return line.err;
+}
 /** What must never reach a client: addresses, socket errors, configuration hints, stack frames. */
 const INTERNAL = /127\.0\.0\.1|ECONNREFUSED|KGS_TOKEN|KGS_URL|relation|does not exist|WRONGTYPE|node_modules|\.ts:\d+|\bat async\b/;
 
@@ -35,9 +46,10 @@ describe('a KGS that cannot be reached', () => {
     assert.equal(body.detail, 'No short code can be had right now; try again shortly.');
     assert.doesNotMatch(res.body, INTERNAL, 'internal detail in the public error');
     assert.ok(res.headers['retry-after'], 'Retry-After');
-    const log = capture.text();
-    assert.match(log, /127\.0\.0\.1:2/, 'the log names the KGS address');
-    assert.match(log, /ECONNREFUSED/, 'the log has the socket error');
+    // The line the error handler wrote for this very request carries the cause chain.
+    const logged = loggedError(capture.text(), res.json<{ request_id: string }>().request_id);
+    assert.match(logged.message, /127\.0\.0\.1:2/, 'the log names the KGS address');
+    assert.match(logged.message, /ECONNREFUSED/, 'the log has the socket error');
   });
 });
 
@@ -65,9 +77,10 @@ describe('a KGS that refuses our token', () => {
       assert.equal(res.statusCode, 503, res.body);
       assert.equal(res.json<{ code: string }>().code, 'kgs_unavailable');
       assert.doesNotMatch(res.body, INTERNAL, 'internal detail in the public error');
+      const logged = loggedError(capture.text(), res.json<{ request_id: string }>().request_id);
+      assert.match(logged.message, /KGS_TOKEN/);
+      assert.match(logged.message, /401/);
     }
-    assert.match(capture.text(), /KGS_TOKEN/);
-    assert.match(capture.text(), /401/);
   });
 });
 
@@ -89,7 +102,9 @@ describe('PostgreSQL answering that a statement is wrong', () => {
     assert.equal(res.json<{ code: string }>().code, 'internal_error');
     assert.equal(res.headers['retry-after'], undefined, 'a bug is no reason to retry');
     assert.doesNotMatch(res.body, INTERNAL, 'internal detail in the public error');
-    assert.match(capture.text(), /relation \\?"urls\\?" does not exist/, 'the log has the SQL error');
+    const logged = loggedError(capture.text(), res.json<{ request_id: string }>().request_id);
+    assert.match(logged.message, /relation "urls" does not exist/, 'the log has the SQL error');
+    assert.match(logged.stack, /\n\s+at /, 'and where it came from');
   });
 });
 
