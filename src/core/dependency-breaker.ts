@@ -3,12 +3,12 @@
 // (`dependency_breaker_state{dependency}`, `dependency_breaker_transitions_total{dependency,to}`) and
 // each transition is logged.
 import { CircuitBreaker, CircuitOpenError, breakerStateValue, type BreakerState } from './circuit-breaker.ts';
-import { DependencyDown } from './errors.ts';
+import { DependencyDown, UNAVAILABLE_DETAIL, type Dependency } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { Counter, Gauge, type Registry } from './metrics.ts';
 
 export interface DependencyBreakerOptions {
-  dependency: string;
+  dependency: Dependency;
   log: Logger;
   registry?: Registry;
   /** Which errors mean the dependency is unavailable; any other error is an answer and passes through. Default: every error. */
@@ -19,7 +19,7 @@ export interface DependencyBreakerOptions {
 }
 
 export interface DependencyBreaker {
-  readonly dependency: string;
+  readonly dependency: Dependency;
   state(): BreakerState;
   run<T>(call: () => Promise<T>): Promise<T>;
   /** True when a call may go through now (closed, or the one half-open trial): optional work skips itself at once otherwise. */
@@ -92,11 +92,11 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
         return await breaker.run(call);
       } catch (err) {
         if (err instanceof CircuitOpenError) {
-          throw new DependencyDown(dependency, `${dependency} is not available (circuit breaker open); try again shortly.`, retryAfterS, { cause: err });
+          throw new DependencyDown(dependency, UNAVAILABLE_DETAIL[dependency], retryAfterS, { cause: err });
         }
         // An answer (a constraint violation, a domain error) says the dependency is up: passed on as it is.
         if (options.isFailure !== undefined && !options.isFailure(err)) throw err;
-        throw new DependencyDown(dependency, `${dependency} is not available; try again shortly.`, retryAfterS, { cause: err });
+        throw new DependencyDown(dependency, UNAVAILABLE_DETAIL[dependency], retryAfterS, { cause: err });
       }
     },
   };

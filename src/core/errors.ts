@@ -1,9 +1,65 @@
 // The one error model. Domain code throws these; the HTTP layer (problem.ts) turns them into RFC 9457
 // problem+json. `code` is the stable machine-readable name clients switch on; it never changes meaning.
 
+/**
+ * Every `code` either service answers, with its HTTP status: the closed set clients switch on. README's
+ * error table lists exactly these (test/unit/error-codes.test.ts checks both ways).
+ */
+export const ERROR_CODES = {
+  invalid_request: 400,
+  malformed_json: 400,
+  malformed_request: 400,
+  invalid_path: 400,
+  invalid_url: 400,
+  url_blocked: 400,
+  invalid_alias: 400,
+  invalid_expiry: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  link_not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
+  alias_taken: 409,
+  alias_reserved: 409,
+  link_expired: 410,
+  link_used: 410,
+  link_disabled: 410,
+  payload_too_large: 413,
+  path_too_long: 414,
+  unsupported_media_type: 415,
+  expectation_failed: 417,
+  rate_limited: 429,
+  headers_too_large: 431,
+  internal_error: 500,
+  postgres_unavailable: 503,
+  redis_unavailable: 503,
+  kgs_unavailable: 503,
+  pool_empty: 503,
+  code_space_exhausted: 503,
+  server_busy: 503,
+  not_ready: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** The dependencies whose outage is a 503 `{dependency}_unavailable`. */
+export type Dependency = 'postgres' | 'redis' | 'kgs';
+
+/** What a client is told of an outage: the same stable sentence every time, whatever the cause. */
+export const UNAVAILABLE_DETAIL: Readonly<Record<Dependency, string>> = {
+  postgres: 'The database is not available; try again shortly.',
+  redis: 'Redis is not available; try again shortly.',
+  kgs: 'No short code can be had right now; try again shortly.',
+};
+
 export interface ProblemFields {
   status: number;
-  code: string;
+  code: ErrorCode;
   title: string;
   detail?: string;
   /** Extra response headers such as Retry-After or WWW-Authenticate. */
@@ -14,7 +70,7 @@ export interface ProblemFields {
 
 export class AppError extends Error {
   readonly status: number;
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly title: string;
   readonly detail: string | undefined;
   readonly headers: Record<string, string>;
@@ -33,7 +89,7 @@ export class AppError extends Error {
 }
 
 export class InvalidRequest extends AppError {
-  constructor(detail: string, code = 'invalid_request') {
+  constructor(detail: string, code: 'invalid_request' | 'invalid_url' | 'url_blocked' | 'invalid_alias' | 'invalid_expiry' = 'invalid_request') {
     super({ status: 400, code, title: 'The request is not valid', detail });
   }
 }
@@ -51,20 +107,24 @@ export class Forbidden extends AppError {
 }
 
 export class NotFound extends AppError {
-  constructor(detail = 'Nothing is here.', code = 'not_found') {
+  constructor(detail = 'Nothing is here.', code: 'not_found' | 'link_not_found' = 'not_found') {
     super({ status: 404, code, title: 'Not found', detail });
   }
 }
 
 export class Conflict extends AppError {
-  constructor(code: string, detail: string) {
+  constructor(code: 'alias_taken' | 'alias_reserved', detail: string) {
     super({ status: 409, code, title: 'Conflict', detail });
   }
 }
 
-/** A dependency (Redis, PostgreSQL, the KGS) cannot serve now; the caller should retry later. */
+/**
+ * A dependency (Redis, PostgreSQL, the KGS) cannot serve now; the caller should retry later. `detail`
+ * is for the client: stable and generic. What went wrong (addresses, socket errors) goes in `cause`,
+ * which the error handler logs and never sends.
+ */
 export class DependencyDown extends AppError {
-  constructor(dependency: string, detail: string, retryAfterS = 1, options?: { cause?: unknown }) {
+  constructor(dependency: Dependency, detail: string, retryAfterS = 1, options?: { cause?: unknown }) {
     super(
       {
         status: 503,
@@ -82,6 +142,23 @@ export class DependencyDown extends AppError {
 export class CodesUnavailable extends AppError {
   constructor(detail: string, code: 'pool_empty' | 'code_space_exhausted', retryAfterS = 1) {
     super({ status: 503, code, title: 'No short codes available', detail, headers: { 'retry-after': String(retryAfterS) } });
+  }
+}
+
+/**
+ * Back-pressure, not an outage: every connection to a dependency that is answering is busy. Only this
+ * request is refused; no circuit breaker counts it.
+ */
+export class ServerBusy extends AppError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super({ status: 503, code: 'server_busy', title: 'Server busy', detail, headers: { 'retry-after': '1' } }, options);
+  }
+}
+
+/** A bug or an unexpected answer: 500, with a generic detail; the cause is logged, never sent. */
+export class InternalError extends AppError {
+  constructor(options?: { cause?: unknown }) {
+    super({ status: 500, code: 'internal_error', title: 'Internal error', detail: 'Something went wrong on our side; it has been logged.' }, options);
   }
 }
 

@@ -8,11 +8,11 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
-import { answerClientError, answerUnmetExpectation, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-export const BODY_LIMIT_BYTES = 16 * 1024;
+export { BODY_LIMIT_BYTES };
 
 /** Every HTML response carries these (SPEC §5); each page adds its own Content-Security-Policy. */
 export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -47,7 +47,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     },
     ajv: {
       // Unknown fields and wrong types are errors, not silently stripped or coerced.
-      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+      // verbose: errors carry their schema, so that validation-message.ts can name the allowed fields.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false, verbose: true },
     },
     return503OnClosing: true,
     // Requests the router rejects before any route runs (bad percent-encoding, an over-long segment)
@@ -64,6 +65,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   registerProblemHandlers(app);
+  // Fastify parses text/plain by default; every body of ours is JSON, so anything else is 415.
+  app.removeContentTypeParser('text/plain');
   app.server.on('checkExpectation', answerUnmetExpectation);
   app.addSchema(ProblemSchema);
 

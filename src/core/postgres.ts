@@ -2,8 +2,12 @@
 // with 503 when the database is down or hung, never queue behind it.
 import pg from 'pg';
 import type { DependencyBreaker } from './dependency-breaker.ts';
+import { ServerBusy } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionalRunner } from './sql.ts';
+import { isPostgresUnavailable } from './unavailable.ts';
+
+export { isPostgresUnavailable };
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -48,6 +52,24 @@ export function createPgPool(options: PostgresOptions): Pool {
   return pool;
 }
 
+// pg-pool's error when every client was checked out for the whole wait: the database answers, we
+// are only asking more of it at once than the pool holds. (A connection that cannot be opened fails
+// differently: "Connection terminated due to connection timeout".)
+const POOL_WAIT_TIMEOUT = 'timeout exceeded when trying to connect';
+
+/**
+ * A wait for a free client that ran out is back-pressure, not an outage: that request answers 503
+ * `server_busy`, and the circuit breaker does not count it (a healthy database under load must not be
+ * cut off for everyone). A database that is really hung fails the queries holding the clients, and
+ * those open the breaker.
+ */
+function poolWait(err: unknown): never {
+  if (err instanceof Error && err.constructor === Error && err.message === POOL_WAIT_TIMEOUT) {
+    throw new ServerBusy('Every database connection is busy; try again shortly.', { cause: err });
+  }
+  throw err;
+}
+
 /** A client of the pool for work over several statements, with its release. */
 export interface CheckedOut {
   client: PoolClient;
@@ -62,7 +84,7 @@ export interface CheckedOut {
  * flight fails on its own; the error is kept so that the connection is destroyed, not pooled.
  */
 export async function checkOut(pool: Pool): Promise<CheckedOut> {
-  const client = await pool.connect();
+  const client = await pool.connect().catch(poolWait);
   let lost: Error | undefined;
   const onError = (err: Error): void => {
     lost = err;
@@ -83,7 +105,7 @@ export async function checkOut(pool: Pool): Promise<CheckedOut> {
 export function pgRunner(pool: Pool): TransactionalRunner {
   return {
     query: async <R>(text: string, params?: unknown[]) => {
-      const result = await pool.query(text, params);
+      const result = await pool.query(text, params).catch(poolWait);
       return { rows: result.rows as R[] };
     },
     async transaction(work) {
@@ -108,27 +130,6 @@ export function pgRunner(pool: Pool): TransactionalRunner {
       }
     },
   };
-}
-
-// SQLSTATE classes that mean the server cannot serve now, not that the statement was wrong:
-// 08 connection exception, 53 insufficient resources (too many connections), 57 operator
-// intervention (shutting down, starting up, statement timeout), 58 system error, XX internal error.
-const UNAVAILABLE_CLASSES = new Set(['08', '53', '57', '58', 'XX']);
-// What node-postgres and pg-pool throw, without a code, when no answer came: connection lost or
-// refused, connect or query timeout, a client already broken.
-const UNAVAILABLE_MESSAGE = /timeout|terminated|not queryable|connection|connect ECONN|ECONNRESET|EPIPE/i;
-
-/**
- * Whether an error means PostgreSQL is unreachable, hung or refusing work (true), rather than having
- * answered that a statement failed (a constraint violation, bad input: false).
- */
-export function isPostgresUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_CLASSES.has(code.slice(0, 2));
-  // Node's own socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT, EHOSTUNREACH, ...).
-  if (typeof code === 'string' && code.startsWith('E')) return true;
-  return UNAVAILABLE_MESSAGE.test(err.message);
 }
 
 /**

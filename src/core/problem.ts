@@ -5,7 +5,8 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
-import { AppError } from './errors.ts';
+import { AppError, InternalError, type ErrorCode } from './errors.ts';
+import { MAX_URL_LENGTH, validationProblem } from './validation-message.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -49,10 +50,24 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
   return reply.code(error.status).type(PROBLEM_CONTENT_TYPE).send(problemBody(error, String(reply.request.id)));
 }
 
+/** The body limit of both services (Fastify's bodyLimit, set in http-app.ts). */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
 /** Fastify's own client errors, by their error code. */
-const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: string; title: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'payload_too_large', title: 'The request body is too large' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'unsupported_media_type', title: 'Unsupported media type' },
+const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode; title: string; detail?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    status: 413,
+    code: 'payload_too_large',
+    title: 'The request body is too large',
+    // The one limit a caller is likely to hit is the url's: say it here too, in the same words.
+    detail: `The request body must be at most ${BODY_LIMIT_BYTES / 1024} KiB, and a url at most ${MAX_URL_LENGTH} characters.`,
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    status: 415,
+    code: 'unsupported_media_type',
+    title: 'Unsupported media type',
+    detail: 'The request body must be JSON, sent with Content-Type: application/json.',
+  },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', title: 'Invalid Content-Length' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is empty' },
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is not valid JSON' },
@@ -66,10 +81,11 @@ export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;
   const fastifyError = error as FastifyError;
   if (fastifyError.validation) {
-    return new AppError({ status: 400, code: 'invalid_request', title: 'The request is not valid', detail: fastifyError.message });
+    const { detail, code } = validationProblem(fastifyError.validation, fastifyError.validationContext);
+    return new AppError({ status: 400, code, title: 'The request is not valid', detail });
   }
   const known = fastifyError.code === undefined ? undefined : FASTIFY_CLIENT_ERRORS[fastifyError.code];
-  if (known) return new AppError({ ...known, detail: known.title });
+  if (known) return new AppError({ status: known.status, code: known.code, title: known.title, detail: known.detail ?? known.title });
   // JSON.parse failures surface as SyntaxError with a 400 status.
   if (error instanceof SyntaxError || (fastifyError.statusCode === 400 && /JSON/i.test(error.message))) {
     return new AppError({ status: 400, code: 'malformed_json', title: 'The request body is not valid JSON', detail: 'The request body is not valid JSON.' });
@@ -78,7 +94,7 @@ export function toAppError(error: FastifyError | Error): AppError {
   if (status !== undefined && status >= 400 && status < 500) {
     return new AppError({ status, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
   }
-  return new AppError({ status: 500, code: 'internal_error', title: 'Internal error', detail: 'Something went wrong on our side; it has been logged.' });
+  return new InternalError({ cause: error });
 }
 
 /**
@@ -111,17 +127,67 @@ export function answerUnmetExpectation(_request: IncomingMessage, response: Serv
   response.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
 }
 
+/**
+ * The methods each route path answers, so that a request for a path with the wrong method gets 405
+ * and `Allow` (RFC 9110 §15.5.6) instead of 404. Filled from Fastify's onRoute hook.
+ */
+export interface RouteMethods {
+  add(method: string | string[], url: string): void;
+  /** The methods some route answers at this path; empty when no route matches it. */
+  allowed(path: string): string[];
+}
+
+export function createRouteMethods(): RouteMethods {
+  const routes: { pattern: RegExp; methods: Set<string> }[] = [];
+  const byUrl = new Map<string, Set<string>>();
+  return {
+    add(method, url) {
+      let methods = byUrl.get(url);
+      if (methods === undefined) {
+        methods = new Set();
+        byUrl.set(url, methods);
+        // `:param` is one segment, `*` the rest of the path.
+        const source = url
+          .split(/(:[A-Za-z0-9_]+|\*)/)
+          .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .join('');
+        routes.push({ pattern: new RegExp(`^${source}$`), methods });
+      }
+      for (const m of Array.isArray(method) ? method : [method]) methods.add(m.toUpperCase());
+    },
+    allowed(path) {
+      const methods = new Set<string>();
+      for (const route of routes) if (route.pattern.test(path)) for (const m of route.methods) methods.add(m);
+      return [...methods].sort();
+    },
+  };
+}
+
+function methodNotAllowed(method: string, path: string, allowed: readonly string[]): AppError {
+  return new AppError({
+    status: 405,
+    code: 'method_not_allowed',
+    title: 'Method not allowed',
+    detail: `${path} does not answer ${method}; it answers ${allowed.join(', ')}.`,
+    headers: { allow: allowed.join(', ') },
+  });
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
+  const routeMethods = createRouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url ?? route.path));
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toAppError(error);
-    if (problem.status >= 500 && !(error instanceof AppError)) {
-      request.log.error({ err: error }, 'unhandled error');
-    } else if (problem.status >= 500) {
-      request.log.warn({ code: problem.code, detail: problem.detail }, 'dependency problem');
-    }
+    // The client gets a generic detail; the log gets the error with its whole `cause` chain (the
+    // serializer prints every cause's message and stack).
+    if (problem.code === 'internal_error') request.log.error({ err: error }, 'internal error');
+    else if (problem.status >= 500) request.log.warn({ code: problem.code, err: error }, 'dependency problem');
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
-    sendProblem(reply, new AppError({ status: 404, code: 'not_found', title: 'Not found', detail: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}.` })),
-  );
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0] ?? '';
+    const allowed = routeMethods.allowed(path);
+    if (allowed.length > 0 && !allowed.includes(request.method)) return sendProblem(reply, methodNotAllowed(request.method, path, allowed));
+    return sendProblem(reply, new AppError({ status: 404, code: 'not_found', title: 'Not found', detail: `No route for ${request.method} ${path}.` }));
+  });
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import { breakerStateValue } from '../core/circuit-breaker.ts';
 import { AppError, DependencyDown } from '../core/errors.ts';
 import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
-import { createKgsHttp, type AttemptOutcome } from './kgs-http.ts';
+import { createKgsHttp, KGS_UNAVAILABLE_DETAIL, type AttemptOutcome } from './kgs-http.ts';
 import type { CodeSource, RequestContext } from './types.ts';
 
 export interface KgsClientOptions {
@@ -91,9 +91,9 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
     } catch (err) {
       // Nobody should queue behind a KGS that cannot answer: the waiting takers fail now (503), and
       // the next take starts a new attempt (fast while the breakers are open).
-      const failure = err instanceof AppError ? err : new DependencyDown('kgs', (err as Error).message, 1, { cause: err });
+      const failure = err instanceof AppError ? err : new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 1, { cause: err });
       for (const waiter of waiters.splice(0)) waiter.reject(failure);
-      options.log.warn({ dependency: 'kgs', err: failure.message, buffered: buffer.length }, 'KGS refill failed');
+      options.log.warn({ dependency: 'kgs', err: failure, buffered: buffer.length }, 'KGS refill failed');
     }
   }
 
@@ -109,7 +109,7 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
       const giveUp = setTimeout(() => {
         const at = waiters.indexOf(waiter);
         if (at >= 0) waiters.splice(at, 1);
-        reject(new DependencyDown('kgs', `No short code came from the Key Generation Service within ${maxTakeWaitMs} ms.`, 1));
+        reject(new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 1, { cause: new Error(`no short code came from the KGS within ${maxTakeWaitMs} ms`) }));
       }, maxTakeWaitMs);
       const waiter: Waiter = {
         resolve(code) {

@@ -3,7 +3,7 @@
 import { Pool } from 'undici';
 import type { Logger } from '../core/logger.ts';
 import { CircuitBreaker, CircuitOpenError, type BreakerState } from '../core/circuit-breaker.ts';
-import { AppError, CodesUnavailable, Conflict, DependencyDown, InvalidRequest } from '../core/errors.ts';
+import { AppError, CodesUnavailable, Conflict, DependencyDown, InvalidRequest, isErrorCode, UNAVAILABLE_DETAIL, type ErrorCode } from '../core/errors.ts';
 import type { RequestContext } from './types.ts';
 
 export interface KgsHttpOptions {
@@ -59,7 +59,7 @@ class AttemptFailed extends Error {
     readonly outcome: AttemptOutcome,
     readonly sent: boolean,
     message: string,
-    readonly problem?: { status: number; code: string; detail: string },
+    readonly problem?: KgsProblem,
   ) {
     super(message);
   }
@@ -127,10 +127,12 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
     const problem = parseProblem(status, text);
     if (status >= 500) {
       report('unavailable');
-      throw new AttemptFailed('unavailable', true, `${replica.url}: ${status} ${problem.code}`, problem);
+      throw new AttemptFailed('unavailable', true, `${replica.url}: ${status} ${problem.code ?? 'no problem code'}`, problem);
     }
     report('rejected');
-    throw toClientError(problem, replica.url);
+    const rejected = toClientError(problem, replica.url);
+    if (rejected instanceof DependencyDown) options.log.error({ dependency: 'kgs', err: rejected }, 'the KGS refused the call');
+    throw rejected;
   }
 
   async function call<T>(call: KgsCall): Promise<T> {
@@ -165,28 +167,44 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
   };
 }
 
+/** What a client is told when no KGS could give an answer: the same stable words every time. */
+export const KGS_UNAVAILABLE_DETAIL = UNAVAILABLE_DETAIL.kgs;
+
+// The replica's address and the socket error stay in `cause`: the error handler logs it, the client
+// never sees it.
 function unavailable(last: AttemptFailed | undefined): AppError {
-  if (last?.problem?.code === 'code_space_exhausted') return new CodesUnavailable(last.problem.detail, 'code_space_exhausted', 60);
-  const why = last === undefined ? 'every KGS replica is marked down by its circuit breaker' : last.message;
-  return new DependencyDown('kgs', `No short code can be had from the Key Generation Service now (${why}).`, 1);
+  if (last?.problem?.code === 'code_space_exhausted') {
+    return new CodesUnavailable(last.problem.detail || 'Every short code is in use.', 'code_space_exhausted', 60);
+  }
+  const cause = last ?? new Error('every KGS replica is marked down by its circuit breaker');
+  return new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 1, { cause });
 }
 
-function parseProblem(status: number, text: string): { status: number; code: string; detail: string } {
+interface KgsProblem {
+  status: number;
+  /** The KGS's code when it is one of ours; anything else (a proxy's page) is undefined. */
+  code: ErrorCode | undefined;
+  detail: string;
+}
+
+function parseProblem(status: number, text: string): KgsProblem {
   try {
     const body = JSON.parse(text) as { code?: unknown; detail?: unknown };
-    return {
-      status,
-      code: typeof body.code === 'string' ? body.code : `http_${status}`,
-      detail: typeof body.detail === 'string' ? body.detail : text.slice(0, 200),
-    };
+    return { status, code: isErrorCode(body.code) ? body.code : undefined, detail: typeof body.detail === 'string' ? body.detail : '' };
   } catch {
-    return { status, code: `http_${status}`, detail: text.slice(0, 200) };
+    return { status, code: undefined, detail: '' };
   }
 }
 
-function toClientError(problem: { status: number; code: string; detail: string }, url: string): AppError {
-  if (problem.status === 409) return new Conflict(problem.code, problem.detail);
-  if (problem.status === 400) return new InvalidRequest(problem.detail, problem.code);
-  // 401/403/404 from the KGS are a deployment mistake (wrong token or URL), not the caller's fault.
-  return new DependencyDown('kgs', `The KGS at ${url} refused the call (${problem.status} ${problem.code}); check KGS_TOKEN and KGS_URL.`, 5);
+/**
+ * A 4xx from the KGS. Its answers about the caller's alias (taken, reserved, malformed) are the
+ * caller's business and pass on with the KGS's own words; anything else (401/403/404: a wrong
+ * token or URL) is a deployment mistake, logged for the operator and a generic 503 for the client.
+ */
+function toClientError(problem: KgsProblem, url: string): AppError {
+  const { code } = problem;
+  if (problem.status === 409 && (code === 'alias_taken' || code === 'alias_reserved')) return new Conflict(code, problem.detail);
+  if (problem.status === 400 && code === 'invalid_alias') return new InvalidRequest(problem.detail, code);
+  const cause = new Error(`the KGS at ${url} refused the call (${problem.status} ${code ?? 'no problem code'}); check KGS_TOKEN and KGS_URL`);
+  return new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 5, { cause });
 }

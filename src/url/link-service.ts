@@ -2,7 +2,8 @@
 //   creation = code from the KGS → PostgreSQL → Redis cache
 //   lookup   = Redis → PostgreSQL on a miss → cache it → count the click
 //   deletion = PostgreSQL → Redis → KGS
-import { Conflict, DependencyDown, Forbidden, InvalidRequest, LinkGone, LinkNotFound, Unauthorized } from '../core/errors.ts';
+import { AppError, Conflict, DependencyDown, Forbidden, InvalidRequest, LinkGone, LinkNotFound, Unauthorized, UNAVAILABLE_DETAIL } from '../core/errors.ts';
+import { isPostgresUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
@@ -84,13 +85,17 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   const { store, cache, codes, clicks, log } = options;
   const now = options.now ?? (() => new Date());
 
-  /** PostgreSQL failures become 503 with Retry-After; domain errors pass through. */
+  /**
+   * Only a database that cannot be reached or refuses work for now is a 503 with Retry-After; domain
+   * errors pass through, and anything else (a SQL mistake, a TypeError) is a bug: passed on as it is,
+   * to become a 500 `internal_error` with its cause logged, never disguised as an outage.
+   */
   async function db<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (err) {
-      if (err instanceof CodeExists) throw err;
-      throw new DependencyDown('postgres', 'The database is not available; try again shortly.', 1, { cause: err });
+      if (err instanceof CodeExists || err instanceof AppError || !isPostgresUnavailable(err)) throw err;
+      throw new DependencyDown('postgres', UNAVAILABLE_DETAIL.postgres, 1, { cause: err });
     }
   }
 

@@ -1,8 +1,9 @@
 // Validates and normalises the URL a link points to (SPEC §5), with the WHATWG parser: international
 // domain names become punycode, paths are percent-encoded.
 import { InvalidRequest } from '../core/errors.ts';
+import { MAX_URL_LENGTH, URL_TOO_LONG } from '../core/validation-message.ts';
 
-export const MAX_URL_LENGTH = 2048;
+export { MAX_URL_LENGTH };
 
 export interface TargetUrlPolicy {
   /** Hosts of this service: a short link to a short link would loop. */
@@ -14,7 +15,7 @@ export interface TargetUrlPolicy {
 const invalid = (detail: string): InvalidRequest => new InvalidRequest(detail, 'invalid_url');
 
 export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string {
-  if (raw.length > MAX_URL_LENGTH) throw invalid(`url must be at most ${MAX_URL_LENGTH} characters.`);
+  if (raw.length > MAX_URL_LENGTH) throw invalid(URL_TOO_LONG);
   let parsed: URL;
   try {
     parsed = new URL(raw.trim());
@@ -32,6 +33,6 @@ export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string
     throw new InvalidRequest('The domain of this url is blocked by the operator.', 'url_blocked');
   }
   const normalised = parsed.href;
-  if (normalised.length > MAX_URL_LENGTH) throw invalid(`url must be at most ${MAX_URL_LENGTH} characters once normalised.`);
+  if (normalised.length > MAX_URL_LENGTH) throw invalid(URL_TOO_LONG);
   return normalised;
 }

@@ -108,7 +108,7 @@ test('POST /codes/claim: 200 when free, 409 taken or reserved, 400 malformed', a
   }
 });
 
-test('malformed JSON, wrong media type, oversized body and unknown routes are problem+json, never 500', async (t) => {
+test('malformed JSON, wrong media type, oversized body, unknown routes and methods are problem+json, never 500', async (t) => {
   const kgs = await buildTestKgs('api-errors');
   t.after(() => kgs.close());
   const post = (payload: string, contentType = 'application/json') =>
@@ -119,7 +119,8 @@ test('malformed JSON, wrong media type, oversized body and unknown routes are pr
     [await post('code=abc', 'application/x-www-form-urlencoded'), 415, 'unsupported_media_type'],
     [await post(JSON.stringify({ code: 'a'.repeat(17 * 1024) })), 413, 'payload_too_large'],
     [await kgs.app.inject({ url: '/nope' }), 404, 'not_found'],
-    [await kgs.app.inject({ method: 'DELETE', url: '/codes' }), 404, 'not_found'],
+    [await kgs.app.inject({ method: 'DELETE', url: '/codes' }), 405, 'method_not_allowed'],
+    [await post('abc', 'text/plain'), 415, 'unsupported_media_type'],
   ];
   for (const [res, status, code] of cases) {
     assert.equal(res.statusCode, status, res.body);

@@ -44,14 +44,26 @@ describe('input validation (SPEC §5)', () => {
       for (const raw of ['/just/a/path', 'example.com', '//example.com/x', 'https://', '']) assertProblem(await url(raw), 400, 'invalid_url', raw);
     });
 
-    test('2048 characters are accepted; 2049 are 400 invalid_url', async () => {
+    test('2048 characters are accepted; anything longer is 400 invalid_url with one and the same sentence', async () => {
       const base = 'https://example.com/';
       const exact = base + 'p'.repeat(2048 - base.length);
       const res = await url(exact);
       assert.equal(res.statusCode, 201);
       assert.equal(res.json<{ original_url: string }>().original_url, exact);
-      assertProblem(await url(`${exact}p`), 400, 'invalid_url');
-      assertProblem(await url(`${exact}${'p'.repeat(7000)}`), 400, 'invalid_request', 'over the schema bound');
+      const SAME = 'url must be at most 2048 characters.';
+      for (const [what, long] of [
+        ['one over', `${exact}p`],
+        ['over the schema bound', `${exact}${'p'.repeat(7000)}`],
+        ['over once normalised', `https://example.com/${'é'.repeat(700)}`],
+      ] as const) {
+        const res = await url(long);
+        assertProblem(res, 400, 'invalid_url', what);
+        assert.equal(res.json<{ detail: string }>().detail, SAME, what);
+      }
+      // Past the body limit the field cannot be read, and the 413 names the url's limit too.
+      const huge = await url(`${exact}${'p'.repeat(20_000)}`);
+      assertProblem(huge, 413, 'payload_too_large');
+      assert.match(huge.json<{ detail: string }>().detail, /a url at most 2048 characters/);
     });
 
     test('user-info (user:pass@) is 400 invalid_url', async () => {
@@ -80,10 +92,10 @@ describe('input validation (SPEC §5)', () => {
       assert.equal((await svc.app.inject({ url: `/${stored.short_code}` })).headers.location, stored.original_url);
     });
 
-    test('a missing url or one of the wrong type is 400 invalid_request', async () => {
+    test('a missing url is 400 invalid_request; one of the wrong type 400 invalid_url', async () => {
       assertProblem(await create({}), 400, 'invalid_request');
       for (const value of [42, null, ['https://example.com/'], { href: 'https://example.com/' }, true]) {
-        assertProblem(await url(value), 400, 'invalid_request', JSON.stringify(value));
+        assertProblem(await url(value), 400, 'invalid_url', JSON.stringify(value));
       }
     });
   });
@@ -101,7 +113,7 @@ describe('input validation (SPEC §5)', () => {
       for (const alias of ['', 'a', 'ab', 'abcdefghijk', 'x'.repeat(64)]) {
         assertProblem(await create({ url: 'https://example.com/', alias }), 400, 'invalid_alias', alias);
       }
-      assertProblem(await create({ url: 'https://example.com/', alias: 'x'.repeat(65) }), 400, 'invalid_request', 'over the schema bound');
+      assertProblem(await create({ url: 'https://example.com/', alias: 'x'.repeat(65) }), 400, 'invalid_alias', 'over the schema bound');
     });
 
     test('characters outside A-Z a-z 0-9 _ - are 400 invalid_alias', async () => {
@@ -130,8 +142,8 @@ describe('input validation (SPEC §5)', () => {
       assert.equal((await create({ url: 'https://example.com/', alias: 'casey' })).statusCode, 201);
     });
 
-    test('an alias of the wrong type is 400 invalid_request', async () => {
-      assertProblem(await create({ url: 'https://example.com/', alias: 12345 }), 400, 'invalid_request');
+    test('an alias of the wrong type is 400 invalid_alias', async () => {
+      assertProblem(await create({ url: 'https://example.com/', alias: 12345 }), 400, 'invalid_alias');
     });
   });
 
@@ -152,13 +164,13 @@ describe('input validation (SPEC §5)', () => {
 
     test('expires_at must be an RFC 3339 date-time with a time zone', async () => {
       for (const value of ['tomorrow', '2099-01-01', '2099-01-01T00:00:00', '2099-13-01T00:00:00Z', '2099-02-30T00:00:00Z', 1893456000]) {
-        assertProblem(await create({ url: 'https://example.com/', expires_at: value }), 400, 'invalid_request', String(value));
+        assertProblem(await create({ url: 'https://example.com/', expires_at: value }), 400, 'invalid_expiry', String(value));
       }
     });
 
     test('expires_in must be a positive whole number of seconds within 100 years', async () => {
       for (const value of [0, -5, 1.5, '60', null, 3_153_600_001]) {
-        assertProblem(await create({ url: 'https://example.com/', expires_in: value }), 400, 'invalid_request', String(value));
+        assertProblem(await create({ url: 'https://example.com/', expires_in: value }), 400, 'invalid_expiry', String(value));
       }
       assert.equal((await create({ url: 'https://example.com/', expires_in: 1 })).statusCode, 201);
     });
@@ -197,20 +209,54 @@ describe('input validation (SPEC §5)', () => {
       assertProblem(res, 413, 'payload_too_large');
     });
 
-    test('a media type other than JSON is 415 (or 400 for text), never 500', async () => {
+    test('a media type other than JSON is 415, text/plain included, never 500', async () => {
       const xml = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/xml' }, payload: '<url/>' });
       assertProblem(xml, 415, 'unsupported_media_type');
       const form = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'url=x' });
       assertProblem(form, 415, 'unsupported_media_type');
       const text = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'text/plain' }, payload: 'https://example.com/' });
-      assertProblem(text, 400, 'invalid_request');
+      assertProblem(text, 415, 'unsupported_media_type');
     });
   });
 
   describe('routes and the error model', () => {
     test('an unknown route is 404 not_found problem+json', async () => {
-      for (const [method, path] of [['GET', '/a/b/c'], ['POST', '/nope'], ['PUT', '/urls'], ['DELETE', '/urls'], ['GET', '/urls/abc/def/ghi']] as const) {
+      for (const [method, path] of [['GET', '/a/b/c'], ['POST', '/a/b'], ['GET', '/urls/abc/def/ghi']] as const) {
         assertProblem(await svc.app.inject({ method, url: path, headers: svc.admin }), 404, 'not_found', `${method} ${path}`);
+      }
+    });
+
+    test('a validation error is one sentence naming the field and what is allowed, not the validator’s words', async () => {
+      for (const [method, path, payload, detail] of [
+        ['GET', '/urls/abc/qr?format=gif', undefined, 'format must be "svg" or "png".'],
+        ['GET', '/urls/abc/qr?colour=red', undefined, '"colour" is not a field of the query string: the query string takes only "format", "size".'],
+        ['GET', '/urls?limit=abc', undefined, 'limit is not valid: 1..100, default 20.'],
+        ['POST', '/urls', {}, 'The body needs the field "url".'],
+        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time".'],
+        ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],
+        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "expires_at".'],
+        ['PATCH', '/urls/abcdef', { is_active: 'yes' }, 'is_active must be true or false.'],
+        ['PATCH', '/urls/abcdef', { expires_at: 'tomorrow' }, 'expires_at must be an ISO 8601 date-time with a time zone (2030-01-31T12:00:00Z) or null.'],
+      ] as const) {
+        const res = await svc.app.inject({ method, url: path, headers: svc.admin, ...(payload === undefined ? {} : { payload }) });
+        assert.equal(res.statusCode, 400, `${method} ${path}: ${res.body}`);
+        assert.equal(res.json<{ detail: string }>().detail, detail, `${method} ${path}`);
+      }
+    });
+
+    test('a method a path does not answer is 405 method_not_allowed with Allow listing those it does', async () => {
+      for (const [method, path, allow] of [
+        ['PUT', '/urls', 'GET, HEAD, POST'],
+        ['DELETE', '/urls', 'GET, HEAD, POST'],
+        ['POST', '/urls/abc123', 'DELETE, GET, HEAD, PATCH'],
+        ['PUT', '/urls/abc123/analytics', 'GET, HEAD'],
+        ['POST', '/abc123', 'GET, HEAD'],
+        ['DELETE', '/health', 'GET, HEAD'],
+        ['PATCH', '/api-keys', 'GET, HEAD, POST'],
+      ] as const) {
+        const res = await svc.app.inject({ method, url: path, headers: svc.admin });
+        assertProblem(res, 405, 'method_not_allowed', `${method} ${path}`);
+        assert.equal(res.headers.allow, allow, `${method} ${path}`);
       }
     });
 

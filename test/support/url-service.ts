@@ -1,6 +1,8 @@
 // Builds the URL service in-process on real PostgreSQL (its own database) and real Redis (its own
 // prefix), with a real key pool behind an in-process code source, for tests that use app.inject().
+import type { Logger } from '../../src/core/logger.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
+import type { CodeSource } from '../../src/kgs-client/types.ts';
 import type { HttpApp } from '../../src/core/http-app.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
 import { createKeyPool } from '../../src/kgs/key-pool.ts';
@@ -47,12 +49,15 @@ export interface TestUrlServiceOptions {
   cacheTtlS?: number;
   negativeCacheTtlS?: number;
   now?: () => Date;
+  /** Instead of the in-process key pool (e.g. a KGS client). */
+  codes?: CodeSource;
+  log?: Logger;
 }
 
 export async function buildTestUrlService(label: string, options: TestUrlServiceOptions = {}): Promise<TestUrlService> {
   const database = await createTestDatabase(label);
   const redis = await openTestRedis(label);
-  const log = testLogger('url');
+  const log = options.log ?? testLogger('url');
   const registry = createRegistry({ defaultMetrics: false });
   const metrics = createUrlMetrics(registry);
   const pool = createKeyPool({
@@ -64,7 +69,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     reuseCooldownS: 0,
     emptyWaitMs: 1000,
   });
-  const codes = createLocalCodeSource(pool);
+  const codes = options.codes ?? createLocalCodeSource(pool);
   const store = createPgLinkStore(database.db);
   const apiKeys = createApiKeyService(createPgApiKeyStore(database.db));
   await apiKeys.ensureAdminKey(ADMIN_KEY, 'test admin');

@@ -41,3 +41,38 @@ test('null is a result (a code not found), not a missing one', async () => {
   const find = createBatcher<string, string | null>(async (codes) => codes.map((c) => (c === 'known' ? 'row' : null)), 10);
   assert.deepEqual(await Promise.all([find('known'), find('other')]), ['row', null]);
 });
+
+test('at most maxConcurrent runs are in flight; calls that arrive meanwhile go out together in the next run', async () => {
+  let inFlight = 0;
+  let most = 0;
+  const sizes: number[] = [];
+  const gates: (() => void)[] = [];
+  const slow = createBatcher<number, number>(
+    async (inputs) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      sizes.push(inputs.length);
+      // Each run waits until the test lets it finish: no timing involved.
+      await new Promise<void>((resolve) => gates.push(resolve));
+      inFlight--;
+      return [...inputs];
+    },
+    2,
+    2,
+  );
+  const first = Array.from({ length: 4 }, (_, i) => slow(i));
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(inFlight, 2, 'two runs of two started');
+  // These arrive while both runs are busy.
+  const later = Array.from({ length: 4 }, (_, i) => slow(10 + i));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(inFlight, 2, 'no third run while two are in flight');
+  while (gates.length > 0 || inFlight > 0) {
+    gates.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.deepEqual(await Promise.all([...first, ...later]), [0, 1, 2, 3, 10, 11, 12, 13]);
+  assert.equal(most, 2);
+  assert.deepEqual(sizes, [2, 2, 2, 2]);
+});

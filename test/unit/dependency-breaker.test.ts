@@ -6,6 +6,7 @@ import { createDependencyBreaker } from '../../src/core/dependency-breaker.ts';
 import { DependencyDown } from '../../src/core/errors.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { isPostgresUnavailable } from '../../src/core/postgres.ts';
+import { isRedisUnavailable } from '../../src/core/unavailable.ts';
 import { testLogger } from '../support/log.ts';
 
 function sqlError(code: string): Error {
@@ -110,8 +111,56 @@ describe('isPostgresUnavailable', () => {
   });
 
   test('the database answering no: false', () => {
-    for (const err of [sqlError('23505'), sqlError('22P02'), sqlError('42P01'), sqlError('40001'), new TypeError('x is undefined'), 'not an error']) {
+    for (const err of [sqlError('23505'), sqlError('22P02'), sqlError('42P01'), sqlError('42601'), sqlError('40001'), new TypeError('x is undefined'), 'not an error']) {
       assert.equal(isPostgresUnavailable(err), false, String(err));
+    }
+  });
+
+  test('our own bugs are not outages, whatever their code or message says: false', () => {
+    for (const err of [
+      // Node's argument errors carry codes that start with E, like socket errors do.
+      Object.assign(new TypeError('The "string" argument must be of type string. Received undefined'), { code: 'ERR_INVALID_ARG_TYPE' }),
+      Object.assign(new RangeError('Invalid time value'), { code: 'ERR_OUT_OF_RANGE' }),
+      new TypeError("Cannot read properties of undefined (reading 'connection')"),
+      new Error('a timeout of our own making in the connection string parser'),
+    ]) {
+      assert.equal(isPostgresUnavailable(err), false, err.message);
+    }
+  });
+});
+
+describe('isRedisUnavailable', () => {
+  function reply(message: string): Error {
+    const err = new Error(message);
+    err.name = 'ReplyError';
+    return err;
+  }
+
+  test('unreachable, timed out, loading or out of memory: true', () => {
+    for (const err of [
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' }),
+      new Error('Connection is closed.'),
+      new Error("Stream isn't writeable and enableOfflineQueue options is false"),
+      new Error('Command timed out'),
+      Object.assign(new Error('Reached the max retries per request limit (which is 1).'), { name: 'MaxRetriesPerRequestError' }),
+      reply('LOADING Redis is loading the dataset in memory'),
+      reply('BUSY Redis is busy running a script.'),
+      reply("OOM command not allowed when used memory > 'maxmemory'."),
+      reply("READONLY You can't write against a read only replica."),
+    ]) {
+      assert.equal(isRedisUnavailable(err), true, err.message);
+    }
+  });
+
+  test('Redis answering that a command or script is wrong, or our own bug: false', () => {
+    for (const err of [
+      reply('WRONGTYPE Operation against a key holding the wrong kind of value'),
+      reply('ERR Error running script (call to f_abc): @user_script:1: bad argument'),
+      reply('NOSCRIPT No matching script.'),
+      Object.assign(new TypeError('The "chunk" argument must be of type string'), { code: 'ERR_INVALID_ARG_TYPE' }),
+      'not an error',
+    ]) {
+      assert.equal(isRedisUnavailable(err), false, String(err));
     }
   });
 });

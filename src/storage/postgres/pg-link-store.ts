@@ -51,8 +51,15 @@ function toLink(row: UrlRow): LinkRecord {
 
 /** Most rows one coalesced lookup or insert carries. */
 const MAX_BATCH = 256;
+/**
+ * Coalesced lookups (and, apart, inserts) in flight at once: with both at the limit, 8 of the request
+ * pool's 10 connections, leaving some for everything else. More concurrent calls make larger batches
+ * instead of a queue at the pool (see src/core/batcher.ts).
+ */
+export const MAX_CONCURRENT_BATCHES = 4;
 
-export function createPgLinkStore(db: TransactionalRunner): LinkStore {
+export function createPgLinkStore(db: TransactionalRunner, options: { maxConcurrentBatches?: number } = {}): LinkStore {
+  const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(
@@ -96,9 +103,12 @@ export function createPgLinkStore(db: TransactionalRunner): LinkStore {
           return e instanceof Error ? e : new Error(String(e));
         }
       };
-      return Promise.all(links.map(alone));
+      // One after another: this run holds one place of the batcher's bound, so one connection.
+      const results: (LinkRecord | Error)[] = [];
+      for (const link of links) results.push(await alone(link));
+      return results;
     }
-  }, MAX_BATCH);
+  }, MAX_BATCH, concurrency);
 
   // Concurrent lookups (redirects that miss the cache) in one indexed query.
   const findByCode = createBatcher<string, LinkRecord | null>(async (codes) => {
@@ -108,7 +118,7 @@ export function createPgLinkStore(db: TransactionalRunner): LinkStore {
       const row = found.get(code);
       return row === undefined ? null : toLink(row);
     });
-  }, MAX_BATCH);
+  }, MAX_BATCH, concurrency);
 
   return {
     insert,

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { AppError, DependencyDown } from '../../core/errors.ts';
+import { isRedisUnavailable } from '../../core/unavailable.ts';
 import type { KeyStore, PoolSizes } from '../key-store.ts';
 
 const script = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
@@ -108,7 +109,11 @@ export function createRedisKeyStore(redis: Redis, prefix: string): KeyStore {
   });
 }
 
-/** A Redis failure is the dependency being down (503 + Retry-After), never an internal error (500). */
+/**
+ * Redis unreachable or refusing work for now is the dependency being down (503 + Retry-After). A reply
+ * that says a script or command is wrong (`ERR ...`, `WRONGTYPE`, `NOSCRIPT`) is a bug: passed on, to
+ * be a 500 `internal_error` with its cause logged.
+ */
 function dependencyErrors(store: KeyStore): KeyStore {
   const wrap =
     <A extends unknown[], R>(call: (...args: A) => Promise<R>) =>
@@ -116,7 +121,7 @@ function dependencyErrors(store: KeyStore): KeyStore {
       try {
         return await call(...args);
       } catch (err) {
-        if (err instanceof AppError) throw err;
+        if (err instanceof AppError || !isRedisUnavailable(err)) throw err;
         throw new DependencyDown('redis', 'The key pool (Redis) is not reachable; try again shortly.', 1, { cause: err });
       }
     };

@@ -1,6 +1,7 @@
 // Request and response schemas of the URL service: the single source of validation, TypeScript
 // types and the OpenAPI document. JSON is snake_case, like the design's fields.
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_URL_LENGTH } from '../../core/validation-message.ts';
 import type { LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
 
 export const Problem = Type.Ref('Problem');
@@ -9,7 +10,7 @@ export const CodeParams = Type.Object({ short_code: Type.String({ maxLength: 64 
 
 export const CreateLinkBody = Type.Object(
   {
-    url: Type.String({ description: 'Absolute http(s) URL, at most 2048 characters once normalised', maxLength: 8192 }),
+    url: Type.String({ description: `Absolute http(s) URL, at most ${MAX_URL_LENGTH} characters (also once normalised)`, maxLength: MAX_URL_LENGTH }),
     alias: Type.Optional(Type.String({ description: 'Custom code: 3 to 10 of A-Z a-z 0-9 _ -', maxLength: 64 })),
     expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 date-time with a time zone' })),
     expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_153_600_000, description: 'Seconds from now' })),
