@@ -224,11 +224,12 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     getLink: (code, principal) => findOwned(code, principal, 'read'),
 
     async updateLink(code, patch, principal) {
-      await findOwned(code, principal, 'manage');
+      // The write targets the row that was checked: a link that took the code meanwhile is not ours.
+      const owned = await findOwned(code, principal, 'manage');
       if (patch.expiresAt != null && patch.expiresAt.getTime() - now().getTime() > MAX_EXPIRY_MS) {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
       }
-      const updated = await db(() => store.update(code, patch));
+      const updated = await db(() => store.updateById(owned.id, patch));
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.
       const cached = toCached(updated);
@@ -237,8 +238,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     },
 
     async deleteLink(code, principal, context) {
-      await findOwned(code, principal, 'manage');
-      const deleted = await db(() => store.deleteByCode(code));
+      const owned = await findOwned(code, principal, 'manage');
+      const deleted = await db(() => store.deleteById(owned.id));
       if (!deleted) throw new LinkNotFound();
       // A tombstone, not just a delete: a lookup that read the row before the DELETE fills only an
       // absent entry, so it cannot cache the deleted link again. A new link on this code overwrites it.
