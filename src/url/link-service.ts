@@ -172,6 +172,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     }
   }
 
+  /** Frees a claimed alias that no link has, in the background: the caller's answer does not wait. */
+  function releaseUnusedAlias(alias: string, context?: RequestContext): void {
+    codes.returnCodes([alias], context, { unused: true }).catch((returnErr: unknown) =>
+      log.warn({ code: alias, err: (returnErr as Error).message }, 'could not release the alias of a failed creation'),
+    );
+  }
+
   return {
     async createLink(input, principal, context) {
       if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
@@ -183,7 +190,16 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         const alias = input.alias;
         if (!ALIAS_PATTERN.test(alias)) throw new InvalidRequest('alias must be 3 to 10 characters of A-Z a-z 0-9 _ -.', 'invalid_alias');
         if (isReservedCode(alias)) throw new Conflict('alias_reserved', `"${alias}" is a reserved word.`);
-        await codes.claimCode(alias, context);
+        try {
+          await codes.claimCode(alias, context);
+        } catch (err) {
+          // An answer (taken, reserved, invalid) is final. Anything else (a timeout, a reset) leaves the
+          // claim's fate unknown: if it landed, no link will ever have the alias, and every retry would
+          // hear alias_taken. Giving it back is safe even if the claim did not land: PostgreSQL's unique
+          // index, not the KGS, decides who has a code (docs/architecture.md, "Creation").
+          if (!(err instanceof Conflict || err instanceof InvalidRequest)) releaseUnusedAlias(alias, context);
+          throw err;
+        }
         try {
           record = await db(() => store.insert({ ...base, code: alias, isCustomAlias: true }));
         } catch (err) {
