@@ -37,7 +37,7 @@ export const VARIABLES = {
   ALLOW_ANONYMOUS: { default: 'false (serve: true)', doc: 'Whether `POST /urls` works without an API key.' },
   ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters.' },
   CLICK_FLUSH_INTERVAL_MS: { default: '1000', doc: 'How often counted clicks are written to PostgreSQL, in one batch.' },
-  CLICK_BUFFER_MAX: { default: '100000', doc: 'Most links with unwritten clicks kept in memory (e.g. while PostgreSQL is down); clicks of further links are dropped and counted in `clicks_dropped_total`.' },
+  CLICK_BUFFER_MAX: { default: '300000', doc: 'Most entries of unwritten clicks kept in memory (e.g. while PostgreSQL is down), overall: one per link, per link and day, per link and referrer host (about 100 MB at most by default). Referrer hosts may fill three quarters; past that their detail is shed, past the bound a new day\'s detail too (`click_details_shed_total`), and totals stay exact; clicks of links that do not fit are dropped (`clicks_dropped_total`).' },
   CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = no cache, every redirect reads PostgreSQL.' },
   CACHE_NEAR_TTL_S: { default: '60', doc: 'Lifetime of a link in the in-process cache in front of Redis; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
   CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica.' },
@@ -296,7 +296,7 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     redirectStatus: Number(r.oneOf('REDIRECT_STATUS', '302', ['301', '302', '307', '308'])) as 301 | 302 | 307 | 308,
     allowAnonymous: r.bool('ALLOW_ANONYMOUS', false),
     adminApiKey,
-    clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 100_000, 100, 100_000_000) },
+    clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 300_000, 100, 100_000_000) },
     cache: {
       ttlS: r.int('CACHE_TTL_S', 3600, 0, 30 * 24 * 3600),
       negativeTtlS: r.int('NEGATIVE_CACHE_TTL_S', 30, 0, 3600),
