@@ -32,7 +32,7 @@ export async function registerCodeRoutes(app: HttpApp, deps: KgsRouteDeps): Prom
           { additionalProperties: false },
         ),
         headers: Type.Object({
-          [CALLER_TIMEOUT_HEADER]: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$', description: 'How long the caller waits for this answer, in ms (the KGS client sends its timeout).' })),
+          [CALLER_TIMEOUT_HEADER]: Type.Optional(Type.String({ description: 'How long the caller waits for this answer, in ms (the KGS client sends its timeout); ignored unless a positive whole number.' })),
         }),
         response: { 200: Type.Object({ codes: Type.Array(Type.String()) }), ...problems },
       },
@@ -40,7 +40,7 @@ export async function registerCodeRoutes(app: HttpApp, deps: KgsRouteDeps): Prom
     async (request, reply) => {
       const count = request.query.count === undefined ? 1 : Number(request.query.count);
       if (count < 1 || count > MAX_CODES_PER_REQUEST) throw new InvalidRequest(`count must be from 1 to ${MAX_CODES_PER_REQUEST}.`);
-      const callerTimeout = request.headers[CALLER_TIMEOUT_HEADER];
+      const callerTimeout = Number(request.headers[CALLER_TIMEOUT_HEADER] ?? NaN);
       // Codes taken for a caller that has gone would be lost to the code space: they are used, and no
       // link will ever have them. The response closing before it was written says the caller left.
       const gone = new AbortController();
@@ -60,7 +60,7 @@ export async function registerCodeRoutes(app: HttpApp, deps: KgsRouteDeps): Prom
         gone.abort();
         if (handedOut.length > 0) giveBack(handedOut);
       });
-      const codes = await pool.takeCodes(count, { callerTimeoutMs: callerTimeout === undefined ? undefined : Number(callerTimeout), signal: gone.signal });
+      const codes = await pool.takeCodes(count, { callerTimeoutMs: Number.isSafeInteger(callerTimeout) && callerTimeout > 0 ? callerTimeout : undefined, signal: gone.signal });
       if (gone.signal.aborted) {
         giveBack(codes);
         return { codes: [] };
