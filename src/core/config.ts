@@ -29,7 +29,7 @@ export const VARIABLES = {
   KGS_POOL_LOW_WATERMARK: { default: '10000 (serve: 1000)', doc: 'Replenish when `available_keys` falls under this many codes.' },
   KGS_POOL_TARGET: { default: '50000 (serve: 5000)', doc: 'Replenish `available_keys` up to this many codes.' },
   KGS_REUSE_COOLDOWN_S: { default: '2592000 (30 days)', doc: 'Seconds a returned code waits before it can be handed out again; 0 = at once.' },
-  KGS_EMPTY_WAIT_MS: { default: '2000', doc: 'How long a request that finds the pool empty waits for replenishment before `503`.' },
+  KGS_EMPTY_WAIT_MS: { default: "(half the caller's KGS_TIMEOUT_MS)", doc: 'How long a request that finds the pool empty waits for replenishment before `503`: at most half the timeout the caller sends (`X-Caller-Timeout-Ms`, its `KGS_TIMEOUT_MS`), so the KGS never takes codes for a caller that gave up; 500 for a caller that sends none. When set, the wait is also never longer than this.' },
   DATABASE_URL: { default: 'postgres://postgres@127.0.0.1:5432/curt (serve: PGlite in DATA_DIR)', doc: 'PostgreSQL holding links, clicks and API keys. `curt serve` uses PostgreSQL only when this is set (and migrates it).' },
   KGS_URL: { default: 'http://127.0.0.1:7001 (serve: in-process)', doc: 'Comma-separated KGS base URLs; the client fails over between them. `curt serve` uses a remote KGS only when this is set.' },
   PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out; its host can never be shortened (no loops).' },
@@ -37,7 +37,7 @@ export const VARIABLES = {
   ALLOW_ANONYMOUS: { default: 'false (serve: true)', doc: 'Whether `POST /urls` works without an API key.' },
   ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters.' },
   CLICK_FLUSH_INTERVAL_MS: { default: '1000', doc: 'How often counted clicks are written to PostgreSQL, in one batch.' },
-  CLICK_BUFFER_MAX: { default: '100000', doc: 'Most links with unwritten clicks kept in memory (e.g. while PostgreSQL is down); clicks of further links are dropped and counted in `clicks_dropped_total`.' },
+  CLICK_BUFFER_MAX: { default: '300000', doc: 'Most entries of unwritten clicks kept in memory (e.g. while PostgreSQL is down), overall: one per link, per link and day, per link and referrer host (about 100 MB at most by default). Referrer hosts may fill three quarters; past that their detail is shed, past the bound a new day\'s detail too (`click_details_shed_total`), and totals stay exact; clicks of links that do not fit are dropped (`clicks_dropped_total`).' },
   CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = no cache, every redirect reads PostgreSQL.' },
   CACHE_NEAR_TTL_S: { default: '60', doc: 'Lifetime of a link in the in-process cache in front of Redis; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
   CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica.' },
@@ -47,6 +47,7 @@ export const VARIABLES = {
   RATE_LIMIT_PER_IP: { default: '120', doc: 'API requests per minute per client address without a key; 0 = off.' },
   RATE_LIMIT_ON_REDIS_DOWN: { default: 'open', doc: 'What limited API calls get while Redis (which holds the counters) is unreachable: `open` lets them through unlimited, `closed` answers `503` `redis_unavailable` with Retry-After. Admin keys and redirects are never limited.' },
   TRUST_PROXY: { default: 'false', doc: 'Take the client address from X-Forwarded-For (behind an ingress or load balancer).' },
+  KGS_TIMEOUT_MS: { default: '1000', doc: 'How long the URL service waits for one KGS call before it tries the next replica. It sends this with each call, and the KGS waits on an empty pool for half of it at most.' },
   KGS_CLIENT_BATCH: { default: '200', doc: 'Codes the URL service fetches from the KGS per refill of its local buffer.' },
   SHUTDOWN_TIMEOUT_MS: { default: '10000', doc: 'After SIGTERM, how long a process may take to stop (finish requests in flight, write counted clicks, return buffered codes) before it exits anyway with code 1. A second SIGTERM exits at once.' },
   DATA_DIR: { default: './data', doc: '`curt serve`: folder of the embedded database (PGlite), relative to the working directory; unused when DATABASE_URL is set.' },
@@ -219,7 +220,8 @@ export interface KgsConfig {
   redis: { url: string; keyPrefix: string };
   token: string;
   codes: CodeConfig;
-  pool: { lowWatermark: number; target: number; reuseCooldownS: number; emptyWaitMs: number };
+  /** emptyWaitMs null: derived from each caller's timeout (see KeyPoolOptions). */
+  pool: { lowWatermark: number; target: number; reuseCooldownS: number; emptyWaitMs: number | null };
   shutdownTimeoutMs: number;
 }
 
@@ -240,7 +242,7 @@ export function loadKgsConfig(env: Env): KgsConfig {
       lowWatermark,
       target,
       reuseCooldownS: r.int('KGS_REUSE_COOLDOWN_S', THIRTY_DAYS_S, 0, 10 * 365 * 24 * 60 * 60),
-      emptyWaitMs: r.int('KGS_EMPTY_WAIT_MS', 2000, 0, 60_000),
+      emptyWaitMs: r.optional('KGS_EMPTY_WAIT_MS') === null ? null : r.int('KGS_EMPTY_WAIT_MS', 0, 0, 60_000),
     },
     shutdownTimeoutMs: readShutdownTimeout(r),
   };
@@ -264,7 +266,7 @@ export interface UrlServiceConfig {
   logLevel: LogLevel;
   databaseUrl: string;
   redis: { url: string; keyPrefix: string };
-  kgs: { urls: string[]; token: string; batchSize: number };
+  kgs: { urls: string[]; token: string; batchSize: number; timeoutMs: number };
   publicBaseUrl: string;
   redirectStatus: 301 | 302 | 307 | 308;
   allowAnonymous: boolean;
@@ -291,12 +293,12 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/curt', ['postgres:', 'postgresql:']),
     redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
-    kgs: { urls: kgsUrls, token: r.secret('KGS_TOKEN'), batchSize: r.int('KGS_CLIENT_BATCH', 200, 1, 1000) },
+    kgs: { urls: kgsUrls, token: r.secret('KGS_TOKEN'), batchSize: r.int('KGS_CLIENT_BATCH', 200, 1, 1000), timeoutMs: r.int('KGS_TIMEOUT_MS', 1000, 50, 60_000) },
     publicBaseUrl,
     redirectStatus: Number(r.oneOf('REDIRECT_STATUS', '302', ['301', '302', '307', '308'])) as 301 | 302 | 307 | 308,
     allowAnonymous: r.bool('ALLOW_ANONYMOUS', false),
     adminApiKey,
-    clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 100_000, 100, 100_000_000) },
+    clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 300_000, 100, 100_000_000) },
     cache: {
       ttlS: r.int('CACHE_TTL_S', 3600, 0, 30 * 24 * 3600),
       negativeTtlS: r.int('NEGATIVE_CACHE_TTL_S', 30, 0, 3600),

@@ -4,7 +4,7 @@ import { Pool } from 'undici';
 import type { Logger } from '../core/logger.ts';
 import { CircuitBreaker, CircuitOpenError, type BreakerState } from '../core/circuit-breaker.ts';
 import { AppError, CodesUnavailable, Conflict, DependencyDown, InvalidRequest, isErrorCode, UNAVAILABLE_DETAIL, type ErrorCode } from '../core/errors.ts';
-import type { RequestContext } from './types.ts';
+import { CALLER_TIMEOUT_HEADER, type RequestContext } from './types.ts';
 
 export interface KgsHttpOptions {
   urls: readonly string[];
@@ -92,7 +92,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
   async function attempt<T>(replica: Replica, call: KgsCall): Promise<T> {
     const started = performance.now();
     const report = (outcome: AttemptOutcome): void => options.onAttempt?.(replica.url, outcome, (performance.now() - started) / 1000);
-    const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
+    const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, [CALLER_TIMEOUT_HEADER]: String(options.timeoutMs) };
     if (call.body !== undefined) headers['content-type'] = 'application/json';
     if (call.context?.requestId !== undefined) headers['x-request-id'] = call.context.requestId;
     let status: number;

@@ -1,6 +1,12 @@
 // The contract of the KGS client library: what the URL service (and the one-machine mode, with an
 // in-process pool) needs from "something that hands out codes".
 
+/**
+ * Sent with every KGS call: how long the client waits for the answer. The KGS waits on an empty pool
+ * for less than that, so that it does not take codes for a caller that has given up.
+ */
+export const CALLER_TIMEOUT_HEADER = 'x-caller-timeout-ms';
+
 /** Carried from an incoming request to the KGS, so one request id shows in both services' logs. */
 export interface RequestContext {
   requestId?: string;

@@ -18,6 +18,8 @@ const BARREN_ROUNDS = 20;
 const OFFER_BATCH = 5000;
 const LOCK_TTL_MS = 30_000;
 const POLL_MS = 25;
+/** The wait on an empty pool for a caller that does not say how long it waits itself. */
+export const DEFAULT_EMPTY_WAIT_MS = 500;
 
 export interface KeyPoolOptions {
   store: KeyStore;
@@ -26,7 +28,11 @@ export interface KeyPoolOptions {
   lowWatermark: number;
   target: number;
   reuseCooldownS: number;
-  emptyWaitMs: number;
+  /**
+   * Longest wait on an empty pool; null: half the caller's timeout, or DEFAULT_EMPTY_WAIT_MS. Never
+   * more than half the caller's timeout: codes taken after the caller gave up would be lost.
+   */
+  emptyWaitMs: number | null;
   now?: () => number;
   /** Called with counts as they happen (metrics). */
   events?: Partial<KeyPoolEvents>;
@@ -48,6 +54,13 @@ export interface ReturnOptions {
   unused?: boolean;
 }
 
+export interface TakeOptions {
+  /** How long the caller waits for the answer (sent by the KGS client with each call). */
+  callerTimeoutMs?: number;
+  /** Aborted when the caller has gone: an empty pool is not waited on for it any longer. */
+  signal?: AbortSignal;
+}
+
 export interface ReplenishResult {
   added: number;
   /** Every code of the configured space is in use: nothing more can be generated. */
@@ -57,7 +70,7 @@ export interface ReplenishResult {
 }
 
 export interface KeyPool {
-  takeCodes(count: number): Promise<string[]>;
+  takeCodes(count: number, options?: TakeOptions): Promise<string[]>;
   /** `unused`: the codes never served a link, so they skip the cool-down (see ReturnOptions). */
   returnCodes(codes: readonly string[], options?: ReturnOptions): Promise<number>;
   claimCode(code: string): Promise<string>;
@@ -144,7 +157,14 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
     replenish().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'background replenish failed'));
   }
 
-  async function takeCodes(count: number): Promise<string[]> {
+  /** Half the caller's timeout leaves the other half for the replenishment, Redis and the answer. */
+  function emptyWaitFor(callerTimeoutMs: number | undefined): number {
+    const callerBound = callerTimeoutMs === undefined ? undefined : Math.floor(callerTimeoutMs / 2);
+    if (options.emptyWaitMs === null) return callerBound ?? DEFAULT_EMPTY_WAIT_MS;
+    return Math.min(options.emptyWaitMs, callerBound ?? options.emptyWaitMs);
+  }
+
+  async function takeCodes(count: number, takeOptions: TakeOptions = {}): Promise<string[]> {
     const first = await store.take(count);
     const codes = first.codes;
     if (first.remaining < options.lowWatermark) replenishInBackground();
@@ -154,8 +174,9 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
     }
     // Empty pool: wait a little for a replenishment (ours, or another replica's), then give up.
     // The wait is measured on the monotonic clock: `now` is wall-clock time for cool-downs.
-    const deadline = performance.now() + options.emptyWaitMs;
+    const deadline = performance.now() + emptyWaitFor(takeOptions.callerTimeoutMs);
     for (;;) {
+      if (takeOptions.signal?.aborted === true) throw new CodesUnavailable('The caller has gone.', 'pool_empty');
       const result = await replenish();
       if (result.exhausted) {
         throw new CodesUnavailable('Every code of the configured length and alphabet is in use.', 'code_space_exhausted', 60);

@@ -74,8 +74,8 @@ interface Codes {
 
 async function openCodeSource(config: ServeConfig, storage: ServeStorage, log: Logger, registry: Registry): Promise<Codes> {
   if (config.kgsUrls !== null) {
-    const { token, batchSize } = config.service.kgs;
-    const client = createKgsClient({ urls: config.kgsUrls, token, log, batchSize, registry });
+    const { token, batchSize, timeoutMs } = config.service.kgs;
+    const client = createKgsClient({ urls: config.kgsUrls, token, log, batchSize, timeoutMs, registry });
     return {
       codes: client,
       check: async () => {

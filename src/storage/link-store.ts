@@ -61,8 +61,13 @@ export interface LinkStore {
   findByCode(code: string): Promise<LinkRecord | null>;
   /** The one-time gate: true for exactly one caller, ever, per link (atomic conditional update). */
   consumeOneTime(code: string, now: Date): Promise<boolean>;
-  deleteByCode(code: string): Promise<LinkRecord | null>;
-  update(code: string, patch: LinkPatch): Promise<LinkRecord | null>;
+  /**
+   * Update and delete take the row id of the link that was read and checked, never its code: by the
+   * time they write, that link may be gone and its code (an alias, after the cool-down) someone else's.
+   * null when no row has the id any more.
+   */
+  deleteById(id: number): Promise<LinkRecord | null>;
+  updateById(id: number, patch: LinkPatch): Promise<LinkRecord | null>;
   /** Newest first; `ownerKeyId` undefined lists every link (admin). Keyset pagination on id. */
   list(options: { ownerKeyId?: number; beforeId?: number; limit: number }): Promise<LinkRecord[]>;
   analytics(linkId: number, options: { days: number; referrers: number }): Promise<LinkAnalytics>;

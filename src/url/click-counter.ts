@@ -1,8 +1,10 @@
 // Clicks leave the redirect path: a redirect only bumps counters in memory (O(1), no I/O), and a timer
 // writes them to PostgreSQL in one transaction per interval. A failed flush keeps its clicks and the
-// next one retries them. Memory is bounded: clicks for links not yet in the buffer are dropped (and
-// counted) once it holds `bufferMax` links, the batch being written included, so a long PostgreSQL
-// outage cannot exhaust the heap.
+// next one retries them. Memory is bounded in entries overall (one per link, per link and day, per
+// link and referrer host), the batch being written included, so that neither many links nor a spray
+// of distinct Referer headers during a long PostgreSQL outage can exhaust the heap. Near the bound the
+// detail goes first (referrer hosts, then new days), never a known link's total; only a link that
+// does not fit at all loses its clicks (docs/operations.md, "Clicks: what can be lost").
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
 import type { ClickAggregate, LinkStore } from '../storage/link-store.ts';
@@ -11,17 +13,26 @@ export const DIRECT = '(direct)';
 /** Distinct referrer hosts kept per link per flush; more fold into "(other)" so spam cannot grow memory. */
 const REFERRERS_PER_LINK = 100;
 const OTHER = '(other)';
+/**
+ * Referrer hosts may fill this share of the bound; the rest is kept for links and days, so that the
+ * totals stay exact when a spray of Referer headers fills the buffer.
+ */
+const REFERRER_SHARE = 0.75;
 
 export interface ClickCounterMetrics {
   flushed: (clicks: number, seconds: number) => void;
   flushFailed: () => void;
+  /** Clicks not counted at all: their link did not fit in the buffer. */
   dropped: (clicks: number) => void;
+  /** Clicks counted in their link's total whose referrer host or day was not kept. */
+  shed: (detail: 'referrer' | 'day', clicks: number) => void;
 }
 
 export interface ClickCounterOptions {
   store: Pick<LinkStore, 'applyClicks'>;
   log: Logger;
   flushIntervalMs: number;
+  /** Most entries in memory overall: one per link, per link and UTC day, per link and referrer host. */
   bufferMax: number;
   now?: () => Date;
   metrics?: Partial<ClickCounterMetrics>;
@@ -44,8 +55,11 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   const now = options.now ?? (() => new Date());
   let buffer = new Map<number, ClickAggregate>();
   let pendingClicks = 0;
-  /** Links in the batch being written: they are still in memory, and come back on failure. */
-  let inFlightLinks = 0;
+  /** Entries of `buffer`. */
+  let entries = 0;
+  /** Entries of the batch being written (or awaiting its retry): still in memory, and retried on failure. */
+  let inFlightEntries = 0;
+  const referrerRoom = Math.floor(options.bufferMax * REFERRER_SHARE);
   let flushing: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let lastSuccess = now();
@@ -62,25 +76,40 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     return cachedDay;
   }
 
+  /** Whether `more` entries fit under `limit`, the batch in flight counted too. */
+  const fits = (more: number, limit: number): boolean => entries + inFlightEntries + more <= limit;
+
   function record(linkId: number, referrerHost: string): void {
     const at = now();
     const day = dayOf(at.getTime());
     let entry = buffer.get(linkId);
     if (!entry) {
-      // The batch in flight counts too: a failed flush merges it back, and without it each failing
-      // flush during an outage would let another `bufferMax` links in.
-      if (buffer.size + inFlightLinks >= options.bufferMax) {
+      // The batch in flight counts too: a failed flush keeps it in memory, and without it each failing
+      // flush during an outage would let another `bufferMax` entries in. A new link needs two: itself
+      // and its day.
+      if (!fits(2, options.bufferMax)) {
         options.metrics?.dropped?.(1);
         return;
       }
       entry = { linkId, clicks: 0, lastClickedAt: at, days: new Map(), referrers: new Map() };
       buffer.set(linkId, entry);
+      entries += 1;
     }
     entry.clicks += 1;
     entry.lastClickedAt = at;
-    entry.days.set(day, (entry.days.get(day) ?? 0) + 1);
+    const dayClicks = entry.days.get(day);
+    if (dayClicks !== undefined) entry.days.set(day, dayClicks + 1);
+    else if (fits(1, options.bufferMax)) {
+      entry.days.set(day, 1);
+      entries += 1;
+    } else options.metrics?.shed?.('day', 1);
     const host = entry.referrers.has(referrerHost) || entry.referrers.size < REFERRERS_PER_LINK ? referrerHost : OTHER;
-    entry.referrers.set(host, (entry.referrers.get(host) ?? 0) + 1);
+    const hostClicks = entry.referrers.get(host);
+    if (hostClicks !== undefined) entry.referrers.set(host, hostClicks + 1);
+    else if (fits(1, referrerRoom)) {
+      entry.referrers.set(host, 1);
+      entries += 1;
+    } else options.metrics?.shed?.('referrer', 1);
     pendingClicks += 1;
   }
 
@@ -111,18 +140,19 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       }
       written += failed.clicks;
       failed = null;
-      inFlightLinks = 0;
+      inFlightEntries = 0;
     }
     if (buffer.size > 0) {
       const next = { id: randomUUID(), batch: buffer, clicks: pendingClicks };
+      // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
+      // cannot let more than bufferMax entries into memory.
+      inFlightEntries = entries;
       buffer = new Map();
       pendingClicks = 0;
-      // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
-      // cannot let more than bufferMax links into memory.
-      inFlightLinks = next.batch.size;
+      entries = 0;
       try {
         await apply(next.id, next.batch);
-        inFlightLinks = 0;
+        inFlightEntries = 0;
       } catch (err) {
         failed = next;
         options.metrics?.flushFailed?.();

@@ -177,6 +177,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     }
   }
 
+  /** Frees a claimed alias that no link has, in the background: the caller's answer does not wait. */
+  function releaseUnusedAlias(alias: string, context?: RequestContext): void {
+    codes.returnCodes([alias], context, { unused: true }).catch((returnErr: unknown) =>
+      log.warn({ code: alias, err: (returnErr as Error).message }, 'could not release the alias of a failed creation'),
+    );
+  }
+
   return {
     async createLink(input, principal, context) {
       if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
@@ -188,7 +195,16 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         const alias = input.alias;
         if (!ALIAS_PATTERN.test(alias)) throw new InvalidRequest('alias must be 3 to 10 characters of A-Z a-z 0-9 _ -.', 'invalid_alias');
         if (isReservedCode(alias)) throw new Conflict('alias_reserved', `"${alias}" is a reserved word.`);
-        await codes.claimCode(alias, context);
+        try {
+          await codes.claimCode(alias, context);
+        } catch (err) {
+          // An answer (taken, reserved, invalid) is final. Anything else (a timeout, a reset) leaves the
+          // claim's fate unknown: if it landed, no link will ever have the alias, and every retry would
+          // hear alias_taken. Giving it back is safe even if the claim did not land: PostgreSQL's unique
+          // index, not the KGS, decides who has a code (docs/architecture.md, "Creation").
+          if (!(err instanceof Conflict || err instanceof InvalidRequest)) releaseUnusedAlias(alias, context);
+          throw err;
+        }
         try {
           record = await db(() => store.insert({ ...base, code: alias, isCustomAlias: true }));
         } catch (err) {
@@ -229,11 +245,12 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     getLink: (code, principal) => findOwned(code, principal, 'read'),
 
     async updateLink(code, patch, principal) {
-      await findOwned(code, principal, 'manage');
+      // The write targets the row that was checked: a link that took the code meanwhile is not ours.
+      const owned = await findOwned(code, principal, 'manage');
       if (patch.expiresAt != null && patch.expiresAt.getTime() - now().getTime() > MAX_EXPIRY_MS) {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
       }
-      const updated = await db(() => store.update(code, patch));
+      const updated = await db(() => store.updateById(owned.id, patch));
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.
       const cached = toCached(updated);
@@ -242,8 +259,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     },
 
     async deleteLink(code, principal, context) {
-      await findOwned(code, principal, 'manage');
-      const deleted = await db(() => store.deleteByCode(code));
+      const owned = await findOwned(code, principal, 'manage');
+      const deleted = await db(() => store.deleteById(owned.id));
       if (!deleted) throw new LinkNotFound();
       // A tombstone, not just a delete: a lookup that read the row before the DELETE fills only an
       // absent entry, so it cannot cache the deleted link again. A new link on this code overwrites it.

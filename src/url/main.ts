@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   const apiKeys = createApiKeyService(postgres.apiKeys);
   if (config.adminApiKey !== null) await bootstrapAdminKey(apiKeys, config.adminApiKey, log);
 
-  const codes = createKgsClient({ urls: config.kgs.urls, token: config.kgs.token, log, batchSize: config.kgs.batchSize, registry });
+  const codes = createKgsClient({ urls: config.kgs.urls, token: config.kgs.token, log, batchSize: config.kgs.batchSize, timeoutMs: config.kgs.timeoutMs, registry });
   const service = await startUrlService(
     config,
     {

@@ -70,6 +70,12 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
   const created = new Counter({ name: 'links_created_total', help: 'Links created', labelNames: ['kind'], registers });
   const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Clicks written to PostgreSQL', registers });
   const dropped = new Counter({ name: 'clicks_dropped_total', help: 'Clicks dropped because the click buffer was full', registers });
+  const shed = new Counter({
+    name: 'click_details_shed_total',
+    help: 'Clicks counted in their link total whose referrer host or day was not kept, the click buffer being near its bound',
+    labelNames: ['detail'],
+    registers,
+  });
   const flushFailures = new Counter({ name: 'click_flush_failures_total', help: 'Click flushes that failed and were kept for retry', registers });
   const flushSeconds = new Histogram({ name: 'click_flush_duration_seconds', help: 'Time to write one click batch', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers });
   let counter: ClickCounter | null = null;
@@ -103,6 +109,7 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
       },
       flushFailed: () => flushFailures.inc(),
       dropped: (n) => dropped.inc(n),
+      shed: (detail, n) => shed.inc({ detail }, n),
     },
     watchClicks: (c) => {
       counter = c;

@@ -68,28 +68,41 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       const plain = await store.insert(link());
       assert.equal(await store.consumeOneTime(plain.code, new Date()), false);
       const disabled = await store.insert(link({ isOneTime: true }));
-      await store.update(disabled.code, { isActive: false });
+      await store.updateById(disabled.id, { isActive: false });
       assert.equal(await store.consumeOneTime(disabled.code, new Date()), false);
       const expired = await store.insert(link({ isOneTime: true, expiresAt: new Date(Date.now() + 1000) }));
       assert.equal(await store.consumeOneTime(expired.code, new Date(Date.now() + 2000)), false);
     });
 
-    test('update changes state and expiry, derives is_expired, and answers null for an unknown code', async () => {
+    test('updateById changes state and expiry, derives is_expired, and answers null for an unknown id', async () => {
       const created = await store.insert(link());
-      assert.equal((await store.update(created.code, { isActive: false }))?.isActive, false);
-      const past = await store.update(created.code, { expiresAt: new Date(Date.now() - 1000) });
+      assert.equal((await store.updateById(created.id, { isActive: false }))?.isActive, false);
+      const past = await store.updateById(created.id, { expiresAt: new Date(Date.now() - 1000) });
       assert.equal(past?.isExpired, true);
-      const cleared = await store.update(created.code, { expiresAt: null });
+      const cleared = await store.updateById(created.id, { expiresAt: null });
       assert.deepEqual([cleared?.expiresAt, cleared?.isExpired], [null, false]);
-      assert.deepEqual(await store.update(created.code, {}), await store.findByCode(created.code));
-      assert.equal(await store.update(code(), { isActive: true }), null);
+      assert.deepEqual(await store.updateById(created.id, {}), await store.findByCode(created.code));
+      assert.equal(await store.updateById(2 ** 52, { isActive: true }), null);
+      assert.equal(await store.updateById(2 ** 52, {}), null);
     });
 
-    test('deleteByCode returns the deleted link once', async () => {
+    test('deleteById returns the deleted link once', async () => {
       const created = await store.insert(link());
-      assert.equal((await store.deleteByCode(created.code))?.id, created.id);
-      assert.equal(await store.deleteByCode(created.code), null);
+      assert.equal((await store.deleteById(created.id))?.id, created.id);
+      assert.equal(await store.deleteById(created.id), null);
       assert.equal(await store.findByCode(created.code), null);
+    });
+
+    test('updateById and deleteById act on the row they name: a link that took its code since is left alone', async () => {
+      const owner = await subject.apiKeys.insert(newKey(false));
+      const first = await store.insert(link({ isCustomAlias: true }));
+      await store.deleteById(first.id);
+      const second = await store.insert(link({ code: first.code, isCustomAlias: true, ownerKeyId: owner.id }));
+      assert.notEqual(second.id, first.id);
+      assert.equal(await store.updateById(first.id, { isActive: false, expiresAt: new Date(Date.now() - 1000) }), null);
+      assert.equal(await store.updateById(first.id, {}), null);
+      assert.equal(await store.deleteById(first.id), null);
+      assert.deepEqual(await store.findByCode(first.code), second, 'the new link on the code is unchanged');
     });
 
     test('list: newest first, by owner, in pages by id', async () => {
@@ -123,7 +136,7 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       const a = await store.insert(link());
       const b = await store.insert(link());
       const gone = await store.insert(link());
-      await store.deleteByCode(gone.code);
+      await store.deleteById(gone.id);
       const at = (iso: string) => new Date(iso);
       const aggregate = (linkId: number, clicks: number, last: string, days: [string, number][], referrers: [string, number][]): ClickAggregate => ({
         linkId,

@@ -1,4 +1,4 @@
-// A creation that PostgreSQL fails must not cost its code: the generated code or the claimed alias goes
+// A creation that fails must not cost its code: the generated code or the claimed alias goes
 // back to the key pool (real, on Redis) at once, since no link ever had it. An alias that stayed
 // claimed would answer every retry with 409 alias_taken, for a link that does not exist.
 import { after, before, describe, test } from 'node:test';
@@ -59,6 +59,36 @@ describe('a creation that PostgreSQL fails gives its code back at once', () => {
     assert.deepEqual(attempted.slice(-1), ['launch-day'], 'the insert was tried with the alias');
     await until(async () => (await kgs.redis.redis.sismember(redisKeyNames(kgs.redis.prefix).used, 'launch-day')) === 0, 2000, 'the alias to leave used_keys');
     assert.equal(await codes.claimCode('launch-day'), 'launch-day', 'claimable again at once, despite the cool-down');
+  });
+
+  test('an alias claim whose answer was lost is released: it landed, and a retry can claim it again', async () => {
+    let insertsTried = 0;
+    // The claim reaches the KGS and lands, but its answer never comes back (a timeout, a reset).
+    const lostAnswer: CodeSource = {
+      ...codes,
+      claimCode: async (code, context) => {
+        await codes.claimCode(code, context);
+        throw new DependencyDown('kgs', 'No answer from the Key Generation Service.', 1);
+      },
+    };
+    const store = { insert: () => ((insertsTried += 1), Promise.reject(new Error('not reached'))) } as unknown as LinkStore;
+    const lost = createLinkService({ ...serviceOptions, store, codes: lostAnswer });
+    await assert.rejects(lost.createLink({ url: 'https://example.com/l', alias: 'lost-claim' }, null), DependencyDown);
+    assert.equal(insertsTried, 0, 'no link was created');
+    const used = redisKeyNames(kgs.redis.prefix).used;
+    await until(async () => (await kgs.redis.redis.sismember(used, 'lost-claim')) === 0, 2000, 'the alias to leave used_keys');
+    assert.equal(await codes.claimCode('lost-claim'), 'lost-claim', 'claimable again at once, despite the cool-down');
+  });
+
+  test('an alias claim the KGS answered as taken is not released: the alias is someone else\'s', async () => {
+    assert.equal(await codes.claimCode('theirs-1'), 'theirs-1');
+    const returned: string[] = [];
+    // Returns are started before createLink settles, so a spy sees any without waiting.
+    const spied: CodeSource = { ...codes, returnCodes: (given, context, options) => (returned.push(...given), codes.returnCodes(given, context, options)) };
+    const answered = createLinkService({ ...serviceOptions, codes: spied });
+    await assert.rejects(answered.createLink({ url: 'https://example.com/o', alias: 'theirs-1' }, null), (err: unknown) => err instanceof Conflict && err.code === 'alias_taken');
+    assert.deepEqual(returned, [], 'nothing given back');
+    assert.equal(await kgs.redis.redis.sismember(redisKeyNames(kgs.redis.prefix).used, 'theirs-1'), 1, 'still used in the KGS');
   });
 
   test('an alias PostgreSQL refuses as taken is not released: it belongs to the link that has it', async () => {

@@ -156,7 +156,7 @@ describe('PgLinkStore', () => {
     const plain = await store.insert(link());
     assert.equal(await store.consumeOneTime(plain.code, new Date()), false);
     const disabled = await store.insert(link({ isOneTime: true }));
-    await store.update(disabled.code, { isActive: false });
+    await store.updateById(disabled.id, { isActive: false });
     assert.equal(await store.consumeOneTime(disabled.code, new Date()), false);
     const expiresAt = new Date(Date.now() + 60_000);
     const expiring = await store.insert(link({ isOneTime: true, expiresAt }));
@@ -210,7 +210,7 @@ describe('PgLinkStore', () => {
   test('applyClicks drops the clicks of a deleted link and still writes the rest of the batch', async () => {
     const kept = await store.insert(link());
     const gone = await store.insert(link());
-    await store.deleteByCode(gone.code);
+    await store.deleteById(gone.id);
     await store.applyClicks([clicksOf(kept.id, 1, '2026-03-01T00:00:00.000Z'), clicksOf(gone.id, 4, '2026-03-01T00:00:00.000Z')]);
     assert.equal((await store.findByCode(kept.code))?.clicks, 1);
     const orphans = await database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM url_daily_clicks WHERE url_id = $1', [gone.id]);
@@ -228,13 +228,13 @@ describe('PgLinkStore', () => {
     assert.deepEqual(analytics.referrers.map((r) => r.host), ['h2.example', 'h1.example']);
   });
 
-  test('deleteByCode returns the deleted record and takes its click rows with it', async () => {
+  test('deleteById returns the deleted record and takes its click rows with it', async () => {
     const a = await store.insert(link());
     await store.applyClicks([clicksOf(a.id, 2, '2026-05-01T00:00:00.000Z')]);
-    const deleted = await store.deleteByCode(a.code);
+    const deleted = await store.deleteById(a.id);
     assert.equal(deleted?.id, a.id);
     assert.equal(await store.findByCode(a.code), null);
-    assert.equal(await store.deleteByCode(a.code), null);
+    assert.equal(await store.deleteById(a.id), null);
     const rows = await database.db.query<{ n: number }>(
       'SELECT (SELECT count(*) FROM url_daily_clicks WHERE url_id = $1) + (SELECT count(*) FROM url_referrers WHERE url_id = $1) AS n',
       [a.id],
@@ -244,15 +244,15 @@ describe('PgLinkStore', () => {
 
   test('update changes is_active and the expiry; a new expiry re-derives is_expired; null removes it', async () => {
     const a = await store.insert(link({ expiresAt: new Date(Date.now() + 60_000) }));
-    assert.equal((await store.update(a.code, { isActive: false }))?.isActive, false);
-    const past = await store.update(a.code, { expiresAt: new Date(Date.now() - 1000) });
+    assert.equal((await store.updateById(a.id, { isActive: false }))?.isActive, false);
+    const past = await store.updateById(a.id, { expiresAt: new Date(Date.now() - 1000) });
     assert.equal(past?.isExpired, true);
-    const future = await store.update(a.code, { expiresAt: new Date(Date.now() + 3_600_000), isActive: true });
+    const future = await store.updateById(a.id, { expiresAt: new Date(Date.now() + 3_600_000), isActive: true });
     assert.deepEqual([future?.isExpired, future?.isActive], [false, true]);
-    const none = await store.update(a.code, { expiresAt: null });
+    const none = await store.updateById(a.id, { expiresAt: null });
     assert.deepEqual([none?.expiresAt, none?.isExpired], [null, false]);
-    assert.deepEqual(await store.update(a.code, {}), none, 'an empty patch changes nothing');
-    assert.equal(await store.update('missing1', { isActive: false }), null);
+    assert.deepEqual(await store.updateById(a.id, {}), none, 'an empty patch changes nothing');
+    assert.equal(await store.updateById(2 ** 52, { isActive: false }), null);
   });
 
   test('markExpired marks due links only, at most `limit` per call', async () => {

@@ -40,15 +40,21 @@ function fakeStore() {
 }
 
 function metricsSpy() {
-  const seen = { flushed: [] as number[], failed: 0, dropped: 0 };
+  const seen = { flushed: [] as number[], failed: 0, dropped: 0, shed: { referrer: 0, day: 0 } };
   return {
     seen,
     metrics: {
       flushed: (clicks: number) => void seen.flushed.push(clicks),
       flushFailed: () => void (seen.failed += 1),
       dropped: (n: number) => void (seen.dropped += n),
+      shed: (detail: 'referrer' | 'day', n: number) => void (seen.shed[detail] += n),
     },
   };
+}
+
+/** Map entries a batch holds: one per link, per link and day, per link and referrer host. */
+function entriesOf(batch: readonly ClickAggregate[]): number {
+  return batch.reduce((n, a) => n + 1 + a.days.size + a.referrers.size, 0);
 }
 
 function counterWith(overrides: Partial<ClickCounterOptions> & { store: ClickCounterOptions['store'] }) {
@@ -167,16 +173,20 @@ test('concurrent flush calls share one store call (a flush is never run twice at
   assert.equal(store.state.calls, 1);
 });
 
-test('the buffer is bounded: clicks of new links past bufferMax are dropped and counted; known links keep counting', async () => {
+test('the buffer is bounded: clicks of new links past bufferMax entries are dropped and counted; known links keep counting', async () => {
   const store = fakeStore();
   const spy = metricsSpy();
-  const clicks = counterWith({ store, bufferMax: 3, metrics: spy.metrics });
+  // 8 entries: links 1 and 2 with their day and referrer (3 each), then link 3 with its day only, as
+  // referrers may fill no more than 6 (three quarters).
+  const clicks = counterWith({ store, bufferMax: 8, metrics: spy.metrics });
   for (const id of [1, 2, 3, 4, 5, 4]) clicks.record(id, DIRECT);
   clicks.record(1, DIRECT);
   assert.equal(spy.seen.dropped, 3, 'links 4, 5, 4 did not fit');
+  assert.equal(spy.seen.shed.referrer, 1, "link 3's referrer was not kept");
   assert.equal(clicks.pending(), 4);
   await clicks.flush();
   assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1], [3, 1]]);
+  assert.equal(entriesOf(store.batches[0] ?? []), 8);
   // After a flush there is room again.
   clicks.record(4, DIRECT);
   assert.equal(spy.seen.dropped, 3);
@@ -188,7 +198,7 @@ test('the bound holds through a long outage: links arriving during failing flush
   const spy = metricsSpy();
   store.state.failing = true;
   store.state.delayMs = 10;
-  const clicks = counterWith({ store, bufferMax: 3, metrics: spy.metrics });
+  const clicks = counterWith({ store, bufferMax: 8, metrics: spy.metrics });
   for (const id of [1, 2, 3]) clicks.record(id, DIRECT);
   let next = 4;
   for (let round = 0; round < 4; round++) {
@@ -201,7 +211,7 @@ test('the bound holds through a long outage: links arriving during failing flush
   store.state.delayMs = 0;
   await clicks.flush();
   const written = store.batches[0] ?? [];
-  assert.ok(written.length <= 3, `${written.length} links were held in memory for a bound of 3`);
+  assert.ok(entriesOf(written) <= 8, `${entriesOf(written)} entries were held in memory for a bound of 8`);
   assert.equal(written.length + spy.seen.dropped, 15, 'every click is either written or counted as dropped');
 });
 
@@ -217,6 +227,46 @@ test('referrer hosts are capped per link: past 100 distinct hosts they fold into
   assert.equal(referrers.get('(other)'), 50);
   assert.equal(referrers.get('spam0.example'), 2);
   assert.equal([...referrers.values()].reduce((s, n) => s + n, 0), 151, 'every click still counts');
+});
+
+test('a spray of distinct referrers stays within bufferMax entries overall; totals stay exact and the shed detail is counted', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  const clicks = counterWith({ store, bufferMax: 40, metrics: spy.metrics });
+  // 10 links, each clicked from 100 distinct referrer hosts: 1,000 clicks, 1,000 distinct (link, host) pairs.
+  for (let host = 0; host < 100; host++) for (let link = 1; link <= 10; link++) clicks.record(link, `spray${host}.example`);
+  assert.equal(await clicks.flush(), 1000, 'every click is written');
+  const batch = store.batches[0] ?? [];
+  assert.ok(entriesOf(batch) <= 40, `${entriesOf(batch)} entries were held in memory for a bound of 40`);
+  for (let link = 1; link <= 10; link++) {
+    const aggregate = batch.find((a) => a.linkId === link);
+    assert.equal(aggregate?.clicks, 100, `link ${link}: its total is exact`);
+    assert.equal([...(aggregate?.days.values() ?? [])].reduce((s, n) => s + n, 0), 100, `link ${link}: so are its days`);
+  }
+  const keptReferrerClicks = batch.reduce((n, a) => n + [...a.referrers.values()].reduce((s, c) => s + c, 0), 0);
+  assert.ok(spy.seen.shed.referrer > 0, 'referrer detail was shed');
+  assert.equal(keptReferrerClicks + spy.seen.shed.referrer, 1000, 'every click is in a referrer count or counted as shed');
+  assert.equal(spy.seen.dropped, 0);
+});
+
+test('new days past the bound shed only their day detail: the link total still counts', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  const clock = { value: new Date('2026-03-01T12:00:00.000Z') };
+  const clicks = counterWith({ store, bufferMax: 100, now: () => clock.value, metrics: spy.metrics });
+  for (let link = 1; spy.seen.dropped === 0; link++) clicks.record(link, DIRECT);
+  for (let day = 2; day <= 6; day++) {
+    clock.value = new Date(`2026-03-0${day}T12:00:00.000Z`);
+    clicks.record(1, DIRECT);
+  }
+  await clicks.flush();
+  const batch = store.batches[0] ?? [];
+  assert.ok(entriesOf(batch) <= 100, `${entriesOf(batch)} entries for a bound of 100`);
+  const one = batch.find((a) => a.linkId === 1);
+  assert.equal(one?.clicks, 6, 'the total is exact');
+  const dayClicks = [...(one?.days.values() ?? [])].reduce((s, n) => s + n, 0);
+  assert.ok(spy.seen.shed.day > 0, 'day detail was shed');
+  assert.equal(dayClicks + spy.seen.shed.day, 6, 'every click is in a day count or counted as shed');
 });
 
 test('start() flushes on its interval', async () => {

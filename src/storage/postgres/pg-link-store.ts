@@ -137,14 +137,14 @@ export function createPgLinkStore(db: TransactionalRunner, options: { maxConcurr
       return rows.length === 1;
     },
 
-    async deleteByCode(code) {
-      const { rows } = await db.query<UrlRow>(`DELETE FROM urls WHERE short_code = $1 RETURNING ${URL_COLUMNS}`, [code]);
+    async deleteById(id) {
+      const { rows } = await db.query<UrlRow>(`DELETE FROM urls WHERE id = $1 RETURNING ${URL_COLUMNS}`, [id]);
       return rows[0] ? toLink(rows[0]) : null;
     },
 
-    async update(code, patch) {
+    async updateById(id, patch) {
       const sets: string[] = [];
-      const params: unknown[] = [code];
+      const params: unknown[] = [id];
       if (patch.isActive !== undefined) {
         params.push(patch.isActive);
         sets.push(`is_active = $${params.length}`);
@@ -155,8 +155,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: { maxConcurr
         // A new expiry re-derives the sweep's flag; the sweep will set it again when due.
         sets.push(`is_expired = ($${params.length}::timestamptz IS NOT NULL AND $${params.length}::timestamptz <= now())`);
       }
-      if (sets.length === 0) return findByCode(code);
-      const { rows } = await db.query<UrlRow>(`UPDATE urls SET ${sets.join(', ')} WHERE short_code = $1 RETURNING ${URL_COLUMNS}`, params);
+      if (sets.length === 0) {
+        const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE id = $1`, params);
+        return rows[0] ? toLink(rows[0]) : null;
+      }
+      const { rows } = await db.query<UrlRow>(`UPDATE urls SET ${sets.join(', ')} WHERE id = $1 RETURNING ${URL_COLUMNS}`, params);
       return rows[0] ? toLink(rows[0]) : null;
     },
 
