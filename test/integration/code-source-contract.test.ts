@@ -34,10 +34,14 @@ function trackSources(open: (batchSize: number) => CodeSource) {
 }
 
 codeSourceContract('KGS client over HTTP', async (options): Promise<CodeSourcePool> => {
-  const kgs = await buildTestKgs('code_source_contract', { ...options, lowWatermark: 100, target: 500 });
+  const kgs = await buildTestKgs('code_source_contract', { ...options, lowWatermark: 100, target: 500, emptyWaitMs: 10_000 });
   await kgs.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = kgs.app.server.address() as AddressInfo;
-  const sources = trackSources((batchSize) => createKgsClient({ urls: [`http://127.0.0.1:${port}`], token: TOKEN, log: testLogger('kgs-client'), batchSize }));
+  // Generous time limits: the contract is about which codes come, not how fast, and a loaded machine
+  // must not turn a slow refill into a 503 (the client's own timing is tested in kgs-client.test.ts).
+  const sources = trackSources((batchSize) =>
+    createKgsClient({ urls: [`http://127.0.0.1:${port}`], token: TOKEN, log: testLogger('kgs-client'), batchSize, timeoutMs: 10_000, maxTakeWaitMs: 60_000 }),
+  );
   return {
     source: sources.source,
     sizes: () => kgs.store.sizes(),
@@ -62,7 +66,7 @@ function localPool(store: KeyStore, options: CodePoolOptions, cleanup: () => Pro
     lowWatermark: 100,
     target: 500,
     reuseCooldownS: options.reuseCooldownS,
-    emptyWaitMs: 500,
+    emptyWaitMs: 10_000,
     now: () => now.value,
   });
   const sources = trackSources((batchSize) => createLocalCodeSource(pool, { batchSize }));
