@@ -6,6 +6,7 @@ import type { ServeConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { migrate, migrateDatabase } from '../core/migrate.ts';
+import { makePrivate } from './data-dir.ts';
 import { connectRedis } from '../core/redis.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
@@ -98,8 +99,19 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
   const db = pgliteRunner(pglite);
   // PGlite has one connection, and nothing else runs yet: it is the session migrate() needs.
   await migrate(db, log);
+  await makePrivate(dir);
   const links = createPgLinkStore(db);
-  return { links, backgroundLinks: links, apiKeys: createPgApiKeyStore(db), keys: createPgKeyStore(db), where: `${dir} (PGlite, embedded PostgreSQL)`, close: () => pglite.close() };
+  return {
+    links,
+    backgroundLinks: links,
+    apiKeys: createPgApiKeyStore(db),
+    keys: createPgKeyStore(db),
+    where: `${dir} (PGlite, embedded PostgreSQL)`,
+    async close() {
+      await pglite.close();
+      await makePrivate(dir);
+    },
+  };
 }
 
 async function openPostgres(url: string, deps: { log: Logger; registry: Registry }): Promise<Database> {
