@@ -46,7 +46,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
     await kgs.stop();
     await storage.close();
   };
-  const apiKeys = createApiKeyService(storage.apiKeys);
+  const apiKeys = createApiKeyService(storage.apiKeys, { revocations: storage.apiKeyRevocations });
   let service: RunningUrlService;
   let createdAdminKey: string | null;
   try {

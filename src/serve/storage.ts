@@ -18,6 +18,7 @@ import { createPgKeyStore } from '../storage/postgres/pg-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
 import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
 import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { UrlMetrics } from '../url/metrics.ts';
 import { openPostgresLinkStorage } from '../url/postgres-link-storage.ts';
 import { openRedisLinkCacheStack } from '../url/redis-link-cache-stack.ts';
@@ -29,6 +30,8 @@ export interface ServeStorage {
   apiKeys: ApiKeyStore;
   cache: LinkCache;
   limiter: RateLimiter;
+  /** API key revocations to other replicas: over Redis when REDIS_URL is set, none otherwise (one process). */
+  apiKeyRevocations: InvalidationBus | null;
   /** Where the in-process key pool keeps its codes. */
   keys: KeyStore;
   /** Throw when their dependency is unreachable; redis null: the cache, rate limits and key pool live in this process. */
@@ -55,6 +58,7 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, dep
       // CACHE_TTL_S=0 means no cache at all, as in the URL service.
       cache: config.service.cache.ttlS === 0 ? noLinkCache : createMemoryLinkCache({ maxEntries: config.service.cache.nearMax }),
       limiter: createMemoryRateLimiter(),
+      apiKeyRevocations: null,
       checks,
       where: { database: database.where, cache: 'in this process', keys: 'the database' },
       close: () => database.close(),
@@ -73,6 +77,7 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, dep
     ...database,
     cache: cached.cache,
     limiter: cached.limiter,
+    apiKeyRevocations: cached.apiKeyRevocations,
     keys: createRedisKeyStore(redis, prefix),
     checks: { ...checks, redis: () => cached.check() },
     where: { database: database.where, cache: `Redis ${withoutPassword(config.redisUrl)}`, keys: 'Redis' },
