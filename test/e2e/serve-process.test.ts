@@ -3,14 +3,16 @@
 // with one line, the summary points at /docs, and Ctrl-C ends with one line saying what was written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { ROOT } from '../support/processes.ts';
 
+const run = promisify(execFile);
 const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
 
 interface Started {
@@ -28,6 +30,17 @@ function curtServe(dir: string, extraEnv: Record<string, string> = {}): Started 
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   return { child, output: () => output, exited };
+}
+
+/** The `curt` client command with only PATH, HOME and `env`. */
+async function curtCli(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/curt.mjs', ...args], { cwd: ROOT, env: { ...ENV, ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
 }
 
 async function until(what: string, ready: () => boolean, started: Started, timeoutMs = 60_000): Promise<void> {
@@ -50,7 +63,7 @@ async function modes(dir: string): Promise<{ path: string; dir: boolean; mode: n
   return found;
 }
 
-test('curt serve keeps its data folder private (0700, files 0600), points at /docs, and Ctrl-C prints one line of clicks written', async (t) => {
+test('curt serve keeps its data folder private (0700, files 0600), points at /docs, manages keys from the CLI, and Ctrl-C prints one line of clicks written', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'curt-serve-process-'));
   const dir = join(root, 'data');
   const server = curtServe(dir);
@@ -71,6 +84,18 @@ test('curt serve keeps its data folder private (0700, files 0600), points at /do
   assert.equal(created.status, 201);
   const { short_code: code } = (await created.json()) as { short_code: string };
   assert.equal((await fetch(`${address}/${code}`, { redirect: 'manual' })).status, 302);
+
+  // The admin key it printed manages keys through the CLI, on the embedded database.
+  const adminKey = /Admin API key[^\n]*\n\s+(curt_\S+)/.exec(server.output())?.[1];
+  assert.ok(adminKey, server.output());
+  const cli = (...args: string[]) => curtCli(args, { CURT_SERVER: address, CURT_API_KEY: adminKey });
+  const newKey = JSON.parse((await cli('keys', 'create', '--name', 'laptop', '--json')).stdout) as { id: number; key: string };
+  const listed = await cli('keys', 'list');
+  assert.match(listed.stdout, /^ID\s+PREFIX\s+NAME\s+ADMIN\s+CREATED\s+REVOKED\n/);
+  assert.match(listed.stdout, new RegExp(`\\b${newKey.id}\\s+${newKey.key.slice(0, 12)}…\\s+laptop\\s+no\\s+\\S+ \\S+ UTC\\s+-\\n`));
+  assert.equal((await cli('keys', 'revoke', String(newKey.id))).stdout, `Revoked key ${newKey.id}: it is refused from now on.\n`);
+  const refused = await curtCli(['list'], { CURT_SERVER: address, CURT_API_KEY: newKey.key });
+  assert.deepEqual([refused.code, /unauthorized, HTTP 401/.test(refused.stderr)], [1, true], refused.stderr);
 
   const before = server.output();
   server.child.kill('SIGINT');
