@@ -29,7 +29,9 @@ export type Command =
   | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; client: ClientFlags }
   | { verb: 'stats' | 'delete'; code: string; client: ClientFlags }
   | { verb: 'list'; limit?: number; cursor?: string; all: boolean; client: ClientFlags }
-  | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags };
+  | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
+  | { verb: 'keys list'; client: ClientFlags }
+  | { verb: 'keys revoke'; id: number; client: ClientFlags };
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -65,7 +67,11 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   delete: { options: CLIENT, positionals: ['code'] },
   list: { options: [...CLIENT, 'limit', 'cursor', 'all'], positionals: [] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
+  'keys list': { options: CLIENT, positionals: [] },
+  'keys revoke': { options: CLIENT, positionals: ['id'] },
 };
+
+const KEYS_SUBCOMMANDS = ['create', 'list', 'revoke'];
 
 export const VERB_NAMES = Object.keys(VERBS);
 
@@ -82,7 +88,7 @@ export function parseDuration(text: string): number | null {
 function parse(argv: string[]): { values: Values; positionals: string[] } {
   // For the hint in an error: the verb as far as it can be told before the options parse.
   const first = argv.find((arg) => !arg.startsWith('-'));
-  const verb = first === 'keys' ? 'keys create' : first !== undefined && first in VERBS ? first : null;
+  const verb = first === 'keys' ? 'keys' : first !== undefined && first in VERBS ? first : null;
   try {
     const { values, positionals }: { values: Values; positionals: string[] } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     return { values, positionals };
@@ -123,11 +129,11 @@ export function parseCommand(argv: readonly string[]): Command {
   let [verb = '', ...rest] = positionals;
   if (verb === 'help') return { verb: 'help', topic: rest.join(' ') || null };
   if (verb === 'keys') {
-    if (rest[0] !== 'create') {
-      if (values.help === true) return { verb: 'help', topic: 'keys create' };
-      throw new UsageError(rest[0] === undefined ? 'keys needs a subcommand: create' : `unknown keys subcommand "${rest[0]}"`, 'keys create');
+    if (rest[0] === undefined || !KEYS_SUBCOMMANDS.includes(rest[0])) {
+      if (values.help === true) return { verb: 'help', topic: 'keys' };
+      throw new UsageError(rest[0] === undefined ? `keys needs a subcommand: ${KEYS_SUBCOMMANDS.join(', ')}` : `unknown keys subcommand "${rest[0]}"`, 'keys');
     }
-    verb = 'keys create';
+    verb = `keys ${rest[0]}`;
     rest = rest.slice(1);
   }
   const spec = VERBS[verb];
@@ -187,6 +193,10 @@ function build(verb: string, args: string[], values: Values): Command {
       };
     case 'keys create':
       return { verb, admin: values.admin === true, ...(values.name === undefined ? {} : { name: values.name }), client: clientFlags(values) };
+    case 'keys list':
+      return { verb, client: clientFlags(values) };
+    case 'keys revoke':
+      return { verb, id: wholeNumber(first, '<id>', verb, 1, Number.MAX_SAFE_INTEGER), client: clientFlags(values) };
     default:
       throw new UsageError(`unknown command "${verb}"`, null);
   }

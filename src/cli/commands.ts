@@ -2,7 +2,7 @@
 // and a printout, a table for people or the server's JSON for scripts.
 import { CurtApiError, type CurtClient, type Link } from '../client/curt-client.ts';
 import type { ClientFlags, Command } from './args.ts';
-import { formatApiKey, formatLink, formatLinkTable, formatStats } from './format.ts';
+import { formatApiKey, formatApiKeyTable, formatLink, formatLinkTable, formatStats } from './format.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
@@ -46,6 +46,15 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
       print(asJson ? json(key) : formatApiKey(key));
       return;
     }
+    case 'keys list': {
+      const keys = await client.listApiKeys();
+      print(asJson ? json({ items: keys }) : formatApiKeyTable(keys));
+      return;
+    }
+    case 'keys revoke':
+      await client.revokeApiKey(command.id);
+      print(asJson ? json({ revoked: command.id }) : `Revoked key ${command.id}: it is refused from now on.`);
+      return;
   }
 }
 

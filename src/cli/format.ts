@@ -1,5 +1,5 @@
 // Human output of the `curt` command: aligned fields and tables, dates in UTC. (`--json` bypasses it.)
-import type { Analytics, ApiKey, Link } from '../client/curt-client.ts';
+import type { Analytics, ApiKey, ApiKeyInfo, Link } from '../client/curt-client.ts';
 
 /** `2026-11-25T11:18:13.014Z` → `2026-11-25 11:18 UTC`; null → `fallback`. */
 export function formatTime(iso: string | null, fallback = 'never'): string {
@@ -85,4 +85,14 @@ export function formatApiKey(key: ApiKey): string {
     '',
     'Shown this once: only its hash is stored. Use it with --api-key or CURT_API_KEY.',
   ].join('\n');
+}
+
+/** `curt keys list`: one row a key, revoked ones marked with when. */
+export function formatApiKeyTable(keys: readonly ApiKeyInfo[]): string {
+  if (keys.length === 0) return 'No API keys.';
+  return table(
+    ['ID', 'PREFIX', 'NAME', 'ADMIN', 'CREATED', 'REVOKED'],
+    keys.map((k) => [String(k.id), `${k.key_prefix}…`, k.name ?? '-', yesNo(k.is_admin), formatTime(k.created_at), k.revoked_at === null ? '-' : formatTime(k.revoked_at)]),
+    new Set([0]),
+  );
 }

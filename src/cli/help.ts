@@ -25,6 +25,8 @@ Use a server:
   delete <code>   delete a link
   list            your links (needs an API key)
   keys create     create an API key (needs an admin key)
+  keys list       list API keys (an admin key sees every key, another key itself)
+  keys revoke <id>  revoke an API key at once
 
 Client commands talk to --server / CURT_SERVER (default ${DEFAULT_CURT_SERVER}) with
 --api-key / CURT_API_KEY, and print tables, or JSON with --json.
@@ -93,7 +95,29 @@ Creates an API key and prints it (shown once: only its hash is stored). Needs an
 ${CLIENT_OPTIONS}`,
 };
 
+HELP['keys list'] = `Usage: curt keys list
+
+Lists API keys: id, the key's first characters (never the key), name, admin or not, and when it
+was created and revoked. An admin key sees every key; another key sees only itself.
+${CLIENT_OPTIONS}`;
+
+HELP['keys revoke'] = `Usage: curt keys revoke <id>
+
+Revokes the API key with this id (see \`curt keys list\`): it is refused from the next request on,
+on every replica. An admin key may revoke any key; another key only itself. Revoking the last admin
+key leaves none: \`curt serve\` then makes a new one at its next start; elsewhere set a new
+ADMIN_API_KEY.
+${CLIENT_OPTIONS}`;
+
+HELP.keys = `Usage: curt keys create|list|revoke
+
+  keys create [--admin] [--name NAME]   create an API key (needs an admin key)
+  keys list                             list API keys
+  keys revoke <id>                      revoke an API key at once
+
+Run \`curt keys <subcommand> --help\` for each one's options.`;
+
 export function helpFor(topic: string | null): string | null {
   if (topic === null) return GENERAL_HELP;
-  return HELP[topic === 'keys' ? 'keys create' : topic] ?? null;
+  return HELP[topic] ?? null;
 }

@@ -46,6 +46,16 @@ export interface ApiKey {
   created_at: string;
 }
 
+/** A key as listed: its first characters, never the key. */
+export interface ApiKeyInfo {
+  id: number;
+  key_prefix: string;
+  name: string | null;
+  is_admin: boolean;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 /** What a redirect answered, without following it. */
 export interface Resolution {
   status: number;
@@ -97,6 +107,10 @@ export interface CurtClient {
   listAll(pageSize?: number): AsyncGenerator<Link>;
   analytics(code: string): Promise<Analytics>;
   createApiKey(options?: { name?: string; isAdmin?: boolean }): Promise<ApiKey>;
+  /** Every key for an admin key (revoked ones too); only the caller's own for another key. */
+  listApiKeys(): Promise<ApiKeyInfo[]>;
+  /** Revokes a key at once on every replica (admin: any key; another key: only itself). */
+  revokeApiKey(id: number): Promise<void>;
   /** Requests the short link without following the redirect (GET counts a click, HEAD does not). */
   resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string }): Promise<Resolution>;
 }
@@ -163,6 +177,10 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(opts.isAdmin === undefined ? {} : { is_admin: opts.isAdmin }),
       });
     },
+    async listApiKeys() {
+      return (await call<{ items: ApiKeyInfo[] }>('GET', '/api-keys')).items;
+    },
+    revokeApiKey: (id) => call<void>('DELETE', `/api-keys/${encodeURIComponent(String(id))}`),
     async resolve(c, opts = {}) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.referer !== undefined) headers.referer = opts.referer;

@@ -7,9 +7,17 @@ export interface SummaryInput {
   served: Pick<Served, 'address' | 'createdAdminKey' | 'where'>;
   publicBaseUrl: string;
   allowAnonymous: boolean;
+  /** The address bound (HOST). */
+  host: string;
 }
 
-export function startupSummary({ served, publicBaseUrl, allowAnonymous }: SummaryInput): string {
+/** Whether only this machine can reach a server bound to `host`. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare) || /^::ffff:127\./.test(bare);
+}
+
+export function startupSummary({ served, publicBaseUrl, allowAnonymous, host }: SummaryInput): string {
   // A wildcard bind is reachable on loopback too, and that is what a command on this machine uses.
   const local = served.address.replace(/\/\/(0\.0\.0\.0|\[::\])/, '//127.0.0.1');
   const serverFlag = local === DEFAULT_CURT_SERVER ? '' : ` --server ${local}`;
@@ -20,8 +28,17 @@ export function startupSummary({ served, publicBaseUrl, allowAnonymous }: Summar
     `  cache        ${served.where.cache}`,
     `  key pool     ${served.where.keyPool}`,
     `  anonymous    ${allowAnonymous ? 'links can be created without an API key' : 'off: creating a link needs an API key'}`,
+    `  API docs     ${local}/docs`,
     '',
   ];
+  if (allowAnonymous && !isLoopbackHost(host)) {
+    lines.push(
+      `Warning: HOST=${host} makes this server reachable from the network, and anonymous creation is on:`,
+      '  anyone who can reach it can create links. Set ALLOW_ANONYMOUS=false to require an API key,',
+      `  and set PUBLIC_BASE_URL to the address people use (short links now start with ${publicBaseUrl}).`,
+      '',
+    );
+  }
   if (served.createdAdminKey !== null) {
     lines.push(
       'Admin API key, shown this once (only its hash is stored):',

@@ -1,8 +1,13 @@
 // One process owns a data folder: PGlite is a single-process database, and two processes writing the
-// same files would corrupt it. A pid file claims the folder; one left behind by a killed process is
-// taken over, since its process is gone.
+// same files would corrupt it. A pid file, created exclusively, claims the folder. One left behind by
+// a killed process is taken over, and that takeover is itself exclusive (see takeOver below), so two
+// processes that find the same stale pid file at once cannot both end up owning the folder.
+//
+// The folder holds the database: it is created private (0700, files 0600), and a folder that other
+// users can write is refused, since they could replace the database under the server.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const PID_FILE = 'curt.pid';
@@ -14,7 +19,17 @@ export class DataDirInUse extends Error {
   }
 }
 
+/** A data folder that is not safe to keep a database in; its message is one line for the operator. */
+export class DataDirUnsafe extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirUnsafe';
+  }
+}
+
 function isAlive(pid: number): boolean {
+  // This process holds its own claim: a second claim from it is as much in the way as another's.
+  if (pid === process.pid) return true;
   try {
     process.kill(pid, 0); // signal 0: only asks whether the process exists
   } catch (err) {
@@ -28,20 +43,103 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Makes `dir` (mode 0700) or checks the one that exists: refused when another user owns it or when
+ * group or others may write it. One readable by others (made by an earlier version, 0755) is narrowed
+ * to 0700: the database files inside are not theirs to read.
+ */
+export async function preparePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await stat(dir);
+  if (!info.isDirectory()) throw new DataDirUnsafe(`DATA_DIR ${dir} is not a folder`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && info.uid !== uid) {
+    throw new DataDirUnsafe(`refusing to use DATA_DIR ${dir}: it belongs to another user (uid ${info.uid}); use a folder of your own`);
+  }
+  if ((info.mode & 0o022) !== 0) {
+    throw new DataDirUnsafe(`refusing to use DATA_DIR ${dir}: other users can write to it (mode ${(info.mode & 0o777).toString(8)}); run \`chmod 700 ${dir}\``);
+  }
+  if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
+/**
+ * Narrows everything under `dir` to this user (folders 0700, files 0600). PGlite creates its files
+ * 0666 whatever the umask, so the embedded database is swept when it opens and when it closes; a file
+ * it creates in between is still out of other users' reach, inside folders that are 0700.
+ */
+export async function makePrivate(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  await chmod(dir, 0o700);
+  for (const entry of entries) {
+    const path = join(entry.parentPath, entry.name);
+    if (entry.isDirectory()) await chmod(path, 0o700);
+    else if (entry.isFile()) await chmod(path, 0o600).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err; // a temporary file removed meanwhile
+    });
+  }
+}
+
+const readPid = async (file: string): Promise<number | null> => {
+  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+};
+
+/**
+ * Removes the pid file of dead process `stale`, if it still holds that pid. Only the process that
+ * creates the marker `curt.pid.takeover-<stale>` exclusively may remove it, and it reads the pid file
+ * again once it holds the marker: a file holding `stale` can then change only by its own hand. Without
+ * the marker, a slow process that also saw `stale` could remove the pid file the faster one has just
+ * written, and both would own the folder. Returns false when the marker is held by another process.
+ */
+async function takeOver(dir: string, file: string, stale: number): Promise<boolean> {
+  const marker = join(dir, `${PID_FILE}.takeover-${stale}`);
+  try {
+    await writeFile(marker, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return false;
+  }
+  try {
+    if ((await readPid(file)) === stale) await rm(file, { force: true });
+  } finally {
+    await rm(marker, { force: true });
+  }
+  return true;
+}
+
+/** How often a claim looks again while another process is taking a stale pid file over. */
+const RETRY_MS = 20;
+const ATTEMPTS = 100;
+
+/**
+ * Creates `file` holding this process's pid, or fails with EEXIST. Written aside and linked into
+ * place, so the pid file is never seen empty: an empty one would look stale to a racing process.
+ */
+async function createPidFile(dir: string, file: string): Promise<void> {
+  const aside = join(dir, `${PID_FILE}.${process.pid}-${randomUUID()}.new`);
+  await writeFile(aside, `${process.pid}\n`, { mode: 0o600 });
+  try {
+    await link(aside, file);
+  } finally {
+    await rm(aside, { force: true });
+  }
+}
+
 /** Claims `dir` for this process; resolves to the function that gives it up. */
 export async function claimDataDir(dir: string): Promise<() => Promise<void>> {
-  await mkdir(dir, { recursive: true });
+  await preparePrivateDir(dir);
   const file = join(dir, PID_FILE);
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      await createPidFile(dir, file);
       return () => rm(file, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) throw new DataDirInUse(dir, pid);
-    await rm(file, { force: true });
+    const pid = await readPid(file);
+    if (pid !== null && isAlive(pid)) throw new DataDirInUse(dir, pid);
+    // Stale (or without a pid: not one of ours), or gone meanwhile: take it over, then try again.
+    if (!(await takeOver(dir, file, pid ?? 0))) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
-  throw new Error(`could not claim ${dir}: ${file} keeps coming back`);
+  throw new Error(`could not claim ${dir}: ${file} keeps coming back (a leftover ${PID_FILE}.takeover-* file there can be removed once no \`curt serve\` runs)`);
 }

@@ -13,17 +13,25 @@ export async function serve(env: Env, print: (text: string) => void): Promise<vo
   const log = createLogger({ service: 'curt-serve', level: config.service.logLevel });
   // Relative to the working directory: `npm start` runs in the project folder, so ./data is there.
   const dataDir = resolve(config.dataDir);
+  // The embedded database's files are this user's alone (folders 0700, files 0600), whatever the
+  // shell's umask: nothing else this process writes is meant for other users either.
+  if (config.databaseUrl === null) process.umask(0o077);
   const release = config.databaseUrl === null ? await claimDataDir(dataDir) : async () => undefined;
   const served = await startServe(config, dataDir, log).catch(async (err: unknown) => {
     await release();
     throw err;
   });
-  print(startupSummary({ served, publicBaseUrl: config.service.publicBaseUrl, allowAnonymous: config.service.allowAnonymous }));
+  print(
+    startupSummary({ served, publicBaseUrl: config.service.publicBaseUrl, allowAnonymous: config.service.allowAnonymous, host: config.service.listen.host }),
+  );
   onShutdown(
     log,
     async () => {
       const lost = await served.stop(performance.now() + config.service.shutdownTimeoutMs);
       await release();
+      // The one line a stop prints (info logs are off in this mode): every click counted was written.
+      const written = await served.clicksWritten();
+      print(`Stopped: ${written} ${written === 1 ? 'click' : 'clicks'} written since start${lost > 0 ? `, ${lost} lost` : ''}.\n`);
       // Exit 1: clicks were lost, and whoever stopped the process should be able to tell.
       if (lost > 0) throw new Error(`${lost} counted clicks could not be written to the database`);
     },

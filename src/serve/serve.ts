@@ -12,9 +12,10 @@ import { createKgsMetrics } from '../kgs/metrics.ts';
 import type { ApiKeyStore } from '../storage/link-store.ts';
 import { createApiKeyService, generateApiKey, type ApiKeyService } from '../url/api-keys.ts';
 import { createUrlMetrics } from '../url/metrics.ts';
-import { startUrlService } from '../url/url-service.ts';
+import { startUrlService, type RunningUrlService } from '../url/url-service.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
 
+const CLICKS_FLUSHED = 'clicks_flushed_total';
 /** Codes the in-process code source takes per statement on the key pool (lost on SIGKILL: only wasted). */
 const LOCAL_CODE_BATCH = 100;
 /** Cool-down releases and top-ups of the in-process pool; hand-outs trigger top-ups on their own. */
@@ -26,6 +27,8 @@ export interface Served {
   /** A new admin key when this start created the first one (shown once, only its hash is kept). */
   createdAdminKey: string | null;
   where: { database: string; cache: string; keyPool: string };
+  /** Clicks written to the database since the start. */
+  clicksWritten(): Promise<number>;
   /** As the URL service: resolves to the clicks that could not be written by `closeBy` (performance.now() time). */
   stop(closeBy?: number): Promise<number>;
 }
@@ -34,32 +37,62 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
   const registry = createRegistry();
   const metrics = createUrlMetrics(registry);
   const storage = await openServeStorage(config, dataDir, { log, registry, metrics });
-  const kgs = await openCodeSource(config, storage, log, registry);
-  const apiKeys = createApiKeyService(storage.apiKeys);
-  const createdAdminKey = await ensureAdminKey(config.service.adminApiKey, storage.apiKeys, apiKeys);
-  const service = await startUrlService(
-    config.service,
-    {
-      links: storage.links,
-      backgroundLinks: storage.backgroundLinks,
-      apiKeys,
-      cache: storage.cache,
-      limiter: storage.limiter,
-      codes: kgs.codes,
-      checks: { postgres: storage.checks.database, redis: storage.checks.redis, kgs: kgs.check },
-    },
-    { log, registry, metrics },
-  );
+  const kgs = await openCodeSource(config, storage, log, registry).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
+  });
+  // What a start that fails half-way has opened is closed again, so that the folder can be used at once.
+  const closeParts = async (): Promise<void> => {
+    await kgs.stop();
+    await storage.close();
+  };
+  const apiKeys = createApiKeyService(storage.apiKeys, { revocations: storage.apiKeyRevocations });
+  let service: RunningUrlService;
+  let createdAdminKey: string | null;
+  try {
+    // ADMIN_API_KEY is the operator's own: in place before the first request.
+    if (config.service.adminApiKey !== null) await apiKeys.ensureAdminKey(config.service.adminApiKey, 'bootstrap (ADMIN_API_KEY)');
+    service = await startUrlService(
+      config.service,
+      {
+        links: storage.links,
+        backgroundLinks: storage.backgroundLinks,
+        apiKeys,
+        cache: storage.cache,
+        limiter: storage.limiter,
+        codes: kgs.codes,
+        checks: { postgres: storage.checks.database, redis: storage.checks.redis, kgs: kgs.check },
+      },
+      { log, registry, metrics },
+    );
+  } catch (err) {
+    await closeParts();
+    throw err;
+  }
+  // A first admin key is made only once the port is open: made before, a start that cannot listen
+  // (port taken) would store a key nobody was shown, and the next start, finding an admin key, would
+  // print none, leaving no way in.
+  try {
+    createdAdminKey = await createFirstAdminKey(config.service.adminApiKey, storage.apiKeys, apiKeys);
+  } catch (err) {
+    await service.stop(performance.now());
+    await closeParts();
+    throw err;
+  }
   log.info({ address: service.address, publicBaseUrl: config.service.publicBaseUrl }, 'curt serve listening');
 
   return {
     address: service.address,
     createdAdminKey,
     where: { database: storage.where.database, cache: storage.where.cache, keyPool: kgs.where },
+    async clicksWritten() {
+      // The click pipeline's own tally, as /metrics reports it.
+      const metric = await registry.getSingleMetric(CLICKS_FLUSHED)?.get();
+      return metric?.values.reduce((sum, { value }) => sum + value, 0) ?? 0;
+    },
     async stop(closeBy = performance.now() + config.service.shutdownTimeoutMs) {
       const lost = await service.stop(closeBy);
-      await kgs.stop();
-      await storage.close();
+      await closeParts();
       return lost;
     },
   };
@@ -98,15 +131,11 @@ async function openCodeSource(config: ServeConfig, storage: ServeStorage, log: L
 }
 
 /**
- * ADMIN_API_KEY, when set, is the admin key. Otherwise the first start creates one and returns it to
- * be shown once; only its hash is stored, so a later start cannot show it again.
+ * Without ADMIN_API_KEY, the first start creates an admin key and returns it to be shown once; only
+ * its hash is stored, so a later start cannot show it again.
  */
-async function ensureAdminKey(configured: string | null, store: ApiKeyStore, apiKeys: ApiKeyService): Promise<string | null> {
-  if (configured !== null) {
-    await apiKeys.ensureAdminKey(configured, 'bootstrap (ADMIN_API_KEY)');
-    return null;
-  }
-  if (await store.hasAdminKey()) return null;
+async function createFirstAdminKey(configured: string | null, store: ApiKeyStore, apiKeys: ApiKeyService): Promise<string | null> {
+  if (configured !== null || (await store.hasAdminKey())) return null;
   const key = generateApiKey();
   await apiKeys.ensureAdminKey(key, 'first start (curt serve)');
   return key;

@@ -6,6 +6,7 @@ import type { ServeConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { migrate, migrateDatabase } from '../core/migrate.ts';
+import { makePrivate } from './data-dir.ts';
 import { connectRedis } from '../core/redis.ts';
 import type { KeyStore } from '../storage/key-store.ts';
 import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
@@ -17,6 +18,7 @@ import { createPgKeyStore } from '../storage/postgres/pg-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
 import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
 import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { UrlMetrics } from '../url/metrics.ts';
 import { openPostgresLinkStorage } from '../url/postgres-link-storage.ts';
 import { openRedisLinkCacheStack } from '../url/redis-link-cache-stack.ts';
@@ -28,6 +30,8 @@ export interface ServeStorage {
   apiKeys: ApiKeyStore;
   cache: LinkCache;
   limiter: RateLimiter;
+  /** API key revocations to other replicas: over Redis when REDIS_URL is set, none otherwise (one process). */
+  apiKeyRevocations: InvalidationBus | null;
   /** Where the in-process key pool keeps its codes. */
   keys: KeyStore;
   /** Throw when their dependency is unreachable; redis null: the cache, rate limits and key pool live in this process. */
@@ -54,6 +58,7 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, dep
       // CACHE_TTL_S=0 means no cache at all, as in the URL service.
       cache: config.service.cache.ttlS === 0 ? noLinkCache : createMemoryLinkCache({ maxEntries: config.service.cache.nearMax }),
       limiter: createMemoryRateLimiter(),
+      apiKeyRevocations: null,
       checks,
       where: { database: database.where, cache: 'in this process', keys: 'the database' },
       close: () => database.close(),
@@ -72,6 +77,7 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, dep
     ...database,
     cache: cached.cache,
     limiter: cached.limiter,
+    apiKeyRevocations: cached.apiKeyRevocations,
     keys: createRedisKeyStore(redis, prefix),
     checks: { ...checks, redis: () => cached.check() },
     where: { database: database.where, cache: `Redis ${withoutPassword(config.redisUrl)}`, keys: 'Redis' },
@@ -98,8 +104,19 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
   const db = pgliteRunner(pglite);
   // PGlite has one connection, and nothing else runs yet: it is the session migrate() needs.
   await migrate(db, log);
+  await makePrivate(dir);
   const links = createPgLinkStore(db);
-  return { links, backgroundLinks: links, apiKeys: createPgApiKeyStore(db), keys: createPgKeyStore(db), where: `${dir} (PGlite, embedded PostgreSQL)`, close: () => pglite.close() };
+  return {
+    links,
+    backgroundLinks: links,
+    apiKeys: createPgApiKeyStore(db),
+    keys: createPgKeyStore(db),
+    where: `${dir} (PGlite, embedded PostgreSQL)`,
+    async close() {
+      await pglite.close();
+      await makePrivate(dir);
+    },
+  };
 }
 
 async function openPostgres(url: string, deps: { log: Logger; registry: Registry }): Promise<Database> {

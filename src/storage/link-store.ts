@@ -100,4 +100,9 @@ export interface ApiKeyStore {
   ensure(key: { hash: Buffer; keyPrefix: string; name: string | null; isAdmin: boolean }): Promise<ApiKeyRecord>;
   /** Whether any admin key that is not revoked exists (the one-machine mode creates one on first start). */
   hasAdminKey(): Promise<boolean>;
+  findById(id: number): Promise<ApiKeyRecord | null>;
+  /** Every key, revoked ones too, oldest first. */
+  list(): Promise<ApiKeyRecord[]>;
+  /** Marks the key revoked (keeping the first revocation time); null when no key has this id. */
+  revoke(id: number): Promise<ApiKeyRecord | null>;
 }

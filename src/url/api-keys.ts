@@ -1,8 +1,12 @@
 // API keys: 192-bit random strings shown once; only their SHA-256 is stored. Lookups are cached in
-// memory briefly, so authentication costs no database round trip on most requests.
+// memory briefly, so authentication costs no database round trip on most requests. A revoked key
+// must stop working at once on every replica: the revoking replica tells the others over the
+// revocation bus (Redis pub/sub, see docs/architecture.md) and waits for them to drop it, and a
+// replica that cannot hear the bus does not cache at all.
 import { createHash, randomBytes } from 'node:crypto';
-import { Forbidden, Unauthorized } from '../core/errors.ts';
+import { Forbidden, NotFound, Unauthorized } from '../core/errors.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../storage/link-store.ts';
+import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { Principal } from './link-service.ts';
 
 const KEY_PREFIX = 'curt_';
@@ -18,20 +22,52 @@ export interface ApiKeyService {
   createKey(principal: Principal, options: { name: string | null; isAdmin: boolean }): Promise<{ record: ApiKeyRecord; key: string }>;
   /** Makes sure a key with this value exists as an admin key (ADMIN_API_KEY bootstrap). */
   ensureAdminKey(key: string, name: string): Promise<ApiKeyRecord>;
+  /** Every key for an admin key (revoked ones too); a key that is not an admin key sees only itself. */
+  listKeys(principal: Principal): Promise<ApiKeyRecord[]>;
+  /**
+   * Revokes key `id`: an admin key may revoke any key, another key only itself. Resolves once no
+   * replica that can be told still accepts it. Revoking a revoked key again changes nothing.
+   */
+  revokeKey(principal: Principal, id: number): Promise<ApiKeyRecord>;
+}
+
+export interface ApiKeyServiceOptions {
+  /** Carries revocations to the other replicas (the key's id); none: this process is the only one. */
+  revocations?: InvalidationBus | null;
+  now?: () => number;
 }
 
 export function generateApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
 }
 
-export function createApiKeyService(store: ApiKeyStore, now: () => number = Date.now): ApiKeyService {
+export function createApiKeyService(store: ApiKeyStore, options: ApiKeyServiceOptions = {}): ApiKeyService {
+  const now = options.now ?? Date.now;
+  const revocations = options.revocations ?? null;
   const cache = new Map<string, { principal: Principal; until: number }>();
+  // Bumped by every revocation heard: a lookup that read the database before it must not cache
+  // what it read, or the revoked key would live on here until its entry expires.
+  let generation = 0;
+
+  function forget(keyId: number | null): void {
+    generation += 1;
+    if (keyId === null) return cache.clear();
+    for (const [key, entry] of cache) if (entry.principal?.keyId === keyId) cache.delete(key);
+  }
+  revocations?.subscribe(
+    (id) => forget(/^\d+$/.test(id) ? Number(id) : null),
+    () => forget(null),
+  );
+  /** Without the bus, revocations on other replicas would go unheard: then every request asks the database. */
+  const mayCache = (): boolean => revocations === null || revocations.subscribed();
 
   async function lookup(key: string): Promise<Principal> {
     const hit = cache.get(key);
-    if (hit && hit.until > now()) return hit.principal;
+    if (hit && hit.until > now() && mayCache()) return hit.principal;
+    const readAt = generation;
     const record = await store.findByHash(hashApiKey(key));
     const principal = record && record.revokedAt === null ? { keyId: record.id, isAdmin: record.isAdmin } : null;
+    if (readAt !== generation || !mayCache()) return principal;
     // Bounded: a flood of random keys evicts the oldest entries instead of growing the map.
     if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value as string);
     // An unknown key is remembered only briefly: it may be about to be stored (ADMIN_API_KEY at
@@ -60,6 +96,23 @@ export function createApiKeyService(store: ApiKeyStore, now: () => number = Date
 
     ensureAdminKey(key, name) {
       return store.ensure({ hash: hashApiKey(key), keyPrefix: key.slice(0, 12), name, isAdmin: true });
+    },
+
+    async listKeys(principal) {
+      if (principal === null) throw new Unauthorized('An API key is required.');
+      if (principal.isAdmin) return store.list();
+      const own = await store.findById(principal.keyId);
+      return own === null ? [] : [own];
+    },
+
+    async revokeKey(principal, id) {
+      if (principal === null) throw new Unauthorized('An API key is required.');
+      if (!principal.isAdmin && principal.keyId !== id) throw new Forbidden('A key that is not an admin key can revoke only itself.');
+      const record = await store.revoke(id);
+      if (record === null) throw new NotFound('No API key has this id.', 'api_key_not_found');
+      forget(id);
+      await revocations?.publish(String(id), { confirm: true });
+      return record;
     },
   };
 }

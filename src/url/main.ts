@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     checkSchema(postgres.background, log),
   ]);
   const cached = openRedisLinkCacheStack({ redis, prefix: config.redis.keyPrefix, log, registry, metrics, cache: config.cache });
-  const apiKeys = createApiKeyService(postgres.apiKeys);
+  const apiKeys = createApiKeyService(postgres.apiKeys, { revocations: cached.apiKeyRevocations });
   if (config.adminApiKey !== null) await bootstrapAdminKey(apiKeys, config.adminApiKey, log);
 
   const codes = createKgsClient({ urls: config.kgs.urls, token: config.kgs.token, log, batchSize: config.kgs.batchSize, timeoutMs: config.kgs.timeoutMs, registry });

@@ -12,17 +12,22 @@ import { createRedisCacheEpoch } from '../storage/redis/redis-cache-epoch.ts';
 import { createRedisInvalidationBus } from '../storage/redis/redis-invalidation-bus.ts';
 import { createRedisLinkCache } from '../storage/redis/redis-link-cache.ts';
 import { createRedisRateLimiter, type RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
-import { createTieredLinkCache } from '../storage/tiered-link-cache.ts';
+import { createTieredLinkCache, type InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { UrlMetrics } from './metrics.ts';
 
 export interface RedisLinkCacheStack {
   cache: LinkCache;
   limiter: RateLimiter;
+  /** API key revocations to and from the other replicas (the API key service subscribes). */
+  apiKeyRevocations: InvalidationBus;
   /** For /ready: throws while the breaker is open or Redis does not answer. */
   check(): Promise<void>;
   /** Stops the epoch timer and the invalidation subscription; the caller owns `redis`. */
   close(): Promise<void>;
 }
+
+/** Revocations are rare and must hold everywhere: worth a longer wait than a link change. */
+const REVOCATION_ACK_TIMEOUT_MS = 5000;
 
 export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string; log: Logger; registry: Registry; metrics: UrlMetrics; cache: CacheConfig }): RedisLinkCacheStack {
   const { redis, prefix, log, registry, metrics } = options;
@@ -36,6 +41,16 @@ export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string;
   const bus =
     ttlS > 0 && nearTtlS > 0 ? createRedisInvalidationBus({ redis, prefix, log, breaker, onPublishFailed: (err) => epoch.failed('an invalidation was not published', err) }) : null;
   if (bus) epoch.attach(bus);
+  // Its own channel ({prefix}api-keys:invalidate): a revoked key must stop working on every replica
+  // before the revocation is answered, so the writer waits longer for acks than a link change does.
+  const apiKeyRevocations = createRedisInvalidationBus({
+    redis,
+    prefix: `${prefix}api-keys:`,
+    log,
+    breaker,
+    ackTimeoutMs: REVOCATION_ACK_TIMEOUT_MS,
+    onPublishFailed: (err) => log.warn({ dependency: 'redis', err: (err as Error | undefined)?.message }, 'an API key revocation was not published; replicas that cached the key accept it until their subscription resets'),
+  });
 
   function linkCache(): LinkCache {
     if (ttlS === 0) return noLinkCache;
@@ -48,6 +63,7 @@ export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string;
   return {
     cache: linkCache(),
     limiter: createRedisRateLimiter(redis, prefix, { breaker }),
+    apiKeyRevocations,
     async check() {
       if (breaker.state() === 'open') throw new Error('redis circuit breaker open');
       await redis.ping();
@@ -55,6 +71,7 @@ export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string;
     async close() {
       epoch.close();
       await bus?.close();
+      await apiKeyRevocations.close();
     },
   };
 }

@@ -195,6 +195,22 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.equal(await keys.hasAdminKey(), true);
     });
 
+    test('API keys: listed oldest first with revoked ones, found by id, revoked once (the first time is kept)', async () => {
+      const keys = subject.apiKeys;
+      const first = await keys.insert(newKey(false));
+      const second = await keys.insert(newKey(true));
+      const ids = (await keys.list()).map((k) => k.id);
+      assert.deepEqual(ids.filter((id) => id === first.id || id === second.id), [first.id, second.id]);
+      assert.deepEqual(await keys.findById(second.id), second);
+      assert.equal(await keys.findById(Number.MAX_SAFE_INTEGER), null);
+      const revoked = await keys.revoke(first.id);
+      assert.ok(revoked?.revokedAt instanceof Date);
+      assert.deepEqual({ ...revoked, revokedAt: null }, first);
+      assert.deepEqual(await keys.revoke(first.id), revoked, 'revoking again keeps the first revocation time');
+      assert.deepEqual((await keys.list()).find((k) => k.id === first.id), revoked);
+      assert.equal(await keys.revoke(Number.MAX_SAFE_INTEGER), null);
+    });
+
     test('ping answers', async () => {
       await store.ping();
     });

@@ -33,6 +33,8 @@ test('every verb parses; keys create is a verb of two words', () => {
   assert.deepEqual(parseCommand(['list', '--limit', '5', '--cursor', 'aWQ6Mg']), { verb: 'list', limit: 5, cursor: 'aWQ6Mg', all: false, client: { json: false } });
   assert.deepEqual(parseCommand(['list', '--all']), { verb: 'list', all: true, client: { json: false } });
   assert.deepEqual(parseCommand(['keys', 'create', '--admin', '--name', 'ci']), { verb: 'keys create', admin: true, name: 'ci', client: { json: false } });
+  assert.deepEqual(parseCommand(['keys', 'list', '--json']), { verb: 'keys list', client: { json: true } });
+  assert.deepEqual(parseCommand(['keys', 'revoke', '42']), { verb: 'keys revoke', id: 42, client: { json: false } });
   assert.deepEqual(parseCommand(['serve']), { verb: 'serve', env: {} });
   assert.deepEqual(parseCommand(['serve', '--port', '9000', '--host', '0.0.0.0', '--data-dir', '/srv/curt']), {
     verb: 'serve',
@@ -50,7 +52,8 @@ test('--help works on every verb, and every verb has a help text', () => {
     assert.deepEqual(parseCommand([...verb.split(' '), '--help']), { verb: 'help', topic: verb });
     assert.match(helpFor(verb) ?? '', /^Usage: curt /, verb);
   }
-  assert.deepEqual(parseCommand(['keys', '--help']), { verb: 'help', topic: 'keys create' });
+  assert.deepEqual(parseCommand(['keys', '--help']), { verb: 'help', topic: 'keys' });
+  assert.match(helpFor('keys') ?? '', /keys revoke <id>/);
 });
 
 test('mistakes are one-line usage errors that name the verb to get help on', () => {
@@ -66,8 +69,11 @@ test('mistakes are one-line usage errors that name the verb to get help on', () 
   usage(['list', '--all', '--cursor', 'x'], /--all or --cursor/, 'list');
   usage(['serve', '--port', 'eighty'], /--port must be a whole number/, 'serve');
   usage(['serve', '--json'], /serve does not take --json/, 'serve');
-  usage(['keys'], /keys needs a subcommand/, 'keys create');
-  usage(['keys', 'delete'], /unknown keys subcommand "delete"/, 'keys create');
+  usage(['keys'], /keys needs a subcommand: create, list, revoke/, 'keys');
+  usage(['keys', 'delete'], /unknown keys subcommand "delete"/, 'keys');
+  usage(['keys', 'revoke'], /keys revoke needs <id>/, 'keys revoke');
+  usage(['keys', 'revoke', 'abc'], /<id> must be a whole number/, 'keys revoke');
+  usage(['keys', 'list', '--admin'], /keys list does not take --admin/, 'keys list');
   usage(['stats', 'abc', '--server', 'cu.rt'], /--server must be a URL/);
 });
 

@@ -300,5 +300,17 @@ export function createPgApiKeyStore(db: SqlRunner): ApiKeyStore {
       const { rows } = await db.query<{ found: boolean }>('SELECT EXISTS (SELECT 1 FROM api_keys WHERE is_admin AND revoked_at IS NULL) AS found');
       return rows[0]?.found === true;
     },
+    async findById(id) {
+      const { rows } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id]);
+      return rows[0] ? toApiKey(rows[0]) : null;
+    },
+    async list() {
+      const { rows } = await db.query<ApiKeyRow>(`SELECT ${KEY_COLUMNS} FROM api_keys ORDER BY id`, []);
+      return rows.map(toApiKey);
+    },
+    async revoke(id) {
+      const { rows } = await db.query<ApiKeyRow>(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1 RETURNING ${KEY_COLUMNS}`, [id]);
+      return rows[0] ? toApiKey(rows[0]) : null;
+    },
   };
 }

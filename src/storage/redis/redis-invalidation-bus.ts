@@ -17,15 +17,18 @@ export interface RedisInvalidationBusOptions {
   breaker?: DependencyBreaker;
   /** An invalidation that may not have reached the other replicas: their near tiers may be stale. */
   onPublishFailed?: (err?: unknown) => void;
+  /** How long a confirmed publish waits for the other replicas' acks (default 100 ms). */
+  ackTimeoutMs?: number;
 }
 
 export type RedisInvalidationBus = InvalidationBus & EpochChannel;
 
-/** How long a writer waits for the other replicas' acks before answering anyway. */
+/** How long a writer waits for the other replicas' acks before answering anyway, unless told otherwise. */
 const ACK_TIMEOUT_MS = 100;
 
 export function createRedisInvalidationBus(options: RedisInvalidationBusOptions): RedisInvalidationBus {
   const { redis, log, breaker } = options;
+  const ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT_MS;
   const channel = `${options.prefix}invalidate`;
   let nextMessageId = 0;
   const waiting = new Map<number, { acks: number; needed: number | null; done: () => void }>();
@@ -105,7 +108,7 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
     }
   }
 
-  /** Publishes and waits (at most ACK_TIMEOUT_MS) until every other subscribed replica has dropped the code. */
+  /** Publishes and waits (at most ackTimeoutMs) until every other subscribed replica has dropped the code. */
   async function sendConfirmed(code: string): Promise<void> {
     const id = nextMessageId++;
     let done = (): void => undefined;
@@ -120,7 +123,7 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
       const timer = setTimeout(() => {
         log.debug({ code, missing: (entry.needed ?? 0) - entry.acks }, 'not every replica acknowledged an invalidation in time');
         done();
-      }, ACK_TIMEOUT_MS);
+      }, ackTimeoutMs);
       await acked;
       clearTimeout(timer);
     } finally {

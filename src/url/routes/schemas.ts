@@ -88,6 +88,21 @@ export const KeyView = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
+/** A key as listings show it: never the key itself, only its first characters. */
+export const KeyInfo = Type.Object({
+  id: Type.Integer(),
+  key_prefix: Type.String({ description: 'The first characters of the key, to tell keys apart' }),
+  name: Type.Union([Type.String(), Type.Null()]),
+  is_admin: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+  revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const KeyList = Type.Object({ items: Type.Array(KeyInfo) });
+
+// Path parameters arrive as text (no type coercion here): a whole number within JavaScript's safe range.
+export const KeyIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'The id shown by GET /api-keys' }) });
+
 export function linkState(link: LinkRecord, now: number): 'active' | 'expired' | 'used' | 'disabled' {
   if (!link.isActive) return 'disabled';
   if (link.consumedAt !== null) return 'used';

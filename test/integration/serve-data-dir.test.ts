@@ -1,0 +1,140 @@
+// The data folder of `curt serve`: one owner at a time (a real lock, also when several starts race
+// over a pid file left by a killed process), private to its user, and a first start whose port was
+// taken still leaves a way in (the admin key is printed by the start that listens).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadServeConfig } from '../../src/core/config.ts';
+import { claimDataDir, DataDirInUse, DataDirUnsafe, PID_FILE, preparePrivateDir } from '../../src/serve/data-dir.ts';
+import { startServe } from '../../src/serve/serve.ts';
+import { testLogger } from '../support/log.ts';
+import { ROOT } from '../support/processes.ts';
+
+/** A pid that no process has: a child that has exited and been reaped. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await once(child, 'exit');
+  assert.ok(child.pid !== undefined);
+  return child.pid;
+}
+
+async function tempDir(t: { after: (fn: () => Promise<void>) => void }, label: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), `curt-${label}-`));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('two claims racing over a stale pid file: exactly one owns the folder, every time', async (t) => {
+  const root = await tempDir(t, 'claim-race');
+  for (let round = 0; round < 20; round++) {
+    const dir = join(root, String(round));
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, PID_FILE), `${await deadPid()}\n`);
+    const results = await Promise.allSettled([claimDataDir(dir), claimDataDir(dir)]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof DataDirInUse);
+    assert.deepEqual([won.length, refused.length], [1, 1], `round ${round}: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'claimed')).join(', ')}`);
+    assert.equal(Number(await readFile(join(dir, PID_FILE), 'utf8')), process.pid);
+  }
+});
+
+test('four processes starting together over a stale pid file: one claims the folder, the others are told it is in use', async (t) => {
+  const root = await tempDir(t, 'claim-processes');
+  const children: ChildProcess[] = [];
+  t.after(() => {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  for (let round = 0; round < 3; round++) {
+    const dir = join(root, String(round));
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, PID_FILE), `${await deadPid()}\n`);
+    const racers = [0, 1, 2, 3].map(() => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/claim-data-dir.ts', dir], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+      children.push(child);
+      let output = '';
+      child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const said = async (word: RegExp): Promise<string> => {
+        while (!word.test(output)) {
+          if (child.exitCode !== null) throw new Error(`claimer exited with ${child.exitCode}: ${output}`);
+          await once(child.stdout ?? child, 'data');
+        }
+        return output;
+      };
+      return { child, said };
+    });
+    // Both loaded and waiting: then both go at once.
+    await Promise.all(racers.map((r) => r.said(/ready\n/)));
+    for (const racer of racers) racer.child.stdin?.write('go\n');
+    const outcomes = await Promise.all(racers.map(async (r) => ((await r.said(/(claimed|in use)\n/)).includes('claimed') ? 'claimed' : 'in use')));
+    assert.deepEqual([...outcomes].sort(), ['claimed', 'in use', 'in use', 'in use'], `round ${round}`);
+    const owner = racers[outcomes.indexOf('claimed')];
+    assert.equal(Number(await readFile(join(dir, PID_FILE), 'utf8')), owner?.child.pid);
+    for (const racer of racers) {
+      racer.child.kill('SIGKILL');
+      if (racer.child.exitCode === null && racer.child.signalCode === null) await once(racer.child, 'exit');
+    }
+  }
+});
+
+test('a claimed data folder is private: created 0700 with a pid file of 0600, even under a umask of 022', async (t) => {
+  const root = await tempDir(t, 'private');
+  const dir = join(root, 'data');
+  const umask = process.umask(0o022);
+  try {
+    const release = await claimDataDir(dir);
+    t.after(release);
+  } finally {
+    process.umask(umask);
+  }
+  assert.equal((await stat(dir)).mode & 0o777, 0o700);
+  assert.equal((await stat(join(dir, PID_FILE))).mode & 0o777, 0o600);
+});
+
+test('a data folder that other users can write is refused with one line; one they can only read is narrowed to 0700', async (t) => {
+  const root = await tempDir(t, 'unsafe');
+  const open = join(root, 'open');
+  await mkdir(open);
+  await chmod(open, 0o777);
+  await assert.rejects(claimDataDir(open), (err: Error) => {
+    assert.ok(err instanceof DataDirUnsafe, String(err));
+    assert.match(err.message, /other users can write to it \(mode 777\)/);
+    assert.doesNotMatch(err.message, /\n/);
+    return true;
+  });
+  await chmod(open, 0o770);
+  await assert.rejects(preparePrivateDir(open), DataDirUnsafe, 'group-writable is refused too');
+  const readable = join(root, 'readable');
+  await mkdir(readable);
+  await chmod(readable, 0o755);
+  await preparePrivateDir(readable);
+  assert.equal((await stat(readable)).mode & 0o777, 0o700);
+});
+
+test('a first start that cannot listen (port taken) makes no admin key; the next start that listens prints one', async (t) => {
+  const dataDir = await tempDir(t, 'first-key');
+  const blocker = createServer();
+  blocker.listen(0, '127.0.0.1');
+  await once(blocker, 'listening');
+  t.after(() => void blocker.close());
+  const address = blocker.address();
+  assert.ok(address !== null && typeof address === 'object');
+  const log = testLogger('serve');
+
+  const taken = loadServeConfig({ PORT: String(address.port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
+  await assert.rejects(startServe(taken, dataDir, log), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE');
+
+  const served = await startServe(loadServeConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), dataDir, log);
+  t.after(() => served.stop());
+  assert.match(served.createdAdminKey ?? '(none)', /^curt_/, 'the start that listens shows the first admin key');
+  const res = await fetch(`${served.address}/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${served.createdAdminKey ?? ''}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'works' }),
+  });
+  assert.equal(res.status, 201, 'and it is a working admin key');
+});
