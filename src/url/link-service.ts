@@ -9,7 +9,7 @@ import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore } from '../storage/link-store.ts';
 import { referrerHost, type ClickCounter } from './click-counter.ts';
-import { normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
+import { checkTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
 /** Anything that could be a code: cheaper to refuse here than to look up. */
@@ -175,7 +175,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   return {
     async createLink(input, principal, context) {
       if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
-      const url = normaliseTargetUrl(input.url, options.urlPolicy);
+      const url = await checkTargetUrl(input.url, options.urlPolicy);
       const expiresAt = resolveExpiry(input);
       const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null };
       let record: LinkRecord;

@@ -15,6 +15,7 @@ import { buildUrlApp } from '../../src/url/app.ts';
 import { createClickCounter, type ClickCounter } from '../../src/url/click-counter.ts';
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
 import { createUrlMetrics } from '../../src/url/metrics.ts';
+import { targetPolicyFor } from '../../src/url/target-url.ts';
 import { LETTERS } from './kgs.ts';
 import { testLogger } from './log.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
@@ -77,7 +78,8 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     codes,
     clicks,
     log,
-    urlPolicy: { ownHosts: [new URL(PUBLIC_BASE_URL).host], blockedDomains: options.blockedDomains ?? [] },
+    // Listening on every interface, as the URL service does by default.
+    urlPolicy: targetPolicyFor({ publicBaseUrl: PUBLIC_BASE_URL, listenHost: '0.0.0.0', blockedDomains: options.blockedDomains ?? [] }),
     cacheTtlS: options.cacheTtlS ?? 3600,
     negativeCacheTtlS: options.negativeCacheTtlS ?? 30,
     allowAnonymous: options.allowAnonymous ?? true,
