@@ -131,8 +131,10 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (principal === null) throw new Unauthorized('An API key is required.');
       throw new Forbidden('Only an admin key can change or delete an anonymous link.');
     }
-    // Without a key, an owned link and no link look alike (401), so neither reveals which codes exist.
-    if (principal === null) throw new Unauthorized('An API key is required.');
+    // Without a key: a code that does not exist is 404, as its redirect already tells anyone; an owned
+    // link is 401, as the redirect (302, 410) tells anyone it exists. Nothing new is revealed, and
+    // `curt stats` of a mistyped code says so instead of asking for a key. docs/architecture.md, "Analytics".
+    if (principal === null) throw link ? new Unauthorized('An API key is required.') : new LinkNotFound();
     if (!link || (!principal.isAdmin && link.ownerKeyId !== principal.keyId)) throw new LinkNotFound();
     return link;
   }
