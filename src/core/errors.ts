@@ -57,8 +57,17 @@ export class NotFound extends AppError {
 }
 
 export class Conflict extends AppError {
-  constructor(code: string, detail: string) {
-    super({ status: 409, code, title: 'Conflict', detail });
+  constructor(code: string, detail: string, extensions?: Record<string, unknown>) {
+    super({ status: 409, code, title: 'Conflict', detail, ...(extensions === undefined ? {} : { extensions }) });
+  }
+}
+
+/** The alias of a deleted link, waiting out the reuse cool-down (KGS_REUSE_COOLDOWN_S) before anyone can claim it. */
+export class AliasCoolingDown extends Conflict {
+  constructor(alias: string, availableAt: Date) {
+    super('alias_cooling_down', `"${alias}" belonged to a deleted link; it can be used again from ${availableAt.toISOString()}.`, {
+      available_at: availableAt.toISOString(),
+    });
   }
 }
 

@@ -54,12 +54,20 @@ export interface KgsHttp {
 // Failures that happen before a byte of the request reached the KGS: always safe to send elsewhere.
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** A KGS problem answer; `availableAt`: when an alias cooling down can be claimed (ISO 8601). */
+interface KgsProblem {
+  status: number;
+  code: string;
+  detail: string;
+  availableAt?: string;
+}
+
 class AttemptFailed extends Error {
   constructor(
     readonly outcome: AttemptOutcome,
     readonly sent: boolean,
     message: string,
-    readonly problem?: { status: number; code: string; detail: string },
+    readonly problem?: KgsProblem,
   ) {
     super(message);
   }
@@ -171,21 +179,24 @@ function unavailable(last: AttemptFailed | undefined): AppError {
   return new DependencyDown('kgs', `No short code can be had from the Key Generation Service now (${why}).`, 1);
 }
 
-function parseProblem(status: number, text: string): { status: number; code: string; detail: string } {
+function parseProblem(status: number, text: string): KgsProblem {
   try {
-    const body = JSON.parse(text) as { code?: unknown; detail?: unknown };
+    const body = JSON.parse(text) as { code?: unknown; detail?: unknown; available_at?: unknown };
+    const availableAt = typeof body.available_at === 'string' && !Number.isNaN(Date.parse(body.available_at)) ? body.available_at : undefined;
     return {
       status,
       code: typeof body.code === 'string' ? body.code : `http_${status}`,
       detail: typeof body.detail === 'string' ? body.detail : text.slice(0, 200),
+      ...(availableAt === undefined ? {} : { availableAt }),
     };
   } catch {
     return { status, code: `http_${status}`, detail: text.slice(0, 200) };
   }
 }
 
-function toClientError(problem: { status: number; code: string; detail: string }, url: string): AppError {
-  if (problem.status === 409) return new Conflict(problem.code, problem.detail);
+function toClientError(problem: KgsProblem, url: string): AppError {
+  // An alias cooling down carries when it is free again through to the URL service's answer.
+  if (problem.status === 409) return new Conflict(problem.code, problem.detail, problem.availableAt === undefined ? undefined : { available_at: problem.availableAt });
   if (problem.status === 400) return new InvalidRequest(problem.detail, problem.code);
   // 401/403/404 from the KGS are a deployment mistake (wrong token or URL), not the caller's fault.
   return new DependencyDown('kgs', `The KGS at ${url} refused the call (${problem.status} ${problem.code}); check KGS_TOKEN and KGS_URL.`, 5);

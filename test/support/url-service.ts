@@ -5,6 +5,7 @@ import type { HttpApp } from '../../src/core/http-app.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
 import { createKeyPool } from '../../src/kgs/key-pool.ts';
 import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
+import type { CodeSource } from '../../src/kgs-client/types.ts';
 import { createRedisKeyStore } from '../../src/storage/redis/redis-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
@@ -48,6 +49,10 @@ export interface TestUrlServiceOptions {
   cacheTtlS?: number;
   negativeCacheTtlS?: number;
   now?: () => Date;
+  /** The in-process key pool's KGS_REUSE_COOLDOWN_S (default 0). */
+  reuseCooldownS?: number;
+  /** Instead of the in-process key pool (e.g. a KGS client over HTTP); closed with the service. */
+  codes?: CodeSource;
 }
 
 export async function buildTestUrlService(label: string, options: TestUrlServiceOptions = {}): Promise<TestUrlService> {
@@ -62,10 +67,10 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     log,
     lowWatermark: 200,
     target: 1000,
-    reuseCooldownS: 0,
+    reuseCooldownS: options.reuseCooldownS ?? 0,
     emptyWaitMs: 1000,
   });
-  const codes = createLocalCodeSource(pool);
+  const codes = options.codes ?? createLocalCodeSource(pool);
   const store = createPgLinkStore(database.db);
   const apiKeys = createApiKeyService(createPgApiKeyStore(database.db));
   await apiKeys.ensureAdminKey(ADMIN_KEY, 'test admin');
