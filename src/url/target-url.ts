@@ -123,6 +123,10 @@ export async function checkTargetUrl(raw: string, policy: TargetUrlPolicy): Prom
   return normalised;
 }
 
+/** How long an answer is reused: creations of links to one site (a campaign, a benchmark) look it up once. */
+const ANSWER_TTL_MS = 60_000;
+const ANSWERS_KEPT = 10_000;
+
 /** Lookups running at once: each holds a libuv thread (shared with files and crypto), so slow names must not take them all. */
 const MAX_LOOKUPS_IN_FLIGHT = 2;
 
@@ -131,11 +135,14 @@ const systemLookup: LookupAll = async (name) => (await lookup(name, { all: true,
 
 /**
  * The system resolver (the hosts file, then DNS: what a browser on this machine would use), waited
- * for at most `timeoutMs` including the wait for one of MAX_LOOKUPS_IN_FLIGHT slots.
+ * for at most `timeoutMs` including the wait for one of MAX_LOOKUPS_IN_FLIGHT slots. Answers that
+ * came in time (found or not) are reused for ANSWER_TTL_MS.
  */
-export function createNameResolver(options: { timeoutMs?: number; lookupAll?: LookupAll } = {}): ResolveName {
+export function createNameResolver(options: { timeoutMs?: number; lookupAll?: LookupAll; now?: () => number } = {}): ResolveName {
   const timeoutMs = options.timeoutMs ?? RESOLVE_TIMEOUT_MS;
   const lookupAll = options.lookupAll ?? systemLookup;
+  const now = options.now ?? Date.now;
+  const answers = new Map<string, { addresses: readonly string[]; until: number }>();
   let inFlight = 0;
   const queue: Array<{ start: () => void; gaveUp: boolean }> = [];
 
@@ -147,14 +154,34 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
     }
   }
 
+  function remember(name: string, addresses: readonly string[]): void {
+    answers.delete(name);
+    // Oldest first: a Map iterates in insertion order.
+    if (answers.size >= ANSWERS_KEPT) answers.delete(answers.keys().next().value ?? '');
+    answers.set(name, { addresses, until: now() + ANSWER_TTL_MS });
+  }
+
   return async (name) => {
+    const known = answers.get(name);
+    if (known !== undefined && known.until > now()) return known.addresses;
     const job = { start: () => undefined as void, gaveUp: false };
     const answer = new Promise<readonly string[]>((resolve) => {
       job.start = () => {
         inFlight++;
         // A lookup cannot be cancelled: it keeps its slot until it ends, even after the caller gave up.
         lookupAll(name)
-          .then(resolve, () => resolve([]))
+          .then(
+            (addresses) => {
+              if (!job.gaveUp) remember(name, addresses);
+              resolve(addresses);
+            },
+            (err: unknown) => {
+              // Not found is an answer worth keeping; a failure of the resolver itself is not.
+              const code = (err as NodeJS.ErrnoException | undefined)?.code;
+              if (!job.gaveUp && (code === 'ENOTFOUND' || code === 'ENODATA')) remember(name, []);
+              resolve([]);
+            },
+          )
           .finally(() => {
             inFlight--;
             next();

@@ -179,6 +179,29 @@ test('lookups run two at a time: a third name waits for a slot, and is not looke
   assert.deepEqual(asked, ['a.example', 'b.example', 'd.example']);
 });
 
+test('answers are reused for a minute, found or not found; a failing resolver is asked again', async () => {
+  const clock = { ms: 0 };
+  const asked: string[] = [];
+  const resolve = createNameResolver({
+    now: () => clock.ms,
+    lookupAll: async (name) => {
+      asked.push(name);
+      if (name === 'broken.example') throw Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' });
+      if (name === 'gone.example') throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+      return ['192.0.2.7'];
+    },
+  });
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(await resolve('site.example'), ['192.0.2.7']);
+    assert.deepEqual(await resolve('gone.example'), []);
+    assert.deepEqual(await resolve('broken.example'), []);
+  }
+  assert.deepEqual(asked, ['site.example', 'gone.example', 'broken.example', 'broken.example', 'broken.example']);
+  clock.ms += 60_001;
+  await resolve('site.example');
+  assert.equal(asked.filter((name) => name === 'site.example').length, 2, 'looked up again once the answer is a minute old');
+});
+
 test('a failed lookup (NXDOMAIN, no network) counts as unresolved', async () => {
   const resolve = createNameResolver({ lookupAll: () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })) });
   assert.deepEqual(await resolve('gone.example'), []);
