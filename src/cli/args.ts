@@ -85,12 +85,53 @@ export function parseDuration(text: string): number | null {
   return seconds > 0 ? seconds : null;
 }
 
+/** Why `text` is not a duration, in words a person can act on. */
+function durationProblem(text: string): string {
+  const trimmed = text.trim();
+  if (/^-/.test(trimmed)) return 'a link cannot expire in the past; give a positive duration';
+  if (/^0+[smhdw]?$/.test(trimmed)) return 'a link cannot expire at once; give a duration of 1s or more';
+  if (/^\d+[a-z]+$/i.test(trimmed)) return 'the units are s, m, h, d and w';
+  if (/^\d+\.\d+/.test(trimmed)) return 'use a whole number with a smaller unit (90m, not 1.5h)';
+  return 'it is not a duration';
+}
+
+/** `example.com/x` → `https://example.com/x`, when it makes a plausible web address; else null. */
+export function suggestUrl(text: string): string | null {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return null;
+  try {
+    const url = new URL(`https://${text}`);
+    return url.hostname.includes('.') || url.hostname === 'localhost' ? `https://${text}` : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `--limit -1`: node's parser takes `-1` for an option, so a value that is a negative number stays a value. */
+function keepNegativeValues(argv: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : '';
+    if (name in OPTIONS && OPTIONS[name as OptionName].type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else joined.push(arg);
+  }
+  return joined;
+}
+
 function parse(argv: string[]): { values: Values; positionals: string[] } {
   // For the hint in an error: the verb as far as it can be told before the options parse.
   const first = argv.find((arg) => !arg.startsWith('-'));
   const verb = first === 'keys' ? 'keys' : first !== undefined && first in VERBS ? first : null;
   try {
-    const { values, positionals }: { values: Values; positionals: string[] } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals }: { values: Values; positionals: string[] } = parseArgs({
+      args: keepNegativeValues(argv),
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     return { values, positionals };
   } catch (err) {
     const message = (err as Error).message;
@@ -167,9 +208,14 @@ function build(verb: string, args: string[], values: Values): Command {
       let expiresInS: number | undefined;
       if (values['expires-in'] !== undefined) {
         const parsed = parseDuration(values['expires-in']);
-        if (parsed === null) throw new UsageError(`--expires-in must be a duration such as 30m, 12h, 7d or 2w (got "${values['expires-in']}")`, verb);
+        if (parsed === null) {
+          const text = values['expires-in'];
+          throw new UsageError(`--expires-in must be a duration such as 30m, 12h, 7d or 2w (got "${text}": ${durationProblem(text)})`, verb);
+        }
         expiresInS = parsed;
       }
+      const suggestion = suggestUrl(first);
+      if (suggestion !== null) throw new UsageError(`shorten needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
       return {
         verb,
         url: first,

@@ -1,6 +1,6 @@
 // The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
 // and a printout, a table for people or the server's JSON for scripts.
-import { CurtApiError, type CurtClient, type Link } from '../client/curt-client.ts';
+import { CurtApiError, NotCurtError, type CurtClient, type Link } from '../client/curt-client.ts';
 import type { ClientFlags, Command } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatLink, formatLinkTable, formatStats } from './format.ts';
 
@@ -59,7 +59,7 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
 }
 
 export interface Failure {
-  /** 1: the server answered with an error; 3: no answer. */
+  /** 1: the server answered with an error; 3: no Curt server answered. */
   exitCode: 1 | 3;
   /** One line for people. */
   message: string;
@@ -72,6 +72,13 @@ export function describeFailure(err: unknown, server: string): Failure | null {
   if (err instanceof CurtApiError) {
     const hint = err.status === 401 ? ' Pass --api-key or set CURT_API_KEY.' : err.status === 403 ? ' This needs an admin key.' : '';
     return { exitCode: 1, message: `${err.message.replace(/\.$/, '')} (${err.code}, HTTP ${err.status}).${hint}`, problem: err.problem };
+  }
+  if (err instanceof NotCurtError) {
+    return {
+      exitCode: 3,
+      message: `the server at ${server} is not a Curt server (${err.message}). Point --server or CURT_SERVER at Curt.`,
+      problem: { code: 'not_curt', detail: `${server}: ${err.message}`, status: err.status },
+    };
   }
   const name = (err as Error | undefined)?.name;
   if (name === 'TimeoutError' || (err instanceof TypeError && err.message === 'fetch failed')) {

@@ -89,6 +89,17 @@ export class CurtApiError extends Error {
   }
 }
 
+/** The server answered, but not as Curt does (HTML, an empty body, JSON that is no problem document). */
+export class NotCurtError extends Error {
+  constructor(
+    readonly status: number,
+    readonly contentType: string | null,
+  ) {
+    super(`the server answered HTTP ${status} with ${contentType === null || contentType === '' ? 'no content type' : contentType.split(';')[0]}, not Curt's JSON`);
+    this.name = 'NotCurtError';
+  }
+}
+
 export interface CurtClientOptions {
   /** The URL service, e.g. http://127.0.0.1:8080 */
   baseUrl: string;
@@ -134,7 +145,9 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     if (res.status === 204) return undefined as T;
     const text = await res.text();
     if (!res.ok) throw toError(res, text);
-    return JSON.parse(text) as T;
+    const parsed = isJson(res) ? parseJson(text) : undefined;
+    if (parsed === undefined || parsed === null || typeof parsed !== 'object') throw new NotCurtError(res.status, res.headers.get('content-type'));
+    return parsed as T;
   }
 
   const client: CurtClient = {
@@ -200,13 +213,24 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
   return client;
 }
 
-function toError(res: Response, text: string): CurtApiError {
-  let problem: Problem;
+function isJson(res: Response): boolean {
+  return /^application\/(problem\+)?json\b/i.test(res.headers.get('content-type') ?? '');
+}
+
+function parseJson(text: string): unknown {
   try {
-    problem = JSON.parse(text) as Problem;
+    return JSON.parse(text) as unknown;
   } catch {
-    problem = { type: 'about:blank', title: res.statusText || 'Request failed', status: res.status, code: 'http_error', detail: text.slice(0, 200) };
+    return undefined;
+  }
+}
+
+/** Curt's errors are problem documents with a `code`; anything else is some other server. */
+function toError(res: Response, text: string): CurtApiError | NotCurtError {
+  const problem = isJson(res) ? parseJson(text) : undefined;
+  if (typeof problem !== 'object' || problem === null || typeof (problem as Problem).code !== 'string') {
+    return new NotCurtError(res.status, res.headers.get('content-type'));
   }
   const retryAfter = res.headers.get('retry-after');
-  return new CurtApiError(res.status, problem, retryAfter === null ? null : Number(retryAfter));
+  return new CurtApiError(res.status, problem as Problem, retryAfter === null ? null : Number(retryAfter));
 }

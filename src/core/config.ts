@@ -32,7 +32,7 @@ export const VARIABLES = {
   KGS_EMPTY_WAIT_MS: { default: "(half the caller's KGS_TIMEOUT_MS)", doc: 'How long a request that finds the pool empty waits for replenishment before `503`: at most half the timeout the caller sends (`X-Caller-Timeout-Ms`, its `KGS_TIMEOUT_MS`), so the KGS never takes codes for a caller that gave up; 500 for a caller that sends none. When set, the wait is also never longer than this.' },
   DATABASE_URL: { default: 'postgres://postgres@127.0.0.1:5432/curt (serve: PGlite in DATA_DIR)', doc: 'PostgreSQL holding links, clicks and API keys. `curt serve` uses PostgreSQL only when this is set (and migrates it).' },
   KGS_URL: { default: 'http://127.0.0.1:7001 (serve: in-process)', doc: 'Comma-separated KGS base URLs; the client fails over between them. `curt serve` uses a remote KGS only when this is set.' },
-  PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out; its host can never be shortened (no loops).' },
+  PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out. Targets on its host, on loopback (`localhost`, `127.0.0.0/8`, `::1`) or on an address the service listens on (`HOST`; all interface addresses for 0.0.0.0) are refused in any spelling, so no link can redirect to Curt (no loops).' },
   REDIRECT_STATUS: { default: '302', doc: 'Status of a redirect: 301, 302, 307 or 308.' },
   ALLOW_ANONYMOUS: { default: 'false (serve: true)', doc: 'Whether `POST /urls` works without an API key.' },
   ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters.' },

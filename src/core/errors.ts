@@ -18,10 +18,12 @@ export const ERROR_CODES = {
   forbidden: 403,
   not_found: 404,
   link_not_found: 404,
+  api_key_not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
   alias_taken: 409,
   alias_reserved: 409,
+  alias_cooling_down: 409,
   link_expired: 410,
   link_used: 410,
   link_disabled: 410,
@@ -107,14 +109,23 @@ export class Forbidden extends AppError {
 }
 
 export class NotFound extends AppError {
-  constructor(detail = 'Nothing is here.', code: 'not_found' | 'link_not_found' = 'not_found') {
+  constructor(detail = 'Nothing is here.', code: 'not_found' | 'link_not_found' | 'api_key_not_found' = 'not_found') {
     super({ status: 404, code, title: 'Not found', detail });
   }
 }
 
 export class Conflict extends AppError {
-  constructor(code: 'alias_taken' | 'alias_reserved', detail: string) {
-    super({ status: 409, code, title: 'Conflict', detail });
+  constructor(code: 'alias_taken' | 'alias_reserved' | 'alias_cooling_down', detail: string, extensions?: Record<string, unknown>) {
+    super({ status: 409, code, title: 'Conflict', detail, ...(extensions === undefined ? {} : { extensions }) });
+  }
+}
+
+/** The alias of a deleted link, waiting out the reuse cool-down (KGS_REUSE_COOLDOWN_S) before anyone can claim it. */
+export class AliasCoolingDown extends Conflict {
+  constructor(alias: string, availableAt: Date) {
+    super('alias_cooling_down', `"${alias}" belonged to a deleted link; it can be used again from ${availableAt.toISOString()}.`, {
+      available_at: availableAt.toISOString(),
+    });
   }
 }
 

@@ -54,6 +54,7 @@ export interface KgsHttp {
 // Failures that happen before a byte of the request reached the KGS: always safe to send elsewhere.
 const NOT_SENT = new Set(['ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+
 class AttemptFailed extends Error {
   constructor(
     readonly outcome: AttemptOutcome,
@@ -180,30 +181,41 @@ function unavailable(last: AttemptFailed | undefined): AppError {
   return new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 1, { cause });
 }
 
+/** A KGS problem answer; `availableAt`: when an alias cooling down can be claimed (ISO 8601). */
 interface KgsProblem {
   status: number;
   /** The KGS's code when it is one of ours; anything else (a proxy's page) is undefined. */
   code: ErrorCode | undefined;
   detail: string;
+  availableAt?: string;
 }
 
 function parseProblem(status: number, text: string): KgsProblem {
   try {
-    const body = JSON.parse(text) as { code?: unknown; detail?: unknown };
-    return { status, code: isErrorCode(body.code) ? body.code : undefined, detail: typeof body.detail === 'string' ? body.detail : '' };
+    const body = JSON.parse(text) as { code?: unknown; detail?: unknown; available_at?: unknown };
+    const availableAt = typeof body.available_at === 'string' && !Number.isNaN(Date.parse(body.available_at)) ? body.available_at : undefined;
+    return {
+      status,
+      code: isErrorCode(body.code) ? body.code : undefined,
+      detail: typeof body.detail === 'string' ? body.detail : '',
+      ...(availableAt === undefined ? {} : { availableAt }),
+    };
   } catch {
     return { status, code: undefined, detail: '' };
   }
 }
 
 /**
- * A 4xx from the KGS. Its answers about the caller's alias (taken, reserved, malformed) are the
- * caller's business and pass on with the KGS's own words; anything else (401/403/404: a wrong
- * token or URL) is a deployment mistake, logged for the operator and a generic 503 for the client.
+ * A 4xx from the KGS. Its answers about the caller's alias (taken, reserved, cooling down, malformed)
+ * are the caller's business and pass on with the KGS's own words (a cooling-down alias carries when it
+ * is free again); anything else (401/403/404: a wrong token or URL) is a deployment mistake, logged for
+ * the operator and a generic 503 for the client.
  */
 function toClientError(problem: KgsProblem, url: string): AppError {
   const { code } = problem;
-  if (problem.status === 409 && (code === 'alias_taken' || code === 'alias_reserved')) return new Conflict(code, problem.detail);
+  if (problem.status === 409 && (code === 'alias_taken' || code === 'alias_reserved' || code === 'alias_cooling_down')) {
+    return new Conflict(code, problem.detail, problem.availableAt === undefined ? undefined : { available_at: problem.availableAt });
+  }
   if (problem.status === 400 && code === 'invalid_alias') return new InvalidRequest(problem.detail, code);
   const cause = new Error(`the KGS at ${url} refused the call (${problem.status} ${code ?? 'no problem code'}); check KGS_TOKEN and KGS_URL`);
   return new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 5, { cause });

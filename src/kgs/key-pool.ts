@@ -3,7 +3,7 @@
 // when to replenish and how long a caller may wait.
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CodesUnavailable, Conflict, InvalidRequest } from '../core/errors.ts';
+import { AliasCoolingDown, CodesUnavailable, Conflict, InvalidRequest } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
 import type { KeyStore, PoolSizes } from '../storage/key-store.ts';
@@ -204,7 +204,11 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
   async function claimCode(code: string): Promise<string> {
     if (!ALIAS_PATTERN.test(code)) throw new InvalidRequest('A code to claim is 3 to 10 characters of A-Z a-z 0-9 _ -.', 'invalid_alias');
     if (isReservedCode(code)) throw new Conflict('alias_reserved', `"${code}" is a reserved word and cannot be used.`);
-    if (!(await store.claim(code))) throw new Conflict('alias_taken', `"${code}" is already taken.`);
+    if (!(await store.claim(code))) {
+      const until = await store.coolingUntil(code);
+      if (until !== null) throw new AliasCoolingDown(code, new Date(until));
+      throw new Conflict('alias_taken', `"${code}" is already taken.`);
+    }
     options.events?.claimed?.();
     return code;
   }

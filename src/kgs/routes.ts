@@ -93,7 +93,7 @@ export async function registerCodeRoutes(app: HttpApp, deps: KgsRouteDeps): Prom
     {
       schema: {
         summary: 'Claim a custom alias',
-        description: 'Marks the code used so the KGS never hands it out. `409` when taken or reserved.',
+        description: 'Marks the code used so the KGS never hands it out. `409` when taken or reserved, or `alias_cooling_down` with `available_at` while a returned code waits out its cool-down.',
         security: [{ bearer: [] }],
         body: Type.Object({ code: Type.String({ maxLength: 64 }) }, { additionalProperties: false }),
         response: { 200: Type.Object({ code: Type.String() }), ...problems },

@@ -133,6 +133,7 @@ async function openPostgres(url: string, deps: { log: Logger; registry: Registry
     ...createPgKeyStore(storage.background),
     take: (count) => onRequests.take(count),
     claim: (code) => onRequests.claim(code),
+    coolingUntil: (code) => onRequests.coolingUntil(code),
     giveBack: (recycle, release, releaseAtMs) => onRequests.giveBack(recycle, release, releaseAtMs),
   };
   return { ...storage, keys, where: `PostgreSQL ${withoutPassword(url)}` };

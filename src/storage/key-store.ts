@@ -21,6 +21,12 @@ export interface KeyStore {
   giveBack(recycle: readonly string[], release: readonly string[], releaseAtMs: number | null): Promise<number>;
   /** Marks `code` used if it is not; false when it already is (taken, or cooling down). */
   claim(code: string): Promise<boolean>;
+  /**
+   * When `code`'s reuse cool-down ends (epoch ms), or null when it is not cooling down. Asked after a
+   * failed claim, to tell "taken" from "free again at …"; not atomic with it, which only affects
+   * the wording if the cool-down ends in between.
+   */
+  coolingUntil(code: string): Promise<number | null>;
   /** Finishes the cool-down of codes whose time has come; returns how many. */
   releaseDue(nowMs: number): Promise<number>;
   sizes(): Promise<PoolSizes>;

@@ -10,7 +10,7 @@ import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore } from '../storage/link-store.ts';
 import { referrerHost, type ClickCounter } from './click-counter.ts';
-import { normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
+import { checkTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
 /** Anything that could be a code: cheaper to refuse here than to look up. */
@@ -136,8 +136,10 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (principal === null) throw new Unauthorized('An API key is required.');
       throw new Forbidden('Only an admin key can change or delete an anonymous link.');
     }
-    // Without a key, an owned link and no link look alike (401), so neither reveals which codes exist.
-    if (principal === null) throw new Unauthorized('An API key is required.');
+    // Without a key: a code that does not exist is 404, as its redirect already tells anyone; an owned
+    // link is 401, as the redirect (302, 410) tells anyone it exists. Nothing new is revealed, and
+    // `curt stats` of a mistyped code says so instead of asking for a key. docs/architecture.md, "Analytics".
+    if (principal === null) throw link ? new Unauthorized('An API key is required.') : new LinkNotFound();
     if (!link || (!principal.isAdmin && link.ownerKeyId !== principal.keyId)) throw new LinkNotFound();
     return link;
   }
@@ -187,7 +189,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   return {
     async createLink(input, principal, context) {
       if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
-      const url = normaliseTargetUrl(input.url, options.urlPolicy);
+      const url = await checkTargetUrl(input.url, options.urlPolicy);
       const expiresAt = resolveExpiry(input);
       const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null };
       let record: LinkRecord;

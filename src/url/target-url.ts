@@ -1,19 +1,84 @@
-// Validates and normalises the URL a link points to (SPEC §5), with the WHATWG parser: international
-// domain names become punycode, paths are percent-encoded.
+// Validates and normalises the URL a link points to, with the WHATWG parser: international domain
+// names become punycode, paths are percent-encoded, and every spelling of an IPv4 address (decimal,
+// hex, octal, short forms) becomes dotted-quad. It also refuses targets that are this service: a short
+// link to a short link can redirect forever and counts a click per hop (docs/architecture.md, "Targets
+// that point back at Curt").
+import { lookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { InvalidRequest } from '../core/errors.ts';
 import { MAX_URL_LENGTH, URL_TOO_LONG } from '../core/validation-message.ts';
 
 export { MAX_URL_LENGTH };
+/** How long creation waits for a target's name to resolve before it takes the name as not resolving. */
+export const RESOLVE_TIMEOUT_MS = 1000;
+
+/** A name's addresses; [] when it does not resolve (or not in time). Never throws. */
+export type ResolveName = (name: string) => Promise<readonly string[]>;
 
 export interface TargetUrlPolicy {
-  /** Hosts of this service: a short link to a short link would loop. */
+  /** Names of this service (the public host; HOST when it is a name), refused on any port. */
   ownHosts: readonly string[];
+  /**
+   * Addresses this service listens on (HOST, or every interface's address when HOST is 0.0.0.0 or ::),
+   * refused on any port. Loopback and the unspecified addresses are always refused, given or not.
+   */
+  ownAddresses?: () => readonly string[];
   /** Domains that cannot be shortened, with their subdomains. */
   blockedDomains: readonly string[];
+  /** How a target's name is resolved at creation (default: the system resolver, bounded in time). */
+  resolve?: ResolveName;
 }
 
 const invalid = (detail: string): InvalidRequest => new InvalidRequest(detail, 'invalid_url');
+const selfTarget = (what: string): InvalidRequest =>
+  invalid(`url must not point at this shortener: ${what}, so the short link would redirect to itself.`);
 
+/** Lower case, no trailing dot, no IPv6 brackets: the one spelling a host is compared in. */
+function canonicalHost(hostname: string): string {
+  return hostname.toLowerCase().replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
+}
+
+/** Loopback and "this host" in every family; an IPv4-mapped IPv6 address is checked as its IPv4 address. */
+function selfAddresses(extra: readonly string[]): BlockList {
+  const list = new BlockList();
+  list.addSubnet('127.0.0.0', 8, 'ipv4');
+  // 0.0.0.0/8 is "this network": connecting to 0.0.0.0 reaches the local host.
+  list.addSubnet('0.0.0.0', 8, 'ipv4');
+  list.addAddress('::1', 'ipv6');
+  list.addAddress('::', 'ipv6');
+  // IPv4-compatible loopback (::127.0.0.1), deprecated but still parsed.
+  list.addSubnet('::7f00:0', 104, 'ipv6');
+  for (const address of extra) {
+    const family = isIP(address);
+    if (family !== 0) list.addAddress(address, family === 6 ? 'ipv6' : 'ipv4');
+  }
+  return list;
+}
+
+function isSelfAddress(address: string, list: BlockList): boolean {
+  const family = isIP(address);
+  return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** An own host given as `name` or `name:port`, in canonical spelling. */
+function hostOf(own: string): string {
+  try {
+    return canonicalHost(new URL(`http://${own}`).hostname);
+  } catch {
+    return canonicalHost(own);
+  }
+}
+
+/** `localhost` and every name under it are loopback by definition (RFC 6761), whatever DNS says. */
+function isLocalhostName(host: string): boolean {
+  return host === 'localhost' || host.endsWith('.localhost');
+}
+
+/**
+ * The checks that need no name resolution: syntax, this service's names and addresses, blocked
+ * domains. Returns the normalised URL.
+ */
 export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string {
   if (raw.length > MAX_URL_LENGTH) throw invalid(URL_TOO_LONG);
   let parsed: URL;
@@ -25,9 +90,13 @@ export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalid('url must use http or https.');
   if (parsed.hostname === '') throw invalid('url must have a host.');
   if (parsed.username !== '' || parsed.password !== '') throw invalid('url must not contain a user name or password.');
-  const host = parsed.hostname.toLowerCase().replace(/\.$/, '');
-  if (policy.ownHosts.some((own) => own.toLowerCase() === host || own.toLowerCase() === parsed.host.toLowerCase())) {
-    throw invalid('url must not point at this shortener.');
+  const host = canonicalHost(parsed.hostname);
+  if (policy.ownHosts.some((own) => hostOf(own) === host)) {
+    throw selfTarget(`${host} is this service's own host`);
+  }
+  if (isLocalhostName(host)) throw selfTarget(`${host} is this machine (loopback)`);
+  if (isSelfAddress(host, selfAddresses(policy.ownAddresses?.() ?? []))) {
+    throw selfTarget(`${host} is an address of this service (loopback or one it listens on)`);
   }
   if (policy.blockedDomains.some((domain) => host === domain || host.endsWith(`.${domain}`))) {
     throw new InvalidRequest('The domain of this url is blocked by the operator.', 'url_blocked');
@@ -35,4 +104,125 @@ export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string
   const normalised = parsed.href;
   if (normalised.length > MAX_URL_LENGTH) throw invalid(URL_TOO_LONG);
   return normalised;
+}
+
+/**
+ * normaliseTargetUrl, then the target's name resolved (bounded by RESOLVE_TIMEOUT_MS): a name with an
+ * address of this service is refused. A name that does not resolve (yet), or not in time, is accepted:
+ * links to a domain being set up are legitimate, and whoever controls a zone can re-point a name after
+ * creation anyway, so this guards against mistakes and plain loops, not against the owner of a zone.
+ * Only creation resolves names; redirects never do.
+ */
+export async function checkTargetUrl(raw: string, policy: TargetUrlPolicy): Promise<string> {
+  const normalised = normaliseTargetUrl(raw, policy);
+  const host = canonicalHost(new URL(normalised).hostname);
+  if (isIP(host) !== 0) return normalised;
+  const addresses = await (policy.resolve ?? resolveName)(host);
+  const own = selfAddresses(policy.ownAddresses?.() ?? []);
+  const self = addresses.find((address) => isSelfAddress(address, own));
+  if (self !== undefined) throw selfTarget(`${host} resolves to ${self}, an address of this service`);
+  return normalised;
+}
+
+/** How long an answer is reused: creations of links to one site (a campaign, a benchmark) look it up once. */
+const ANSWER_TTL_MS = 60_000;
+const ANSWERS_KEPT = 10_000;
+
+/** Lookups running at once: each holds a libuv thread (shared with files and crypto), so slow names must not take them all. */
+const MAX_LOOKUPS_IN_FLIGHT = 2;
+
+type LookupAll = (name: string) => Promise<readonly string[]>;
+const systemLookup: LookupAll = async (name) => (await lookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
+
+/**
+ * The system resolver (the hosts file, then DNS: what a browser on this machine would use), waited
+ * for at most `timeoutMs` including the wait for one of MAX_LOOKUPS_IN_FLIGHT slots. Answers that
+ * came in time (found or not) are reused for ANSWER_TTL_MS.
+ */
+export function createNameResolver(options: { timeoutMs?: number; lookupAll?: LookupAll; now?: () => number } = {}): ResolveName {
+  const timeoutMs = options.timeoutMs ?? RESOLVE_TIMEOUT_MS;
+  const lookupAll = options.lookupAll ?? systemLookup;
+  const now = options.now ?? Date.now;
+  const answers = new Map<string, { addresses: readonly string[]; until: number }>();
+  let inFlight = 0;
+  const queue: Array<{ start: () => void; gaveUp: boolean }> = [];
+
+  function next(): void {
+    for (let job = queue.shift(); job; job = queue.shift()) {
+      if (job.gaveUp) continue;
+      job.start();
+      return;
+    }
+  }
+
+  function remember(name: string, addresses: readonly string[]): void {
+    answers.delete(name);
+    // Oldest first: a Map iterates in insertion order.
+    if (answers.size >= ANSWERS_KEPT) answers.delete(answers.keys().next().value ?? '');
+    answers.set(name, { addresses, until: now() + ANSWER_TTL_MS });
+  }
+
+  return async (name) => {
+    const known = answers.get(name);
+    if (known !== undefined && known.until > now()) return known.addresses;
+    const job = { start: () => undefined as void, gaveUp: false };
+    const answer = new Promise<readonly string[]>((resolve) => {
+      job.start = () => {
+        inFlight++;
+        // A lookup cannot be cancelled: it keeps its slot until it ends, even after the caller gave up.
+        lookupAll(name)
+          .then(
+            (addresses) => {
+              if (!job.gaveUp) remember(name, addresses);
+              resolve(addresses);
+            },
+            (err: unknown) => {
+              // Not found is an answer worth keeping; a failure of the resolver itself is not.
+              const code = (err as NodeJS.ErrnoException | undefined)?.code;
+              if (!job.gaveUp && (code === 'ENOTFOUND' || code === 'ENODATA')) remember(name, []);
+              resolve([]);
+            },
+          )
+          .finally(() => {
+            inFlight--;
+            next();
+          });
+      };
+    });
+    if (inFlight < MAX_LOOKUPS_IN_FLIGHT) job.start();
+    else queue.push(job);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<readonly string[]>((resolve) => {
+      timer = setTimeout(() => {
+        job.gaveUp = true;
+        resolve([]);
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([answer, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+const resolveName = createNameResolver();
+
+/** The addresses a server bound to `host` is reachable on: every interface's for 0.0.0.0 and ::. */
+export function listeningAddresses(host: string): string[] {
+  const bare = canonicalHost(host);
+  if (bare !== '' && bare !== '0.0.0.0' && bare !== '::') return isIP(bare) === 0 ? [] : [bare];
+  return Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
+}
+
+/** The policy of a URL service: public host and HOST refused by name, the listening addresses by address. */
+export function targetPolicyFor(options: { publicBaseUrl: string; listenHost: string; blockedDomains: readonly string[] }): TargetUrlPolicy {
+  const listenName = canonicalHost(options.listenHost);
+  const names = [new URL(options.publicBaseUrl).hostname];
+  if (listenName !== '' && isIP(listenName) === 0) names.push(listenName);
+  return {
+    ownHosts: names,
+    ownAddresses: () => listeningAddresses(options.listenHost),
+    blockedDomains: options.blockedDomains,
+  };
 }

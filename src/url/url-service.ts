@@ -14,6 +14,7 @@ import { createClickCounter } from './click-counter.ts';
 import { startExpirySweep } from './expiry-sweep.ts';
 import { createLinkService } from './link-service.ts';
 import type { UrlMetrics } from './metrics.ts';
+import { targetPolicyFor } from './target-url.ts';
 
 export interface UrlServiceParts {
   /** What requests wait on. */
@@ -63,7 +64,7 @@ export async function startUrlService(
     codes: parts.codes,
     clicks,
     log,
-    urlPolicy: { ownHosts: [new URL(config.publicBaseUrl).host], blockedDomains: config.blockedDomains },
+    urlPolicy: targetPolicyFor({ publicBaseUrl: config.publicBaseUrl, listenHost: config.listen.host, blockedDomains: config.blockedDomains }),
     cacheTtlS: config.cache.ttlS,
     negativeCacheTtlS: config.cache.negativeTtlS,
     allowAnonymous: config.allowAnonymous,

@@ -82,6 +82,23 @@ export function keyStoreContract(adapter: string, open: () => Promise<KeyStoreSu
       assert.equal(await store.claim('alias1'), true, 'a released alias can be claimed again');
     });
 
+    test('coolingUntil: when a returned code or alias may be claimed again; null while in use, free, or once released', async () => {
+      const store = await subject.fresh();
+      await store.offer(['gen101']);
+      await store.take(1);
+      await store.claim('alias9');
+      assert.equal(await store.coolingUntil('alias9'), null, 'in use, not cooling');
+      assert.equal(await store.coolingUntil('nosuch'), null, 'never seen');
+      const due = 1_900_000_000_000;
+      await store.giveBack(['gen101'], ['alias9'], due);
+      assert.equal(await store.coolingUntil('gen101'), due, 'a generated code waits to be recycled');
+      assert.equal(await store.coolingUntil('alias9'), due, 'an alias waits to be released');
+      assert.equal(await store.claim('alias9'), false);
+      await store.releaseDue(due);
+      assert.equal(await store.coolingUntil('alias9'), null);
+      assert.equal(await store.claim('alias9'), true);
+    });
+
     test('give back at once, and releaseDue beyond one batch', async () => {
       const store = await subject.fresh();
       await store.offer(['now001']);

@@ -81,12 +81,25 @@ describe('API keys and authorization', () => {
     }
   });
 
-  test('without a key, listing and every call on an owned link is 401, whether or not the code exists', async () => {
+  test('without a key, listing and every call on an owned link is 401', async () => {
     const code = await createAs(alice);
     assertProblem(await call('GET', '/urls'), 401, 'unauthorized');
-    for (const c of [...manageCalls(code), ...manageCalls('nosuch')]) {
+    for (const c of manageCalls(code)) {
       assertProblem(await call(c.method, c.url, {}, c.payload), 401, 'unauthorized', `${c.method} ${c.url}`);
     }
+  });
+
+  test('without a key, every call on a code that does not exist is 404 link_not_found, as its redirect already says', async () => {
+    const code = await createAs(alice);
+    // What anyone learns without a key from the redirect: this code exists, that one does not.
+    assert.equal((await call('GET', `/${code}`)).statusCode, 302);
+    assertProblem(await call('GET', '/nosuch'), 404, 'link_not_found');
+    for (const c of manageCalls('nosuch')) {
+      assertProblem(await call(c.method, c.url, {}, c.payload), 404, 'link_not_found', `${c.method} ${c.url}`);
+    }
+    // A deleted link is a code that does not exist any more.
+    assert.equal((await call('DELETE', `/urls/${code}`, alice)).statusCode, 204);
+    assertProblem(await call('GET', `/urls/${code}/analytics`), 404, 'link_not_found');
   });
 
   test("another user's link is 404 (not 403) for every call, exactly like a code that does not exist", async () => {

@@ -17,6 +17,7 @@ import { buildUrlApp } from '../../src/url/app.ts';
 import { createClickCounter, type ClickCounter } from '../../src/url/click-counter.ts';
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
 import { createUrlMetrics } from '../../src/url/metrics.ts';
+import { targetPolicyFor } from '../../src/url/target-url.ts';
 import { LETTERS } from './kgs.ts';
 import { testLogger } from './log.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
@@ -49,7 +50,9 @@ export interface TestUrlServiceOptions {
   cacheTtlS?: number;
   negativeCacheTtlS?: number;
   now?: () => Date;
-  /** Instead of the in-process key pool (e.g. a KGS client). */
+  /** The in-process key pool's KGS_REUSE_COOLDOWN_S (default 0). */
+  reuseCooldownS?: number;
+  /** Instead of the in-process key pool (e.g. a KGS client over HTTP); closed with the service. */
   codes?: CodeSource;
   log?: Logger;
 }
@@ -66,7 +69,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     log,
     lowWatermark: 200,
     target: 1000,
-    reuseCooldownS: 0,
+    reuseCooldownS: options.reuseCooldownS ?? 0,
     emptyWaitMs: 1000,
   });
   const codes = options.codes ?? createLocalCodeSource(pool);
@@ -82,7 +85,8 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     codes,
     clicks,
     log,
-    urlPolicy: { ownHosts: [new URL(PUBLIC_BASE_URL).host], blockedDomains: options.blockedDomains ?? [] },
+    // Listening on every interface, as the URL service does by default.
+    urlPolicy: targetPolicyFor({ publicBaseUrl: PUBLIC_BASE_URL, listenHost: '0.0.0.0', blockedDomains: options.blockedDomains ?? [] }),
     cacheTtlS: options.cacheTtlS ?? 3600,
     negativeCacheTtlS: options.negativeCacheTtlS ?? 30,
     allowAnonymous: options.allowAnonymous ?? true,

@@ -108,3 +108,21 @@ test('human output: UTC times, aligned tables with numbers on the right', () => 
     'launch    1234  https://b',
   ].join('\n'));
 });
+
+test('shorten of an address without a scheme suggests the https URL instead of sending it', () => {
+  usage(['shorten', 'example.com'], /absolute http or https URL: did you mean https:\/\/example\.com\?/, 'shorten');
+  usage(['shorten', 'www.example.com/launch?x=1'], /did you mean https:\/\/www\.example\.com\/launch\?x=1\?/, 'shorten');
+  usage(['shorten', 'localhost:8080/x'], /did you mean https:\/\/localhost:8080\/x\?/, 'shorten');
+  // With a scheme, the server decides (and refuses ftp: with its own reason).
+  assert.equal((parseCommand(['shorten', 'ftp://example.com/f']) as { url: string }).url, 'ftp://example.com/f');
+  assert.equal((parseCommand(['shorten', 'https://example.com']) as { url: string }).url, 'https://example.com');
+});
+
+test('--expires-in says why a negative, zero or unknown-unit duration is invalid', () => {
+  usage(['shorten', 'https://x.test', '--expires-in', '-5m'], /got "-5m": a link cannot expire in the past/, 'shorten');
+  usage(['shorten', 'https://x.test', '--expires-in=-5m'], /got "-5m": a link cannot expire in the past/, 'shorten');
+  usage(['shorten', 'https://x.test', '--expires-in', '0'], /got "0": a link cannot expire at once/, 'shorten');
+  usage(['shorten', 'https://x.test', '--expires-in', '5y'], /got "5y": the units are s, m, h, d and w/, 'shorten');
+  usage(['shorten', 'https://x.test', '--expires-in', '1.5h'], /whole number with a smaller unit/, 'shorten');
+  usage(['list', '--limit', '-1'], /--limit must be a whole number from 1 to 100 \(got "-1"\)/, 'list');
+});

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidRequest } from '../../src/core/errors.ts';
-import { MAX_URL_LENGTH, normaliseTargetUrl, type TargetUrlPolicy } from '../../src/url/target-url.ts';
+import { checkTargetUrl, createNameResolver, MAX_URL_LENGTH, normaliseTargetUrl, targetPolicyFor, type TargetUrlPolicy } from '../../src/url/target-url.ts';
 
 const policy: TargetUrlPolicy = { ownHosts: ['sho.rt', 'localhost:8080'], blockedDomains: ['evil.example', 'xn--bcher-kva.example'] };
 const ok = (raw: string, p: TargetUrlPolicy = policy): string => normaliseTargetUrl(raw, p);
@@ -58,9 +58,9 @@ test('user-info (user:pass@, user@, :pass@) is rejected', () => {
 test("the service's own host is rejected in any case, with a trailing dot, on any port or scheme", () => {
   for (const raw of ['http://sho.rt/abcdef', 'https://SHO.RT/abcdef', 'http://sho.rt./abcdef', 'http://sho.rt:8443/x', 'http://sh%6F.rt/x'])
     rejects(raw, 'invalid_url');
-  // An own host configured with a port matches that host and port.
+  // An own host configured with a port is refused on every port (and localhost is loopback anyway).
   rejects('http://LOCALHOST:8080/abc', 'invalid_url');
-  assert.equal(ok('http://localhost:9090/abc'), 'http://localhost:9090/abc');
+  rejects('http://localhost:9090/abc', 'invalid_url');
   // A host that merely contains the own host is someone else's.
   assert.equal(ok('https://notsho.rt/x'), 'https://notsho.rt/x');
   assert.equal(ok('https://sho.rt.example/x'), 'https://sho.rt.example/x');
@@ -86,4 +86,138 @@ test('an empty policy blocks nothing but still enforces the URL rules', () => {
   const open: TargetUrlPolicy = { ownHosts: [], blockedDomains: [] };
   assert.equal(ok('http://sho.rt/x', open), 'http://sho.rt/x');
   rejects('ftp://sho.rt/x', 'invalid_url', open);
+});
+
+// Redirect loops: a target that is this service, in any spelling, would redirect to itself forever.
+const selfPolicy: TargetUrlPolicy = {
+  ownHosts: ['sho.rt'],
+  ownAddresses: () => ['10.1.2.3', 'fd00::2'],
+  blockedDomains: [],
+  resolve: async (name) => ({ 'loop.example': ['203.0.113.9', '127.0.0.1'], 'lan.example': ['10.1.2.3'], 'mapped.example': ['::ffff:10.1.2.3'] })[name] ?? [],
+};
+
+async function refusedAsSelf(raw: string, p: TargetUrlPolicy = selfPolicy): Promise<void> {
+  await assert.rejects(
+    checkTargetUrl(raw, p),
+    (err: unknown) => err instanceof InvalidRequest && err.code === 'invalid_url' && /must not point at this shortener/.test(err.detail ?? ''),
+    `${raw} should be refused as pointing at this service`,
+  );
+}
+
+test('loopback targets are refused in every spelling: IPv4, IPv6, mapped, decimal, hex, octal, short', async () => {
+  for (const raw of [
+    'http://127.0.0.1:8080/x',
+    'http://127.9.9.9/x',
+    'http://[::1]:8080/x',
+    'http://[0:0:0:0:0:0:0:1]/x',
+    'http://[::ffff:127.0.0.1]:8080/x',
+    'http://[::127.0.0.1]/x',
+    'http://2130706433/x',
+    'http://0x7f000001/x',
+    'http://0x7f.0.0.1/x',
+    'http://0177.0.0.1/x',
+    'http://127.1/x',
+    'http://0.0.0.0:8080/x',
+    'http://[::]/x',
+  ])
+    await refusedAsSelf(raw);
+});
+
+test('localhost is refused in any case, with a trailing dot, on any port, and every name under it', async () => {
+  for (const raw of ['http://localhost:8080/x', 'http://localhost.:8080/x', 'http://LocalHost/x', 'https://localhost:443/x', 'http://curt.localhost/x'])
+    await refusedAsSelf(raw);
+});
+
+test("the public host is refused in any case, with a trailing dot, with or without the default port", async () => {
+  for (const raw of ['http://sho.rt/abc', 'http://SHO.RT:80/abc', 'https://sho.rt.:443/abc', 'http://sho.rt:8080/abc']) await refusedAsSelf(raw);
+});
+
+test('the addresses the service listens on are refused, also as IPv4-mapped IPv6', async () => {
+  for (const raw of ['http://10.1.2.3:8080/x', 'http://[::ffff:10.1.2.3]/x', 'http://[::ffff:a01:203]/x', 'http://167838211/x', 'http://[fd00::2]/x'])
+    await refusedAsSelf(raw);
+  assert.equal(await checkTargetUrl('http://10.1.2.4/x', selfPolicy), 'http://10.1.2.4/x');
+});
+
+test('a name that resolves to an address of this service is refused, and the detail says which address', async () => {
+  await refusedAsSelf('http://loop.example/x');
+  await refusedAsSelf('http://LAN.example./x');
+  await refusedAsSelf('http://mapped.example/x');
+  await assert.rejects(checkTargetUrl('http://loop.example/x', selfPolicy), /loop\.example resolves to 127\.0\.0\.1/);
+});
+
+test('a name that does not resolve (yet) is accepted: it may be a domain being set up', async () => {
+  assert.equal(await checkTargetUrl('https://not-yet.example/launch', selfPolicy), 'https://not-yet.example/launch');
+});
+
+test('a lookup that never answers is waited for a bounded time, then the name counts as unresolved', async () => {
+  const resolve = createNameResolver({ timeoutMs: 20, lookupAll: () => new Promise(() => undefined) });
+  assert.deepEqual(await resolve('slow.example'), []);
+  assert.equal(await checkTargetUrl('https://slow.example/x', { ...selfPolicy, resolve }), 'https://slow.example/x');
+});
+
+test('lookups run two at a time: a third name waits for a slot, and is not looked up once its caller gave up', async () => {
+  const asked: string[] = [];
+  const answers = new Map<string, (found: string[]) => void>();
+  const resolve = createNameResolver({
+    timeoutMs: 50,
+    lookupAll: (name) => {
+      asked.push(name);
+      return new Promise((done) => answers.set(name, done));
+    },
+  });
+  // Two lookups that never end hold both slots; the third caller waits, then gives up unresolved.
+  const hanging = [resolve('a.example'), resolve('b.example')];
+  assert.deepEqual(await resolve('c.example'), []);
+  assert.deepEqual(await Promise.all(hanging), [[], []]);
+  assert.deepEqual(asked, ['a.example', 'b.example']);
+  // A slot freed: the next name is looked up and its answer used; the abandoned third never is.
+  answers.get('a.example')?.(['192.0.2.1']);
+  await new Promise((done) => setImmediate(done));
+  const pending = resolve('d.example');
+  answers.get('d.example')?.(['127.0.0.1']);
+  assert.deepEqual(await pending, ['127.0.0.1']);
+  assert.deepEqual(asked, ['a.example', 'b.example', 'd.example']);
+});
+
+test('answers are reused for a minute, found or not found; a failing resolver is asked again', async () => {
+  const clock = { ms: 0 };
+  const asked: string[] = [];
+  const resolve = createNameResolver({
+    now: () => clock.ms,
+    lookupAll: async (name) => {
+      asked.push(name);
+      if (name === 'broken.example') throw Object.assign(new Error('getaddrinfo EAI_AGAIN'), { code: 'EAI_AGAIN' });
+      if (name === 'gone.example') throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+      return ['192.0.2.7'];
+    },
+  });
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(await resolve('site.example'), ['192.0.2.7']);
+    assert.deepEqual(await resolve('gone.example'), []);
+    assert.deepEqual(await resolve('broken.example'), []);
+  }
+  assert.deepEqual(asked, ['site.example', 'gone.example', 'broken.example', 'broken.example', 'broken.example']);
+  clock.ms += 60_001;
+  await resolve('site.example');
+  assert.equal(asked.filter((name) => name === 'site.example').length, 2, 'looked up again once the answer is a minute old');
+});
+
+test('a failed lookup (NXDOMAIN, no network) counts as unresolved', async () => {
+  const resolve = createNameResolver({ lookupAll: () => Promise.reject(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' })) });
+  assert.deepEqual(await resolve('gone.example'), []);
+});
+
+test("the system resolver finds localhost's loopback address from the hosts file, without the internet", async () => {
+  const addresses = await createNameResolver()('localhost');
+  assert.ok(addresses.some((address) => address === '127.0.0.1' || address === '::1'), `localhost resolved to ${addresses.join(', ')}`);
+});
+
+test("a URL service listening on 0.0.0.0 refuses each of this machine's interface addresses", async () => {
+  const policy = targetPolicyFor({ publicBaseUrl: 'https://sho.rt', listenHost: '0.0.0.0', blockedDomains: [] });
+  const external = Object.values((await import('node:os')).networkInterfaces())
+    .flatMap((entries) => entries ?? [])
+    .filter((entry) => !entry.internal);
+  for (const entry of external) await refusedAsSelf(`http://${entry.family === 'IPv6' ? `[${entry.address}]` : entry.address}:8080/x`, policy);
+  await refusedAsSelf('http://sho.rt/x', policy);
+  assert.equal(await checkTargetUrl('https://example.com/', policy), 'https://example.com/');
 });

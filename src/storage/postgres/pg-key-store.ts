@@ -115,6 +115,12 @@ export function createPgKeyStore(db: SqlRunner): KeyStore {
       return rows.length === 1;
     },
 
+    async coolingUntil(code) {
+      const { rows } = await db.query<{ release_at: string | number }>('SELECT release_at FROM key_pool WHERE code = $1 AND release_at IS NOT NULL', [code]);
+      const releaseAt = rows[0]?.release_at;
+      return releaseAt === undefined ? null : Number(releaseAt);
+    },
+
     async releaseDue(nowMs) {
       let total = 0;
       for (;;) {

@@ -74,6 +74,17 @@ export function createRedisKeyStore(redis: Redis, prefix: string): KeyStore {
       return ((await r.curtClaim(keys.available, keys.used, code)) as number) === 1;
     },
 
+    async coolingUntil(code) {
+      const results = await redis.multi().zscore(keys.cooldownRecycle, code).zscore(keys.cooldownRelease, code).exec();
+      if (!results) throw new Error('redis transaction aborted');
+      const scores = results.map(([err, value]) => {
+        if (err) throw err;
+        return value === null ? null : Number(value);
+      });
+      const found = scores.filter((score): score is number => score !== null && Number.isFinite(score));
+      return found.length === 0 ? null : Math.min(...found);
+    },
+
     async releaseDue(nowMs) {
       let total = 0;
       for (;;) {
@@ -130,6 +141,7 @@ function dependencyErrors(store: KeyStore): KeyStore {
     offer: wrap((candidates: readonly string[]) => store.offer(candidates)),
     giveBack: wrap((recycle: readonly string[], release: readonly string[], releaseAtMs: number | null) => store.giveBack(recycle, release, releaseAtMs)),
     claim: wrap((code: string) => store.claim(code)),
+    coolingUntil: wrap((code: string) => store.coolingUntil(code)),
     releaseDue: wrap((nowMs: number) => store.releaseDue(nowMs)),
     sizes: wrap(() => store.sizes()),
     tryLock: wrap((name: string, ttlMs: number) => store.tryLock(name, ttlMs)),

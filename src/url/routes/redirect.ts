@@ -34,9 +34,13 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
   app.get('/:short_code', {
     schema: {
       summary: 'Redirect to the original URL',
-      description: '`HEAD` answers the same without counting a click. 404 unknown; 410 expired, used (one-time) or disabled.',
+      description:
+        '`HEAD` answers the same without counting a click. 404 unknown; 410 expired, used (one-time) or disabled. ' +
+        'Codes are case-sensitive. A query string on the short link is not forwarded: `Location` is the stored URL as it is.',
       tags: ['redirect'],
     },
     handler,
   });
+  // A trailing slash, as some chat apps and people add: the same link, not a 404 (docs/architecture.md, "Redirect").
+  app.get('/:short_code/', { schema: { hide: true }, handler });
 }
