@@ -1,36 +1,52 @@
-// Closing an HTTP app without resetting anyone (docs/operations.md, "Stopping"). Closing at once
-// (Node's server.close()) destroys every idle kept-alive connection, and a client that sends on one
-// at that moment — a proxy reusing its upstream connections while Kubernetes removes the pod's
-// endpoints — gets a connection reset. So a stop first drains: for up to `drainMs` the app keeps
-// listening and answers everything as usual, except that the last answer a connection has pending
-// says `Connection: close`, so each client closes its connection after its next answer, cleanly.
-// Pipelined requests are all answered first: only the answer with no request behind it closes. The
-// drain ends early once no connection is left; then the listener closes, what is left idle is
-// closed, and requests in flight finish.
+// Closing an HTTP app without resetting anyone (docs/operations.md, "Shutdown (SIGTERM)"). Node's
+// server.close() destroys every idle kept-alive connection at once, and a client that sends on one at
+// that moment — a proxy reusing its upstream connections while Kubernetes removes the pod's
+// endpoints — gets a connection reset. So a stop goes in three steps:
+//  1. Drain, for up to `drainMs`: the app keeps listening (new connections too) and answers as usual,
+//     except that the last answer a connection has pending says `Connection: close`, so each client
+//     closes its connection after its next answer, cleanly. Pipelined requests are all answered:
+//     only the answer with no request behind it closes. Ends early once no connection is left.
+//  2. Stop listening. A connection that has carried no request since the drain began (idle since
+//     before it) is closed now: its client has had the whole drain to use it. The others — a request
+//     in flight, or a connection opened during the drain whose request is on its way — get up to
+//     `settleMs` to be answered and close.
+//  3. Close the app (its onClose hooks; whatever is still open is closed).
 import type { FastifyInstance } from 'fastify';
+import { Server } from 'node:net';
 import type { Socket } from 'node:net';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** See installGracefulClose: drains for at most `drainMs`, then closes. */
-    closeGracefully(drainMs: number): Promise<void>;
+    /** See installGracefulClose. */
+    closeGracefully(drainMs: number, settleMs: number): Promise<void>;
   }
 }
 
 export interface GracefulClose {
-  /** Drains for at most `drainMs`, then closes the app (its onClose hooks included). */
-  close(drainMs: number): Promise<void>;
+  close(drainMs: number, settleMs: number): Promise<void>;
 }
 
 export function installGracefulClose(app: FastifyInstance): GracefulClose {
   const open = new Set<Socket>();
-  /** Requests received on a connection and not yet answered (several when pipelined). */
+  /**
+   * Requests received on a connection whose answer has not been sent yet (several when pipelined).
+   * Counted down when the answer is sent, not when it is written: Node queues pipelined answers.
+   */
   const pending = new WeakMap<Socket, number>();
+  const answered = new WeakSet<object>();
+  const countDown = (socket: Socket, response: object): void => {
+    if (answered.has(response)) return;
+    answered.add(response);
+    pending.set(socket, Math.max(0, (pending.get(socket) ?? 1) - 1));
+  };
+  /** Connections accepted, or that received a request, since the drain began. */
+  const touched = new WeakSet<Socket>();
   let draining = false;
   let onEmpty: (() => void) | null = null;
 
   app.server.on('connection', (socket: Socket) => {
     open.add(socket);
+    if (draining) touched.add(socket);
     socket.once('close', () => {
       open.delete(socket);
       if (open.size === 0) onEmpty?.();
@@ -39,27 +55,42 @@ export function installGracefulClose(app: FastifyInstance): GracefulClose {
   // Before Fastify's own listener, so the count includes this request when its answer is sent.
   app.server.prependListener('request', (request, response) => {
     const socket = request.socket;
+    if (draining) touched.add(socket);
     pending.set(socket, (pending.get(socket) ?? 0) + 1);
-    response.once('close', () => pending.set(socket, Math.max(0, (pending.get(socket) ?? 1) - 1)));
+    // An answer that never passes onSend (the connection died first) is counted down here.
+    response.once('close', () => countDown(socket, response));
   });
   app.addHook('onSend', async (request, reply, payload) => {
-    if (draining && (pending.get(request.raw.socket) ?? 0) <= 1) reply.header('connection', 'close');
+    const socket = request.raw.socket;
+    countDown(socket, reply.raw);
+    if (draining && (pending.get(socket) ?? 0) === 0) reply.header('connection', 'close');
     return payload;
   });
 
-  return {
-    async close(drainMs) {
-      draining = true;
-      if (drainMs > 0 && open.size > 0) {
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, drainMs);
+  /** Resolves when no connection is open, or after `ms`. */
+  const noneOpenWithin = (ms: number): Promise<void> =>
+    ms <= 0 || open.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
           onEmpty = () => {
             clearTimeout(timer);
             resolve();
           };
-        });
+        }).finally(() => (onEmpty = null));
+
+  return {
+    async close(drainMs, settleMs) {
+      draining = true;
+      await noneOpenWithin(drainMs);
+      if (app.server.listening) {
+        // net.Server's close only stops accepting; http.Server's would also destroy idle connections.
+        Server.prototype.close.call(app.server);
       }
-      onEmpty = null;
+      for (const socket of open) {
+        if (!touched.has(socket) && (pending.get(socket) ?? 0) === 0) socket.destroy();
+      }
+      await noneOpenWithin(settleMs);
       await app.close();
     },
   };

@@ -105,7 +105,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   const graceful = installGracefulClose(app);
-  app.decorate('closeGracefully', (drainMs: number) => graceful.close(drainMs));
+  app.decorate('closeGracefully', (drainMs: number, settleMs: number) => graceful.close(drainMs, settleMs));
   registerProblemHandlers(app);
   app.server.on('checkExpectation', answerUnmetExpectation);
   app.addSchema(ProblemSchema);

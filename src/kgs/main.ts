@@ -41,7 +41,7 @@ async function main(): Promise<void> {
     async () => {
       // Requests in flight finish first (a code handed out must reach its caller, or it is lost to
       // the code space), then replenishment stops, then Redis goes.
-      await app.closeGracefully(config.shutdownDrainMs);
+      await app.closeGracefully(config.shutdownDrainMs, Math.min(config.listen.timeouts.headersMs, (config.shutdownTimeoutMs - config.shutdownDrainMs) / 2));
       await stopUpkeep();
       await metricsServer?.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -104,7 +104,8 @@ export async function startUrlService(
     address,
     metricsAddress: metricsServer?.address ?? null,
     async stop(closeBy) {
-      await app.closeGracefully(Math.min(config.shutdownDrainMs, Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS)));
+      const left = (): number => Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS);
+      await app.closeGracefully(Math.min(config.shutdownDrainMs, left()), Math.min(config.listen.timeouts.headersMs, left() / 2));
       stopSweep();
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
