@@ -25,7 +25,7 @@ export const VARIABLES = {
   LOG_LEVEL: { default: 'info (serve: warn)', doc: `JSON log level: ${LOG_LEVELS.join(', ')}. \`curt serve\` prints a readable summary instead of info lines.` },
   REDIS_URL: { default: 'redis://127.0.0.1:6379 (serve: in-process)', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service). `curt serve` uses Redis only when this is set.' },
   REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`.' },
-  KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present. `curt serve` needs it only with KGS_URL.' },
+  KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present; the KGS warns at start when it is shorter than 24 characters or a placeholder (`change-me`, `secret`, ...). `curt serve` needs it only with KGS_URL.' },
   CODE_LENGTH: { default: '6', doc: 'Length of generated codes, 4 to 10.' },
   CODE_ALPHABET: { default: 'a-z A-Z', doc: 'Characters of generated codes: 2 or more distinct characters of `[A-Za-z0-9_-]`.' },
   KGS_POOL_LOW_WATERMARK: { default: '10000 (serve: 1000)', doc: 'Replenish when `available_keys` falls under this many codes.' },

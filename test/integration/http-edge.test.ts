@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createHttpApp } from '../../src/core/http-app.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { weakTokenReason } from '../../src/kgs/auth.ts';
+import { createKgsClient } from '../../src/kgs-client/kgs-client.ts';
 import { testLogger } from '../support/log.ts';
 import { until } from '../support/fault-probes.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
@@ -95,4 +96,24 @@ test('the KGS calls placeholder and short tokens weak, and a long random one fin
   }
   assert.match(weakTokenReason('k9Xq2mVb7Lw') ?? '', /shorter than 24/);
   assert.equal(weakTokenReason('3f9c1a7e5b2d48c6a0e1f7b9d3c5a8e2'), null);
+});
+
+describe('metrics stay off the public port', () => {
+  test('GET /metrics on the public port is a 404 problem', async (t) => {
+    const svc = await buildTestUrlService('http_edge_metrics');
+    t.after(() => svc.close());
+    const res = await svc.app.inject({ url: '/metrics' });
+    assert.equal(res.statusCode, 404);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  });
+
+  test("the KGS client's series name each replica by its place in KGS_URL, never its address", async (t) => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const client = createKgsClient({ urls: ['http://10.1.2.3:7001', 'http://kgs-b.internal:7001'], token: 't', log: testLogger(), registry });
+    t.after(() => client.close().catch(() => undefined));
+    const exposition = await registry.metrics();
+    assert.match(exposition, /^kgs_client_breaker_state\{kgs="0"\} 0$/m);
+    assert.match(exposition, /^kgs_client_breaker_state\{kgs="1"\} 0$/m);
+    assert.doesNotMatch(exposition, /10\.1\.2\.3|kgs-b\.internal/);
+  });
 });
