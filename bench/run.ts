@@ -86,7 +86,7 @@ function redirectScenario(url: string, linksFile: string, order: 'zipf' | 'seque
 
 /** A counter's value from a service's /metrics (the server's own count: the load generator abandons requests in flight when its time is up). */
 async function scrape(service: ServiceProcess, series: string): Promise<number> {
-  return (await metricValue(service.url, series)) ?? 0;
+  return (await metricValue(service.metricsUrl, series)) ?? 0;
 }
 
 function served(result: LoadResult, status: number): number {

@@ -117,7 +117,7 @@ function startSampler(targets: Record<string, ServiceProcess>, t0: number): { sa
     const taken = await Promise.all(
       Object.entries(targets).map(async ([name, service]) => {
         // One scrape for all three: each scrape resets the event-loop delay histogram.
-        const exposition = await fetch(`${service.url}/metrics`).then((res) => res.text()).catch(() => '');
+        const exposition = await fetch(`${service.metricsUrl}/metrics`).then((res) => res.text()).catch(() => '');
         const read = (series: string): number | null => seriesValue(exposition, series);
         return {
           process: name,
@@ -149,7 +149,7 @@ function startSampler(targets: Record<string, ServiceProcess>, t0: number): { sa
 
 /** Kills Redis at half time, tells the driver, starts it again (empty) after `redisDownS`, and times the recovery. */
 async function redisOutage(redis: PrivateRedis, urlServices: ServiceProcess[], kgs: ServiceProcess[], tell: (m: ToDriver) => void, t0: number, options: SoakOptions): Promise<OutageTimeline> {
-  const breakers = (state: number) => async (): Promise<boolean> => (await Promise.all(urlServices.map((u) => metricValue(u.url, BREAKER)))).every((v) => v === state);
+  const breakers = (state: number) => async (): Promise<boolean> => (await Promise.all(urlServices.map((u) => metricValue(u.metricsUrl, BREAKER)))).every((v) => v === state);
   await sleepUntil(t0 + (options.durationS * 1000) / 2);
   const killedAt = Date.now();
   await redis.kill();
@@ -229,7 +229,7 @@ async function adminKeyStoredAfter(databaseUrl: string, timeoutMs: number): Prom
 }
 
 async function sumMetric(services: ServiceProcess[], series: string): Promise<number> {
-  return (await Promise.all(services.map((s) => metricValue(s.url, series)))).reduce<number>((sum, v) => sum + (v ?? 0), 0);
+  return (await Promise.all(services.map((s) => metricValue(s.metricsUrl, series)))).reduce<number>((sum, v) => sum + (v ?? 0), 0);
 }
 
 async function main(): Promise<number> {

@@ -1,5 +1,7 @@
 // The one place that reads the environment. Every process parses and validates its variables once at
 // start-up and passes the typed result down; a bad value stops the process with one line per variable.
+import { isIP } from 'node:net';
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export class ConfigError extends Error {
@@ -23,7 +25,7 @@ export const VARIABLES = {
   LOG_LEVEL: { default: 'info (serve: warn)', doc: `JSON log level: ${LOG_LEVELS.join(', ')}. \`curt serve\` prints a readable summary instead of info lines.` },
   REDIS_URL: { default: 'redis://127.0.0.1:6379 (serve: in-process)', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service). `curt serve` uses Redis only when this is set.' },
   REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`.' },
-  KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present. `curt serve` needs it only with KGS_URL.' },
+  KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present; the KGS warns at start when it is shorter than 24 characters or a placeholder (`change-me`, `secret`, ...). `curt serve` needs it only with KGS_URL.' },
   CODE_LENGTH: { default: '6', doc: 'Length of generated codes, 4 to 10.' },
   CODE_ALPHABET: { default: 'a-z A-Z', doc: 'Characters of generated codes: 2 or more distinct characters of `[A-Za-z0-9_-]`.' },
   KGS_POOL_LOW_WATERMARK: { default: '10000 (serve: 1000)', doc: 'Replenish when `available_keys` falls under this many codes.' },
@@ -46,9 +48,14 @@ export const VARIABLES = {
   RATE_LIMIT_PER_KEY: { default: '600', doc: 'API requests per minute per API key (admin keys are not limited); 0 = off.' },
   RATE_LIMIT_PER_IP: { default: '120', doc: 'API requests per minute per client address without a key; 0 = off.' },
   RATE_LIMIT_ON_REDIS_DOWN: { default: 'open', doc: 'What limited API calls get while Redis (which holds the counters) is unreachable: `open` lets them through unlimited, `closed` answers `503` `redis_unavailable` with Retry-After. Admin keys and redirects are never limited.' },
-  TRUST_PROXY: { default: 'false', doc: 'Take the client address from X-Forwarded-For (behind an ingress or load balancer).' },
+  TRUST_PROXY: { default: 'false', doc: 'Which proxies in front may set X-Forwarded-For (the client address that per-IP limits count): `false` = none, a hop count (`1` = the one ingress or load balancer in front), or comma-separated proxy addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). `true` is refused: it would let any client choose its address. See docs/operations.md.' },
+  METRICS_PORT: { default: 'URL service and serve 9464, KGS 9465', doc: 'Port of the separate listener that serves only `GET /metrics` (Prometheus text), on HOST; the public port does not serve metrics. `0` = any free port, `off` = no metrics listener.' },
+  HTTP_REQUEST_TIMEOUT_MS: { default: '10000', doc: 'Longest a client may take to send a whole request (headers and body) before it gets `408` and the connection is closed.' },
+  HTTP_HEADERS_TIMEOUT_MS: { default: '5000', doc: 'Longest a client may take to send the request headers; at most HTTP_REQUEST_TIMEOUT_MS.' },
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: { default: '65000', doc: 'How long an idle kept-alive connection stays open. Behind a proxy that reuses connections, keep it above the proxy\'s idle timeout (see docs/operations.md).' },
   KGS_TIMEOUT_MS: { default: '1000', doc: 'How long the URL service waits for one KGS call before it tries the next replica. It sends this with each call, and the KGS waits on an empty pool for half of it at most.' },
   KGS_CLIENT_BATCH: { default: '200', doc: 'Codes the URL service fetches from the KGS per refill of its local buffer.' },
+  SHUTDOWN_DRAIN_MS: { default: '5000 (serve: 1000; at most half of SHUTDOWN_TIMEOUT_MS)', doc: 'After SIGTERM, how long a process keeps answering (new connections too) while a load balancer stops sending to it; every connection is closed after its next answer (`Connection: close`), and the drain ends early once none is left. Less than SHUTDOWN_TIMEOUT_MS. See docs/operations.md.' },
   SHUTDOWN_TIMEOUT_MS: { default: '10000', doc: 'After SIGTERM, how long a process may take to stop (finish requests in flight, write counted clicks, return buffered codes) before it exits anyway with code 1. A second SIGTERM exits at once.' },
   DATA_DIR: { default: './data', doc: '`curt serve`: folder of the embedded database (PGlite), relative to the working directory; unused when DATABASE_URL is set.' },
   CURT_SERVER: { default: 'http://127.0.0.1:8080', doc: '`curt` client commands: the URL service to talk to (or `--server`).' },
@@ -165,6 +172,33 @@ class Reader {
     return domains;
   }
 
+  /** A port, `0` for any free one, or `off`: null. */
+  portOrOff(name: VariableName, fallback: number): number | null {
+    const raw = this.raw(name);
+    if (raw?.toLowerCase() === 'off') return null;
+    return this.int(name, fallback, 0, 65_535);
+  }
+
+  trustProxy(name: VariableName): TrustProxy {
+    const raw = this.raw(name);
+    if (raw === undefined || ['false', 'no', 'off'].includes(raw.toLowerCase())) return false;
+    if (/^\d+$/.test(raw)) {
+      const hops = Number(raw);
+      if (hops <= 100) return hops === 0 ? false : hops;
+    }
+    if (['true', 'yes', 'on'].includes(raw.toLowerCase())) {
+      this.fail(name, 'must not be true (that trusts every X-Forwarded-For hop, so any client picks its own address): give the number of proxies in front (e.g. 1) or their addresses (e.g. 10.0.0.0/8)', raw);
+      return false;
+    }
+    const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const bad = items.filter((item) => !isProxyAddress(item));
+    if (items.length === 0 || bad.length > 0) {
+      this.fail(name, 'must be false, a hop count from 1 to 100, or comma-separated IP addresses/CIDRs', raw);
+      return false;
+    }
+    return items;
+  }
+
   keyPrefix(name: VariableName): string {
     const raw = this.raw(name) ?? '';
     if (!/^[A-Za-z0-9:_.{}-]*$/.test(raw) || raw.length > 64) {
@@ -204,9 +238,48 @@ class Reader {
   }
 }
 
+/** false: trust no proxy; a number: that many proxies in front; a list: the proxies at these addresses/CIDRs. */
+export type TrustProxy = false | number | readonly string[];
+
+/** Names proxy-addr (Fastify's matcher) knows for address ranges. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+function isProxyAddress(item: string): boolean {
+  if (PROXY_RANGE_NAMES.has(item)) return true;
+  const [address = '', prefix, ...rest] = item.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+export interface HttpTimeouts {
+  requestMs: number;
+  headersMs: number;
+  keepAliveMs: number;
+}
+
 export interface ListenConfig {
   host: string;
   port: number;
+  /** The metrics listener's port (same host); null: none. */
+  metricsPort: number | null;
+  timeouts: HttpTimeouts;
+}
+
+/** The listeners' settings, the same rules for every process. */
+function readListen(r: Reader, defaults: { host: string; port: number; metricsPort: number }, port?: number): ListenConfig {
+  const requestMs = r.int('HTTP_REQUEST_TIMEOUT_MS', 10_000, 100, 3_600_000);
+  const headersMs = r.int('HTTP_HEADERS_TIMEOUT_MS', 5000, 100, 3_600_000);
+  // Node would silently stretch the request timeout to the headers timeout.
+  if (headersMs > requestMs) r.problems.push(`HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS (got ${headersMs} > ${requestMs})`);
+  return {
+    host: r.string('HOST', defaults.host),
+    port: port ?? r.int('PORT', defaults.port, 0, 65_535),
+    metricsPort: r.portOrOff('METRICS_PORT', defaults.metricsPort),
+    timeouts: { requestMs, headersMs, keepAliveMs: r.int('HTTP_KEEP_ALIVE_TIMEOUT_MS', 65_000, 1000, 3_600_000) },
+  };
 }
 
 export interface CodeConfig {
@@ -223,6 +296,7 @@ export interface KgsConfig {
   /** emptyWaitMs null: derived from each caller's timeout (see KeyPoolOptions). */
   pool: { lowWatermark: number; target: number; reuseCooldownS: number; emptyWaitMs: number | null };
   shutdownTimeoutMs: number;
+  shutdownDrainMs: number;
 }
 
 export function loadKgsConfig(env: Env): KgsConfig {
@@ -232,8 +306,9 @@ export function loadKgsConfig(env: Env): KgsConfig {
   if (target <= lowWatermark && r.problems.length === 0) {
     r.problems.push(`KGS_POOL_TARGET must be greater than KGS_POOL_LOW_WATERMARK (got ${target} <= ${lowWatermark})`);
   }
+  const shutdownTimeoutMs = readShutdownTimeout(r);
   const config: KgsConfig = {
-    listen: { host: r.string('HOST', '0.0.0.0'), port: r.int('PORT', 7001, 0, 65_535) },
+    listen: readListen(r, { host: '0.0.0.0', port: 7001, metricsPort: 9465 }),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
     token: r.secret('KGS_TOKEN'),
@@ -244,7 +319,8 @@ export function loadKgsConfig(env: Env): KgsConfig {
       reuseCooldownS: r.int('KGS_REUSE_COOLDOWN_S', THIRTY_DAYS_S, 0, 10 * 365 * 24 * 60 * 60),
       emptyWaitMs: r.optional('KGS_EMPTY_WAIT_MS') === null ? null : r.int('KGS_EMPTY_WAIT_MS', 0, 0, 60_000),
     },
-    shutdownTimeoutMs: readShutdownTimeout(r),
+    shutdownTimeoutMs,
+    shutdownDrainMs: readShutdownDrain(r, shutdownTimeoutMs),
   };
   return r.done(config);
 }
@@ -252,6 +328,14 @@ export function loadKgsConfig(env: Env): KgsConfig {
 /** The same rule for every process that drains on SIGTERM. */
 function readShutdownTimeout(r: Reader): number {
   return r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000);
+}
+
+/** Part of the shutdown: the drain must leave time to finish requests and write clicks. */
+function readShutdownDrain(r: Reader, shutdownTimeoutMs: number): number {
+  // Unset, it is at most half the shutdown time, so a short SHUTDOWN_TIMEOUT_MS alone stays valid.
+  const drainMs = r.int('SHUTDOWN_DRAIN_MS', Math.min(5000, Math.floor(shutdownTimeoutMs / 2)), 0, 600_000);
+  if (drainMs >= shutdownTimeoutMs) r.problems.push(`SHUTDOWN_DRAIN_MS must be less than SHUTDOWN_TIMEOUT_MS (got ${drainMs} >= ${shutdownTimeoutMs})`);
+  return drainMs;
 }
 
 export interface CacheConfig {
@@ -275,8 +359,9 @@ export interface UrlServiceConfig {
   cache: CacheConfig;
   blockedDomains: string[];
   rateLimit: { perKey: number; perIp: number; onRedisDown: 'open' | 'closed' };
-  trustProxy: boolean;
+  trustProxy: TrustProxy;
   shutdownTimeoutMs: number;
+  shutdownDrainMs: number;
 }
 
 export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
@@ -285,11 +370,12 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
   const publicBaseUrl = r.url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
   const kgsUrls = r.urlList('KGS_URL', 'http://127.0.0.1:7001', ['http:', 'https:']);
   const adminApiKey = r.optional('ADMIN_API_KEY');
+  const shutdownTimeoutMs = readShutdownTimeout(r);
   if (adminApiKey !== null && (adminApiKey.length < 24 || !/^[\x21-\x7e]+$/.test(adminApiKey))) {
     r.problems.push('ADMIN_API_KEY must be at least 24 printable characters without spaces');
   }
   const config: UrlServiceConfig = {
-    listen: { host: r.string('HOST', '0.0.0.0'), port },
+    listen: readListen(r, { host: '0.0.0.0', port: 8080, metricsPort: 9464 }, port),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/curt', ['postgres:', 'postgresql:']),
     redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
@@ -311,8 +397,9 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
       perIp: r.int('RATE_LIMIT_PER_IP', 120, 0, 10_000_000),
       onRedisDown: r.oneOf('RATE_LIMIT_ON_REDIS_DOWN', 'open', ['open', 'closed'] as const),
     },
-    trustProxy: r.bool('TRUST_PROXY', false),
-    shutdownTimeoutMs: readShutdownTimeout(r),
+    trustProxy: r.trustProxy('TRUST_PROXY'),
+    shutdownTimeoutMs,
+    shutdownDrainMs: readShutdownDrain(r, shutdownTimeoutMs),
   };
   return r.done(config);
 }
@@ -349,6 +436,8 @@ const SERVE_DEFAULTS: Record<string, string> = {
   HOST: '127.0.0.1',
   LOG_LEVEL: 'warn',
   ALLOW_ANONYMOUS: 'true',
+  // One person at a terminal: Ctrl-C should not wait long for a browser's idle connection.
+  SHUTDOWN_DRAIN_MS: '1000',
   // A smaller pool: the embedded database fills it at first start, and one machine makes few links.
   KGS_POOL_LOW_WATERMARK: '1000',
   KGS_POOL_TARGET: '5000',

@@ -44,7 +44,7 @@ interface Waiter {
 export function createKgsClient(options: KgsClientOptions): KgsClient {
   const batchSize = Math.min(1000, Math.max(1, options.batchSize ?? 200));
   const lowWater = Math.max(1, options.lowWater ?? Math.ceil(batchSize / 2));
-  const metrics = options.registry === undefined ? undefined : createClientMetrics(options.registry, () => buffer.length);
+  const metrics = options.registry === undefined ? undefined : createClientMetrics(options.registry, options.urls, () => buffer.length);
   const timeoutMs = options.timeoutMs ?? 1000;
   const maxTakeWaitMs = options.maxTakeWaitMs ?? timeoutMs + 500;
   const http = createKgsHttp({
@@ -57,7 +57,7 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
     onAttempt: metrics?.attempt,
     onBreakerChange: metrics?.breaker,
   });
-  metrics?.initBreakers(options.urls);
+  metrics?.initBreakers();
 
   const buffer: string[] = [];
   const waiters: Waiter[] = [];
@@ -176,7 +176,15 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
   };
 }
 
-function createClientMetrics(registry: Registry, bufferSize: () => number) {
+/**
+ * Series per KGS replica are labelled by the replica's position in KGS_URL (`kgs="0"`, `"1"`...), not
+ * its URL: the exposition must not carry internal addresses (docs/operations.md).
+ */
+function createClientMetrics(registry: Registry, urls: readonly string[], bufferSize: () => number) {
+  const replica = (url: string): string => {
+    const index = urls.indexOf(url);
+    return index === -1 ? 'unknown' : String(index);
+  };
   new Gauge({
     name: 'kgs_client_buffer_codes',
     help: 'Codes in the local buffer of the KGS client',
@@ -205,11 +213,12 @@ function createClientMetrics(registry: Registry, bufferSize: () => number) {
     registers: [registry],
   });
   return {
-    initBreakers: (urls: readonly string[]) => urls.forEach((url) => breakerState.set({ kgs: url }, 0)),
-    attempt: (kgs: string, outcome: AttemptOutcome, seconds: number) => {
+    initBreakers: () => urls.forEach((url) => breakerState.set({ kgs: replica(url) }, 0)),
+    attempt: (url: string, outcome: AttemptOutcome, seconds: number) => {
+      const kgs = replica(url);
       requests.inc({ kgs, outcome });
       if (outcome !== 'skipped') latency.observe({ kgs }, seconds);
     },
-    breaker: (kgs: string, to: Parameters<typeof breakerStateValue>[0]) => breakerState.set({ kgs }, breakerStateValue(to)),
+    breaker: (url: string, to: Parameters<typeof breakerStateValue>[0]) => breakerState.set({ kgs: replica(url) }, breakerStateValue(to)),
   };
 }

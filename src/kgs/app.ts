@@ -1,5 +1,6 @@
 // Builds the KGS HTTP app from its parts; knows nothing of processes, ports or the environment.
 import { Type } from '@sinclair/typebox';
+import type { HttpTimeouts } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { createHttpApp, type HttpApp } from '../core/http-app.ts';
 import type { Logger } from '../core/logger.ts';
@@ -15,6 +16,7 @@ export interface KgsAppDeps {
   registry: Registry;
   /** Throws when the pool's store cannot be reached. */
   checkReady: () => Promise<void>;
+  timeouts?: HttpTimeouts;
 }
 
 export const KGS_VERSION = '0.1.0';
@@ -26,6 +28,7 @@ export async function buildKgsApp(deps: KgsAppDeps): Promise<HttpApp> {
     title: 'Curt Key Generation Service',
     description: 'Hands out unique short codes from a pre-generated pool. Internal: every `/codes*` call needs the service token.',
     version: KGS_VERSION,
+    ...(deps.timeouts ? { timeouts: deps.timeouts } : {}),
   });
 
   app.get('/health', { schema: { summary: 'Liveness: the process is up', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
@@ -51,11 +54,6 @@ export async function buildKgsApp(deps: KgsAppDeps): Promise<HttpApp> {
       return { status: 'ready' as const, checks: { redis: 'up' } };
     },
   );
-
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
-    const body = await deps.registry.metrics();
-    return reply.type(deps.registry.contentType).send(body);
-  });
 
   const checkToken = createTokenCheck(deps.token);
   await app.register(async (scope) => registerCodeRoutes(scope as HttpApp, { pool: deps.pool, checkToken }));

@@ -2,10 +2,12 @@
 import { ConfigError, loadKgsConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
+import { startMetricsServer } from '../core/metrics-server.ts';
 import { connectRedis } from '../core/redis.ts';
 import { onShutdown } from '../core/shutdown.ts';
 import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
 import { buildKgsApp } from './app.ts';
+import { weakTokenReason } from './auth.ts';
 import { createCodeGenerator } from './code-generator.ts';
 import { createKeyPool } from './key-pool.ts';
 import { createKgsMetrics } from './metrics.ts';
@@ -13,6 +15,8 @@ import { createKgsMetrics } from './metrics.ts';
 async function main(): Promise<void> {
   const config = loadKgsConfig(process.env);
   const log = createLogger({ service: 'kgs', level: config.logLevel });
+  const weakToken = weakTokenReason(config.token);
+  if (weakToken !== null) log.warn(weakToken);
   const redis = await connectRedis({ url: config.redis.url, log, name: 'curt-kgs' });
   const store = createRedisKeyStore(redis, config.redis.keyPrefix);
   const registry = createRegistry();
@@ -24,17 +28,22 @@ async function main(): Promise<void> {
     events: createKgsMetrics(registry, () => store.sizes()),
   });
   const stopUpkeep = pool.startUpkeep(1000);
-  const app = await buildKgsApp({ pool, token: config.token, log, registry, checkReady: () => store.ping() });
+  const app = await buildKgsApp({ pool, token: config.token, log, registry, checkReady: () => store.ping(), timeouts: config.listen.timeouts });
   const address = await app.listen({ host: config.listen.host, port: config.listen.port });
-  log.info({ address, prefix: config.redis.keyPrefix }, 'kgs listening');
+  const metricsServer =
+    config.listen.metricsPort === null
+      ? null
+      : await startMetricsServer({ host: config.listen.host, port: config.listen.metricsPort, registry, log, timeouts: config.listen.timeouts });
+  log.info({ address, metrics: metricsServer?.address ?? 'off', prefix: config.redis.keyPrefix }, 'kgs listening');
 
   onShutdown(
     log,
     async () => {
       // Requests in flight finish first (a code handed out must reach its caller, or it is lost to
       // the code space), then replenishment stops, then Redis goes.
-      await app.close();
+      await app.closeGracefully(config.shutdownDrainMs, Math.min(config.listen.timeouts.headersMs, (config.shutdownTimeoutMs - config.shutdownDrainMs) / 2));
       await stopUpkeep();
+      await metricsServer?.close();
       await redis.quit().catch(() => redis.disconnect());
     },
     config.shutdownTimeoutMs,

@@ -24,6 +24,8 @@ const UPKEEP_MS = 5000;
 export interface Served {
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080 */
   address: string;
+  /** The metrics listener (METRICS_PORT), or null when it is off. */
+  metricsAddress: string | null;
   /** A new admin key when this start created the first one (shown once, only its hash is kept). */
   createdAdminKey: string | null;
   where: { database: string; cache: string; keyPool: string };
@@ -79,10 +81,11 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
     await closeParts();
     throw err;
   }
-  log.info({ address: service.address, publicBaseUrl: config.service.publicBaseUrl }, 'curt serve listening');
+  log.info({ address: service.address, metrics: service.metricsAddress ?? 'off', publicBaseUrl: config.service.publicBaseUrl }, 'curt serve listening');
 
   return {
     address: service.address,
+    metricsAddress: service.metricsAddress,
     createdAdminKey,
     where: { database: storage.where.database, cache: storage.where.cache, keyPool: kgs.where },
     async clicksWritten() {

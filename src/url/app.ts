@@ -1,5 +1,6 @@
 // Builds the URL service HTTP app from its parts; knows nothing of processes or the environment.
 import { Type } from '@sinclair/typebox';
+import type { HttpTimeouts, TrustProxy } from '../core/config.ts';
 import { AppError } from '../core/errors.ts';
 import { createHttpApp, type HttpApp } from '../core/http-app.ts';
 import type { Logger } from '../core/logger.ts';
@@ -8,6 +9,7 @@ import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
 import type { ApiKeyService } from './api-keys.ts';
 import type { LinkService } from './link-service.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
+import { registerHomeRoutes } from './routes/home.ts';
 import { createGuard } from './routes/guard.ts';
 import { registerLinkRoutes } from './routes/links.ts';
 import { registerQrRoute } from './routes/qr.ts';
@@ -27,7 +29,8 @@ export interface UrlAppDeps {
   publicBaseUrl: string;
   redirectStatus: 301 | 302 | 307 | 308;
   rateLimit: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
+  timeouts?: HttpTimeouts;
   /** Each throws when its dependency is unreachable. */
   /** null: that part runs inside this process (`curt serve` without REDIS_URL), reported "in_process". */
   checks: { postgres: DependencyCheck; redis: DependencyCheck | null; kgs: DependencyCheck };
@@ -53,6 +56,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     description: 'Short links: create, redirect, delete, analytics. Errors are RFC 9457 problem+json.',
     version: URL_SERVICE_VERSION,
     trustProxy: deps.trustProxy ?? false,
+    ...(deps.timeouts ? { timeouts: deps.timeouts } : {}),
   });
   app.addSchema(LinkView);
   app.decorateRequest('principal', null);
@@ -81,10 +85,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    const body = await deps.registry.metrics();
-    return reply.type(deps.registry.contentType).send(body);
-  });
+  registerHomeRoutes(app);
 
   const now = deps.now ?? Date.now;
   const guard = createGuard({ apiKeys: deps.apiKeys, limiter: deps.limiter, limits: deps.rateLimit, log: deps.log });

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     },
     { log, registry, metrics },
   );
-  log.info({ address: service.address, publicBaseUrl: config.publicBaseUrl }, 'url service listening');
+  log.info({ address: service.address, metrics: service.metricsAddress ?? 'off', publicBaseUrl: config.publicBaseUrl }, 'url service listening');
 
   onShutdown(
     log,

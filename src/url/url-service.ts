@@ -4,6 +4,7 @@
 import type { UrlServiceConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../core/metrics-server.ts';
 import type { CodeSource } from '../kgs-client/types.ts';
 import type { LinkCache } from '../storage/link-cache.ts';
 import type { LinkStore } from '../storage/link-store.ts';
@@ -30,6 +31,8 @@ export interface UrlServiceParts {
 
 export interface RunningUrlService {
   address: string;
+  /** The metrics listener (METRICS_PORT), or null when it is off. */
+  metricsAddress: string | null;
   /**
    * Stops taking requests and finishes those in flight, then writes their clicks and hands unused
    * codes back (at the same time: they need different dependencies). Clicks are retried until
@@ -81,25 +84,35 @@ export async function startUrlService(
     redirectStatus: config.redirectStatus,
     rateLimit: config.rateLimit,
     trustProxy: config.trustProxy,
+    timeouts: config.listen.timeouts,
     checks: parts.checks,
     onRedirect: metrics.redirect,
   });
   let address: string;
+  let metricsServer: MetricsServer | null = null;
   try {
     address = await app.listen({ host: config.listen.host, port: config.listen.port });
+    if (config.listen.metricsPort !== null) {
+      metricsServer = await startMetricsServer({ host: config.listen.host, port: config.listen.metricsPort, registry, log, timeouts: config.listen.timeouts });
+    }
   } catch (err) {
+    await app.close();
     stopSweep();
     await clicks.stop(0);
     throw err;
   }
   return {
     address,
+    metricsAddress: metricsServer?.address ?? null,
     async stop(closeBy) {
-      await app.close();
+      const left = (): number => Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS);
+      await app.closeGracefully(Math.min(config.shutdownDrainMs, left()), Math.min(config.listen.timeouts.headersMs, left() / 2));
       stopSweep();
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
       await Promise.all([clicks.stop(Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS)), returnCodes]);
+      // Last: a scrape during the drain still sees the final counts.
+      await metricsServer?.close();
       return clicks.pending();
     },
   };

@@ -21,6 +21,7 @@ describe('URL service while the KGS replicas fail', () => {
   const kgs: ServiceProcess[] = [];
   let service: ServiceProcess;
   let base: string;
+  let metricsBase: string;
   let n = 0;
 
   before(async () => {
@@ -38,6 +39,7 @@ describe('URL service while the KGS replicas fail', () => {
       LOG_LEVEL: 'info',
     });
     base = service.url;
+    metricsBase = service.metricsUrl;
   });
 
   after(async () => {
@@ -48,15 +50,17 @@ describe('URL service while the KGS replicas fail', () => {
   });
 
   const create = (): Promise<TimedResponse> => timedFetch(`${base}/urls`, { method: 'POST', headers: ADMIN, body: { url: `https://example.com/kgs/${n++}` } });
-  const breakerState = (k: ServiceProcess): Promise<number | null> => metricValue(base, `kgs_client_breaker_state{kgs="${k.url}"}`);
+  // Metric labels name a replica by its place in KGS_URL, never its address.
+  const kgsIndex = (k: ServiceProcess): number => kgs.findIndex((other) => other.port === k.port);
+  const breakerState = (k: ServiceProcess): Promise<number | null> => metricValue(metricsBase, `kgs_client_breaker_state{kgs="${kgsIndex(k)}"}`);
 
   /** Creates links until the service has had codes from replica `k` again (its breaker closed). */
   async function usedAgain(k: ServiceProcess): Promise<void> {
-    const served = `kgs_client_requests_total{kgs="${k.url}",outcome="ok"}`;
-    const before = (await metricValue(base, served)) ?? 0;
+    const served = `kgs_client_requests_total{kgs="${kgsIndex(k)}",outcome="ok"}`;
+    const before = (await metricValue(metricsBase, served)) ?? 0;
     await until(async () => {
       await inParallel(BATCH, 4, create);
-      return ((await metricValue(base, served)) ?? 0) > before && (await breakerState(k)) === 0;
+      return ((await metricValue(metricsBase, served)) ?? 0) > before && (await breakerState(k)) === 0;
     }, 20_000, `the service to use ${k.url} again`);
   }
 
@@ -97,7 +101,7 @@ describe('URL service while the KGS replicas fail', () => {
   /** Waits until the code buffer is above its low-water mark, so that no refill is running. */
   async function settledBuffer(): Promise<number> {
     let level = 0;
-    await until(async () => (level = (await metricValue(base, 'kgs_client_buffer_codes')) ?? 0) >= BATCH / 2, 10_000, 'the code buffer to fill');
+    await until(async () => (level = (await metricValue(metricsBase, 'kgs_client_buffer_codes')) ?? 0) >= BATCH / 2, 10_000, 'the code buffer to fill');
     return level;
   }
 

@@ -22,6 +22,7 @@ describe('URL service while PostgreSQL is down or hung', () => {
   let kgs: ServiceProcess;
   let service: ServiceProcess;
   let base: string;
+  let metricsBase: string;
   let clicksDb: string;
 
   before(async () => {
@@ -40,6 +41,7 @@ describe('URL service while PostgreSQL is down or hung', () => {
       LOG_LEVEL: 'info',
     });
     base = service.url;
+    metricsBase = service.metricsUrl;
   });
 
   after(async () => {
@@ -126,7 +128,7 @@ describe('URL service while PostgreSQL is down or hung', () => {
 
   async function waitForRecovery(what: string): Promise<void> {
     await until(async () => (await timedFetch(`${base}/urls`, { method: 'POST', headers: ADMIN, body: { url: 'https://example.com/back' } })).status === 201, 20_000, `${what}: creation to work again`);
-    assert.equal(await metricValue(base, BREAKER), 0, `${what}: breaker closed`);
+    assert.equal(await metricValue(metricsBase, BREAKER), 0, `${what}: breaker closed`);
     const ready = await timedFetch(`${base}/ready`);
     assert.deepEqual(ready.body, { status: 'ready', checks: { postgres: 'up', redis: 'up', kgs: 'up' } });
   }
@@ -153,9 +155,9 @@ describe('URL service while PostgreSQL is down or hung', () => {
 
     await until(() => during.total() >= 200, 20_000, progress(during, 'redirects while PostgreSQL is down'));
     await assertManagementFailsFast(codes[0] as string, 'PostgreSQL killed');
-    await until(async () => (await metricValue(base, BREAKER)) === 2, 5000, 'the postgres breaker to show open in /metrics');
+    await until(async () => (await metricValue(metricsBase, BREAKER)) === 2, 5000, 'the postgres breaker to show open in /metrics');
     await assertHealthAndReadiness('PostgreSQL killed');
-    assert.ok(((await metricValue(base, 'clicks_pending')) ?? 0) > 0, 'clicks are kept in memory meanwhile');
+    assert.ok(((await metricValue(metricsBase, 'clicks_pending')) ?? 0) > 0, 'clicks are kept in memory meanwhile');
     assert.match(service.output(), /postgres circuit breaker closed -> open/);
 
     await postgres.start();
@@ -176,7 +178,7 @@ describe('URL service while PostgreSQL is down or hung', () => {
     try {
       // The first calls wait out the short request timeouts (under a second); then the breaker answers at once.
       await assertManagementFailsFast(codes[0] as string, 'PostgreSQL hung');
-      await until(async () => (await metricValue(base, BREAKER)) === 2, 5000, 'the postgres breaker to show open in /metrics');
+      await until(async () => (await metricValue(metricsBase, BREAKER)) === 2, 5000, 'the postgres breaker to show open in /metrics');
       await assertHealthAndReadiness('PostgreSQL hung');
       await until(() => during.total() >= 200, 20_000, progress(during, 'redirects while PostgreSQL is hung'));
       // Still fast once the breaker has gone half-open and a trial call meets the hung server again.

@@ -51,7 +51,7 @@ describe('URL services while Redis is down or hung', () => {
 
   const replicas = (): [ServiceProcess, ServiceProcess] => [a, b];
   const redirect = (svc: ServiceProcess, code: string): Promise<TimedResponse> => timedFetch(`${svc.url}/${code}`);
-  const breakerOf = (svc: ServiceProcess): Promise<number | null> => metricValue(svc.url, BREAKER);
+  const breakerOf = (svc: ServiceProcess): Promise<number | null> => metricValue(svc.metricsUrl, BREAKER);
 
   async function create(svc: ServiceProcess, url: string, headers: Record<string, string> = ADMIN): Promise<TimedResponse> {
     return timedFetch(`${svc.url}/urls`, { method: 'POST', headers, body: { url }, limitMs: 30_000 });
@@ -91,9 +91,9 @@ describe('URL services while Redis is down or hung', () => {
     await until(async () => (await breakerOf(a)) === 2 && (await breakerOf(b)) === 2, 10_000, 'both Redis breakers to open');
 
     // Redirects: PostgreSQL answers, and the cache is skipped without a try.
-    const skipped = (await metricValue(a.url, 'cache_skipped_total{operation="get"}')) ?? 0;
+    const skipped = (await metricValue(a.metricsUrl, 'cache_skipped_total{operation="get"}')) ?? 0;
     for (let i = 0; i < 10; i++) await assertAnswers({ [live]: 302 }, 'redirect with Redis down');
-    assert.ok(((await metricValue(a.url, 'cache_skipped_total{operation="get"}')) ?? 0) - skipped >= 10, 'cache reads skipped, not attempted');
+    assert.ok(((await metricValue(a.metricsUrl, 'cache_skipped_total{operation="get"}')) ?? 0) - skipped >= 10, 'cache reads skipped, not attempted');
 
     const deleted = await timedFetch(`${b.url}/urls/${doomed}`, { method: 'DELETE', headers: ADMIN, limitMs: 30_000 });
     assert.equal(deleted.status, 204);
@@ -127,11 +127,11 @@ describe('URL services while Redis is down or hung', () => {
     // The KGS reconnects and refills its (now empty) pool by itself.
     await until(async () => (await create(a, 'https://example.com/after-restart', {})).status === 201, 30_000, 'creation to work again');
     const fresh = await createdCode('https://example.com/fresh');
-    const hits = (await metricValue(b.url, 'cache_lookups_total{result="hit"}')) ?? 0;
+    const hits = (await metricValue(b.metricsUrl, 'cache_lookups_total{result="hit"}')) ?? 0;
     await until(
       async () => {
         assert.equal((await redirect(b, fresh)).status, 302);
-        return ((await metricValue(b.url, 'cache_lookups_total{result="hit"}')) ?? 0) > hits;
+        return ((await metricValue(b.metricsUrl, 'cache_lookups_total{result="hit"}')) ?? 0) > hits;
       },
       10_000,
       'redirects on B to be cache hits again',
@@ -174,19 +174,19 @@ describe('URL services while Redis is down or hung', () => {
         await assertAnswers({ [gone]: 404, [off]: 410 }, 'after SIGCONT');
         const settled =
           Number((await inside.get('cache_epoch')) ?? 0) > epochBefore &&
-          (await metricValue(a.url, 'cache_suspect')) === 0 &&
-          (await metricValue(b.url, 'cache_suspect')) === 0;
+          (await metricValue(a.metricsUrl, 'cache_suspect')) === 0 &&
+          (await metricValue(b.metricsUrl, 'cache_suspect')) === 0;
         rounds = settled ? rounds + 1 : 0;
         return rounds >= 10;
       },
       20_000,
       'both replicas to bump the epoch, then ten more rounds of answers',
     );
-    const hits = (await metricValue(b.url, 'cache_lookups_total{result="hit"}')) ?? 0;
+    const hits = (await metricValue(b.metricsUrl, 'cache_lookups_total{result="hit"}')) ?? 0;
     await until(
       async () => {
         assert.equal((await redirect(b, live)).status, 302);
-        return ((await metricValue(b.url, 'cache_lookups_total{result="hit"}')) ?? 0) > hits;
+        return ((await metricValue(b.metricsUrl, 'cache_lookups_total{result="hit"}')) ?? 0) > hits;
       },
       10_000,
       'caching to resume after the hang',

@@ -17,7 +17,8 @@ function minimalEnv(extra: Record<string, string>): Record<string, string> {
     const value = process.env[name];
     if (value !== undefined) env[name] = value;
   }
-  return { ...env, ...extra };
+  // Any free metrics port: the default one may be taken by another test's process.
+  return { ...env, METRICS_PORT: '0', ...extra };
 }
 
 interface Exit {

@@ -106,7 +106,7 @@ describe('two KGS replicas on one Redis pool', () => {
     let sizes = { available: 0, used: 0, added: 0, runs: 0 };
     await until(async () => {
       const [available, used] = await Promise.all([redis.redis.scard(keys.available), redis.redis.scard(keys.used)]);
-      const expositions = await Promise.all(replicas.map(async (replica) => (await fetch(`${replica.url}/metrics`)).text()));
+      const expositions = await Promise.all(replicas.map(async (replica) => (await fetch(`${replica.metricsUrl}/metrics`)).text()));
       const sum = (name: string): number => expositions.reduce((total, text) => total + counterValue(text, name), 0);
       sizes = { available, used, added: sum('kgs_replenish_codes_added_total'), runs: sum('kgs_replenish_runs_total') };
       return available >= LOW_WATERMARK && sizes.added === available + used;

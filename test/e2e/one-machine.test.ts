@@ -6,7 +6,8 @@
 // Where it runs: a fresh temporary folder that stands for the project checkout. It holds links to the
 // repository's package.json and bin/, so `npm start` there runs the real start script with that
 // folder as its working directory, and the default DATA_DIR (./data) lands in it, not in the
-// repository. The one liberty taken: `-- --port N`, a free port instead of 8080, which may be busy.
+// repository. The liberties taken: `-- --port N`, a free port instead of 8080, which may be busy, and
+// METRICS_PORT=0 (any free port) instead of 9464, for the same reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +21,7 @@ import { promisify } from 'node:util';
 import { freePort, ROOT } from '../support/processes.ts';
 
 const run = promisify(execFile);
-const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', METRICS_PORT: '0' };
 
 interface Server {
   child: ChildProcess;

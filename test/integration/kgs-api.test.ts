@@ -5,6 +5,8 @@ import { buildTestKgs, auth } from '../support/kgs.ts';
 import { RESERVED_WORDS } from '../../src/core/reserved.ts';
 import { buildKgsApp } from '../../src/kgs/app.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
+import { startMetricsServer } from '../../src/core/metrics-server.ts';
+import { DEFAULT_HTTP_TIMEOUTS } from '../../src/core/http-app.ts';
 import { testLogger } from '../support/log.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
 
@@ -162,15 +164,20 @@ test('GET /ready is 200 with Redis up and 503 problem+json when it is unreachabl
   assert.equal((await down.inject({ url: '/health' })).statusCode, 200);
 });
 
-test('GET /metrics reports pool sizes, hand-outs, returns, replenish runs and request latency', async (t) => {
+test('the metrics listener reports pool sizes, hand-outs, returns, replenish runs and request latency; the public port has no /metrics', async (t) => {
   const kgs = await buildTestKgs('api-metrics', { reuseCooldownS: 0 });
   t.after(() => kgs.close());
+  const listener = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: kgs.registry, log: testLogger('metrics'), timeouts: DEFAULT_HTTP_TIMEOUTS });
+  t.after(() => listener.close());
   const { codes } = (await kgs.app.inject({ url: '/codes?count=7', headers: auth })).json<{ codes: string[] }>();
   await kgs.app.inject({ method: 'POST', url: '/codes/return', headers: auth, payload: { codes: codes.slice(0, 2) } });
-  const res = await kgs.app.inject({ url: '/metrics' });
-  assert.equal(res.statusCode, 200);
-  assert.match(String(res.headers['content-type']), /^text\/plain/);
-  const text = res.body;
+  const hidden = await kgs.app.inject({ url: '/metrics' });
+  assert.equal(hidden.statusCode, 404, 'the public port does not serve metrics');
+  assert.match(String(hidden.headers['content-type']), /^application\/problem\+json/);
+  const res = await fetch(`${listener.address}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(String(res.headers.get('content-type')), /^text\/plain/);
+  const text = await res.text();
   assert.match(text, /^kgs_codes_handed_out_total 7$/m);
   assert.match(text, /^kgs_codes_returned_total 2$/m);
   assert.match(text, /^kgs_replenish_runs_total [1-9]/m);

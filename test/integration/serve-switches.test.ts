@@ -32,7 +32,7 @@ test('DATABASE_URL and REDIS_URL: links in PostgreSQL (migrated at start), cache
   defer(() => database.drop());
   const redis = await openTestRedis('serve_switches');
   defer(() => redis.cleanup());
-  const config = loadServeConfig({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, PORT: '0', LOG_LEVEL: 'silent' });
+  const config = loadServeConfig({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' });
   const dataDir = unusedDataDir();
   const served = await startServe(config, dataDir, testLogger('serve'));
   defer(() => served.stop());
@@ -52,7 +52,7 @@ test('DATABASE_URL alone: links and the key pool in PostgreSQL, cache and rate l
   const defer = cleanups(t);
   const database = await createTestDatabase('serve_db_only', { migrated: false });
   defer(() => database.drop());
-  const config = loadServeConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'silent', KGS_REUSE_COOLDOWN_S: '3600' });
+  const config = loadServeConfig({ DATABASE_URL: database.url, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', KGS_REUSE_COOLDOWN_S: '3600' });
   const served = await startServe(config, unusedDataDir(), testLogger('serve'));
   defer(() => served.stop());
 
@@ -79,7 +79,7 @@ test('KGS_URL: codes come from the remote KGS, through the client library', asyn
   const kgsUrl = await kgs.app.listen({ host: '127.0.0.1', port: 0 });
   const database = await createTestDatabase('serve_remote_kgs');
   defer(() => database.drop());
-  const config = loadServeConfig({ DATABASE_URL: database.url, KGS_URL: kgsUrl, KGS_TOKEN: TOKEN, PORT: '0', LOG_LEVEL: 'silent' });
+  const config = loadServeConfig({ DATABASE_URL: database.url, KGS_URL: kgsUrl, KGS_TOKEN: TOKEN, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' });
   const served = await startServe(config, unusedDataDir(), testLogger('serve'));
   defer(() => served.stop());
 

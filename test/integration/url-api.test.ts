@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
 import type { Link } from '../../src/client/curt-client.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
+import { startMetricsServer } from '../../src/core/metrics-server.ts';
+import { DEFAULT_HTTP_TIMEOUTS } from '../../src/core/http-app.ts';
+import { testLogger } from '../support/log.ts';
 import { buildTestUrlService, PUBLIC_BASE_URL, type TestUrlService } from '../support/url-service.ts';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
@@ -342,14 +345,20 @@ describe('URL service API', () => {
       assert.deepEqual(res.json(), { status: 'ready', checks: { postgres: 'up', redis: 'up', kgs: 'up' } });
     });
 
-    test('GET /metrics is Prometheus text with request, cache, redirect and click series', async () => {
-      const res = await svc.app.inject({ url: '/metrics' });
-      assert.equal(res.statusCode, 200);
-      assert.match(String(res.headers['content-type']), /^text\/plain/);
+    test('the metrics listener serves Prometheus text with request, cache, redirect and click series; the public port has no /metrics', async (t) => {
+      const listener = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: svc.registry, log: testLogger('metrics'), timeouts: DEFAULT_HTTP_TIMEOUTS });
+      t.after(() => listener.close());
+      const hidden = await svc.app.inject({ url: '/metrics' });
+      assert.equal(hidden.statusCode, 404, 'the public port does not serve metrics');
+      const res = await fetch(`${listener.address}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(String(res.headers.get('content-type')), /^text\/plain/);
+      const body = await res.text();
       for (const series of ['http_request_duration_seconds_bucket', 'cache_lookups_total', 'redirects_total', 'links_created_total', 'clicks_pending', 'click_flush_lag_seconds']) {
-        assert.ok(res.body.includes(series), `metrics lack ${series}`);
+        assert.ok(body.includes(series), `metrics lack ${series}`);
       }
-      assert.match(res.body, /redirects_total\{outcome="redirected"\} [1-9]/);
+      assert.match(body, /redirects_total\{outcome="redirected"\} [1-9]/);
+      assert.equal((await fetch(`${listener.address}/urls`)).status, 404, 'the metrics listener serves nothing else');
     });
 
     test('GET /docs serves the API documentation and /docs/json the OpenAPI document of every route', async () => {

@@ -66,7 +66,7 @@ describe('redirect hot path', () => {
     // Behind the cache's back: the row is gone, the cached entry still answers.
     await svc.database.db.query('UPDATE urls SET original_url = $2 WHERE short_code = $1', [code, 'https://example.com/changed']);
     assert.equal((await redirect(code)).headers.location, 'https://example.com/hit');
-    const metrics = (await svc.app.inject({ url: '/metrics' })).body;
+    const metrics = await svc.registry.metrics();
     assert.match(metrics, /cache_lookups_total\{result="hit"\} [1-9]/);
   });
 

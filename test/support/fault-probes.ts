@@ -50,9 +50,12 @@ export async function timedFetch(
   }
 }
 
-/** The value of one series on a service's /metrics, e.g. `dependency_breaker_state{dependency="postgres"}`; null when absent. */
-export async function metricValue(baseUrl: string, series: string): Promise<number | null> {
-  return seriesValue(await (await fetch(`${baseUrl}/metrics`)).text(), series);
+/**
+ * The value of one series on a service's metrics listener (`ServiceProcess.metricsUrl`: METRICS_PORT,
+ * not the public port), e.g. `dependency_breaker_state{dependency="postgres"}`; null when absent.
+ */
+export async function metricValue(metricsUrl: string, series: string): Promise<number | null> {
+  return seriesValue(await (await fetch(`${metricsUrl}/metrics`)).text(), series);
 }
 
 /** One unlabelled series of a Prometheus exposition, or null when it is not there. */

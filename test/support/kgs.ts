@@ -1,5 +1,5 @@
 // Builds a KGS in-process (real Redis, real Fastify app) for tests that drive it with app.inject().
-import { createRegistry } from '../../src/core/metrics.ts';
+import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import type { HttpApp } from '../../src/core/http-app.ts';
 import { buildKgsApp } from '../../src/kgs/app.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
@@ -15,6 +15,8 @@ export const TOKEN = 'test-token';
 
 export interface TestKgs {
   app: HttpApp;
+  /** What the metrics listener (METRICS_PORT) exposes; the app's public port does not. */
+  registry: Registry;
   pool: KeyPool;
   store: KeyStore;
   redis: TestRedis;
@@ -46,6 +48,7 @@ export async function buildTestKgs(
   await app.ready();
   return {
     app,
+    registry,
     pool,
     store,
     redis,

@@ -20,6 +20,8 @@ export async function freePort(): Promise<number> {
 export interface ServiceProcess {
   url: string;
   port: number;
+  /** The metrics listener (METRICS_PORT), e.g. http://127.0.0.1:9464; /metrics lives only there. */
+  metricsUrl: string;
   child: ChildProcess;
   output(): string;
   /** Sends a signal and waits for the process to exit. */
@@ -38,9 +40,11 @@ export async function startService(
   options: { readyPath?: string; timeoutMs?: number; args?: string[] } = {},
 ): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
+  // Never the default metrics port: tests and other checkouts run side by side.
+  const metricsPort = env.METRICS_PORT === undefined ? await freePort() : Number(env.METRICS_PORT);
   const child = spawn(process.execPath, ['--import', 'tsx', entry, ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { ...baseEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port) },
+    env: { ...baseEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -65,6 +69,7 @@ export async function startService(
   return {
     url,
     port,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {

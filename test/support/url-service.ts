@@ -1,7 +1,7 @@
 // Builds the URL service in-process on real PostgreSQL (its own database) and real Redis (its own
 // prefix), with a real key pool behind an in-process code source, for tests that use app.inject().
 import type { Logger } from '../../src/core/logger.ts';
-import { createRegistry } from '../../src/core/metrics.ts';
+import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import type { CodeSource } from '../../src/kgs-client/types.ts';
 import type { HttpApp } from '../../src/core/http-app.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
@@ -28,6 +28,8 @@ export const ADMIN_KEY = 'curt_test-admin-key-0123456789abcdef';
 
 export interface TestUrlService {
   app: HttpApp;
+  /** What the metrics listener (METRICS_PORT) exposes; the app's public port does not. */
+  registry: Registry;
   links: LinkService;
   store: LinkStore;
   clicks: ClickCounter;
@@ -110,6 +112,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   const admin = { authorization: `Bearer ${ADMIN_KEY}` };
   return {
     app,
+    registry,
     links,
     store,
     clicks,

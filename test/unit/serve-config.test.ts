@@ -7,7 +7,8 @@ test('with no variables at all, serve keeps everything on this machine and lets 
   const config = loadServeConfig({});
   assert.equal(config.dataDir, './data');
   assert.deepEqual([config.databaseUrl, config.redisUrl, config.kgsUrls], [null, null, null], 'nothing external is configured');
-  assert.deepEqual(config.service.listen, { host: '127.0.0.1', port: 8080 });
+  assert.deepEqual(config.service.listen, { host: '127.0.0.1', port: 8080, metricsPort: 9464, timeouts: { requestMs: 10_000, headersMs: 5000, keepAliveMs: 65_000 } });
+  assert.equal(config.service.shutdownDrainMs, 1000, 'Ctrl-C does not wait long for an idle browser connection');
   assert.equal(config.service.publicBaseUrl, 'http://localhost:8080');
   assert.equal(config.service.allowAnonymous, true);
   assert.equal(config.service.logLevel, 'warn');
@@ -23,7 +24,7 @@ test('DATABASE_URL, REDIS_URL and KGS_URL each switch one part; set values beat 
   const remote = loadServeConfig({ KGS_URL: 'http://kgs:7001', KGS_TOKEN: 'secret' });
   assert.deepEqual(remote.kgsUrls, ['http://kgs:7001']);
   const custom = loadServeConfig({ HOST: '0.0.0.0', PORT: '9000', ALLOW_ANONYMOUS: 'false', DATA_DIR: '/srv/curt', KGS_POOL_TARGET: '2000', LOG_LEVEL: '' });
-  assert.deepEqual(custom.service.listen, { host: '0.0.0.0', port: 9000 });
+  assert.deepEqual([custom.service.listen.host, custom.service.listen.port], ['0.0.0.0', 9000]);
   assert.equal(custom.service.allowAnonymous, false);
   assert.equal(custom.dataDir, '/srv/curt');
   assert.equal(custom.pool.target, 2000);

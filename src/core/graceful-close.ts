@@ -1,0 +1,97 @@
+// Closing an HTTP app without resetting anyone (docs/operations.md, "Shutdown (SIGTERM)"). Node's
+// server.close() destroys every idle kept-alive connection at once, and a client that sends on one at
+// that moment — a proxy reusing its upstream connections while Kubernetes removes the pod's
+// endpoints — gets a connection reset. So a stop goes in three steps:
+//  1. Drain, for up to `drainMs`: the app keeps listening (new connections too) and answers as usual,
+//     except that the last answer a connection has pending says `Connection: close`, so each client
+//     closes its connection after its next answer, cleanly. Pipelined requests are all answered:
+//     only the answer with no request behind it closes. Ends early once no connection is left.
+//  2. Stop listening. A connection that has carried no request since the drain began (idle since
+//     before it) is closed now: its client has had the whole drain to use it. The others — a request
+//     in flight, or a connection opened during the drain whose request is on its way — get up to
+//     `settleMs` to be answered and close.
+//  3. Close the app (its onClose hooks; whatever is still open is closed).
+import type { FastifyInstance } from 'fastify';
+import { Server } from 'node:net';
+import type { Socket } from 'node:net';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** See installGracefulClose. */
+    closeGracefully(drainMs: number, settleMs: number): Promise<void>;
+  }
+}
+
+export interface GracefulClose {
+  close(drainMs: number, settleMs: number): Promise<void>;
+}
+
+export function installGracefulClose(app: FastifyInstance): GracefulClose {
+  const open = new Set<Socket>();
+  /**
+   * Requests received on a connection whose answer has not been sent yet (several when pipelined).
+   * Counted down when the answer is sent, not when it is written: Node queues pipelined answers.
+   */
+  const pending = new WeakMap<Socket, number>();
+  const answered = new WeakSet<object>();
+  const countDown = (socket: Socket, response: object): void => {
+    if (answered.has(response)) return;
+    answered.add(response);
+    pending.set(socket, Math.max(0, (pending.get(socket) ?? 1) - 1));
+  };
+  /** Connections accepted, or that received a request, since the drain began. */
+  const touched = new WeakSet<Socket>();
+  let draining = false;
+  let onEmpty: (() => void) | null = null;
+
+  app.server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    if (draining) touched.add(socket);
+    socket.once('close', () => {
+      open.delete(socket);
+      if (open.size === 0) onEmpty?.();
+    });
+  });
+  // Before Fastify's own listener, so the count includes this request when its answer is sent.
+  app.server.prependListener('request', (request, response) => {
+    const socket = request.socket;
+    if (draining) touched.add(socket);
+    pending.set(socket, (pending.get(socket) ?? 0) + 1);
+    // An answer that never passes onSend (the connection died first) is counted down here.
+    response.once('close', () => countDown(socket, response));
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    const socket = request.raw.socket;
+    countDown(socket, reply.raw);
+    if (draining && (pending.get(socket) ?? 0) === 0) reply.header('connection', 'close');
+    return payload;
+  });
+
+  /** Resolves when no connection is open, or after `ms`. */
+  const noneOpenWithin = (ms: number): Promise<void> =>
+    ms <= 0 || open.size === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, ms);
+          onEmpty = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }).finally(() => (onEmpty = null));
+
+  return {
+    async close(drainMs, settleMs) {
+      draining = true;
+      await noneOpenWithin(drainMs);
+      if (app.server.listening) {
+        // net.Server's close only stops accepting; http.Server's would also destroy idle connections.
+        Server.prototype.close.call(app.server);
+      }
+      for (const socket of open) {
+        if (!touched.has(socket) && (pending.get(socket) ?? 0) === 0) socket.destroy();
+      }
+      await noneOpenWithin(settleMs);
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,55 @@
+// The metrics listener: a second port (METRICS_PORT) that serves only `GET /metrics`, so the
+// Prometheus exposition — process and dependency detail — never reaches the public port. It binds
+// the same host as the main port; keep the port off the internet (docs/operations.md).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { HttpTimeouts } from './config.ts';
+import { connectionsCheckingInterval } from './http-app.ts';
+import type { Logger } from './logger.ts';
+import type { Registry } from './metrics.ts';
+
+export interface MetricsServer {
+  /** e.g. http://127.0.0.1:9464 */
+  address: string;
+  close(): Promise<void>;
+}
+
+export async function startMetricsServer(options: { host: string; port: number; registry: Registry; log: Logger; timeouts: HttpTimeouts }): Promise<MetricsServer> {
+  const { registry, log, timeouts } = options;
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    const path = (request.url ?? '/').split('?')[0];
+    if (path !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Only /metrics is served here.\n');
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('Only GET /metrics.\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : body),
+      (err: unknown) => {
+        log.error({ err }, 'could not render metrics');
+        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Metrics could not be rendered; see the log.\n');
+      },
+    );
+  };
+  const server = createServer(
+    { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) },
+    handle,
+  );
+  server.keepAliveTimeout = timeouts.keepAliveMs;
+  server.listen({ host: options.host, port: options.port });
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    address: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,108 @@
+// SIGTERM while clients keep their connections open, as a proxy does while Kubernetes removes a pod's
+// endpoints (docs/operations.md, "Shutdown (SIGTERM)"): every request the process received is
+// answered — served, or 503 problem+json — and a connection ends only after an answer saying
+// `Connection: close`, never with a reset or with requests left unanswered.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startKgs, startUrlService, E2E_ADMIN_KEY, type ServiceProcess } from '../support/processes.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+import { timedFetch, until } from '../support/fault-probes.ts';
+import { RawConnection, rawGet, type RawResponse } from '../support/raw-http.ts';
+
+interface Tally {
+  answers: RawResponse[];
+  /** Requests sent and never answered, and how their connection ended. */
+  failures: string[];
+  /** Set when SIGTERM is sent: from then on a client that is told to close does not reconnect. */
+  terminating: boolean;
+}
+
+/**
+ * Like a proxy's upstream connection: sends `depth` requests at a time (pipelined when > 1) on one
+ * kept-alive connection, opening a new one when told to close, until SIGTERM has been sent (the
+ * proxy has taken the pod out). Every request must get its answer before the connection ends.
+ */
+async function client(port: number, path: string, depth: number, tally: Tally): Promise<void> {
+  while (!tally.terminating) {
+    let connection: RawConnection;
+    try {
+      connection = await RawConnection.open(port);
+    } catch (err) {
+      tally.failures.push(`connect: ${(err as Error).message}`);
+      return;
+    }
+    let open = true;
+    while (open) {
+      connection.send(Array.from({ length: depth }, () => rawGet(path)));
+      for (let i = 0; i < depth; i++) {
+        const answer = await connection.read();
+        if (answer === null) {
+          tally.failures.push(`request ${i + 1} of ${depth} unanswered; connection ${connection.ended ?? '?'}`);
+          open = false;
+          break;
+        }
+        tally.answers.push(answer);
+        if (answer.headers.connection === 'close') {
+          // The server said so: nothing may be left unanswered behind this answer.
+          if (i < depth - 1) tally.failures.push(`Connection: close on answer ${i + 1} of ${depth} pipelined`);
+          open = false;
+          break;
+        }
+      }
+    }
+    connection.close();
+  }
+}
+
+describe('SIGTERM with kept-alive and pipelined clients', () => {
+  let database: TestDatabase;
+  let redis: TestRedis;
+  let kgs: ServiceProcess;
+
+  before(async () => {
+    database = await createTestDatabase('drain');
+    redis = await openTestRedis('drain');
+    kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, KGS_POOL_TARGET: '2000', KGS_POOL_LOW_WATERMARK: '500' });
+  });
+
+  after(async () => {
+    await kgs?.stop('SIGKILL');
+    await database?.drop();
+    await redis?.cleanup();
+  });
+
+  test('every request on a kept-alive or pipelined connection during SIGTERM is answered; none is reset', async () => {
+    const service = await startUrlService({
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: redis.prefix,
+      KGS_URL: kgs.url,
+      SHUTDOWN_DRAIN_MS: '1500',
+    });
+    try {
+      const created = await timedFetch(`${service.url}/urls`, { method: 'POST', headers: { authorization: `Bearer ${E2E_ADMIN_KEY}` }, body: { url: 'https://example.com/drain' } });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      const path = `/${String(created.body.short_code)}`;
+      const tally: Tally = { answers: [], failures: [], terminating: false };
+      const clients = [
+        ...Array.from({ length: 4 }, () => client(service.port, path, 1, tally)),
+        ...Array.from({ length: 2 }, () => client(service.port, path, 4, tally)),
+      ];
+      await until(() => tally.answers.length >= 200, 30_000, 'traffic on every connection before SIGTERM');
+      const beforeSigterm = tally.answers.length;
+      tally.terminating = true;
+      const exitCode = await service.stop('SIGTERM');
+      await Promise.all(clients);
+
+      assert.equal(exitCode, 0, service.output().slice(-2000));
+      assert.deepEqual(tally.failures.slice(0, 10), [], `${tally.failures.length} requests unanswered or connections reset`);
+      const wrong = tally.answers.filter((a) => !(a.status === 302 || (a.status === 503 && /^application\/problem\+json/.test(a.headers['content-type'] ?? ''))));
+      assert.deepEqual(wrong.slice(0, 3).map((a) => `${a.status} ${a.headers['content-type'] ?? ''} ${a.body}`), [], 'every answer is a redirect or a 503 problem');
+      assert.ok(tally.answers.length > beforeSigterm, 'requests after SIGTERM were answered');
+      assert.ok(tally.answers.some((a) => a.headers.connection === 'close'), 'connections were told to close');
+    } finally {
+      await service.stop('SIGKILL');
+    }
+  });
+});

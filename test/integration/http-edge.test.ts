@@ -1,0 +1,119 @@
+// The public HTTP edge as the internet meets it: slow clients are cut off, the home page, favicon and
+// robots.txt answer as themselves, /docs renders over plain HTTP from another host, and a KGS with a
+// guessable token says so.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { once } from 'node:events';
+import { createHttpApp } from '../../src/core/http-app.ts';
+import { createRegistry } from '../../src/core/metrics.ts';
+import { weakTokenReason } from '../../src/kgs/auth.ts';
+import { createKgsClient } from '../../src/kgs-client/kgs-client.ts';
+import { testLogger } from '../support/log.ts';
+import { until } from '../support/fault-probes.ts';
+import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+
+describe('request timeouts', () => {
+  test('a body trickled slower than the request timeout gets 408 problem+json and the socket is closed', async (t) => {
+    const app = await createHttpApp({
+      log: testLogger(),
+      registry: createRegistry({ defaultMetrics: false }),
+      title: 't',
+      description: 't',
+      version: '0',
+      timeouts: { requestMs: 1000, headersMs: 500, keepAliveMs: 5000 },
+    });
+    app.post('/echo', async (request) => request.body);
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    t.after(() => app.close());
+    const { port } = new URL(address);
+    const socket = connect(Number(port), '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    let closed = false;
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.on('error', () => undefined);
+    socket.on('close', () => (closed = true));
+    socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"a":"');
+    // One byte at a time, far slower than 1000 bytes in a second: the slow-loris body.
+    const trickle = setInterval(() => {
+      if (!socket.destroyed) socket.write('x');
+    }, 100);
+    t.after(() => clearInterval(trickle));
+    // A bound for a failure to show, not a timing claim: without timeouts this never ends.
+    await until(async () => closed, 20_000, 'the server to close the slow connection');
+    clearInterval(trickle);
+    assert.match(received, /^HTTP\/1\.1 408 /);
+    assert.match(received, /content-type: application\/problem\+json/i);
+    assert.match(received, /"code":"request_timeout"/);
+  });
+});
+
+describe('what a browser finds at the root', () => {
+  let svc: TestUrlService;
+  before(async () => {
+    svc = await buildTestUrlService('http_edge');
+  });
+  after(() => svc.close());
+
+  test('GET / is a small HTML page that says what this is and links /docs, with security headers and a CSP', async () => {
+    const res = await svc.app.inject({ url: '/', headers: { accept: 'text/html' } });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /^text\/html/);
+    assert.match(res.body, /URL shortener/);
+    assert.match(res.body, /href="\/docs"/);
+    assert.equal(res.headers['x-content-type-options'], 'nosniff');
+    assert.equal(res.headers['x-frame-options'], 'DENY');
+    assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
+  });
+
+  test('/favicon.ico and /robots.txt are not "short link does not exist"', async () => {
+    const icon = await svc.app.inject({ url: '/favicon.ico' });
+    assert.equal(icon.statusCode, 204);
+    const robots = await svc.app.inject({ url: '/robots.txt' });
+    assert.equal(robots.statusCode, 200);
+    assert.match(String(robots.headers['content-type']), /^text\/plain/);
+    assert.match(robots.body, /^User-agent: \*$/m);
+    assert.match(robots.body, /^Disallow: \/urls\/$/m);
+    assert.match(robots.body, /^Disallow: \/docs\/$/m);
+    assert.match(robots.body, /^Allow: \/$/m, 'short links may be followed');
+  });
+
+  test('/docs carries a CSP without upgrade-insecure-requests, so it renders over plain HTTP from another host', async () => {
+    const page = await svc.app.inject({ url: '/docs/', headers: { host: '192.168.1.20:8080' } });
+    assert.equal(page.statusCode, 200);
+    const csp = String(page.headers['content-security-policy']);
+    assert.match(csp, /script-src 'self'/, 'still a strict policy');
+    assert.doesNotMatch(csp, /upgrade-insecure-requests/);
+    const asset = await svc.app.inject({ url: '/docs/static/swagger-ui.css' });
+    assert.doesNotMatch(String(asset.headers['content-security-policy']), /upgrade-insecure-requests/);
+  });
+});
+
+test('the KGS calls placeholder and short tokens weak, and a long random one fine', () => {
+  for (const token of ['change-me', 'changeme', 'CHANGE_ME', 'secret', 'token', 'replace-me', 'secret123', 'test-token']) {
+    assert.match(weakTokenReason(token) ?? '', /placeholder/, token);
+  }
+  assert.match(weakTokenReason('k9Xq2mVb7Lw') ?? '', /shorter than 24/);
+  assert.equal(weakTokenReason('3f9c1a7e5b2d48c6a0e1f7b9d3c5a8e2'), null);
+});
+
+describe('metrics stay off the public port', () => {
+  test('GET /metrics on the public port is a 404 problem', async (t) => {
+    const svc = await buildTestUrlService('http_edge_metrics');
+    t.after(() => svc.close());
+    const res = await svc.app.inject({ url: '/metrics' });
+    assert.equal(res.statusCode, 404);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
+  });
+
+  test("the KGS client's series name each replica by its place in KGS_URL, never its address", async (t) => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const client = createKgsClient({ urls: ['http://10.1.2.3:7001', 'http://kgs-b.internal:7001'], token: 't', log: testLogger(), registry });
+    t.after(() => client.close().catch(() => undefined));
+    const exposition = await registry.metrics();
+    assert.match(exposition, /^kgs_client_breaker_state\{kgs="0"\} 0$/m);
+    assert.match(exposition, /^kgs_client_breaker_state\{kgs="1"\} 0$/m);
+    assert.doesNotMatch(exposition, /10\.1\.2\.3|kgs-b\.internal/);
+  });
+});
