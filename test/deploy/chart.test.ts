@@ -2,7 +2,7 @@
 // profile: the defaults, HA on external PostgreSQL/Redis, and a small single-replica installation.
 // No cluster here: what only a cluster shows (scheduling, volumes, policies enforced) is listed in
 // docs/deploy.md, "What is not tested here".
-import { describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { EXAMPLES, helmTemplate, k8sTools, runTool, CHART } from '../../scripts/k8s-tools.ts';
@@ -89,12 +89,16 @@ for (const profile of PROFILES) {
     let objects: K8sObject[] = [];
     let all: K8sObject[] = [];
 
+    before(async () => {
+      objects = parseManifests(await helmTemplate({ valuesFiles: profile.valuesFiles }));
+      all = [...objects, ...profile.operatorObjects];
+      // Every check below walks these: none may pass on an empty rendering.
+      assert.ok(workloads(objects).filter((w) => w.kind === 'Deployment').length === 2, 'the KGS and URL service Deployments are rendered');
+    });
+
     test('helm lint passes and helm template renders objects that validate against the Kubernetes schemas', async () => {
       const lint = await runTool(k8sTools().helm, ['lint', CHART, '--strict', ...profile.valuesFiles.flatMap((f) => ['--values', f])]);
       assert.match(lint, /1 chart\(s\) linted, 0 chart\(s\) failed/);
-      objects = parseManifests(await helmTemplate({ valuesFiles: profile.valuesFiles }));
-      all = [...objects, ...profile.operatorObjects];
-      assert.ok(objects.length > 0);
       for (const object of objects) {
         assert.doesNotThrow(() => validateObject(object), `${object.kind} ${object.metadata.name}`);
       }
@@ -281,6 +285,13 @@ describe('helm chart secrets and guards', () => {
     await assert.rejects(helmTemplate({ set: { 'postgresql.enabled': 'false' } }), /postgresql.enabled=false needs postgresql.external.url/);
     await assert.rejects(helmTemplate({ set: { 'redisKeyPool.enabled': 'false' } }), /redisKeyPool.enabled=false needs/);
     await assert.rejects(helmTemplate({ set: { 'shutdown.terminationGracePeriodSeconds': '12' } }), /must exceed shutdown.preStopSeconds \+ shutdown.timeoutSeconds/);
+  });
+
+  test('kgs.imageTag moves only the KGS, so an upgrade can roll it out first', async () => {
+    const objects = parseManifests(await helmTemplate({ set: { 'image.repository': 'registry.example/curt', 'image.tag': '1.0.0', 'kgs.imageTag': '1.1.0' } }));
+    const images = (name: string): string[] => allContainers(find<Workload>(objects, 'Deployment', name).spec.template.spec).map((c) => c.image);
+    assert.deepEqual(images('curt-kgs'), ['registry.example/curt:1.1.0']);
+    assert.deepEqual(images('curt-url-service'), ['registry.example/curt:1.0.0', 'registry.example/curt:1.0.0']);
   });
 
   test('an external PostgreSQL given as a URL is passed as DATABASE_URL from the chart\'s Secret', async () => {

@@ -32,7 +32,11 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version }}
 {{- end -}}
 
 {{- define "curt.image" -}}
-{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
+{{- printf "%s:%s" .Values.image.repository (toString (default .Chart.AppVersion .Values.image.tag)) -}}
+{{- end -}}
+
+{{- define "curt.kgsImage" -}}
+{{- printf "%s:%s" .Values.image.repository (toString (default (default .Chart.AppVersion .Values.image.tag) .Values.kgs.imageTag)) -}}
 {{- end -}}
 
 {{- define "curt.secretName" -}}
