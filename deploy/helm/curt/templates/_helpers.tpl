@@ -107,15 +107,15 @@ dict "ctx" $ "var" "DATABASE_URL" "enabled" bool "passwordEnv" "POSTGRES_PASSWOR
 
 {{- define "curt.databaseEnv" -}}
 {{- $pg := .Values.postgresql -}}
-{{- include "curt.urlEnv" (dict "ctx" . "var" "DATABASE_URL" "enabled" $pg.enabled "passwordEnv" "POSTGRES_PASSWORD" "passwordKey" "postgresql-password" "url" (printf "postgres://%s:$(POSTGRES_PASSWORD)@%s-postgresql:5432/%s" $pg.username (include "curt.fullname" .) $pg.database) "external" $pg.external "chartKey" "DATABASE_URL") -}}
+{{- include "curt.urlEnv" (dict "ctx" . "var" "DATABASE_URL" "enabled" $pg.enabled "passwordEnv" "POSTGRES_PASSWORD" "passwordKey" "postgresql-password" "url" (printf "postgres://%s:$(POSTGRES_PASSWORD)@%s-postgresql:5432/%s" $pg.username (include "curt.fullname" .) $pg.database) "external" $pg.external "chartKey" "DATABASE_URL") | trim -}}
 {{- end -}}
 
 {{- define "curt.keyPoolRedisEnv" -}}
-{{- include "curt.urlEnv" (dict "ctx" . "var" "REDIS_URL" "enabled" .Values.redisKeyPool.enabled "passwordEnv" "REDIS_PASSWORD" "passwordKey" "redis-keypool-password" "url" (printf "redis://:$(REDIS_PASSWORD)@%s-redis-keypool:6379" (include "curt.fullname" .)) "external" .Values.redisKeyPool.external "chartKey" "REDIS_KEYPOOL_URL") -}}
+{{- include "curt.urlEnv" (dict "ctx" . "var" "REDIS_URL" "enabled" .Values.redisKeyPool.enabled "passwordEnv" "REDIS_PASSWORD" "passwordKey" "redis-keypool-password" "url" (printf "redis://:$(REDIS_PASSWORD)@%s-redis-keypool:6379" (include "curt.fullname" .)) "external" .Values.redisKeyPool.external "chartKey" "REDIS_KEYPOOL_URL") | trim -}}
 {{- end -}}
 
 {{- define "curt.cacheRedisEnv" -}}
-{{- include "curt.urlEnv" (dict "ctx" . "var" "REDIS_URL" "enabled" .Values.redisCache.enabled "passwordEnv" "REDIS_PASSWORD" "passwordKey" "redis-cache-password" "url" (printf "redis://:$(REDIS_PASSWORD)@%s-redis-cache:6379" (include "curt.fullname" .)) "external" .Values.redisCache.external "chartKey" "REDIS_CACHE_URL") -}}
+{{- include "curt.urlEnv" (dict "ctx" . "var" "REDIS_URL" "enabled" .Values.redisCache.enabled "passwordEnv" "REDIS_PASSWORD" "passwordKey" "redis-cache-password" "url" (printf "redis://:$(REDIS_PASSWORD)@%s-redis-cache:6379" (include "curt.fullname" .)) "external" .Values.redisCache.external "chartKey" "REDIS_CACHE_URL") | trim -}}
 {{- end -}}
 
 {{- define "curt.secretEnv" -}}
