@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
-const targets = roots.length > 0 ? roots : ['test/unit', 'test/integration', 'test/e2e'];
+const targets = roots.length > 0 ? roots : ['test/unit', 'test/integration', 'test/e2e', 'test/deploy'];
 
 function collect(path) {
   if (!statSync(path, { throwIfNoEntry: false })) return [];
