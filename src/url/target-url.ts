@@ -26,7 +26,7 @@ export interface TargetUrlPolicy {
   ownAddresses?: () => readonly string[];
   /** Domains that cannot be shortened, with their subdomains. */
   blockedDomains: readonly string[];
-  /** How a target's name is resolved at creation (default: the system resolver, bounded in time). */
+  /** How a target's name is resolved at creation (createNameResolver); without one, names are checked by name only. */
   resolve?: ResolveName;
 }
 
@@ -116,8 +116,8 @@ export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string
 export async function checkTargetUrl(raw: string, policy: TargetUrlPolicy): Promise<string> {
   const normalised = normaliseTargetUrl(raw, policy);
   const host = canonicalHost(new URL(normalised).hostname);
-  if (isIP(host) !== 0) return normalised;
-  const addresses = await (policy.resolve ?? resolveName)(host);
+  if (isIP(host) !== 0 || policy.resolve === undefined) return normalised;
+  const addresses = await policy.resolve(host);
   const own = selfAddresses(policy.ownAddresses?.() ?? []);
   const self = addresses.find((address) => isSelfAddress(address, own));
   if (self !== undefined) throw selfTarget(`${host} resolves to ${self}, an address of this service`);
@@ -206,8 +206,6 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
   };
 }
 
-const resolveName = createNameResolver();
-
 /** The addresses a server bound to `host` is reachable on: every interface's for 0.0.0.0 and ::. */
 export function listeningAddresses(host: string): string[] {
   const bare = canonicalHost(host);
@@ -224,5 +222,6 @@ export function targetPolicyFor(options: { publicBaseUrl: string; listenHost: st
     ownHosts: names,
     ownAddresses: () => listeningAddresses(options.listenHost),
     blockedDomains: options.blockedDomains,
+    resolve: createNameResolver(),
   };
 }
