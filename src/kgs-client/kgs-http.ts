@@ -197,15 +197,15 @@ function parseProblem(status: number, text: string): KgsProblem {
 }
 
 /**
- * A 4xx from the KGS. Its answers about the caller's alias (a 409 such as taken or reserved, or
- * malformed) are the caller's business and pass on with the KGS's own words; anything else (401/403/404:
- * a wrong token or URL; another 400: our own request was wrong) is a deployment mistake or a bug,
- * logged for the operator and a generic 503 for the client.
+ * A 4xx from the KGS. Its answers about what was asked (a 409 such as taken or reserved, a 400 such
+ * as a malformed alias) are the caller's business and pass on with the KGS's own words, which name
+ * nothing internal; anything else (401/403/404: a wrong token or URL, or a body that is not the KGS's)
+ * is a deployment mistake, logged for the operator and a generic 503 for the client.
  */
 function toClientError(problem: KgsProblem, url: string): AppError {
   const { code } = problem;
   if (code !== undefined && hasStatus(code, 409)) return new Conflict(code, problem.detail);
-  if (code === 'invalid_alias') return new InvalidRequest(problem.detail, code);
+  if (code !== undefined && hasStatus(code, 400)) return new InvalidRequest(problem.detail, code);
   const cause = new Error(`the KGS at ${url} refused the call (${problem.status} ${code ?? 'no problem code'}); check KGS_TOKEN and KGS_URL`);
   return new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 5, { cause });
 }
