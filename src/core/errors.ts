@@ -45,6 +45,13 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** The codes answered with one status: `CodeWithStatus<409>` is every conflict. */
+export type CodeWithStatus<S extends number> = { [K in ErrorCode]: (typeof ERROR_CODES)[K] extends S ? K : never }[ErrorCode];
+
+export function hasStatus<S extends number>(code: ErrorCode, status: S): code is CodeWithStatus<S> {
+  return ERROR_CODES[code] === status;
+}
+
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
@@ -91,7 +98,7 @@ export class AppError extends Error {
 }
 
 export class InvalidRequest extends AppError {
-  constructor(detail: string, code: 'invalid_request' | 'invalid_url' | 'url_blocked' | 'invalid_alias' | 'invalid_expiry' = 'invalid_request') {
+  constructor(detail: string, code: CodeWithStatus<400> = 'invalid_request') {
     super({ status: 400, code, title: 'The request is not valid', detail });
   }
 }
@@ -109,13 +116,13 @@ export class Forbidden extends AppError {
 }
 
 export class NotFound extends AppError {
-  constructor(detail = 'Nothing is here.', code: 'not_found' | 'link_not_found' | 'api_key_not_found' = 'not_found') {
+  constructor(detail = 'Nothing is here.', code: CodeWithStatus<404> = 'not_found') {
     super({ status: 404, code, title: 'Not found', detail });
   }
 }
 
 export class Conflict extends AppError {
-  constructor(code: 'alias_taken' | 'alias_reserved' | 'alias_cooling_down', detail: string, extensions?: Record<string, unknown>) {
+  constructor(code: CodeWithStatus<409>, detail: string, extensions?: Record<string, unknown>) {
     super({ status: 409, code, title: 'Conflict', detail, ...(extensions === undefined ? {} : { extensions }) });
   }
 }

@@ -3,7 +3,7 @@
 import { Pool } from 'undici';
 import type { Logger } from '../core/logger.ts';
 import { CircuitBreaker, CircuitOpenError, type BreakerState } from '../core/circuit-breaker.ts';
-import { AppError, CodesUnavailable, Conflict, DependencyDown, InvalidRequest, isErrorCode, UNAVAILABLE_DETAIL, type ErrorCode } from '../core/errors.ts';
+import { AppError, CodesUnavailable, Conflict, DependencyDown, hasStatus, InvalidRequest, isErrorCode, UNAVAILABLE_DETAIL, type ErrorCode } from '../core/errors.ts';
 import { CALLER_TIMEOUT_HEADER, type RequestContext } from './types.ts';
 
 export interface KgsHttpOptions {
@@ -206,17 +206,18 @@ function parseProblem(status: number, text: string): KgsProblem {
 }
 
 /**
- * A 4xx from the KGS. Its answers about the caller's alias (taken, reserved, cooling down, malformed)
- * are the caller's business and pass on with the KGS's own words (a cooling-down alias carries when it
- * is free again); anything else (401/403/404: a wrong token or URL) is a deployment mistake, logged for
- * the operator and a generic 503 for the client.
+ * A 4xx from the KGS. Its answers about what was asked (a 409 such as taken, reserved or cooling
+ * down, a 400 such as a malformed alias) are the caller's business and pass on with the KGS's own
+ * words, which name nothing internal (a cooling-down alias carries when it is free again); anything
+ * else (401/403/404: a wrong token or URL, or a body that is not the KGS's) is a deployment mistake,
+ * logged for the operator and a generic 503 for the client.
  */
 function toClientError(problem: KgsProblem, url: string): AppError {
   const { code } = problem;
-  if (problem.status === 409 && (code === 'alias_taken' || code === 'alias_reserved' || code === 'alias_cooling_down')) {
+  if (code !== undefined && hasStatus(code, 409)) {
     return new Conflict(code, problem.detail, problem.availableAt === undefined ? undefined : { available_at: problem.availableAt });
   }
-  if (problem.status === 400 && code === 'invalid_alias') return new InvalidRequest(problem.detail, code);
+  if (code !== undefined && hasStatus(code, 400)) return new InvalidRequest(problem.detail, code);
   const cause = new Error(`the KGS at ${url} refused the call (${problem.status} ${code ?? 'no problem code'}); check KGS_TOKEN and KGS_URL`);
   return new DependencyDown('kgs', KGS_UNAVAILABLE_DETAIL, 5, { cause });
 }
