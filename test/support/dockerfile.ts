@@ -83,15 +83,18 @@ export function instructions(of: Stage, keyword: string): string[] {
   return of.instructions.filter((i) => i.keyword === keyword).map((i) => i.args);
 }
 
+/** The arguments of one COPY instruction. */
+export function parseCopy(args: string): Copy {
+  const words = args.split(/\s+/);
+  const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length) ?? null;
+  const paths = words.filter((w) => !w.startsWith('--'));
+  const destination = paths.pop();
+  if (destination === undefined || paths.length === 0) throw new Error(`unreadable COPY: ${args}`);
+  return { from, sources: paths, destination };
+}
+
 export function copies(of: Stage): Copy[] {
-  return instructions(of, 'COPY').map((args) => {
-    const words = args.split(/\s+/);
-    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length) ?? null;
-    const paths = words.filter((w) => !w.startsWith('--'));
-    const destination = paths.pop();
-    if (destination === undefined || paths.length === 0) throw new Error(`unreadable COPY: ${args}`);
-    return { from, sources: paths, destination };
-  });
+  return instructions(of, 'COPY').map(parseCopy);
 }
 
 /** An exec-form instruction (`["node", "x"]`); a shell-form one is an error, as it would swallow signals. */
