@@ -114,7 +114,8 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
     where: `${dir} (PGlite, embedded PostgreSQL)`,
     async close() {
       await pglite.close();
-      await makePrivate(dir);
+      // Files made while it ran are already out of reach (0700 folders): a failure here costs no data.
+      await makePrivate(dir).catch((err: unknown) => log.warn({ err: (err as Error).message, dir }, 'could not narrow the permissions of the database files'));
     },
   };
 }

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadServeConfig } from '../../src/core/config.ts';
 import { claimDataDir, DataDirInUse, DataDirUnsafe, PID_FILE, preparePrivateDir } from '../../src/serve/data-dir.ts';
-import { startServe } from '../../src/serve/serve.ts';
+import { startServe, type Served } from '../../src/serve/serve.ts';
 import { testLogger } from '../support/log.ts';
 import { ROOT } from '../support/processes.ts';
 
@@ -116,7 +116,13 @@ test('a data folder that other users can write is refused with one line; one the
 });
 
 test('a first start that cannot listen (port taken) makes no admin key; the next start that listens prints one', async (t) => {
-  const dataDir = await tempDir(t, 'first-key');
+  // Not tempDir: the server must stop before its folder goes.
+  const dataDir = await mkdtemp(join(tmpdir(), 'curt-first-key-'));
+  let served: Served | null = null;
+  t.after(async () => {
+    await served?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
   const blocker = createServer();
   blocker.listen(0, '127.0.0.1');
   await once(blocker, 'listening');
@@ -128,12 +134,12 @@ test('a first start that cannot listen (port taken) makes no admin key; the next
   const taken = loadServeConfig({ PORT: String(address.port), HOST: '127.0.0.1', LOG_LEVEL: 'silent' });
   await assert.rejects(startServe(taken, dataDir, log), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE');
 
-  const served = await startServe(loadServeConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), dataDir, log);
-  t.after(() => served.stop());
-  assert.match(served.createdAdminKey ?? '(none)', /^curt_/, 'the start that listens shows the first admin key');
-  const res = await fetch(`${served.address}/api-keys`, {
+  const started = await startServe(loadServeConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent' }), dataDir, log);
+  served = started;
+  assert.match(started.createdAdminKey ?? '(none)', /^curt_/, 'the start that listens shows the first admin key');
+  const res = await fetch(`${started.address}/api-keys`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${served.createdAdminKey ?? ''}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${started.createdAdminKey ?? ''}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'works' }),
   });
   assert.equal(res.status, 201, 'and it is a working admin key');
