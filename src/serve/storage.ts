@@ -17,11 +17,11 @@ import { openPglite, pgliteRunner } from '../storage/pglite/pglite-runner.ts';
 import { createPgKeyStore } from '../storage/postgres/pg-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
 import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
-import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { RateLimiter } from '../storage/rate-limiter.ts';
 import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { UrlMetrics } from '../url/metrics.ts';
-import { openPostgresLinkStorage } from '../url/postgres-link-storage.ts';
-import { openRedisLinkCacheStack } from '../url/redis-link-cache-stack.ts';
+import { openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
+import { openRedisLinkCacheStack } from '../storage/redis/redis-link-cache-stack.ts';
 
 export interface ServeStorage {
   links: LinkStore;

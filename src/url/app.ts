@@ -5,7 +5,7 @@ import { AppError } from '../core/errors.ts';
 import { createHttpApp, type HttpApp } from '../core/http-app.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
-import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { RateLimiter } from '../storage/rate-limiter.ts';
 import type { ApiKeyService } from './api-keys.ts';
 import type { LinkService } from './link-service.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';

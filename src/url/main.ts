@@ -10,8 +10,8 @@ import { onShutdown } from '../core/shutdown.ts';
 import { createKgsClient } from '../kgs-client/kgs-client.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createUrlMetrics } from './metrics.ts';
-import { openPostgresLinkStorage } from './postgres-link-storage.ts';
-import { openRedisLinkCacheStack } from './redis-link-cache-stack.ts';
+import { openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
+import { openRedisLinkCacheStack } from '../storage/redis/redis-link-cache-stack.ts';
 import { startUrlService } from './url-service.ts';
 
 async function main(): Promise<void> {

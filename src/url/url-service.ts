@@ -8,7 +8,7 @@ import { startMetricsServer, type MetricsServer } from '../core/metrics-server.t
 import type { CodeSource } from '../kgs-client/types.ts';
 import type { LinkCache } from '../storage/link-cache.ts';
 import type { LinkStore } from '../storage/link-store.ts';
-import type { RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
+import type { RateLimiter } from '../storage/rate-limiter.ts';
 import type { ApiKeyService } from './api-keys.ts';
 import { buildUrlApp, type UrlAppDeps } from './app.ts';
 import { createClickCounter } from './click-counter.ts';

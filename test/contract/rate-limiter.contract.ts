@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RateLimiter } from '../../src/storage/redis/redis-rate-limiter.ts';
+import type { RateLimiter } from '../../src/storage/rate-limiter.ts';
 
 export interface RateLimiterSubject {
   limiter: RateLimiter;

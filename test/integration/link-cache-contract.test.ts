@@ -8,7 +8,7 @@ import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
 import { createUrlMetrics } from '../../src/url/metrics.ts';
-import { openRedisLinkCacheStack } from '../../src/url/redis-link-cache-stack.ts';
+import { openRedisLinkCacheStack } from '../../src/storage/redis/redis-link-cache-stack.ts';
 import { linkCacheContract } from '../contract/link-cache.contract.ts';
 import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL } from '../support/redis.ts';

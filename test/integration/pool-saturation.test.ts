@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AppError } from '../../src/core/errors.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
-import { openPostgresLinkStorage, type PostgresLinkStorage } from '../../src/url/postgres-link-storage.ts';
+import { openPostgresLinkStorage, type PostgresLinkStorage } from '../../src/storage/postgres/postgres-link-storage.ts';
 import { testLogger } from '../support/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 

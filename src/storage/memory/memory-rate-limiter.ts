@@ -1,6 +1,6 @@
 // Rate limits in this process (`curt serve` without Redis): the same fixed one-minute windows as the
 // Redis limiter, counted in a map that holds only the current window.
-import type { RateLimiter } from '../redis/redis-rate-limiter.ts';
+import type { RateLimiter } from '../rate-limiter.ts';
 
 const WINDOW_MS = 60_000;
 

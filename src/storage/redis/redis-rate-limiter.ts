@@ -2,14 +2,11 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
+import type { RateLimiter } from '../rate-limiter.ts';
 
 const LUA = readFileSync(new URL('./lua/rate-limit.lua', import.meta.url), 'utf8');
 const WINDOW_MS = 60_000;
 
-export interface RateLimiter {
-  /** Counts one request for `subject`; returns null when allowed, or seconds to wait. Throws if Redis is down (or its breaker open). */
-  hit(subject: string, limitPerMinute: number): Promise<number | null>;
-}
 
 type WithScript = Redis & { curtRateLimit(key: string, limit: number, windowMs: number): Promise<[number, number]> };
 

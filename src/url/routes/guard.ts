@@ -3,7 +3,7 @@
 import type { FastifyRequest } from 'fastify';
 import { DependencyDown, RateLimited, Unauthorized } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { RateLimiter } from '../../storage/redis/redis-rate-limiter.ts';
+import type { RateLimiter } from '../../storage/rate-limiter.ts';
 import type { ApiKeyService } from '../api-keys.ts';
 import type { Principal } from '../link-service.ts';
 

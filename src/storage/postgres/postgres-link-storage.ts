@@ -1,13 +1,13 @@
 // The URL service's PostgreSQL side, as both the URL service process and `curt serve` with
 // DATABASE_URL use it: a request pool with short timeouts, a background pool for click flushes and
 // the expiry sweep, and one circuit breaker in front of both.
-import { createDependencyBreaker } from '../core/dependency-breaker.ts';
-import type { Logger } from '../core/logger.ts';
-import type { Registry } from '../core/metrics.ts';
-import { createPgPool, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../core/postgres.ts';
-import type { TransactionalRunner } from '../core/sql.ts';
-import type { ApiKeyStore, LinkStore } from '../storage/link-store.ts';
-import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
+import { createDependencyBreaker } from '../../core/dependency-breaker.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Registry } from '../../core/metrics.ts';
+import { createPgPool, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
+import type { TransactionalRunner } from '../../core/sql.ts';
+import type { ApiKeyStore, LinkStore } from '../link-store.ts';
+import { createPgApiKeyStore, createPgLinkStore } from './pg-link-store.ts';
 
 export interface PostgresLinkStorage {
   /** Request path: a database that is down or hung answers 503 within a second. */

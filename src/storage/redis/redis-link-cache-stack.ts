@@ -1,19 +1,21 @@
 // The URL service's Redis side, as both the URL service process and `curt serve` with REDIS_URL use
 // it: the shared cache (with an in-process near tier kept coherent by the invalidation bus and the
 // cache epoch), the shared rate limits, and one circuit breaker in front of every request-path call.
-import type { CacheConfig } from '../core/config.ts';
-import { createDependencyBreaker } from '../core/dependency-breaker.ts';
-import type { Logger } from '../core/logger.ts';
-import type { Registry } from '../core/metrics.ts';
-import type { Redis } from '../core/redis.ts';
-import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
-import { createMemoryLinkCache } from '../storage/memory/memory-link-cache.ts';
-import { createRedisCacheEpoch } from '../storage/redis/redis-cache-epoch.ts';
-import { createRedisInvalidationBus } from '../storage/redis/redis-invalidation-bus.ts';
-import { createRedisLinkCache } from '../storage/redis/redis-link-cache.ts';
-import { createRedisRateLimiter, type RateLimiter } from '../storage/redis/redis-rate-limiter.ts';
-import { createTieredLinkCache, type InvalidationBus } from '../storage/tiered-link-cache.ts';
-import type { UrlMetrics } from './metrics.ts';
+import type { CacheConfig } from '../../core/config.ts';
+import { createDependencyBreaker } from '../../core/dependency-breaker.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { Registry } from '../../core/metrics.ts';
+import type { Redis } from '../../core/redis.ts';
+import { isRedisUnavailable } from '../../core/unavailable.ts';
+import { noLinkCache, type LinkCache } from '../link-cache.ts';
+import { createMemoryLinkCache } from '../memory/memory-link-cache.ts';
+import { createRedisCacheEpoch } from './redis-cache-epoch.ts';
+import { createRedisInvalidationBus } from './redis-invalidation-bus.ts';
+import { createRedisLinkCache } from './redis-link-cache.ts';
+import type { RateLimiter } from '../rate-limiter.ts';
+import { createRedisRateLimiter } from './redis-rate-limiter.ts';
+import { createTieredLinkCache, type InvalidationBus } from '../tiered-link-cache.ts';
+import type { UrlMetrics } from '../../url/metrics.ts';
 
 export interface RedisLinkCacheStack {
   cache: LinkCache;
@@ -34,7 +36,8 @@ export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string;
   // While it is open, cache, invalidation and rate-limit calls are skipped at once, so a hung Redis
   // does not add its timeout to every request. The cache epoch's background reads keep it open
   // while Redis fails and close it when Redis answers.
-  const breaker = createDependencyBreaker({ dependency: 'redis', log, registry, failureThreshold: 3, resetTimeoutMs: 5000 });
+  // Only connection-class failures count: a script or type error is a bug, not an outage.
+  const breaker = createDependencyBreaker({ dependency: 'redis', log, registry, isFailure: isRedisUnavailable, failureThreshold: 3, resetTimeoutMs: 5000 });
   const epoch = createRedisCacheEpoch({ redis, prefix, log, breaker });
   metrics.watchCacheEpoch(epoch);
   const { ttlS, nearTtlS, nearMax } = options.cache;
