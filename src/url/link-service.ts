@@ -268,7 +268,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       // absent entry, so it cannot cache the deleted link again. A new link on this code overwrites it.
       await cache.setMissing(code, Math.max(options.negativeCacheTtlS, TOMBSTONE_TTL_S), { overwrite: true });
       // Aliases go back too: the KGS releases them for claiming again after the same cool-down
-      // (SPEC §3 names generated codes; an alias held "taken" forever by a deleted link helps no one).
+      // (docs/operations.md, "Deleted links and code reuse": an alias held "taken" forever by a deleted link helps no one).
       await codes.returnCodes([code], context).catch((err: unknown) => {
         log.warn({ code, err: (err as Error).message }, 'could not return a deleted code to the KGS; it stays used');
       });

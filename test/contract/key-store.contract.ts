@@ -1,4 +1,4 @@
-// What every KeyStore adapter must do (Redis, and SQL on PostgreSQL and PGlite): SPEC §2's guarantees
+// What every KeyStore adapter must do (Redis, and SQL on PostgreSQL and PGlite): the key pool's guarantees in docs/architecture.md
 // at the store — atomic hand-out, no code generated twice, claims, cool-down, locks — and the key pool
 // keeping them on top of it. Run by test/integration/key-store-contract.test.ts once per adapter.
 import { after, before, describe, test } from 'node:test';

@@ -1,6 +1,6 @@
 // The KGS fails under a running URL service (real processes: two KGS replicas, a URL service, the
 // shared PostgreSQL and Redis): one replica killed or hung under creation load, every replica killed,
-// every replica hung. What must hold (SPEC §7): a replica down costs no creation; with none left,
+// every replica hung. What must hold (docs/operations.md, "When a dependency fails"): a replica down costs no creation; with none left,
 // creation goes on from the local code buffer, then answers 503 quickly, and recovers by itself when
 // a KGS returns; a hung KGS opens the client's breakers so creations fail fast instead of queuing;
 // /health stays 200 and /ready reports the KGS.

@@ -1,6 +1,6 @@
 // PostgreSQL fails under a running URL service (real processes: a KGS, a URL service, the shared
 // Redis) — killed and restarted, then frozen and thawed. The database is a private instance of this
-// test, never the shared one. What must hold (SPEC §7): cached links keep redirecting; creation,
+// test, never the shared one. What must hold (docs/operations.md, "When a dependency fails"): cached links keep redirecting; creation,
 // deletion and analytics answer 503 with Retry-After within a second, never hang; /health stays 200
 // and /ready reports PostgreSQL down; the breaker shows in /metrics and the logs; every click served
 // during the outage is in the analytics once PostgreSQL is back.

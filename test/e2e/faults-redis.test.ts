@@ -1,6 +1,6 @@
 // Redis fails under the real processes: a KGS and two URL service replicas on a private redis-server
 // (never the shared one) and a real PostgreSQL database. Killed (SIGKILL) and restarted on the same
-// port, then hung (SIGSTOP) and thawed (SIGCONT). What must hold (SPEC §7, docs/operations.md):
+// port, then hung (SIGSTOP) and thawed (SIGCONT). What must hold (docs/operations.md, "When a dependency fails"):
 // redirects keep working from PostgreSQL, without waiting on Redis once the breaker is open; creation
 // goes on while the local code buffer lasts, then 503 + Retry-After; rate limits fail open (replica A)
 // or closed (replica B) as configured; a link deleted or disabled during the outage is never

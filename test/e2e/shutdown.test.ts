@@ -1,4 +1,4 @@
-// Graceful shutdown of the real processes (SPEC §7): on SIGTERM a URL service stops accepting,
+// Graceful shutdown of the real processes (docs/operations.md, "Shutdown (SIGTERM)"): on SIGTERM a URL service stops accepting,
 // finishes the requests in flight, writes every counted click and gives its unused buffered codes
 // back to the KGS; a KGS finishes the calls in flight. A shutdown that cannot finish (PostgreSQL
 // frozen with clicks still to write) exits 1 by SHUTDOWN_TIMEOUT_MS; a second SIGTERM exits at once.

@@ -1,4 +1,4 @@
-// Bad-input fuzzing of every KGS route (SPEC §2, §5): generated bodies, headers, paths and query
+// Bad-input fuzzing of every KGS route (README, "KGS API" and "Errors"): generated bodies, headers, paths and query
 // strings, with and without the service token. Whatever arrives, the answer comes in time, is never
 // a 5xx, and every 4xx is problem+json. fast-check prints the seed and the shrunk request on failure.
 import { after, before, describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// Bad-input fuzzing of every URL service route (SPEC §5): generated bodies, headers, paths and query
+// Bad-input fuzzing of every URL service route (README, "Errors"): generated bodies, headers, paths and query
 // strings, with and without valid keys. Whatever arrives, the answer comes in time, is never a 5xx,
 // and every 4xx is problem+json. fast-check prints the seed and the shrunk request on failure.
 import { after, before, describe, test } from 'node:test';

@@ -1,4 +1,4 @@
-// SPEC §5, API keys and rate limits: who may do what to which link, through the real app.
+// API keys and rate limits (README, "URL service API"): who may do what to which link, through the real app.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,4 +1,4 @@
-// SPEC §5 through HTTP: every input rule as its own case, and the error model (problem+json with a
+// The input rules of README's "URL service API" through HTTP: every input rule as its own case, and the error model (problem+json with a
 // stable code, 400/413/415 for bad bodies, 404 for unknown routes, never a 500).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,7 +18,7 @@ function assertProblem(res: LightMyRequestResponse, status: number, code: string
   assert.ok(!/node_modules|\.ts:\d+|at async/.test(res.body), `${what}: internal detail leaked`);
 }
 
-describe('input validation (SPEC §5)', () => {
+describe('input validation (README, "Errors")', () => {
   let svc: TestUrlService;
   const create = (payload: unknown) => svc.app.inject({ method: 'POST', url: '/urls', headers: svc.admin, payload: payload as object });
   const url = (value: unknown) => create({ url: value });

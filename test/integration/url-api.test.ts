@@ -1,4 +1,4 @@
-// SPEC §3 through the real URL service app (app.inject) on real PostgreSQL and Redis: every endpoint
+// README's "URL service API" through the real URL service app (app.inject) on real PostgreSQL and Redis: every endpoint
 // and status code of links, redirects and the operational routes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';

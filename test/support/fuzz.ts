@@ -1,5 +1,5 @@
 // Generators and the one assertion of the bad-input fuzz tests: whatever a client sends, a service
-// answers (in time), never with a 5xx, and every 4xx is RFC 9457 problem+json (SPEC §5).
+// answers (in time), never with a 5xx, and every 4xx is RFC 9457 problem+json (README, "Errors").
 import assert from 'node:assert/strict';
 import { connect, type AddressInfo } from 'node:net';
 import fc from 'fast-check';

@@ -1,4 +1,4 @@
-// SPEC §5, the `url` field: each rule of normaliseTargetUrl on its own, with the error code a client sees.
+// The `url` field (README, "Errors": invalid_url): each rule of normaliseTargetUrl on its own, with the error code a client sees.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidRequest } from '../../src/core/errors.ts';
