@@ -41,7 +41,7 @@ export const VARIABLES = {
   CLICK_FLUSH_INTERVAL_MS: { default: '1000', doc: 'How often counted clicks are written to PostgreSQL, in one batch.' },
   CLICK_BUFFER_MAX: { default: '300000', doc: 'Most entries of unwritten clicks kept in memory (e.g. while PostgreSQL is down), overall: one per link, per link and day, per link and referrer host (about 100 MB at most by default). Referrer hosts may fill three quarters; past that their detail is shed, past the bound a new day\'s detail too (`click_details_shed_total`), and totals stay exact; clicks of links that do not fit are dropped (`clicks_dropped_total`).' },
   CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = no cache, every redirect reads PostgreSQL.' },
-  CACHE_NEAR_TTL_S: { default: '60', doc: 'Lifetime of a link in the in-process cache in front of Redis; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
+  CACHE_NEAR_TTL_S: { default: '60', doc: 'Longest lifetime of an entry in the in-process cache in front of Redis, never past what is left of the Redis entry it was read from; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
   CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica.' },
   NEGATIVE_CACHE_TTL_S: { default: '30', doc: 'Lifetime of the "no such code" cache entry that shields PostgreSQL from scanners.' },
   BLOCKED_DOMAINS: { default: '(none)', doc: 'Comma-separated domains (and their subdomains) that cannot be shortened.' },

@@ -17,6 +17,16 @@ export interface CachedLink {
 export type CacheLookup = CachedLink | null | undefined;
 
 /**
+ * A lookup with what is left of the entry's own cache lifetime, so that a cache in front of this one
+ * never keeps the entry longer (reading never extends a lifetime). `remainingMs`: null when the
+ * entry is a miss or its lifetime is unknown; a caller then must not keep it at all.
+ */
+export interface CacheRead {
+  entry: CacheLookup;
+  remainingMs: number | null;
+}
+
+/**
  * On a fill: `performance.now()` when its lookup began reading the cache. A cache that may have
  * lost invalidations since then (Redis failed) refuses the fill: the row it read may be older.
  */
@@ -26,6 +36,8 @@ export interface FillStamp {
 
 export interface LinkCache {
   get(code: string): Promise<CacheLookup>;
+  /** `get` with the entry's remaining lifetime, in the same single read. */
+  read(code: string): Promise<CacheRead>;
   /**
    * Stores the entry. `ifAbsent`: only when the code has no entry. A lookup filling a miss uses it,
    * so that it can never overwrite a newer state that an update, a deletion or a one-time use wrote
@@ -44,6 +56,7 @@ export interface LinkCache {
 /** CACHE_TTL_S=0: every lookup misses, so every redirect reads PostgreSQL (and the bench can measure that). */
 export const noLinkCache: LinkCache = {
   get: () => Promise.resolve(undefined),
+  read: () => Promise.resolve({ entry: undefined, remainingMs: null }),
   set: () => Promise.resolve(),
   setMissing: () => Promise.resolve(),
   delete: () => Promise.resolve(),

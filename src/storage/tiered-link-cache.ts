@@ -11,8 +11,11 @@
 //  - a fill races with invalidations: an entry read from the far tier is only kept if no
 //    invalidation of that code arrived while it was being read;
 //  - one-time links are never kept near: their use is decided in PostgreSQL, and their "used" state
-//    must be seen by every replica through the far tier.
-import type { CachedLink, CacheLookup, LinkCache } from './link-cache.ts';
+//    must be seen by every replica through the far tier;
+//  - reading never extends an entry's lifetime: a near entry lives no longer than what was left of
+//    the far entry it was read from (the far tier reports it in the same read), and is not kept at
+//    all when the far tier cannot tell.
+import type { CachedLink, CacheLookup, CacheRead, LinkCache } from './link-cache.ts';
 
 export interface InvalidationBus {
   /**
@@ -39,7 +42,10 @@ export interface TieredLinkCacheOptions {
   bus: InvalidationBus;
   /** Without it, the subscription alone decides. */
   trust?: NearTierTrust;
-  /** Longest life of a near entry, in seconds (also bounded by the far TTL the caller asks for). */
+  /**
+   * Longest life of a near entry, in seconds; it is also bounded by what is left of the far entry
+   * it was read from (`far.read`), and by the link's expiry.
+   */
   nearTtlS: number;
   onNearLookup?: (result: 'hit' | 'miss' | 'bypass') => void;
 }
@@ -99,25 +105,33 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     await bus.publish(code, { confirm });
   }
 
+  async function read(code: string): Promise<CacheRead> {
+    if (nearToken() !== null) {
+      const hit = await near.read(code);
+      if (hit.entry !== undefined) {
+        options.onNearLookup?.('hit');
+        return hit;
+      }
+      options.onNearLookup?.('miss');
+    } else options.onNearLookup?.('bypass');
+    const stamp = counter;
+    const found = await far.read(code);
+    const { entry } = found;
+    if (entry !== undefined && (entry === null || !entry.isOneTime)) {
+      // Never past what is left of the far entry (a missing one is unknown: not kept at all), nor
+      // past the link's own expiry; whole seconds down, as the port's lifetimes are.
+      const leftMs = Math.min(options.nearTtlS * 1000, found.remainingMs ?? 0, entry === null || entry.expiresAt === null ? Infinity : entry.expiresAt - Date.now());
+      const leftS = Math.floor(leftMs / 1000);
+      if (leftS > 0) await fillNear(code, entry, stamp, leftS);
+    }
+    return found;
+  }
+
   return {
     async get(code): Promise<CacheLookup> {
-      if (nearToken() !== null) {
-        const hit = await near.get(code);
-        if (hit !== undefined) {
-          options.onNearLookup?.('hit');
-          return hit;
-        }
-        options.onNearLookup?.('miss');
-      } else options.onNearLookup?.('bypass');
-      const stamp = counter;
-      const value = await far.get(code);
-      if (value === null) await fillNear(code, null, stamp, options.nearTtlS);
-      else if (value !== undefined && !value.isOneTime) {
-        const left = value.expiresAt === null ? options.nearTtlS : Math.ceil((value.expiresAt - Date.now()) / 1000);
-        if (left > 0) await fillNear(code, value, stamp, Math.min(options.nearTtlS, left));
-      }
-      return value;
+      return (await read(code)).entry;
     },
+    read,
     async set(code, link, ttlS, setOptions) {
       await far.set(code, link, ttlS, setOptions);
       // A lookup filling a miss brings no new state: nothing for other replicas to drop.

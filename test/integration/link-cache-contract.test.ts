@@ -63,11 +63,6 @@ linkCacheContract('in-process tier in front of Redis (the services)', async () =
       await shared.cleanup();
     },
   };
-}, {
-  // A read fills the in-process tier for CACHE_NEAR_TTL_S whatever is left of the Redis entry's own
-  // lifetime (src/storage/tiered-link-cache.ts, get), so an entry read near its end is served for up
-  // to CACHE_NEAR_TTL_S more: a "no such code" entry (NEGATIVE_CACHE_TTL_S, 30 s) for up to 60 s more.
-  lifetimeExtendedByReads: 'the in-process tier keeps what it read for CACHE_NEAR_TTL_S, past the Redis entry\'s lifetime',
 });
 
 function fail(): never {

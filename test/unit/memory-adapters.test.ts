@@ -50,6 +50,17 @@ test('in-process entries expire on their clock, to the millisecond', async () =>
   assert.equal(await cache.get('a'), undefined);
 });
 
+test('an in-process read tells what is left of the entry\'s lifetime, "no such code" included', async () => {
+  const clock = { now: 1_000_000 };
+  const cache = createMemoryLinkCache({ now: () => clock.now });
+  await cache.set('a', link, 5);
+  await cache.setMissing('m', 2);
+  clock.now += 1500;
+  assert.deepEqual(await cache.read('a'), { entry: link, remainingMs: 3500 });
+  assert.deepEqual(await cache.read('m'), { entry: null, remainingMs: 500 });
+  assert.deepEqual(await cache.read('none'), { entry: undefined, remainingMs: null });
+});
+
 test('the in-process rate limit starts afresh each minute and says how long is left in this one', async () => {
   const clock = { now: 60_000 * 1000 + 45_000 };
   const limiter = createMemoryRateLimiter(() => clock.now);

@@ -56,13 +56,20 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
     entries.set(code, { link: link === null ? null : { ...link }, until: now() + ttlS * 1000, read: false });
   }
 
+  function copyOut(entry: Entry): CachedLink | null {
+    entry.read = true;
+    // A copy, as Redis hands out a fresh object: callers can never change what is cached.
+    return entry.link === null ? null : { ...entry.link };
+  }
+
   return {
     async get(code) {
       const entry = live(code);
-      if (entry === undefined) return undefined;
-      entry.read = true;
-      // A copy, as Redis hands out a fresh object: callers can never change what is cached.
-      return entry.link === null ? null : { ...entry.link };
+      return entry === undefined ? undefined : copyOut(entry);
+    },
+    async read(code) {
+      const entry = live(code);
+      return entry === undefined ? { entry: undefined, remainingMs: null } : { entry: copyOut(entry), remainingMs: entry.until - now() };
     },
     async set(code, link, ttlS, options) {
       // ifAbsent (a lookup filling a miss) never replaces a newer state written meanwhile (Redis: SET NX).

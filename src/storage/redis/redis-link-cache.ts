@@ -20,7 +20,9 @@ const ACTIVE = 2;
 const CONSUMED = 4;
 
 const WRITE_LUA = readFileSync(new URL('./lua/cache-write.lua', import.meta.url), 'utf8');
+const READ_LUA = readFileSync(new URL('./lua/cache-read.lua', import.meta.url), 'utf8');
 type WithScript = Redis & {
+  curtCacheRead(entryKey: string, epochKey: string): Promise<[raw: string | null, epoch: string | null, pttlMs: number]>;
   curtCacheWrite(entryKey: string, epochKey: string, mode: 'fill' | 'put', epoch: number, body: string, ttlS: number, blockerTtlS: number): Promise<number>;
 };
 
@@ -67,6 +69,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   const { redis, prefix, log, breaker } = options;
   const epoch = options.epoch ?? createRedisCacheEpoch({ redis, prefix, log, ...(breaker ? { breaker } : {}) });
   if (!('curtCacheWrite' in redis)) redis.defineCommand('curtCacheWrite', { numberOfKeys: 2, lua: WRITE_LUA });
+  if (!('curtCacheRead' in redis)) redis.defineCommand('curtCacheRead', { numberOfKeys: 2, lua: READ_LUA });
   const scripted = redis as WithScript;
   const key = (code: string): string => `${prefix}url:${code}`;
 
@@ -132,6 +135,19 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
       const currentEpoch = Number(current ?? 0);
       epoch.observe(currentEpoch, startedAt);
       return readEntry(raw ?? null, currentEpoch);
+    },
+    async read(code) {
+      // As get, plus the entry's PTTL from the same script call: still one round trip.
+      if (!epoch.readable()) return { entry: skipped('get'), remainingMs: null };
+      const startedAt = epoch.now();
+      const sent = await send('get', () => scripted.curtCacheRead(key(code), epoch.key), { lostWrite: false });
+      if (!sent) return { entry: undefined, remainingMs: null };
+      const [raw, current, pttlMs] = sent.value;
+      const currentEpoch = Number(current ?? 0);
+      epoch.observe(currentEpoch, startedAt);
+      const entry = readEntry(raw ?? null, currentEpoch);
+      // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
+      return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
     },
     async set(code, link, ttlS, setOptions) {
       if (setOptions?.ifAbsent) await fill(code, pack(link), ttlS, setOptions.readStartedAt);
