@@ -49,7 +49,8 @@ RUN mkdir /data && chown node:node /data
 VOLUME /data
 # The files above stay root's and read-only to the process; it runs as the image's unprivileged user.
 USER node
-# serve and url-service 8080, kgs 7001 (PORT changes them).
+# serve and url-service 8080, kgs 7001 (PORT changes them); metrics 9464 (url-service, serve) and
+# 9465 (kgs) (METRICS_PORT changes them).
 EXPOSE 8080 7001 9464 9465
 # Exec form: Node is PID 1 and receives SIGTERM itself. No init is needed: kgs, url-service and serve
 # handle SIGTERM/SIGINT (drain, write clicks, give codes back, exit 0; src/core/shutdown.ts), and no

@@ -108,7 +108,8 @@ export function codeSourceContract(adapter: string, openPool: (options: CodePool
       assert.equal((await p.sizes()).coolingDown, 2);
       for (const code of [deleted, claimed]) {
         const cooling = await rejection(source.claimCode(code), `claiming ${code} while it cools down`);
-        assert.equal(cooling.code, 'alias_taken', 'a code cooling down is still taken');
+        assert.equal(cooling.code, 'alias_cooling_down', 'a code cooling down cannot be claimed, and says so');
+        assert.ok(typeof cooling.extensions.available_at === 'string', 'it says when the code is free again');
       }
       assert.equal(await source.returnCodes([unused], undefined, { unused: true }), 1);
       assert.equal(await source.claimCode(unused), unused, 'a code that never served a link is free again at once');
