@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 
 // Just under what the whole suite measured when the floor was set (README, "Tests"): raise it when
 // the suite covers more, never lower it to let a change through.
-const FLOOR = { lines: 92.5, statements: 92.5, functions: 93.5, branches: 90 };
+const FLOOR = { lines: 95, statements: 95, functions: 96, branches: 90 };
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);

@@ -26,15 +26,7 @@ const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({
   ...extra,
 });
 
-/**
- * A behaviour an adapter is known to break, with why: its test still runs and prints its failure, as
- * a TODO that does not fail the suite, until the adapter is fixed and the entry removed.
- */
-export interface KnownViolations {
-  lifetimeExtendedByReads?: string;
-}
-
-export function linkCacheContract(adapter: string, open: () => Promise<LinkCacheSubject>, known: KnownViolations = {}): void {
+export function linkCacheContract(adapter: string, open: () => Promise<LinkCacheSubject>): void {
   describe(`LinkCache contract: ${adapter}`, () => {
     let subject: LinkCacheSubject;
     let cache: LinkCache;
@@ -111,7 +103,7 @@ export function linkCacheContract(adapter: string, open: () => Promise<LinkCache
       assert.deepEqual(await cache.get(long), link(8));
     });
 
-    test('reading an entry never extends its lifetime, on any replica', { todo: known.lifetimeExtendedByReads }, async () => {
+    test('reading an entry never extends its lifetime, on any replica', async () => {
       const [short, shortMissing] = [code(), code()];
       await cache.set(short, link(9), 1);
       await cache.setMissing(shortMissing, 1);
