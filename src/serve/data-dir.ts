@@ -79,20 +79,24 @@ export async function makePrivate(dir: string): Promise<void> {
   }
 }
 
-const readPid = async (file: string): Promise<number | null> => {
-  const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+/** The pid file's text, or null when there is none. */
+const readPidFile = (file: string): Promise<string | null> => readFile(file, 'utf8').catch(() => null);
+
+function pidIn(text: string): number | null {
+  const pid = Number(text.trim());
   return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
-};
+}
 
 /**
- * Removes the pid file of dead process `stale`, if it still holds that pid. Only the process that
- * creates the marker `curt.pid.takeover-<stale>` exclusively may remove it, and it reads the pid file
- * again once it holds the marker: a file holding `stale` can then change only by its own hand. Without
- * the marker, a slow process that also saw `stale` could remove the pid file the faster one has just
- * written, and both would own the folder. Returns false when the marker is held by another process.
+ * Removes a stale pid file (a dead process's pid, or text that is no pid at all, e.g. one left empty
+ * by a crash), if it still holds exactly `stale`. Only the process that creates the marker
+ * `curt.pid.takeover-<pid>` exclusively may remove it, and it reads the pid file again once it holds
+ * the marker: a file holding `stale` can then change only by its own hand. Without the marker, a slow
+ * process that also saw `stale` could remove the pid file the faster one has just written, and both
+ * would own the folder. Returns false when the marker is held by another process.
  */
-async function takeOver(dir: string, file: string, stale: number): Promise<boolean> {
-  const marker = join(dir, `${PID_FILE}.takeover-${stale}`);
+async function takeOver(dir: string, file: string, stale: string): Promise<boolean> {
+  const marker = join(dir, `${PID_FILE}.takeover-${pidIn(stale) ?? 'unreadable'}`);
   try {
     await writeFile(marker, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
   } catch (err) {
@@ -100,7 +104,7 @@ async function takeOver(dir: string, file: string, stale: number): Promise<boole
     return false;
   }
   try {
-    if ((await readPid(file)) === stale) await rm(file, { force: true });
+    if ((await readPidFile(file)) === stale) await rm(file, { force: true });
   } finally {
     await rm(marker, { force: true });
   }
@@ -136,10 +140,12 @@ export async function claimDataDir(dir: string): Promise<() => Promise<void>> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = await readPid(file);
+    const text = await readPidFile(file);
+    if (text === null) continue; // gone meanwhile: try again at once
+    const pid = pidIn(text);
     if (pid !== null && isAlive(pid)) throw new DataDirInUse(dir, pid);
-    // Stale (or without a pid: not one of ours), or gone meanwhile: take it over, then try again.
-    if (!(await takeOver(dir, file, pid ?? 0))) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    // Stale, or without a pid (empty after a crash, or not one of ours): take it over, then try again.
+    if (!(await takeOver(dir, file, text))) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
   throw new Error(`could not claim ${dir}: ${file} keeps coming back (a leftover ${PID_FILE}.takeover-* file there can be removed once no \`curt serve\` runs)`);
 }

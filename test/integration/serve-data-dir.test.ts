@@ -43,6 +43,22 @@ test('two claims racing over a stale pid file: exactly one owns the folder, ever
   }
 });
 
+test('a pid file left empty or unreadable by a crash is taken over, also by two claims racing', async (t) => {
+  const root = await tempDir(t, 'claim-empty');
+  for (const [round, leftover] of ['', '\n', 'not a pid\n', '0\n'].entries()) {
+    const dir = join(root, String(round));
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, PID_FILE), leftover);
+    const results = await Promise.allSettled([claimDataDir(dir), claimDataDir(dir)]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof DataDirInUse);
+    assert.equal(won.length, 1, `leftover ${JSON.stringify(leftover)}: one claim owns the folder (${results.map((r) => r.status === 'rejected' ? String(r.reason) : 'claimed').join(', ')})`);
+    assert.equal(refused.length, 1, `leftover ${JSON.stringify(leftover)}: the other is told it is in use`);
+    assert.equal((await readFile(join(dir, PID_FILE), 'utf8')).trim(), String(process.pid));
+    for (const r of won) if (r.status === 'fulfilled') await r.value();
+  }
+});
+
 test('four processes starting together over a stale pid file: one claims the folder, the others are told it is in use', async (t) => {
   const root = await tempDir(t, 'claim-processes');
   const children: ChildProcess[] = [];
