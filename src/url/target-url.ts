@@ -137,15 +137,20 @@ const systemLookup: LookupAll = async (name) => (await lookup(name, { all: true,
 /**
  * The system resolver (the hosts file, then DNS: what a browser on this machine would use), waited
  * for at most `timeoutMs` including the wait for one of MAX_LOOKUPS_IN_FLIGHT slots. Answers that
- * came in time (found or not) are reused for ANSWER_TTL_MS.
+ * came in time (found or not) are reused for ANSWER_TTL_MS. When every slot is held by a lookup that
+ * has already outlived `timeoutMs` (names under a zone that never answers hold a slot for as long as
+ * the system resolver tries), a caller does not queue behind them: its name counts as not resolving
+ * at once, so slow names cannot add a second to every other creation.
  */
 export function createNameResolver(options: { timeoutMs?: number; lookupAll?: LookupAll; now?: () => number } = {}): ResolveName {
   const timeoutMs = options.timeoutMs ?? RESOLVE_TIMEOUT_MS;
   const lookupAll = options.lookupAll ?? systemLookup;
   const now = options.now ?? Date.now;
   const answers = new Map<string, { addresses: readonly string[]; until: number }>();
-  let inFlight = 0;
+  /** When each lookup in flight started. */
+  const inFlight = new Set<{ startedAt: number }>();
   const queue: Array<{ start: () => void; gaveUp: boolean }> = [];
+  const stuck = (): boolean => [...inFlight].every((lookup) => now() - lookup.startedAt >= timeoutMs);
 
   function next(): void {
     for (let job = queue.shift(); job; job = queue.shift()) {
@@ -168,7 +173,8 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
     const job = { start: () => undefined as void, gaveUp: false };
     const answer = new Promise<readonly string[]>((resolve) => {
       job.start = () => {
-        inFlight++;
+        const slot = { startedAt: now() };
+        inFlight.add(slot);
         // A lookup cannot be cancelled: it keeps its slot until it ends, even after the caller gave up.
         lookupAll(name)
           .then(
@@ -184,12 +190,13 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
             },
           )
           .finally(() => {
-            inFlight--;
+            inFlight.delete(slot);
             next();
           });
       };
     });
-    if (inFlight < MAX_LOOKUPS_IN_FLIGHT) job.start();
+    if (inFlight.size < MAX_LOOKUPS_IN_FLIGHT) job.start();
+    else if (stuck()) return [];
     else queue.push(job);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<readonly string[]>((resolve) => {

@@ -179,6 +179,28 @@ test('lookups run two at a time: a third name waits for a slot, and is not looke
   assert.deepEqual(asked, ['a.example', 'b.example', 'd.example']);
 });
 
+test('when both slots are held by lookups past their timeout, a new name does not wait behind them', async () => {
+  const clock = { ms: 0 };
+  const asked: string[] = [];
+  const resolve = createNameResolver({
+    timeoutMs: 4000,
+    now: () => clock.ms,
+    lookupAll: (name) => {
+      asked.push(name);
+      return new Promise(() => undefined);
+    },
+  });
+  // Two names under a zone that never answers: they hold both slots long after their callers gave up.
+  const hanging = [resolve('a.slow.example'), resolve('b.slow.example')];
+  clock.ms += 4000;
+  // A real timer still bounds the hanging callers; the fake clock says the slots are stuck.
+  const started = performance.now();
+  assert.deepEqual(await resolve('c.example'), []);
+  assert.ok(performance.now() - started < 2000, 'answered at once, not after the 4 s timeout');
+  assert.deepEqual(asked, ['a.slow.example', 'b.slow.example'], 'and not queued to be looked up later');
+  assert.deepEqual(await Promise.all(hanging), [[], []], 'the hanging callers still get their bounded answer');
+});
+
 test('answers are reused for a minute, found or not found; a failing resolver is asked again', async () => {
   const clock = { ms: 0 };
   const asked: string[] = [];
