@@ -179,11 +179,17 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     }
   }
 
-  /** Frees a claimed alias that no link has, in the background: the caller's answer does not wait. */
-  function releaseUnusedAlias(alias: string, context?: RequestContext): void {
-    codes.returnCodes([alias], context, { unused: true }).catch((returnErr: unknown) =>
-      log.warn({ code: alias, err: (returnErr as Error).message }, 'could not release the alias of a failed creation'),
-    );
+  /**
+   * Frees a claimed alias that no link has, in the background: the caller's answer does not wait.
+   * `unlessLinked`: the claim's answer was lost, so the KGS may have refused it because a live link
+   * has the alias; that alias must stay claimed, or the KGS would hand it out as a generated code.
+   */
+  function releaseUnusedAlias(alias: string, context: RequestContext | undefined, options: { unlessLinked: boolean }): void {
+    const release = async (): Promise<void> => {
+      if (options.unlessLinked && (await store.findByCode(alias)) !== null) return;
+      await codes.returnCodes([alias], context, { unused: true });
+    };
+    release().catch((returnErr: unknown) => log.warn({ code: alias, err: (returnErr as Error).message }, 'could not release the alias of a failed creation'));
   }
 
   return {
@@ -202,9 +208,10 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         } catch (err) {
           // An answer (taken, reserved, invalid) is final. Anything else (a timeout, a reset) leaves the
           // claim's fate unknown: if it landed, no link will ever have the alias, and every retry would
-          // hear alias_taken. Giving it back is safe even if the claim did not land: PostgreSQL's unique
-          // index, not the KGS, decides who has a code (docs/architecture.md, "Creation").
-          if (!(err instanceof Conflict || err instanceof InvalidRequest)) releaseUnusedAlias(alias, context);
+          // hear alias_taken. It is given back unless a link has it (then the KGS may have refused it as
+          // taken, and it must stay claimed); PostgreSQL's unique index, not the KGS, decides who has a
+          // code (docs/architecture.md, "Creation").
+          if (!(err instanceof Conflict || err instanceof InvalidRequest)) releaseUnusedAlias(alias, context, { unlessLinked: true });
           throw err;
         }
         try {
@@ -213,9 +220,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
           if (err instanceof CodeExists) throw new Conflict('alias_taken', `"${alias}" is already taken.`);
           // No link has the alias (PostgreSQL failed): release the claim, or a retry would find it taken.
           // Should the insert still land after its timeout, the unique index refuses anyone else's.
-          codes.returnCodes([alias], context, { unused: true }).catch((returnErr: unknown) =>
-            log.warn({ code: alias, err: (returnErr as Error).message }, 'could not release the alias of a failed creation'),
-          );
+          releaseUnusedAlias(alias, context, { unlessLinked: false });
           throw err;
         }
       } else {

@@ -71,13 +71,37 @@ describe('a creation that PostgreSQL fails gives its code back at once', () => {
         throw new DependencyDown('kgs', 'No answer from the Key Generation Service.', 1);
       },
     };
-    const store = { insert: () => ((insertsTried += 1), Promise.reject(new Error('not reached'))) } as unknown as LinkStore;
+    const store = { insert: () => ((insertsTried += 1), Promise.reject(new Error('not reached'))), findByCode: async () => null } as unknown as LinkStore;
     const lost = createLinkService({ ...serviceOptions, store, codes: lostAnswer });
     await assert.rejects(lost.createLink({ url: 'https://example.com/l', alias: 'lost-claim' }, null), DependencyDown);
     assert.equal(insertsTried, 0, 'no link was created');
     const used = redisKeyNames(kgs.redis.prefix).used;
     await until(async () => (await kgs.redis.redis.sismember(used, 'lost-claim')) === 0, 2000, 'the alias to leave used_keys');
     assert.equal(await codes.claimCode('lost-claim'), 'lost-claim', 'claimable again at once, despite the cool-down');
+  });
+
+  test('an alias claim whose answer was lost stays claimed when a link has the alias: the KGS must not hand it out', async () => {
+    assert.equal(await codes.claimCode('linked-1'), 'linked-1', 'a live link holds it');
+    const returned: string[] = [];
+    // The KGS refused the claim (taken), but the answer was lost on the way back.
+    const lostRefusal: CodeSource = {
+      ...codes,
+      claimCode: async () => {
+        throw new DependencyDown('kgs', 'No answer from the Key Generation Service.', 1);
+      },
+      returnCodes: (given, context, options) => (returned.push(...given), codes.returnCodes(given, context, options)),
+    };
+    let looked = 0;
+    const store = {
+      insert: () => Promise.reject(new Error('not reached')),
+      findByCode: async (code: string) => ((looked += 1), code === 'linked-1' ? ({ code } as unknown) : null),
+    } as unknown as LinkStore;
+    const lost = createLinkService({ ...serviceOptions, store, codes: lostRefusal });
+    await assert.rejects(lost.createLink({ url: 'https://example.com/k', alias: 'linked-1' }, null), DependencyDown);
+    await until(async () => looked === 1, 2000, 'the link service to look for a link with the alias');
+    await sleep(100);
+    assert.deepEqual(returned, [], 'nothing given back');
+    assert.equal(await kgs.redis.redis.sismember(redisKeyNames(kgs.redis.prefix).used, 'linked-1'), 1, 'still used in the KGS');
   });
 
   test('an alias claim the KGS answered as taken is not released: the alias is someone else\'s', async () => {
