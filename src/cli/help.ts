@@ -104,7 +104,8 @@ ${CLIENT_OPTIONS}`;
 HELP['keys revoke'] = `Usage: curt keys revoke <id>
 
 Revokes the API key with this id (see \`curt keys list\`): it is refused from the next request on,
-on every replica. An admin key may revoke any key; another key only itself. Revoking the last admin
+on every replica. A 503 means the key is revoked but not every replica confirmed it yet: run it again.
+An admin key may revoke any key; another key only itself. Revoking the last admin
 key leaves none: \`curt serve\` then makes a new one at its next start; elsewhere set a new
 ADMIN_API_KEY.
 ${CLIENT_OPTIONS}`;

@@ -17,13 +17,23 @@
 //    all when the far tier cannot tell.
 import type { CachedLink, CacheLookup, CacheRead, LinkCache } from './link-cache.ts';
 
+/**
+ * `delivered`: the message was sent and, for a confirmed publish, every other subscribed replica
+ * acknowledged it in time. False when it could not be sent (Redis down, breaker open) or an ack is missing.
+ */
+export interface PublishResult {
+  delivered: boolean;
+  /** Why not, for the log. */
+  reason?: string;
+}
+
 export interface InvalidationBus {
   /**
    * Tells every other replica that `code` changed. Never throws. `confirm`: resolves only once every
-   * other subscribed replica has dropped the code (or a short timeout passed), so a change the
-   * caller then reports as done holds on every replica.
+   * other subscribed replica has dropped the code (or a timeout passed), and reports in `delivered`
+   * whether they all did, so a caller that promises the change holds everywhere can refuse to say so.
    */
-  publish(code: string, options?: { confirm?: boolean }): Promise<void>;
+  publish(code: string, options?: { confirm?: boolean }): Promise<PublishResult>;
   /** `onCode` for each invalidation from another replica; `onReset` when the subscription was lost or is back. */
   subscribe(onCode: (code: string) => void, onReset: () => void): void;
   /** True while invalidations are being received. */

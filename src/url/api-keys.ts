@@ -4,7 +4,7 @@
 // revocation bus (Redis pub/sub, see docs/architecture.md) and waits for them to drop it, and a
 // replica that cannot hear the bus does not cache at all.
 import { createHash, randomBytes } from 'node:crypto';
-import { Forbidden, NotFound, Unauthorized } from '../core/errors.ts';
+import { DependencyDown, Forbidden, NotFound, Unauthorized } from '../core/errors.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../storage/link-store.ts';
 import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { Principal } from './link-service.ts';
@@ -13,6 +13,7 @@ const KEY_PREFIX = 'curt_';
 const CACHE_MS = 30_000;
 const UNKNOWN_CACHE_MS = 1_000;
 const CACHE_MAX = 10_000;
+const UNCONFIRMED_DETAIL = 'The key is revoked, but not every replica has confirmed it yet; try again shortly (revoking it again is harmless).';
 
 export const hashApiKey = (key: string): Buffer => createHash('sha256').update(key).digest();
 
@@ -26,7 +27,8 @@ export interface ApiKeyService {
   listKeys(principal: Principal): Promise<ApiKeyRecord[]>;
   /**
    * Revokes key `id`: an admin key may revoke any key, another key only itself. Resolves once no
-   * replica that can be told still accepts it. Revoking a revoked key again changes nothing.
+   * replica that can be told still accepts it; 503 `redis_unavailable` when that is not confirmed
+   * (the revocation is stored all the same). Revoking a revoked key again changes nothing.
    */
   revokeKey(principal: Principal, id: number): Promise<ApiKeyRecord>;
 }
@@ -111,7 +113,13 @@ export function createApiKeyService(store: ApiKeyStore, options: ApiKeyServiceOp
       const record = await store.revoke(id);
       if (record === null) throw new NotFound('No API key has this id.', 'api_key_not_found');
       forget(id);
-      await revocations?.publish(String(id), { confirm: true });
+      if (revocations === null) return record;
+      // Answering 204 without every ack would break the promise: a replica that cached the key
+      // would accept it until its entry expires. The revocation is stored, so a retry is harmless.
+      const published = await revocations.publish(String(id), { confirm: true });
+      if (!published.delivered) {
+        throw new DependencyDown('redis', UNCONFIRMED_DETAIL, 1, { cause: new Error(`API key ${id} revoked but not confirmed by every replica: ${published.reason ?? 'unknown'}`) });
+      }
       return record;
     },
   };

@@ -13,6 +13,7 @@ import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.t
 import type { RateLimiter } from '../../src/storage/rate-limiter.ts';
 import { createRedisRateLimiter } from '../../src/storage/redis/redis-rate-limiter.ts';
 import type { LinkStore } from '../../src/storage/link-store.ts';
+import type { InvalidationBus } from '../../src/storage/tiered-link-cache.ts';
 import { createApiKeyService, type ApiKeyService } from '../../src/url/api-keys.ts';
 import { buildUrlApp } from '../../src/url/app.ts';
 import { createClickCounter, type ClickCounter } from '../../src/url/click-counter.ts';
@@ -58,6 +59,8 @@ export interface TestUrlServiceOptions {
   /** Instead of the in-process key pool (e.g. a KGS client over HTTP); closed with the service. */
   codes?: CodeSource;
   log?: Logger;
+  /** The API key revocation bus (e.g. on the test's Redis prefix, to play one of several replicas); closed with the service. */
+  apiKeyRevocations?: (redis: TestRedis, log: Logger) => InvalidationBus;
 }
 
 export async function buildTestUrlService(label: string, options: TestUrlServiceOptions = {}): Promise<TestUrlService> {
@@ -77,7 +80,8 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   });
   const codes = options.codes ?? createLocalCodeSource(pool);
   const store = createPgLinkStore(database.db);
-  const apiKeys = createApiKeyService(createPgApiKeyStore(database.db));
+  const revocations = options.apiKeyRevocations?.(redis, log) ?? null;
+  const apiKeys = createApiKeyService(createPgApiKeyStore(database.db), { revocations });
   await apiKeys.ensureAdminKey(ADMIN_KEY, 'test admin');
   const clicks = createClickCounter({ store, log, flushIntervalMs: 60_000, bufferMax: 10_000, metrics: metrics.clickMetrics });
   metrics.watchClicks(clicks);
@@ -128,6 +132,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     },
     async close() {
       await app.close();
+      await revocations?.close();
       await codes.close();
       await database.drop();
       await redis.cleanup();

@@ -11,7 +11,7 @@ const link = { id: 1, url: 'https://example.com/', expiresAt: null, isOneTime: f
 
 /** One replica alone: always subscribed, nobody else to tell. */
 const quietBus: InvalidationBus = {
-  publish: () => Promise.resolve(),
+  publish: () => Promise.resolve({ delivered: true }),
   subscribe: () => undefined,
   subscribed: () => true,
   close: () => Promise.resolve(),

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { InvalidationBus } from '../tiered-link-cache.ts';
+import type { InvalidationBus, PublishResult } from '../tiered-link-cache.ts';
 import type { EpochChannel } from './redis-cache-epoch.ts';
 
 export interface RedisInvalidationBusOptions {
@@ -93,39 +93,54 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
 
   const handlers = { onCode: (_code: string): void => undefined, onEpoch: (_epoch: number): void => undefined };
 
-  /** Never throws: a message that cannot be sent is reported to onPublishFailed. Returns the receivers. */
-  async function send(message: string): Promise<number> {
+  /** Never throws: a message that cannot be sent is reported to onPublishFailed. Returns the receivers, null when not sent. */
+  async function send(message: string): Promise<number | null> {
     if (breaker && !breaker.allows()) {
       options.onPublishFailed?.();
-      return 0;
+      return null;
     }
     try {
       return await (breaker ? breaker.run(() => redis.publish(channel, message)) : redis.publish(channel, message));
     } catch (err) {
       log.debug({ dependency: 'redis', err: (err as Error).message }, 'invalidation not published');
       options.onPublishFailed?.(err);
-      return 0;
+      return null;
     }
   }
 
-  /** Publishes and waits (at most ackTimeoutMs) until every other subscribed replica has dropped the code. */
-  async function sendConfirmed(code: string): Promise<void> {
+  /**
+   * Publishes and waits (at most ackTimeoutMs) until every other subscribed replica has dropped the
+   * code; delivered only if the message went out and every ack came back in time.
+   */
+  async function sendConfirmed(code: string): Promise<PublishResult> {
     const id = nextMessageId++;
     let done = (): void => undefined;
     const acked = new Promise<void>((resolve) => (done = resolve));
     const entry = { acks: 0, needed: null as number | null, done };
     waiting.set(id, entry);
+    // Whether this replica counts among the receivers: if it is unsure (its subscription is just
+    // going down or coming up), counting it wrongly only ever asks for one ack more, never one less.
+    const selfListening = active;
     try {
       const receivers = await send(`${origin}:${code}:${id}`);
-      // The receivers include this replica; acks that came in before PUBLISH answered count.
-      entry.needed = receivers - 1;
-      if (entry.acks >= entry.needed) return;
+      if (receivers === null) return { delivered: false, reason: 'the message could not be published to Redis' };
+      // Acks that came in before PUBLISH answered count. A replica whose subscription is down is no
+      // receiver and owes no ack: it trusts no cached state until it is subscribed again.
+      entry.needed = receivers - (selfListening ? 1 : 0);
+      if (entry.acks >= entry.needed) return { delivered: true };
+      let timedOut = false;
       const timer = setTimeout(() => {
-        log.debug({ code, missing: (entry.needed ?? 0) - entry.acks }, 'not every replica acknowledged an invalidation in time');
+        timedOut = true;
         done();
       }, ackTimeoutMs);
       await acked;
       clearTimeout(timer);
+      if (timedOut) {
+        const reason = `${entry.needed - entry.acks} of ${entry.needed} replicas did not acknowledge within ${ackTimeoutMs} ms`;
+        log.debug({ code }, reason);
+        return { delivered: false, reason };
+      }
+      return { delivered: true };
     } finally {
       waiting.delete(id);
     }
@@ -133,8 +148,8 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
 
   return {
     async publish(code, publishOptions) {
-      if (publishOptions?.confirm === true) await sendConfirmed(code);
-      else await send(`${origin}:${code}`);
+      if (publishOptions?.confirm === true) return sendConfirmed(code);
+      return { delivered: (await send(`${origin}:${code}`)) !== null };
     },
     async publishEpoch(epoch) {
       await send(`${origin}:!${epoch}`);

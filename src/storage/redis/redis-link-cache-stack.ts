@@ -52,7 +52,7 @@ export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string;
     log,
     breaker,
     ackTimeoutMs: REVOCATION_ACK_TIMEOUT_MS,
-    onPublishFailed: (err) => log.warn({ dependency: 'redis', err: (err as Error | undefined)?.message }, 'an API key revocation was not published; replicas that cached the key accept it until their subscription resets'),
+    onPublishFailed: (err) => log.warn({ dependency: 'redis', err: (err as Error | undefined)?.message }, 'an API key revocation was not published; the revocation answers 503 so that it is retried'),
   });
 
   function linkCache(): LinkCache {

@@ -49,7 +49,7 @@ export async function registerApiKeyRoutes(app: HttpApp, apiKeys: ApiKeyService)
     '/api-keys/:id',
     {
       schema: {
-        summary: 'Revoke an API key at once, on every replica (an admin key: any key; another key: only itself)',
+        summary: 'Revoke an API key at once, on every replica (an admin key: any key; another key: only itself); 503 if not every replica confirmed it: the key is revoked, retry',
         security,
         params: KeyIdParams,
         response: { 204: Type.Null(), 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 503: Problem },
