@@ -31,6 +31,9 @@ export interface PostgresOptions {
  */
 export const REQUEST_PATH_TIMEOUTS = { connectTimeoutMs: 500, statementTimeoutMs: 600 } as const;
 
+/** The connect timeout of a pool given none (background work). */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
+
 // bigint columns (ids, click counts) come back as numbers: they stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
@@ -38,7 +41,7 @@ export function createPgPool(options: PostgresOptions): Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectTimeoutMs ?? 2000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs ?? 5000,
     // The server cancels a slow statement first (the connection stays usable); this client-side

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMigrations, migrate, pendingMigrations } from '../../src/core/migrate.ts';
 import { hashApiKey } from '../../src/url/api-keys.ts';
+import { ServerBusy } from '../../src/core/errors.ts';
+import type { TransactionalRunner } from '../../src/core/sql.ts';
 import { CodeExists, type ClickAggregate, type LinkStore, type NewLink } from '../../src/storage/link-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { testLogger } from '../support/log.ts';
@@ -287,6 +289,27 @@ describe('PgLinkStore', () => {
     assert.deepEqual(seen, mine.map((l) => l.id).reverse());
     const everything = await store.list({ limit: 1000 });
     assert.ok(everything.length > mine.length, 'no owner: every link');
+  });
+
+  test('a lookup that waits for a batch longer than its deadline answers server_busy, without a query', { timeout: 10_000 }, async () => {
+    // The database answers, but only when the test says: the one batch in flight holds its place.
+    const gates: (() => void)[] = [];
+    const queries: string[] = [];
+    const slow: TransactionalRunner = {
+      query: async (text, params) => {
+        queries.push(text);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        return database.db.query(text, params);
+      },
+      transaction: (work) => database.db.transaction(work),
+    };
+    const busyStore = createPgLinkStore(slow, { maxConcurrentBatches: 1, maxWaitMs: 20 });
+    const first = busyStore.findByCode('nope1');
+    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    await assert.rejects(busyStore.findByCode('nope2'), (err: unknown) => err instanceof ServerBusy && err.status === 503 && err.code === 'server_busy');
+    gates.shift()?.();
+    assert.equal(await first, null);
+    assert.equal(queries.length, 1, 'the refused lookup never reached the database');
   });
 
   test('ping answers while the database is up', async () => {

@@ -2,7 +2,38 @@
 // errors routed to the call each belongs to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBatcher } from '../../src/core/batcher.ts';
+import { createBatcher, type BatcherLimits } from '../../src/core/batcher.ts';
+import { ServerBusy } from '../../src/core/errors.ts';
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** A run that records its inputs and finishes only when the test opens its gate: no timing involved. */
+function gatedEcho(): { run: (inputs: readonly number[]) => Promise<number[]>; runs: number[][]; open: () => boolean } {
+  const runs: number[][] = [];
+  const gates: (() => void)[] = [];
+  return {
+    runs,
+    run: async (inputs) => {
+      runs.push([...inputs]);
+      await new Promise<void>((resolve) => gates.push(resolve));
+      return [...inputs];
+    },
+    open: () => {
+      const gate = gates.shift();
+      gate?.();
+      return gate !== undefined;
+    },
+  };
+}
+
+function busyLimits(maxQueued: number, maxWaitMs: number): BatcherLimits {
+  return { maxQueued, maxWaitMs, overloaded: (reason) => new ServerBusy(`batcher refused a call: ${reason}`) };
+}
+
+/** 'pending' if the promise has not settled by the next turn, else its value or its error. */
+async function settledByNextTurn(promise: Promise<unknown>): Promise<unknown> {
+  return Promise.race([promise.catch((err: unknown) => err), turn().then(() => 'pending')]);
+}
 
 test('calls made in the same turn share one run, each getting its own result in order', async () => {
   const runs: number[][] = [];
@@ -75,4 +106,58 @@ test('at most maxConcurrent runs are in flight; calls that arrive meanwhile go o
   assert.deepEqual(await Promise.all([...first, ...later]), [0, 1, 2, 3, 10, 11, 12, 13]);
   assert.equal(most, 2);
   assert.deepEqual(sizes, [2, 2, 2, 2]);
+});
+
+// Without a deadline this call would wait for as long as the running batch takes; the test's own
+// timeout is what fails it on a batcher that has none.
+test('a queued call past its deadline is rejected with server_busy and never runs', { timeout: 10_000 }, async () => {
+  const echo = gatedEcho();
+  const call = createBatcher<number, number>(echo.run, 10, 1, busyLimits(100, 20));
+  const first = call(1);
+  await turn();
+  assert.deepEqual(echo.runs, [[1]], 'the first call is running and holds the only place');
+  const late = call(2);
+  await assert.rejects(late, (err: unknown) => err instanceof ServerBusy && err.status === 503 && err.code === 'server_busy');
+  echo.open();
+  assert.equal(await first, 1);
+  await turn();
+  assert.deepEqual(echo.runs, [[1]], 'the refused call never ran');
+  // The batcher goes on serving once a place is free.
+  const next = call(3);
+  while (echo.runs.length < 2) await turn();
+  echo.open();
+  assert.equal(await next, 3);
+});
+
+test('past the queue bound a call is rejected at once', async () => {
+  const echo = gatedEcho();
+  const call = createBatcher<number, number>(echo.run, 10, 1, busyLimits(2, 60_000));
+  const running = call(0);
+  await turn();
+  const queued = [call(1), call(2)];
+  const refused = call(3);
+  const outcome = await settledByNextTurn(refused);
+  assert.ok(outcome instanceof ServerBusy, `the third waiting call is refused before any run finishes (got ${String(outcome)})`);
+  assert.equal(outcome.code, 'server_busy');
+  while (echo.open() || echo.runs.length < 2) await turn();
+  assert.deepEqual(await Promise.all([running, ...queued]), [0, 1, 2]);
+  assert.deepEqual(echo.runs, [[0], [1, 2]], 'the refused call never ran');
+});
+
+test('items dispatched in order under a backlog', async () => {
+  const echo = gatedEcho();
+  const call = createBatcher<number, number>(echo.run, 100, 1, busyLimits(10_000, 60_000));
+  const total = 3000;
+  const first = call(0);
+  await turn();
+  // A backlog far past one batch, taken from the front run after run (across the queue's compaction).
+  const rest = Array.from({ length: total - 1 }, (_, i) => call(i + 1));
+  while (echo.runs.flat().length < total || echo.open()) {
+    echo.open();
+    await turn();
+  }
+  const expected = Array.from({ length: total }, (_, i) => i);
+  assert.deepEqual(echo.runs.flat(), expected, 'every input ran once, in the order of the calls');
+  assert.ok(echo.runs.every((inputs) => inputs.length <= 100));
+  assert.deepEqual(await Promise.all([first, ...rest]), expected, 'each call got its own result');
 });

@@ -1,6 +1,8 @@
 // LinkStore and ApiKeyStore in plain, parameterised SQL. Works on node-postgres and on PGlite: both
 // are given as a SqlRunner (query with $n parameters).
-import { createBatcher } from '../../core/batcher.ts';
+import { createBatcher, type BatcherLimits } from '../../core/batcher.ts';
+import { ServerBusy } from '../../core/errors.ts';
+import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import {
   CodeExists,
@@ -58,8 +60,39 @@ const MAX_BATCH = 256;
  */
 export const MAX_CONCURRENT_BATCHES = 4;
 
-export function createPgLinkStore(db: TransactionalRunner, options: { maxConcurrentBatches?: number } = {}): LinkStore {
+export interface PgLinkStoreOptions {
+  maxConcurrentBatches?: number;
+  /**
+   * Longest a lookup or insert waits for a batch to take it, then 503 `server_busy`: the wait that
+   * replaced the one for a pool connection keeps its limit, the pool's connect timeout (by default
+   * the request path's, REQUEST_PATH_TIMEOUTS in src/core/postgres.ts).
+   */
+  maxWaitMs?: number;
+  /** Most calls waiting per batcher beyond what free batches take at once; one more answers 503 `server_busy` at once. */
+  maxQueued?: number;
+}
+
+/**
+ * Two full rounds of runs (4 × 256 × 2) beyond what free batches take at once: when runs are slow,
+ * more would not leave before its deadline anyway, so it is refused at once instead of holding memory
+ * and a socket to find out.
+ */
+export const MAX_QUEUED = MAX_BATCH * MAX_CONCURRENT_BATCHES * 2;
+
+export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreOptions = {}): LinkStore {
   const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
+  // The same answer a wait for a pool connection gives (src/core/postgres.ts): back-pressure, which
+  // no breaker counts, not an outage.
+  const limits: BatcherLimits = {
+    maxQueued: options.maxQueued ?? MAX_QUEUED,
+    maxWaitMs: options.maxWaitMs ?? REQUEST_PATH_TIMEOUTS.connectTimeoutMs,
+    overloaded: (reason) =>
+      new ServerBusy(
+        reason === 'queue_full'
+          ? 'Too many database queries are waiting; try again shortly.'
+          : 'Every database connection is busy; try again shortly.',
+      ),
+  };
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(
@@ -108,7 +141,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: { maxConcurr
       for (const link of links) results.push(await alone(link));
       return results;
     }
-  }, MAX_BATCH, concurrency);
+  }, MAX_BATCH, concurrency, limits);
 
   // Concurrent lookups (redirects that miss the cache) in one indexed query.
   const findByCode = createBatcher<string, LinkRecord | null>(async (codes) => {
@@ -118,7 +151,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: { maxConcurr
       const row = found.get(code);
       return row === undefined ? null : toLink(row);
     });
-  }, MAX_BATCH, concurrency);
+  }, MAX_BATCH, concurrency, limits);
 
   return {
     insert,

@@ -4,7 +4,7 @@
 import { createDependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
-import { createPgPool, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
+import { createPgPool, DEFAULT_CONNECT_TIMEOUT_MS, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { TransactionalRunner } from '../../core/sql.ts';
 import type { ApiKeyStore, LinkStore } from '../link-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from './pg-link-store.ts';
@@ -32,9 +32,10 @@ export function openPostgresLinkStorage(options: { url: string; log: Logger; reg
   const db = guardedRunner(pgRunner(pool), breaker);
   const background = guardedRunner(pgRunner(backgroundPool), breaker);
   return {
-    links: createPgLinkStore(db),
+    // A call waiting for a batch gives up after its pool's connect timeout, as a pool wait would.
+    links: createPgLinkStore(db, { maxWaitMs: REQUEST_PATH_TIMEOUTS.connectTimeoutMs }),
     apiKeys: createPgApiKeyStore(db),
-    backgroundLinks: createPgLinkStore(background),
+    backgroundLinks: createPgLinkStore(background, { maxWaitMs: DEFAULT_CONNECT_TIMEOUT_MS }),
     requests: db,
     background,
     close: async () => void (await Promise.all([pool.end(), backgroundPool.end()])),
