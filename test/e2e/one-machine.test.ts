@@ -18,7 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { untilValue } from '../support/fault-probes.ts';
 import { freePort, ROOT } from '../support/processes.ts';
+
 
 const run = promisify(execFile);
 const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', METRICS_PORT: '0' };
@@ -58,7 +60,7 @@ async function stop(server: Server, signal: NodeJS.Signals): Promise<number | nu
 /** Ctrl-C; the server has shut down cleanly when it has released the data folder. */
 async function stopGracefully(server: Server, dir: string): Promise<void> {
   await stop(server, 'SIGINT');
-  await until('the data folder to be released', async () => (existsSync(join(dir, 'data', 'curt.pid')) ? undefined : true));
+  await untilValue('the data folder to be released', async () => (existsSync(join(dir, 'data', 'curt.pid')) ? undefined : true), 10_000);
   assert.doesNotMatch(server.output(), /"level":"(error|fatal)"|shutdown failed/);
 }
 
@@ -80,15 +82,6 @@ async function curt(dir: string, args: string[], env: Record<string, string>, vi
   }
 }
 
-async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /**
  * The remote ports of the TCP connections that process `pid` holds (Linux /proc): its socket
@@ -158,11 +151,11 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const redirect = await fetch(`${server}/${code}`, { redirect: 'manual', headers: { referer: 'https://news.example/post' } });
   assert.equal(redirect.status, 302);
   assert.equal(redirect.headers.get('location'), 'https://example.com/one-machine');
-  const stats = await until('the click in stats', async () => {
+  const stats = await untilValue('the click in stats', async () => {
     const result = await curt(dir, ['stats', code, '--json'], cli);
     const parsed = JSON.parse(result.stdout) as { clicks: number; referrers: { host: string }[] };
     return parsed.clicks === 1 ? parsed : undefined;
-  });
+  }, 10_000);
   assert.deepEqual(stats.referrers.map((r) => r.host), ['news.example']);
   const human = await curt(dir, ['stats', code], cli);
   assert.match(human.stdout, /Clicks\s+1\n/);

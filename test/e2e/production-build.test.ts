@@ -12,7 +12,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +20,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parseCommand } from '../../src/cli/args.ts';
 import { copies, execForm, instructions, pairs, parseCopy, readDockerfile, stage } from '../support/dockerfile.ts';
-import { freePort, ROOT } from '../support/processes.ts';
+import { untilValue } from '../support/fault-probes.ts';
+import { freePort, ROOT, stopChild } from '../support/processes.ts';
+
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
@@ -86,13 +87,7 @@ async function startRole(app: string, role: string, env: Record<string, string>,
     child,
     url,
     output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
+    stop: (signal: NodeJS.Signals = 'SIGTERM') => stopChild(child, signal),
   };
 }
 
@@ -109,15 +104,6 @@ async function runCurt(app: string, argv: string[], env: Record<string, string>)
   }
 }
 
-async function until<T>(what: string, attempt: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await attempt();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 /** Copies a COPY instruction's sources from `from` into `app`, where the destination is relative to WORKDIR. */
 async function copyInto(app: string, from: string, sources: string[], destination: string): Promise<string[]> {
@@ -280,12 +266,12 @@ describe('the production build, assembled as the Dockerfile does, runs every rol
       const { short_code: code } = JSON.parse(shortened.stdout) as { short_code: string };
       const redirect = await fetch(`${serve.url}/${code}`, { redirect: 'manual' });
       assert.equal(redirect.headers.get('location'), 'https://example.com/serve');
-      const stats = await until('the click in the stats', async () => {
+      const stats = await untilValue('the click in the stats', async () => {
         const result = await runCurt(app, ['stats', code, '--json'], client);
         assert.equal(result.code, 0, result.stderr);
         const parsed = JSON.parse(result.stdout) as { clicks: number; original_url: string };
         return parsed.clicks === 1 ? parsed : undefined;
-      });
+      }, 20_000);
       assert.equal(stats.original_url, 'https://example.com/serve');
       assert.equal(await serve.stop(), 0, serve.output());
       assert.ok(existsSync(join(dataDir, 'postgres')), 'the embedded database is in DATA_DIR');

@@ -14,6 +14,7 @@ import { createApiKeyService, type ApiKeyService } from '../../src/url/api-keys.
 import { testLogger } from '../support/log.ts';
 import { REDIS_URL } from '../support/redis.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+import { until } from '../support/fault-probes.ts';
 
 /** A breaker the test opens and closes by hand: A's publish path, as the shared Redis breaker would gate it. */
 function switchableBreaker(): DependencyBreaker & { open: boolean } {
@@ -32,13 +33,6 @@ function switchableBreaker(): DependencyBreaker & { open: boolean } {
   };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe('DELETE /api-keys/{id} with a second replica', () => {
   let svc: TestUrlService;
@@ -57,7 +51,7 @@ describe('DELETE /api-keys/{id} with a second replica', () => {
     await redisB.connect();
     busB = createRedisInvalidationBus({ redis: redisB, prefix: `${svc.redis.prefix}api-keys:`, log: testLogger('url-b') });
     apiKeysB = createApiKeyService(createPgApiKeyStore(svc.database.db), { revocations: busB });
-    await until(() => busA?.subscribed() === true && busB.subscribed(), 'both replicas subscribed to API key revocations');
+    await until(() => busA?.subscribed() === true && busB.subscribed(), 20_000, 'both replicas subscribed to API key revocations');
   });
 
   after(async () => {
@@ -97,7 +91,7 @@ describe('DELETE /api-keys/{id} with a second replica', () => {
     } finally {
       await redisB.connect();
     }
-    await until(() => busB.subscribed(), 'B still subscribed');
+    await until(() => busB.subscribed(), 20_000, 'B still subscribed');
     assert.equal((await revoke(id)).statusCode, 204, 'the retry, every ack in');
     await assert.rejects(apiKeysB.authenticate(authorization), Unauthorized);
   });

@@ -3,16 +3,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { LightMyRequestResponse } from 'fastify';
+import type { ApiKeyInfo } from '../../src/client/curt-client.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
 
-interface KeyInfo {
-  id: number;
-  key_prefix: string;
-  name: string | null;
-  is_admin: boolean;
-  created_at: string;
-  revoked_at: string | null;
-}
+type KeyInfo = ApiKeyInfo;
 
 function assertProblem(res: LightMyRequestResponse, status: number, code: string): void {
   assert.equal(res.statusCode, status, res.body);

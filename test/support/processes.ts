@@ -72,14 +72,17 @@ export async function startService(
     metricsUrl: `http://127.0.0.1:${metricsPort}`,
     child,
     output: () => output,
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      const exited = once(child, 'exit');
-      child.kill(signal);
-      const [code] = (await exited) as [number | null];
-      return code;
-    },
+    stop: (signal = 'SIGTERM') => stopChild(child, signal),
   };
+}
+
+/** Sends `signal` (unless the child has already exited) and resolves to its exit code. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  const [code] = (await exited) as [number | null];
+  return code;
 }
 
 export function startKgs(env: Record<string, string>): Promise<ServiceProcess> {
