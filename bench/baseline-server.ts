@@ -1,27 +1,42 @@
-// The ceiling for any Node.js service on this machine: a bare node:http server that answers every
-// request with a fixed answer and does no work. Benchmarks run it in the same session as what they
-// measure and report every figure as a ratio to it.
+// The references for every benchmark figure, run in the same session as what they measure:
+//  - BASELINE_MODE=redirect: a bare node:http server answering every request with a fixed 302 — the
+//    floor for any Node.js service on this machine;
+//  - BASELINE_MODE=fastify-redirect: a bare Fastify app (no logger, no hooks) whose one route
+//    `GET /:code` answers the same 302 — the framework's own share, next to the floor;
+//  - BASELINE_MODE=json: node:http answering BASELINE_BODY as JSON (the KGS bench's reference).
 import { createServer } from 'node:http';
+import Fastify from 'fastify';
 
 const port = Number(process.env.PORT ?? 0);
 const mode = process.env.BASELINE_MODE ?? 'redirect';
 const body = process.env.BASELINE_BODY ?? '';
+const LOCATION = 'https://example.com/baseline';
 
-const server = createServer((req, res) => {
-  if (req.url === '/health') {
-    res.writeHead(200, { 'content-length': '0' });
-    res.end();
-  } else if (mode === 'redirect') {
-    res.writeHead(302, { location: 'https://example.com/baseline', 'content-length': '0' });
-    res.end();
-  } else {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  }
-});
-server.keepAliveTimeout = 60_000;
-server.listen(port, '127.0.0.1', () => {
-  const address = server.address();
+function announce(address: ReturnType<ReturnType<typeof createServer>['address']>): void {
   process.stdout.write(`${typeof address === 'object' && address !== null ? address.port : port}\n`);
-});
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}
+
+if (mode === 'fastify-redirect') {
+  const app = Fastify({ logger: false, keepAliveTimeout: 60_000 });
+  app.get('/health', async () => '');
+  app.get('/:code', async (_request, reply) => reply.code(302).header('location', LOCATION).send());
+  await app.listen({ port, host: '127.0.0.1' });
+  announce(app.server.address());
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+} else {
+  const server = createServer((req, res) => {
+    if (req.url === '/health') {
+      res.writeHead(200, { 'content-length': '0' });
+      res.end();
+    } else if (mode === 'redirect') {
+      res.writeHead(302, { location: LOCATION, 'content-length': '0' });
+      res.end();
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    }
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(port, '127.0.0.1', () => announce(server.address()));
+  process.on('SIGTERM', () => server.close(() => process.exit(0)));
+}

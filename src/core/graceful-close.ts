@@ -14,6 +14,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Server } from 'node:net';
 import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,9 +25,17 @@ declare module 'fastify' {
 
 export interface GracefulClose {
   close(drainMs: number, settleMs: number): Promise<void>;
+  /**
+   * Counts a request the app will answer. Called for every request unless `trackRequests` is
+   * 'by-caller': then the server's own handler calls it, for the requests it hands to the app (a fast
+   * path's answers are sent before it returns, so they are never pending; see http-app.ts).
+   */
+  track(request: IncomingMessage, response: ServerResponse): void;
+  /** True from the start of close(): requests must then go through the app's onSend hook. */
+  draining(): boolean;
 }
 
-export function installGracefulClose(app: FastifyInstance): GracefulClose {
+export function installGracefulClose(app: FastifyInstance, options: { trackRequests?: 'all' | 'by-caller' } = {}): GracefulClose {
   const open = new Set<Socket>();
   /**
    * Requests received on a connection whose answer has not been sent yet (several when pipelined).
@@ -52,14 +61,15 @@ export function installGracefulClose(app: FastifyInstance): GracefulClose {
       if (open.size === 0) onEmpty?.();
     });
   });
-  // Before Fastify's own listener, so the count includes this request when its answer is sent.
-  app.server.prependListener('request', (request, response) => {
+  const track = (request: IncomingMessage, response: ServerResponse): void => {
     const socket = request.socket;
     if (draining) touched.add(socket);
     pending.set(socket, (pending.get(socket) ?? 0) + 1);
     // An answer that never passes onSend (the connection died first) is counted down here.
     response.once('close', () => countDown(socket, response));
-  });
+  };
+  // Before Fastify's own listener, so the count includes this request when its answer is sent.
+  if (options.trackRequests !== 'by-caller') app.server.prependListener('request', track);
   app.addHook('onSend', async (request, reply, payload) => {
     const socket = request.raw.socket;
     countDown(socket, reply.raw);
@@ -80,6 +90,8 @@ export function installGracefulClose(app: FastifyInstance): GracefulClose {
         }).finally(() => (onEmpty = null));
 
   return {
+    track,
+    draining: () => draining,
     async close(drainMs, settleMs) {
       draining = true;
       await noneOpenWithin(drainMs);

@@ -2,12 +2,12 @@
 // validation, request metrics and an OpenAPI document built from the route schemas.
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type RawServerDefault, type FastifyBaseLogger } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { HttpTimeouts, TrustProxy } from './config.ts';
-import { installGracefulClose } from './graceful-close.ts';
+import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import type { Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { answerClientError, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
@@ -24,6 +24,26 @@ export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** A caller's request id is kept (so it travels URL service → KGS); anything odd is replaced. */
+export function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+/** What a fast path needs to answer as the app would: the request id and the request metrics. */
+export interface FastPathTools {
+  requestId(req: IncomingMessage): string;
+  /** Records the request in http_request_duration_seconds and the access log, as the onResponse hook does. */
+  answered(req: IncomingMessage, route: string, status: number, startedAt: number, requestId: string): void;
+}
+
+/**
+ * Answers a request before Fastify sees it, synchronously, or returns false and leaves it to the app.
+ * For the one request that must cost least (the warm redirect, docs/performance.md); never used while
+ * the app drains, so that drain's `Connection: close` bookkeeping stays in one place.
+ */
+export type FastPath = (req: IncomingMessage, res: ServerResponse, tools: FastPathTools) => boolean;
+
 export interface HttpAppOptions {
   log: Logger;
   registry: Registry;
@@ -34,6 +54,7 @@ export interface HttpAppOptions {
   trustProxy?: TrustProxy;
   /** Server timeouts; default: config.ts's defaults. */
   timeouts?: HttpTimeouts;
+  fastPath?: FastPath;
 }
 
 export const DEFAULT_HTTP_TIMEOUTS: HttpTimeouts = { requestMs: 10_000, headersMs: 5000, keepAliveMs: 65_000 };
@@ -70,20 +91,47 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // Widened on purpose: with pino's own Logger type Fastify infers an instance type that its plugins reject.
   const loggerInstance: FastifyBaseLogger = options.log;
   const timeouts = options.timeouts ?? DEFAULT_HTTP_TIMEOUTS;
+  const latency = createHttpMetrics(options.registry);
+  const observe = (method: string, route: string, status: number, seconds: number): void => latency.observe(method, route, status, seconds);
+  const debugEnabled = (): boolean => options.log.isLevelEnabled('debug');
+  const fastPath = options.fastPath;
+  let graceful: GracefulClose | null = null;
+  const tools: FastPathTools = {
+    requestId: requestIdOf,
+    answered(req, route, status, startedAt, requestId) {
+      const ms = performance.now() - startedAt;
+      observe(req.method ?? 'GET', route, status, ms / 1000);
+      if (debugEnabled()) loggerInstance.debug({ request_id: requestId, method: req.method, url: req.url, status, ms }, 'request');
+    },
+  };
+  const http = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) };
   const app = Fastify({
     // Slow clients (a trickled body, headers that never end) get 408 and lose the connection.
-    http: { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) },
+    http,
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
+    // The server Fastify would make (lib/server.js), with the fast path in front of its handler.
+    ...(fastPath === undefined
+      ? {}
+      : {
+          serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+            const server = createServer(http, (req, res) => {
+              if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
+                graceful?.track(req, res);
+                handler(req, res);
+              }
+            });
+            server.keepAliveTimeout = timeouts.keepAliveMs;
+            server.requestTimeout = timeouts.requestMs;
+            return server;
+          },
+        }),
     loggerInstance,
     // One access line per request comes from our onResponse hook (with the route and latency).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT_BYTES,
     // A caller's request id is kept (so it travels URL service → KGS); anything odd is replaced.
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: requestIdOf,
     ajv: {
       // Unknown fields and wrong types are errors, not silently stripped or coerced.
       // verbose: errors carry their schema, so that validation-message.ts can name the allowed fields.
@@ -105,23 +153,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const graceful = installGracefulClose(app);
-  app.decorate('closeGracefully', (drainMs: number, settleMs: number) => graceful.close(drainMs, settleMs));
+  const drain = installGracefulClose(app, { trackRequests: fastPath === undefined ? 'all' : 'by-caller' });
+  graceful = drain;
+  app.decorate('closeGracefully', (drainMs: number, settleMs: number) => drain.close(drainMs, settleMs));
   registerProblemHandlers(app);
   // Fastify parses text/plain by default; every body of ours is JSON, so anything else is 415.
   app.removeContentTypeParser('text/plain');
   app.server.on('checkExpectation', answerUnmetExpectation);
   app.addSchema(ProblemSchema);
 
-  const latency = createHttpMetrics(options.registry);
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    latency.observe(
-      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) request.log.warn({ method: request.method, url: request.url, status: reply.statusCode }, 'request failed');
     else request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });

@@ -36,6 +36,13 @@ export interface FillStamp {
 
 export interface LinkCache {
   get(code: string): Promise<CacheLookup>;
+  /**
+   * What this process holds for `code`, read without I/O and without waiting: a cache with an
+   * in-process tier answers from it; `undefined` when it has no such tier, or cannot vouch for it
+   * now, or has no entry. The warm redirect answers from it without a promise (docs/performance.md).
+   * The entry is shared and frozen: read it, never change it.
+   */
+  peek?(code: string): CacheLookup;
   /** `get` with the entry's remaining lifetime, in the same single read. */
   read(code: string): Promise<CacheRead>;
   /**

@@ -47,7 +47,7 @@ export interface NearTierTrust {
 }
 
 export interface TieredLinkCacheOptions {
-  near: LinkCache & { clear(): void };
+  near: LinkCache & { clear(): void; peek(code: string): CacheLookup };
   far: LinkCache;
   bus: InvalidationBus;
   /** Without it, the subscription alone decides. */
@@ -142,6 +142,13 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
       return (await read(code)).entry;
     },
     read,
+    // The near tier alone, under the same trust as read(); a miss here is left to read(), which counts it.
+    peek(code) {
+      if (nearToken() === null) return undefined;
+      const entry = near.peek(code);
+      if (entry !== undefined) options.onNearLookup?.('hit');
+      return entry;
+    },
     async set(code, link, ttlS, setOptions) {
       await far.set(code, link, ttlS, setOptions);
       // A lookup filling a miss brings no new state: nothing for other replicas to drop.

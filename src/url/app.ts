@@ -13,7 +13,7 @@ import { registerHomeRoutes } from './routes/home.ts';
 import { createGuard } from './routes/guard.ts';
 import { registerLinkRoutes } from './routes/links.ts';
 import { registerQrRoute } from './routes/qr.ts';
-import { registerRedirectRoute } from './routes/redirect.ts';
+import { redirectFastPath, registerRedirectRoute } from './routes/redirect.ts';
 import { LinkView } from './routes/schemas.ts';
 
 export const URL_SERVICE_VERSION = '0.1.0';
@@ -49,6 +49,7 @@ async function probe(check: DependencyCheck | null): Promise<'up' | 'down' | 'in
 }
 
 export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
+  const redirectDeps = { links: deps.links, status: deps.redirectStatus, ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}) };
   const app = await createHttpApp({
     log: deps.log,
     registry: deps.registry,
@@ -57,6 +58,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     version: URL_SERVICE_VERSION,
     trustProxy: deps.trustProxy ?? false,
     ...(deps.timeouts ? { timeouts: deps.timeouts } : {}),
+    fastPath: redirectFastPath(redirectDeps),
   });
   app.addSchema(LinkView);
   app.decorateRequest('principal', null);
@@ -96,6 +98,6 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     await registerApiKeyRoutes(api, deps.apiKeys);
     registerQrRoute(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl });
   });
-  await registerRedirectRoute(app, { links: deps.links, status: deps.redirectStatus, ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}) });
+  await registerRedirectRoute(app, redirectDeps);
   return app;
 }

@@ -55,6 +55,12 @@ export interface LinkService {
   /** The target of a redirect; counts a click when `countClick`. Throws LinkNotFound / LinkGone. */
   /** `referer`: the request's Referer header, read only when the redirect counts a click. */
   resolveRedirect(code: string, options: { countClick: boolean; referer: string | undefined }): Promise<string>;
+  /**
+   * resolveRedirect for a link this process holds in memory and that redirects now (active, not
+   * expired, not one-time), without a promise; `undefined` for anything else, which resolveRedirect
+   * then decides. Counts the click as resolveRedirect does.
+   */
+  resolveRedirectNow(code: string, options: { countClick: boolean; referer: string | undefined }): string | undefined;
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
   updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
@@ -245,6 +251,15 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         await cache.set(code, consumed, ttlFor(consumed));
         if (!won) throw new LinkGone('link_used');
       }
+      if (countClick) clicks.record(link.id, referrerHost(referer));
+      return link.url;
+    },
+
+    resolveRedirectNow(code, { countClick, referer }) {
+      const link = cache.peek?.(code);
+      // A miss, "no such code", a one-time link (decided in PostgreSQL) or a dead link: the full path.
+      if (link == null || link.isOneTime || goneReason(link, now().getTime()) !== null) return undefined;
+      options.events?.cacheLookup?.('hit');
       if (countClick) clicks.record(link.id, referrerHost(referer));
       return link.url;
     },

@@ -1,5 +1,5 @@
 // URL service series: cache effectiveness, redirect outcomes, the click pipeline.
-import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
+import { Counter, createTallyCounter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
 import type { ClickCounter, ClickCounterMetrics } from './click-counter.ts';
 
 export interface UrlMetrics {
@@ -17,37 +17,22 @@ export interface UrlMetrics {
   watchCacheEpoch: (epoch: { stats(): { epoch: number | null; suspect: boolean } }) => void;
 }
 
-/**
- * inc() on one labelled series of a counter, the child looked up once per label value: the hot
- * path's counters would otherwise check and hash a label object on every call.
- */
-function incrementer<L extends string>(counter: Counter<L>, label: L): (value: string) => void {
-  const children = new Map<string, { inc(): void }>();
-  return (value) => {
-    let child = children.get(value);
-    if (child === undefined) {
-      child = counter.labels({ [label]: value } as Partial<Record<L, string>>);
-      children.set(value, child);
-    }
-    child.inc();
-  };
-}
-
 export function createUrlMetrics(registry: Registry): UrlMetrics {
   const registers = [registry];
-  const cache = new Counter({ name: 'cache_lookups_total', help: 'Link cache lookups by result', labelNames: ['result'], registers });
-  const near = new Counter({
+  // The counters a request bumps are tallies, handed to prom-client at scrape time (see createTallyCounter).
+  const cacheLookup = createTallyCounter({ name: 'cache_lookups_total', help: 'Link cache lookups by result', label: 'result', registry });
+  const nearCacheLookup = createTallyCounter({
     name: 'near_cache_lookups_total',
     help: 'In-process cache lookups by result (bypass = off while the invalidation subscription is down)',
-    labelNames: ['result'],
-    registers,
+    label: 'result',
+    registry,
   });
-  const cacheErrors = new Counter({ name: 'cache_errors_total', help: 'Cache operations that failed (Redis down)', labelNames: ['operation'], registers });
-  const cacheSkipped = new Counter({
+  const cacheError = createTallyCounter({ name: 'cache_errors_total', help: 'Cache operations that failed (Redis down)', label: 'operation', registry });
+  const cacheSkipped = createTallyCounter({
     name: 'cache_skipped_total',
     help: 'Cache operations not sent to Redis: its circuit breaker is open, or this replica saw Redis fail and has not bumped the cache epoch yet',
-    labelNames: ['operation'],
-    registers,
+    label: 'operation',
+    registry,
   });
   let cacheEpoch: { stats(): { epoch: number | null; suspect: boolean } } | null = null;
   new Gauge({
@@ -66,8 +51,8 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
       this.set(cacheEpoch?.stats().suspect ? 1 : 0);
     },
   });
-  const redirects = new Counter({ name: 'redirects_total', help: 'Redirect requests by outcome', labelNames: ['outcome'], registers });
-  const created = new Counter({ name: 'links_created_total', help: 'Links created', labelNames: ['kind'], registers });
+  const redirect = createTallyCounter({ name: 'redirects_total', help: 'Redirect requests by outcome', label: 'outcome', registry });
+  const linkCreated = createTallyCounter({ name: 'links_created_total', help: 'Links created', label: 'kind', registry });
   const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Clicks written to PostgreSQL', registers });
   const dropped = new Counter({ name: 'clicks_dropped_total', help: 'Clicks dropped because the click buffer was full', registers });
   const shed = new Counter({
@@ -96,12 +81,12 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
     },
   });
   return {
-    cacheLookup: incrementer(cache, 'result'),
-    cacheError: incrementer(cacheErrors, 'operation'),
-    cacheSkipped: incrementer(cacheSkipped, 'operation'),
-    nearCacheLookup: incrementer(near, 'result'),
-    redirect: incrementer(redirects, 'outcome'),
-    linkCreated: incrementer(created, 'kind'),
+    cacheLookup,
+    cacheError,
+    cacheSkipped,
+    nearCacheLookup,
+    redirect,
+    linkCreated,
     clickMetrics: {
       flushed: (clicks, seconds) => {
         flushed.inc(clicks);

@@ -40,7 +40,7 @@ function canonicalHost(hostname: string): string {
 }
 
 /** Loopback and "this host" in every family; an IPv4-mapped IPv6 address is checked as its IPv4 address. */
-function selfAddresses(extra: readonly string[]): BlockList {
+function buildSelfAddresses(extra: readonly string[]): BlockList {
   const list = new BlockList();
   list.addSubnet('127.0.0.0', 8, 'ipv4');
   // 0.0.0.0/8 is "this network": connecting to 0.0.0.0 reaches the local host.
@@ -56,9 +56,27 @@ function selfAddresses(extra: readonly string[]): BlockList {
   return list;
 }
 
-function isSelfAddress(address: string, list: BlockList): boolean {
+/**
+ * The list for these addresses, and its verdicts. Building a BlockList and checking an address each
+ * construct native SocketAddress objects: per creation that was about a fifth of its CPU. The
+ * addresses change only with the interfaces, and targets repeat, so both are kept while the
+ * addresses stay the same (verdicts bounded in number).
+ */
+let selfList: { key: string; list: BlockList; verdicts: Map<string, boolean> } | null = null;
+const VERDICTS_KEPT = 10_000;
+
+function isSelfAddress(address: string, extra: readonly string[]): boolean {
   const family = isIP(address);
-  return family !== 0 && list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  if (family === 0) return false;
+  const key = extra.join(',');
+  if (selfList?.key !== key) selfList = { key, list: buildSelfAddresses(extra), verdicts: new Map() };
+  let verdict = selfList.verdicts.get(address);
+  if (verdict === undefined) {
+    verdict = selfList.list.check(address, family === 6 ? 'ipv6' : 'ipv4');
+    if (selfList.verdicts.size >= VERDICTS_KEPT) selfList.verdicts.clear();
+    selfList.verdicts.set(address, verdict);
+  }
+  return verdict;
 }
 
 /** An own host given as `name` or `name:port`, in canonical spelling. */
@@ -95,7 +113,7 @@ export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string
     throw selfTarget(`${host} is this service's own host`);
   }
   if (isLocalhostName(host)) throw selfTarget(`${host} is this machine (loopback)`);
-  if (isSelfAddress(host, selfAddresses(policy.ownAddresses?.() ?? []))) {
+  if (isSelfAddress(host, policy.ownAddresses?.() ?? [])) {
     throw selfTarget(`${host} is an address of this service (loopback or one it listens on)`);
   }
   if (policy.blockedDomains.some((domain) => host === domain || host.endsWith(`.${domain}`))) {
@@ -118,7 +136,7 @@ export async function checkTargetUrl(raw: string, policy: TargetUrlPolicy): Prom
   const host = canonicalHost(new URL(normalised).hostname);
   if (isIP(host) !== 0 || policy.resolve === undefined) return normalised;
   const addresses = await policy.resolve(host);
-  const own = selfAddresses(policy.ownAddresses?.() ?? []);
+  const own = policy.ownAddresses?.() ?? [];
   const self = addresses.find((address) => isSelfAddress(address, own));
   if (self !== undefined) throw selfTarget(`${host} resolves to ${self}, an address of this service`);
   return normalised;
@@ -220,6 +238,20 @@ export function listeningAddresses(host: string): string[] {
   return Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address));
 }
 
+/**
+ * Reading the interfaces is a system call per creation when HOST is 0.0.0.0 or ::, as in a pod: the
+ * list is read again after this long. An address added meanwhile is refused from then on.
+ */
+const INTERFACES_TTL_MS = 10_000;
+
+function cachedFor<T>(ms: number, read: () => T, now: () => number = Date.now): () => T {
+  let value: { at: number; is: T } | null = null;
+  return () => {
+    if (value === null || now() - value.at >= ms) value = { at: now(), is: read() };
+    return value.is;
+  };
+}
+
 /** The policy of a URL service: public host and HOST refused by name, the listening addresses by address. */
 export function targetPolicyFor(options: { publicBaseUrl: string; listenHost: string; blockedDomains: readonly string[] }): TargetUrlPolicy {
   const listenName = canonicalHost(options.listenHost);
@@ -227,7 +259,7 @@ export function targetPolicyFor(options: { publicBaseUrl: string; listenHost: st
   if (listenName !== '' && isIP(listenName) === 0) names.push(listenName);
   return {
     ownHosts: names,
-    ownAddresses: () => listeningAddresses(options.listenHost),
+    ownAddresses: cachedFor(INTERFACES_TTL_MS, () => listeningAddresses(options.listenHost)),
     blockedDomains: options.blockedDomains,
     resolve: createNameResolver(),
   };

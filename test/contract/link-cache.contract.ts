@@ -51,8 +51,14 @@ export function linkCacheContract(adapter: string, open: () => Promise<LinkCache
       await cache.set(c, link(1, { isActive: false }), 60);
       assert.deepEqual(await cache.get(c), link(1, { isActive: false }));
       const copy = await cache.get(c);
-      if (copy) copy.url = 'https://changed.example/';
-      assert.equal((await cache.get(c))?.url, 'https://example.com/1', 'what a caller does to its copy never changes the cache');
+      // A cache hands out a copy (Redis) or a frozen entry (in-process): changing it either changes
+      // nothing the cache holds or is refused.
+      try {
+        if (copy) copy.url = 'https://changed.example/';
+      } catch (err) {
+        assert.ok(err instanceof TypeError && Object.isFrozen(copy), 'only a frozen entry refuses a change');
+      }
+      assert.equal((await cache.get(c))?.url, 'https://example.com/1', 'what a caller does to what it read never changes the cache');
     });
 
     test('"no such code" is null, and never covers a real entry unless it is a tombstone', async () => {

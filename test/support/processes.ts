@@ -37,12 +37,12 @@ function baseEnv(): Record<string, string> {
 export async function startService(
   entry: string,
   env: Record<string, string>,
-  options: { readyPath?: string; timeoutMs?: number; args?: string[] } = {},
+  options: { readyPath?: string; timeoutMs?: number; args?: string[]; nodeArgs?: string[] } = {},
 ): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   // Never the default metrics port: tests and other checkouts run side by side.
   const metricsPort = env.METRICS_PORT === undefined ? await freePort() : Number(env.METRICS_PORT);
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...(options.args ?? [])], {
     cwd: ROOT,
     env: { ...baseEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -92,14 +92,15 @@ export function startKgs(env: Record<string, string>): Promise<ServiceProcess> {
 export const E2E_ADMIN_KEY = 'curt_e2e-admin-key-0123456789abcdefgh';
 
 /** A URL service process on an already-migrated database; KGS_URL is required in `env`. */
-export function startUrlService(env: Record<string, string>): Promise<ServiceProcess> {
-  return startService('src/url/main.ts', {
+/** `entry`: another checkout's src/url/main.ts (bench/ab.ts). */
+export function startUrlService(env: Record<string, string>, options: { nodeArgs?: string[]; entry?: string } = {}): Promise<ServiceProcess> {
+  const defaults = {
     KGS_TOKEN: 'test-token',
     ADMIN_API_KEY: E2E_ADMIN_KEY,
     ALLOW_ANONYMOUS: 'true',
     PUBLIC_BASE_URL: 'http://sho.rt',
     RATE_LIMIT_PER_KEY: '0',
     RATE_LIMIT_PER_IP: '0',
-    ...env,
-  });
+  };
+  return startService(options.entry ?? 'src/url/main.ts', { ...defaults, ...env }, options);
 }

@@ -4,6 +4,7 @@ import type { Logger } from '../../src/core/logger.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import type { CodeSource } from '../../src/kgs-client/types.ts';
 import type { HttpApp } from '../../src/core/http-app.ts';
+import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
 import { createKeyPool } from '../../src/kgs/key-pool.ts';
 import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
@@ -53,6 +54,8 @@ export interface TestUrlServiceOptions {
   limiter?: RateLimiter;
   cacheTtlS?: number;
   negativeCacheTtlS?: number;
+  /** Instead of the Redis cache on the test's prefix (e.g. an in-process one, as `curt serve` has). */
+  cache?: LinkCache;
   now?: () => Date;
   /** The in-process key pool's KGS_REUSE_COOLDOWN_S (default 0). */
   reuseCooldownS?: number;
@@ -88,7 +91,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   const now = options.now ?? (() => new Date());
   const links = createLinkService({
     store,
-    cache: createRedisLinkCache({ redis: redis.redis, prefix: redis.prefix, log, onError: metrics.cacheError }),
+    cache: options.cache ?? createRedisLinkCache({ redis: redis.redis, prefix: redis.prefix, log, onError: metrics.cacheError }),
     codes,
     clicks,
     log,

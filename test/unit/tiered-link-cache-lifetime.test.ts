@@ -64,3 +64,38 @@ test('a far entry whose remaining lifetime the far tier cannot tell is not kept 
   assert.equal(await near.get('a'), undefined);
   assert.equal(await near.get('m'), undefined);
 });
+
+test('peek answers from the near tier alone, without I/O, and only while the near tier may be used', async () => {
+  const clock = { now: 1_000_000 };
+  const near = createMemoryLinkCache({ now: () => clock.now });
+  const far = createMemoryLinkCache({ now: () => clock.now });
+  let subscribed = true;
+  let onCode: (code: string) => void = () => undefined;
+  const bus: InvalidationBus = {
+    ...quietBus,
+    subscribe: (code) => {
+      onCode = code;
+    },
+    subscribed: () => subscribed,
+  };
+  const nearResults: string[] = [];
+  const cache = createTieredLinkCache({ near, far, bus, nearTtlS: 60, onNearLookup: (result) => nearResults.push(result) });
+  await far.set('a', link, 3600);
+  assert.equal(cache.peek?.('a'), undefined, 'only in the far tier: peek does not read it');
+  assert.deepEqual(await cache.get('a'), link);
+  assert.deepEqual(cache.peek?.('a'), link, 'held near after a read');
+  assert.deepEqual(nearResults, ['miss', 'hit'], 'a peek hit is counted as a near hit; a peek miss is left to the read');
+  assert.throws(() => {
+    (cache.peek?.('a') as { url: string }).url = 'https://changed.example/';
+  }, TypeError);
+  onCode('a');
+  assert.equal(cache.peek?.('a'), undefined, 'an invalidation from another replica drops it');
+  assert.deepEqual(await cache.get('a'), link);
+  subscribed = false;
+  assert.equal(cache.peek?.('a'), undefined, 'not subscribed to invalidations: the near tier is bypassed');
+  subscribed = true;
+  assert.equal(cache.peek?.('a'), undefined, 'and emptied before it is used again');
+  await cache.get('a');
+  clock.now += 60_000;
+  assert.equal(cache.peek?.('a'), undefined, 'and a near entry lives no longer than CACHE_NEAR_TTL_S');
+});

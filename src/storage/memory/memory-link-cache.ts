@@ -10,7 +10,8 @@ export interface MemoryLinkCacheOptions {
 }
 
 interface Entry {
-  link: CachedLink | null;
+  /** Frozen: handed out as it is, so a reader can never change what is cached. */
+  link: Readonly<CachedLink> | null;
   until: number;
   /** Read since it last came round for eviction. */
   read: boolean;
@@ -19,6 +20,7 @@ interface Entry {
 export interface MemoryLinkCache extends LinkCache {
   /** Forgets every entry (the near tier of a tiered cache, when it may have missed invalidations). */
   clear(): void;
+  peek(code: string): CachedLink | null | undefined;
 }
 
 export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): MemoryLinkCache {
@@ -53,23 +55,26 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
     // Re-inserted at the end: the map's order is oldest write (or second chance) first.
     entries.delete(code);
     if (entries.size >= maxEntries) evictOne();
-    entries.set(code, { link: link === null ? null : { ...link }, until: now() + ttlS * 1000, read: false });
+    entries.set(code, { link: link === null ? null : Object.freeze({ ...link }), until: now() + ttlS * 1000, read: false });
   }
 
-  function copyOut(entry: Entry): CachedLink | null {
+  function markRead(entry: Entry): CachedLink | null {
     entry.read = true;
-    // A copy, as Redis hands out a fresh object: callers can never change what is cached.
-    return entry.link === null ? null : { ...entry.link };
+    return entry.link;
   }
 
   return {
     async get(code) {
       const entry = live(code);
-      return entry === undefined ? undefined : copyOut(entry);
+      return entry === undefined ? undefined : markRead(entry);
+    },
+    peek(code) {
+      const entry = live(code);
+      return entry === undefined ? undefined : markRead(entry);
     },
     async read(code) {
       const entry = live(code);
-      return entry === undefined ? { entry: undefined, remainingMs: null } : { entry: copyOut(entry), remainingMs: entry.until - now() };
+      return entry === undefined ? { entry: undefined, remainingMs: null } : { entry: markRead(entry), remainingMs: entry.until - now() };
     },
     async set(code, link, ttlS, options) {
       // ifAbsent (a lookup filling a miss) never replaces a newer state written meanwhile (Redis: SET NX).

@@ -2,7 +2,8 @@
 // speaks HTTP: Location on success, an HTML page for browsers or problem+json for the rest otherwise.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
-import type { HttpApp } from '../../core/http-app.ts';
+import type { FastPath, HttpApp } from '../../core/http-app.ts';
+import { isReservedCode } from '../../core/reserved.ts';
 import { sendErrorPage, wantsHtml } from '../html.ts';
 import type { LinkService } from '../link-service.ts';
 
@@ -10,6 +11,39 @@ export interface RedirectRouteDeps {
   links: LinkService;
   status: 301 | 302 | 307 | 308;
   onOutcome?: (outcome: string) => void;
+}
+
+/** `/{code}` or `/{code}/`, with any query string: what the route below matches and the fast path may answer. */
+const REDIRECT_PATH = /^\/([A-Za-z0-9_-]{1,10})(\/?)(?:\?.*)?$/;
+
+// no-store: a browser that cached the redirect would skip us, and its clicks would go uncounted.
+const CACHE_CONTROL = 'private, no-store';
+
+/**
+ * The warm redirect without Fastify: a link this process holds in memory that redirects now is
+ * answered here, synchronously, with what the route below would send (status, Location,
+ * Cache-Control, X-Request-Id) and counted as it counts (click, redirects_total, request metrics
+ * under the route's pattern). Everything else — a miss, an error, a one-time link, a reserved word
+ * that is another route — goes to the route. docs/performance.md, "The warm redirect".
+ */
+export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
+  return (req, res, tools) => {
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD') return false;
+    const match = REDIRECT_PATH.exec(req.url ?? '');
+    if (match === null) return false;
+    const code = match[1] ?? '';
+    if (isReservedCode(code)) return false;
+    const startedAt = performance.now();
+    const location = deps.links.resolveRedirectNow(code, { countClick: method === 'GET', referer: req.headers.referer });
+    if (location === undefined) return false;
+    deps.onOutcome?.('redirected');
+    const requestId = tools.requestId(req);
+    res.writeHead(deps.status, { location, 'cache-control': CACHE_CONTROL, 'x-request-id': requestId, 'content-length': '0' });
+    res.end();
+    tools.answered(req, match[2] === '' ? '/:short_code' : '/:short_code/', deps.status, startedAt, requestId);
+    return true;
+  };
 }
 
 export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDeps): Promise<void> {
@@ -21,8 +55,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
         referer: request.headers.referer,
       });
       deps.onOutcome?.('redirected');
-      // no-store: a browser that cached the redirect would skip us, and its clicks would go uncounted.
-      return reply.code(deps.status).header('location', location).header('cache-control', 'private, no-store').send();
+      return reply.code(deps.status).header('location', location).header('cache-control', CACHE_CONTROL).send();
     } catch (err) {
       if (err instanceof AppError) {
         deps.onOutcome?.(err.code);

@@ -1,0 +1,135 @@
+// `npm run bench:ab -- <dir A> <dir B>`: an alternating A/B of two checkouts of Curt (e.g. a worktree
+// of main and the working tree), the way docs/performance.md asks a claimed gain to be shown. Both
+// URL services run side by side on one database, one KGS and one Redis (each its own key prefix, so
+// neither warms the other's cache); each round measures A then B, the next B then A, and so on, and
+// the table gives every round's server CPU µs per request and the medians, beside a bare node:http
+// server measured in every round too (the floor, and the ratio docs/performance.md's targets use).
+//
+//   AB_SCENARIO=warm|cold|create   (default warm)   AB_ROUNDS (default 6)   AB_DURATION_S (default 5)
+//   AB_LINKS (default 100,000)     AB_MODE=url-service|serve (serve: `curt serve`, warm only)
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { migrate } from '../src/core/migrate.ts';
+import { deleteByPrefix } from '../src/core/redis.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
+import { measureRound, median, type Round } from './lib/measure.ts';
+import { dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence } from './lib/setup.ts';
+import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SCENARIO = (['warm', 'cold', 'create'] as const).find((s) => s === process.env.AB_SCENARIO) ?? 'warm';
+const MODE = process.env.AB_MODE === 'serve' ? 'serve' : 'url-service';
+const ROUNDS = Number(process.env.AB_ROUNDS ?? 6);
+const DURATION_S = Number(process.env.AB_DURATION_S ?? 5);
+const LINKS = Number(process.env.AB_LINKS ?? 100_000);
+const CONNECTIONS = 50;
+const SERVE_ADMIN_KEY = 'curt_bench-admin-key-0123456789abcdef';
+
+async function main(): Promise<void> {
+  const [dirA, dirB] = process.argv.slice(2).map((d) => resolve(d));
+  if (dirA === undefined || dirB === undefined) throw new Error('usage: npm run bench:ab -- <checkout A> <checkout B>');
+  if (!(await wrkInstalled())) throw new Error(WRK_MISSING);
+  if (MODE === 'serve' && SCENARIO !== 'warm') throw new Error('AB_MODE=serve measures warm redirects only');
+  const id = randomUUID().slice(0, 8);
+  const work = mkdtempSync(join(tmpdir(), 'curt-ab-'));
+  const database = await withDatabase(DATABASE_URL, `curt_ab_${id}`);
+  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  await redis.connect();
+  const deps = await dependencyPids(redis);
+  const processes: ServiceProcess[] = [];
+  const prefixes = [`bench:ab:${id}:kgs:`, `bench:ab:${id}:a:`, `bench:ab:${id}:b:`];
+  try {
+    const sides: { name: string; service: ServiceProcess; codes: string[] }[] = [];
+    if (MODE === 'serve') {
+      for (const [name, dir] of [['A', dirA], ['B', dirB]] as const) {
+        const service = await startService(join(dir, 'bin/curt.mjs'), { ADMIN_API_KEY: SERVE_ADMIN_KEY, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0' }, { args: ['serve', '--data-dir', join(work, `data-${name}`)], timeoutMs: 60_000 });
+        processes.push(service);
+        const file = join(work, `created-${name}`);
+        await runWrk({ url: service.url, script: 'create', connections: 20, durationS: 10, env: { BODY_TEMPLATE: '{"url":"https://example.com/ab/{n}"}', RECORD_FILE: file } });
+        sides.push({ name, service, codes: readFileSync(`${file}.0`, 'utf8').trim().split('\n').map((line) => line.split('\t')[0] ?? '') });
+      }
+    } else {
+      const db = new pg.Client({ connectionString: database.url });
+      await db.connect();
+      await migrate(db, createLogger({ service: 'bench', level: 'warn' }));
+      const kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: prefixes[0] ?? '', KGS_POOL_TARGET: String(LINKS + 200_000), KGS_REUSE_COOLDOWN_S: '0' });
+      processes.push(kgs);
+      const codes = (await loadLinks(db, kgs, LINKS)).map(([code]) => code);
+      await db.end();
+      for (const [name, dir, prefix] of [['A', dirA, prefixes[1]], ['B', dirB, prefixes[2]]] as const) {
+        const env = { DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix ?? '', KGS_URL: kgs.url };
+        const service = await startUrlService(env, { entry: join(dir, 'src/url/main.ts') });
+        processes.push(service);
+        sides.push({ name, service, codes });
+      }
+    }
+    const floor = await startService(join(ROOT, 'bench/baseline-server.ts'), { BASELINE_MODE: 'redirect' });
+    processes.push(floor);
+    const floorRounds: Round[] = [];
+    const files = new Map<string, string>();
+    for (const side of sides) {
+      if (SCENARIO === 'warm') {
+        await runWrk({ url: side.service.url, script: 'redirect', connections: CONNECTIONS, durationS: 600, env: { PATHS_FILE: writeLines(join(work, `all-${side.name}.txt`), side.codes), ONCE: '1' } });
+        files.set(side.name, writeLines(join(work, `zipf-${side.name}.txt`), Array.from(zipfSequence(side.codes.length, 1_000_000), (rank) => side.codes[rank] ?? '')));
+      }
+    }
+    // Cold: every round of every side requests codes nobody requested before.
+    const share = Math.floor(LINKS / (2 * ROUNDS));
+    let slice = 0;
+    const wrkFor = (side: (typeof sides)[number], round: number): WrkOptions => {
+      const base = { url: side.service.url, connections: CONNECTIONS, durationS: DURATION_S };
+      if (SCENARIO === 'create') {
+        const auth = MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY;
+        return { ...base, script: 'create', env: { BODY_TEMPLATE: `{"url":"https://example.com/ab/${side.name}${round}-{n}"}`, AUTHORIZATION: `Bearer ${auth}` } };
+      }
+      if (SCENARIO === 'cold') {
+        const codes = side.codes.slice(slice * share, (slice + 1) * share);
+        slice += 1;
+        return { ...base, script: 'redirect', env: { PATHS_FILE: writeLines(join(work, `cold-${slice}.txt`), codes), ONCE: '1' } };
+      }
+      return { ...base, script: 'redirect', env: { PATHS_FILE: files.get(side.name) ?? '' } };
+    };
+    const results = new Map<string, Round[]>(sides.map((s) => [s.name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? sides : [...sides].reverse();
+      for (const side of order) {
+        const result = await measureRound(wrkFor(side, round), serverOf(side.service, MODE === 'serve' ? undefined : deps));
+        results.get(side.name)?.push(result);
+        console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}`);
+      }
+      floorRounds.push(await measureRound({ url: floor.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { FIXED_PATH: 'x' } }, serverOf(floor)));
+    }
+    const a = results.get('A') ?? [];
+    const b = results.get('B') ?? [];
+    console.log(`\nA/B ${SCENARIO} (${MODE}), ${ROUNDS} rounds × ${DURATION_S} s, alternating; A = ${dirA}, B = ${dirB}\n`);
+    console.log('| round | A CPU µs/req | B CPU µs/req | node:http µs/req | A req/s | B req/s |\n| ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (let i = 0; i < ROUNDS; i++) {
+      console.log(`| ${i + 1} | ${a[i]?.cpuUs.toFixed(1)} | ${b[i]?.cpuUs.toFixed(1)} | ${floorRounds[i]?.cpuUs.toFixed(1)} | ${Math.round(a[i]?.rps ?? 0)} | ${Math.round(b[i]?.rps ?? 0)} |`);
+    }
+    const ma = median(a.map((r) => r.cpuUs));
+    const mb = median(b.map((r) => r.cpuUs));
+    const mf = median(floorRounds.map((r) => r.cpuUs));
+    console.log(`| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} |`);
+    console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${((1 - mb / ma) * 100).toFixed(1)} % less); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
+    const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
+    console.log(`errors or wrong answers: ${failures}`);
+    if (failures > 0) process.exitCode = 1;
+  } finally {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
+    redis.disconnect();
+    await database.drop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

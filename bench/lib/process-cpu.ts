@@ -1,0 +1,75 @@
+// CPU time a set of processes has spent (user + system, all threads), from /proc/<pid>/stat. A
+// benchmark reads it before and after a scenario and divides by the requests answered: the server's
+// own cost per request, whatever the load generator or the machine's noise does to req/s.
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | null = null;
+
+function clockTicks(): number {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  return ticksPerSecond;
+}
+
+/** utime + stime of one process in µs, or 0 when it has exited. */
+function processCpuMicros(pid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return 0;
+  }
+  // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, so 11 and 12 after the name and state.
+  return ((Number(fields[11]) + Number(fields[12])) / clockTicks()) * 1e6;
+}
+
+/** Every process whose command name is `name` (e.g. the PostgreSQL server and its backends). */
+export function pidsNamed(name: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === name) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** A reading of some processes' CPU, per pid, so that processes started in between count from zero. */
+export type CpuReading = Map<number, number>;
+
+export function readCpu(pids: Iterable<number>): CpuReading {
+  const reading: CpuReading = new Map();
+  for (const pid of pids) reading.set(pid, processCpuMicros(pid));
+  return reading;
+}
+
+/** CPU µs spent between two readings; pids only in `after` started meanwhile and count whole. */
+export function cpuSpent(before: CpuReading, after: CpuReading): number {
+  let total = 0;
+  for (const [pid, micros] of after) total += micros - (before.get(pid) ?? 0);
+  return total;
+}
+
+/** `pid` and every process below it (a service's helpers, e.g. the esbuild service tsx starts). */
+export function withDescendants(pid: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const found = [pid];
+  for (let i = 0; i < found.length; i++) {
+    for (const [child, parent] of parentOf) if (parent === found[i]) found.push(child);
+  }
+  return found;
+}

@@ -1,0 +1,160 @@
+// `npm run bench:profile`: where a redirect's or a creation's CPU goes. Starts a KGS and a URL service (on the
+// PostgreSQL and Redis at DATABASE_URL / REDIS_URL, in a database and key prefix of its own) with
+// V8's sampling profiler (--cpu-prof), or `curt serve` with PROFILE_MODE=serve, loads PROFILE_LINKS
+// links, requests every code once, then drives a Zipf mix with wrk for PROFILE_DURATION_S seconds
+// (PROFILE_SCENARIO=cold: each code once instead, none requested before; =create: POST /urls).
+// Only the samples taken during that run are counted. Prints the server's CPU per request (from
+// /proc) and how it divides: by part (Node's HTTP, Fastify, Curt's own modules, GC...) and by function.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { migrate } from '../src/core/migrate.ts';
+import { deleteByPrefix } from '../src/core/redis.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
+import { measureRound } from './lib/measure.ts';
+import { loadLinks, serverOf, withDatabase, writeLines, zipfSequence } from './lib/setup.ts';
+import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const LINKS = Number(process.env.PROFILE_LINKS ?? 20_000);
+const DURATION_S = Number(process.env.PROFILE_DURATION_S ?? 10);
+const MODE = process.env.PROFILE_MODE === 'serve' ? 'serve' : 'url-service';
+/** warm: a Zipf mix over codes all requested before; cold: each code once, none before; create: POST /urls. */
+const SCENARIO = (['warm', 'cold', 'create'] as const).find((s) => s === process.env.PROFILE_SCENARIO) ?? 'warm';
+const CONNECTIONS = 50;
+const SERVE_ADMIN_KEY = 'curt_bench-admin-key-0123456789abcdef';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Which part of the stack a frame belongs to, from its script's URL (first rule that matches). */
+const PARTS: [string, (url: string, fn: string) => boolean][] = [
+  ['garbage collection', (_u, fn) => fn === '(garbage collector)'],
+  ['idle (event loop waiting)', (_u, fn) => fn === '(idle)'],
+  ['V8/native, unattributed', (u, fn) => u === '' && (fn === '(program)' || fn === '(root)')],
+  ['Curt: request id, metrics, logging hooks (core/http-app)', (u) => u.includes('/src/core/http-app.ts')],
+  ['Curt: graceful-close bookkeeping', (u) => u.includes('/src/core/graceful-close.ts')],
+  ['Curt: redirect route', (u) => u.includes('/src/url/routes/redirect.ts')],
+  ['Curt: link service', (u) => u.includes('/src/url/link-service.ts')],
+  ['Curt: cache tiers', (u) => u.includes('link-cache') || u.includes('/src/storage/')],
+  ['Curt: click counter', (u) => u.includes('/src/url/click-counter.ts')],
+  ['Curt: other modules', (u) => u.includes('/src/')],
+  ['prom-client (metrics)', (u) => u.includes('/node_modules/prom-client/')],
+  ['pino (logging)', (u) => u.includes('/node_modules/pino')],
+  ['Fastify and its modules', (u) => /\/node_modules\/(fastify|@fastify|find-my-way|avvio|light-my-request|fast-json-stringify|process-warning|abstract-logging|toad-cache|rfdc|fast-content-type-parse|fast-querystring|safe-regex2|ret)\//.test(u)],
+  ['ioredis', (u) => u.includes('/node_modules/ioredis/') || u.includes('/node_modules/@ioredis/') || u.includes('/node_modules/redis-')],
+  ['other packages', (u) => u.includes('/node_modules/')],
+  ['Node: HTTP server (parse, write)', (u) => /node:(_http|http)/.test(u) || u.includes('node:internal/http')],
+  ['Node: net, streams, timers', (u) => /node:(net|stream|internal\/(stream|streams|net|timers|perf|async_hooks|process\/task_queues))/.test(u) || u.startsWith('node:internal/stream')],
+  ['Node: crypto', (u) => u.includes('crypto')],
+  ['Node: other', (u) => u.startsWith('node:')],
+  ['native (no script)', () => true],
+];
+
+function partOf(url: string, fn: string): string {
+  return (PARTS.find(([, test]) => test(url, fn)) ?? ['?'])[0];
+}
+
+function analyse(profile: CpuProfile, fromUs: number, toUs: number): { parts: Map<string, number>; functions: Map<string, number>; total: number } {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parts = new Map<string, number>();
+  const functions = new Map<string, number>();
+  let t = profile.startTime;
+  let total = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (t < fromUs || t > toUs) continue;
+    const node = byId.get(profile.samples[i] ?? -1);
+    if (!node) continue;
+    const { url, functionName, lineNumber } = node.callFrame;
+    const part = partOf(url, functionName);
+    if (part === 'idle (event loop waiting)') continue;
+    total++;
+    parts.set(part, (parts.get(part) ?? 0) + 1);
+    const where = url === '' ? '' : ` ${url.replace(/^file:\/\/.*?\/(node_modules|src)\//, '$1/')}:${lineNumber + 1}`;
+    const key = `${functionName || '(anonymous)'}${where}`;
+    functions.set(key, (functions.get(key) ?? 0) + 1);
+  }
+  return { parts, functions, total };
+}
+
+async function main(): Promise<void> {
+  if (!(await wrkInstalled())) throw new Error(WRK_MISSING);
+  const id = randomUUID().slice(0, 8);
+  const prefix = `bench:profile:${id}:`;
+  const work = mkdtempSync(join(tmpdir(), 'curt-profile-'));
+  const profileDir = join(work, 'profile');
+  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const database = await withDatabase(DATABASE_URL, `curt_profile_${id}`);
+  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  await redis.connect();
+  const processes: ServiceProcess[] = [];
+  try {
+    let service: ServiceProcess;
+    let links: [string, string][];
+    if (MODE === 'serve') {
+      service = await startService(join(ROOT, 'bin/curt.mjs'), { ADMIN_API_KEY: SERVE_ADMIN_KEY, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0' }, { args: ['serve', '--data-dir', join(work, 'data')], timeoutMs: 60_000, nodeArgs });
+      processes.push(service);
+      const recorded = join(work, 'created');
+      await runWrk({ url: service.url, script: 'create', connections: 20, durationS: 5, env: { BODY_TEMPLATE: '{"url":"https://example.com/p/{n}"}', RECORD_FILE: recorded } });
+      links = readFileSync(`${recorded}.0`, 'utf8').trim().split('\n').map((line) => line.split('\t') as [string, string]);
+    } else {
+      const db = new pg.Client({ connectionString: database.url });
+      await db.connect();
+      await migrate(db, createLogger({ service: 'bench', level: 'warn' }));
+      const kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_POOL_TARGET: String(LINKS + 100_000), KGS_REUSE_COOLDOWN_S: '0' });
+      processes.push(kgs);
+      links = await loadLinks(db, kgs, LINKS);
+      await db.end();
+      service = await startUrlService({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_URL: kgs.url }, { nodeArgs });
+      processes.push(service);
+    }
+    const codes = links.map(([code]) => code);
+    const all = writeLines(join(work, 'all.txt'), codes);
+    if (SCENARIO === 'warm') await runWrk({ url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: 300, env: { PATHS_FILE: all, ONCE: '1' } });
+    const zipf = writeLines(join(work, 'zipf.txt'), Array.from(zipfSequence(codes.length, 1_000_000), (rank) => codes[rank] ?? ''));
+    const scenario: WrkOptions =
+      SCENARIO === 'create'
+        ? { url: service.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: '{"url":"https://example.com/profiled/{n}"}', AUTHORIZATION: `Bearer ${MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY}` } }
+        : { url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: SCENARIO === 'cold' ? { PATHS_FILE: all, ONCE: '1' } : { PATHS_FILE: zipf } };
+    // V8's profile clock is the monotonic clock, as process.hrtime is: the window is comparable.
+    const from = Number(process.hrtime.bigint() / 1000n);
+    const round = await measureRound(scenario, serverOf(service));
+    const to = Number(process.hrtime.bigint() / 1000n);
+    await service.stop();
+    const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+    if (file === undefined) throw new Error('no profile written');
+    const { parts, functions, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
+    const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
+    console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), ${total} samples (idle excluded)\n`);
+    console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
+    for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
+    console.log('\n| function (self time) | share | µs/req |\n| --- | ---: | ---: |');
+    for (const [fn, n] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`| \`${fn}\` | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
+  } finally {
+    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await deleteByPrefix(redis, prefix);
+    redis.disconnect();
+    await database.drop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

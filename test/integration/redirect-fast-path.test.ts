@@ -1,0 +1,108 @@
+// The warm redirect's fast path (src/url/routes/redirect.ts, redirectFastPath): over a real socket
+// (app.inject never reaches it), a link held in memory is answered before Fastify with exactly what
+// the route sends and counted as the route counts; everything else still goes to the route.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
+import { seriesValue } from '../support/fault-probes.ts';
+import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+
+describe('redirect fast path', () => {
+  let svc: TestUrlService;
+  let base: string;
+  const get = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`${base}${path}`, { redirect: 'manual', ...init });
+  const metric = async (series: string): Promise<number> => seriesValue(await svc.registry.metrics(), series) ?? 0;
+  const nearHits = (): Promise<number> => metric('cache_lookups_total{result="hit"}');
+  async function create(payload: Record<string, unknown>): Promise<string> {
+    const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: svc.admin, payload });
+    assert.equal(res.statusCode, 201, res.body);
+    return res.json<{ short_code: string }>().short_code;
+  }
+
+  before(async () => {
+    // An in-process cache, as `curt serve` has: the one the fast path reads (the services' tiered cache
+    // peeks its near tier the same way; see the tiered cache's unit tests).
+    svc = await buildTestUrlService('redirect-fast-path', { cache: createMemoryLinkCache() });
+    base = await svc.app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(() => svc.close());
+
+  test('a held link gets what the route sends: status, Location, Cache-Control, X-Request-Id, an empty body', async () => {
+    const code = await create({ url: 'https://example.com/fast' });
+    const viaRoute = await svc.app.inject({ url: `/${code}` });
+    const hitsBefore = await nearHits();
+    // The route's way in: the fast path must not take it.
+    const routed = svc.links.resolveRedirect.bind(svc.links);
+    let routeCalls = 0;
+    svc.links.resolveRedirect = (...args) => {
+      routeCalls += 1;
+      return routed(...args);
+    };
+    const res = await get(`/${code}`, { headers: { 'x-request-id': 'trace-123' } }).finally(() => (svc.links.resolveRedirect = routed));
+    assert.equal(routeCalls, 0, 'answered before the route');
+    assert.equal(await nearHits(), hitsBefore + 1, 'and counted as a cache hit');
+    assert.equal(res.status, 302);
+    for (const header of ['location', 'cache-control', 'content-length']) assert.equal(res.headers.get(header), viaRoute.headers[header] === undefined ? null : String(viaRoute.headers[header]), header);
+    assert.equal(res.headers.get('x-request-id'), 'trace-123', 'a valid request id is kept');
+    assert.equal(await res.text(), '');
+    const fresh = await get(`/${code}`, { headers: { 'x-request-id': 'bad id with spaces' } });
+    assert.match(fresh.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, 'an odd one is replaced');
+  });
+
+  test('GET counts a click, HEAD does not; a trailing slash and a query string reach the same link', async () => {
+    const code = await create({ url: 'https://example.com/counted' });
+    await svc.app.inject({ url: `/${code}` });
+    await svc.clicks.flush();
+    const clicks = async (): Promise<number> => {
+      await svc.clicks.flush();
+      return (await svc.store.findByCode(code))?.clicks ?? -1;
+    };
+    const before = await clicks();
+    const redirected = await metric('redirects_total{outcome="redirected"}');
+    const routeCount = await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}');
+    for (const path of [`/${code}`, `/${code}/`, `/${code}?utm_source=x`]) {
+      const res = await get(path, { headers: { referer: 'https://news.example/item' } });
+      assert.equal(res.headers.get('location'), 'https://example.com/counted', path);
+    }
+    const head = await get(`/${code}`, { method: 'HEAD' });
+    assert.equal(head.status, 302);
+    assert.equal(await clicks(), before + 3, 'three GETs, and HEAD is not a click');
+    assert.equal(await metric('redirects_total{outcome="redirected"}'), redirected + 4);
+    assert.equal(await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}'), routeCount + 2);
+    assert.equal(await metric('http_request_duration_seconds_count{method="GET",route="/:short_code/",status_code="302"}'), 1);
+    const analytics = await svc.app.inject({ url: `/urls/${code}/analytics`, headers: svc.admin });
+    assert.ok(analytics.body.includes('news.example'), 'the referrer host is counted too');
+  });
+
+  test('a link disabled, expired or one-time is never answered from memory: the route decides', async () => {
+    const disabled = await create({ url: 'https://example.com/disabled' });
+    assert.equal((await get(`/${disabled}`)).status, 302);
+    const patched = await svc.app.inject({ method: 'PATCH', url: `/urls/${disabled}`, headers: svc.admin, payload: { is_active: false } });
+    assert.equal(patched.statusCode, 200, patched.body);
+    const gone = await get(`/${disabled}`, { headers: { accept: 'application/json' } });
+    assert.equal(gone.status, 410);
+    assert.equal(gone.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+
+    const expiring = await create({ url: 'https://example.com/expiring', expires_in: 1 });
+    assert.equal((await get(`/${expiring}`)).status, 302);
+    await sleep(1100);
+    assert.equal((await get(`/${expiring}`)).status, 410, 'expiry to the second, even when held in memory');
+
+    const once = await create({ url: 'https://example.com/once', one_time: true });
+    assert.equal((await get(`/${once}`)).status, 302);
+    assert.equal((await get(`/${once}`)).status, 410, 'the use is decided in PostgreSQL');
+  });
+
+  test('unknown codes, reserved words and other methods go to their routes', async () => {
+    const unknown = await get('/zzzzzz', { headers: { accept: 'application/json' } });
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+    assert.equal((await get('/health')).status, 200);
+    const code = await create({ url: 'https://example.com/post' });
+    await get(`/${code}`);
+    const post = await get(`/${code}`, { method: 'POST', headers: { accept: 'application/json' } });
+    assert.equal(post.status, 405, 'POST /{code} is no redirect');
+    assert.equal(post.headers.get('content-type'), 'application/problem+json; charset=utf-8');
+  });
+});
