@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
-import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore } from '../storage/link-store.ts';
+import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
 import { referrerHost, type ClickCounter } from './click-counter.ts';
 import { checkTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
@@ -58,7 +58,7 @@ export interface LinkService {
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
   updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
-  listLinks(principal: Principal, page: { beforeId?: number; limit: number }): Promise<LinkRecord[]>;
+  listLinks(principal: Principal, page: Omit<ListOptions, 'ownerKeyId'>): Promise<LinkRecord[]>;
   getAnalytics(code: string, principal: Principal): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
 }
 

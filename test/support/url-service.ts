@@ -108,6 +108,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     registry,
     publicBaseUrl: PUBLIC_BASE_URL,
     redirectStatus: options.redirectStatus ?? 302,
+    allowAnonymous: options.allowAnonymous ?? true,
     rateLimit: options.rateLimit ?? { perKey: 0, perIp: 0 },
     checks: { postgres: () => store.ping(), redis: async () => void (await redis.redis.ping()), kgs: async () => undefined },
     onRedirect: metrics.redirect,

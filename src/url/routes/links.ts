@@ -60,12 +60,18 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.get(
     '/urls',
-    { schema: { summary: "The caller's links, newest first", security, querystring: ListQuery, response: { 200: LinkPage, ...errors } } },
+    { schema: { summary: "The caller's links, newest first; `q` and `state` narrow them (the cursor keeps the same q and state)", security, querystring: ListQuery, response: { 200: LinkPage, ...errors } } },
     async (request) => {
       const limit = request.query.limit === undefined ? 20 : Number(request.query.limit);
       if (limit < 1 || limit > 100) throw new InvalidRequest('limit must be from 1 to 100.');
       const beforeId = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-      const page = await links.listLinks(request.principal, { limit: limit + 1, ...(beforeId === undefined ? {} : { beforeId }) });
+      const { q, state } = request.query;
+      const page = await links.listLinks(request.principal, {
+        limit: limit + 1,
+        ...(beforeId === undefined ? {} : { beforeId }),
+        ...(q === undefined || q === '' ? {} : { search: q }),
+        ...(state === undefined ? {} : { state, now: new Date(deps.now()) }),
+      });
       const items = page.slice(0, limit);
       const last = items[items.length - 1];
       return { items: items.map(view), next_cursor: page.length > limit && last ? encodeCursor(last.id) : null };
