@@ -1,34 +1,8 @@
-// The app's routes, by path. Every top-level segment a route uses is a reserved word of the KGS
-// (src/core/reserved.ts), so no short code can ever be shadowed by a page; `/{code}+` cannot be a code
-// at all (codes never contain `+`). test/integration/web-app.test.ts checks both.
+// Moving between the app's pages without a page load (history API); routes.ts says which page a path is.
 import { useEffect, useState } from 'preact/hooks';
+import { parseRoute, type Route } from './routes.ts';
 
-export type Route =
-  | { page: 'home' }
-  | { page: 'links' }
-  | { page: 'keys' }
-  | { page: 'stats'; code: string }
-  | { page: 'not-found'; path: string };
-
-/** The paths the app answers, as patterns: the server serves the page at each (web-app.ts). */
-export const ROUTE_PATHS = ['/', '/app', '/app/links', '/app/keys', '/app/stats/{code}', '/{code}+'] as const;
-
-const CODE = /^[A-Za-z0-9_-]{1,64}$/;
-
-export function parseRoute(pathname: string): Route {
-  let path: string;
-  try {
-    path = decodeURIComponent(pathname);
-  } catch {
-    return { page: 'not-found', path: pathname };
-  }
-  if (path === '/' || path === '') return { page: 'home' };
-  if (path === '/app' || path === '/app/' || path === '/app/links') return { page: 'links' };
-  if (path === '/app/keys') return { page: 'keys' };
-  const stats = /^\/app\/stats\/([^/]+)$/.exec(path) ?? /^\/([^/]+)\+$/.exec(path);
-  if (stats?.[1] !== undefined && CODE.test(stats[1])) return { page: 'stats', code: stats[1] };
-  return { page: 'not-found', path };
-}
+export type { Route };
 
 /** The page of one link's stats: `/{code}+`, the form people know from other shorteners. */
 export const statsPath = (code: string): string => `/${encodeURIComponent(code)}+`;

@@ -265,6 +265,29 @@ describe('URL service API', () => {
   });
 
   describe('GET /urls', () => {
+    test('q finds links by code or target and state keeps one state; a key still sees only its own; a bad state is 400', async () => {
+      const user = await svc.userKey('searcher');
+      const other = await svc.userKey('other');
+      const mine = (await create({ url: 'https://example.com/find-ME/1' }, user)).json<LinkJson>();
+      const off = (await create({ url: 'https://example.com/find-me/2' }, user)).json<LinkJson>();
+      await create({ url: 'https://example.com/find-me/3' }, other);
+      await svc.app.inject({ method: 'PATCH', url: `/urls/${off.short_code}`, headers: user, payload: { is_active: false } });
+      const list = async (query: string) => {
+        const res = await svc.app.inject({ url: `/urls?${query}`, headers: user });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json<{ items: LinkJson[] }>().items.map((l) => l.short_code);
+      };
+      assert.deepEqual(await list('q=find-me'), [off.short_code, mine.short_code]);
+      assert.deepEqual(await list('q=find-me&state=disabled'), [off.short_code]);
+      assert.deepEqual(await list('q=find-me&state=active'), [mine.short_code]);
+      assert.deepEqual(await list(`q=${mine.short_code}`), [mine.short_code]);
+      assert.deepEqual(await list('q=find-me&state=used'), []);
+      const bad = await svc.app.inject({ url: '/urls?state=gone', headers: user });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json<{ detail: string }>().detail, /state must be "active" or "expired" or "used" or "disabled"/);
+      assert.equal((await svc.app.inject({ url: `/urls?q=${'x'.repeat(201)}`, headers: user })).statusCode, 400);
+    });
+
     test('cursor pagination walks every link once, newest first, with no duplicate and none missing', async () => {
       const user = await svc.userKey('lister');
       const created: string[] = [];
