@@ -128,7 +128,7 @@ export interface CurtClientOptions {
 export interface CurtClient {
   shorten(url: string, options?: ShortenOptions): Promise<Link>;
   get(code: string): Promise<Link>;
-  update(code: string, patch: { isActive?: boolean; expiresAt?: Date | string | null }): Promise<Link>;
+  update(code: string, patch: { isActive?: boolean; url?: string; expiresAt?: Date | string | null }): Promise<Link>;
   delete(code: string): Promise<void>;
   list(options?: ListOptions): Promise<{ items: Link[]; next_cursor: string | null }>;
   /** Every link of the caller (that matches `filter`), page by page. */
@@ -185,6 +185,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     update(c, patch) {
       return call<Link>('PATCH', `/urls/${code(c)}`, {
         ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
+        ...(patch.url === undefined ? {} : { url: patch.url }),
         ...(patch.expiresAt === undefined ? {} : { expires_at: patch.expiresAt === null ? null : new Date(patch.expiresAt).toISOString() }),
       });
     },

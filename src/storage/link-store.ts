@@ -28,6 +28,8 @@ export interface NewLink {
 
 export interface LinkPatch {
   isActive?: boolean;
+  /** A new target, already checked and normalised (checkTargetUrl). */
+  url?: string;
   /** null removes the expiry. */
   expiresAt?: Date | null;
 }

@@ -257,7 +257,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (patch.expiresAt != null && patch.expiresAt.getTime() - now().getTime() > MAX_EXPIRY_MS) {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
       }
-      const updated = await db(() => store.updateById(owned.id, patch));
+      // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.
+      const checked = patch.url === undefined ? patch : { ...patch, url: await checkTargetUrl(patch.url, options.urlPolicy) };
+      const updated = await db(() => store.updateById(owned.id, checked));
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.
       const cached = toCached(updated);

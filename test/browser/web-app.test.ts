@@ -100,6 +100,8 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     const download = page.waitForEvent('download');
     await page.getByRole('link', { name: 'Download PNG' }).click();
     assert.equal((await download).suggestedFilename(), `${code}.png`);
+    // README's picture (docs/images/web-home.png is a copy of this one).
+    await screenshot(page, 'home-result-desktop-light');
 
     // Follow it as a browser from another site would, without following the redirect.
     const followed = await page.request.get(shortUrl, { maxRedirects: 0, headers: { referer: 'https://news.example/story' } });
@@ -176,7 +178,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
-  test('My links: sign in, search, disable (410), enable, edit the expiry, delete after confirming (404), all by keyboard where it counts', async () => {
+  test('My links: sign in, search, disable (410), enable, edit the target and expiry, delete after confirming (404), by keyboard where it counts', async () => {
     const needle = await admin.shorten('https://example.com/browser/needle-in-a-haystack');
     await admin.shorten('https://example.com/browser/hay');
     const { page, problems } = await openPage('/app/links');
@@ -214,12 +216,20 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     await page.keyboard.press('Enter');
     const dialog = page.getByRole('dialog', { name: `Edit ${needle.short_code}` });
     await dialog.waitFor();
+    // A target the API refuses: the error is under the field, the dialog stays.
+    const target = dialog.getByLabel('Goes to');
+    await target.fill('javascript:alert(1)');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await until(async () => (await target.getAttribute('aria-invalid')) === 'true', 5000, 'the target field to be marked invalid');
+    await target.fill('https://example.com/browser/moved');
     await dialog.getByLabel('Never expires').uncheck();
     await dialog.getByLabel('Expires on').fill('2031-05-06T07:08');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     const edited = await admin.get(needle.short_code);
     assert.equal(edited.expires_at === null ? null : new Date(edited.expires_at).getFullYear(), 2031);
+    assert.equal(edited.original_url, 'https://example.com/browser/moved');
+    assert.equal((await page.request.get(needle.short_url, { maxRedirects: 0 })).headers().location, 'https://example.com/browser/moved');
 
     // Delete: Escape closes the confirmation and focus goes back to the button; then confirm.
     const deleteButton = row.getByRole('button', { name: 'Delete' });
@@ -230,7 +240,8 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     await page.keyboard.press('Escape');
     await confirm.waitFor({ state: 'detached' });
     assert.equal(await follow(), 302, 'Escape deleted nothing');
-    assert.equal(await deleteButton.evaluate((el) => el === el.ownerDocument.activeElement), true, 'focus is back on Delete');
+    const focused = await page.evaluate<string>("document.activeElement.closest('li').dataset.code + ' ' + document.activeElement.textContent");
+    assert.equal(focused, `${needle.short_code} Delete`, 'focus is back on Delete');
     await deleteButton.click();
     await confirm.getByRole('button', { name: 'Delete for good' }).click();
     await until(async () => (await rows.count()) === 0, 5000, 'the deleted link to leave the list');

@@ -213,6 +213,20 @@ describe('URL service API', () => {
       assert.equal((await redirect(link.short_code)).statusCode, 302);
     });
 
+    test('PATCH url changes the target at once (the cached entry too), under the same rules as creation', async () => {
+      const link = await createLink({ url: 'https://example.com/before' });
+      assert.equal((await redirect(link.short_code)).headers.location, 'https://example.com/before', 'cached by this redirect');
+      const patch = (url: string) => svc.app.inject({ method: 'PATCH', url: `/urls/${link.short_code}`, headers: svc.admin, payload: { url } });
+      const moved = await patch('https://EXAMPLE.com/after');
+      assert.equal(moved.statusCode, 200);
+      assert.equal(moved.json<LinkJson>().original_url, 'https://example.com/after', 'normalised as at creation');
+      assert.equal((await redirect(link.short_code)).headers.location, 'https://example.com/after');
+      assertProblem(await patch('ftp://example.com/'), 400, 'invalid_url');
+      assertProblem(await patch('http://sho.rt/loop'), 400, 'invalid_url');
+      assertProblem(await patch(`https://example.com/${'x'.repeat(2048)}`), 400, 'invalid_url');
+      assert.equal((await redirect(link.short_code)).headers.location, 'https://example.com/after', 'a refused target changes nothing');
+    });
+
     test('PATCH expires_at sets, moves into the past and removes (null) the expiry', async () => {
       const link = await createLink({ url: 'https://example.com/e' });
       const patch = (expires_at: string | null) =>

@@ -194,6 +194,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         params.push(patch.isActive);
         sets.push(`is_active = $${params.length}`);
       }
+      if (patch.url !== undefined) {
+        params.push(patch.url);
+        sets.push(`original_url = $${params.length}`);
+      }
       if (patch.expiresAt !== undefined) {
         params.push(patch.expiresAt);
         sets.push(`expiry_date = $${params.length}`);

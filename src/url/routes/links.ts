@@ -86,9 +86,9 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.patch(
     '/urls/:short_code',
-    { schema: { summary: 'Enable or disable a link, or change its expiry', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
+    { schema: { summary: 'Enable or disable a link, change its target or its expiry; every replica redirects by the change at once', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
     async (request) => {
-      const { is_active, expires_at } = request.body;
+      const { is_active, expires_at, url } = request.body;
       const expiresAt = expires_at === undefined || expires_at === null ? expires_at : new Date(expires_at);
       // The date-time format admits a leap second (23:59:60) that Date cannot represent.
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
@@ -96,6 +96,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
         request.params.short_code,
         {
           ...(is_active === undefined ? {} : { isActive: is_active }),
+          ...(url === undefined ? {} : { url }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
         },
         request.principal,

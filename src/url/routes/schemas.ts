@@ -23,6 +23,7 @@ export type CreateLinkBody = Static<typeof CreateLinkBody>;
 export const PatchLinkBody = Type.Object(
   {
     is_active: Type.Optional(Type.Boolean()),
+    url: Type.Optional(Type.String({ description: `A new target: the same rules as at creation, at most ${MAX_URL_LENGTH} characters`, maxLength: MAX_URL_LENGTH })),
     expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null removes the expiry' })),
   },
   { additionalProperties: false, minProperties: 1 },

@@ -1,6 +1,6 @@
 // `/app/links`: the links of the signed-in key (every link for an admin key), searched and filtered
-// by the API (GET /urls?q=&state=), a page at a time. Per link: copy, QR code, stats, edit the expiry,
-// disable or enable, delete after a confirmation.
+// by the API (GET /urls?q=&state=), a page at a time. Per link: copy, QR code, stats, edit the target
+// and the expiry, disable or enable, delete after a confirmation.
 import { useCallback, useEffect, useId, useState } from 'preact/hooks';
 import type { Link, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
