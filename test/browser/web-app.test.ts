@@ -24,6 +24,10 @@ import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
 const FLUSH_MS = 200;
 
+test('without Chromium the browser tests fail, saying how to install it (or how to skip them)', async () => {
+  await assert.rejects(launchChromium('/nonexistent/chromium'), /apt-get install chromium.*CURT_SKIP_BROWSER_TESTS=1/);
+});
+
 describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROWSER_TESTS=1' : false }, () => {
   let database: TestDatabase;
   let redis: TestRedis;

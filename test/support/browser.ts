@@ -16,10 +16,10 @@ export const SKIP_BROWSER_TESTS = process.env.CURT_SKIP_BROWSER_TESTS === '1';
 
 export const NO_CHROMIUM = `Chromium is not installed at ${CHROMIUM}: install it with \`apt-get install chromium\` (Debian), or set CURT_SKIP_BROWSER_TESTS=1 to skip the browser tests`;
 
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(NO_CHROMIUM);
+export async function launchChromium(executablePath = CHROMIUM): Promise<Browser> {
+  if (!existsSync(executablePath)) throw new Error(NO_CHROMIUM);
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });
 }
