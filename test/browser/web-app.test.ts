@@ -291,8 +291,12 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
           await page.waitForTimeout(100);
           await screenshot(page, `${spec.name}-${size}-${scheme}`);
           if (size === 'phone') {
-            const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
-            assert.ok(overflow <= 0, `${spec.name} is ${overflow}px wider than a phone`);
+            // At 390 px and at the narrowest common phone, 375 px.
+            for (const width of [PHONE.width, 375]) {
+              await page.setViewportSize({ width, height: PHONE.height });
+              const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+              assert.ok(overflow <= 0, `${spec.name} is ${overflow}px wider than a ${width} px phone`);
+            }
           } else {
             for (const v of await seriousA11yViolations(page)) found.push(`${spec.name} (${scheme}): ${v}`);
           }
@@ -319,6 +323,11 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     const res = await page.request.get(script);
     assert.equal(res.headers()['cache-control'], 'public, max-age=31536000, immutable');
     assert.equal((await admin.config()).allow_anonymous, true);
+    // The SDK calls the page makes for QR codes.
+    const png = await admin.qr(clicked, { format: 'png', size: 128 });
+    assert.equal(png.type, 'image/png');
+    assert.equal((await admin.qr(clicked)).type, 'image/svg+xml');
+    await assert.rejects(createCurtClient({ baseUrl: open.url }).qr('nosuchcode'), /No short link has this code/);
     assert.equal((await createCurtClient({ baseUrl: closed.url }).config()).allow_anonymous, false);
   });
 });
