@@ -8,15 +8,15 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
-# Build: the dev dependencies (TypeScript) compile src/ into dist/; nothing of this stage but dist/
-# reaches the image.
+# Build: the dev dependencies (TypeScript; Vite for the web app in src/web) compile src/ into dist/
+# and build the web app into dist/web; nothing of this stage but dist/ reaches the image.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # --ignore-scripts: compiling needs no dependency's install script.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build.mjs ./scripts/build.mjs
+COPY scripts/build.mjs scripts/build-web.mjs ./scripts/
 COPY src ./src
 RUN npm run build
 

@@ -22,6 +22,11 @@ export default tseslint.config(
     },
   },
   {
+    // The web app runs in the browser (src/web/tsconfig.json: DOM, JSX).
+    files: ['src/web/**/*.ts', 'src/web/**/*.tsx'],
+    languageOptions: { globals: globals.browser },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { ...tseslint.configs.disableTypeChecked.languageOptions, globals: globals.node },

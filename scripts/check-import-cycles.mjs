@@ -10,7 +10,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const folder = process.argv[2] ?? join(root, 'src');
 
 const result = await madge(folder, {
-  fileExtensions: ['ts'],
+  fileExtensions: ['ts', 'tsx'],
   tsConfig: join(root, 'tsconfig.json'),
   detectiveOptions: { ts: { skipTypeImports: false }, tsx: { skipTypeImports: false } },
 });

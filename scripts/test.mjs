@@ -3,11 +3,11 @@
 // globs, so the files are listed here. Usage: node scripts/test.mjs [folder-or-file ...]
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const roots = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const passThrough = process.argv.slice(2).filter((a) => a.startsWith('--'));
-const targets = roots.length > 0 ? roots : ['test/unit', 'test/integration', 'test/e2e', 'test/deploy'];
+const targets = roots.length > 0 ? roots : ['test/unit', 'test/integration', 'test/e2e', 'test/deploy', 'test/browser'];
 
 function collect(path) {
   if (!statSync(path, { throwIfNoEntry: false })) return [];
@@ -26,6 +26,11 @@ if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);
 }
+// The web app is built (when stale) once, before any test: the services the tests start from the
+// sources would each build it otherwise, all at the same time.
+const web = spawnSync(process.execPath, [join(import.meta.dirname, 'build-web.mjs'), '--if-stale'], { stdio: 'inherit' });
+if (web.status !== 0) process.exit(web.status ?? 1);
+
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=300000', ...passThrough, ...files],

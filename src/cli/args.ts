@@ -1,6 +1,7 @@
 // The `curt` command line, parsed into one typed command. Pure: no environment, no I/O, so every
 // rule here is a unit test (test/unit/cli-args.test.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { LinkState } from '../client/curt-client.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -28,7 +29,7 @@ export type Command =
   | { verb: 'kgs' | 'url-service' | 'migrate' }
   | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; client: ClientFlags }
   | { verb: 'stats' | 'delete'; code: string; client: ClientFlags }
-  | { verb: 'list'; limit?: number; cursor?: string; all: boolean; client: ClientFlags }
+  | { verb: 'list'; limit?: number; cursor?: string; all: boolean; search?: string; state?: LinkState; client: ClientFlags }
   | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
   | { verb: 'keys list'; client: ClientFlags }
   | { verb: 'keys revoke'; id: number; client: ClientFlags };
@@ -45,6 +46,8 @@ const OPTIONS = {
   limit: { type: 'string' },
   cursor: { type: 'string' },
   all: { type: 'boolean' },
+  search: { type: 'string' },
+  state: { type: 'string' },
   admin: { type: 'boolean' },
   name: { type: 'string' },
   port: { type: 'string' },
@@ -65,7 +68,7 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time'], positionals: ['url'] },
   stats: { options: CLIENT, positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
-  list: { options: [...CLIENT, 'limit', 'cursor', 'all'], positionals: [] },
+  list: { options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state'], positionals: [] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
   'keys list': { options: CLIENT, positionals: [] },
   'keys revoke': { options: CLIENT, positionals: ['id'] },
@@ -160,6 +163,14 @@ function wholeNumber(text: string, flag: string, verb: string, min: number, max:
   return value;
 }
 
+const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
+
+function linkState(text: string, verb: string): LinkState {
+  const state = LINK_STATES.find((s) => s === text);
+  if (state === undefined) throw new UsageError(`--state must be one of ${LINK_STATES.join(', ')} (got "${text}")`, verb);
+  return state;
+}
+
 export function parseCommand(argv: readonly string[]): Command {
   const { values, positionals } = parse([...argv]);
   if (positionals.length === 0) {
@@ -234,6 +245,8 @@ function build(verb: string, args: string[], values: Values): Command {
         verb,
         ...(values.limit === undefined ? {} : { limit: wholeNumber(values.limit, '--limit', verb, 1, 100) }),
         ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
+        ...(values.search === undefined ? {} : { search: values.search }),
+        ...(values.state === undefined ? {} : { state: linkState(values.state, verb) }),
         all: values.all === true,
         client: clientFlags(values),
       };

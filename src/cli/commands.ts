@@ -30,15 +30,18 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
       print(asJson ? json({ deleted: command.code }) : `Deleted ${command.code}.`);
       return;
     case 'list': {
+      const filter = { ...(command.search === undefined ? {} : { q: command.search }), ...(command.state === undefined ? {} : { state: command.state }) };
       if (command.all) {
         const items: Link[] = [];
-        for await (const link of client.listAll(command.limit ?? 100)) items.push(link);
+        for await (const link of client.listAll(command.limit ?? 100, filter)) items.push(link);
         print(asJson ? json({ items, next_cursor: null }) : formatLinkTable(items));
         return;
       }
-      const page = await client.list({ ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
+      const page = await client.list({ ...filter, ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
+      // The next page keeps the same filter: the cursor alone does not carry it.
+      const again = [command.search === undefined ? '' : ` --search ${JSON.stringify(command.search)}`, command.state === undefined ? '' : ` --state ${command.state}`].join('');
       if (asJson) print(json(page));
-      else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list --cursor ${page.next_cursor}`));
+      else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list${again} --cursor ${page.next_cursor}`));
       return;
     }
     case 'keys create': {

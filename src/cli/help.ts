@@ -80,9 +80,11 @@ ${CLIENT_OPTIONS}`,
 Deletes a link: its code answers 404 at once. Needs the key that made it, or an admin key
 (anonymous links: an admin key).
 ${CLIENT_OPTIONS}`,
-  list: `Usage: curt list [--limit N] [--cursor C | --all]
+  list: `Usage: curt list [--search TEXT] [--state STATE] [--limit N] [--cursor C | --all]
 
 Lists the links of your API key (every link for an admin key), newest first.
+  --search TEXT only links whose code or target contains TEXT (any letter case)
+  --state STATE only links that are active, expired, used or disabled
   --limit N     links per page, 1 to 100 (default 20)
   --cursor C    the next page, as printed under the previous one
   --all         every page

@@ -38,6 +38,23 @@ export interface ShortenOptions {
   oneTime?: boolean;
 }
 
+export type LinkState = Link['state'];
+
+/** One page of the caller's links: `q` finds text in the code or the target, `state` keeps one state. */
+export interface ListOptions {
+  limit?: number;
+  cursor?: string;
+  q?: string;
+  state?: LinkState;
+}
+
+/** GET /api/config: what this instance allows. */
+export interface InstanceConfig {
+  version: string;
+  public_base_url: string;
+  allow_anonymous: boolean;
+}
+
 export interface ApiKey {
   id: number;
   key: string;
@@ -111,11 +128,15 @@ export interface CurtClientOptions {
 export interface CurtClient {
   shorten(url: string, options?: ShortenOptions): Promise<Link>;
   get(code: string): Promise<Link>;
-  update(code: string, patch: { isActive?: boolean; expiresAt?: Date | string | null }): Promise<Link>;
+  update(code: string, patch: { isActive?: boolean; url?: string; expiresAt?: Date | string | null }): Promise<Link>;
   delete(code: string): Promise<void>;
-  list(options?: { limit?: number; cursor?: string }): Promise<{ items: Link[]; next_cursor: string | null }>;
-  /** Every link of the caller, page by page. */
-  listAll(pageSize?: number): AsyncGenerator<Link>;
+  list(options?: ListOptions): Promise<{ items: Link[]; next_cursor: string | null }>;
+  /** Every link of the caller (that matches `filter`), page by page. */
+  listAll(pageSize?: number, filter?: Pick<ListOptions, 'q' | 'state'>): AsyncGenerator<Link>;
+  /** The short URL as a QR code image: SVG (default) or PNG `size` pixels wide. */
+  qr(code: string, options?: { format?: 'svg' | 'png'; size?: number }): Promise<Blob>;
+  /** What this instance allows (public, no key needed). */
+  config(): Promise<InstanceConfig>;
   analytics(code: string): Promise<Analytics>;
   createApiKey(options?: { name?: string; isAdmin?: boolean }): Promise<ApiKey>;
   /** Every key for an admin key (revoked ones too); only the caller's own for another key. */
@@ -164,6 +185,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     update(c, patch) {
       return call<Link>('PATCH', `/urls/${code(c)}`, {
         ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
+        ...(patch.url === undefined ? {} : { url: patch.url }),
         ...(patch.expiresAt === undefined ? {} : { expires_at: patch.expiresAt === null ? null : new Date(patch.expiresAt).toISOString() }),
       });
     },
@@ -172,18 +194,32 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       const query = new URLSearchParams();
       if (opts.limit !== undefined) query.set('limit', String(opts.limit));
       if (opts.cursor !== undefined) query.set('cursor', opts.cursor);
+      if (opts.q !== undefined && opts.q !== '') query.set('q', opts.q);
+      if (opts.state !== undefined) query.set('state', opts.state);
       const qs = query.toString();
       return call('GET', `/urls${qs === '' ? '' : `?${qs}`}`);
     },
-    async *listAll(pageSize = 100) {
+    async *listAll(pageSize = 100, filter = {}) {
       let cursor: string | undefined;
       do {
-        const page = await client.list({ limit: pageSize, ...(cursor === undefined ? {} : { cursor }) });
+        const page = await client.list({ ...filter, limit: pageSize, ...(cursor === undefined ? {} : { cursor }) });
         yield* page.items;
         cursor = page.next_cursor ?? undefined;
       } while (cursor !== undefined);
     },
     analytics: (c) => call<Analytics>('GET', `/urls/${code(c)}/analytics`),
+    async qr(c, opts = {}) {
+      const query = new URLSearchParams();
+      if (opts.format !== undefined) query.set('format', opts.format);
+      if (opts.size !== undefined) query.set('size', String(opts.size));
+      const qs = query.toString();
+      const headers: Record<string, string> = {};
+      if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+      const res = await doFetch(`${base}/urls/${code(c)}/qr${qs === '' ? '' : `?${qs}`}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
+      if (!res.ok) throw toError(res, await res.text());
+      return res.blob();
+    },
+    config: () => call<InstanceConfig>('GET', '/api/config'),
     createApiKey(opts = {}) {
       return call<ApiKey>('POST', '/api-keys', {
         ...(opts.name === undefined ? {} : { name: opts.name }),

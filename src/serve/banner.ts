@@ -23,6 +23,7 @@ export function startupSummary({ served, publicBaseUrl, allowAnonymous, host }: 
   const serverFlag = local === DEFAULT_CURT_SERVER ? '' : ` --server ${local}`;
   const lines = [
     `Curt is running on ${served.address}`,
+    `  web app      ${local}/   (open it in a browser: shorten, share, read stats)`,
     `  short links  ${publicBaseUrl}/<code>`,
     `  data         ${served.where.database}`,
     `  cache        ${served.where.cache}`,

@@ -28,6 +28,8 @@ export interface NewLink {
 
 export interface LinkPatch {
   isActive?: boolean;
+  /** A new target, already checked and normalised (checkTargetUrl). */
+  url?: string;
   /** null removes the expiry. */
   expiresAt?: Date | null;
 }
@@ -46,6 +48,22 @@ export interface ClickAggregate {
 export interface LinkAnalytics {
   daily: { date: string; clicks: number }[];
   referrers: { host: string; clicks: number }[];
+}
+
+/** A link's state as listings show it (linkState in src/url/routes/schemas.ts), in order of precedence. */
+export type LinkStateName = 'active' | 'expired' | 'used' | 'disabled';
+
+/** One page of a listing: newest first, keyset pagination on id, optionally narrowed. */
+export interface ListOptions {
+  /** undefined lists every link (admin). */
+  ownerKeyId?: number;
+  beforeId?: number;
+  limit: number;
+  /** Text found (any letter case) in the code or the target URL. */
+  search?: string;
+  /** Only links in this state, judged at `now` (expiry to the second, as the redirect does). */
+  state?: LinkStateName;
+  now?: Date;
 }
 
 /** Thrown by insert when the short code exists already. */
@@ -69,7 +87,7 @@ export interface LinkStore {
   deleteById(id: number): Promise<LinkRecord | null>;
   updateById(id: number, patch: LinkPatch): Promise<LinkRecord | null>;
   /** Newest first; `ownerKeyId` undefined lists every link (admin). Keyset pagination on id. */
-  list(options: { ownerKeyId?: number; beforeId?: number; limit: number }): Promise<LinkRecord[]>;
+  list(options: ListOptions): Promise<LinkRecord[]>;
   analytics(linkId: number, options: { days: number; referrers: number }): Promise<LinkAnalytics>;
   /**
    * Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. With

@@ -9,12 +9,15 @@ import type { RateLimiter } from '../storage/rate-limiter.ts';
 import type { ApiKeyService } from './api-keys.ts';
 import type { LinkService } from './link-service.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
-import { registerHomeRoutes } from './routes/home.ts';
 import { createGuard } from './routes/guard.ts';
 import { registerLinkRoutes } from './routes/links.ts';
+import { registerPublicConfigRoute } from './routes/public-config.ts';
 import { registerQrRoute } from './routes/qr.ts';
 import { redirectFastPath, registerRedirectRoute } from './routes/redirect.ts';
 import { LinkView } from './routes/schemas.ts';
+import { registerSiteFileRoutes } from './routes/site-files.ts';
+import { registerWebAppRoutes } from './routes/web-app.ts';
+import { loadWebAssets, type WebAssets } from './web-assets.ts';
 
 export const URL_SERVICE_VERSION = '0.1.0';
 
@@ -28,6 +31,10 @@ export interface UrlAppDeps {
   registry: Registry;
   publicBaseUrl: string;
   redirectStatus: 301 | 302 | 307 | 308;
+  /** ALLOW_ANONYMOUS, as GET /api/config tells the web app (the link service enforces it). */
+  allowAnonymous: boolean;
+  /** The built web app; default: read from dist/web (null: not built, `/` says so). */
+  webAssets?: WebAssets | null;
   rateLimit: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
   trustProxy?: TrustProxy;
   timeouts?: HttpTimeouts;
@@ -87,7 +94,9 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     },
   );
 
-  registerHomeRoutes(app);
+  registerSiteFileRoutes(app);
+  registerWebAppRoutes(app, deps.webAssets === undefined ? loadWebAssets() : deps.webAssets);
+  registerPublicConfigRoute(app, { version: URL_SERVICE_VERSION, publicBaseUrl: deps.publicBaseUrl, allowAnonymous: deps.allowAnonymous });
 
   const now = deps.now ?? Date.now;
   const guard = createGuard({ apiKeys: deps.apiKeys, limiter: deps.limiter, limits: deps.rateLimit, log: deps.log });

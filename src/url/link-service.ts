@@ -8,7 +8,7 @@ import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
-import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore } from '../storage/link-store.ts';
+import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
 import { referrerHost, type ClickCounter } from './click-counter.ts';
 import { checkTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
@@ -64,7 +64,7 @@ export interface LinkService {
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
   updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
-  listLinks(principal: Principal, page: { beforeId?: number; limit: number }): Promise<LinkRecord[]>;
+  listLinks(principal: Principal, page: Omit<ListOptions, 'ownerKeyId'>): Promise<LinkRecord[]>;
   getAnalytics(code: string, principal: Principal): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
 }
 
@@ -272,7 +272,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (patch.expiresAt != null && patch.expiresAt.getTime() - now().getTime() > MAX_EXPIRY_MS) {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
       }
-      const updated = await db(() => store.updateById(owned.id, patch));
+      // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.
+      const checked = patch.url === undefined ? patch : { ...patch, url: await checkTargetUrl(patch.url, options.urlPolicy) };
+      const updated = await db(() => store.updateById(owned.id, checked));
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.
       const cached = toCached(updated);

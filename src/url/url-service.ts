@@ -16,6 +16,7 @@ import { startExpirySweep } from './expiry-sweep.ts';
 import { createLinkService } from './link-service.ts';
 import type { UrlMetrics } from './metrics.ts';
 import { targetPolicyFor } from './target-url.ts';
+import { buildWebAppIfStale } from './web-assets.ts';
 
 export interface UrlServiceParts {
   /** What requests wait on. */
@@ -74,6 +75,7 @@ export async function startUrlService(
     events: metrics,
   });
   const stopSweep = startExpirySweep(parts.backgroundLinks, log, EXPIRY_SWEEP_MS);
+  await buildWebAppIfStale(log);
   const app = await buildUrlApp({
     links,
     apiKeys: parts.apiKeys,
@@ -82,6 +84,7 @@ export async function startUrlService(
     registry,
     publicBaseUrl: config.publicBaseUrl,
     redirectStatus: config.redirectStatus,
+    allowAnonymous: config.allowAnonymous,
     rateLimit: config.rateLimit,
     trustProxy: config.trustProxy,
     timeouts: config.listen.timeouts,

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { CodeExists, type ApiKeyStore, type ClickAggregate, type LinkStore, type NewLink } from '../../src/storage/link-store.ts';
+import { CodeExists, type ApiKeyStore, type ClickAggregate, type LinkStore, type ListOptions, type NewLink } from '../../src/storage/link-store.ts';
 
 export interface LinkStoreSubject {
   store: LinkStore;
@@ -116,6 +116,40 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.deepEqual(rest.map((l) => l.code), mine.slice(0, 2).reverse().map((l) => l.code));
       const everyone = await store.list({ limit: 100 });
       assert.ok(everyone.length >= 6 && everyone.every((l, i, all) => i === 0 || (all[i - 1]?.id ?? 0) > l.id));
+    });
+
+    test('list: search finds text in the code or the target in any letter case, wildcards taken literally; state keeps one state at `now`', async () => {
+      const owner = await subject.apiKeys.insert(newKey(false));
+      const mine = (extra: Partial<NewLink>) => store.insert(link({ ownerKeyId: owner.id, ...extra }));
+      const now = new Date();
+      const needle = await mine({ url: 'https://example.com/Needle/page' });
+      const byCode = await mine({ code: `NdL${randomBytes(3).toString('hex').slice(0, 5)}`, url: 'https://example.com/other' });
+      const percent = await mine({ url: 'https://example.com/100%25off' });
+      const disabled = await mine({ url: 'https://example.com/needle-disabled' });
+      await store.updateById(disabled.id, { isActive: false });
+      const expired = await mine({ url: 'https://example.com/needle-expired', expiresAt: new Date(now.getTime() - 1000) });
+      const later = await mine({ url: 'https://example.com/later', expiresAt: new Date(now.getTime() + HOUR) });
+      const used = await mine({ url: 'https://example.com/used', isOneTime: true });
+      assert.equal(await store.consumeOneTime(used.code, now), true);
+      const codes = async (options: Omit<ListOptions, 'limit' | 'ownerKeyId'>) => (await store.list({ ownerKeyId: owner.id, limit: 50, ...options })).map((l) => l.code).sort();
+
+      assert.deepEqual(await codes({ search: 'NEEDLE' }), [needle.code, disabled.code, expired.code].sort());
+      assert.deepEqual(await codes({ search: 'ndl' }), [byCode.code], 'the code is searched too');
+      assert.deepEqual(await codes({ search: '0%25O' }), [percent.code]);
+      assert.deepEqual(await codes({ search: '_' }), [], 'an underscore is a character, not a wildcard');
+      assert.deepEqual(await codes({ search: '%' }), [percent.code], 'a percent sign is a character');
+      assert.deepEqual(await codes({ search: '\\' }), []);
+      assert.deepEqual(await codes({ search: '' }), (await codes({})), 'empty: no filter');
+      assert.deepEqual(await codes({ state: 'disabled', now }), [disabled.code]);
+      assert.deepEqual(await codes({ state: 'expired', now }), [expired.code], 'an expiry already past counts before the sweep marks it');
+      assert.deepEqual(await codes({ state: 'used', now }), [used.code]);
+      assert.deepEqual(await codes({ state: 'active', now }), [needle.code, byCode.code, percent.code, later.code].sort());
+      assert.deepEqual(await codes({ state: 'expired', now: new Date(now.getTime() + 2 * HOUR) }), [expired.code, later.code].sort(), 'judged at `now`');
+      assert.deepEqual(await codes({ search: 'needle', state: 'active', now }), [needle.code]);
+      // Pages keep the filter: the keyset cursor walks only the matching links.
+      const firstPage = await store.list({ ownerKeyId: owner.id, limit: 1, search: 'needle' });
+      const secondPage = await store.list({ ownerKeyId: owner.id, limit: 5, search: 'needle', beforeId: firstPage[0]?.id ?? 0 });
+      assert.deepEqual([...firstPage, ...secondPage].map((l) => l.code), [expired.code, disabled.code, needle.code]);
     });
 
     test('applyClicks with a batch id is idempotent (a retried flush counts once); old ids can be pruned', async () => {

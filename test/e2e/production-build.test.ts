@@ -273,6 +273,14 @@ describe('the production build, assembled as the Dockerfile does, runs every rol
         return parsed.clicks === 1 ? parsed : undefined;
       }, 20_000);
       assert.equal(stats.original_url, 'https://example.com/serve');
+      // The web app is in the image (dist/web, built in the build stage) and served from it.
+      const page = await fetch(`${serve.url}/`);
+      assert.equal(page.status, 200);
+      assert.match(String(page.headers.get('content-security-policy')), /script-src 'self'/);
+      const script = /src="(\/assets\/index-[\w-]+\.js)"/.exec(await page.text())?.[1];
+      assert.ok(script, 'the page loads its hashed script');
+      assert.equal((await fetch(`${serve.url}${script}`)).status, 200);
+      assert.ok(!existsSync(join(app, 'src')), 'built in the build stage: no source of it in the image');
       assert.equal(await serve.stop(), 0, serve.output());
       assert.ok(existsSync(join(dataDir, 'postgres')), 'the embedded database is in DATA_DIR');
       assert.ok(!existsSync(join(app, 'data')), 'nothing in the working directory');

@@ -56,17 +56,6 @@ describe('what a browser finds at the root', () => {
   });
   after(() => svc.close());
 
-  test('GET / is a small HTML page that says what this is and links /docs, with security headers and a CSP', async () => {
-    const res = await svc.app.inject({ url: '/', headers: { accept: 'text/html' } });
-    assert.equal(res.statusCode, 200);
-    assert.match(String(res.headers['content-type']), /^text\/html/);
-    assert.match(res.body, /URL shortener/);
-    assert.match(res.body, /href="\/docs"/);
-    assert.equal(res.headers['x-content-type-options'], 'nosniff');
-    assert.equal(res.headers['x-frame-options'], 'DENY');
-    assert.match(String(res.headers['content-security-policy']), /default-src 'none'/);
-  });
-
   test('/favicon.ico and /robots.txt are not "short link does not exist"', async () => {
     const icon = await svc.app.inject({ url: '/favicon.ico' });
     assert.equal(icon.statusCode, 204);

@@ -213,6 +213,20 @@ describe('URL service API', () => {
       assert.equal((await redirect(link.short_code)).statusCode, 302);
     });
 
+    test('PATCH url changes the target at once (the cached entry too), under the same rules as creation', async () => {
+      const link = await createLink({ url: 'https://example.com/before' });
+      assert.equal((await redirect(link.short_code)).headers.location, 'https://example.com/before', 'cached by this redirect');
+      const patch = (url: string) => svc.app.inject({ method: 'PATCH', url: `/urls/${link.short_code}`, headers: svc.admin, payload: { url } });
+      const moved = await patch('https://EXAMPLE.com/after');
+      assert.equal(moved.statusCode, 200);
+      assert.equal(moved.json<LinkJson>().original_url, 'https://example.com/after', 'normalised as at creation');
+      assert.equal((await redirect(link.short_code)).headers.location, 'https://example.com/after');
+      assertProblem(await patch('ftp://example.com/'), 400, 'invalid_url');
+      assertProblem(await patch('http://sho.rt/loop'), 400, 'invalid_url');
+      assertProblem(await patch(`https://example.com/${'x'.repeat(2048)}`), 400, 'invalid_url');
+      assert.equal((await redirect(link.short_code)).headers.location, 'https://example.com/after', 'a refused target changes nothing');
+    });
+
     test('PATCH expires_at sets, moves into the past and removes (null) the expiry', async () => {
       const link = await createLink({ url: 'https://example.com/e' });
       const patch = (expires_at: string | null) =>
@@ -265,6 +279,29 @@ describe('URL service API', () => {
   });
 
   describe('GET /urls', () => {
+    test('q finds links by code or target and state keeps one state; a key still sees only its own; a bad state is 400', async () => {
+      const user = await svc.userKey('searcher');
+      const other = await svc.userKey('other');
+      const mine = (await create({ url: 'https://example.com/find-ME/1' }, user)).json<LinkJson>();
+      const off = (await create({ url: 'https://example.com/find-me/2' }, user)).json<LinkJson>();
+      await create({ url: 'https://example.com/find-me/3' }, other);
+      await svc.app.inject({ method: 'PATCH', url: `/urls/${off.short_code}`, headers: user, payload: { is_active: false } });
+      const list = async (query: string) => {
+        const res = await svc.app.inject({ url: `/urls?${query}`, headers: user });
+        assert.equal(res.statusCode, 200, res.body);
+        return res.json<{ items: LinkJson[] }>().items.map((l) => l.short_code);
+      };
+      assert.deepEqual(await list('q=find-me'), [off.short_code, mine.short_code]);
+      assert.deepEqual(await list('q=find-me&state=disabled'), [off.short_code]);
+      assert.deepEqual(await list('q=find-me&state=active'), [mine.short_code]);
+      assert.deepEqual(await list(`q=${mine.short_code}`), [mine.short_code]);
+      assert.deepEqual(await list('q=find-me&state=used'), []);
+      const bad = await svc.app.inject({ url: '/urls?state=gone', headers: user });
+      assert.equal(bad.statusCode, 400);
+      assert.match(bad.json<{ detail: string }>().detail, /state must be "active" or "expired" or "used" or "disabled"/);
+      assert.equal((await svc.app.inject({ url: `/urls?q=${'x'.repeat(201)}`, headers: user })).statusCode, 400);
+    });
+
     test('cursor pagination walks every link once, newest first, with no duplicate and none missing', async () => {
       const user = await svc.userKey('lister');
       const created: string[] = [];

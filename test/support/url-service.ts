@@ -21,6 +21,7 @@ import { createClickCounter, type ClickCounter } from '../../src/url/click-count
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
 import { createUrlMetrics } from '../../src/url/metrics.ts';
 import { targetPolicyFor } from '../../src/url/target-url.ts';
+import type { WebAssets } from '../../src/url/web-assets.ts';
 import { LETTERS } from './kgs.ts';
 import { testLogger } from './log.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
@@ -62,6 +63,8 @@ export interface TestUrlServiceOptions {
   /** Instead of the in-process key pool (e.g. a KGS client over HTTP); closed with the service. */
   codes?: CodeSource;
   log?: Logger;
+  /** The built web app to serve (default: dist/web); null: not built. */
+  webAssets?: WebAssets | null;
   /** The API key revocation bus (e.g. on the test's Redis prefix, to play one of several replicas); closed with the service. */
   apiKeyRevocations?: (redis: TestRedis, log: Logger) => InvalidationBus;
 }
@@ -111,6 +114,8 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     registry,
     publicBaseUrl: PUBLIC_BASE_URL,
     redirectStatus: options.redirectStatus ?? 302,
+    allowAnonymous: options.allowAnonymous ?? true,
+    ...(options.webAssets === undefined ? {} : { webAssets: options.webAssets }),
     rateLimit: options.rateLimit ?? { perKey: 0, perIp: 0 },
     checks: { postgres: () => store.ping(), redis: async () => void (await redis.redis.ping()), kgs: async () => undefined },
     onRedirect: metrics.redirect,

@@ -32,6 +32,7 @@ test('every verb parses; keys create is a verb of two words', () => {
   assert.deepEqual(parseCommand(['delete', 'AbCdEf', '--json']), { verb: 'delete', code: 'AbCdEf', client: { json: true } });
   assert.deepEqual(parseCommand(['list', '--limit', '5', '--cursor', 'aWQ6Mg']), { verb: 'list', limit: 5, cursor: 'aWQ6Mg', all: false, client: { json: false } });
   assert.deepEqual(parseCommand(['list', '--all']), { verb: 'list', all: true, client: { json: false } });
+  assert.deepEqual(parseCommand(['list', '--search', 'launch', '--state', 'disabled']), { verb: 'list', search: 'launch', state: 'disabled', all: false, client: { json: false } });
   assert.deepEqual(parseCommand(['keys', 'create', '--admin', '--name', 'ci']), { verb: 'keys create', admin: true, name: 'ci', client: { json: false } });
   assert.deepEqual(parseCommand(['keys', 'list', '--json']), { verb: 'keys list', client: { json: true } });
   assert.deepEqual(parseCommand(['keys', 'revoke', '42']), { verb: 'keys revoke', id: 42, client: { json: false } });
@@ -67,6 +68,7 @@ test('mistakes are one-line usage errors that name the verb to get help on', () 
   usage(['shorten', 'https://x.test', '--expires-in', 'soon'], /--expires-in must be a duration/, 'shorten');
   usage(['list', '--limit', '500'], /--limit must be a whole number from 1 to 100/, 'list');
   usage(['list', '--all', '--cursor', 'x'], /--all or --cursor/, 'list');
+  usage(['list', '--state', 'gone'], /--state must be one of active, expired, used, disabled/, 'list');
   usage(['serve', '--port', 'eighty'], /--port must be a whole number/, 'serve');
   usage(['serve', '--json'], /serve does not take --json/, 'serve');
   usage(['keys'], /keys needs a subcommand: create, list, revoke/, 'keys');

@@ -8,9 +8,10 @@ const served = {
   where: { database: '/srv/data/postgres (PGlite, embedded PostgreSQL)', cache: 'in this process', keyPool: 'in this process' },
 };
 
-test('the start-up summary points at the API docs on the local address', () => {
+test('the start-up summary points at the web app and the API docs on the local address', () => {
   const text = startupSummary({ served, publicBaseUrl: 'http://localhost:8080', allowAnonymous: true, host: '127.0.0.1' });
   assert.match(text, /API docs {5}http:\/\/127\.0\.0\.1:8080\/docs\n/);
+  assert.match(text, /web app {6}http:\/\/127\.0\.0\.1:8080\/ {3}\(open it in a browser/);
   assert.doesNotMatch(text, /Warning/);
 });
 

@@ -9,6 +9,7 @@ import {
   type ApiKeyRecord,
   type ApiKeyStore,
   type LinkRecord,
+  type LinkStateName,
   type LinkStore,
   type NewLink,
 } from '../link-store.ts';
@@ -50,6 +51,17 @@ function toLink(row: UrlRow): LinkRecord {
     consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
   };
 }
+
+/**
+ * Each state as SQL, in the order of precedence linkState() (src/url/routes/schemas.ts) gives them:
+ * disabled, then used, then expired (the sweep's flag, or an expiry already past at `now`).
+ */
+const STATE_CONDITIONS: Record<LinkStateName, (now: () => string) => string> = {
+  disabled: () => 'NOT is_active',
+  used: () => 'is_active AND consumed_at IS NOT NULL',
+  expired: (now) => `is_active AND consumed_at IS NULL AND (is_expired OR expiry_date <= ${now()}::timestamptz)`,
+  active: (now) => `is_active AND consumed_at IS NULL AND NOT is_expired AND (expiry_date IS NULL OR expiry_date > ${now()}::timestamptz)`,
+};
 
 /** Most rows one coalesced lookup or insert carries. */
 const MAX_BATCH = 256;
@@ -182,6 +194,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         params.push(patch.isActive);
         sets.push(`is_active = $${params.length}`);
       }
+      if (patch.url !== undefined) {
+        params.push(patch.url);
+        sets.push(`original_url = $${params.length}`);
+      }
       if (patch.expiresAt !== undefined) {
         params.push(patch.expiresAt);
         sets.push(`expiry_date = $${params.length}`);
@@ -196,17 +212,21 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       return rows[0] ? toLink(rows[0]) : null;
     },
 
-    async list({ ownerKeyId, beforeId, limit }) {
+    async list({ ownerKeyId, beforeId, limit, search, state, now }) {
       const params: unknown[] = [limit];
       const where: string[] = [];
-      if (ownerKeyId !== undefined) {
-        params.push(ownerKeyId);
-        where.push(`owner_key_id = $${params.length}`);
+      const param = (value: unknown): string => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      if (ownerKeyId !== undefined) where.push(`owner_key_id = ${param(ownerKeyId)}`);
+      if (beforeId !== undefined) where.push(`id < ${param(beforeId)}`);
+      if (search !== undefined && search !== '') {
+        // The text is matched as it is: LIKE's wildcards and its escape character in it are escaped.
+        const pattern = param(`%${search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+        where.push(`(short_code ILIKE ${pattern} OR original_url ILIKE ${pattern})`);
       }
-      if (beforeId !== undefined) {
-        params.push(beforeId);
-        where.push(`id < $${params.length}`);
-      }
+      if (state !== undefined) where.push(STATE_CONDITIONS[state](() => param(now ?? new Date())));
       const { rows } = await db.query<UrlRow>(
         `SELECT ${URL_COLUMNS} FROM urls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`,
         params,

@@ -60,12 +60,18 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.get(
     '/urls',
-    { schema: { summary: "The caller's links, newest first", security, querystring: ListQuery, response: { 200: LinkPage, ...errors } } },
+    { schema: { summary: "The caller's links, newest first; `q` and `state` narrow them (the cursor keeps the same q and state)", security, querystring: ListQuery, response: { 200: LinkPage, ...errors } } },
     async (request) => {
       const limit = request.query.limit === undefined ? 20 : Number(request.query.limit);
       if (limit < 1 || limit > 100) throw new InvalidRequest('limit must be from 1 to 100.');
       const beforeId = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-      const page = await links.listLinks(request.principal, { limit: limit + 1, ...(beforeId === undefined ? {} : { beforeId }) });
+      const { q, state } = request.query;
+      const page = await links.listLinks(request.principal, {
+        limit: limit + 1,
+        ...(beforeId === undefined ? {} : { beforeId }),
+        ...(q === undefined || q === '' ? {} : { search: q }),
+        ...(state === undefined ? {} : { state, now: new Date(deps.now()) }),
+      });
       const items = page.slice(0, limit);
       const last = items[items.length - 1];
       return { items: items.map(view), next_cursor: page.length > limit && last ? encodeCursor(last.id) : null };
@@ -80,9 +86,9 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.patch(
     '/urls/:short_code',
-    { schema: { summary: 'Enable or disable a link, or change its expiry', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
+    { schema: { summary: 'Enable or disable a link, change its target or its expiry; every replica redirects by the change at once', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
     async (request) => {
-      const { is_active, expires_at } = request.body;
+      const { is_active, expires_at, url } = request.body;
       const expiresAt = expires_at === undefined || expires_at === null ? expires_at : new Date(expires_at);
       // The date-time format admits a leap second (23:59:60) that Date cannot represent.
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
@@ -90,6 +96,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
         request.params.short_code,
         {
           ...(is_active === undefined ? {} : { isActive: is_active }),
+          ...(url === undefined ? {} : { url }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
         },
         request.principal,

@@ -23,6 +23,7 @@ export type CreateLinkBody = Static<typeof CreateLinkBody>;
 export const PatchLinkBody = Type.Object(
   {
     is_active: Type.Optional(Type.Boolean()),
+    url: Type.Optional(Type.String({ description: `A new target: the same rules as at creation, at most ${MAX_URL_LENGTH} characters`, maxLength: MAX_URL_LENGTH })),
     expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null removes the expiry' })),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -65,6 +66,10 @@ export const ListQuery = Type.Object(
   {
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1..100, default 20' })),
     cursor: Type.Optional(Type.String({ maxLength: 64, description: 'next_cursor of the previous page' })),
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'Only links whose code or target URL contains this text (any letter case)' })),
+    state: Type.Optional(
+      Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('used'), Type.Literal('disabled')], { description: 'Only links in this state' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,77 @@
+// The app talks to the URL service through the SDK (src/client), on this page's own origin, and turns
+// the API's problem documents into sentences a person can act on, each tied to the field concerned.
+import { createCurtClient, CurtApiError, type CurtClient, type Problem } from '../client/curt-client.ts';
+
+export function clientFor(apiKey: string | null): CurtClient {
+  return createCurtClient({ baseUrl: location.origin, ...(apiKey === null ? {} : { apiKey }), timeoutMs: 15_000 });
+}
+
+/** The form fields an error can belong to; `form` is the form as a whole. */
+export type Field = 'url' | 'alias' | 'expiry' | 'key' | 'name' | 'form';
+
+const FIELD_OF: Record<string, Field> = {
+  invalid_url: 'url',
+  url_blocked: 'url',
+  payload_too_large: 'url',
+  invalid_alias: 'alias',
+  alias_taken: 'alias',
+  alias_reserved: 'alias',
+  alias_cooling_down: 'alias',
+  invalid_expiry: 'expiry',
+  unauthorized: 'key',
+};
+
+export interface Explained {
+  field: Field;
+  message: string;
+  code: string | null;
+}
+
+/** The API names fields as its JSON does (`url must be…`); a person reads the field's label. */
+const FIELD_WORDS: [RegExp, string][] = [
+  [/^url\b/, 'The address'],
+  [/^alias\b/, 'The alias'],
+  [/^expires_(at|in)\b/, 'The expiry'],
+];
+
+function sentence(problem: Problem): string {
+  const raw = problem.detail ?? problem.title;
+  const detail = FIELD_WORDS.reduce((text, [pattern, words]) => text.replace(pattern, words), raw);
+  switch (problem.code) {
+    case 'alias_taken':
+      return `${detail} Choose another alias, or leave it empty for a generated code.`;
+    case 'alias_reserved':
+      return `${detail} Curt uses that word for its own pages; choose another alias.`;
+    case 'alias_cooling_down':
+      return `${detail} Choose another alias until then.`;
+    case 'url_blocked':
+      return `Links to this site cannot be made here. ${detail}`;
+    case 'unauthorized':
+      return 'This API key is not valid (or has been revoked). Check it and sign in again.';
+    case 'forbidden':
+      return 'Your API key may not do that: it needs an admin key.';
+    case 'rate_limited':
+      return `Too many requests for now. ${detail}`;
+    case 'link_not_found':
+      return 'No short link has this code (or it belongs to another API key).';
+    default:
+      if (problem.status >= 500) return `The server could not do this just now: ${detail} Try again in a moment.`;
+      return detail;
+  }
+}
+
+/** Which field an API error concerns, and what to tell the person. */
+export function explain(error: unknown): Explained {
+  if (error instanceof CurtApiError) {
+    return { field: FIELD_OF[error.problem.code] ?? 'form', message: sentence(error.problem), code: error.problem.code };
+  }
+  if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return { field: 'form', message: 'The server took too long to answer. Try again.', code: null };
+  }
+  if (error instanceof TypeError) return { field: 'form', message: 'The server could not be reached. Check your connection and try again.', code: null };
+  return { field: 'form', message: error instanceof Error ? error.message : String(error), code: null };
+}
+
+export function isProblem(error: unknown, code: string): boolean {
+  return error instanceof CurtApiError && error.problem.code === code;
+}

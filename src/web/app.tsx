@@ -1,0 +1,144 @@
+// The app's frame: header and navigation, the live region, and the page the path names.
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import type { InstanceConfig } from '../client/curt-client.ts';
+import { clientFor } from './api.ts';
+import { HomePage } from './pages/home.tsx';
+import { KeysPage } from './pages/keys.tsx';
+import { LinksPage } from './pages/links.tsx';
+import { StatsPage } from './pages/stats.tsx';
+import { onLinkClick, useRoute, type Route } from './router.ts';
+import { forgetKey, storedKey, storeKey } from './session.ts';
+import { SessionContext, type Session } from './state.ts';
+
+/** Whether `key` is an admin key: GET /api-keys lists every key for an admin key, only itself otherwise. */
+async function adminOf(key: string): Promise<boolean> {
+  const keys = await clientFor(key).listApiKeys();
+  return keys.some((k) => k.is_admin && k.revoked_at === null && key.startsWith(k.key_prefix));
+}
+
+const TITLES: Record<Route['page'], string> = { home: 'Shorten a link', links: 'My links', keys: 'API keys', stats: 'Stats', 'not-found': 'Page not found' };
+
+export function App() {
+  const route = useRoute();
+  const [config, setConfig] = useState<InstanceConfig | null>(null);
+  const [configError, setConfigError] = useState<string | null>(null);
+  const [apiKey, setApiKey] = useState<string | null>(() => storedKey());
+  const [isAdmin, setIsAdmin] = useState<boolean | null>(null);
+  const [message, setMessage] = useState('');
+  const mainRef = useRef<HTMLElement>(null);
+
+  useEffect(() => {
+    clientFor(null)
+      .config()
+      .then(setConfig, () => setConfigError('The server could not be reached. Reload the page to try again.'));
+  }, []);
+  useEffect(() => {
+    if (apiKey === null) return setIsAdmin(null);
+    adminOf(apiKey).then(setIsAdmin, () => setIsAdmin(false));
+  }, [apiKey]);
+  useEffect(() => {
+    document.title = `${route.page === 'stats' ? `Stats of ${route.code}` : TITLES[route.page]} · Curt`;
+  }, [route]);
+
+  const announce = useCallback((text: string) => {
+    // Cleared first, so the same words said twice are announced twice.
+    setMessage('');
+    setTimeout(() => setMessage(text), 50);
+  }, []);
+
+  const session = useMemo<Session>(
+    () => ({
+      config,
+      apiKey,
+      isAdmin,
+      client: clientFor(apiKey),
+      async signIn(key, remember) {
+        // Checked before it is kept: a mistyped key fails here, next to its field.
+        await clientFor(key).listApiKeys();
+        storeKey(key, remember);
+        setApiKey(key);
+        announce('Signed in.');
+      },
+      signOut() {
+        forgetKey();
+        setApiKey(null);
+        announce('Signed out: the key is no longer kept in this browser.');
+      },
+      announce,
+    }),
+    [config, apiKey, isAdmin, announce],
+  );
+
+  return (
+    <SessionContext.Provider value={session}>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <a class="brand" href="/" onClick={onLinkClick}>
+          Curt
+        </a>
+        <nav aria-label="Main">
+          <ul>
+            <li>
+              <a href="/" onClick={onLinkClick} aria-current={route.page === 'home' ? 'page' : undefined}>
+                Shorten
+              </a>
+            </li>
+            <li>
+              <a href="/app/links" onClick={onLinkClick} aria-current={route.page === 'links' ? 'page' : undefined}>
+                My links
+              </a>
+            </li>
+            {apiKey !== null && (
+              <li>
+                <a href="/app/keys" onClick={onLinkClick} aria-current={route.page === 'keys' ? 'page' : undefined}>
+                  API keys
+                </a>
+              </li>
+            )}
+            {apiKey !== null && (
+              <li>
+                <button type="button" class="link-button" onClick={session.signOut}>
+                  Sign out
+                </button>
+              </li>
+            )}
+          </ul>
+        </nav>
+      </header>
+      <main id="main" ref={mainRef} tabIndex={-1}>
+        {configError !== null ? <p class="error" role="alert">{configError}</p> : <Page route={route} />}
+      </main>
+      <footer class="bottom">
+        <a href="/docs">API documentation</a>
+        {config !== null && <span> · Curt {config.version}</span>}
+      </footer>
+      <p class="sr-only" role="status" aria-live="polite" aria-atomic="true" data-testid="live">
+        {message}
+      </p>
+    </SessionContext.Provider>
+  );
+}
+
+function Page({ route }: { route: Route }) {
+  switch (route.page) {
+    case 'home':
+      return <HomePage />;
+    case 'links':
+      return <LinksPage />;
+    case 'keys':
+      return <KeysPage />;
+    case 'stats':
+      return <StatsPage code={route.code} />;
+    case 'not-found':
+      return (
+        <section>
+          <h1>Page not found</h1>
+          <p>
+            Nothing is at <code>{route.path}</code>. <a href="/" onClick={onLinkClick}>Shorten a link</a> or see <a href="/app/links" onClick={onLinkClick}>your links</a>.
+          </p>
+        </section>
+      );
+  }
+}

@@ -1,0 +1,63 @@
+// Sign in with an API key. The key is checked against the API before it is kept.
+import { useId, useState } from 'preact/hooks';
+import { explain } from '../api.ts';
+import { useSession } from '../state.ts';
+import { FieldError, invalidProps } from './field-error.tsx';
+
+export function KeyForm({ intro }: { intro: string }) {
+  const session = useSession();
+  const id = useId();
+  const [key, setKey] = useState('');
+  const [remember, setRemember] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (key.trim() === '') return setError('Enter your API key: it starts with "curt_".');
+    setBusy(true);
+    try {
+      await session.signIn(key.trim(), remember);
+    } catch (err) {
+      setError(explain(err).message);
+      session.announce('Sign-in failed.');
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form class="card key-form" onSubmit={(e) => void submit(e)} noValidate aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>Sign in with an API key</h2>
+      <p>{intro}</p>
+      <label for={`${id}-key`}>API key</label>
+      <input
+        id={`${id}-key`}
+        name="api-key"
+        type="password"
+        autocomplete="off"
+        spellcheck={false}
+        value={key}
+        onInput={(e) => {
+          setKey(e.currentTarget.value);
+          setError(undefined);
+        }}
+        {...invalidProps(`${id}-key-error`, error, `${id}-key-hint`)}
+      />
+      <p class="hint" id={`${id}-key-hint`}>
+        <code>npm start</code> prints an admin key on its first start; an admin can make more with <code>curt keys create</code>.
+      </p>
+      <FieldError id={`${id}-key-error`} message={error} />
+      <div class="check">
+        <input id={`${id}-remember`} type="checkbox" checked={remember} onChange={(e) => setRemember(e.currentTarget.checked)} aria-describedby={`${id}-remember-hint`} />
+        <label for={`${id}-remember`}>Remember on this device</label>
+      </div>
+      <p class="hint" id={`${id}-remember-hint`}>
+        Otherwise the key is forgotten when this tab closes. Only tick this on a device that is yours alone.
+      </p>
+      <button type="submit" disabled={busy}>
+        {busy ? 'Checking…' : 'Sign in'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,86 @@
+// Edit what the API lets change on a link (PATCH /urls/{code}): its target and its expiry. A new
+// target passes the same checks as at creation; its errors show under the field they concern.
+import { useId, useState } from 'preact/hooks';
+import type { Link } from '../../client/curt-client.ts';
+import { explain } from '../api.ts';
+import { toLocalInput } from '../format.ts';
+import { useSession } from '../state.ts';
+import { FieldError, invalidProps } from './field-error.tsx';
+
+type Errors = { url?: string; expiry?: string; form?: string };
+
+export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (link: Link) => void; onCancel: () => void }) {
+  const session = useSession();
+  const id = useId();
+  const [url, setUrl] = useState(link.original_url);
+  const [never, setNever] = useState(link.expires_at === null);
+  const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
+  const [errors, setErrors] = useState<Errors>({});
+  const [busy, setBusy] = useState(false);
+
+  async function save(event: Event) {
+    event.preventDefault();
+    const when = new Date(date);
+    if (url.trim() === '') return setErrors({ url: 'Enter the address the short link should go to.' });
+    if (!never && (date === '' || Number.isNaN(when.getTime()))) return setErrors({ expiry: 'Choose a date and time, or tick "Never expires".' });
+    setBusy(true);
+    try {
+      const changedUrl = url.trim() === link.original_url ? {} : { url: url.trim() };
+      onSaved(await session.client.update(link.short_code, { ...changedUrl, expiresAt: never ? null : when }));
+    } catch (err) {
+      const { field, message } = explain(err);
+      setErrors(field === 'url' || field === 'expiry' ? { [field]: message } : { form: message });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form onSubmit={(e) => void save(e)} noValidate>
+      <label for={`${id}-url`}>Goes to</label>
+      <input
+        id={`${id}-url`}
+        name="url"
+        type="url"
+        inputMode="url"
+        value={url}
+        onInput={(e) => {
+          setUrl(e.currentTarget.value);
+          setErrors({ ...errors, url: undefined });
+        }}
+        {...invalidProps(`${id}-url-error`, errors.url, `${id}-url-hint`)}
+      />
+      <p class="hint" id={`${id}-url-hint`}>
+        Everyone who has the short link is sent here from now on.
+      </p>
+      <FieldError id={`${id}-url-error`} message={errors.url} />
+      <div class="check">
+        <input id={`${id}-never`} type="checkbox" checked={never} onChange={(e) => setNever(e.currentTarget.checked)} />
+        <label for={`${id}-never`}>Never expires</label>
+      </div>
+      <label for={`${id}-date`}>Expires on</label>
+      <input
+        id={`${id}-date`}
+        name="expires_at"
+        type="datetime-local"
+        disabled={never}
+        value={date}
+        onInput={(e) => {
+          setDate(e.currentTarget.value);
+          setErrors({ ...errors, expiry: undefined });
+        }}
+        {...invalidProps(`${id}-expiry-error`, errors.expiry)}
+      />
+      <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
+      <FieldError id={`${id}-form-error`} message={errors.form} />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          {busy ? 'Saving…' : 'Save'}
+        </button>
+        <button type="button" class="secondary" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,248 @@
+// `/`: shorten a URL. With the options the instance allows (alias, expiry, one-time); the result has
+// the short URL with a copy button, its QR code and a link to its stats. Errors from the API appear
+// next to the field they concern. With anonymous creation off, it asks for an API key first.
+import { useEffect, useId, useRef, useState } from 'preact/hooks';
+import type { RefObject } from 'preact';
+import type { Link, ShortenOptions } from '../../client/curt-client.ts';
+import { explain, type Field } from '../api.ts';
+import { CopyButton } from '../components/copy-button.tsx';
+import { FieldError, invalidProps } from '../components/field-error.tsx';
+import { KeyForm } from '../components/key-form.tsx';
+import { QrCode } from '../components/qr-code.tsx';
+import { formatDateTime, toLocalInput } from '../format.ts';
+import { onLinkClick, statsPath } from '../router.ts';
+import { useSession } from '../state.ts';
+
+/** Expiry presets, in seconds from now; `custom` takes a date and time. */
+const PRESETS: { value: string; label: string; seconds?: number }[] = [
+  { value: 'never', label: 'Never' },
+  { value: '1h', label: 'In 1 hour', seconds: 3600 },
+  { value: '1d', label: 'In 1 day', seconds: 86_400 },
+  { value: '7d', label: 'In 7 days', seconds: 7 * 86_400 },
+  { value: '30d', label: 'In 30 days', seconds: 30 * 86_400 },
+  { value: 'custom', label: 'On a date…' },
+];
+
+type Errors = Partial<Record<Field, string>>;
+
+export function HomePage() {
+  const session = useSession();
+  const { config, apiKey } = session;
+  if (config === null) return <p aria-busy="true">Loading…</p>;
+  const needsKey = !config.allow_anonymous && apiKey === null;
+  return (
+    <section aria-labelledby="home-title">
+      <h1 id="home-title">Shorten a link</h1>
+      {needsKey ? (
+        <KeyForm intro="This server makes short links only for API-key holders. Sign in with your key to shorten a link." />
+      ) : (
+        <ShortenForm />
+      )}
+    </section>
+  );
+}
+
+function ShortenForm() {
+  const session = useSession();
+  const id = useId();
+  const [url, setUrl] = useState('');
+  const [alias, setAlias] = useState('');
+  const [preset, setPreset] = useState('never');
+  const [customDate, setCustomDate] = useState('');
+  const [oneTime, setOneTime] = useState(false);
+  const [errors, setErrors] = useState<Errors>({});
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState<Link | null>(null);
+  const urlRef = useRef<HTMLInputElement>(null);
+  const aliasRef = useRef<HTMLInputElement>(null);
+  const expiryRef = useRef<HTMLSelectElement>(null);
+  const resultRef = useRef<HTMLHeadingElement>(null);
+
+  useEffect(() => {
+    if (created !== null) resultRef.current?.focus();
+  }, [created]);
+
+  function options(): ShortenOptions | string {
+    const opts: ShortenOptions = {};
+    if (alias.trim() !== '') opts.alias = alias.trim();
+    if (oneTime) opts.oneTime = true;
+    const chosen = PRESETS.find((p) => p.value === preset);
+    if (chosen?.seconds !== undefined) opts.expiresIn = chosen.seconds;
+    if (preset === 'custom') {
+      const date = new Date(customDate);
+      if (customDate === '' || Number.isNaN(date.getTime())) return 'Choose the date and time the link should stop working.';
+      opts.expiresAt = date;
+    }
+    return opts;
+  }
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    const found: Errors = {};
+    if (url.trim() === '') found.url = 'Enter the address to shorten, starting with https:// or http://.';
+    const opts = options();
+    if (typeof opts === 'string') found.expiry = opts;
+    if (Object.keys(found).length > 0 || typeof opts === 'string') return fail(found);
+    setBusy(true);
+    try {
+      const link = await session.client.shorten(url.trim(), opts);
+      setCreated(link);
+      session.announce(`Short link created: ${link.short_url}`);
+    } catch (err) {
+      const { field, message } = explain(err);
+      fail({ [field]: message });
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function fail(found: Errors) {
+    setErrors(found);
+    session.announce(`Not shortened: ${Object.values(found).join(' ')}`);
+    if (found.url !== undefined) urlRef.current?.focus();
+    else if (found.alias !== undefined) aliasRef.current?.focus();
+    else if (found.expiry !== undefined) expiryRef.current?.focus();
+  }
+
+  function again() {
+    setCreated(null);
+    setUrl('');
+    setAlias('');
+    setErrors({});
+    setTimeout(() => urlRef.current?.focus(), 0);
+  }
+
+  const clear = (field: Field) => errors[field] !== undefined && setErrors({ ...errors, [field]: undefined });
+
+  if (created !== null) return <Result link={created} headingRef={resultRef} onAgain={again} />;
+
+  return (
+    <form class="card" onSubmit={(e) => void submit(e)} noValidate>
+      <label for={`${id}-url`}>Long URL</label>
+      <input
+        ref={urlRef}
+        id={`${id}-url`}
+        name="url"
+        type="url"
+        inputMode="url"
+        autocomplete="url"
+        placeholder="https://example.com/a/long/address"
+        value={url}
+        onInput={(e) => {
+          setUrl(e.currentTarget.value);
+          clear('url');
+        }}
+        {...invalidProps(`${id}-url-error`, errors.url)}
+      />
+      <FieldError id={`${id}-url-error`} message={errors.url} />
+
+      <div class="grid-2">
+        <div>
+          <label for={`${id}-alias`}>Custom alias (optional)</label>
+          <input
+            ref={aliasRef}
+            id={`${id}-alias`}
+            name="alias"
+            type="text"
+            autocomplete="off"
+            spellcheck={false}
+            value={alias}
+            onInput={(e) => {
+              setAlias(e.currentTarget.value);
+              clear('alias');
+            }}
+            {...invalidProps(`${id}-alias-error`, errors.alias, `${id}-alias-hint`)}
+          />
+          <p class="hint" id={`${id}-alias-hint`}>
+            3 to 10 letters, digits, _ or -. Empty: a random code.
+          </p>
+          <FieldError id={`${id}-alias-error`} message={errors.alias} />
+        </div>
+        <div>
+          <label for={`${id}-expiry`}>Expires</label>
+          <select
+            ref={expiryRef}
+            id={`${id}-expiry`}
+            name="expiry"
+            value={preset}
+            onChange={(e) => {
+              setPreset(e.currentTarget.value);
+              clear('expiry');
+            }}
+            {...invalidProps(`${id}-expiry-error`, errors.expiry)}
+          >
+            {PRESETS.map((p) => (
+              <option key={p.value} value={p.value}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+          {preset === 'custom' && (
+            <>
+              <label for={`${id}-date`}>Expiry date and time</label>
+              <input
+                id={`${id}-date`}
+                name="expires_at"
+                type="datetime-local"
+                min={toLocalInput(new Date())}
+                value={customDate}
+                onInput={(e) => {
+                  setCustomDate(e.currentTarget.value);
+                  clear('expiry');
+                }}
+                {...invalidProps(`${id}-expiry-error`, errors.expiry)}
+              />
+            </>
+          )}
+          <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
+        </div>
+      </div>
+
+      <div class="check">
+        <input id={`${id}-once`} name="one_time" type="checkbox" checked={oneTime} onChange={(e) => setOneTime(e.currentTarget.checked)} aria-describedby={`${id}-once-hint`} />
+        <label for={`${id}-once`}>One-time link</label>
+      </div>
+      <p class="hint" id={`${id}-once-hint`}>
+        It redirects exactly once; after that it answers "already used".
+      </p>
+
+      <FieldError id={`${id}-form-error`} message={errors.form ?? errors.key} />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Shortening…' : 'Shorten'}
+      </button>
+    </form>
+  );
+}
+
+function Result({ link, headingRef, onAgain }: { link: Link; headingRef: RefObject<HTMLHeadingElement>; onAgain: () => void }) {
+  return (
+    <div class="card result" data-testid="result">
+      <h2 ref={headingRef} tabIndex={-1}>
+        Your short link
+      </h2>
+      <p class="short-url">
+        <a href={link.short_url} id="short-url" data-testid="short-url">
+          {link.short_url}
+        </a>
+      </p>
+      <div class="actions">
+        <CopyButton text={link.short_url} label="Copy short link" />
+        <a class="button secondary" href={statsPath(link.short_code)} onClick={onLinkClick}>
+          View stats
+        </a>
+        <button type="button" onClick={onAgain}>
+          Shorten another
+        </button>
+      </div>
+      <dl class="facts">
+        <dt>Goes to</dt>
+        <dd class="target">{link.original_url}</dd>
+        <dt>Expires</dt>
+        <dd>{formatDateTime(link.expires_at)}</dd>
+        <dt>One-time</dt>
+        <dd>{link.is_one_time ? 'yes' : 'no'}</dd>
+      </dl>
+      <QrCode code={link.short_code} />
+    </div>
+  );
+}

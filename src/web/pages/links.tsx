@@ -1,0 +1,220 @@
+// `/app/links`: the links of the signed-in key (every link for an admin key), searched and filtered
+// by the API (GET /urls?q=&state=), a page at a time. Per link: copy, QR code, stats, edit the target
+// and the expiry, disable or enable, delete after a confirmation.
+import { useCallback, useEffect, useId, useState } from 'preact/hooks';
+import type { Link, LinkState } from '../../client/curt-client.ts';
+import { explain } from '../api.ts';
+import { CopyButton } from '../components/copy-button.tsx';
+import { Dialog } from '../components/dialog.tsx';
+import { KeyForm } from '../components/key-form.tsx';
+import { LinkEditor } from '../components/link-editor.tsx';
+import { QrCode } from '../components/qr-code.tsx';
+import { formatDateTime, formatNumber, STATE_LABELS } from '../format.ts';
+import { onLinkClick, statsPath } from '../router.ts';
+import { useSession } from '../state.ts';
+
+const PAGE_SIZE = 20;
+const STATES: (LinkState | '')[] = ['', 'active', 'disabled', 'expired', 'used'];
+
+type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | null;
+
+export function LinksPage() {
+  const { apiKey } = useSession();
+  return (
+    <section aria-labelledby="links-title">
+      <h1 id="links-title">My links</h1>
+      {apiKey === null ? <KeyForm intro="Your links are those made with your API key. Sign in with it to see and manage them." /> : <LinkList />}
+    </section>
+  );
+}
+
+function LinkList() {
+  const session = useSession();
+  const id = useId();
+  const [query, setQuery] = useState('');
+  const [state, setState] = useState<LinkState | ''>('');
+  const [applied, setApplied] = useState<{ q: string; state: LinkState | '' }>({ q: '', state: '' });
+  /** Cursors of the pages before this one: the way back. */
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [page, setPage] = useState<{ items: Link[]; next: string | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [action, setAction] = useState<Action>(null);
+  const [rowError, setRowError] = useState<{ code: string; message: string } | null>(null);
+
+  const cursor = cursors[cursors.length - 1];
+  const load = useCallback(async () => {
+    try {
+      const result = await session.client.list({
+        limit: PAGE_SIZE,
+        ...(cursor === undefined ? {} : { cursor }),
+        ...(applied.q === '' ? {} : { q: applied.q }),
+        ...(applied.state === '' ? {} : { state: applied.state }),
+      });
+      setPage({ items: result.items, next: result.next_cursor });
+      setError(null);
+      return result.items.length;
+    } catch (err) {
+      setError(explain(err).message);
+      return null;
+    }
+  }, [session.client, cursor, applied]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  function search(event: Event) {
+    event.preventDefault();
+    setCursors([undefined]);
+    setApplied({ q: query.trim(), state });
+    session.announce('Searching…');
+  }
+
+  useEffect(() => {
+    if (page !== null && (applied.q !== '' || applied.state !== '')) {
+      session.announce(`${page.items.length}${page.next === null ? '' : '+'} ${page.items.length === 1 ? 'link' : 'links'} found.`);
+    }
+  }, [page]);
+
+  async function toggle(link: Link) {
+    setRowError(null);
+    try {
+      const updated = await session.client.update(link.short_code, { isActive: !link.is_active });
+      session.announce(`${link.short_code} is ${updated.is_active ? 'enabled: it redirects again' : 'disabled: it answers "disabled" instead of redirecting'}.`);
+      await load();
+    } catch (err) {
+      setRowError({ code: link.short_code, message: explain(err).message });
+    }
+  }
+
+  async function remove(link: Link) {
+    try {
+      await session.client.delete(link.short_code);
+      setAction(null);
+      session.announce(`${link.short_code} deleted.`);
+      await load();
+    } catch (err) {
+      setAction(null);
+      setRowError({ code: link.short_code, message: explain(err).message });
+    }
+  }
+
+  return (
+    <>
+      <form class="filters" role="search" onSubmit={search} aria-label="Search links">
+        <div>
+          <label for={`${id}-q`}>Search</label>
+          <input id={`${id}-q`} type="search" name="q" value={query} placeholder="code or address" onInput={(e) => setQuery(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for={`${id}-state`}>State</label>
+          <select id={`${id}-state`} name="state" value={state} onChange={(e) => setState(e.currentTarget.value as LinkState | '')}>
+            {STATES.map((s) => (
+              <option key={s} value={s}>
+                {s === '' ? 'Any state' : STATE_LABELS[s]}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button type="submit">Search</button>
+      </form>
+
+      {error !== null && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {page === null && error === null && <p aria-busy="true">Loading your links…</p>}
+      {page !== null && page.items.length === 0 && <p>{applied.q !== '' || applied.state !== '' ? 'No link matches.' : 'No links yet: shorten one on the home page.'}</p>}
+      {page !== null && page.items.length > 0 && (
+        <ul class="links" data-testid="links">
+          {page.items.map((link) => (
+            <li key={link.short_code} class="link-row card" data-code={link.short_code}>
+              <div class="link-main">
+                <a class="code" href={link.short_url}>
+                  {link.short_url.replace(/^https?:\/\//, '')}
+                </a>
+                <span class={`badge state-${link.state}`}>{STATE_LABELS[link.state]}</span>
+                <p class="target" title={link.original_url}>
+                  {link.original_url}
+                </p>
+                <p class="meta">
+                  {formatNumber(link.clicks)} {link.clicks === 1 ? 'click' : 'clicks'} · made {formatDateTime(link.created_at)} · expires {formatDateTime(link.expires_at)}
+                  {link.is_one_time ? ' · one-time' : ''}
+                </p>
+                {rowError?.code === link.short_code && (
+                  <p class="field-error" role="alert">
+                    {rowError.message}
+                  </p>
+                )}
+              </div>
+              <div class="link-actions" role="group" aria-label={`Actions for ${link.short_code}`}>
+                <CopyButton text={link.short_url} label="Copy" />
+                <button type="button" class="secondary" onClick={() => setAction({ kind: 'qr', link })}>
+                  QR code
+                </button>
+                <a class="button secondary" href={statsPath(link.short_code)} onClick={onLinkClick}>
+                  Stats
+                </a>
+                <button type="button" class="secondary" onClick={() => setAction({ kind: 'edit', link })}>
+                  Edit
+                </button>
+                <button type="button" class="secondary" onClick={() => void toggle(link)}>
+                  {link.is_active ? 'Disable' : 'Enable'}
+                </button>
+                <button type="button" class="danger" onClick={() => setAction({ kind: 'delete', link })}>
+                  Delete
+                </button>
+              </div>
+            </li>
+          ))}
+        </ul>
+      )}
+      {page !== null && (cursors.length > 1 || page.next !== null) && (
+        <nav class="pager" aria-label="Pages">
+          <button type="button" class="secondary" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+            Newer
+          </button>
+          <span>Page {cursors.length}</span>
+          <button type="button" class="secondary" disabled={page.next === null} onClick={() => page.next !== null && setCursors([...cursors, page.next])}>
+            Older
+          </button>
+        </nav>
+      )}
+
+      {action?.kind === 'qr' && (
+        <Dialog title={`QR code of ${action.link.short_code}`} onClose={() => setAction(null)}>
+          <QrCode code={action.link.short_code} />
+        </Dialog>
+      )}
+      {action?.kind === 'edit' && (
+        <Dialog title={`Edit ${action.link.short_code}`} onClose={() => setAction(null)}>
+          <LinkEditor
+            link={action.link}
+            onSaved={(updated) => {
+              setAction(null);
+              session.announce(`${updated.short_code} saved.`);
+              void load();
+            }}
+            onCancel={() => setAction(null)}
+          />
+        </Dialog>
+      )}
+      {action?.kind === 'delete' && (
+        <Dialog title={`Delete ${action.link.short_code}?`} onClose={() => setAction(null)}>
+          <p>
+            <strong>{action.link.short_url}</strong> will stop working at once, for everyone who has it, and its stats are deleted with it. This cannot be undone.
+          </p>
+          <div class="actions">
+            <button type="button" class="danger" onClick={() => void remove(action.link)}>
+              Delete for good
+            </button>
+            <button type="button" class="secondary" autofocus onClick={() => setAction(null)}>
+              Keep it
+            </button>
+          </div>
+        </Dialog>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,333 @@
+// Issue 13 in a real browser: Debian's Chromium against real processes (a KGS and two URL services on
+// PostgreSQL and Redis). A person shortens a link, copies it, follows it, reads its stats, and
+// manages links and keys, with the keyboard where it matters; axe-core finds no serious or critical
+// issue on any page in light or dark; no CSP violation anywhere; screenshots of every page go to
+// test-artifacts/screenshots/ (desktop and phone).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { createCurtClient, type CurtClient } from '../../src/client/curt-client.ts';
+import {
+  DESKTOP,
+  launchChromium,
+  newContext,
+  PHONE,
+  screenshot,
+  seriousA11yViolations,
+  SKIP_BROWSER_TESTS,
+  watchPage,
+} from '../support/browser.ts';
+import { until } from '../support/fault-probes.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { E2E_ADMIN_KEY, freePort, startKgs, startUrlService, type ServiceProcess } from '../support/processes.ts';
+import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+
+const FLUSH_MS = 200;
+
+test('without Chromium the browser tests fail, saying how to install it (or how to skip them)', async () => {
+  await assert.rejects(launchChromium('/nonexistent/chromium'), /apt-get install chromium.*CURT_SKIP_BROWSER_TESTS=1/);
+});
+
+describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROWSER_TESTS=1' : false }, () => {
+  let database: TestDatabase;
+  let redis: TestRedis;
+  let kgs: ServiceProcess;
+  let open: ServiceProcess;
+  let closed: ServiceProcess;
+  let browser: Browser;
+  let admin: CurtClient;
+  /** A link with a click, for the stats screenshots. */
+  let clicked: string;
+
+  before(async () => {
+    // First: without Chromium the suite fails here, saying how to install it, before starting anything.
+    browser = await launchChromium();
+    database = await createTestDatabase('browser');
+    redis = await openTestRedis('browser');
+    kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, KGS_POOL_TARGET: '2000', KGS_POOL_LOW_WATERMARK: '500' });
+    const service = async (allowAnonymous: boolean) => {
+      // Short URLs on the service's own address, so that the browser can follow them.
+      const port = await freePort();
+      return startUrlService({
+        PORT: String(port),
+        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+        DATABASE_URL: database.url,
+        REDIS_URL,
+        REDIS_KEY_PREFIX: redis.prefix,
+        KGS_URL: kgs.url,
+        ALLOW_ANONYMOUS: String(allowAnonymous),
+        CLICK_FLUSH_INTERVAL_MS: String(FLUSH_MS),
+      });
+    };
+    [open, closed] = await Promise.all([service(true), service(false)]);
+    admin = createCurtClient({ baseUrl: open.url, apiKey: E2E_ADMIN_KEY });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await Promise.all([open, closed, kgs].map((p) => p?.stop('SIGKILL')));
+    await database?.drop();
+    await redis?.cleanup();
+  });
+
+  async function openPage(path: string, options: { apiKey?: string; service?: ServiceProcess } = {}): Promise<{ page: Page; problems: () => Promise<string[]> }> {
+    const base = (options.service ?? open).url;
+    const context = await newContext(browser, { ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }), permissions: ['clipboard-read', 'clipboard-write'] });
+    const page = await context.newPage();
+    const problems = await watchPage(page);
+    await page.goto(`${base}${path}`);
+    return { page, problems };
+  }
+
+  test('shorten → copy → follow the short link (302) → the stats page shows the click in the chart and the table', async () => {
+    const { page, problems } = await openPage('/');
+    const target = 'https://example.com/browser/shorten?x=1';
+    await page.getByLabel('Long URL').fill(target);
+    await page.getByLabel('Expires').selectOption('7d');
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    const shortLink = page.getByTestId('short-url');
+    const shortUrl = (await shortLink.textContent()) ?? '';
+    assert.match(shortUrl, new RegExp(`^${open.url}/[A-Za-z]{6}$`));
+    const code = shortUrl.split('/').at(-1) ?? '';
+    const live = page.getByTestId('live');
+    await until(async () => /Short link created/.test((await live.textContent()) ?? ''), 5000, 'the live region to announce the link');
+
+    // Copy: what lands on the clipboard is the short URL.
+    await page.getByRole('button', { name: 'Copy short link' }).click();
+    assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), shortUrl);
+    await page.getByRole('button', { name: /Copied/ }).waitFor();
+
+    // The QR code is the API's, shown from a blob: URL, with both downloads.
+    const qr = page.getByRole('img', { name: `QR code of the short link ${code}` });
+    await qr.waitFor();
+    assert.match((await qr.getAttribute('src')) ?? '', /^blob:/);
+    const download = page.waitForEvent('download');
+    await page.getByRole('link', { name: 'Download PNG' }).click();
+    assert.equal((await download).suggestedFilename(), `${code}.png`);
+    // README's picture (docs/images/web-home.png is a copy of this one).
+    await screenshot(page, 'home-result-desktop-light');
+
+    // Follow it as a browser from another site would, without following the redirect.
+    const followed = await page.request.get(shortUrl, { maxRedirects: 0, headers: { referer: 'https://news.example/story' } });
+    assert.equal(followed.status(), 302);
+    assert.equal(followed.headers().location, target);
+
+    await page.getByRole('link', { name: 'View stats' }).click();
+    await page.waitForURL(`${open.url}/${code}+`);
+    await page.getByRole('heading', { name: `Stats of ${code}` }).waitFor();
+    // Clicks are written every FLUSH_MS: refresh until the click shows.
+    await until(
+      async () => {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        return (await page.getByTestId('total-clicks').textContent()) === '1';
+      },
+      10_000,
+      'the click to reach the stats page',
+    );
+    const chart = page.getByTestId('clicks-chart');
+    await chart.locator('canvas').first().waitFor();
+    assert.equal(await chart.getAttribute('data-total'), '1', 'the chart plots the click');
+    assert.equal(await chart.getAttribute('data-days'), '30');
+    const today = new Date().toISOString().slice(0, 10);
+    const daily = page.getByTestId('daily-table');
+    assert.equal(await daily.getByRole('row', { name: `${today} 1` }).count(), 1, 'the table has the day with its click');
+    assert.equal(await page.getByTestId('referrers-table').getByRole('row', { name: 'news.example 1' }).count(), 1);
+    // The range changes the chart and the table.
+    await page.getByText('7 days', { exact: true }).click();
+    await until(async () => (await chart.getAttribute('data-days')) === '7', 5000, 'the 7-day range');
+    assert.equal(await chart.getAttribute('data-total'), '1');
+    // The same page under /app/stats/{code}.
+    await page.goto(`${open.url}/app/stats/${code}`);
+    assert.equal(await page.getByTestId('total-clicks').textContent(), '1');
+    clicked = code;
+    assert.deepEqual(await problems(), []);
+  });
+
+  test("the API's errors show next to the field they concern, in words, and the field says it is invalid", async () => {
+    await admin.shorten('https://example.com/taken', { alias: 'brtaken' });
+    const { page, problems } = await openPage('/');
+    await page.getByLabel('Long URL').fill('ftp://example.com/file');
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    const url = page.getByLabel('Long URL');
+    await until(async () => (await url.getAttribute('aria-invalid')) === 'true', 5000, 'the url field to be marked invalid');
+    const urlError = page.locator(`#${(await url.getAttribute('aria-describedby')) ?? ''}`);
+    assert.match((await urlError.textContent()) ?? '', /^The address must/);
+    assert.equal(await page.evaluate<string>('document.activeElement.name'), 'url', 'focus moves to the field');
+
+    await url.fill('https://example.com/ok');
+    await page.getByLabel('Custom alias (optional)').fill('brtaken');
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    const alias = page.getByLabel('Custom alias (optional)');
+    await until(async () => (await alias.getAttribute('aria-invalid')) === 'true', 5000, 'the alias field to be marked invalid');
+    const aliasError = (await alias.getAttribute('aria-describedby'))?.split(' ')[0] ?? '';
+    assert.match((await page.locator(`#${aliasError}`).textContent()) ?? '', /"brtaken" is already taken\. Choose another alias/);
+    assert.equal(await url.getAttribute('aria-invalid'), null, 'the url is fine now');
+    assert.deepEqual(await problems(), []);
+  });
+
+  test('with anonymous creation off, the home page asks for an API key, then shortens with it', async () => {
+    const { page, problems } = await openPage('/', { service: closed });
+    await page.getByRole('heading', { name: 'Sign in with an API key' }).waitFor();
+    assert.equal(await page.getByLabel('Long URL').count(), 0);
+    await page.getByLabel('API key', { exact: true }).fill('curt_not-a-real-key-0123456789');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This API key is not valid').waitFor();
+    await page.getByLabel('API key', { exact: true }).fill(E2E_ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByLabel('Long URL').fill('https://example.com/with-key');
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    await page.getByTestId('short-url').waitFor();
+    assert.equal(await page.evaluate<string | null>("sessionStorage.getItem('curt.apiKey')"), E2E_ADMIN_KEY, 'kept for this tab only');
+    assert.equal(await page.evaluate<string | null>("localStorage.getItem('curt.apiKey')"), null);
+    assert.deepEqual(await problems(), []);
+  });
+
+  test('My links: sign in, search, disable (410), enable, edit the target and expiry, delete after confirming (404), by keyboard where it counts', async () => {
+    const needle = await admin.shorten('https://example.com/browser/needle-in-a-haystack');
+    await admin.shorten('https://example.com/browser/hay');
+    const { page, problems } = await openPage('/app/links');
+    await page.getByLabel('API key', { exact: true }).fill(E2E_ADMIN_KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('links').waitFor();
+
+    await page.getByLabel('Search', { exact: true }).fill('NEEDLE-in');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.getByTestId('links').locator('li');
+    await until(async () => (await rows.count()) === 1, 5000, 'the search to leave one link');
+    const row = rows.first();
+    assert.equal(await row.getAttribute('data-code'), needle.short_code);
+    const follow = async () => (await page.request.get(needle.short_url, { maxRedirects: 0 })).status();
+
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('Disabled', { exact: true }).waitFor();
+    assert.equal(await follow(), 410);
+    // The state filter finds it among the disabled links.
+    await page.getByLabel('Search', { exact: true }).fill('');
+    await page.getByLabel('State').selectOption('disabled');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await until(async () => (await rows.count()) === 1 && (await row.getAttribute('data-code')) === needle.short_code, 5000, 'the disabled link alone');
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await until(async () => (await rows.count()) === 0, 5000, 'the enabled link to leave the disabled filter');
+    assert.equal(await follow(), 302);
+
+    await page.getByLabel('State').selectOption('');
+    await page.getByLabel('Search', { exact: true }).fill(needle.short_code);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await until(async () => (await rows.count()) === 1, 5000, 'the link by its code');
+
+    // Edit, by keyboard: the dialog opens on Enter, takes a date, saves.
+    await row.getByRole('button', { name: 'Edit' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: `Edit ${needle.short_code}` });
+    await dialog.waitFor();
+    // A target the API refuses: the error is under the field, the dialog stays.
+    const target = dialog.getByLabel('Goes to');
+    await target.fill('javascript:alert(1)');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await until(async () => (await target.getAttribute('aria-invalid')) === 'true', 5000, 'the target field to be marked invalid');
+    await target.fill('https://example.com/browser/moved');
+    await dialog.getByLabel('Never expires').uncheck();
+    await dialog.getByLabel('Expires on').fill('2031-05-06T07:08');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const edited = await admin.get(needle.short_code);
+    assert.equal(edited.expires_at === null ? null : new Date(edited.expires_at).getFullYear(), 2031);
+    assert.equal(edited.original_url, 'https://example.com/browser/moved');
+    assert.equal((await page.request.get(needle.short_url, { maxRedirects: 0 })).headers().location, 'https://example.com/browser/moved');
+
+    // Delete: Escape closes the confirmation and focus goes back to the button; then confirm.
+    const deleteButton = row.getByRole('button', { name: 'Delete' });
+    await deleteButton.click();
+    const confirm = page.getByRole('dialog', { name: `Delete ${needle.short_code}?` });
+    await confirm.waitFor();
+    assert.equal(await page.evaluate<string>('document.activeElement.textContent'), 'Keep it', 'the safe choice has the focus');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'detached' });
+    assert.equal(await follow(), 302, 'Escape deleted nothing');
+    const focused = await page.evaluate<string>("document.activeElement.closest('li').dataset.code + ' ' + document.activeElement.textContent");
+    assert.equal(focused, `${needle.short_code} Delete`, 'focus is back on Delete');
+    await deleteButton.click();
+    await confirm.getByRole('button', { name: 'Delete for good' }).click();
+    await until(async () => (await rows.count()) === 0, 5000, 'the deleted link to leave the list');
+    assert.equal(await follow(), 404);
+    // The SDK sees what the page did.
+    assert.deepEqual((await admin.list({ q: needle.short_code })).items, []);
+    assert.deepEqual(await problems(), []);
+  });
+
+  test('API keys: an admin creates a key (shown once) and revokes it', async () => {
+    const { page, problems } = await openPage('/app/keys', { apiKey: E2E_ADMIN_KEY });
+    await page.getByLabel('Name (optional)').fill('browser-made');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const shown = (await page.getByTestId('new-key').locator('code').textContent()) ?? '';
+    assert.match(shown, /^curt_/);
+    const made = createCurtClient({ baseUrl: open.url, apiKey: shown });
+    assert.equal((await made.list()).items.length, 0, 'the new key works');
+    await page.getByRole('button', { name: 'Revoke browser-made' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('row', { name: /browser-made .* revoked/ }).waitFor();
+    await assert.rejects(made.list(), /not valid|revoked|bearer/i);
+    assert.deepEqual(await problems(), []);
+  });
+
+  test('every page: no serious or critical axe-core issue in light and dark; screenshots at desktop and phone size; nothing wider than a phone', async () => {
+    const pages: { name: string; path: string; ready: string; apiKey?: string }[] = [
+      { name: 'home', path: '/', ready: 'form button[type=submit]' },
+      { name: 'stats', path: `/${clicked}+`, ready: '[data-testid=clicks-chart] canvas' },
+      { name: 'sign-in', path: '/app/links', ready: 'form.key-form' },
+      { name: 'my-links', path: '/app/links', ready: '[data-testid=links]', apiKey: E2E_ADMIN_KEY },
+      { name: 'api-keys', path: '/app/keys', ready: '[data-testid=keys-table]', apiKey: E2E_ADMIN_KEY },
+    ];
+    const found: string[] = [];
+    for (const scheme of ['light', 'dark'] as const) {
+      for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
+        // bypassCSP: axe is injected as an inline script, which the app's own CSP blocks.
+        const context = await newContext(browser, { viewport, colorScheme: scheme, bypassCSP: true, ...(size === 'phone' ? { isMobile: true, hasTouch: true } : {}) });
+        for (const spec of pages) {
+          if (spec.apiKey !== undefined) await context.addInitScript({ content: `sessionStorage.setItem('curt.apiKey', ${JSON.stringify(spec.apiKey)});` });
+          const page = await context.newPage();
+          await page.goto(`${open.url}${spec.path}`);
+          await page.locator(spec.ready).first().waitFor();
+          await page.waitForTimeout(100);
+          await screenshot(page, `${spec.name}-${size}-${scheme}`);
+          if (size === 'phone') {
+            // At 390 px and at the narrowest common phone, 375 px.
+            for (const width of [PHONE.width, 375]) {
+              await page.setViewportSize({ width, height: PHONE.height });
+              const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+              assert.ok(overflow <= 0, `${spec.name} is ${overflow}px wider than a ${width} px phone`);
+            }
+          } else {
+            for (const v of await seriousA11yViolations(page)) found.push(`${spec.name} (${scheme}): ${v}`);
+          }
+          await page.close();
+          // Later pages of this context start signed out unless they say otherwise.
+          if (spec.apiKey !== undefined) await context.addInitScript({ content: "sessionStorage.removeItem('curt.apiKey');" });
+        }
+        await context.close();
+      }
+    }
+    assert.deepEqual(found, []);
+  });
+
+  test('the page loads nothing from another origin and its files are cached as immutable', async () => {
+    const { page } = await openPage('/');
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.reload();
+    await page.getByLabel('Long URL').waitFor();
+    assert.ok(requests.length >= 3);
+    assert.deepEqual(requests.filter((u) => !u.startsWith(open.url)), []);
+    const script = requests.find((u) => /\/assets\/index-[\w-]+\.js$/.test(u));
+    assert.ok(script, 'the entry script is hashed');
+    const res = await page.request.get(script);
+    assert.equal(res.headers()['cache-control'], 'public, max-age=31536000, immutable');
+    assert.equal((await admin.config()).allow_anonymous, true);
+    // The SDK calls the page makes for QR codes.
+    const png = await admin.qr(clicked, { format: 'png', size: 128 });
+    assert.equal(png.type, 'image/png');
+    assert.equal((await admin.qr(clicked)).type, 'image/svg+xml');
+    await assert.rejects(createCurtClient({ baseUrl: open.url }).qr('nosuchcode'), /No short link has this code/);
+    assert.equal((await createCurtClient({ baseUrl: closed.url }).config()).allow_anonymous, false);
+  });
+});
