@@ -8,7 +8,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { HttpTimeouts, TrustProxy } from './config.ts';
 import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
-import type { Logger } from './logger.ts';
+import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { answerClientError, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
@@ -127,6 +127,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
           },
         }),
     loggerInstance,
+    // Every request's logger is bound to its request id, and made only if the request logs.
+    childLoggerFactory: (logger, bindings, childOptions) => lazyChild(logger as Logger, bindings, childOptions),
     // One access line per request comes from our onResponse hook (with the route and latency).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     bodyLimit: BODY_LIMIT_BYTES,
@@ -168,7 +170,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.addHook('onResponse', async (request, reply) => {
     observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     if (reply.statusCode >= 500) request.log.warn({ method: request.method, url: request.url, status: reply.statusCode }, 'request failed');
-    else request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
+    else if (debugEnabled()) request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
   });
 
   await app.register(swagger, {
