@@ -43,7 +43,10 @@ export function lazyChild(parent: Logger, bindings: Record<string, unknown>, opt
   };
   for (const method of LEVEL_METHODS) {
     lazy[method] = (...args: unknown[]): void => {
-      if ((made ?? parent).isLevelEnabled(method)) (child()[method])(...args);
+      if ((made ?? parent).isLevelEnabled(method)) {
+        const logger = child();
+        Reflect.apply(logger[method], logger, args);
+      }
     };
   }
   return lazy as unknown as Logger;
