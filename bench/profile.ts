@@ -120,7 +120,9 @@ async function main(): Promise<void> {
       processes.push(kgs);
       links = await loadLinks(db, kgs, LINKS);
       await db.end();
-      service = await startUrlService({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_URL: kgs.url }, { nodeArgs });
+      // PROFILE_CHECKOUT: profile another checkout's URL service (e.g. a worktree of main) on the same setup.
+      const entry = process.env.PROFILE_CHECKOUT === undefined ? {} : { entry: join(process.env.PROFILE_CHECKOUT, 'src/url/main.ts') };
+      service = await startUrlService({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_URL: kgs.url }, { nodeArgs, ...entry });
       processes.push(service);
     }
     const codes = links.map(([code]) => code);
