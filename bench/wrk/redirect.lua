@@ -2,6 +2,7 @@
 -- "/"), each thread from its own offset; or the fixed path FIXED_PATH. Counts answers by status and
 -- those whose status is not EXPECT_STATUS or whose Location does not start with LOCATION_PREFIX.
 -- ONCE=1: each thread requests its share of the file once and then stops (cold runs).
+-- AUTHORIZATION, when set, is sent as the Authorization header (the KGS bench: GET /codes).
 -- Prints one line "WRK_JSON {...}" at the end.
 local threads = {}
 local counter = 0
@@ -17,6 +18,8 @@ local next_index, last_index = 1, 0
 local expect = tonumber(os.getenv("EXPECT_STATUS") or "302")
 local prefix = os.getenv("LOCATION_PREFIX") or ""
 local once = os.getenv("ONCE") == "1"
+local headers = {}
+if os.getenv("AUTHORIZATION") then headers["Authorization"] = os.getenv("AUTHORIZATION") end
 statuses = {}
 wrong = 0
 stopped = 0
@@ -56,7 +59,7 @@ function request()
   end
   next_index = next_index + 1
   if not once and next_index > #paths then next_index = 1 end
-  return wrk.format("GET", path)
+  return wrk.format("GET", path, headers)
 end
 
 function response(status, headers, body)
