@@ -1,16 +1,14 @@
-// KGS throughput: how many codes one KGS process hands out per second, over plain HTTP and through
-// the client library the URL service uses, next to a bare node:http server measured in the same run
-// on the same machine (the ceiling any Node HTTP service here can reach).
+// KGS throughput and cost: how many codes one KGS process hands out per second, over plain HTTP
+// (wrk) and through the client library the URL service uses, with the KGS's CPU µs per request (from
+// /proc, all its processes) next to a bare node:http server measured in the same run on the same
+// machine (the floor for any Node HTTP service here).
 //
 //   npm run bench:kgs        (REDIS_URL, default redis://127.0.0.1:6379)
 //
 // Works under a fresh random Redis key prefix and deletes it at the end; prints a table and writes
 // bench/results/kgs-<timestamp>.json.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { cpus, platform, release } from 'node:os';
 import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -22,6 +20,10 @@ import { deleteByPrefix } from '../src/core/redis.ts';
 import { createKgsClient } from '../src/kgs-client/kgs-client.ts';
 import { redisKeyNames } from '../src/storage/redis/redis-key-store.ts';
 import { startKgs, startService, type ServiceProcess } from '../test/support/processes.ts';
+import { measureRound } from './lib/measure.ts';
+import { cpuSpent, readCpu } from './lib/process-cpu.ts';
+import { serverOf } from './lib/setup.ts';
+import { WRK_MISSING, wrkInstalled } from './lib/wrk.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 // A benchmark is a script run by hand: reading its own two knobs here is fine (src/ reads env only in config).
@@ -40,18 +42,8 @@ const SETTLE_WAIT_MS = 8_000;
 const prefix = `bench:kgs:${randomUUID().slice(0, 8)}:`;
 const keys = redisKeyNames(prefix);
 const token = randomUUID();
-/** The load generator's processes (autocannon's CLI). */
-const children = new Set<ChildProcess>();
 /** The baseline server and the KGS. */
 const services: ServiceProcess[] = [];
-
-// The load generator runs in its own process (autocannon's CLI with --json), not in this one:
-// - this process hosts the client-library rows, whose numbers must not include a load generator's
-//   work on the same event loop, and polls Redis between rows;
-// - autocannon ships no type declarations, and its CLI's JSON output is a stable interface.
-// On a small machine it still shares the CPUs with the KGS and Redis; the baseline row pays the
-// same tax, which is why the ratio to it is the number to compare across machines.
-const AUTOCANNON = createRequire(import.meta.url).resolve('autocannon');
 
 interface Row {
   scenario: string;
@@ -62,37 +54,10 @@ interface Row {
   meanMs: number;
   errors: number;
   ratioToBaseline: number | null;
+  /** The KGS's CPU µs per HTTP request (the baseline's own, on its row). */
+  cpuUs: number | null;
+  cpuRatio: number | null;
   notes: string;
-}
-
-interface AutocannonResult {
-  duration: number;
-  requests: { average: number; total: number };
-  /** Whole milliseconds: autocannon's latency histogram has no finer resolution. */
-  latency: { p50: number; p99: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  '2xx': number;
-}
-
-function startChild(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  return { child, output: () => output };
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
 }
 
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<boolean> {
@@ -123,42 +88,34 @@ function startKgsProcess(): Promise<ServiceProcess> {
   });
 }
 
-async function autocannon(url: string, headers: Record<string, string>): Promise<AutocannonResult> {
-  const args = [AUTOCANNON, '--json', '--no-progress', '-c', String(CONNECTIONS), '-d', String(DURATION_S)];
-  for (const [name, value] of Object.entries(headers)) args.push('-H', `${name}=${value}`);
-  const { child, output } = startChild([...args, url], {});
-  const [code] = (await once(child, 'exit')) as [number | null];
-  const json = output().trim().split('\n').reverse().find((line) => line.startsWith('{'));
-  if (code !== 0 || json === undefined) throw new Error(`autocannon failed (${code}):\n${output()}`);
-  return JSON.parse(json) as AutocannonResult;
-}
-
 const round = (value: number, digits = 0): number => Number(value.toFixed(digits));
 
-async function measureHttp(scenario: string, url: string, count: number | null, redis: Redis, baseline: number | null): Promise<Row> {
+async function measureHttp(scenario: string, target: ServiceProcess, path: string, count: number | null, redis: Redis, baseline: Row | null): Promise<Row> {
   const usedBefore = count === null ? 0 : await redis.scard(keys.used);
   const availableBefore = count === null ? 0 : await redis.scard(keys.available);
-  const result = await autocannon(url, count === null ? {} : { authorization: `Bearer ${token}` });
+  const env: Record<string, string> = { FIXED_PATH: path, EXPECT_STATUS: '200', ...(count === null ? {} : { AUTHORIZATION: `Bearer ${token}` }) };
+  const result = await measureRound({ url: target.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env }, serverOf(target));
   // Codes are counted where they are recorded, not inferred from responses: used_keys only grows
   // when a code is handed out (cool-down 0, nothing returned during an HTTP row).
   const codes = count === null ? 0 : (await redis.scard(keys.used)) - usedBefore;
   const availableAfter = count === null ? 0 : await redis.scard(keys.available);
-  const perResponse = result['2xx'] > 0 ? codes / result['2xx'] : 0;
+  const ok = result.statuses['200'] ?? 0;
   return {
     scenario,
-    requestsPerS: round(result.requests.average),
-    codesPerS: count === null ? null : round(codes / result.duration),
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    // autocannon's own mean is of whole milliseconds; with a fixed number of connections always
-    // busy, Little's law gives the real one: connections / throughput.
-    meanMs: round((CONNECTIONS / (result.requests.total / result.duration)) * 1000, 3),
-    errors: result.errors + result.timeouts + result.non2xx,
-    ratioToBaseline: baseline === null ? 1 : round(result.requests.average / baseline, 3),
+    requestsPerS: round(result.rps),
+    codesPerS: count === null ? null : round(codes / result.durationS),
+    p50Ms: result.p50Ms,
+    p99Ms: result.p99Ms,
+    // With a fixed number of connections always busy, Little's law gives the mean: connections / throughput.
+    meanMs: round((CONNECTIONS / result.rps) * 1000, 3),
+    errors: result.errors + result.wrong,
+    ratioToBaseline: baseline === null ? 1 : round(result.rps / baseline.requestsPerS, 3),
+    cpuUs: round(result.cpuUs, 1),
+    cpuRatio: baseline?.cpuUs ? round(result.cpuUs / baseline.cpuUs, 2) : 1,
     notes:
       count === null
-        ? `${result.requests.total} requests`
-        : `${result['2xx']} x 200, ${round(perResponse, 1)} codes per response; available_keys ${availableBefore} before, ${availableAfter} after`,
+        ? `${result.requests} requests`
+        : `${ok} x 200, ${round(ok > 0 ? codes / ok : 0, 1)} codes per response; available_keys ${availableBefore} before, ${availableAfter} after`,
   };
 }
 
@@ -176,12 +133,14 @@ async function counterTotal(registry: Registry, name: string, labels: Record<str
  * for. That makes this the library's ceiling, and its p99 the cost of that round trip; a URL service,
  * doing I/O between takes, lets the background refill land before the buffer runs dry.
  */
-async function measureClient(batchSize: number, url: string, baseline: number): Promise<Row> {
+async function measureClient(batchSize: number, kgs: ServiceProcess, baseline: Row): Promise<Row> {
   const registry = createRegistry({ defaultMetrics: false });
-  const client = createKgsClient({ urls: [url], token, log: createLogger({ service: 'bench', level: 'warn' }), batchSize, registry });
+  const client = createKgsClient({ urls: [kgs.url], token, log: createLogger({ service: 'bench', level: 'warn' }), batchSize, registry });
   await until('the client buffer to fill', START_TIMEOUT_MS, async () => client.buffered() > 0);
   const requestsBefore = await counterTotal(registry, 'kgs_client_requests_total', { outcome: 'ok' });
   const latency: RecordableHistogram = createHistogram();
+  const kgsProcesses = serverOf(kgs).server;
+  const cpuBefore = readCpu(kgsProcesses);
   let codes = 0;
   let errors = 0;
   const started = performance.now();
@@ -201,7 +160,9 @@ async function measureClient(batchSize: number, url: string, baseline: number): 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const kgsCpu = cpuSpent(cpuBefore, readCpu(kgsProcesses));
   const requests = (await counterTotal(registry, 'kgs_client_requests_total', { outcome: 'ok' })) - requestsBefore;
+  const cpuUs = kgsCpu / Math.max(1, requests);
   const failed = await counterTotal(registry, 'kgs_client_requests_total', { outcome: 'unavailable' });
   await client.close();
   return {
@@ -212,13 +173,15 @@ async function measureClient(batchSize: number, url: string, baseline: number): 
     p99Ms: round(latency.percentile(99) / 1e6, 3),
     meanMs: round(latency.mean / 1e6, 4),
     errors: errors + failed,
-    ratioToBaseline: round(requests / seconds / baseline, 3),
+    ratioToBaseline: round(requests / seconds / baseline.requestsPerS, 3),
+    cpuUs: round(cpuUs, 1),
+    cpuRatio: baseline.cpuUs ? round(cpuUs / baseline.cpuUs, 2) : null,
     notes: 'requests = KGS calls made by the client; latency = one takeCode()',
   };
 }
 
 function printTable(rows: Row[]): void {
-  const header = ['#', 'scenario', 'requests/s', 'codes/s', 'p50 ms', 'p99 ms', 'mean ms', 'errors', 'req/s vs baseline'];
+  const header = ['#', 'scenario', 'requests/s', 'codes/s', 'p50 ms', 'p99 ms', 'mean ms', 'errors', 'req/s vs baseline', 'KGS CPU µs/req', 'CPU vs baseline'];
   const body = rows.map((row, i) => [
     String(i),
     row.scenario,
@@ -229,6 +192,8 @@ function printTable(rows: Row[]): void {
     String(row.meanMs),
     String(row.errors),
     row.ratioToBaseline === null ? '-' : row.ratioToBaseline.toFixed(3),
+    row.cpuUs === null ? '-' : row.cpuUs.toFixed(1),
+    row.cpuRatio === null ? '-' : row.cpuRatio.toFixed(2),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((cells) => (cells[c] ?? '').length)));
   const line = (cells: string[]): string => `| ${cells.map((cell, c) => (c <= 1 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join(' | ')} |`;
@@ -238,6 +203,7 @@ function printTable(rows: Row[]): void {
 }
 
 async function main(): Promise<void> {
+  if (!(await wrkInstalled())) throw new Error(WRK_MISSING);
   const startedAt = new Date();
   const t0 = performance.now();
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -260,24 +226,22 @@ async function main(): Promise<void> {
     await until('the pool to fill', 30_000, poolFull);
     console.log(`# KGS ready; pool filled to ${POOL_TARGET} in ${Math.round(performance.now() - filled)} ms (prefix ${prefix})`);
 
-    const baseline = await measureHttp('baseline: bare node:http, fixed body', `${base.url}/`, null, redis, null);
+    const baseline = await measureHttp('baseline: bare node:http, fixed body', base, '', null, redis, null);
     rows.push(baseline);
     await base.stop();
-    const reference = baseline.requestsPerS;
 
     await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
-    rows.push(await measureHttp(`GET /codes?count=100, ${CONNECTIONS} connections`, `${kgs.url}/codes?count=100`, 100, redis, reference));
+    rows.push(await measureHttp(`GET /codes?count=100, ${CONNECTIONS} connections`, kgs, 'codes?count=100', 100, redis, baseline));
     await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
-    rows.push(await measureHttp(`GET /codes?count=1, ${CONNECTIONS} connections`, `${kgs.url}/codes?count=1`, 1, redis, reference));
+    rows.push(await measureHttp(`GET /codes?count=1, ${CONNECTIONS} connections`, kgs, 'codes?count=1', 1, redis, baseline));
     for (const batchSize of [200, 1000]) {
       await until('the pool to settle', SETTLE_WAIT_MS, poolSettled);
-      rows.push(await measureClient(batchSize, kgs.url, reference));
+      rows.push(await measureClient(batchSize, kgs, baseline));
     }
     await kgs.stop();
     const warnings = kgs.output().trim();
     if (warnings !== '') console.log(`# KGS log (warn and above):\n${warnings.split('\n').slice(0, 10).join('\n')}`);
   } finally {
-    await Promise.all([...children].map(stopChild));
     await Promise.all(services.map((service) => service.stop()));
     const deleted = await deleteByPrefix(redis, prefix);
     redis.disconnect();
@@ -285,7 +249,7 @@ async function main(): Promise<void> {
   }
 
   printTable(rows);
-  console.log('# HTTP rows: autocannon in a child process; p50/p99 in whole ms, mean = connections / throughput. Client rows: requests = KGS calls the library made; latency = one takeCode().');
+  console.log('# HTTP rows: wrk; mean = connections / throughput. Client rows: requests = KGS calls the library made; latency = one takeCode(). KGS CPU: the KGS process (from /proc) per request it answered.');
   const seconds = round((performance.now() - t0) / 1000, 1);
   const cpu = cpus()[0]?.model ?? 'unknown';
   const result = {
@@ -305,7 +269,6 @@ async function main(): Promise<void> {
 
 main().catch(async (err: unknown) => {
   console.error(err);
-  await Promise.all([...children].map(stopChild));
   await Promise.all(services.map((service) => service.stop()));
   process.exit(1);
 });

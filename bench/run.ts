@@ -19,7 +19,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { createCurtClient } from '../src/client/curt-client.ts';
 import { metricValue } from '../test/support/fault-probes.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
-import { formatTable, measure, type Row } from './lib/measure.ts';
+import { formatTable, measure, median, type Reference, type Row } from './lib/measure.ts';
 import { readCpu, cpuSpent, withDescendants } from './lib/process-cpu.ts';
 import { checkExactLocations, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence } from './lib/setup.ts';
 import { WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
@@ -35,7 +35,20 @@ const CONNECTIONS = 50;
 const FLUSH_MS = 1000;
 /** Codes checked for their exact Location (every answer's Location is checked for its prefix). */
 const EXACT_SAMPLE = 1000;
+/** The node:http round after each round of a Curt scenario. */
+const REFERENCE_ROUND_S = 2;
 const ZIPF_DRAWS = 1_000_000;
+
+/** A value read until two reads 200 ms apart agree. */
+async function settled(read: () => Promise<number>): Promise<number> {
+  let last = await read();
+  for (;;) {
+    await sleep(200);
+    const now = await read();
+    if (now === last) return now;
+    last = now;
+  }
+}
 
 async function scrape(service: ServiceProcess, series: string): Promise<number> {
   return (await metricValue(service.metricsUrl, series)) ?? 0;
@@ -67,7 +80,11 @@ async function main(): Promise<void> {
     const nodeHttp = await startService(join(ROOT, 'bench/baseline-server.ts'), { BASELINE_MODE: 'redirect' });
     const fastify = await startService(join(ROOT, 'bench/baseline-server.ts'), { BASELINE_MODE: 'fastify-redirect' });
     processes.push(nodeHttp, fastify);
-    const fixed = { FIXED_PATH: 'x', LOCATION_PREFIX: 'https://example.com/baseline' };
+    // The references are driven as lightly as wrk can (CHECK=0: Lua reads no answer).
+    const fixed = { FIXED_PATH: 'x', CHECK: '0' };
+    // After every round of a Curt scenario, a short round of the bare node:http server: the row's
+    // "× node:http" is the median of the per-round ratios.
+    const reference: Reference = { wrk: { ...redirectRun(nodeHttp.url, fixed), durationS: REFERENCE_ROUND_S }, target: serverOf(nodeHttp) };
     const references = async (when: string): Promise<[Row, Row]> => {
       console.error(`references (${when})`);
       const a = await measure(`reference: bare node:http 302 (${when})`, ROUNDS, () => redirectRun(nodeHttp.url, fixed), serverOf(nodeHttp));
@@ -77,10 +94,15 @@ async function main(): Promise<void> {
     };
     const [nodeFirst, fastifyFirst] = await references('first');
 
-    // The load generator is not the bottleneck: autocannon, a Node process, against the same server.
+    // The load generator is not the bottleneck: its own CPU per request and how busy it was, beside
+    // autocannon's (a Node process: this one) against the same server.
     console.error('load generator check: autocannon against the bare node:http server');
     const acBefore = readCpu(withDescendants(nodeHttp.child.pid ?? 0));
+    const acOwnBefore = process.cpuUsage();
+    const acStarted = performance.now();
     const ac = await runAutocannon({ url: `${nodeHttp.url}/x`, connections: CONNECTIONS, durationS: DURATION_S });
+    const acOwn = process.cpuUsage(acOwnBefore);
+    const acGenerator = { cpuUs: (acOwn.user + acOwn.system) / Math.max(1, ac.requests), busy: (acOwn.user + acOwn.system) / ((performance.now() - acStarted) * 1000) };
     const acCpu = cpuSpent(acBefore, readCpu(withDescendants(nodeHttp.child.pid ?? 0))) / Math.max(1, ac.requests);
     const autocannonRow: Row = {
       scenario: 'check: autocannon → bare node:http (1 round)',
@@ -118,7 +140,7 @@ async function main(): Promise<void> {
     processes.push(service);
 
     console.error('redirects, cold (each code once, none requested since start)');
-    rows.push(await measure('redirect, cold', ROUNDS, (round) => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: coldFile(round), ONCE: '1' }), serverOf(service, deps)));
+    rows.push(await measure('redirect, cold', ROUNDS, (round) => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: coldFile(round), ONCE: '1' }), serverOf(service, deps), { reference }));
     console.error('warming every code');
     await measure('(warming)', 1, () => ({ ...redirectRun(service.url, { ...prefixCheck, PATHS_FILE: allFile, ONCE: '1' }), durationS: 900 }), serverOf(service));
     // Where the warm redirects were answered from: "warm" means the in-process tier; a tier whose
@@ -127,7 +149,7 @@ async function main(): Promise<void> {
       Promise.all(['near_cache_lookups_total{result="hit"}', 'cache_lookups_total{result="hit"}', 'cache_lookups_total{result="miss"}'].map((s) => scrape(service, s)));
     const lookupsBefore = await lookups();
     console.error('redirects, warm, Zipf mix');
-    rows.push(await measure('redirect, warm (Zipf)', ROUNDS, () => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: zipfFile }), serverOf(service, deps)));
+    rows.push(await measure('redirect, warm (Zipf)', ROUNDS, () => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: zipfFile }), serverOf(service, deps), { reference }));
     const [near, redisHit, redisMiss] = (await lookups()).map((v, i) => v - (lookupsBefore[i] ?? 0));
     const warmTiers = { inProcess: near ?? 0, redis: (redisHit ?? 0) - (near ?? 0), postgres: redisMiss ?? 0 };
     console.error(`  warm redirects answered from: in-process ${warmTiers.inProcess}, Redis ${warmTiers.redis}, PostgreSQL ${warmTiers.postgres}`);
@@ -136,7 +158,7 @@ async function main(): Promise<void> {
     const uncached = await startUrlService({ ...urlEnv, CACHE_TTL_S: '0' });
     processes.push(uncached);
     console.error('redirects, cache disabled (PostgreSQL only)');
-    rows.push(await measure('redirect, no cache (PostgreSQL only)', ROUNDS, () => redirectRun(uncached.url, { ...prefixCheck, PATHS_FILE: zipfFile }), serverOf(uncached, deps)));
+    rows.push(await measure('redirect, no cache (PostgreSQL only)', ROUNDS, () => redirectRun(uncached.url, { ...prefixCheck, PATHS_FILE: zipfFile }), serverOf(uncached, deps), { reference }));
     let redirectsServed = await scrape(uncached, 'redirects_total{outcome="redirected"}');
     await uncached.stop();
 
@@ -147,14 +169,16 @@ async function main(): Promise<void> {
       ROUNDS,
       (round) => createRun(service.url, { BODY_TEMPLATE: `{"url":"https://example.com/created/${round}-{n}"}`, AUTHORIZATION: `Bearer ${E2E_ADMIN_KEY}` }),
       { server: [...withDescendants(service.child.pid ?? 0), ...withDescendants(kgs.child.pid ?? 0)], deps },
+      { reference },
     );
     rows.push(createRow);
 
     redirectsServed += await scrape(service, 'redirects_total{outcome="redirected"}');
-    const createdServed = await scrape(service, 'links_created_total{kind="generated"}');
+    // Creations wrk gave up on when its time was up are still answered: the count must settle first.
+    const createdServed = await settled(() => scrape(service, 'links_created_total{kind="generated"}'));
     // SIGTERM flushes the clicks still in memory: then PostgreSQL must hold every redirect served.
     await service.stop();
-    const oneMachine = await benchOneMachine(work, rows, redirectRun, createRun);
+    const oneMachine = await benchOneMachine(work, rows, redirectRun, createRun, reference);
     const [nodeLast, fastifyLast] = await references('last');
     const { rows: sums } = await db.query<{ clicks: string; created: string }>(
       `SELECT coalesce(sum(clicks), 0)::text AS clicks, count(*) FILTER (WHERE original_url LIKE 'https://example.com/created/%')::text AS created FROM urls`,
@@ -170,19 +194,34 @@ async function main(): Promise<void> {
     console.log(`\nCurt bench — ${LINKS.toLocaleString('en-US')} links, ${CONNECTIONS} connections, wrk, ${ROUNDS} rounds × ${DURATION_S} s per scenario (medians), ${new Date().toISOString()}\n`);
     console.log(formatTable(rows, { nodeHttp: nodeRef, fastify: fastifyRef }));
     console.log(
-      `\nCPU µs/req: the server process(es) only; × node:http and × Fastify: to the lower of the references' two readings ` +
-        `(${nodeRef.toFixed(1)} and ${fastifyRef.toFixed(1)} µs). Redis+PG: those servers' CPU over the same window.`,
+      `\nCPU µs/req: the server process(es) only (the create row: the URL service and the KGS). × node:http: for Curt's rows the median of ` +
+        `the ratios to a ${REFERENCE_ROUND_S} s round of the bare node:http server after each round; for the references, to the lower of its two readings ` +
+        `(${nodeRef.toFixed(1)} µs). × Fastify: to the lower of the bare Fastify route's two readings (${fastifyRef.toFixed(1)} µs). Redis+PG: those servers' CPU over the same window.`,
     );
-    const bestWrk = Math.max(nodeFirst.rps, nodeLast.rps);
-    console.log(`load generator: wrk drove the bare node:http server at ${Math.round(bestWrk).toLocaleString('en-US')} req/s, autocannon at ${Math.round(ac.rps).toLocaleString('en-US')} req/s (${(bestWrk / ac.rps).toFixed(2)}×)`);
+    const wrkRounds = [...nodeFirst.rounds, ...nodeLast.rounds];
+    const wrkBusy = median(wrkRounds.map((r) => r.generatorBusy));
+    console.log(
+      `load generator: wrk (1 thread) drove the bare node:http server at ${Math.round(Math.max(nodeFirst.rps, nodeLast.rps)).toLocaleString('en-US')} req/s ` +
+        `spending ${median(wrkRounds.map((r) => r.generatorCpuUs)).toFixed(1)} µs of its CPU per request (${Math.round(100 * wrkBusy)} % of one core); ` +
+        `autocannon reached ${Math.round(ac.rps).toLocaleString('en-US')} req/s spending ${acGenerator.cpuUs.toFixed(1)} µs per request (${Math.round(100 * acGenerator.busy)} % of one core)`,
+    );
     const wrong = rows.reduce((sum, r) => sum + r.wrong + r.errors, 0) + wrongExact;
     console.log(
       `\ncorrectness: wrong or failed answers ${wrong} (exact Location on ${Math.ceil(links.length / Math.max(1, Math.floor(links.length / EXACT_SAMPLE)))} codes: ${wrongExact} wrong); ` +
         `clicks in PostgreSQL ${clicks}, redirects served ${redirectsServed}; links in PostgreSQL ${createdRows}, created ${createdServed} (wrk saw ${created201})`,
     );
     console.log(`warm redirects answered from: in-process tier ${warmTiers.inProcess}, Redis ${warmTiers.redis}, PostgreSQL ${warmTiers.postgres}`);
-    console.log(`correctness, one-machine mode: exact Location wrong ${oneMachine.wrongExact}; clicks ${oneMachine.clicks}, redirects served ${oneMachine.redirectsServed}`);
-    const ok = wrong === 0 && clicks === redirectsServed && createdRows === createdServed && oneMachine.wrongExact === 0 && oneMachine.clicks === oneMachine.redirectsServed;
+    console.log(
+      `correctness, one-machine mode: exact Location wrong ${oneMachine.wrongExact}; clicks ${oneMachine.clicks}, redirects served ${oneMachine.redirectsServed}; ` +
+        `links kept ${oneMachine.linksKept}, created ${oneMachine.createdServed}`,
+    );
+    const ok =
+      wrong === 0 &&
+      clicks === redirectsServed &&
+      createdRows === createdServed &&
+      oneMachine.wrongExact === 0 &&
+      oneMachine.clicks === oneMachine.redirectsServed &&
+      oneMachine.linksKept === oneMachine.createdServed;
     console.log(ok ? 'correctness: OK' : 'correctness: FAILED');
 
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
@@ -193,7 +232,7 @@ async function main(): Promise<void> {
       connections: CONNECTIONS,
       durationS: DURATION_S,
       rounds: ROUNDS,
-      loadGenerator: 'wrk',
+      loadGenerator: { wrk: { busy: wrkBusy }, autocannon: { rps: ac.rps, ...acGenerator } },
       references: { nodeHttpCpuUs: nodeRef, fastifyCpuUs: fastifyRef },
       rows,
       warmTiers,
@@ -222,18 +261,25 @@ async function benchOneMachine(
   rows: Row[],
   redirectRun: (url: string, env: Record<string, string>) => WrkOptions,
   createRun: (url: string, env: Record<string, string>) => WrkOptions,
-): Promise<{ clicks: number; redirectsServed: number; wrongExact: number }> {
+  reference: Reference,
+): Promise<{ clicks: number; redirectsServed: number; wrongExact: number; createdServed: number; linksKept: number }> {
   const adminKey = 'curt_bench-admin-key-0123456789abcdef';
   console.error('one-machine mode (curt serve on PGlite)');
-  const serve = await startService(join(ROOT, 'bin/curt.mjs'), { ADMIN_API_KEY: adminKey, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0', CLICK_FLUSH_INTERVAL_MS: String(FLUSH_MS) }, {
-    args: ['serve', '--data-dir', join(work, 'data')],
-    timeoutMs: 60_000,
-  });
+  const start = (): Promise<ServiceProcess> =>
+    startService(join(ROOT, 'bin/curt.mjs'), { ADMIN_API_KEY: adminKey, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0', CLICK_FLUSH_INTERVAL_MS: String(FLUSH_MS) }, {
+      args: ['serve', '--data-dir', join(work, 'data')],
+      timeoutMs: 60_000,
+    });
+  let serve = await start();
   try {
-    const target = serverOf(serve);
     const recorded = join(work, 'serve-links');
     mkdirSync(recorded);
-    rows.push(await measure('one-machine: create', ROUNDS, (round) => createRun(serve.url, { BODY_TEMPLATE: `{"url":"https://example.com/serve/${round}-{n}"}`, RECORD_FILE: join(recorded, `round-${round}`) }), target));
+    rows.push(await measure('one-machine: create', ROUNDS, (round) => createRun(serve.url, { BODY_TEMPLATE: `{"url":"https://example.com/serve/${round}-{n}"}`, RECORD_FILE: join(recorded, `round-${round}`) }), serverOf(serve), { reference }));
+    // Creation fills the in-process cache: started again on the same data, nothing is cached.
+    const createdServed = await settled(async () => (await metricValue(serve.metricsUrl, 'links_created_total{kind="generated"}')) ?? 0);
+    await serve.stop();
+    serve = await start();
+    const target = serverOf(serve);
     const links = readdirSync(recorded).flatMap((name) =>
       readFileSync(join(recorded, name), 'utf8')
         .split('\n')
@@ -243,16 +289,20 @@ async function benchOneMachine(
     const codes = links.map(([code]) => code);
     const share = Math.floor(codes.length / ROUNDS);
     const prefixCheck = { LOCATION_PREFIX: 'https://example.com/serve/' };
-    rows.push(await measure('one-machine: redirect, cold', ROUNDS, (round) => redirectRun(serve.url, { ...prefixCheck, ONCE: '1', PATHS_FILE: writeLines(join(work, `serve-cold-${round}.txt`), codes.slice(round * share, (round + 1) * share)) }), target));
+    rows.push(await measure('one-machine: redirect, cold', ROUNDS, (round) => redirectRun(serve.url, { ...prefixCheck, ONCE: '1', PATHS_FILE: writeLines(join(work, `serve-cold-${round}.txt`), codes.slice(round * share, (round + 1) * share)) }), target, { reference }));
     const zipf = writeLines(join(work, 'serve-zipf.txt'), Array.from(zipfSequence(codes.length, ZIPF_DRAWS), (rank) => codes[rank] ?? ''));
-    rows.push(await measure('one-machine: redirect, warm (Zipf)', ROUNDS, () => redirectRun(serve.url, { ...prefixCheck, PATHS_FILE: zipf }), target));
+    rows.push(await measure('one-machine: redirect, warm (Zipf)', ROUNDS, () => redirectRun(serve.url, { ...prefixCheck, PATHS_FILE: zipf }), target, { reference }));
     const wrongExact = await checkExactLocations(serve.url, links, EXACT_SAMPLE);
     const redirectsServed = (await metricValue(serve.metricsUrl, 'redirects_total{outcome="redirected"}')) ?? 0;
     await sleep(3 * FLUSH_MS);
     const client = createCurtClient({ baseUrl: serve.url, apiKey: adminKey });
     let clicks = 0;
-    for await (const link of client.listAll(100)) clicks += link.clicks;
-    return { clicks, redirectsServed, wrongExact };
+    let linksKept = 0;
+    for await (const link of client.listAll(100)) {
+      clicks += link.clicks;
+      linksKept += 1;
+    }
+    return { clicks, redirectsServed, wrongExact, createdServed, linksKept };
   } finally {
     await serve.stop();
   }

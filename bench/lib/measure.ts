@@ -27,6 +27,12 @@ export interface Row {
   statuses: Record<string, number>;
   /** A cold round ran out of codes before its time (and ended then). */
   stopped: boolean;
+  /**
+   * With a reference measured after every round: the median over rounds of this row's CPU per
+   * request divided by the reference's in the round just after it (load that comes and goes during
+   * a run then moves both alike).
+   */
+  vsReference?: number;
 }
 
 export function median(values: number[]): number {
@@ -73,18 +79,44 @@ export function summarize(scenario: string, rounds: Round[]): Row {
   };
 }
 
-/** `rounds` rounds of the same wrk run (or of `wrkFor(round)`, for cold runs on fresh codes each round). */
-export async function measure(scenario: string, rounds: number, wrkFor: (round: number) => WrkOptions, target: Measured, log: (line: string) => void = console.error): Promise<Row> {
+export interface Reference {
+  wrk: WrkOptions;
+  target: Measured;
+}
+
+/**
+ * `rounds` rounds of the same wrk run (or of `wrkFor(round)`, for cold runs on fresh codes each
+ * round), each followed by a round of `reference` when one is given.
+ */
+export async function measure(
+  scenario: string,
+  rounds: number,
+  wrkFor: (round: number) => WrkOptions,
+  target: Measured,
+  options: { reference?: Reference; log?: (line: string) => void } = {},
+): Promise<Row> {
+  const log = options.log ?? console.error;
   const done: Round[] = [];
+  const ratios: number[] = [];
   for (let round = 0; round < rounds; round++) {
     const result = await measureRound(wrkFor(round), target);
     done.push(result);
-    log(`  ${scenario} [${round + 1}/${rounds}]: ${Math.round(result.rps)} req/s, ${result.cpuUs.toFixed(1)} µs CPU/req, p99 ${result.p99Ms} ms, errors ${result.errors}, wrong ${result.wrong}`);
+    let versus = '';
+    if (options.reference !== undefined) {
+      const reference = await measureRound(options.reference.wrk, options.reference.target);
+      ratios.push(result.cpuUs / reference.cpuUs);
+      versus = ` (reference ${reference.cpuUs.toFixed(1)} µs: ×${(result.cpuUs / reference.cpuUs).toFixed(2)})`;
+    }
+    log(`  ${scenario} [${round + 1}/${rounds}]: ${Math.round(result.rps)} req/s, ${result.cpuUs.toFixed(1)} µs CPU/req${versus}, p99 ${result.p99Ms} ms, errors ${result.errors}, wrong ${result.wrong}`);
   }
-  return summarize(scenario, done);
+  const row = summarize(scenario, done);
+  return ratios.length > 0 ? { ...row, vsReference: median(ratios) } : row;
 }
 
-/** A Markdown table; ratios are of server CPU per request to the references' in the same run. */
+/**
+ * A Markdown table; ratios are of server CPU per request to the references' in the same run: to
+ * node:http, the median of the per-round ratios where the row has them (vsReference).
+ */
 export function formatTable(rows: Row[], references: { nodeHttp: number; fastify: number | null }): string {
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', '× node:http', '× Fastify', 'Redis+PG µs/req', 'errors'];
   const body = rows.map((r) => [
@@ -93,7 +125,7 @@ export function formatTable(rows: Row[], references: { nodeHttp: number; fastify
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     r.cpuUs.toFixed(1),
-    (r.cpuUs / references.nodeHttp).toFixed(2),
+    (r.vsReference ?? r.cpuUs / references.nodeHttp).toFixed(2),
     references.fastify === null ? '-' : (r.cpuUs / references.fastify).toFixed(2),
     r.depsCpuUs === null ? '-' : r.depsCpuUs.toFixed(1),
     String(r.errors + r.wrong),

@@ -3,6 +3,7 @@
 // line the script prints at the end.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { cpuSpent, readCpu } from './process-cpu.ts';
 
 const SCRIPTS = fileURLToPath(new URL('../wrk/', import.meta.url));
 
@@ -30,6 +31,9 @@ export interface WrkResult {
   /** Threads that ran out of paths (ONCE=1) before the duration; when all did, the run ended then. */
   stopped: number;
   statuses: Record<string, number>;
+  /** wrk's own CPU per request, µs, and its CPU time over the run's wall time (1 = one core busy). */
+  generatorCpuUs: number;
+  generatorBusy: number;
 }
 
 export function wrkInstalled(): Promise<boolean> {
@@ -49,9 +53,12 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
     const child = spawn('wrk', args, { env: { PATH: process.env.PATH ?? '', ...options.env, THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let threadsDone = 0;
+    // wrk's CPU, read when it prints its result (its threads have ended, the process has not).
+    let generatorCpu: number | null = null;
     child.stdout.on('data', (chunk: Buffer) => {
       const text = chunk.toString();
       out += text;
+      if (generatorCpu === null && text.includes('WRK_JSON ')) generatorCpu = cpuSpent(new Map(), readCpu([child.pid ?? 0]));
       // Every thread has run out of paths: end the run now rather than at its duration.
       threadsDone += text.split('WRK_THREAD_DONE').length - 1;
       if (threadsDone >= threads) child.kill('SIGINT');
@@ -76,6 +83,8 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
         wrong: raw.wrong,
         stopped: raw.stopped,
         statuses: raw.statuses,
+        generatorCpuUs: (generatorCpu ?? 0) / Math.max(1, raw.requests),
+        generatorBusy: (generatorCpu ?? 0) / raw.durationUs,
       });
     });
   });
