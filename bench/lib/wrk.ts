@@ -9,7 +9,7 @@ const SCRIPTS = fileURLToPath(new URL('../wrk/', import.meta.url));
 
 export interface WrkOptions {
   url: string;
-  script: 'redirect' | 'create';
+  script: 'redirect' | 'redirect-paced' | 'create';
   /** Passed to the script (see its header). */
   env: Record<string, string>;
   connections: number;

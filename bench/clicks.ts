@@ -1,0 +1,280 @@
+// `npm run bench:clicks`: the click pipeline at scale — what a click costs to write (PostgreSQL CPU,
+// flush time, the service's CPU per redirect) and what the once-a-second flush does to redirect
+// latency. For each number of links in CLICKS_LINKS: a database and Redis key prefix of its own, a
+// KGS and a URL service as real processes (CLICK_FLUSH_INTERVAL_MS=1000), the links loaded by SQL,
+// every code requested once (the warm pass), then CLICKS_DURATION_S seconds of redirects paced at
+// CLICKS_RATE per second (wrk, bench/wrk/redirect-paced.lua) over codes drawn uniformly from all the
+// links — the worst case for the flush, the most distinct links per batch. A probe beside the load
+// times one request every 2 ms while PostgreSQL is watched for open flush transactions
+// (bench/lib/flush-latency.ts). At the end the service is stopped (it flushes) and the clicks in
+// PostgreSQL must equal the redirects it served. Prints Markdown tables, writes bench/results/.
+//
+//   CLICKS_LINKS (default 10000,100000,1000000)  CLICKS_DURATION_S (default 20)
+//   CLICKS_RATE (default 20000)  CLICKS_CONNECTIONS (default CLICKS_RATE / 100, at least 50)
+import { randomUUID } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { migrate } from '../src/core/migrate.ts';
+import { deleteByPrefix } from '../src/core/redis.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { seriesValue } from '../test/support/fault-probes.ts';
+import { ROOT, startKgs, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
+import { measureFlushLatency, POLL_MS, PROBE_INTERVAL_MS, type FlushLatency } from './lib/flush-latency.ts';
+import { cpuSpent, pidsNamed, readCpu, withDescendants, type CpuReading } from './lib/process-cpu.ts';
+import { loadLinks, withDatabase, writeLines } from './lib/setup.ts';
+import { runWrk, WRK_MISSING, wrkInstalled, type WrkResult } from './lib/wrk.ts';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const LINK_COUNTS = (process.env.CLICKS_LINKS ?? '10000,100000,1000000').split(',').map(Number);
+const DURATION_S = Number(process.env.CLICKS_DURATION_S ?? 20);
+const RATE = Number(process.env.CLICKS_RATE ?? 20_000);
+/** Enough that the schedule, not the connections, sets the rate: 200 reach 20,000/s on a bare server here. */
+const CONNECTIONS = Number(process.env.CLICKS_CONNECTIONS ?? Math.max(50, Math.ceil(RATE / 100)));
+const FLUSH_MS = 1000;
+/** Lines of the uniform paths file; wrk cycles through it if the run asks for more. */
+const PATH_LINES = Math.min(2_000_000, Math.ceil(RATE * DURATION_S * 1.2));
+const LOCATION_PREFIX = 'https://example.com/bench/';
+
+/** The service's counters the figures are deltas of. */
+interface Counters {
+  redirected: number;
+  flushed: number;
+  flushSeconds: number;
+  flushes: number;
+}
+
+async function counters(service: ServiceProcess): Promise<Counters> {
+  const text = await (await fetch(`${service.metricsUrl}/metrics`)).text();
+  const value = (series: string): number => seriesValue(text, series) ?? 0;
+  return {
+    redirected: value('redirects_total{outcome="redirected"}'),
+    flushed: value('clicks_flushed_total'),
+    flushSeconds: value('click_flush_duration_seconds_sum'),
+    flushes: value('click_flush_duration_seconds_count'),
+  };
+}
+
+/** Waits until every redirect the service has served is written (a flush in flight has landed). */
+async function settled(service: ServiceProcess, timeoutMs = 60_000): Promise<Counters> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const now = await counters(service);
+    if (now.flushed >= now.redirected) return now;
+    if (Date.now() > deadline) throw new Error(`clicks not written after ${timeoutMs} ms: ${now.flushed} of ${now.redirected}`);
+    await sleep(100);
+  }
+}
+
+/** The processes whose CPU is read: the service, PostgreSQL (all, and the bench database's backends), Redis. */
+interface CpuSets {
+  service: number[];
+  postgres: number[];
+  benchBackends: number[];
+  redis: number[];
+}
+
+async function benchBackends(db: pg.Client, database: string): Promise<number[]> {
+  const { rows } = await db.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+  return rows.map((r) => r.pid);
+}
+
+async function rowsUpdated(db: pg.Client): Promise<number> {
+  await db.query('SELECT pg_stat_clear_snapshot()');
+  const { rows } = await db.query<{ n: string }>(`SELECT n_tup_upd::text AS n FROM pg_stat_user_tables WHERE relname = 'urls'`);
+  return Number(rows[0]?.n ?? 0);
+}
+
+function loadAverage(): string {
+  return execFileSync('uptime', { encoding: 'utf8' }).trim().replace(/^.*load average: /, '');
+}
+
+export interface ClicksResult {
+  links: number;
+  date: string;
+  loadBefore: string;
+  loadAfter: string;
+  targetRate: number;
+  connections: number;
+  wrk: WrkResult;
+  /** All redirects answered per second over the load (wrk's and the probe's). */
+  redirectsPerS: number;
+  clicksWritten: number;
+  flushes: number;
+  clicksPerFlush: number;
+  /** Rows of `urls` updated by the run's flushes, per flush (pg_stat_user_tables.n_tup_upd). */
+  distinctLinksPerFlush: number;
+  /** What uniform draws predict: N × (1 − (1 − 1/N)^clicksPerFlush). */
+  distinctExpected: number;
+  flushMsMean: number;
+  flushMsPer1000Clicks: number;
+  pgCpuUsPerClickBenchDb: number;
+  pgCpuUsPerClickAllPostgres: number;
+  serviceCpuUsPerRedirect: number;
+  redisCpuUsPerRedirect: number;
+  latency: Omit<FlushLatency, 'windows'> & { windowsDetected: number; windowMsMean: number };
+  correctness: { clicksInPostgres: number; redirectsServed: number; ok: boolean };
+}
+
+async function measureLinks(links: number): Promise<ClicksResult> {
+  const log = createLogger({ service: 'bench', level: 'warn' });
+  const id = randomUUID().slice(0, 8);
+  const name = `curt_clicks_${id}`;
+  const prefix = `bench:clicks:${id}:`;
+  const work = mkdtempSync(join(tmpdir(), 'curt-clicks-'));
+  const database = await withDatabase(DATABASE_URL, name);
+  const redis = new Redis(REDIS_URL, { lazyConnect: true });
+  const db = new pg.Client({ connectionString: database.url });
+  db.on('error', () => undefined); // the drop at the end terminates it on purpose
+  let dbOpen = false;
+  const processes: ServiceProcess[] = [];
+  try {
+    await redis.connect();
+    const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
+    await db.connect();
+    dbOpen = true;
+    await migrate(db, log);
+    // The pool must hold every code the load takes at once (bench/run.ts): a million links outrun the default.
+    const codeTarget = Math.max(200_000, links + 100_000);
+    const kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_POOL_TARGET: String(codeTarget), KGS_POOL_LOW_WATERMARK: String(Math.floor(codeTarget / 2)), KGS_REUSE_COOLDOWN_S: '0' });
+    processes.push(kgs);
+    console.error(`[${links}] loading ${links.toLocaleString('en-US')} links`);
+    const codes = (await loadLinks(db, kgs, links)).map(([code]) => code);
+    const service = await startUrlService({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_URL: kgs.url, CLICK_FLUSH_INTERVAL_MS: String(FLUSH_MS) });
+    processes.push(service);
+    const updatedBefore = await rowsUpdated(db);
+
+    console.error(`[${links}] warm pass: every code once`);
+    await runWrk({ url: service.url, script: 'redirect', connections: 50, durationS: 1800, env: { PATHS_FILE: writeLines(join(work, 'all.txt'), codes), ONCE: '1', LOCATION_PREFIX } });
+    const warmed = await settled(service);
+    const uniform = writeLines(join(work, 'uniform.txt'), Array.from({ length: PATH_LINES }, () => codes[Math.floor(Math.random() * codes.length)] ?? ''));
+
+    const loadBefore = loadAverage();
+    console.error(`[${links}] ${DURATION_S} s at ${RATE}/s over ${CONNECTIONS} connections (load ${loadBefore})`);
+    const sets = async (): Promise<CpuSets> => ({ service: withDescendants(service.child.pid ?? 0), postgres: pidsNamed('postgres'), benchBackends: await benchBackends(db, name), redis: [redisPid] });
+    const setsBefore = await sets();
+    const cpuBefore: Record<keyof CpuSets, CpuReading> = {
+      service: readCpu(setsBefore.service),
+      postgres: readCpu(setsBefore.postgres),
+      benchBackends: readCpu(setsBefore.benchBackends),
+      redis: readCpu(setsBefore.redis),
+    };
+    const startedAt = performance.now();
+    let endLoad = (): void => undefined;
+    const loadEnded = new Promise<void>((resolve) => (endLoad = resolve));
+    const latencyRun = measureFlushLatency(`${service.url}/${codes[0] ?? ''}`, db, name, loadEnded);
+    const wrk = await runWrk({ url: service.url, script: 'redirect-paced', connections: CONNECTIONS, durationS: DURATION_S, env: { PATHS_FILE: uniform, RATE: String(RATE), LOCATION_PREFIX } }).finally(endLoad);
+    const loadSeconds = (performance.now() - startedAt) / 1000;
+    const latency = await latencyRun;
+    const done = await settled(service);
+    const setsAfter = await sets();
+    const spent = (key: keyof CpuSets): number => cpuSpent(cpuBefore[key], readCpu(new Set([...setsBefore[key], ...setsAfter[key]])));
+    const cpu = { service: spent('service'), postgres: spent('postgres'), benchBackends: spent('benchBackends'), redis: spent('redis') };
+    const loadAfter = loadAverage();
+
+    // SIGTERM flushes what is left (nothing, once settled): then PostgreSQL must hold every redirect served.
+    const redirectsServed = done.redirected;
+    await service.stop();
+    await sleep(500); // backends report their statistics as they exit
+    const updatedAfter = await rowsUpdated(db);
+    const { rows } = await db.query<{ clicks: string }>('SELECT coalesce(sum(clicks), 0)::text AS clicks FROM urls');
+    const clicksInPostgres = Number(rows[0]?.clicks);
+
+    const clicksWritten = done.flushed - warmed.flushed;
+    const flushes = done.flushes - warmed.flushes;
+    const redirects = done.redirected - warmed.redirected;
+    const clicksPerFlush = clicksWritten / Math.max(1, flushes);
+    // The warm pass requested each code once, so it updated each row exactly once.
+    const runUpdates = updatedAfter - updatedBefore - links;
+    const windowMs = latency.windows.map((w) => w.lastSeen - w.start);
+    const { windows, ...latencyRest } = latency;
+    return {
+      links,
+      date: new Date().toISOString(),
+      loadBefore,
+      loadAfter,
+      targetRate: RATE,
+      connections: CONNECTIONS,
+      wrk,
+      redirectsPerS: redirects / loadSeconds,
+      clicksWritten,
+      flushes,
+      clicksPerFlush,
+      distinctLinksPerFlush: runUpdates / Math.max(1, flushes),
+      distinctExpected: links * (1 - (1 - 1 / links) ** clicksPerFlush),
+      flushMsMean: ((done.flushSeconds - warmed.flushSeconds) * 1000) / Math.max(1, flushes),
+      flushMsPer1000Clicks: ((done.flushSeconds - warmed.flushSeconds) * 1e6) / Math.max(1, clicksWritten),
+      pgCpuUsPerClickBenchDb: cpu.benchBackends / Math.max(1, clicksWritten),
+      pgCpuUsPerClickAllPostgres: cpu.postgres / Math.max(1, clicksWritten),
+      serviceCpuUsPerRedirect: cpu.service / Math.max(1, redirects),
+      redisCpuUsPerRedirect: cpu.redis / Math.max(1, redirects),
+      latency: { ...latencyRest, windowsDetected: windows.length, windowMsMean: windowMs.reduce((a, b) => a + b, 0) / Math.max(1, windowMs.length) },
+      correctness: { clicksInPostgres, redirectsServed, ok: clicksInPostgres === redirectsServed && wrk.errors === 0 && wrk.wrong === 0 },
+    };
+  } finally {
+    if (dbOpen) await db.end();
+    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+    await deleteByPrefix(redis, prefix).catch(() => undefined);
+    redis.disconnect();
+    await database.drop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const int = (n: number): string => Math.round(n).toLocaleString('en-US');
+const ms = (n: number): string => (Number.isFinite(n) ? n.toFixed(2) : '-');
+
+function tables(results: ClicksResult[]): string {
+  const cost = [
+    '| links | target/s | reached/s (wrk) | redirects/s (all) | wrk p50 / p99 ms | clicks written | flushes | clicks/flush | distinct links/flush (uniform, at the mean batch) | flush ms (mean) | flush ms / 1,000 clicks | PG CPU µs/click (bench DB backends) | PG CPU µs/click (all postgres) | service CPU µs/redirect | Redis CPU µs/redirect | load before → after |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.map(
+      (r) =>
+        `| ${int(r.links)} | ${int(r.targetRate)} | ${int(r.wrk.rps)} | ${int(r.redirectsPerS)} | ${ms(r.wrk.p50Ms)} / ${ms(r.wrk.p99Ms)} | ${int(r.clicksWritten)} | ${r.flushes} | ${int(r.clicksPerFlush)} | ${int(r.distinctLinksPerFlush)} (${int(r.distinctExpected)}) | ${ms(r.flushMsMean)} | ${ms(r.flushMsPer1000Clicks)} | ${r.pgCpuUsPerClickBenchDb.toFixed(1)} | ${r.pgCpuUsPerClickAllPostgres.toFixed(1)} | ${r.serviceCpuUsPerRedirect.toFixed(1)} | ${r.redisCpuUsPerRedirect.toFixed(1)} | ${r.loadBefore} → ${r.loadAfter} |`,
+    ),
+  ];
+  const latency = [
+    '| links | between flushes: probes, p50 / p99 / max ms | during a flush: probes, p50 / p99 / max ms | flush windows seen / flushes | window ms (mean, seen) | probe failures | clicks in PG = redirects served |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...results.map((r) => {
+      const l = r.latency;
+      return `| ${int(r.links)} | ${int(l.between.count)}: ${ms(l.between.p50Ms)} / ${ms(l.between.p99Ms)} / ${ms(l.between.maxMs)} | ${int(l.during.count)}: ${ms(l.during.p50Ms)} / ${ms(l.during.p99Ms)} / ${ms(l.during.maxMs)} | ${l.windowsDetected} / ${r.flushes} | ${l.windowMsMean.toFixed(0)} | ${l.probeFailures} | ${r.correctness.ok ? 'yes' : 'NO'} (${int(r.correctness.clicksInPostgres)} = ${int(r.correctness.redirectsServed)}) |`;
+    }),
+  ];
+  return `${cost.join('\n')}\n\n${latency.join('\n')}`;
+}
+
+async function main(): Promise<void> {
+  if (!(await wrkInstalled())) throw new Error(WRK_MISSING);
+  const results: ClicksResult[] = [];
+  for (const links of LINK_COUNTS) results.push(await measureLinks(links));
+  console.log(`\nCurt click pipeline — ${DURATION_S} s per row, target ${int(RATE)} redirects/s (wrk, ${CONNECTIONS} connections, paced), codes uniform over all links, flush every ${FLUSH_MS} ms, ${new Date().toISOString()}\n`);
+  console.log(tables(results));
+  console.log(
+    `\nPer click: CPU over the load and until its last click was written, divided by the clicks written. "bench DB backends": the PostgreSQL ` +
+      `backends connected to the bench's database (the service's pool; the watcher's own is left out); "all postgres": every postgres process on ` +
+      `the machine (WAL writer, checkpointer, and anything else using this server: the machine is shared). Latency: one request every ` +
+      `${PROBE_INTERVAL_MS} ms to one warm code over one keep-alive connection; flush windows from pg_stat_activity polled every ${POLL_MS} ms ` +
+      `(a window starts at its transaction's BEGIN and ends at most ${POLL_MS} ms after its COMMIT; "during" = started within a window ± ${POLL_MS} ms; ` +
+      `the flush's work in Node before BEGIN, sorting and building the arrays, is only covered by that margin).`,
+  );
+  const short = results.filter((r) => r.wrk.rps < 0.97 * RATE);
+  if (short.length > 0) console.log(`\nTarget rate NOT reached at ${short.map((r) => `${int(r.links)} links (${int(r.wrk.rps)}/s)`).join(', ')}.`);
+  const ok = results.every((r) => r.correctness.ok);
+  console.log(ok ? 'correctness: OK' : 'correctness: FAILED');
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  const file = join(ROOT, `bench/results/clicks-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), durationS: DURATION_S, targetRate: RATE, connections: CONNECTIONS, flushIntervalMs: FLUSH_MS, probeIntervalMs: PROBE_INTERVAL_MS, pollMs: POLL_MS, results, ok }, null, 2)}\n`);
+  console.log(`written to ${file}`);
+  if (!ok) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
