@@ -260,6 +260,12 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
           const { rows } = await tx.query<{ id: string }>('INSERT INTO click_batches (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id', [batchId]);
           if (rows.length === 0) return; // applied already: this is a retry whose first COMMIT went through
         }
+        // From about 14,000 links per batch the planner joins the batch to `urls` by a merge join that
+        // reads the whole primary key index in each statement; at a million links that made a flush
+        // take seconds (docs/performance.md, "Clicks at scale"). One index lookup per link is what a
+        // batch of distinct ids wants at any size.
+        await tx.query('SET LOCAL enable_mergejoin = off');
+        await tx.query('SET LOCAL enable_hashjoin = off');
         await tx.query(
           `UPDATE urls AS u SET clicks = u.clicks + v.clicks,
                   last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
