@@ -3,7 +3,7 @@
 // latency. For each number of links in CLICKS_LINKS: a database and Redis key prefix of its own, a
 // KGS and a URL service as real processes (CLICK_FLUSH_INTERVAL_MS=1000), the links loaded by SQL,
 // every code requested once (the warm pass), then CLICKS_DURATION_S seconds of redirects paced at
-// CLICKS_RATE per second (wrk, bench/wrk/redirect-paced.lua) over codes drawn uniformly from all the
+// CLICKS_RATE per second (wrk, bench/wrk/redirect.lua with RATE) over codes drawn uniformly from all the
 // links — the worst case for the flush, the most distinct links per batch. A probe beside the load
 // times one request every 2 ms while PostgreSQL is watched for open flush transactions
 // (bench/lib/flush-latency.ts). At the end the service is stopped (it flushes) and the clicks in
@@ -168,7 +168,7 @@ async function measureLinks(links: number): Promise<ClicksResult> {
     let endLoad = (): void => undefined;
     const loadEnded = new Promise<void>((resolve) => (endLoad = resolve));
     const latencyRun = measureFlushLatency(`${service.url}/${codes[0] ?? ''}`, db, name, loadEnded);
-    const wrk = await runWrk({ url: service.url, script: 'redirect-paced', connections: CONNECTIONS, durationS: DURATION_S, env: { PATHS_FILE: uniform, RATE: String(RATE), LOCATION_PREFIX } }).finally(endLoad);
+    const wrk = await runWrk({ url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { PATHS_FILE: uniform, RATE: String(RATE), LOCATION_PREFIX } }).finally(endLoad);
     const loadSeconds = (performance.now() - startedAt) / 1000;
     const latency = await latencyRun;
     const done = await settled(service);

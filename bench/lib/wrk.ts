@@ -9,7 +9,7 @@ const SCRIPTS = fileURLToPath(new URL('../wrk/', import.meta.url));
 
 export interface WrkOptions {
   url: string;
-  script: 'redirect' | 'redirect-paced' | 'create';
+  script: 'redirect' | 'create';
   /** Passed to the script (see its header). */
   env: Record<string, string>;
   connections: number;
@@ -50,7 +50,7 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
   const threads = options.threads ?? 1;
   const args = ['-t', String(threads), '-c', String(options.connections), '-d', `${options.durationS}s`, '--timeout', '10s', '-s', `${SCRIPTS}${options.script}.lua`, options.url];
   return new Promise((resolve, reject) => {
-    const child = spawn('wrk', args, { env: { PATH: process.env.PATH ?? '', ...options.env, THREADS: String(threads) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('wrk', args, { env: { PATH: process.env.PATH ?? '', ...options.env, THREADS: String(threads), WRK_SCRIPTS: SCRIPTS }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let threadsDone = 0;
     // wrk's CPU, read when it prints its result (its threads have ended, the process has not).

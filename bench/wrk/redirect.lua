@@ -1,30 +1,45 @@
 -- wrk script: GET one path after another from PATHS_FILE (one path per line, without the leading
--- "/"), each thread from its own offset; or the fixed path FIXED_PATH. Counts answers by status and
--- those whose status is not EXPECT_STATUS or whose Location does not start with LOCATION_PREFIX.
--- ONCE=1: each thread requests its share of the file once and then stops (cold runs).
--- AUTHORIZATION, when set, is sent as the Authorization header (the KGS bench: GET /codes).
--- CHECK=0: answers are not read by Lua (wrk's own count of statuses >= 400 stands for the wrong
--- ones): the lightest load wrk can make, for the references.
--- Prints one line "WRK_JSON {...}" at the end.
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("id", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+-- "/"), each thread from its own offset, cycling; or the fixed path FIXED_PATH. Counts answers by
+-- status and those whose status is not EXPECT_STATUS (302) or whose Location does not start with
+-- LOCATION_PREFIX (common.lua). Prints one line "WRK_JSON {...}" at the end.
+--   ONCE=1: each thread requests its share of the file once and then stops (cold runs).
+--   AUTHORIZATION: sent as the Authorization header (the KGS bench: GET /codes).
+--   CHECK=0: answers are not read by Lua, the lightest load wrk can make (the references).
+--   RATE: requests per second for each thread, paced in delay() (wrk itself has no rate option):
+--     each request claims the next slot of a schedule spaced 1000 / RATE ms apart and waits for it
+--     (monotonic clock through LuaJIT's ffi); slots missed while wrk or the server were held up are
+--     caught up for at most CATCHUP_MS (50) of them, so a stall brings a short burst, not an
+--     unbounded one. The rate is met when connections > RATE × (latency + slot wait), else it is
+--     what the connections allow (the caller reports the rate reached). wrk's timers have a
+--     resolution of 1 ms: a wait is rounded down, and the schedule, not the wait, sets the rate.
+--   DELAY_MS (without RATE, or without ffi): a fixed wait before each request.
+local common = dofile(os.getenv("WRK_SCRIPTS") .. "/common.lua")
 
 local paths = {}
 local next_index, last_index = 1, 0
-local expect = tonumber(os.getenv("EXPECT_STATUS") or "302")
-local prefix = os.getenv("LOCATION_PREFIX") or ""
 local once = os.getenv("ONCE") == "1"
 local headers = {}
 if os.getenv("AUTHORIZATION") then headers["Authorization"] = os.getenv("AUTHORIZATION") end
-statuses = {}
-wrong = 0
-stopped = 0
+local rate = tonumber(os.getenv("RATE") or "0")
+local fixed_delay = tonumber(os.getenv("DELAY_MS") or "0")
+local catchup_ms = tonumber(os.getenv("CATCHUP_MS") or "50")
+local clock = nil
+local interval_ms = 0
+local next_slot = 0
+
+local function monotonic_clock()
+  local has_ffi, ffi = pcall(require, "ffi")
+  if not has_ffi then return nil end
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } curt_timespec;
+    int clock_gettime(int clk_id, curt_timespec *tp);
+  ]]
+  local ts = ffi.new("curt_timespec")
+  return function()
+    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+end
 
 function init(args)
   local fixed = os.getenv("FIXED_PATH")
@@ -44,6 +59,21 @@ function init(args)
     next_index = (id * share) % #paths + 1
     last_index = #paths
   end
+  if rate > 0 then
+    clock = monotonic_clock()
+    if clock == nil and fixed_delay == 0 then error("RATE needs LuaJIT's ffi; set DELAY_MS instead") end
+    interval_ms = 1000 / rate
+  end
+end
+
+local function paced_delay()
+  if clock == nil then return fixed_delay end
+  local now = clock()
+  if next_slot < now - catchup_ms then next_slot = now - catchup_ms end
+  local wait = next_slot - now
+  next_slot = next_slot + interval_ms
+  if wait < 0 then return 0 end
+  return math.floor(wait)
 end
 
 function request()
@@ -64,35 +94,12 @@ function request()
   return wrk.format("GET", path, headers)
 end
 
-local function check(status, headers, body)
-  local key = tostring(status)
-  statuses[key] = (statuses[key] or 0) + 1
-  if status ~= expect then
-    wrong = wrong + 1
-  elseif prefix ~= "" then
-    local location = headers["Location"] or headers["location"]
-    if location == nil or location:sub(1, #prefix) ~= prefix then wrong = wrong + 1 end
-  end
+-- Defined only when wanted: wrk skips what a script does not define (no pacing, no reading answers).
+if rate > 0 or fixed_delay > 0 then delay = paced_delay end
+if os.getenv("CHECK") ~= "0" then
+  response = function(status, answer_headers) common.check(status, answer_headers) end
 end
 
-if os.getenv("CHECK") ~= "0" then response = check end
-
 function done(summary, latency, requests)
-  local all_statuses, all_wrong, all_stopped = {}, 0, 0
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("statuses")) do all_statuses[status] = (all_statuses[status] or 0) + n end
-    all_wrong = all_wrong + thread:get("wrong")
-    all_stopped = all_stopped + thread:get("stopped")
-  end
-  local parts = {}
-  for status, n in pairs(all_statuses) do parts[#parts + 1] = string.format('"%s":%d', status, n) end
-  local e = summary.errors
-  if response == nil then
-    all_wrong = e.status
-    parts = { string.format('"%d":%d', expect, summary.requests - e.status) }
-  end
-  io.write(string.format(
-    'WRK_JSON {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d,"wrong":%d,"stopped":%d,"statuses":{%s}}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, all_wrong, all_stopped, table.concat(parts, ",")))
+  common.report(summary, latency)
 end
