@@ -29,6 +29,8 @@ export type Command =
   | { verb: 'kgs' | 'url-service' | 'migrate' }
   | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; client: ClientFlags }
   | { verb: 'stats' | 'delete'; code: string; client: ClientFlags }
+  /** `expiresInS: null`: the link no longer expires. */
+  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; client: ClientFlags }
   | { verb: 'list'; limit?: number; cursor?: string; all: boolean; search?: string; state?: LinkState; client: ClientFlags }
   | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
   | { verb: 'keys list'; client: ClientFlags }
@@ -43,6 +45,10 @@ const OPTIONS = {
   alias: { type: 'string' },
   'expires-in': { type: 'string' },
   'one-time': { type: 'boolean' },
+  url: { type: 'string' },
+  'no-expiry': { type: 'boolean' },
+  disable: { type: 'boolean' },
+  enable: { type: 'boolean' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
   all: { type: 'boolean' },
@@ -68,6 +74,7 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time'], positionals: ['url'] },
   stats: { options: CLIENT, positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
+  edit: { options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable'], positionals: ['code'] },
   list: { options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state'], positionals: [] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
   'keys list': { options: CLIENT, positionals: [] },
@@ -199,6 +206,15 @@ export function parseCommand(argv: readonly string[]): Command {
   return build(verb, rest, values);
 }
 
+/** `--expires-in` in seconds, when given. */
+function expiresIn(values: Values, verb: string): number | undefined {
+  const text = values['expires-in'];
+  if (text === undefined) return undefined;
+  const parsed = parseDuration(text);
+  if (parsed === null) throw new UsageError(`--expires-in must be a duration such as 30m, 12h, 7d or 2w (got "${text}": ${durationProblem(text)})`, verb);
+  return parsed;
+}
+
 function build(verb: string, args: string[], values: Values): Command {
   const first = args[0] ?? '';
   switch (verb) {
@@ -216,15 +232,7 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'migrate':
       return { verb };
     case 'shorten': {
-      let expiresInS: number | undefined;
-      if (values['expires-in'] !== undefined) {
-        const parsed = parseDuration(values['expires-in']);
-        if (parsed === null) {
-          const text = values['expires-in'];
-          throw new UsageError(`--expires-in must be a duration such as 30m, 12h, 7d or 2w (got "${text}": ${durationProblem(text)})`, verb);
-        }
-        expiresInS = parsed;
-      }
+      const expiresInS = expiresIn(values, verb);
       const suggestion = suggestUrl(first);
       if (suggestion !== null) throw new UsageError(`shorten needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
       return {
@@ -239,6 +247,24 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'stats':
     case 'delete':
       return { verb, code: first, client: clientFlags(values) };
+    case 'edit': {
+      if (values.disable === true && values.enable === true) throw new UsageError('give --disable or --enable, not both', verb);
+      if (values['expires-in'] !== undefined && values['no-expiry'] === true) throw new UsageError('give --expires-in or --no-expiry, not both', verb);
+      if (values.url === undefined && values['expires-in'] === undefined && values['no-expiry'] !== true && values.disable !== true && values.enable !== true) {
+        throw new UsageError('edit needs a change: --url, --expires-in, --no-expiry, --disable or --enable', verb);
+      }
+      const suggestion = values.url === undefined ? null : suggestUrl(values.url);
+      if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
+      const inS = expiresIn(values, verb);
+      return {
+        verb,
+        code: first,
+        ...(values.url === undefined ? {} : { url: values.url }),
+        ...(values['no-expiry'] === true ? { expiresInS: null } : inS === undefined ? {} : { expiresInS: inS }),
+        ...(values.disable === true ? { isActive: false } : values.enable === true ? { isActive: true } : {}),
+        client: clientFlags(values),
+      };
+    }
     case 'list':
       if (values.all === true && values.cursor !== undefined) throw new UsageError('give --all or --cursor, not both', verb);
       return {

@@ -8,7 +8,7 @@ export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
 const json = (value: unknown): string => JSON.stringify(value, null, 2);
 
-export async function runClientCommand(command: ClientCommand, client: CurtClient, print: (text: string) => void): Promise<void> {
+export async function runClientCommand(command: ClientCommand, client: CurtClient, print: (text: string) => void, now: () => number = Date.now): Promise<void> {
   const asJson = command.client.json;
   switch (command.verb) {
     case 'shorten': {
@@ -23,6 +23,15 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
     case 'stats': {
       const [link, analytics] = await Promise.all([client.get(command.code), client.analytics(command.code)]);
       print(asJson ? json({ ...analytics, short_url: link.short_url, original_url: link.original_url }) : formatStats(link, analytics));
+      return;
+    }
+    case 'edit': {
+      const link = await client.update(command.code, {
+        ...(command.url === undefined ? {} : { url: command.url }),
+        ...(command.isActive === undefined ? {} : { isActive: command.isActive }),
+        ...(command.expiresInS === undefined ? {} : { expiresAt: command.expiresInS === null ? null : new Date(now() + command.expiresInS * 1000) }),
+      });
+      print(asJson ? json(link) : formatLink(link));
       return;
     }
     case 'delete':

@@ -38,6 +38,7 @@ export function formatLink(link: Link): string {
   return fields([
     ['Short URL', link.short_url],
     ['Target', link.original_url],
+    ['State', link.state],
     ['Expires', formatTime(link.expires_at)],
     ['One-time', yesNo(link.is_one_time)],
   ]);

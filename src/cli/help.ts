@@ -22,6 +22,7 @@ Run a server:
 Use a server:
   shorten <url>   make a short link
   stats <code>    clicks and state of a link
+  edit <code>     change a link's target or expiry, disable or enable it
   delete <code>   delete a link
   list            your links (needs an API key)
   keys create     create an API key (needs an admin key)
@@ -74,6 +75,16 @@ ${CLIENT_OPTIONS}`,
   stats: `Usage: curt stats <code>
 
 Prints a link's target, state and clicks: the total, per day and per referring site.
+${CLIENT_OPTIONS}`,
+  edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
+
+Changes a link and prints it; every replica redirects by the change at once. Needs the key that made
+it, or an admin key (anonymous links: an admin key).
+  --url URL               where the link leads from now on (checked as at creation)
+  --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w... from now
+  --no-expiry             the link no longer expires
+  --disable               the link answers 410 until enabled again
+  --enable                the link redirects again
 ${CLIENT_OPTIONS}`,
   delete: `Usage: curt delete <code>
 

@@ -160,6 +160,14 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const human = await curt(dir, ['stats', code], cli);
   assert.match(human.stdout, /Clicks\s+1\n/);
 
+  // edit: disabled, the link answers 410; enabled with a new target, it leads there.
+  const disabled = await curt(dir, ['edit', 'launch', '--disable'], admin);
+  assert.match(disabled.stdout, /State\s+disabled\n/);
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).status, 410);
+  const edited = JSON.parse((await curt(dir, ['edit', 'launch', '--enable', '--url', 'https://example.com/relaunch', '--no-expiry', '--json'], admin)).stdout) as { state: string; expires_at: string | null };
+  assert.deepEqual([edited.state, edited.expires_at], ['active', null]);
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).headers.get('location'), 'https://example.com/relaunch');
+
   // delete: an anonymous link needs the admin key.
   const refused = await curt(dir, ['delete', 'launch'], cli);
   assert.equal(refused.code, 1);

@@ -33,6 +33,15 @@ test('every verb parses; keys create is a verb of two words', () => {
   assert.deepEqual(parseCommand(['list', '--limit', '5', '--cursor', 'aWQ6Mg']), { verb: 'list', limit: 5, cursor: 'aWQ6Mg', all: false, client: { json: false } });
   assert.deepEqual(parseCommand(['list', '--all']), { verb: 'list', all: true, client: { json: false } });
   assert.deepEqual(parseCommand(['list', '--search', 'launch', '--state', 'disabled']), { verb: 'list', search: 'launch', state: 'disabled', all: false, client: { json: false } });
+  assert.deepEqual(parseCommand(['edit', 'AbCdEf', '--url', 'https://example.com/new', '--expires-in', '7d', '--disable']), {
+    verb: 'edit',
+    code: 'AbCdEf',
+    url: 'https://example.com/new',
+    expiresInS: 604_800,
+    isActive: false,
+    client: { json: false },
+  });
+  assert.deepEqual(parseCommand(['edit', 'AbCdEf', '--no-expiry', '--enable']), { verb: 'edit', code: 'AbCdEf', expiresInS: null, isActive: true, client: { json: false } });
   assert.deepEqual(parseCommand(['keys', 'create', '--admin', '--name', 'ci']), { verb: 'keys create', admin: true, name: 'ci', client: { json: false } });
   assert.deepEqual(parseCommand(['keys', 'list', '--json']), { verb: 'keys list', client: { json: true } });
   assert.deepEqual(parseCommand(['keys', 'revoke', '42']), { verb: 'keys revoke', id: 42, client: { json: false } });
@@ -55,6 +64,17 @@ test('--help works on every verb, and every verb has a help text', () => {
   }
   assert.deepEqual(parseCommand(['keys', '--help']), { verb: 'help', topic: 'keys' });
   assert.match(helpFor('keys') ?? '', /keys revoke <id>/);
+});
+
+test('edit needs a change, and refuses contradictory ones', () => {
+  const usage = (argv: string[], message: RegExp): void =>
+    assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === 'edit', argv.join(' '));
+  usage(['edit', 'AbCdEf'], /^edit needs a change: --url, --expires-in, --no-expiry, --disable or --enable$/);
+  usage(['edit', 'AbCdEf', '--disable', '--enable'], /^give --disable or --enable, not both$/);
+  usage(['edit', 'AbCdEf', '--expires-in', '1d', '--no-expiry'], /^give --expires-in or --no-expiry, not both$/);
+  usage(['edit', 'AbCdEf', '--url', 'example.com/x'], /did you mean https:\/\/example\.com\/x\?$/);
+  usage(['edit', 'AbCdEf', '--expires-in', '0'], /^--expires-in must be a duration/);
+  usage(['edit', '--url', 'https://example.com/'], /^edit needs <code>$/);
 });
 
 test('mistakes are one-line usage errors that name the verb to get help on', () => {
