@@ -119,14 +119,18 @@ async function main(): Promise<void> {
     const a = results.get('A') ?? [];
     const b = results.get('B') ?? [];
     console.log(`\nA/B ${SCENARIO} (${MODE}), ${ROUNDS} rounds × ${DURATION_S} s, alternating; A = ${dirA}, B = ${dirB}\n`);
-    console.log('| round | A CPU µs/req | B CPU µs/req | node:http µs/req | A req/s | B req/s |\n| ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| round | A CPU µs/req | B CPU µs/req | node:http µs/req | A req/s | B req/s | A p99 ms | B p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (let i = 0; i < ROUNDS; i++) {
-      console.log(`| ${i + 1} | ${a[i]?.cpuUs.toFixed(1)} | ${b[i]?.cpuUs.toFixed(1)} | ${floorRounds[i]?.cpuUs.toFixed(1)} | ${Math.round(a[i]?.rps ?? 0)} | ${Math.round(b[i]?.rps ?? 0)} |`);
+      console.log(
+        `| ${i + 1} | ${a[i]?.cpuUs.toFixed(1)} | ${b[i]?.cpuUs.toFixed(1)} | ${floorRounds[i]?.cpuUs.toFixed(1)} | ${Math.round(a[i]?.rps ?? 0)} | ${Math.round(b[i]?.rps ?? 0)} | ${a[i]?.p99Ms.toFixed(1)} | ${b[i]?.p99Ms.toFixed(1)} |`,
+      );
     }
     const ma = median(a.map((r) => r.cpuUs));
     const mb = median(b.map((r) => r.cpuUs));
     const mf = median(floorRounds.map((r) => r.cpuUs));
-    console.log(`| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} |`);
+    console.log(
+      `| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} | ${median(a.map((r) => r.p99Ms)).toFixed(1)} | ${median(b.map((r) => r.p99Ms)).toFixed(1)} |`,
+    );
     console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${((1 - mb / ma) * 100).toFixed(1)} % less); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
     const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
     console.log(`errors or wrong answers: ${failures}`);

@@ -166,6 +166,30 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.equal((await store.findByCode(a.code))?.clicks, 12, 'a pruned id is forgotten');
     });
 
+    test('applyClicks writes a batch of thousands of links whole, once, and a retry adds nothing', async () => {
+      // A flush's batch at scale (docs/performance.md, "Clicks at scale"), with one deleted link among them.
+      const count = 2500;
+      const inserted = await Promise.all(Array.from({ length: count }, () => store.insert(link())));
+      const deleted = inserted[1700];
+      if (deleted) await store.deleteById(deleted.id);
+      const batch: ClickAggregate[] = inserted.map((l, i) => ({
+        linkId: l.id,
+        clicks: 1 + (i % 3),
+        lastClickedAt: new Date('2026-03-01T00:00:00Z'),
+        days: new Map([['2026-03-01', 1 + (i % 3)]]),
+        referrers: new Map([[i % 2 === 0 ? '(direct)' : 'news.example', 1 + (i % 3)]]),
+      }));
+      const id = randomUUID();
+      await store.applyClicks(batch, id);
+      await store.applyClicks(batch, id);
+      for (const i of [0, 999, 1000, 1999, 2000, count - 1]) {
+        const l = inserted[i];
+        assert.equal((await store.findByCode(l?.code ?? ''))?.clicks, 1 + (i % 3), `link ${i}`);
+        assert.deepEqual((await store.analytics(l?.id ?? 0, { days: 90, referrers: 10 })).daily, [{ date: '2026-03-01', clicks: 1 + (i % 3) }], `days of link ${i}`);
+      }
+      assert.equal(await store.findByCode(deleted?.code ?? ''), null, 'the deleted link stays deleted');
+    });
+
     test('applyClicks adds totals, days and referrers in one batch; clicks of a deleted link are dropped', async () => {
       const a = await store.insert(link());
       const b = await store.insert(link());
