@@ -8,17 +8,16 @@
 //   AB_SCENARIO=warm|cold|create   (default warm)   AB_ROUNDS (default 6)   AB_DURATION_S (default 5)
 //   AB_LINKS (default 100,000)     AB_MODE=url-service|serve (serve: `curt serve`, warm only)
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../src/core/migrate.ts';
-import { deleteByPrefix } from '../src/core/redis.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { measureRound, median, type Round } from './lib/measure.ts';
-import { dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence } from './lib/setup.ts';
+import { dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
 import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -136,11 +135,7 @@ async function main(): Promise<void> {
     console.log(`errors or wrong answers: ${failures}`);
     if (failures > 0) process.exitCode = 1;
   } finally {
-    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
-    for (const prefix of prefixes) await deleteByPrefix(redis, prefix);
-    redis.disconnect();
-    await database.drop();
-    rmSync(work, { recursive: true, force: true });
+    await tearDown({ processes, redis, prefixes, database, work });
   }
 }
 

@@ -13,20 +13,19 @@
 //   CLICKS_RATE (default 20000)  CLICKS_CONNECTIONS (default CLICKS_RATE / 100, at least 50)
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../src/core/migrate.ts';
-import { deleteByPrefix } from '../src/core/redis.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { seriesValue } from '../test/support/fault-probes.ts';
 import { ROOT, startKgs, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { measureFlushLatency, POLL_MS, PROBE_INTERVAL_MS, type FlushLatency } from './lib/flush-latency.ts';
 import { cpuSpent, pidsNamed, readCpu, withDescendants, type CpuReading } from './lib/process-cpu.ts';
-import { loadLinks, withDatabase, writeLines } from './lib/setup.ts';
+import { loadLinks, withDatabase, writeLines , tearDown } from './lib/setup.ts';
 import { runWrk, WRK_MISSING, wrkInstalled, type WrkResult } from './lib/wrk.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -218,11 +217,7 @@ async function measureLinks(links: number): Promise<ClicksResult> {
     };
   } finally {
     if (dbOpen) await db.end();
-    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
-    await deleteByPrefix(redis, prefix).catch(() => undefined);
-    redis.disconnect();
-    await database.drop();
-    rmSync(work, { recursive: true, force: true });
+    await tearDown({ processes, redis, prefixes: [prefix], database, work });
   }
 }
 

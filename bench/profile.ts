@@ -6,17 +6,16 @@
 // Only the samples taken during that run are counted. Prints the server's CPU per request (from
 // /proc) and how it divides: by part (Node's HTTP, Fastify, Curt's own modules, GC...) and by function.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../src/core/migrate.ts';
-import { deleteByPrefix } from '../src/core/redis.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { measureRound } from './lib/measure.ts';
-import { loadLinks, serverOf, withDatabase, writeLines, zipfSequence } from './lib/setup.ts';
+import { loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
 import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -148,11 +147,7 @@ async function main(): Promise<void> {
     console.log('\n| function (self time) | share | µs/req |\n| --- | ---: | ---: |');
     for (const [fn, n] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`| \`${fn}\` | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
   } finally {
-    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
-    await deleteByPrefix(redis, prefix);
-    redis.disconnect();
-    await database.drop();
-    rmSync(work, { recursive: true, force: true });
+    await tearDown({ processes, redis, prefixes: [prefix], database, work });
   }
 }
 

@@ -7,21 +7,20 @@
 // every redirect answered 302 to its link's URL (prefix on every answer, exactly on a sample), click
 // totals equal to the redirects served, links in the database equal to the creations answered.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { migrate } from '../src/core/migrate.ts';
-import { deleteByPrefix } from '../src/core/redis.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { createCurtClient } from '../src/client/curt-client.ts';
 import { metricValue } from '../test/support/fault-probes.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { formatTable, measure, median, type Reference, type Row } from './lib/measure.ts';
 import { readCpu, cpuSpent, withDescendants } from './lib/process-cpu.ts';
-import { checkExactLocations, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence } from './lib/setup.ts';
+import { checkExactLocations, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
 import { WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 import { runAutocannon } from './load.ts';
 
@@ -244,11 +243,7 @@ async function main(): Promise<void> {
     if (!ok) process.exitCode = 1;
   } finally {
     if (dbOpen) await db.end();
-    await Promise.all(processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
-    await deleteByPrefix(redis, prefix);
-    redis.disconnect();
-    await database.drop();
-    rmSync(work, { recursive: true, force: true });
+    await tearDown({ processes, redis, prefixes: [prefix], database, work });
   }
 }
 

@@ -12,11 +12,11 @@ import { gzipSync } from 'node:zlib';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SOURCE = join(root, 'src', 'web');
-export const WEB_DIST = join(root, 'dist', 'web');
+const WEB_DIST = join(root, 'dist', 'web');
 /** Written last: the build is complete, and as new as its modification time. */
 const MARKER = 'build-info.json';
 /** The issue's budget for the JavaScript of `/`, gzipped. */
-export const WEB_JS_BUDGET = 60 * 1024;
+const WEB_JS_BUDGET = 60 * 1024;
 
 /** The newest modification time under `path`, or 0 when it does not exist. */
 function newest(path) {
@@ -28,13 +28,16 @@ function newest(path) {
   return latest;
 }
 
-/** True when dist/web is missing, incomplete, or older than the app's sources or this script. */
-export function webBuildIsStale(outDir = WEB_DIST) {
+/** The client library the app bundles (src/web/api.ts imports it). */
+const CLIENT = join(root, 'src', 'client');
+
+/** True when dist/web is missing, incomplete, or older than the app's sources, the SDK it bundles, or this script. */
+function webBuildIsStale(outDir = WEB_DIST) {
   const built = statSync(join(outDir, MARKER), { throwIfNoEntry: false })?.mtimeMs;
   if (built === undefined) return true;
   // A copy without the sources (the container image) has nothing to rebuild from.
   if (!existsSync(SOURCE)) return false;
-  return Math.max(newest(SOURCE), newest(fileURLToPath(import.meta.url))) > built;
+  return Math.max(newest(SOURCE), newest(CLIENT), newest(fileURLToPath(import.meta.url))) > built;
 }
 
 /** The gzipped bytes of the JavaScript `/` loads: the entry and what it imports statically, not lazy chunks. */

@@ -26,10 +26,12 @@ if (files.length === 0) {
   console.error(`no test files under ${targets.join(', ')}`);
   process.exit(1);
 }
-// The web app is built (when stale) once, before any test: the services the tests start from the
-// sources would each build it otherwise, all at the same time.
-const web = spawnSync(process.execPath, [join(import.meta.dirname, 'build-web.mjs'), '--if-stale'], { stdio: 'inherit' });
-if (web.status !== 0) process.exit(web.status ?? 1);
+// The web app is built (when stale) once, before the tests that serve it: the services they start
+// from the sources would each build it otherwise, all at the same time. Unit tests never serve it.
+if (files.some((file) => !file.split(/[\\/]/).includes('unit'))) {
+  const web = spawnSync(process.execPath, [join(import.meta.dirname, 'build-web.mjs'), '--if-stale'], { stdio: 'inherit' });
+  if (web.status !== 0) process.exit(web.status ?? 1);
+}
 
 const child = spawn(
   process.execPath,

@@ -1,9 +1,10 @@
 // What the benchmarks share: a database and links of their own, the files wrk reads its paths from,
 // and the processes whose CPU is counted as a server's and as its dependencies'.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
+import { deleteByPrefix } from '../../src/core/redis.ts';
 import type { ServiceProcess } from '../../test/support/processes.ts';
 import type { Measured } from './measure.ts';
 import { pidsNamed, withDescendants } from './process-cpu.ts';
@@ -94,4 +95,13 @@ export function serverOf(service: ServiceProcess, deps?: () => number[]): Measur
 export async function dependencyPids(redis: Redis): Promise<() => number[]> {
   const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1] ?? 0);
   return () => [redisPid, ...pidsNamed('postgres')];
+}
+
+/** What a benchmark leaves behind, removed in its `finally`: processes killed, keys, database and files gone. */
+export async function tearDown(parts: { processes: ServiceProcess[]; redis: Redis; prefixes: string[]; database: { drop(): Promise<void> }; work: string }): Promise<void> {
+  await Promise.all(parts.processes.map((p) => p.stop('SIGKILL').catch(() => undefined)));
+  for (const prefix of parts.prefixes) await deleteByPrefix(parts.redis, prefix).catch(() => undefined);
+  parts.redis.disconnect();
+  await parts.database.drop();
+  rmSync(parts.work, { recursive: true, force: true });
 }

@@ -235,15 +235,8 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       if (opts.referer !== undefined) headers.referer = opts.referer;
       const res = await doFetch(`${base}/${code(c)}`, { method: opts.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.text();
-      let problemCode: string | null = null;
-      if (res.status >= 400 && text !== '') {
-        try {
-          problemCode = (JSON.parse(text) as Problem).code;
-        } catch {
-          problemCode = null;
-        }
-      }
-      return { status: res.status, location: res.headers.get('location'), code: problemCode };
+      const problem = res.status >= 400 ? (parseJson(text) as Problem | undefined) : undefined;
+      return { status: res.status, location: res.headers.get('location'), code: problem?.code ?? null };
     },
   };
   return client;

@@ -133,6 +133,12 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     return link;
   }
 
+  /** Where a redirect that passed its checks leads; the click counted when it is one. */
+  function redirectTo(link: CachedLink, countClick: boolean, referer: string | undefined): string {
+    if (countClick) clicks.record(link.id, referrerHost(referer));
+    return link.url;
+  }
+
   async function findOwned(code: string, principal: Principal, access: 'read' | 'manage'): Promise<LinkRecord> {
     if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
     const link = await db(() => store.findByCode(code));
@@ -251,8 +257,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         await cache.set(code, consumed, ttlFor(consumed));
         if (!won) throw new LinkGone('link_used');
       }
-      if (countClick) clicks.record(link.id, referrerHost(referer));
-      return link.url;
+      return redirectTo(link, countClick, referer);
     },
 
     resolveRedirectNow(code, { countClick, referer }) {
@@ -260,8 +265,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       // A miss, "no such code", a one-time link (decided in PostgreSQL) or a dead link: the full path.
       if (link == null || link.isOneTime || goneReason(link, now().getTime()) !== null) return undefined;
       options.events?.cacheLookup?.('hit');
-      if (countClick) clicks.record(link.id, referrerHost(referer));
-      return link.url;
+      return redirectTo(link, countClick, referer);
     },
 
     getLink: (code, principal) => findOwned(code, principal, 'read'),

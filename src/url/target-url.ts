@@ -58,7 +58,7 @@ function buildSelfAddresses(extra: readonly string[]): BlockList {
 
 /**
  * The list for these addresses, and its verdicts. Building a BlockList and checking an address each
- * construct native SocketAddress objects: per creation that was about a fifth of its CPU. The
+ * construct native SocketAddress objects: per creation that was about 35 of its 229 µs of CPU. The
  * addresses change only with the interfaces, and targets repeat, so both are kept while the
  * addresses stay the same (verdicts bounded in number).
  */
@@ -98,6 +98,11 @@ function isLocalhostName(host: string): boolean {
  * domains. Returns the normalised URL.
  */
 export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string {
+  return checkSyntaxAndSelf(raw, policy, policy.ownAddresses?.() ?? []).href;
+}
+
+/** normaliseTargetUrl's checks, with the service's addresses read once by the caller; the URL and its canonical host. */
+function checkSyntaxAndSelf(raw: string, policy: TargetUrlPolicy, ownAddresses: readonly string[]): { href: string; host: string } {
   if (raw.length > MAX_URL_LENGTH) throw invalid(URL_TOO_LONG);
   let parsed: URL;
   try {
@@ -113,15 +118,15 @@ export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string
     throw selfTarget(`${host} is this service's own host`);
   }
   if (isLocalhostName(host)) throw selfTarget(`${host} is this machine (loopback)`);
-  if (isSelfAddress(host, policy.ownAddresses?.() ?? [])) {
+  if (isSelfAddress(host, ownAddresses)) {
     throw selfTarget(`${host} is an address of this service (loopback or one it listens on)`);
   }
   if (policy.blockedDomains.some((domain) => host === domain || host.endsWith(`.${domain}`))) {
     throw new InvalidRequest('The domain of this url is blocked by the operator.', 'url_blocked');
   }
-  const normalised = parsed.href;
-  if (normalised.length > MAX_URL_LENGTH) throw invalid(URL_TOO_LONG);
-  return normalised;
+  const href = parsed.href;
+  if (href.length > MAX_URL_LENGTH) throw invalid(URL_TOO_LONG);
+  return { href, host };
 }
 
 /**
@@ -129,17 +134,16 @@ export function normaliseTargetUrl(raw: string, policy: TargetUrlPolicy): string
  * address of this service is refused. A name that does not resolve (yet), or not in time, is accepted:
  * links to a domain being set up are legitimate, and whoever controls a zone can re-point a name after
  * creation anyway, so this guards against mistakes and plain loops, not against the owner of a zone.
- * Only creation resolves names; redirects never do.
+ * Only creation and an edit of a target resolve names; redirects never do.
  */
 export async function checkTargetUrl(raw: string, policy: TargetUrlPolicy): Promise<string> {
-  const normalised = normaliseTargetUrl(raw, policy);
-  const host = canonicalHost(new URL(normalised).hostname);
-  if (isIP(host) !== 0 || policy.resolve === undefined) return normalised;
-  const addresses = await policy.resolve(host);
   const own = policy.ownAddresses?.() ?? [];
+  const { href, host } = checkSyntaxAndSelf(raw, policy, own);
+  if (isIP(host) !== 0 || policy.resolve === undefined) return href;
+  const addresses = await policy.resolve(host);
   const self = addresses.find((address) => isSelfAddress(address, own));
   if (self !== undefined) throw selfTarget(`${host} resolves to ${self}, an address of this service`);
-  return normalised;
+  return href;
 }
 
 /** How long an answer is reused: creations of links to one site (a campaign, a benchmark) look it up once. */

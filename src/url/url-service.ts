@@ -113,7 +113,7 @@ export async function startUrlService(
       stopSweep();
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
-      await Promise.all([clicks.stop(Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS)), returnCodes]);
+      await Promise.all([clicks.stop(left()), returnCodes]);
       // Last: a scrape during the drain still sees the final counts.
       await metricsServer?.close();
       return clicks.pending();

@@ -1,5 +1,5 @@
 // The app's frame: header and navigation, the live region, and the page the path names.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import type { InstanceConfig } from '../client/curt-client.ts';
 import { clientFor } from './api.ts';
 import { HomePage } from './pages/home.tsx';
@@ -25,7 +25,6 @@ export function App() {
   const [apiKey, setApiKey] = useState<string | null>(() => storedKey());
   const [isAdmin, setIsAdmin] = useState<boolean | null>(null);
   const [message, setMessage] = useState('');
-  const mainRef = useRef<HTMLElement>(null);
 
   useEffect(() => {
     clientFor(null)
@@ -46,12 +45,14 @@ export function App() {
     setTimeout(() => setMessage(text), 50);
   }, []);
 
+  // One client per key: pages reload what they show when the client changes, not when the session does.
+  const client = useMemo(() => clientFor(apiKey), [apiKey]);
   const session = useMemo<Session>(
     () => ({
       config,
       apiKey,
       isAdmin,
-      client: clientFor(apiKey),
+      client,
       async signIn(key, remember) {
         // Checked before it is kept: a mistyped key fails here, next to its field.
         await clientFor(key).listApiKeys();
@@ -107,7 +108,7 @@ export function App() {
           </ul>
         </nav>
       </header>
-      <main id="main" ref={mainRef} tabIndex={-1}>
+      <main id="main" tabIndex={-1}>
         {configError !== null ? <p class="error" role="alert">{configError}</p> : <Page route={route} />}
       </main>
       <footer class="bottom">

@@ -9,7 +9,6 @@ export function formatDateTime(iso: string | null, none = 'never'): string {
 }
 
 /** A UTC day (YYYY-MM-DD) as the API counts clicks, shown as it is: unambiguous in every locale. */
-export const formatDay = (day: string): string => day;
 
 export const STATE_LABELS: Record<string, string> = { active: 'Active', expired: 'Expired', used: 'Used (one-time)', disabled: 'Disabled' };
 

@@ -311,7 +311,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
   });
 
   test('the page loads nothing from another origin and its files are cached as immutable', async () => {
-    const { page } = await openPage('/');
+    const { page, problems } = await openPage('/');
     const requests: string[] = [];
     page.on('request', (r) => requests.push(r.url()));
     await page.reload();
@@ -322,6 +322,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.ok(script, 'the entry script is hashed');
     const res = await page.request.get(script);
     assert.equal(res.headers()['cache-control'], 'public, max-age=31536000, immutable');
+    assert.deepEqual(await problems(), []);
     assert.equal((await admin.config()).allow_anonymous, true);
     // The SDK calls the page makes for QR codes.
     const png = await admin.qr(clicked, { format: 'png', size: 128 });

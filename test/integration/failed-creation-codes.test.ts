@@ -7,14 +7,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Conflict, DependencyDown } from '../../src/core/errors.ts';
 import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
 import type { CodeSource } from '../../src/kgs-client/types.ts';
-import { noLinkCache } from '../../src/storage/link-cache.ts';
 import { CodeExists, type LinkStore } from '../../src/storage/link-store.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
-import { createClickCounter } from '../../src/url/click-counter.ts';
 import { createLinkService, type LinkService, type LinkServiceOptions } from '../../src/url/link-service.ts';
 import { until } from '../support/fault-probes.ts';
 import { buildTestKgs, type TestKgs } from '../support/kgs.ts';
-import { testLogger } from '../support/log.ts';
+import { linkServiceOptions } from '../support/link-service.ts';
 
 describe('a creation that PostgreSQL fails gives its code back at once', () => {
   let kgs: TestKgs;
@@ -35,18 +33,7 @@ describe('a creation that PostgreSQL fails gives its code back at once', () => {
       },
       applyClicks: unavailable,
     } as unknown as LinkStore;
-    const log = testLogger('failed-creation');
-    serviceOptions = {
-      store,
-      cache: noLinkCache,
-      codes,
-      clicks: createClickCounter({ store, log, flushIntervalMs: 60_000, bufferMax: 100 }),
-      log,
-      urlPolicy: { ownHosts: [], blockedDomains: [] },
-      cacheTtlS: 60,
-      negativeCacheTtlS: 30,
-      allowAnonymous: true,
-    };
+    serviceOptions = linkServiceOptions('failed-creation', { store, codes });
     links = createLinkService(serviceOptions);
   });
   after(async () => {

@@ -3,15 +3,13 @@
 // alias past a short cool-down) claimed by someone else, whose link must stay as it is.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { LinkNotFound } from '../../src/core/errors.ts';
-import type { CodeSource } from '../../src/kgs-client/types.ts';
-import { noLinkCache } from '../../src/storage/link-cache.ts';
 import type { ApiKeyRecord, LinkRecord, LinkStore } from '../../src/storage/link-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
-import { createClickCounter } from '../../src/url/click-counter.ts';
+import { hashApiKey } from '../../src/url/api-keys.ts';
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
-import { testLogger } from '../support/log.ts';
+import { linkServiceOptions } from '../support/link-service.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 describe('update and delete never reach a link that took the checked code meanwhile', () => {
@@ -31,7 +29,7 @@ describe('update and delete never reach a link that took the checked code meanwh
     const keys = createPgApiKeyStore(database.db);
     const key = async (name: string) => {
       const secret = randomBytes(16).toString('hex');
-      return keys.insert({ hash: createHash('sha256').update(secret).digest(), keyPrefix: secret.slice(0, 12), name, isAdmin: false });
+      return keys.insert({ hash: hashApiKey(secret), keyPrefix: secret.slice(0, 12), name, isAdmin: false });
     };
     alice = await key('alice');
     bob = await key('bob');
@@ -45,25 +43,7 @@ describe('update and delete never reach a link that took the checked code meanwh
         return found;
       },
     };
-    const codes: CodeSource = {
-      takeCode: () => Promise.reject(new Error('not used')),
-      claimCode: (code) => Promise.resolve(code),
-      returnCodes: (returned) => Promise.resolve(returned.length),
-      buffered: () => 0,
-      close: () => Promise.resolve(),
-    };
-    const log = testLogger('ownership-race');
-    links = createLinkService({
-      store: racing,
-      cache: noLinkCache,
-      codes,
-      clicks: createClickCounter({ store, log, flushIntervalMs: 60_000, bufferMax: 100 }),
-      log,
-      urlPolicy: { ownHosts: [], blockedDomains: [] },
-      cacheTtlS: 60,
-      negativeCacheTtlS: 30,
-      allowAnonymous: false,
-    });
+    links = createLinkService(linkServiceOptions('ownership-race', { store: racing, allowAnonymous: false }));
   });
   after(() => database.drop());
 

@@ -4,10 +4,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LightMyRequestResponse } from 'fastify';
-import type { CodeSource } from '../../src/kgs-client/types.ts';
 import type { LinkStore } from '../../src/storage/link-store.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
+import { linkServiceOptions } from '../support/link-service.ts';
 import { testLogger } from '../support/log.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
 
@@ -25,24 +25,15 @@ describe('redirect hot path', () => {
   }
   /** Another replica: its own link service and cache client on the same PostgreSQL and Redis. */
   function replica(store: LinkStore = svc.store): LinkService {
-    const noCodes: CodeSource = {
-      takeCode: () => Promise.reject(new Error('not used')),
-      claimCode: () => Promise.reject(new Error('not used')),
-      returnCodes: async () => 0,
-      buffered: () => 0,
-      close: async () => undefined,
-    };
-    return createLinkService({
-      store,
-      cache: createRedisLinkCache({ redis: svc.redis.redis, prefix: svc.redis.prefix, log: testLogger() }),
-      codes: noCodes,
-      clicks: svc.clicks,
-      log: testLogger(),
-      urlPolicy: { ownHosts: [], blockedDomains: [] },
-      cacheTtlS: CACHE_TTL_S,
-      negativeCacheTtlS: NEGATIVE_TTL_S,
-      allowAnonymous: true,
-    });
+    return createLinkService(
+      linkServiceOptions('replica', {
+        store,
+        cache: createRedisLinkCache({ redis: svc.redis.redis, prefix: svc.redis.prefix, log: testLogger() }),
+        clicks: svc.clicks,
+        cacheTtlS: CACHE_TTL_S,
+        negativeCacheTtlS: NEGATIVE_TTL_S,
+      }),
+    );
   }
 
   before(async () => {

@@ -2,7 +2,8 @@
 // files with a year's cache, a strict CSP, and no path of it able to shadow a short code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -10,7 +11,7 @@ import { RESERVED_WORDS } from '../../src/core/reserved.ts';
 import { STATS_PATH_PATTERN, WEB_APP_CSP } from '../../src/url/routes/web-app.ts';
 import { buildWebAppIfStale, loadWebAssets } from '../../src/url/web-assets.ts';
 import { parseRoute, ROUTE_PATHS } from '../../src/web/routes.ts';
-import { testLogger } from '../support/log.ts';
+import { captureLogger } from '../support/log.ts';
 import { buildTestUrlService, PUBLIC_BASE_URL, type TestUrlService } from '../support/url-service.ts';
 
 /** A built app of two files, as scripts/build-web.mjs lays one out. */
@@ -142,11 +143,16 @@ test('without a build, / says the app is not built (503) and the API still works
 });
 
 test('compiled code never builds the web app; from the sources a current build is left as it is', async () => {
-  const log = testLogger('web');
+  const marker = fileURLToPath(new URL('../../dist/web/build-info.json', import.meta.url));
+  const builtAt = statSync(marker).mtimeMs;
+  const captured = captureLogger('web');
   // A compiled module (dist/url/web-assets.js) returns at once, whatever the state of dist/web.
-  await buildWebAppIfStale(log, 'file:///nowhere/dist/url/web-assets.js');
+  await buildWebAppIfStale(captured.log, 'file:///nowhere/dist/url/web-assets.js');
   // From the sources: scripts/test.mjs built dist/web before the suite, so nothing is rebuilt.
-  await buildWebAppIfStale(log);
+  await buildWebAppIfStale(captured.log);
+  assert.equal(statSync(marker).mtimeMs, builtAt, 'a current build is not built again');
+  assert.equal(captured.text(), '', 'neither call logged anything');
   // A script that cannot be loaded is logged, not thrown: the service starts without the app.
-  await buildWebAppIfStale(log, 'file:///nowhere/src/url/web-assets.ts');
+  await buildWebAppIfStale(captured.log, 'file:///nowhere/src/url/web-assets.ts');
+  assert.match(captured.text(), /could not build the web app/);
 });

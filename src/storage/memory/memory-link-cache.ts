@@ -63,15 +63,14 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
     return entry.link;
   }
 
+  function peek(code: string): CachedLink | null | undefined {
+    const entry = live(code);
+    return entry === undefined ? undefined : markRead(entry);
+  }
+
   return {
-    async get(code) {
-      const entry = live(code);
-      return entry === undefined ? undefined : markRead(entry);
-    },
-    peek(code) {
-      const entry = live(code);
-      return entry === undefined ? undefined : markRead(entry);
-    },
+    get: async (code) => peek(code),
+    peek,
     async read(code) {
       const entry = live(code);
       return entry === undefined ? { entry: undefined, remainingMs: null } : { entry: markRead(entry), remainingMs: entry.until - now() };

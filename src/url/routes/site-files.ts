@@ -20,7 +20,8 @@ Allow: /
 `;
 
 export function registerSiteFileRoutes(app: HttpApp): void {
-  // No icon yet: 204 stops browsers from asking again for a while and logs no 404.
+  // The web app names its own icon (an SVG under /assets); to browsers that ask for /favicon.ico
+  // anyway, 204 says there is none, stops them asking again for a while and logs no 404.
   app.get('/favicon.ico', { schema: { hide: true } }, async (_request, reply) => reply.code(204).header('cache-control', 'public, max-age=86400').send());
   app.get('/robots.txt', { schema: { hide: true } }, async (_request, reply) =>
     reply.header('cache-control', 'public, max-age=3600').type('text/plain; charset=utf-8').send(ROBOTS_TXT),

@@ -18,9 +18,6 @@ export const WEB_APP_CSP =
 /** `/{code}+`: a code as the API accepts one (CodeParams: at most 64 characters), then a `+`. */
 export const STATS_PATH_PATTERN = '^[A-Za-z0-9_-]{1,64}\\+$';
 
-/** The top-level path segments the app's pages and files use; each is a reserved word (reserved.ts). */
-export const WEB_APP_SEGMENTS = ['app', 'assets', 'api'] as const;
-
 const NOT_BUILT_PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Curt</title></head><body><h1>Curt</h1>
 <p>The web app is not built. Run <code>npm run build</code> (or start Curt from its sources, which builds it).</p>
@@ -37,10 +34,10 @@ function send(request: FastifyRequest, reply: FastifyReply, file: WebAsset): Fas
 export function registerWebAppRoutes(app: HttpApp, assets: WebAssets | null): void {
   const etag = assets === null ? '' : `"${createHash('sha256').update(assets.index.body).digest('base64url').slice(0, 22)}"`;
   const page = async (request: FastifyRequest, reply: FastifyReply) => {
-    reply.headers(HTML_SECURITY_HEADERS);
+    reply.headers(HTML_SECURITY_HEADERS).header('content-security-policy', WEB_APP_CSP);
     if (assets === null) return reply.code(503).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
     // no-cache: revalidated on every load, so a new build's asset names are picked up at once.
-    reply.header('content-security-policy', WEB_APP_CSP).header('cache-control', 'no-cache').header('etag', etag);
+    reply.header('cache-control', 'no-cache').header('etag', etag);
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     return send(request, reply, assets.index);
   };

@@ -8,7 +8,7 @@ import { ClicksChart } from '../components/clicks-chart.tsx';
 import { CopyButton } from '../components/copy-button.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { daysInRange, type Range } from '../days.ts';
-import { formatDateTime, formatDay, formatNumber, STATE_LABELS } from '../format.ts';
+import { formatDateTime, formatNumber, STATE_LABELS } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../state.ts';
 
@@ -169,7 +169,7 @@ export function StatsPage({ code }: { code: string }) {
             ) : (
               withClicks.map((d) => (
                 <tr key={d.date}>
-                  <th scope="row">{formatDay(d.date)}</th>
+                  <th scope="row">{d.date}</th>
                   <td class="num">{formatNumber(d.clicks)}</td>
                 </tr>
               ))
