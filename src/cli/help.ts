@@ -21,7 +21,7 @@ Run a server:
 
 Use a server:
   shorten <url>   make a short link
-  stats <code>    clicks and state of a link
+  stats <code>    clicks and state of a link, by day, country, browser, device...
   edit <code>     change a link's target or expiry, disable or enable it
   delete <code>   delete a link
   list            your links (needs an API key)
@@ -72,9 +72,14 @@ Makes a short link to <url> and prints it.
   --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w...
   --one-time              the link redirects exactly once
 ${CLIENT_OPTIONS}`,
-  stats: `Usage: curt stats <code>
+  stats: `Usage: curt stats <code> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--top N]
 
-Prints a link's target, state and clicks: the total, per day and per referring site.
+Prints a link's target, state, clicks and bot hits (crawlers, link previews, curl...: never counted
+as clicks), all time; then, over a range of UTC days, the clicks and bot hits per day, and the clicks
+by country, browser, operating system, device and referring site, and the bot hits by bot.
+  --from YYYY-MM-DD   first day of the range (default: 89 days before --to)
+  --to YYYY-MM-DD     last day of the range (default: today, UTC); at most 3,660 days in all
+  --top N             rows per breakdown, 1 to 100 (default 10); the rest add up to "(other)"
 ${CLIENT_OPTIONS}`,
   edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
 
