@@ -184,7 +184,12 @@ export interface CurtClient {
   /** Revokes a key at once on every replica (admin: any key; another key: only itself). */
   revokeApiKey(id: number): Promise<void>;
   /** Requests the short link without following the redirect (GET counts a click, HEAD does not). */
-  resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string }): Promise<Resolution>;
+  /**
+   * Follows a short link once, without following the redirect. `userAgent`: the User-Agent to send,
+   * e.g. the visitor's when a server resolves links for them; without one, the runtime's own is sent
+   * (Node's "node"), and Curt counts that as a bot hit, not a click.
+   */
+  resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string; userAgent?: string }): Promise<Resolution>;
 }
 
 export function createCurtClient(options: CurtClientOptions): CurtClient {
@@ -280,6 +285,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     async resolve(c, opts = {}) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.referer !== undefined) headers.referer = opts.referer;
+      if (opts.userAgent !== undefined) headers['user-agent'] = opts.userAgent;
       const res = await doFetch(`${base}/${code(c)}`, { method: opts.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.text();
       const problem = res.status >= 400 ? (parseJson(text) as Problem | undefined) : undefined;

@@ -39,7 +39,10 @@ export const VARIABLES = {
   ALLOW_ANONYMOUS: { default: 'false (serve: true)', doc: 'Whether `POST /urls` works without an API key.' },
   ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters.' },
   CLICK_FLUSH_INTERVAL_MS: { default: '1000', doc: 'How often counted clicks are written to PostgreSQL, in one batch.' },
-  CLICK_BUFFER_MAX: { default: '300000', doc: 'Most entries of unwritten clicks kept in memory (e.g. while PostgreSQL is down), overall: one per link, per link and day, per link and referrer host (about 100 MB at most by default). Referrer hosts may fill three quarters; past that their detail is shed, past the bound a new day\'s detail too (`click_details_shed_total`), and totals stay exact; clicks of links that do not fit are dropped (`clicks_dropped_total`).' },
+  CLICK_BUFFER_MAX: { default: '300000', doc: 'Most entries of unwritten clicks kept in memory (e.g. while PostgreSQL is down), overall: one per link, per link and day, per link, day and value (referrer host, country, browser, OS, device, bot name): about 100 MB at most by default. Values may fill three quarters; past that their detail is shed, past the bound a new day\'s detail too (`click_details_shed_total`), and totals stay exact; hits of links that do not fit are dropped (`clicks_dropped_total`).' },
+  GEOIP_DB: { default: '(bundled)', doc: 'IP-to-country database (MMDB) for click countries, read from disk at start; never a network lookup. Default: the `geo-whois-asn-country` database shipped with Curt (registry data, CC BY 4.0 by nro.net). A path to your own MaxMind GeoLite2/GeoIP2 Country or City file, or `off` (country only from GEOIP_COUNTRY_HEADER, else unknown). See docs/privacy.md.' },
+  GEOIP_COUNTRY_HEADER: { default: '(none)', doc: 'A header in which the proxy in front tells the client\'s country (e.g. `CF-IPCountry`, `CloudFront-Viewer-Country`): used before GEOIP_DB, and only on requests whose TCP peer is a trusted proxy (TRUST_PROXY).' },
+  ANALYTICS_RETENTION_DAYS: { default: '400', doc: 'Days of daily click detail kept (the series and the breakdowns by referrer, country, browser, OS, device and bot); older days are deleted, link totals stay. 0 = keep forever.' },
   CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = no cache, every redirect reads PostgreSQL.' },
   CACHE_NEAR_TTL_S: { default: '60', doc: 'Longest lifetime of an entry in the in-process cache in front of Redis, never past what is left of the Redis entry it was read from; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
   CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica.' },
@@ -199,6 +202,23 @@ class Reader {
     return items;
   }
 
+  geoipDb(name: VariableName): AnalyticsConfig['geoipDb'] {
+    const raw = this.raw(name);
+    if (raw === undefined) return { bundled: true };
+    return raw.toLowerCase() === 'off' ? null : { path: raw };
+  }
+
+  headerName(name: VariableName): string | null {
+    const raw = this.raw(name);
+    if (raw === undefined) return null;
+    // An HTTP token (RFC 9110), so that it names a header a proxy can set.
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/.test(raw)) {
+      this.fail(name, 'must be a header name, e.g. CF-IPCountry', raw);
+      return null;
+    }
+    return raw.toLowerCase();
+  }
+
   keyPrefix(name: VariableName): string {
     const raw = this.raw(name) ?? '';
     if (!/^[A-Za-z0-9:_.{}-]*$/.test(raw) || raw.length > 64) {
@@ -345,6 +365,15 @@ export interface CacheConfig {
   nearMax: number;
 }
 
+export interface AnalyticsConfig {
+  /** The IP-to-country database: the one shipped with Curt, a file, or none. */
+  geoipDb: { bundled: true } | { path: string } | null;
+  /** Lower-case header name, or null. */
+  countryHeader: string | null;
+  /** 0: keep forever. */
+  retentionDays: number;
+}
+
 export interface UrlServiceConfig {
   listen: ListenConfig;
   logLevel: LogLevel;
@@ -356,6 +385,7 @@ export interface UrlServiceConfig {
   allowAnonymous: boolean;
   adminApiKey: string | null;
   clicks: { flushIntervalMs: number; bufferMax: number };
+  analytics: AnalyticsConfig;
   cache: CacheConfig;
   blockedDomains: string[];
   rateLimit: { perKey: number; perIp: number; onRedisDown: 'open' | 'closed' };
@@ -385,6 +415,11 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     allowAnonymous: r.bool('ALLOW_ANONYMOUS', false),
     adminApiKey,
     clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 300_000, 100, 100_000_000) },
+    analytics: {
+      geoipDb: r.geoipDb('GEOIP_DB'),
+      countryHeader: r.headerName('GEOIP_COUNTRY_HEADER'),
+      retentionDays: r.int('ANALYTICS_RETENTION_DAYS', 400, 0, 100_000),
+    },
     cache: {
       ttlS: r.int('CACHE_TTL_S', 3600, 0, 30 * 24 * 3600),
       negativeTtlS: r.int('NEGATIVE_CACHE_TTL_S', 30, 0, 3600),

@@ -12,7 +12,10 @@ export interface LinkRecord {
   isExpired: boolean;
   isCustomAlias: boolean;
   ownerKeyId: number | null;
+  /** Redirects served to people, all time. */
   clicks: number;
+  /** Redirects (and one-time previews) served to bots, crawlers and link previews, all time. */
+  botHits: number;
   lastClickedAt: Date | null;
   consumedAt: Date | null;
 }
@@ -34,20 +37,54 @@ export interface LinkPatch {
   expiresAt?: Date | null;
 }
 
-/** Clicks of one link since the last flush. */
+/** What a click is broken down by (docs/privacy.md). `bot` applies to bot hits only, the rest to clicks only. */
+export const DIMENSIONS = ['referrer', 'country', 'browser', 'os', 'device', 'bot'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+/** The value that stands for every value past a dimension's bound, and for the rest of a top-N. */
+export const OTHER = '(other)';
+
+/** Hits of one link on one UTC day since the last flush. */
+export interface DayClicks {
+  clicks: number;
+  botHits: number;
+  /** Dimension → value → count (clicks; for `bot`, bot hits). */
+  values: Map<Dimension, Map<string, number>>;
+}
+
+/** Hits of one link since the last flush. */
 export interface ClickAggregate {
   linkId: number;
   clicks: number;
-  lastClickedAt: Date;
-  /** UTC day (YYYY-MM-DD) → clicks. */
-  days: Map<string, number>;
-  /** Referrer host ('' = none) → clicks. */
-  referrers: Map<string, number>;
+  botHits: number;
+  /** Time of the last click by a person; null when there were only bot hits. */
+  lastClickedAt: Date | null;
+  /** UTC day (YYYY-MM-DD) → its hits. */
+  days: Map<string, DayClicks>;
 }
 
+/** One value of a dimension and its count in the range. */
+export interface DimensionCount {
+  value: string;
+  count: number;
+}
+
+/** A link's analytics over a range of UTC days. */
 export interface LinkAnalytics {
-  daily: { date: string; clicks: number }[];
-  referrers: { host: string; clicks: number }[];
+  /** Days of the range with any hit, ascending. */
+  daily: { date: string; clicks: number; botHits: number }[];
+  /** Sums over the range. */
+  totals: { clicks: number; botHits: number };
+  /** Each dimension's top values by count, most first; the rest summed as one OTHER entry, last. */
+  dimensions: Record<Dimension, DimensionCount[]>;
+}
+
+export interface AnalyticsQuery {
+  /** First and last UTC day, inclusive (YYYY-MM-DD). */
+  from: string;
+  to: string;
+  /** Values listed per dimension before the rest is summed as OTHER. */
+  top: number;
 }
 
 /** A link's state as listings show it (linkState in src/url/routes/schemas.ts), in order of precedence. */
@@ -88,13 +125,18 @@ export interface LinkStore {
   updateById(id: number, patch: LinkPatch): Promise<LinkRecord | null>;
   /** Newest first; `ownerKeyId` undefined lists every link (admin). Keyset pagination on id. */
   list(options: ListOptions): Promise<LinkRecord[]>;
-  analytics(linkId: number, options: { days: number; referrers: number }): Promise<LinkAnalytics>;
+  analytics(linkId: number, query: AnalyticsQuery): Promise<LinkAnalytics>;
   /**
    * Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. With
    * `batchId`, applying the same batch again is a no-op (a retry after a lost COMMIT answer must not
    * count twice).
    */
   applyClicks(batch: readonly ClickAggregate[], batchId?: string): Promise<void>;
+  /**
+   * Deletes up to `limit` rows of daily detail (series and dimensions) of days before `beforeDay`
+   * (YYYY-MM-DD); the links' totals stay. Returns how many rows went.
+   */
+  pruneDailyDetail(beforeDay: string, limit: number): Promise<number>;
   /** Forgets the ids of batches applied before `before`; returns how many. */
   pruneClickBatches(before: Date): Promise<number>;
   /** Marks links past their expiry as expired; returns how many. */

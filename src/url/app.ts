@@ -31,6 +31,8 @@ export interface UrlAppDeps {
   registry: Registry;
   publicBaseUrl: string;
   redirectStatus: 301 | 302 | 307 | 308;
+  /** GEOIP_COUNTRY_HEADER (lower-case), copied from each counted redirect for the click pipeline; default none. */
+  countryHeader?: string | null;
   /** ALLOW_ANONYMOUS, as GET /api/config tells the web app (the link service enforces it). */
   allowAnonymous: boolean;
   /** The built web app; default: read from dist/web (null: not built, `/` says so). */
@@ -56,7 +58,7 @@ async function probe(check: DependencyCheck | null): Promise<'up' | 'down' | 'in
 }
 
 export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
-  const redirectDeps = { links: deps.links, status: deps.redirectStatus, ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}) };
+  const redirectDeps = { links: deps.links, status: deps.redirectStatus, countryHeader: deps.countryHeader ?? null, ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}) };
   const app = await createHttpApp({
     log: deps.log,
     registry: deps.registry,

@@ -1,48 +1,60 @@
-// Clicks leave the redirect path: a redirect only bumps counters in memory (O(1), no I/O), and a timer
-// writes them to PostgreSQL in one transaction per interval. A failed flush keeps its clicks and the
-// next one retries them. Memory is bounded in entries overall (one per link, per link and day, per
-// link and referrer host), the batch being written included, so that neither many links nor a spray
-// of distinct Referer headers during a long PostgreSQL outage can exhaust the heap. Near the bound the
-// detail goes first (referrer hosts, then new days), never a known link's total; only a link that
-// does not fit at all loses its clicks (docs/operations.md, "Clicks: what can be lost").
+// Clicks leave the redirect path: a redirect only queues what it saw (a few header strings, O(1), no
+// I/O, no parsing). The queue is drained soon after, off the request path: each hit is described
+// (bot or person; referrer host, country, browser, OS, device: src/analytics/visitor.ts) and counted
+// in memory. A timer writes the counts to PostgreSQL in one transaction per interval. A failed flush
+// keeps its hits and the next one retries them. Memory is bounded: the queue in hits, the counts in
+// entries overall (one per link, per link and day, per link, day and value), the batch being
+// written included, so that neither many links nor a spray of distinct headers during a long
+// PostgreSQL outage can exhaust the heap. Near the bound the detail goes first (values, then new
+// days), never a known link's total; only a link that does not fit at all loses its hits
+// (docs/operations.md, "Clicks: what can be lost").
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
-import type { ClickAggregate, LinkStore } from '../storage/link-store.ts';
+import { UNKNOWN } from '../analytics/user-agent.ts';
+import { DIRECT, type SeenRequest, type Visit, type VisitorClassifier } from '../analytics/visitor.ts';
+import { OTHER, type ClickAggregate, type DayClicks, type Dimension, type LinkStore } from '../storage/link-store.ts';
 
-export const DIRECT = '(direct)';
-/** Distinct referrer hosts kept per link per flush; more fold into "(other)" so spam cannot grow memory. */
-const REFERRERS_PER_LINK = 100;
-const OTHER = '(other)';
+/** Distinct values kept per link, day and dimension per flush; more fold into OTHER (the store bounds them again). */
+const VALUES_PER_DIMENSION = 100;
 /**
- * Referrer hosts may fill this share of the bound; the rest is kept for links and days, so that the
- * totals stay exact when a spray of Referer headers fills the buffer.
+ * Values may fill this share of the bound; the rest is kept for links and days, so that the totals
+ * stay exact when a spray of headers fills the buffer.
  */
-const REFERRER_SHARE = 0.75;
+const DETAIL_SHARE = 0.75;
+/**
+ * Hits waiting to be described. The drain runs once per turn of the event loop; a queue this long
+ * is drained at once, on the request that fills it, so memory stays bounded under any load.
+ */
+const QUEUE_MAX = 4096;
+const UNDESCRIBED: Visit = { bot: null, referrer: DIRECT, country: UNKNOWN, browser: UNKNOWN, os: UNKNOWN, device: 'other' };
 
 export interface ClickCounterMetrics {
   flushed: (clicks: number, seconds: number) => void;
   flushFailed: () => void;
   /** Clicks not counted at all: their link did not fit in the buffer. */
   dropped: (clicks: number) => void;
-  /** Clicks counted in their link's total whose referrer host or day was not kept. */
-  shed: (detail: 'referrer' | 'day', clicks: number) => void;
+  /** Hits counted in their link's total whose value (of some dimension) or day was not kept. */
+  shed: (detail: 'value' | 'day', clicks: number) => void;
 }
 
 export interface ClickCounterOptions {
   store: Pick<LinkStore, 'applyClicks'>;
   log: Logger;
+  /** Describes each hit (bot or person, and the person's values). */
+  visitors: Pick<VisitorClassifier, 'describe'>;
   flushIntervalMs: number;
-  /** Most entries in memory overall: one per link, per link and UTC day, per link and referrer host. */
+  /** Most entries in memory overall: one per link, per link and UTC day, per link, day and value. */
   bufferMax: number;
   now?: () => Date;
   metrics?: Partial<ClickCounterMetrics>;
 }
 
 export interface ClickCounter {
-  record(linkId: number, referrerHost: string): void;
-  /** Writes what is buffered; on failure keeps it for the next flush and rethrows. */
+  /** A redirect (or a one-time link's preview) served: queued, described and counted off the request path. */
+  record(linkId: number, seen: SeenRequest): void;
+  /** Writes what is buffered (clicks and bot hits); on failure keeps it for the next flush and rethrows. */
   flush(): Promise<number>;
-  /** Clicks counted but not yet written. */
+  /** Hits (clicks and bot hits) recorded but not yet written. */
   pending(): number;
   /** Time of the last successful flush (or start), for the flush-lag metric. */
   lastFlushAt(): Date;
@@ -59,12 +71,14 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let entries = 0;
   /** Entries of the batch being written (or awaiting its retry): still in memory, and retried on failure. */
   let inFlightEntries = 0;
-  const referrerRoom = Math.floor(options.bufferMax * REFERRER_SHARE);
+  const detailRoom = Math.floor(options.bufferMax * DETAIL_SHARE);
   let flushing: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let lastSuccess = now();
+  let queue: { linkId: number; at: Date; seen: SeenRequest }[] = [];
+  let drainScheduled = false;
 
-  // The UTC day of a click, formatted once per day rather than once per click (the redirect path).
+  // The UTC day of a click, formatted once per day rather than once per click.
   let cachedDayNumber = -1;
   let cachedDay = '';
   function dayOf(ms: number): string {
@@ -76,12 +90,35 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     return cachedDay;
   }
 
+  function describe(seen: SeenRequest): Visit {
+    try {
+      return options.visitors.describe(seen);
+    } catch (err) {
+      // A parser's bug must cost the detail of one hit, not the hit (nor the rest of the queue).
+      options.log.warn({ err: (err as Error).message }, 'could not describe a click; counted without its detail');
+      return UNDESCRIBED;
+    }
+  }
+
   /** Whether `more` entries fit under `limit`, the batch in flight counted too. */
   const fits = (more: number, limit: number): boolean => entries + inFlightEntries + more <= limit;
 
-  function record(linkId: number, referrerHost: string): void {
-    const at = now();
-    const day = dayOf(at.getTime());
+  function countValue(day: DayClicks, dimension: Dimension, value: string): void {
+    let counts = day.values.get(dimension);
+    if (counts === undefined) {
+      counts = new Map();
+      day.values.set(dimension, counts);
+    }
+    const kept = counts.has(value) || counts.size < VALUES_PER_DIMENSION ? value : OTHER;
+    const n = counts.get(kept);
+    if (n !== undefined) counts.set(kept, n + 1);
+    else if (fits(1, detailRoom)) {
+      counts.set(kept, 1);
+      entries += 1;
+    } else options.metrics?.shed?.('value', 1);
+  }
+
+  function count(linkId: number, at: Date, seen: SeenRequest): void {
     let entry = buffer.get(linkId);
     if (!entry) {
       // The batch in flight counts too: a failed flush keeps it in memory, and without it each failing
@@ -91,26 +128,55 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         options.metrics?.dropped?.(1);
         return;
       }
-      entry = { linkId, clicks: 0, lastClickedAt: at, days: new Map(), referrers: new Map() };
+      entry = { linkId, clicks: 0, botHits: 0, lastClickedAt: null, days: new Map() };
       buffer.set(linkId, entry);
       entries += 1;
     }
-    entry.clicks += 1;
-    entry.lastClickedAt = at;
-    const dayClicks = entry.days.get(day);
-    if (dayClicks !== undefined) entry.days.set(day, dayClicks + 1);
-    else if (fits(1, options.bufferMax)) {
-      entry.days.set(day, 1);
-      entries += 1;
-    } else options.metrics?.shed?.('day', 1);
-    const host = entry.referrers.has(referrerHost) || entry.referrers.size < REFERRERS_PER_LINK ? referrerHost : OTHER;
-    const hostClicks = entry.referrers.get(host);
-    if (hostClicks !== undefined) entry.referrers.set(host, hostClicks + 1);
-    else if (fits(1, referrerRoom)) {
-      entry.referrers.set(host, 1);
-      entries += 1;
-    } else options.metrics?.shed?.('referrer', 1);
+    const visit = describe(seen);
+    if (visit.bot === null) {
+      entry.clicks += 1;
+      entry.lastClickedAt = at;
+    } else entry.botHits += 1;
     pendingClicks += 1;
+    const dayName = dayOf(at.getTime());
+    let day = entry.days.get(dayName);
+    if (day === undefined) {
+      if (!fits(1, options.bufferMax)) {
+        options.metrics?.shed?.('day', 1);
+        return;
+      }
+      day = { clicks: 0, botHits: 0, values: new Map() };
+      entry.days.set(dayName, day);
+      entries += 1;
+    }
+    if (visit.bot !== null) {
+      day.botHits += 1;
+      countValue(day, 'bot', visit.bot);
+      return;
+    }
+    day.clicks += 1;
+    countValue(day, 'referrer', visit.referrer);
+    countValue(day, 'country', visit.country);
+    countValue(day, 'browser', visit.browser);
+    countValue(day, 'os', visit.os);
+    countValue(day, 'device', visit.device);
+  }
+
+  /** Describes and counts every queued hit. Never throws: a hit that cannot be described is still counted. */
+  function drain(): void {
+    drainScheduled = false;
+    const queued = queue;
+    queue = [];
+    for (const hit of queued) count(hit.linkId, hit.at, hit.seen);
+  }
+
+  function record(linkId: number, seen: SeenRequest): void {
+    queue.push({ linkId, at: now(), seen });
+    if (queue.length >= QUEUE_MAX) drain();
+    else if (!drainScheduled) {
+      drainScheduled = true;
+      setImmediate(drain);
+    }
   }
 
   /**
@@ -167,6 +233,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   }
 
   function flush(): Promise<number> {
+    drain();
     flushing ??= writeOnce().finally(() => {
       flushing = null;
     });
@@ -176,7 +243,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   return {
     record,
     flush,
-    pending: () => pendingClicks + (failed?.clicks ?? 0),
+    pending: () => queue.length + pendingClicks + (failed?.clicks ?? 0),
     lastFlushAt: () => lastSuccess,
     start() {
       timer ??= setInterval(() => {
@@ -194,7 +261,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         try {
           if (flushing) await flushing.catch(() => 0);
           await flush();
-          if (pendingClicks === 0 && failed === null) return;
+          if (queue.length === 0 && pendingClicks === 0 && failed === null) return;
         } catch (err) {
           if (performance.now() >= deadline) {
             options.log.error({ err: (err as Error).message, lost: pendingClicks + (failed?.clicks ?? 0) }, 'clicks could not be written before shutdown');
@@ -205,15 +272,4 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       }
     },
   };
-}
-
-/** The host of a Referer header, lower-case, or "(direct)" when there is none or it is not a URL. */
-export function referrerHost(referer: string | undefined): string {
-  if (referer === undefined || referer === '') return DIRECT;
-  try {
-    const host = new URL(referer).hostname.toLowerCase();
-    return host === '' || host.length > 255 ? DIRECT : host;
-  } catch {
-    return DIRECT;
-  }
 }

@@ -1,13 +1,25 @@
 // Marks links past their expiry as expired in PostgreSQL, so listings and analytics show it. The
 // redirect path does not depend on it: it checks `expires_at` itself, to the second. It also forgets
-// click-batch ids older than a day (they only guard retries of a flush, which come within seconds).
+// click-batch ids older than a day (they only guard retries of a flush, which come within seconds),
+// and deletes daily click detail older than ANALYTICS_RETENTION_DAYS, in slices.
 import type { Logger } from '../core/logger.ts';
 import type { LinkStore } from '../storage/link-store.ts';
 
 const BATCH = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export function startExpirySweep(store: Pick<LinkStore, 'markExpired' | 'pruneClickBatches'>, log: Logger, intervalMs: number): () => void {
+export interface ExpirySweepOptions {
+  intervalMs: number;
+  /** Days of daily click detail kept; 0 = forever. */
+  retentionDays: number;
+}
+
+/** The first UTC day (YYYY-MM-DD) whose detail is kept when `retentionDays` days are, today included. */
+export function firstKeptDay(now: Date, retentionDays: number): string {
+  return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - (retentionDays - 1) * DAY_MS).toISOString().slice(0, 10);
+}
+
+export function startExpirySweep(store: Pick<LinkStore, 'markExpired' | 'pruneClickBatches' | 'pruneDailyDetail'>, log: Logger, options: ExpirySweepOptions): () => void {
   let running = false;
   const sweep = async (): Promise<void> => {
     if (running) return;
@@ -21,13 +33,23 @@ export function startExpirySweep(store: Pick<LinkStore, 'markExpired' | 'pruneCl
       }
       if (marked > 0) log.info({ marked }, 'expired links marked');
       await store.pruneClickBatches(new Date(Date.now() - DAY_MS));
+      if (options.retentionDays > 0) {
+        const before = firstKeptDay(new Date(), options.retentionDays);
+        let pruned = 0;
+        for (;;) {
+          const n = await store.pruneDailyDetail(before, BATCH * 10);
+          pruned += n;
+          if (n < BATCH * 10) break;
+        }
+        if (pruned > 0) log.info({ pruned, before }, 'daily click detail past its retention deleted');
+      }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'expiry sweep failed; will retry');
     } finally {
       running = false;
     }
   };
-  const timer = setInterval(() => void sweep(), intervalMs);
+  const timer = setInterval(() => void sweep(), options.intervalMs);
   timer.unref();
   void sweep();
   return () => clearInterval(timer);

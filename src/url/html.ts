@@ -23,14 +23,28 @@ export function wantsHtml(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes('text/html');
 }
 
+function page(headline: string, paragraphs: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>${escape(headline)} · Curt</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}p{color:#555}code{background:#f3f3f3;padding:0 .2em}</style>
+</head><body><h1>${escape(headline)}</h1>${paragraphs}</body></html>
+`;
+}
+
 export function sendErrorPage(reply: FastifyReply, error: AppError): FastifyReply {
   const headline = HEADLINES[error.code] ?? error.title;
-  const body = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(headline)} · Curt</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}p{color:#555}code{background:#f3f3f3;padding:0 .2em}</style>
-</head><body><h1>${escape(headline)}</h1><p>${escape(error.detail ?? '')}</p><p><code>${error.status}</code> · <code>${escape(error.code)}</code></p></body></html>
-`;
+  const body = page(headline, `<p>${escape(error.detail ?? '')}</p><p><code>${error.status}</code> · <code>${escape(error.code)}</code></p>`);
   for (const [name, value] of Object.entries({ ...error.headers, ...HTML_SECURITY_HEADERS })) reply.header(name, value);
   return reply.code(error.status).type('text/html; charset=utf-8').send(body);
+}
+
+/**
+ * What a bot (a chat app's link preview, a crawler) gets for a one-time link: a page that does not
+ * reveal or spend the link, so that the person it was sent to still gets the one redirect.
+ */
+export function sendOneTimePreviewPage(reply: FastifyReply, cacheControl: string): FastifyReply {
+  const body = page('A one-time link', '<p>This link opens once, for a person. Open it in a web browser to follow it.</p>');
+  for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS)) reply.header(name, value);
+  return reply.code(200).header('cache-control', cacheControl).header('x-robots-tag', 'noindex').type('text/html; charset=utf-8').send(body);
 }

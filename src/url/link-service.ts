@@ -8,8 +8,9 @@ import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
-import { CodeExists, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
-import { referrerHost, type ClickCounter } from './click-counter.ts';
+import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
+import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
+import type { ClickCounter } from './click-counter.ts';
 import { checkTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
@@ -36,6 +37,8 @@ export interface LinkServiceOptions {
   cache: LinkCache;
   codes: CodeSource;
   clicks: ClickCounter;
+  /** Tells bots apart, so that a one-time link is not spent on a link preview. */
+  visitors: Pick<VisitorClassifier, 'isBot'>;
   log: Logger;
   urlPolicy: TargetUrlPolicy;
   cacheTtlS: number;
@@ -52,21 +55,27 @@ export interface LinkServiceEvents {
 
 export interface LinkService {
   createLink(input: CreateLinkInput, principal: Principal, context?: RequestContext): Promise<LinkRecord>;
-  /** The target of a redirect; counts a click when `countClick`. Throws LinkNotFound / LinkGone. */
-  /** `referer`: the request's Referer header, read only when the redirect counts a click. */
-  resolveRedirect(code: string, options: { countClick: boolean; referer: string | undefined }): Promise<string>;
+  /**
+   * Where a redirect leads. `click`: what the request showed, when it counts (a GET; null for HEAD).
+   * A bot that asks for a one-time link gets `preview` and does not spend it. Throws LinkNotFound /
+   * LinkGone.
+   */
+  resolveRedirect(code: string, click: SeenRequest | null): Promise<RedirectAnswer>;
   /**
    * resolveRedirect for a link this process holds in memory and that redirects now (active, not
-   * expired, not one-time), without a promise; `undefined` for anything else, which resolveRedirect
-   * then decides. Counts the click as resolveRedirect does.
+   * expired, not one-time), without a promise: its target; `undefined` for anything else, which
+   * resolveRedirect then decides. Counts the click as resolveRedirect does.
    */
-  resolveRedirectNow(code: string, options: { countClick: boolean; referer: string | undefined }): string | undefined;
+  resolveRedirectNow(code: string, click: SeenRequest | null): string | undefined;
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
   updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
   listLinks(principal: Principal, page: Omit<ListOptions, 'ownerKeyId'>): Promise<LinkRecord[]>;
-  getAnalytics(code: string, principal: Principal): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
+  getAnalytics(code: string, principal: Principal, query: AnalyticsQuery): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
 }
+
+/** A redirect to `location`, or, for a bot asking for a one-time link, a page that does not spend it. */
+export type RedirectAnswer = { location: string } | { preview: true };
 
 export function toCached(link: LinkRecord): CachedLink {
   return {
@@ -134,8 +143,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   }
 
   /** Where a redirect that passed its checks leads; the click counted when it is one. */
-  function redirectTo(link: CachedLink, countClick: boolean, referer: string | undefined): string {
-    if (countClick) clicks.record(link.id, referrerHost(referer));
+  function redirectTo(link: CachedLink, click: SeenRequest | null): string {
+    if (click !== null) clicks.record(link.id, click);
     return link.url;
   }
 
@@ -244,28 +253,34 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return record;
     },
 
-    async resolveRedirect(code, { countClick, referer }) {
+    async resolveRedirect(code, click) {
       if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
       const link = await lookup(code);
       const nowMs = now().getTime();
       const reason = goneReason(link, nowMs);
       if (reason) throw new LinkGone(reason);
-      if (link.isOneTime && countClick) {
+      if (link.isOneTime && click !== null) {
+        // A link preview (Slack, WhatsApp...) fetches a link before the person it was sent to does:
+        // it gets a page, counted as a bot hit, and the person still gets the one redirect.
+        if (options.visitors.isBot(click.userAgent)) {
+          clicks.record(link.id, click);
+          return { preview: true };
+        }
         // Never decided by the cache: only the conditional UPDATE can let exactly one request through.
         const won = await db(() => store.consumeOneTime(code, new Date(nowMs)));
         const consumed = { ...link, consumed: true };
         await cache.set(code, consumed, ttlFor(consumed));
         if (!won) throw new LinkGone('link_used');
       }
-      return redirectTo(link, countClick, referer);
+      return { location: redirectTo(link, click) };
     },
 
-    resolveRedirectNow(code, { countClick, referer }) {
+    resolveRedirectNow(code, click) {
       const link = cache.peek?.(code);
       // A miss, "no such code", a one-time link (decided in PostgreSQL) or a dead link: the full path.
       if (link == null || link.isOneTime || goneReason(link, now().getTime()) !== null) return undefined;
       options.events?.cacheLookup?.('hit');
-      return redirectTo(link, countClick, referer);
+      return redirectTo(link, click);
     },
 
     getLink: (code, principal) => findOwned(code, principal, 'read'),
@@ -305,9 +320,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return db(() => store.list({ ...page, ...(principal.isAdmin ? {} : { ownerKeyId: principal.keyId }) }));
     },
 
-    async getAnalytics(code, principal) {
+    async getAnalytics(code, principal, query) {
       const link = await findOwned(code, principal, 'read');
-      const analytics = await db(() => store.analytics(link.id, { days: 90, referrers: 10 }));
+      const analytics = await db(() => store.analytics(link.id, query));
       return { link, analytics };
     },
   };

@@ -53,11 +53,11 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
   });
   const redirect = createTallyCounter({ name: 'redirects_total', help: 'Redirect requests by outcome', label: 'outcome', registry });
   const linkCreated = createTallyCounter({ name: 'links_created_total', help: 'Links created', label: 'kind', registry });
-  const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Clicks written to PostgreSQL', registers });
+  const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Hits written to PostgreSQL: clicks and bot hits', registers });
   const dropped = new Counter({ name: 'clicks_dropped_total', help: 'Clicks dropped because the click buffer was full', registers });
   const shed = new Counter({
     name: 'click_details_shed_total',
-    help: 'Clicks counted in their link total whose referrer host or day was not kept, the click buffer being near its bound',
+    help: 'Hits counted in their link total whose value (referrer, country, browser, OS, device or bot name) or day was not kept, the click buffer being near its bound',
     labelNames: ['detail'],
     registers,
   });

@@ -11,6 +11,9 @@ import type { LinkStore } from '../storage/link-store.ts';
 import type { RateLimiter } from '../storage/rate-limiter.ts';
 import type { ApiKeyService } from './api-keys.ts';
 import { buildUrlApp, type UrlAppDeps } from './app.ts';
+import { DEFAULT_GEOIP_DB, openCountryResolver } from '../analytics/country.ts';
+import { createUserAgentClassifier } from '../analytics/user-agent.ts';
+import { createVisitorClassifier } from '../analytics/visitor.ts';
 import { createClickCounter } from './click-counter.ts';
 import { startExpirySweep } from './expiry-sweep.ts';
 import { createLinkService } from './link-service.ts';
@@ -53,9 +56,16 @@ export async function startUrlService(
   deps: { log: Logger; registry: Registry; metrics: UrlMetrics },
 ): Promise<RunningUrlService> {
   const { log, registry, metrics } = deps;
+  const { geoipDb } = config.analytics;
+  const visitors = createVisitorClassifier({
+    agents: createUserAgentClassifier(),
+    countries: await openCountryResolver({ dbPath: geoipDb === null ? null : 'path' in geoipDb ? geoipDb.path : DEFAULT_GEOIP_DB }),
+    trustProxy: config.trustProxy,
+  });
   const clicks = createClickCounter({
     store: parts.backgroundLinks,
     log,
+    visitors,
     flushIntervalMs: config.clicks.flushIntervalMs,
     bufferMax: config.clicks.bufferMax,
     metrics: metrics.clickMetrics,
@@ -67,6 +77,7 @@ export async function startUrlService(
     cache: parts.cache,
     codes: parts.codes,
     clicks,
+    visitors,
     log,
     urlPolicy: targetPolicyFor({ publicBaseUrl: config.publicBaseUrl, listenHost: config.listen.host, blockedDomains: config.blockedDomains }),
     cacheTtlS: config.cache.ttlS,
@@ -74,7 +85,7 @@ export async function startUrlService(
     allowAnonymous: config.allowAnonymous,
     events: metrics,
   });
-  const stopSweep = startExpirySweep(parts.backgroundLinks, log, EXPIRY_SWEEP_MS);
+  const stopSweep = startExpirySweep(parts.backgroundLinks, log, { intervalMs: EXPIRY_SWEEP_MS, retentionDays: config.analytics.retentionDays });
   await buildWebAppIfStale(log);
   const app = await buildUrlApp({
     links,
@@ -84,6 +95,7 @@ export async function startUrlService(
     registry,
     publicBaseUrl: config.publicBaseUrl,
     redirectStatus: config.redirectStatus,
+    countryHeader: config.analytics.countryHeader,
     allowAnonymous: config.allowAnonymous,
     rateLimit: config.rateLimit,
     trustProxy: config.trustProxy,

@@ -3,7 +3,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { CodeExists, type ApiKeyStore, type ClickAggregate, type LinkStore, type ListOptions, type NewLink } from '../../src/storage/link-store.ts';
+import { VALUES_PER_DAY } from '../../src/storage/postgres/pg-link-store.ts';
+import {
+  CodeExists,
+  DIMENSIONS,
+  type ApiKeyStore,
+  type ClickAggregate,
+  type DayClicks,
+  type Dimension,
+  type DimensionCount,
+  type LinkStore,
+  type ListOptions,
+  type NewLink,
+} from '../../src/storage/link-store.ts';
 
 export interface LinkStoreSubject {
   store: LinkStore;
@@ -19,6 +31,24 @@ function codeMaker(): () => string {
 }
 
 const HOUR = 3600_000;
+
+/** A day of hits: clicks, bot hits and each dimension's values. */
+function dayOf(clicks: number, values: Partial<Record<Dimension, [string, number][]>> = {}, botHits = 0): DayClicks {
+  return { clicks, botHits, values: new Map(Object.entries(values).map(([d, v]) => [d as Dimension, new Map(v)])) };
+}
+
+/** One link's hits of a flush: days by name. */
+function aggregate(linkId: number, days: [string, DayClicks][], lastClickedAt: Date | null = new Date(`${days.at(-1)?.[0] ?? '2026-01-01'}T12:00:00Z`)): ClickAggregate {
+  const sum = (pick: (d: DayClicks) => number) => days.reduce((n, [, d]) => n + pick(d), 0);
+  return { linkId, clicks: sum((d) => d.clicks), botHits: sum((d) => d.botHits), lastClickedAt, days: new Map(days) };
+}
+
+/** Every dimension empty but those given. */
+function dims(given: Partial<Record<Dimension, DimensionCount[]>>): Record<Dimension, DimensionCount[]> {
+  return Object.fromEntries(DIMENSIONS.map((d) => [d, given[d] ?? []])) as Record<Dimension, DimensionCount[]>;
+}
+
+const ALL_OF_2026 = { from: '2026-01-01', to: '2026-12-31', top: 10 };
 
 export function linkStoreContract(adapter: string, open: () => Promise<LinkStoreSubject>): void {
   describe(`LinkStore contract: ${adapter}`, () => {
@@ -154,13 +184,17 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
 
     test('applyClicks with a batch id is idempotent (a retried flush counts once); old ids can be pruned', async () => {
       const a = await store.insert(link());
-      const batch: ClickAggregate[] = [{ linkId: a.id, clicks: 4, lastClickedAt: new Date('2026-02-01T00:00:00Z'), days: new Map([['2026-02-01', 4]]), referrers: new Map([['(direct)', 4]]) }];
+      const batch = [aggregate(a.id, [['2026-02-01', dayOf(4, { referrer: [['(direct)', 4]] }, 1)]])];
       const id = randomUUID();
       await store.applyClicks(batch, id);
       await store.applyClicks(batch, id);
       await store.applyClicks(batch, randomUUID());
-      assert.equal((await store.findByCode(a.code))?.clicks, 8, 'the repeated id added nothing');
-      assert.deepEqual((await store.analytics(a.id, { days: 90, referrers: 10 })).daily, [{ date: '2026-02-01', clicks: 8 }]);
+      const after = await store.findByCode(a.code);
+      assert.equal(after?.clicks, 8, 'the repeated id added nothing');
+      assert.equal(after?.botHits, 2);
+      const analytics = await store.analytics(a.id, ALL_OF_2026);
+      assert.deepEqual(analytics.daily, [{ date: '2026-02-01', clicks: 8, botHits: 2 }]);
+      assert.deepEqual(analytics.dimensions.referrer, [{ value: '(direct)', count: 8 }]);
       assert.ok((await store.pruneClickBatches(new Date(Date.now() + HOUR))) >= 2);
       await store.applyClicks(batch, id);
       assert.equal((await store.findByCode(a.code))?.clicks, 12, 'a pruned id is forgotten');
@@ -172,59 +206,123 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       const inserted = await Promise.all(Array.from({ length: count }, () => store.insert(link())));
       const deleted = inserted[1700];
       if (deleted) await store.deleteById(deleted.id);
-      const batch: ClickAggregate[] = inserted.map((l, i) => ({
-        linkId: l.id,
-        clicks: 1 + (i % 3),
-        lastClickedAt: new Date('2026-03-01T00:00:00Z'),
-        days: new Map([['2026-03-01', 1 + (i % 3)]]),
-        referrers: new Map([[i % 2 === 0 ? '(direct)' : 'news.example', 1 + (i % 3)]]),
-      }));
+      const batch = inserted.map((l, i) => {
+        const n = 1 + (i % 3);
+        return aggregate(l.id, [['2026-03-01', dayOf(n, { referrer: [[i % 2 === 0 ? '(direct)' : 'news.example', n]], country: [['DE', n]], device: [['mobile', n]] })]]);
+      });
       const id = randomUUID();
       await store.applyClicks(batch, id);
       await store.applyClicks(batch, id);
       for (const i of [0, 999, 1000, 1999, 2000, count - 1]) {
         const l = inserted[i];
-        assert.equal((await store.findByCode(l?.code ?? ''))?.clicks, 1 + (i % 3), `link ${i}`);
-        assert.deepEqual((await store.analytics(l?.id ?? 0, { days: 90, referrers: 10 })).daily, [{ date: '2026-03-01', clicks: 1 + (i % 3) }], `days of link ${i}`);
+        const n = 1 + (i % 3);
+        assert.equal((await store.findByCode(l?.code ?? ''))?.clicks, n, `link ${i}`);
+        const analytics = await store.analytics(l?.id ?? 0, ALL_OF_2026);
+        assert.deepEqual(analytics.daily, [{ date: '2026-03-01', clicks: n, botHits: 0 }], `days of link ${i}`);
+        assert.deepEqual(analytics.dimensions.country, [{ value: 'DE', count: n }], `countries of link ${i}`);
       }
       assert.equal(await store.findByCode(deleted?.code ?? ''), null, 'the deleted link stays deleted');
     });
 
-    test('applyClicks adds totals, days and referrers in one batch; clicks of a deleted link are dropped', async () => {
+    test('applyClicks adds totals, days and values in one batch; hits of a deleted link are dropped; a bot-only flush keeps the last click', async () => {
       const a = await store.insert(link());
       const b = await store.insert(link());
       const gone = await store.insert(link());
       await store.deleteById(gone.id);
-      const at = (iso: string) => new Date(iso);
-      const aggregate = (linkId: number, clicks: number, last: string, days: [string, number][], referrers: [string, number][]): ClickAggregate => ({
-        linkId,
-        clicks,
-        lastClickedAt: at(last),
-        days: new Map(days),
-        referrers: new Map(referrers),
-      });
       await store.applyClicks([
-        aggregate(a.id, 3, '2026-01-02T10:00:00Z', [['2026-01-01', 1], ['2026-01-02', 2]], [['(direct)', 2], ['news.example', 1]]),
-        aggregate(gone.id, 5, '2026-01-02T10:00:00Z', [['2026-01-02', 5]], [['(direct)', 5]]),
-        aggregate(b.id, 1, '2026-01-02T09:00:00Z', [['2026-01-02', 1]], [['(direct)', 1]]),
+        aggregate(
+          a.id,
+          [
+            ['2026-01-01', dayOf(1, { referrer: [['news.example', 1]], country: [['DE', 1]], browser: [['Firefox', 1]] })],
+            ['2026-01-02', dayOf(2, { referrer: [['(direct)', 2]], country: [['FR', 2]], browser: [['Chrome', 2]] }, 3)],
+          ],
+          new Date('2026-01-02T10:00:00Z'),
+        ),
+        aggregate(gone.id, [['2026-01-02', dayOf(5, { referrer: [['(direct)', 5]] })]]),
+        aggregate(b.id, [['2026-01-02', dayOf(1, { referrer: [['(direct)', 1]] })]]),
       ]);
-      await store.applyClicks([aggregate(a.id, 2, '2026-01-01T00:00:00Z', [['2026-01-02', 2]], [['news.example', 2]])]);
+      await store.applyClicks([aggregate(a.id, [['2026-01-02', dayOf(2, { referrer: [['news.example', 2]], country: [['DE', 2]] }, 0)]], new Date('2026-01-01T00:00:00Z'))]);
+      await store.applyClicks([aggregate(a.id, [['2026-01-02', dayOf(0, { bot: [['Slackbot', 2], ['Googlebot', 1]] }, 3)]], null)]);
       await store.applyClicks([]);
       const after = await store.findByCode(a.code);
       assert.equal(after?.clicks, 5);
-      assert.equal(after?.lastClickedAt?.toISOString(), '2026-01-02T10:00:00.000Z', 'the latest click wins');
-      assert.deepEqual(await store.analytics(a.id, { days: 90, referrers: 10 }), {
+      assert.equal(after?.botHits, 6);
+      assert.equal(after?.lastClickedAt?.toISOString(), '2026-01-02T10:00:00.000Z', 'the latest click wins; bot hits have none');
+      assert.deepEqual(await store.analytics(a.id, ALL_OF_2026), {
         daily: [
-          { date: '2026-01-01', clicks: 1 },
-          { date: '2026-01-02', clicks: 4 },
+          { date: '2026-01-01', clicks: 1, botHits: 0 },
+          { date: '2026-01-02', clicks: 4, botHits: 6 },
         ],
-        referrers: [
-          { host: 'news.example', clicks: 3 },
-          { host: '(direct)', clicks: 2 },
-        ],
+        totals: { clicks: 5, botHits: 6 },
+        dimensions: dims({
+          referrer: [
+            { value: 'news.example', count: 3 },
+            { value: '(direct)', count: 2 },
+          ],
+          country: [
+            { value: 'DE', count: 3 },
+            { value: 'FR', count: 2 },
+          ],
+          browser: [
+            { value: 'Chrome', count: 2 },
+            { value: 'Firefox', count: 1 },
+          ],
+          bot: [
+            { value: 'Slackbot', count: 2 },
+            { value: 'Googlebot', count: 1 },
+          ],
+        }),
       });
-      assert.deepEqual(await store.analytics(a.id, { days: 1, referrers: 1 }), { daily: [{ date: '2026-01-02', clicks: 4 }], referrers: [{ host: 'news.example', clicks: 3 }] });
+      const lastDay = await store.analytics(a.id, { from: '2026-01-02', to: '2026-01-02', top: 1 });
+      assert.deepEqual(lastDay.daily, [{ date: '2026-01-02', clicks: 4, botHits: 6 }]);
+      assert.deepEqual(lastDay.totals, { clicks: 4, botHits: 6 });
+      assert.deepEqual(lastDay.dimensions.referrer, [
+        { value: '(direct)', count: 2 },
+        { value: '(other)', count: 2 },
+      ], 'top 1 (equal counts by value), then the rest as "(other)"');
+      assert.deepEqual(lastDay.dimensions.country, [{ value: 'DE', count: 2 }, { value: '(other)', count: 2 }]);
+      const empty = await store.analytics(a.id, { from: '2025-01-01', to: '2025-12-31', top: 10 });
+      assert.deepEqual(empty, { daily: [], totals: { clicks: 0, botHits: 0 }, dimensions: dims({}) });
       assert.equal((await store.findByCode(b.code))?.clicks, 1);
+    });
+
+    test(`applyClicks keeps at most ${VALUES_PER_DAY} values per link, day and dimension; the rest is "(other)", and known values still add up`, async () => {
+      const a = await store.insert(link());
+      const hosts = (from: number, count: number, n = 1): [string, number][] => Array.from({ length: count }, (_, i) => [`h${from + i}.example`, n]);
+      // 60 hosts, then 60 more of which the 40 largest take the free places, then one known host again.
+      await store.applyClicks([aggregate(a.id, [['2026-04-01', dayOf(60, { referrer: hosts(0, 60) })]])]);
+      const second: [string, number][] = [...hosts(60, 40, 2), ...hosts(100, 20, 1)];
+      await store.applyClicks([aggregate(a.id, [['2026-04-01', dayOf(100, { referrer: second })]])]);
+      await store.applyClicks([aggregate(a.id, [['2026-04-01', dayOf(5, { referrer: [['h0.example', 5]] })]])]);
+      // Another day has its own places.
+      await store.applyClicks([aggregate(a.id, [['2026-04-02', dayOf(1, { referrer: [['h119.example', 1]] })]])]);
+      const firstDay = await store.analytics(a.id, { from: '2026-04-01', to: '2026-04-01', top: 100 });
+      const listed = firstDay.dimensions.referrer;
+      assert.equal(listed.length, VALUES_PER_DAY + 1, 'the kept values and "(other)"');
+      assert.deepEqual(listed.at(-1), { value: '(other)', count: 20 }, 'the 20 smallest new hosts past the bound');
+      assert.deepEqual(listed[0], { value: 'h0.example', count: 6 }, 'a known host keeps adding up');
+      assert.ok(listed.some((v) => v.value === 'h99.example' && v.count === 2), 'the larger new hosts took the places');
+      assert.equal(listed.reduce((n, v) => n + v.count, 0), 165, 'nothing lost');
+      const both = await store.analytics(a.id, { from: '2026-04-01', to: '2026-04-02', top: 100 });
+      assert.ok(both.dimensions.referrer.some((v) => v.value === 'h119.example' && v.count === 1));
+    });
+
+    test('pruneDailyDetail deletes days before the cutoff, in slices, and keeps the totals', async () => {
+      const a = await store.insert(link());
+      await store.applyClicks([
+        aggregate(a.id, [
+          ['2026-05-01', dayOf(1, { country: [['DE', 1]], device: [['desktop', 1]] })],
+          ['2026-05-02', dayOf(2, { country: [['DE', 2]] })],
+          ['2026-05-03', dayOf(3, { country: [['FR', 3]] })],
+        ]),
+      ]);
+      // Other tests' old days may be deleted too (one database): count only until this link's are gone.
+      for (let n = await store.pruneDailyDetail('2026-05-03', 2); n > 0; n = await store.pruneDailyDetail('2026-05-03', 2)) assert.ok(n <= 2, 'at most the limit per call');
+      const analytics = await store.analytics(a.id, { from: '2026-01-01', to: '2026-12-31', top: 10 });
+      assert.deepEqual(analytics.daily, [{ date: '2026-05-03', clicks: 3, botHits: 0 }]);
+      assert.deepEqual(analytics.dimensions.country, [{ value: 'FR', count: 3 }]);
+      assert.deepEqual(analytics.dimensions.device, []);
+      assert.equal((await store.findByCode(a.code))?.clicks, 6, 'the total stays');
     });
 
     test('markExpired marks only links past their expiry, at most `limit` at a time', async () => {

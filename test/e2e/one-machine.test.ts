@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { untilValue } from '../support/fault-probes.ts';
 import { freePort, ROOT } from '../support/processes.ts';
+import { PERSON } from '../support/user-agents.ts';
 
 
 const run = promisify(execFile);
@@ -148,7 +149,7 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.match(taken.stderr, /^curt: "launch" is already taken \(alias_taken, HTTP 409\)/);
 
   // redirect, then the click shows in stats once flushed.
-  const redirect = await fetch(`${server}/${code}`, { redirect: 'manual', headers: { referer: 'https://news.example/post' } });
+  const redirect = await fetch(`${server}/${code}`, { redirect: 'manual', headers: { ...PERSON, referer: 'https://news.example/post' } });
   assert.equal(redirect.status, 302);
   assert.equal(redirect.headers.get('location'), 'https://example.com/one-machine');
   const stats = await untilValue('the click in stats', async () => {
@@ -163,17 +164,17 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   // edit: disabled, the link answers 410; enabled with a new target, it leads there.
   const disabled = await curt(dir, ['edit', 'launch', '--disable'], admin);
   assert.match(disabled.stdout, /State\s+disabled\n/);
-  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).status, 410);
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual', headers: PERSON })).status, 410);
   const edited = JSON.parse((await curt(dir, ['edit', 'launch', '--enable', '--url', 'https://example.com/relaunch', '--no-expiry', '--json'], admin)).stdout) as { state: string; expires_at: string | null };
   assert.deepEqual([edited.state, edited.expires_at], ['active', null]);
-  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).headers.get('location'), 'https://example.com/relaunch');
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual', headers: PERSON })).headers.get('location'), 'https://example.com/relaunch');
 
   // delete: an anonymous link needs the admin key.
   const refused = await curt(dir, ['delete', 'launch'], cli);
   assert.equal(refused.code, 1);
   assert.match(refused.stderr, /CURT_API_KEY/);
   assert.equal((await curt(dir, ['delete', 'launch'], admin)).stdout, 'Deleted launch.\n');
-  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).status, 404);
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual', headers: PERSON })).status, 404);
 
   // Graceful restart (Ctrl-C): everything is still there, and no second admin key is made.
   await stopGracefully(current, dir);
@@ -181,7 +182,7 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.doesNotMatch(current.output(), /Admin API key/);
   const kept = JSON.parse((await curt(dir, ['stats', code, '--json'], cli)).stdout) as { clicks: number; original_url: string };
   assert.deepEqual([kept.clicks, kept.original_url], [1, 'https://example.com/one-machine']);
-  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual' })).status, 404);
+  assert.equal((await fetch(`${server}/launch`, { redirect: 'manual', headers: PERSON })).status, 404);
   const second = JSON.parse((await curt(dir, ['shorten', 'https://example.com/second', '--json'], cli)).stdout) as { short_code: string };
   assert.notEqual(second.short_code, code);
 

@@ -25,6 +25,7 @@ import { freePort, ROOT, stopChild } from '../support/processes.ts';
 
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+import { PERSON } from '../support/user-agents.ts';
 
 const run = promisify(execFile);
 const dockerfile = readDockerfile();
@@ -236,7 +237,7 @@ describe('the production build, assembled as the Dockerfile does, runs every rol
         assert.match(code, /^[A-Za-z]{6}$/, 'a code handed out by the KGS key pool (Lua scripts from dist/)');
         // The cache entry is written by a Lua script read from dist/ too.
         assert.equal(await redis.redis.exists(`${redis.prefix}url:${code}`), 1);
-        const redirect = await fetch(`${service.url}/${code}`, { redirect: 'manual' });
+        const redirect = await fetch(`${service.url}/${code}`, { redirect: 'manual', headers: PERSON });
         assert.equal(redirect.status, 302);
         assert.equal(redirect.headers.get('location'), 'https://example.com/production-build');
 
@@ -264,7 +265,7 @@ describe('the production build, assembled as the Dockerfile does, runs every rol
       const shortened = await runCurt(app, ['shorten', 'https://example.com/serve', '--json'], client);
       assert.equal(shortened.code, 0, shortened.stderr);
       const { short_code: code } = JSON.parse(shortened.stdout) as { short_code: string };
-      const redirect = await fetch(`${serve.url}/${code}`, { redirect: 'manual' });
+      const redirect = await fetch(`${serve.url}/${code}`, { redirect: 'manual', headers: PERSON });
       assert.equal(redirect.headers.get('location'), 'https://example.com/serve');
       const stats = await untilValue('the click in the stats', async () => {
         const result = await runCurt(app, ['stats', code, '--json'], client);

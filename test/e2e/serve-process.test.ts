@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ROOT } from '../support/processes.ts';
+import { PERSON } from '../support/user-agents.ts';
 
 const run = promisify(execFile);
 const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
@@ -83,7 +84,7 @@ test('curt serve keeps its data folder private (0700, files 0600), points at /do
   const created = await fetch(`${address}/urls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/ctrl-c' }) });
   assert.equal(created.status, 201);
   const { short_code: code } = (await created.json()) as { short_code: string };
-  assert.equal((await fetch(`${address}/${code}`, { redirect: 'manual' })).status, 302);
+  assert.equal((await fetch(`${address}/${code}`, { redirect: 'manual', headers: PERSON })).status, 302);
 
   // The admin key it printed manages keys through the CLI, on the embedded database.
   const adminKey = /Admin API key[^\n]*\n\s+(curt_\S+)/.exec(server.output())?.[1];

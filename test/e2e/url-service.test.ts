@@ -8,6 +8,7 @@ import { inParallel, until } from '../support/fault-probes.ts';
 import { E2E_ADMIN_KEY, startKgs, startUrlService, type ServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+import { BROWSER_UA } from '../support/user-agents.ts';
 
 const FLUSH_MS = 300;
 
@@ -67,7 +68,7 @@ describe('two URL services and two KGS on PostgreSQL and Redis', () => {
     const referers = ['https://news.example/a', 'https://blog.example/b', undefined];
     const statuses = await inParallel(10_000, 50, async (i) => {
       const referer = referers[i % 3];
-      const res = await (i % 2 === 0 ? a : b).resolve(link.short_code, referer === undefined ? {} : { referer });
+      const res = await (i % 2 === 0 ? a : b).resolve(link.short_code, referer === undefined ? { userAgent: BROWSER_UA } : { referer, userAgent: BROWSER_UA });
       return res.status;
     });
     assert.equal(statuses.filter((s) => s === 302).length, 10_000);
@@ -83,23 +84,23 @@ describe('two URL services and two KGS on PostgreSQL and Redis', () => {
 
   test('a deleted link answers 404 at once on the other replica too', async () => {
     const link = await a.shorten('https://example.com/to-delete');
-    assert.equal((await b.resolve(link.short_code)).status, 302, 'cached through replica b');
+    assert.equal((await b.resolve(link.short_code, { userAgent: BROWSER_UA })).status, 302, 'cached through replica b');
     await a.delete(link.short_code);
-    const res = await b.resolve(link.short_code);
+    const res = await b.resolve(link.short_code, { userAgent: BROWSER_UA });
     assert.equal(res.status, 404);
     assert.equal(res.code, 'link_not_found');
   });
 
   test('a link disabled on one replica answers 410 on the other at once', async () => {
     const link = await a.shorten('https://example.com/to-disable');
-    assert.equal((await b.resolve(link.short_code)).status, 302);
+    assert.equal((await b.resolve(link.short_code, { userAgent: BROWSER_UA })).status, 302);
     await a.update(link.short_code, { isActive: false });
-    assert.equal((await b.resolve(link.short_code)).code, 'link_disabled');
+    assert.equal((await b.resolve(link.short_code, { userAgent: BROWSER_UA })).code, 'link_disabled');
   });
 
   test('200 concurrent redirects of a one-time link across both replicas → exactly one 302', async () => {
     const link = await a.shorten('https://example.com/once', { oneTime: true });
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).resolve(link.short_code)));
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? a : b).resolve(link.short_code, { userAgent: BROWSER_UA })));
     assert.equal(results.filter((r) => r.status === 302).length, 1);
     assert.equal(results.filter((r) => r.status === 410 && r.code === 'link_used').length, 199);
   });
@@ -113,7 +114,7 @@ describe('two URL services and two KGS on PostgreSQL and Redis', () => {
     const loops = Array.from({ length: 16 }, async () => {
       while (!stop) {
         try {
-          const res = await b.resolve(link.short_code);
+          const res = await b.resolve(link.short_code, { userAgent: BROWSER_UA });
           if (res.status === 302) served += 1;
         } catch {
           // connection refused once the replica stops accepting: not a served redirect

@@ -54,7 +54,7 @@ describe('bad-input fuzzing: URL service', () => {
   };
 
   before(async () => {
-    svc = await buildTestUrlService('fuzz-url', { rateLimit: { perKey: 1_000_000, perIp: 1_000_000 } });
+    svc = await buildTestUrlService('fuzz-url', { rateLimit: { perKey: 1_000_000, perIp: 1_000_000 }, trustProxy: ['127.0.0.1'], countryHeader: 'cf-ipcountry' });
     const user = (await svc.userKey('fuzzer')).authorization;
     keys = [svc.admin.authorization, user];
     scratch = [
@@ -154,12 +154,20 @@ describe('bad-input fuzzing: URL service', () => {
     );
   });
 
-  test('GET /urls/{code}/qr and /analytics: any format, size and code', async () => {
+  test('GET /urls/{code}/qr and /analytics: any format, size, range and code', async () => {
     const format = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('svg', 'png') }, { weight: 1, arbitrary: queryValue });
     const size = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 10, max: 2100 }).map(String) }, { weight: 1, arbitrary: queryValue });
+    // Analytics' range: real days, impossible days, reversed and over-long ranges, and anything else.
+    const day = fc.oneof(
+      { weight: 3, arbitrary: fc.date({ min: new Date('1990-01-01'), max: new Date('2100-01-01'), noInvalidDate: true }).map((d) => d.toISOString().slice(0, 10)) },
+      { weight: 1, arbitrary: fc.constantFrom('2026-02-30', '2026-13-01', '0000-00-00', '9999-12-31', '2026-1-1') },
+      { weight: 1, arbitrary: queryValue },
+    );
+    const top = fc.oneof(fc.integer({ min: -5, max: 200 }).map(String), queryValue);
     const query = fc.oneof(
       { weight: 3, arbitrary: fc.record({ format, size }, { requiredKeys: [] }).map((q) => `?${new URLSearchParams(q).toString()}`) },
-      { weight: 1, arbitrary: queryString(['format', 'size']) },
+      { weight: 3, arbitrary: fc.record({ from: day, to: day, top }, { requiredKeys: [] }).map((q) => `?${new URLSearchParams(q).toString()}`) },
+      { weight: 1, arbitrary: queryString(['format', 'size', 'from', 'to', 'top']) },
     );
     const code = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...stable) }, { weight: 1, arbitrary: pathSegment() });
     await fc.assert(

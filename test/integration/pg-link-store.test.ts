@@ -1,10 +1,10 @@
 // The PostgreSQL adapter of LinkStore / ApiKeyStore and the migrations, on the real PostgreSQL.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMigrations, migrate, pendingMigrations } from '../../src/core/migrate.ts';
+import { loadMigrations, migrate, MIGRATIONS_DIR, pendingMigrations } from '../../src/core/migrate.ts';
 import { hashApiKey } from '../../src/url/api-keys.ts';
 import { ServerBusy } from '../../src/core/errors.ts';
 import type { TransactionalRunner } from '../../src/core/sql.ts';
@@ -49,7 +49,43 @@ describe('migrations', () => {
     assert.deepEqual(rows.map((r) => r.version).sort((x, y) => x - y), (await loadMigrations()).map((m) => m.version));
     const tables = await database.db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
     const names = tables.rows.map((r) => r.table_name);
-    for (const table of ['api_keys', 'urls', 'url_daily_clicks', 'url_referrers', 'schema_migrations']) assert.ok(names.includes(table), `${table} exists`);
+    for (const table of ['api_keys', 'urls', 'url_daily_clicks', 'url_daily_values', 'schema_migrations']) assert.ok(names.includes(table), `${table} exists`);
+    assert.ok(!names.includes('url_referrers'), 'the all-time referrer table moved into url_daily_values');
+  });
+
+  test('004 moves the all-time referrer counts into the daily values, on the UTC day of the last click (or the creation)', async (t) => {
+    const database = await createTestDatabase('mig_referrers', { migrated: false });
+    const dir = await mkdtemp(join(tmpdir(), 'curt-migrations-'));
+    t.after(async () => {
+      await rm(dir, { recursive: true, force: true });
+      await database.drop();
+    });
+    const before004 = (await loadMigrations()).filter((m) => m.version < 4);
+    for (const m of before004) await copyFile(join(MIGRATIONS_DIR, m.name), join(dir, m.name));
+    const client = await database.pool.connect();
+    try {
+      await migrate(client, log, dir);
+      const { rows } = await client.query<{ id: number }>(
+        `INSERT INTO urls (short_code, original_url, clicks, last_clicked_at, created_at) VALUES
+           ('clicked', 'https://example.com/a', 5, '2026-06-01T23:30:00-02:00', '2026-05-01T00:00:00Z'),
+           ('never', 'https://example.com/b', 0, NULL, '2026-05-20T10:00:00Z')
+         RETURNING id`,
+      );
+      const [clicked, never] = rows.map((r) => Number(r.id));
+      await client.query(`INSERT INTO url_referrers (url_id, host, clicks) VALUES ($1, 'news.example', 3), ($1, '(direct)', 2), ($2, 'zero.example', 0)`, [clicked, never]);
+      assert.deepEqual(await migrate(client, log), (await loadMigrations()).filter((m) => m.version >= 4).map((m) => m.name));
+      const moved = await client.query<{ url_id: number; day: string; dimension: string; value: string; clicks: number }>(
+        "SELECT url_id::int, to_char(day, 'YYYY-MM-DD') AS day, dimension, value, clicks::int FROM url_daily_values ORDER BY url_id, value",
+      );
+      assert.deepEqual(moved.rows, [
+        { url_id: clicked, day: '2026-06-02', dimension: 'referrer', value: '(direct)', clicks: 2 },
+        { url_id: clicked, day: '2026-06-02', dimension: 'referrer', value: 'news.example', clicks: 3 },
+      ], 'the UTC day of the last click; rows of no clicks are not carried over');
+      const link = await client.query<{ clicks: number; bot_hits: number }>('SELECT clicks::int, bot_hits::int FROM urls WHERE id = $1', [clicked]);
+      assert.deepEqual(link.rows[0], { clicks: 5, bot_hits: 0 });
+    } finally {
+      client.release();
+    }
   });
 
   test('a failing migration is rolled back whole and the ones before it stay applied', async (t) => {
@@ -96,10 +132,11 @@ describe('PgLinkStore', () => {
   const clicksOf = (linkId: number, n: number, at: string, referrers: Record<string, number> = { '(direct)': n }): ClickAggregate => ({
     linkId,
     clicks: n,
+    botHits: 0,
     lastClickedAt: new Date(at),
-    days: new Map([[at.slice(0, 10), n]]),
-    referrers: new Map(Object.entries(referrers)),
+    days: new Map([[at.slice(0, 10), { clicks: n, botHits: 0, values: new Map([['referrer', new Map(Object.entries(referrers))]]) }]]),
   });
+  const year = (top = 10) => ({ from: '2026-01-01', to: '2026-12-31', top });
 
   before(async () => {
     database = await createTestDatabase('pg_link_store');
@@ -180,15 +217,15 @@ describe('PgLinkStore', () => {
     const stored = await store.findByCode(a.code);
     assert.equal(stored?.clicks, 10);
     assert.equal(stored?.lastClickedAt?.toISOString(), '2026-01-02T09:00:00.000Z');
-    const analytics = await store.analytics(a.id, { days: 90, referrers: 10 });
+    const analytics = await store.analytics(a.id, year());
     assert.deepEqual(analytics.daily, [
-      { date: '2026-01-01', clicks: 8 },
-      { date: '2026-01-02', clicks: 2 },
+      { date: '2026-01-01', clicks: 8, botHits: 0 },
+      { date: '2026-01-02', clicks: 2, botHits: 0 },
     ]);
-    assert.deepEqual(analytics.referrers, [
-      { host: 'blog.example', clicks: 6 },
-      { host: 'news.example', clicks: 3 },
-      { host: '(direct)', clicks: 1 },
+    assert.deepEqual(analytics.dimensions.referrer, [
+      { value: 'blog.example', count: 6 },
+      { value: 'news.example', count: 3 },
+      { value: '(direct)', count: 1 },
     ]);
     assert.equal((await store.findByCode(b.code))?.clicks, 1);
   });
@@ -206,7 +243,7 @@ describe('PgLinkStore', () => {
     );
     assert.equal((await store.findByCode(a.code))?.clicks, 20);
     assert.equal((await store.findByCode(b.code))?.clicks, 40);
-    assert.deepEqual((await store.analytics(b.id, { days: 10, referrers: 10 })).daily, [{ date: '2026-02-01', clicks: 40 }]);
+    assert.deepEqual((await store.analytics(b.id, year())).daily, [{ date: '2026-02-01', clicks: 40, botHits: 0 }]);
   });
 
   test('applyClicks drops the clicks of a deleted link and still writes the rest of the batch', async () => {
@@ -220,14 +257,18 @@ describe('PgLinkStore', () => {
     await store.applyClicks([]);
   });
 
-  test('analytics keeps the most recent days and the top referrer hosts, within the limits asked', async () => {
+  test('analytics answers the range asked, its days inclusive, and the top values of it', async () => {
     const a = await store.insert(link());
     await store.applyClicks(
       ['2026-04-01', '2026-04-02', '2026-04-03'].map((day, i) => clicksOf(a.id, i + 1, `${day}T12:00:00.000Z`, { [`h${i}.example`]: i + 1 })),
     );
-    const analytics = await store.analytics(a.id, { days: 2, referrers: 2 });
+    const analytics = await store.analytics(a.id, { from: '2026-04-02', to: '2026-04-03', top: 1 });
     assert.deepEqual(analytics.daily.map((d) => d.date), ['2026-04-02', '2026-04-03'], 'the last two days, oldest first');
-    assert.deepEqual(analytics.referrers.map((r) => r.host), ['h2.example', 'h1.example']);
+    assert.deepEqual(analytics.totals, { clicks: 5, botHits: 0 });
+    assert.deepEqual(analytics.dimensions.referrer, [
+      { value: 'h2.example', count: 3 },
+      { value: '(other)', count: 2 },
+    ]);
   });
 
   test('deleteById returns the deleted record and takes its click rows with it', async () => {
@@ -238,7 +279,7 @@ describe('PgLinkStore', () => {
     assert.equal(await store.findByCode(a.code), null);
     assert.equal(await store.deleteById(a.id), null);
     const rows = await database.db.query<{ n: number }>(
-      'SELECT (SELECT count(*) FROM url_daily_clicks WHERE url_id = $1) + (SELECT count(*) FROM url_referrers WHERE url_id = $1) AS n',
+      'SELECT (SELECT count(*) FROM url_daily_clicks WHERE url_id = $1) + (SELECT count(*) FROM url_daily_values WHERE url_id = $1) AS n',
       [a.id],
     );
     assert.equal(Number(rows.rows[0]?.n), 0);

@@ -7,11 +7,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
 import { seriesValue } from '../support/fault-probes.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+import { PERSON, PREVIEW_BOT_UA } from '../support/visitors.ts';
 
 describe('redirect fast path', () => {
   let svc: TestUrlService;
   let base: string;
-  const get = (path: string, init: RequestInit = {}): Promise<Response> => fetch(`${base}${path}`, { redirect: 'manual', ...init });
+  // From a person's browser unless a test says otherwise: fetch's own User-Agent is a bot's.
+  const get = (path: string, init: RequestInit = {}): Promise<Response> =>
+    fetch(`${base}${path}`, { redirect: 'manual', ...init, headers: { ...PERSON, ...(init.headers as Record<string, string> | undefined) } });
   const metric = async (series: string): Promise<number> => seriesValue(await svc.registry.metrics(), series) ?? 0;
   const nearHits = (): Promise<number> => metric('cache_lookups_total{result="hit"}');
   async function create(payload: Record<string, unknown>): Promise<string> {
@@ -67,9 +70,12 @@ describe('redirect fast path', () => {
     }
     const head = await get(`/${code}`, { method: 'HEAD' });
     assert.equal(head.status, 302);
-    assert.equal(await clicks(), before + 3, 'three GETs, and HEAD is not a click');
-    assert.equal(await metric('redirects_total{outcome="redirected"}'), redirected + 4);
-    assert.equal(await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}'), routeCount + 2);
+    const bot = await get(`/${code}`, { headers: { 'user-agent': PREVIEW_BOT_UA } });
+    assert.equal(bot.status, 302, 'a bot is redirected from memory too');
+    assert.equal(await clicks(), before + 3, 'three GETs, and neither HEAD nor the bot is a click');
+    assert.equal((await svc.store.findByCode(code))?.botHits, 2, 'the bot is a bot hit (as is the inject that held the link: "lightMyRequest")');
+    assert.equal(await metric('redirects_total{outcome="redirected"}'), redirected + 5);
+    assert.equal(await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}'), routeCount + 3);
     assert.equal(await metric('http_request_duration_seconds_count{method="GET",route="/:short_code/",status_code="302"}'), 1);
     const analytics = await svc.app.inject({ url: `/urls/${code}/analytics`, headers: svc.admin });
     assert.ok(analytics.body.includes('news.example'), 'the referrer host is counted too');

@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+import { PERSON } from '../support/visitors.ts';
 
 let svc: TestUrlService;
 before(async () => {
@@ -16,7 +17,8 @@ async function create(url: string, alias?: string): Promise<{ status: number; co
   return { status: res.statusCode, code: body.short_code ?? '', problem: body.code ?? '' };
 }
 
-const get = (path: string, method: 'GET' | 'HEAD' = 'GET') => svc.app.inject({ method, url: path });
+// From a person's browser: inject's own User-Agent is a bot's.
+const get = (path: string, method: 'GET' | 'HEAD' = 'GET') => svc.app.inject({ method, url: path, headers: PERSON });
 
 test('/{code}/ with a trailing slash redirects like /{code}, for GET and HEAD, and counts the GET', async () => {
   const { code } = await create('https://example.com/slash');

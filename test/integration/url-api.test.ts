@@ -9,6 +9,7 @@ import { startMetricsServer } from '../../src/core/metrics-server.ts';
 import { DEFAULT_HTTP_TIMEOUTS } from '../../src/core/http-app.ts';
 import { testLogger } from '../support/log.ts';
 import { buildTestUrlService, PUBLIC_BASE_URL, type TestUrlService } from '../support/url-service.ts';
+import { PERSON } from '../support/visitors.ts';
 
 const PROBLEM = 'application/problem+json; charset=utf-8';
 type Headers = Record<string, string>;
@@ -32,8 +33,9 @@ describe('URL service API', () => {
   const clock = { offsetMs: 0 };
   let create: (payload: Record<string, unknown>, headers?: Headers) => Promise<LightMyRequestResponse>;
   let createLink: (payload: Record<string, unknown>) => Promise<LinkJson>;
+  // From a person's browser unless headers say otherwise: inject's own User-Agent is a bot's.
   const redirect = (code: string, headers: Headers = {}, method: 'GET' | 'HEAD' = 'GET') =>
-    svc.app.inject({ method, url: `/${code}`, headers });
+    svc.app.inject({ method, url: `/${code}`, headers: { ...PERSON, ...headers } });
 
   before(async () => {
     svc = await buildTestUrlService('url-api', { now: () => new Date(Date.now() + clock.offsetMs) });
@@ -362,10 +364,30 @@ describe('URL service API', () => {
       assert.equal(body.clicks, 4);
       assert.equal(body.state, 'active');
       assert.ok(Math.abs(Date.parse(body.last_clicked_at) - Date.now()) < 60_000);
-      assert.deepEqual(body.daily, [{ date: new Date().toISOString().slice(0, 10), clicks: 4 }]);
+      assert.deepEqual(body.daily, [{ date: new Date().toISOString().slice(0, 10), clicks: 4, bot_hits: 0 }]);
       assert.deepEqual(body.referrers[0], { host: 'news.example', clicks: 2 });
       assert.equal(body.referrers.reduce((s, r) => s + r.clicks, 0), 4);
       assertProblem(await svc.app.inject({ url: '/urls/nosuch/analytics', headers: svc.admin }), 404, 'link_not_found');
+    });
+
+    test('answers the last 90 UTC days by default, or the range asked; a range that is no range is 400', async () => {
+      const link = await createLink({ url: 'https://example.com/range' });
+      await redirect(link.short_code);
+      await svc.clicks.flush();
+      const today = new Date().toISOString().slice(0, 10);
+      const ask = (query: string) => svc.app.inject({ url: `/urls/${link.short_code}/analytics${query}`, headers: svc.admin });
+      const byDefault = (await ask('')).json<{ from: string; to: string; range_clicks: number }>();
+      assert.equal(byDefault.to, today);
+      assert.equal((Date.parse(byDefault.to) - Date.parse(byDefault.from)) / 86_400_000, 89);
+      assert.equal(byDefault.range_clicks, 1);
+      const past = (await ask('?from=2020-01-01&to=2020-12-31')).json<{ from: string; to: string; range_clicks: number; daily: unknown[] }>();
+      assert.deepEqual([past.from, past.to, past.range_clicks, past.daily.length], ['2020-01-01', '2020-12-31', 0, 0]);
+      assert.equal((await ask(`?from=${today}&to=${today}&top=1`)).json<{ range_clicks: number }>().range_clicks, 1);
+      for (const query of ['?from=2026-02-30', '?to=2026-13-01', '?from=2026-1-1', '?from=yesterday', '?from=2026-03-02&to=2026-03-01', '?from=2000-01-01&to=2026-01-01', '?top=0', '?top=101', '?top=x', '?days=7']) {
+        const res = await ask(query);
+        assert.equal(res.statusCode, 400, query);
+        assert.equal(res.headers['content-type'], PROBLEM);
+      }
     });
   });
 

@@ -9,6 +9,7 @@ import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.t
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
 import { linkServiceOptions } from '../support/link-service.ts';
 import { testLogger } from '../support/log.ts';
+import { PERSON, seenFromPerson } from '../support/visitors.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
 
 const CACHE_TTL_S = 600;
@@ -17,7 +18,7 @@ const NEGATIVE_TTL_S = 20;
 describe('redirect hot path', () => {
   let svc: TestUrlService;
   const cacheKey = (code: string): string => `${svc.redis.prefix}url:${code}`;
-  const redirect = (code: string): Promise<LightMyRequestResponse> => svc.app.inject({ url: `/${code}` });
+  const redirect = (code: string): Promise<LightMyRequestResponse> => svc.app.inject({ url: `/${code}`, headers: PERSON });
   async function createLink(payload: Record<string, unknown>): Promise<string> {
     const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: svc.admin, payload });
     assert.equal(res.statusCode, 201, res.body);
@@ -133,7 +134,7 @@ describe('redirect hot path', () => {
     const outcomes = await Promise.all([
       ...Array.from({ length: 100 }, () => redirect(code).then((r) => r.statusCode)),
       ...Array.from({ length: 100 }, () =>
-        other.resolveRedirect(code, { countClick: true, referer: undefined }).then(
+        other.resolveRedirect(code, seenFromPerson()).then(
           () => 302,
           (err: { status?: number }) => err.status ?? 500,
         ),
@@ -182,7 +183,7 @@ describe('redirect hot path', () => {
     const code = await createLink({ url: 'https://example.com/deleted' });
     await svc.redis.redis.del(cacheKey(code));
     const slow = replicaWithSlowRead(code);
-    const inFlight = slow.links.resolveRedirect(code, { countClick: false, referer: undefined });
+    const inFlight = slow.links.resolveRedirect(code, null);
     await slow.read; // it has read the row from PostgreSQL
     assert.equal((await svc.app.inject({ method: 'DELETE', url: `/urls/${code}`, headers: svc.admin })).statusCode, 204);
     slow.release();
@@ -194,7 +195,7 @@ describe('redirect hot path', () => {
     const code = await createLink({ url: 'https://example.com/disabled' });
     await svc.redis.redis.del(cacheKey(code));
     const slow = replicaWithSlowRead(code);
-    const inFlight = slow.links.resolveRedirect(code, { countClick: false, referer: undefined });
+    const inFlight = slow.links.resolveRedirect(code, null);
     await slow.read;
     assert.equal((await svc.app.inject({ method: 'PATCH', url: `/urls/${code}`, headers: svc.admin, payload: { is_active: false } })).statusCode, 200);
     slow.release();

@@ -1,6 +1,7 @@
 // What tests of real processes (load, faults: a dependency killed, frozen or restarted) need to
 // watch a service from outside: timed HTTP calls, a Prometheus reading, polling with a deadline.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BROWSER_UA } from './user-agents.ts';
 
 /** Polls `check` until it is true; fails after `timeoutMs`, naming what it waited for. */
 export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string)): Promise<void> {
@@ -38,7 +39,8 @@ export async function timedFetch(
   init: { method?: string; headers?: Record<string, string>; body?: unknown; limitMs?: number } = {},
 ): Promise<TimedResponse> {
   const started = performance.now();
-  const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+  // A person's browser, so that a redirect counts as a click (fetch's own User-Agent is a bot's).
+  const headers: Record<string, string> = { accept: 'application/json', 'user-agent': BROWSER_UA, ...init.headers };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   try {
     const res = await fetch(url, {

@@ -267,12 +267,26 @@ export function headers(values: Record<string, string | undefined>): Record<stri
   return out;
 }
 
-/** Side headers that the app reads: request id, referer (click analytics), forwarded-for (ignored without trustProxy). */
+/**
+ * Side headers that the app reads: request id, and what click analytics read: referer, user-agent
+ * (browsers, bots, 8 KB), forwarded-for and a country header (believed only from a trusted proxy).
+ */
 export const sideHeaders: fc.Arbitrary<Record<string, string | undefined>> = fc.record(
   {
     'x-request-id': fc.oneof(headerValue, fc.constantFrom('abc', 'a'.repeat(129), '../../x', 'id\u00e9')),
+    'user-agent': fc.oneof(
+      headerValue,
+      fc.constantFrom(
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36',
+        'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)',
+        'curl/8.5.0',
+        `Mozilla/5.0 ${'x'.repeat(8000)}`,
+        'Mozilla/5.0 (\u00e9\u00e9) bot',
+      ),
+    ),
+    'cf-ipcountry': fc.oneof(headerValue, fc.constantFrom('DE', 'xx', 'T1', '')),
     referer: fc.oneof(headerValue, fc.webUrl(), fc.constantFrom('http://', 'https://[::1', 'http://a'.padEnd(400, 'a'), 'android-app://x')),
-    'x-forwarded-for': fc.oneof(headerValue, fc.ipV4(), fc.ipV6()),
+    'x-forwarded-for': fc.oneof(headerValue, fc.ipV4(), fc.ipV6(), fc.constantFrom('999.1.1.1', '::ffff:8.8.8.8', '8.8.8.8, 10.0.0.1', 'unknown')),
   },
   { requiredKeys: [] },
 );

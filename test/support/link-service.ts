@@ -6,6 +6,7 @@ import { noLinkCache } from '../../src/storage/link-cache.ts';
 import { createClickCounter } from '../../src/url/click-counter.ts';
 import type { LinkServiceOptions } from '../../src/url/link-service.ts';
 import { testLogger } from './log.ts';
+import { testVisitors } from './visitors.ts';
 
 /** A CodeSource that hands out nothing: takeCode fails, claims and returns succeed; override what a test needs. */
 export function stubCodeSource(overrides: Partial<CodeSource> = {}): CodeSource {
@@ -21,10 +22,12 @@ export function stubCodeSource(overrides: Partial<CodeSource> = {}): CodeSource 
 
 export function linkServiceOptions(label: string, parts: Pick<LinkServiceOptions, 'store'> & Partial<LinkServiceOptions>): LinkServiceOptions {
   const log = parts.log ?? testLogger(label);
+  const visitors = testVisitors();
   return {
     cache: noLinkCache,
     codes: stubCodeSource(),
-    clicks: createClickCounter({ store: parts.store, log, flushIntervalMs: 60_000, bufferMax: 100 }),
+    clicks: createClickCounter({ store: parts.store, log, visitors, flushIntervalMs: 60_000, bufferMax: 100 }),
+    visitors,
     log,
     urlPolicy: { ownHosts: [], blockedDomains: [] },
     cacheTtlS: 60,

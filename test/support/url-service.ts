@@ -1,5 +1,6 @@
 // Builds the URL service in-process on real PostgreSQL (its own database) and real Redis (its own
 // prefix), with a real key pool behind an in-process code source, for tests that use app.inject().
+import type { TrustProxy } from '../../src/core/config.ts';
 import type { Logger } from '../../src/core/logger.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import type { CodeSource } from '../../src/kgs-client/types.ts';
@@ -24,6 +25,7 @@ import { targetPolicyFor } from '../../src/url/target-url.ts';
 import type { WebAssets } from '../../src/url/web-assets.ts';
 import { LETTERS } from './kgs.ts';
 import { testLogger } from './log.ts';
+import { testVisitors } from './visitors.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
 import { openTestRedis, type TestRedis } from './redis.ts';
 
@@ -65,6 +67,9 @@ export interface TestUrlServiceOptions {
   log?: Logger;
   /** The built web app to serve (default: dist/web); null: not built. */
   webAssets?: WebAssets | null;
+  /** TRUST_PROXY and GEOIP_COUNTRY_HEADER (lower-case) of the service; default none. */
+  trustProxy?: TrustProxy;
+  countryHeader?: string;
   /** The API key revocation bus (e.g. on the test's Redis prefix, to play one of several replicas); closed with the service. */
   apiKeyRevocations?: (redis: TestRedis, log: Logger) => InvalidationBus;
 }
@@ -89,7 +94,8 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   const revocations = options.apiKeyRevocations?.(redis, log) ?? null;
   const apiKeys = createApiKeyService(createPgApiKeyStore(database.db), { revocations });
   await apiKeys.ensureAdminKey(ADMIN_KEY, 'test admin');
-  const clicks = createClickCounter({ store, log, flushIntervalMs: 60_000, bufferMax: 10_000, metrics: metrics.clickMetrics });
+  const visitors = testVisitors(options.trustProxy ?? false);
+  const clicks = createClickCounter({ store, log, visitors, flushIntervalMs: 60_000, bufferMax: 10_000, metrics: metrics.clickMetrics });
   metrics.watchClicks(clicks);
   const now = options.now ?? (() => new Date());
   const links = createLinkService({
@@ -97,6 +103,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     cache: options.cache ?? createRedisLinkCache({ redis: redis.redis, prefix: redis.prefix, log, onError: metrics.cacheError }),
     codes,
     clicks,
+    visitors,
     log,
     // Listening on every interface, as the URL service does by default.
     urlPolicy: targetPolicyFor({ publicBaseUrl: PUBLIC_BASE_URL, listenHost: '0.0.0.0', blockedDomains: options.blockedDomains ?? [] }),
@@ -114,6 +121,8 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     registry,
     publicBaseUrl: PUBLIC_BASE_URL,
     redirectStatus: options.redirectStatus ?? 302,
+    countryHeader: options.countryHeader ?? null,
+    ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     allowAnonymous: options.allowAnonymous ?? true,
     ...(options.webAssets === undefined ? {} : { webAssets: options.webAssets }),
     rateLimit: options.rateLimit ?? { perKey: 0, perIp: 0 },

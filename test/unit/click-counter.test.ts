@@ -1,11 +1,29 @@
-// The click pipeline off the redirect path: counting in memory, batched flushes, retry on failure,
-// the memory bound and the shutdown flush, against a fake store that records what it is given.
+// The click pipeline off the redirect path: queueing what a redirect saw, describing it soon after
+// (bots apart), counting in memory, batched flushes, retry on failure, the memory bound and the
+// shutdown flush, against a fake store that records what it is given.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { createClickCounter, DIRECT, referrerHost, type ClickCounterOptions } from '../../src/url/click-counter.ts';
-import type { ClickAggregate } from '../../src/storage/link-store.ts';
-import { testLogger } from '../support/log.ts';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { DIRECT, referrerHost, type SeenRequest, type VisitorClassifier } from '../../src/analytics/visitor.ts';
+import { createClickCounter, type ClickCounterOptions } from '../../src/url/click-counter.ts';
+import type { ClickAggregate, DayClicks, Dimension } from '../../src/storage/link-store.ts';
+import { captureLogger, testLogger } from '../support/log.ts';
+import { PREVIEW_BOT_UA, seenFromPerson, testVisitors } from '../support/visitors.ts';
+
+/** A click from a person's browser, from a page on `host` (none: direct). */
+const from = (host?: string): SeenRequest => seenFromPerson(host === undefined ? undefined : `https://${host}/page`);
+const visitors = testVisitors();
+
+function copyDay(d: DayClicks): DayClicks {
+  return { ...d, values: new Map([...d.values].map(([dimension, counts]) => [dimension, new Map(counts)])) };
+}
+
+/** A link's counts of one dimension over all its days. */
+function valuesOf(a: ClickAggregate | undefined, dimension: Dimension): Map<string, number> {
+  const sum = new Map<string, number>();
+  for (const d of a?.days.values() ?? []) for (const [value, n] of d.values.get(dimension) ?? []) sum.set(value, (sum.get(value) ?? 0) + n);
+  return sum;
+}
 
 /** A store whose applyClicks records each batch (deep-copied) and fails while `failing` is set. */
 function fakeStore() {
@@ -26,7 +44,7 @@ function fakeStore() {
       // Idempotent by batch id, as the PostgreSQL store is.
       if (batchId === undefined || !applied.has(batchId)) {
         if (batchId !== undefined) applied.add(batchId);
-        batches.push(batch.map((a) => ({ ...a, days: new Map(a.days), referrers: new Map(a.referrers) })));
+        batches.push(batch.map((a) => ({ ...a, days: new Map([...a.days].map(([day, d]) => [day, copyDay(d)])) })));
       }
       if (state.lostAnswer) throw new Error('connection lost before the COMMIT answer');
     },
@@ -40,36 +58,41 @@ function fakeStore() {
 }
 
 function metricsSpy() {
-  const seen = { flushed: [] as number[], failed: 0, dropped: 0, shed: { referrer: 0, day: 0 } };
+  const seen = { flushed: [] as number[], failed: 0, dropped: 0, shed: { value: 0, day: 0 } };
   return {
     seen,
     metrics: {
       flushed: (clicks: number) => void seen.flushed.push(clicks),
       flushFailed: () => void (seen.failed += 1),
       dropped: (n: number) => void (seen.dropped += n),
-      shed: (detail: 'referrer' | 'day', n: number) => void (seen.shed[detail] += n),
+      shed: (detail: 'value' | 'day', n: number) => void (seen.shed[detail] += n),
     },
   };
 }
 
-/** Map entries a batch holds: one per link, per link and day, per link and referrer host. */
+/** Map entries a batch holds: one per link, per link and day, per link, day and value. */
 function entriesOf(batch: readonly ClickAggregate[]): number {
-  return batch.reduce((n, a) => n + 1 + a.days.size + a.referrers.size, 0);
+  let n = 0;
+  for (const a of batch) {
+    n += 1 + a.days.size;
+    for (const d of a.days.values()) for (const counts of d.values.values()) n += counts.size;
+  }
+  return n;
 }
 
 function counterWith(overrides: Partial<ClickCounterOptions> & { store: ClickCounterOptions['store'] }) {
-  return createClickCounter({ log: testLogger('clicks'), flushIntervalMs: 60_000, bufferMax: 1000, ...overrides });
+  return createClickCounter({ log: testLogger('clicks'), visitors, flushIntervalMs: 60_000, bufferMax: 1000, ...overrides });
 }
 
-test('clicks are counted per link: total, per UTC day, per referrer host and last click time', async () => {
+test('clicks are counted per link: total, per UTC day, per value of each dimension, and last click time', async () => {
   const store = fakeStore();
   const clock = { value: new Date('2026-03-01T23:59:58.000Z') };
   const clicks = counterWith({ store, now: () => clock.value });
-  clicks.record(1, 'news.example');
-  clicks.record(1, DIRECT);
+  clicks.record(1, from('news.example'));
+  clicks.record(1, from());
   clock.value = new Date('2026-03-02T00:00:01.000Z');
-  clicks.record(1, 'news.example');
-  clicks.record(2, DIRECT);
+  clicks.record(1, from('news.example'));
+  clicks.record(2, from());
   assert.equal(clicks.pending(), 4);
   assert.equal(await clicks.flush(), 4);
   assert.equal(clicks.pending(), 0);
@@ -78,20 +101,25 @@ test('clicks are counted per link: total, per UTC day, per referrer host and las
   const one = byId.get(1);
   assert.ok(one);
   assert.equal(one.clicks, 3);
-  assert.deepEqual([...one.days], [['2026-03-01', 2], ['2026-03-02', 1]]);
-  assert.deepEqual([...one.referrers].sort(), [[DIRECT, 1], ['news.example', 2]]);
-  assert.equal(one.lastClickedAt.toISOString(), '2026-03-02T00:00:01.000Z');
+  assert.deepEqual([...one.days].map(([day, d]) => [day, d.clicks, d.botHits]), [['2026-03-01', 2, 0], ['2026-03-02', 1, 0]]);
+  assert.deepEqual([...valuesOf(one, 'referrer')].sort(), [[DIRECT, 1], ['news.example', 2]]);
+  assert.deepEqual([...valuesOf(one, 'browser')], [['Chrome', 3]]);
+  assert.deepEqual([...valuesOf(one, 'os')], [['Windows', 3]]);
+  assert.deepEqual([...valuesOf(one, 'device')], [['desktop', 3]]);
+  assert.deepEqual([...valuesOf(one, 'country')], [['(unknown)', 3]], 'loopback has no country');
+  assert.deepEqual([...(one.days.get('2026-03-01')?.values.get('referrer') ?? [])].sort(), [[DIRECT, 1], ['news.example', 1]], 'per day');
+  assert.equal(one.lastClickedAt?.toISOString(), '2026-03-02T00:00:01.000Z');
   assert.equal(byId.get(2)?.clicks, 1);
 });
 
 test('a flush writes only what arrived since the last one; an empty flush writes nothing', async () => {
   const store = fakeStore();
   const clicks = counterWith({ store });
-  clicks.record(7, DIRECT);
+  clicks.record(7, from());
   await clicks.flush();
   assert.equal(await clicks.flush(), 0);
   assert.equal(store.state.calls, 1, 'an empty buffer costs no store call');
-  clicks.record(7, DIRECT);
+  clicks.record(7, from());
   await clicks.flush();
   assert.deepEqual(store.batches.map((b) => b.map((a) => a.clicks)), [[1], [1]]);
 });
@@ -99,7 +127,7 @@ test('a flush writes only what arrived since the last one; an empty flush writes
 test('many clicks on many links become one batch per flush', async () => {
   const store = fakeStore();
   const clicks = counterWith({ store });
-  for (let i = 0; i < 5000; i++) clicks.record(i % 50, `r${i % 3}.example`);
+  for (let i = 0; i < 5000; i++) clicks.record(i % 50, from(`r${i % 3}.example`));
   assert.equal(await clicks.flush(), 5000);
   assert.equal(store.state.calls, 1);
   assert.equal(store.batches[0]?.length, 50);
@@ -110,14 +138,14 @@ test('a failed flush keeps its batch, reports the failure, and retries that same
   const store = fakeStore();
   const spy = metricsSpy();
   const clicks = counterWith({ store, metrics: spy.metrics });
-  clicks.record(1, 'a.example');
-  clicks.record(2, DIRECT);
+  clicks.record(1, from('a.example'));
+  clicks.record(2, from());
   store.state.failing = true;
   await assert.rejects(clicks.flush(), /postgres is down/);
   assert.equal(clicks.pending(), 2, 'nothing lost');
   assert.equal(spy.seen.failed, 1);
   await assert.rejects(clicks.flush());
-  clicks.record(1, 'a.example');
+  clicks.record(1, from('a.example'));
   store.state.failing = false;
   assert.equal(await clicks.flush(), 3);
   assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1]]);
@@ -133,12 +161,12 @@ test('a failed flush keeps its batch, reports the failure, and retries that same
 test('a flush whose COMMIT answer is lost is retried with its id, so no click is counted twice', async () => {
   const store = fakeStore();
   const clicks = counterWith({ store });
-  for (let i = 0; i < 5; i++) clicks.record(7, DIRECT);
+  for (let i = 0; i < 5; i++) clicks.record(7, from());
   store.state.lostAnswer = true;
   await assert.rejects(clicks.flush(), /COMMIT answer/);
   assert.equal(clicks.pending(), 5, 'the counter cannot know it was written');
   store.state.lostAnswer = false;
-  clicks.record(7, DIRECT);
+  clicks.record(7, from());
   await clicks.flush();
   assert.deepEqual([...store.totals()], [[7, 6]], 'five once, plus the one recorded later');
   assert.equal(clicks.pending(), 0);
@@ -149,10 +177,10 @@ test('clicks recorded while a flush is failing are kept apart from the failed ba
   store.state.failing = true;
   store.state.delayMs = 30;
   const clicks = counterWith({ store });
-  clicks.record(1, DIRECT);
+  clicks.record(1, from());
   const failing = clicks.flush();
-  clicks.record(1, 'b.example'); // arrives during the flush
-  clicks.record(3, DIRECT);
+  clicks.record(1, from('b.example')); // arrives during the flush
+  clicks.record(3, from());
   await assert.rejects(failing);
   assert.equal(clicks.pending(), 3);
   store.state.failing = false;
@@ -166,7 +194,7 @@ test('concurrent flush calls share one store call (a flush is never run twice at
   const store = fakeStore();
   store.state.delayMs = 20;
   const clicks = counterWith({ store });
-  clicks.record(1, DIRECT);
+  clicks.record(1, from());
   const [a, b] = await Promise.all([clicks.flush(), clicks.flush()]);
   assert.equal(a, 1);
   assert.equal(b, 1);
@@ -176,21 +204,22 @@ test('concurrent flush calls share one store call (a flush is never run twice at
 test('the buffer is bounded: clicks of new links past bufferMax entries are dropped and counted; known links keep counting', async () => {
   const store = fakeStore();
   const spy = metricsSpy();
-  // 8 entries: links 1 and 2 with their day and referrer (3 each), then link 3 with its day only, as
-  // referrers may fill no more than 6 (three quarters).
+  // 8 entries, of which values may fill 6 (three quarters): link 1 takes its day and 4 of its 5 values
+  // (6), link 2 its day only (8, its 5 values shed), and links 3, 4, 5, 4 do not fit.
   const clicks = counterWith({ store, bufferMax: 8, metrics: spy.metrics });
-  for (const id of [1, 2, 3, 4, 5, 4]) clicks.record(id, DIRECT);
-  clicks.record(1, DIRECT);
-  assert.equal(spy.seen.dropped, 3, 'links 4, 5, 4 did not fit');
-  assert.equal(spy.seen.shed.referrer, 1, "link 3's referrer was not kept");
-  assert.equal(clicks.pending(), 4);
+  for (const id of [1, 2, 3, 4, 5, 4]) clicks.record(id, from());
+  clicks.record(1, from());
   await clicks.flush();
-  assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1], [3, 1]]);
+  assert.equal(spy.seen.dropped, 4, 'links 3, 4, 5, 4 did not fit');
+  assert.equal(spy.seen.shed.value, 1 + 5 + 1, "link 1's fifth value twice, link 2's five values");
+  assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1]]);
   assert.equal(entriesOf(store.batches[0] ?? []), 8);
   // After a flush there is room again.
-  clicks.record(4, DIRECT);
-  assert.equal(spy.seen.dropped, 3);
+  clicks.record(4, from());
   assert.equal(clicks.pending(), 1);
+  await clicks.flush();
+  assert.equal(spy.seen.dropped, 4);
+  assert.deepEqual(store.totals().get(4), 1);
 });
 
 test('the bound holds through a long outage: links arriving during failing flushes never grow the buffer past bufferMax', async () => {
@@ -199,12 +228,12 @@ test('the bound holds through a long outage: links arriving during failing flush
   store.state.failing = true;
   store.state.delayMs = 10;
   const clicks = counterWith({ store, bufferMax: 8, metrics: spy.metrics });
-  for (const id of [1, 2, 3]) clicks.record(id, DIRECT);
+  for (const id of [1, 2, 3]) clicks.record(id, from());
   let next = 4;
   for (let round = 0; round < 4; round++) {
     const flushing = clicks.flush();
     // New links keep arriving while each flush is in flight (PostgreSQL down: every attempt takes a while).
-    for (let i = 0; i < 3; i++) clicks.record(next++, DIRECT);
+    for (let i = 0; i < 3; i++) clicks.record(next++, from());
     await assert.rejects(flushing);
   }
   store.state.failing = false;
@@ -215,14 +244,13 @@ test('the bound holds through a long outage: links arriving during failing flush
   assert.equal(written.length + spy.seen.dropped, 15, 'every click is either written or counted as dropped');
 });
 
-test('referrer hosts are capped per link: past 100 distinct hosts they fold into "(other)"', async () => {
+test('values are capped per link, day and dimension: past 100 distinct referrer hosts they fold into "(other)"', async () => {
   const store = fakeStore();
   const clicks = counterWith({ store });
-  for (let i = 0; i < 150; i++) clicks.record(1, `spam${i}.example`);
-  clicks.record(1, 'spam0.example'); // a host already kept still counts as itself
+  for (let i = 0; i < 150; i++) clicks.record(1, from(`spam${i}.example`));
+  clicks.record(1, from('spam0.example')); // a host already kept still counts as itself
   await clicks.flush();
-  const referrers = store.batches[0]?.[0]?.referrers;
-  assert.ok(referrers);
+  const referrers = valuesOf(store.batches[0]?.[0], 'referrer');
   assert.equal(referrers.size, 101);
   assert.equal(referrers.get('(other)'), 50);
   assert.equal(referrers.get('spam0.example'), 2);
@@ -230,22 +258,23 @@ test('referrer hosts are capped per link: past 100 distinct hosts they fold into
 });
 
 test('a spray of distinct referrers stays within bufferMax entries overall; totals stay exact and the shed detail is counted', async () => {
+  // Values may fill 30 of the 40 entries: the first links keep theirs, the rest keep their link and day.
   const store = fakeStore();
   const spy = metricsSpy();
   const clicks = counterWith({ store, bufferMax: 40, metrics: spy.metrics });
   // 10 links, each clicked from 100 distinct referrer hosts: 1,000 clicks, 1,000 distinct (link, host) pairs.
-  for (let host = 0; host < 100; host++) for (let link = 1; link <= 10; link++) clicks.record(link, `spray${host}.example`);
+  for (let host = 0; host < 100; host++) for (let link = 1; link <= 10; link++) clicks.record(link, from(`spray${host}.example`));
   assert.equal(await clicks.flush(), 1000, 'every click is written');
   const batch = store.batches[0] ?? [];
   assert.ok(entriesOf(batch) <= 40, `${entriesOf(batch)} entries were held in memory for a bound of 40`);
   for (let link = 1; link <= 10; link++) {
     const aggregate = batch.find((a) => a.linkId === link);
     assert.equal(aggregate?.clicks, 100, `link ${link}: its total is exact`);
-    assert.equal([...(aggregate?.days.values() ?? [])].reduce((s, n) => s + n, 0), 100, `link ${link}: so are its days`);
+    assert.equal([...(aggregate?.days.values() ?? [])].reduce((s, d) => s + d.clicks, 0), 100, `link ${link}: so are its days`);
   }
-  const keptReferrerClicks = batch.reduce((n, a) => n + [...a.referrers.values()].reduce((s, c) => s + c, 0), 0);
-  assert.ok(spy.seen.shed.referrer > 0, 'referrer detail was shed');
-  assert.equal(keptReferrerClicks + spy.seen.shed.referrer, 1000, 'every click is in a referrer count or counted as shed');
+  const keptValues = batch.reduce((n, a) => n + (['referrer', 'country', 'browser', 'os', 'device'] as const).reduce((s, d) => s + [...valuesOf(a, d).values()].reduce((t, c) => t + c, 0), 0), 0);
+  assert.ok(spy.seen.shed.value > 0, 'value detail was shed');
+  assert.equal(keptValues + spy.seen.shed.value, 5 * 1000, 'each of the five values of every click is counted or counted as shed');
   assert.equal(spy.seen.dropped, 0);
 });
 
@@ -254,17 +283,17 @@ test('new days past the bound shed only their day detail: the link total still c
   const spy = metricsSpy();
   const clock = { value: new Date('2026-03-01T12:00:00.000Z') };
   const clicks = counterWith({ store, bufferMax: 100, now: () => clock.value, metrics: spy.metrics });
-  for (let link = 1; spy.seen.dropped === 0; link++) clicks.record(link, DIRECT);
+  for (let link = 1; spy.seen.dropped === 0; link++) clicks.record(link, from());
   for (let day = 2; day <= 6; day++) {
     clock.value = new Date(`2026-03-0${day}T12:00:00.000Z`);
-    clicks.record(1, DIRECT);
+    clicks.record(1, from());
   }
   await clicks.flush();
   const batch = store.batches[0] ?? [];
   assert.ok(entriesOf(batch) <= 100, `${entriesOf(batch)} entries for a bound of 100`);
   const one = batch.find((a) => a.linkId === 1);
   assert.equal(one?.clicks, 6, 'the total is exact');
-  const dayClicks = [...(one?.days.values() ?? [])].reduce((s, n) => s + n, 0);
+  const dayClicks = [...(one?.days.values() ?? [])].reduce((s, d) => s + d.clicks, 0);
   assert.ok(spy.seen.shed.day > 0, 'day detail was shed');
   assert.equal(dayClicks + spy.seen.shed.day, 6, 'every click is in a day count or counted as shed');
 });
@@ -274,7 +303,7 @@ test('start() flushes on its interval', async () => {
   const clicks = counterWith({ store, flushIntervalMs: 20 });
   clicks.start();
   try {
-    clicks.record(9, DIRECT);
+    clicks.record(9, from());
     const deadline = Date.now() + 2000;
     while (store.batches.length === 0 && Date.now() < deadline) await sleep(10);
     assert.equal(store.totals().get(9), 1);
@@ -289,7 +318,7 @@ test('the interval flush survives store failures and writes everything once the 
   const clicks = counterWith({ store, flushIntervalMs: 15 });
   clicks.start();
   try {
-    clicks.record(1, DIRECT);
+    clicks.record(1, from());
     await sleep(80);
     assert.ok(store.state.calls >= 2, 'retried');
     assert.equal(clicks.pending(), 1);
@@ -305,8 +334,8 @@ test('the interval flush survives store failures and writes everything once the 
 test('stop() flushes what is pending, even with no timer started', async () => {
   const store = fakeStore();
   const clicks = counterWith({ store });
-  clicks.record(1, DIRECT);
-  clicks.record(2, DIRECT);
+  clicks.record(1, from());
+  clicks.record(2, from());
   await clicks.stop(1000);
   assert.equal(clicks.pending(), 0);
   assert.deepEqual([...store.totals()].sort(), [[1, 1], [2, 1]]);
@@ -316,7 +345,7 @@ test('stop() retries a failing store until it recovers within the deadline', asy
   const store = fakeStore();
   store.state.failing = true;
   const clicks = counterWith({ store });
-  clicks.record(1, DIRECT);
+  clicks.record(1, from());
   setTimeout(() => (store.state.failing = false), 300).unref();
   await clicks.stop(5000);
   assert.equal(store.totals().get(1), 1);
@@ -327,7 +356,7 @@ test('stop() gives up after its deadline when the store stays down, keeping the 
   const store = fakeStore();
   store.state.failing = true;
   const clicks = counterWith({ store });
-  clicks.record(1, DIRECT);
+  clicks.record(1, from());
   const started = performance.now();
   await clicks.stop(250);
   const took = performance.now() - started;
@@ -339,9 +368,9 @@ test('stop() waits for a flush already in flight, then writes what came after it
   const store = fakeStore();
   store.state.delayMs = 40;
   const clicks = counterWith({ store });
-  clicks.record(1, DIRECT);
+  clicks.record(1, from());
   const inFlight = clicks.flush();
-  clicks.record(2, DIRECT);
+  clicks.record(2, from());
   await clicks.stop(2000);
   await inFlight;
   assert.deepEqual([...store.totals()].sort(), [[1, 1], [2, 1]]);
@@ -353,13 +382,79 @@ test('lastFlushAt() moves on each successful flush only', async () => {
   const clicks = counterWith({ store, now: () => clock.value });
   assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:00.000Z');
   clock.value = new Date('2026-01-01T00:00:05Z');
-  clicks.record(1, DIRECT);
+  clicks.record(1, from());
   store.state.failing = true;
   await assert.rejects(clicks.flush());
   assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:00.000Z');
   store.state.failing = false;
   await clicks.flush();
   assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:05.000Z');
+});
+
+test('bots are counted apart: a bot hit adds to botHits and its bot name, never to clicks, values or the last click', async () => {
+  const store = fakeStore();
+  const clock = { value: new Date('2026-03-01T10:00:00.000Z') };
+  const clicks = counterWith({ store, now: () => clock.value });
+  clicks.record(1, from('news.example'));
+  clock.value = new Date('2026-03-01T11:00:00.000Z');
+  clicks.record(1, seenFromPerson(undefined, { userAgent: PREVIEW_BOT_UA }));
+  clicks.record(1, seenFromPerson(undefined, { userAgent: 'curl/8.5.0' }));
+  clicks.record(2, seenFromPerson(undefined, { userAgent: 'Twitterbot/1.0' }));
+  assert.equal(await clicks.flush(), 4, 'hits written: clicks and bot hits');
+  const byId = new Map(store.batches[0]?.map((a) => [a.linkId, a]));
+  const one = byId.get(1);
+  assert.equal(one?.clicks, 1);
+  assert.equal(one?.botHits, 2);
+  assert.equal(one?.lastClickedAt?.toISOString(), '2026-03-01T10:00:00.000Z', 'a bot is not a click');
+  assert.deepEqual([...valuesOf(one, 'referrer')], [['news.example', 1]]);
+  assert.deepEqual([...valuesOf(one, 'bot')].sort(), [['Slackbot', 1], ['curl', 1]]);
+  assert.deepEqual([...(one?.days.values() ?? [])].map((d) => [d.clicks, d.botHits]), [[1, 2]]);
+  const two = byId.get(2);
+  assert.equal(two?.clicks, 0);
+  assert.equal(two?.lastClickedAt, null);
+  assert.deepEqual([...valuesOf(two, 'bot')], [['Twitterbot', 1]]);
+  assert.deepEqual([...valuesOf(two, 'browser')], [], 'a bot has no browser in the breakdowns');
+});
+
+test('record() only queues: the hit is described after the request, in the next turn of the event loop', async () => {
+  const store = fakeStore();
+  let described = 0;
+  const counting: Pick<VisitorClassifier, 'describe'> = {
+    describe: (seen) => {
+      described += 1;
+      return visitors.describe(seen);
+    },
+  };
+  const clicks = counterWith({ store, visitors: counting });
+  for (let i = 0; i < 10; i++) clicks.record(1, from('news.example'));
+  assert.equal(described, 0, 'nothing parsed on the request path');
+  assert.equal(clicks.pending(), 10, 'but every hit is already pending');
+  await nextTurn();
+  assert.equal(described, 10);
+  // A queue that reaches its bound is drained at once, so a burst cannot hold unbounded memory.
+  for (let i = 0; i < 5000; i++) clicks.record(2, from());
+  assert.ok(described >= 10 + 4096, `drained at the bound (${described - 10} of 5000 described)`);
+  assert.equal(await clicks.flush(), 5010);
+  assert.deepEqual([...store.totals()].sort(), [[1, 10], [2, 5000]]);
+});
+
+test('a hit that cannot be described is still counted, without its detail', async () => {
+  const store = fakeStore();
+  const captured = captureLogger();
+  const { log } = captured;
+  const broken: Pick<VisitorClassifier, 'describe'> = {
+    describe: () => {
+      throw new Error('parser bug');
+    },
+  };
+  const clicks = counterWith({ store, visitors: broken, log });
+  clicks.record(1, from('news.example'));
+  clicks.record(1, from());
+  assert.equal(await clicks.flush(), 2);
+  const one = store.batches[0]?.[0];
+  assert.equal(one?.clicks, 2);
+  assert.deepEqual([...valuesOf(one, 'referrer')], [[DIRECT, 2]]);
+  assert.match(captured.text(), /could not describe a click; counted without its detail/);
 });
 
 test('referrerHost() keeps the lower-case host of a Referer URL and calls the rest direct', () => {
@@ -383,11 +478,11 @@ test('a retried batch that lands is reported even when the newer batch after it 
     },
   };
   const clicks = counterWith({ store, metrics: spy.metrics, now: () => clock.value });
-  clicks.record(1, DIRECT);
-  clicks.record(1, DIRECT);
+  clicks.record(1, from());
+  clicks.record(1, from());
   await assert.rejects(clicks.flush());
   clock.value = new Date('2026-01-01T00:00:09Z');
-  clicks.record(2, DIRECT);
+  clicks.record(2, from());
   await assert.rejects(clicks.flush());
   assert.deepEqual(spy.seen.flushed, [2], 'the retried two clicks were written');
   assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:09.000Z');

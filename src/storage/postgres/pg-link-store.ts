@@ -6,7 +6,11 @@ import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import {
   CodeExists,
+  DIMENSIONS,
+  OTHER,
   type ApiKeyRecord,
+  type Dimension,
+  type DimensionCount,
   type ApiKeyStore,
   type LinkRecord,
   type LinkStateName,
@@ -27,12 +31,20 @@ interface UrlRow {
   is_custom_alias: boolean;
   owner_key_id: number | null;
   clicks: number;
+  bot_hits: number;
   last_clicked_at: Date | null;
   consumed_at: Date | null;
 }
 
 const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, last_clicked_at, consumed_at';
+  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at';
+
+/**
+ * Most values one link keeps per UTC day and dimension; a new value past it is counted as OTHER.
+ * Referrer hosts, bot names and even browser names (a parser's generic fallback) come from request
+ * headers, so without a bound one link could be made to grow a row per request.
+ */
+export const VALUES_PER_DAY = 100;
 
 function toLink(row: UrlRow): LinkRecord {
   return {
@@ -47,6 +59,7 @@ function toLink(row: UrlRow): LinkRecord {
     isCustomAlias: row.is_custom_alias,
     ownerKeyId: row.owner_key_id === null ? null : Number(row.owner_key_id),
     clicks: Number(row.clicks),
+    botHits: Number(row.bot_hits),
     lastClickedAt: row.last_clicked_at === null ? null : new Date(row.last_clicked_at),
     consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
   };
@@ -234,18 +247,33 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       return rows.map(toLink);
     },
 
-    async analytics(linkId, { days, referrers }) {
-      const daily = await db.query<{ day: string; clicks: number }>(
-        `SELECT to_char(day, 'YYYY-MM-DD') AS day, clicks FROM url_daily_clicks WHERE url_id = $1 ORDER BY day DESC LIMIT $2`,
-        [linkId, days],
+    async analytics(linkId, { from, to, top }) {
+      const daily = await db.query<{ day: string; clicks: number; bot_hits: number }>(
+        `SELECT to_char(day, 'YYYY-MM-DD') AS day, clicks, bot_hits FROM url_daily_clicks
+          WHERE url_id = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day`,
+        [linkId, from, to],
       );
-      const hosts = await db.query<{ host: string; clicks: number }>(
-        `SELECT host, clicks FROM url_referrers WHERE url_id = $1 ORDER BY clicks DESC, host LIMIT $2`,
-        [linkId, referrers],
+      // The top values of each dimension, and the rest (stored OTHER rows included) summed as OTHER.
+      const values = await db.query<{ dimension: Dimension; value: string; n: number }>(
+        `SELECT dimension, CASE WHEN rank <= $4 THEN value ELSE '${OTHER}' END AS value, sum(n) AS n
+           FROM (SELECT dimension, value, n,
+                        row_number() OVER (PARTITION BY dimension ORDER BY value = '${OTHER}', n DESC, value) AS rank
+                   FROM (SELECT dimension, value, sum(clicks) AS n FROM url_daily_values
+                          WHERE url_id = $1 AND day BETWEEN $2::date AND $3::date
+                          GROUP BY dimension, value) AS summed) AS ranked
+          GROUP BY 1, 2`,
+        [linkId, from, to, top],
       );
+      const dimensions = Object.fromEntries(DIMENSIONS.map((d) => [d, [] as DimensionCount[]])) as Record<Dimension, DimensionCount[]>;
+      for (const row of values.rows) dimensions[row.dimension].push({ value: row.value, count: Number(row.n) });
+      for (const list of Object.values(dimensions)) {
+        list.sort((a, b) => Number(a.value === OTHER) - Number(b.value === OTHER) || b.count - a.count || (a.value < b.value ? -1 : 1));
+      }
+      const series = daily.rows.map((r) => ({ date: r.day, clicks: Number(r.clicks), botHits: Number(r.bot_hits) }));
       return {
-        daily: daily.rows.map((r) => ({ date: r.day, clicks: Number(r.clicks) })).reverse(),
-        referrers: hosts.rows.map((r) => ({ host: r.host, clicks: Number(r.clicks) })),
+        daily: series,
+        totals: series.reduce((sum, d) => ({ clicks: sum.clicks + d.clicks, botHits: sum.botHits + d.botHits }), { clicks: 0, botHits: 0 }),
+        dimensions,
       };
     },
 
@@ -253,8 +281,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       if (batch.length === 0) return;
       // Sorted by id so that concurrent flushes from several replicas lock rows in the same order.
       const sorted = [...batch].sort((a, b) => a.linkId - b.linkId);
-      const dayRows = sorted.flatMap((a) => [...a.days].map(([day, n]) => [a.linkId, day, n] as const));
-      const refRows = sorted.flatMap((a) => [...a.referrers].map(([host, n]) => [a.linkId, host, n] as const));
+      const dayRows = sorted.flatMap((a) => [...a.days].map(([day, d]) => [a.linkId, day, d.clicks, d.botHits] as const));
+      const valueRows = sorted.flatMap((a) =>
+        [...a.days].flatMap(([day, d]) => [...d.values].flatMap(([dimension, counts]) => [...counts].map(([value, n]) => [a.linkId, day, dimension, value, n] as const))),
+      );
       await db.transaction(async (tx) => {
         if (batchId !== undefined) {
           const { rows } = await tx.query<{ id: string }>('INSERT INTO click_batches (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id', [batchId]);
@@ -267,29 +297,64 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         await tx.query('SET LOCAL enable_mergejoin = off');
         await tx.query('SET LOCAL enable_hashjoin = off');
         await tx.query(
-          `UPDATE urls AS u SET clicks = u.clicks + v.clicks,
+          `UPDATE urls AS u SET clicks = u.clicks + v.clicks, bot_hits = u.bot_hits + v.bot_hits,
                   last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
-             FROM unnest($1::bigint[], $2::bigint[], $3::timestamptz[]) AS v(id, clicks, last_at)
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS v(id, clicks, bot_hits, last_at)
             WHERE u.id = v.id`,
-          [sorted.map((a) => a.linkId), sorted.map((a) => a.clicks), sorted.map((a) => a.lastClickedAt)],
+          [sorted.map((a) => a.linkId), sorted.map((a) => a.clicks), sorted.map((a) => a.botHits), sorted.map((a) => a.lastClickedAt)],
         );
         await tx.query(
-          `INSERT INTO url_daily_clicks (url_id, day, clicks)
-           SELECT v.id, v.day, v.clicks FROM unnest($1::bigint[], $2::date[], $3::bigint[]) AS v(id, day, clicks)
+          `INSERT INTO url_daily_clicks (url_id, day, clicks, bot_hits)
+           SELECT v.id, v.day, v.clicks, v.bot_hits FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) AS v(id, day, clicks, bot_hits)
              JOIN urls u ON u.id = v.id ORDER BY v.id, v.day
-           ON CONFLICT (url_id, day) DO UPDATE SET clicks = url_daily_clicks.clicks + EXCLUDED.clicks`,
-          [dayRows.map((r) => r[0]), dayRows.map((r) => r[1]), dayRows.map((r) => r[2])],
+           ON CONFLICT (url_id, day) DO UPDATE SET clicks = url_daily_clicks.clicks + EXCLUDED.clicks, bot_hits = url_daily_clicks.bot_hits + EXCLUDED.bot_hits`,
+          [dayRows.map((r) => r[0]), dayRows.map((r) => r[1]), dayRows.map((r) => r[2]), dayRows.map((r) => r[3])],
         );
-        if (refRows.length > 0) {
+        if (valueRows.length > 0) {
+          // A value the link already has on that day adds to it; a new one takes a free place of the
+          // day's VALUES_PER_DAY (the largest counts first), else counts as OTHER. Several replicas
+          // flushing the same link and day at once can each take the last places, so the bound holds
+          // to within a batch of one replica.
           await tx.query(
-            `INSERT INTO url_referrers (url_id, host, clicks)
-             SELECT v.id, v.host, v.clicks FROM unnest($1::bigint[], $2::text[], $3::bigint[]) AS v(id, host, clicks)
-               JOIN urls u ON u.id = v.id ORDER BY v.id, v.host
-             ON CONFLICT (url_id, host) DO UPDATE SET clicks = url_referrers.clicks + EXCLUDED.clicks`,
-            [refRows.map((r) => r[0]), refRows.map((r) => r[1]), refRows.map((r) => r[2])],
+            `WITH v AS (
+               SELECT v.id, v.day, v.dimension, v.value, v.n
+                 FROM unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::bigint[]) AS v(id, day, dimension, value, n)
+                 JOIN urls u ON u.id = v.id
+             ), stored AS (
+               SELECT g.id, g.day, g.dimension,
+                      (SELECT count(*) FROM url_daily_values e WHERE e.url_id = g.id AND e.day = g.day AND e.dimension = g.dimension) AS places
+                 FROM (SELECT DISTINCT id, day, dimension FROM v) AS g
+             ), judged AS (
+               SELECT v.*, s.places,
+                      v.value = '${OTHER}' OR EXISTS (SELECT 1 FROM url_daily_values e
+                        WHERE e.url_id = v.id AND e.day = v.day AND e.dimension = v.dimension AND e.value = v.value) AS known
+                 FROM v JOIN stored s USING (id, day, dimension)
+             ), ranked AS (
+               SELECT j.*, row_number() OVER (PARTITION BY j.id, j.day, j.dimension, j.known ORDER BY j.n DESC, j.value) AS rank FROM judged j
+             )
+             INSERT INTO url_daily_values (url_id, day, dimension, value, clicks)
+             SELECT id, day, dimension, CASE WHEN known OR places + rank <= $6 THEN value ELSE '${OTHER}' END AS kept, sum(n)
+               FROM ranked GROUP BY id, day, dimension, kept ORDER BY id, day, dimension, kept
+             ON CONFLICT (url_id, day, dimension, value) DO UPDATE SET clicks = url_daily_values.clicks + EXCLUDED.clicks`,
+            [valueRows.map((r) => r[0]), valueRows.map((r) => r[1]), valueRows.map((r) => r[2]), valueRows.map((r) => r[3]), valueRows.map((r) => r[4]), VALUES_PER_DAY],
           );
         }
       });
+    },
+
+    async pruneDailyDetail(beforeDay, limit) {
+      // In slices by ctid, so that a first run over years of detail never holds one long lock.
+      let deleted = 0;
+      for (const table of ['url_daily_values', 'url_daily_clicks']) {
+        const { rows } = await db.query<{ n: number }>(
+          `WITH gone AS (DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE day < $1::date LIMIT $2) RETURNING 1)
+           SELECT count(*) AS n FROM gone`,
+          [beforeDay, limit - deleted],
+        );
+        deleted += Number(rows[0]?.n ?? 0);
+        if (deleted >= limit) break;
+      }
+      return deleted;
     },
 
     async pruneClickBatches(before) {

@@ -2,8 +2,10 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../../core/http-app.ts';
 import { InvalidRequest } from '../../core/errors.ts';
+import type { AnalyticsQuery } from '../../storage/link-store.ts';
 import type { LinkService } from '../link-service.ts';
 import {
+  AnalyticsQueryString,
   AnalyticsView,
   CodeParams,
   CreateLinkBody,
@@ -19,6 +21,32 @@ export interface LinkRouteDeps {
   links: LinkService;
   publicBaseUrl: string;
   now: () => number;
+}
+
+const DAY_MS = 86_400_000;
+/** Ten years of days: what a range may span. */
+const MAX_RANGE_DAYS = 3660;
+const DEFAULT_RANGE_DAYS = 90;
+
+/** Milliseconds of a YYYY-MM-DD day at 00:00 UTC, or null when it is no such day (2026-02-30). */
+function dayMs(day: string): number | null {
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day ? null : ms;
+}
+
+const dayName = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** The range and top-N asked for, with their defaults; a range that is no range is a 400. */
+export function analyticsQuery(query: { from?: string; to?: string; top?: string }, nowMs: number): AnalyticsQuery {
+  const to = query.to === undefined ? Math.floor(nowMs / DAY_MS) * DAY_MS : dayMs(query.to);
+  if (to === null) throw new InvalidRequest(`to is not a calendar day: ${query.to}.`);
+  const from = query.from === undefined ? to - (DEFAULT_RANGE_DAYS - 1) * DAY_MS : dayMs(query.from);
+  if (from === null) throw new InvalidRequest(`from is not a calendar day: ${query.from}.`);
+  if (from > to) throw new InvalidRequest('from must not be after to.');
+  if ((to - from) / DAY_MS + 1 > MAX_RANGE_DAYS) throw new InvalidRequest(`A range spans at most ${MAX_RANGE_DAYS} days.`);
+  const top = query.top === undefined ? 10 : Number(query.top);
+  if (top < 1 || top > 100) throw new InvalidRequest('top must be from 1 to 100.');
+  return { from: dayName(from), to: dayName(to), top };
 }
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 429: Problem, 503: Problem };
@@ -116,10 +144,19 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.get(
     '/urls/:short_code/analytics',
-    { schema: { summary: 'Click analytics of a link', security, params: CodeParams, response: { 200: AnalyticsView, ...errors } } },
+    {
+      schema: {
+        summary: 'Click analytics of a link over a range of UTC days: the daily series, and clicks by referrer, country, browser, OS and device; bot hits apart',
+        security,
+        params: CodeParams,
+        querystring: AnalyticsQueryString,
+        response: { 200: AnalyticsView, ...errors },
+      },
+    },
     async (request) => {
-      const { link, analytics } = await links.getAnalytics(request.params.short_code, request.principal);
-      return toAnalyticsView(link, analytics, deps.now());
+      const query = analyticsQuery(request.query, deps.now());
+      const { link, analytics } = await links.getAnalytics(request.params.short_code, request.principal, query);
+      return toAnalyticsView(link, query, analytics, deps.now());
     },
   );
 }

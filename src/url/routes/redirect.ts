@@ -4,12 +4,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
 import type { FastPath, HttpApp } from '../../core/http-app.ts';
 import { isReservedCode } from '../../core/reserved.ts';
-import { sendErrorPage, wantsHtml } from '../html.ts';
+import { seenRequest } from '../../analytics/visitor.ts';
+import { sendErrorPage, sendOneTimePreviewPage, wantsHtml } from '../html.ts';
 import type { LinkService } from '../link-service.ts';
 
 export interface RedirectRouteDeps {
   links: LinkService;
   status: 301 | 302 | 307 | 308;
+  /** GEOIP_COUNTRY_HEADER, lower-case, or null: the header a click's country may come from. */
+  countryHeader: string | null;
   onOutcome?: (outcome: string) => void;
 }
 
@@ -35,7 +38,8 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
     const code = match[1] ?? '';
     if (isReservedCode(code)) return false;
     const startedAt = performance.now();
-    const location = deps.links.resolveRedirectNow(code, { countClick: method === 'GET', referer: req.headers.referer });
+    // HEAD answers the same but is not a click.
+    const location = deps.links.resolveRedirectNow(code, method === 'GET' ? seenRequest(req, deps.countryHeader) : null);
     if (location === undefined) return false;
     deps.onOutcome?.('redirected');
     const requestId = tools.requestId(req);
@@ -49,13 +53,13 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
 export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDeps): Promise<void> {
   const handler = async (request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply) => {
     try {
-      const location = await deps.links.resolveRedirect(request.params.short_code, {
-        // HEAD answers the same but is not a click.
-        countClick: request.method === 'GET',
-        referer: request.headers.referer,
-      });
+      const answer = await deps.links.resolveRedirect(request.params.short_code, request.method === 'GET' ? seenRequest(request.raw, deps.countryHeader) : null);
+      if ('preview' in answer) {
+        deps.onOutcome?.('preview');
+        return sendOneTimePreviewPage(reply, CACHE_CONTROL);
+      }
       deps.onOutcome?.('redirected');
-      return reply.code(deps.status).header('location', location).header('cache-control', CACHE_CONTROL).send();
+      return reply.code(deps.status).header('location', answer.location).header('cache-control', CACHE_CONTROL).send();
     } catch (err) {
       if (err instanceof AppError) {
         deps.onOutcome?.(err.code);
@@ -69,6 +73,8 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       summary: 'Redirect to the original URL',
       description:
         '`HEAD` answers the same without counting a click. 404 unknown; 410 expired, used (one-time) or disabled. ' +
+        'A bot (crawler, link preview, HTTP library: whatever the `isbot` package recognises in `User-Agent`) is counted as a bot hit, not a click; ' +
+        'for a one-time link it gets `200` with a small HTML page and does not use the link up. ' +
         'Codes are case-sensitive. A query string on the short link is not forwarded: `Location` is the stored URL as it is.',
       tags: ['redirect'],
     },

@@ -2,7 +2,7 @@
 // types and the OpenAPI document. JSON is snake_case, like the design's fields.
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_URL_LENGTH } from '../../core/validation-message.ts';
-import type { LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
+import type { AnalyticsQuery, DimensionCount, LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
 
 export const Problem = Type.Ref('Problem');
 
@@ -41,16 +41,33 @@ export const LinkView = Type.Object(
     is_expired: Type.Boolean(),
     is_custom_alias: Type.Boolean(),
     state: Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('used'), Type.Literal('disabled')]),
-    clicks: Type.Integer(),
+    clicks: Type.Integer({ description: 'Redirects served to people, all time' }),
+    bot_hits: Type.Integer({ description: 'Hits by bots, crawlers, link previews and HTTP libraries, all time; not clicks' }),
     last_clicked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   },
   { $id: 'Link' },
 );
 export type LinkView = Static<typeof LinkView>;
 
+const Day = Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', description: 'A UTC day, YYYY-MM-DD' });
+const Breakdown = (what: string) =>
+  Type.Array(Type.Object({ name: Type.String(), clicks: Type.Integer() }), {
+    description: `Clicks in the range by ${what}: the top \`top\`, most first, then "(other)" with the rest`,
+  });
+
+export const AnalyticsQueryString = Type.Object(
+  {
+    from: Type.Optional({ ...Day, description: 'First UTC day, inclusive (default: 89 days before `to`)' }),
+    to: Type.Optional({ ...Day, description: 'Last UTC day, inclusive (default: today)' }),
+    top: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: 'Values listed per breakdown, 1..100, default 10' })),
+  },
+  { additionalProperties: false },
+);
+
 export const AnalyticsView = Type.Object({
   short_code: Type.String(),
-  clicks: Type.Integer(),
+  clicks: Type.Integer({ description: 'Redirects served to people, all time' }),
+  bot_hits: Type.Integer({ description: 'Hits by bots, crawlers, link previews and HTTP libraries, all time' }),
   created_at: Type.String({ format: 'date-time' }),
   expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
   is_one_time: Type.Boolean(),
@@ -58,8 +75,21 @@ export const AnalyticsView = Type.Object({
   is_expired: Type.Boolean(),
   state: Type.String(),
   last_clicked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  daily: Type.Array(Type.Object({ date: Type.String(), clicks: Type.Integer() }), { description: 'Clicks per UTC day, oldest first (last 90 days with clicks)' }),
-  referrers: Type.Array(Type.Object({ host: Type.String(), clicks: Type.Integer() }), { description: 'Top 10 referrer hosts; "(direct)" = no Referer' }),
+  from: Day,
+  to: Day,
+  range_clicks: Type.Integer({ description: 'Clicks in the range' }),
+  range_bot_hits: Type.Integer({ description: 'Bot hits in the range' }),
+  daily: Type.Array(Type.Object({ date: Day, clicks: Type.Integer(), bot_hits: Type.Integer() }), { description: 'Days of the range with any hit, oldest first' }),
+  referrers: Type.Array(Type.Object({ host: Type.String(), clicks: Type.Integer() }), {
+    description: 'Clicks in the range by referrer host ("(direct)" = no Referer): the top `top`, then "(other)" with the rest',
+  }),
+  countries: Breakdown('country (ISO 3166-1 alpha-2, "(unknown)" when not known)'),
+  browsers: Breakdown('browser'),
+  operating_systems: Breakdown('operating system'),
+  devices: Breakdown('device type: desktop, mobile, tablet or other'),
+  bots: Type.Array(Type.Object({ name: Type.String(), hits: Type.Integer() }), {
+    description: 'Bot hits in the range by bot: the top `top`, then "(other)" with the rest',
+  }),
 });
 
 export const ListQuery = Type.Object(
@@ -128,15 +158,19 @@ export function toLinkView(link: LinkRecord, publicBaseUrl: string, now: number)
     is_custom_alias: link.isCustomAlias,
     state: linkState(link, now),
     clicks: link.clicks,
+    bot_hits: link.botHits,
     last_clicked_at: link.lastClickedAt?.toISOString() ?? null,
   };
 }
 
-export function toAnalyticsView(link: LinkRecord, analytics: LinkAnalytics, now: number): Static<typeof AnalyticsView> {
+export function toAnalyticsView(link: LinkRecord, query: AnalyticsQuery, analytics: LinkAnalytics, now: number): Static<typeof AnalyticsView> {
   const view = toLinkView(link, '', now);
+  const { dimensions } = analytics;
+  const named = (list: DimensionCount[]) => list.map((v) => ({ name: v.value, clicks: v.count }));
   return {
     short_code: view.short_code,
     clicks: view.clicks,
+    bot_hits: view.bot_hits,
     created_at: view.created_at,
     expires_at: view.expires_at,
     is_one_time: view.is_one_time,
@@ -144,7 +178,16 @@ export function toAnalyticsView(link: LinkRecord, analytics: LinkAnalytics, now:
     is_expired: view.is_expired,
     state: view.state,
     last_clicked_at: view.last_clicked_at,
-    daily: analytics.daily,
-    referrers: analytics.referrers,
+    from: query.from,
+    to: query.to,
+    range_clicks: analytics.totals.clicks,
+    range_bot_hits: analytics.totals.botHits,
+    daily: analytics.daily.map((d) => ({ date: d.date, clicks: d.clicks, bot_hits: d.botHits })),
+    referrers: dimensions.referrer.map((v) => ({ host: v.value, clicks: v.count })),
+    countries: named(dimensions.country),
+    browsers: named(dimensions.browser),
+    operating_systems: named(dimensions.os),
+    devices: named(dimensions.device),
+    bots: dimensions.bot.map((v) => ({ name: v.value, hits: v.count })),
   };
 }
