@@ -12,7 +12,10 @@ export interface Link {
   is_expired: boolean;
   is_custom_alias: boolean;
   state: 'active' | 'expired' | 'used' | 'disabled';
+  /** All time, by people. */
   clicks: number;
+  /** All time, by bots (crawlers, link previews, HTTP libraries): never clicks. */
+  bot_hits: number;
   last_clicked_at: string | null;
 }
 

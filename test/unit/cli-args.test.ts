@@ -191,6 +191,7 @@ const LINK: Link = {
   is_custom_alias: false,
   state: 'active',
   clicks: 12,
+  bot_hits: 3,
   last_clicked_at: '2026-11-25T11:48:03.000Z',
 };
 
