@@ -23,9 +23,10 @@ const VALUES_PER_DIMENSION = 100;
 const DETAIL_SHARE = 0.75;
 /**
  * Hits waiting to be described. The drain runs once per turn of the event loop; a queue this long
- * is drained at once, on the request that fills it, so memory stays bounded under any load.
+ * is drained at once, on the request that fills it, so memory stays bounded under any load: a hit
+ * holds header strings, at most Node's 16 KB of headers, so the queue at most 16 MB.
  */
-const QUEUE_MAX = 4096;
+export const QUEUE_MAX = 1024;
 const UNDESCRIBED: Visit = { bot: null, referrer: DIRECT, country: UNKNOWN, browser: UNKNOWN, os: UNKNOWN, device: 'other' };
 
 export interface ClickCounterMetrics {
