@@ -368,7 +368,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       const urls = normalised.filter((u, i): u is string => u !== null && candidates[i]?.alias === undefined);
       const [byUrl, byCode] = await Promise.all([
         db(() => store.findByOwnerUrls(principal.keyId, urls)),
-        Promise.all(candidates.map((c) => (c.alias === undefined || !CODE_SHAPE.test(c.alias) ? null : db(() => store.findByCode(c.alias as string))))),
+        Promise.all(candidates.map((c) => (c.alias === undefined || !CODE_SHAPE.test(c.alias) ? Promise.resolve(null) : db(() => store.findByCode(c.alias as string))))),
       ]);
       const firstByUrl = new Map<string, LinkRecord>();
       for (const link of byUrl) if (!firstByUrl.has(link.url)) firstByUrl.set(link.url, link);
