@@ -11,6 +11,7 @@ import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
 import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
 import type { ClickCounter } from './click-counter.ts';
+import { normaliseTags } from './tags.ts';
 import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
@@ -30,6 +31,8 @@ export interface CreateLinkInput {
   expiresAt?: Date;
   expiresInS?: number;
   oneTime?: boolean;
+  /** Checked and normalised here (normaliseTags). */
+  tags?: readonly string[];
 }
 
 export interface LinkServiceOptions {
@@ -235,7 +238,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
       const url = await checkTargetUrl(input.url, options.urlPolicy);
       const expiresAt = resolveExpiry(input);
-      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null };
+      const tags = normaliseTags(input.tags ?? []);
+      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null, tags };
       let record: LinkRecord;
       if (input.alias !== undefined) {
         const alias = input.alias;
@@ -309,7 +313,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
       }
       // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.
-      const checked = patch.url === undefined ? patch : { ...patch, url: await checkTargetUrl(patch.url, options.urlPolicy) };
+      const withUrl = patch.url === undefined ? patch : { ...patch, url: await checkTargetUrl(patch.url, options.urlPolicy) };
+      const checked = patch.tags === undefined ? withUrl : { ...withUrl, tags: normaliseTags(patch.tags) };
       const updated = await db(() => store.updateById(owned.id, checked));
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.
@@ -346,13 +351,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     async *exportLinks(principal, pageSize = 500) {
       if (principal === null) throw new Unauthorized('An API key is required.');
       const ownerKeyId = principal.isAdmin ? {} : { ownerKeyId: principal.keyId };
-      let beforeId: number | undefined;
+      let after: ListOptions['after'];
       for (;;) {
-        const page = await db(() => store.list({ ...ownerKeyId, limit: pageSize, ...(beforeId === undefined ? {} : { beforeId }) }));
+        const page = await db(() => store.list({ ...ownerKeyId, limit: pageSize, ...(after === undefined ? {} : { after }) }));
         yield* page;
         const last = page.at(-1);
         if (page.length < pageSize || last === undefined) return;
-        beforeId = last.id;
+        after = { id: last.id, key: null };
       }
     },
 
