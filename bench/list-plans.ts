@@ -1,5 +1,5 @@
 // `npm run bench:list-plans`: the query plans of GET /urls at scale. Loads LIST_LINKS links (default
-// 1,000,000) for one owner, and a tenth as many for another, into a scratch database by
+// 1,000,000) for one owner, and a tenth as many for another (interleaved), into a scratch database by
 // `INSERT … SELECT generate_series` (clicks skewed, 60% never clicked; tags: one of 10 teams on every
 // link, one of 1,000 campaigns on a third, `rare` on 1 in 10,000; a fifth with an expiry), then runs
 // EXPLAIN (ANALYZE, BUFFERS) on the exact statements the store runs (listSegments) for each query
@@ -26,20 +26,23 @@ const PAGE = 21; // GET /urls asks the store for limit + 1
 const COLUMNS =
   'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags';
 
-/** `count` links of `owner`, codes `<prefix><hex id>`, created a minute apart from 2024-01-01. */
-async function load(db: SqlRunner, owner: number, count: number, prefix: string): Promise<void> {
+/**
+ * `count` links of `owner` and a tenth as many of `other`, interleaved (1 in 11 is the other's, as
+ * links of several owners are), codes `b<hex>`, created a minute apart from 2024-01-01.
+ */
+async function load(db: SqlRunner, owner: number, other: number, count: number): Promise<void> {
   await db.query(`
     INSERT INTO urls (short_code, original_url, created_at, clicks, last_clicked_at, expiry_date, owner_key_id, tags)
-    SELECT '${prefix}' || to_hex(g), 'https://example.com/' || md5(g::text), created, c,
+    SELECT 'b' || to_hex(g), 'https://example.com/' || md5(g::text), created, c,
            CASE WHEN c = 0 THEN NULL ELSE date_trunc('milliseconds', created + random() * interval '300 days') END,
            CASE WHEN g % 5 = 0 THEN created + interval '400 days' END,
-           ${owner},
+           CASE WHEN g % 11 = 0 THEN ${other} ELSE ${owner} END,
            ARRAY['team-' || (g % 10)]
              || CASE WHEN g % 3 = 0 THEN ARRAY['campaign-' || (g % 1000)] ELSE '{}'::text[] END
              || CASE WHEN g % 10000 = 0 THEN ARRAY['rare'] ELSE '{}'::text[] END
       FROM (SELECT g, timestamptz '2024-01-01' + g * interval '1 minute' AS created,
                    CASE WHEN random() < 0.6 THEN 0 ELSE floor(exp(random() * 9))::bigint END AS c
-              FROM generate_series(1, ${count}) AS g) AS s`);
+              FROM generate_series(1, ${Math.round(count * 1.1)}) AS g) AS s`);
 }
 
 interface Shape {
@@ -124,8 +127,7 @@ async function main(): Promise<void> {
       `INSERT INTO api_keys (key_hash, key_prefix, name) VALUES ('\\x01', 'bench1', 'owner'), ('\\x02', 'bench2', 'other') RETURNING id`,
     );
     const [owner, other] = rows.map((r) => Number(r.id)) as [number, number];
-    await load(db, owner, LINKS, 'b');
-    await load(db, other, Math.ceil(LINKS / 10), 'c');
+    await load(db, owner, other, LINKS);
     await db.query('VACUUM ANALYZE urls');
     const loadS = (performance.now() - started) / 1000;
     const version = (await db.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '';

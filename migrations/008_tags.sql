@@ -18,3 +18,6 @@ CREATE INDEX urls_tags_idx ON urls USING gin (tags);
 -- the update non-HOT (every index of the row gets a new entry); docs/listing.md measures the listing.
 CREATE INDEX urls_owner_clicks_idx ON urls (owner_key_id, clicks DESC, id DESC);
 CREATE INDEX urls_owner_last_click_idx ON urls (owner_key_id, last_clicked_at DESC NULLS LAST, id DESC);
+-- created_after / created_before: without it a range far from the newest links walked the owner's
+-- links by id to reach it (half a second at a million links); created_at never changes.
+CREATE INDEX urls_owner_created_idx ON urls (owner_key_id, created_at);
