@@ -53,6 +53,8 @@ interface Shape {
 }
 
 const deep = Math.floor(LINKS * 0.9);
+/** The creation time of the link that far (0..1) through the load: they are a minute apart. */
+const minutesIn = (share: number): Date => new Date(Date.parse('2024-01-01T00:00:00Z') + Math.round(LINKS * 1.1 * share) * 60_000);
 const SHAPES: Shape[] = [
   { name: 'created desc, first page', options: {} },
   { name: `created desc, cursor at row ${deep}`, options: {}, skip: deep },
@@ -74,7 +76,8 @@ const SHAPES: Shape[] = [
   { name: 'tag rare, last_click desc', options: { tags: ['rare'], sort: 'last_click' } },
   { name: 'search "abc" (common), created desc', options: { search: 'abc' } },
   { name: 'search "fedcba98" (rare), created desc', options: { search: 'fedcba98' } },
-  { name: 'created in one month of 2024, created desc', options: { createdAfter: new Date('2024-06-01T00:00:00Z'), createdBefore: new Date('2024-07-01T00:00:00Z') } },
+  { name: 'created in a range of 4% of the links, in the middle of their history, created desc', options: { createdAfter: minutesIn(0.4), createdBefore: minutesIn(0.44) } },
+  { name: 'created in the newest 4%, created desc', options: { createdAfter: minutesIn(0.96) } },
   { name: 'state active, clicks desc', options: { state: 'active', now: new Date('2025-06-01T00:00:00Z'), sort: 'clicks' } },
 ];
 
