@@ -33,8 +33,9 @@ function recording(body: unknown) {
   const client = createCurtClient({
     baseUrl: 'http://cu.rt',
     fetch: async (input, init) => {
-      const url = new URL(String(input));
-      asked.push({ method: init?.method ?? 'GET', path: url.pathname + url.search, body: init?.body === undefined ? undefined : JSON.parse(String(init.body)) });
+      const url = new URL(input instanceof Request ? input.url : input instanceof URL ? input.href : input);
+      const sent = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
+      asked.push({ method: init?.method ?? 'GET', path: url.pathname + url.search, body: sent });
       return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
     },
   });
