@@ -1,10 +1,11 @@
-// Edit what the API lets change on a link (PATCH /urls/{code}): its target and its expiry. A new
-// target passes the same checks as at creation; its errors show under the field they concern.
+// Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry and its tags.
+// A new target passes the same checks as at creation; its errors show under the field they concern.
 import { useId, useState } from 'preact/hooks';
 import type { Link } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
+import { parseTags, TAGS_HINT } from '../tags.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
 type Errors = { url?: string; expiry?: string; form?: string };
@@ -15,6 +16,7 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [url, setUrl] = useState(link.original_url);
   const [never, setNever] = useState(link.expires_at === null);
   const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
+  const [tags, setTags] = useState(link.tags.join(', '));
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
 
@@ -26,7 +28,7 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     setBusy(true);
     try {
       const changedUrl = url.trim() === link.original_url ? {} : { url: url.trim() };
-      onSaved(await session.client.update(link.short_code, { ...changedUrl, expiresAt: never ? null : when }));
+      onSaved(await session.client.update(link.short_code, { ...changedUrl, expiresAt: never ? null : when, tags: parseTags(tags) }));
     } catch (err) {
       const { field, message } = explain(err);
       setErrors(field === 'url' || field === 'expiry' ? { [field]: message } : { form: message });
@@ -72,6 +74,11 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
         {...invalidProps(`${id}-expiry-error`, errors.expiry)}
       />
       <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
+      <label for={`${id}-tags`}>Tags</label>
+      <input id={`${id}-tags`} name="tags" type="text" autocomplete="off" value={tags} onInput={(e) => setTags(e.currentTarget.value)} aria-describedby={`${id}-tags-hint`} />
+      <p class="hint" id={`${id}-tags-hint`}>
+        {TAGS_HINT}
+      </p>
       <FieldError id={`${id}-form-error`} message={errors.form} />
       <div class="actions">
         <button type="submit" disabled={busy}>
