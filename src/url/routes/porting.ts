@@ -52,6 +52,17 @@ class PayloadTooLarge extends AppError {
   }
 }
 
+class UnsupportedImportType extends AppError {
+  constructor(type: string) {
+    super({
+      status: 415,
+      code: 'unsupported_media_type',
+      title: 'Unsupported media type',
+      detail: `An import file is sent with Content-Type text/csv or application/x-ndjson${type === '' ? ' (none was given)' : `, not ${type.slice(0, 80)}`}.`,
+    });
+  }
+}
+
 /**
  * Copies the body to a temporary file as fast as it arrives, at most `maxBytes`. Not parsed straight
  * off the socket: creating links is slower than any upload, and the whole body must arrive within
@@ -125,6 +136,10 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
   await app.register(async (plain) => {
     const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
     scope.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES], (_request, payload, done) => done(null, payload));
+    // Any other type (JSON too) reaches the handler unread, to be refused with what import reads:
+    // Fastify's own 415 would say "must be JSON".
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.post(
       '/urls/import',
       {
@@ -144,7 +159,9 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         const declared = Number(request.headers['content-length']);
         if (Number.isFinite(declared) && declared > deps.importMaxBytes) throw new PayloadTooLarge(deps.importMaxBytes);
         const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-        const body = request.body as Readable;
+        // No body and no type: Fastify calls no parser at all.
+        if (![...CSV_TYPES, ...NDJSON_TYPES].includes(type) || !(request.body instanceof Readable)) throw new UnsupportedImportType(type);
+        const body = request.body;
         const file = await spool(body, deps.importMaxBytes);
         const format: ImportFormat | null = request.query.format ?? null;
         const source = createReadStream(file.path);
