@@ -109,8 +109,8 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         description: `CSV columns: ${EXPORT_COLUMNS.map((c) => c.name).join(',')}. NDJSON: one object per link with the same fields. Read from the database a page at a time as the response is sent.`,
         security,
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], { description: 'Default csv' })) }, { additionalProperties: false }),
-        produces: ['text/csv', 'application/x-ndjson'],
-        response: { 200: Type.String({ description: 'The file' }), ...errors },
+        // The file's types on the 200 alone: `produces` would give them to the problem+json errors too.
+        response: { 200: { description: 'The file', content: { 'text/csv': { schema: Type.String() }, 'application/x-ndjson': { schema: Type.String() } } }, ...errors },
       },
     },
     async (request, reply) => {
@@ -150,8 +150,9 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
           security,
           querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('curt'), Type.Literal('kutt'), Type.Literal('yourls')], { description: 'Default: told from the header row' })) }, { additionalProperties: false }),
           consumes: [...CSV_TYPES, ...NDJSON_TYPES],
-          produces: ['application/x-ndjson'],
-          response: { 200: Type.String({ description: 'The NDJSON report' }), ...errors },
+          // For the OpenAPI document's requestBody: a schema without a type, which the body (a stream) always passes.
+          body: { content: Object.fromEntries([...CSV_TYPES, ...NDJSON_TYPES].map((type) => [type, { schema: { description: CSV_TYPES.includes(type) ? 'The CSV file' : 'The NDJSON file' } }])) },
+          response: { 200: { description: 'The NDJSON report: a line per row, then the summary', content: { 'application/x-ndjson': { schema: Type.String() } } }, ...errors },
         },
       },
       async (request, reply) => {
