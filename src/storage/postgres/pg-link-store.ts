@@ -17,6 +17,7 @@ import {
   type LinkStore,
   type NewLink,
 } from '../link-store.ts';
+import { ANY_CLICK_SUBSCRIBER_SQL, CLICKED_EVENTS_SQL, linkEventCte } from './pg-webhook-store.ts';
 
 
 interface UrlRow {
@@ -121,9 +122,12 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(
-      `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
-       SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[])
-       ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}`,
+      `WITH inserted AS (
+         INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
+         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[])
+         ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}
+       ), ${linkEventCte('link.created', 'inserted')}
+       SELECT * FROM inserted`,
       [
         links.map((l) => l.code),
         links.map((l) => l.url),
@@ -196,7 +200,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     },
 
     async deleteById(id) {
-      const { rows } = await db.query<UrlRow>(`DELETE FROM urls WHERE id = $1 RETURNING ${URL_COLUMNS}`, [id]);
+      const { rows } = await db.query<UrlRow>(
+        `WITH deleted AS (DELETE FROM urls WHERE id = $1 RETURNING ${URL_COLUMNS}), ${linkEventCte('link.deleted', 'deleted')} SELECT * FROM deleted`,
+        [id],
+      );
       return rows[0] ? toLink(rows[0]) : null;
     },
 
@@ -221,7 +228,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE id = $1`, params);
         return rows[0] ? toLink(rows[0]) : null;
       }
-      const { rows } = await db.query<UrlRow>(`UPDATE urls SET ${sets.join(', ')} WHERE id = $1 RETURNING ${URL_COLUMNS}`, params);
+      const { rows } = await db.query<UrlRow>(
+        `WITH updated AS (UPDATE urls SET ${sets.join(', ')} WHERE id = $1 RETURNING ${URL_COLUMNS}), ${linkEventCte('link.updated', 'updated')}
+         SELECT * FROM updated`,
+        params,
+      );
       return rows[0] ? toLink(rows[0]) : null;
     },
 
@@ -338,6 +349,12 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
              ON CONFLICT (url_id, day, dimension, value) DO UPDATE SET clicks = url_daily_values.clicks + EXCLUDED.clicks`,
             [valueRows.map((r) => r[0]), valueRows.map((r) => r[1]), valueRows.map((r) => r[2]), valueRows.map((r) => r[3]), valueRows.map((r) => r[4]), VALUES_PER_DAY],
           );
+        }
+        // link.clicked events commit with the clicks they report: a retried batch (above) adds neither twice.
+        const withClicks = sorted.filter((a) => a.clicks > 0);
+        if (withClicks.length > 0) {
+          const { rows } = await tx.query<{ found: boolean }>(ANY_CLICK_SUBSCRIBER_SQL);
+          if (rows[0]?.found === true) await tx.query(CLICKED_EVENTS_SQL, [withClicks.map((a) => a.linkId), withClicks.map((a) => a.clicks)]);
         }
       });
     },
