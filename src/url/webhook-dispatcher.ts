@@ -60,7 +60,7 @@ const PENDING_COUNT_EVERY_MS = 5000;
 /** The body of an event: Standard Webhooks' `type`, `timestamp`, `data`, with the short URLs filled in. */
 export function eventBody(delivery: Pick<ClaimedDelivery, 'type' | 'data' | 'createdAt'>, publicBaseUrl: string): string {
   const withShortUrl = (link: unknown): unknown =>
-    typeof link === 'object' && link !== null && 'short_code' in link ? { ...link, short_url: `${publicBaseUrl}/${String((link as { short_code: unknown }).short_code)}` } : link;
+    typeof link === 'object' && link !== null && 'short_code' in link ? { ...link, short_url: `${publicBaseUrl}/${String((link).short_code)}` } : link;
   const data = delivery.type === 'link.clicked' ? { ...delivery.data, links: (delivery.data.links as unknown[]).map(withShortUrl) } : withShortUrl(delivery.data);
   return JSON.stringify({ type: delivery.type, timestamp: delivery.createdAt.toISOString(), data });
 }

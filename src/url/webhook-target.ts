@@ -17,23 +17,25 @@ export interface WebhookTargetPolicy {
   resolve?: ResolveName;
 }
 
-const NON_PUBLIC = new BlockList();
+// Two lists: Node's BlockList matches an IPv4 address against IPv6 rules as its mapped form, so
+// ::/96 or ::ffff:0:0/96 in one list would match every IPv4 address.
+const NON_PUBLIC_V4 = new BlockList();
 for (const [net, bits] of [
   ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
   ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
-] as const) NON_PUBLIC.addSubnet(net, bits, 'ipv4');
-for (const [net, bits] of [['::', 128], ['::1', 128], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32], ['::', 96], ['::ffff:0:0', 96]] as const) {
-  NON_PUBLIC.addSubnet(net, bits, 'ipv6');
+] as const) NON_PUBLIC_V4.addSubnet(net, bits, 'ipv4');
+const NON_PUBLIC_V6 = new BlockList();
+// IPv4-compatible (::/96) and IPv4-mapped (::ffff:0:0/96) addresses are refused whole: no receiver needs them.
+for (const [net, bits] of [['::', 96], ['::ffff:0:0', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
+  NON_PUBLIC_V6.addSubnet(net, bits, 'ipv6');
 }
 
 /** Loopback, private, link-local, shared, documentation, multicast or reserved; an IPv4-mapped IPv6 address as its IPv4 address. */
 export function isNonPublicAddress(address: string): boolean {
   const bare = address.replace(/^\[(.*)\]$/, '$1');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare);
-  if (mapped?.[1] !== undefined) return isNonPublicAddress(mapped[1]);
   const family = isIP(bare);
   if (family === 0) return false;
-  return NON_PUBLIC.check(bare, family === 6 ? 'ipv6' : 'ipv4');
+  return family === 4 ? NON_PUBLIC_V4.check(bare, 'ipv4') : NON_PUBLIC_V6.check(bare, 'ipv6');
 }
 
 const invalid = (detail: string): InvalidRequest => new InvalidRequest(detail, 'invalid_url');
@@ -85,7 +87,7 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 export function publicOnlyLookup(hostname: string, options: object, callback: LookupCallback): void {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, []);
-    const list = addresses as LookupAddress[];
+    const list = addresses;
     const bad = list.find((a) => isNonPublicAddress(a.address));
     if (bad !== undefined) return callback(Object.assign(new NonPublicTarget(hostname, bad.address), { code: 'ENONPUBLIC' }), []);
     const wantsAll = (options as { all?: boolean }).all === true;
