@@ -13,7 +13,8 @@ const EventName = Type.Union(
 );
 const Events = Type.Array(EventName, { minItems: 1, maxItems: WEBHOOK_EVENTS.length * 2 });
 const Url = Type.String({ description: `Where events are POSTed: an absolute http(s) URL on a public address, at most ${MAX_URL_LENGTH} characters`, maxLength: MAX_URL_LENGTH });
-const Description = Type.String({ maxLength: 200 });
+// No control characters (and PostgreSQL text cannot hold NUL at all).
+const Description = Type.String({ maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F]*$', description: 'A label, without control characters' });
 const When = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
 
 export const CreateWebhookBody = Type.Object({ url: Url, events: Events, description: Type.Optional(Description) }, { additionalProperties: false });
