@@ -31,7 +31,7 @@ import { seriesValue } from '../test/support/fault-probes.ts';
 import { ROOT, startKgs, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { BROWSER_UA } from '../test/support/user-agents.ts';
 import { measureFlushLatency, POLL_MS, PROBE_INTERVAL_MS, type FlushLatency } from './lib/flush-latency.ts';
-import { cpuSpent, pidsNamed, readCpu, withDescendants, type CpuReading } from './lib/process-cpu.ts';
+import { cpuSpent, exitedBetween, pidsNamed, readCpu, withDescendants, type CpuReading } from './lib/process-cpu.ts';
 import { loadLinks, withDatabase, writeLines , tearDown } from './lib/setup.ts';
 import { disagreements, labelShares, readUserAgents, USER_AGENTS_FILE } from './lib/user-agents.ts';
 import { runWrk, WRK_MISSING, wrkInstalled, type WrkResult } from './lib/wrk.ts';
@@ -60,6 +60,11 @@ const PROBE_HEADERS: Record<string, string> = UA_MODE === 'mix' ? { 'user-agent'
 interface Counters {
   redirected: number;
   flushed: number;
+  /** Hits not counted at all: their link did not fit in the click buffer (CLICK_BUFFER_MAX). */
+  dropped: number;
+  /** Hits counted in their link's total whose value or day was not kept, the buffer being near its bound. */
+  shed: number;
+  flushFailures: number;
   flushSeconds: number;
   flushes: number;
 }
@@ -70,21 +75,26 @@ async function counters(service: ServiceProcess): Promise<Counters> {
   return {
     redirected: value('redirects_total{outcome="redirected"}'),
     flushed: value('clicks_flushed_total'),
+    dropped: value('clicks_dropped_total'),
+    shed: value('click_details_shed_total{detail="value"}') + value('click_details_shed_total{detail="day"}'),
+    flushFailures: value('click_flush_failures_total'),
     flushSeconds: value('click_flush_duration_seconds_sum'),
     flushes: value('click_flush_duration_seconds_count'),
   };
 }
 
-/** Waits until every redirect the service has served is written (a flush in flight has landed). */
+/** Waits until every redirect the service has served is written (a flush in flight has landed) or dropped. */
 async function settled(service: ServiceProcess, timeoutMs = 60_000): Promise<Counters> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const now = await counters(service);
-    if (now.flushed >= now.redirected) return now;
+    if (now.flushed + now.dropped >= now.redirected) return now;
     if (Date.now() > deadline) {
       // Why, in the service's words: its first warnings (a failing flush says what failed).
       const warnings = [...new Set(service.output().split('\n').filter((line) => line.includes('"level":"warn"') || line.includes('"level":"error"')).map((line) => line.replace(/"time":"[^"]*",/, '')))];
-      throw new Error(`hits not written after ${timeoutMs} ms: ${now.flushed} of ${now.redirected}; the service's first warnings:\n${warnings.slice(0, 5).join('\n')}`);
+      throw new Error(
+        `hits not written after ${timeoutMs} ms: ${now.flushed} of ${now.redirected} (dropped ${now.dropped}, failed flushes ${now.flushFailures}); the service's first warnings:\n${warnings.slice(0, 5).join('\n')}`,
+      );
     }
     await sleep(100);
   }
@@ -138,6 +148,10 @@ export interface ClicksResult {
   botHitsPerS: number;
   /** Hits written over the window (clicks_flushed_total): clicks and bot hits. The "per click" figures divide by it. */
   clicksWritten: number;
+  /** Over the window: hits dropped (the buffer full), hits whose detail was shed, flushes that failed. */
+  hitsDropped: number;
+  detailsShed: number;
+  flushFailures: number;
   flushes: number;
   clicksPerFlush: number;
   /** Rows of `urls` updated by the run's flushes, per flush (pg_stat_user_tables.n_tup_upd). */
@@ -148,6 +162,8 @@ export interface ClicksResult {
   flushMsPer1000Clicks: number;
   pgCpuUsPerClickBenchDb: number;
   pgCpuUsPerClickAllPostgres: number;
+  /** Backends of the bench's database that exited during the window: the PostgreSQL CPU figures miss what they spent in it. */
+  pgBackendsExited: number;
   serviceCpuUsPerRedirect: number;
   redisCpuUsPerRedirect: number;
   latency: Omit<FlushLatency, 'windows'> & { windowsDetected: number; windowMsMean: number };
@@ -157,6 +173,8 @@ export interface ClicksResult {
     redirectsServed: number;
     /** clicks + bot_hits written over the window, by PostgreSQL, = clicks_flushed_total over it. */
     windowSplitOk: boolean;
+    /** Hits the service dropped over the whole run (clicks_dropped_total): PostgreSQL holds the rest. */
+    dropped: number;
     /** Requests sent by wrk (warm pass and load) and the probe: known with the mix only. */
     requestsSent: number | null;
     /** Requests wrk sent with a bot's User-Agent: what bot_hits must be. */
@@ -224,8 +242,13 @@ async function measureLinks(links: number): Promise<ClicksResult> {
     const latency = await latencyRun;
     const done = await settled(service);
     const setsAfter = await sets();
-    const spent = (key: keyof CpuSets): number => cpuSpent(cpuBefore[key], readCpu(new Set([...setsBefore[key], ...setsAfter[key]])));
+    const cpuAfter = (key: keyof CpuSets): CpuReading => readCpu(new Set([...setsBefore[key], ...setsAfter[key]]));
+    const after = { service: cpuAfter('service'), postgres: cpuAfter('postgres'), benchBackends: cpuAfter('benchBackends'), redis: cpuAfter('redis') };
+    const spent = (key: keyof CpuSets): number => cpuSpent(cpuBefore[key], after[key]);
     const cpu = { service: spent('service'), postgres: spent('postgres'), benchBackends: spent('benchBackends'), redis: spent('redis') };
+    // A PostgreSQL backend that exits during the window (the pool drops a connection whose query timed
+    // out) takes its CPU reading with it: those figures are then short.
+    const pgBackendsExited = exitedBetween(cpuBefore.benchBackends, after.benchBackends);
     const loadAfter = loadAverage();
 
     // SIGTERM flushes what is left (nothing, once settled): then PostgreSQL must hold every redirect
@@ -237,10 +260,11 @@ async function measureLinks(links: number): Promise<ClicksResult> {
     const hitsAfter = await hitsInPostgres(db);
     const botRequestsSent = (warmWrk.agents?.bots ?? 0) + (wrk.agents?.bots ?? 0);
     const requestsSent = warmWrk.agents === null || wrk.agents === null ? null : warmWrk.agents.sent + wrk.agents.sent + latency.probesSent;
-    // Requests wrk sent but the service never served (in flight when wrk stopped): bot_hits may miss that many.
+    // Requests wrk sent but the service never served (in flight when wrk stopped), and hits it dropped:
+    // bot_hits may miss that many.
     const unserved = requestsSent === null ? 0 : Math.max(0, requestsSent - redirectsServed);
-    const botsExact = botRequestsSent === 0 || unserved === 0;
-    const botsOk = botsExact ? hitsAfter.botHits === botRequestsSent : hitsAfter.botHits <= botRequestsSent && hitsAfter.botHits >= botRequestsSent - unserved;
+    const botsExact = botRequestsSent === 0 || unserved + done.dropped === 0;
+    const botsOk = botsExact ? hitsAfter.botHits === botRequestsSent : hitsAfter.botHits <= botRequestsSent && hitsAfter.botHits >= botRequestsSent - unserved - done.dropped;
 
     const clicksWritten = done.flushed - warmed.flushed;
     const windowClicks = hitsAfter.clicks - hitsBefore.clicks;
@@ -267,6 +291,9 @@ async function measureLinks(links: number): Promise<ClicksResult> {
       clicksPerS: windowClicks / loadSeconds,
       botHitsPerS: windowBotHits / loadSeconds,
       clicksWritten,
+      hitsDropped: done.dropped - warmed.dropped,
+      detailsShed: done.shed - warmed.shed,
+      flushFailures: done.flushFailures - warmed.flushFailures,
       flushes,
       clicksPerFlush,
       distinctLinksPerFlush: runUpdates / Math.max(1, flushes),
@@ -275,6 +302,7 @@ async function measureLinks(links: number): Promise<ClicksResult> {
       flushMsPer1000Clicks: ((done.flushSeconds - warmed.flushSeconds) * 1e6) / Math.max(1, clicksWritten),
       pgCpuUsPerClickBenchDb: cpu.benchBackends / Math.max(1, clicksWritten),
       pgCpuUsPerClickAllPostgres: cpu.postgres / Math.max(1, clicksWritten),
+      pgBackendsExited,
       serviceCpuUsPerRedirect: cpu.service / Math.max(1, redirects),
       redisCpuUsPerRedirect: cpu.redis / Math.max(1, redirects),
       latency: { ...latencyRest, windowsDetected: windows.length, windowMsMean: windowMs.reduce((a, b) => a + b, 0) / Math.max(1, windowMs.length) },
@@ -282,6 +310,7 @@ async function measureLinks(links: number): Promise<ClicksResult> {
         clicksInPostgres: hitsAfter.clicks,
         botHitsInPostgres: hitsAfter.botHits,
         redirectsServed,
+        dropped: done.dropped,
         windowSplitOk,
         requestsSent,
         botRequestsSent,
@@ -304,7 +333,7 @@ function tables(results: ClicksResult[]): string {
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
     ...results.map(
       (r) =>
-        `| ${int(r.links)} | ${int(r.targetRate)} | ${int(r.wrk.rps)} | ${int(r.redirectsPerS)} | ${ms(r.wrk.p50Ms)} / ${ms(r.wrk.p99Ms)} | ${int(r.clicksWritten)} | ${r.flushes} | ${int(r.clicksPerFlush)} | ${int(r.distinctLinksPerFlush)} (${int(r.distinctExpected)}) | ${ms(r.flushMsMean)} | ${ms(r.flushMsPer1000Clicks)} | ${r.pgCpuUsPerClickBenchDb.toFixed(1)} | ${r.pgCpuUsPerClickAllPostgres.toFixed(1)} | ${r.serviceCpuUsPerRedirect.toFixed(1)} | ${r.redisCpuUsPerRedirect.toFixed(1)} | ${r.loadBefore} → ${r.loadAfter} |`,
+        `| ${int(r.links)} | ${int(r.targetRate)} | ${int(r.wrk.rps)} | ${int(r.redirectsPerS)} | ${ms(r.wrk.p50Ms)} / ${ms(r.wrk.p99Ms)} | ${int(r.clicksWritten)} | ${r.flushes} | ${int(r.clicksPerFlush)} | ${int(r.distinctLinksPerFlush)} (${int(r.distinctExpected)}) | ${ms(r.flushMsMean)} | ${ms(r.flushMsPer1000Clicks)} | ${r.pgCpuUsPerClickBenchDb.toFixed(1)}${r.pgBackendsExited > 0 ? '*' : ''} | ${r.pgCpuUsPerClickAllPostgres.toFixed(1)}${r.pgBackendsExited > 0 ? '*' : ''} | ${r.serviceCpuUsPerRedirect.toFixed(1)} | ${r.redisCpuUsPerRedirect.toFixed(1)} | ${r.loadBefore} → ${r.loadAfter} |`,
     ),
   ];
   const latency = [
@@ -316,19 +345,20 @@ function tables(results: ClicksResult[]): string {
     }),
   ];
   const hits = [
-    '| links | User-Agents | hits written/s (clicks_flushed_total) | clicks/s (PostgreSQL) | bot hits/s (PostgreSQL) | bot share | service CPU µs/redirect | clicks + bot_hits in PG = redirects served | bot_hits = bot requests sent |',
-    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+    '| links | User-Agents | hits written/s (clicks_flushed_total) | clicks/s (PostgreSQL) | bot hits/s (PostgreSQL) | bot share | hits dropped / detail shed / failed flushes | service CPU µs/redirect | clicks + bot_hits in PG = redirects served | bot_hits = bot requests sent |',
+    '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...results.map((r) => {
       const c = r.correctness;
-      const total = c.clicksInPostgres + c.botHitsInPostgres === c.redirectsServed;
-      const unserved = c.requestsSent === null ? 0 : Math.max(0, c.requestsSent - c.redirectsServed);
+      const written = c.clicksInPostgres + c.botHitsInPostgres;
+      const total = `${written === c.redirectsServed ? 'yes' : 'NO'} (${int(c.clicksInPostgres)} + ${int(c.botHitsInPostgres)} = ${int(written)}${written === c.redirectsServed ? '' : ` of ${int(c.redirectsServed)}; ${int(c.dropped)} dropped`})`;
+      const slack = (c.requestsSent === null ? 0 : Math.max(0, c.requestsSent - c.redirectsServed)) + c.dropped;
       const bots = c.botsExact
         ? `${c.botHitsInPostgres === c.botRequestsSent ? 'yes' : 'NO'} (${int(c.botHitsInPostgres)} = ${int(c.botRequestsSent)}${c.requestsSent === null ? '' : `; all ${int(c.requestsSent)} sent were served`})`
-        : `${c.botHitsInPostgres <= c.botRequestsSent && c.botHitsInPostgres >= c.botRequestsSent - unserved ? 'within' : 'NO'}: ${int(c.botHitsInPostgres)} of ${int(c.botRequestsSent)} sent, ${int(unserved)} requests never served`;
+        : `${c.botHitsInPostgres <= c.botRequestsSent && c.botHitsInPostgres >= c.botRequestsSent - slack ? 'within' : 'NO'}: ${int(c.botHitsInPostgres)} of ${int(c.botRequestsSent)} sent, ${int(slack)} requests never served or hits dropped`;
       const share = r.clicksPerS + r.botHitsPerS > 0 ? (100 * r.botHitsPerS) / (r.clicksPerS + r.botHitsPerS) : 0;
       return (
-        `| ${int(r.links)} | ${r.userAgents} | ${int(r.hitsWrittenPerS)} | ${int(r.clicksPerS)} | ${int(r.botHitsPerS)} | ${share.toFixed(1)} % | ${r.serviceCpuUsPerRedirect.toFixed(1)} | ` +
-        `${total ? 'yes' : 'NO'} (${int(c.clicksInPostgres)} + ${int(c.botHitsInPostgres)} = ${int(c.redirectsServed)}) | ${bots}${c.windowSplitOk ? '' : '; the window\'s clicks + bot hits in PG ≠ clicks_flushed_total'} |`
+        `| ${int(r.links)} | ${r.userAgents} | ${int(r.hitsWrittenPerS)} | ${int(r.clicksPerS)} | ${int(r.botHitsPerS)} | ${share.toFixed(1)} % | ${int(r.hitsDropped)} / ${int(r.detailsShed)} / ${r.flushFailures} | ${r.serviceCpuUsPerRedirect.toFixed(1)} | ` +
+        `${total} | ${bots}${c.windowSplitOk ? '' : '; the window\'s clicks + bot hits in PG ≠ clicks_flushed_total'} |`
       );
     }),
   ];
@@ -366,6 +396,10 @@ async function main(): Promise<void> {
       `redirect pays for the answer, the lookup, the description and the flush together, and nothing here tells the description apart ` +
       `(npm run bench:pipeline measures the pipeline alone).`,
   );
+  const exited = results.filter((r) => r.pgBackendsExited > 0);
+  if (exited.length > 0) {
+    console.log(`\n* ${exited.map((r) => `${int(r.links)} links: ${r.pgBackendsExited}`).join(', ')} PostgreSQL backend(s) exited during the window (a connection dropped after a timeout): their CPU is missing, the figure is short.`);
+  }
   const short = results.filter((r) => r.wrk.rps < 0.97 * RATE);
   if (short.length > 0) console.log(`\nTarget rate NOT reached at ${short.map((r) => `${int(r.links)} links (${int(r.wrk.rps)}/s)`).join(', ')}.`);
   const ok = results.every((r) => r.correctness.ok);
