@@ -202,7 +202,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
 
     async deleteById(id) {
       const { rows } = await db.query<UrlRow>(
-        `WITH deleted AS (DELETE FROM urls WHERE id = $1 RETURNING ${URL_COLUMNS}), ${linkEventCte('link.deleted', 'deleted')} SELECT * FROM deleted`,
+        // url_daily_values has no foreign key (migrations/004_click_dimensions.sql): its rows go here.
+        `WITH deleted AS (DELETE FROM urls WHERE id = $1 RETURNING ${URL_COLUMNS}),
+              detail AS (DELETE FROM url_daily_values WHERE url_id = $1),
+              ${linkEventCte('link.deleted', 'deleted')} SELECT * FROM deleted`,
         [id],
       );
       return rows[0] ? toLink(rows[0]) : null;
@@ -337,21 +340,20 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
           // A value the link already has on that day adds to it; a new one takes a free place of the
           // day's VALUES_PER_DAY (the largest counts first), else counts as OTHER. Several replicas
           // flushing the same link and day at once can each take the last places, so the bound holds
-          // to within a batch of one replica.
+          // to within a batch of one replica. The places a (link, day, dimension) holds are counted per
+          // row, by the primary key: with hash and merge joins off (above), joining them in as a second
+          // CTE made a nested loop over both CTEs, quadratic in the batch (4,000 links: 4.5 s), and past
+          // the statement timeout a batch failed on every retry. One walk of those (at most 100) rows
+          // answers both how many places are taken and whether this value holds one.
           await tx.query(
             `WITH v AS (
                SELECT v.id, v.day, v.dimension, v.value, v.n
                  FROM unnest($1::bigint[], $2::date[], $3::text[], $4::text[], $5::bigint[]) AS v(id, day, dimension, value, n)
                  JOIN urls u ON u.id = v.id
-             ), stored AS (
-               SELECT g.id, g.day, g.dimension,
-                      (SELECT count(*) FROM url_daily_values e WHERE e.url_id = g.id AND e.day = g.day AND e.dimension = g.dimension) AS places
-                 FROM (SELECT DISTINCT id, day, dimension FROM v) AS g
              ), judged AS (
-               SELECT v.*, s.places,
-                      v.value = '${OTHER}' OR EXISTS (SELECT 1 FROM url_daily_values e
-                        WHERE e.url_id = v.id AND e.day = v.day AND e.dimension = v.dimension AND e.value = v.value) AS known
-                 FROM v JOIN stored s USING (id, day, dimension)
+               SELECT v.*, s.places, v.value = '${OTHER}' OR coalesce(s.has_value, false) AS known
+                 FROM v CROSS JOIN LATERAL (SELECT count(*) AS places, bool_or(e.value = v.value) AS has_value FROM url_daily_values e
+                        WHERE e.url_id = v.id AND e.day = v.day AND e.dimension = v.dimension) AS s
              ), ranked AS (
                SELECT j.*, row_number() OVER (PARTITION BY j.id, j.day, j.dimension, j.known ORDER BY j.n DESC, j.value) AS rank FROM judged j
              )
