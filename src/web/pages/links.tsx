@@ -1,12 +1,13 @@
 // `/app/links`: the links of the signed-in key (every link for an admin key), searched, filtered and
 // sorted by the API (GET /urls?q=&state=&tag=&sort=&order=), a page at a time. Per link: its tags
 // (each a button that filters by it), copy, QR code, stats, edit the target, the expiry and the tags,
-// disable or enable, delete after a confirmation.
+// disable or enable, delete after a confirmation. For all of them: Import / Export.
 import { useCallback, useEffect, useId, useState } from 'preact/hooks';
 import type { Link, LinkSort, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
+import { ImportExport } from '../components/import-export.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
@@ -35,7 +36,7 @@ interface Filters {
 }
 const NO_FILTERS: Filters = { q: '', state: '', tags: [], order: 'created-desc' };
 
-type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | null;
+type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | { kind: 'porting' } | null;
 
 export function LinksPage() {
   const { apiKey } = useSession();
@@ -141,6 +142,11 @@ function LinkList() {
 
   return (
     <>
+      <div class="page-actions">
+        <button type="button" class="secondary" onClick={() => setAction({ kind: 'porting' })}>
+          Import / Export
+        </button>
+      </div>
       <form class="filters" role="search" onSubmit={search} aria-label="Search links">
         <div>
           <label for={`${id}-q`}>Search</label>
@@ -250,6 +256,11 @@ function LinkList() {
       {action?.kind === 'qr' && (
         <Dialog title={`QR code of ${action.link.short_code}`} onClose={() => setAction(null)}>
           <QrCode code={action.link.short_code} />
+        </Dialog>
+      )}
+      {action?.kind === 'porting' && (
+        <Dialog title="Import / Export" onClose={() => setAction(null)}>
+          <ImportExport onImported={() => void load()} />
         </Dialog>
       )}
       {action?.kind === 'edit' && (
