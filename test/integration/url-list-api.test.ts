@@ -164,6 +164,16 @@ describe('tags and GET /urls sorting and filters', () => {
     }
   });
 
+  test('the OpenAPI document lists the query parameters of GET /urls and tags in the bodies and the link', async () => {
+    type Operation = { parameters?: { name: string; in: string }[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown> } }> } };
+    const doc = (await svc.app.inject({ url: '/docs/json' })).json<{ paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { properties: Record<string, unknown> }> } }>();
+    const query = (doc.paths['/urls']?.get?.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name).sort();
+    assert.deepEqual(query, ['created_after', 'created_before', 'cursor', 'expires_after', 'expires_before', 'limit', 'order', 'q', 'sort', 'state', 'tag']);
+    assert.ok(doc.paths['/urls']?.post?.requestBody?.content['application/json']?.schema.properties?.tags, 'POST /urls takes tags');
+    assert.ok(doc.paths['/urls/{short_code}']?.patch?.requestBody?.content['application/json']?.schema.properties?.tags, 'PATCH takes tags');
+    assert.ok(Object.values(doc.components.schemas).some((schema) => schema.properties.tags !== undefined && schema.properties.short_url !== undefined), 'the Link has tags');
+  });
+
   test("another key's links never show, whatever the filter", async () => {
     const other = await svc.userKey('other-lister');
     assert.equal((await create({ url: 'https://example.com/other', tags: ['launch'] }, other)).statusCode, 201);
