@@ -26,6 +26,9 @@ interface UrlRow {
   created_at: Date;
   expiry_date: Date | null;
   is_one_time: boolean;
+  max_visits: number | null;
+  visits: number;
+  forward_query: boolean;
   is_active: boolean;
   is_expired: boolean;
   is_custom_alias: boolean;
@@ -37,7 +40,7 @@ interface UrlRow {
 }
 
 const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at';
+  'id, short_code, original_url, created_at, expiry_date, is_one_time, max_visits, visits, forward_query, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at';
 
 /**
  * Most values one link keeps per UTC day and dimension; a new value past it is counted as OTHER.
@@ -54,6 +57,9 @@ function toLink(row: UrlRow): LinkRecord {
     createdAt: new Date(row.created_at),
     expiresAt: row.expiry_date === null ? null : new Date(row.expiry_date),
     isOneTime: row.is_one_time,
+    maxVisits: row.max_visits === null ? null : Number(row.max_visits),
+    visits: Number(row.visits),
+    forwardQuery: row.forward_query,
     isActive: row.is_active,
     isExpired: row.is_expired,
     isCustomAlias: row.is_custom_alias,
@@ -67,7 +73,11 @@ function toLink(row: UrlRow): LinkRecord {
 
 /**
  * Each state as SQL, in the order of precedence linkState() (src/url/routes/schemas.ts) gives them:
- * disabled, then used, then expired (the sweep's flag, or an expiry already past at `now`).
+ * disabled, then used, then expired (the sweep's flag, or an expiry already past at `now`). "Used"
+ * is consumed_at, whatever the limit: the visit that reaches max_visits sets it, in the same UPDATE
+ * that counts it (countVisit), and so does an update that lowers max_visits to the visits made, while
+ * raising or removing the limit clears it (updateById). One column says it, for one-time links and
+ * for links of any limit alike, including those the previous version used up (visits not counted).
  */
 const STATE_CONDITIONS: Record<LinkStateName, (now: () => string) => string> = {
   disabled: () => 'NOT is_active',
@@ -75,6 +85,11 @@ const STATE_CONDITIONS: Record<LinkStateName, (now: () => string) => string> = {
   expired: (now) => `is_active AND consumed_at IS NULL AND (is_expired OR expiry_date <= ${now()}::timestamptz)`,
   active: (now) => `is_active AND consumed_at IS NULL AND NOT is_expired AND (expiry_date IS NULL OR expiry_date > ${now()}::timestamptz)`,
 };
+
+/** A new link's limit: a given maxVisits, else 1 for the one-time shorthand, else none. */
+function maxVisitsOf(link: NewLink): number | null {
+  return link.maxVisits !== undefined ? link.maxVisits : link.isOneTime === true ? 1 : null;
+}
 
 /** Most rows one coalesced lookup or insert carries. */
 const MAX_BATCH = 256;
@@ -121,14 +136,17 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(
-      `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
-       SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[])
+      `INSERT INTO urls (short_code, original_url, expiry_date, max_visits, is_one_time, forward_query, is_custom_alias, owner_key_id)
+       SELECT code, url, expiry, max_visits, max_visits IS NOT DISTINCT FROM 1, forward_query, is_custom_alias, owner_key_id
+         FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::integer[], $5::bool[], $6::bool[], $7::bigint[])
+              AS v(code, url, expiry, max_visits, forward_query, is_custom_alias, owner_key_id)
        ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}`,
       [
         links.map((l) => l.code),
         links.map((l) => l.url),
         links.map((l) => l.expiresAt),
-        links.map((l) => l.isOneTime),
+        links.map(maxVisitsOf),
+        links.map((l) => l.forwardQuery === true),
         links.map((l) => l.isCustomAlias),
         links.map((l) => l.ownerKeyId),
       ],
@@ -182,17 +200,19 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     insert,
     findByCode,
 
-    async consumeOneTime(code, now) {
-      // The row lock taken by UPDATE serialises concurrent callers; the WHERE clause re-checks after
-      // the lock, so exactly one sees consumed_at IS NULL.
-      const { rows } = await db.query<{ id: number }>(
-        `UPDATE urls SET consumed_at = $2
-          WHERE short_code = $1 AND is_one_time AND consumed_at IS NULL AND is_active
+    async countVisit(id, now) {
+      // The row lock taken by UPDATE serialises concurrent callers, here and on every other replica;
+      // a caller that waited re-checks the WHERE clause against the row its predecessor left, so with
+      // k visits left exactly k pass. `visits` in SET is the value before this visit. consumed_at IS
+      // NULL also keeps out a link the previous version used up (it set consumed_at alone).
+      const { rows } = await db.query<UrlRow>(
+        `UPDATE urls SET visits = visits + 1, consumed_at = CASE WHEN visits + 1 >= max_visits THEN $2 ELSE consumed_at END
+          WHERE id = $1 AND max_visits IS NOT NULL AND visits < max_visits AND consumed_at IS NULL AND is_active
             AND (expiry_date IS NULL OR expiry_date > $2)
-          RETURNING id`,
-        [code, now],
+          RETURNING ${URL_COLUMNS}`,
+        [id, now],
       );
-      return rows.length === 1;
+      return rows[0] ? toLink(rows[0]) : null;
     },
 
     async deleteById(id) {
@@ -216,6 +236,18 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         sets.push(`expiry_date = $${params.length}`);
         // A new expiry re-derives the sweep's flag; the sweep will set it again when due.
         sets.push(`is_expired = ($${params.length}::timestamptz IS NOT NULL AND $${params.length}::timestamptz <= now())`);
+      }
+      if (patch.maxVisits !== undefined) {
+        params.push(patch.maxVisits);
+        const limit = `$${params.length}::integer`;
+        sets.push(`max_visits = ${limit}`, `is_one_time = (${limit} IS NOT DISTINCT FROM 1)`);
+        // "Used" follows the new limit at once: no visit left is used (kept from when it was first
+        // used), a visit left or no limit is not. The row lock orders this against countVisit.
+        sets.push(`consumed_at = CASE WHEN ${limit} IS NOT NULL AND visits >= ${limit} THEN coalesce(consumed_at, now()) END`);
+      }
+      if (patch.forwardQuery !== undefined) {
+        params.push(patch.forwardQuery);
+        sets.push(`forward_query = $${params.length}`);
       }
       if (sets.length === 0) {
         const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE id = $1`, params);
