@@ -27,10 +27,10 @@ export type Command =
   /** Flags of `serve` become the variables they stand for (`--port 9000` is PORT=9000). */
   | { verb: 'serve'; env: Record<string, string> }
   | { verb: 'kgs' | 'url-service' | 'migrate' }
-  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; client: ClientFlags }
+  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; maxVisits?: number; forwardQuery: boolean; client: ClientFlags }
   | { verb: 'stats' | 'delete'; code: string; client: ClientFlags }
-  /** `expiresInS: null`: the link no longer expires. */
-  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; client: ClientFlags }
+  /** `expiresInS: null`: the link no longer expires; `maxVisits: null`: it has no visit limit any more. */
+  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; maxVisits?: number | null; forwardQuery?: boolean; client: ClientFlags }
   | { verb: 'list'; limit?: number; cursor?: string; all: boolean; search?: string; state?: LinkState; client: ClientFlags }
   | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
   | { verb: 'keys list'; client: ClientFlags }
@@ -45,6 +45,10 @@ const OPTIONS = {
   alias: { type: 'string' },
   'expires-in': { type: 'string' },
   'one-time': { type: 'boolean' },
+  'max-visits': { type: 'string' },
+  'no-max-visits': { type: 'boolean' },
+  'forward-query': { type: 'boolean' },
+  'no-forward-query': { type: 'boolean' },
   url: { type: 'string' },
   'no-expiry': { type: 'boolean' },
   disable: { type: 'boolean' },
@@ -71,10 +75,13 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   kgs: { options: [], positionals: [] },
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
-  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time'], positionals: ['url'] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query'], positionals: ['url'] },
   stats: { options: CLIENT, positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
-  edit: { options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable'], positionals: ['code'] },
+  edit: {
+    options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'max-visits', 'no-max-visits', 'forward-query', 'no-forward-query'],
+    positionals: ['code'],
+  },
   list: { options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state'], positionals: [] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
   'keys list': { options: CLIENT, positionals: [] },
@@ -170,6 +177,15 @@ function wholeNumber(text: string, flag: string, verb: string, min: number, max:
   return value;
 }
 
+/** The API's bound on a visit limit. */
+const MAX_VISITS = 1_000_000_000;
+
+/** `--max-visits`, when given. */
+function maxVisits(values: Values, verb: string): number | undefined {
+  const text = values['max-visits'];
+  return text === undefined ? undefined : wholeNumber(text, '--max-visits', verb, 1, MAX_VISITS);
+}
+
 const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
 
 function linkState(text: string, verb: string): LinkState {
@@ -233,6 +249,9 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb };
     case 'shorten': {
       const expiresInS = expiresIn(values, verb);
+      const limit = maxVisits(values, verb);
+      // One-time is a limit of one: asking for another as well is a mistake, whichever was meant.
+      if (values['one-time'] === true && limit !== undefined && limit !== 1) throw new UsageError('give --one-time or --max-visits, not both (--one-time is --max-visits 1)', verb);
       const suggestion = suggestUrl(first);
       if (suggestion !== null) throw new UsageError(`shorten needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
       return {
@@ -241,6 +260,8 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.alias === undefined ? {} : { alias: values.alias }),
         ...(expiresInS === undefined ? {} : { expiresInS }),
         oneTime: values['one-time'] === true,
+        ...(limit === undefined ? {} : { maxVisits: limit }),
+        forwardQuery: values['forward-query'] === true,
         client: clientFlags(values),
       };
     }
@@ -250,18 +271,25 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'edit': {
       if (values.disable === true && values.enable === true) throw new UsageError('give --disable or --enable, not both', verb);
       if (values['expires-in'] !== undefined && values['no-expiry'] === true) throw new UsageError('give --expires-in or --no-expiry, not both', verb);
-      if (values.url === undefined && values['expires-in'] === undefined && values['no-expiry'] !== true && values.disable !== true && values.enable !== true) {
-        throw new UsageError('edit needs a change: --url, --expires-in, --no-expiry, --disable or --enable', verb);
+      if (values['max-visits'] !== undefined && values['no-max-visits'] === true) throw new UsageError('give --max-visits or --no-max-visits, not both', verb);
+      if (values['forward-query'] === true && values['no-forward-query'] === true) throw new UsageError('give --forward-query or --no-forward-query, not both', verb);
+      const changes: OptionName[] = ['url', 'expires-in', 'no-expiry', 'disable', 'enable', 'max-visits', 'no-max-visits', 'forward-query', 'no-forward-query'];
+      if (!changes.some((name) => values[name] !== undefined && values[name] !== false)) {
+        const flags = changes.map((name) => `--${name}`);
+        throw new UsageError(`edit needs a change: ${flags.slice(0, -1).join(', ')} or ${flags.at(-1) ?? ''}`, verb);
       }
       const suggestion = values.url === undefined ? null : suggestUrl(values.url);
       if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
       const inS = expiresIn(values, verb);
+      const limit = maxVisits(values, verb);
       return {
         verb,
         code: first,
         ...(values.url === undefined ? {} : { url: values.url }),
         ...(values['no-expiry'] === true ? { expiresInS: null } : inS === undefined ? {} : { expiresInS: inS }),
         ...(values.disable === true ? { isActive: false } : values.enable === true ? { isActive: true } : {}),
+        ...(values['no-max-visits'] === true ? { maxVisits: null } : limit === undefined ? {} : { maxVisits: limit }),
+        ...(values['forward-query'] === true ? { forwardQuery: true } : values['no-forward-query'] === true ? { forwardQuery: false } : {}),
         client: clientFlags(values),
       };
     }

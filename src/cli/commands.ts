@@ -16,6 +16,8 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
         ...(command.alias === undefined ? {} : { alias: command.alias }),
         ...(command.expiresInS === undefined ? {} : { expiresIn: command.expiresInS }),
         ...(command.oneTime ? { oneTime: true } : {}),
+        ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
+        ...(command.forwardQuery ? { forwardQuery: true } : {}),
       });
       print(asJson ? json(link) : formatLink(link));
       return;
@@ -30,6 +32,8 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
         ...(command.url === undefined ? {} : { url: command.url }),
         ...(command.isActive === undefined ? {} : { isActive: command.isActive }),
         ...(command.expiresInS === undefined ? {} : { expiresAt: command.expiresInS === null ? null : new Date(now() + command.expiresInS * 1000) }),
+        ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
+        ...(command.forwardQuery === undefined ? {} : { forwardQuery: command.forwardQuery }),
       });
       print(asJson ? json(link) : formatLink(link));
       return;

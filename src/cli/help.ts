@@ -22,7 +22,7 @@ Run a server:
 Use a server:
   shorten <url>   make a short link
   stats <code>    clicks and state of a link
-  edit <code>     change a link's target or expiry, disable or enable it
+  edit <code>     change a link's target, expiry, visit limit or query forwarding; disable or enable it
   delete <code>   delete a link
   list            your links (needs an API key)
   keys create     create an API key (needs an admin key)
@@ -65,18 +65,24 @@ ${SERVER_NOTE}`,
 Applies the database migrations to DATABASE_URL, then exits. Safe to run twice, or twice at once.
 (\`curt serve\` migrates its own database by itself.)
 ${SERVER_NOTE}`,
-  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time]
+  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time | --max-visits N] [--forward-query]
 
 Makes a short link to <url> and prints it.
   --alias NAME            a custom code: 3 to 10 characters of A-Z a-z 0-9 _ -
   --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w...
-  --one-time              the link redirects exactly once
+  --one-time              the link redirects exactly once (--max-visits 1)
+  --max-visits N          the link redirects people N times (1 to 1000000000), then answers
+                          "used"; link previews and other bots do not use a visit
+  --forward-query         /code?utm_source=x leads to <url> with utm_source=x added (a name
+                          <url> has too takes the short link's value)
 ${CLIENT_OPTIONS}`,
   stats: `Usage: curt stats <code>
 
-Prints a link's target, state and clicks: the total, per day and per referring site.
+Prints a link's target, state, visits made of its limit, and clicks: the total, per day and per
+referring site.
 ${CLIENT_OPTIONS}`,
   edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
+                 [--max-visits N | --no-max-visits] [--forward-query | --no-forward-query]
 
 Changes a link and prints it; every replica redirects by the change at once. Needs the key that made
 it, or an admin key (anonymous links: an admin key).
@@ -85,6 +91,11 @@ it, or an admin key (anonymous links: an admin key).
   --no-expiry             the link no longer expires
   --disable               the link answers 410 until enabled again
   --enable                the link redirects again
+  --max-visits N          a new visit limit: at or below the visits already made, the link is
+                          used up; above them, a used link redirects again
+  --no-max-visits         the link has no visit limit any more
+  --forward-query         add the short link's query string to the target's
+  --no-forward-query      redirect to the target as it is
 ${CLIENT_OPTIONS}`,
   delete: `Usage: curt delete <code>
 
@@ -93,7 +104,8 @@ Deletes a link: its code answers 404 at once. Needs the key that made it, or an 
 ${CLIENT_OPTIONS}`,
   list: `Usage: curt list [--search TEXT] [--state STATE] [--limit N] [--cursor C | --all]
 
-Lists the links of your API key (every link for an admin key), newest first.
+Lists the links of your API key (every link for an admin key), newest first, with their clicks and
+their visits made of the limit (2/5; - for none).
   --search TEXT only links whose code or target contains TEXT (any letter case)
   --state STATE only links that are active, expired, used or disabled
   --limit N     links per page, 1 to 100 (default 20)
