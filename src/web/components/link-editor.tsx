@@ -1,13 +1,14 @@
-// Edit what the API lets change on a link (PATCH /urls/{code}): its target and its expiry. A new
-// target passes the same checks as at creation; its errors show under the field they concern.
+// Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry, its visit
+// limit and query forwarding. A new target passes the same checks as at creation; its errors show
+// under the field they concern. Only what changed is sent.
 import { useId, useState } from 'preact/hooks';
-import type { Link } from '../../client/curt-client.ts';
+import type { Link, LinkPatch } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
-import { toLocalInput } from '../format.ts';
+import { formatNumber, parseVisitLimit, toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
-type Errors = { url?: string; expiry?: string; form?: string };
+type Errors = { url?: string; expiry?: string; visits?: string; form?: string };
 
 export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (link: Link) => void; onCancel: () => void }) {
   const session = useSession();
@@ -15,6 +16,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [url, setUrl] = useState(link.original_url);
   const [never, setNever] = useState(link.expires_at === null);
   const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
+  const [visitLimit, setVisitLimit] = useState(link.max_visits === null ? '' : String(link.max_visits));
+  const [forwardQuery, setForwardQuery] = useState(link.forward_query);
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
 
@@ -23,13 +26,18 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     const when = new Date(date);
     if (url.trim() === '') return setErrors({ url: 'Enter the address the short link should go to.' });
     if (!never && (date === '' || Number.isNaN(when.getTime()))) return setErrors({ expiry: 'Choose a date and time, or tick "Never expires".' });
+    const limit = parseVisitLimit(visitLimit);
+    if (typeof limit === 'string') return setErrors({ visits: limit });
     setBusy(true);
     try {
-      const changedUrl = url.trim() === link.original_url ? {} : { url: url.trim() };
-      onSaved(await session.client.update(link.short_code, { ...changedUrl, expiresAt: never ? null : when }));
+      const patch: LinkPatch = { expiresAt: never ? null : when };
+      if (url.trim() !== link.original_url) patch.url = url.trim();
+      if (limit !== link.max_visits) patch.maxVisits = limit;
+      if (forwardQuery !== link.forward_query) patch.forwardQuery = forwardQuery;
+      onSaved(await session.client.update(link.short_code, patch));
     } catch (err) {
       const { field, message } = explain(err);
-      setErrors(field === 'url' || field === 'expiry' ? { [field]: message } : { form: message });
+      setErrors(field === 'url' || field === 'expiry' || field === 'visits' ? { [field]: message } : { form: message });
     } finally {
       setBusy(false);
     }
@@ -72,6 +80,30 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
         {...invalidProps(`${id}-expiry-error`, errors.expiry)}
       />
       <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
+      <label for={`${id}-visits`}>Visit limit</label>
+      <input
+        id={`${id}-visits`}
+        name="max_visits"
+        type="number"
+        inputMode="numeric"
+        min={1}
+        max={1_000_000_000}
+        step={1}
+        value={visitLimit}
+        onInput={(e) => {
+          setVisitLimit(e.currentTarget.value);
+          setErrors({ ...errors, visits: undefined });
+        }}
+        {...invalidProps(`${id}-visits-error`, errors.visits, `${id}-visits-hint`)}
+      />
+      <p class="hint" id={`${id}-visits-hint`}>
+        {link.max_visits === null ? 'Empty: no limit.' : `${formatNumber(link.visits)} ${link.visits === 1 ? 'visit' : 'visits'} made so far. At or below that, the link is used up; empty: no limit.`}
+      </p>
+      <FieldError id={`${id}-visits-error`} message={errors.visits} />
+      <div class="check">
+        <input id={`${id}-forward`} name="forward_query" type="checkbox" checked={forwardQuery} onChange={(e) => setForwardQuery(e.currentTarget.checked)} />
+        <label for={`${id}-forward`}>Forward query string</label>
+      </div>
       <FieldError id={`${id}-form-error`} message={errors.form} />
       <div class="actions">
         <button type="submit" disabled={busy}>

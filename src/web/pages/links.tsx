@@ -1,6 +1,6 @@
 // `/app/links`: the links of the signed-in key (every link for an admin key), searched and filtered
-// by the API (GET /urls?q=&state=), a page at a time. Per link: copy, QR code, stats, edit the target
-// and the expiry, disable or enable, delete after a confirmation.
+// by the API (GET /urls?q=&state=), a page at a time. Per link: copy, QR code, stats, edit the target,
+// the expiry, the visit limit and query forwarding, disable or enable, delete after a confirmation.
 import { useCallback, useEffect, useId, useState } from 'preact/hooks';
 import type { Link, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
@@ -9,7 +9,7 @@ import { Dialog } from '../components/dialog.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
-import { formatDateTime, formatNumber, STATE_LABELS } from '../format.ts';
+import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
 import { onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
 
@@ -141,6 +141,8 @@ function LinkList() {
                 <p class="meta">
                   {formatNumber(link.clicks)} {link.clicks === 1 ? 'click' : 'clicks'} · made {formatDateTime(link.created_at)} · expires {formatDateTime(link.expires_at)}
                   {link.is_one_time ? ' · one-time' : ''}
+                  {link.max_visits === null || link.is_one_time ? '' : ` · ${visitsText(link)} visits`}
+                  {link.forward_query ? ' · forwards query' : ''}
                 </p>
                 {rowError?.code === link.short_code && (
                   <p class="field-error" role="alert">
