@@ -6,6 +6,7 @@ import { BlockList, isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Reader, type Response } from 'mmdb-lib';
 // One "(unknown)" for every analytics value, so a report can treat them alike.
+import { boundedMemo } from './memo.ts';
 import { UNKNOWN } from './user-agent.ts';
 
 export interface CountryResolver {
@@ -49,16 +50,12 @@ for (const [network, prefix] of [
 /** dbPath null: no database (header only). Reads the file once; throws a clear Error if it cannot be read or is not an MMDB. */
 export async function openCountryResolver(options: { dbPath: string | null; cacheMax?: number }): Promise<CountryResolver> {
   const cacheMax = options.cacheMax ?? 10_000;
-  if (!Number.isInteger(cacheMax) || cacheMax < 1) throw new RangeError(`cacheMax must be a positive integer, got ${cacheMax}`);
   if (options.dbPath === null) return { country: ({ header }) => countryCode(header) ?? UNKNOWN };
 
   const reader = await openDatabase(options.dbPath);
   // An IPv4-only database has no IPv6 tree: mmdb-lib would walk the IPv4 one with an IPv6 address's
   // first bits and answer some IPv4 network's record.
   const hasIpv6 = reader.metadata.ipVersion === 6;
-  // First in, first out, as the User-Agent cache (user-agent.ts): a hit is one Map.get.
-  const cache = new Map<string, string>();
-
   function lookUp(address: string): string {
     const ip = publicAddress(address);
     if (ip === null || (ip.family === 6 && !hasIpv6)) return UNKNOWN;
@@ -71,21 +68,15 @@ export async function openCountryResolver(options: { dbPath: string | null; cach
     }
   }
 
+  const looked = boundedMemo(cacheMax, lookUp);
+
   return {
     country({ address, header }) {
       const fromHeader = countryCode(header);
       if (fromHeader !== null) return fromHeader;
       // Over-long strings are not addresses; not cached, so they cannot fill the cache.
       if (address === undefined || address.length > MAX_ADDRESS_LENGTH) return UNKNOWN;
-      const cached = cache.get(address);
-      if (cached !== undefined) return cached;
-      const country = lookUp(address);
-      if (cache.size >= cacheMax) {
-        const oldest = cache.keys().next();
-        if (oldest.done !== true) cache.delete(oldest.value);
-      }
-      cache.set(address, country);
-      return country;
+      return looked.get(address);
     },
   };
 }

@@ -3,6 +3,7 @@
 // they are not people); bowser reads the rest. Every value is short, printable ASCII and never empty,
 // so it can go straight into a counter's label or a table cell, whatever the client sent.
 import { getParser } from 'bowser';
+import { boundedMemo } from './memo.ts';
 import { getPattern, isbot } from 'isbot';
 
 export type DeviceType = 'desktop' | 'mobile' | 'tablet' | 'bot' | 'other';
@@ -75,33 +76,21 @@ const GENERIC_WORDS = new Set(['bot', 'bots', 'http', 'https', 'www', 'com', 'mo
 const NAME_CHAR = /[\w.-]/;
 
 export function createUserAgentClassifier(options: { cacheMax?: number } = {}): UserAgentClassifier {
-  const cacheMax = options.cacheMax ?? 10_000;
-  if (!Number.isInteger(cacheMax) || cacheMax < 1) throw new RangeError(`cacheMax must be a positive integer, got ${cacheMax}`);
-  // First in, first out: a hit is one Map.get. Moving each hit to the end (exact LRU) costs a delete and
-  // a set per request, which the in-process link cache measured at 15 % of a warm redirect
-  // (src/storage/memory/memory-link-cache.ts); here an evicted popular User-Agent costs one more parse. Keyed by the whole string,
-  // which is at most MAX_PARSED_LENGTH long: the cache holds at most cacheMax × 512 characters.
-  const cache = new Map<string, VisitorAgent>();
+  // Keyed by the whole string, which is at most MAX_PARSED_LENGTH long: the cache holds at most
+  // cacheMax × 512 characters.
+  const parsed = boundedMemo(options.cacheMax ?? 10_000, parseUserAgent);
 
   function classify(userAgent: string | undefined): VisitorAgent {
     if (userAgent === undefined || userAgent === '') return NO_AGENT;
     // Not cached: 8 KB keys would let a client fill the cache with junk of its choosing.
     if (userAgent.length > MAX_PARSED_LENGTH) return classifyOverLong(userAgent);
-    const cached = cache.get(userAgent);
-    if (cached !== undefined) return cached;
-    const agent = parseUserAgent(userAgent);
-    if (cache.size >= cacheMax) {
-      const oldest = cache.keys().next();
-      if (oldest.done !== true) cache.delete(oldest.value);
-    }
-    cache.set(userAgent, agent);
-    return agent;
+    return parsed.get(userAgent);
   }
 
   return {
     classify,
     isBot: (userAgent) => classify(userAgent).bot !== null,
-    cacheSize: () => cache.size,
+    cacheSize: () => parsed.size(),
   };
 }
 

@@ -28,7 +28,9 @@ export type Command =
   | { verb: 'serve'; env: Record<string, string> }
   | { verb: 'kgs' | 'url-service' | 'migrate' }
   | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; maxVisits?: number; forwardQuery: boolean; client: ClientFlags }
-  | { verb: 'stats' | 'delete'; code: string; client: ClientFlags }
+  /** `from`/`to`: UTC days (YYYY-MM-DD); the server's defaults when absent (the last 90 days). */
+  | { verb: 'stats'; code: string; from?: string; to?: string; top?: number; client: ClientFlags }
+  | { verb: 'delete'; code: string; client: ClientFlags }
   /** `expiresInS: null`: the link no longer expires; `maxVisits: null`: it has no visit limit any more. */
   | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; maxVisits?: number | null; forwardQuery?: boolean; client: ClientFlags }
   | { verb: 'list'; limit?: number; cursor?: string; all: boolean; search?: string; state?: LinkState; client: ClientFlags }
@@ -58,6 +60,9 @@ const OPTIONS = {
   all: { type: 'boolean' },
   search: { type: 'string' },
   state: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  top: { type: 'string' },
   admin: { type: 'boolean' },
   name: { type: 'string' },
   port: { type: 'string' },
@@ -76,7 +81,7 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
   shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query'], positionals: ['url'] },
-  stats: { options: CLIENT, positionals: ['code'] },
+  stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
   edit: {
     options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'max-visits', 'no-max-visits', 'forward-query', 'no-forward-query'],
@@ -188,6 +193,32 @@ function maxVisits(values: Values, verb: string): number | undefined {
 
 const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
 
+/** The longest range the analytics API answers, in days (both ends included). */
+export const MAX_RANGE_DAYS = 3660;
+const DAY_MS = 86_400_000;
+
+/** `--from`/`--to`: a calendar day as YYYY-MM-DD (2026-02-30 is no day). */
+function utcDay(text: string, flag: string, verb: string): string {
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  const ms = match === null ? NaN : Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text) {
+    throw new UsageError(`${flag} must be a day as YYYY-MM-DD, such as 2026-01-31 (got "${text}")`, verb);
+  }
+  return text;
+}
+
+/** The range of `stats`, checked as the server does when both ends are given (one end alone: the server knows today). */
+function statsRange(values: Values, verb: string): { from?: string; to?: string } {
+  const from = values.from === undefined ? undefined : utcDay(values.from, '--from', verb);
+  const to = values.to === undefined ? undefined : utcDay(values.to, '--to', verb);
+  if (from !== undefined && to !== undefined) {
+    if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`, verb);
+    const days = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
+    if (days > MAX_RANGE_DAYS) throw new UsageError(`--from ${from} to --to ${to} is ${days} days; the server answers at most ${MAX_RANGE_DAYS}`, verb);
+  }
+  return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+}
+
 function linkState(text: string, verb: string): LinkState {
   const state = LINK_STATES.find((s) => s === text);
   if (state === undefined) throw new UsageError(`--state must be one of ${LINK_STATES.join(', ')} (got "${text}")`, verb);
@@ -266,6 +297,13 @@ function build(verb: string, args: string[], values: Values): Command {
       };
     }
     case 'stats':
+      return {
+        verb,
+        code: first,
+        ...statsRange(values, verb),
+        ...(values.top === undefined ? {} : { top: wholeNumber(values.top, '--top', verb, 1, 100) }),
+        client: clientFlags(values),
+      };
     case 'delete':
       return { verb, code: first, client: clientFlags(values) };
     case 'edit': {

@@ -23,7 +23,12 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
       return;
     }
     case 'stats': {
-      const [link, analytics] = await Promise.all([client.get(command.code), client.analytics(command.code)]);
+      const range = {
+        ...(command.from === undefined ? {} : { from: command.from }),
+        ...(command.to === undefined ? {} : { to: command.to }),
+        ...(command.top === undefined ? {} : { top: command.top }),
+      };
+      const [link, analytics] = await Promise.all([client.get(command.code), client.analytics(command.code, range)]);
       print(asJson ? json({ ...analytics, short_url: link.short_url, original_url: link.original_url }) : formatStats(link, analytics));
       return;
     }

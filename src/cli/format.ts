@@ -51,27 +51,74 @@ export function formatLink(link: Link): string {
   ]);
 }
 
+const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
+
+/** `DE` → `Germany`; '' for what is no country code (`(unknown)`, `(other)`) or a code ICU has no name for. */
+export function countryName(code: string): string {
+  if (!/^[A-Z]{2}$/.test(code)) return '';
+  try {
+    const name = regionNames.of(code);
+    return name === undefined || name === code ? '' : name;
+  } catch {
+    return '';
+  }
+}
+
+/** `part` of `whole` as a whole percentage; never 0% for a part that is there, nor 100% for one that is not all. */
+export function share(part: number, whole: number): string {
+  if (whole <= 0) return '-';
+  const percent = Math.round((part / whole) * 100);
+  if (percent === 0 && part > 0) return '<1%';
+  if (percent === 100 && part < whole) return '>99%';
+  return `${percent}%`;
+}
+
+const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+const DAY_MS = 86_400_000;
+
+/** One breakdown: its values (with more columns before the count, e.g. a country's name), count and share of `total`. */
+function breakdown(headers: readonly string[], rows: readonly { cells: readonly string[]; n: number }[], total: number): string | null {
+  if (rows.length === 0) return null;
+  const numbers = new Set([headers.length - 2, headers.length - 1]);
+  return table(headers, rows.map((r) => [...r.cells, String(r.n), share(r.n, total)]), numbers);
+}
+
 export function formatStats(link: Link, analytics: Analytics): string {
+  const a = analytics;
+  const days = Math.round((Date.parse(a.to) - Date.parse(a.from)) / DAY_MS) + 1;
+  const named = (list: readonly { name: string; clicks: number }[]) => list.map((r) => ({ cells: [r.name], n: r.clicks }));
   const parts = [
     fields([
       ['Short URL', link.short_url],
       ['Target', link.original_url],
-      ['State', analytics.state],
-      ['Clicks', String(analytics.clicks)],
-      ['Last click', formatTime(analytics.last_clicked_at, '-')],
-      ['Created', formatTime(analytics.created_at)],
-      ['Expires', formatTime(analytics.expires_at)],
-      ['One-time', yesNo(analytics.is_one_time)],
+      ['State', a.state],
+      ['Clicks', String(a.clicks)],
+      ['Bot hits', String(a.bot_hits)],
+      ['Last click', formatTime(a.last_clicked_at, '-')],
+      ['Created', formatTime(a.created_at)],
+      ['Expires', formatTime(a.expires_at)],
+      ['One-time', yesNo(a.is_one_time)],
       ['Visits', visitsOf(link)],
       ['Forward query', yesNo(link.forward_query)],
     ]),
+    fields([
+      ['Range', `${a.from} to ${a.to} (UTC, ${count(days, 'day', 'days')})`],
+      ['Clicks in range', String(a.range_clicks)],
+      ['Bot hits in range', String(a.range_bot_hits)],
+    ]),
   ];
-  if (analytics.daily.length > 0) {
-    parts.push(table(['DAY', 'CLICKS'], analytics.daily.map((d) => [d.date, String(d.clicks)]), new Set([1])));
+  if (a.daily.length > 0) {
+    parts.push(table(['DAY', 'CLICKS', 'BOT HITS'], a.daily.map((d) => [d.date, String(d.clicks), String(d.bot_hits)]), new Set([1, 2])));
   }
-  if (analytics.referrers.length > 0) {
-    parts.push(table(['REFERRER', 'CLICKS'], analytics.referrers.map((r) => [r.host, String(r.clicks)]), new Set([1])));
-  }
+  const tables = [
+    breakdown(['COUNTRY', 'NAME', 'CLICKS', 'SHARE'], a.countries.map((r) => ({ cells: [r.name, countryName(r.name)], n: r.clicks })), a.range_clicks),
+    breakdown(['BROWSER', 'CLICKS', 'SHARE'], named(a.browsers), a.range_clicks),
+    breakdown(['OS', 'CLICKS', 'SHARE'], named(a.operating_systems), a.range_clicks),
+    breakdown(['DEVICE', 'CLICKS', 'SHARE'], named(a.devices), a.range_clicks),
+    breakdown(['REFERRER', 'CLICKS', 'SHARE'], a.referrers.map((r) => ({ cells: [r.host], n: r.clicks })), a.range_clicks),
+    breakdown(['BOT', 'HITS', 'SHARE'], a.bots.map((r) => ({ cells: [r.name], n: r.hits })), a.range_bot_hits),
+  ];
+  parts.push(...tables.filter((t) => t !== null));
   return parts.join('\n\n');
 }
 

@@ -21,7 +21,7 @@ Run a server:
 
 Use a server:
   shorten <url>   make a short link
-  stats <code>    clicks and state of a link
+  stats <code>    clicks and state of a link, by day, country, browser, device...; its visits
   edit <code>     change a link's target, expiry, visit limit or query forwarding; disable or enable it
   delete <code>   delete a link
   list            your links (needs an API key)
@@ -76,10 +76,15 @@ Makes a short link to <url> and prints it.
   --forward-query         /code?utm_source=x leads to <url> with utm_source=x added (a name
                           <url> has too takes the short link's value)
 ${CLIENT_OPTIONS}`,
-  stats: `Usage: curt stats <code>
+  stats: `Usage: curt stats <code> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--top N]
 
-Prints a link's target, state, visits made of its limit, and clicks: the total, per day and per
-referring site.
+Prints a link's target, state, clicks and bot hits (crawlers, link previews, curl...: never counted
+as clicks), all time, and its visits made of its limit; then, over a range of UTC days, the clicks
+and bot hits per day, and the clicks by country, browser, operating system, device and referring
+site, and the bot hits by bot.
+  --from YYYY-MM-DD   first day of the range (default: 89 days before --to)
+  --to YYYY-MM-DD     last day of the range (default: today, UTC); at most 3,660 days in all
+  --top N             rows per breakdown, 1 to 100 (default 10); the rest add up to "(other)"
 ${CLIENT_OPTIONS}`,
   edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
                  [--max-visits N | --no-max-visits] [--forward-query | --no-forward-query]

@@ -19,13 +19,31 @@ export interface Link {
   is_expired: boolean;
   is_custom_alias: boolean;
   state: 'active' | 'expired' | 'used' | 'disabled';
+  /** All time, by people. */
   clicks: number;
+  /** All time, by bots (crawlers, link previews, HTTP libraries): never clicks. */
+  bot_hits: number;
   last_clicked_at: string | null;
 }
 
+/** One value of a breakdown and its clicks in the range; `(other)` sums the values past the top N. */
+export interface NamedCount {
+  name: string;
+  clicks: number;
+}
+
+/**
+ * GET /urls/{code}/analytics. `clicks` are people's: hits by bots (crawlers, link previews, HTTP
+ * libraries) are `bot_hits`, never clicks. The `range_` totals, `daily` and the breakdowns cover the
+ * UTC days `from` to `to`; each breakdown is the top N by count and, when more values exist, one
+ * `(other)` entry with the rest, so it sums to `range_clicks` (`bots`: to `range_bot_hits`).
+ */
 export interface Analytics {
   short_code: string;
+  /** All time, by people. */
   clicks: number;
+  /** All time, by bots. */
+  bot_hits: number;
   created_at: string;
   expires_at: string | null;
   is_one_time: boolean;
@@ -33,8 +51,32 @@ export interface Analytics {
   is_expired: boolean;
   state: string;
   last_clicked_at: string | null;
-  daily: { date: string; clicks: number }[];
+  /** The range answered: UTC days, YYYY-MM-DD, both included. */
+  from: string;
+  to: string;
+  range_clicks: number;
+  range_bot_hits: number;
+  /** The days of the range with any hit, oldest first. */
+  daily: { date: string; clicks: number; bot_hits: number }[];
+  /** Referring hosts; `(direct)`: no referrer. */
   referrers: { host: string; clicks: number }[];
+  /** ISO 3166-1 alpha-2 codes (`DE`), or `(unknown)`. */
+  countries: NamedCount[];
+  browsers: NamedCount[];
+  operating_systems: NamedCount[];
+  /** `desktop`, `mobile`, `tablet` or `other`. */
+  devices: NamedCount[];
+  bots: { name: string; hits: number }[];
+}
+
+/** Which days the analytics cover (UTC, YYYY-MM-DD, both included) and how long each breakdown is. */
+export interface AnalyticsOptions {
+  /** Default: `to` minus 89 days. */
+  from?: string;
+  /** Default: today (UTC). */
+  to?: string;
+  /** Entries per breakdown before `(other)`, 1 to 100; default 10. */
+  top?: number;
 }
 
 export interface ShortenOptions {
@@ -160,7 +202,8 @@ export interface CurtClient {
   qr(code: string, options?: { format?: 'svg' | 'png'; size?: number }): Promise<Blob>;
   /** What this instance allows (public, no key needed). */
   config(): Promise<InstanceConfig>;
-  analytics(code: string): Promise<Analytics>;
+  /** Clicks and bot hits of a link: all time, and per day and per breakdown over a range (default: the last 90 days). */
+  analytics(code: string, options?: AnalyticsOptions): Promise<Analytics>;
   createApiKey(options?: { name?: string; isAdmin?: boolean }): Promise<ApiKey>;
   /** Every key for an admin key (revoked ones too); only the caller's own for another key. */
   listApiKeys(): Promise<ApiKeyInfo[]>;
@@ -239,7 +282,14 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         cursor = page.next_cursor ?? undefined;
       } while (cursor !== undefined);
     },
-    analytics: (c) => call<Analytics>('GET', `/urls/${code(c)}/analytics`),
+    analytics(c, opts = {}) {
+      const query = new URLSearchParams();
+      if (opts.from !== undefined) query.set('from', opts.from);
+      if (opts.to !== undefined) query.set('to', opts.to);
+      if (opts.top !== undefined) query.set('top', String(opts.top));
+      const qs = query.toString();
+      return call<Analytics>('GET', `/urls/${code(c)}/analytics${qs === '' ? '' : `?${qs}`}`);
+    },
     async qr(c, opts = {}) {
       const query = new URLSearchParams();
       if (opts.format !== undefined) query.set('format', opts.format);

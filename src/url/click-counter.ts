@@ -30,12 +30,21 @@ export const QUEUE_MAX = 1024;
 const UNDESCRIBED: Visit = { bot: null, referrer: DIRECT, country: UNKNOWN, browser: UNKNOWN, os: UNKNOWN, device: 'other' };
 
 export interface ClickCounterMetrics {
-  flushed: (clicks: number, seconds: number) => void;
+  /** A flush wrote `clicks` clicks and `botHits` bot hits in `seconds`. */
+  flushed: (clicks: number, seconds: number, botHits: number) => void;
   flushFailed: () => void;
   /** Clicks not counted at all: their link did not fit in the buffer. */
   dropped: (clicks: number) => void;
   /** Hits counted in their link's total whose value (of some dimension) or day was not kept. */
   shed: (detail: 'value' | 'day', clicks: number) => void;
+}
+
+/** One flush's counts, with the id it is written (and retried) under. */
+interface Batch {
+  id: string;
+  batch: Map<number, ClickAggregate>;
+  clicks: number;
+  botHits: number;
 }
 
 export interface ClickCounterOptions {
@@ -67,7 +76,9 @@ export interface ClickCounter {
 export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   const now = options.now ?? (() => new Date());
   let buffer = new Map<number, ClickAggregate>();
+  /** Hits counted in `buffer`: clicks and bot hits. */
   let pendingClicks = 0;
+  let pendingBots = 0;
   /** Entries of `buffer`. */
   let entries = 0;
   /** Entries of the batch being written (or awaiting its retry): still in memory, and retried on failure. */
@@ -137,8 +148,11 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     if (visit.bot === null) {
       entry.clicks += 1;
       entry.lastClickedAt = at;
-    } else entry.botHits += 1;
-    pendingClicks += 1;
+      pendingClicks += 1;
+    } else {
+      entry.botHits += 1;
+      pendingBots += 1;
+    }
     const dayName = dayOf(at.getTime());
     let day = entry.days.get(dayName);
     if (day === undefined) {
@@ -185,7 +199,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
    * if its first COMMIT did go through (only the answer was lost), the store recognises the id and
    * the retry adds nothing. Merging it into newer clicks would lose that protection.
    */
-  let failed: { id: string; batch: Map<number, ClickAggregate>; clicks: number } | null = null;
+  let failed: Batch | null = null;
 
   async function apply(id: string, batch: Map<number, ClickAggregate>): Promise<void> {
     await options.store.applyClicks([...batch.values()], id);
@@ -193,10 +207,14 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
 
   async function writeOnce(): Promise<number> {
     const started = performance.now();
-    let written = 0;
+    const written = { clicks: 0, botHits: 0 };
+    const add = (batch: Batch): void => {
+      written.clicks += batch.clicks;
+      written.botHits += batch.botHits;
+    };
     const succeeded = (): void => {
       lastSuccess = now();
-      if (written > 0) options.metrics?.flushed?.(written, (performance.now() - started) / 1000);
+      if (written.clicks + written.botHits > 0) options.metrics?.flushed?.(written.clicks, (performance.now() - started) / 1000, written.botHits);
     };
     if (failed !== null) {
       try {
@@ -205,17 +223,18 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         options.metrics?.flushFailed?.();
         throw err;
       }
-      written += failed.clicks;
+      add(failed);
       failed = null;
       inFlightEntries = 0;
     }
     if (buffer.size > 0) {
-      const next = { id: randomUUID(), batch: buffer, clicks: pendingClicks };
+      const next: Batch = { id: randomUUID(), batch: buffer, clicks: pendingClicks, botHits: pendingBots };
       // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
       // cannot let more than bufferMax entries into memory.
       inFlightEntries = entries;
       buffer = new Map();
       pendingClicks = 0;
+      pendingBots = 0;
       entries = 0;
       try {
         await apply(next.id, next.batch);
@@ -224,13 +243,13 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         failed = next;
         options.metrics?.flushFailed?.();
         // A retried batch before it did land: it is reported even though this flush fails.
-        if (written > 0) succeeded();
+        if (written.clicks + written.botHits > 0) succeeded();
         throw err;
       }
-      written += next.clicks;
+      add(next);
     }
     succeeded();
-    return written;
+    return written.clicks + written.botHits;
   }
 
   function flush(): Promise<number> {
@@ -244,12 +263,12 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   return {
     record,
     flush,
-    pending: () => queue.length + pendingClicks + (failed?.clicks ?? 0),
+    pending: () => queue.length + pendingClicks + pendingBots + (failed === null ? 0 : failed.clicks + failed.botHits),
     lastFlushAt: () => lastSuccess,
     start() {
       timer ??= setInterval(() => {
         flush().catch((err: unknown) =>
-          options.log.warn({ err: (err as Error).message, pending: pendingClicks }, 'click flush failed; clicks kept for the next try'),
+          options.log.warn({ err: (err as Error).message, pending: pendingClicks + pendingBots }, 'click flush failed; clicks kept for the next try'),
         );
       }, options.flushIntervalMs);
       timer.unref();
@@ -262,10 +281,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         try {
           if (flushing) await flushing.catch(() => 0);
           await flush();
-          if (queue.length === 0 && pendingClicks === 0 && failed === null) return;
+          if (queue.length === 0 && pendingClicks + pendingBots === 0 && failed === null) return;
         } catch (err) {
           if (performance.now() >= deadline) {
-            options.log.error({ err: (err as Error).message, lost: pendingClicks + (failed?.clicks ?? 0) }, 'clicks could not be written before shutdown');
+            options.log.error({ err: (err as Error).message, lost: pendingClicks + pendingBots + (failed === null ? 0 : failed.clicks + failed.botHits) }, 'clicks could not be written before shutdown');
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, 200));

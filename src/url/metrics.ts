@@ -53,7 +53,8 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
   });
   const redirect = createTallyCounter({ name: 'redirects_total', help: 'Redirect requests by outcome', label: 'outcome', registry });
   const linkCreated = createTallyCounter({ name: 'links_created_total', help: 'Links created', label: 'kind', registry });
-  const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Hits written to PostgreSQL: clicks and bot hits', registers });
+  const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Clicks (redirects served to people) written to PostgreSQL', registers });
+  const botHitsFlushed = new Counter({ name: 'bot_hits_flushed_total', help: 'Bot hits (crawlers, link previews, HTTP libraries) written to PostgreSQL', registers });
   const dropped = new Counter({ name: 'clicks_dropped_total', help: 'Clicks dropped because the click buffer was full', registers });
   const shed = new Counter({
     name: 'click_details_shed_total',
@@ -88,8 +89,9 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
     redirect,
     linkCreated,
     clickMetrics: {
-      flushed: (clicks, seconds) => {
+      flushed: (clicks, seconds, botHits) => {
         flushed.inc(clicks);
+        botHitsFlushed.inc(botHits);
         flushSeconds.observe(seconds);
       },
       flushFailed: () => flushFailures.inc(),

@@ -5,7 +5,6 @@ import { clientFor } from './api.ts';
 import { HomePage } from './pages/home.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LinksPage } from './pages/links.tsx';
-import { StatsPage } from './pages/stats.tsx';
 import { onLinkClick, useRoute, type Route } from './router.ts';
 import { forgetKey, storedKey, storeKey } from './session.ts';
 import { SessionContext, type Session } from './state.ts';
@@ -131,7 +130,7 @@ function Page({ route }: { route: Route }) {
     case 'keys':
       return <KeysPage />;
     case 'stats':
-      return <StatsPage code={route.code} />;
+      return <LazyStatsPage code={route.code} />;
     case 'not-found':
       return (
         <section>
@@ -142,4 +141,37 @@ function Page({ route }: { route: Route }) {
         </section>
       );
   }
+}
+
+type StatsModule = typeof import('./pages/stats.tsx');
+/** Loaded once, on the first visit to a stats page; forgotten when it failed, so a later visit tries again. */
+let statsModule: Promise<StatsModule> | null = null;
+
+/** The stats page (its code, the chart and the breakdowns) is a chunk of its own, off the JavaScript of `/`. */
+function LazyStatsPage({ code }: { code: string }) {
+  const [loaded, setLoaded] = useState<StatsModule | null>(null);
+  const [failed, setFailed] = useState(false);
+  useEffect(() => {
+    let live = true;
+    statsModule ??= import('./pages/stats.tsx');
+    statsModule.then(
+      (module) => live && setLoaded(module),
+      () => {
+        statsModule = null;
+        if (live) setFailed(true);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
+  if (failed) {
+    return (
+      <p class="error" role="alert">
+        The stats page could not be loaded. Reload the page to try again.
+      </p>
+    );
+  }
+  if (loaded === null) return <p aria-busy="true">Loading the stats of {code}…</p>;
+  return <loaded.StatsPage code={code} />;
 }

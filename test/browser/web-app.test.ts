@@ -21,7 +21,7 @@ import { until } from '../support/fault-probes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { E2E_ADMIN_KEY, freePort, startKgs, startUrlService, type ServiceProcess } from '../support/processes.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
-import { BROWSER_UA } from '../support/user-agents.ts';
+import { BROWSER_UA, PREVIEW_BOT_UA } from '../support/user-agents.ts';
 
 const FLUSH_MS = 200;
 
@@ -71,17 +71,22 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     await redis?.cleanup();
   });
 
-  async function openPage(path: string, options: { apiKey?: string; service?: ServiceProcess } = {}): Promise<{ page: Page; problems: () => Promise<string[]> }> {
+  async function openPage(path: string, options: { apiKey?: string; service?: ServiceProcess; userAgent?: string } = {}): Promise<{ page: Page; problems: () => Promise<string[]> }> {
     const base = (options.service ?? open).url;
-    const context = await newContext(browser, { ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }), permissions: ['clipboard-read', 'clipboard-write'] });
+    const context = await newContext(browser, {
+      ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+      ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+      permissions: ['clipboard-read', 'clipboard-write'],
+    });
     const page = await context.newPage();
     const problems = await watchPage(page);
     await page.goto(`${base}${path}`);
     return { page, problems };
   }
 
-  test('shorten → copy → follow the short link (302) → the stats page shows the click in the chart and the table', async () => {
-    const { page, problems } = await openPage('/');
+  test('shorten → copy → follow the short link (302) → the stats page shows the click in the chart, the table and the breakdowns, and a bot apart', async () => {
+    // A person's browser: headless Chromium's own User-Agent ("HeadlessChrome") is a bot's, and its hits are no clicks.
+    const { page, problems } = await openPage('/', { userAgent: BROWSER_UA });
     const target = 'https://example.com/browser/shorten?x=1';
     await page.getByLabel('Long URL').fill(target);
     await page.getByLabel('Expires').selectOption('7d');
@@ -108,36 +113,54 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     // README's picture (docs/images/web-home.png is a copy of this one).
     await screenshot(page, 'home-result-desktop-light');
 
-    // Follow it as a browser from another site would, without following the redirect. The request
-    // context's own User-Agent is HeadlessChrome's, a bot's: a person's is sent, for a click.
-    const followed = await page.request.get(shortUrl, { maxRedirects: 0, headers: { referer: 'https://news.example/story', 'user-agent': BROWSER_UA } });
+    // Follow it as a browser from another site would, without following the redirect (the context's User-Agent).
+    const followed = await page.request.get(shortUrl, { maxRedirects: 0, headers: { referer: 'https://news.example/story' } });
     assert.equal(followed.status(), 302);
     assert.equal(followed.headers().location, target);
+    // Slack unfurls the link: a bot hit, not a click.
+    const unfurled = await fetch(shortUrl, { redirect: 'manual', headers: { 'user-agent': PREVIEW_BOT_UA } });
+    assert.ok(unfurled.status < 400, `the bot got ${unfurled.status}`);
+    await unfurled.body?.cancel();
 
     await page.getByRole('link', { name: 'View stats' }).click();
     await page.waitForURL(`${open.url}/${code}+`);
     await page.getByRole('heading', { name: `Stats of ${code}` }).waitFor();
-    // Clicks are written every FLUSH_MS: refresh until the click shows.
+    // Clicks are written every FLUSH_MS: refresh until the click and the bot hit show.
     await until(
       async () => {
         await page.getByRole('button', { name: 'Refresh' }).click();
-        return (await page.getByTestId('total-clicks').textContent()) === '1';
+        return (await page.getByTestId('total-clicks').textContent()) === '1' && (await page.getByTestId('total-bot-hits').textContent()) === '1';
       },
       10_000,
-      'the click to reach the stats page',
+      'the click and the bot hit to reach the stats page',
     );
     const chart = page.getByTestId('clicks-chart');
     await chart.locator('canvas').first().waitFor();
     assert.equal(await chart.getAttribute('data-total'), '1', 'the chart plots the click');
+    assert.equal(await chart.getAttribute('data-bot-hits'), '1', 'and the bot hit, as a series of its own');
     assert.equal(await chart.getAttribute('data-days'), '30');
     const today = new Date().toISOString().slice(0, 10);
     const daily = page.getByTestId('daily-table');
-    assert.equal(await daily.getByRole('row', { name: `${today} 1` }).count(), 1, 'the table has the day with its click');
-    assert.equal(await page.getByTestId('referrers-table').getByRole('row', { name: 'news.example 1' }).count(), 1);
+    assert.equal(await daily.getByRole('row', { name: `${today} 1 1` }).count(), 1, 'the table has the day with its click and its bot hit');
+    // The breakdowns of the click: Chrome on Windows on a desktop, from no known country (127.0.0.1), via news.example.
+    const row = (table: string, name: string | RegExp) => page.getByTestId(`${table}-table`).getByRole('row', { name });
+    assert.equal(await row('referrers', 'news.example 1 100%').count(), 1);
+    assert.equal(await row('browsers', 'Chrome 1 100%').count(), 1);
+    assert.equal(await row('operating_systems', 'Windows 1 100%').count(), 1);
+    assert.equal(await row('devices', 'Desktop 1 100%').count(), 1);
+    assert.equal(await row('countries', 'Unknown 1 100%').count(), 1);
+    // The bot is a bot's hit, in no breakdown of clicks.
+    assert.equal(await row('bots', /^Slackbot\S* 1 100%$/).count(), 1);
+    assert.equal(await page.getByTestId('browsers-table').getByRole('row').count(), 2, 'one browser under the header: the bot is not one');
     // The range changes the chart and the table.
     await page.getByText('7 days', { exact: true }).click();
     await until(async () => (await chart.getAttribute('data-days')) === '7', 5000, 'the 7-day range');
     assert.equal(await chart.getAttribute('data-total'), '1');
+    // All: from the day the link was made, today.
+    await page.getByText('All', { exact: true }).click();
+    await until(async () => (await chart.getAttribute('data-days')) === '1', 5000, 'the range since the link was made');
+    assert.equal(await chart.getAttribute('data-total'), '1');
+    assert.equal(await row('browsers', 'Chrome 1 100%').count(), 1);
     // The same page under /app/stats/{code}.
     await page.goto(`${open.url}/app/stats/${code}`);
     assert.equal(await page.getByTestId('total-clicks').textContent(), '1');

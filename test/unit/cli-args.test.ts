@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommand, parseDuration, UsageError, VERB_NAMES } from '../../src/cli/args.ts';
-import { describeFailure } from '../../src/cli/commands.ts';
-import { formatLink, formatLinkTable, formatTime, table } from '../../src/cli/format.ts';
+import { describeFailure, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
+import { countryName, formatLink, formatLinkTable, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
 import { helpFor } from '../../src/cli/help.ts';
-import { CurtApiError, type Link } from '../../src/client/curt-client.ts';
+import { createCurtClient, CurtApiError, type Analytics, type Link } from '../../src/client/curt-client.ts';
 
 const usage = (argv: string[], message: RegExp, verb: string | null = null) =>
   assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
@@ -175,6 +175,7 @@ test('human output of a link: visits made of its limit, and whether it forwards 
     is_custom_alias: true,
     state: 'active',
     clicks: 2,
+    bot_hits: 0,
     last_clicked_at: null,
   };
   assert.match(formatLink(link), /\nVisits {9}2 of 5\nForward query {2}yes$/);
@@ -201,4 +202,187 @@ test('--expires-in says why a negative, zero or unknown-unit duration is invalid
   usage(['shorten', 'https://x.test', '--expires-in', '5y'], /got "5y": the units are s, m, h, d and w/, 'shorten');
   usage(['shorten', 'https://x.test', '--expires-in', '1.5h'], /whole number with a smaller unit/, 'shorten');
   usage(['list', '--limit', '-1'], /--limit must be a whole number from 1 to 100 \(got "-1"\)/, 'list');
+});
+
+test('stats takes a range of UTC days and a breakdown length', () => {
+  assert.deepEqual(parseCommand(['stats', 'AbCdEf', '--from', '2026-01-01', '--to', '2026-03-31', '--top', '5', '--json']), {
+    verb: 'stats',
+    code: 'AbCdEf',
+    from: '2026-01-01',
+    to: '2026-03-31',
+    top: 5,
+    client: { json: true },
+  });
+  // One end alone: the server fills in the other (and knows what today is).
+  assert.deepEqual(parseCommand(['stats', 'AbCdEf', '--to=2026-03-31']), { verb: 'stats', code: 'AbCdEf', to: '2026-03-31', client: { json: false } });
+  assert.equal(parseCommand(['stats', 'AbCdEf', '--from', '2016-03-24', '--to', '2026-03-31']).verb, 'stats', '3,660 days, the longest range, fit');
+  assert.match(helpFor('stats') ?? '', /^Usage: curt stats <code> \[--from YYYY-MM-DD\] \[--to YYYY-MM-DD\] \[--top N\]/);
+});
+
+test('stats refuses a day that is not one, a range backwards or longer than the server answers, and a bad --top', () => {
+  usage(['stats', 'abc', '--from', '2026-1-5'], /^--from must be a day as YYYY-MM-DD, such as 2026-01-31 \(got "2026-1-5"\)$/, 'stats');
+  usage(['stats', 'abc', '--to', '2026-02-30'], /^--to must be a day as YYYY-MM-DD.*\(got "2026-02-30"\)$/, 'stats');
+  usage(['stats', 'abc', '--from', 'yesterday'], /^--from must be a day/, 'stats');
+  usage(['stats', 'abc', '--from', '2026-01-01T00:00'], /^--from must be a day/, 'stats');
+  usage(['stats', 'abc', '--from', '2026-03-02', '--to', '2026-03-01'], /^--from 2026-03-02 is after --to 2026-03-01$/, 'stats');
+  usage(['stats', 'abc', '--from', '2016-03-23', '--to', '2026-03-31'], /^--from 2016-03-23 to --to 2026-03-31 is 3661 days; the server answers at most 3660$/, 'stats');
+  usage(['stats', 'abc', '--from', '2000-01-01', '--to', '2026-03-31'], /^--from 2000-01-01 to --to 2026-03-31 is 9587 days; the server answers at most 3660$/, 'stats');
+  usage(['stats', 'abc', '--top', '0'], /^--top must be a whole number from 1 to 100 \(got "0"\)$/, 'stats');
+  usage(['stats', 'abc', '--top', '101'], /^--top must be a whole number from 1 to 100/, 'stats');
+  usage(['stats', 'abc', '--top', '-3'], /^--top must be a whole number from 1 to 100 \(got "-3"\)$/, 'stats');
+  usage(['stats', 'abc', '--from'], /--from needs a value/, 'stats');
+  usage(['delete', 'abc', '--from', '2026-01-01'], /delete does not take --from/, 'delete');
+});
+
+const LINK: Link = {
+  short_code: 'SQYAfF',
+  short_url: 'http://localhost:8080/SQYAfF',
+  original_url: 'https://example.com/',
+  created_at: '2026-11-01T09:30:00.000Z',
+  expires_at: null,
+  is_one_time: false,
+  max_visits: 50,
+  visits: 12,
+  forward_query: false,
+  is_active: true,
+  is_expired: false,
+  is_custom_alias: false,
+  state: 'active',
+  clicks: 12,
+  bot_hits: 3,
+  last_clicked_at: '2026-11-25T11:48:03.000Z',
+};
+
+const ANALYTICS: Analytics = {
+  short_code: 'SQYAfF',
+  created_at: LINK.created_at,
+  expires_at: null,
+  is_one_time: false,
+  is_active: true,
+  is_expired: false,
+  state: 'active',
+  last_clicked_at: LINK.last_clicked_at,
+  clicks: 12,
+  bot_hits: 3,
+  from: '2026-08-28',
+  to: '2026-11-25',
+  range_clicks: 10,
+  range_bot_hits: 3,
+  daily: [
+    { date: '2026-11-24', clicks: 4, bot_hits: 1 },
+    { date: '2026-11-25', clicks: 6, bot_hits: 2 },
+  ],
+  referrers: [
+    { host: 'news.example', clicks: 6 },
+    { host: '(direct)', clicks: 4 },
+  ],
+  countries: [
+    { name: 'DE', clicks: 5 },
+    { name: 'US', clicks: 3 },
+    { name: '(unknown)', clicks: 1 },
+    { name: '(other)', clicks: 1 },
+  ],
+  browsers: [
+    { name: 'Chrome', clicks: 7 },
+    { name: 'Safari', clicks: 3 },
+  ],
+  operating_systems: [
+    { name: 'Windows', clicks: 6 },
+    { name: 'iOS', clicks: 4 },
+  ],
+  devices: [
+    { name: 'desktop', clicks: 6 },
+    { name: 'mobile', clicks: 4 },
+  ],
+  bots: [
+    { name: 'Slackbot', hits: 2 },
+    { name: 'curl', hits: 1 },
+  ],
+};
+
+test('stats prints the link, the range with its clicks and bot hits, the days, and each breakdown as an aligned table with shares', () => {
+  assert.equal(
+    formatStats(LINK, ANALYTICS),
+    `Short URL      http://localhost:8080/SQYAfF
+Target         https://example.com/
+State          active
+Clicks         12
+Bot hits       3
+Last click     2026-11-25 11:48 UTC
+Created        2026-11-01 09:30 UTC
+Expires        never
+One-time       no
+Visits         12 of 50
+Forward query  no
+
+Range              2026-08-28 to 2026-11-25 (UTC, 90 days)
+Clicks in range    10
+Bot hits in range  3
+
+DAY         CLICKS  BOT HITS
+2026-11-24       4         1
+2026-11-25       6         2
+
+COUNTRY    NAME           CLICKS  SHARE
+DE         Germany             5    50%
+US         United States       3    30%
+(unknown)                      1    10%
+(other)                        1    10%
+
+BROWSER  CLICKS  SHARE
+Chrome        7    70%
+Safari        3    30%
+
+OS       CLICKS  SHARE
+Windows       6    60%
+iOS           4    40%
+
+DEVICE   CLICKS  SHARE
+desktop       6    60%
+mobile        4    40%
+
+REFERRER      CLICKS  SHARE
+news.example       6    60%
+(direct)           4    40%
+
+BOT       HITS  SHARE
+Slackbot     2    67%
+curl         1    33%`,
+  );
+});
+
+test('stats of a range without hits prints the totals and no empty table', () => {
+  const quiet: Analytics = { ...ANALYTICS, from: '2026-11-25', to: '2026-11-25', range_clicks: 0, range_bot_hits: 0, daily: [], referrers: [], countries: [], browsers: [], operating_systems: [], devices: [], bots: [] };
+  const text = formatStats(LINK, quiet);
+  assert.ok(text.endsWith(['', 'Range              2026-11-25 to 2026-11-25 (UTC, 1 day)', 'Clicks in range    0', 'Bot hits in range  0'].join('\n')), text);
+});
+
+test('country names in English next to the code; shares never say 0% or 100% of a part that is not', () => {
+  assert.equal(countryName('DE'), 'Germany');
+  assert.equal(countryName('JP'), 'Japan');
+  for (const notACountry of ['(unknown)', '(other)', 'XX', 'de', '']) assert.equal(countryName(notACountry), '', notACountry);
+  assert.deepEqual([share(1, 3), share(0, 3), share(1, 1000), share(999, 1000), share(3, 3), share(1, 0)], ['33%', '0%', '<1%', '>99%', '100%', '-']);
+});
+
+test('curt stats asks for the range it was given and, with --json, prints the API body with the short and long URL', async () => {
+  const asked: string[] = [];
+  const client = createCurtClient({
+    baseUrl: 'http://cu.rt',
+    fetch: async (input) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      asked.push(url.pathname + url.search);
+      const body = url.pathname.endsWith('/analytics') ? ANALYTICS : LINK;
+      return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
+    },
+  });
+  const printed: string[] = [];
+  const command = parseCommand(['stats', 'SQYAfF', '--from', '2026-08-28', '--to', '2026-11-25', '--top', '3', '--json']) as ClientCommand;
+  await runClientCommand(command, client, (text) => printed.push(text));
+  assert.deepEqual(asked.sort(), ['/urls/SQYAfF', '/urls/SQYAfF/analytics?from=2026-08-28&to=2026-11-25&top=3']);
+  assert.deepEqual(JSON.parse(printed.join('')), { ...ANALYTICS, short_url: LINK.short_url, original_url: LINK.original_url });
+  printed.length = 0;
+  asked.length = 0;
+  await runClientCommand(parseCommand(['stats', 'SQYAfF']) as ClientCommand, client, (text) => printed.push(text));
+  assert.deepEqual(asked.sort(), ['/urls/SQYAfF', '/urls/SQYAfF/analytics'], "no range given: the server's default");
+  assert.equal(printed.join(''), formatStats(LINK, ANALYTICS));
 });

@@ -109,8 +109,8 @@ test('a missing file, a directory or a file that is not an MMDB fails at open wi
 });
 
 test('cacheMax must be a positive integer', async () => {
-  await assert.rejects(openCountryResolver({ dbPath: null, cacheMax: 0 }), RangeError);
-  await assert.rejects(openCountryResolver({ dbPath: null, cacheMax: 2.5 }), RangeError);
+  await assert.rejects(openCountryResolver({ dbPath: DEFAULT_GEOIP_DB, cacheMax: 0 }), RangeError);
+  await assert.rejects(openCountryResolver({ dbPath: DEFAULT_GEOIP_DB, cacheMax: 2.5 }), RangeError);
 });
 
 test('records: this package\'s { country_code }, MaxMind\'s { country: { iso_code } }, then registered_country', () => {

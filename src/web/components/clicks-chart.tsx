@@ -1,6 +1,7 @@
-// Clicks per day as a uPlot chart, loaded only on the stats page (its own chunk, off the home page's
-// JavaScript). The chart is a picture for eyes; the table beside it carries the same numbers for
-// screen readers, so the canvas is hidden from them. Colours follow the light or dark theme.
+// Clicks and bot hits per day as a uPlot chart, loaded only on the stats page (its own chunk, off the
+// home page's JavaScript). The chart is a picture for eyes; the table beside it carries the same numbers
+// for screen readers, so the canvas is hidden from them. Colours follow the light or dark theme; bot hits
+// are the secondary series: a thin dashed line in the muted text colour, no fill.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { DayCount } from '../days.ts';
 
@@ -30,9 +31,11 @@ export function ClicksChart({ days, label }: { days: DayCount[]; label: string }
         const text = css('--text-2');
         const grid = css('--line');
         const accent = css('--accent');
+        const muted = css('--text-2');
         const width = Math.max(280, el.clientWidth);
         const x = days.map((d) => Date.parse(d.date) / 1000);
-        const y = days.map((d) => d.clicks);
+        const clicks = days.map((d) => d.clicks);
+        const bots = days.map((d) => d.bot_hits);
         chart = new UPlot(
           {
             width,
@@ -45,9 +48,13 @@ export function ClicksChart({ days, label }: { days: DayCount[]; label: string }
               { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } },
               { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10_000, 100_000] },
             ],
-            series: [{}, { label: 'Clicks', stroke: accent, fill: `${accent}33`, width: 2, points: { show: days.length <= 31 } }],
+            series: [
+              {},
+              { label: 'Clicks', stroke: accent, fill: `${accent}33`, width: 2, points: { show: days.length <= 31 } },
+              { label: 'Bot hits', stroke: muted, dash: [4, 4], width: 1.5, points: { show: false } },
+            ],
           },
-          [x, y],
+          [x, clicks, bots],
           el,
         );
         observer = new ResizeObserver(() => chart?.setSize({ width: Math.max(280, el.clientWidth), height: 220 }));
@@ -63,9 +70,20 @@ export function ClicksChart({ days, label }: { days: DayCount[]; label: string }
   }, [days, theme]);
 
   const total = days.reduce((sum, d) => sum + d.clicks, 0);
+  const botHits = days.reduce((sum, d) => sum + d.bot_hits, 0);
   return (
-    <figure class="chart" data-testid="clicks-chart" data-total={total} data-days={days.length}>
+    <figure class="chart" data-testid="clicks-chart" data-total={total} data-bot-hits={botHits} data-days={days.length}>
       <div ref={box} class="chart-box" aria-hidden="true" />
+      {!failed && (
+        <ul class="chart-legend" aria-hidden="true">
+          <li>
+            <span class="swatch swatch-clicks" /> Clicks
+          </li>
+          <li>
+            <span class="swatch swatch-bots" /> Bot hits
+          </li>
+        </ul>
+      )}
       <figcaption>{failed ? 'The chart could not be drawn; the table below has the numbers.' : label}</figcaption>
     </figure>
   );

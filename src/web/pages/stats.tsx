@@ -1,13 +1,16 @@
-// `/{code}+` and `/app/stats/{code}`: one link's clicks. Totals, last click and state; clicks per day
-// over a chosen range as a chart and a table; then every breakdown the analytics API answers
-// (referrers today; any later list of {name, clicks} shows up as its own table without a change here).
-import { useCallback, useEffect, useId, useMemo, useState } from 'preact/hooks';
+// `/{code}+` and `/app/stats/{code}`: one link's clicks. Totals of clicks and bot hits, last click and
+// state; over a chosen range (asked of the API as UTC days), clicks and bot hits per day as a chart and
+// a table, then the clicks by country, browser, operating system, device and referrer, and the bot hits
+// by bot. app.tsx loads this page lazily: none of it is in the JavaScript of `/`.
+import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
 import type { Analytics, Link } from '../../client/curt-client.ts';
 import { explain, isProblem } from '../api.ts';
+import { breakdownsOf } from '../breakdowns.ts';
+import { Breakdowns } from '../components/breakdowns.tsx';
 import { ClicksChart } from '../components/clicks-chart.tsx';
 import { CopyButton } from '../components/copy-button.tsx';
 import { KeyForm } from '../components/key-form.tsx';
-import { daysInRange, type Range } from '../days.ts';
+import { everyDay, rangeDays, type Range } from '../days.ts';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../state.ts';
@@ -19,54 +22,52 @@ const RANGES: { value: Range; label: string }[] = [
   { value: 'all', label: 'All' },
 ];
 
-/** Titles of the breakdowns the API has; one it adds later gets its field name until named here. */
-const BREAKDOWN_TITLES: Record<string, [string, string]> = {
-  referrers: ['Referrers', 'Site'],
-  countries: ['Countries', 'Country'],
-  browsers: ['Browsers', 'Browser'],
-  devices: ['Devices', 'Device'],
-};
-
-type Row = Record<string, unknown> & { clicks: number };
-
-/** Every list of {name, clicks} in the analytics answer other than the days. */
-function breakdowns(analytics: Analytics): { field: string; nameKey: string; rows: Row[] }[] {
-  return Object.entries(analytics as unknown as Record<string, unknown>).flatMap(([field, value]) => {
-    if (field === 'daily' || !Array.isArray(value)) return [];
-    const rows = value.filter((r): r is Row => typeof r === 'object' && r !== null && typeof (r as Row).clicks === 'number');
-    const nameKey = Object.keys(rows[0] ?? { host: '' }).find((k) => k !== 'clicks') ?? 'name';
-    return [{ field, nameKey, rows }];
-  });
-}
-
 export function StatsPage({ code }: { code: string }) {
   const session = useSession();
   const [analytics, setAnalytics] = useState<Analytics | null>(null);
   const [link, setLink] = useState<Link | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [range, setRange] = useState<Range>(30);
+  /** The range `analytics` answers: the one chosen, once its answer is in. */
+  const [shown, setShown] = useState<Range>(30);
   const [loading, setLoading] = useState(true);
   const id = useId();
+  /** The last request made: an answer to an earlier one (a range clicked past) is dropped. */
+  const latest = useRef(0);
+  /** When the link was made: where `All` starts. */
+  const created = useRef<{ code: string; at: string } | null>(null);
 
-  const load = useCallback(async () => {
-    setLoading(true);
-    try {
-      const [a, l] = await Promise.all([session.client.analytics(code), session.client.get(code)]);
-      setAnalytics(a);
-      setLink(l);
-      setError(null);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  }, [session.client, code]);
+  const load = useCallback(
+    async (which: Range) => {
+      const request = ++latest.current;
+      setLoading(true);
+      try {
+        const known = created.current?.code === code ? created.current.at : null;
+        // `All` needs the creation day first; the first load of a page never asks for `All`.
+        const first = which === 'all' && known === null ? await session.client.get(code) : null;
+        const span = rangeDays(which, first?.created_at ?? known);
+        const [a, l] = await Promise.all([session.client.analytics(code, span), first ?? session.client.get(code)]);
+        if (request !== latest.current) return;
+        created.current = { code, at: l.created_at };
+        setAnalytics(a);
+        setShown(which);
+        setLink(l);
+        setError(null);
+      } catch (err) {
+        if (request === latest.current) setError(err);
+      } finally {
+        if (request === latest.current) setLoading(false);
+      }
+    },
+    [session.client, code],
+  );
 
   useEffect(() => {
-    void load();
-  }, [load]);
+    void load(range);
+  }, [load, range]);
 
-  const days = useMemo(() => (analytics === null ? [] : daysInRange(analytics.daily, range, analytics.created_at)), [analytics, range]);
+  const days = useMemo(() => (analytics === null ? [] : everyDay(analytics.daily, analytics.from, analytics.to)), [analytics]);
+  const breakdowns = useMemo(() => (analytics === null ? [] : breakdownsOf(analytics)), [analytics]);
 
   if (error !== null) {
     if (isProblem(error, 'unauthorized')) {
@@ -93,9 +94,12 @@ export function StatsPage({ code }: { code: string }) {
   }
   if (analytics === null || link === null) return <p aria-busy="true">Loading the stats of {code}…</p>;
 
-  const inRange = days.reduce((sum, d) => sum + d.clicks, 0);
-  const rangeLabel = range === 'all' ? 'since the link was made' : `in the last ${range} days`;
-  const withClicks = days.filter((d) => d.clicks > 0).reverse();
+  const clicks = analytics.range_clicks;
+  const botHits = analytics.range_bot_hits;
+  // `All` of a link older than the API's longest range starts later than the link.
+  const rangeLabel =
+    shown !== 'all' ? `in the last ${shown} days` : analytics.from <= analytics.created_at.slice(0, 10) ? 'since the link was made' : `since ${analytics.from}`;
+  const withHits = days.filter((d) => d.clicks > 0 || d.bot_hits > 0).reverse();
 
   return (
     <section aria-labelledby={`${id}-title`} aria-busy={loading}>
@@ -113,6 +117,9 @@ export function StatsPage({ code }: { code: string }) {
         <div>
           <dt>Total clicks</dt>
           <dd data-testid="total-clicks">{formatNumber(analytics.clicks)}</dd>
+          <dd class="aside">
+            not counting <span data-testid="total-bot-hits">{formatNumber(analytics.bot_hits)}</span> {analytics.bot_hits === 1 ? 'bot hit' : 'bot hits'}
+          </dd>
         </div>
         <div>
           <dt>Last click</dt>
@@ -142,7 +149,7 @@ export function StatsPage({ code }: { code: string }) {
 
       <div class="section-head">
         <h2 id={`${id}-daily`}>Clicks per day</h2>
-        <button type="button" class="secondary" onClick={() => void load().then(() => session.announce('Stats refreshed.'))}>
+        <button type="button" class="secondary" onClick={() => void load(range).then(() => session.announce('Stats refreshed.'))}>
           Refresh
         </button>
       </div>
@@ -155,28 +162,35 @@ export function StatsPage({ code }: { code: string }) {
           </label>
         ))}
       </fieldset>
-      <ClicksChart days={days} label={`${formatNumber(inRange)} ${inRange === 1 ? 'click' : 'clicks'} ${rangeLabel} (days in UTC).`} />
+      <ClicksChart
+        days={days}
+        label={`${formatNumber(clicks)} ${clicks === 1 ? 'click' : 'clicks'} and ${formatNumber(botHits)} ${botHits === 1 ? 'bot hit' : 'bot hits'} ${rangeLabel} (days in UTC).`}
+      />
       <div class="table-wrap">
         <table data-testid="daily-table">
-          <caption>Days with clicks {rangeLabel} (UTC)</caption>
+          <caption>Days with clicks or bot hits {rangeLabel} (UTC)</caption>
           <thead>
             <tr>
               <th scope="col">Day</th>
               <th scope="col" class="num">
                 Clicks
               </th>
+              <th scope="col" class="num">
+                Bot hits
+              </th>
             </tr>
           </thead>
           <tbody>
-            {withClicks.length === 0 ? (
+            {withHits.length === 0 ? (
               <tr>
-                <td colSpan={2}>No clicks {rangeLabel}.</td>
+                <td colSpan={3}>No clicks {rangeLabel}.</td>
               </tr>
             ) : (
-              withClicks.map((d) => (
+              withHits.map((d) => (
                 <tr key={d.date}>
                   <th scope="row">{d.date}</th>
                   <td class="num">{formatNumber(d.clicks)}</td>
+                  <td class="num">{formatNumber(d.bot_hits)}</td>
                 </tr>
               ))
             )}
@@ -184,47 +198,16 @@ export function StatsPage({ code }: { code: string }) {
           <tfoot>
             <tr>
               <th scope="row">Total</th>
-              <td class="num">{formatNumber(inRange)}</td>
+              <td class="num">{formatNumber(clicks)}</td>
+              <td class="num">{formatNumber(botHits)}</td>
             </tr>
           </tfoot>
         </table>
       </div>
 
-      {breakdowns(analytics).map(({ field, nameKey, rows }) => {
-        const [title, column] = BREAKDOWN_TITLES[field] ?? [field, nameKey];
-        return (
-          <div key={field}>
-            <h2>{title}</h2>
-            <div class="table-wrap">
-              <table data-testid={`${field}-table`}>
-                <caption class="sr-only">{title}, most clicks first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">{column}</th>
-                    <th scope="col" class="num">
-                      Clicks
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {rows.length === 0 ? (
-                    <tr>
-                      <td colSpan={2}>None yet.</td>
-                    </tr>
-                  ) : (
-                    rows.map((r) => (
-                      <tr key={String(r[nameKey])}>
-                        <th scope="row">{r[nameKey] === '(direct)' ? 'Direct (no referrer)' : String(r[nameKey])}</th>
-                        <td class="num">{formatNumber(r.clicks)}</td>
-                      </tr>
-                    ))
-                  )}
-                </tbody>
-              </table>
-            </div>
-          </div>
-        );
-      })}
+      <h2>Where the clicks come from</h2>
+      <p class="hint">The clicks {rangeLabel} by country, browser, operating system, device and referring site; bots apart.</p>
+      <Breakdowns breakdowns={breakdowns} rangeLabel={rangeLabel} />
     </section>
   );
 }

@@ -1,0 +1,69 @@
+// The expiry sweep's upkeep against a fake store: links marked expired in slices, old click-batch
+// ids forgotten, and daily click detail past ANALYTICS_RETENTION_DAYS deleted in slices (or kept
+// forever with 0).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { firstKeptDay, startExpirySweep } from '../../src/url/expiry-sweep.ts';
+import { until } from '../support/fault-probes.ts';
+import { captureLogger } from '../support/log.ts';
+
+function fakeStore(options: { expired?: number[]; pruned?: number[]; failPrune?: boolean } = {}) {
+  const calls = { markExpired: 0, pruneClickBatches: 0, pruneDailyDetail: [] as { before: string; limit: number }[] };
+  const expired = [...(options.expired ?? [0])];
+  const pruned = [...(options.pruned ?? [0])];
+  return {
+    calls,
+    markExpired: () => {
+      calls.markExpired += 1;
+      return Promise.resolve(expired.shift() ?? 0);
+    },
+    pruneClickBatches: () => {
+      calls.pruneClickBatches += 1;
+      return Promise.resolve(0);
+    },
+    pruneDailyDetail: (before: string, limit: number) => {
+      calls.pruneDailyDetail.push({ before, limit });
+      if (options.failPrune === true) return Promise.reject(new Error('postgres is down'));
+      return Promise.resolve(pruned.shift() ?? 0);
+    },
+  };
+}
+
+test('firstKeptDay: the retention counts today as its first day, in UTC', () => {
+  assert.equal(firstKeptDay(new Date('2026-12-02T23:59:59Z'), 1), '2026-12-02');
+  assert.equal(firstKeptDay(new Date('2026-12-02T00:00:00Z'), 2), '2026-12-01');
+  assert.equal(firstKeptDay(new Date('2026-03-01T12:00:00Z'), 400), '2025-01-26');
+});
+
+test('a sweep marks expired links in slices, prunes batch ids, and deletes old detail until a slice comes back short', async () => {
+  const store = fakeStore({ expired: [1000, 1000, 3], pruned: [10_000, 10_000, 42] });
+  const captured = captureLogger('sweep');
+  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 30 });
+  try {
+    await until(() => store.calls.pruneDailyDetail.length === 3, 2000, 'three slices of detail');
+    assert.equal(store.calls.markExpired, 3, 'until a slice comes back short');
+    assert.equal(store.calls.pruneClickBatches, 1);
+    const today = new Date();
+    assert.deepEqual(store.calls.pruneDailyDetail[0], { before: firstKeptDay(today, 30), limit: 10_000 });
+    await until(() => /daily click detail past its retention deleted/.test(captured.text()), 2000, 'the log line');
+    assert.match(captured.text(), /"pruned":20042/);
+  } finally {
+    stop();
+  }
+});
+
+test('retention 0 keeps the detail forever; a failing prune is logged and the sweep goes on', async () => {
+  const keep = fakeStore();
+  const stopKeep = startExpirySweep(keep, captureLogger('keep').log, { intervalMs: 20, retentionDays: 0 });
+  const failing = fakeStore({ failPrune: true });
+  const captured = captureLogger('failing');
+  const stopFailing = startExpirySweep(failing, captured.log, { intervalMs: 20, retentionDays: 7 });
+  try {
+    await until(() => keep.calls.markExpired >= 2 && failing.calls.pruneDailyDetail.length >= 2, 2000, 'two sweeps each');
+    assert.equal(keep.calls.pruneDailyDetail.length, 0);
+    assert.match(captured.text(), /expiry sweep failed; will retry/);
+  } finally {
+    stopKeep();
+    stopFailing();
+  }
+});
