@@ -34,6 +34,9 @@ export type Command =
   /** `expiresInS: null`: the link no longer expires; `maxVisits: null`: it has no visit limit any more. */
   | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; maxVisits?: number | null; forwardQuery?: boolean; client: ClientFlags }
   | { verb: 'list'; limit?: number; cursor?: string; all: boolean; search?: string; state?: LinkState; client: ClientFlags }
+  | { verb: 'export'; format: 'csv' | 'ndjson'; client: ClientFlags }
+  /** `file`: a path, or `-` for standard input; `type`: from the file name (.ndjson, .jsonl) else csv. */
+  | { verb: 'import'; file: string; format?: 'curt' | 'kutt' | 'yourls'; type: 'csv' | 'ndjson'; client: ClientFlags }
   | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
   | { verb: 'keys list'; client: ClientFlags }
   | { verb: 'keys revoke'; id: number; client: ClientFlags };
@@ -64,6 +67,7 @@ const OPTIONS = {
   to: { type: 'string' },
   top: { type: 'string' },
   admin: { type: 'boolean' },
+  format: { type: 'string' },
   name: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
@@ -88,6 +92,8 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
     positionals: ['code'],
   },
   list: { options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state'], positionals: [] },
+  export: { options: [...CLIENT, 'format'], positionals: [] },
+  import: { options: [...CLIENT, 'format'], positionals: ['file'] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
   'keys list': { options: CLIENT, positionals: [] },
   'keys revoke': { options: CLIENT, positionals: ['id'] },
@@ -306,6 +312,18 @@ function build(verb: string, args: string[], values: Values): Command {
       };
     case 'delete':
       return { verb, code: first, client: clientFlags(values) };
+    case 'export': {
+      const format = values.format ?? 'csv';
+      if (format !== 'csv' && format !== 'ndjson') throw new UsageError(`--format must be csv or ndjson (got "${format}")`, verb);
+      return { verb, format, client: clientFlags(values) };
+    }
+    case 'import': {
+      const format = values.format;
+      if (format !== undefined && format !== 'curt' && format !== 'kutt' && format !== 'yourls') {
+        throw new UsageError(`--format must be curt, kutt or yourls (got "${format}")`, verb);
+      }
+      return { verb, file: first, ...(format === undefined ? {} : { format }), type: /\.(ndjson|jsonl)$/i.test(first) ? 'ndjson' : 'csv', client: clientFlags(values) };
+    }
     case 'edit': {
       if (values.disable === true && values.enable === true) throw new UsageError('give --disable or --enable, not both', verb);
       if (values['expires-in'] !== undefined && values['no-expiry'] === true) throw new UsageError('give --expires-in or --no-expiry, not both', verb);

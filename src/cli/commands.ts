@@ -8,7 +8,16 @@ export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
 const json = (value: unknown): string => JSON.stringify(value, null, 2);
 
-export async function runClientCommand(command: ClientCommand, client: CurtClient, print: (text: string) => void, now: () => number = Date.now): Promise<void> {
+/** Where `curt import` reads a file from: a path, or `-` for standard input. */
+export type OpenFile = (file: string) => AsyncIterable<Uint8Array>;
+
+export async function runClientCommand(
+  command: ClientCommand,
+  client: CurtClient,
+  print: (text: string) => void,
+  now: () => number = Date.now,
+  io: { write?: (chunk: string) => Promise<void>; open?: OpenFile } = {},
+): Promise<void> {
   const asJson = command.client.json;
   switch (command.verb) {
     case 'shorten': {
@@ -60,6 +69,22 @@ export async function runClientCommand(command: ClientCommand, client: CurtClien
       const again = [command.search === undefined ? '' : ` --search ${JSON.stringify(command.search)}`, command.state === undefined ? '' : ` --state ${command.state}`].join('');
       if (asJson) print(json(page));
       else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list${again} --cursor ${page.next_cursor}`));
+      return;
+    }
+    case 'export': {
+      const write = io.write ?? (async (chunk: string) => print(chunk));
+      for await (const chunk of client.exportText(command.format)) await write(chunk);
+      return;
+    }
+    case 'import': {
+      if (io.open === undefined) throw new Error('curt import needs a way to open files');
+      const report = client.importLinks(io.open(command.file), { type: command.type, ...(command.format === undefined ? {} : { format: command.format }) });
+      for await (const line of report) {
+        if (asJson) print(JSON.stringify(line));
+        else if ('summary' in line) print(`${line.rows} rows: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
+        else if ('error' in line) print(`The import stopped: ${line.error.detail ?? line.error.code}. Rows reported above are done; run the same file again to go on.`);
+        else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
+      }
       return;
     }
     case 'keys create': {

@@ -25,6 +25,8 @@ Use a server:
   edit <code>     change a link's target, expiry, visit limit or query forwarding; disable or enable it
   delete <code>   delete a link
   list            your links (needs an API key)
+  export          all your links as CSV or NDJSON, to standard output
+  import <file>   create links from a CSV or NDJSON file (Curt, Kutt, YOURLS)
   keys create     create an API key (needs an admin key)
   keys list       list API keys (an admin key sees every key, another key itself)
   keys revoke <id>  revoke an API key at once
@@ -101,6 +103,18 @@ it, or an admin key (anonymous links: an admin key).
   --no-max-visits         the link has no visit limit any more
   --forward-query         add the short link's query string to the target's
   --no-forward-query      redirect to the target as it is
+${CLIENT_OPTIONS}`,
+  export: `Usage: curt export [--format csv|ndjson] > links.csv
+
+Writes every link of the key (an admin key: every link) with its click totals, streamed: columns
+short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags.
+${CLIENT_OPTIONS}`,
+  import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
+
+Creates links from a CSV file (or NDJSON, for a .ndjson or .jsonl file): Curt's export, a sheet with
+a url column (and alias, expires_at, max_visits), Kutt's links or YOURLS's; the format is told from
+the header row unless --format says. Prints the summary and each refused row with its reason.
+Running the same file again creates nothing new: rows already imported are "exists".
 ${CLIENT_OPTIONS}`,
   delete: `Usage: curt delete <code>
 

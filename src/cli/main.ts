@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createCurtClient } from '../client/curt-client.ts';
 import { ConfigError, loadCliConfig, type Env } from '../core/config.ts';
 import { parseCommand, UsageError, type Command } from './args.ts';
+import { createReadStream } from 'node:fs';
 import { describeFailure, runClientCommand, type ClientCommand } from './commands.ts';
 import { GENERAL_HELP, helpFor } from './help.ts';
 
@@ -70,7 +71,11 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
   });
   const client = createCurtClient({ baseUrl: server, ...(apiKey === null ? {} : { apiKey }) });
   try {
-    await runClientCommand(command, client, out);
+    await runClientCommand(command, client, out, Date.now, {
+      // The export goes out as it arrives, at the pace stdout takes it.
+      write: (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve()))),
+      open: (file) => (file === '-' ? process.stdin : createReadStream(file)),
+    });
     return 0;
   } catch (error) {
     const failure = describeFailure(error, server);

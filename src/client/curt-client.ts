@@ -182,6 +182,52 @@ export class NotCurtError extends Error {
   }
 }
 
+/** One link of `GET /urls/export` (NDJSON): the CSV's columns, typed. */
+export interface ExportedLink {
+  short_code: string;
+  url: string;
+  created_at: string;
+  expires_at: string | null;
+  is_one_time: boolean;
+  is_active: boolean;
+  state: Link['state'];
+  clicks: number;
+  bot_hits: number;
+  last_clicked_at: string | null;
+  tags: string;
+}
+
+/** A line of the import report: one per row of the file, in order. */
+export interface ImportReportRow {
+  row: number;
+  status: 'created' | 'exists' | 'refused';
+  short_code?: string;
+  reason?: string;
+}
+
+/** The report's last line. */
+export interface ImportSummary {
+  summary: true;
+  rows: number;
+  created: number;
+  exists: number;
+  refused: number;
+}
+
+/** Set instead of a summary when the import stopped part way (rows reported before it are done). */
+export interface ImportStopped {
+  error: { code: string; detail?: string };
+}
+
+export type ImportReportLine = ImportReportRow | ImportSummary | ImportStopped;
+
+export interface ImportOptions {
+  /** Default: told from the header row. */
+  format?: 'curt' | 'kutt' | 'yourls';
+  /** What the body is; default csv. */
+  type?: 'csv' | 'ndjson';
+}
+
 export interface CurtClientOptions {
   /** The URL service, e.g. http://127.0.0.1:8080 */
   baseUrl: string;
@@ -198,6 +244,15 @@ export interface CurtClient {
   list(options?: ListOptions): Promise<{ items: Link[]; next_cursor: string | null }>;
   /** Every link of the caller (that matches `filter`), page by page. */
   listAll(pageSize?: number, filter?: Pick<ListOptions, 'q' | 'state'>): AsyncGenerator<Link>;
+  /** Every link of the caller (an admin's: all), with click totals, streamed from `GET /urls/export`. */
+  exportLinks(): AsyncGenerator<ExportedLink>;
+  /** The export file as it arrives, in text chunks: what `curt export` writes out. */
+  exportText(format?: 'csv' | 'ndjson'): AsyncGenerator<string>;
+  /**
+   * Sends a file (text, or a stream such as fs.createReadStream's) to `POST /urls/import` and yields
+   * the report as it comes: a line per row, then the summary (or, should the import stop, an error).
+   */
+  importLinks(file: string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options?: ImportOptions): AsyncGenerator<ImportReportLine>;
   /** The short URL as a QR code image: SVG (default) or PNG `size` pixels wide. */
   qr(code: string, options?: { format?: 'svg' | 'png'; size?: number }): Promise<Blob>;
   /** What this instance allows (public, no key needed). */
@@ -242,7 +297,54 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     return parsed as T;
   }
 
+  /** A streamed request: no overall timeout (a large file takes its time), problem+json on failure. */
+  async function stream(method: string, path: string, body?: { data: string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>; type: string }): Promise<AsyncGenerator<string>> {
+    const headers: Record<string, string> = {};
+    if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+    if (body !== undefined) headers['content-type'] = body.type;
+    const init: RequestInit & { duplex?: 'half' } = { method, headers };
+    if (body !== undefined) {
+      init.body = body.data as RequestInit['body'];
+      if (typeof body.data !== 'string') init.duplex = 'half';
+    }
+    const res = await doFetch(`${base}${path}`, init);
+    if (!res.ok) throw toError(res, await res.text());
+    const reader = res.body;
+    if (reader === null) throw new NotCurtError(res.status, res.headers.get('content-type'));
+    return (async function* () {
+      const decoder = new TextDecoder();
+      for await (const chunk of reader as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+      const rest = decoder.decode();
+      if (rest !== '') yield rest;
+    })();
+  }
+
+  async function* jsonLines<T>(chunks: AsyncIterable<string>): AsyncGenerator<T> {
+    let rest = '';
+    for await (const chunk of chunks) {
+      rest += chunk;
+      let end: number;
+      while ((end = rest.indexOf('\n')) !== -1) {
+        const line = rest.slice(0, end);
+        rest = rest.slice(end + 1);
+        if (line.trim() !== '') yield JSON.parse(line) as T;
+      }
+    }
+    if (rest.trim() !== '') yield JSON.parse(rest) as T;
+  }
+
   const client: CurtClient = {
+    async *exportLinks() {
+      yield* jsonLines<ExportedLink>(await stream('GET', '/urls/export?format=ndjson'));
+    },
+    async *exportText(format = 'csv') {
+      yield* await stream('GET', `/urls/export?format=${format}`);
+    },
+    async *importLinks(file, opts = {}) {
+      const qs = opts.format === undefined ? '' : `?format=${opts.format}`;
+      const type = opts.type === 'ndjson' ? 'application/x-ndjson' : 'text/csv; charset=utf-8';
+      yield* jsonLines<ImportReportLine>(await stream('POST', `/urls/import${qs}`, { data: file, type }));
+    },
     shorten(url, opts = {}) {
       return call<Link>('POST', '/urls', {
         url,

@@ -53,6 +53,7 @@ export const VARIABLES = {
   RATE_LIMIT_ON_REDIS_DOWN: { default: 'open', doc: 'What limited API calls get while Redis (which holds the counters) is unreachable: `open` lets them through unlimited, `closed` answers `503` `redis_unavailable` with Retry-After. Admin keys and redirects are never limited.' },
   TRUST_PROXY: { default: 'false', doc: 'Which proxies in front may set X-Forwarded-For (the client address that per-IP limits count): `false` = none, a hop count (`1` = the one ingress or load balancer in front), or comma-separated proxy addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). `true` is refused: it would let any client choose its address. See docs/operations.md.' },
   METRICS_PORT: { default: 'URL service and serve 9464, KGS 9465', doc: 'Port of the separate listener that serves only `GET /metrics` (Prometheus text), on HOST; the public port does not serve metrics. `0` = any free port, `off` = no metrics listener.' },
+  IMPORT_MAX_BYTES: { default: '209715200 (200 MB)', doc: 'Largest file `POST /urls/import` accepts (`413` past it). The body is copied to a temporary file as it arrives (never held in memory), then read a row at a time; it must still arrive within HTTP_REQUEST_TIMEOUT_MS. See docs/import-export.md.' },
   HTTP_REQUEST_TIMEOUT_MS: { default: '10000', doc: 'Longest a client may take to send a whole request (headers and body) before it gets `408` and the connection is closed.' },
   HTTP_HEADERS_TIMEOUT_MS: { default: '5000', doc: 'Longest a client may take to send the request headers; at most HTTP_REQUEST_TIMEOUT_MS.' },
   HTTP_KEEP_ALIVE_TIMEOUT_MS: { default: '65000', doc: 'How long an idle kept-alive connection stays open. Behind a proxy that reuses connections, keep it above the proxy\'s idle timeout (see docs/operations.md).' },
@@ -384,6 +385,8 @@ export interface UrlServiceConfig {
   redirectStatus: 301 | 302 | 307 | 308;
   allowAnonymous: boolean;
   adminApiKey: string | null;
+  /** IMPORT_MAX_BYTES. */
+  importMaxBytes: number;
   clicks: { flushIntervalMs: number; bufferMax: number };
   analytics: AnalyticsConfig;
   cache: CacheConfig;
@@ -414,6 +417,7 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     redirectStatus: Number(r.oneOf('REDIRECT_STATUS', '302', ['301', '302', '307', '308'])) as 301 | 302 | 307 | 308,
     allowAnonymous: r.bool('ALLOW_ANONYMOUS', false),
     adminApiKey,
+    importMaxBytes: r.int('IMPORT_MAX_BYTES', 200 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
     clicks: { flushIntervalMs: r.int('CLICK_FLUSH_INTERVAL_MS', 1000, 10, 600_000), bufferMax: r.int('CLICK_BUFFER_MAX', 300_000, 100, 100_000_000) },
     analytics: {
       geoipDb: r.geoipDb('GEOIP_DB'),

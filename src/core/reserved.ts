@@ -24,6 +24,10 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   'sitemap.xml',
   'manifest.json',
   '.well-known',
+  // Not top-level, but /urls/export and /urls/import would shadow GET /urls/{code} of a link with
+  // either code (both fit the default 6-letter codes).
+  'export',
+  'import',
 ]);
 
 /** Reserved words are lower-case; a code is reserved in any letter case. */

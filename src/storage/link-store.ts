@@ -149,6 +149,11 @@ export interface LinkStore {
   updateById(id: number, patch: LinkPatch): Promise<LinkRecord | null>;
   /** Newest first; `ownerKeyId` undefined lists every link (admin). Keyset pagination on id. */
   list(options: ListOptions): Promise<LinkRecord[]>;
+  /**
+   * The owner's links to any of these exact target URLs, oldest first (an import's idempotency
+   * check, docs/import-export.md). Indexed by a hash of the URL (migration 007).
+   */
+  findByOwnerUrls(ownerKeyId: number, urls: readonly string[]): Promise<LinkRecord[]>;
   analytics(linkId: number, query: AnalyticsQuery): Promise<LinkAnalytics>;
   /**
    * Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. With

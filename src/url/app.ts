@@ -11,6 +11,7 @@ import type { LinkService } from './link-service.ts';
 import { registerApiKeyRoutes } from './routes/api-keys.ts';
 import { createGuard } from './routes/guard.ts';
 import { registerLinkRoutes } from './routes/links.ts';
+import { registerPortingRoutes } from './routes/porting.ts';
 import { registerPublicConfigRoute } from './routes/public-config.ts';
 import { registerQrRoute } from './routes/qr.ts';
 import { redirectFastPath, registerRedirectRoute } from './routes/redirect.ts';
@@ -38,6 +39,8 @@ export interface UrlAppDeps {
   /** The built web app; default: read from dist/web (null: not built, `/` says so). */
   webAssets?: WebAssets | null;
   rateLimit: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
+  /** IMPORT_MAX_BYTES; default 200 MB. */
+  importMaxBytes?: number;
   trustProxy?: TrustProxy;
   timeouts?: HttpTimeouts;
   /** Each throws when its dependency is unreachable. */
@@ -106,6 +109,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     // onRequest: authentication and the rate limit come before body parsing, so they also cover bad bodies.
     api.addHook('onRequest', guard);
     await registerLinkRoutes(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl, now });
+    await registerPortingRoutes(api, { links: deps.links, importMaxBytes: deps.importMaxBytes ?? 200 * 1024 * 1024, now });
     await registerApiKeyRoutes(api, deps.apiKeys);
     registerQrRoute(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl });
   });

@@ -12,7 +12,7 @@ import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
 import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
 import type { ClickCounter } from './click-counter.ts';
 import { forwardRequestQuery } from './query-forwarding.ts';
-import { checkTargetUrl, type TargetUrlPolicy } from './target-url.ts';
+import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 import { checkVisitLimit, visitLimitOf } from './visit-limit.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
@@ -78,6 +78,23 @@ export interface LinkService {
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
   listLinks(principal: Principal, page: Omit<ListOptions, 'ownerKeyId'>): Promise<LinkRecord[]>;
   getAnalytics(code: string, principal: Principal, query: AnalyticsQuery): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
+  /**
+   * The caller's links (an admin's: every link), newest first, read a page at a time as the consumer
+   * asks for them: an export of a million links holds one page in memory.
+   */
+  exportLinks(principal: Principal, pageSize?: number): AsyncGenerator<LinkRecord, void, undefined>;
+  /**
+   * For each candidate of an import, the link it would duplicate: with an alias, the link that has
+   * that code (anyone's); without, the caller's oldest link to the same target URL (normalised as
+   * creation does). null: none, or a URL creation will refuse anyway.
+   */
+  findImportMatches(principal: Principal, candidates: readonly { url: string; alias?: string }[]): Promise<(ImportMatch | null)[]>;
+}
+
+/** A link an import row would duplicate; `sameTarget`: its URL is the row's, normalised as creation does. */
+export interface ImportMatch {
+  link: LinkRecord;
+  sameTarget: boolean;
 }
 
 /** A redirect to `location`, or, for a bot asking for a link with a visit limit, a page that does not spend it. */
@@ -352,6 +369,41 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       const link = await findOwned(code, principal, 'read');
       const analytics = await db(() => store.analytics(link.id, query));
       return { link, analytics };
+    },
+
+    async *exportLinks(principal, pageSize = 500) {
+      if (principal === null) throw new Unauthorized('An API key is required.');
+      const ownerKeyId = principal.isAdmin ? {} : { ownerKeyId: principal.keyId };
+      let beforeId: number | undefined;
+      for (;;) {
+        const page = await db(() => store.list({ ...ownerKeyId, limit: pageSize, ...(beforeId === undefined ? {} : { beforeId }) }));
+        yield* page;
+        const last = page.at(-1);
+        if (page.length < pageSize || last === undefined) return;
+        beforeId = last.id;
+      }
+    },
+
+    async findImportMatches(principal, candidates) {
+      if (principal === null) throw new Unauthorized('An API key is required.');
+      const normalised = candidates.map((c) => {
+        try {
+          return normaliseTargetUrl(c.url, options.urlPolicy);
+        } catch {
+          return null;
+        }
+      });
+      const urls = normalised.filter((u, i): u is string => u !== null && candidates[i]?.alias === undefined);
+      const [byUrl, byCode] = await Promise.all([
+        db(() => store.findByOwnerUrls(principal.keyId, urls)),
+        Promise.all(candidates.map((c) => (c.alias === undefined || !CODE_SHAPE.test(c.alias) ? Promise.resolve(null) : db(() => store.findByCode(c.alias as string))))),
+      ]);
+      const firstByUrl = new Map<string, LinkRecord>();
+      for (const link of byUrl) if (!firstByUrl.has(link.url)) firstByUrl.set(link.url, link);
+      return candidates.map((c, i) => {
+        const link = c.alias === undefined ? firstByUrl.get(normalised[i] ?? '') : byCode[i];
+        return link ? { link, sameTarget: link.url === normalised[i] } : null;
+      });
     },
   };
 }

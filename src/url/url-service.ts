@@ -98,6 +98,7 @@ export async function startUrlService(
     countryHeader: config.analytics.countryHeader,
     allowAnonymous: config.allowAnonymous,
     rateLimit: config.rateLimit,
+    importMaxBytes: config.importMaxBytes,
     trustProxy: config.trustProxy,
     timeouts: config.listen.timeouts,
     checks: parts.checks,

@@ -206,6 +206,20 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.ok(everyone.length >= 6 && everyone.every((l, i, all) => i === 0 || (all[i - 1]?.id ?? 0) > l.id));
     });
 
+    test("findByOwnerUrls: the owner's links to exactly these URLs, oldest first; another owner's and other URLs are not", async () => {
+      const owner = await subject.apiKeys.insert(newKey(false));
+      const other = await subject.apiKeys.insert(newKey(false));
+      const long = `https://example.com/${'é'.repeat(900)}`;
+      const a1 = await store.insert(link({ ownerKeyId: owner.id, url: 'https://example.com/a' }));
+      const a2 = await store.insert(link({ ownerKeyId: owner.id, url: 'https://example.com/a' }));
+      const l = await store.insert(link({ ownerKeyId: owner.id, url: long }));
+      await store.insert(link({ ownerKeyId: owner.id, url: 'https://example.com/A' }));
+      await store.insert(link({ ownerKeyId: other.id, url: 'https://example.com/a' }));
+      const found = await store.findByOwnerUrls(owner.id, ['https://example.com/a', long, 'https://example.com/nothing', 'https://example.com/a']);
+      assert.deepEqual(found.map((f) => f.code), [a1.code, a2.code, l.code]);
+      assert.deepEqual(await store.findByOwnerUrls(owner.id, []), []);
+    });
+
     test('list: search finds text in the code or the target in any letter case, wildcards taken literally; state keeps one state at `now`', async () => {
       const owner = await subject.apiKeys.insert(newKey(false));
       const mine = (extra: Partial<NewLink>) => store.insert(link({ ownerKeyId: owner.id, ...extra }));

@@ -19,6 +19,7 @@ import { find, parseManifests, resolveEnv, type Container, type K8sObject, type 
 import { createTestDatabase, PG_ADMIN_URL, type TestDatabase } from '../support/postgres.ts';
 import { freePort, ROOT } from '../support/processes.ts';
 import { until } from '../support/fault-probes.ts';
+import { PERSON } from '../support/user-agents.ts';
 
 interface Running {
   name: string;
@@ -245,7 +246,8 @@ describe('the rendered manifests drive the real KGS and URL service processes', 
     assert.ok(link.short_url.startsWith(urlEnv.PUBLIC_BASE_URL ?? '?'), link.short_url);
     const clicks = 3;
     for (let i = 0; i < clicks; i++) {
-      const res = await fetch(`${base}/${link.short_code}`, { redirect: 'manual' });
+      // A person's browser: fetch's own User-Agent is a bot's, counted apart from clicks.
+      const res = await fetch(`${base}/${link.short_code}`, { redirect: 'manual', headers: PERSON });
       assert.equal(res.status, 302);
       assert.equal(res.headers.get('location'), 'https://example.org/from-the-manifests');
       await res.arrayBuffer();

@@ -50,6 +50,7 @@ export interface TestUrlService {
 
 export interface TestUrlServiceOptions {
   allowAnonymous?: boolean;
+  importMaxBytes?: number;
   redirectStatus?: 301 | 302 | 307 | 308;
   blockedDomains?: string[];
   rateLimit?: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
@@ -126,6 +127,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     allowAnonymous: options.allowAnonymous ?? true,
     ...(options.webAssets === undefined ? {} : { webAssets: options.webAssets }),
     rateLimit: options.rateLimit ?? { perKey: 0, perIp: 0 },
+    ...(options.importMaxBytes === undefined ? {} : { importMaxBytes: options.importMaxBytes }),
     checks: { postgres: () => store.ping(), redis: async () => void (await redis.redis.ping()), kgs: async () => undefined },
     onRedirect: metrics.redirect,
     now: () => now().getTime(),

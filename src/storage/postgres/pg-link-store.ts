@@ -1,5 +1,6 @@
 // LinkStore and ApiKeyStore in plain, parameterised SQL. Works on node-postgres and on PGlite: both
 // are given as a SqlRunner (query with $n parameters).
+import { createHash } from 'node:crypto';
 import { createBatcher, type BatcherLimits } from '../../core/batcher.ts';
 import { ServerBusy } from '../../core/errors.ts';
 import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
@@ -275,6 +276,17 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       const { rows } = await db.query<UrlRow>(
         `SELECT ${URL_COLUMNS} FROM urls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`,
         params,
+      );
+      return rows.map(toLink);
+    },
+
+    async findByOwnerUrls(ownerKeyId, urls) {
+      if (urls.length === 0) return [];
+      // md5 in SQL is of the UTF-8 bytes, as here: the expression index answers, the exact text decides.
+      const hashes = [...new Set(urls)].map((url) => createHash('md5').update(url, 'utf8').digest('hex'));
+      const { rows } = await db.query<UrlRow>(
+        `SELECT ${URL_COLUMNS} FROM urls WHERE owner_key_id = $1 AND md5(original_url) = ANY($2::text[]) AND original_url = ANY($3::varchar[]) ORDER BY id`,
+        [ownerKeyId, hashes, [...new Set(urls)]],
       );
       return rows.map(toLink);
     },

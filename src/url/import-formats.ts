@@ -1,0 +1,178 @@
+// The files `POST /urls/import` reads, each turned into the same rows: Curt's own (what
+// `GET /urls/export` writes, or a generic `url,alias,expires_at,tags,max_visits` sheet), Kutt's and
+// YOURLS's. Columns are found by name in the header row, in any order; unknown columns are ignored.
+// docs/import-export.md describes each format and where it comes from.
+import { CsvSyntaxError, readCsvRecords, readLines } from './csv.ts';
+
+export const IMPORT_FORMATS = ['curt', 'kutt', 'yourls'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+
+/** One link to import, or why the row cannot be one. `row`: 1 for the first row after the header. */
+export type ImportRow =
+  | { row: number; url: string; alias?: string; expiresAt?: Date; oneTime?: boolean; maxVisits?: number }
+  | { row: number; refused: string };
+
+/** The file itself cannot be read (no header with a url column, a broken quote, a line too long). */
+export class ImportFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ImportFileError';
+  }
+}
+
+/**
+ * Each format's columns, by the names its files use: the first name found in the header is read.
+ * To carry a new field, add its names here and read it in toRow.
+ */
+const COLUMNS: Record<ImportFormat, { url: string[]; alias: string[]; expiresAt: string[]; oneTime: string[]; maxVisits: string[]; state: string[]; refuseIfTrue: Record<string, string> }> = {
+  curt: {
+    url: ['url', 'original_url', 'target'],
+    alias: ['alias', 'short_code', 'code'],
+    expiresAt: ['expires_at'],
+    oneTime: ['is_one_time', 'one_time'],
+    maxVisits: ['max_visits'],
+    state: ['state'],
+    refuseIfTrue: {},
+  },
+  // Kutt's link objects (its API's `data` items and the exports made from them): `target` is the URL,
+  // `address` the code, `expire_in` the expiry; a password-protected or banned link cannot be carried.
+  kutt: {
+    url: ['target'],
+    alias: ['address'],
+    expiresAt: ['expire_in'],
+    oneTime: [],
+    maxVisits: [],
+    state: [],
+    refuseIfTrue: { password: 'password-protected links are not supported', banned: 'the link is banned in Kutt' },
+  },
+  // YOURLS's `yourls_url` table as exported (keyword, url, title, timestamp, ip, clicks).
+  yourls: { url: ['url'], alias: ['keyword'], expiresAt: [], oneTime: [], maxVisits: [], state: [], refuseIfTrue: {} },
+};
+
+/** Which format a header is: Kutt's has `target` and `address`, YOURLS's `keyword` and `url`; else Curt's. */
+export function detectFormat(header: readonly string[]): ImportFormat {
+  const names = new Set(header.map(normaliseName));
+  if (names.has('target') && names.has('address')) return 'kutt';
+  if (names.has('keyword') && names.has('url')) return 'yourls';
+  return 'curt';
+}
+
+function normaliseName(name: string): string {
+  return name.trim().toLowerCase();
+}
+
+const TRUE = new Set(['true', '1', 'yes', 't']);
+const FALSE = new Set(['false', '0', 'no', 'f', '']);
+
+function parseDate(text: string): Date | null {
+  // YOURLS and SQL dumps write "2024-01-31 12:00:00" (UTC here): read it as ISO 8601.
+  const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** A record (field name → value) as a row to import. */
+function toRow(format: ImportFormat, row: number, get: (names: string[]) => string | undefined): ImportRow {
+  const columns = COLUMNS[format];
+  const url = get(columns.url)?.trim() ?? '';
+  if (url === '') return { row, refused: 'The row has no url.' };
+  for (const [name, reason] of Object.entries(columns.refuseIfTrue)) {
+    const value = get([name])?.trim().toLowerCase();
+    if (value !== undefined && TRUE.has(value)) return { row, refused: `${reason[0]?.toUpperCase()}${reason.slice(1)}.` };
+  }
+  const state = get(columns.state)?.trim();
+  if (state === 'used') return { row, refused: 'A used one-time link is not imported: it would redirect once more.' };
+  if (state === 'disabled') return { row, refused: 'A disabled link is not imported: enable it at the source first, or create it and disable it here.' };
+  const result: ImportRow & { url: string } = { row, url };
+  const alias = get(columns.alias)?.trim();
+  if (alias) result.alias = alias;
+  const expiry = get(columns.expiresAt)?.trim();
+  if (expiry) {
+    const at = parseDate(expiry);
+    if (at === null) return { row, refused: `expires_at is not a date-time: ${expiry.slice(0, 40)}.` };
+    result.expiresAt = at;
+  }
+  const oneTime = get(columns.oneTime)?.trim().toLowerCase();
+  if (oneTime !== undefined) {
+    if (TRUE.has(oneTime)) result.oneTime = true;
+    else if (!FALSE.has(oneTime)) return { row, refused: `is_one_time must be true or false, not ${oneTime.slice(0, 20)}.` };
+  }
+  const maxVisits = get(columns.maxVisits)?.trim();
+  if (maxVisits) {
+    if (!/^[1-9][0-9]{0,9}$/.test(maxVisits)) return { row, refused: `max_visits must be a whole number from 1, not ${maxVisits.slice(0, 20)}.` };
+    result.maxVisits = Number(maxVisits);
+  }
+  return result;
+}
+
+/**
+ * The rows of a CSV stream, as it arrives. `format`: as asked (`?format=`), or null to tell from the
+ * header row. Throws ImportFileError when the header has no url column or the CSV breaks.
+ */
+export async function* readCsvImport(source: AsyncIterable<Buffer | string>, format: ImportFormat | null): AsyncGenerator<ImportRow, void, undefined> {
+  let columns: Map<string, number> | null = null;
+  let chosen: ImportFormat = format ?? 'curt';
+  let row = 0;
+  try {
+    for await (const record of readCsvRecords(source)) {
+      if (columns === null) {
+        chosen = format ?? detectFormat(record);
+        columns = new Map();
+        record.forEach((name, i) => {
+          const key = normaliseName(name);
+          if (!columns?.has(key)) columns?.set(key, i);
+        });
+        if (!COLUMNS[chosen].url.some((name) => columns?.has(name))) {
+          throw new ImportFileError(`The header row has no ${COLUMNS[chosen].url.join(' or ')} column (format ${chosen}).`);
+        }
+        continue;
+      }
+      const header = columns;
+      row++;
+      yield toRow(chosen, row, (names) => {
+        for (const name of names) {
+          const i = header.get(name);
+          if (i !== undefined) return record[i];
+        }
+        return undefined;
+      });
+    }
+  } catch (err) {
+    if (err instanceof CsvSyntaxError) throw new ImportFileError(err.message);
+    throw err;
+  }
+  if (columns === null) throw new ImportFileError('The file is empty: a header row is needed.');
+}
+
+/**
+ * The rows of an NDJSON stream: one JSON object a line, with the same field names as the CSV header
+ * (Kutt's API objects as they are). A line that is not an object is a refused row, not the end.
+ */
+export async function* readNdjsonImport(source: AsyncIterable<Buffer | string>, format: ImportFormat | null): AsyncGenerator<ImportRow, void, undefined> {
+  let row = 0;
+  try {
+    for await (const line of readLines(source)) {
+      row++;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch {
+        yield { row, refused: 'The line is not valid JSON.' };
+        continue;
+      }
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        yield { row, refused: 'The line is not a JSON object.' };
+        continue;
+      }
+      const object = new Map(Object.entries(value).map(([k, v]) => [normaliseName(k), v === null || v === undefined ? '' : typeof v === 'object' ? '' : String(v)]));
+      const chosen = format ?? detectFormat([...object.keys()]);
+      yield toRow(chosen, row, (names) => {
+        for (const name of names) if (object.has(name)) return object.get(name);
+        return undefined;
+      });
+    }
+  } catch (err) {
+    if (err instanceof CsvSyntaxError) throw new ImportFileError(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,129 @@
+// Import: rows of a file become links through the link service, so each passes the checks of
+// `POST /urls` (target URL rules, alias rules, reserved words, expiry), in batches: a batch's lookups
+// are two queries, its creations run together (the store's insert batcher and the KGS's code buffer
+// make them few round trips). Idempotent: re-running a file creates nothing new (docs/import-export.md).
+import { AppError } from '../core/errors.ts';
+import type { RequestContext } from '../kgs-client/types.ts';
+import type { ImportRow } from './import-formats.ts';
+import type { LinkService, Principal } from './link-service.ts';
+
+export type ImportStatus = 'created' | 'exists' | 'refused';
+
+/** One line of the report, per row, in the order of the file. */
+export interface ImportReportRow {
+  row: number;
+  status: ImportStatus;
+  short_code?: string;
+  reason?: string;
+}
+
+/** The report's last line. */
+export interface ImportSummary {
+  summary: true;
+  rows: number;
+  created: number;
+  exists: number;
+  refused: number;
+}
+
+/** Rows looked up and created together. */
+export const IMPORT_BATCH = 100;
+
+/**
+ * Whether CreateLinkInput takes `maxVisits` (visit limits): until it does, a row that sets max_visits
+ * is refused rather than imported without its limit.
+ */
+const MAX_VISITS_SUPPORTED = false;
+
+type LinkRow = Extract<ImportRow, { url: string }>;
+
+/** What makes two rows the same link within a batch: the second must see the first's link. */
+const rowKey = (row: LinkRow): string => (row.alias === undefined ? `url:${row.url}` : `alias:${row.alias}`);
+
+export interface ImportOptions {
+  principal: Principal;
+  context?: RequestContext;
+  now?: () => Date;
+  batchSize?: number;
+}
+
+export async function* importLinks(links: LinkService, rows: AsyncIterable<ImportRow>, options: ImportOptions): AsyncGenerator<ImportReportRow | ImportSummary, void, undefined> {
+  const now = options.now ?? (() => new Date());
+  const batchSize = options.batchSize ?? IMPORT_BATCH;
+  const counts = { rows: 0, created: 0, exists: 0, refused: 0 };
+  let batch: ImportRow[] = [];
+  let keys = new Set<string>();
+
+  async function* flush(): AsyncGenerator<ImportReportRow> {
+    const done = await importBatch(links, batch, options, now());
+    batch = [];
+    keys = new Set();
+    for (const line of done) {
+      counts[line.status]++;
+      yield line;
+    }
+  }
+
+  for await (const row of rows) {
+    counts.rows++;
+    if ('url' in row) {
+      // A second row for the same link in one batch would be created twice: it waits for the next
+      // batch, whose lookup finds the first one's link.
+      const key = rowKey(row);
+      if (keys.has(key)) yield* flush();
+      keys.add(key);
+    }
+    batch.push(row);
+    if (batch.length >= batchSize) yield* flush();
+  }
+  if (batch.length > 0) yield* flush();
+  yield { summary: true, ...counts };
+}
+
+/** Refused before any lookup: what the link service would refuse less clearly, or cannot carry. */
+function precheck(row: LinkRow, now: Date): string | null {
+  if (row.maxVisits !== undefined && !MAX_VISITS_SUPPORTED) return 'max_visits is not supported by this server yet.';
+  if (row.expiresAt !== undefined && row.expiresAt.getTime() <= now.getTime()) {
+    return `expires_at ${row.expiresAt.toISOString()} is in the past: an expired link is not imported (it could only answer 410).`;
+  }
+  return null;
+}
+
+async function importBatch(links: LinkService, rows: readonly ImportRow[], options: ImportOptions, now: Date): Promise<ImportReportRow[]> {
+  const report: (ImportReportRow | LinkRow)[] = rows.map((row) => {
+    if (!('url' in row)) return { row: row.row, status: 'refused', reason: row.refused };
+    const why = precheck(row, now);
+    return why === null ? row : { row: row.row, status: 'refused', reason: why };
+  });
+  const pending = report.filter((r): r is LinkRow => 'url' in r);
+  const matches = pending.length === 0 ? [] : await links.findImportMatches(options.principal, pending);
+  const principalId = options.principal?.keyId ?? null;
+  const answers = await Promise.all(
+    pending.map(async (row, i): Promise<ImportReportRow> => {
+      const match = matches[i];
+      if (match) {
+        if (match.link.ownerKeyId === principalId && match.sameTarget) return { row: row.row, status: 'exists', short_code: match.link.code };
+        return { row: row.row, status: 'refused', reason: `"${row.alias ?? match.link.code}" is already taken by another link.` };
+      }
+      try {
+        const link = await links.createLink(
+          {
+            url: row.url,
+            ...(row.alias === undefined ? {} : { alias: row.alias }),
+            ...(row.expiresAt === undefined ? {} : { expiresAt: row.expiresAt }),
+            ...(row.oneTime === undefined ? {} : { oneTime: row.oneTime }),
+          },
+          options.principal,
+          options.context,
+        );
+        return { row: row.row, status: 'created', short_code: link.code };
+      } catch (err) {
+        // What POST /urls would answer with a 4xx or 503, per row; anything else is a bug and ends the import.
+        if (!(err instanceof AppError) || err.status === 500) throw err;
+        return { row: row.row, status: 'refused', reason: `${err.detail ?? err.title} (${err.code})` };
+      }
+    }),
+  );
+  let next = 0;
+  return report.map((r) => ('url' in r ? (answers[next++] as ImportReportRow) : r));
+}

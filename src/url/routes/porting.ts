@@ -1,0 +1,180 @@
+// Export and import of links: GET /urls/export streams the caller's links as CSV or NDJSON;
+// POST /urls/import takes a CSV or NDJSON file and answers a streamed NDJSON report, a line per row.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { AppError, InvalidRequest, Unauthorized } from '../../core/errors.ts';
+import type { HttpApp } from '../../core/http-app.ts';
+import type { LinkRecord } from '../../storage/link-store.ts';
+import { csvLine } from '../csv.ts';
+import { ImportFileError, readCsvImport, readNdjsonImport, type ImportFormat, type ImportRow } from '../import-formats.ts';
+import { importLinks, type ImportReportRow, type ImportSummary } from '../link-import.ts';
+import type { LinkService } from '../link-service.ts';
+import { linkState } from './schemas.ts';
+
+export interface PortingRouteDeps {
+  links: LinkService;
+  /** IMPORT_MAX_BYTES. */
+  importMaxBytes: number;
+  now: () => number;
+}
+
+/** The export's columns, in order; a new field of a link is one more entry here. */
+export const EXPORT_COLUMNS: readonly { name: string; value: (link: LinkRecord, now: number) => string | number | boolean | null }[] = [
+  { name: 'short_code', value: (l) => l.code },
+  { name: 'url', value: (l) => l.url },
+  { name: 'created_at', value: (l) => l.createdAt.toISOString() },
+  { name: 'expires_at', value: (l) => l.expiresAt?.toISOString() ?? null },
+  { name: 'is_one_time', value: (l) => l.isOneTime },
+  { name: 'is_active', value: (l) => l.isActive },
+  { name: 'state', value: (l, now) => linkState(l, now) },
+  { name: 'clicks', value: (l) => l.clicks },
+  { name: 'bot_hits', value: (l) => l.botHits },
+  { name: 'last_clicked_at', value: (l) => l.lastClickedAt?.toISOString() ?? null },
+  // Tags do not exist yet: the column is there so that files keep one shape when they do.
+  { name: 'tags', value: () => '' },
+];
+
+const CSV_TYPES = ['text/csv', 'application/csv'];
+const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'application/jsonl'];
+
+const errors = { 400: Type.Ref('Problem'), 401: Type.Ref('Problem'), 408: Type.Ref('Problem'), 413: Type.Ref('Problem'), 415: Type.Ref('Problem'), 429: Type.Ref('Problem'), 503: Type.Ref('Problem') };
+const security = [{ bearer: [] }];
+
+class PayloadTooLarge extends AppError {
+  constructor(maxBytes: number) {
+    super({ status: 413, code: 'payload_too_large', title: 'The request body is too large', detail: `An import file must be at most ${maxBytes} bytes (IMPORT_MAX_BYTES).` });
+  }
+}
+
+/**
+ * Copies the body to a temporary file as fast as it arrives, at most `maxBytes`. Not parsed straight
+ * off the socket: creating links is slower than any upload, and the whole body must arrive within
+ * HTTP_REQUEST_TIMEOUT_MS, which a body read at the pace of creation would outlast.
+ */
+async function spool(body: Readable, maxBytes: number): Promise<{ path: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'curt-import-'));
+  const path = join(dir, 'body');
+  const remove = () => rm(dir, { recursive: true, force: true });
+  let bytes = 0;
+  const limit = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      bytes += chunk.length;
+      done(bytes > maxBytes ? new PayloadTooLarge(maxBytes) : null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, limit, createWriteStream(path));
+  } catch (err) {
+    await remove();
+    throw err;
+  }
+  return { path, remove };
+}
+
+/** The first item ahead, so that a failure before any output is a problem+json answer, not a cut stream. */
+async function started<T>(items: AsyncGenerator<T, void, undefined>): Promise<AsyncGenerator<T, void, undefined>> {
+  const first = await items.next();
+  return (async function* () {
+    if (first.done) return;
+    yield first.value;
+    yield* items;
+  })();
+}
+
+export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps): Promise<void> {
+  const { links } = deps;
+
+  app.get(
+    '/urls/export',
+    {
+      schema: {
+        summary: "Every link of the caller (an admin's: every link), as CSV or NDJSON with click totals, streamed newest first",
+        description: `CSV columns: ${EXPORT_COLUMNS.map((c) => c.name).join(',')}. NDJSON: one object per link with the same fields. Read from the database a page at a time as the response is sent.`,
+        security,
+        querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], { description: 'Default csv' })) }, { additionalProperties: false }),
+        produces: ['text/csv', 'application/x-ndjson'],
+        response: { 200: Type.String({ description: 'The file' }), ...errors },
+      },
+    },
+    async (request, reply) => {
+      const format = request.query.format ?? 'csv';
+      const now = deps.now();
+      const rows = await started(links.exportLinks(request.principal));
+      async function* lines(): AsyncGenerator<string> {
+        if (format === 'csv') yield csvLine(EXPORT_COLUMNS.map((c) => c.name));
+        for await (const link of rows) {
+          if (format === 'csv') yield csvLine(EXPORT_COLUMNS.map((c) => c.value(link, now)));
+          else yield `${JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c.name, c.value(link, now)])))}\n`;
+        }
+      }
+      // Readable.from pulls the next line only when the socket has taken the last: backpressure.
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="curt-links.${format === 'csv' ? 'csv' : 'ndjson'}"`)
+        .send(Readable.from(lines(), { objectMode: false }));
+    },
+  );
+
+  // Its own scope: the raw-body parsers below must not let CSV reach POST /urls.
+  await app.register(async (plain) => {
+    const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
+    scope.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES], (_request, payload, done) => done(null, payload));
+    scope.post(
+      '/urls/import',
+      {
+        schema: {
+          summary: 'Create links from a CSV or NDJSON file (Curt, Kutt or YOURLS format); answers an NDJSON report, a line per row and a summary',
+          description:
+            'Send the file as the body with Content-Type text/csv or application/x-ndjson. Each row passes the checks of POST /urls. Idempotent: a row whose alias exists with the same target and owner, or without an alias whose target the caller already has a link to, is `exists`. Report lines: `{row, status: created|exists|refused, short_code?, reason?}`, then `{summary: true, rows, created, exists, refused}`. See docs/import-export.md.',
+          security,
+          querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('curt'), Type.Literal('kutt'), Type.Literal('yourls')], { description: 'Default: told from the header row' })) }, { additionalProperties: false }),
+          consumes: [...CSV_TYPES, ...NDJSON_TYPES],
+          produces: ['application/x-ndjson'],
+          response: { 200: Type.String({ description: 'The NDJSON report' }), ...errors },
+        },
+      },
+      async (request, reply) => {
+        if (request.principal === null) throw new Unauthorized('An API key is required to import links.');
+        const declared = Number(request.headers['content-length']);
+        if (Number.isFinite(declared) && declared > deps.importMaxBytes) throw new PayloadTooLarge(deps.importMaxBytes);
+        const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+        const body = request.body as Readable;
+        const file = await spool(body, deps.importMaxBytes);
+        const format: ImportFormat | null = request.query.format ?? null;
+        const source = createReadStream(file.path);
+        const rows: AsyncGenerator<ImportRow, void, undefined> = NDJSON_TYPES.includes(type) ? readNdjsonImport(source, format) : readCsvImport(source, format);
+        let report: AsyncGenerator<ImportReportRow | ImportSummary, void, undefined>;
+        try {
+          report = await started(importLinks(links, rows, { principal: request.principal, context: { requestId: request.id } }));
+        } catch (err) {
+          source.destroy();
+          await file.remove();
+          if (err instanceof ImportFileError) throw new InvalidRequest(err.message);
+          throw err;
+        }
+        async function* lines(): AsyncGenerator<string> {
+          try {
+            for await (const line of report) yield `${JSON.stringify(line)}\n`;
+          } catch (err) {
+            // The status line is sent: what stopped the import is the report's last line.
+            if (err instanceof ImportFileError) yield `${JSON.stringify({ error: { code: 'invalid_request', detail: err.message } })}\n`;
+            else {
+              request.log.error({ err }, 'import stopped');
+              yield `${JSON.stringify({ error: { code: err instanceof AppError ? err.code : 'internal_error', detail: err instanceof AppError ? err.detail : 'The import stopped; rows reported so far are done, and re-running the file continues it.' } })}\n`;
+            }
+          } finally {
+            source.destroy();
+            await file.remove();
+          }
+        }
+        return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines(), { objectMode: false }));
+      },
+    );
+  });
+}

@@ -1,0 +1,119 @@
+// The import's readers: RFC 4180 CSV as a stream, the three formats, and memory that stays flat over a
+// million rows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { csvLine, readCsvRecords, readLines, CsvSyntaxError } from '../../src/url/csv.ts';
+import { detectFormat, ImportFileError, readCsvImport, readNdjsonImport, type ImportRow } from '../../src/url/import-formats.ts';
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** The text in chunks of `size` bytes, so every boundary (inside quotes, CRLF, a BOM, UTF-8) is crossed. */
+async function* chunked(text: string, size: number): AsyncGenerator<Buffer> {
+  const bytes = Buffer.from(text);
+  for (let i = 0; i < bytes.length; i += size) yield bytes.subarray(i, i + size);
+}
+
+test('CSV: quoted commas, line breaks and doubled quotes, CRLF or LF, a BOM, blank lines; at any chunk size', async () => {
+  const text = '\ufeffa,b,c\r\n"x,1","line\r\nbreak","say ""hi"""\n\nplain,,é\n"",last,"ü"';
+  const expected = [['a', 'b', 'c'], ['x,1', 'line\r\nbreak', 'say "hi"'], ['plain', '', 'é'], ['', 'last', 'ü']];
+  for (const size of [1, 2, 3, 7, 1000]) assert.deepEqual(await collect(readCsvRecords(chunked(text, size))), expected, `chunks of ${size}`);
+});
+
+test('CSV: what csvLine writes reads back the same', async () => {
+  const values = ['a,b', 'q"uote', 'multi\nline', ' lead', 'plain', ''];
+  assert.deepEqual(await collect(readCsvRecords(chunked(csvLine(values), 5))), [values]);
+});
+
+test('CSV: a record past the bound and a quote never closed are syntax errors', async () => {
+  await assert.rejects(collect(readCsvRecords(chunked(`a\n${'x'.repeat(5000)}\n`, 512), 1000)), CsvSyntaxError);
+  await assert.rejects(collect(readCsvRecords(chunked('a\n"never closed\n', 4))), /ends inside a quoted field/);
+  await assert.rejects(collect(readLines(chunked(`${'x'.repeat(5000)}`, 512), 1000)), CsvSyntaxError);
+});
+
+test('formats are told from the header: Kutt (target, address), YOURLS (keyword, url), else Curt', () => {
+  assert.equal(detectFormat(['id', 'address', 'target', 'visit_count']), 'kutt');
+  assert.equal(detectFormat(['keyword', 'url', 'title', 'timestamp', 'ip', 'clicks']), 'yourls');
+  assert.equal(detectFormat(['url', 'alias']), 'curt');
+  assert.equal(detectFormat(['short_code', 'url', 'created_at']), 'curt');
+});
+
+const strip = (rows: ImportRow[]) => rows.map((r) => ('url' in r ? { ...r, expiresAt: r.expiresAt?.toISOString() } : r));
+
+test('the generic fixture: columns in any order, extra columns ignored, BOM, quoted fields; bad rows refused with a reason', async () => {
+  const rows = await collect(readCsvImport(createReadStream('test/fixtures/generic.csv'), null));
+  assert.equal(rows.length, 8);
+  assert.deepEqual(strip(rows).slice(0, 2), [
+    { row: 1, url: 'https://a.example.com/1', expiresAt: undefined },
+    { row: 2, url: 'https://a.example.com/2', alias: 'genalias1', expiresAt: '2099-12-31T00:00:00.000Z' },
+  ]);
+  assert.deepEqual(rows[4], { row: 5, url: 'https://a.example.com/3', maxVisits: 5 });
+  assert.deepEqual(rows[5], { row: 6, url: 'https://a.example.com/q?x=1,2' });
+});
+
+test("Kutt's fixture: target and address read, password-protected and banned links refused", async () => {
+  const rows = await collect(readCsvImport(createReadStream('test/fixtures/kutt-links.csv'), null));
+  assert.deepEqual(strip(rows).slice(0, 2), [
+    { row: 1, url: 'https://docs.example.org/getting-started', alias: 'kuttdoc', expiresAt: undefined },
+    { row: 2, url: 'https://blog.example.org/posts/1?utm_source=kutt', alias: 'kuttblog', expiresAt: '2099-01-01T00:00:00.000Z' },
+  ]);
+  assert.match((rows[2] as { refused: string }).refused, /password/i);
+  assert.match((rows[3] as { refused: string }).refused, /banned/);
+  assert.equal(rows.length, 5);
+});
+
+test("YOURLS's fixture: keyword and url read; title, timestamp, ip and clicks ignored", async () => {
+  const rows = await collect(readCsvImport(createReadStream('test/fixtures/yourls-links.csv'), null));
+  assert.deepEqual(rows[0], { row: 1, url: 'https://www.example.com/', alias: 'ylhome' });
+  assert.deepEqual(rows[1], { row: 2, url: 'https://search.example.com/?q=a,b&lang=en', alias: 'ylsearch' });
+  assert.equal(rows.length, 4);
+});
+
+test('a header without a url column, or an empty file, is a file error', async () => {
+  await assert.rejects(collect(readCsvImport(chunked('name,alias\nx,y\n', 10), null)), ImportFileError);
+  await assert.rejects(collect(readCsvImport(chunked('', 10), null)), ImportFileError);
+  await assert.rejects(collect(readCsvImport(chunked('keyword,url\nx,https://a.example/\n', 10), 'kutt')), /target/);
+});
+
+test('NDJSON: objects by the same names (Kutt API objects as they are); a line that is no object is a refused row', async () => {
+  const text = '{"target":"https://k.example/","address":"kab","password":false}\nnot json\n[1]\n{"url":"https://c.example/","alias":"cab","is_one_time":true}\n';
+  const rows = await collect(readNdjsonImport(chunked(text, 7), null));
+  assert.deepEqual(rows, [
+    { row: 1, url: 'https://k.example/', alias: 'kab' },
+    { row: 2, refused: 'The line is not valid JSON.' },
+    { row: 3, refused: 'The line is not a JSON object.' },
+    { row: 4, url: 'https://c.example/', alias: 'cab', oneTime: true },
+  ]);
+});
+
+test('a generated 1,000,000-row CSV is parsed as it streams, in bounded memory', { timeout: 120_000 }, async () => {
+  const ROWS = 1_000_000;
+  async function* generate(): AsyncGenerator<string> {
+    yield 'url,alias,expires_at,tags,max_visits\n';
+    let chunk = '';
+    for (let i = 0; i < ROWS; i++) {
+      chunk += `https://example.com/page/${i}?q="x",,2099-01-01T00:00:00Z,,\n`.replace('"x"', i % 10 === 0 ? '"""quoted, with comma"""' : 'x');
+      if (chunk.length > 64 * 1024) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    yield chunk;
+  }
+  globalThis.gc?.();
+  const before = process.memoryUsage().heapUsed;
+  let peak = before;
+  let count = 0;
+  for await (const row of readCsvImport(generate(), null)) {
+    if ('url' in row) count++;
+    if (count % 50_000 === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
+  }
+  assert.equal(count, ROWS);
+  const growthMb = (peak - before) / 1024 / 1024;
+  // A million rows held at once would be hundreds of MB; one chunk and one record, a few.
+  assert.ok(growthMb < 64, `heap grew ${growthMb.toFixed(1)} MB`);
+});
