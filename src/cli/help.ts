@@ -107,12 +107,13 @@ ${CLIENT_OPTIONS}`,
   export: `Usage: curt export [--format csv|ndjson] > links.csv
 
 Writes every link of the key (an admin key: every link) with its click totals, streamed: columns
-short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags.
+short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,
+bot_hits,last_clicked_at,tags.
 ${CLIENT_OPTIONS}`,
   import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
 
 Creates links from a CSV file (or NDJSON, for a .ndjson or .jsonl file): Curt's export, a sheet with
-a url column (and alias, expires_at, max_visits), Kutt's links or YOURLS's; the format is told from
+a url column (and alias, expires_at, max_visits, forward_query), Kutt's links or YOURLS's; the format is told from
 the header row unless --format says. Prints the summary and each refused row with its reason.
 Running the same file again creates nothing new: rows already imported are "exists".
 ${CLIENT_OPTIONS}`,

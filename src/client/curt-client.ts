@@ -189,6 +189,9 @@ export interface ExportedLink {
   created_at: string;
   expires_at: string | null;
   is_one_time: boolean;
+  max_visits: number | null;
+  visits: number;
+  forward_query: boolean;
   is_active: boolean;
   state: Link['state'];
   clicks: number;
