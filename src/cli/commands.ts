@@ -2,7 +2,7 @@
 // and a printout, a table for people or the server's JSON for scripts.
 import { CurtApiError, NotCurtError, type CurtClient, type Link } from '../client/curt-client.ts';
 import type { ClientFlags, Command } from './args.ts';
-import { formatApiKey, formatApiKeyTable, formatLink, formatLinkTable, formatStats } from './format.ts';
+import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
@@ -101,6 +101,26 @@ export async function runClientCommand(
       await client.revokeApiKey(command.id);
       print(asJson ? json({ revoked: command.id }) : `Revoked key ${command.id}: it is refused from now on.`);
       return;
+    case 'webhooks add': {
+      const hook = await client.createWebhook(command.url, command.events, command.description === undefined ? {} : { description: command.description });
+      print(asJson ? json(hook) : formatWebhook(hook));
+      return;
+    }
+    case 'webhooks list': {
+      const hooks = await client.listWebhooks();
+      print(asJson ? json({ items: hooks }) : formatWebhookTable(hooks));
+      return;
+    }
+    case 'webhooks rm':
+      await client.deleteWebhook(command.id);
+      print(asJson ? json({ deleted: command.id }) : `Deleted webhook ${command.id}.`);
+      return;
+    case 'webhooks deliveries': {
+      const page = await client.webhookDeliveries(command.id, { ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
+      if (asJson) print(json(page));
+      else print(formatDeliveryTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt webhooks deliveries ${command.id} --cursor ${page.next_cursor}`));
+      return;
+    }
   }
 }
 

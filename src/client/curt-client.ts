@@ -138,6 +138,43 @@ export interface ApiKeyInfo {
   revoked_at: string | null;
 }
 
+export type WebhookEvent = 'link.created' | 'link.updated' | 'link.deleted' | 'link.clicked';
+
+/** A webhook endpoint as listed: never its secret. */
+export interface Webhook {
+  id: number;
+  url: string;
+  description: string | null;
+  events: WebhookEvent[];
+  state: 'active' | 'disabled' | 'disabled_failing';
+  is_active: boolean;
+  consecutive_failures: number;
+  failing_since: string | null;
+  disabled_at: string | null;
+  created_at: string;
+  owner_key_id: number;
+}
+
+/** The answer to creating an endpoint: the only time its signing secret is shown. */
+export interface CreatedWebhook extends Webhook {
+  secret: string;
+}
+
+/** One event for one endpoint in its delivery log. */
+export interface WebhookDelivery {
+  id: number;
+  event_id: string;
+  type: WebhookEvent;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  created_at: string;
+  last_attempt_at: string | null;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
 /** What a redirect answered, without following it. */
 export interface Resolution {
   status: number;
@@ -267,6 +304,16 @@ export interface CurtClient {
   listApiKeys(): Promise<ApiKeyInfo[]>;
   /** Revokes a key at once on every replica (admin: any key; another key: only itself). */
   revokeApiKey(id: number): Promise<void>;
+  /** Adds a webhook endpoint for this key; the answer holds its signing secret, shown only this once. */
+  createWebhook(url: string, events: readonly WebhookEvent[], options?: { description?: string }): Promise<CreatedWebhook>;
+  /** This key's endpoints (an admin key: every endpoint). */
+  listWebhooks(): Promise<Webhook[]>;
+  getWebhook(id: number): Promise<Webhook>;
+  /** isActive true enables an endpoint again (also one disabled after failures) and resets its failure count. */
+  updateWebhook(id: number, patch: { url?: string; events?: readonly WebhookEvent[]; description?: string | null; isActive?: boolean }): Promise<Webhook>;
+  deleteWebhook(id: number): Promise<void>;
+  /** An endpoint's delivery log, newest first. */
+  webhookDeliveries(id: number, options?: { limit?: number; cursor?: string }): Promise<{ items: WebhookDelivery[]; next_cursor: string | null }>;
   /** Requests the short link without following the redirect (GET counts a click, HEAD does not). */
   /**
    * Follows a short link once, without following the redirect. `userAgent`: the User-Agent to send,
@@ -417,6 +464,27 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       return (await call<{ items: ApiKeyInfo[] }>('GET', '/api-keys')).items;
     },
     revokeApiKey: (id) => call<void>('DELETE', `/api-keys/${encodeURIComponent(String(id))}`),
+    createWebhook: (url, events, opts = {}) =>
+      call<CreatedWebhook>('POST', '/webhooks', { url, events, ...(opts.description === undefined ? {} : { description: opts.description }) }),
+    async listWebhooks() {
+      return (await call<{ items: Webhook[] }>('GET', '/webhooks')).items;
+    },
+    getWebhook: (id) => call<Webhook>('GET', `/webhooks/${encodeURIComponent(String(id))}`),
+    updateWebhook: (id, patch) =>
+      call<Webhook>('PATCH', `/webhooks/${encodeURIComponent(String(id))}`, {
+        ...(patch.url === undefined ? {} : { url: patch.url }),
+        ...(patch.events === undefined ? {} : { events: patch.events }),
+        ...(patch.description === undefined ? {} : { description: patch.description }),
+        ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
+      }),
+    deleteWebhook: (id) => call<void>('DELETE', `/webhooks/${encodeURIComponent(String(id))}`),
+    webhookDeliveries(id, opts = {}) {
+      const query = new URLSearchParams();
+      if (opts.limit !== undefined) query.set('limit', String(opts.limit));
+      if (opts.cursor !== undefined) query.set('cursor', opts.cursor);
+      const qs = query.toString();
+      return call('GET', `/webhooks/${encodeURIComponent(String(id))}/deliveries${qs === '' ? '' : `?${qs}`}`);
+    },
     async resolve(c, opts = {}) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.referer !== undefined) headers.referer = opts.referer;

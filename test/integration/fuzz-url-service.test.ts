@@ -156,6 +156,32 @@ describe('bad-input fuzzing: URL service', () => {
     );
   });
 
+  test('POST and PATCH /webhooks, GET /webhooks/{id}/deliveries: any body, id, cursor and credentials', async () => {
+    const events = fc.array(fc.constantFrom('link.created', 'link.updated', 'link.deleted', 'link.clicked'), { minLength: 1, maxLength: 4 });
+    const target = fc.constantFrom('https://hooks.example.com/in', 'http://127.0.0.1:9/hook', 'http://sho.rt/x', 'ftp://x.example/', 'https://user:pw@h.example/');
+    const createBody = nearValidBody(fc.record({ url: target, events, description: fc.string({ maxLength: 200 }) }, { requiredKeys: ['url', 'events'] }), {
+      url: nastyString,
+      events: wrongValue,
+      description: nastyString,
+    });
+    const patchBody = nearValidBody(fc.record({ url: target, events, is_active: fc.boolean(), description: fc.oneof(fc.string({ maxLength: 200 }), fc.constant(null)) }, { requiredKeys: [] }), {
+      url: nastyString,
+      events: wrongValue,
+      is_active: wrongValue,
+    });
+    const id = fc.oneof(fc.constantFrom('1', '2', '3'), pathSegment());
+    await fc.assert(
+      fc.asyncProperty(body(createBody), body(patchBody), id, queryString(['cursor', 'limit']), contentType, credentials(), async (created, patch, which, query, type, auth) => {
+        const res = await send({ method: 'POST', url: '/webhooks', headers: headers({ 'content-type': type, authorization: auth }), payload: created });
+        // An endpoint that was made is deleted again: a key may have only 20.
+        if (res.statusCode === 201) await svc.app.inject({ method: 'DELETE', url: `/webhooks/${res.json<{ id: number }>().id}`, headers: { authorization: svc.admin.authorization } });
+        await send({ method: 'PATCH', url: `/webhooks/${which}`, headers: headers({ 'content-type': type, authorization: auth }), payload: patch });
+        await send({ method: 'GET', url: `/webhooks/${which}/deliveries${query}`, headers: headers({ authorization: auth }) });
+      }),
+      RUNS,
+    );
+  });
+
   test('GET /urls: any limit and cursor', async () => {
     const cursor = fc.oneof(
       { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: 10n ** 15n }).map((n) => Buffer.from(`id:${n}`).toString('base64url')) },
@@ -286,6 +312,9 @@ describe('bad-input fuzzing: URL service', () => {
       '/urls/{c}/qr',
       '/urls/{c}/{c}',
       '/api-keys',
+      '/webhooks',
+      '/webhooks/{c}',
+      '/webhooks/{c}/deliveries',
       '/{c}',
       '/{c}/{c}',
       '/health',
