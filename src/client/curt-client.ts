@@ -288,11 +288,13 @@ export interface CurtClient {
   exportLinks(): AsyncGenerator<ExportedLink>;
   /** The export file as it arrives, in text chunks: what `curt export` writes out. */
   exportText(format?: 'csv' | 'ndjson'): AsyncGenerator<string>;
+  /** The export file whole, as a Blob: what the web page saves as a download. */
+  exportFile(format?: 'csv' | 'ndjson'): Promise<Blob>;
   /**
    * Sends a file (text, or a stream such as fs.createReadStream's) to `POST /urls/import` and yields
    * the report as it comes: a line per row, then the summary (or, should the import stop, an error).
    */
-  importLinks(file: string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options?: ImportOptions): AsyncGenerator<ImportReportLine>;
+  importLinks(file: string | Blob | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options?: ImportOptions): AsyncGenerator<ImportReportLine>;
   /** The short URL as a QR code image: SVG (default) or PNG `size` pixels wide. */
   qr(code: string, options?: { format?: 'svg' | 'png'; size?: number }): Promise<Blob>;
   /** What this instance allows (public, no key needed). */
@@ -348,22 +350,35 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
   }
 
   /** A streamed request: no overall timeout (a large file takes its time), problem+json on failure. */
-  async function stream(method: string, path: string, body?: { data: string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>; type: string }): Promise<AsyncGenerator<string>> {
+  async function stream(method: string, path: string, body?: { data: string | Blob | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>; type: string }): Promise<AsyncGenerator<string>> {
     const headers: Record<string, string> = {};
     if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
     if (body !== undefined) headers['content-type'] = body.type;
     const init: RequestInit & { duplex?: 'half' } = { method, headers };
     if (body !== undefined) {
       init.body = body.data as RequestInit['body'];
-      if (typeof body.data !== 'string') init.duplex = 'half';
+      // A stream is sent as it is read (browsers do that over HTTP/2 only: they send a File, a Blob).
+      if (typeof body.data !== 'string' && !(body.data instanceof Blob)) init.duplex = 'half';
     }
     const res = await doFetch(`${base}${path}`, init);
     if (!res.ok) throw toError(res, await res.text());
-    const reader = res.body;
-    if (reader === null) throw new NotCurtError(res.status, res.headers.get('content-type'));
+    if (res.body === null) throw new NotCurtError(res.status, res.headers.get('content-type'));
+    // A reader, not `for await` on the body: not every browser iterates a ReadableStream.
+    const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
     return (async function* () {
       const decoder = new TextDecoder();
-      for await (const chunk of reader as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+      let done = false;
+      try {
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) break;
+          yield decoder.decode(next.value, { stream: true });
+        }
+        done = true;
+      } finally {
+        // The caller stopped reading early: the rest of the answer is not wanted.
+        if (!done) await reader.cancel().catch(() => undefined);
+      }
       const rest = decoder.decode();
       if (rest !== '') yield rest;
     })();
@@ -389,6 +404,14 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     },
     async *exportText(format = 'csv') {
       yield* await stream('GET', `/urls/export?format=${format}`);
+    },
+    async exportFile(format = 'csv') {
+      const headers: Record<string, string> = {};
+      if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+      // No overall timeout: a large export takes its time.
+      const res = await doFetch(`${base}/urls/export?format=${format}`, { headers });
+      if (!res.ok) throw toError(res, await res.text());
+      return res.blob();
     },
     async *importLinks(file, opts = {}) {
       const qs = opts.format === undefined ? '' : `?format=${opts.format}`;

@@ -5,6 +5,7 @@
 // test-artifacts/screenshots/ (desktop and phone).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { createCurtClient, type CurtClient } from '../../src/client/curt-client.ts';
 import {
@@ -337,6 +338,55 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  /** A file of two rows for the import: a new alias, and a row whose url is none. */
+  const twoRowFile = (alias: string) => ({ name: 'two-rows.csv', mimeType: 'text/csv', buffer: Buffer.from(`url,alias\r\nhttps://example.com/browser/imported,${alias}\r\nnot a url,\r\n`) });
+
+  /** On My links: opens Import / Export, imports `file`, and waits for the report. */
+  async function importThroughPage(page: Page, file: ReturnType<typeof twoRowFile>): Promise<void> {
+    await page.getByRole('button', { name: 'Import / Export' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import / Export' });
+    await dialog.getByLabel('CSV or NDJSON file').setInputFiles(file);
+    await dialog.getByRole('button', { name: 'Import a file' }).click();
+    await dialog.getByTestId('import-report').waitFor();
+  }
+
+  test('Import / Export on My links: Download CSV saves the key\'s links; a two-row file shows one created, one refused with its reason', async () => {
+    const made = await admin.createApiKey({ name: 'browser-porting' });
+    const mine = createCurtClient({ baseUrl: open.url, apiKey: made.key });
+    const links = [await mine.shorten('https://example.com/browser/export-1', { alias: 'brexport1' }), await mine.shorten('https://example.com/browser/export-2?a=1,2')];
+    const { page, problems } = await openPage('/app/links', { apiKey: made.key });
+    await page.getByTestId('links').waitFor();
+
+    await page.getByRole('button', { name: 'Import / Export' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import / Export' });
+    const download = page.waitForEvent('download');
+    await dialog.getByRole('button', { name: 'Download CSV' }).click();
+    const saved = await download;
+    assert.equal(saved.suggestedFilename(), 'curt-links.csv');
+    const csv = await readFile(await saved.path(), 'utf8');
+    const lines = csv.trimEnd().split('\r\n');
+    assert.equal(lines[0], 'short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags');
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]).sort(), links.map((l) => l.short_code).sort(), 'the key\'s links, and only them');
+    assert.ok(csv.includes('"https://example.com/browser/export-2?a=1,2"'), 'a URL with a comma is quoted');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    await importThroughPage(page, twoRowFile('brimport1'));
+    const report = page.getByTestId('import-report');
+    assert.equal(await report.locator('.import-summary').textContent(), '2 rows: 1 created, 0 already there, 1 refused.');
+    const refused = report.getByRole('table');
+    assert.deepEqual(await refused.locator('thead th').allTextContents(), ['Row', 'Why']);
+    const rows = refused.locator('tbody tr');
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().locator('td').first().textContent(), '2');
+    assert.match((await rows.first().locator('td').nth(1).textContent()) ?? '', /\(invalid_url\)$/);
+    await until(async () => /Imported\. 2 rows: 1 created/.test((await page.getByTestId('live').textContent()) ?? ''), 5000, 'the live region to announce the import');
+    // The list behind the dialog has the new link, and the API agrees.
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await page.locator('li[data-code=brimport1]').waitFor();
+    assert.equal((await mine.get('brimport1')).original_url, 'https://example.com/browser/imported');
+    assert.deepEqual(await problems(), []);
+  });
+
   test('API keys: an admin creates a key (shown once) and revokes it', async () => {
     const { page, problems } = await openPage('/app/keys', { apiKey: E2E_ADMIN_KEY });
     await page.getByLabel('Name (optional)').fill('browser-made');
@@ -353,11 +403,13 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
   });
 
   test('every page: no serious or critical axe-core issue in light and dark; screenshots at desktop and phone size; nothing wider than a phone', async () => {
-    const pages: { name: string; path: string; ready: string; apiKey?: string }[] = [
+    const pages: { name: string; path: string; ready: string; apiKey?: string; then?: (page: Page) => Promise<void> }[] = [
       { name: 'home', path: '/', ready: 'form button[type=submit]' },
       { name: 'stats', path: `/${clicked}+`, ready: '[data-testid=clicks-chart] canvas' },
       { name: 'sign-in', path: '/app/links', ready: 'form.key-form' },
       { name: 'my-links', path: '/app/links', ready: '[data-testid=links]', apiKey: E2E_ADMIN_KEY },
+      // The dialog with a report: a summary and a table of refused rows (the second run: the first row exists).
+      { name: 'import-export', path: '/app/links', ready: '[data-testid=links]', apiKey: E2E_ADMIN_KEY, then: (page) => importThroughPage(page, twoRowFile('bra11y')) },
       { name: 'api-keys', path: '/app/keys', ready: '[data-testid=keys-table]', apiKey: E2E_ADMIN_KEY },
     ];
     const found: string[] = [];
@@ -370,6 +422,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
           const page = await context.newPage();
           await page.goto(`${open.url}${spec.path}`);
           await page.locator(spec.ready).first().waitFor();
+          await spec.then?.(page);
           await page.waitForTimeout(100);
           await screenshot(page, `${spec.name}-${size}-${scheme}`);
           if (size === 'phone') {

@@ -1,6 +1,6 @@
 // The one-machine mode as the README tells a newcomer to use it: `npm start` with no configuration at
 // all (the environment holds only PATH and HOME), then the `curt` command against it, end to end —
-// shorten → redirect → stats → delete — and restarts, graceful and by SIGKILL, that keep every link,
+// shorten → redirect → stats → delete, export → import — and restarts, graceful and by SIGKILL, that keep every link,
 // click and code. PostgreSQL and Redis may run on this machine; the server must not touch them.
 //
 // Where it runs: a fresh temporary folder that stands for the project checkout. It holds links to the
@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -218,6 +218,37 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.match(table.stdout, new RegExp(`\\n${twice}\\s+used\\s+\\d+\\s+3/3\\s`), 'its visits kept across the SIGKILL');
   const third = JSON.parse((await curt(dir, ['shorten', 'https://example.com/third', '--json'], cli)).stdout) as { short_code: string };
   assert.ok(![code, second.short_code].includes(third.short_code), 'no code handed out twice across restarts');
+
+  // Import and export through the CLI, with a key of its own (an import's links are its key's):
+  // `curt export > file`, then that file into the same server, where every row exists already.
+  const made = await curt(dir, ['keys', 'create', '--name', 'porting', '--json'], admin);
+  assert.equal(made.code, 0, made.stderr);
+  const mine = { ...cli, CURT_API_KEY: (JSON.parse(made.stdout) as { key: string }).key };
+  for (const args of [['https://example.com/ported', '--alias', 'ported', '--expires-in', '7d'], ['https://example.com/ported?b=1,2']]) {
+    assert.equal((await curt(dir, ['shorten', ...args], mine)).code, 0);
+  }
+  await run('sh', ['-c', `"${process.execPath}" bin/curt.mjs export > links.csv`], { cwd: dir, env: { ...ENV, ...mine } });
+  const file = await readFile(join(dir, 'links.csv'), 'utf8');
+  assert.match(file, /^short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags\r\n/);
+  assert.equal(file.trimEnd().split('\r\n').length, 3, file);
+  assert.match(file, /\r\nported,https:\/\/example\.com\/ported,/);
+  const back = await curt(dir, ['import', 'links.csv', '--json'], mine);
+  assert.equal(back.code, 0, back.stderr);
+  const report = back.stdout.trim().split('\n').map((line) => JSON.parse(line) as { status?: string });
+  assert.deepEqual(report.map((line) => line.status ?? line), ['exists', 'exists', { summary: true, rows: 2, created: 0, exists: 2, refused: 0 }]);
+  assert.equal((await curt(dir, ['import', 'links.csv'], mine)).stdout, '2 rows: 0 created, 2 already there, 0 refused.\n');
+
+  // A small sheet of another shape: a new alias is created, a bad row refused with its reason.
+  await writeFile(join(dir, 'sheet.csv'), 'alias,url,notes\r\nimported1,https://example.com/imported,first\r\nbadrow,not a url,second\r\n');
+  const sheet = await curt(dir, ['import', 'sheet.csv'], mine);
+  assert.equal(sheet.code, 0, sheet.stderr);
+  assert.match(sheet.stdout, /^row 2: refused: .+\(invalid_url\)\n2 rows: 1 created, 0 already there, 1 refused\.\n$/);
+  const imported = await fetch(`${server}/imported1`, { redirect: 'manual', headers: PERSON });
+  assert.deepEqual([imported.status, imported.headers.get('location')], [302, 'https://example.com/imported']);
+  // A file that is not there: one line, the usage error's exit code, nothing sent.
+  const missing = await curt(dir, ['import', 'missing.csv'], mine);
+  assert.deepEqual([missing.code, missing.stdout, missing.stderr.trim().split('\n').length], [2, '', 1]);
+  assert.match(missing.stderr, /^curt: cannot read missing\.csv: no such file/);
   await stopGracefully(current, dir);
   current = null;
 });

@@ -14,6 +14,8 @@ import {
   framingHeaders,
   futureDateTime,
   headers,
+  importBody,
+  importContentType,
   injectWithin,
   listeningPort,
   METHODS,
@@ -36,6 +38,8 @@ import { buildTestUrlService, type TestUrlService } from '../support/url-service
 import { BROWSER_UA } from '../support/user-agents.ts';
 import { MAX_URL_LENGTH } from '../../src/core/validation-message.ts';
 
+const IMPORT_MAX_BYTES = 100_000;
+
 describe('bad-input fuzzing: URL service', () => {
   let svc: TestUrlService;
   let keys: string[];
@@ -56,7 +60,13 @@ describe('bad-input fuzzing: URL service', () => {
   };
 
   before(async () => {
-    svc = await buildTestUrlService('fuzz-url', { rateLimit: { perKey: 1_000_000, perIp: 1_000_000 }, trustProxy: ['127.0.0.1'], countryHeader: 'cf-ipcountry' });
+    svc = await buildTestUrlService('fuzz-url', {
+      rateLimit: { perKey: 1_000_000, perIp: 1_000_000 },
+      trustProxy: ['127.0.0.1'],
+      countryHeader: 'cf-ipcountry',
+      // Small, so that generated files cross it: 413 before the body (Content-Length) and while reading it.
+      importMaxBytes: IMPORT_MAX_BYTES,
+    });
     const user = (await svc.userKey('fuzzer')).authorization;
     keys = [svc.admin.authorization, user];
     scratch = [
@@ -226,6 +236,34 @@ describe('bad-input fuzzing: URL service', () => {
     );
   });
 
+  test('GET /urls/export: any format, query and credentials; a 200 is a whole CSV or NDJSON file', async () => {
+    const query = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('', '?format=csv', '?format=ndjson') },
+      { weight: 1, arbitrary: fc.record({ format: fc.oneof(fc.constantFrom('CSV', 'json', 'kutt', 'csv ', ''), queryValue) }).map((q) => `?${new URLSearchParams(q).toString()}`) },
+      { weight: 1, arbitrary: queryString(['format', 'limit', 'cursor']) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'GET', 'GET', 'HEAD'), query, credentials(), accept(false), async (method, qs, auth, acc) => {
+        await send({ method, url: `/urls/export${qs}`, headers: headers({ authorization: auth, accept: acc }) });
+      }),
+      RUNS,
+    );
+  });
+
+  test('POST /urls/import: any file, media type, format and credentials; a 200 is a report whose summary adds up', async () => {
+    const query = fc.oneof(
+      { weight: 4, arbitrary: fc.constant('') },
+      { weight: 2, arbitrary: fc.constantFrom('?format=curt', '?format=kutt', '?format=yourls') },
+      { weight: 1, arbitrary: queryString(['format']) },
+    );
+    await fc.assert(
+      fc.asyncProperty(importBody, importContentType, query, credentials(), framingHeaders, async (payload, type, qs, auth, framing) => {
+        await send({ method: 'POST', url: `/urls/import${qs}`, headers: headers({ ...framing, 'content-type': type, authorization: auth }), payload });
+      }),
+      RUNS,
+    );
+  });
+
   test('GET/HEAD /{code}: any code, query string, Accept and Referer (browsers may get the HTML error page)', async () => {
     // Query strings as people's links carry them, and as nobody should: repeated and empty keys,
     // names the targets have too, escapes good and bad, characters a URL cannot hold, long ones.
@@ -311,6 +349,8 @@ describe('bad-input fuzzing: URL service', () => {
       '/urls/{c}/analytics',
       '/urls/{c}/qr',
       '/urls/{c}/{c}',
+      '/urls/export',
+      '/urls/import',
       '/api-keys',
       '/webhooks',
       '/webhooks/{c}',
@@ -406,6 +446,25 @@ describe('bad-input fuzzing: URL service', () => {
       const big = await rawExchange(port, Buffer.from(`GET /health HTTP/1.1\r\nHost: sho.rt\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`));
       assert.ok(big);
       problem(big, 431, 'headers_too_large');
+    });
+
+    test('POST /urls/import without a body or Content-Type, or with JSON, is 415 naming the types it reads, not a 500', async () => {
+      for (const [type, payload] of [[undefined, undefined], [undefined, 'url\nhttps://example.com'], ['application/json', '{"url":"https://example.com"}'], ['text/html', '<p>']] as const) {
+        const res = await svc.app.inject({ method: 'POST', url: '/urls/import', headers: headers({ ...svc.admin, 'content-type': type }), ...(payload === undefined ? {} : { payload }) });
+        problem(res, 415, 'unsupported_media_type');
+        assert.match(res.json<{ detail: string }>().detail, /text\/csv or application\/x-ndjson/);
+      }
+    });
+
+    test('a record over 64 KiB after the first batch of rows is reported: the report ends with the error, not a summary', async () => {
+      const rows = Array.from({ length: 150 }, (_, i) => `not a url ${i}`);
+      const payload = `url\r\n${rows.join('\r\n')}\r\nhttps://example.com/${'h'.repeat(70_000)}\r\n`;
+      const request = { method: 'POST' as const, url: '/urls/import', headers: { ...svc.admin, 'content-type': 'text/csv' }, payload };
+      const res = await send(request);
+      assert.equal(res.statusCode, 200);
+      const last = JSON.parse(res.body.trim().split('\n').at(-1) ?? '') as { error?: { code: string; detail: string } };
+      assert.equal(last.error?.code, 'invalid_request');
+      assert.match(last.error?.detail ?? '', /longer than 65536 characters/);
     });
 
     test('an Expect other than 100-continue gets a 417 problem+json, not Node\'s bare 417', async () => {
