@@ -27,12 +27,22 @@ export type Command =
   /** Flags of `serve` become the variables they stand for (`--port 9000` is PORT=9000). */
   | { verb: 'serve'; env: Record<string, string> }
   | { verb: 'kgs' | 'url-service' | 'migrate' }
-  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; tags?: string[]; client: ClientFlags }
+  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; maxVisits?: number; forwardQuery: boolean; tags?: string[]; client: ClientFlags }
   /** `from`/`to`: UTC days (YYYY-MM-DD); the server's defaults when absent (the last 90 days). */
   | { verb: 'stats'; code: string; from?: string; to?: string; top?: number; client: ClientFlags }
   | { verb: 'delete'; code: string; client: ClientFlags }
-  /** `expiresInS: null`: the link no longer expires. `tags`: the whole new list (`[]`: none). */
-  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; tags?: string[]; client: ClientFlags }
+  /** `expiresInS: null`: the link no longer expires; `maxVisits: null`: it has no visit limit any more. `tags`: the whole new list (`[]`: none). */
+  | {
+      verb: 'edit';
+      code: string;
+      url?: string;
+      expiresInS?: number | null;
+      isActive?: boolean;
+      maxVisits?: number | null;
+      forwardQuery?: boolean;
+      tags?: string[];
+      client: ClientFlags;
+    }
   | {
       verb: 'list';
       limit?: number;
@@ -70,6 +80,10 @@ const OPTIONS = {
   alias: { type: 'string' },
   'expires-in': { type: 'string' },
   'one-time': { type: 'boolean' },
+  'max-visits': { type: 'string' },
+  'no-max-visits': { type: 'boolean' },
+  'forward-query': { type: 'boolean' },
+  'no-forward-query': { type: 'boolean' },
   url: { type: 'string' },
   'no-expiry': { type: 'boolean' },
   disable: { type: 'boolean' },
@@ -113,10 +127,13 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   kgs: { options: [], positionals: [] },
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
-  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'tag'], positionals: ['url'] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag'], positionals: ['url'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
-  edit: { options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'tags', 'no-tags'], positionals: ['code'] },
+  edit: {
+    options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'max-visits', 'no-max-visits', 'forward-query', 'no-forward-query', 'tags', 'no-tags'],
+    positionals: ['code'],
+  },
   list: {
     options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state', 'tag', 'sort', 'order', 'created-after', 'created-before', 'expires-after', 'expires-before'],
     positionals: [],
@@ -221,6 +238,15 @@ function wholeNumber(text: string, flag: string, verb: string, min: number, max:
   const value = /^\d+$/.test(text) ? Number(text) : NaN;
   if (!(value >= min && value <= max)) throw new UsageError(`${flag} must be a whole number from ${min} to ${max} (got "${text}")`, verb);
   return value;
+}
+
+/** The API's bound on a visit limit. */
+const MAX_VISITS = 1_000_000_000;
+
+/** `--max-visits`, when given. */
+function maxVisits(values: Values, verb: string): number | undefined {
+  const text = values['max-visits'];
+  return text === undefined ? undefined : wholeNumber(text, '--max-visits', verb, 1, MAX_VISITS);
 }
 
 const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
@@ -345,6 +371,9 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb };
     case 'shorten': {
       const expiresInS = expiresIn(values, verb);
+      const limit = maxVisits(values, verb);
+      // One-time is a limit of one: asking for another as well is a mistake, whichever was meant.
+      if (values['one-time'] === true && limit !== undefined && limit !== 1) throw new UsageError('give --one-time or --max-visits, not both (--one-time is --max-visits 1)', verb);
       const suggestion = suggestUrl(first);
       if (suggestion !== null) throw new UsageError(`shorten needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
       return {
@@ -354,6 +383,8 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(expiresInS === undefined ? {} : { expiresInS }),
         oneTime: values['one-time'] === true,
         ...(values.tag === undefined ? {} : { tags: tagList(values.tag, '--tag', verb) }),
+        ...(limit === undefined ? {} : { maxVisits: limit }),
+        forwardQuery: values['forward-query'] === true,
         client: clientFlags(values),
       };
     }
@@ -382,14 +413,18 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'edit': {
       if (values.disable === true && values.enable === true) throw new UsageError('give --disable or --enable, not both', verb);
       if (values['expires-in'] !== undefined && values['no-expiry'] === true) throw new UsageError('give --expires-in or --no-expiry, not both', verb);
+      if (values['max-visits'] !== undefined && values['no-max-visits'] === true) throw new UsageError('give --max-visits or --no-max-visits, not both', verb);
+      if (values['forward-query'] === true && values['no-forward-query'] === true) throw new UsageError('give --forward-query or --no-forward-query, not both', verb);
       if (values.tags !== undefined && values['no-tags'] === true) throw new UsageError('give --tags or --no-tags, not both', verb);
-      const changes = [values.url, values['expires-in'], values['no-expiry'], values.disable, values.enable, values.tags, values['no-tags']];
-      if (changes.every((v) => v === undefined || v === false)) {
-        throw new UsageError('edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --tags or --no-tags', verb);
+      const changes: OptionName[] = ['url', 'expires-in', 'no-expiry', 'disable', 'enable', 'max-visits', 'no-max-visits', 'forward-query', 'no-forward-query', 'tags', 'no-tags'];
+      if (!changes.some((name) => values[name] !== undefined && values[name] !== false)) {
+        const flags = changes.map((name) => `--${name}`);
+        throw new UsageError(`edit needs a change: ${flags.slice(0, -1).join(', ')} or ${flags.at(-1) ?? ''}`, verb);
       }
       const suggestion = values.url === undefined ? null : suggestUrl(values.url);
       if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
       const inS = expiresIn(values, verb);
+      const limit = maxVisits(values, verb);
       return {
         verb,
         code: first,
@@ -397,6 +432,8 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values['no-expiry'] === true ? { expiresInS: null } : inS === undefined ? {} : { expiresInS: inS }),
         ...(values.disable === true ? { isActive: false } : values.enable === true ? { isActive: true } : {}),
         ...(values['no-tags'] === true ? { tags: [] } : values.tags === undefined ? {} : { tags: tagList([values.tags], '--tags', verb) }),
+        ...(values['no-max-visits'] === true ? { maxVisits: null } : limit === undefined ? {} : { maxVisits: limit }),
+        ...(values['forward-query'] === true ? { forwardQuery: true } : values['no-forward-query'] === true ? { forwardQuery: false } : {}),
         client: clientFlags(values),
       };
     }

@@ -59,6 +59,8 @@ export async function runClientCommand(
         ...(command.expiresInS === undefined ? {} : { expiresIn: command.expiresInS }),
         ...(command.oneTime ? { oneTime: true } : {}),
         ...(command.tags === undefined ? {} : { tags: command.tags }),
+        ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
+        ...(command.forwardQuery ? { forwardQuery: true } : {}),
       });
       print(asJson ? json(link) : formatLink(link));
       return;
@@ -79,6 +81,8 @@ export async function runClientCommand(
         ...(command.isActive === undefined ? {} : { isActive: command.isActive }),
         ...(command.expiresInS === undefined ? {} : { expiresAt: command.expiresInS === null ? null : new Date(now() + command.expiresInS * 1000) }),
         ...(command.tags === undefined ? {} : { tags: command.tags }),
+        ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
+        ...(command.forwardQuery === undefined ? {} : { forwardQuery: command.forwardQuery }),
       });
       print(asJson ? json(link) : formatLink(link));
       return;

@@ -11,6 +11,11 @@ export function formatTime(iso: string | null, fallback = 'never'): string {
 
 const yesNo = (value: boolean): string => (value ? 'yes' : 'no');
 
+/** `2 of 5` visits made of the limit, or `no limit`. */
+function visitsOf(link: Pick<Link, 'visits' | 'max_visits'>): string {
+  return link.max_visits === null ? 'no limit' : `${link.visits} of ${link.max_visits}`;
+}
+
 /** Label/value lines with the values aligned. */
 export function fields(pairs: readonly (readonly [string, string])[]): string {
   const width = Math.max(...pairs.map(([label]) => label.length));
@@ -41,6 +46,8 @@ export function formatLink(link: Link): string {
     ['State', link.state],
     ['Expires', formatTime(link.expires_at)],
     ['One-time', yesNo(link.is_one_time)],
+    ['Visits', visitsOf(link)],
+    ['Forward query', yesNo(link.forward_query)],
     ['Tags', link.tags.length === 0 ? '-' : link.tags.join(', ')],
   ]);
 }
@@ -92,6 +99,8 @@ export function formatStats(link: Link, analytics: Analytics): string {
       ['Created', formatTime(a.created_at)],
       ['Expires', formatTime(a.expires_at)],
       ['One-time', yesNo(a.is_one_time)],
+      ['Visits', visitsOf(link)],
+      ['Forward query', yesNo(link.forward_query)],
     ]),
     fields([
       ['Range', `${a.from} to ${a.to} (UTC, ${count(days, 'day', 'days')})`],
@@ -117,9 +126,19 @@ export function formatStats(link: Link, analytics: Analytics): string {
 export function formatLinkTable(links: readonly Link[]): string {
   if (links.length === 0) return 'No links.';
   return table(
-    ['CODE', 'STATE', 'CLICKS', 'CREATED', 'EXPIRES', 'TAGS', 'TARGET'],
-    links.map((l) => [l.short_code, l.state, String(l.clicks), formatTime(l.created_at), formatTime(l.expires_at), l.tags.length === 0 ? '-' : truncate(l.tags.join(','), 40), truncate(l.original_url, 60)]),
-    new Set([2]),
+    ['CODE', 'STATE', 'CLICKS', 'VISITS', 'CREATED', 'EXPIRES', 'TAGS', 'TARGET'],
+    // VISITS: made of the limit (2/5), or "-" for a link without one.
+    links.map((l) => [
+      l.short_code,
+      l.state,
+      String(l.clicks),
+      l.max_visits === null ? '-' : `${l.visits}/${l.max_visits}`,
+      formatTime(l.created_at),
+      formatTime(l.expires_at),
+      l.tags.length === 0 ? '-' : truncate(l.tags.join(','), 40),
+      truncate(l.original_url, 60),
+    ]),
+    new Set([2, 3]),
   );
 }
 

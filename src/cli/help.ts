@@ -21,8 +21,9 @@ Run a server:
 
 Use a server:
   shorten <url>   make a short link
-  stats <code>    clicks and state of a link, by day, country, browser, device...
-  edit <code>     change a link's target, expiry or tags, disable or enable it
+  stats <code>    clicks and state of a link, by day, country, browser, device...; its visits
+  edit <code>     change a link's target, expiry, tags, visit limit or query forwarding; disable or
+                  enable it
   delete <code>   delete a link
   list            your links (needs an API key)
   export          all your links as CSV or NDJSON, to standard output
@@ -69,25 +70,33 @@ ${SERVER_NOTE}`,
 Applies the database migrations to DATABASE_URL, then exits. Safe to run twice, or twice at once.
 (\`curt serve\` migrates its own database by itself.)
 ${SERVER_NOTE}`,
-  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time] [--tag TAG]...
+  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time | --max-visits N]
+                     [--forward-query] [--tag TAG]...
 
 Makes a short link to <url> and prints it.
   --alias NAME            a custom code: 3 to 10 characters of A-Z a-z 0-9 _ -
   --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w...
-  --one-time              the link redirects exactly once
+  --one-time              the link redirects exactly once (--max-visits 1)
+  --max-visits N          the link redirects people N times (1 to 1000000000), then answers
+                          "used"; link previews and other bots do not use a visit
+  --forward-query         /code?utm_source=x leads to <url> with utm_source=x added (a name
+                          <url> has too takes the short link's value)
   --tag TAG               a tag (repeat it, or a,b): 1 to 32 of letters, digits and - _ . : /;
                           kept lower case, at most 20
 ${CLIENT_OPTIONS}`,
   stats: `Usage: curt stats <code> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--top N]
 
 Prints a link's target, state, clicks and bot hits (crawlers, link previews, curl...: never counted
-as clicks), all time; then, over a range of UTC days, the clicks and bot hits per day, and the clicks
-by country, browser, operating system, device and referring site, and the bot hits by bot.
+as clicks), all time, and its visits made of its limit; then, over a range of UTC days, the clicks
+and bot hits per day, and the clicks by country, browser, operating system, device and referring
+site, and the bot hits by bot.
   --from YYYY-MM-DD   first day of the range (default: 89 days before --to)
   --to YYYY-MM-DD     last day of the range (default: today, UTC); at most 3,660 days in all
   --top N             rows per breakdown, 1 to 100 (default 10); the rest add up to "(other)"
 ${CLIENT_OPTIONS}`,
-  edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable] [--tags A,B | --no-tags]
+  edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
+                 [--max-visits N | --no-max-visits] [--forward-query | --no-forward-query]
+                 [--tags A,B | --no-tags]
 
 Changes a link and prints it; every replica redirects by the change at once. Needs the key that made
 it, or an admin key (anonymous links: an admin key).
@@ -96,18 +105,24 @@ it, or an admin key (anonymous links: an admin key).
   --no-expiry             the link no longer expires
   --disable               the link answers 410 until enabled again
   --enable                the link redirects again
+  --max-visits N          a new visit limit: at or below the visits already made, the link is
+                          used up; above them, a used link redirects again
+  --no-max-visits         the link has no visit limit any more
+  --forward-query         add the short link's query string to the target's
+  --no-forward-query      redirect to the target as it is
   --tags A,B              the link's tags from now on (replaces them all)
   --no-tags               the link has no tags
 ${CLIENT_OPTIONS}`,
   export: `Usage: curt export [--format csv|ndjson] > links.csv
 
 Writes every link of the key (an admin key: every link) with its click totals, streamed: columns
-short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags.
+short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,
+bot_hits,last_clicked_at,tags.
 ${CLIENT_OPTIONS}`,
   import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
 
 Creates links from a CSV file (or NDJSON, for a .ndjson or .jsonl file): Curt's export, a sheet with
-a url column (and alias, expires_at, max_visits), Kutt's links or YOURLS's; the format is told from
+a url column (and alias, expires_at, max_visits, forward_query), Kutt's links or YOURLS's; the format is told from
 the header row unless --format says. Prints the summary and each refused row with its reason.
 Running the same file again creates nothing new: rows already imported are "exists".
 ${CLIENT_OPTIONS}`,
@@ -120,7 +135,8 @@ ${CLIENT_OPTIONS}`,
                  [--created-after T] [--created-before T] [--expires-after T] [--expires-before T]
                  [--limit N] [--cursor C | --all]
 
-Lists the links of your API key (every link for an admin key), newest first unless --sort says.
+Lists the links of your API key (every link for an admin key), newest first unless --sort says,
+with their clicks and their visits made of the limit (2/5; - for none).
   --search TEXT        only links whose code or target contains TEXT (any letter case)
   --state STATE        only links that are active, expired, used or disabled
   --tag TAG            only links having this tag (repeat it, or a,b: links having all of them)

@@ -7,7 +7,14 @@ export interface Link {
   original_url: string;
   created_at: string;
   expires_at: string | null;
+  /** max_visits is 1. */
   is_one_time: boolean;
+  /** Redirects the link gives people; null = no limit. */
+  max_visits: number | null;
+  /** Redirects that counted toward max_visits. */
+  visits: number;
+  /** The short link's query string is added to the target's. */
+  forward_query: boolean;
   is_active: boolean;
   is_expired: boolean;
   is_custom_alias: boolean;
@@ -79,8 +86,26 @@ export interface ShortenOptions {
   expiresAt?: Date | string;
   /** Seconds from now. */
   expiresIn?: number;
+  /** The same as maxVisits 1. */
   oneTime?: boolean;
   /** Each 1 to 32 of letters, digits and - _ . : /; stored lower case; at most 20. */
+  tags?: string[];
+  /** Redirects the link gives people (1..1,000,000,000), then `410 link_used`. */
+  maxVisits?: number;
+  /** Add the short link's query string to the target's (README, "How a short link is spelled"). */
+  forwardQuery?: boolean;
+}
+
+/** What `update` changes; a field left out stays as it is. */
+export interface LinkPatch {
+  isActive?: boolean;
+  url?: string;
+  /** null: the link no longer expires. */
+  expiresAt?: Date | string | null;
+  /** null removes the limit; at or below the visits made, the link is used up. */
+  maxVisits?: number | null;
+  forwardQuery?: boolean;
+  /** Replaces every tag of the link (`[]` removes them). */
   tags?: string[];
 }
 
@@ -222,6 +247,9 @@ export interface ExportedLink {
   created_at: string;
   expires_at: string | null;
   is_one_time: boolean;
+  max_visits: number | null;
+  visits: number;
+  forward_query: boolean;
   is_active: boolean;
   state: Link['state'];
   clicks: number;
@@ -272,8 +300,7 @@ export interface CurtClientOptions {
 export interface CurtClient {
   shorten(url: string, options?: ShortenOptions): Promise<Link>;
   get(code: string): Promise<Link>;
-  /** `tags` replaces every tag of the link (`[]` removes them). */
-  update(code: string, patch: { isActive?: boolean; url?: string; expiresAt?: Date | string | null; tags?: string[] }): Promise<Link>;
+  update(code: string, patch: LinkPatch): Promise<Link>;
   delete(code: string): Promise<void>;
   list(options?: ListOptions): Promise<{ items: Link[]; next_cursor: string | null }>;
   /** Every link of the caller (that matches `filter`), page by page. */
@@ -420,6 +447,8 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(opts.expiresIn === undefined ? {} : { expires_in: opts.expiresIn }),
         ...(opts.oneTime === undefined ? {} : { one_time: opts.oneTime }),
         ...(opts.tags === undefined ? {} : { tags: opts.tags }),
+        ...(opts.maxVisits === undefined ? {} : { max_visits: opts.maxVisits }),
+        ...(opts.forwardQuery === undefined ? {} : { forward_query: opts.forwardQuery }),
       });
     },
     get: (c) => call<Link>('GET', `/urls/${code(c)}`),
@@ -429,6 +458,8 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(patch.url === undefined ? {} : { url: patch.url }),
         ...(patch.expiresAt === undefined ? {} : { expires_at: patch.expiresAt === null ? null : new Date(patch.expiresAt).toISOString() }),
         ...(patch.tags === undefined ? {} : { tags: patch.tags }),
+        ...(patch.maxVisits === undefined ? {} : { max_visits: patch.maxVisits }),
+        ...(patch.forwardQuery === undefined ? {} : { forward_query: patch.forwardQuery }),
       });
     },
     delete: (c) => call<void>('DELETE', `/urls/${code(c)}`),

@@ -190,7 +190,7 @@ export class LinkNotFound extends AppError {
 export type GoneReason = 'link_expired' | 'link_used' | 'link_disabled';
 const GONE_DETAIL: Record<GoneReason, string> = {
   link_expired: 'This short link has expired.',
-  link_used: 'This one-time link has already been used.',
+  link_used: 'This short link has been used up: it has had all the visits it allows (a one-time link: one).',
   link_disabled: 'This short link has been disabled by its owner.',
 };
 

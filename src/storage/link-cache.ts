@@ -7,10 +7,16 @@ export interface CachedLink {
   url: string;
   /** Epoch ms, or null for no expiry. */
   expiresAt: number | null;
-  isOneTime: boolean;
+  /**
+   * The link has a visit limit (a one-time link too): each visit is decided by PostgreSQL, never by
+   * a cache, so such an entry is never held in an in-process tier nor answered from it.
+   */
+  limited: boolean;
   isActive: boolean;
-  /** A one-time link already used. */
+  /** A limited link already used up. */
   consumed: boolean;
+  /** The redirect adds the request's query string to the target's. */
+  forwardQuery: boolean;
 }
 
 /** `undefined` = not cached (or the cache is down); `null` = cached as "no such code". */
@@ -50,8 +56,10 @@ export interface LinkCache {
    * so that it can never overwrite a newer state that an update, a deletion or a one-time use wrote
    * while the lookup was reading PostgreSQL; writers of a new state overwrite. `created`: the entry of
    * a link just created (no older state to retire, so replicas need not confirm they dropped theirs).
+   * `afterVisit`: the state a visit of a limited link found or left (used up): the link was limited
+   * when the visit read it, so no in-process tier holds it, and there is nothing to tell replicas.
    */
-  set(code: string, link: CachedLink, ttlS: number, options?: { ifAbsent?: boolean; created?: boolean } & FillStamp): Promise<void>;
+  set(code: string, link: CachedLink, ttlS: number, options?: { ifAbsent?: boolean; created?: boolean; afterVisit?: boolean } & FillStamp): Promise<void>;
   /**
    * Caches "no such code", only when the code has no entry (a creation racing with the miss wins).
    * `overwrite` replaces any entry: the tombstone a deletion leaves.

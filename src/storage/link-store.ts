@@ -6,7 +6,14 @@ export interface LinkRecord {
   url: string;
   createdAt: Date;
   expiresAt: Date | null;
+  /** maxVisits === 1, kept for what predates visit limits (the API's `is_one_time`). */
   isOneTime: boolean;
+  /** Redirects the link gives people, null for no limit. */
+  maxVisits: number | null;
+  /** Redirects that counted toward maxVisits (only counted while a limit is set). */
+  visits: number;
+  /** The short link's query string is added to the target's on a redirect (src/url/query-forwarding.ts). */
+  forwardQuery: boolean;
   isActive: boolean;
   /** Set by the expiry sweep; the redirect path checks `expiresAt` itself, to the second. */
   isExpired: boolean;
@@ -17,6 +24,7 @@ export interface LinkRecord {
   /** Redirects (and one-time previews) served to bots, crawlers and link previews, all time. */
   botHits: number;
   lastClickedAt: Date | null;
+  /** When the link was used up: set by the visit that reached maxVisits, or by lowering maxVisits to the visits made. */
   consumedAt: Date | null;
   /** Lower case, unique, sorted; at most 20 (src/url/tags.ts). */
   tags: string[];
@@ -26,7 +34,11 @@ export interface NewLink {
   code: string;
   url: string;
   expiresAt: Date | null;
-  isOneTime: boolean;
+  /** Redirects the link gives people, null for no limit; absent: 1 when isOneTime, else none. */
+  maxVisits?: number | null;
+  /** Shorthand for maxVisits 1, for callers that predate visit limits; a given maxVisits wins. */
+  isOneTime?: boolean;
+  forwardQuery?: boolean;
   isCustomAlias: boolean;
   ownerKeyId: number | null;
   /** Already normalised (normaliseTags); none when absent. */
@@ -41,6 +53,12 @@ export interface LinkPatch {
   expiresAt?: Date | null;
   /** Replaces the whole list; already normalised (normaliseTags). */
   tags?: readonly string[];
+  /**
+   * null removes the limit. The link is used once the visits made reach the limit (lowering it to
+   * them or below uses it up); raising it above them, or removing it, makes a used link active again.
+   */
+  maxVisits?: number | null;
+  forwardQuery?: boolean;
 }
 
 /** What a click is broken down by (docs/privacy.md). `bot` applies to bot hits only, the rest to clicks only. */
@@ -155,8 +173,14 @@ export class CodeExists extends Error {
 export interface LinkStore {
   insert(link: NewLink): Promise<LinkRecord>;
   findByCode(code: string): Promise<LinkRecord | null>;
-  /** The one-time gate: true for exactly one caller, ever, per link (atomic conditional update). */
-  consumeOneTime(code: string, now: Date): Promise<boolean>;
+  /**
+   * The visit gate of a link with a visit limit: one atomic conditional update that counts a visit
+   * only while the link has one left, is active and has not expired at `now`, and marks it used when
+   * this visit reaches the limit. With k visits left, exactly k of any number of concurrent callers
+   * (on any number of replicas) get the link as it is after their visit; the others get null, as does
+   * a link without a limit or a row that is gone.
+   */
+  countVisit(id: number, now: Date): Promise<LinkRecord | null>;
   /**
    * Update and delete take the row id of the link that was read and checked, never its code: by the
    * time they write, that link may be gone and its code (an alias, after the cool-down) someone else's.

@@ -1,7 +1,7 @@
 // LinkCache in two tiers: a small in-process map ("near") in front of the shared cache ("far",
 // Redis). A warm redirect then costs no network hop at all. What keeps the near tier honest:
 //  - every write of a new state (update, delete, creation) is broadcast on the invalidation bus, and
-//    every replica drops its near entry for that code at once (one-time links are never held near);
+//    every replica drops its near entry for that code at once (limited links are never held near);
 //  - the near tier is only used while this replica is subscribed to the bus: when the subscription
 //    drops (Redis down), it is cleared and bypassed, and cleared again when the subscription is back,
 //    so a replica can never serve a state it may have missed the invalidation of;
@@ -10,8 +10,8 @@
 //    cache epoch, the near tier is bypassed and emptied before it is used again;
 //  - a fill races with invalidations: an entry read from the far tier is only kept if no
 //    invalidation of that code arrived while it was being read;
-//  - one-time links are never kept near: their use is decided in PostgreSQL, and their "used" state
-//    must be seen by every replica through the far tier;
+//  - links with a visit limit (one-time links too) are never kept near: each visit is decided in
+//    PostgreSQL, and their "used" state must be seen by every replica through the far tier;
 //  - reading never extends an entry's lifetime: a near entry lives no longer than what was left of
 //    the far entry it was read from (the far tier reports it in the same read), and is not kept at
 //    all when the far tier cannot tell.
@@ -127,7 +127,7 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     const stamp = counter;
     const found = await far.read(code);
     const { entry } = found;
-    if (entry !== undefined && (entry === null || !entry.isOneTime)) {
+    if (entry !== undefined && (entry === null || !entry.limited)) {
       // Never past what is left of the far entry (a missing one is unknown: not kept at all), nor
       // past the link's own expiry; whole seconds down, as the port's lifetimes are.
       const leftMs = Math.min(options.nearTtlS * 1000, found.remainingMs ?? 0, entry === null || entry.expiresAt === null ? Infinity : entry.expiresAt - Date.now());
@@ -153,10 +153,11 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
       await far.set(code, link, ttlS, setOptions);
       // A lookup filling a miss brings no new state: nothing for other replicas to drop.
       // A new link only has to clear "no such code" entries, which are harmless for a moment: no need
-      // to wait for the other replicas. A changed state (disable, expiry, one-time use) waits.
-      // A one-time link is never held near (see get), so its "used" state has nothing to drop there:
-      // the redirect that used it does not wait on a broadcast.
-      if (setOptions?.ifAbsent === true || (link.isOneTime && setOptions?.created !== true)) return;
+      // to wait for the other replicas. A changed state (disable, expiry, a new limit) waits: an
+      // update that gives a link a limit must reach replicas that hold it near without one.
+      // A visit's state is of a link that was limited when the visit read it, never held near (see
+      // read), so it has nothing to drop there: the redirect that used it does not wait on a broadcast.
+      if (setOptions?.ifAbsent === true || setOptions?.afterVisit === true) return;
       await broadcast(code, setOptions?.created !== true);
     },
     async setMissing(code, ttlS, setOptions) {

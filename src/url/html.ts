@@ -14,7 +14,7 @@ const escape = (text: string): string =>
 const HEADLINES: Record<string, string> = {
   link_not_found: 'This short link does not exist',
   link_expired: 'This short link has expired',
-  link_used: 'This one-time link has already been used',
+  link_used: 'This short link has been used up',
   link_disabled: 'This short link has been disabled',
 };
 
@@ -40,11 +40,12 @@ export function sendErrorPage(reply: FastifyReply, error: AppError): FastifyRepl
 }
 
 /**
- * What a bot (a chat app's link preview, a crawler) gets for a one-time link: a page that does not
- * reveal or spend the link, so that the person it was sent to still gets the one redirect.
+ * What a bot (a chat app's link preview, a crawler) gets for a link with a visit limit (one-time
+ * too): a page that does not reveal or spend the link, so that the people it was sent to still get
+ * every visit.
  */
-export function sendOneTimePreviewPage(reply: FastifyReply, cacheControl: string): FastifyReply {
-  const body = page('A one-time link', '<p>This link opens once, for a person. Open it in a web browser to follow it.</p>');
+export function sendPreviewPage(reply: FastifyReply, cacheControl: string): FastifyReply {
+  const body = page('A link with limited visits', '<p>This link opens a limited number of times, for people. Open it in a web browser to follow it.</p>');
   for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS)) reply.header(name, value);
   return reply.code(200).header('cache-control', cacheControl).header('x-robots-tag', 'noindex').type('text/html; charset=utf-8').send(body);
 }

@@ -9,7 +9,7 @@ export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 /** One link to import, or why the row cannot be one. `row`: 1 for the first row after the header. */
 export type ImportRow =
-  | { row: number; url: string; alias?: string; expiresAt?: Date; oneTime?: boolean; maxVisits?: number }
+  | { row: number; url: string; alias?: string; expiresAt?: Date; oneTime?: boolean; maxVisits?: number; forwardQuery?: boolean; tags?: string[] }
   | { row: number; refused: string };
 
 /** The file itself cannot be read (no header with a url column, a broken quote, a line too long). */
@@ -24,13 +24,28 @@ export class ImportFileError extends Error {
  * Each format's columns, by the names its files use: the first name found in the header is read.
  * To carry a new field, add its names here and read it in toRow.
  */
-const COLUMNS: Record<ImportFormat, { url: string[]; alias: string[]; expiresAt: string[]; oneTime: string[]; maxVisits: string[]; state: string[]; refuseIfTrue: Record<string, string> }> = {
+const COLUMNS: Record<
+  ImportFormat,
+  {
+    url: string[];
+    alias: string[];
+    expiresAt: string[];
+    oneTime: string[];
+    maxVisits: string[];
+    forwardQuery: string[];
+    tags: string[];
+    state: string[];
+    refuseIfTrue: Record<string, string>;
+  }
+> = {
   curt: {
     url: ['url', 'original_url', 'target'],
     alias: ['alias', 'short_code', 'code'],
     expiresAt: ['expires_at'],
     oneTime: ['is_one_time', 'one_time'],
     maxVisits: ['max_visits'],
+    forwardQuery: ['forward_query'],
+    tags: ['tags'],
     state: ['state'],
     refuseIfTrue: {},
   },
@@ -42,11 +57,13 @@ const COLUMNS: Record<ImportFormat, { url: string[]; alias: string[]; expiresAt:
     expiresAt: ['expire_in'],
     oneTime: [],
     maxVisits: [],
+    forwardQuery: [],
+    tags: [],
     state: [],
     refuseIfTrue: { password: 'password-protected links are not supported', banned: 'the link is banned in Kutt' },
   },
   // YOURLS's `yourls_url` table as exported (keyword, url, title, timestamp, ip, clicks).
-  yourls: { url: ['url'], alias: ['keyword'], expiresAt: [], oneTime: [], maxVisits: [], state: [], refuseIfTrue: {} },
+  yourls: { url: ['url'], alias: ['keyword'], expiresAt: [], oneTime: [], maxVisits: [], forwardQuery: [], tags: [], state: [], refuseIfTrue: {} },
 };
 
 /** Which format a header is: Kutt's has `target` and `address`, YOURLS's `keyword` and `url`; else Curt's. */
@@ -81,7 +98,7 @@ function toRow(format: ImportFormat, row: number, get: (names: string[]) => stri
     if (value !== undefined && TRUE.has(value)) return { row, refused: `${reason[0]?.toUpperCase()}${reason.slice(1)}.` };
   }
   const state = get(columns.state)?.trim();
-  if (state === 'used') return { row, refused: 'A used one-time link is not imported: it would redirect once more.' };
+  if (state === 'used') return { row, refused: 'A used link (one-time, or its max_visits reached) is not imported: it would redirect again.' };
   if (state === 'disabled') return { row, refused: 'A disabled link is not imported: enable it at the source first, or create it and disable it here.' };
   const result: ImportRow & { url: string } = { row, url };
   const alias = get(columns.alias)?.trim();
@@ -102,6 +119,17 @@ function toRow(format: ImportFormat, row: number, get: (names: string[]) => stri
     if (!/^[1-9][0-9]{0,9}$/.test(maxVisits)) return { row, refused: `max_visits must be a whole number from 1, not ${maxVisits.slice(0, 20)}.` };
     result.maxVisits = Number(maxVisits);
   }
+  const forwardQuery = get(columns.forwardQuery)?.trim().toLowerCase();
+  if (forwardQuery) {
+    if (TRUE.has(forwardQuery)) result.forwardQuery = true;
+    else if (!FALSE.has(forwardQuery)) return { row, refused: `forward_query must be true or false, not ${forwardQuery.slice(0, 20)}.` };
+  }
+  // Separated by spaces as the export writes them, or by commas as a person types them. Each tag is
+  // checked where POST /urls checks it (normaliseTags): a bad one refuses the row with its reason.
+  const tags = get(columns.tags)
+    ?.split(/[\s,]+/)
+    .filter((tag) => tag !== '');
+  if (tags !== undefined && tags.length > 0) result.tags = tags;
   return result;
 }
 
@@ -144,6 +172,13 @@ export async function* readCsvImport(source: AsyncIterable<Buffer | string>, for
   if (columns === null) throw new ImportFileError('The file is empty: a header row is needed.');
 }
 
+/** An NDJSON field as the CSV cell it stands for; a list of strings (`"tags": ["a", "b"]`) as one separated by spaces. */
+function fieldText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (Array.isArray(value)) return value.every((item) => typeof item === 'string') ? value.join(' ') : '';
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+}
+
 /**
  * The rows of an NDJSON stream: one JSON object a line, with the same field names as the CSV header
  * (Kutt's API objects as they are). A line that is not an object is a refused row, not the end.
@@ -164,7 +199,7 @@ export async function* readNdjsonImport(source: AsyncIterable<Buffer | string>, 
         yield { row, refused: 'The line is not a JSON object.' };
         continue;
       }
-      const object = new Map(Object.entries(value).map(([k, v]) => [normaliseName(k), v === null || v === undefined ? '' : typeof v === 'object' ? '' : String(v)]));
+      const object = new Map(Object.entries(value).map(([k, v]) => [normaliseName(k), fieldText(v)]));
       const chosen = format ?? detectFormat([...object.keys()]);
       yield toRow(chosen, row, (names) => {
         for (const name of names) if (object.has(name)) return object.get(name);

@@ -29,12 +29,6 @@ export interface ImportSummary {
 /** Rows looked up and created together. */
 export const IMPORT_BATCH = 100;
 
-/**
- * Whether CreateLinkInput takes `maxVisits` (visit limits): until it does, a row that sets max_visits
- * is refused rather than imported without its limit.
- */
-const MAX_VISITS_SUPPORTED = false;
-
 type LinkRow = Extract<ImportRow, { url: string }>;
 
 /** What makes two rows the same link within a batch: the second must see the first's link. */
@@ -82,7 +76,6 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
 
 /** Refused before any lookup: what the link service would refuse less clearly, or cannot carry. */
 function precheck(row: LinkRow, now: Date): string | null {
-  if (row.maxVisits !== undefined && !MAX_VISITS_SUPPORTED) return 'max_visits is not supported by this server yet.';
   if (row.expiresAt !== undefined && row.expiresAt.getTime() <= now.getTime()) {
     return `expires_at ${row.expiresAt.toISOString()} is in the past: an expired link is not imported (it could only answer 410).`;
   }
@@ -112,6 +105,9 @@ async function importBatch(links: LinkService, rows: readonly ImportRow[], optio
             ...(row.alias === undefined ? {} : { alias: row.alias }),
             ...(row.expiresAt === undefined ? {} : { expiresAt: row.expiresAt }),
             ...(row.oneTime === undefined ? {} : { oneTime: row.oneTime }),
+            ...(row.maxVisits === undefined ? {} : { maxVisits: row.maxVisits }),
+            ...(row.forwardQuery === undefined ? {} : { forwardQuery: row.forwardQuery }),
+            ...(row.tags === undefined ? {} : { tags: row.tags }),
           },
           options.principal,
           options.context,

@@ -12,7 +12,9 @@ import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
 import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
 import type { ClickCounter } from './click-counter.ts';
 import { normaliseTags } from './tags.ts';
+import { forwardRequestQuery } from './query-forwarding.ts';
 import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
+import { checkVisitLimit, visitLimitOf } from './visit-limit.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
 /** Anything that could be a code: cheaper to refuse here than to look up. */
@@ -30,9 +32,12 @@ export interface CreateLinkInput {
   alias?: string;
   expiresAt?: Date;
   expiresInS?: number;
+  /** The same as maxVisits 1; giving both with different meanings is an error. */
   oneTime?: boolean;
   /** Checked and normalised here (normaliseTags). */
   tags?: readonly string[];
+  maxVisits?: number;
+  forwardQuery?: boolean;
 }
 
 export interface LinkServiceOptions {
@@ -40,7 +45,7 @@ export interface LinkServiceOptions {
   cache: LinkCache;
   codes: CodeSource;
   clicks: ClickCounter;
-  /** Tells bots apart, so that a one-time link is not spent on a link preview. */
+  /** Tells bots apart, so that a limited link (one-time too) is not spent on a link preview. */
   visitors: Pick<VisitorClassifier, 'isBot'>;
   log: Logger;
   urlPolicy: TargetUrlPolicy;
@@ -60,16 +65,17 @@ export interface LinkService {
   createLink(input: CreateLinkInput, principal: Principal, context?: RequestContext): Promise<LinkRecord>;
   /**
    * Where a redirect leads. `click`: what the request showed, when it counts (a GET; null for HEAD).
-   * A bot that asks for a one-time link gets `preview` and does not spend it. Throws LinkNotFound /
-   * LinkGone.
+   * A GET of a link with a visit limit is a visit, decided by PostgreSQL; a bot that asks for one gets
+   * `preview` and does not spend it. `requestTarget`: the request's path and query as received, read
+   * only for a link that forwards its query. Throws LinkNotFound / LinkGone.
    */
-  resolveRedirect(code: string, click: SeenRequest | null): Promise<RedirectAnswer>;
+  resolveRedirect(code: string, click: SeenRequest | null, requestTarget?: string): Promise<RedirectAnswer>;
   /**
    * resolveRedirect for a link this process holds in memory and that redirects now (active, not
-   * expired, not one-time), without a promise: its target; `undefined` for anything else, which
-   * resolveRedirect then decides. Counts the click as resolveRedirect does.
+   * expired, without a visit limit), without a promise: its target; `undefined` for anything else,
+   * which resolveRedirect then decides. Counts the click as resolveRedirect does.
    */
-  resolveRedirectNow(code: string, click: SeenRequest | null): string | undefined;
+  resolveRedirectNow(code: string, click: SeenRequest | null, requestTarget?: string): string | undefined;
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
   updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
@@ -94,7 +100,7 @@ export interface ImportMatch {
   sameTarget: boolean;
 }
 
-/** A redirect to `location`, or, for a bot asking for a one-time link, a page that does not spend it. */
+/** A redirect to `location`, or, for a bot asking for a link with a visit limit, a page that does not spend it. */
 export type RedirectAnswer = { location: string } | { preview: true };
 
 export function toCached(link: LinkRecord): CachedLink {
@@ -102,9 +108,10 @@ export function toCached(link: LinkRecord): CachedLink {
     id: link.id,
     url: link.url,
     expiresAt: link.expiresAt?.getTime() ?? null,
-    isOneTime: link.isOneTime,
+    limited: link.maxVisits !== null,
     isActive: link.isActive,
     consumed: link.consumedAt !== null,
+    forwardQuery: link.forwardQuery,
   };
 }
 
@@ -163,9 +170,33 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   }
 
   /** Where a redirect that passed its checks leads; the click counted when it is one. */
-  function redirectTo(link: CachedLink, click: SeenRequest | null): string {
+  function redirectTo(link: CachedLink, click: SeenRequest | null, requestTarget: string | undefined): string {
     if (click !== null) clicks.record(link.id, click);
-    return link.url;
+    // The one test a link without forwarding pays: no query is looked for, nothing allocated.
+    return link.forwardQuery && requestTarget !== undefined ? forwardRequestQuery(link.url, requestTarget) : link.url;
+  }
+
+  /**
+   * A person's visit of a limited link: PostgreSQL's conditional UPDATE alone lets it through, never
+   * a cache. Returns the link as the visit left it; throws LinkGone when no visit was left for it.
+   */
+  async function spendVisit(code: string, link: CachedLink, nowMs: number): Promise<CachedLink> {
+    const counted = await db(() => store.countVisit(link.id, new Date(nowMs)));
+    if (counted !== null) {
+      const after = toCached(counted);
+      // The visit that used the link up tells every replica, through the shared cache.
+      if (after.consumed) await cache.set(code, after, ttlFor(after), { afterVisit: true });
+      return after;
+    }
+    // Refused: used up (or disabled, expired, deleted) since the cache was read. The row as it is now
+    // says which, and replaces the entry that let this request come this far.
+    const record = await db(() => store.findByCode(code));
+    if (record === null || record.id !== link.id) throw new LinkNotFound();
+    const current = toCached(record);
+    const reason = goneReason(current, nowMs);
+    if (reason !== null) await cache.set(code, current, ttlFor(current), { afterVisit: true });
+    // No reason: the limit was raised after this visit was refused; it had none left when decided.
+    throw new LinkGone(reason ?? 'link_used');
   }
 
   async function findOwned(code: string, principal: Principal, access: 'read' | 'manage'): Promise<LinkRecord> {
@@ -239,7 +270,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       const url = await checkTargetUrl(input.url, options.urlPolicy);
       const expiresAt = resolveExpiry(input);
       const tags = normaliseTags(input.tags ?? []);
-      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null, tags };
+      const base = { url, expiresAt, maxVisits: visitLimitOf(input), forwardQuery: input.forwardQuery ?? false, ownerKeyId: principal?.keyId ?? null, tags };
       let record: LinkRecord;
       if (input.alias !== undefined) {
         const alias = input.alias;
@@ -274,34 +305,30 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return record;
     },
 
-    async resolveRedirect(code, click) {
+    async resolveRedirect(code, click, requestTarget) {
       if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
       const link = await lookup(code);
       const nowMs = now().getTime();
       const reason = goneReason(link, nowMs);
       if (reason) throw new LinkGone(reason);
-      if (link.isOneTime && click !== null) {
+      if (link.limited && click !== null) {
         // A link preview (Slack, WhatsApp...) fetches a link before the person it was sent to does:
-        // it gets a page, counted as a bot hit, and the person still gets the one redirect.
+        // it gets a page, counted as a bot hit, and the person still gets the visit.
         if (options.visitors.isBot(click.userAgent)) {
           clicks.record(link.id, click);
           return { preview: true };
         }
-        // Never decided by the cache: only the conditional UPDATE can let exactly one request through.
-        const won = await db(() => store.consumeOneTime(code, new Date(nowMs)));
-        const consumed = { ...link, consumed: true };
-        await cache.set(code, consumed, ttlFor(consumed));
-        if (!won) throw new LinkGone('link_used');
+        return { location: redirectTo(await spendVisit(code, link, nowMs), click, requestTarget) };
       }
-      return { location: redirectTo(link, click) };
+      return { location: redirectTo(link, click, requestTarget) };
     },
 
-    resolveRedirectNow(code, click) {
+    resolveRedirectNow(code, click, requestTarget) {
       const link = cache.peek?.(code);
-      // A miss, "no such code", a one-time link (decided in PostgreSQL) or a dead link: the full path.
-      if (link == null || link.isOneTime || goneReason(link, now().getTime()) !== null) return undefined;
+      // A miss, "no such code", a limited link (decided in PostgreSQL) or a dead link: the full path.
+      if (link == null || link.limited || goneReason(link, now().getTime()) !== null) return undefined;
       options.events?.cacheLookup?.('hit');
-      return redirectTo(link, click);
+      return redirectTo(link, click, requestTarget);
     },
 
     getLink: (code, principal) => findOwned(code, principal, 'read'),
@@ -312,6 +339,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (patch.expiresAt != null && patch.expiresAt.getTime() - now().getTime() > MAX_EXPIRY_MS) {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
       }
+      if (patch.maxVisits != null) checkVisitLimit(patch.maxVisits);
       // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.
       const withUrl = patch.url === undefined ? patch : { ...patch, url: await checkTargetUrl(patch.url, options.urlPolicy) };
       const checked = patch.tags === undefined ? withUrl : { ...withUrl, tags: normaliseTags(patch.tags) };

@@ -7,7 +7,7 @@ export function clientFor(apiKey: string | null): CurtClient {
 }
 
 /** The form fields an error can belong to; `form` is the form as a whole. */
-export type Field = 'url' | 'alias' | 'expiry' | 'key' | 'name' | 'form';
+export type Field = 'url' | 'alias' | 'expiry' | 'visits' | 'key' | 'name' | 'form';
 
 const FIELD_OF: Record<string, Field> = {
   invalid_url: 'url',
@@ -32,6 +32,7 @@ const FIELD_WORDS: [RegExp, string][] = [
   [/^url\b/, 'The address'],
   [/^alias\b/, 'The alias'],
   [/^expires_(at|in)\b/, 'The expiry'],
+  [/^max_visits\b/, 'The visit limit'],
 ];
 
 function sentence(problem: Problem): string {
@@ -63,7 +64,9 @@ function sentence(problem: Problem): string {
 /** Which field an API error concerns, and what to tell the person. */
 export function explain(error: unknown): Explained {
   if (error instanceof CurtApiError) {
-    return { field: FIELD_OF[error.problem.code] ?? 'form', message: sentence(error.problem), code: error.problem.code };
+    // A visit limit the API refuses is an invalid_request like any other: its sentence names it.
+    const field = FIELD_OF[error.problem.code] ?? (error.problem.code === 'invalid_request' && /^max_visits\b/.test(error.problem.detail ?? '') ? 'visits' : 'form');
+    return { field, message: sentence(error.problem), code: error.problem.code };
   }
   if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return { field: 'form', message: 'The server took too long to answer. Try again.', code: null };

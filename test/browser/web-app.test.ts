@@ -195,6 +195,63 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  test('a visit limit and query forwarding: set on the home page, shown with the link, changed in My links', async () => {
+    const { page, problems } = await openPage('/');
+    await page.getByLabel('Long URL').fill('https://example.com/browser/limited?ref=1');
+    const limit = page.getByLabel('Visit limit (optional)');
+    // One-time is a limit of one: the field shows it and cannot be changed meanwhile.
+    await page.getByLabel('One-time link').check();
+    assert.deepEqual([await limit.isDisabled(), await limit.inputValue()], [true, '1']);
+    await page.getByLabel('One-time link').uncheck();
+    await limit.fill('0');
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    await until(async () => (await limit.getAttribute('aria-invalid')) === 'true', 5000, 'the visit limit to be marked invalid');
+    const limitError = (await limit.getAttribute('aria-describedby'))?.split(' ')[0] ?? '';
+    assert.match((await page.locator(`#${limitError}`).textContent()) ?? '', /^The visit limit must be a whole number from 1 to/);
+    assert.equal(await page.evaluate<string>('document.activeElement.name'), 'max_visits', 'focus moves to the field');
+    await limit.fill('2');
+    await page.getByLabel('Forward query string').check();
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    const shortUrl = (await page.getByTestId('short-url').textContent()) ?? '';
+    const code = shortUrl.split('/').at(-1) ?? '';
+    const facts = page.getByTestId('result').locator('dl');
+    assert.match((await facts.textContent()) ?? '', /Visits0 of 2Forwards queryyes/);
+
+    // A person follows it with a campaign tag: it reaches the target, beside the target's own query.
+    const follow = () => page.request.get(`${shortUrl}?utm_source=browser`, { maxRedirects: 0, headers: { 'user-agent': BROWSER_UA } });
+    const first = await follow();
+    assert.deepEqual([first.status(), first.headers().location], [302, 'https://example.com/browser/limited?ref=1&utm_source=browser']);
+
+    // My links shows the visits; the editor changes the limit and turns forwarding off.
+    const links = await openPage('/app/links', { apiKey: E2E_ADMIN_KEY });
+    await links.page.getByLabel('Search', { exact: true }).fill(code);
+    await links.page.getByRole('button', { name: 'Search' }).click();
+    const row = links.page.getByTestId('links').locator(`li[data-code="${code}"]`);
+    await row.getByText(/1 of 2 visits · forwards query/).waitFor();
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const dialog = links.page.getByRole('dialog', { name: `Edit ${code}` });
+    const editLimit = dialog.getByLabel('Visit limit');
+    assert.equal(await editLimit.inputValue(), '2');
+    await dialog.getByText('1 visit made so far').waitFor();
+    await editLimit.fill('1');
+    await dialog.getByLabel('Forward query string').uncheck();
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await row.getByText('Used up', { exact: true }).waitFor();
+    assert.equal((await follow()).status(), 410, 'lowered to the visits made: used up');
+    const edited = await admin.get(code);
+    assert.deepEqual([edited.max_visits, edited.visits, edited.forward_query, edited.state], [1, 1, false, 'used']);
+    // Empty: no limit; the link redirects again, now without forwarding.
+    await row.getByRole('button', { name: 'Edit' }).click();
+    await dialog.getByLabel('Visit limit').fill('');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const again = await follow();
+    assert.deepEqual([again.status(), again.headers().location], [302, 'https://example.com/browser/limited?ref=1']);
+    assert.equal((await admin.get(code)).max_visits, null);
+    assert.deepEqual([...(await problems()), ...(await links.problems())], []);
+  });
+
   test('with anonymous creation off, the home page asks for an API key, then shortens with it', async () => {
     const { page, problems } = await openPage('/', { service: closed });
     await page.getByRole('heading', { name: 'Sign in with an API key' }).waitFor();
@@ -357,7 +414,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.equal(saved.suggestedFilename(), 'curt-links.csv');
     const csv = await readFile(await saved.path(), 'utf8');
     const lines = csv.trimEnd().split('\r\n');
-    assert.equal(lines[0], 'short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags');
+    assert.equal(lines[0], 'short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags');
     assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]).sort(), links.map((l) => l.short_code).sort(), 'the key\'s links, and only them');
     assert.ok(csv.includes('"https://example.com/browser/export-2?a=1,2"'), 'a URL with a comma is quoted');
     await dialog.getByRole('button', { name: 'Close' }).click();

@@ -20,9 +20,10 @@ const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({
   id,
   url: `https://example.com/${id}`,
   expiresAt: null,
-  isOneTime: false,
+  limited: false,
   isActive: true,
   consumed: false,
+  forwardQuery: false,
   ...extra,
 });
 
@@ -45,7 +46,7 @@ export function linkCacheContract(adapter: string, open: () => Promise<LinkCache
     test('a miss is undefined; a stored link comes back equal, and a later set replaces it', async () => {
       const c = code();
       assert.equal(await cache.get(c), undefined);
-      const stored = link(1, { expiresAt: Date.now() + 60_000, isOneTime: true, consumed: true });
+      const stored = link(1, { expiresAt: Date.now() + 60_000, limited: true, consumed: true });
       await cache.set(c, stored, 60);
       assert.deepEqual(await cache.get(c), stored);
       await cache.set(c, link(1, { isActive: false }), 60);
@@ -142,10 +143,10 @@ export function linkCacheContract(adapter: string, open: () => Promise<LinkCache
       assert.equal(await peer.get(c), undefined, 'a forgotten entry');
 
       const once = code();
-      await cache.set(once, link(12, { isOneTime: true }), 60, { created: true });
-      assert.deepEqual(await peer.get(once), link(12, { isOneTime: true }));
-      await cache.set(once, link(12, { isOneTime: true, consumed: true }), 60);
-      assert.deepEqual(await peer.get(once), link(12, { isOneTime: true, consumed: true }), 'a one-time use');
+      await cache.set(once, link(12, { limited: true }), 60, { created: true });
+      assert.deepEqual(await peer.get(once), link(12, { limited: true }));
+      await cache.set(once, link(12, { limited: true, consumed: true }), 60);
+      assert.deepEqual(await peer.get(once), link(12, { limited: true, consumed: true }), 'a limited link used up');
     });
 
     test('a link created through one replica replaces the other\'s "no such code" entry', async () => {

@@ -81,8 +81,8 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.equal(created.url, 'https://example.com/é?q=1');
       assert.equal(created.expiresAt?.getTime(), expiresAt.getTime());
       assert.deepEqual(
-        [created.isOneTime, created.isActive, created.isExpired, created.isCustomAlias, created.clicks, created.lastClickedAt, created.consumedAt],
-        [true, true, false, false, 0, null, null],
+        [created.isOneTime, created.maxVisits, created.visits, created.forwardQuery, created.isActive, created.isExpired, created.isCustomAlias, created.clicks, created.lastClickedAt, created.consumedAt],
+        [true, 1, 0, false, true, false, false, 0, null, null],
       );
       assert.ok(created.createdAt instanceof Date && typeof created.id === 'number');
       assert.deepEqual(await store.findByCode(created.code), created);
@@ -90,18 +90,76 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       await assert.rejects(store.insert(link({ code: created.code })), CodeExists);
     });
 
-    test('consumeOneTime lets exactly one of 20 concurrent callers through, and never a link that is not one-time, disabled or expired', async () => {
-      const once = await store.insert(link({ isOneTime: true }));
-      const wins = await Promise.all(Array.from({ length: 20 }, () => store.consumeOneTime(once.code, new Date())));
-      assert.equal(wins.filter(Boolean).length, 1);
-      assert.ok((await store.findByCode(once.code))?.consumedAt instanceof Date);
+    test('insert keeps a visit limit and query forwarding; one-time is max_visits 1, and a given limit wins over it', async () => {
+      const limited = await store.insert(link({ maxVisits: 5, forwardQuery: true }));
+      assert.deepEqual([limited.maxVisits, limited.visits, limited.isOneTime, limited.forwardQuery], [5, 0, false, true]);
+      const once = await store.insert(link({ maxVisits: 1 }));
+      assert.deepEqual([once.maxVisits, once.isOneTime], [1, true], 'max_visits 1 is one-time');
       const plain = await store.insert(link());
-      assert.equal(await store.consumeOneTime(plain.code, new Date()), false);
-      const disabled = await store.insert(link({ isOneTime: true }));
+      assert.deepEqual([plain.maxVisits, plain.visits, plain.isOneTime, plain.forwardQuery], [null, 0, false, false]);
+      const both = await store.insert(link({ isOneTime: true, maxVisits: null }));
+      assert.deepEqual([both.maxVisits, both.isOneTime], [null, false]);
+      assert.deepEqual(await store.findByCode(limited.code), limited);
+    });
+
+    test('countVisit on a link with 3 visits left lets exactly 3 of 20 concurrent callers through, and the third uses it up', async () => {
+      const limited = await store.insert(link({ maxVisits: 5 }));
+      const now = new Date();
+      assert.equal((await store.countVisit(limited.id, now))?.visits, 1);
+      assert.equal((await store.countVisit(limited.id, now))?.visits, 2);
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.countVisit(limited.id, now)));
+      const counted = results.filter((r) => r !== null);
+      assert.equal(counted.length, 3);
+      assert.deepEqual(counted.map((r) => r.visits).sort(), [3, 4, 5], 'each winner sees the row its own visit left');
+      assert.deepEqual(counted.map((r) => r.consumedAt === null).sort(), [false, true, true], 'only the visit that reaches the limit marks it used');
+      const after = await store.findByCode(limited.code);
+      assert.deepEqual([after?.visits, after?.consumedAt?.getTime()], [5, now.getTime()]);
+      assert.equal(await store.countVisit(limited.id, now), null, 'and never again');
+    });
+
+    test('countVisit lets exactly one of 20 concurrent callers through a one-time link', async () => {
+      const once = await store.insert(link({ isOneTime: true }));
+      const results = await Promise.all(Array.from({ length: 20 }, () => store.countVisit(once.id, new Date())));
+      assert.equal(results.filter((r) => r !== null).length, 1);
+      const after = await store.findByCode(once.code);
+      assert.ok(after?.consumedAt instanceof Date);
+      assert.equal(after.visits, 1);
+    });
+
+    test('countVisit counts nothing on a link without a limit, disabled, expired at `now`, or unknown', async () => {
+      const plain = await store.insert(link());
+      assert.equal(await store.countVisit(plain.id, new Date()), null);
+      assert.equal((await store.findByCode(plain.code))?.visits, 0, 'no limit: visits are not counted');
+      const disabled = await store.insert(link({ maxVisits: 3 }));
       await store.updateById(disabled.id, { isActive: false });
-      assert.equal(await store.consumeOneTime(disabled.code, new Date()), false);
-      const expired = await store.insert(link({ isOneTime: true, expiresAt: new Date(Date.now() + 1000) }));
-      assert.equal(await store.consumeOneTime(expired.code, new Date(Date.now() + 2000)), false);
+      assert.equal(await store.countVisit(disabled.id, new Date()), null);
+      const expiresAt = new Date(Date.now() + 60_000);
+      const expiring = await store.insert(link({ maxVisits: 3, expiresAt }));
+      assert.equal(await store.countVisit(expiring.id, expiresAt), null, 'at its expiry the link is already expired');
+      assert.equal((await store.countVisit(expiring.id, new Date(expiresAt.getTime() - 1)))?.visits, 1);
+      assert.equal(await store.countVisit(2 ** 52, new Date()), null);
+    });
+
+    test('updateById of max_visits: at or below the visits made uses the link up, above them or removed makes it active again; is_one_time follows', async () => {
+      const limited = await store.insert(link({ maxVisits: 10 }));
+      for (let i = 0; i < 3; i++) await store.countVisit(limited.id, new Date());
+      const lowered = await store.updateById(limited.id, { maxVisits: 3 });
+      assert.deepEqual([lowered?.maxVisits, lowered?.visits, lowered?.isOneTime], [3, 3, false]);
+      assert.ok(lowered?.consumedAt instanceof Date, 'no visit left: used');
+      const usedAt = lowered.consumedAt.getTime();
+      assert.equal((await store.updateById(limited.id, { maxVisits: 2 }))?.consumedAt?.getTime(), usedAt, 'still used, since the same moment');
+      assert.equal(await store.countVisit(limited.id, new Date()), null);
+      const raised = await store.updateById(limited.id, { maxVisits: 4 });
+      assert.deepEqual([raised?.consumedAt, raised?.visits], [null, 3], 'a visit left: active again');
+      assert.equal((await store.countVisit(limited.id, new Date()))?.visits, 4);
+      assert.equal(await store.countVisit(limited.id, new Date()), null);
+      const removed = await store.updateById(limited.id, { maxVisits: null });
+      assert.deepEqual([removed?.maxVisits, removed?.consumedAt, removed?.isOneTime], [null, null, false], 'no limit: never used');
+      const once = await store.updateById(limited.id, { maxVisits: 1 });
+      assert.deepEqual([once?.isOneTime, once?.consumedAt instanceof Date], [true, true], 'one-time, with 4 visits made: used');
+      const plain = await store.insert(link());
+      const forwarding = await store.updateById(plain.id, { forwardQuery: true, maxVisits: 2 });
+      assert.deepEqual([forwarding?.forwardQuery, forwarding?.maxVisits, forwarding?.visits, forwarding?.consumedAt], [true, 2, 0, null]);
     });
 
     test('updateById changes state and expiry, derives is_expired, and answers null for an unknown id', async () => {
@@ -174,7 +232,15 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       const expired = await mine({ url: 'https://example.com/needle-expired', expiresAt: new Date(now.getTime() - 1000) });
       const later = await mine({ url: 'https://example.com/later', expiresAt: new Date(now.getTime() + HOUR) });
       const used = await mine({ url: 'https://example.com/used', isOneTime: true });
-      assert.equal(await store.consumeOneTime(used.code, now), true);
+      assert.notEqual(await store.countVisit(used.id, now), null);
+      const usedUp = await mine({ url: 'https://example.com/two-visits', maxVisits: 2 });
+      await store.countVisit(usedUp.id, now);
+      await store.countVisit(usedUp.id, now);
+      const lowered = await mine({ url: 'https://example.com/lowered', maxVisits: 2 });
+      await store.countVisit(lowered.id, now);
+      await store.updateById(lowered.id, { maxVisits: 1 });
+      const visitLeft = await mine({ url: 'https://example.com/one-left', maxVisits: 2 });
+      await store.countVisit(visitLeft.id, now);
       const codes = async (options: Omit<ListOptions, 'limit' | 'ownerKeyId'>) => (await store.list({ ownerKeyId: owner.id, limit: 50, ...options })).map((l) => l.code).sort();
 
       assert.deepEqual(await codes({ search: 'NEEDLE' }), [needle.code, disabled.code, expired.code].sort());
@@ -186,8 +252,8 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.deepEqual(await codes({ search: '' }), (await codes({})), 'empty: no filter');
       assert.deepEqual(await codes({ state: 'disabled', now }), [disabled.code]);
       assert.deepEqual(await codes({ state: 'expired', now }), [expired.code], 'an expiry already past counts before the sweep marks it');
-      assert.deepEqual(await codes({ state: 'used', now }), [used.code]);
-      assert.deepEqual(await codes({ state: 'active', now }), [needle.code, byCode.code, percent.code, later.code].sort());
+      assert.deepEqual(await codes({ state: 'used', now }), [used.code, usedUp.code, lowered.code].sort(), 'one-time, limit reached, limit lowered to the visits made');
+      assert.deepEqual(await codes({ state: 'active', now }), [needle.code, byCode.code, percent.code, later.code, visitLeft.code].sort());
       assert.deepEqual(await codes({ state: 'expired', now: new Date(now.getTime() + 2 * HOUR) }), [expired.code, later.code].sort(), 'judged at `now`');
       assert.deepEqual(await codes({ search: 'needle', state: 'active', now }), [needle.code]);
       // Pages keep the filter: the keyset cursor walks only the matching links.

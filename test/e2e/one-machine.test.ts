@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { untilValue } from '../support/fault-probes.ts';
 import { freePort, ROOT } from '../support/processes.ts';
-import { PERSON } from '../support/user-agents.ts';
+import { PERSON, PREVIEW_BOT_UA } from '../support/user-agents.ts';
 import { startWebhookReceiver, type ReceivedWebhook } from '../support/webhook-receiver.ts';
 
 const run = promisify(execFile);
@@ -192,6 +192,28 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.deepEqual([edited.state, edited.expires_at], ['active', null]);
   assert.equal((await fetch(`${server}/launch`, { redirect: 'manual', headers: PERSON })).headers.get('location'), 'https://example.com/relaunch');
 
+  // A visit limit: two redirects, then 410; a bot's preview in between uses none. Stats show the visits.
+  const limited = await curt(dir, ['shorten', 'https://example.com/twice', '--max-visits', '2'], cli);
+  assert.equal(limited.code, 0, limited.stderr);
+  assert.match(limited.stdout, /Visits\s+0 of 2\n/);
+  const twice = new RegExp(`Short URL\\s+http://localhost:${port}/([A-Za-z]{6})\\n`).exec(limited.stdout)?.[1];
+  assert.ok(twice, limited.stdout);
+  const visit = async (path: string, headers: Record<string, string> = PERSON) => fetch(`${server}${path}`, { redirect: 'manual', headers });
+  assert.equal((await visit(`/${twice}`, { 'user-agent': PREVIEW_BOT_UA })).status, 200, 'a link preview gets the page');
+  assert.deepEqual([(await visit(`/${twice}`)).status, (await visit(`/${twice}`)).status, (await visit(`/${twice}`)).status], [302, 302, 410]);
+  assert.match((await curt(dir, ['stats', twice], cli)).stdout, /State\s+used\n[\s\S]*Visits\s+2 of 2\n/);
+  const raised = await curt(dir, ['edit', twice, '--max-visits', '3'], admin);
+  assert.match(raised.stdout, /State\s+active\n[\s\S]*Visits\s+2 of 3\n/);
+  assert.equal((await visit(`/${twice}`)).status, 302);
+
+  // Query forwarding: the short link's utm_source reaches the target, beside the target's own query.
+  const forwarding = JSON.parse((await curt(dir, ['shorten', 'https://example.com/landing?ref=1', '--forward-query', '--json'], cli)).stdout) as { short_code: string; forward_query: boolean };
+  assert.equal(forwarding.forward_query, true);
+  assert.equal((await visit(`/${forwarding.short_code}?utm_source=newsletter`)).headers.get('location'), 'https://example.com/landing?ref=1&utm_source=newsletter');
+  const off = await curt(dir, ['edit', forwarding.short_code, '--no-forward-query'], admin);
+  assert.match(off.stdout, /Forward query\s+no$/m);
+  assert.equal((await visit(`/${forwarding.short_code}?utm_source=newsletter`)).headers.get('location'), 'https://example.com/landing?ref=1');
+
   // delete: an anonymous link needs the admin key.
   const refused = await curt(dir, ['delete', 'launch'], cli);
   assert.equal(refused.code, 1);
@@ -213,9 +235,10 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   await stop(current, 'SIGKILL');
   current = await npmStart(dir, port);
   const listed = JSON.parse((await curt(dir, ['list', '--json'], admin)).stdout) as { items: { short_code: string }[] };
-  assert.deepEqual(listed.items.map((l) => l.short_code), [second.short_code, code]);
+  assert.deepEqual(listed.items.map((l) => l.short_code), [second.short_code, forwarding.short_code, twice, code]);
   const table = await curt(dir, ['list'], admin);
-  assert.match(table.stdout, /^CODE\s+STATE\s+CLICKS\s+CREATED\s+EXPIRES\s+TAGS\s+TARGET\n/);
+  assert.match(table.stdout, /^CODE\s+STATE\s+CLICKS\s+VISITS\s+CREATED\s+EXPIRES\s+TAGS\s+TARGET\n/);
+  assert.match(table.stdout, new RegExp(`\\n${twice}\\s+used\\s+\\d+\\s+3/3\\s`), 'its visits kept across the SIGKILL');
   const third = JSON.parse((await curt(dir, ['shorten', 'https://example.com/third', '--json'], cli)).stdout) as { short_code: string };
   assert.ok(![code, second.short_code].includes(third.short_code), 'no code handed out twice across restarts');
 
@@ -244,7 +267,7 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   }
   await run('sh', ['-c', `"${process.execPath}" bin/curt.mjs export > links.csv`], { cwd: dir, env: { ...ENV, ...mine } });
   const file = await readFile(join(dir, 'links.csv'), 'utf8');
-  assert.match(file, /^short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags\r\n/);
+  assert.match(file, /^short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags\r\n/);
   assert.equal(file.trimEnd().split('\r\n').length, 3, file);
   assert.match(file, /\r\nported,https:\/\/example\.com\/ported,/);
   const back = await curt(dir, ['import', 'links.csv', '--json'], mine);

@@ -113,7 +113,7 @@ async function checkOneTimePreview(base: string, admin: string, flush: () => Pro
     assert.equal(preview.headers.location, undefined, 'and not the target');
     assert.match(String(preview.headers['content-type']), /^text\/html/);
     assert.equal(preview.headers['x-robots-tag'], 'noindex');
-    assert.match(await preview.body.text(), /opens once, for a person/);
+    assert.match(await preview.body.text(), /opens a limited number of times, for people/);
   }
   const person = await request(`${base}/${code}`, { headers: { 'user-agent': BROWSER_UA } });
   assert.equal(person.statusCode, 302, 'the person still gets the one redirect');

@@ -36,6 +36,8 @@ import {
   type FuzzRequest,
 } from '../support/fuzz.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+import { BROWSER_UA } from '../support/user-agents.ts';
+import { MAX_URL_LENGTH } from '../../src/core/validation-message.ts';
 
 const IMPORT_MAX_BYTES = 100_000;
 
@@ -79,6 +81,9 @@ describe('bad-input fuzzing: URL service', () => {
       await create({ url: 'https://пример.рф/путь?q=ü' }, user),
       await create({ url: 'https://example.com/soon', expires_in: 3600 }),
       await create({ url: 'https://example.com/once-stable', one_time: true }, user),
+      await create({ url: 'https://example.com/fwd?ref=1&utm_source=t#frag', forward_query: true }, user),
+      await create({ url: `https://example.com/${'f'.repeat(2000)}?ref=1`, forward_query: true }),
+      await create({ url: 'https://example.com/many', max_visits: 1_000_000_000, forward_query: true }, user),
     ];
     const disabled = await create({ url: 'https://example.com/off' }, user);
     await svc.app.inject({ method: 'PATCH', url: `/urls/${disabled}`, headers: svc.admin, payload: { is_active: false } });
@@ -90,6 +95,11 @@ describe('bad-input fuzzing: URL service', () => {
     fc.oneof({ weight: 6, arbitrary: near }, { weight: 1, arbitrary: anyJsonText }, { weight: 1, arbitrary: notJsonText });
   const credentials = () => authorization(keys);
 
+  /** Limits the API takes, mostly small, and their edges. */
+  const visitLimit = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 5 }) }, fc.integer({ min: 1, max: 1_000_000_000 }), fc.constantFrom(1, 1_000_000_000));
+  /** Limits around and past the bounds, and other types. */
+  const badVisitLimit = fc.oneof(fc.constantFrom(0, -1, 1_000_000_001, 2 ** 31, 2 ** 53, 1.5, -0, 1e21, '3', true, [1]), visitLimit, wrongValue);
+
   test('POST /urls: any body, media type and credentials', async () => {
     const expiry = fc.oneof(
       fc.constant({}),
@@ -99,7 +109,14 @@ describe('bad-input fuzzing: URL service', () => {
     const validCreate = fc
       .tuple(
         fc.record(
-          { url: fc.webUrl({ withQueryParameters: true, withFragments: true }), alias: fc.stringMatching(/^[A-Za-z0-9_-]{3,10}$/), one_time: fc.boolean(), tags: fc.array(fc.stringMatching(/^[A-Za-z0-9_.:/-]{1,32}$/), { maxLength: 20 }) },
+          {
+            url: fc.webUrl({ withQueryParameters: true, withFragments: true }),
+            alias: fc.stringMatching(/^[A-Za-z0-9_-]{3,10}$/),
+            one_time: fc.boolean(),
+            max_visits: visitLimit,
+            forward_query: fc.boolean(),
+            tags: fc.array(fc.stringMatching(/^[A-Za-z0-9_.:/-]{1,32}$/), { maxLength: 20 }),
+          },
           { requiredKeys: ['url'] },
         ),
         expiry,
@@ -114,6 +131,8 @@ describe('bad-input fuzzing: URL service', () => {
       expires_at: dateTime,
       expires_in: fc.oneof(fc.integer({ min: -10, max: 4_000_000_000 }), fc.constantFrom(0, 3_153_600_000, 3_153_600_001, 1.5, 1e21)),
       one_time: wrongValue,
+      max_visits: badVisitLimit,
+      forward_query: wrongValue,
       tags: fc.oneof(tagList, wrongValue, fc.array(wrongValue, { maxLength: 3 })),
     });
     await fc.assert(
@@ -129,9 +148,16 @@ describe('bad-input fuzzing: URL service', () => {
       fc.record({ is_active: fc.boolean() }),
       fc.record({ expires_at: fc.oneof(futureDateTime, fc.constant(null)) }),
       fc.record({ is_active: fc.boolean(), expires_at: fc.oneof(futureDateTime, fc.constant(null)) }),
+      fc.record({ max_visits: fc.oneof(visitLimit, fc.constant(null)), forward_query: fc.boolean() }, { requiredKeys: [] }).filter((r) => Object.keys(r).length > 0),
       fc.record({ tags: tagList }),
     );
-    const patchBody = nearValidBody(validPatch, { is_active: wrongValue, expires_at: dateTime, tags: fc.oneof(tagList, wrongValue) });
+    const patchBody = nearValidBody(validPatch, {
+      is_active: wrongValue,
+      expires_at: dateTime,
+      max_visits: fc.oneof(badVisitLimit, fc.constant(null)),
+      forward_query: wrongValue,
+      tags: fc.oneof(tagList, wrongValue),
+    });
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...scratch) }, { weight: 1, arbitrary: pathSegment() }), body(patchBody), contentType, credentials(), async (code, payload, type, auth) => {
         await send({ method: 'PATCH', url: `/urls/${code}`, headers: headers({ 'content-type': type, authorization: auth }), payload });
@@ -264,40 +290,58 @@ describe('bad-input fuzzing: URL service', () => {
     );
   });
 
-  test('GET/HEAD /{code}: any code, Accept and Referer (browsers may get the HTML error page)', async () => {
+  test('GET/HEAD /{code}: any code, query string, Accept and Referer (browsers may get the HTML error page)', async () => {
+    // Query strings as people's links carry them, and as nobody should: repeated and empty keys,
+    // names the targets have too, escapes good and bad, characters a URL cannot hold, long ones.
+    const query = fc.oneof(
+      { weight: 3, arbitrary: queryString(['utm_source', 'utm_medium', 'ref', 'x']) },
+      { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 30 }).map((q) => `?${encodeURI(q)}`) },
+      { weight: 1, arbitrary: fc.constantFrom('?', '?&', '?=', '?ref', '?ref=&ref=2', '?a=%', '?%ZZ=1', '?a=b?c', '?a=%0D%0Alocation:x', `?a=${'z'.repeat(3000)}`, '?utm%5Fsource=enc', '?a+b=c+d') },
+    );
+    const userAgent = fc.oneof(fc.constant(BROWSER_UA), sideHeaders.map((side) => side['user-agent']));
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'HEAD'), pathSegment([...stable, ...scratch]), queryString(['utm_source', 'x']), accept(true), sideHeaders, async (method, code, qs, acc, side) => {
-        const res = await send({ method, url: `/${code}${qs}`, headers: headers({ ...side, accept: acc }) }, { htmlErrors: true });
-        if (res.statusCode === 302) assert.match(String(res.headers.location), /^https?:\/\//);
+      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'HEAD'), pathSegment([...stable, ...scratch]), query, accept(true), sideHeaders, userAgent, async (method, code, qs, acc, side, agent) => {
+        const res = await send({ method, url: `/${code}${qs}`, headers: headers({ ...side, 'user-agent': agent, accept: acc }) }, { htmlErrors: true });
+        if (res.statusCode === 302) {
+          const location = String(res.headers.location);
+          assert.match(location, /^https?:\/\//);
+          assert.ok(location.length <= MAX_URL_LENGTH, `Location of ${location.length} characters`);
+          assert.equal(new URL(location).href, location, 'a URL as the WHATWG parser writes it');
+        }
       }),
       RUNS,
     );
   });
 
   test('concurrent bursts on one link: create, change, delete and follow it at once', async () => {
-    const kinds = ['create', 'disable', 'expire', 'enable', 'delete', 'follow', 'head', 'analytics', 'qr'] as const;
+    const kinds = ['create', 'disable', 'expire', 'enable', 'limit', 'delete', 'follow', 'visit', 'head', 'analytics', 'qr'] as const;
     interface BurstOp {
       kind: (typeof kinds)[number];
       auth: string | undefined;
       at: string;
       oneTime: boolean;
+      limit: number | null;
     }
-    const op: fc.Arbitrary<BurstOp> = fc.record({ kind: fc.constantFrom(...kinds), auth: credentials(), at: futureDateTime, oneTime: fc.boolean() });
-    const toRequest = (code: string, { kind, auth, at, oneTime }: BurstOp): FuzzRequest => {
+    const op: fc.Arbitrary<BurstOp> = fc.record({ kind: fc.constantFrom(...kinds), auth: credentials(), at: futureDateTime, oneTime: fc.boolean(), limit: fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }) });
+    const toRequest = (code: string, { kind, auth, at, oneTime, limit }: BurstOp): FuzzRequest => {
       const json = (method: 'POST' | 'PATCH', url: string, payload: object): FuzzRequest => ({ method, url, headers: headers({ authorization: auth, 'content-type': 'application/json' }), payload: JSON.stringify(payload) });
       switch (kind) {
         case 'create':
-          return json('POST', '/urls', { url: `https://example.com/${code}`, alias: code, one_time: oneTime });
+          return json('POST', '/urls', { url: `https://example.com/${code}`, alias: code, ...(limit === null ? { one_time: oneTime } : { max_visits: limit }) });
         case 'disable':
           return json('PATCH', `/urls/${code}`, { is_active: false });
         case 'expire':
           return json('PATCH', `/urls/${code}`, { expires_at: at });
         case 'enable':
           return json('PATCH', `/urls/${code}`, { is_active: true, expires_at: null });
+        case 'limit':
+          return json('PATCH', `/urls/${code}`, { max_visits: limit, forward_query: oneTime });
         case 'delete':
           return { method: 'DELETE', url: `/urls/${code}`, headers: headers({ authorization: auth }) };
         case 'follow':
           return { method: 'GET', url: `/${code}`, headers: {} };
+        case 'visit':
+          return { method: 'GET', url: `/${code}?utm_source=burst`, headers: { 'user-agent': BROWSER_UA } };
         case 'head':
           return { method: 'HEAD', url: `/${code}`, headers: {} };
         case 'analytics':
@@ -307,10 +351,18 @@ describe('bad-input fuzzing: URL service', () => {
       }
     };
     await fc.assert(
-      fc.asyncProperty(fc.stringMatching(/^[a-z0-9]{8}$/), fc.boolean(), fc.array(op, { minLength: 2, maxLength: 12 }), async (suffix, oneTime, burst) => {
+      fc.asyncProperty(fc.stringMatching(/^[a-z0-9]{8}$/), fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }), fc.array(op, { minLength: 2, maxLength: 12 }), async (suffix, limit, burst) => {
         const code = `r-${suffix}`;
-        await send({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload: JSON.stringify({ url: 'https://example.com/r', alias: code, one_time: oneTime }) });
-        await Promise.all(burst.map((o) => send(toRequest(code, o))));
+        const created = { url: 'https://example.com/r', alias: code, forward_query: limit === 2, ...(limit === null ? {} : { max_visits: limit }) };
+        await send({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload: JSON.stringify(created) });
+        const answers = await Promise.all(burst.map((o) => send(toRequest(code, o))));
+        // However the burst went, a limit is never exceeded by the visits it let through.
+        const visits = answers.filter((res, i) => burst[i]?.kind === 'visit' && res.statusCode === 302).length;
+        const link = await svc.store.findByCode(code);
+        if (link !== null && limit !== null && !burst.some((o) => o.kind === 'limit' || o.kind === 'delete' || o.kind === 'create')) {
+          assert.ok(visits <= limit, `${visits} visits let through a limit of ${limit}`);
+          assert.equal(link.visits, visits, 'every visit let through was counted, and only those');
+        }
       }),
       { ...RUNS, numRuns: Math.max(50, Math.round(RUNS.numRuns / 5)) },
     );

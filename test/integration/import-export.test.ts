@@ -44,7 +44,7 @@ async function serve(t: TestContext, kind: 'pglite' | 'postgres'): Promise<{ cli
   return { client: createCurtClient({ baseUrl: served.address, apiKey }), address: served.address, ...(query ? { query } : {}) };
 }
 
-test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, targets and expiry; re-running it creates nothing', async (t) => {
+test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, targets, expiry, visit limits, forwarding and tags; re-running it creates nothing', async (t) => {
   const a = await serve(t, 'pglite');
   const b = await serve(t, 'postgres');
   const expiry = new Date(Date.now() + 7 * 86_400_000).toISOString();
@@ -52,12 +52,14 @@ test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, t
     await a.client.shorten('https://example.com/one'),
     await a.client.shorten('https://example.com/two?x=1,2', { alias: 'my-alias', expiresAt: expiry }),
     await a.client.shorten('https://example.com/"quoted"', { oneTime: true }),
+    await a.client.shorten('https://example.com/sale?ref=1', { maxVisits: 5, forwardQuery: true }),
+    await a.client.shorten('https://example.com/tagged', { tags: ['Launch', 'web', 'q:4'], maxVisits: 3 }),
   ];
   const csv = (await collect(a.client.exportText('csv'))).join('');
-  assert.match(csv, /^short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags\r\n/);
+  assert.match(csv, /^short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags\r\n/);
 
   const first = split(await collect(b.client.importLinks(csv)));
-  assert.deepEqual(first.summary, { summary: true, rows: 3, created: 3, exists: 0, refused: 0 });
+  assert.deepEqual(first.summary, { summary: true, rows: 5, created: 5, exists: 0, refused: 0 });
   const imported = new Map((await collect(b.client.exportLinks())).map((l) => [l.short_code, l]));
   for (const link of made) {
     const copy = imported.get(link.short_code);
@@ -65,15 +67,32 @@ test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, t
     assert.equal(copy.url, link.original_url);
     assert.equal(copy.expires_at, link.expires_at);
     assert.equal(copy.is_one_time, link.is_one_time);
+    assert.deepEqual([copy.max_visits, copy.forward_query], [link.max_visits, link.forward_query]);
+    assert.equal(copy.tags, link.tags.join(' '));
   }
+  assert.deepEqual((await b.client.get(made[4]?.short_code ?? '')).tags, ['launch', 'q:4', 'web']);
 
   const again = split(await collect(b.client.importLinks(csv)));
-  assert.deepEqual(again.summary, { summary: true, rows: 3, created: 0, exists: 3, refused: 0 });
+  assert.deepEqual(again.summary, { summary: true, rows: 5, created: 0, exists: 5, refused: 0 });
   const back = split(await collect(a.client.importLinks(csv)));
-  assert.equal(back.summary.exists, 3, 'into the server it came from: all exist');
+  assert.equal(back.summary.exists, 5, 'into the server it came from: all exist');
   // NDJSON export imports too.
   const ndjson = (await collect(a.client.exportText('ndjson'))).join('');
-  assert.equal(split(await collect(b.client.importLinks(ndjson, { type: 'ndjson' }))).summary.exists, 3);
+  assert.equal(split(await collect(b.client.importLinks(ndjson, { type: 'ndjson' }))).summary.exists, 5);
+});
+
+test('a sheet with a tags column: tags separated by spaces or commas are stored lower case and sorted; a bad tag refuses its row (PGlite)', async (t) => {
+  const a = await serve(t, 'pglite');
+  const sheet = 'url,alias,tags\nhttps://t.example/1,tagsone,Promo web\nhttps://t.example/2,,"b,A"\nhttps://t.example/3,,bad!tag\nhttps://t.example/4,,\n';
+  const { rows, summary } = split(await collect(a.client.importLinks(sheet)));
+  assert.deepEqual(summary, { summary: true, rows: 4, created: 3, exists: 0, refused: 1 });
+  assert.deepEqual((await a.client.get('tagsone')).tags, ['promo', 'web']);
+  assert.deepEqual((await a.client.get(rows[1]?.short_code ?? '')).tags, ['a', 'b']);
+  assert.equal(rows[2]?.status, 'refused');
+  assert.match(rows[2]?.reason ?? '', /"bad!tag" is not a tag/);
+  assert.deepEqual((await a.client.get(rows[3]?.short_code ?? '')).tags, []);
+  const listed = await a.client.list({ tags: ['promo'] });
+  assert.deepEqual(listed.items.map((l) => l.short_code), ['tagsone'], 'the imported tag filters the listing');
 });
 
 test('a file with bad rows: each refused with its reason, the rest imported; a second run creates nothing (PGlite)', async (t) => {
@@ -85,14 +104,15 @@ test('a file with bad rows: each refused with its reason, the rest imported; a s
   assert.equal(byRow.get(2)?.short_code, 'genalias1');
   assert.match(byRow.get(3)?.reason ?? '', /url/);
   assert.match(byRow.get(4)?.reason ?? '', /in the past/);
-  assert.match(byRow.get(5)?.reason ?? '', /max_visits is not supported by this server yet/);
+  assert.equal(byRow.get(5)?.status, 'created', 'with its visit limit');
+  assert.equal((await a.client.get(byRow.get(5)?.short_code ?? '')).max_visits, 5);
   assert.equal(byRow.get(6)?.status, 'created');
   assert.equal(byRow.get(7)?.status, 'exists', 'the same URL again without an alias is the first row\'s link');
   assert.equal(byRow.get(7)?.short_code, byRow.get(1)?.short_code);
   assert.match(byRow.get(8)?.reason ?? '', /reserved/);
-  assert.deepEqual(summary, { summary: true, rows: 8, created: 3, exists: 1, refused: 4 });
+  assert.deepEqual(summary, { summary: true, rows: 8, created: 4, exists: 1, refused: 3 });
   const again = split(await collect(a.client.importLinks(createReadStream('test/fixtures/generic.csv'))));
-  assert.deepEqual(again.summary, { summary: true, rows: 8, created: 0, exists: 4, refused: 4 });
+  assert.deepEqual(again.summary, { summary: true, rows: 8, created: 0, exists: 5, refused: 3 });
 });
 
 test("Kutt's and YOURLS's files import with their codes (PostgreSQL)", async (t) => {

@@ -88,6 +88,38 @@ describe('migrations', () => {
     }
   });
 
+  test('005 gives one-time links a limit of 1 (used: 1 visit), and a one-time link the previous version inserts gets it too', async (t) => {
+    const database = await createTestDatabase('mig_visits', { migrated: false });
+    const dir = await mkdtemp(join(tmpdir(), 'curt-migrations-'));
+    t.after(async () => {
+      await rm(dir, { recursive: true, force: true });
+      await database.drop();
+    });
+    for (const m of (await loadMigrations()).filter((m) => m.version < 5)) await copyFile(join(MIGRATIONS_DIR, m.name), join(dir, m.name));
+    const client = await database.pool.connect();
+    try {
+      await migrate(client, log, dir);
+      await client.query(
+        `INSERT INTO urls (short_code, original_url, is_one_time, consumed_at) VALUES
+           ('fresh', 'https://example.com/a', true, NULL), ('spent', 'https://example.com/b', true, now()), ('plain', 'https://example.com/c', false, NULL)`,
+      );
+      await migrate(client, log);
+      // The previous version's INSERT names only the columns it knows.
+      await client.query(`INSERT INTO urls (short_code, original_url, is_one_time) VALUES ('old', 'https://example.com/d', true)`);
+      const { rows } = await client.query<{ short_code: string; max_visits: number | null; visits: number; is_one_time: boolean; forward_query: boolean }>(
+        'SELECT short_code, max_visits, visits, is_one_time, forward_query FROM urls ORDER BY id',
+      );
+      assert.deepEqual(rows, [
+        { short_code: 'fresh', max_visits: 1, visits: 0, is_one_time: true, forward_query: false },
+        { short_code: 'spent', max_visits: 1, visits: 1, is_one_time: true, forward_query: false },
+        { short_code: 'plain', max_visits: null, visits: 0, is_one_time: false, forward_query: false },
+        { short_code: 'old', max_visits: 1, visits: 0, is_one_time: true, forward_query: false },
+      ]);
+    } finally {
+      client.release();
+    }
+  });
+
   test('a failing migration is rolled back whole and the ones before it stay applied', async (t) => {
     const database = await createTestDatabase('mig_fail', { migrated: false });
     const dir = await mkdtemp(join(tmpdir(), 'curt-migrations-'));
@@ -183,25 +215,19 @@ describe('PgLinkStore', () => {
     await assert.rejects(store.insert(link({ code: 'elevenchars' })), (err: unknown) => !(err instanceof CodeExists));
   });
 
-  test('consumeOneTime lets exactly one of 50 concurrent callers through', async () => {
-    const record = await store.insert(link({ isOneTime: true }));
-    const results = await Promise.all(Array.from({ length: 50 }, () => store.consumeOneTime(record.code, new Date())));
-    assert.equal(results.filter(Boolean).length, 1);
-    assert.equal(await store.consumeOneTime(record.code, new Date()), false, 'and never again');
-    assert.ok((await store.findByCode(record.code))?.consumedAt);
+  test('countVisit lets exactly 7 of 50 concurrent callers through a link with 7 visits', async () => {
+    const record = await store.insert(link({ maxVisits: 7 }));
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.countVisit(record.id, new Date())));
+    assert.equal(results.filter((r) => r !== null).length, 7);
+    assert.equal(await store.countVisit(record.id, new Date()), null, 'and never again');
+    const after = await store.findByCode(record.code);
+    assert.deepEqual([after?.visits, after?.consumedAt instanceof Date], [7, true]);
   });
 
-  test('consumeOneTime refuses links that are not one-time, disabled, expired or unknown', async () => {
-    const plain = await store.insert(link());
-    assert.equal(await store.consumeOneTime(plain.code, new Date()), false);
-    const disabled = await store.insert(link({ isOneTime: true }));
-    await store.updateById(disabled.id, { isActive: false });
-    assert.equal(await store.consumeOneTime(disabled.code, new Date()), false);
-    const expiresAt = new Date(Date.now() + 60_000);
-    const expiring = await store.insert(link({ isOneTime: true, expiresAt }));
-    assert.equal(await store.consumeOneTime(expiring.code, expiresAt), false, 'at its expiry the link is already expired');
-    assert.equal(await store.consumeOneTime(expiring.code, new Date(expiresAt.getTime() - 1)), true);
-    assert.equal(await store.consumeOneTime('unknown1', new Date()), false);
+  test('the schema refuses a visit limit outside 1..1,000,000,000', async () => {
+    for (const maxVisits of [0, -1, 1_000_000_001]) await assert.rejects(store.insert(link({ maxVisits })), /urls_max_visits_range/);
+    const record = await store.insert(link({ maxVisits: 1_000_000_000 }));
+    await assert.rejects(store.updateById(record.id, { maxVisits: 0 }), /urls_max_visits_range/);
   });
 
   test('applyClicks adds batches up: clicks, per-day rows, referrer hosts and the latest click time', async () => {

@@ -81,7 +81,26 @@ describe('redirect fast path', () => {
     assert.ok(analytics.body.includes('news.example'), 'the referrer host is counted too');
   });
 
-  test('a link disabled, expired or one-time is never answered from memory: the route decides', async () => {
+  test("a link that forwards its query is answered from memory with the request's query merged into its target's", async () => {
+    const code = await create({ url: 'https://example.com/page?ref=1#top', forward_query: true });
+    await svc.app.inject({ url: `/${code}` });
+    const routed = svc.links.resolveRedirect.bind(svc.links);
+    let routeCalls = 0;
+    svc.links.resolveRedirect = (...args) => {
+      routeCalls += 1;
+      return routed(...args);
+    };
+    try {
+      assert.equal((await get(`/${code}?utm_source=x&ref=2`)).headers.get('location'), 'https://example.com/page?utm_source=x&ref=2#top');
+      assert.equal((await get(`/${code}/?utm_source=y`, { method: 'HEAD' })).headers.get('location'), 'https://example.com/page?ref=1&utm_source=y#top');
+      assert.equal((await get(`/${code}`)).headers.get('location'), 'https://example.com/page?ref=1#top');
+    } finally {
+      svc.links.resolveRedirect = routed;
+    }
+    assert.equal(routeCalls, 0, 'every one answered before the route');
+  });
+
+  test('a link disabled, expired, one-time or with a visit limit is never answered from memory: the route decides', async () => {
     const disabled = await create({ url: 'https://example.com/disabled' });
     assert.equal((await get(`/${disabled}`)).status, 302);
     const patched = await svc.app.inject({ method: 'PATCH', url: `/urls/${disabled}`, headers: svc.admin, payload: { is_active: false } });
@@ -98,6 +117,11 @@ describe('redirect fast path', () => {
     const once = await create({ url: 'https://example.com/once', one_time: true });
     assert.equal((await get(`/${once}`)).status, 302);
     assert.equal((await get(`/${once}`)).status, 410, 'the use is decided in PostgreSQL');
+
+    const three = await create({ url: 'https://example.com/three', max_visits: 3 });
+    const statuses = [];
+    for (let i = 0; i < 5; i++) statuses.push((await get(`/${three}`)).status);
+    assert.deepEqual(statuses, [302, 302, 302, 410, 410], 'each visit is decided in PostgreSQL');
   });
 
   test('unknown codes, reserved words and other methods go to their routes', async () => {

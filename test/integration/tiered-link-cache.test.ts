@@ -12,7 +12,7 @@ import { createTieredLinkCache, type InvalidationBus } from '../../src/storage/t
 import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, isOneTime: false, isActive: true, consumed: false, ...extra });
+const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, ...extra });
 
 interface Replica {
   cache: LinkCache;
@@ -105,9 +105,21 @@ describe('tiered link cache over Redis pub/sub', () => {
     }
   });
 
-  test('one-time links are never served from memory', async () => {
+  test('a link given a visit limit is dropped from every near tier before the writer goes on', async () => {
+    const a = await replica('limit-a');
+    const b = await replica('limit-b');
+    await a.cache.set('lim01', link(6), 60);
+    await until(async () => (await b.cache.get('lim01'))?.limited === false && (b.lookups.hit ?? 0) > 0, 'b to hold it in memory, without a limit');
+    const hits = b.lookups.hit ?? 0;
+    // An update (PATCH max_visits): b must not go on redirecting from memory without counting visits.
+    await a.cache.set('lim01', link(6, { limited: true }), 60);
+    assert.equal((await b.cache.get('lim01'))?.limited, true, "b saw the limit as soon as a's write returned");
+    assert.equal(b.lookups.hit ?? 0, hits, 'read from the far tier, not from memory');
+  });
+
+  test('links with a visit limit (one-time too) are never served from memory', async () => {
     const a = await replica('once');
-    await a.cache.set('once01', link(4, { isOneTime: true }), 60);
+    await a.cache.set('once01', link(4, { limited: true }), 60);
     await a.cache.get('once01');
     await shared.redis.del(`${shared.prefix}url:once01`);
     assert.equal(await a.cache.get('once01'), undefined, 'the far tier decides');

@@ -232,11 +232,19 @@ describe('input validation (README, "Errors")', () => {
         ['GET', '/urls/abc/qr?colour=red', undefined, '"colour" is not a field of the query string: the query string takes only "format", "size".'],
         ['GET', '/urls?limit=abc', undefined, 'limit is not valid: 1..100, default 20.'],
         ['POST', '/urls', {}, 'The body needs the field "url".'],
-        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "tags".'],
+        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "max_visits", "forward_query", "tags".'],
         ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],
-        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "url", "expires_at", "tags".'],
+        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "url", "expires_at", "max_visits", "forward_query", "tags".'],
         ['PATCH', '/urls/abcdef', { is_active: 'yes' }, 'is_active must be true or false.'],
         ['PATCH', '/urls/abcdef', { expires_at: 'tomorrow' }, 'expires_at must be an ISO 8601 date-time with a time zone (2030-01-31T12:00:00Z) or null.'],
+        ['POST', '/urls', { url: 'https://example.com/', max_visits: 0 }, 'max_visits must be at least 1.'],
+        ['POST', '/urls', { url: 'https://example.com/', max_visits: 1_000_000_001 }, 'max_visits must be at most 1000000000.'],
+        ['POST', '/urls', { url: 'https://example.com/', max_visits: 2.5 }, 'max_visits must be a whole number.'],
+        ['POST', '/urls', { url: 'https://example.com/', forward_query: 'yes' }, 'forward_query must be true or false.'],
+        ['POST', '/urls', { url: 'https://example.com/', one_time: true, max_visits: 3 }, 'one_time true and max_visits 3 disagree: a one-time link is max_visits 1. Give one of them.'],
+        ['POST', '/urls', { url: 'https://example.com/', one_time: false, max_visits: 1 }, 'one_time false and max_visits 1 disagree: a one-time link is max_visits 1. Give one of them.'],
+        ['PATCH', '/urls/abcdef', { max_visits: 'ten' }, 'max_visits must be a whole number or null.'],
+        ['PATCH', '/urls/abcdef', { max_visits: 0 }, 'max_visits must be at least 1.'],
       ] as const) {
         const res = await svc.app.inject({ method, url: path, headers: svc.admin, ...(payload === undefined ? {} : { payload }) });
         assert.equal(res.statusCode, 400, `${method} ${path}: ${res.body}`);

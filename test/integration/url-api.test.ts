@@ -165,7 +165,7 @@ describe('URL service API', () => {
       assert.equal((await redirect(link.short_code)).statusCode, 302);
       assertProblem(await redirect(link.short_code), 410, 'link_used');
       const page = await redirect(link.short_code, { accept: 'text/html' });
-      assert.match(page.body, /already been used/);
+      assert.match(page.body, /has been used up/);
     });
 
     test('a disabled link is 410 link_disabled', async () => {

@@ -132,7 +132,7 @@ export function assertWellFormedPorting(res: Answer, request: { method: string; 
 }
 
 /** GET /urls/export's columns (docs/import-export.md). */
-export const EXPORT_HEADER = ['short_code', 'url', 'created_at', 'expires_at', 'is_one_time', 'is_active', 'state', 'clicks', 'bot_hits', 'last_clicked_at', 'tags'];
+export const EXPORT_HEADER = ['short_code', 'url', 'created_at', 'expires_at', 'is_one_time', 'max_visits', 'visits', 'forward_query', 'is_active', 'state', 'clicks', 'bot_hits', 'last_clicked_at', 'tags'];
 
 function wantsHtml(request: { headers?: Record<string, string> }): boolean {
   return (request.headers?.accept ?? '').includes('text/html');

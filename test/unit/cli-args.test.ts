@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommand, parseDuration, UsageError, VERB_NAMES } from '../../src/cli/args.ts';
 import { describeFailure, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
-import { countryName, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
+import { countryName, formatLink, formatLinkTable, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
 import { helpFor } from '../../src/cli/help.ts';
 import { createCurtClient, CurtApiError, type Analytics, type Link } from '../../src/client/curt-client.ts';
 
@@ -17,14 +17,42 @@ test('shorten takes a URL and its options, anywhere on the line, with the client
     alias: 'launch',
     expiresInS: 7 * 86_400,
     oneTime: true,
+    forwardQuery: false,
     client: { json: true },
   });
   assert.deepEqual(parseCommand(['--server', 'http://cu.rt:8080', 'shorten', '--api-key', 'curt_k', 'https://example.com']), {
     verb: 'shorten',
     url: 'https://example.com',
     oneTime: false,
+    forwardQuery: false,
     client: { server: 'http://cu.rt:8080', apiKey: 'curt_k', json: false },
   });
+});
+
+test('shorten takes a visit limit and query forwarding; --one-time is --max-visits 1, and another limit beside it is refused', () => {
+  assert.deepEqual(parseCommand(['shorten', 'https://example.com', '--max-visits', '2', '--forward-query']), {
+    verb: 'shorten',
+    url: 'https://example.com',
+    oneTime: false,
+    maxVisits: 2,
+    forwardQuery: true,
+    client: { json: false },
+  });
+  assert.equal((parseCommand(['shorten', 'https://x.test', '--one-time', '--max-visits', '1']) as { maxVisits: number }).maxVisits, 1);
+  usage(['shorten', 'https://x.test', '--one-time', '--max-visits', '3'], /^give --one-time or --max-visits, not both/, 'shorten');
+  for (const bad of ['0', '-1', '1.5', 'two', '1000000001']) {
+    usage(['shorten', 'https://x.test', '--max-visits', bad], new RegExp(`^--max-visits must be a whole number from 1 to 1000000000 \\(got "${bad.replace('.', '\\.')}"\\)$`), 'shorten');
+  }
+  usage(['shorten', 'https://x.test', '--no-max-visits'], /^shorten does not take --no-max-visits$/, 'shorten');
+});
+
+test('edit sets or removes a visit limit and turns query forwarding on or off, one way at a time', () => {
+  const edit = (...flags: string[]) => parseCommand(['edit', 'AbCdEf', ...flags]);
+  assert.deepEqual(edit('--max-visits', '10', '--forward-query'), { verb: 'edit', code: 'AbCdEf', maxVisits: 10, forwardQuery: true, client: { json: false } });
+  assert.deepEqual(edit('--no-max-visits', '--no-forward-query'), { verb: 'edit', code: 'AbCdEf', maxVisits: null, forwardQuery: false, client: { json: false } });
+  usage(['edit', 'AbCdEf', '--max-visits', '3', '--no-max-visits'], /^give --max-visits or --no-max-visits, not both$/, 'edit');
+  usage(['edit', 'AbCdEf', '--forward-query', '--no-forward-query'], /^give --forward-query or --no-forward-query, not both$/, 'edit');
+  usage(['edit', 'AbCdEf', '--max-visits', '0'], /^--max-visits must be a whole number from 1 to 1000000000/, 'edit');
 });
 
 test('every verb parses; keys create is a verb of two words', () => {
@@ -69,7 +97,10 @@ test('--help works on every verb, and every verb has a help text', () => {
 test('edit needs a change, and refuses contradictory ones', () => {
   const usage = (argv: string[], message: RegExp): void =>
     assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === 'edit', argv.join(' '));
-  usage(['edit', 'AbCdEf'], /^edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --tags or --no-tags$/);
+  usage(
+    ['edit', 'AbCdEf'],
+    /^edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --max-visits, --no-max-visits, --forward-query, --no-forward-query, --tags or --no-tags$/,
+  );
   usage(['edit', 'AbCdEf', '--disable', '--enable'], /^give --disable or --enable, not both$/);
   usage(['edit', 'AbCdEf', '--expires-in', '1d', '--no-expiry'], /^give --expires-in or --no-expiry, not both$/);
   usage(['edit', 'AbCdEf', '--url', 'example.com/x'], /did you mean https:\/\/example\.com\/x\?$/);
@@ -131,6 +162,34 @@ test('human output: UTC times, aligned tables with numbers on the right', () => 
   ].join('\n'));
 });
 
+test('human output of a link: visits made of its limit, and whether it forwards its query', () => {
+  const link: Link = {
+    short_code: 'launch',
+    short_url: 'http://localhost:8080/launch',
+    original_url: 'https://example.com/launch',
+    created_at: '2026-11-25T11:48:00.000Z',
+    expires_at: null,
+    is_one_time: false,
+    max_visits: 5,
+    visits: 2,
+    forward_query: true,
+    is_active: true,
+    is_expired: false,
+    is_custom_alias: true,
+    state: 'active',
+    clicks: 2,
+    bot_hits: 0,
+    last_clicked_at: null,
+    tags: [],
+  };
+  assert.match(formatLink(link), /\nVisits {9}2 of 5\nForward query {2}yes\nTags {11}-$/);
+  assert.match(formatLink({ ...link, max_visits: null, visits: 0, forward_query: false }), /\nVisits {9}no limit\nForward query {2}no\n/);
+  const rows = formatLinkTable([link, { ...link, short_code: 'plain', max_visits: null }]).split('\n');
+  assert.match(rows[0] ?? '', /^CODE\s+STATE\s+CLICKS\s+VISITS\s+CREATED/);
+  assert.match(rows[1] ?? '', /^launch\s+active\s+2\s+2\/5\s+2026-11-25/);
+  assert.match(rows[2] ?? '', /^plain\s+active\s+2\s+-\s+2026-11-25/);
+});
+
 test('shorten of an address without a scheme suggests the https URL instead of sending it', () => {
   usage(['shorten', 'example.com'], /absolute http or https URL: did you mean https:\/\/example\.com\?/, 'shorten');
   usage(['shorten', 'www.example.com/launch?x=1'], /did you mean https:\/\/www\.example\.com\/launch\?x=1\?/, 'shorten');
@@ -186,6 +245,9 @@ const LINK: Link = {
   created_at: '2026-11-01T09:30:00.000Z',
   expires_at: null,
   is_one_time: false,
+  max_visits: 50,
+  visits: 12,
+  forward_query: false,
   is_active: true,
   is_expired: false,
   is_custom_alias: false,
@@ -246,15 +308,17 @@ const ANALYTICS: Analytics = {
 test('stats prints the link, the range with its clicks and bot hits, the days, and each breakdown as an aligned table with shares', () => {
   assert.equal(
     formatStats(LINK, ANALYTICS),
-    `Short URL   http://localhost:8080/SQYAfF
-Target      https://example.com/
-State       active
-Clicks      12
-Bot hits    3
-Last click  2026-11-25 11:48 UTC
-Created     2026-11-01 09:30 UTC
-Expires     never
-One-time    no
+    `Short URL      http://localhost:8080/SQYAfF
+Target         https://example.com/
+State          active
+Clicks         12
+Bot hits       3
+Last click     2026-11-25 11:48 UTC
+Created        2026-11-01 09:30 UTC
+Expires        never
+One-time       no
+Visits         12 of 50
+Forward query  no
 
 Range              2026-08-28 to 2026-11-25 (UTC, 90 days)
 Clicks in range    10

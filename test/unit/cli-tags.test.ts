@@ -17,6 +17,9 @@ const LINK: Link = {
   created_at: '2026-11-01T09:30:00.000Z',
   expires_at: null,
   is_one_time: false,
+  max_visits: null,
+  visits: 0,
+  forward_query: false,
   is_active: true,
   is_expired: false,
   is_custom_alias: false,
@@ -44,7 +47,7 @@ function recording(body: unknown) {
 
 test('shorten --tag, repeated or with commas, keeps the tags as given (the server lower-cases them)', () => {
   const command = parseCommand(['shorten', 'https://example.com', '--tag', 'Launch', '--tag', 'web,q3/2026']);
-  assert.deepEqual(command, { verb: 'shorten', url: 'https://example.com', oneTime: false, tags: ['Launch', 'web', 'q3/2026'], client: { json: false } });
+  assert.deepEqual(command, { verb: 'shorten', url: 'https://example.com', oneTime: false, forwardQuery: false, tags: ['Launch', 'web', 'q3/2026'], client: { json: false } });
 });
 
 test('edit --tags replaces the list, --no-tags empties it; both at once, or a bad tag, is a usage error', () => {
@@ -101,6 +104,6 @@ test('curt shorten and edit send the tags; the link and the table show them', as
   ]);
   assert.match(formatLink(LINK), /^Tags +launch, web$/m);
   assert.match(formatLink({ ...LINK, tags: [] }), /^Tags +-$/m);
-  assert.match(formatLinkTable([LINK]), /^CODE +STATE +CLICKS +CREATED +EXPIRES +TAGS +TARGET$/m);
+  assert.match(formatLinkTable([LINK]), /^CODE +STATE +CLICKS +VISITS +CREATED +EXPIRES +TAGS +TARGET$/m);
   assert.match(formatLinkTable([LINK]), / launch,web +https:\/\/example\.com\/$/m);
 });

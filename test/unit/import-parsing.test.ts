@@ -90,14 +90,22 @@ test('a header without a url column, or an empty file, is a file error', async (
   await assert.rejects(collect(readCsvImport(chunked('keyword,url\nx,https://a.example/\n', 10), 'kutt')), /target/);
 });
 
-test('NDJSON: objects by the same names (Kutt API objects as they are); a line that is no object is a refused row', async () => {
-  const text = '{"target":"https://k.example/","address":"kab","password":false}\nnot json\n[1]\n{"url":"https://c.example/","alias":"cab","is_one_time":true}\n';
+test('NDJSON: objects by the same names (Kutt API objects as they are; a visit limit, forwarding and tags as Curt exports them, tags also as a list); a line that is no object is a refused row', async () => {
+  const text =
+    '{"target":"https://k.example/","address":"kab","password":false}\nnot json\n[1]\n{"url":"https://c.example/","alias":"cab","is_one_time":true}\n' +
+    '{"url":"https://d.example/","max_visits":3,"visits":2,"forward_query":true}\n{"url":"https://e.example/","max_visits":null,"forward_query":"maybe"}\n' +
+    '{"url":"https://f.example/","tags":"a b"}\n{"url":"https://g.example/","tags":["x","Y"]}\n{"url":"https://h.example/","tags":""}\n';
   const rows = await collect(readNdjsonImport(chunked(text, 7), null));
   assert.deepEqual(rows, [
     { row: 1, url: 'https://k.example/', alias: 'kab' },
     { row: 2, refused: 'The line is not valid JSON.' },
     { row: 3, refused: 'The line is not a JSON object.' },
     { row: 4, url: 'https://c.example/', alias: 'cab', oneTime: true },
+    { row: 5, url: 'https://d.example/', maxVisits: 3, forwardQuery: true },
+    { row: 6, refused: 'forward_query must be true or false, not maybe.' },
+    { row: 7, url: 'https://f.example/', tags: ['a', 'b'] },
+    { row: 8, url: 'https://g.example/', tags: ['x', 'Y'] },
+    { row: 9, url: 'https://h.example/' },
   ]);
 });
 

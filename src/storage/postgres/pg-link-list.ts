@@ -6,7 +6,11 @@ import type { LinkStateName, ListOptions, ListOrder } from '../link-store.ts';
 
 /**
  * Each state as SQL, in the order of precedence linkState() (src/url/routes/schemas.ts) gives them:
- * disabled, then used, then expired (the sweep's flag, or an expiry already past at `now`).
+ * disabled, then used, then expired (the sweep's flag, or an expiry already past at `now`). "Used"
+ * is consumed_at, whatever the limit: the visit that reaches max_visits sets it, in the same UPDATE
+ * that counts it (countVisit), and so does an update that lowers max_visits to the visits made, while
+ * raising or removing the limit clears it (updateById). One column says it, for one-time links and
+ * for links of any limit alike, including those the previous version used up (visits not counted).
  */
 const STATE_CONDITIONS: Record<LinkStateName, (now: () => string) => string> = {
   disabled: () => 'NOT is_active',

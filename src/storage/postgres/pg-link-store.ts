@@ -28,6 +28,9 @@ interface UrlRow {
   created_at: Date;
   expiry_date: Date | null;
   is_one_time: boolean;
+  max_visits: number | null;
+  visits: number;
+  forward_query: boolean;
   is_active: boolean;
   is_expired: boolean;
   is_custom_alias: boolean;
@@ -40,7 +43,7 @@ interface UrlRow {
 }
 
 const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags';
+  'id, short_code, original_url, created_at, expiry_date, is_one_time, max_visits, visits, forward_query, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags';
 
 /**
  * Most values one link keeps per UTC day and dimension; a new value past it is counted as OTHER.
@@ -57,6 +60,9 @@ function toLink(row: UrlRow): LinkRecord {
     createdAt: new Date(row.created_at),
     expiresAt: row.expiry_date === null ? null : new Date(row.expiry_date),
     isOneTime: row.is_one_time,
+    maxVisits: row.max_visits === null ? null : Number(row.max_visits),
+    visits: Number(row.visits),
+    forwardQuery: row.forward_query,
     isActive: row.is_active,
     isExpired: row.is_expired,
     isCustomAlias: row.is_custom_alias,
@@ -67,6 +73,11 @@ function toLink(row: UrlRow): LinkRecord {
     consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
     tags: row.tags,
   };
+}
+
+/** A new link's limit: a given maxVisits, else 1 for the one-time shorthand, else none. */
+function maxVisitsOf(link: NewLink): number | null {
+  return link.maxVisits !== undefined ? link.maxVisits : link.isOneTime === true ? 1 : null;
 }
 
 /** Most rows one coalesced lookup or insert carries. */
@@ -116,10 +127,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     const { rows } = await db.query<UrlRow>(
       // Each link's tags travel as a JSON array: unnest would flatten an array of arrays.
       `WITH inserted AS (
-         INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id, tags)
-         SELECT v.code, v.url, v.expiry, v.one_time, v.alias, v.owner, ARRAY(SELECT jsonb_array_elements_text(v.tags))
-           FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[], $7::jsonb[])
-             AS v(code, url, expiry, one_time, alias, owner, tags)
+         INSERT INTO urls (short_code, original_url, expiry_date, max_visits, is_one_time, forward_query, is_custom_alias, owner_key_id, tags)
+         SELECT v.code, v.url, v.expiry, v.max_visits, v.max_visits IS NOT DISTINCT FROM 1, v.forward_query, v.alias, v.owner,
+                ARRAY(SELECT jsonb_array_elements_text(v.tags))
+           FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::integer[], $5::bool[], $6::bool[], $7::bigint[], $8::jsonb[])
+             AS v(code, url, expiry, max_visits, forward_query, alias, owner, tags)
          ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}
        ), ${linkEventCte('link.created', 'inserted')}
        SELECT * FROM inserted`,
@@ -127,7 +139,8 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         links.map((l) => l.code),
         links.map((l) => l.url),
         links.map((l) => l.expiresAt),
-        links.map((l) => l.isOneTime),
+        links.map(maxVisitsOf),
+        links.map((l) => l.forwardQuery === true),
         links.map((l) => l.isCustomAlias),
         links.map((l) => l.ownerKeyId),
         links.map((l) => JSON.stringify(l.tags ?? [])),
@@ -182,17 +195,19 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     insert,
     findByCode,
 
-    async consumeOneTime(code, now) {
-      // The row lock taken by UPDATE serialises concurrent callers; the WHERE clause re-checks after
-      // the lock, so exactly one sees consumed_at IS NULL.
-      const { rows } = await db.query<{ id: number }>(
-        `UPDATE urls SET consumed_at = $2
-          WHERE short_code = $1 AND is_one_time AND consumed_at IS NULL AND is_active
+    async countVisit(id, now) {
+      // The row lock taken by UPDATE serialises concurrent callers, here and on every other replica;
+      // a caller that waited re-checks the WHERE clause against the row its predecessor left, so with
+      // k visits left exactly k pass. `visits` in SET is the value before this visit. consumed_at IS
+      // NULL also keeps out a link the previous version used up (it set consumed_at alone).
+      const { rows } = await db.query<UrlRow>(
+        `UPDATE urls SET visits = visits + 1, consumed_at = CASE WHEN visits + 1 >= max_visits THEN $2 ELSE consumed_at END
+          WHERE id = $1 AND max_visits IS NOT NULL AND visits < max_visits AND consumed_at IS NULL AND is_active
             AND (expiry_date IS NULL OR expiry_date > $2)
-          RETURNING id`,
-        [code, now],
+          RETURNING ${URL_COLUMNS}`,
+        [id, now],
       );
-      return rows.length === 1;
+      return rows[0] ? toLink(rows[0]) : null;
     },
 
     async deleteById(id) {
@@ -226,6 +241,18 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       if (patch.tags !== undefined) {
         params.push([...patch.tags]);
         sets.push(`tags = $${params.length}::text[]`);
+      }
+      if (patch.maxVisits !== undefined) {
+        params.push(patch.maxVisits);
+        const limit = `$${params.length}::integer`;
+        sets.push(`max_visits = ${limit}`, `is_one_time = (${limit} IS NOT DISTINCT FROM 1)`);
+        // "Used" follows the new limit at once: no visit left is used (kept from when it was first
+        // used), a visit left or no limit is not. The row lock orders this against countVisit.
+        sets.push(`consumed_at = CASE WHEN ${limit} IS NOT NULL AND visits >= ${limit} THEN coalesce(consumed_at, now()) END`);
+      }
+      if (patch.forwardQuery !== undefined) {
+        params.push(patch.forwardQuery);
+        sets.push(`forward_query = $${params.length}`);
       }
       if (sets.length === 0) {
         const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE id = $1`, params);

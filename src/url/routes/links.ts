@@ -70,6 +70,8 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(body.expires_in === undefined ? {} : { expiresInS: body.expires_in }),
           ...(body.one_time === undefined ? {} : { oneTime: body.one_time }),
           ...(body.tags === undefined ? {} : { tags: body.tags }),
+          ...(body.max_visits === undefined ? {} : { maxVisits: body.max_visits }),
+          ...(body.forward_query === undefined ? {} : { forwardQuery: body.forward_query }),
         },
         request.principal,
         { requestId: request.id },
@@ -106,9 +108,17 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.patch(
     '/urls/:short_code',
-    { schema: { summary: 'Enable or disable a link, change its target, its expiry or its tags; every replica redirects by the change at once', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
+    {
+      schema: {
+        summary: 'Enable or disable a link, change its target, its expiry, its tags, its visit limit or its query forwarding; every replica redirects by the change at once',
+        security,
+        params: CodeParams,
+        body: PatchLinkBody,
+        response: { 200: Type.Ref('Link'), ...errors },
+      },
+    },
     async (request) => {
-      const { is_active, expires_at, url, tags } = request.body;
+      const { is_active, expires_at, url, tags, max_visits, forward_query } = request.body;
       const expiresAt = expires_at === undefined || expires_at === null ? expires_at : new Date(expires_at);
       // The date-time format admits a leap second (23:59:60) that Date cannot represent.
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
@@ -119,6 +129,8 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(url === undefined ? {} : { url }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
           ...(tags === undefined ? {} : { tags }),
+          ...(max_visits === undefined ? {} : { maxVisits: max_visits }),
+          ...(forward_query === undefined ? {} : { forwardQuery: forward_query }),
         },
         request.principal,
       );

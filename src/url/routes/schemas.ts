@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { MAX_URL_LENGTH } from '../../core/validation-message.ts';
 import type { AnalyticsQuery, DimensionCount, LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
 import { MAX_TAGS, TAG_PATTERN_SOURCE } from '../tags.ts';
+import { MAX_VISITS } from '../visit-limit.ts';
 
 const Tags = (description: string) =>
   Type.Array(Type.String({ pattern: TAG_PATTERN_SOURCE, maxLength: 32 }), {
@@ -15,13 +16,28 @@ export const Problem = Type.Ref('Problem');
 
 export const CodeParams = Type.Object({ short_code: Type.String({ maxLength: 64 }) });
 
+const MaxVisits = () =>
+  Type.Integer({
+    minimum: 1,
+    maximum: MAX_VISITS,
+    description:
+      'Redirects the link gives people, 1..1,000,000,000; then it answers 410 `link_used`. Each is decided in the database, exactly, across replicas; bots get a preview page and HEAD does not count',
+  });
+const ForwardQuery = () =>
+  Type.Boolean({
+    description:
+      "Add the short link's query string to the target's (default false): the target's parameters whose name the short link's query lacks, in order, then the short link's, in order (a name in both takes the short link's value, every occurrence of the target's dropped); the target's fragment stays last. A redirect without a query string, or one whose result would pass 2048 characters, leads to the target as it is",
+  });
+
 export const CreateLinkBody = Type.Object(
   {
     url: Type.String({ description: `Absolute http(s) URL, at most ${MAX_URL_LENGTH} characters (also once normalised)`, maxLength: MAX_URL_LENGTH }),
     alias: Type.Optional(Type.String({ description: 'Custom code: 3 to 10 of A-Z a-z 0-9 _ -', maxLength: 64 })),
     expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 date-time with a time zone' })),
     expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_153_600_000, description: 'Seconds from now' })),
-    one_time: Type.Optional(Type.Boolean()),
+    one_time: Type.Optional(Type.Boolean({ description: 'The same as `max_visits: 1`; given with a `max_visits` that says otherwise, 400' })),
+    max_visits: Type.Optional(MaxVisits()),
+    forward_query: Type.Optional(ForwardQuery()),
     tags: Type.Optional(Tags('Tags')),
   },
   { additionalProperties: false },
@@ -33,6 +49,13 @@ export const PatchLinkBody = Type.Object(
     is_active: Type.Optional(Type.Boolean()),
     url: Type.Optional(Type.String({ description: `A new target: the same rules as at creation, at most ${MAX_URL_LENGTH} characters`, maxLength: MAX_URL_LENGTH })),
     expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null removes the expiry' })),
+    max_visits: Type.Optional(
+      Type.Union([MaxVisits(), Type.Null()], {
+        description:
+          'A new visit limit, 1..1,000,000,000, or null to remove it. At or below the visits already made, the link is used at once; above them (or with no limit), a used link is active again',
+      }),
+    ),
+    forward_query: Type.Optional(ForwardQuery()),
     tags: Type.Optional(Tags('Replaces every tag of the link ([] removes them all)')),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -45,7 +68,10 @@ export const LinkView = Type.Object(
     original_url: Type.String(),
     created_at: Type.String({ format: 'date-time' }),
     expires_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    is_one_time: Type.Boolean(),
+    is_one_time: Type.Boolean({ description: '`max_visits` is 1' }),
+    max_visits: Type.Union([Type.Integer(), Type.Null()], { description: 'Redirects the link gives people; null = no limit' }),
+    visits: Type.Integer({ description: 'Redirects that counted toward `max_visits` (counted only while a limit is set)' }),
+    forward_query: Type.Boolean({ description: "The short link's query string is added to the target's" }),
     is_active: Type.Boolean(),
     is_expired: Type.Boolean(),
     is_custom_alias: Type.Boolean(),
@@ -180,6 +206,9 @@ export function toLinkView(link: LinkRecord, publicBaseUrl: string, now: number)
     created_at: link.createdAt.toISOString(),
     expires_at: link.expiresAt?.toISOString() ?? null,
     is_one_time: link.isOneTime,
+    max_visits: link.maxVisits,
+    visits: link.visits,
+    forward_query: link.forwardQuery,
     is_active: link.isActive,
     is_expired: link.isExpired || (link.expiresAt !== null && link.expiresAt.getTime() <= now),
     is_custom_alias: link.isCustomAlias,

@@ -1,14 +1,15 @@
-// Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry and its tags.
-// A new target passes the same checks as at creation; its errors show under the field they concern.
+// Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry, its tags, its
+// visit limit and query forwarding. A new target passes the same checks as at creation; its errors
+// show under the field they concern. Only what changed is sent.
 import { useId, useState } from 'preact/hooks';
-import type { Link } from '../../client/curt-client.ts';
+import type { Link, LinkPatch } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
-import { toLocalInput } from '../format.ts';
+import { formatNumber, parseVisitLimit, toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
 import { parseTags, TAGS_HINT } from '../tags.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
-type Errors = { url?: string; expiry?: string; form?: string };
+type Errors = { url?: string; expiry?: string; visits?: string; form?: string };
 
 export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (link: Link) => void; onCancel: () => void }) {
   const session = useSession();
@@ -17,6 +18,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [never, setNever] = useState(link.expires_at === null);
   const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
   const [tags, setTags] = useState(link.tags.join(', '));
+  const [visitLimit, setVisitLimit] = useState(link.max_visits === null ? '' : String(link.max_visits));
+  const [forwardQuery, setForwardQuery] = useState(link.forward_query);
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
 
@@ -25,13 +28,20 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     const when = new Date(date);
     if (url.trim() === '') return setErrors({ url: 'Enter the address the short link should go to.' });
     if (!never && (date === '' || Number.isNaN(when.getTime()))) return setErrors({ expiry: 'Choose a date and time, or tick "Never expires".' });
+    const limit = parseVisitLimit(visitLimit);
+    if (typeof limit === 'string') return setErrors({ visits: limit });
     setBusy(true);
     try {
-      const changedUrl = url.trim() === link.original_url ? {} : { url: url.trim() };
-      onSaved(await session.client.update(link.short_code, { ...changedUrl, expiresAt: never ? null : when, tags: parseTags(tags) }));
+      const patch: LinkPatch = { expiresAt: never ? null : when };
+      if (url.trim() !== link.original_url) patch.url = url.trim();
+      const newTags = parseTags(tags);
+      if (newTags.join(',') !== link.tags.join(',')) patch.tags = newTags;
+      if (limit !== link.max_visits) patch.maxVisits = limit;
+      if (forwardQuery !== link.forward_query) patch.forwardQuery = forwardQuery;
+      onSaved(await session.client.update(link.short_code, patch));
     } catch (err) {
       const { field, message } = explain(err);
-      setErrors(field === 'url' || field === 'expiry' ? { [field]: message } : { form: message });
+      setErrors(field === 'url' || field === 'expiry' || field === 'visits' ? { [field]: message } : { form: message });
     } finally {
       setBusy(false);
     }
@@ -79,6 +89,30 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
       <p class="hint" id={`${id}-tags-hint`}>
         {TAGS_HINT}
       </p>
+      <label for={`${id}-visits`}>Visit limit</label>
+      <input
+        id={`${id}-visits`}
+        name="max_visits"
+        type="number"
+        inputMode="numeric"
+        min={1}
+        max={1_000_000_000}
+        step={1}
+        value={visitLimit}
+        onInput={(e) => {
+          setVisitLimit(e.currentTarget.value);
+          setErrors({ ...errors, visits: undefined });
+        }}
+        {...invalidProps(`${id}-visits-error`, errors.visits, `${id}-visits-hint`)}
+      />
+      <p class="hint" id={`${id}-visits-hint`}>
+        {link.max_visits === null ? 'Empty: no limit.' : `${formatNumber(link.visits)} ${link.visits === 1 ? 'visit' : 'visits'} made so far. At or below that, the link is used up; empty: no limit.`}
+      </p>
+      <FieldError id={`${id}-visits-error`} message={errors.visits} />
+      <div class="check">
+        <input id={`${id}-forward`} name="forward_query" type="checkbox" checked={forwardQuery} onChange={(e) => setForwardQuery(e.currentTarget.checked)} />
+        <label for={`${id}-forward`}>Forward query string</label>
+      </div>
       <FieldError id={`${id}-form-error`} message={errors.form} />
       <div class="actions">
         <button type="submit" disabled={busy}>

@@ -1,6 +1,7 @@
-// `/`: shorten a URL. With the options the instance allows (alias, expiry, one-time); the result has
-// the short URL with a copy button, its QR code and a link to its stats. Errors from the API appear
-// next to the field they concern. With anonymous creation off, it asks for an API key first.
+// `/`: shorten a URL. With the options the instance allows (alias, expiry, one-time or a visit
+// limit, query forwarding, tags); the result has the short URL with a copy button, its QR code and a
+// link to its stats. Errors from the API appear next to the field they concern. With anonymous
+// creation off, it asks for an API key first.
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
 import type { Link, ShortenOptions } from '../../client/curt-client.ts';
@@ -9,7 +10,7 @@ import { CopyButton } from '../components/copy-button.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { QrCode } from '../components/qr-code.tsx';
-import { formatDateTime, toLocalInput } from '../format.ts';
+import { formatDateTime, parseVisitLimit, toLocalInput, visitsText } from '../format.ts';
 import { onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
 import { parseTags, TAGS_HINT } from '../tags.ts';
@@ -52,28 +53,38 @@ function ShortenForm() {
   const [customDate, setCustomDate] = useState('');
   const [oneTime, setOneTime] = useState(false);
   const [tags, setTags] = useState('');
+  const [visitLimit, setVisitLimit] = useState('');
+  const [forwardQuery, setForwardQuery] = useState(false);
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Link | null>(null);
   const urlRef = useRef<HTMLInputElement>(null);
   const aliasRef = useRef<HTMLInputElement>(null);
   const expiryRef = useRef<HTMLSelectElement>(null);
+  const visitsRef = useRef<HTMLInputElement>(null);
   const resultRef = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
     if (created !== null) resultRef.current?.focus();
   }, [created]);
 
-  function options(): ShortenOptions | string {
+  function options(): ShortenOptions | Errors {
     const opts: ShortenOptions = {};
     if (alias.trim() !== '') opts.alias = alias.trim();
+    // One-time is a limit of one: the limit field is off while it is ticked.
     if (oneTime) opts.oneTime = true;
+    else {
+      const limit = parseVisitLimit(visitLimit);
+      if (typeof limit === 'string') return { visits: limit };
+      if (limit !== null) opts.maxVisits = limit;
+    }
+    if (forwardQuery) opts.forwardQuery = true;
     if (parseTags(tags).length > 0) opts.tags = parseTags(tags);
     const chosen = PRESETS.find((p) => p.value === preset);
     if (chosen?.seconds !== undefined) opts.expiresIn = chosen.seconds;
     if (preset === 'custom') {
       const date = new Date(customDate);
-      if (customDate === '' || Number.isNaN(date.getTime())) return 'Choose the date and time the link should stop working.';
+      if (customDate === '' || Number.isNaN(date.getTime())) return { expiry: 'Choose the date and time the link should stop working.' };
       opts.expiresAt = date;
     }
     return opts;
@@ -84,8 +95,9 @@ function ShortenForm() {
     const found: Errors = {};
     if (url.trim() === '') found.url = 'Enter the address to shorten, starting with https:// or http://.';
     const opts = options();
-    if (typeof opts === 'string') found.expiry = opts;
-    if (Object.keys(found).length > 0 || typeof opts === 'string') return fail(found);
+    const invalid = 'expiry' in opts || 'visits' in opts;
+    if (invalid) Object.assign(found, opts);
+    if (Object.keys(found).length > 0 || invalid) return fail(found);
     setBusy(true);
     try {
       const link = await session.client.shorten(url.trim(), opts);
@@ -105,6 +117,7 @@ function ShortenForm() {
     if (found.url !== undefined) urlRef.current?.focus();
     else if (found.alias !== undefined) aliasRef.current?.focus();
     else if (found.expiry !== undefined) expiryRef.current?.focus();
+    else if (found.visits !== undefined) visitsRef.current?.focus();
   }
 
   function again() {
@@ -112,6 +125,7 @@ function ShortenForm() {
     setUrl('');
     setAlias('');
     setTags('');
+    setVisitLimit('');
     setErrors({});
     setTimeout(() => urlRef.current?.focus(), 0);
   }
@@ -202,12 +216,65 @@ function ShortenForm() {
         </div>
       </div>
 
-      <div class="check">
-        <input id={`${id}-once`} name="one_time" type="checkbox" checked={oneTime} onChange={(e) => setOneTime(e.currentTarget.checked)} aria-describedby={`${id}-once-hint`} />
-        <label for={`${id}-once`}>One-time link</label>
+      <div class="grid-2">
+        <div>
+          <div class="check">
+            <input
+              id={`${id}-once`}
+              name="one_time"
+              type="checkbox"
+              checked={oneTime}
+              onChange={(e) => {
+                setOneTime(e.currentTarget.checked);
+                clear('visits');
+              }}
+              aria-describedby={`${id}-once-hint`}
+            />
+            <label for={`${id}-once`}>One-time link</label>
+          </div>
+          <p class="hint" id={`${id}-once-hint`}>
+            It redirects exactly once; after that it answers "used up".
+          </p>
+        </div>
+        <div>
+          <label for={`${id}-visits`}>Visit limit (optional)</label>
+          <input
+            ref={visitsRef}
+            id={`${id}-visits`}
+            name="max_visits"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            max={1_000_000_000}
+            step={1}
+            disabled={oneTime}
+            value={oneTime ? '1' : visitLimit}
+            onInput={(e) => {
+              setVisitLimit(e.currentTarget.value);
+              clear('visits');
+            }}
+            {...invalidProps(`${id}-visits-error`, errors.visits, `${id}-visits-hint`)}
+          />
+          <p class="hint" id={`${id}-visits-hint`}>
+            How many times it redirects people; link previews do not count. Empty: no limit.
+          </p>
+          <FieldError id={`${id}-visits-error`} message={errors.visits} />
+        </div>
       </div>
-      <p class="hint" id={`${id}-once-hint`}>
-        It redirects exactly once; after that it answers "already used".
+
+      <div class="check">
+        <input
+          id={`${id}-forward`}
+          name="forward_query"
+          type="checkbox"
+          checked={forwardQuery}
+          onChange={(e) => setForwardQuery(e.currentTarget.checked)}
+          aria-describedby={`${id}-forward-hint`}
+        />
+        <label for={`${id}-forward`}>Forward query string</label>
+      </div>
+      <p class="hint" id={`${id}-forward-hint`}>
+        The short link's <code>?utm_source=…</code> is added to the long URL's; a parameter in both takes the short link's value.
       </p>
 
       <label for={`${id}-tags`}>Tags (optional)</label>
@@ -251,6 +318,10 @@ function Result({ link, headingRef, onAgain }: { link: Link; headingRef: RefObje
         <dd>{formatDateTime(link.expires_at)}</dd>
         <dt>One-time</dt>
         <dd>{link.is_one_time ? 'yes' : 'no'}</dd>
+        <dt>Visits</dt>
+        <dd>{visitsText(link)}</dd>
+        <dt>Forwards query</dt>
+        <dd>{link.forward_query ? 'yes' : 'no'}</dd>
       </dl>
       <QrCode code={link.short_code} />
     </div>

@@ -1,7 +1,8 @@
 // `/app/links`: the links of the signed-in key (every link for an admin key), searched, filtered and
 // sorted by the API (GET /urls?q=&state=&tag=&sort=&order=), a page at a time. Per link: its tags
-// (each a button that filters by it), copy, QR code, stats, edit the target, the expiry and the tags,
-// disable or enable, delete after a confirmation. For all of them: Import / Export.
+// (each a button that filters by it), copy, QR code, stats, edit the target, the expiry, the tags, the
+// visit limit and query forwarding, disable or enable, delete after a confirmation. For all of them:
+// Import / Export.
 import { useCallback, useEffect, useId, useState } from 'preact/hooks';
 import type { Link, LinkSort, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
@@ -11,7 +12,7 @@ import { ImportExport } from '../components/import-export.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
-import { formatDateTime, formatNumber, STATE_LABELS } from '../format.ts';
+import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
 import { onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
 import { parseTags } from '../tags.ts';
@@ -201,6 +202,8 @@ function LinkList() {
                 <p class="meta">
                   {formatNumber(link.clicks)} {link.clicks === 1 ? 'click' : 'clicks'} · made {formatDateTime(link.created_at)} · expires {formatDateTime(link.expires_at)}
                   {link.is_one_time ? ' · one-time' : ''}
+                  {link.max_visits === null || link.is_one_time ? '' : ` · ${visitsText(link)} visits`}
+                  {link.forward_query ? ' · forwards query' : ''}
                 </p>
                 {link.tags.length > 0 && (
                   <ul class="tags" aria-label={`Tags of ${link.short_code}`}>

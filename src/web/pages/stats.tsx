@@ -11,7 +11,7 @@ import { ClicksChart } from '../components/clicks-chart.tsx';
 import { CopyButton } from '../components/copy-button.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { everyDay, rangeDays, type Range } from '../days.ts';
-import { formatDateTime, formatNumber, STATE_LABELS } from '../format.ts';
+import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
 import { onLinkClick } from '../router.ts';
 import { useSession } from '../state.ts';
 
@@ -131,6 +131,12 @@ export function StatsPage({ code }: { code: string }) {
             <span class={`badge state-${analytics.state}`}>{STATE_LABELS[analytics.state] ?? analytics.state}</span>
           </dd>
         </div>
+        {link.max_visits !== null && (
+          <div>
+            <dt>Visits</dt>
+            <dd data-testid="visits">{visitsText(link)}</dd>
+          </div>
+        )}
         <div>
           <dt>Created</dt>
           <dd>{formatDateTime(analytics.created_at)}</dd>

@@ -4,7 +4,7 @@
 -- read as a miss and counts as absent here.
 -- KEYS[1] url:{code}    KEYS[2] cache_epoch (absent = 0)
 -- ARGV[1] "fill" (a lookup caching what it read from PostgreSQL) or "put" (a new state: creation,
---         update, deletion, one-time use)
+--         update, deletion, the visit that used up a limited link)
 -- ARGV[2] the epoch the writer knew: for a fill, when its lookup began
 -- ARGV[3] body   ARGV[4] TTL in seconds   ARGV[5] TTL of a blocker in seconds
 -- Returns the current epoch, which the writer adopts.
