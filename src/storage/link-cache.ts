@@ -11,6 +11,11 @@ export interface CachedLink {
   isActive: boolean;
   /** A one-time link already used. */
   consumed: boolean;
+  /**
+   * A password protects the link: no tier answers it, every request goes through the check (the
+   * hash itself is never cached: it is read from PostgreSQL at each attempt, which is rate limited).
+   */
+  hasPassword: boolean;
 }
 
 /** `undefined` = not cached (or the cache is down); `null` = cached as "no such code". */

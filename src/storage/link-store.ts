@@ -18,6 +18,8 @@ export interface LinkRecord {
   botHits: number;
   lastClickedAt: Date | null;
   consumedAt: Date | null;
+  /** Whether a password protects the link; its hash is never part of a record (findPasswordHash). */
+  hasPassword: boolean;
 }
 
 export interface NewLink {
@@ -27,6 +29,8 @@ export interface NewLink {
   isOneTime: boolean;
   isCustomAlias: boolean;
   ownerKeyId: number | null;
+  /** The password's hash (hashLinkPassword), or null for none; absent = null. */
+  passwordHash?: string | null;
 }
 
 export interface LinkPatch {
@@ -35,6 +39,8 @@ export interface LinkPatch {
   url?: string;
   /** null removes the expiry. */
   expiresAt?: Date | null;
+  /** A new password's hash (hashLinkPassword); null removes the password. */
+  passwordHash?: string | null;
 }
 
 /** What a click is broken down by (docs/privacy.md). `bot` applies to bot hits only, the rest to clicks only. */
@@ -114,6 +120,11 @@ export class CodeExists extends Error {
 export interface LinkStore {
   insert(link: NewLink): Promise<LinkRecord>;
   findByCode(code: string): Promise<LinkRecord | null>;
+  /**
+   * The password hash of the link with this row id, read at each attempt (never cached): null when
+   * the link has no password or no longer exists.
+   */
+  findPasswordHash(id: number): Promise<string | null>;
   /** The one-time gate: true for exactly one caller, ever, per link (atomic conditional update). */
   consumeOneTime(code: string, now: Date): Promise<boolean>;
   /**

@@ -2,7 +2,18 @@
 //   creation = code from the KGS → PostgreSQL → Redis cache
 //   lookup   = Redis → PostgreSQL on a miss → cache it → count the click
 //   deletion = PostgreSQL → Redis → KGS
-import { AppError, Conflict, DependencyDown, Forbidden, InvalidRequest, LinkGone, LinkNotFound, Unauthorized, UNAVAILABLE_DETAIL } from '../core/errors.ts';
+import {
+  AppError,
+  Conflict,
+  DependencyDown,
+  Forbidden,
+  InvalidRequest,
+  LinkGone,
+  LinkNotFound,
+  LinkPasswordRequired,
+  Unauthorized,
+  UNAVAILABLE_DETAIL,
+} from '../core/errors.ts';
 import { isPostgresUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
@@ -11,6 +22,10 @@ import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
 import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
 import type { ClickCounter } from './click-counter.ts';
+import { hashLinkPassword, isAcceptablePassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from './link-password.ts';
+import { createPasswordGate, type PasswordAttempt, type PasswordGuessLimits } from './password-gate.ts';
+import { createMemoryRateLimiter } from '../storage/memory/memory-rate-limiter.ts';
+import type { RateLimiter } from '../storage/rate-limiter.ts';
 import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
@@ -30,7 +45,15 @@ export interface CreateLinkInput {
   expiresAt?: Date;
   expiresInS?: number;
   oneTime?: boolean;
+  /** 8..128 characters; only its scrypt hash is stored. */
+  password?: string;
 }
+
+/** A change to a link: the store's patch, with the password in clear (hashed here) instead of its hash. */
+export type LinkChanges = Omit<LinkPatch, 'passwordHash'> & {
+  /** A string sets or replaces the password; null removes it. */
+  password?: string | null;
+};
 
 export interface LinkServiceOptions {
   store: LinkStore;
@@ -44,6 +67,12 @@ export interface LinkServiceOptions {
   cacheTtlS: number;
   negativeCacheTtlS: number;
   allowAnonymous: boolean;
+  /**
+   * Counts wrong link passwords (per link, per client address): the API's limiter, shared by every
+   * replica. Default: one in this process.
+   */
+  guessLimiter?: RateLimiter;
+  guessLimits?: PasswordGuessLimits;
   now?: () => Date;
   events?: Partial<LinkServiceEvents>;
 }
@@ -59,8 +88,11 @@ export interface LinkService {
    * Where a redirect leads. `click`: what the request showed, when it counts (a GET; null for HEAD).
    * A bot that asks for a one-time link gets `preview` and does not spend it. Throws LinkNotFound /
    * LinkGone.
+   * A link with a password answers only after `password` passed the gate (rate limits, then the
+   * hash): LinkPasswordRequired without one (and always for a HEAD), LinkPasswordWrong, RateLimited.
+   * Nothing is counted or consumed before that.
    */
-  resolveRedirect(code: string, click: SeenRequest | null): Promise<RedirectAnswer>;
+  resolveRedirect(code: string, click: SeenRequest | null, password?: PasswordAttempt | null): Promise<RedirectAnswer>;
   /**
    * resolveRedirect for a link this process holds in memory and that redirects now (active, not
    * expired, not one-time), without a promise: its target; `undefined` for anything else, which
@@ -68,7 +100,7 @@ export interface LinkService {
    */
   resolveRedirectNow(code: string, click: SeenRequest | null): string | undefined;
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
-  updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
+  updateLink(code: string, patch: LinkChanges, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
   listLinks(principal: Principal, page: Omit<ListOptions, 'ownerKeyId'>): Promise<LinkRecord[]>;
   getAnalytics(code: string, principal: Principal, query: AnalyticsQuery): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
@@ -102,6 +134,7 @@ export function toCached(link: LinkRecord): CachedLink {
     isOneTime: link.isOneTime,
     isActive: link.isActive,
     consumed: link.consumedAt !== null,
+    hasPassword: link.hasPassword,
   };
 }
 
@@ -116,6 +149,13 @@ export function goneReason(link: CachedLink, nowMs: number): 'link_disabled' | '
 export function createLinkService(options: LinkServiceOptions): LinkService {
   const { store, cache, codes, clicks, log } = options;
   const now = options.now ?? (() => new Date());
+  const passwords = createPasswordGate({ store, limiter: options.guessLimiter ?? createMemoryRateLimiter(), log, ...(options.guessLimits ? { limits: options.guessLimits } : {}) });
+
+  /** The stored form of a password given at creation or in a change: its hash, made off the event loop. */
+  async function passwordHashOf(password: string): Promise<string> {
+    if (!isAcceptablePassword(password)) throw new InvalidRequest(`password must be ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters.`);
+    return hashLinkPassword(password);
+  }
 
   /**
    * Only a database that cannot be reached or refuses work for now is a 503 with Retry-After; domain
@@ -235,7 +275,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
       const url = await checkTargetUrl(input.url, options.urlPolicy);
       const expiresAt = resolveExpiry(input);
-      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null };
+      const passwordHash = input.password === undefined ? null : await passwordHashOf(input.password);
+      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null, passwordHash };
       let record: LinkRecord;
       if (input.alias !== undefined) {
         const alias = input.alias;
@@ -270,12 +311,18 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return record;
     },
 
-    async resolveRedirect(code, click) {
+    async resolveRedirect(code, click, password) {
       if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
       const link = await lookup(code);
       const nowMs = now().getTime();
       const reason = goneReason(link, nowMs);
       if (reason) throw new LinkGone(reason);
+      if (link.hasPassword) {
+        // Before anything is counted or consumed, from whatever tier the entry came. A HEAD never
+        // checks one: it is no visit, and a check costs a hash.
+        if (click === null || password == null) throw new LinkPasswordRequired();
+        await db(() => passwords.check(link.id, password));
+      }
       if (link.isOneTime && click !== null) {
         // A link preview (Slack, WhatsApp...) fetches a link before the person it was sent to does:
         // it gets a page, counted as a bot hit, and the person still gets the one redirect.
@@ -294,8 +341,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
 
     resolveRedirectNow(code, click) {
       const link = cache.peek?.(code);
-      // A miss, "no such code", a one-time link (decided in PostgreSQL) or a dead link: the full path.
-      if (link == null || link.isOneTime || goneReason(link, now().getTime()) !== null) return undefined;
+      // A miss, "no such code", a one-time link (decided in PostgreSQL), a link behind a password (its
+      // check is the full path's) or a dead link: the full path.
+      if (link == null || link.isOneTime || link.hasPassword || goneReason(link, now().getTime()) !== null) return undefined;
       options.events?.cacheLookup?.('hit');
       return redirectTo(link, click);
     },
@@ -309,7 +357,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
       }
       // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.
-      const checked = patch.url === undefined ? patch : { ...patch, url: await checkTargetUrl(patch.url, options.urlPolicy) };
+      const { password, ...rest } = patch;
+      const checked: LinkPatch = rest.url === undefined ? rest : { ...rest, url: await checkTargetUrl(rest.url, options.urlPolicy) };
+      if (password !== undefined) checked.passwordHash = password === null ? null : await passwordHashOf(password);
       const updated = await db(() => store.updateById(owned.id, checked));
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.

@@ -23,6 +23,7 @@ const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({
   isOneTime: false,
   isActive: true,
   consumed: false,
+  hasPassword: false,
   ...extra,
 });
 

@@ -12,7 +12,7 @@ import { createTieredLinkCache, type InvalidationBus } from '../../src/storage/t
 import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, isOneTime: false, isActive: true, consumed: false, ...extra });
+const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, isOneTime: false, isActive: true, consumed: false, hasPassword: false, ...extra });
 
 interface Replica {
   cache: LinkCache;

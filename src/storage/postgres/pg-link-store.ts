@@ -35,10 +35,11 @@ interface UrlRow {
   bot_hits: number;
   last_clicked_at: Date | null;
   consumed_at: Date | null;
+  has_password: boolean;
 }
 
 const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at';
+  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, (password_hash IS NOT NULL) AS has_password';
 
 /**
  * Most values one link keeps per UTC day and dimension; a new value past it is counted as OTHER.
@@ -63,6 +64,7 @@ function toLink(row: UrlRow): LinkRecord {
     botHits: Number(row.bot_hits),
     lastClickedAt: row.last_clicked_at === null ? null : new Date(row.last_clicked_at),
     consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
+    hasPassword: row.has_password,
   };
 }
 
@@ -122,8 +124,8 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(
-      `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id)
-       SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[])
+      `INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id, password_hash)
+       SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[], $7::text[])
        ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}`,
       [
         links.map((l) => l.code),
@@ -132,6 +134,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         links.map((l) => l.isOneTime),
         links.map((l) => l.isCustomAlias),
         links.map((l) => l.ownerKeyId),
+        links.map((l) => l.passwordHash ?? null),
       ],
     );
     const inserted = new Map(rows.map((row) => [row.short_code, row]));
@@ -183,6 +186,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     insert,
     findByCode,
 
+    async findPasswordHash(id) {
+      const { rows } = await db.query<{ password_hash: string | null }>('SELECT password_hash FROM urls WHERE id = $1', [id]);
+      return rows[0]?.password_hash ?? null;
+    },
+
     async consumeOneTime(code, now) {
       // The row lock taken by UPDATE serialises concurrent callers; the WHERE clause re-checks after
       // the lock, so exactly one sees consumed_at IS NULL.
@@ -217,6 +225,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         sets.push(`expiry_date = $${params.length}`);
         // A new expiry re-derives the sweep's flag; the sweep will set it again when due.
         sets.push(`is_expired = ($${params.length}::timestamptz IS NOT NULL AND $${params.length}::timestamptz <= now())`);
+      }
+      if (patch.passwordHash !== undefined) {
+        params.push(patch.passwordHash);
+        sets.push(`password_hash = $${params.length}`);
       }
       if (sets.length === 0) {
         const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE id = $1`, params);

@@ -18,6 +18,7 @@ type Packed = [id: number, url: string, expiresAt: number | null, flags: number]
 const ONE_TIME = 1;
 const ACTIVE = 2;
 const CONSUMED = 4;
+const PASSWORD = 8;
 
 const WRITE_LUA = readFileSync(new URL('./lua/cache-write.lua', import.meta.url), 'utf8');
 const READ_LUA = readFileSync(new URL('./lua/cache-read.lua', import.meta.url), 'utf8');
@@ -27,14 +28,14 @@ type WithScript = Redis & {
 };
 
 function pack(link: CachedLink): string {
-  const flags = (link.isOneTime ? ONE_TIME : 0) | (link.isActive ? ACTIVE : 0) | (link.consumed ? CONSUMED : 0);
+  const flags = (link.isOneTime ? ONE_TIME : 0) | (link.isActive ? ACTIVE : 0) | (link.consumed ? CONSUMED : 0) | (link.hasPassword ? PASSWORD : 0);
   return JSON.stringify([link.id, link.url, link.expiresAt, flags] satisfies Packed);
 }
 
 function unpack(raw: string): CachedLink | undefined {
   try {
     const [id, url, expiresAt, flags] = JSON.parse(raw) as Packed;
-    return { id, url, expiresAt, isOneTime: (flags & ONE_TIME) !== 0, isActive: (flags & ACTIVE) !== 0, consumed: (flags & CONSUMED) !== 0 };
+    return { id, url, expiresAt, isOneTime: (flags & ONE_TIME) !== 0, isActive: (flags & ACTIVE) !== 0, consumed: (flags & CONSUMED) !== 0, hasPassword: (flags & PASSWORD) !== 0 };
   } catch {
     return undefined;
   }

@@ -78,6 +78,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(body.expires_at === undefined ? {} : { expiresAt: new Date(body.expires_at) }),
           ...(body.expires_in === undefined ? {} : { expiresInS: body.expires_in }),
           ...(body.one_time === undefined ? {} : { oneTime: body.one_time }),
+          ...(body.password === undefined ? {} : { password: body.password }),
         },
         request.principal,
         { requestId: request.id },
@@ -114,9 +115,9 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.patch(
     '/urls/:short_code',
-    { schema: { summary: 'Enable or disable a link, change its target or its expiry; every replica redirects by the change at once', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
+    { schema: { summary: 'Enable or disable a link, change its target, its expiry or its password; every replica redirects by the change at once', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
     async (request) => {
-      const { is_active, expires_at, url } = request.body;
+      const { is_active, expires_at, url, password } = request.body;
       const expiresAt = expires_at === undefined || expires_at === null ? expires_at : new Date(expires_at);
       // The date-time format admits a leap second (23:59:60) that Date cannot represent.
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
@@ -126,6 +127,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(is_active === undefined ? {} : { isActive: is_active }),
           ...(url === undefined ? {} : { url }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
+          ...(password === undefined ? {} : { password }),
         },
         request.principal,
       );

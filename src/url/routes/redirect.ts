@@ -5,7 +5,8 @@ import { AppError } from '../../core/errors.ts';
 import type { FastPath, HttpApp } from '../../core/http-app.ts';
 import { isReservedCode } from '../../core/reserved.ts';
 import { seenRequest } from '../../analytics/visitor.ts';
-import { sendErrorPage, sendOneTimePreviewPage, wantsHtml } from '../html.ts';
+import { Type } from '@sinclair/typebox';
+import { sendErrorPage, sendOneTimePreviewPage, sendPasswordPage, wantsHtml } from '../html.ts';
 import type { LinkService } from '../link-service.ts';
 
 export interface RedirectRouteDeps {
@@ -50,24 +51,54 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
   };
 }
 
+/** What a browser answers with the form: the page again, not an error page. */
+const PASSWORD_OUTCOMES = new Set(['link_password_required', 'link_password_wrong', 'rate_limited']);
+
+/**
+ * The password of `Authorization: Basic base64(user:password)` (RFC 7617, UTF-8; the user name is
+ * ignored), or null for no such header. Basic rather than a header of our own: every client, proxy,
+ * cache and log redactor already treats Authorization as a credential (shared caches never reuse an
+ * answer to it, our logs censor it), it carries any Unicode, and `curl -u :password` sends it.
+ */
+export function passwordFromAuthorization(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const match = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
+  if (match === null) return null;
+  const decoded = Buffer.from(match[1] ?? '', 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? null : decoded.slice(colon + 1);
+}
+
+const PasswordForm = Type.Object(
+  { password: Type.Optional(Type.String({ description: 'The link\'s password' })) },
+  { description: 'The password form, urlencoded as a browser posts it (other fields are ignored)' },
+);
+
 export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDeps): Promise<void> {
-  const handler = async (request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply) => {
+  /** The redirect, for a GET, a HEAD or the password form's POST. */
+  async function answer(request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply, password: string | null, status: number) {
     try {
-      const answer = await deps.links.resolveRedirect(request.params.short_code, request.method === 'GET' ? seenRequest(request.raw, deps.countryHeader) : null);
-      if ('preview' in answer) {
+      const attempt = password === null ? null : { password, client: request.ip };
+      const click = request.method === 'HEAD' ? null : seenRequest(request.raw, deps.countryHeader);
+      const result = await deps.links.resolveRedirect(request.params.short_code, click, attempt);
+      if ('preview' in result) {
         deps.onOutcome?.('preview');
         return sendOneTimePreviewPage(reply, CACHE_CONTROL);
       }
       deps.onOutcome?.('redirected');
-      return reply.code(deps.status).header('location', answer.location).header('cache-control', CACHE_CONTROL).send();
+      return reply.code(status).header('location', result.location).header('cache-control', CACHE_CONTROL).send();
     } catch (err) {
       if (err instanceof AppError) {
         deps.onOutcome?.(err.code);
-        if (wantsHtml(request.headers.accept)) return sendErrorPage(reply, err);
+        if (wantsHtml(request.headers.accept)) {
+          return PASSWORD_OUTCOMES.has(err.code) ? sendPasswordPage(reply, err, CACHE_CONTROL) : sendErrorPage(reply, err);
+        }
       }
       throw err;
     }
-  };
+  }
+  const handler = (request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply) =>
+    answer(request, reply, passwordFromAuthorization(request.headers.authorization), deps.status);
   app.get('/:short_code', {
     schema: {
       summary: 'Redirect to the original URL',
@@ -75,11 +106,40 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
         '`HEAD` answers the same without counting a click. 404 unknown; 410 expired, used (one-time) or disabled. ' +
         'A bot (crawler, link preview, HTTP library: whatever the `isbot` package recognises in `User-Agent`) is counted as a bot hit, not a click; ' +
         'for a one-time link it gets `200` with a small HTML page and does not use the link up. ' +
-        'Codes are case-sensitive. A query string on the short link is not forwarded: `Location` is the stored URL as it is.',
+        'Codes are case-sensitive. A query string on the short link is not forwarded: `Location` is the stored URL as it is. ' +
+        'A link with a password (`has_password`) answers only with it, sent as HTTP Basic authentication (any user name): `401 link_password_required` without it ' +
+        '(browsers, `Accept: text/html`: a form that posts to `POST /{short_code}`), `401 link_password_wrong` for a wrong one, `429` with `Retry-After` after ' +
+        'too many wrong ones (10 a minute per link, 30 per client address); a `HEAD` of it is always `401`. Nothing is counted before the password.',
       tags: ['redirect'],
     },
     handler,
   });
   // A trailing slash, as some chat apps and people add: the same link, not a 404 (docs/architecture.md, "Redirect").
   app.get('/:short_code/', { schema: { hide: true }, handler });
+
+  // The password form's POST. Its own scope: only here is a urlencoded body parsed.
+  await app.register(async (form) => {
+    form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      // URLSearchParams never throws: a bad escape stays as it is. The first `password` counts.
+      const password = new URLSearchParams(body as string).get('password');
+      done(null, password === null ? {} : { password });
+    });
+    const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string } }>, reply: FastifyReply) =>
+      // Always 302 here, whatever REDIRECT_STATUS says: a 307 or 308 would have the browser post the
+      // password again, to the target.
+      answer(request, reply, request.body.password ?? null, 302);
+    form.post('/:short_code', {
+      schema: {
+        summary: 'Open a password-protected link from its form',
+        description:
+          'What the form of `GET /{short_code}` posts (urlencoded `password`): `302` to the target on the right password (a click counted), ' +
+          'the form again with `401` on a wrong one, `429` with `Retry-After` after too many wrong ones. Answers problem+json to clients that do not accept HTML.',
+        tags: ['redirect'],
+        consumes: ['application/x-www-form-urlencoded'],
+        body: PasswordForm,
+      },
+      handler: post,
+    });
+    form.post('/:short_code/', { schema: { hide: true, body: PasswordForm }, handler: post });
+  });
 }

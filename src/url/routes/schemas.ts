@@ -6,6 +6,13 @@ import type { AnalyticsQuery, DimensionCount, LinkAnalytics, LinkRecord } from '
 
 export const Problem = Type.Ref('Problem');
 
+/** 8..128 characters (code points, as ajv counts them); only its scrypt hash is kept, and it is never returned. */
+const Password = Type.String({
+  minLength: 8,
+  maxLength: 128,
+  description: 'Protects the link: 8 to 128 characters. Only a scrypt hash is stored; no answer ever shows it (`has_password` says whether one is set)',
+});
+
 export const CodeParams = Type.Object({ short_code: Type.String({ maxLength: 64 }) });
 
 export const CreateLinkBody = Type.Object(
@@ -15,6 +22,7 @@ export const CreateLinkBody = Type.Object(
     expires_at: Type.Optional(Type.String({ format: 'date-time', description: 'ISO 8601 date-time with a time zone' })),
     expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_153_600_000, description: 'Seconds from now' })),
     one_time: Type.Optional(Type.Boolean()),
+    password: Type.Optional(Password),
   },
   { additionalProperties: false },
 );
@@ -25,6 +33,7 @@ export const PatchLinkBody = Type.Object(
     is_active: Type.Optional(Type.Boolean()),
     url: Type.Optional(Type.String({ description: `A new target: the same rules as at creation, at most ${MAX_URL_LENGTH} characters`, maxLength: MAX_URL_LENGTH })),
     expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null removes the expiry' })),
+    password: Type.Optional(Type.Union([Password, Type.Null()], { description: 'A new password (8 to 128 characters) sets or replaces it; null removes it' })),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -44,6 +53,7 @@ export const LinkView = Type.Object(
     clicks: Type.Integer({ description: 'Redirects served to people, all time' }),
     bot_hits: Type.Integer({ description: 'Hits by bots, crawlers, link previews and HTTP libraries, all time; not clicks' }),
     last_clicked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    has_password: Type.Boolean({ description: 'A password protects the link (the password itself is never returned)' }),
   },
   { $id: 'Link' },
 );
@@ -160,6 +170,7 @@ export function toLinkView(link: LinkRecord, publicBaseUrl: string, now: number)
     clicks: link.clicks,
     bot_hits: link.botHits,
     last_clicked_at: link.lastClickedAt?.toISOString() ?? null,
+    has_password: link.hasPassword,
   };
 }
 
