@@ -21,18 +21,25 @@ export interface ClientFlags {
   json: boolean;
 }
 
+/**
+ * Where a link's password comes from: a prompt on the terminal (typed twice, not echoed) or the first
+ * line of standard input; never the command line, which other users can read (ps, /proc) and shells
+ * keep in their history. `remove`: the link loses its password.
+ */
+export type PasswordSource = 'prompt' | 'stdin';
+
 export type Command =
   | { verb: 'help'; topic: string | null }
   | { verb: 'version' }
   /** Flags of `serve` become the variables they stand for (`--port 9000` is PORT=9000). */
   | { verb: 'serve'; env: Record<string, string> }
   | { verb: 'kgs' | 'url-service' | 'migrate' }
-  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; client: ClientFlags }
+  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; password?: PasswordSource; client: ClientFlags }
   /** `from`/`to`: UTC days (YYYY-MM-DD); the server's defaults when absent (the last 90 days). */
   | { verb: 'stats'; code: string; from?: string; to?: string; top?: number; client: ClientFlags }
   | { verb: 'delete'; code: string; client: ClientFlags }
   /** `expiresInS: null`: the link no longer expires. */
-  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; client: ClientFlags }
+  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; password?: PasswordSource | 'remove'; client: ClientFlags }
   | { verb: 'list'; limit?: number; cursor?: string; all: boolean; search?: string; state?: LinkState; client: ClientFlags }
   | { verb: 'export'; format: 'csv' | 'ndjson'; client: ClientFlags }
   /** `file`: a path, or `-` for standard input; `type`: from the file name (.ndjson, .jsonl) else csv. */
@@ -50,6 +57,9 @@ const OPTIONS = {
   alias: { type: 'string' },
   'expires-in': { type: 'string' },
   'one-time': { type: 'boolean' },
+  password: { type: 'boolean' },
+  'password-stdin': { type: 'boolean' },
+  'no-password': { type: 'boolean' },
   url: { type: 'string' },
   'no-expiry': { type: 'boolean' },
   disable: { type: 'boolean' },
@@ -80,10 +90,10 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   kgs: { options: [], positionals: [] },
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
-  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time'], positionals: ['url'] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'password', 'password-stdin'], positionals: ['url'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
-  edit: { options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable'], positionals: ['code'] },
+  edit: { options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'password', 'password-stdin', 'no-password'], positionals: ['code'] },
   list: { options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state'], positionals: [] },
   export: { options: [...CLIENT, 'format'], positionals: [] },
   import: { options: [...CLIENT, 'format'], positionals: ['file'] },
@@ -159,9 +169,23 @@ function parse(argv: string[]): { values: Values; positionals: string[] } {
     const option = /'(-[^ ']+)/.exec(message)?.[1] ?? '';
     const code = (err as { code?: string }).code;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option}`, verb);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /^--password/.test(option)) throw new UsageError(PASSWORD_NOT_IN_ARGV, verb);
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${option} needs a value`, verb);
     throw new UsageError(message, verb);
   }
+}
+
+const PASSWORD_NOT_IN_ARGV =
+  '--password takes no value: the password is asked for on the terminal, or read from standard input with --password-stdin (a command line is visible to other users and kept in shell history)';
+
+/** `--password` (a prompt) or `--password-stdin`; with `allowRemove`, also `--no-password`. */
+function passwordSource(values: Values, verb: string, allowRemove: boolean): PasswordSource | 'remove' | undefined {
+  const given = [values.password === true, values['password-stdin'] === true, allowRemove && values['no-password'] === true].filter(Boolean).length;
+  if (given > 1) throw new UsageError(allowRemove ? 'give one of --password, --password-stdin or --no-password' : 'give --password or --password-stdin, not both', verb);
+  if (values.password === true) return 'prompt';
+  if (values['password-stdin'] === true) return 'stdin';
+  if (allowRemove && values['no-password'] === true) return 'remove';
+  return undefined;
 }
 
 function clientFlags(values: Values): ClientFlags {
@@ -239,6 +263,8 @@ export function parseCommand(argv: readonly string[]): Command {
   const stray = given.find((name) => !spec.options.includes(name));
   if (stray !== undefined) throw new UsageError(`${verb} does not take --${stray}`, verb);
   if (rest.length < spec.positionals.length) throw new UsageError(`${verb} needs <${spec.positionals[rest.length]}>`, verb);
+  // `--password hunter22`: the would-be value is a stray argument; say why there is no such thing.
+  if (rest.length > spec.positionals.length && values.password === true) throw new UsageError(PASSWORD_NOT_IN_ARGV, verb);
   if (rest.length > spec.positionals.length) throw new UsageError(`${verb} takes no argument "${rest[spec.positionals.length]}"`, verb);
   return build(verb, rest, values);
 }
@@ -278,6 +304,10 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.alias === undefined ? {} : { alias: values.alias }),
         ...(expiresInS === undefined ? {} : { expiresInS }),
         oneTime: values['one-time'] === true,
+        ...(() => {
+          const password = passwordSource(values, verb, false);
+          return password === undefined || password === 'remove' ? {} : { password };
+        })(),
         client: clientFlags(values),
       };
     }
@@ -306,8 +336,9 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'edit': {
       if (values.disable === true && values.enable === true) throw new UsageError('give --disable or --enable, not both', verb);
       if (values['expires-in'] !== undefined && values['no-expiry'] === true) throw new UsageError('give --expires-in or --no-expiry, not both', verb);
-      if (values.url === undefined && values['expires-in'] === undefined && values['no-expiry'] !== true && values.disable !== true && values.enable !== true) {
-        throw new UsageError('edit needs a change: --url, --expires-in, --no-expiry, --disable or --enable', verb);
+      const password = passwordSource(values, verb, true);
+      if (values.url === undefined && values['expires-in'] === undefined && values['no-expiry'] !== true && values.disable !== true && values.enable !== true && password === undefined) {
+        throw new UsageError('edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --password, --password-stdin or --no-password', verb);
       }
       const suggestion = values.url === undefined ? null : suggestUrl(values.url);
       if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
@@ -318,6 +349,7 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.url === undefined ? {} : { url: values.url }),
         ...(values['no-expiry'] === true ? { expiresInS: null } : inS === undefined ? {} : { expiresInS: inS }),
         ...(values.disable === true ? { isActive: false } : values.enable === true ? { isActive: true } : {}),
+        ...(password === undefined ? {} : { password }),
         client: clientFlags(values),
       };
     }

@@ -1,7 +1,7 @@
 // The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
 // and a printout, a table for people or the server's JSON for scripts.
 import { CurtApiError, NotCurtError, type CurtClient, type Link } from '../client/curt-client.ts';
-import type { ClientFlags, Command } from './args.ts';
+import type { ClientFlags, Command, PasswordSource } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatLink, formatLinkTable, formatStats } from './format.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
@@ -11,20 +11,28 @@ const json = (value: unknown): string => JSON.stringify(value, null, 2);
 /** Where `curt import` reads a file from: a path, or `-` for standard input. */
 export type OpenFile = (file: string) => AsyncIterable<Uint8Array>;
 
+/** Reads a link's password from a prompt or from standard input (src/cli/password-input.ts). */
+export type ReadPassword = (source: PasswordSource) => Promise<string>;
+
 export async function runClientCommand(
   command: ClientCommand,
   client: CurtClient,
   print: (text: string) => void,
   now: () => number = Date.now,
-  io: { write?: (chunk: string) => Promise<void>; open?: OpenFile } = {},
+  io: { write?: (chunk: string) => Promise<void>; open?: OpenFile; readPassword?: ReadPassword } = {},
 ): Promise<void> {
   const asJson = command.client.json;
+  const readPassword = async (source: PasswordSource): Promise<string> => {
+    if (io.readPassword === undefined) throw new Error('curt cannot read a password here');
+    return io.readPassword(source);
+  };
   switch (command.verb) {
     case 'shorten': {
       const link = await client.shorten(command.url, {
         ...(command.alias === undefined ? {} : { alias: command.alias }),
         ...(command.expiresInS === undefined ? {} : { expiresIn: command.expiresInS }),
         ...(command.oneTime ? { oneTime: true } : {}),
+        ...(command.password === undefined ? {} : { password: await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
       return;
@@ -44,6 +52,7 @@ export async function runClientCommand(
         ...(command.url === undefined ? {} : { url: command.url }),
         ...(command.isActive === undefined ? {} : { isActive: command.isActive }),
         ...(command.expiresInS === undefined ? {} : { expiresAt: command.expiresInS === null ? null : new Date(now() + command.expiresInS * 1000) }),
+        ...(command.password === undefined ? {} : { password: command.password === 'remove' ? null : await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
       return;

@@ -41,6 +41,8 @@ export function formatLink(link: Link): string {
     ['State', link.state],
     ['Expires', formatTime(link.expires_at)],
     ['One-time', yesNo(link.is_one_time)],
+    // Only when set: the output of every other link stays as it was.
+    ...(link.has_password ? [['Password', 'yes'] as [string, string]] : []),
   ]);
 }
 

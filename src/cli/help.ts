@@ -67,12 +67,15 @@ ${SERVER_NOTE}`,
 Applies the database migrations to DATABASE_URL, then exits. Safe to run twice, or twice at once.
 (\`curt serve\` migrates its own database by itself.)
 ${SERVER_NOTE}`,
-  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time]
+  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time] [--password | --password-stdin]
 
 Makes a short link to <url> and prints it.
   --alias NAME            a custom code: 3 to 10 characters of A-Z a-z 0-9 _ -
   --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w...
   --one-time              the link redirects exactly once
+  --password              protect the link with a password, asked for here (typed twice, not shown)
+  --password-stdin        the same, the password read from the first line of standard input
+                          (never from the command line: other users can read it, shells keep it)
 ${CLIENT_OPTIONS}`,
   stats: `Usage: curt stats <code> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--top N]
 
@@ -84,6 +87,7 @@ by country, browser, operating system, device and referring site, and the bot hi
   --top N             rows per breakdown, 1 to 100 (default 10); the rest add up to "(other)"
 ${CLIENT_OPTIONS}`,
   edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
+                 [--password | --password-stdin | --no-password]
 
 Changes a link and prints it; every replica redirects by the change at once. Needs the key that made
 it, or an admin key (anonymous links: an admin key).
@@ -92,6 +96,9 @@ it, or an admin key (anonymous links: an admin key).
   --no-expiry             the link no longer expires
   --disable               the link answers 410 until enabled again
   --enable                the link redirects again
+  --password              set or replace the link's password, asked for here (typed twice)
+  --password-stdin        the same, read from the first line of standard input
+  --no-password           the link no longer needs a password
 ${CLIENT_OPTIONS}`,
   export: `Usage: curt export [--format csv|ndjson] > links.csv
 

@@ -7,6 +7,7 @@ import { parseCommand, UsageError, type Command } from './args.ts';
 import { createReadStream } from 'node:fs';
 import { describeFailure, runClientCommand, type ClientCommand } from './commands.ts';
 import { GENERAL_HELP, helpFor } from './help.ts';
+import { createPasswordReader, PasswordInputError } from './password-input.ts';
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 const err = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -75,9 +76,14 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
       // The export goes out as it arrives, at the pace stdout takes it.
       write: (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve()))),
       open: (file) => (file === '-' ? process.stdin : createReadStream(file)),
+      readPassword: createPasswordReader({ stdin: process.stdin, stderr: process.stderr }),
     });
     return 0;
   } catch (error) {
+    if (error instanceof PasswordInputError) {
+      err(`curt: ${error.message}`);
+      return 2;
+    }
     const failure = describeFailure(error, server);
     if (failure === null) throw error;
     err(command.client.json ? JSON.stringify(failure.problem) : `curt: ${failure.message}`);

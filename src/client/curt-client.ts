@@ -17,6 +17,8 @@ export interface Link {
   /** All time, by bots (crawlers, link previews, HTTP libraries): never clicks. */
   bot_hits: number;
   last_clicked_at: string | null;
+  /** A password protects the link (the password itself is never returned). */
+  has_password: boolean;
 }
 
 /** One value of a breakdown and its clicks in the range; `(other)` sums the values past the top N. */
@@ -78,6 +80,8 @@ export interface ShortenOptions {
   /** Seconds from now. */
   expiresIn?: number;
   oneTime?: boolean;
+  /** Protects the link: 8 to 128 characters; the server keeps only a hash of it. */
+  password?: string;
 }
 
 export type LinkState = Link['state'];
@@ -216,7 +220,8 @@ export interface CurtClientOptions {
 export interface CurtClient {
   shorten(url: string, options?: ShortenOptions): Promise<Link>;
   get(code: string): Promise<Link>;
-  update(code: string, patch: { isActive?: boolean; url?: string; expiresAt?: Date | string | null }): Promise<Link>;
+  /** `password`: a string sets or replaces the link's password, null removes it. */
+  update(code: string, patch: { isActive?: boolean; url?: string; expiresAt?: Date | string | null; password?: string | null }): Promise<Link>;
   delete(code: string): Promise<void>;
   list(options?: ListOptions): Promise<{ items: Link[]; next_cursor: string | null }>;
   /** Every link of the caller (that matches `filter`), page by page. */
@@ -245,9 +250,11 @@ export interface CurtClient {
   /**
    * Follows a short link once, without following the redirect. `userAgent`: the User-Agent to send,
    * e.g. the visitor's when a server resolves links for them; without one, the runtime's own is sent
-   * (Node's "node"), and Curt counts that as a bot hit, not a click.
+   * (Node's "node"), and Curt counts that as a bot hit, not a click. `password`: a protected link's,
+   * sent as HTTP Basic authentication (a link behind one answers 401 `link_password_required`
+   * without it, `link_password_wrong` for a wrong one, and a HEAD of it is always 401).
    */
-  resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string; userAgent?: string }): Promise<Resolution>;
+  resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string; userAgent?: string; password?: string }): Promise<Resolution>;
 }
 
 export function createCurtClient(options: CurtClientOptions): CurtClient {
@@ -329,6 +336,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(opts.expiresAt === undefined ? {} : { expires_at: new Date(opts.expiresAt).toISOString() }),
         ...(opts.expiresIn === undefined ? {} : { expires_in: opts.expiresIn }),
         ...(opts.oneTime === undefined ? {} : { one_time: opts.oneTime }),
+        ...(opts.password === undefined ? {} : { password: opts.password }),
       });
     },
     get: (c) => call<Link>('GET', `/urls/${code(c)}`),
@@ -337,6 +345,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
         ...(patch.url === undefined ? {} : { url: patch.url }),
         ...(patch.expiresAt === undefined ? {} : { expires_at: patch.expiresAt === null ? null : new Date(patch.expiresAt).toISOString() }),
+        ...(patch.password === undefined ? {} : { password: patch.password }),
       });
     },
     delete: (c) => call<void>('DELETE', `/urls/${code(c)}`),
@@ -391,6 +400,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.referer !== undefined) headers.referer = opts.referer;
       if (opts.userAgent !== undefined) headers['user-agent'] = opts.userAgent;
+      if (opts.password !== undefined) headers.authorization = basicAuthorization(opts.password);
       const res = await doFetch(`${base}/${code(c)}`, { method: opts.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.text();
       const problem = res.status >= 400 ? (parseJson(text) as Problem | undefined) : undefined;
@@ -398,6 +408,14 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     },
   };
   return client;
+}
+
+/** `Basic base64(":" + password)` in UTF-8 (RFC 7617), in browsers too (no Buffer there). */
+export function basicAuthorization(password: string): string {
+  const bytes = new TextEncoder().encode(`:${password}`);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
 }
 
 function isJson(res: Response): boolean {

@@ -121,7 +121,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
       const right = await get(`/${code}`, { 'user-agent': BROWSER_UA, authorization: basic(PASSWORD, 'anyone') });
       assert.equal(right.status, 302);
       assert.equal(right.headers.get('location'), 'https://example.com/api');
-      for (const headers of [{}, { authorization: basic(PASSWORD) }]) {
+      for (const headers of [{}, { authorization: basic(PASSWORD) }] as Record<string, string>[]) {
         const head = await get(`/${code}`, headers, 'HEAD');
         assert.equal(head.status, 401);
         assert.equal(head.headers.get('location'), null);
