@@ -124,11 +124,13 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       const password = new URLSearchParams(body as string).get('password');
       done(null, password === null ? {} : { password });
     });
-    const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string } }>, reply: FastifyReply) =>
+    const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string } | undefined }>, reply: FastifyReply) =>
       // Always 302 here, whatever REDIRECT_STATUS says: a 307 or 308 would have the browser post the
       // password again, to the target.
-      answer(request, reply, request.body.password ?? null, 302);
+      // A body that is not the form (none, another shape) is no password: the form again, not a 400.
+      answer(request, reply, request.validationError === undefined && typeof request.body?.password === 'string' ? request.body.password : null, 302);
     form.post('/:short_code', {
+      attachValidation: true,
       schema: {
         summary: 'Open a password-protected link from its form',
         description:
@@ -140,6 +142,6 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       },
       handler: post,
     });
-    form.post('/:short_code/', { schema: { hide: true, body: PasswordForm }, handler: post });
+    form.post('/:short_code/', { attachValidation: true, schema: { hide: true, body: PasswordForm }, handler: post });
   });
 }

@@ -1,13 +1,15 @@
-// Edit what the API lets change on a link (PATCH /urls/{code}): its target and its expiry. A new
-// target passes the same checks as at creation; its errors show under the field they concern.
+// Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry and its
+// password. A new target passes the same checks as at creation; errors show under their field.
 import { useId, useState } from 'preact/hooks';
 import type { Link } from '../../client/curt-client.ts';
-import { explain } from '../api.ts';
+import { explain, passwordProblem } from '../api.ts';
 import { toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
-type Errors = { url?: string; expiry?: string; form?: string };
+type Errors = { url?: string; expiry?: string; password?: string; form?: string };
+/** What happens to the password on save: stays as it is, a new one, or none. */
+type PasswordChange = 'keep' | 'set' | 'remove';
 
 export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (link: Link) => void; onCancel: () => void }) {
   const session = useSession();
@@ -15,6 +17,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [url, setUrl] = useState(link.original_url);
   const [never, setNever] = useState(link.expires_at === null);
   const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
+  const [passwordChange, setPasswordChange] = useState<PasswordChange>('keep');
+  const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
 
@@ -23,10 +27,13 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     const when = new Date(date);
     if (url.trim() === '') return setErrors({ url: 'Enter the address the short link should go to.' });
     if (!never && (date === '' || Number.isNaN(when.getTime()))) return setErrors({ expiry: 'Choose a date and time, or tick "Never expires".' });
+    const weak = passwordChange === 'set' ? passwordProblem(password) : null;
+    if (weak !== null) return setErrors({ password: weak });
+    const changedPassword = passwordChange === 'set' ? { password } : passwordChange === 'remove' ? { password: null } : {};
     setBusy(true);
     try {
       const changedUrl = url.trim() === link.original_url ? {} : { url: url.trim() };
-      onSaved(await session.client.update(link.short_code, { ...changedUrl, expiresAt: never ? null : when }));
+      onSaved(await session.client.update(link.short_code, { ...changedUrl, ...changedPassword, expiresAt: never ? null : when }));
     } catch (err) {
       const { field, message } = explain(err);
       setErrors(field === 'url' || field === 'expiry' ? { [field]: message } : { form: message });
@@ -72,6 +79,31 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
         {...invalidProps(`${id}-expiry-error`, errors.expiry)}
       />
       <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
+      <label for={`${id}-password-change`}>Password</label>
+      <select id={`${id}-password-change`} value={passwordChange} onChange={(e) => setPasswordChange(e.currentTarget.value as PasswordChange)}>
+        <option value="keep">{link.has_password ? 'Keep the password' : 'No password'}</option>
+        <option value="set">{link.has_password ? 'Change the password…' : 'Set a password…'}</option>
+        {link.has_password && <option value="remove">Remove the password</option>}
+      </select>
+      {passwordChange === 'set' && (
+        <>
+          <label for={`${id}-password`}>New password</label>
+          <input
+            id={`${id}-password`}
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            maxLength={128}
+            value={password}
+            onInput={(e) => {
+              setPassword(e.currentTarget.value);
+              setErrors({ ...errors, password: undefined });
+            }}
+            {...invalidProps(`${id}-password-error`, errors.password)}
+          />
+        </>
+      )}
+      <FieldError id={`${id}-password-error`} message={errors.password} />
       <FieldError id={`${id}-form-error`} message={errors.form} />
       <div class="actions">
         <button type="submit" disabled={busy}>

@@ -4,7 +4,7 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
 import type { Link, ShortenOptions } from '../../client/curt-client.ts';
-import { explain, type Field } from '../api.ts';
+import { explain, passwordProblem, type Field } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
 import { KeyForm } from '../components/key-form.tsx';
@@ -50,6 +50,7 @@ function ShortenForm() {
   const [preset, setPreset] = useState('never');
   const [customDate, setCustomDate] = useState('');
   const [oneTime, setOneTime] = useState(false);
+  const [password, setPassword] = useState('');
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Link | null>(null);
@@ -66,6 +67,7 @@ function ShortenForm() {
     const opts: ShortenOptions = {};
     if (alias.trim() !== '') opts.alias = alias.trim();
     if (oneTime) opts.oneTime = true;
+    if (password !== '') opts.password = password;
     const chosen = PRESETS.find((p) => p.value === preset);
     if (chosen?.seconds !== undefined) opts.expiresIn = chosen.seconds;
     if (preset === 'custom') {
@@ -82,6 +84,8 @@ function ShortenForm() {
     if (url.trim() === '') found.url = 'Enter the address to shorten, starting with https:// or http://.';
     const opts = options();
     if (typeof opts === 'string') found.expiry = opts;
+    const weak = password === '' ? null : passwordProblem(password);
+    if (weak !== null) found.password = weak;
     if (Object.keys(found).length > 0 || typeof opts === 'string') return fail(found);
     setBusy(true);
     try {
@@ -108,6 +112,7 @@ function ShortenForm() {
     setCreated(null);
     setUrl('');
     setAlias('');
+    setPassword('');
     setErrors({});
     setTimeout(() => urlRef.current?.focus(), 0);
   }
@@ -206,6 +211,25 @@ function ShortenForm() {
         It redirects exactly once; after that it answers "already used".
       </p>
 
+      <label for={`${id}-password`}>Password (optional)</label>
+      <input
+        id={`${id}-password`}
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        maxLength={128}
+        value={password}
+        onInput={(e) => {
+          setPassword(e.currentTarget.value);
+          clear('password');
+        }}
+        {...invalidProps(`${id}-password-error`, errors.password, `${id}-password-hint`)}
+      />
+      <p class="hint" id={`${id}-password-hint`}>
+        Whoever opens the link must type it first. 8 to 128 characters; Curt keeps only a hash of it, so it cannot show it to you again.
+      </p>
+      <FieldError id={`${id}-password-error`} message={errors.password} />
+
       <FieldError id={`${id}-form-error`} message={errors.form ?? errors.key} />
       <button type="submit" disabled={busy}>
         {busy ? 'Shortening…' : 'Shorten'}
@@ -241,6 +265,8 @@ function Result({ link, headingRef, onAgain }: { link: Link; headingRef: RefObje
         <dd>{formatDateTime(link.expires_at)}</dd>
         <dt>One-time</dt>
         <dd>{link.is_one_time ? 'yes' : 'no'}</dd>
+        <dt>Password</dt>
+        <dd>{link.has_password ? 'yes' : 'no'}</dd>
       </dl>
       <QrCode code={link.short_code} />
     </div>
