@@ -62,6 +62,14 @@ export function linkCacheContract(adapter: string, open: () => Promise<LinkCache
       assert.equal((await cache.get(c))?.url, 'https://example.com/1', 'what a caller does to what it read never changes the cache');
     });
 
+    test('a link behind a password is cached as one (the flag, never a hash)', async () => {
+      const c = code();
+      await cache.set(c, link(7, { hasPassword: true }), 60);
+      assert.equal((await cache.get(c))?.hasPassword, true);
+      await cache.set(c, link(7, { hasPassword: false }), 60);
+      assert.equal((await cache.get(c))?.hasPassword, false);
+    });
+
     test('"no such code" is null, and never covers a real entry unless it is a tombstone', async () => {
       const missing = code();
       await cache.setMissing(missing, 60);
