@@ -14,6 +14,7 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
+import { BROWSER_UA } from '../test/support/user-agents.ts';
 
 /** `recheck`: a redirect through the other replica right after a PATCH or DELETE answered (not drawn from the mix). */
 export const OPS = ['create', 'create_one_time', 'redirect', 'delete', 'disable', 'recheck'] as const;
@@ -162,7 +163,9 @@ export async function drive(config: DriverConfig): Promise<DriverResult> {
   async function call(replica: number, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, options: { body?: unknown; admin?: boolean } = {}): Promise<Answer> {
     const pool = pools[replica];
     if (pool === undefined) throw new Error(`no replica ${replica}`);
-    const headers: Record<string, string> = { accept: 'application/json' };
+    // A person's browser, always the same: bots are counted apart (bot_hits) and do not use up a
+    // one-time link, so the checks (clicks = 302s received, one-time links used once) need a person.
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': BROWSER_UA };
     if (options.admin === true) headers.authorization = `Bearer ${config.adminKey}`;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     const started = performance.now();

@@ -34,6 +34,8 @@ export interface DbRow {
   code: string;
   url: string;
   clicks: number;
+  /** Hits counted as a bot's: none, since the driver sends a browser's User-Agent. */
+  botHits: number;
   isActive: boolean;
   isOneTime: boolean;
   consumed: boolean;
@@ -118,7 +120,7 @@ function longestStall(samples: MemorySample[]): { lagMaxMs: number; lagMaxAtS: n
   return worst;
 }
 
-function compareWithDatabase(run: SoakRun): { mapping: string[]; clicks: string[]; pgClicks: number; served: number; uncertainRows: number } {
+function compareWithDatabase(run: SoakRun): { mapping: string[]; clicks: string[]; pgClicks: number; pgBotHits: number; served: number; uncertainRows: number } {
   const { driver, db } = run;
   const links = new Map<string, LinkRecord>(driver.links.map((l) => [l.code, l]));
   const uncertain = new Set(driver.uncertainUrls);
@@ -126,11 +128,13 @@ function compareWithDatabase(run: SoakRun): { mapping: string[]; clicks: string[
   const mapping: string[] = [];
   const clicks: string[] = [];
   let pgClicks = 0;
+  let pgBotHits = 0;
   let served = 0;
   let uncertainRows = 0;
   for (const row of db.rows) {
     const link = links.get(row.code);
     pgClicks += row.clicks;
+    pgBotHits += row.botHits;
     if (link === undefined) {
       // A creation that got no clear answer may still have written its row; nobody redirected it.
       if (uncertain.has(row.url) && row.clicks === 0) uncertainRows += 1;
@@ -151,7 +155,7 @@ function compareWithDatabase(run: SoakRun): { mapping: string[]; clicks: string[
     const kept = link.state === 'active' || link.state === 'disabled' || link.state === 'used';
     if (kept && !rows.has(link.code)) mapping.push(`${link.code}: created (201), never deleted, not in PostgreSQL`);
   }
-  return { mapping, clicks, pgClicks, served, uncertainRows };
+  return { mapping, clicks, pgClicks, pgBotHits, served, uncertainRows };
 }
 
 const sample = (list: string[]): string => (list.length === 0 ? '' : `: ${list.slice(0, 3).join('; ')}${list.length > 3 ? '; …' : ''}`);
@@ -199,8 +203,9 @@ export function evaluate(run: SoakRun): Check[] {
   const totalServed = driver.links.reduce((sum, l) => sum + l.served, 0);
   add(
     'click totals exact',
-    compared.clicks.length === 0 && compared.pgClicks === compared.served && run.server.redirected === totalServed && run.server.clicksDropped === 0,
+    compared.clicks.length === 0 && compared.pgClicks === compared.served && compared.pgBotHits === 0 && run.server.redirected === totalServed && run.server.clicksDropped === 0,
     `clicks in PostgreSQL ${compared.pgClicks}, 302s received for those links ${compared.served}; per-link mismatches ${compared.clicks.length}; ` +
+      `bot hits in PostgreSQL ${compared.pgBotHits} (every request a browser's: none expected); ` +
       `302s received in all ${totalServed}, served by the URL services ${run.server.redirected}; clicks dropped ${run.server.clicksDropped}${sample(compared.clicks)}`,
   );
 
@@ -318,7 +323,7 @@ export function resultJson(run: SoakRun, checks: Check[]): unknown {
     samples: run.samples,
     server: run.server,
     exits: run.exits,
-    database: { rows: run.db.rows.length, clicks: run.db.rows.reduce((sum, r) => sum + r.clicks, 0), duplicateCodes: run.db.duplicateCodes },
+    database: { rows: run.db.rows.length, clicks: run.db.rows.reduce((sum, r) => sum + r.clicks, 0), botHits: run.db.rows.reduce((sum, r) => sum + r.botHits, 0), duplicateCodes: run.db.duplicateCodes },
     finalAnswers: run.finalAnswers,
     checks,
     ok: checks.every((c) => c.ok),

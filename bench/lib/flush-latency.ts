@@ -36,6 +36,8 @@ export interface LatencySplit {
 
 export interface FlushLatency {
   windows: FlushWindow[];
+  /** Requests the probe sent (answered or not). */
+  probesSent: number;
   probeFailures: number;
   between: LatencySplit;
   during: LatencySplit;
@@ -43,8 +45,8 @@ export interface FlushLatency {
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
 
-/** Requests `url` (a warm code; redirects are not followed) until `stop` resolves. */
-async function runProbe(url: string, stop: Promise<void>): Promise<ProbeSample[]> {
+/** Requests `url` (a warm code; redirects are not followed) with `headers` until `stop` resolves. */
+async function runProbe(url: string, headers: Record<string, string>, stop: Promise<void>): Promise<ProbeSample[]> {
   const agent = new Agent({ connections: 1, keepAliveTimeout: 60_000 });
   const samples: ProbeSample[] = [];
   let stopped = false;
@@ -54,7 +56,7 @@ async function runProbe(url: string, stop: Promise<void>): Promise<ProbeSample[]
       const started = performance.now();
       let ok = false;
       try {
-        const res = await request(url, { dispatcher: agent });
+        const res = await request(url, { dispatcher: agent, headers });
         await res.body.dump();
         ok = res.statusCode === 302;
       } catch {
@@ -78,12 +80,13 @@ async function watchFlushes(client: pg.Client, database: string, stop: Promise<v
   while (!stopped) {
     const polled = performance.now();
     // Any statement of the flush transaction (src/storage/postgres/pg-link-store.ts, applyClicks)
-    // marks it: the batch id insert, the UPDATE of the totals, the per-day and per-referrer upserts.
+    // marks it: the batch id insert, the UPDATE of the totals, the per-day upsert and the per-value
+    // one (a WITH … INSERT INTO url_daily_values; pg_stat_activity keeps a query's first 1 KB).
     const { rows } = await client.query<{ pid: number; xs: string }>(
       `SELECT pid, (extract(epoch FROM xact_start) * 1000)::text AS xs FROM pg_stat_activity
         WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
           AND (query LIKE 'UPDATE urls AS u SET clicks%' OR query LIKE 'INSERT INTO click_batches%'
-               OR query LIKE 'INSERT INTO url_daily_clicks%' OR query LIKE 'INSERT INTO url_referrers%')`,
+               OR query LIKE 'INSERT INTO url_daily_clicks%' OR query LIKE 'WITH v AS (%url_daily_values%')`,
       [database],
     );
     const seen = epochNow();
@@ -109,9 +112,18 @@ function split(latencies: number[]): LatencySplit {
   return { count: sorted.length, p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? Number.NaN };
 }
 
-/** Runs the probe and the watcher until `stop` resolves, then splits the probe's latencies. */
-export async function measureFlushLatency(probeUrl: string, watcher: pg.Client, database: string, stop: Promise<void>): Promise<FlushLatency> {
-  const [samples, windows] = await Promise.all([runProbe(probeUrl, stop), watchFlushes(watcher, database, stop)]);
+/**
+ * Runs the probe (sending `headers`: a User-Agent decides whether its redirects are clicks or bot
+ * hits) and the watcher until `stop` resolves, then splits the probe's latencies.
+ */
+export async function measureFlushLatency(
+  probeUrl: string,
+  headers: Record<string, string>,
+  watcher: pg.Client,
+  database: string,
+  stop: Promise<void>,
+): Promise<FlushLatency> {
+  const [samples, windows] = await Promise.all([runProbe(probeUrl, headers, stop), watchFlushes(watcher, database, stop)]);
   const during: number[] = [];
   const between: number[] = [];
   for (const sample of samples) {
@@ -119,5 +131,5 @@ export async function measureFlushLatency(probeUrl: string, watcher: pg.Client, 
     const inFlush = windows.some((w) => sample.at >= w.start - POLL_MS && sample.at <= w.lastSeen + POLL_MS);
     (inFlush ? during : between).push(sample.ms);
   }
-  return { windows, probeFailures: samples.filter((s) => !s.ok).length, between: split(between), during: split(during) };
+  return { windows, probesSent: samples.length, probeFailures: samples.filter((s) => !s.ok).length, between: split(between), during: split(during) };
 }

@@ -11,13 +11,13 @@ function clockTicks(): number {
   return ticksPerSecond;
 }
 
-/** utime + stime of one process in µs, or 0 when it has exited. */
-function processCpuMicros(pid: number): number {
+/** utime + stime of one process in µs, or null when it has exited. */
+function processCpuMicros(pid: number): number | null {
   let stat: string;
   try {
     stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   } catch {
-    return 0;
+    return null;
   }
   // The command name (field 2) may hold spaces and parentheses: fields are counted after its last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -42,17 +42,32 @@ export function pidsNamed(name: string): number[] {
 /** A reading of some processes' CPU, per pid, so that processes started in between count from zero. */
 export type CpuReading = Map<number, number>;
 
+/** Processes that have exited are left out of the reading. */
 export function readCpu(pids: Iterable<number>): CpuReading {
   const reading: CpuReading = new Map();
-  for (const pid of pids) reading.set(pid, processCpuMicros(pid));
+  for (const pid of pids) {
+    const micros = processCpuMicros(pid);
+    if (micros !== null) reading.set(pid, micros);
+  }
   return reading;
 }
 
-/** CPU µs spent between two readings; pids only in `after` started meanwhile and count whole. */
+/**
+ * CPU µs spent between two readings; pids only in `after` started meanwhile and count whole. A pid
+ * only in `before` exited meanwhile: what it spent after `before` is lost (see `exitedBetween`), so
+ * the total is then short, where it used to go negative by all it had spent before.
+ */
 export function cpuSpent(before: CpuReading, after: CpuReading): number {
   let total = 0;
   for (const [pid, micros] of after) total += micros - (before.get(pid) ?? 0);
   return total;
+}
+
+/** Processes read in `before` and gone by `after`: a reading of their CPU between the two is missing. */
+export function exitedBetween(before: CpuReading, after: CpuReading): number {
+  let exited = 0;
+  for (const pid of before.keys()) if (!after.has(pid)) exited += 1;
+  return exited;
 }
 
 /** `pid` and every process below it (a service's helpers, e.g. the esbuild service tsx starts). */

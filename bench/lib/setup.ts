@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Redis } from 'ioredis';
 import { deleteByPrefix } from '../../src/core/redis.ts';
 import type { ServiceProcess } from '../../test/support/processes.ts';
+import { BROWSER_UA } from '../../test/support/user-agents.ts';
 import type { Measured } from './measure.ts';
 import { pidsNamed, withDescendants } from './process-cpu.ts';
 
@@ -73,13 +74,17 @@ export function writeLines(file: string, lines: string[]): string {
   return file;
 }
 
-/** About `sample` links, evenly spread, requested without following: its Location must be exactly the link's URL. */
+/**
+ * About `sample` links, evenly spread, requested without following: its Location must be exactly the
+ * link's URL. As a person's browser: fetch's own User-Agent ("node") is a bot's, whose redirects are
+ * bot hits, and the benches hold the clicks in PostgreSQL to the redirects served.
+ */
 export async function checkExactLocations(baseUrl: string, links: [string, string][], sample: number): Promise<number> {
   const step = Math.max(1, Math.floor(links.length / sample));
   let wrong = 0;
   for (let i = 0; i < links.length; i += step) {
     const [code, url] = links[i] ?? ['', ''];
-    const res = await fetch(`${baseUrl}/${code}`, { redirect: 'manual' });
+    const res = await fetch(`${baseUrl}/${code}`, { redirect: 'manual', headers: { 'user-agent': BROWSER_UA } });
     await res.arrayBuffer();
     if (res.status !== 302 || res.headers.get('location') !== url) wrong++;
   }

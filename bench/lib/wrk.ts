@@ -34,6 +34,11 @@ export interface WrkResult {
   /** wrk's own CPU per request, µs, and its CPU time over the run's wall time (1 = one core busy). */
   generatorCpuUs: number;
   generatorBusy: number;
+  /**
+   * With UA_FILE (redirect.lua): requests written, and those written with a bot's User-Agent. Counted
+   * when sent, not when answered: at the end of a run a few are still in flight.
+   */
+  agents: { sent: number; bots: number } | null;
 }
 
 export function wrkInstalled(): Promise<boolean> {
@@ -71,7 +76,7 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
         reject(new Error(`wrk exited with ${code}:\n${out}`));
         return;
       }
-      const raw = JSON.parse(line.slice('WRK_JSON '.length)) as { requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number; wrong: number; stopped: number; statuses: Record<string, number> };
+      const raw = JSON.parse(line.slice('WRK_JSON '.length)) as { requests: number; durationUs: number; p50Us: number; p99Us: number; errors: number; wrong: number; stopped: number; statuses: Record<string, number>; agents?: { sent: number; bots: number } };
       const durationS = raw.durationUs / 1e6;
       resolve({
         requests: raw.requests,
@@ -85,6 +90,7 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
         statuses: raw.statuses,
         generatorCpuUs: (generatorCpu ?? 0) / Math.max(1, raw.requests),
         generatorBusy: (generatorCpu ?? 0) / raw.durationUs,
+        agents: raw.agents ?? null,
       });
     });
   });

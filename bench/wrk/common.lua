@@ -32,8 +32,16 @@ function common.check(status, headers)
   end
 end
 
+-- A per-thread global summed over the threads (e.g. a script's own counters).
+function common.sum(name)
+  local total = 0
+  for _, thread in ipairs(threads) do total = total + (thread:get(name) or 0) end
+  return total
+end
+
 -- Without a response() (CHECK=0), wrk's own count of statuses >= 400 stands for the wrong answers.
-function common.report(summary, latency)
+-- `extra`: more JSON members for the line, already formatted ('"name":value,...'), or nil.
+function common.report(summary, latency, extra)
   local all_statuses, all_wrong, all_stopped = {}, 0, 0
   for _, thread in ipairs(threads) do
     for status, n in pairs(thread:get("statuses")) do all_statuses[status] = (all_statuses[status] or 0) + n end
@@ -48,9 +56,10 @@ function common.report(summary, latency)
     parts = { string.format('"%d":%d', common.expect, summary.requests - e.status) }
   end
   io.write(string.format(
-    'WRK_JSON {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d,"wrong":%d,"stopped":%d,"statuses":{%s}}\n',
+    'WRK_JSON {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d,"wrong":%d,"stopped":%d,"statuses":{%s}%s}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, all_wrong, all_stopped, table.concat(parts, ",")))
+    e.connect + e.read + e.write + e.timeout, all_wrong, all_stopped, table.concat(parts, ","),
+    extra and ("," .. extra) or ""))
 end
 
 return common

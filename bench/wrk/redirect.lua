@@ -13,6 +13,12 @@
 --     what the connections allow (the caller reports the rate reached). wrk's timers have a
 --     resolution of 1 ms: a wait is rounded down, and the schedule, not the wait, sets the rate.
 --   DELAY_MS (without RATE, or without ffi): a fixed wait before each request.
+--   UA_FILE: a User-Agent per request, rotating over the file's lines (bench/wrk/user-agents.txt:
+--     "<label><TAB><User-Agent>", label mobile, desktop, tablet or bot; "#" lines and blank lines
+--     skipped; a line repeated is a User-Agent weighted). The label is stripped; requests sent with
+--     a "bot" line are counted, and the JSON line gets "agents":{"sent":N,"bots":N}: every request
+--     written, so that the caller can tell bot hits from clicks exactly when the server served all
+--     of them. Without UA_FILE no User-Agent is sent and request() is the same function as before.
 local common = dofile(os.getenv("WRK_SCRIPTS") .. "/common.lua")
 
 local paths = {}
@@ -94,6 +100,51 @@ function request()
   return wrk.format("GET", path, headers)
 end
 
+-- With UA_FILE the request above is wrapped; without it nothing here runs per request.
+local ua_file = os.getenv("UA_FILE")
+local agents, agent_is_bot, agent_index = {}, {}, 0
+-- wrk calls request() once on the first thread's state before the run, to check the request it
+-- builds (script_verify_request), and never sends that one: it is not counted.
+local unsent = 0
+-- Per thread, read by done() through thread:get.
+sent, bots = 0, 0
+
+local function load_agents()
+  for line in io.lines(ua_file) do
+    if #line > 0 and line:sub(1, 1) ~= "#" then
+      local label, agent = line:match("^(%a+)\t(.+)$")
+      if agent == nil then error("UA_FILE: not \"<label><TAB><User-Agent>\": " .. line) end
+      agents[#agents + 1] = agent
+      agent_is_bot[#agents] = label == "bot"
+    end
+  end
+  if #agents == 0 then error("UA_FILE " .. ua_file .. " has no User-Agent") end
+  -- Each thread starts at its own place in the rotation.
+  local count = tonumber(os.getenv("THREADS") or "1")
+  agent_index = (id * math.floor(#agents / count)) % #agents
+  if id == 0 then unsent = 1 end
+end
+
+if ua_file then
+  local read_paths, next_request = init, request
+  init = function(args)
+    read_paths(args)
+    load_agents()
+  end
+  request = function()
+    agent_index = agent_index + 1
+    if agent_index > #agents then agent_index = 1 end
+    headers["User-Agent"] = agents[agent_index]
+    if unsent > 0 then
+      unsent = 0
+    else
+      if agent_is_bot[agent_index] then bots = bots + 1 end
+      sent = sent + 1
+    end
+    return next_request()
+  end
+end
+
 -- Defined only when wanted: wrk skips what a script does not define (no pacing, no reading answers).
 if rate > 0 or fixed_delay > 0 then delay = paced_delay end
 if os.getenv("CHECK") ~= "0" then
@@ -101,5 +152,7 @@ if os.getenv("CHECK") ~= "0" then
 end
 
 function done(summary, latency, requests)
-  common.report(summary, latency)
+  local extra = nil
+  if ua_file then extra = string.format('"agents":{"sent":%d,"bots":%d}', common.sum("sent"), common.sum("bots")) end
+  common.report(summary, latency, extra)
 end

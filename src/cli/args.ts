@@ -1,7 +1,7 @@
 // The `curt` command line, parsed into one typed command. Pure: no environment, no I/O, so every
 // rule here is a unit test (test/unit/cli-args.test.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { LinkState } from '../client/curt-client.ts';
+import type { LinkState, WebhookEvent } from '../client/curt-client.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -46,7 +46,11 @@ export type Command =
   | { verb: 'import'; file: string; format?: 'curt' | 'kutt' | 'yourls'; type: 'csv' | 'ndjson'; client: ClientFlags }
   | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
   | { verb: 'keys list'; client: ClientFlags }
-  | { verb: 'keys revoke'; id: number; client: ClientFlags };
+  | { verb: 'keys revoke'; id: number; client: ClientFlags }
+  | { verb: 'webhooks add'; url: string; events: WebhookEvent[]; description?: string; client: ClientFlags }
+  | { verb: 'webhooks list'; client: ClientFlags }
+  | { verb: 'webhooks rm'; id: number; client: ClientFlags }
+  | { verb: 'webhooks deliveries'; id: number; limit?: number; cursor?: string; client: ClientFlags };
 
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
@@ -75,6 +79,8 @@ const OPTIONS = {
   admin: { type: 'boolean' },
   format: { type: 'string' },
   name: { type: 'string' },
+  events: { type: 'string' },
+  description: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
   'data-dir': { type: 'string' },
@@ -100,9 +106,15 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
   'keys list': { options: CLIENT, positionals: [] },
   'keys revoke': { options: CLIENT, positionals: ['id'] },
+  'webhooks add': { options: [...CLIENT, 'events', 'description'], positionals: ['url'] },
+  'webhooks list': { options: CLIENT, positionals: [] },
+  'webhooks rm': { options: CLIENT, positionals: ['id'] },
+  'webhooks deliveries': { options: [...CLIENT, 'limit', 'cursor'], positionals: ['id'] },
 };
 
-const KEYS_SUBCOMMANDS = ['create', 'list', 'revoke'];
+/** Verbs with subcommands (`curt keys list`, `curt webhooks add`). */
+const SUBCOMMANDS: Record<string, string[]> = { keys: ['create', 'list', 'revoke'], webhooks: ['add', 'list', 'rm', 'deliveries'] };
+const WEBHOOK_EVENTS: readonly WebhookEvent[] = ['link.created', 'link.updated', 'link.deleted', 'link.clicked'];
 
 export const VERB_NAMES = Object.keys(VERBS);
 
@@ -155,7 +167,7 @@ function keepNegativeValues(argv: string[]): string[] {
 function parse(argv: string[]): { values: Values; positionals: string[] } {
   // For the hint in an error: the verb as far as it can be told before the options parse.
   const first = argv.find((arg) => !arg.startsWith('-'));
-  const verb = first === 'keys' ? 'keys' : first !== undefined && first in VERBS ? first : null;
+  const verb = first !== undefined && (first in SUBCOMMANDS || first in VERBS) ? first : null;
   try {
     const { values, positionals }: { values: Values; positionals: string[] } = parseArgs({
       args: keepNegativeValues(argv),
@@ -248,12 +260,13 @@ export function parseCommand(argv: readonly string[]): Command {
   }
   let [verb = '', ...rest] = positionals;
   if (verb === 'help') return { verb: 'help', topic: rest.join(' ') || null };
-  if (verb === 'keys') {
-    if (rest[0] === undefined || !KEYS_SUBCOMMANDS.includes(rest[0])) {
-      if (values.help === true) return { verb: 'help', topic: 'keys' };
-      throw new UsageError(rest[0] === undefined ? `keys needs a subcommand: ${KEYS_SUBCOMMANDS.join(', ')}` : `unknown keys subcommand "${rest[0]}"`, 'keys');
+  const subcommands = SUBCOMMANDS[verb];
+  if (subcommands !== undefined) {
+    if (rest[0] === undefined || !subcommands.includes(rest[0])) {
+      if (values.help === true) return { verb: 'help', topic: verb };
+      throw new UsageError(rest[0] === undefined ? `${verb} needs a subcommand: ${subcommands.join(', ')}` : `unknown ${verb} subcommand "${rest[0]}"`, verb);
     }
-    verb = `keys ${rest[0]}`;
+    verb = `${verb} ${rest[0]}`;
     rest = rest.slice(1);
   }
   const spec = VERBS[verb];
@@ -370,6 +383,27 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb, client: clientFlags(values) };
     case 'keys revoke':
       return { verb, id: wholeNumber(first, '<id>', verb, 1, Number.MAX_SAFE_INTEGER), client: clientFlags(values) };
+    case 'webhooks add': {
+      if (values.events === undefined) throw new UsageError(`webhooks add needs --events, a comma-separated list of ${WEBHOOK_EVENTS.join(', ')}`, verb);
+      const events = values.events.split(',').map((e) => e.trim()).filter((e) => e !== '');
+      const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
+      if (events.length === 0 || unknown.length > 0) throw new UsageError(`--events must be a comma-separated list of ${WEBHOOK_EVENTS.join(', ')} (got "${values.events}")`, verb);
+      const suggestion = suggestUrl(first);
+      if (suggestion !== null) throw new UsageError(`webhooks add needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
+      return { verb, url: first, events: events as WebhookEvent[], ...(values.description === undefined ? {} : { description: values.description }), client: clientFlags(values) };
+    }
+    case 'webhooks list':
+      return { verb, client: clientFlags(values) };
+    case 'webhooks rm':
+      return { verb, id: wholeNumber(first, '<id>', verb, 1, Number.MAX_SAFE_INTEGER), client: clientFlags(values) };
+    case 'webhooks deliveries':
+      return {
+        verb,
+        id: wholeNumber(first, '<id>', verb, 1, Number.MAX_SAFE_INTEGER),
+        ...(values.limit === undefined ? {} : { limit: wholeNumber(values.limit, '--limit', verb, 1, 100) }),
+        ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
+        client: clientFlags(values),
+      };
     default:
       throw new UsageError(`unknown command "${verb}"`, null);
   }

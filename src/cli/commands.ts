@@ -1,15 +1,48 @@
 // The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
 // and a printout, a table for people or the server's JSON for scripts.
+import { open } from 'node:fs/promises';
 import { CurtApiError, NotCurtError, type CurtClient, type Link } from '../client/curt-client.ts';
-import type { ClientFlags, Command, PasswordSource } from './args.ts';
-import { formatApiKey, formatApiKeyTable, formatLink, formatLinkTable, formatStats } from './format.ts';
+import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
+import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
 const json = (value: unknown): string => JSON.stringify(value, null, 2);
 
-/** Where `curt import` reads a file from: a path, or `-` for standard input. */
-export type OpenFile = (file: string) => AsyncIterable<Uint8Array>;
+/**
+ * Where `curt import` reads a file from: a path, or `-` for standard input. Opened before the request
+ * is sent, so that a file that cannot be read is a usage error, not a request that fails half-way.
+ */
+export type OpenFile = (file: string) => Promise<AsyncIterable<Uint8Array>>;
+
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder',
+  ENOTDIR: 'a part of the path is not a folder',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** `curt import`'s file, opened now; a file that cannot be read is a UsageError saying why. */
+export async function openImportFile(file: string, stdin: AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array>> {
+  if (file === '-') return stdin;
+  const refuse = (why: string) => new UsageError(`cannot read ${file}: ${why}`, 'import');
+  let handle;
+  try {
+    handle = await open(file, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw refuse(FILE_PROBLEMS[code] ?? (err as Error).message);
+  }
+  // open() succeeds on a folder; reading it would fail after the request has started.
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw refuse(FILE_PROBLEMS.EISDIR ?? 'it is a folder');
+  }
+  return handle.createReadStream();
+}
 
 /** Reads a link's password from a prompt or from standard input (src/cli/password-input.ts). */
 export type ReadPassword = (source: PasswordSource) => Promise<string>;
@@ -83,11 +116,12 @@ export async function runClientCommand(
     }
     case 'import': {
       if (io.open === undefined) throw new Error('curt import needs a way to open files');
-      const report = client.importLinks(io.open(command.file), { type: command.type, ...(command.format === undefined ? {} : { format: command.format }) });
+      const file = await io.open(command.file);
+      const report = client.importLinks(file, { type: command.type, ...(command.format === undefined ? {} : { format: command.format }) });
       for await (const line of report) {
         if (asJson) print(JSON.stringify(line));
         else if ('summary' in line) print(`${line.rows} rows: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
-        else if ('error' in line) print(`The import stopped: ${line.error.detail ?? line.error.code}. Rows reported above are done; run the same file again to go on.`);
+        else if ('error' in line) print(`The import stopped: ${(line.error.detail ?? line.error.code).replace(/\.$/, '')}. Rows reported above are done; run the same file again to go on.`);
         else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
       }
       return;
@@ -106,6 +140,26 @@ export async function runClientCommand(
       await client.revokeApiKey(command.id);
       print(asJson ? json({ revoked: command.id }) : `Revoked key ${command.id}: it is refused from now on.`);
       return;
+    case 'webhooks add': {
+      const hook = await client.createWebhook(command.url, command.events, command.description === undefined ? {} : { description: command.description });
+      print(asJson ? json(hook) : formatWebhook(hook));
+      return;
+    }
+    case 'webhooks list': {
+      const hooks = await client.listWebhooks();
+      print(asJson ? json({ items: hooks }) : formatWebhookTable(hooks));
+      return;
+    }
+    case 'webhooks rm':
+      await client.deleteWebhook(command.id);
+      print(asJson ? json({ deleted: command.id }) : `Deleted webhook ${command.id}.`);
+      return;
+    case 'webhooks deliveries': {
+      const page = await client.webhookDeliveries(command.id, { ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
+      if (asJson) print(json(page));
+      else print(formatDeliveryTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt webhooks deliveries ${command.id} --cursor ${page.next_cursor}`));
+      return;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 // Human output of the `curt` command: aligned fields and tables, dates in UTC. (`--json` bypasses it.)
-import type { Analytics, ApiKey, ApiKeyInfo, Link } from '../client/curt-client.ts';
+import type { Analytics, ApiKey, ApiKeyInfo, CreatedWebhook, Link, Webhook, WebhookDelivery } from '../client/curt-client.ts';
 
 /** `2026-11-25T11:18:13.014Z` → `2026-11-25 11:18 UTC`; null → `fallback`. */
 export function formatTime(iso: string | null, fallback = 'never'): string {
@@ -144,5 +144,29 @@ export function formatApiKeyTable(keys: readonly ApiKeyInfo[]): string {
     ['ID', 'PREFIX', 'NAME', 'ADMIN', 'CREATED', 'REVOKED'],
     keys.map((k) => [String(k.id), `${k.key_prefix}…`, k.name ?? '-', yesNo(k.is_admin), formatTime(k.created_at), k.revoked_at === null ? '-' : formatTime(k.revoked_at)]),
     new Set([0]),
+  );
+}
+
+export function formatWebhook(w: Webhook | CreatedWebhook): string {
+  const lines = [`Webhook ${w.id}: ${w.url}`, `  events: ${w.events.join(', ')}`, `  state:  ${w.state}`];
+  if ('secret' in w) lines.push(`  secret: ${w.secret}`, '  (shown once: keep it to verify the webhook-signature header)');
+  return lines.join('\n');
+}
+
+export function formatWebhookTable(hooks: readonly Webhook[]): string {
+  if (hooks.length === 0) return 'No webhook endpoints.';
+  return table(
+    ['ID', 'URL', 'EVENTS', 'STATE', 'FAILURES', 'CREATED'],
+    hooks.map((w) => [String(w.id), w.url, w.events.join(','), w.state, String(w.consecutive_failures), formatTime(w.created_at)]),
+    new Set([0, 4]),
+  );
+}
+
+export function formatDeliveryTable(items: readonly WebhookDelivery[]): string {
+  if (items.length === 0) return 'No deliveries.';
+  return table(
+    ['EVENT', 'TYPE', 'STATE', 'ATTEMPTS', 'LAST', 'CREATED'],
+    items.map((d) => [d.event_id, d.type, d.state, String(d.attempts), d.last_error ?? (d.last_status === null ? '-' : String(d.last_status)), formatTime(d.created_at)]),
+    new Set([3]),
   );
 }

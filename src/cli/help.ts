@@ -30,6 +30,8 @@ Use a server:
   keys create     create an API key (needs an admin key)
   keys list       list API keys (an admin key sees every key, another key itself)
   keys revoke <id>  revoke an API key at once
+  webhooks add <url> --events E   send events (link.created, ...) to a URL
+  webhooks list|rm|deliveries     manage webhook endpoints
 
 Client commands talk to --server / CURT_SERVER (default ${DEFAULT_CURT_SERVER}) with
 --api-key / CURT_API_KEY, and print tables, or JSON with --json.
@@ -156,6 +158,42 @@ HELP.keys = `Usage: curt keys create|list|revoke
   keys revoke <id>                      revoke an API key at once
 
 Run \`curt keys <subcommand> --help\` for each one's options.`;
+
+HELP['webhooks add'] = `Usage: curt webhooks add <url> --events EVENTS [--description TEXT]
+
+Adds a webhook endpoint for your API key and prints its signing secret (shown once). Curt POSTs
+each event to <url>, signed in the Standard Webhooks format (docs/webhooks.md).
+  --events EVENTS     comma-separated: link.created, link.updated, link.deleted, link.clicked
+  --description TEXT  a label for the endpoint
+${CLIENT_OPTIONS}`;
+
+HELP['webhooks list'] = `Usage: curt webhooks list
+
+Lists your API key's webhook endpoints (an admin key: every endpoint) with their state:
+active, disabled, or disabled_failing (Curt disabled it after deliveries kept failing).
+${CLIENT_OPTIONS}`;
+
+HELP['webhooks rm'] = `Usage: curt webhooks rm <id>
+
+Deletes the webhook endpoint with this id (see \`curt webhooks list\`) and its pending events.
+${CLIENT_OPTIONS}`;
+
+HELP['webhooks deliveries'] = `Usage: curt webhooks deliveries <id> [--limit N] [--cursor C]
+
+The delivery log of an endpoint, newest first: each event's id, type, state, attempts and last
+status or error.
+  --limit N     events per page, 1 to 100 (default 20)
+  --cursor C    the next page, as printed under the previous one
+${CLIENT_OPTIONS}`;
+
+HELP.webhooks = `Usage: curt webhooks add|list|rm|deliveries
+
+  webhooks add <url> --events EVENTS   add an endpoint; prints its signing secret once
+  webhooks list                        list endpoints and their state
+  webhooks rm <id>                     delete an endpoint
+  webhooks deliveries <id>             an endpoint's delivery log
+
+Run \`curt webhooks <subcommand> --help\` for each one's options.`;
 
 export function helpFor(topic: string | null): string | null {
   if (topic === null) return GENERAL_HELP;

@@ -4,8 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createCurtClient } from '../client/curt-client.ts';
 import { ConfigError, loadCliConfig, type Env } from '../core/config.ts';
 import { parseCommand, UsageError, type Command } from './args.ts';
-import { createReadStream } from 'node:fs';
-import { describeFailure, runClientCommand, type ClientCommand } from './commands.ts';
+import { describeFailure, openImportFile, runClientCommand, type ClientCommand } from './commands.ts';
 import { GENERAL_HELP, helpFor } from './help.ts';
 import { createPasswordReader, PasswordInputError } from './password-input.ts';
 
@@ -16,6 +15,8 @@ function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
+
+const usageLine = (error: UsageError): string => `curt: ${error.message} (see \`curt ${error.verb === null ? '' : `${error.verb} `}--help\`)`;
 
 /** Resolves to the exit code, or to null for a server, which runs until it is stopped. */
 async function main(argv: string[], env: Env): Promise<number | null> {
@@ -28,7 +29,7 @@ async function main(argv: string[], env: Env): Promise<number | null> {
       err(GENERAL_HELP);
       return 2;
     }
-    err(`curt: ${error.message} (see \`curt ${error.verb === null ? '' : `${error.verb} `}--help\`)`);
+    err(usageLine(error));
     return 2;
   }
   switch (command.verb) {
@@ -75,13 +76,18 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
     await runClientCommand(command, client, out, Date.now, {
       // The export goes out as it arrives, at the pace stdout takes it.
       write: (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve()))),
-      open: (file) => (file === '-' ? process.stdin : createReadStream(file)),
+      open: (file) => openImportFile(file, process.stdin),
       readPassword: createPasswordReader({ stdin: process.stdin, stderr: process.stderr }),
     });
     return 0;
   } catch (error) {
     if (error instanceof PasswordInputError) {
       err(`curt: ${error.message}`);
+      return 2;
+    }
+    // A file `curt import` cannot read: a mistake on the command line, found before any request.
+    if (error instanceof UsageError) {
+      err(usageLine(error));
       return 2;
     }
     const failure = describeFailure(error, server);

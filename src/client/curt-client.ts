@@ -119,6 +119,43 @@ export interface ApiKeyInfo {
   revoked_at: string | null;
 }
 
+export type WebhookEvent = 'link.created' | 'link.updated' | 'link.deleted' | 'link.clicked';
+
+/** A webhook endpoint as listed: never its secret. */
+export interface Webhook {
+  id: number;
+  url: string;
+  description: string | null;
+  events: WebhookEvent[];
+  state: 'active' | 'disabled' | 'disabled_failing';
+  is_active: boolean;
+  consecutive_failures: number;
+  failing_since: string | null;
+  disabled_at: string | null;
+  created_at: string;
+  owner_key_id: number;
+}
+
+/** The answer to creating an endpoint: the only time its signing secret is shown. */
+export interface CreatedWebhook extends Webhook {
+  secret: string;
+}
+
+/** One event for one endpoint in its delivery log. */
+export interface WebhookDelivery {
+  id: number;
+  event_id: string;
+  type: WebhookEvent;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  created_at: string;
+  last_attempt_at: string | null;
+  next_attempt_at: string | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: string | null;
+}
+
 /** What a redirect answered, without following it. */
 export interface Resolution {
   status: number;
@@ -230,11 +267,13 @@ export interface CurtClient {
   exportLinks(): AsyncGenerator<ExportedLink>;
   /** The export file as it arrives, in text chunks: what `curt export` writes out. */
   exportText(format?: 'csv' | 'ndjson'): AsyncGenerator<string>;
+  /** The export file whole, as a Blob: what the web page saves as a download. */
+  exportFile(format?: 'csv' | 'ndjson'): Promise<Blob>;
   /**
    * Sends a file (text, or a stream such as fs.createReadStream's) to `POST /urls/import` and yields
    * the report as it comes: a line per row, then the summary (or, should the import stop, an error).
    */
-  importLinks(file: string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options?: ImportOptions): AsyncGenerator<ImportReportLine>;
+  importLinks(file: string | Blob | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options?: ImportOptions): AsyncGenerator<ImportReportLine>;
   /** The short URL as a QR code image: SVG (default) or PNG `size` pixels wide. */
   qr(code: string, options?: { format?: 'svg' | 'png'; size?: number }): Promise<Blob>;
   /** What this instance allows (public, no key needed). */
@@ -246,6 +285,16 @@ export interface CurtClient {
   listApiKeys(): Promise<ApiKeyInfo[]>;
   /** Revokes a key at once on every replica (admin: any key; another key: only itself). */
   revokeApiKey(id: number): Promise<void>;
+  /** Adds a webhook endpoint for this key; the answer holds its signing secret, shown only this once. */
+  createWebhook(url: string, events: readonly WebhookEvent[], options?: { description?: string }): Promise<CreatedWebhook>;
+  /** This key's endpoints (an admin key: every endpoint). */
+  listWebhooks(): Promise<Webhook[]>;
+  getWebhook(id: number): Promise<Webhook>;
+  /** isActive true enables an endpoint again (also one disabled after failures) and resets its failure count. */
+  updateWebhook(id: number, patch: { url?: string; events?: readonly WebhookEvent[]; description?: string | null; isActive?: boolean }): Promise<Webhook>;
+  deleteWebhook(id: number): Promise<void>;
+  /** An endpoint's delivery log, newest first. */
+  webhookDeliveries(id: number, options?: { limit?: number; cursor?: string }): Promise<{ items: WebhookDelivery[]; next_cursor: string | null }>;
   /** Requests the short link without following the redirect (GET counts a click, HEAD does not). */
   /**
    * Follows a short link once, without following the redirect. `userAgent`: the User-Agent to send,
@@ -282,22 +331,35 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
   }
 
   /** A streamed request: no overall timeout (a large file takes its time), problem+json on failure. */
-  async function stream(method: string, path: string, body?: { data: string | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>; type: string }): Promise<AsyncGenerator<string>> {
+  async function stream(method: string, path: string, body?: { data: string | Blob | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>; type: string }): Promise<AsyncGenerator<string>> {
     const headers: Record<string, string> = {};
     if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
     if (body !== undefined) headers['content-type'] = body.type;
     const init: RequestInit & { duplex?: 'half' } = { method, headers };
     if (body !== undefined) {
       init.body = body.data as RequestInit['body'];
-      if (typeof body.data !== 'string') init.duplex = 'half';
+      // A stream is sent as it is read (browsers do that over HTTP/2 only: they send a File, a Blob).
+      if (typeof body.data !== 'string' && !(body.data instanceof Blob)) init.duplex = 'half';
     }
     const res = await doFetch(`${base}${path}`, init);
     if (!res.ok) throw toError(res, await res.text());
-    const reader = res.body;
-    if (reader === null) throw new NotCurtError(res.status, res.headers.get('content-type'));
+    if (res.body === null) throw new NotCurtError(res.status, res.headers.get('content-type'));
+    // A reader, not `for await` on the body: not every browser iterates a ReadableStream.
+    const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
     return (async function* () {
       const decoder = new TextDecoder();
-      for await (const chunk of reader as unknown as AsyncIterable<Uint8Array>) yield decoder.decode(chunk, { stream: true });
+      let done = false;
+      try {
+        for (;;) {
+          const next = await reader.read();
+          if (next.done) break;
+          yield decoder.decode(next.value, { stream: true });
+        }
+        done = true;
+      } finally {
+        // The caller stopped reading early: the rest of the answer is not wanted.
+        if (!done) await reader.cancel().catch(() => undefined);
+      }
       const rest = decoder.decode();
       if (rest !== '') yield rest;
     })();
@@ -323,6 +385,14 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     },
     async *exportText(format = 'csv') {
       yield* await stream('GET', `/urls/export?format=${format}`);
+    },
+    async exportFile(format = 'csv') {
+      const headers: Record<string, string> = {};
+      if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
+      // No overall timeout: a large export takes its time.
+      const res = await doFetch(`${base}/urls/export?format=${format}`, { headers });
+      if (!res.ok) throw toError(res, await res.text());
+      return res.blob();
     },
     async *importLinks(file, opts = {}) {
       const qs = opts.format === undefined ? '' : `?format=${opts.format}`;
@@ -396,6 +466,27 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       return (await call<{ items: ApiKeyInfo[] }>('GET', '/api-keys')).items;
     },
     revokeApiKey: (id) => call<void>('DELETE', `/api-keys/${encodeURIComponent(String(id))}`),
+    createWebhook: (url, events, opts = {}) =>
+      call<CreatedWebhook>('POST', '/webhooks', { url, events, ...(opts.description === undefined ? {} : { description: opts.description }) }),
+    async listWebhooks() {
+      return (await call<{ items: Webhook[] }>('GET', '/webhooks')).items;
+    },
+    getWebhook: (id) => call<Webhook>('GET', `/webhooks/${encodeURIComponent(String(id))}`),
+    updateWebhook: (id, patch) =>
+      call<Webhook>('PATCH', `/webhooks/${encodeURIComponent(String(id))}`, {
+        ...(patch.url === undefined ? {} : { url: patch.url }),
+        ...(patch.events === undefined ? {} : { events: patch.events }),
+        ...(patch.description === undefined ? {} : { description: patch.description }),
+        ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
+      }),
+    deleteWebhook: (id) => call<void>('DELETE', `/webhooks/${encodeURIComponent(String(id))}`),
+    webhookDeliveries(id, opts = {}) {
+      const query = new URLSearchParams();
+      if (opts.limit !== undefined) query.set('limit', String(opts.limit));
+      if (opts.cursor !== undefined) query.set('cursor', opts.cursor);
+      const qs = query.toString();
+      return call('GET', `/webhooks/${encodeURIComponent(String(id))}/deliveries${qs === '' ? '' : `?${qs}`}`);
+    },
     async resolve(c, opts = {}) {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.referer !== undefined) headers.referer = opts.referer;

@@ -48,6 +48,7 @@ export const VARIABLES = {
   CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica.' },
   NEGATIVE_CACHE_TTL_S: { default: '30', doc: 'Lifetime of the "no such code" cache entry that shields PostgreSQL from scanners.' },
   BLOCKED_DOMAINS: { default: '(none)', doc: 'Comma-separated domains (and their subdomains) that cannot be shortened.' },
+  WEBHOOK_ALLOW_PRIVATE: { default: 'false', doc: 'Whether webhook endpoints may be on loopback, private, link-local or other non-public addresses (checked when an endpoint is saved and, on the resolved address, at every delivery). Leave it off unless the receivers are on your own network: a webhook is a request the server makes for whoever holds an API key. See docs/webhooks.md.' },
   RATE_LIMIT_PER_KEY: { default: '600', doc: 'API requests per minute per API key (admin keys are not limited); 0 = off.' },
   RATE_LIMIT_PER_IP: { default: '120', doc: 'API requests per minute per client address without a key; 0 = off.' },
   RATE_LIMIT_ON_REDIS_DOWN: { default: 'open', doc: 'What limited API calls get while Redis (which holds the counters) is unreachable: `open` lets them through unlimited, `closed` answers `503` `redis_unavailable` with Retry-After. Admin keys and redirects are never limited.' },
@@ -391,6 +392,7 @@ export interface UrlServiceConfig {
   analytics: AnalyticsConfig;
   cache: CacheConfig;
   blockedDomains: string[];
+  webhooks: { allowPrivate: boolean };
   rateLimit: { perKey: number; perIp: number; onRedisDown: 'open' | 'closed' };
   trustProxy: TrustProxy;
   shutdownTimeoutMs: number;
@@ -431,6 +433,7 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
       nearMax: r.int('CACHE_NEAR_MAX', 100_000, 1, 10_000_000),
     },
     blockedDomains: r.domainList('BLOCKED_DOMAINS'),
+    webhooks: { allowPrivate: r.bool('WEBHOOK_ALLOW_PRIVATE', false) },
     rateLimit: {
       perKey: r.int('RATE_LIMIT_PER_KEY', 600, 0, 10_000_000),
       perIp: r.int('RATE_LIMIT_PER_IP', 120, 0, 10_000_000),

@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   not_found: 404,
   link_not_found: 404,
   api_key_not_found: 404,
+  webhook_not_found: 404,
   method_not_allowed: 405,
   request_timeout: 408,
   alias_taken: 409,

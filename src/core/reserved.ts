@@ -13,6 +13,7 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
   'codes',
   'api',
   'api-keys',
+  'webhooks',
   'static',
   'assets',
   'admin',

@@ -59,6 +59,8 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
       {
         links: storage.links,
         backgroundLinks: storage.backgroundLinks,
+        webhooks: storage.webhooks,
+        backgroundWebhooks: storage.backgroundWebhooks,
         apiKeys,
         cache: storage.cache,
         limiter: storage.limiter,

@@ -16,6 +16,8 @@ import { createMemoryRateLimiter } from '../storage/memory/memory-rate-limiter.t
 import { openPglite, pgliteRunner } from '../storage/pglite/pglite-runner.ts';
 import { createPgKeyStore } from '../storage/postgres/pg-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
+import { createPgWebhookStore } from '../storage/postgres/pg-webhook-store.ts';
+import type { WebhookStore } from '../storage/webhook-store.ts';
 import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
 import type { RateLimiter } from '../storage/rate-limiter.ts';
 import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
@@ -28,6 +30,8 @@ export interface ServeStorage {
   /** Click flushes and the expiry sweep: PostgreSQL's background pool, or PGlite's one connection. */
   backgroundLinks: LinkStore;
   apiKeys: ApiKeyStore;
+  webhooks: WebhookStore;
+  backgroundWebhooks: WebhookStore;
   cache: LinkCache;
   limiter: RateLimiter;
   /** API key revocations to other replicas: over Redis when REDIS_URL is set, none otherwise (one process). */
@@ -93,6 +97,8 @@ interface Database {
   links: LinkStore;
   backgroundLinks: LinkStore;
   apiKeys: ApiKeyStore;
+  webhooks: WebhookStore;
+  backgroundWebhooks: WebhookStore;
   /** The in-process key pool's store, in the same database. */
   keys: KeyStore;
   where: string;
@@ -110,6 +116,8 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
     links,
     backgroundLinks: links,
     apiKeys: createPgApiKeyStore(db),
+    webhooks: createPgWebhookStore(db),
+    backgroundWebhooks: createPgWebhookStore(db),
     keys: createPgKeyStore(db),
     where: `${dir} (PGlite, embedded PostgreSQL)`,
     async close() {

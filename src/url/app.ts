@@ -18,6 +18,8 @@ import { redirectFastPath, registerRedirectRoute } from './routes/redirect.ts';
 import { LinkView } from './routes/schemas.ts';
 import { registerSiteFileRoutes } from './routes/site-files.ts';
 import { registerWebAppRoutes } from './routes/web-app.ts';
+import { registerWebhookRoutes } from './routes/webhooks.ts';
+import type { WebhookService } from './webhook-service.ts';
 import { loadWebAssets, type WebAssets } from './web-assets.ts';
 
 export const URL_SERVICE_VERSION = '0.1.0';
@@ -48,6 +50,8 @@ export interface UrlAppDeps {
   checks: { postgres: DependencyCheck; redis: DependencyCheck | null; kgs: DependencyCheck };
   onRedirect?: (outcome: string) => void;
   now?: () => number;
+  /** Webhook endpoints (docs/webhooks.md); without it the /webhooks routes are not served. */
+  webhooks?: WebhookService;
 }
 
 async function probe(check: DependencyCheck | null): Promise<'up' | 'down' | 'in_process'> {
@@ -111,6 +115,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
     await registerLinkRoutes(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl, now });
     await registerPortingRoutes(api, { links: deps.links, importMaxBytes: deps.importMaxBytes ?? 200 * 1024 * 1024, now });
     await registerApiKeyRoutes(api, deps.apiKeys);
+    if (deps.webhooks) await registerWebhookRoutes(api, deps.webhooks);
     registerQrRoute(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl });
   });
   await registerRedirectRoute(app, redirectDeps);

@@ -32,6 +32,9 @@ export async function* readCsvRecords(source: AsyncIterable<Buffer | string>, ma
   let records = 0;
   let first = true;
 
+  const recordChars = (): number => field.length + fields.reduce((n, f) => n + f.length + 1, 0);
+  const tooLong = () => new CsvSyntaxError(`Record ${records + 1} is longer than ${maxRecordChars} characters.`, records + 1);
+
   const endRecord = (): string[] | null => {
     fields.push(field);
     const done = fields;
@@ -77,6 +80,8 @@ export async function* readCsvRecords(source: AsyncIterable<Buffer | string>, ma
         start = i + 1;
       } else if (ch === 0x0a || ch === 0x0d) {
         field += text.slice(start, i);
+        // Also here, not only per chunk: a record that passes the bound and ends in the same chunk.
+        if (recordChars() > maxRecordChars) throw tooLong();
         if (ch === 0x0d && text.charCodeAt(i + 1) === 0x0a) i++;
         start = i + 1;
         records++;
@@ -90,12 +95,11 @@ export async function* readCsvRecords(source: AsyncIterable<Buffer | string>, ma
       }
     }
     field += text.slice(start);
-    // Checked per chunk, so a record is caught within one chunk past its bound.
-    if (field.length + fields.reduce((n, f) => n + f.length + 1, 0) > maxRecordChars) {
-      throw new CsvSyntaxError(`Record ${records + 1} is longer than ${maxRecordChars} characters.`, records + 1);
-    }
+    // And per chunk, so a record without an end is caught within one chunk past its bound.
+    if (recordChars() > maxRecordChars) throw tooLong();
   }
   field += decoder.end();
+  if (recordChars() > maxRecordChars) throw tooLong();
   if (quoted && !quoteSeen) throw new CsvSyntaxError(`Record ${records + 1} ends inside a quoted field.`, records + 1);
   const last = endRecord();
   if (last) yield last;

@@ -4,6 +4,7 @@
 // and deletes daily click detail older than ANALYTICS_RETENTION_DAYS, in slices.
 import type { Logger } from '../core/logger.ts';
 import type { LinkStore } from '../storage/link-store.ts';
+import type { WebhookStore } from '../storage/webhook-store.ts';
 
 const BATCH = 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -12,7 +13,12 @@ export interface ExpirySweepOptions {
   intervalMs: number;
   /** Days of daily click detail kept; 0 = forever. */
   retentionDays: number;
+  /** Delivered and given-up webhook events older than WEBHOOK_RETENTION_MS are deleted. */
+  webhooks?: Pick<WebhookStore, 'pruneOutbox'>;
 }
+
+/** How long the webhook delivery log keeps an event after it was written. */
+export const WEBHOOK_RETENTION_MS = 7 * DAY_MS;
 
 /** The first UTC day (YYYY-MM-DD) whose detail is kept when `retentionDays` days are, today included. */
 export function firstKeptDay(now: Date, retentionDays: number): string {
@@ -42,6 +48,15 @@ export function startExpirySweep(store: Pick<LinkStore, 'markExpired' | 'pruneCl
           if (n < BATCH * 10) break;
         }
         if (pruned > 0) log.info({ pruned, before }, 'daily click detail past its retention deleted');
+      }
+      if (options.webhooks) {
+        let pruned = 0;
+        for (;;) {
+          const n = await options.webhooks.pruneOutbox(new Date(Date.now() - WEBHOOK_RETENTION_MS), BATCH * 10);
+          pruned += n;
+          if (n < BATCH * 10) break;
+        }
+        if (pruned > 0) log.info({ pruned }, 'webhook events past their retention deleted');
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'expiry sweep failed; will retry');

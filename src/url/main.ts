@@ -35,6 +35,8 @@ async function main(): Promise<void> {
     {
       links: postgres.links,
       backgroundLinks: postgres.backgroundLinks,
+      webhooks: postgres.webhooks,
+      backgroundWebhooks: postgres.backgroundWebhooks,
       apiKeys,
       cache: cached.cache,
       limiter: cached.limiter,

@@ -1,6 +1,7 @@
 // URL service series: cache effectiveness, redirect outcomes, the click pipeline.
 import { Counter, createTallyCounter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
 import type { ClickCounter, ClickCounterMetrics } from './click-counter.ts';
+import type { WebhookDispatcher, WebhookDispatcherMetrics } from './webhook-dispatcher.ts';
 
 export interface UrlMetrics {
   cacheLookup: (result: 'hit' | 'miss' | 'negative_hit') => void;
@@ -15,6 +16,9 @@ export interface UrlMetrics {
   watchClicks: (counter: ClickCounter) => void;
   /** Gauges read from the cache epoch at scrape time. */
   watchCacheEpoch: (epoch: { stats(): { epoch: number | null; suspect: boolean } }) => void;
+  webhookMetrics: WebhookDispatcherMetrics;
+  /** The outbox gauge, read from the dispatcher at scrape time. */
+  watchWebhooks: (dispatcher: Pick<WebhookDispatcher, 'pending'>) => void;
 }
 
 export function createUrlMetrics(registry: Registry): UrlMetrics {
@@ -81,7 +85,30 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
       this.set(counter ? (Date.now() - counter.lastFlushAt().getTime()) / 1000 : 0);
     },
   });
+  const webhookDeliveries = new Counter({
+    name: 'webhook_deliveries_total',
+    help: 'Webhook delivery attempts by result: delivered (2xx), retry (failed, will be retried), gave_up (failed the last retry)',
+    labelNames: ['result'],
+    registers,
+  });
+  const webhookDisabled = new Counter({ name: 'webhook_endpoints_disabled_total', help: 'Webhook endpoints disabled after failing deliveries', registers });
+  let dispatcher: Pick<WebhookDispatcher, 'pending'> | null = null;
+  new Gauge({
+    name: 'webhook_outbox_pending',
+    help: 'Webhook events waiting for delivery to active endpoints (all replicas; counted every few seconds)',
+    registers,
+    collect() {
+      this.set(dispatcher?.pending() ?? 0);
+    },
+  });
   return {
+    webhookMetrics: {
+      delivery: (result) => webhookDeliveries.inc({ result }),
+      endpointDisabled: () => webhookDisabled.inc(),
+    },
+    watchWebhooks: (d) => {
+      dispatcher = d;
+    },
     cacheLookup,
     cacheError,
     cacheSkipped,

@@ -20,6 +20,10 @@ import { createLinkService } from './link-service.ts';
 import type { UrlMetrics } from './metrics.ts';
 import { targetPolicyFor } from './target-url.ts';
 import { buildWebAppIfStale } from './web-assets.ts';
+import type { WebhookStore } from '../storage/webhook-store.ts';
+import { createWebhookDispatcher } from './webhook-dispatcher.ts';
+import { createWebhookService } from './webhook-service.ts';
+import { createNameResolver } from './target-url.ts';
 
 export interface UrlServiceParts {
   /** What requests wait on. */
@@ -31,6 +35,9 @@ export interface UrlServiceParts {
   limiter: RateLimiter;
   codes: CodeSource;
   checks: UrlAppDeps['checks'];
+  /** Webhook endpoints (requests) and the outbox (the dispatcher, on the background connections). */
+  webhooks: WebhookStore;
+  backgroundWebhooks: WebhookStore;
 }
 
 export interface RunningUrlService {
@@ -87,7 +94,24 @@ export async function startUrlService(
     guessLimiter: parts.limiter,
     events: metrics,
   });
-  const stopSweep = startExpirySweep(parts.backgroundLinks, log, { intervalMs: EXPIRY_SWEEP_MS, retentionDays: config.analytics.retentionDays });
+  const stopSweep = startExpirySweep(parts.backgroundLinks, log, {
+    intervalMs: EXPIRY_SWEEP_MS,
+    retentionDays: config.analytics.retentionDays,
+    webhooks: parts.backgroundWebhooks,
+  });
+  const webhooks = createWebhookService({
+    store: parts.webhooks,
+    policy: { ownHosts: [new URL(config.publicBaseUrl).host], allowPrivate: config.webhooks.allowPrivate, resolve: createNameResolver() },
+  });
+  const dispatcher = createWebhookDispatcher({
+    store: parts.backgroundWebhooks,
+    log,
+    publicBaseUrl: config.publicBaseUrl,
+    allowPrivate: config.webhooks.allowPrivate,
+    metrics: metrics.webhookMetrics,
+  });
+  metrics.watchWebhooks(dispatcher);
+  dispatcher.start();
   await buildWebAppIfStale(log);
   const app = await buildUrlApp({
     links,
@@ -105,6 +129,7 @@ export async function startUrlService(
     timeouts: config.listen.timeouts,
     checks: parts.checks,
     onRedirect: metrics.redirect,
+    webhooks,
   });
   let address: string;
   let metricsServer: MetricsServer | null = null;
@@ -116,6 +141,7 @@ export async function startUrlService(
   } catch (err) {
     await app.close();
     stopSweep();
+    await dispatcher.stop(0);
     await clicks.stop(0);
     throw err;
   }
@@ -128,7 +154,8 @@ export async function startUrlService(
       stopSweep();
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
-      await Promise.all([clicks.stop(left()), returnCodes]);
+      // Deliveries cut short are sent again by another replica (or the next start) after their lease.
+      await Promise.all([clicks.stop(left()), returnCodes, dispatcher.stop(Math.min(2000, left()))]);
       // Last: a scrape during the drain still sees the final counts.
       await metricsServer?.close();
       return clicks.pending();

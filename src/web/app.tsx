@@ -5,6 +5,7 @@ import { clientFor } from './api.ts';
 import { HomePage } from './pages/home.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LinksPage } from './pages/links.tsx';
+import { WebhooksPage } from './pages/webhooks.tsx';
 import { onLinkClick, useRoute, type Route } from './router.ts';
 import { forgetKey, storedKey, storeKey } from './session.ts';
 import { SessionContext, type Session } from './state.ts';
@@ -15,7 +16,7 @@ async function adminOf(key: string): Promise<boolean> {
   return keys.some((k) => k.is_admin && k.revoked_at === null && key.startsWith(k.key_prefix));
 }
 
-const TITLES: Record<Route['page'], string> = { home: 'Shorten a link', links: 'My links', keys: 'API keys', stats: 'Stats', 'not-found': 'Page not found' };
+const TITLES: Record<Route['page'], string> = { home: 'Shorten a link', links: 'My links', keys: 'API keys', webhooks: 'Webhooks', stats: 'Stats', 'not-found': 'Page not found' };
 
 export function App() {
   const route = useRoute();
@@ -99,6 +100,13 @@ export function App() {
             )}
             {apiKey !== null && (
               <li>
+                <a href="/app/webhooks" onClick={onLinkClick} aria-current={route.page === 'webhooks' ? 'page' : undefined}>
+                  Webhooks
+                </a>
+              </li>
+            )}
+            {apiKey !== null && (
+              <li>
                 <button type="button" class="link-button" onClick={session.signOut}>
                   Sign out
                 </button>
@@ -129,6 +137,8 @@ function Page({ route }: { route: Route }) {
       return <LinksPage />;
     case 'keys':
       return <KeysPage />;
+    case 'webhooks':
+      return <WebhooksPage />;
     case 'stats':
       return <LazyStatsPage code={route.code} />;
     case 'not-found':

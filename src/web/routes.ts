@@ -6,11 +6,12 @@ export type Route =
   | { page: 'home' }
   | { page: 'links' }
   | { page: 'keys' }
+  | { page: 'webhooks' }
   | { page: 'stats'; code: string }
   | { page: 'not-found'; path: string };
 
 /** The paths the app answers, as patterns: the server serves the page at each (web-app.ts). */
-export const ROUTE_PATHS = ['/', '/app', '/app/links', '/app/keys', '/app/stats/{code}', '/{code}+'] as const;
+export const ROUTE_PATHS = ['/', '/app', '/app/links', '/app/keys', '/app/webhooks', '/app/stats/{code}', '/{code}+'] as const;
 
 const CODE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -24,6 +25,7 @@ export function parseRoute(pathname: string): Route {
   if (path === '/' || path === '') return { page: 'home' };
   if (path === '/app' || path === '/app/' || path === '/app/links') return { page: 'links' };
   if (path === '/app/keys') return { page: 'keys' };
+  if (path === '/app/webhooks') return { page: 'webhooks' };
   const stats = /^\/app\/stats\/([^/]+)$/.exec(path) ?? /^\/([^/]+)\+$/.exec(path);
   if (stats?.[1] !== undefined && CODE.test(stats[1])) return { page: 'stats', code: stats[1] };
   return { page: 'not-found', path };

@@ -5,6 +5,7 @@
 // test-artifacts/screenshots/ (desktop and phone).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import type { Browser, Page } from 'playwright-core';
 import { createCurtClient, type CurtClient } from '../../src/client/curt-client.ts';
 import {
@@ -22,6 +23,8 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { E2E_ADMIN_KEY, freePort, startKgs, startUrlService, type ServiceProcess } from '../support/processes.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 import { BROWSER_UA, PREVIEW_BOT_UA } from '../support/user-agents.ts';
+import { startWebhookReceiver } from '../support/webhook-receiver.ts';
+import { verifyWebhook } from '../../src/url/webhook-signature.ts';
 
 const FLUSH_MS = 200;
 
@@ -58,6 +61,8 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
         KGS_URL: kgs.url,
         ALLOW_ANONYMOUS: String(allowAnonymous),
         CLICK_FLUSH_INTERVAL_MS: String(FLUSH_MS),
+        // The webhook test's receiver is on 127.0.0.1; both services deliver (they share the outbox).
+        WEBHOOK_ALLOW_PRIVATE: 'true',
       });
     };
     [open, closed] = await Promise.all([service(true), service(false)]);
@@ -280,6 +285,55 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  /** A file of two rows for the import: a new alias, and a row whose url is none. */
+  const twoRowFile = (alias: string) => ({ name: 'two-rows.csv', mimeType: 'text/csv', buffer: Buffer.from(`url,alias\r\nhttps://example.com/browser/imported,${alias}\r\nnot a url,\r\n`) });
+
+  /** On My links: opens Import / Export, imports `file`, and waits for the report. */
+  async function importThroughPage(page: Page, file: ReturnType<typeof twoRowFile>): Promise<void> {
+    await page.getByRole('button', { name: 'Import / Export' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import / Export' });
+    await dialog.getByLabel('CSV or NDJSON file').setInputFiles(file);
+    await dialog.getByRole('button', { name: 'Import a file' }).click();
+    await dialog.getByTestId('import-report').waitFor();
+  }
+
+  test('Import / Export on My links: Download CSV saves the key\'s links; a two-row file shows one created, one refused with its reason', async () => {
+    const made = await admin.createApiKey({ name: 'browser-porting' });
+    const mine = createCurtClient({ baseUrl: open.url, apiKey: made.key });
+    const links = [await mine.shorten('https://example.com/browser/export-1', { alias: 'brexport1' }), await mine.shorten('https://example.com/browser/export-2?a=1,2')];
+    const { page, problems } = await openPage('/app/links', { apiKey: made.key });
+    await page.getByTestId('links').waitFor();
+
+    await page.getByRole('button', { name: 'Import / Export' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Import / Export' });
+    const download = page.waitForEvent('download');
+    await dialog.getByRole('button', { name: 'Download CSV' }).click();
+    const saved = await download;
+    assert.equal(saved.suggestedFilename(), 'curt-links.csv');
+    const csv = await readFile(await saved.path(), 'utf8');
+    const lines = csv.trimEnd().split('\r\n');
+    assert.equal(lines[0], 'short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags');
+    assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]).sort(), links.map((l) => l.short_code).sort(), 'the key\'s links, and only them');
+    assert.ok(csv.includes('"https://example.com/browser/export-2?a=1,2"'), 'a URL with a comma is quoted');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+
+    await importThroughPage(page, twoRowFile('brimport1'));
+    const report = page.getByTestId('import-report');
+    assert.equal(await report.locator('.import-summary').textContent(), '2 rows: 1 created, 0 already there, 1 refused.');
+    const refused = report.getByRole('table');
+    assert.deepEqual(await refused.locator('thead th').allTextContents(), ['Row', 'Why']);
+    const rows = refused.locator('tbody tr');
+    assert.equal(await rows.count(), 1);
+    assert.equal(await rows.first().locator('td').first().textContent(), '2');
+    assert.match((await rows.first().locator('td').nth(1).textContent()) ?? '', /\(invalid_url\)$/);
+    await until(async () => /Imported\. 2 rows: 1 created/.test((await page.getByTestId('live').textContent()) ?? ''), 5000, 'the live region to announce the import');
+    // The list behind the dialog has the new link, and the API agrees.
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await page.locator('li[data-code=brimport1]').waitFor();
+    assert.equal((await mine.get('brimport1')).original_url, 'https://example.com/browser/imported');
+    assert.deepEqual(await problems(), []);
+  });
+
   test('API keys: an admin creates a key (shown once) and revokes it', async () => {
     const { page, problems } = await openPage('/app/keys', { apiKey: E2E_ADMIN_KEY });
     await page.getByLabel('Name (optional)').fill('browser-made');
@@ -295,14 +349,105 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  test('Webhooks: add an endpoint (the secret shown once), make a link, see link.created delivered in its log; disable, enable, delete after confirming', async (t) => {
+    const receiver = await startWebhookReceiver();
+    t.after(() => receiver.close());
+    const { page, problems } = await openPage('/app/webhooks', { apiKey: E2E_ADMIN_KEY });
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Webhooks' }).waitFor();
+    await page.getByRole('heading', { name: 'Webhooks', level: 1 }).waitFor();
+
+    // Nothing chosen: the events say so, and take the focus.
+    await page.getByLabel('Endpoint URL').fill(receiver.url);
+    await page.getByRole('checkbox', { name: /link\.created/ }).uncheck();
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByText('Choose at least one event.').waitFor();
+    assert.equal(await page.evaluate<string>('document.activeElement.value'), 'link.created');
+    await page.getByRole('checkbox', { name: /link\.created/ }).check();
+    await page.getByLabel('Description (optional)').fill('browser receiver');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+
+    // The secret, once, with a copy button and the warning; the focus is on it.
+    const notice = page.getByTestId('new-webhook');
+    await notice.getByText('You will not see this secret again.').waitFor();
+    const secret = (await page.getByTestId('webhook-secret').textContent()) ?? '';
+    assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+    assert.equal(await page.evaluate<string>('document.activeElement.textContent'), 'Webhook added: copy its secret now');
+    await notice.getByRole('button', { name: 'Copy secret' }).click();
+    assert.equal(await page.evaluate<string>('navigator.clipboard.readText()'), secret);
+    const row = page.getByTestId('webhooks-table').getByRole('row', { name: /browser receiver/ });
+    await row.waitFor();
+    assert.match((await row.textContent()) ?? '', /link\.createdActive0/);
+    const listed = (await admin.listWebhooks()).find((h) => h.url === receiver.url);
+    assert.ok(listed, 'the SDK lists it');
+    assert.equal('secret' in listed, false, 'never with its secret');
+
+    // A link made on the home page: its link.created reaches the receiver, signed with that secret.
+    await page.getByRole('link', { name: 'Shorten' }).click();
+    await page.getByLabel('Long URL').fill('https://example.com/browser/webhook');
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    const code = ((await page.getByTestId('short-url').textContent()) ?? '').split('/').at(-1) ?? '';
+    const [hook] = await receiver.waitFor(1);
+    assert.ok(hook);
+    assert.equal(hook.json.type, 'link.created');
+    assert.equal(hook.json.data.short_code, code);
+    const headers = { id: String(hook.headers['webhook-id']), timestamp: String(hook.headers['webhook-timestamp']), signature: String(hook.headers['webhook-signature']) };
+    assert.ok(verifyWebhook(secret, headers, hook.body), 'signed with the secret the page showed');
+
+    // The endpoint's deliveries: link.created, delivered in one attempt with a 204.
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    assert.equal(await page.getByTestId('new-webhook').count(), 0, 'the secret is not shown again');
+    await row.getByRole('button', { name: 'Deliveries' }).click();
+    const log = page.getByTestId('webhook-deliveries');
+    await log.waitFor();
+    assert.match(await page.evaluate<string>('document.activeElement.textContent'), /^Deliveries to /, 'focus moves to the log');
+    const delivered = log.getByRole('row', { name: /^link\.created Delivered 1 HTTP 204 / });
+    await until(
+      async () => {
+        await log.getByRole('button', { name: 'Refresh' }).click();
+        return (await delivered.count()) === 1;
+      },
+      10_000,
+      'the delivered link.created in the log',
+    );
+    assert.equal(await log.locator(`tr[data-event-id="${headers.id}"]`).count(), 1, 'the row is the event the receiver got');
+
+    // Disable: no event for a link made meanwhile; enable again.
+    await row.getByRole('button', { name: 'Disable' }).click();
+    await row.getByText('Disabled', { exact: true }).waitFor();
+    assert.equal(await page.evaluate<string>('document.activeElement.textContent'), 'Enable', 'focus stays on the toggle');
+    await admin.shorten('https://example.com/browser/while-disabled');
+    await row.getByRole('button', { name: 'Enable' }).click();
+    await row.getByText('Active', { exact: true }).waitFor();
+    assert.equal((await admin.webhookDeliveries(listed.id)).items.length, 1, 'no event was written for the link made while disabled');
+
+    // Delete: Escape keeps it; confirmed, it leaves the list and the focus goes to the list.
+    await row.getByRole('button', { name: 'Delete' }).click();
+    const confirm = page.getByRole('dialog', { name: `Delete the webhook to ${receiver.url}?` });
+    await confirm.waitFor();
+    assert.equal(await page.evaluate<string>('document.activeElement.textContent'), 'Keep it');
+    await page.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'detached' });
+    await row.getByRole('button', { name: 'Delete' }).click();
+    await confirm.getByRole('button', { name: 'Delete webhook' }).click();
+    await row.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate<string>('document.activeElement.textContent'), 'Endpoints');
+    assert.equal((await admin.listWebhooks()).some((h) => h.url === receiver.url), false);
+    assert.deepEqual(await problems(), []);
+  });
+
   test('every page: no serious or critical axe-core issue in light and dark; screenshots at desktop and phone size; nothing wider than a phone', async () => {
-    const pages: { name: string; path: string; ready: string; apiKey?: string }[] = [
+    const pages: { name: string; path: string; ready: string; apiKey?: string; then?: (page: Page) => Promise<void> }[] = [
       { name: 'home', path: '/', ready: 'form button[type=submit]' },
       { name: 'stats', path: `/${clicked}+`, ready: '[data-testid=clicks-chart] canvas' },
       { name: 'sign-in', path: '/app/links', ready: 'form.key-form' },
       { name: 'my-links', path: '/app/links', ready: '[data-testid=links]', apiKey: E2E_ADMIN_KEY },
+      // The dialog with a report: a summary and a table of refused rows (the second run: the first row exists).
+      { name: 'import-export', path: '/app/links', ready: '[data-testid=links]', apiKey: E2E_ADMIN_KEY, then: (page) => importThroughPage(page, twoRowFile('bra11y')) },
       { name: 'api-keys', path: '/app/keys', ready: '[data-testid=keys-table]', apiKey: E2E_ADMIN_KEY },
+      { name: 'webhooks', path: '/app/webhooks', ready: '[data-testid=webhooks-list]', apiKey: E2E_ADMIN_KEY },
     ];
+    // An endpoint to show on the webhooks page (nothing will make events for it).
+    await admin.createWebhook('http://127.0.0.1:9/curt', ['link.created', 'link.clicked'], { description: 'screenshot' });
     const found: string[] = [];
     for (const scheme of ['light', 'dark'] as const) {
       for (const [size, viewport] of [['desktop', DESKTOP], ['phone', PHONE]] as const) {
@@ -313,6 +458,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
           const page = await context.newPage();
           await page.goto(`${open.url}${spec.path}`);
           await page.locator(spec.ready).first().waitFor();
+          await spec.then?.(page);
           await page.waitForTimeout(100);
           await screenshot(page, `${spec.name}-${size}-${scheme}`);
           if (size === 'phone') {

@@ -1,6 +1,6 @@
 // The one-machine mode as the README tells a newcomer to use it: `npm start` with no configuration at
 // all (the environment holds only PATH and HOME), then the `curt` command against it, end to end —
-// shorten → redirect → stats → delete — and restarts, graceful and by SIGKILL, that keep every link,
+// shorten → redirect → stats → delete, export → import — and restarts, graceful and by SIGKILL, that keep every link,
 // click and code. PostgreSQL and Redis may run on this machine; the server must not touch them.
 //
 // Where it runs: a fresh temporary folder that stands for the project checkout. It holds links to the
@@ -8,12 +8,17 @@
 // folder as its working directory, and the default DATA_DIR (./data) lands in it, not in the
 // repository. The liberties taken: `-- --port N`, a free port instead of 8080, which may be busy, and
 // METRICS_PORT=0 (any free port) instead of 9464, for the same reason.
+//
+// A second test starts another such server with the one setting webhooks to a receiver on this
+// machine need (WEBHOOK_ALLOW_PRIVATE=true) and drives `curt webhooks` end to end, checking the
+// signatures as docs/webhooks.md tells a receiver to.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, readlink, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,7 +26,7 @@ import { promisify } from 'node:util';
 import { untilValue } from '../support/fault-probes.ts';
 import { freePort, ROOT } from '../support/processes.ts';
 import { PERSON } from '../support/user-agents.ts';
-
+import { startWebhookReceiver, type ReceivedWebhook } from '../support/webhook-receiver.ts';
 
 const run = promisify(execFile);
 const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', METRICS_PORT: '0' };
@@ -32,8 +37,8 @@ interface Server {
 }
 
 /** `npm start` in `dir`, in a process group of its own, once it has printed its summary. */
-async function npmStart(dir: string, port: number): Promise<Server> {
-  const child = spawn('npm', ['start', '--', '--port', String(port)], { cwd: dir, env: ENV, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+async function npmStart(dir: string, port: number, env: Record<string, string> = {}): Promise<Server> {
+  const child = spawn('npm', ['start', '--', '--port', String(port)], { cwd: dir, env: { ...ENV, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -98,6 +103,24 @@ function curtWithInput(dir: string, args: string[], env: Record<string, string>,
  * descriptors, looked up in the kernel's connection tables. Other tests may talk to PostgreSQL and
  * Redis meanwhile; only this process's own sockets count.
  */
+/**
+ * A receiver's check of a webhook, written from docs/webhooks.md ("Signatures") rather than taken from
+ * Curt's code: HMAC-SHA256 of "id.timestamp.body" keyed with the secret's bytes, a recent timestamp.
+ */
+function signedWith(secret: string, hook: ReceivedWebhook): boolean {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const id = String(hook.headers['webhook-id']);
+  const ts = String(hook.headers['webhook-timestamp']);
+  if (Math.abs(Date.now() / 1000 - Number(ts)) > 300) return false;
+  const expected = Buffer.from(`v1,${createHmac('sha256', key).update(`${id}.${ts}.${hook.body}`).digest('base64')}`);
+  return String(hook.headers['webhook-signature'])
+    .split(' ')
+    .some((sig) => {
+      const given = Buffer.from(sig);
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    });
+}
+
 async function remotePortsOf(pid: number): Promise<number[]> {
   const inodes = new Set<string>();
   for (const fd of await readdir(`/proc/${pid}/fd`)) {
@@ -227,6 +250,111 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const unlocked = await curt(dir, ['edit', lockedLink.short_code, '--no-password', '--json'], admin);
   assert.equal((JSON.parse(unlocked.stdout) as { has_password: boolean }).has_password, false);
   assert.equal((await fetch(lockedUrl, { redirect: 'manual', headers: PERSON })).status, 302);
+
+  // Import and export through the CLI, with a key of its own (an import's links are its key's):
+  // `curt export > file`, then that file into the same server, where every row exists already.
+  const made = await curt(dir, ['keys', 'create', '--name', 'porting', '--json'], admin);
+  assert.equal(made.code, 0, made.stderr);
+  const mine = { ...cli, CURT_API_KEY: (JSON.parse(made.stdout) as { key: string }).key };
+  for (const args of [['https://example.com/ported', '--alias', 'ported', '--expires-in', '7d'], ['https://example.com/ported?b=1,2']]) {
+    assert.equal((await curt(dir, ['shorten', ...args], mine)).code, 0);
+  }
+  await run('sh', ['-c', `"${process.execPath}" bin/curt.mjs export > links.csv`], { cwd: dir, env: { ...ENV, ...mine } });
+  const file = await readFile(join(dir, 'links.csv'), 'utf8');
+  assert.match(file, /^short_code,url,created_at,expires_at,is_one_time,is_active,state,clicks,bot_hits,last_clicked_at,tags\r\n/);
+  assert.equal(file.trimEnd().split('\r\n').length, 3, file);
+  assert.match(file, /\r\nported,https:\/\/example\.com\/ported,/);
+  const back = await curt(dir, ['import', 'links.csv', '--json'], mine);
+  assert.equal(back.code, 0, back.stderr);
+  const report = back.stdout.trim().split('\n').map((line) => JSON.parse(line) as { status?: string });
+  assert.deepEqual(report.map((line) => line.status ?? line), ['exists', 'exists', { summary: true, rows: 2, created: 0, exists: 2, refused: 0 }]);
+  assert.equal((await curt(dir, ['import', 'links.csv'], mine)).stdout, '2 rows: 0 created, 2 already there, 0 refused.\n');
+
+  // A small sheet of another shape: a new alias is created, a bad row refused with its reason.
+  await writeFile(join(dir, 'sheet.csv'), 'alias,url,notes\r\nimported1,https://example.com/imported,first\r\nbadrow,not a url,second\r\n');
+  const sheet = await curt(dir, ['import', 'sheet.csv'], mine);
+  assert.equal(sheet.code, 0, sheet.stderr);
+  assert.match(sheet.stdout, /^row 2: refused: .+\(invalid_url\)\n2 rows: 1 created, 0 already there, 1 refused\.\n$/);
+  const imported = await fetch(`${server}/imported1`, { redirect: 'manual', headers: PERSON });
+  assert.deepEqual([imported.status, imported.headers.get('location')], [302, 'https://example.com/imported']);
+  // A file that is not there: one line, the usage error's exit code, nothing sent.
+  const missing = await curt(dir, ['import', 'missing.csv'], mine);
+  assert.deepEqual([missing.code, missing.stdout, missing.stderr.trim().split('\n').length], [2, '', 1]);
+  assert.match(missing.stderr, /^curt: cannot read missing\.csv: no such file/);
+  await stopGracefully(current, dir);
+  current = null;
+});
+
+test('curt webhooks against npm start: add (the secret printed once), a link made and followed reaches the receiver as link.created and a link.clicked batch, both signed; deliveries lists them; rm', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'curt-one-machine-webhooks-'));
+  await symlink(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  await symlink(join(ROOT, 'bin'), join(dir, 'bin'));
+  const receiver = await startWebhookReceiver();
+  const port = await freePort();
+  const server = `http://127.0.0.1:${port}`;
+  let current: Server | null = null;
+  t.after(async () => {
+    if (current) await stop(current, 'SIGKILL');
+    await receiver.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // The one setting this needs: the receiver is on 127.0.0.1, which Curt refuses by default.
+  current = await npmStart(dir, port, { WEBHOOK_ALLOW_PRIVATE: 'true' });
+  const adminKey = /Admin API key[^\n]*\n\s+(curt_\S+)/.exec(current.output())?.[1];
+  assert.ok(adminKey, current.output());
+  const admin = { CURT_SERVER: server, CURT_API_KEY: adminKey };
+
+  const added = await curt(dir, ['webhooks', 'add', receiver.url, '--events', 'link.created,link.clicked'], admin);
+  assert.equal(added.code, 0, added.stderr);
+  const id = /^Webhook (\d+): (\S+)\n/.exec(added.stdout);
+  assert.equal(id?.[2], receiver.url, added.stdout);
+  assert.match(added.stdout, /^ {2}events: link\.created, link\.clicked\n {2}state: {2}active\n/m);
+  const secret = /^ {2}secret: (whsec_\S+)\n {2}\(shown once/m.exec(added.stdout)?.[1];
+  assert.ok(secret, added.stdout);
+  assert.equal(added.stdout.split(secret).length, 2, 'the secret is printed once');
+  const hookId = id?.[1] ?? '';
+  const listed = await curt(dir, ['webhooks', 'list'], admin);
+  assert.match(listed.stdout, new RegExp(`^\\s*${hookId}\\s+${receiver.url.replace(/[.]/g, '\\.')}\\s+link\\.created,link\\.clicked\\s+active\\s+0\\s+\\d{4}-`, 'm'));
+  assert.ok(!listed.stdout.includes(secret), 'and never again');
+
+  // A link, followed by a person's browser: one link.created, then (at the next click flush) a link.clicked.
+  const made = JSON.parse((await curt(dir, ['shorten', 'https://example.com/hooked', '--json'], admin)).stdout) as { short_code: string; short_url: string };
+  const redirect = await fetch(`${server}/${made.short_code}`, { redirect: 'manual', headers: PERSON });
+  assert.equal(redirect.status, 302);
+  const received = await receiver.waitFor(2, 15_000);
+  // Curt promises no order (docs/webhooks.md): each is found by its type.
+  assert.deepEqual(received.map((h) => h.json.type).sort(), ['link.clicked', 'link.created']);
+  const ofType = (type: string) => received.find((h) => h.json.type === type) as ReceivedWebhook;
+  const [created, clicked] = [ofType('link.created'), ofType('link.clicked')];
+  assert.equal(created.json.data.short_code, made.short_code);
+  assert.equal(created.json.data.original_url, 'https://example.com/hooked');
+  assert.deepEqual(clicked.json.data, { links: [{ short_code: made.short_code, short_url: made.short_url, clicks: 1 }], clicks: 1 });
+  for (const hook of received) {
+    assert.equal(hook.headers['content-type'], 'application/json');
+    assert.ok(signedWith(secret, hook), `${hook.json.type} is signed with the secret`);
+    assert.ok(!signedWith(secret, { ...hook, body: hook.body.replace('"clicks":1', '"clicks":2').replace('hooked', 'hacked') }), 'and a changed body is not');
+  }
+  assert.notEqual(created.headers['webhook-id'], clicked.headers['webhook-id']);
+
+  // The delivery log: both events, delivered at the first attempt (204), newest first.
+  const log = await untilValue('both deliveries recorded', async () => {
+    const result = await curt(dir, ['webhooks', 'deliveries', hookId], admin);
+    return (result.stdout.match(/ delivered /g) ?? []).length === 2 ? result.stdout : undefined;
+  }, 10_000);
+  const rows = log.split('\n');
+  assert.match(rows[0] ?? '', /^EVENT\s+TYPE\s+STATE\s+ATTEMPTS\s+LAST\s+CREATED$/);
+  assert.match(rows[1] ?? '', new RegExp(`^${String(clicked.headers['webhook-id'])}\\s+link\\.clicked\\s+delivered\\s+1\\s+204\\s`));
+  assert.match(rows[2] ?? '', new RegExp(`^${String(created.headers['webhook-id'])}\\s+link\\.created\\s+delivered\\s+1\\s+204\\s`));
+
+  // rm: gone from the list, and a new link sends nothing.
+  assert.equal((await curt(dir, ['webhooks', 'rm', hookId], admin)).stdout, `Deleted webhook ${hookId}.\n`);
+  assert.equal((await curt(dir, ['webhooks', 'list'], admin)).stdout, 'No webhook endpoints.\n');
+  const gone = await curt(dir, ['webhooks', 'deliveries', hookId], admin);
+  assert.equal(gone.code, 1);
+  assert.equal((await curt(dir, ['shorten', 'https://example.com/after-rm'], admin)).code, 0);
+  await sleep(1500);
+  assert.equal(receiver.received.length, 2, 'no event after rm');
   await stopGracefully(current, dir);
   current = null;
 });

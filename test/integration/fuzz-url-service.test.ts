@@ -15,6 +15,8 @@ import {
   futureDateTime,
   headers,
   headerValue,
+  importBody,
+  importContentType,
   injectWithin,
   listeningPort,
   METHODS,
@@ -34,6 +36,8 @@ import {
   type FuzzRequest,
 } from '../support/fuzz.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
+
+const IMPORT_MAX_BYTES = 100_000;
 
 describe('bad-input fuzzing: URL service', () => {
   let svc: TestUrlService;
@@ -55,7 +59,13 @@ describe('bad-input fuzzing: URL service', () => {
   };
 
   before(async () => {
-    svc = await buildTestUrlService('fuzz-url', { rateLimit: { perKey: 1_000_000, perIp: 1_000_000 }, trustProxy: ['127.0.0.1'], countryHeader: 'cf-ipcountry' });
+    svc = await buildTestUrlService('fuzz-url', {
+      rateLimit: { perKey: 1_000_000, perIp: 1_000_000 },
+      trustProxy: ['127.0.0.1'],
+      countryHeader: 'cf-ipcountry',
+      // Small, so that generated files cross it: 413 before the body (Content-Length) and while reading it.
+      importMaxBytes: IMPORT_MAX_BYTES,
+    });
     const user = (await svc.userKey('fuzzer')).authorization;
     keys = [svc.admin.authorization, user];
     scratch = [
@@ -135,6 +145,32 @@ describe('bad-input fuzzing: URL service', () => {
     );
   });
 
+  test('POST and PATCH /webhooks, GET /webhooks/{id}/deliveries: any body, id, cursor and credentials', async () => {
+    const events = fc.array(fc.constantFrom('link.created', 'link.updated', 'link.deleted', 'link.clicked'), { minLength: 1, maxLength: 4 });
+    const target = fc.constantFrom('https://hooks.example.com/in', 'http://127.0.0.1:9/hook', 'http://sho.rt/x', 'ftp://x.example/', 'https://user:pw@h.example/');
+    const createBody = nearValidBody(fc.record({ url: target, events, description: fc.string({ maxLength: 200 }) }, { requiredKeys: ['url', 'events'] }), {
+      url: nastyString,
+      events: wrongValue,
+      description: nastyString,
+    });
+    const patchBody = nearValidBody(fc.record({ url: target, events, is_active: fc.boolean(), description: fc.oneof(fc.string({ maxLength: 200 }), fc.constant(null)) }, { requiredKeys: [] }), {
+      url: nastyString,
+      events: wrongValue,
+      is_active: wrongValue,
+    });
+    const id = fc.oneof(fc.constantFrom('1', '2', '3'), pathSegment());
+    await fc.assert(
+      fc.asyncProperty(body(createBody), body(patchBody), id, queryString(['cursor', 'limit']), contentType, credentials(), async (created, patch, which, query, type, auth) => {
+        const res = await send({ method: 'POST', url: '/webhooks', headers: headers({ 'content-type': type, authorization: auth }), payload: created });
+        // An endpoint that was made is deleted again: a key may have only 20.
+        if (res.statusCode === 201) await svc.app.inject({ method: 'DELETE', url: `/webhooks/${res.json<{ id: number }>().id}`, headers: { authorization: svc.admin.authorization } });
+        await send({ method: 'PATCH', url: `/webhooks/${which}`, headers: headers({ 'content-type': type, authorization: auth }), payload: patch });
+        await send({ method: 'GET', url: `/webhooks/${which}/deliveries${query}`, headers: headers({ authorization: auth }) });
+      }),
+      RUNS,
+    );
+  });
+
   test('GET /urls: any limit and cursor', async () => {
     const cursor = fc.oneof(
       { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: 10n ** 15n }).map((n) => Buffer.from(`id:${n}`).toString('base64url')) },
@@ -174,6 +210,34 @@ describe('bad-input fuzzing: URL service', () => {
     await fc.assert(
       fc.asyncProperty(code, fc.constantFrom('qr', 'analytics'), query, credentials(), accept(false), async (code, leaf, qs, auth, acc) => {
         await send({ method: 'GET', url: `/urls/${code}/${leaf}${qs}`, headers: headers({ authorization: auth, accept: acc }) });
+      }),
+      RUNS,
+    );
+  });
+
+  test('GET /urls/export: any format, query and credentials; a 200 is a whole CSV or NDJSON file', async () => {
+    const query = fc.oneof(
+      { weight: 3, arbitrary: fc.constantFrom('', '?format=csv', '?format=ndjson') },
+      { weight: 1, arbitrary: fc.record({ format: fc.oneof(fc.constantFrom('CSV', 'json', 'kutt', 'csv ', ''), queryValue) }).map((q) => `?${new URLSearchParams(q).toString()}`) },
+      { weight: 1, arbitrary: queryString(['format', 'limit', 'cursor']) },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'GET', 'GET', 'HEAD'), query, credentials(), accept(false), async (method, qs, auth, acc) => {
+        await send({ method, url: `/urls/export${qs}`, headers: headers({ authorization: auth, accept: acc }) });
+      }),
+      RUNS,
+    );
+  });
+
+  test('POST /urls/import: any file, media type, format and credentials; a 200 is a report whose summary adds up', async () => {
+    const query = fc.oneof(
+      { weight: 4, arbitrary: fc.constant('') },
+      { weight: 2, arbitrary: fc.constantFrom('?format=curt', '?format=kutt', '?format=yourls') },
+      { weight: 1, arbitrary: queryString(['format']) },
+    );
+    await fc.assert(
+      fc.asyncProperty(importBody, importContentType, query, credentials(), framingHeaders, async (payload, type, qs, auth, framing) => {
+        await send({ method: 'POST', url: `/urls/import${qs}`, headers: headers({ ...framing, 'content-type': type, authorization: auth }), payload });
       }),
       RUNS,
     );
@@ -303,7 +367,12 @@ describe('bad-input fuzzing: URL service', () => {
       '/urls/{c}/analytics',
       '/urls/{c}/qr',
       '/urls/{c}/{c}',
+      '/urls/export',
+      '/urls/import',
       '/api-keys',
+      '/webhooks',
+      '/webhooks/{c}',
+      '/webhooks/{c}/deliveries',
       '/{c}',
       '/{c}/{c}',
       '/health',
@@ -395,6 +464,25 @@ describe('bad-input fuzzing: URL service', () => {
       const big = await rawExchange(port, Buffer.from(`GET /health HTTP/1.1\r\nHost: sho.rt\r\nX-Big: ${'b'.repeat(20_000)}\r\n\r\n`));
       assert.ok(big);
       problem(big, 431, 'headers_too_large');
+    });
+
+    test('POST /urls/import without a body or Content-Type, or with JSON, is 415 naming the types it reads, not a 500', async () => {
+      for (const [type, payload] of [[undefined, undefined], [undefined, 'url\nhttps://example.com'], ['application/json', '{"url":"https://example.com"}'], ['text/html', '<p>']] as const) {
+        const res = await svc.app.inject({ method: 'POST', url: '/urls/import', headers: headers({ ...svc.admin, 'content-type': type }), ...(payload === undefined ? {} : { payload }) });
+        problem(res, 415, 'unsupported_media_type');
+        assert.match(res.json<{ detail: string }>().detail, /text\/csv or application\/x-ndjson/);
+      }
+    });
+
+    test('a record over 64 KiB after the first batch of rows is reported: the report ends with the error, not a summary', async () => {
+      const rows = Array.from({ length: 150 }, (_, i) => `not a url ${i}`);
+      const payload = `url\r\n${rows.join('\r\n')}\r\nhttps://example.com/${'h'.repeat(70_000)}\r\n`;
+      const request = { method: 'POST' as const, url: '/urls/import', headers: { ...svc.admin, 'content-type': 'text/csv' }, payload };
+      const res = await send(request);
+      assert.equal(res.statusCode, 200);
+      const last = JSON.parse(res.body.trim().split('\n').at(-1) ?? '') as { error?: { code: string; detail: string } };
+      assert.equal(last.error?.code, 'invalid_request');
+      assert.match(last.error?.detail ?? '', /longer than 65536 characters/);
     });
 
     test('an Expect other than 100-continue gets a 417 problem+json, not Node\'s bare 417', async () => {

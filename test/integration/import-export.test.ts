@@ -133,3 +133,37 @@ test('a 100,000-link export streams in bounded memory (PostgreSQL)', { timeout: 
   // The whole export is about 25 MB of text and far more as objects: held at once it would show here.
   assert.ok(growthMb < 40, `heap grew ${growthMb.toFixed(1)} MB`);
 });
+
+test('the OpenAPI document lists export and import: their format parameters, the files they answer, the types import reads, a key', async (t) => {
+  const a = await serve(t, 'pglite');
+  interface Operation {
+    parameters?: { in: string; name: string; required?: boolean; schema: { anyOf?: { enum: string[] }[]; enum?: string[] } }[];
+    requestBody?: { required?: boolean; content: Record<string, unknown> };
+    responses: Record<string, { content?: Record<string, unknown> }>;
+    security?: unknown[];
+  }
+  const res = await fetch(`${a.address}/docs/json`);
+  assert.equal(res.status, 200);
+  const doc = (await res.json()) as { paths: Record<string, Record<string, Operation>> };
+  const exported = doc.paths['/urls/export']?.get;
+  const imported = doc.paths['/urls/import']?.post;
+  assert.ok(exported, 'GET /urls/export is listed');
+  assert.ok(imported, 'POST /urls/import is listed');
+  const values = (op: Operation, name: string) => {
+    const parameter = op.parameters?.find((p) => p.in === 'query' && p.name === name);
+    assert.ok(parameter, `query parameter ${name}`);
+    assert.notEqual(parameter.required, true, `${name} is optional`);
+    return (parameter.schema.anyOf ?? [parameter.schema]).flatMap((s) => s.enum ?? []).sort();
+  };
+  assert.deepEqual(values(exported, 'format'), ['csv', 'ndjson']);
+  assert.deepEqual(values(imported, 'format'), ['curt', 'kutt', 'yourls']);
+  assert.deepEqual(Object.keys(exported.responses['200']?.content ?? {}).sort(), ['application/x-ndjson', 'text/csv']);
+  assert.deepEqual(Object.keys(imported.responses['200']?.content ?? {}), ['application/x-ndjson'], 'the report');
+  const reads = Object.keys(imported.requestBody?.content ?? {});
+  for (const type of ['text/csv', 'application/x-ndjson']) assert.ok(reads.includes(type), `import reads ${type}: ${reads.join(', ')}`);
+  assert.equal(imported.requestBody?.required, true);
+  for (const status of ['400', '401', '413', '415']) assert.ok(imported.responses[status], `import documents ${status}`);
+  // The errors are problem documents, not files: the file's types are on the 200 only.
+  assert.ok(!('text/csv' in (exported.responses['401']?.content ?? {})), 'a 401 is not a CSV');
+  for (const op of [exported, imported]) assert.deepEqual(op.security, [{ bearer: [] }]);
+});

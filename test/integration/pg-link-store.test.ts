@@ -8,7 +8,7 @@ import { loadMigrations, migrate, MIGRATIONS_DIR, pendingMigrations } from '../.
 import { hashApiKey } from '../../src/url/api-keys.ts';
 import { ServerBusy } from '../../src/core/errors.ts';
 import type { TransactionalRunner } from '../../src/core/sql.ts';
-import { CodeExists, type ClickAggregate, type LinkStore, type NewLink } from '../../src/storage/link-store.ts';
+import { CodeExists, type ClickAggregate, type Dimension, type LinkStore, type NewLink } from '../../src/storage/link-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { testLogger } from '../support/log.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
@@ -255,6 +255,26 @@ describe('PgLinkStore', () => {
     const orphans = await database.db.query<{ n: number }>('SELECT count(*)::int AS n FROM url_daily_clicks WHERE url_id = $1', [gone.id]);
     assert.equal(orphans.rows[0]?.n, 0);
     await store.applyClicks([]);
+  });
+
+  test('applyClicks writes a busy second (10,000 links, five values each) within the statement timeout, twice the same day', async () => {
+    // Each batch has to finish within the pool's statement timeout (5 s) or it fails again on every
+    // retry: the per-value statement was once quadratic in the batch and failed from about 5,000 links.
+    const { rows } = await database.db.query<{ id: string }>(
+      `INSERT INTO urls (short_code, original_url) SELECT 'bulk' || g, 'https://example.com/bulk' FROM generate_series(1, 10000) AS g RETURNING id`,
+    );
+    const batch = (browser: string): ClickAggregate[] =>
+      rows.map(({ id }) => {
+        const values = new Map(Object.entries({ referrer: '(direct)', country: 'DE', browser, os: 'Android', device: 'mobile' }).map(([dimension, value]) => [dimension as Dimension, new Map([[value, 1]])]));
+        return { linkId: Number(id), clicks: 1, botHits: 0, lastClickedAt: new Date('2026-06-01T12:00:00.000Z'), days: new Map([['2026-06-01', { clicks: 1, botHits: 0, values }]]) };
+      });
+    await store.applyClicks(batch('Chrome'));
+    await store.applyClicks(batch('Safari'));
+    const { rows: counts } = await database.db.query<{ clicks: string; values: string }>(
+      `SELECT (SELECT sum(clicks) FROM urls WHERE short_code LIKE 'bulk%')::text AS clicks,
+              (SELECT count(*) FROM url_daily_values v JOIN urls u ON u.id = v.url_id WHERE u.short_code LIKE 'bulk%')::text AS values`,
+    );
+    assert.deepEqual(counts[0], { clicks: '20000', values: String(10_000 * 6) }, 'two clicks per link; per link four values once and two browsers');
   });
 
   test('analytics answers the range asked, its days inclusive, and the top values of it', async () => {

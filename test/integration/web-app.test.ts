@@ -56,8 +56,8 @@ describe('the web app as served', () => {
     assert.equal(again.body, '');
   });
 
-  test('every page of the app is served the same page: /app, /app/links, /app/keys, /app/stats/{code}, /{code}+', async () => {
-    for (const path of ['/app', '/app/links', '/app/keys', '/app/stats/abcDEF', '/abcDEF+', '/abc%2B', '/app/anything/else']) {
+  test('every page of the app is served the same page: /app, /app/links, /app/keys, /app/webhooks, /app/stats/{code}, /{code}+', async () => {
+    for (const path of ['/app', '/app/links', '/app/keys', '/app/webhooks', '/app/stats/abcDEF', '/abcDEF+', '/abc%2B', '/app/anything/else']) {
       const res = await svc.app.inject({ url: path });
       assert.equal(res.statusCode, 200, path);
       assert.match(res.body, /<title>Curt<\/title>/, path);
@@ -125,6 +125,7 @@ test('every path the app itself uses starts with a reserved word, or is /{code}+
   assert.deepEqual(parseRoute('/'), { page: 'home' });
   assert.deepEqual(parseRoute('/app'), { page: 'links' });
   assert.deepEqual(parseRoute('/app/keys'), { page: 'keys' });
+  assert.deepEqual(parseRoute('/app/webhooks'), { page: 'webhooks' });
   assert.deepEqual(parseRoute('/abc_-9+'), { page: 'stats', code: 'abc_-9' });
   assert.deepEqual(parseRoute('/app/stats/abc'), { page: 'stats', code: 'abc' });
   assert.equal(parseRoute('/a.b+').page, 'not-found');

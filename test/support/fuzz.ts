@@ -62,6 +62,7 @@ export function assertWellFormed(res: Answer, request: { method: string; url: st
   const what = `${request.method} ${request.url} → ${res.statusCode} ${String(res.headers['content-type'])}: ${res.body.slice(0, 300)}`;
   assert.ok(res.statusCode < 500, `server error: ${what}`);
   assert.ok(!/node_modules|\.ts:\d+|at async|\bat [\w.<>]+ \(/.test(res.body), `internal detail leaked: ${what}`);
+  assertWellFormedPorting(res, request);
   if (res.statusCode < 400) return;
   const type = String(res.headers['content-type']);
   if (options.htmlErrors && wantsHtml(request) && type.startsWith('text/html')) {
@@ -84,6 +85,54 @@ export function assertWellFormed(res: Answer, request: { method: string; url: st
   assert.equal(typeof problem.code, 'string', `no code: ${what}`);
   assert.equal(problem.type, `urn:curt:problem:${String(problem.code)}`, `type does not name code: ${what}`);
 }
+
+/**
+ * What a 200 of the porting routes must be besides: an export is a whole file in its format, an
+ * import's report has a line per row, numbered from 1 in the file's order, then a summary whose counts
+ * add up, or the error that stopped it, which is never an internal one (a 500 the status line hid).
+ * Called by assertWellFormed for every 200 of those paths, so any property that reaches them checks it.
+ */
+export function assertWellFormedPorting(res: Answer, request: { method: string; url: string }): void {
+  const path = request.url.split('?')[0] ?? '';
+  if (res.statusCode !== 200 || request.method === 'HEAD' || (path !== '/urls/export' && path !== '/urls/import')) return;
+  const what = `${request.method} ${request.url} → 200 ${String(res.headers['content-type'])}: ${res.body.slice(0, 300)}`;
+  const type = String(res.headers['content-type']);
+  const lines = res.body.split('\n');
+  assert.equal(lines.pop(), '', `the body does not end with a line end: ${what}`);
+  if (path === '/urls/export') {
+    if (type.startsWith('text/csv')) {
+      assert.equal(lines[0], `${EXPORT_HEADER.join(',')}\r`, `the CSV does not start with its header: ${what}`);
+      assert.ok(res.body.endsWith('\r\n'), `the CSV's records end with CRLF: ${what}`);
+      return;
+    }
+    assert.match(type, /^application\/x-ndjson/, `an export is CSV or NDJSON: ${what}`);
+    for (const line of lines) assert.deepEqual(Object.keys(JSON.parse(line) as object), EXPORT_HEADER, `an NDJSON line has the export's fields: ${what}`);
+    return;
+  }
+  assert.match(type, /^application\/x-ndjson/, `the import's report is NDJSON: ${what}`);
+  const parsed = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+  const last = parsed.pop();
+  assert.ok(last !== undefined, `an empty report: ${what}`);
+  const counts = { created: 0, exists: 0, refused: 0 };
+  parsed.forEach((line, i) => {
+    assert.equal(line.row, i + 1, `report rows are numbered from 1 in order: ${what}`);
+    const status = line.status as keyof typeof counts;
+    assert.ok(status in counts, `a row's status is created, exists or refused: ${what}`);
+    counts[status]++;
+    if (status === 'refused') assert.ok(typeof line.reason === 'string' && line.reason !== '', `a refused row says why: ${what}`);
+    else assert.equal(typeof line.short_code, 'string', `a created or existing row names its link: ${what}`);
+  });
+  if ('error' in last) {
+    const error = last.error as { code?: unknown; detail?: unknown };
+    assert.equal(typeof error.code, 'string', `the stop names a code: ${what}`);
+    assert.notEqual(error.code, 'internal_error', `the import stopped on a server error: ${what}`);
+    return;
+  }
+  assert.deepEqual(last, { summary: true, rows: parsed.length, ...counts }, `the summary does not add up: ${what}`);
+}
+
+/** GET /urls/export's columns (docs/import-export.md). */
+export const EXPORT_HEADER = ['short_code', 'url', 'created_at', 'expires_at', 'is_one_time', 'is_active', 'state', 'clicks', 'bot_hits', 'last_clicked_at', 'tags'];
 
 function wantsHtml(request: { headers?: Record<string, string> }): boolean {
   return (request.headers?.accept ?? '').includes('text/html');
@@ -450,3 +499,143 @@ export function rawRequest(targets: fc.Arbitrary<string>, validAuthorizations: r
     },
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Import files: CSV and NDJSON near what POST /urls/import reads, and what breaks a reader.
+
+/** Media types an import may be sent with: the ones it reads, spelled oddly, and others. */
+export const importContentType: fc.Arbitrary<string | undefined> = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom('text/csv', 'text/csv; charset=utf-8', 'application/x-ndjson', 'application/ndjson', 'application/jsonl', 'application/csv') },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom(
+      undefined,
+      'TEXT/CSV',
+      'text/csv; charset=latin1',
+      'text/csv;;',
+      'text/csv, application/x-ndjson',
+      'application/json',
+      'text/plain',
+      'multipart/form-data; boundary=xyz',
+      'application/octet-stream',
+      'application/x-www-form-urlencoded',
+      '',
+      'csv',
+    ),
+  },
+  { weight: 1, arbitrary: headerValue },
+);
+
+/** A field of an import row: right for some column, or wrong for every one. */
+const importField: fc.Arbitrary<string> = fc.oneof(
+  { weight: 3, arbitrary: fc.webUrl({ withQueryParameters: true }) },
+  { weight: 2, arbitrary: fc.stringMatching(/^[A-Za-z0-9_-]{3,10}$/) },
+  { weight: 1, arbitrary: fc.constantFrom('fuzz-user', 'stable-1', 'health', 'urls', 'ab', 'http://sho.rt/x', 'javascript:alert(1)', 'https://example.com/' + 'p'.repeat(2100)) },
+  { weight: 2, arbitrary: dateTime },
+  { weight: 1, arbitrary: fc.constantFrom('2024-01-31 12:00:00', '2099-01-31 12:00', '31/01/2099', 'tomorrow') },
+  { weight: 2, arbitrary: fc.constantFrom('', 'true', 'false', '1', '0', 'yes', 'maybe', 'used', 'disabled', 'active', '5', '-1', '1e3', '99999999999', 'null') },
+  { weight: 2, arbitrary: nastyString },
+  { weight: 1, arbitrary: wrongValue.map((v) => JSON.stringify(v) ?? '') },
+);
+
+const importHeaders: readonly (readonly string[])[] = [
+  ['url', 'alias', 'expires_at', 'tags', 'max_visits'],
+  EXPORT_HEADER,
+  ['target', 'address', 'expire_in', 'password', 'banned', 'description', 'visit_count', 'created_at'],
+  ['keyword', 'url', 'title', 'timestamp', 'ip', 'clicks'],
+  ['url'],
+  ['URL', ' Alias ', 'EXPIRES_AT'],
+  ['original_url', 'code', 'one_time', 'state'],
+  ['url', 'url', 'alias', 'alias'],
+  ['alias', 'expires_at'], // no url column
+  [''],
+];
+const importHeader: fc.Arbitrary<readonly string[]> = fc.oneof(
+  { weight: 4, arbitrary: fc.constantFrom(...importHeaders) },
+  { weight: 1, arbitrary: fc.array(fc.oneof(fc.constantFrom('url', 'alias', 'expires_at', 'is_one_time', 'max_visits', 'state', 'target', 'address', 'keyword', 'password'), fc.string({ maxLength: 8 })), { minLength: 1, maxLength: 6 }) },
+);
+
+/** How a field is written: quoted as RFC 4180 says, always quoted, raw (broken when it holds , " or a line end), or with a stray quote. */
+const quoting = fc.constantFrom('rfc', 'rfc', 'rfc', 'always', 'raw', 'stray');
+function writeField(value: string, how: string): string {
+  if (how === 'always') return `"${value.replace(/"/g, '""')}"`;
+  if (how === 'raw') return value;
+  if (how === 'stray') return `"${value}`;
+  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+/**
+ * A CSV import file: a header and rows of fields right or wrong, written with any quoting, line
+ * ends mixed per record, maybe a BOM, a NUL byte, a record longer than the reader's bound, or cut
+ * short anywhere (inside a quote, too).
+ */
+/** A sheet `url,alias,expires_at` whose rows are right but for at most one field: most rows make links. */
+const nearValidSheet: fc.Arbitrary<{ header: readonly string[]; rows: string[][] }> = fc
+  .array(
+    fc.tuple(
+      fc.webUrl({ withQueryParameters: true }),
+      fc.oneof(fc.constant(''), fc.stringMatching(/^[A-Za-z0-9_-]{3,10}$/)),
+      fc.oneof(fc.constant(''), futureDateTime),
+      fc.option(fc.tuple(fc.nat({ max: 2 }), importField), { freq: 3, nil: undefined }),
+    ),
+    { maxLength: 12 },
+  )
+  .map((rows) => ({
+    header: ['url', 'alias', 'expires_at'],
+    rows: rows.map(([url, alias, expiry, wrong]) => {
+      const row = [url, alias, expiry];
+      if (wrong !== undefined) row[wrong[0]] = wrong[1];
+      return row;
+    }),
+  }));
+
+export const importCsv: fc.Arbitrary<string> = fc
+  .record({
+    sheet: fc.oneof(nearValidSheet, fc.record({ header: importHeader, rows: fc.array(fc.array(importField, { maxLength: 8 }), { maxLength: 12 }) })),
+    quote: quoting,
+    ends: fc.array(fc.constantFrom('\r\n', '\n', '\r'), { minLength: 1, maxLength: 4 }),
+    bom: fc.boolean(),
+    nul: fc.option(fc.nat(), { nil: undefined }),
+    huge: fc.option(fc.tuple(fc.constantFrom(64 * 1024 + 1, 70_000, 150_000), fc.nat()), { freq: 8, nil: undefined }),
+    cut: fc.option(fc.nat(), { freq: 6, nil: undefined }),
+    lastEnd: fc.boolean(),
+  })
+  .map(({ sheet: { header, rows }, quote, ends, bom, nul, huge, cut, lastEnd }) => {
+    const records = [header, ...rows].map((fields) => fields.map((f) => writeField(f, quote)).join(','));
+    // Anywhere after the header: before any row (400) or after some (the report's last line).
+    if (huge !== undefined) records.splice(1 + (huge[1] % records.length), 0, `https://example.com/${'h'.repeat(huge[0])}`);
+    let text = records.map((r, i) => r + (i < records.length - 1 || lastEnd ? (ends[i % ends.length] ?? '\n') : '')).join('');
+    if (nul !== undefined) {
+      const at = nul % (text.length + 1);
+      text = `${text.slice(0, at)}\u0000${text.slice(at)}`;
+    }
+    if (cut !== undefined) text = text.slice(0, cut % (text.length + 1));
+    return (bom ? '\uFEFF' : '') + text;
+  });
+
+/** An NDJSON import file: objects near a row, lines that are no object, blank lines, mixed line ends. */
+export const importNdjson: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.dictionary(fc.constantFrom('url', 'alias', 'expires_at', 'is_one_time', 'max_visits', 'state', 'target', 'address', 'keyword', 'password', 'banned'), importField, { maxKeys: 5 }).map((o) => JSON.stringify(o)) },
+        { weight: 1, arbitrary: fc.dictionary(fc.constantFrom('url', 'alias', 'target', 'expire_in'), wrongValue, { maxKeys: 4 }).map((o) => JSON.stringify(o)) },
+        { weight: 1, arbitrary: anyJsonText },
+        { weight: 1, arbitrary: notJsonText.map((t) => (typeof t === 'string' ? t : t.toString('latin1')).replace(/[\r\n]/g, ' ')) },
+        { weight: 1, arbitrary: fc.constant('') },
+      ),
+      { maxLength: 12 },
+    ),
+    fc.array(fc.constantFrom('\r\n', '\n'), { minLength: 1, maxLength: 3 }),
+    fc.boolean(),
+  )
+  .map(([lines, ends, bom]) => (bom ? '\uFEFF' : '') + lines.map((l, i) => l + (ends[i % ends.length] ?? '\n')).join(''));
+
+/** Any import body: CSV, NDJSON, garbage text or bytes, nothing at all, or one enormous line. */
+export const importBody: fc.Arbitrary<string | Buffer> = fc.oneof(
+  { weight: 6, arbitrary: importCsv },
+  { weight: 3, arbitrary: importNdjson },
+  { weight: 1, arbitrary: notJsonText },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 200 }).map((bytes) => Buffer.from(bytes)) },
+  { weight: 1, arbitrary: fc.constantFrom('', '\uFEFF', '\r\n', '\n\n\n', '"', 'url\n"https://example.com', 'url\r\n' + 'x'.repeat(80_000), '\u0000'.repeat(100), Buffer.from([0xef, 0xbb, 0xbf, 0xff, 0xfe, 0x0a])) },
+);

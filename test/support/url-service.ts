@@ -24,6 +24,9 @@ import type { PasswordGuessLimits } from '../../src/url/password-gate.ts';
 import { createUrlMetrics } from '../../src/url/metrics.ts';
 import { targetPolicyFor } from '../../src/url/target-url.ts';
 import type { WebAssets } from '../../src/url/web-assets.ts';
+import { createPgWebhookStore } from '../../src/storage/postgres/pg-webhook-store.ts';
+import type { WebhookStore } from '../../src/storage/webhook-store.ts';
+import { createWebhookService } from '../../src/url/webhook-service.ts';
 import { LETTERS } from './kgs.ts';
 import { testLogger } from './log.ts';
 import { testVisitors } from './visitors.ts';
@@ -39,6 +42,7 @@ export interface TestUrlService {
   registry: Registry;
   links: LinkService;
   store: LinkStore;
+  webhookStore: WebhookStore;
   clicks: ClickCounter;
   apiKeys: ApiKeyService;
   database: TestDatabase;
@@ -76,6 +80,8 @@ export interface TestUrlServiceOptions {
   countryHeader?: string;
   /** The API key revocation bus (e.g. on the test's Redis prefix, to play one of several replicas); closed with the service. */
   apiKeyRevocations?: (redis: TestRedis, log: Logger) => InvalidationBus;
+  /** WEBHOOK_ALLOW_PRIVATE (default true: the tests' receivers listen on 127.0.0.1). */
+  webhookAllowPrivate?: boolean;
 }
 
 export async function buildTestUrlService(label: string, options: TestUrlServiceOptions = {}): Promise<TestUrlService> {
@@ -95,6 +101,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   });
   const codes = options.codes ?? createLocalCodeSource(pool);
   const store = createPgLinkStore(database.db);
+  const webhookStore = createPgWebhookStore(database.db);
   const revocations = options.apiKeyRevocations?.(redis, log) ?? null;
   const apiKeys = createApiKeyService(createPgApiKeyStore(database.db), { revocations });
   await apiKeys.ensureAdminKey(ADMIN_KEY, 'test admin');
@@ -137,6 +144,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     checks: { postgres: () => store.ping(), redis: async () => void (await redis.redis.ping()), kgs: async () => undefined },
     onRedirect: metrics.redirect,
     now: () => now().getTime(),
+    webhooks: createWebhookService({ store: webhookStore, policy: { ownHosts: ['sho.rt'], allowPrivate: options.webhookAllowPrivate ?? true } }),
   });
   await app.ready();
   const admin = { authorization: `Bearer ${ADMIN_KEY}` };
@@ -145,6 +153,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     registry,
     links,
     store,
+    webhookStore,
     clicks,
     apiKeys,
     database,

@@ -35,6 +35,17 @@ test('CSV: a record past the bound and a quote never closed are syntax errors', 
   await assert.rejects(collect(readLines(chunked(`${'x'.repeat(5000)}`, 512), 1000)), CsvSyntaxError);
 });
 
+test('CSV: a record past the bound is refused wherever the chunks split it, even when it ends in the chunk it crossed the bound in', async () => {
+  // 1,500 characters: the bound (1,000) is crossed and the record ends within one 2,000-byte chunk.
+  const text = `url\n${'y'.repeat(600)}\n${'x'.repeat(1500)}\nlast\n`;
+  for (const size of [1, 700, 2000, 4096]) {
+    await assert.rejects(collect(readCsvRecords(chunked(text, size), 1000)), /Record 3 is longer than 1000 characters/, `chunks of ${size}`);
+  }
+  // At the bound exactly: read. The last record, without a line end: checked too.
+  assert.equal((await collect(readCsvRecords(chunked(`a,b\n${'x'.repeat(998)},y\n`, 4096), 1000))).length, 2);
+  await assert.rejects(collect(readCsvRecords(chunked(`url\n${'x'.repeat(1001)}`, 4096), 1000)), CsvSyntaxError);
+});
+
 test('formats are told from the header: Kutt (target, address), YOURLS (keyword, url), else Curt', () => {
   assert.equal(detectFormat(['id', 'address', 'target', 'visit_count']), 'kutt');
   assert.equal(detectFormat(['keyword', 'url', 'title', 'timestamp', 'ip', 'clicks']), 'yourls');

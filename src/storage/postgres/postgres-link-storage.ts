@@ -8,6 +8,8 @@ import { createPgPool, DEFAULT_CONNECT_TIMEOUT_MS, guardedRunner, isPostgresUnav
 import type { TransactionalRunner } from '../../core/sql.ts';
 import type { ApiKeyStore, LinkStore } from '../link-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from './pg-link-store.ts';
+import type { WebhookStore } from '../webhook-store.ts';
+import { createPgWebhookStore } from './pg-webhook-store.ts';
 
 export interface PostgresLinkStorage {
   /** Request path: a database that is down or hung answers 503 within a second. */
@@ -15,6 +17,9 @@ export interface PostgresLinkStorage {
   apiKeys: ApiKeyStore;
   /** Background work (click flushes, the expiry sweep): a large batch may take seconds. */
   backgroundLinks: LinkStore;
+  /** Webhook endpoints (request path) and the outbox the dispatcher works through (background pool). */
+  webhooks: WebhookStore;
+  backgroundWebhooks: WebhookStore;
   /** The request pool's runner, behind the breaker (for other stores on the request path). */
   requests: TransactionalRunner;
   /** Runs on the background pool, behind the breaker (schema checks at start-up). */
@@ -36,6 +41,8 @@ export function openPostgresLinkStorage(options: { url: string; log: Logger; reg
     links: createPgLinkStore(db, { maxWaitMs: REQUEST_PATH_TIMEOUTS.connectTimeoutMs }),
     apiKeys: createPgApiKeyStore(db),
     backgroundLinks: createPgLinkStore(background, { maxWaitMs: DEFAULT_CONNECT_TIMEOUT_MS }),
+    webhooks: createPgWebhookStore(db),
+    backgroundWebhooks: createPgWebhookStore(background),
     requests: db,
     background,
     close: async () => void (await Promise.all([pool.end(), backgroundPool.end()])),

@@ -52,6 +52,17 @@ class PayloadTooLarge extends AppError {
   }
 }
 
+class UnsupportedImportType extends AppError {
+  constructor(type: string) {
+    super({
+      status: 415,
+      code: 'unsupported_media_type',
+      title: 'Unsupported media type',
+      detail: `An import file is sent with Content-Type text/csv or application/x-ndjson${type === '' ? ' (none was given)' : `, not ${type.slice(0, 80)}`}.`,
+    });
+  }
+}
+
 /**
  * Copies the body to a temporary file as fast as it arrives, at most `maxBytes`. Not parsed straight
  * off the socket: creating links is slower than any upload, and the whole body must arrive within
@@ -98,8 +109,8 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         description: `CSV columns: ${EXPORT_COLUMNS.map((c) => c.name).join(',')}. NDJSON: one object per link with the same fields. Read from the database a page at a time as the response is sent.`,
         security,
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], { description: 'Default csv' })) }, { additionalProperties: false }),
-        produces: ['text/csv', 'application/x-ndjson'],
-        response: { 200: Type.String({ description: 'The file' }), ...errors },
+        // The file's types on the 200 alone: `produces` would give them to the problem+json errors too.
+        response: { 200: { description: 'The file', content: { 'text/csv': { schema: Type.String() }, 'application/x-ndjson': { schema: Type.String() } } }, ...errors },
       },
     },
     async (request, reply) => {
@@ -125,6 +136,10 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
   await app.register(async (plain) => {
     const scope = plain.withTypeProvider<TypeBoxTypeProvider>();
     scope.addContentTypeParser([...CSV_TYPES, ...NDJSON_TYPES], (_request, payload, done) => done(null, payload));
+    // Any other type (JSON too) reaches the handler unread, to be refused with what import reads:
+    // Fastify's own 415 would say "must be JSON".
+    scope.removeContentTypeParser('application/json');
+    scope.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
     scope.post(
       '/urls/import',
       {
@@ -135,8 +150,9 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
           security,
           querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('curt'), Type.Literal('kutt'), Type.Literal('yourls')], { description: 'Default: told from the header row' })) }, { additionalProperties: false }),
           consumes: [...CSV_TYPES, ...NDJSON_TYPES],
-          produces: ['application/x-ndjson'],
-          response: { 200: Type.String({ description: 'The NDJSON report' }), ...errors },
+          // For the OpenAPI document's requestBody: a schema without a type, which the body (a stream) always passes.
+          body: { content: Object.fromEntries([...CSV_TYPES, ...NDJSON_TYPES].map((type) => [type, { schema: { description: CSV_TYPES.includes(type) ? 'The CSV file' : 'The NDJSON file' } }])) },
+          response: { 200: { description: 'The NDJSON report: a line per row, then the summary', content: { 'application/x-ndjson': { schema: Type.String() } } }, ...errors },
         },
       },
       async (request, reply) => {
@@ -144,7 +160,9 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         const declared = Number(request.headers['content-length']);
         if (Number.isFinite(declared) && declared > deps.importMaxBytes) throw new PayloadTooLarge(deps.importMaxBytes);
         const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-        const body = request.body as Readable;
+        // No body and no type: Fastify calls no parser at all.
+        if (![...CSV_TYPES, ...NDJSON_TYPES].includes(type) || !(request.body instanceof Readable)) throw new UnsupportedImportType(type);
+        const body = request.body;
         const file = await spool(body, deps.importMaxBytes);
         const format: ImportFormat | null = request.query.format ?? null;
         const source = createReadStream(file.path);

@@ -1,11 +1,12 @@
 // `/app/links`: the links of the signed-in key (every link for an admin key), searched and filtered
 // by the API (GET /urls?q=&state=), a page at a time. Per link: copy, QR code, stats, edit the target
-// and the expiry, disable or enable, delete after a confirmation.
+// and the expiry, disable or enable, delete after a confirmation. For all of them: Import / Export.
 import { useCallback, useEffect, useId, useState } from 'preact/hooks';
 import type { Link, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
+import { ImportExport } from '../components/import-export.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
@@ -16,7 +17,7 @@ import { useSession } from '../state.ts';
 const PAGE_SIZE = 20;
 const STATES: (LinkState | '')[] = ['', 'active', 'disabled', 'expired', 'used'];
 
-type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | null;
+type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | { kind: 'porting' } | null;
 
 export function LinksPage() {
   const { apiKey } = useSession();
@@ -101,6 +102,11 @@ function LinkList() {
 
   return (
     <>
+      <div class="page-actions">
+        <button type="button" class="secondary" onClick={() => setAction({ kind: 'porting' })}>
+          Import / Export
+        </button>
+      </div>
       <form class="filters" role="search" onSubmit={search} aria-label="Search links">
         <div>
           <label for={`${id}-q`}>Search</label>
@@ -192,6 +198,11 @@ function LinkList() {
       {action?.kind === 'qr' && (
         <Dialog title={`QR code of ${action.link.short_code}`} onClose={() => setAction(null)}>
           <QrCode code={action.link.short_code} />
+        </Dialog>
+      )}
+      {action?.kind === 'porting' && (
+        <Dialog title="Import / Export" onClose={() => setAction(null)}>
+          <ImportExport onImported={() => void load()} />
         </Dialog>
       )}
       {action?.kind === 'edit' && (

@@ -1,0 +1,110 @@
+// Port: webhook endpoints and their outbox of events to deliver (PostgreSQL; PGlite in the one-machine
+// mode). Events are written by the LinkStore in the same statement or transaction as the change
+// (src/storage/postgres/pg-link-store.ts); this port manages endpoints and hands events to the dispatcher.
+
+export const WEBHOOK_EVENTS = ['link.created', 'link.updated', 'link.deleted', 'link.clicked'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
+
+export interface WebhookEndpointRecord {
+  id: number;
+  ownerKeyId: number;
+  url: string;
+  description: string | null;
+  events: WebhookEventType[];
+  isActive: boolean;
+  /** Set when the dispatcher disabled the endpoint after failing deliveries (state `disabled_failing`). */
+  disabledAt: Date | null;
+  consecutiveFailures: number;
+  failingSince: Date | null;
+  createdAt: Date;
+}
+
+export interface NewWebhookEndpoint {
+  ownerKeyId: number;
+  url: string;
+  description: string | null;
+  events: WebhookEventType[];
+  /** `whsec_…`, kept so that the dispatcher can sign. */
+  secret: string;
+}
+
+export interface WebhookEndpointPatch {
+  url?: string;
+  events?: WebhookEventType[];
+  description?: string | null;
+  /** true re-enables: the failure count starts again from zero. */
+  isActive?: boolean;
+}
+
+export type DeliveryState = 'pending' | 'delivered' | 'failed';
+
+/** One event for one endpoint, as the delivery log shows it. */
+export interface DeliveryRecord {
+  id: number;
+  eventId: string;
+  endpointId: number;
+  type: WebhookEventType;
+  state: DeliveryState;
+  attempts: number;
+  createdAt: Date;
+  lastAttemptAt: Date | null;
+  nextAttemptAt: Date | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  deliveredAt: Date | null;
+}
+
+/** An event claimed by one dispatcher, with what it needs to send it. */
+export interface ClaimedDelivery {
+  id: number;
+  eventId: string;
+  endpointId: number;
+  url: string;
+  secret: string;
+  type: WebhookEventType;
+  data: Record<string, unknown>;
+  createdAt: Date;
+  /** This attempt included. */
+  attempts: number;
+}
+
+export interface ClaimOptions {
+  now: Date;
+  limit: number;
+  /** The claimed rows are not due again before now + leaseMs (another replica takes them only if this one died). */
+  leaseMs: number;
+}
+
+export interface FailureOutcome {
+  now: Date;
+  status: number | null;
+  error: string;
+  /** null: given up (state `failed`). */
+  retryAt: Date | null;
+  /** The endpoint is disabled after this many failed attempts in a row, once it has been failing for disableAfterMs. */
+  disableAfterFailures: number;
+  disableAfterMs: number;
+}
+
+export interface WebhookStore {
+  insertEndpoint(endpoint: NewWebhookEndpoint): Promise<WebhookEndpointRecord>;
+  findEndpoint(id: number): Promise<WebhookEndpointRecord | null>;
+  /** Oldest first; `ownerKeyId` undefined lists every endpoint (admin). */
+  listEndpoints(ownerKeyId?: number): Promise<WebhookEndpointRecord[]>;
+  updateEndpoint(id: number, patch: WebhookEndpointPatch): Promise<WebhookEndpointRecord | null>;
+  deleteEndpoint(id: number): Promise<boolean>;
+  /** Newest first, keyset pagination on id. */
+  listDeliveries(endpointId: number, page: { beforeId?: number; limit: number }): Promise<DeliveryRecord[]>;
+  /**
+   * Takes up to `limit` due events of active endpoints (FOR UPDATE SKIP LOCKED: concurrent
+   * dispatchers never take the same row), counts the attempt and leases them.
+   */
+  claimDue(options: ClaimOptions): Promise<ClaimedDelivery[]>;
+  markDelivered(id: number, outcome: { now: Date; status: number }): Promise<void>;
+  /** Records a failed attempt; returns whether this failure disabled the endpoint. */
+  markFailed(id: number, outcome: FailureOutcome): Promise<{ disabled: boolean }>;
+  /** Events waiting for delivery to an active endpoint. */
+  countPending(): Promise<number>;
+  /** Deletes up to `limit` delivered or given-up events created before `before` (and pending ones of disabled endpoints); returns how many. */
+  pruneOutbox(before: Date, limit: number): Promise<number>;
+}

@@ -1,0 +1,99 @@
+// Where webhooks may be sent. Like link targets (target-url.ts), never to this service; and, unless
+// WEBHOOK_ALLOW_PRIVATE=true, never to loopback, private, link-local or other non-public addresses: a
+// webhook is a request this server makes on a caller's behalf, and it must not reach the cluster's
+// insides (SSRF). Names are checked when the endpoint is saved and again, on the resolved address the
+// connection really uses, at every delivery: a name that later points at 127.0.0.1 is never called.
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { BlockList, isIP } from 'node:net';
+import { InvalidRequest } from '../core/errors.ts';
+import { MAX_URL_LENGTH } from '../core/validation-message.ts';
+import type { ResolveName } from './target-url.ts';
+
+export interface WebhookTargetPolicy {
+  /** Names of this service (the public host), refused whatever the switch. */
+  ownHosts: readonly string[];
+  /** WEBHOOK_ALLOW_PRIVATE: loopback and private addresses allowed (a receiver on this machine or network). */
+  allowPrivate: boolean;
+  resolve?: ResolveName;
+}
+
+// Two lists: Node's BlockList matches an IPv4 address against IPv6 rules as its mapped form, so
+// ::/96 or ::ffff:0:0/96 in one list would match every IPv4 address.
+const NON_PUBLIC_V4 = new BlockList();
+for (const [net, bits] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12], ['192.0.0.0', 24],
+  ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) NON_PUBLIC_V4.addSubnet(net, bits, 'ipv4');
+const NON_PUBLIC_V6 = new BlockList();
+// IPv4-compatible (::/96) and IPv4-mapped (::ffff:0:0/96) addresses are refused whole: no receiver needs them.
+for (const [net, bits] of [['::', 96], ['::ffff:0:0', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
+  NON_PUBLIC_V6.addSubnet(net, bits, 'ipv6');
+}
+
+/** Loopback, private, link-local, shared, documentation, multicast or reserved; an IPv4-mapped IPv6 address as its IPv4 address. */
+export function isNonPublicAddress(address: string): boolean {
+  const bare = address.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(bare);
+  if (family === 0) return false;
+  return family === 4 ? NON_PUBLIC_V4.check(bare, 'ipv4') : NON_PUBLIC_V6.check(bare, 'ipv6');
+}
+
+const invalid = (detail: string): InvalidRequest => new InvalidRequest(detail, 'invalid_url');
+
+function hostOf(raw: string): string {
+  return raw.toLowerCase().replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
+}
+
+/** Checks and normalises an endpoint's URL when it is saved. */
+export async function checkWebhookUrl(raw: string, policy: WebhookTargetPolicy): Promise<string> {
+  if (raw.length > MAX_URL_LENGTH) throw invalid(`url must be at most ${MAX_URL_LENGTH} characters.`);
+  let parsed: URL;
+  try {
+    parsed = new URL(raw.trim());
+  } catch {
+    throw invalid('url must be an absolute http or https URL.');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalid('url must use http or https.');
+  if (parsed.username !== '' || parsed.password !== '') throw invalid('url must not contain a user name or password.');
+  const host = hostOf(parsed.hostname);
+  if (policy.ownHosts.some((own) => hostOf(own) === host)) throw invalid(`url must not point at this service (${host}).`);
+  if (!policy.allowPrivate) {
+    if (host === 'localhost' || host.endsWith('.localhost') || isNonPublicAddress(host)) {
+      throw invalid(`url must be on a public address: ${host} is loopback or private (an operator may allow it with WEBHOOK_ALLOW_PRIVATE=true).`);
+    }
+    if (isIP(host) === 0 && policy.resolve !== undefined) {
+      const bad = (await policy.resolve(host)).find(isNonPublicAddress);
+      if (bad !== undefined) throw invalid(`url must be on a public address: ${host} resolves to ${bad}.`);
+    }
+  }
+  if (parsed.href.length > MAX_URL_LENGTH) throw invalid(`url must be at most ${MAX_URL_LENGTH} characters.`);
+  return parsed.href;
+}
+
+/** Thrown (as the delivery's error) when a delivery's target is or resolves to a non-public address. */
+export class NonPublicTarget extends Error {
+  constructor(host: string, address: string) {
+    super(`${host} is or resolves to ${address}, which is not a public address`);
+    this.name = 'NonPublicTarget';
+  }
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A `lookup` for http.request that refuses non-public answers: the check and the connection use the
+ * same resolution, so a name cannot pass the check and then connect elsewhere (DNS rebinding).
+ */
+export function publicOnlyLookup(hostname: string, options: object, callback: LookupCallback): void {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, []);
+    const list = addresses;
+    const bad = list.find((a) => isNonPublicAddress(a.address));
+    if (bad !== undefined) return callback(Object.assign(new NonPublicTarget(hostname, bad.address), { code: 'ENONPUBLIC' }), []);
+    const wantsAll = (options as { all?: boolean }).all === true;
+    const first = list[0];
+    if (wantsAll) return callback(null, list);
+    if (first === undefined) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+    return callback(null, first.address, first.family);
+  });
+}

@@ -1,0 +1,83 @@
+// The webhook outbox on both adapters (PostgreSQL and PGlite): events written with the link changes
+// and click flushes, claimed once, retried, disabled, pruned. Same SQL over a different runner.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { migrate } from '../../src/core/migrate.ts';
+import { openPglite, pgliteRunner } from '../../src/storage/pglite/pglite-runner.ts';
+import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
+import { createPgWebhookStore } from '../../src/storage/postgres/pg-webhook-store.ts';
+import type { TransactionalRunner } from '../../src/core/sql.ts';
+import { testLogger } from '../support/log.ts';
+import { createTestDatabase } from '../support/postgres.ts';
+
+function webhookStoreContract(name: string, open: () => Promise<{ db: TransactionalRunner; close(): Promise<void> }>): void {
+  describe(`WebhookStore contract: ${name}`, () => {
+    let subject: { db: TransactionalRunner; close(): Promise<void> };
+    before(async () => {
+      subject = await open();
+    });
+    after(async () => subject.close());
+
+    test('link changes and click flushes write their events for the owner and admin endpoints; claims, failures and deliveries are recorded', async () => {
+      const links = createPgLinkStore(subject.db);
+      const keys = createPgApiKeyStore(subject.db);
+      const hooks = createPgWebhookStore(subject.db);
+      const key = (isAdmin: boolean) => keys.insert({ hash: createHash('sha256').update(randomBytes(16)).digest(), keyPrefix: 'curt_x', name: null, isAdmin });
+      const [owner, other, admin] = [await key(false), await key(false), await key(true)];
+      const mine = await hooks.insertEndpoint({ ownerKeyId: owner.id, url: 'https://h.example/1', description: null, events: ['link.created', 'link.updated', 'link.deleted', 'link.clicked'], secret: 'whsec_x' });
+      const theirs = await hooks.insertEndpoint({ ownerKeyId: other.id, url: 'https://h.example/2', description: null, events: ['link.created'], secret: 'whsec_y' });
+      const all = await hooks.insertEndpoint({ ownerKeyId: admin.id, url: 'https://h.example/3', description: null, events: ['link.clicked'], secret: 'whsec_z' });
+      const code = `w${randomBytes(3).toString('hex')}`;
+      const link = await links.insert({ code, url: 'https://example.com/', expiresAt: null, isOneTime: false, isCustomAlias: false, ownerKeyId: owner.id });
+      await links.updateById(link.id, { isActive: false });
+      await links.applyClicks([{ linkId: link.id, clicks: 4, botHits: 9, lastClickedAt: new Date(), days: new Map() }], randomUUID());
+      await links.deleteById(link.id);
+
+      const log = await hooks.listDeliveries(mine.id, { limit: 10 });
+      assert.deepEqual(log.map((d) => d.type).reverse(), ['link.created', 'link.updated', 'link.clicked', 'link.deleted']);
+      assert.equal((await hooks.listDeliveries(theirs.id, { limit: 10 })).length, 0, 'not another key’s link');
+      assert.deepEqual((await hooks.listDeliveries(all.id, { limit: 10 })).map((d) => d.type), ['link.clicked'], 'an admin endpoint hears every link');
+
+      const now = new Date(Date.now() + 1000);
+      const claimed = await hooks.claimDue({ now, limit: 10, leaseMs: 60_000 });
+      assert.equal(claimed.length, 5);
+      const clicked = claimed.find((c) => c.endpointId === mine.id && c.type === 'link.clicked');
+      assert.deepEqual(clicked?.data, { links: [{ short_code: code, clicks: 4 }], clicks: 4 }, 'bot hits left out');
+      assert.equal((await hooks.claimDue({ now, limit: 10, leaseMs: 60_000 })).length, 0, 'leased: not claimed twice');
+
+      for (const c of claimed.filter((c) => c.endpointId === mine.id)) {
+        const { disabled } = await hooks.markFailed(c.id, { now, status: 500, error: 'answered 500', retryAt: new Date(now.getTime() + 10), disableAfterFailures: 4, disableAfterMs: 0 });
+        assert.equal(disabled, c.type === 'link.deleted' || (await hooks.findEndpoint(mine.id))?.isActive === false);
+      }
+      const endpoint = await hooks.findEndpoint(mine.id);
+      assert.equal(endpoint?.isActive, false);
+      assert.notEqual(endpoint?.disabledAt, null);
+      assert.equal((await hooks.claimDue({ now: new Date(now.getTime() + 1000), limit: 10, leaseMs: 1 })).length, 0, 'a disabled endpoint is not sent to');
+      const enabled = await hooks.updateEndpoint(mine.id, { isActive: true });
+      assert.deepEqual([enabled?.consecutiveFailures, enabled?.disabledAt], [0, null]);
+      const again = await hooks.claimDue({ now: new Date(now.getTime() + 1000), limit: 10, leaseMs: 1 });
+      assert.equal(again.length, 4);
+      for (const c of again) await hooks.markDelivered(c.id, { now, status: 200 });
+      const adminEvent = claimed.find((c) => c.endpointId === all.id);
+      assert.ok(adminEvent);
+      await hooks.markFailed(adminEvent.id, { now, status: null, error: 'timeout', retryAt: null, disableAfterFailures: 10, disableAfterMs: 0 });
+      assert.equal((await hooks.listDeliveries(all.id, { limit: 1 }))[0]?.state, 'failed');
+      assert.equal(await hooks.countPending(), 0);
+      assert.equal(await hooks.pruneOutbox(new Date(Date.now() + 60_000), 100), 5);
+      assert.equal(await hooks.deleteEndpoint(theirs.id), true);
+    });
+  });
+}
+
+webhookStoreContract('PostgreSQL', async () => {
+  const database = await createTestDatabase('webhook_store_contract');
+  return { db: database.db, close: () => database.drop() };
+});
+
+webhookStoreContract('PGlite', async () => {
+  const pglite = await openPglite(null);
+  const db = pgliteRunner(pglite);
+  await migrate(db, testLogger('pglite'));
+  return { db, close: () => pglite.close() };
+});

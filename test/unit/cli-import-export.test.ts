@@ -1,0 +1,140 @@
+// `curt export` and `curt import`: their flags, their usage errors, what they send and what they print
+// from a fixed report, and a file that cannot be read (a usage error before any request).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseCommand, UsageError } from '../../src/cli/args.ts';
+import { openImportFile, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
+import { createCurtClient } from '../../src/client/curt-client.ts';
+
+const usage = (argv: string[], message: RegExp, verb: string | null) =>
+  assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
+
+async function text(items: AsyncIterable<Uint8Array>): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of items) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A client whose server answers every request with `body`, recording what it was asked. */
+function fakeServer(body: string, type: string) {
+  const asked: { method: string; path: string; type: string | null; body: string }[] = [];
+  const client = createCurtClient({
+    baseUrl: 'http://cu.rt',
+    apiKey: 'curt_k',
+    fetch: async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      const headers = new Headers(init?.headers);
+      const sent = init?.body === undefined || init.body === null ? '' : typeof init.body === 'string' ? init.body : await text(init.body as AsyncIterable<Uint8Array>);
+      asked.push({ method: init?.method ?? 'GET', path: url.pathname + url.search, type: headers.get('content-type'), body: sent });
+      return new Response(body, { headers: { 'content-type': type } });
+    },
+  });
+  return { client, asked };
+}
+
+/** The report a server answers for a three-row file: one created, one there already, one refused. */
+const REPORT = [
+  { row: 1, status: 'created', short_code: 'aZbQxe' },
+  { row: 2, status: 'exists', short_code: 'my-alias' },
+  { row: 3, status: 'refused', reason: 'expires_at 2020-01-01T00:00:00.000Z is in the past: an expired link is not imported (it could only answer 410).' },
+  { summary: true, rows: 3, created: 1, exists: 1, refused: 1 },
+];
+const ndjson = (lines: object[]) => lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+const FILE = 'url,alias\r\nhttps://example.com/a,\r\nhttps://example.com/b,my-alias\r\n';
+const fileOf = (content: string) => async () => (async function* () {
+  yield new TextEncoder().encode(content);
+})();
+
+test('export: csv unless --format ndjson, with the client flags', () => {
+  assert.deepEqual(parseCommand(['export']), { verb: 'export', format: 'csv', client: { json: false } });
+  assert.deepEqual(parseCommand(['export', '--format', 'ndjson', '--server', 'http://cu.rt', '--api-key', 'curt_k']), {
+    verb: 'export',
+    format: 'ndjson',
+    client: { server: 'http://cu.rt', apiKey: 'curt_k', json: false },
+  });
+  assert.deepEqual(parseCommand(['--format', 'csv', 'export']), { verb: 'export', format: 'csv', client: { json: false } });
+});
+
+test('import: a file or -, its type from the name, --format curt, kutt or yourls', () => {
+  assert.deepEqual(parseCommand(['import', 'links.csv']), { verb: 'import', file: 'links.csv', type: 'csv', client: { json: false } });
+  assert.deepEqual(parseCommand(['import', 'kutt.csv', '--format', 'kutt', '--json']), { verb: 'import', file: 'kutt.csv', format: 'kutt', type: 'csv', client: { json: true } });
+  assert.deepEqual(parseCommand(['import', '--format', 'yourls', 'yourls.txt']), { verb: 'import', file: 'yourls.txt', format: 'yourls', type: 'csv', client: { json: false } });
+  for (const file of ['links.ndjson', 'links.jsonl', 'LINKS.NDJSON']) assert.equal((parseCommand(['import', file]) as { type: string }).type, 'ndjson', file);
+  assert.deepEqual(parseCommand(['import', '-']), { verb: 'import', file: '-', type: 'csv', client: { json: false } });
+  assert.deepEqual(parseCommand(['import', '-', '--format', 'curt']), { verb: 'import', file: '-', format: 'curt', type: 'csv', client: { json: false } });
+  assert.deepEqual(parseCommand(['import', '--help']), { verb: 'help', topic: 'import' });
+  assert.deepEqual(parseCommand(['help', 'export']), { verb: 'help', topic: 'export' });
+});
+
+test('export and import mistakes are one-line usage errors naming the verb', () => {
+  usage(['export', '--format', 'xml'], /--format must be csv or ndjson \(got "xml"\)/, 'export');
+  usage(['export', '--format', 'kutt'], /--format must be csv or ndjson/, 'export');
+  usage(['export', '--format'], /--format needs a value/, 'export');
+  usage(['export', 'links.csv'], /export takes no argument "links.csv"/, 'export');
+  usage(['export', '--limit', '5'], /export does not take --limit/, 'export');
+  usage(['import'], /import needs <file>/, 'import');
+  usage(['import', 'a.csv', 'b.csv'], /import takes no argument "b.csv"/, 'import');
+  usage(['import', 'a.csv', '--format', 'csv'], /--format must be curt, kutt or yourls \(got "csv"\)/, 'import');
+  usage(['import', 'a.csv', '--format', 'ndjson'], /--format must be curt, kutt or yourls/, 'import');
+  usage(['import', 'a.csv', '--alias', 'x'], /import does not take --alias/, 'import');
+  usage(['import', 'a.csv', '--server', 'cu.rt'], /--server must be a URL/, null);
+});
+
+test('curt import sends the file with its type and format, and prints each refused row and the summary', async () => {
+  const { client, asked } = fakeServer(ndjson(REPORT), 'application/x-ndjson');
+  const printed: string[] = [];
+  await runClientCommand(parseCommand(['import', 'links.csv']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
+  assert.deepEqual(printed, [
+    'row 3: refused: expires_at 2020-01-01T00:00:00.000Z is in the past: an expired link is not imported (it could only answer 410).',
+    '3 rows: 1 created, 1 already there, 1 refused.',
+  ]);
+  assert.deepEqual(asked, [{ method: 'POST', path: '/urls/import', type: 'text/csv; charset=utf-8', body: FILE }]);
+
+  asked.length = 0;
+  printed.length = 0;
+  await runClientCommand(parseCommand(['import', 'kutt.ndjson', '--format', 'kutt', '--json']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf('{"target":"https://example.com"}\n') });
+  assert.deepEqual(asked.map((a) => [a.path, a.type]), [['/urls/import?format=kutt', 'application/x-ndjson']]);
+  assert.deepEqual(printed.map((line) => JSON.parse(line) as unknown), REPORT, '--json: the report line for line');
+});
+
+test('curt import of a report that stopped part way says the rows above are done and to run it again', async () => {
+  const stopped = [REPORT[0] as object, { error: { code: 'dependency_down', detail: 'The database is not answering.' } }];
+  const { client } = fakeServer(ndjson(stopped), 'application/x-ndjson');
+  const printed: string[] = [];
+  await runClientCommand(parseCommand(['import', 'links.csv']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
+  assert.deepEqual(printed, ['The import stopped: The database is not answering. Rows reported above are done; run the same file again to go on.']);
+});
+
+test('curt export writes the file as it arrives, in the format asked', async () => {
+  const csv = 'short_code,url\r\nabc,https://example.com\r\n';
+  const { client, asked } = fakeServer(csv, 'text/csv; charset=utf-8');
+  const written: string[] = [];
+  await runClientCommand(parseCommand(['export']) as ClientCommand, client, () => assert.fail('export prints nothing else'), Date.now, { write: async (chunk) => void written.push(chunk) });
+  assert.equal(written.join(''), csv);
+  await runClientCommand(parseCommand(['export', '--format', 'ndjson']) as ClientCommand, client, () => undefined, Date.now, { write: async () => undefined });
+  assert.deepEqual(asked.map((a) => [a.method, a.path]), [['GET', '/urls/export?format=csv'], ['GET', '/urls/export?format=ndjson']]);
+});
+
+test('curt import of a file that cannot be read is a usage error saying why, before any request', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'curt-cli-import-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const stdin = (async function* () {})();
+  const refused = (file: string, why: RegExp) =>
+    assert.rejects(openImportFile(file, stdin), (err: unknown) => err instanceof UsageError && err.verb === 'import' && why.test(err.message) && !err.message.includes('\n'), file);
+  await refused(join(dir, 'missing.csv'), /^cannot read .*missing\.csv: no such file$/);
+  await refused(dir, /: it is a folder$/);
+  await refused(join(dir, 'missing', 'x.csv'), /: no such file$/);
+  assert.equal(await openImportFile('-', stdin), stdin, '- is standard input');
+  await writeFile(join(dir, 'links.csv'), FILE);
+  assert.equal(await text(await openImportFile(join(dir, 'links.csv'), stdin)), FILE);
+
+  const { client, asked } = fakeServer(ndjson(REPORT), 'application/x-ndjson');
+  await assert.rejects(
+    runClientCommand(parseCommand(['import', join(dir, 'missing.csv')]) as ClientCommand, client, () => undefined, Date.now, { open: (file) => openImportFile(file, stdin) }),
+    UsageError,
+  );
+  assert.deepEqual(asked, [], 'nothing was sent');
+});
