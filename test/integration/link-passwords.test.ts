@@ -84,7 +84,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
       const form = await get(`/${code}`, BROWSER);
       assert.equal(form.status, 401);
       assert.equal(form.headers.get('www-authenticate'), null, 'no native dialog in place of the form');
-      assert.match(form.headers.get('content-security-policy') ?? '', /form-action 'self'/);
+      assert.match(form.headers.get('content-security-policy') ?? '', /form-action 'self' http: https:;/);
       assert.doesNotMatch(form.headers.get('content-security-policy') ?? '', /script-src/);
       assert.equal(form.headers.get('cache-control'), 'private, no-store');
       const page = await form.text();
