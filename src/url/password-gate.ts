@@ -42,20 +42,17 @@ export function createPasswordGate(options: PasswordGateOptions): PasswordGate {
   const fallback = createMemoryRateLimiter();
   let usingFallback = false;
 
-  async function hit(subject: string, limit: number): Promise<number | null> {
+  /** Counts one attempt; says where it was counted, so that a refund goes to the same counter. */
+  async function hit(subject: string, limit: number): Promise<{ wait: number | null; counter: RateLimiter }> {
     try {
       const wait = await options.limiter.hit(subject, limit, limits.windowMs);
       usingFallback = false;
-      return wait;
+      return { wait, counter: options.limiter };
     } catch (err) {
       if (!usingFallback) options.log.warn({ err: (err as Error).message }, 'password guess limits counted in this process while the shared limiter is unavailable');
       usingFallback = true;
-      return fallback.hit(subject, limit, limits.windowMs);
+      return { wait: await fallback.hit(subject, limit, limits.windowMs), counter: fallback };
     }
-  }
-
-  async function refund(subject: string): Promise<void> {
-    await (usingFallback ? fallback : options.limiter).refund(subject, limits.windowMs).catch(() => undefined);
   }
 
   return {
@@ -67,8 +64,8 @@ export function createPasswordGate(options: PasswordGateOptions): PasswordGate {
       // Every attempt is counted before it is verified and a right one is taken back afterwards: so
       // concurrent guesses cannot all slip past a check-then-count, and a link under attack refuses
       // the right password too while the window lasts (answering it would tell the guess was right).
-      const waits = await Promise.all(subjects.map(([subject, limit]) => hit(subject, limit)));
-      const wait = waits.reduce<number | null>((longest, w) => (w === null ? longest : Math.max(longest ?? 0, w)), null);
+      const hits = await Promise.all(subjects.map(([subject, limit]) => hit(subject, limit)));
+      const wait = hits.reduce<number | null>((longest, h) => (h.wait === null ? longest : Math.max(longest ?? 0, h.wait)), null);
       if (wait !== null) throw new RateLimited(wait);
       const stored = await options.store.findPasswordHash(linkId);
       // The password was removed since the cache was read: the request passes as it would now.
@@ -76,7 +73,8 @@ export function createPasswordGate(options: PasswordGateOptions): PasswordGate {
       if (!right) throw new LinkPasswordWrong();
       // Only wrong guesses are limited; a right password does not reset anything either (a known
       // password of one link must not buy guesses at another, nor a visitor's at an attacker's).
-      await Promise.all(subjects.map(([subject]) => refund(subject)));
+      // A refund that fails (Redis went away meanwhile) leaves one hit counted: the safe side.
+      await Promise.all(hits.map(({ counter }, i) => counter.refund(subjects[i]?.[0] ?? '', limits.windowMs).catch(() => undefined)));
     },
   };
 }
