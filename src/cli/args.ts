@@ -1,7 +1,7 @@
 // The `curt` command line, parsed into one typed command. Pure: no environment, no I/O, so every
 // rule here is a unit test (test/unit/cli-args.test.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { LinkState, WebhookEvent } from '../client/curt-client.ts';
+import type { LinkSort, LinkState, WebhookEvent } from '../client/curt-client.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -34,13 +34,29 @@ export type Command =
   /** Flags of `serve` become the variables they stand for (`--port 9000` is PORT=9000). */
   | { verb: 'serve'; env: Record<string, string> }
   | { verb: 'kgs' | 'url-service' | 'migrate' }
-  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; password?: PasswordSource; client: ClientFlags }
+  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; tags?: string[]; password?: PasswordSource; client: ClientFlags }
   /** `from`/`to`: UTC days (YYYY-MM-DD); the server's defaults when absent (the last 90 days). */
   | { verb: 'stats'; code: string; from?: string; to?: string; top?: number; client: ClientFlags }
   | { verb: 'delete'; code: string; client: ClientFlags }
-  /** `expiresInS: null`: the link no longer expires. */
-  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; password?: PasswordSource | 'remove'; client: ClientFlags }
-  | { verb: 'list'; limit?: number; cursor?: string; all: boolean; search?: string; state?: LinkState; client: ClientFlags }
+  /** `expiresInS: null`: the link no longer expires. `tags`: the whole new list (`[]`: none). */
+  | { verb: 'edit'; code: string; url?: string; expiresInS?: number | null; isActive?: boolean; tags?: string[]; password?: PasswordSource | 'remove'; client: ClientFlags }
+  | {
+      verb: 'list';
+      limit?: number;
+      cursor?: string;
+      all: boolean;
+      search?: string;
+      state?: LinkState;
+      tags?: string[];
+      sort?: LinkSort;
+      order?: 'desc' | 'asc';
+      /** ISO date-times. */
+      createdAfter?: string;
+      createdBefore?: string;
+      expiresAfter?: string;
+      expiresBefore?: string;
+      client: ClientFlags;
+    }
   | { verb: 'export'; format: 'csv' | 'ndjson'; client: ClientFlags }
   /** `file`: a path, or `-` for standard input; `type`: from the file name (.ndjson, .jsonl) else csv. */
   | { verb: 'import'; file: string; format?: 'curt' | 'kutt' | 'yourls'; type: 'csv' | 'ndjson'; client: ClientFlags }
@@ -73,6 +89,15 @@ const OPTIONS = {
   all: { type: 'boolean' },
   search: { type: 'string' },
   state: { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  tags: { type: 'string' },
+  'no-tags': { type: 'boolean' },
+  sort: { type: 'string' },
+  order: { type: 'string' },
+  'created-after': { type: 'string' },
+  'created-before': { type: 'string' },
+  'expires-after': { type: 'string' },
+  'expires-before': { type: 'string' },
   from: { type: 'string' },
   to: { type: 'string' },
   top: { type: 'string' },
@@ -87,7 +112,9 @@ const OPTIONS = {
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
-type Values = { [K in OptionName]?: (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean };
+type Values = {
+  [K in OptionName]?: (typeof OPTIONS)[K] extends { multiple: true } ? string[] : (typeof OPTIONS)[K]['type'] extends 'string' ? string : boolean;
+};
 
 const CLIENT: OptionName[] = ['server', 'api-key', 'json'];
 /** Each verb: the options it takes and its positional arguments. */
@@ -96,11 +123,14 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   kgs: { options: [], positionals: [] },
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
-  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'password', 'password-stdin'], positionals: ['url'] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'tag', 'password', 'password-stdin'], positionals: ['url'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
-  edit: { options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'password', 'password-stdin', 'no-password'], positionals: ['code'] },
-  list: { options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state'], positionals: [] },
+  edit: { options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'tags', 'no-tags', 'password', 'password-stdin', 'no-password'], positionals: ['code'] },
+  list: {
+    options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state', 'tag', 'sort', 'order', 'created-after', 'created-before', 'expires-after', 'expires-before'],
+    positionals: [],
+  },
   export: { options: [...CLIENT, 'format'], positionals: [] },
   import: { options: [...CLIENT, 'format'], positionals: ['file'] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
@@ -245,6 +275,29 @@ function statsRange(values: Values, verb: string): { from?: string; to?: string 
   return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }
 
+/** The server's rule for a tag (src/url/tags.ts), checked here for a message before any request. */
+const TAG = /^[A-Za-z0-9_.:/-]{1,32}$/;
+const MAX_TAGS = 20;
+
+/** `--tag a --tag b,c` or `--tags a,b`: each tag checked, commas separating. */
+function tagList(given: readonly string[], flag: string, verb: string): string[] {
+  const tags = given.flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
+  const bad = tags.find((t) => !TAG.test(t));
+  if (bad !== undefined) throw new UsageError(`${flag}: "${bad}" is not a tag: 1 to 32 of letters, digits and - _ . : /`, verb);
+  if (new Set(tags.map((t) => t.toLowerCase())).size > MAX_TAGS) throw new UsageError(`${flag}: at most ${MAX_TAGS} tags`, verb);
+  return tags;
+}
+
+const SORTS: readonly LinkSort[] = ['created', 'clicks', 'last_click'];
+
+/** `--created-after` and the like: an ISO date-time, or a day (YYYY-MM-DD, its 00:00 UTC); sent as ISO. */
+function dateTime(text: string, flag: string, verb: string): string {
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(text);
+  const ms = day ? Date.parse(`${utcDay(text, flag, verb)}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T/.test(text) && /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) throw new UsageError(`${flag} must be a day (2026-01-31) or a date-time with a time zone (2026-01-31T12:00:00Z) (got "${text}")`, verb);
+  return new Date(ms).toISOString();
+}
+
 function linkState(text: string, verb: string): LinkState {
   const state = LINK_STATES.find((s) => s === text);
   if (state === undefined) throw new UsageError(`--state must be one of ${LINK_STATES.join(', ')} (got "${text}")`, verb);
@@ -282,6 +335,15 @@ export function parseCommand(argv: readonly string[]): Command {
   return build(verb, rest, values);
 }
 
+/** `--sort` and `--order` of `list`, when given. */
+function listOrder(values: Values, verb: string): { sort?: LinkSort; order?: 'desc' | 'asc' } {
+  const sort = values.sort === undefined ? undefined : SORTS.find((s) => s === values.sort);
+  if (values.sort !== undefined && sort === undefined) throw new UsageError(`--sort must be one of ${SORTS.join(', ')} (got "${values.sort}")`, verb);
+  const order = values.order;
+  if (order !== undefined && order !== 'desc' && order !== 'asc') throw new UsageError(`--order must be desc or asc (got "${order}")`, verb);
+  return { ...(sort === undefined ? {} : { sort }), ...(order === undefined ? {} : { order }) };
+}
+
 /** `--expires-in` in seconds, when given. */
 function expiresIn(values: Values, verb: string): number | undefined {
   const text = values['expires-in'];
@@ -317,6 +379,7 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.alias === undefined ? {} : { alias: values.alias }),
         ...(expiresInS === undefined ? {} : { expiresInS }),
         oneTime: values['one-time'] === true,
+        ...(values.tag === undefined ? {} : { tags: tagList(values.tag, '--tag', verb) }),
         ...(() => {
           const password = passwordSource(values, verb, false);
           return password === undefined || password === 'remove' ? {} : { password };
@@ -349,9 +412,11 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'edit': {
       if (values.disable === true && values.enable === true) throw new UsageError('give --disable or --enable, not both', verb);
       if (values['expires-in'] !== undefined && values['no-expiry'] === true) throw new UsageError('give --expires-in or --no-expiry, not both', verb);
+      if (values.tags !== undefined && values['no-tags'] === true) throw new UsageError('give --tags or --no-tags, not both', verb);
       const password = passwordSource(values, verb, true);
-      if (values.url === undefined && values['expires-in'] === undefined && values['no-expiry'] !== true && values.disable !== true && values.enable !== true && password === undefined) {
-        throw new UsageError('edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --password, --password-stdin or --no-password', verb);
+      const changes = [values.url, values['expires-in'], values['no-expiry'], values.disable, values.enable, values.tags, values['no-tags']];
+      if (changes.every((v) => v === undefined || v === false) && password === undefined) {
+        throw new UsageError('edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --tags, --no-tags, --password, --password-stdin or --no-password', verb);
       }
       const suggestion = values.url === undefined ? null : suggestUrl(values.url);
       if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
@@ -362,6 +427,7 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.url === undefined ? {} : { url: values.url }),
         ...(values['no-expiry'] === true ? { expiresInS: null } : inS === undefined ? {} : { expiresInS: inS }),
         ...(values.disable === true ? { isActive: false } : values.enable === true ? { isActive: true } : {}),
+        ...(values['no-tags'] === true ? { tags: [] } : values.tags === undefined ? {} : { tags: tagList([values.tags], '--tags', verb) }),
         ...(password === undefined ? {} : { password }),
         client: clientFlags(values),
       };
@@ -374,6 +440,12 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
         ...(values.search === undefined ? {} : { search: values.search }),
         ...(values.state === undefined ? {} : { state: linkState(values.state, verb) }),
+        ...(values.tag === undefined ? {} : { tags: tagList(values.tag, '--tag', verb) }),
+        ...listOrder(values, verb),
+        ...(values['created-after'] === undefined ? {} : { createdAfter: dateTime(values['created-after'], '--created-after', verb) }),
+        ...(values['created-before'] === undefined ? {} : { createdBefore: dateTime(values['created-before'], '--created-before', verb) }),
+        ...(values['expires-after'] === undefined ? {} : { expiresAfter: dateTime(values['expires-after'], '--expires-after', verb) }),
+        ...(values['expires-before'] === undefined ? {} : { expiresBefore: dateTime(values['expires-before'], '--expires-before', verb) }),
         all: values.all === true,
         client: clientFlags(values),
       };

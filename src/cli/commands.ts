@@ -1,7 +1,7 @@
 // The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
 // and a printout, a table for people or the server's JSON for scripts.
 import { open } from 'node:fs/promises';
-import { CurtApiError, NotCurtError, type CurtClient, type Link } from '../client/curt-client.ts';
+import { CurtApiError, NotCurtError, type CurtClient, type Link, type ListFilter } from '../client/curt-client.ts';
 import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 
@@ -65,6 +65,7 @@ export async function runClientCommand(
         ...(command.alias === undefined ? {} : { alias: command.alias }),
         ...(command.expiresInS === undefined ? {} : { expiresIn: command.expiresInS }),
         ...(command.oneTime ? { oneTime: true } : {}),
+        ...(command.tags === undefined ? {} : { tags: command.tags }),
         ...(command.password === undefined ? {} : { password: await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
@@ -85,6 +86,7 @@ export async function runClientCommand(
         ...(command.url === undefined ? {} : { url: command.url }),
         ...(command.isActive === undefined ? {} : { isActive: command.isActive }),
         ...(command.expiresInS === undefined ? {} : { expiresAt: command.expiresInS === null ? null : new Date(now() + command.expiresInS * 1000) }),
+        ...(command.tags === undefined ? {} : { tags: command.tags }),
         ...(command.password === undefined ? {} : { password: command.password === 'remove' ? null : await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
@@ -95,7 +97,17 @@ export async function runClientCommand(
       print(asJson ? json({ deleted: command.code }) : `Deleted ${command.code}.`);
       return;
     case 'list': {
-      const filter = { ...(command.search === undefined ? {} : { q: command.search }), ...(command.state === undefined ? {} : { state: command.state }) };
+      const filter: ListFilter = {
+        ...(command.search === undefined ? {} : { q: command.search }),
+        ...(command.state === undefined ? {} : { state: command.state }),
+        ...(command.tags === undefined ? {} : { tags: command.tags }),
+        ...(command.sort === undefined ? {} : { sort: command.sort }),
+        ...(command.order === undefined ? {} : { order: command.order }),
+        ...(command.createdAfter === undefined ? {} : { createdAfter: command.createdAfter }),
+        ...(command.createdBefore === undefined ? {} : { createdBefore: command.createdBefore }),
+        ...(command.expiresAfter === undefined ? {} : { expiresAfter: command.expiresAfter }),
+        ...(command.expiresBefore === undefined ? {} : { expiresBefore: command.expiresBefore }),
+      };
       if (command.all) {
         const items: Link[] = [];
         for await (const link of client.listAll(command.limit ?? 100, filter)) items.push(link);
@@ -103,10 +115,8 @@ export async function runClientCommand(
         return;
       }
       const page = await client.list({ ...filter, ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
-      // The next page keeps the same filter: the cursor alone does not carry it.
-      const again = [command.search === undefined ? '' : ` --search ${JSON.stringify(command.search)}`, command.state === undefined ? '' : ` --state ${command.state}`].join('');
       if (asJson) print(json(page));
-      else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list${again} --cursor ${page.next_cursor}`));
+      else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list${listFlags(command)} --cursor ${page.next_cursor}`));
       return;
     }
     case 'export': {
@@ -161,6 +171,26 @@ export async function runClientCommand(
       return;
     }
   }
+}
+
+/**
+ * The flags of a listing again, for the next page's command: the cursor pins the sort and order, and
+ * the filters must be sent with it too.
+ */
+export function listFlags(command: Extract<Command, { verb: 'list' }>): string {
+  const flags: [string, string | undefined][] = [
+    ['--search', command.search === undefined ? undefined : JSON.stringify(command.search)],
+    ['--state', command.state],
+    ...(command.tags ?? []).map((tag): [string, string] => ['--tag', tag]),
+    ['--sort', command.sort],
+    ['--order', command.order],
+    ['--created-after', command.createdAfter],
+    ['--created-before', command.createdBefore],
+    ['--expires-after', command.expiresAfter],
+    ['--expires-before', command.expiresBefore],
+    ['--limit', command.limit === undefined ? undefined : String(command.limit)],
+  ];
+  return flags.map(([flag, value]) => (value === undefined ? '' : ` ${flag} ${value}`)).join('');
 }
 
 export interface Failure {

@@ -41,6 +41,7 @@ export function formatLink(link: Link): string {
     ['State', link.state],
     ['Expires', formatTime(link.expires_at)],
     ['One-time', yesNo(link.is_one_time)],
+    ['Tags', link.tags.length === 0 ? '-' : link.tags.join(', ')],
     // Only when set: the output of every other link stays as it was.
     ...(link.has_password ? [['Password', 'yes'] as [string, string]] : []),
   ]);
@@ -118,8 +119,8 @@ export function formatStats(link: Link, analytics: Analytics): string {
 export function formatLinkTable(links: readonly Link[]): string {
   if (links.length === 0) return 'No links.';
   return table(
-    ['CODE', 'STATE', 'CLICKS', 'CREATED', 'EXPIRES', 'TARGET'],
-    links.map((l) => [l.short_code, l.state, String(l.clicks), formatTime(l.created_at), formatTime(l.expires_at), truncate(l.original_url, 60)]),
+    ['CODE', 'STATE', 'CLICKS', 'CREATED', 'EXPIRES', 'TAGS', 'TARGET'],
+    links.map((l) => [l.short_code, l.state, String(l.clicks), formatTime(l.created_at), formatTime(l.expires_at), l.tags.length === 0 ? '-' : truncate(l.tags.join(','), 40), truncate(l.original_url, 60)]),
     new Set([2]),
   );
 }

@@ -22,7 +22,7 @@ Run a server:
 Use a server:
   shorten <url>   make a short link
   stats <code>    clicks and state of a link, by day, country, browser, device...
-  edit <code>     change a link's target or expiry, disable or enable it
+  edit <code>     change a link's target, expiry or tags, disable or enable it
   delete <code>   delete a link
   list            your links (needs an API key)
   export          all your links as CSV or NDJSON, to standard output
@@ -69,12 +69,15 @@ ${SERVER_NOTE}`,
 Applies the database migrations to DATABASE_URL, then exits. Safe to run twice, or twice at once.
 (\`curt serve\` migrates its own database by itself.)
 ${SERVER_NOTE}`,
-  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time] [--password | --password-stdin]
+  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time] [--tag TAG]...
+                    [--password | --password-stdin]
 
 Makes a short link to <url> and prints it.
   --alias NAME            a custom code: 3 to 10 characters of A-Z a-z 0-9 _ -
   --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w...
   --one-time              the link redirects exactly once
+  --tag TAG               a tag (repeat it, or a,b): 1 to 32 of letters, digits and - _ . : /;
+                          kept lower case, at most 20
   --password              protect the link with a password, asked for here (typed twice, not shown)
   --password-stdin        the same, the password read from the first line of standard input
                           (never from the command line: other users can read it, shells keep it)
@@ -88,7 +91,7 @@ by country, browser, operating system, device and referring site, and the bot hi
   --to YYYY-MM-DD     last day of the range (default: today, UTC); at most 3,660 days in all
   --top N             rows per breakdown, 1 to 100 (default 10); the rest add up to "(other)"
 ${CLIENT_OPTIONS}`,
-  edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
+  edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable] [--tags A,B | --no-tags]
                  [--password | --password-stdin | --no-password]
 
 Changes a link and prints it; every replica redirects by the change at once. Needs the key that made
@@ -98,6 +101,8 @@ it, or an admin key (anonymous links: an admin key).
   --no-expiry             the link no longer expires
   --disable               the link answers 410 until enabled again
   --enable                the link redirects again
+  --tags A,B              the link's tags from now on (replaces them all)
+  --no-tags               the link has no tags
   --password              set or replace the link's password, asked for here (typed twice)
   --password-stdin        the same, read from the first line of standard input
   --no-password           the link no longer needs a password
@@ -119,14 +124,22 @@ ${CLIENT_OPTIONS}`,
 Deletes a link: its code answers 404 at once. Needs the key that made it, or an admin key
 (anonymous links: an admin key).
 ${CLIENT_OPTIONS}`,
-  list: `Usage: curt list [--search TEXT] [--state STATE] [--limit N] [--cursor C | --all]
+  list: `Usage: curt list [--search TEXT] [--state STATE] [--tag TAG]... [--sort SORT] [--order desc|asc]
+                 [--created-after T] [--created-before T] [--expires-after T] [--expires-before T]
+                 [--limit N] [--cursor C | --all]
 
-Lists the links of your API key (every link for an admin key), newest first.
-  --search TEXT only links whose code or target contains TEXT (any letter case)
-  --state STATE only links that are active, expired, used or disabled
-  --limit N     links per page, 1 to 100 (default 20)
-  --cursor C    the next page, as printed under the previous one
-  --all         every page
+Lists the links of your API key (every link for an admin key), newest first unless --sort says.
+  --search TEXT        only links whose code or target contains TEXT (any letter case)
+  --state STATE        only links that are active, expired, used or disabled
+  --tag TAG            only links having this tag (repeat it, or a,b: links having all of them)
+  --sort SORT          created (default), clicks or last_click (never-clicked links last)
+  --order desc|asc     desc (default) or asc
+  --created-after T    only links created at or after T: a day (2026-01-31, 00:00 UTC) or a
+                       date-time with a time zone (2026-01-31T12:00:00Z); --created-before: before T
+  --expires-after T    only links expiring at or after T; --expires-before: before T
+  --limit N            links per page, 1 to 100 (default 20)
+  --cursor C           the next page, as printed under the previous one (with the same flags)
+  --all                every page
 ${CLIENT_OPTIONS}`,
   'keys create': `Usage: curt keys create [--admin] [--name NAME]
 

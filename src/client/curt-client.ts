@@ -17,6 +17,8 @@ export interface Link {
   /** All time, by bots (crawlers, link previews, HTTP libraries): never clicks. */
   bot_hits: number;
   last_clicked_at: string | null;
+  /** Lower case, sorted. */
+  tags: string[];
   /** A password protects the link (the password itself is never returned). */
   has_password: boolean;
 }
@@ -80,19 +82,36 @@ export interface ShortenOptions {
   /** Seconds from now. */
   expiresIn?: number;
   oneTime?: boolean;
+  /** Each 1 to 32 of letters, digits and - _ . : /; stored lower case; at most 20. */
+  tags?: string[];
   /** Protects the link: 8 to 128 characters; the server keeps only a hash of it. */
   password?: string;
 }
 
 export type LinkState = Link['state'];
+export type LinkSort = 'created' | 'clicks' | 'last_click';
 
-/** One page of the caller's links: `q` finds text in the code or the target, `state` keeps one state. */
+/**
+ * One page of the caller's links: `q` finds text in the code or the target, `state` keeps one state,
+ * `tags` keeps links having all of them, the date ranges are half-open (`after` included). `sort`
+ * (default created) and `order` (default desc) are pinned in the cursor; send the same filters with it.
+ */
 export interface ListOptions {
   limit?: number;
   cursor?: string;
   q?: string;
   state?: LinkState;
+  tags?: string[];
+  createdAfter?: Date | string;
+  createdBefore?: Date | string;
+  expiresAfter?: Date | string;
+  expiresBefore?: Date | string;
+  sort?: LinkSort;
+  order?: 'desc' | 'asc';
 }
+
+/** What narrows and orders a listing: every ListOptions but the page. */
+export type ListFilter = Omit<ListOptions, 'limit' | 'cursor'>;
 
 /** GET /api/config: what this instance allows. */
 export interface InstanceConfig {
@@ -257,12 +276,12 @@ export interface CurtClientOptions {
 export interface CurtClient {
   shorten(url: string, options?: ShortenOptions): Promise<Link>;
   get(code: string): Promise<Link>;
-  /** `password`: a string sets or replaces the link's password, null removes it. */
-  update(code: string, patch: { isActive?: boolean; url?: string; expiresAt?: Date | string | null; password?: string | null }): Promise<Link>;
+  /** `tags` replaces every tag of the link (`[]` removes them); `password`: a string sets or replaces the link's password, null removes it. */
+  update(code: string, patch: { isActive?: boolean; url?: string; expiresAt?: Date | string | null; tags?: string[]; password?: string | null }): Promise<Link>;
   delete(code: string): Promise<void>;
   list(options?: ListOptions): Promise<{ items: Link[]; next_cursor: string | null }>;
   /** Every link of the caller (that matches `filter`), page by page. */
-  listAll(pageSize?: number, filter?: Pick<ListOptions, 'q' | 'state'>): AsyncGenerator<Link>;
+  listAll(pageSize?: number, filter?: ListFilter): AsyncGenerator<Link>;
   /** Every link of the caller (an admin's: all), with click totals, streamed from `GET /urls/export`. */
   exportLinks(): AsyncGenerator<ExportedLink>;
   /** The export file as it arrives, in text chunks: what `curt export` writes out. */
@@ -406,6 +425,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(opts.expiresAt === undefined ? {} : { expires_at: new Date(opts.expiresAt).toISOString() }),
         ...(opts.expiresIn === undefined ? {} : { expires_in: opts.expiresIn }),
         ...(opts.oneTime === undefined ? {} : { one_time: opts.oneTime }),
+        ...(opts.tags === undefined ? {} : { tags: opts.tags }),
         ...(opts.password === undefined ? {} : { password: opts.password }),
       });
     },
@@ -415,6 +435,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(patch.isActive === undefined ? {} : { is_active: patch.isActive }),
         ...(patch.url === undefined ? {} : { url: patch.url }),
         ...(patch.expiresAt === undefined ? {} : { expires_at: patch.expiresAt === null ? null : new Date(patch.expiresAt).toISOString() }),
+        ...(patch.tags === undefined ? {} : { tags: patch.tags }),
         ...(patch.password === undefined ? {} : { password: patch.password }),
       });
     },
@@ -425,6 +446,11 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       if (opts.cursor !== undefined) query.set('cursor', opts.cursor);
       if (opts.q !== undefined && opts.q !== '') query.set('q', opts.q);
       if (opts.state !== undefined) query.set('state', opts.state);
+      for (const tag of opts.tags ?? []) query.append('tag', tag);
+      const dates = { created_after: opts.createdAfter, created_before: opts.createdBefore, expires_after: opts.expiresAfter, expires_before: opts.expiresBefore };
+      for (const [name, value] of Object.entries(dates)) if (value !== undefined) query.set(name, new Date(value).toISOString());
+      if (opts.sort !== undefined) query.set('sort', opts.sort);
+      if (opts.order !== undefined) query.set('order', opts.order);
       const qs = query.toString();
       return call('GET', `/urls${qs === '' ? '' : `?${qs}`}`);
     },

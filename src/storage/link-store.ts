@@ -20,6 +20,8 @@ export interface LinkRecord {
   consumedAt: Date | null;
   /** Whether a password protects the link; its hash is never part of a record (findPasswordHash). */
   hasPassword: boolean;
+  /** Lower case, unique, sorted; at most 20 (src/url/tags.ts). */
+  tags: string[];
 }
 
 export interface NewLink {
@@ -31,6 +33,8 @@ export interface NewLink {
   ownerKeyId: number | null;
   /** The password's hash (hashLinkPassword), or null for none; absent = null. */
   passwordHash?: string | null;
+  /** Already normalised (normaliseTags); none when absent. */
+  tags?: readonly string[];
 }
 
 export interface LinkPatch {
@@ -41,6 +45,8 @@ export interface LinkPatch {
   expiresAt?: Date | null;
   /** A new password's hash (hashLinkPassword); null removes the password. */
   passwordHash?: string | null;
+  /** Replaces the whole list; already normalised (normaliseTags). */
+  tags?: readonly string[];
 }
 
 /** What a click is broken down by (docs/privacy.md). `bot` applies to bot hits only, the rest to clicks only. */
@@ -96,17 +102,52 @@ export interface AnalyticsQuery {
 /** A link's state as listings show it (linkState in src/url/routes/schemas.ts), in order of precedence. */
 export type LinkStateName = 'active' | 'expired' | 'used' | 'disabled';
 
-/** One page of a listing: newest first, keyset pagination on id, optionally narrowed. */
+/** What a listing is ordered by: creation (the id, the order links were stored in), clicks, last click. */
+export const LIST_SORTS = ['created', 'clicks', 'last_click'] as const;
+export type ListSort = (typeof LIST_SORTS)[number];
+export type ListOrder = 'desc' | 'asc';
+
+/**
+ * Where the previous page ended: its last link's sort key and id (keyset pagination). `key` is unused
+ * for `created` (the id is the key), the clicks for `clicks`, the last click (null: never) for
+ * `last_click`.
+ */
+export interface ListPosition {
+  id: number;
+  key: number | Date | null;
+}
+
+/** The position a page that ended with `link` continues from, for this sort. */
+export function listPosition(link: LinkRecord, sort: ListSort): ListPosition {
+  return { id: link.id, key: sort === 'clicks' ? link.clicks : sort === 'last_click' ? link.lastClickedAt : null };
+}
+
+/**
+ * One page of a listing: keyset pagination on (sort key, id), ties broken by id in the same direction;
+ * links never clicked come last in both orders of `last_click`. Every filter given must hold.
+ */
 export interface ListOptions {
   /** undefined lists every link (admin). */
   ownerKeyId?: number;
-  beforeId?: number;
   limit: number;
+  /** Default: created. */
+  sort?: ListSort;
+  /** Default: desc. */
+  order?: ListOrder;
+  /** Only links after this position in the order (the next page). */
+  after?: ListPosition;
   /** Text found (any letter case) in the code or the target URL. */
   search?: string;
   /** Only links in this state, judged at `now` (expiry to the second, as the redirect does). */
   state?: LinkStateName;
   now?: Date;
+  /** Only links having every one of these tags (normalised). */
+  tags?: readonly string[];
+  /** Half-open ranges: `after` included, `before` not. A link without expiry matches no expiry bound. */
+  createdAfter?: Date;
+  createdBefore?: Date;
+  expiresAfter?: Date;
+  expiresBefore?: Date;
 }
 
 /** Thrown by insert when the short code exists already. */
@@ -134,7 +175,7 @@ export interface LinkStore {
    */
   deleteById(id: number): Promise<LinkRecord | null>;
   updateById(id: number, patch: LinkPatch): Promise<LinkRecord | null>;
-  /** Newest first; `ownerKeyId` undefined lists every link (admin). Keyset pagination on id. */
+  /** One page in the order asked (newest first by default); `ownerKeyId` undefined lists every link (admin). */
   list(options: ListOptions): Promise<LinkRecord[]>;
   /**
    * The owner's links to any of these exact target URLs, oldest first (an import's idempotency

@@ -26,6 +26,7 @@ import { hashLinkPassword, isAcceptablePassword, PASSWORD_MAX_CHARS, PASSWORD_MI
 import { createPasswordGate, type PasswordAttempt, type PasswordGuessLimits } from './password-gate.ts';
 import { createMemoryRateLimiter } from '../storage/memory/memory-rate-limiter.ts';
 import type { RateLimiter } from '../storage/rate-limiter.ts';
+import { normaliseTags } from './tags.ts';
 import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
@@ -47,6 +48,8 @@ export interface CreateLinkInput {
   oneTime?: boolean;
   /** 8..128 characters; only its scrypt hash is stored. */
   password?: string;
+  /** Checked and normalised here (normaliseTags). */
+  tags?: readonly string[];
 }
 
 /** A change to a link: the store's patch, with the password in clear (hashed here) instead of its hash. */
@@ -276,7 +279,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       const url = await checkTargetUrl(input.url, options.urlPolicy);
       const expiresAt = resolveExpiry(input);
       const passwordHash = input.password === undefined ? null : await passwordHashOf(input.password);
-      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null, passwordHash };
+      const tags = normaliseTags(input.tags ?? []);
+      const base = { url, expiresAt, isOneTime: input.oneTime ?? false, ownerKeyId: principal?.keyId ?? null, tags, passwordHash };
       let record: LinkRecord;
       if (input.alias !== undefined) {
         const alias = input.alias;
@@ -358,7 +362,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       }
       // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.
       const { password, ...rest } = patch;
-      const checked: LinkPatch = rest.url === undefined ? rest : { ...rest, url: await checkTargetUrl(rest.url, options.urlPolicy) };
+      const withUrl: LinkPatch = rest.url === undefined ? rest : { ...rest, url: await checkTargetUrl(rest.url, options.urlPolicy) };
+      const checked: LinkPatch = rest.tags === undefined ? withUrl : { ...withUrl, tags: normaliseTags(rest.tags) };
       if (password !== undefined) checked.passwordHash = password === null ? null : await passwordHashOf(password);
       const updated = await db(() => store.updateById(owned.id, checked));
       if (!updated) throw new LinkNotFound();
@@ -396,13 +401,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     async *exportLinks(principal, pageSize = 500) {
       if (principal === null) throw new Unauthorized('An API key is required.');
       const ownerKeyId = principal.isAdmin ? {} : { ownerKeyId: principal.keyId };
-      let beforeId: number | undefined;
+      let after: ListOptions['after'];
       for (;;) {
-        const page = await db(() => store.list({ ...ownerKeyId, limit: pageSize, ...(beforeId === undefined ? {} : { beforeId }) }));
+        const page = await db(() => store.list({ ...ownerKeyId, limit: pageSize, ...(after === undefined ? {} : { after }) }));
         yield* page;
         const last = page.at(-1);
         if (page.length < pageSize || last === undefined) return;
-        beforeId = last.id;
+        after = { id: last.id, key: null };
       }
     },
 

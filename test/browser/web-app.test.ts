@@ -285,6 +285,51 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  test('Tags on My links: made with tags on the home page, shown as chips; a chip filters by its tag; the sort selector orders by clicks; the editor replaces the tags', async () => {
+    const run = Date.now().toString(36);
+    const { page, problems } = await openPage('/', { apiKey: E2E_ADMIN_KEY });
+    await page.getByLabel('Long URL').fill(`https://example.com/browser/tagged-${run}`);
+    await page.getByLabel('Tags (optional)').fill(`Promo-${run}, web`);
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    await page.getByTestId('short-url').waitFor();
+    const made = (await admin.list({ tags: [`promo-${run}`] })).items;
+    assert.deepEqual(made.map((l) => l.tags), [[`promo-${run}`, 'web']], 'stored lower case, sorted');
+    const clicked = await admin.shorten(`https://example.com/browser/tagged-clicked-${run}`, { tags: [`promo-${run}`] });
+
+    await page.goto(new URL('/app/links', page.url()).href);
+    const signIn = page.getByLabel('API key', { exact: true });
+    if (await signIn.isVisible()) {
+      await signIn.fill(E2E_ADMIN_KEY);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+    }
+    await page.getByTestId('links').waitFor();
+    const rows = page.getByTestId('links').locator('li.link-row');
+    await rows.first().getByRole('button', { name: `Show links tagged promo-${run}` }).click();
+    await until(async () => (await rows.count()) === 2, 5000, 'the chip to leave the two tagged links');
+    assert.equal(await page.getByLabel('Tags', { exact: true }).inputValue(), `promo-${run}`, 'the filter field shows the tag');
+
+    // A click by a person, flushed: "Most clicks" puts that link first, "Fewest clicks" last.
+    assert.equal((await admin.resolve(clicked.short_code, { userAgent: BROWSER_UA })).status, 302);
+    await until(async () => (await admin.get(clicked.short_code)).clicks === 1, 10_000, 'the click to be flushed');
+    for (const [label, first] of [['Most clicks', clicked.short_code], ['Fewest clicks', made[0]?.short_code]] as const) {
+      await page.getByLabel('Sort').selectOption({ label });
+      await page.getByRole('button', { name: 'Search' }).click();
+      await until(async () => (await rows.first().getAttribute('data-code')) === first, 5000, `${label}: ${first} first`);
+    }
+
+    // The editor replaces the tags: the link leaves the filter.
+    const row = page.locator(`li[data-code="${clicked.short_code}"]`);
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const dialog = page.getByRole('dialog', { name: `Edit ${clicked.short_code}` });
+    assert.equal(await dialog.getByLabel('Tags').inputValue(), `promo-${run}`);
+    await dialog.getByLabel('Tags').fill('archived');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await until(async () => (await rows.count()) === 1, 5000, 'the retagged link to leave the filter');
+    assert.deepEqual((await admin.get(clicked.short_code)).tags, ['archived']);
+    assert.deepEqual(await problems(), []);
+  });
+
   /** A file of two rows for the import: a new alias, and a row whose url is none. */
   const twoRowFile = (alias: string) => ({ name: 'two-rows.csv', mimeType: 'text/csv', buffer: Buffer.from(`url,alias\r\nhttps://example.com/browser/imported,${alias}\r\nnot a url,\r\n`) });
 

@@ -157,7 +157,7 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       await store.insert(link());
       const first = await store.list({ ownerKeyId: owner.id, limit: 3 });
       assert.deepEqual(first.map((l) => l.code), mine.slice(2).reverse().map((l) => l.code));
-      const rest = await store.list({ ownerKeyId: owner.id, limit: 3, beforeId: first.at(-1)?.id ?? 0 });
+      const rest = await store.list({ ownerKeyId: owner.id, limit: 3, after: { id: first.at(-1)?.id ?? 0, key: null } });
       assert.deepEqual(rest.map((l) => l.code), mine.slice(0, 2).reverse().map((l) => l.code));
       const everyone = await store.list({ limit: 100 });
       assert.ok(everyone.length >= 6 && everyone.every((l, i, all) => i === 0 || (all[i - 1]?.id ?? 0) > l.id));
@@ -207,7 +207,7 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.deepEqual(await codes({ search: 'needle', state: 'active', now }), [needle.code]);
       // Pages keep the filter: the keyset cursor walks only the matching links.
       const firstPage = await store.list({ ownerKeyId: owner.id, limit: 1, search: 'needle' });
-      const secondPage = await store.list({ ownerKeyId: owner.id, limit: 5, search: 'needle', beforeId: firstPage[0]?.id ?? 0 });
+      const secondPage = await store.list({ ownerKeyId: owner.id, limit: 5, search: 'needle', after: { id: firstPage[0]?.id ?? 0, key: null } });
       assert.deepEqual([...firstPage, ...secondPage].map((l) => l.code), [expired.code, disabled.code, needle.code]);
     });
 

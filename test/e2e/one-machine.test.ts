@@ -224,7 +224,7 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const listed = JSON.parse((await curt(dir, ['list', '--json'], admin)).stdout) as { items: { short_code: string }[] };
   assert.deepEqual(listed.items.map((l) => l.short_code), [second.short_code, code]);
   const table = await curt(dir, ['list'], admin);
-  assert.match(table.stdout, /^CODE\s+STATE\s+CLICKS\s+CREATED\s+EXPIRES\s+TARGET\n/);
+  assert.match(table.stdout, /^CODE\s+STATE\s+CLICKS\s+CREATED\s+EXPIRES\s+TAGS\s+TARGET\n/);
   const third = JSON.parse((await curt(dir, ['shorten', 'https://example.com/third', '--json'], cli)).stdout) as { short_code: string };
   assert.ok(![code, second.short_code].includes(third.short_code), 'no code handed out twice across restarts');
 
@@ -250,6 +250,20 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const unlocked = await curt(dir, ['edit', lockedLink.short_code, '--no-password', '--json'], admin);
   assert.equal((JSON.parse(unlocked.stdout) as { has_password: boolean }).has_password, false);
   assert.equal((await fetch(lockedUrl, { redirect: 'manual', headers: PERSON })).status, 302);
+  // Tags: shortened with tags (kept lower case), listed by tag, sorted, retagged.
+  const tagged = await curt(dir, ['shorten', 'https://example.com/tagged', '--tag', 'Launch', '--tag', 'web,q3/2026'], cli);
+  assert.equal(tagged.code, 0, tagged.stderr);
+  assert.match(tagged.stdout, /^Tags\s+launch, q3\/2026, web$/m);
+  const taggedCode = new RegExp(`Short URL\\s+http://localhost:${port}/([A-Za-z]{6})\\n`).exec(tagged.stdout)?.[1];
+  assert.ok(taggedCode, tagged.stdout);
+  const byTag = JSON.parse((await curt(dir, ['list', '--tag', 'launch', '--tag', 'WEB', '--sort', 'clicks', '--order', 'asc', '--json'], admin)).stdout) as { items: { short_code: string; tags: string[] }[] };
+  assert.deepEqual(byTag.items, [{ ...byTag.items[0], short_code: taggedCode, tags: ['launch', 'q3/2026', 'web'] }]);
+  const byTagTable = await curt(dir, ['list', '--tag', 'launch'], admin);
+  assert.match(byTagTable.stdout, new RegExp(`^${taggedCode}\\s+active\\s+0\\s.*launch,q3/2026,web\\s+https://example\\.com/tagged$`, 'm'));
+  assert.equal((await curt(dir, ['edit', taggedCode, '--tags', 'other'], admin)).code, 0);
+  assert.equal((await curt(dir, ['list', '--tag', 'launch'], admin)).stdout, 'No links.\n');
+  const badSort = await curt(dir, ['list', '--sort', 'popular'], admin);
+  assert.equal(badSort.code, 2, badSort.stderr);
 
   // Import and export through the CLI, with a key of its own (an import's links are its key's):
   // `curt export > file`, then that file into the same server, where every row exists already.

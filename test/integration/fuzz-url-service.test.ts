@@ -21,6 +21,7 @@ import {
   listeningPort,
   METHODS,
   nastyString,
+  tagList,
   nearValidBody,
   notJsonText,
   pathSegment,
@@ -98,7 +99,10 @@ describe('bad-input fuzzing: URL service', () => {
     );
     const validCreate = fc
       .tuple(
-        fc.record({ url: fc.webUrl({ withQueryParameters: true, withFragments: true }), alias: fc.stringMatching(/^[A-Za-z0-9_-]{3,10}$/), one_time: fc.boolean() }, { requiredKeys: ['url'] }),
+        fc.record(
+          { url: fc.webUrl({ withQueryParameters: true, withFragments: true }), alias: fc.stringMatching(/^[A-Za-z0-9_-]{3,10}$/), one_time: fc.boolean(), tags: fc.array(fc.stringMatching(/^[A-Za-z0-9_.:/-]{1,32}$/), { maxLength: 20 }) },
+          { requiredKeys: ['url'] },
+        ),
         expiry,
       )
       .map(([fields, exp]) => ({ ...fields, ...exp }));
@@ -111,6 +115,7 @@ describe('bad-input fuzzing: URL service', () => {
       expires_at: dateTime,
       expires_in: fc.oneof(fc.integer({ min: -10, max: 4_000_000_000 }), fc.constantFrom(0, 3_153_600_000, 3_153_600_001, 1.5, 1e21)),
       one_time: wrongValue,
+      tags: fc.oneof(tagList, wrongValue, fc.array(wrongValue, { maxLength: 3 })),
     });
     await fc.assert(
       fc.asyncProperty(body(createBody), contentType, credentials(), accept(false), sideHeaders, async (payload, type, auth, acc, side) => {
@@ -125,8 +130,9 @@ describe('bad-input fuzzing: URL service', () => {
       fc.record({ is_active: fc.boolean() }),
       fc.record({ expires_at: fc.oneof(futureDateTime, fc.constant(null)) }),
       fc.record({ is_active: fc.boolean(), expires_at: fc.oneof(futureDateTime, fc.constant(null)) }),
+      fc.record({ tags: tagList }),
     );
-    const patchBody = nearValidBody(validPatch, { is_active: wrongValue, expires_at: dateTime });
+    const patchBody = nearValidBody(validPatch, { is_active: wrongValue, expires_at: dateTime, tags: fc.oneof(tagList, wrongValue) });
     await fc.assert(
       fc.asyncProperty(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...scratch) }, { weight: 1, arbitrary: pathSegment() }), body(patchBody), contentType, credentials(), async (code, payload, type, auth) => {
         await send({ method: 'PATCH', url: `/urls/${code}`, headers: headers({ 'content-type': type, authorization: auth }), payload });
@@ -171,17 +177,33 @@ describe('bad-input fuzzing: URL service', () => {
     );
   });
 
-  test('GET /urls: any limit and cursor', async () => {
+  test('GET /urls: any limit, cursor, tags, ranges, sort and order', async () => {
+    const sorts = ['created', 'clicks', 'last_click'] as const;
     const cursor = fc.oneof(
       { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: 10n ** 15n }).map((n) => Buffer.from(`id:${n}`).toString('base64url')) },
+      {
+        weight: 3,
+        arbitrary: fc
+          .tuple(fc.constantFrom(...sorts, 'x'), fc.constantFrom('desc', 'asc', 'up'), fc.oneof(fc.constant('-'), fc.bigInt({ min: 0n, max: 10n ** 17n }).map(String)), fc.bigInt({ min: -1n, max: 10n ** 16n }))
+          .map(([s, o, k, id]) => Buffer.from(`v1.${s}.${o}.${k}.${id}`).toString('base64url')),
+      },
       fc.bigInt({ min: -1n, max: 10n ** 20n }).map((n) => Buffer.from(`id:${n}`).toString('base64url')),
       queryValue,
       fc.string({ maxLength: 40 }).map((s) => Buffer.from(s).toString('base64')),
     );
     const limit = fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 1, max: 100 }).map(String) }, { weight: 1, arbitrary: queryValue });
+    const sort = fc.oneof({ weight: 3, arbitrary: fc.constantFrom<string>(...sorts) }, { weight: 1, arbitrary: queryValue });
+    const order = fc.oneof({ weight: 3, arbitrary: fc.constantFrom('desc', 'asc') }, { weight: 1, arbitrary: queryValue });
+    const bound = fc.oneof({ weight: 3, arbitrary: dateTime }, { weight: 1, arbitrary: queryValue });
+    const filters = fc.record(
+      { limit, cursor, sort, order, q: fc.oneof(nastyString, fc.constantFrom('%', '_', '\\', 'abc')), state: fc.oneof(fc.constantFrom('active', 'expired', 'used', 'disabled'), queryValue), created_after: bound, created_before: bound, expires_after: bound, expires_before: bound },
+      { requiredKeys: [] },
+    );
+    // Tags repeated (tag=a&tag=b), comma-separated, or both.
+    const tags = fc.oneof(tagList.map((list) => list.map((t) => ['tag', t] as [string, string])), tagList.map((list) => [['tag', list.join(',')] as [string, string]]));
     const query = fc.oneof(
-      { weight: 3, arbitrary: fc.record({ limit, cursor }, { requiredKeys: [] }).map((q) => `?${new URLSearchParams(q).toString()}`) },
-      { weight: 1, arbitrary: queryString(['limit', 'cursor']) },
+      { weight: 3, arbitrary: fc.tuple(filters, tags).map(([q, t]) => `?${new URLSearchParams([...Object.entries(q), ...t]).toString()}`) },
+      { weight: 1, arbitrary: queryString(['limit', 'cursor', 'tag', 'sort', 'order', 'created_after', 'created_before', 'expires_after', 'expires_before', 'q', 'state']) },
     );
     await fc.assert(
       fc.asyncProperty(query, credentials(), async (qs, auth) => {

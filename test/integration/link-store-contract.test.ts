@@ -3,18 +3,24 @@
 import { migrate } from '../../src/core/migrate.ts';
 import { openPglite, pgliteRunner } from '../../src/storage/pglite/pglite-runner.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
-import { linkStoreContract } from '../contract/link-store.contract.ts';
+import { linkListContract } from '../contract/link-list.contract.ts';
+import { linkStoreContract, type LinkStoreSubject } from '../contract/link-store.contract.ts';
 import { testLogger } from '../support/log.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
-linkStoreContract('PostgreSQL', async () => {
-  const database = await createTestDatabase('link_store_contract');
+async function onPostgres(name: string): Promise<LinkStoreSubject> {
+  const database = await createTestDatabase(name);
   return { store: createPgLinkStore(database.db), apiKeys: createPgApiKeyStore(database.db), close: () => database.drop() };
-});
+}
 
-linkStoreContract('PGlite', async () => {
+async function onPglite(): Promise<LinkStoreSubject> {
   const pglite = await openPglite(null);
   const db = pgliteRunner(pglite);
   await migrate(db, testLogger('pglite'));
   return { store: createPgLinkStore(db), apiKeys: createPgApiKeyStore(db), close: () => pglite.close() };
-});
+}
+
+linkStoreContract('PostgreSQL', () => onPostgres('link_store_contract'));
+linkStoreContract('PGlite', onPglite);
+linkListContract('PostgreSQL', () => onPostgres('link_list_contract'));
+linkListContract('PGlite', onPglite);

@@ -340,12 +340,12 @@ describe('PgLinkStore', () => {
     for (let i = 0; i < 7; i++) mine.push(await store.insert(link({ ownerKeyId: owner.id })));
     await store.insert(link());
     const seen: number[] = [];
-    let beforeId: number | undefined;
+    let after: { id: number; key: null } | undefined;
     for (;;) {
-      const page = await store.list({ ownerKeyId: owner.id, limit: 3, ...(beforeId === undefined ? {} : { beforeId }) });
+      const page = await store.list({ ownerKeyId: owner.id, limit: 3, ...(after === undefined ? {} : { after }) });
       seen.push(...page.map((l) => l.id));
       if (page.length < 3) break;
-      beforeId = page[page.length - 1]?.id;
+      after = { id: page[page.length - 1]?.id ?? 0, key: null };
     }
     assert.deepEqual(seen, mine.map((l) => l.id).reverse());
     const everything = await store.list({ limit: 1000 });

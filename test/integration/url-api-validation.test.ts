@@ -232,9 +232,9 @@ describe('input validation (README, "Errors")', () => {
         ['GET', '/urls/abc/qr?colour=red', undefined, '"colour" is not a field of the query string: the query string takes only "format", "size".'],
         ['GET', '/urls?limit=abc', undefined, 'limit is not valid: 1..100, default 20.'],
         ['POST', '/urls', {}, 'The body needs the field "url".'],
-        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "password".'],
+        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "password", "tags".'],
         ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],
-        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "url", "expires_at", "password".'],
+        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "url", "expires_at", "password", "tags".'],
         ['PATCH', '/urls/abcdef', { is_active: 'yes' }, 'is_active must be true or false.'],
         ['PATCH', '/urls/abcdef', { expires_at: 'tomorrow' }, 'expires_at must be an ISO 8601 date-time with a time zone (2030-01-31T12:00:00Z) or null.'],
       ] as const) {

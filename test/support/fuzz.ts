@@ -375,6 +375,20 @@ export const queryValue: fc.Arbitrary<string> = fc.oneof(
   fc.base64String({ maxLength: 40 }),
 );
 
+/** Tags: valid ones (any letter case, every allowed punctuation), and ones that break the rule. */
+export const tag: fc.Arbitrary<string> = fc.oneof(
+  { weight: 4, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:/-]{1,32}$/) },
+  fc.constantFrom('', ' ', 'a b', 'a,b', 'é', 'x'.repeat(33), 'ß', 'İ', 'tag\u0000', '../..', '%', '*', 'LAUNCH', 'q3/2026'),
+  fc.string({ maxLength: 40 }),
+);
+
+/** A list of tags: mostly within the bound of 20, sometimes past it or with repeats. */
+export const tagList: fc.Arbitrary<string[]> = fc.oneof(
+  { weight: 4, arbitrary: fc.array(tag, { maxLength: 5 }) },
+  fc.array(fc.stringMatching(/^[a-z]{1,4}$/), { minLength: 18, maxLength: 25 }),
+  fc.array(fc.constantFrom('a', 'A', 'b'), { maxLength: 30 }),
+);
+
 /** `?k=v&...` over the given names (and random ones): duplicates, arrays (`k[]=`), bare keys. */
 export function queryString(names: readonly string[]): fc.Arbitrary<string> {
   const name = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(...names) }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }).map(encodeURIComponent) });

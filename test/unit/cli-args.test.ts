@@ -69,7 +69,7 @@ test('--help works on every verb, and every verb has a help text', () => {
 test('edit needs a change, and refuses contradictory ones', () => {
   const usage = (argv: string[], message: RegExp): void =>
     assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === 'edit', argv.join(' '));
-  usage(['edit', 'AbCdEf'], /^edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --password, --password-stdin or --no-password$/);
+  usage(['edit', 'AbCdEf'], /^edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --tags, --no-tags, --password, --password-stdin or --no-password$/);
   usage(['edit', 'AbCdEf', '--disable', '--enable'], /^give --disable or --enable, not both$/);
   usage(['edit', 'AbCdEf', '--expires-in', '1d', '--no-expiry'], /^give --expires-in or --no-expiry, not both$/);
   usage(['edit', 'AbCdEf', '--url', 'example.com/x'], /did you mean https:\/\/example\.com\/x\?$/);
@@ -194,6 +194,7 @@ const LINK: Link = {
   bot_hits: 3,
   last_clicked_at: '2026-11-25T11:48:03.000Z',
   has_password: false,
+  tags: [],
 };
 
 const ANALYTICS: Analytics = {

@@ -5,6 +5,7 @@ import { createBatcher, type BatcherLimits } from '../../core/batcher.ts';
 import { ServerBusy } from '../../core/errors.ts';
 import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
+import { listSegments, runListSegments } from './pg-link-list.ts';
 import {
   CodeExists,
   DIMENSIONS,
@@ -14,7 +15,6 @@ import {
   type DimensionCount,
   type ApiKeyStore,
   type LinkRecord,
-  type LinkStateName,
   type LinkStore,
   type NewLink,
 } from '../link-store.ts';
@@ -37,10 +37,11 @@ interface UrlRow {
   last_clicked_at: Date | null;
   consumed_at: Date | null;
   has_password: boolean;
+  tags: string[];
 }
 
 const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, (password_hash IS NOT NULL) AS has_password';
+  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags, (password_hash IS NOT NULL) AS has_password';
 
 /**
  * Most values one link keeps per UTC day and dimension; a new value past it is counted as OTHER.
@@ -66,19 +67,9 @@ function toLink(row: UrlRow): LinkRecord {
     lastClickedAt: row.last_clicked_at === null ? null : new Date(row.last_clicked_at),
     consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
     hasPassword: row.has_password,
+    tags: row.tags,
   };
 }
-
-/**
- * Each state as SQL, in the order of precedence linkState() (src/url/routes/schemas.ts) gives them:
- * disabled, then used, then expired (the sweep's flag, or an expiry already past at `now`).
- */
-const STATE_CONDITIONS: Record<LinkStateName, (now: () => string) => string> = {
-  disabled: () => 'NOT is_active',
-  used: () => 'is_active AND consumed_at IS NOT NULL',
-  expired: (now) => `is_active AND consumed_at IS NULL AND (is_expired OR expiry_date <= ${now()}::timestamptz)`,
-  active: (now) => `is_active AND consumed_at IS NULL AND NOT is_expired AND (expiry_date IS NULL OR expiry_date > ${now()}::timestamptz)`,
-};
 
 /** Most rows one coalesced lookup or insert carries. */
 const MAX_BATCH = 256;
@@ -125,9 +116,12 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(
-`WITH inserted AS (
-         INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id, password_hash)
-         SELECT * FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[], $7::text[])
+      // Each link's tags travel as a JSON array: unnest would flatten an array of arrays.
+      `WITH inserted AS (
+         INSERT INTO urls (short_code, original_url, expiry_date, is_one_time, is_custom_alias, owner_key_id, tags, password_hash)
+         SELECT v.code, v.url, v.expiry, v.one_time, v.alias, v.owner, ARRAY(SELECT jsonb_array_elements_text(v.tags)), v.password_hash
+           FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::bool[], $5::bool[], $6::bigint[], $7::jsonb[], $8::text[])
+             AS v(code, url, expiry, one_time, alias, owner, tags, password_hash)
          ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}
        ), ${linkEventCte('link.created', 'inserted')}
        SELECT * FROM inserted`,
@@ -138,6 +132,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         links.map((l) => l.isOneTime),
         links.map((l) => l.isCustomAlias),
         links.map((l) => l.ownerKeyId),
+        links.map((l) => JSON.stringify(l.tags ?? [])),
         links.map((l) => l.passwordHash ?? null),
       ],
     );
@@ -240,6 +235,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         params.push(patch.passwordHash);
         sets.push(`password_hash = $${params.length}`);
       }
+      if (patch.tags !== undefined) {
+        params.push([...patch.tags]);
+        sets.push(`tags = $${params.length}::text[]`);
+      }
       if (sets.length === 0) {
         const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE id = $1`, params);
         return rows[0] ? toLink(rows[0]) : null;
@@ -252,25 +251,8 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       return rows[0] ? toLink(rows[0]) : null;
     },
 
-    async list({ ownerKeyId, beforeId, limit, search, state, now }) {
-      const params: unknown[] = [limit];
-      const where: string[] = [];
-      const param = (value: unknown): string => {
-        params.push(value);
-        return `$${params.length}`;
-      };
-      if (ownerKeyId !== undefined) where.push(`owner_key_id = ${param(ownerKeyId)}`);
-      if (beforeId !== undefined) where.push(`id < ${param(beforeId)}`);
-      if (search !== undefined && search !== '') {
-        // The text is matched as it is: LIKE's wildcards and its escape character in it are escaped.
-        const pattern = param(`%${search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
-        where.push(`(short_code ILIKE ${pattern} OR original_url ILIKE ${pattern})`);
-      }
-      if (state !== undefined) where.push(STATE_CONDITIONS[state](() => param(now ?? new Date())));
-      const { rows } = await db.query<UrlRow>(
-        `SELECT ${URL_COLUMNS} FROM urls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $1`,
-        params,
-      );
+    async list(options) {
+      const rows = await runListSegments<UrlRow>(db, listSegments(URL_COLUMNS, options), options.limit);
       return rows.map(toLink);
     },
 

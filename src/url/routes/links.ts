@@ -4,6 +4,7 @@ import type { HttpApp } from '../../core/http-app.ts';
 import { InvalidRequest } from '../../core/errors.ts';
 import type { AnalyticsQuery } from '../../storage/link-store.ts';
 import type { LinkService } from '../link-service.ts';
+import { encodeCursor, parseListQuery } from './list-query.ts';
 import {
   AnalyticsQueryString,
   AnalyticsView,
@@ -52,16 +53,6 @@ export function analyticsQuery(query: { from?: string; to?: string; top?: string
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 429: Problem, 503: Problem };
 const security = [{ bearer: [] }];
 
-function encodeCursor(id: number): string {
-  return Buffer.from(`id:${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): number {
-  const match = /^id:(\d{1,15})$/.exec(Buffer.from(cursor, 'base64url').toString());
-  if (!match) throw new InvalidRequest('cursor is not valid: pass next_cursor from the previous page.');
-  return Number(match[1]);
-}
-
 export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Promise<void> {
   const { links } = deps;
   const view = (link: Parameters<typeof toLinkView>[0]) => toLinkView(link, deps.publicBaseUrl, deps.now());
@@ -79,6 +70,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(body.expires_in === undefined ? {} : { expiresInS: body.expires_in }),
           ...(body.one_time === undefined ? {} : { oneTime: body.one_time }),
           ...(body.password === undefined ? {} : { password: body.password }),
+          ...(body.tags === undefined ? {} : { tags: body.tags }),
         },
         request.principal,
         { requestId: request.id },
@@ -89,21 +81,21 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.get(
     '/urls',
-    { schema: { summary: "The caller's links, newest first; `q` and `state` narrow them (the cursor keeps the same q and state)", security, querystring: ListQuery, response: { 200: LinkPage, ...errors } } },
+    {
+      schema: {
+        summary:
+          "The caller's links, newest first unless `sort`/`order` say; `tag`, `state`, `q` and the date ranges narrow them. The cursor pins the sort and order; the filters must be sent again with it",
+        security,
+        querystring: ListQuery,
+        response: { 200: LinkPage, ...errors },
+      },
+    },
     async (request) => {
-      const limit = request.query.limit === undefined ? 20 : Number(request.query.limit);
-      if (limit < 1 || limit > 100) throw new InvalidRequest('limit must be from 1 to 100.');
-      const beforeId = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
-      const { q, state } = request.query;
-      const page = await links.listLinks(request.principal, {
-        limit: limit + 1,
-        ...(beforeId === undefined ? {} : { beforeId }),
-        ...(q === undefined || q === '' ? {} : { search: q }),
-        ...(state === undefined ? {} : { state, now: new Date(deps.now()) }),
-      });
+      const { limit, sort, order, options } = parseListQuery(request.query, new Date(deps.now()));
+      const page = await links.listLinks(request.principal, { ...options, limit: limit + 1 });
       const items = page.slice(0, limit);
       const last = items[items.length - 1];
-      return { items: items.map(view), next_cursor: page.length > limit && last ? encodeCursor(last.id) : null };
+      return { items: items.map(view), next_cursor: page.length > limit && last ? encodeCursor(last, sort, order) : null };
     },
   );
 
@@ -115,9 +107,9 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.patch(
     '/urls/:short_code',
-    { schema: { summary: 'Enable or disable a link, change its target, its expiry or its password; every replica redirects by the change at once', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
+    { schema: { summary: 'Enable or disable a link, change its target, its expiry, its tags or its password; every replica redirects by the change at once', security, params: CodeParams, body: PatchLinkBody, response: { 200: Type.Ref('Link'), ...errors } } },
     async (request) => {
-      const { is_active, expires_at, url, password } = request.body;
+      const { is_active, expires_at, url, tags, password } = request.body;
       const expiresAt = expires_at === undefined || expires_at === null ? expires_at : new Date(expires_at);
       // The date-time format admits a leap second (23:59:60) that Date cannot represent.
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
@@ -128,6 +120,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(url === undefined ? {} : { url }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
           ...(password === undefined ? {} : { password }),
+          ...(tags === undefined ? {} : { tags }),
         },
         request.principal,
       );

@@ -36,8 +36,8 @@ export const EXPORT_COLUMNS: readonly { name: string; value: (link: LinkRecord, 
   { name: 'clicks', value: (l) => l.clicks },
   { name: 'bot_hits', value: (l) => l.botHits },
   { name: 'last_clicked_at', value: (l) => l.lastClickedAt?.toISOString() ?? null },
-  // Tags do not exist yet: the column is there so that files keep one shape when they do.
-  { name: 'tags', value: () => '' },
+  // Separated by spaces: a tag holds no space (src/url/tags.ts), so the cell needs no quoting.
+  { name: 'tags', value: (l) => l.tags.join(' ') },
 ];
 
 const CSV_TYPES = ['text/csv', 'application/csv'];

@@ -3,6 +3,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_URL_LENGTH } from '../../core/validation-message.ts';
 import type { AnalyticsQuery, DimensionCount, LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
+import { MAX_TAGS, TAG_PATTERN_SOURCE } from '../tags.ts';
+
+const Tags = (description: string) =>
+  Type.Array(Type.String({ pattern: TAG_PATTERN_SOURCE, maxLength: 32 }), {
+    maxItems: MAX_TAGS,
+    description: `${description}: each 1 to 32 of letters, digits and - _ . : /; stored lower case, each once, sorted; at most ${MAX_TAGS}`,
+  });
 
 export const Problem = Type.Ref('Problem');
 
@@ -23,6 +30,7 @@ export const CreateLinkBody = Type.Object(
     expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 3_153_600_000, description: 'Seconds from now' })),
     one_time: Type.Optional(Type.Boolean()),
     password: Type.Optional(Password),
+    tags: Type.Optional(Tags('Tags')),
   },
   { additionalProperties: false },
 );
@@ -34,6 +42,7 @@ export const PatchLinkBody = Type.Object(
     url: Type.Optional(Type.String({ description: `A new target: the same rules as at creation, at most ${MAX_URL_LENGTH} characters`, maxLength: MAX_URL_LENGTH })),
     expires_at: Type.Optional(Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'null removes the expiry' })),
     password: Type.Optional(Type.Union([Password, Type.Null()], { description: 'A new password (8 to 128 characters) sets or replaces it; null removes it' })),
+    tags: Type.Optional(Tags('Replaces every tag of the link ([] removes them all)')),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -54,6 +63,7 @@ export const LinkView = Type.Object(
     bot_hits: Type.Integer({ description: 'Hits by bots, crawlers, link previews and HTTP libraries, all time; not clicks' }),
     last_clicked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     has_password: Type.Boolean({ description: 'A password protects the link (the password itself is never returned)' }),
+    tags: Type.Array(Type.String(), { description: 'Lower case, sorted' }),
   },
   { $id: 'Link' },
 );
@@ -102,14 +112,31 @@ export const AnalyticsView = Type.Object({
   }),
 });
 
+const DateTimeBound = (description: string) => Type.Optional(Type.String({ format: 'date-time', description: `ISO 8601 date-time with a time zone: ${description}` }));
+
 export const ListQuery = Type.Object(
   {
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1..100, default 20' })),
-    cursor: Type.Optional(Type.String({ maxLength: 64, description: 'next_cursor of the previous page' })),
+    cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page; it is bound to the sort and order it came from' })),
     q: Type.Optional(Type.String({ maxLength: 200, description: 'Only links whose code or target URL contains this text (any letter case)' })),
     state: Type.Optional(
       Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('used'), Type.Literal('disabled')], { description: 'Only links in this state' }),
     ),
+    tag: Type.Optional(
+      Type.Union([Type.String({ maxLength: 700 }), Type.Array(Type.String({ maxLength: 700 }), { maxItems: MAX_TAGS })], {
+        description: `Only links having every one of these tags (any letter case): repeat it (tag=a&tag=b) or separate with commas (tag=a,b); at most ${MAX_TAGS}`,
+      }),
+    ),
+    created_after: DateTimeBound('only links created at or after it'),
+    created_before: DateTimeBound('only links created before it'),
+    expires_after: DateTimeBound('only links expiring at or after it (never-expiring links do not match)'),
+    expires_before: DateTimeBound('only links expiring before it (never-expiring links do not match)'),
+    sort: Type.Optional(
+      Type.Union([Type.Literal('created'), Type.Literal('clicks'), Type.Literal('last_click')], {
+        description: 'created (default; the order links were stored in), clicks (by people, all time) or last_click (never-clicked links last in both orders)',
+      }),
+    ),
+    order: Type.Optional(Type.Union([Type.Literal('desc'), Type.Literal('asc')], { description: 'desc (default) or asc; ties by creation in the same direction' })),
   },
   { additionalProperties: false },
 );
@@ -171,6 +198,7 @@ export function toLinkView(link: LinkRecord, publicBaseUrl: string, now: number)
     bot_hits: link.botHits,
     last_clicked_at: link.lastClickedAt?.toISOString() ?? null,
     has_password: link.hasPassword,
+    tags: link.tags,
   };
 }
 

@@ -1,10 +1,11 @@
-// Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry and its
-// password. A new target passes the same checks as at creation; errors show under their field.
+// Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry, its tags and
+// its password. A new target passes the same checks as at creation; errors show under their field.
 import { useId, useState } from 'preact/hooks';
 import type { Link } from '../../client/curt-client.ts';
 import { explain, passwordProblem } from '../api.ts';
 import { toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
+import { parseTags, TAGS_HINT } from '../tags.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
 type Errors = { url?: string; expiry?: string; password?: string; form?: string };
@@ -19,6 +20,7 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
   const [passwordChange, setPasswordChange] = useState<PasswordChange>('keep');
   const [password, setPassword] = useState('');
+  const [tags, setTags] = useState(link.tags.join(', '));
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
 
@@ -33,7 +35,7 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     setBusy(true);
     try {
       const changedUrl = url.trim() === link.original_url ? {} : { url: url.trim() };
-      onSaved(await session.client.update(link.short_code, { ...changedUrl, ...changedPassword, expiresAt: never ? null : when }));
+      onSaved(await session.client.update(link.short_code, { ...changedUrl, ...changedPassword, expiresAt: never ? null : when, tags: parseTags(tags) }));
     } catch (err) {
       const { field, message } = explain(err);
       setErrors(field === 'url' || field === 'expiry' ? { [field]: message } : { form: message });
@@ -79,6 +81,11 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
         {...invalidProps(`${id}-expiry-error`, errors.expiry)}
       />
       <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
+      <label for={`${id}-tags`}>Tags</label>
+      <input id={`${id}-tags`} name="tags" type="text" autocomplete="off" value={tags} onInput={(e) => setTags(e.currentTarget.value)} aria-describedby={`${id}-tags-hint`} />
+      <p class="hint" id={`${id}-tags-hint`}>
+        {TAGS_HINT}
+      </p>
       <label for={`${id}-password-change`}>Password</label>
       <select id={`${id}-password-change`} value={passwordChange} onChange={(e) => setPasswordChange(e.currentTarget.value as PasswordChange)}>
         <option value="keep">{link.has_password ? 'Keep the password' : 'No password'}</option>

@@ -12,6 +12,7 @@ import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, toLocalInput } from '../format.ts';
 import { onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
+import { parseTags, TAGS_HINT } from '../tags.ts';
 
 /** Expiry presets, in seconds from now; `custom` takes a date and time. */
 const PRESETS: { value: string; label: string; seconds?: number }[] = [
@@ -51,6 +52,7 @@ function ShortenForm() {
   const [customDate, setCustomDate] = useState('');
   const [oneTime, setOneTime] = useState(false);
   const [password, setPassword] = useState('');
+  const [tags, setTags] = useState('');
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
   const [created, setCreated] = useState<Link | null>(null);
@@ -68,6 +70,7 @@ function ShortenForm() {
     if (alias.trim() !== '') opts.alias = alias.trim();
     if (oneTime) opts.oneTime = true;
     if (password !== '') opts.password = password;
+    if (parseTags(tags).length > 0) opts.tags = parseTags(tags);
     const chosen = PRESETS.find((p) => p.value === preset);
     if (chosen?.seconds !== undefined) opts.expiresIn = chosen.seconds;
     if (preset === 'custom') {
@@ -113,6 +116,7 @@ function ShortenForm() {
     setUrl('');
     setAlias('');
     setPassword('');
+    setTags('');
     setErrors({});
     setTimeout(() => urlRef.current?.focus(), 0);
   }
@@ -211,6 +215,11 @@ function ShortenForm() {
         It redirects exactly once; after that it answers "already used".
       </p>
 
+      <label for={`${id}-tags`}>Tags (optional)</label>
+      <input id={`${id}-tags`} name="tags" type="text" autocomplete="off" value={tags} onInput={(e) => setTags(e.currentTarget.value)} aria-describedby={`${id}-tags-hint`} />
+      <p class="hint" id={`${id}-tags-hint`}>
+        {TAGS_HINT} Find them again under My links.
+      </p>
       <label for={`${id}-password`}>Password (optional)</label>
       <input
         id={`${id}-password`}

@@ -1,8 +1,9 @@
-// `/app/links`: the links of the signed-in key (every link for an admin key), searched and filtered
-// by the API (GET /urls?q=&state=), a page at a time. Per link: copy, QR code, stats, edit the target
-// and the expiry, disable or enable, delete after a confirmation. For all of them: Import / Export.
+// `/app/links`: the links of the signed-in key (every link for an admin key), searched, filtered and
+// sorted by the API (GET /urls?q=&state=&tag=&sort=&order=), a page at a time. Per link: its tags
+// (each a button that filters by it), copy, QR code, stats, edit the target, the expiry and the tags,
+// disable or enable, delete after a confirmation. For all of them: Import / Export.
 import { useCallback, useEffect, useId, useState } from 'preact/hooks';
-import type { Link, LinkState } from '../../client/curt-client.ts';
+import type { Link, LinkSort, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -13,9 +14,27 @@ import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS } from '../format.ts';
 import { onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
+import { parseTags } from '../tags.ts';
 
 const PAGE_SIZE = 20;
 const STATES: (LinkState | '')[] = ['', 'active', 'disabled', 'expired', 'used'];
+/** The orders the page offers: a sort and a direction each. */
+const ORDERS: { value: string; label: string; sort: LinkSort; order: 'desc' | 'asc' }[] = [
+  { value: 'created-desc', label: 'Newest first', sort: 'created', order: 'desc' },
+  { value: 'created-asc', label: 'Oldest first', sort: 'created', order: 'asc' },
+  { value: 'clicks-desc', label: 'Most clicks', sort: 'clicks', order: 'desc' },
+  { value: 'clicks-asc', label: 'Fewest clicks', sort: 'clicks', order: 'asc' },
+  { value: 'last_click-desc', label: 'Clicked most recently', sort: 'last_click', order: 'desc' },
+  { value: 'last_click-asc', label: 'Clicked least recently', sort: 'last_click', order: 'asc' },
+];
+
+interface Filters {
+  q: string;
+  state: LinkState | '';
+  tags: string[];
+  order: string;
+}
+const NO_FILTERS: Filters = { q: '', state: '', tags: [], order: 'created-desc' };
 
 type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | { kind: 'porting' } | null;
 
@@ -29,12 +48,19 @@ export function LinksPage() {
   );
 }
 
+function sortOf(value: string): { sort?: LinkSort; order?: 'desc' | 'asc' } {
+  const chosen = ORDERS.find((o) => o.value === value);
+  return chosen === undefined || chosen.value === 'created-desc' ? {} : { sort: chosen.sort, order: chosen.order };
+}
+
 function LinkList() {
   const session = useSession();
   const id = useId();
   const [query, setQuery] = useState('');
   const [state, setState] = useState<LinkState | ''>('');
-  const [applied, setApplied] = useState<{ q: string; state: LinkState | '' }>({ q: '', state: '' });
+  const [tagText, setTagText] = useState('');
+  const [order, setOrder] = useState('created-desc');
+  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
   /** Cursors of the pages before this one: the way back. */
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [page, setPage] = useState<{ items: Link[]; next: string | null } | null>(null);
@@ -50,6 +76,8 @@ function LinkList() {
         ...(cursor === undefined ? {} : { cursor }),
         ...(applied.q === '' ? {} : { q: applied.q }),
         ...(applied.state === '' ? {} : { state: applied.state }),
+        ...(applied.tags.length === 0 ? {} : { tags: applied.tags }),
+        ...sortOf(applied.order),
       });
       setPage({ items: result.items, next: result.next_cursor });
       setError(null);
@@ -64,15 +92,27 @@ function LinkList() {
     void load();
   }, [load]);
 
-  function search(event: Event) {
-    event.preventDefault();
+  function apply(filters: Filters) {
     setCursors([undefined]);
-    setApplied({ q: query.trim(), state });
+    setApplied(filters);
     session.announce('Searching…');
   }
 
+  function search(event: Event) {
+    event.preventDefault();
+    apply({ q: query.trim(), state, tags: parseTags(tagText), order });
+  }
+
+  /** A tag's chip filters by that tag alone, keeping the rest of the form. */
+  function showTag(tag: string) {
+    setTagText(tag);
+    apply({ ...applied, tags: [tag] });
+  }
+
+  const filtered = applied.q !== '' || applied.state !== '' || applied.tags.length > 0;
+
   useEffect(() => {
-    if (page !== null && (applied.q !== '' || applied.state !== '')) {
+    if (page !== null && filtered) {
       session.announce(`${page.items.length}${page.next === null ? '' : '+'} ${page.items.length === 1 ? 'link' : 'links'} found.`);
     }
   }, [page]);
@@ -122,6 +162,20 @@ function LinkList() {
             ))}
           </select>
         </div>
+        <div>
+          <label for={`${id}-tags`}>Tags</label>
+          <input id={`${id}-tags`} type="text" name="tag" value={tagText} placeholder="all of: a, b" autocomplete="off" onInput={(e) => setTagText(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for={`${id}-order`}>Sort</label>
+          <select id={`${id}-order`} name="sort" value={order} onChange={(e) => setOrder(e.currentTarget.value)}>
+            {ORDERS.map((o) => (
+              <option key={o.value} value={o.value}>
+                {o.label}
+              </option>
+            ))}
+          </select>
+        </div>
         <button type="submit">Search</button>
       </form>
 
@@ -131,7 +185,7 @@ function LinkList() {
         </p>
       )}
       {page === null && error === null && <p aria-busy="true">Loading your links…</p>}
-      {page !== null && page.items.length === 0 && <p>{applied.q !== '' || applied.state !== '' ? 'No link matches.' : 'No links yet: shorten one on the home page.'}</p>}
+      {page !== null && page.items.length === 0 && <p>{filtered ? 'No link matches.' : 'No links yet: shorten one on the home page.'}</p>}
       {page !== null && page.items.length > 0 && (
         <ul class="links" data-testid="links">
           {page.items.map((link) => (
@@ -155,6 +209,17 @@ function LinkList() {
                   {formatNumber(link.clicks)} {link.clicks === 1 ? 'click' : 'clicks'} · made {formatDateTime(link.created_at)} · expires {formatDateTime(link.expires_at)}
                   {link.is_one_time ? ' · one-time' : ''}
                 </p>
+                {link.tags.length > 0 && (
+                  <ul class="tags" aria-label={`Tags of ${link.short_code}`}>
+                    {link.tags.map((tag) => (
+                      <li key={tag}>
+                        <button type="button" class="tag" aria-label={`Show links tagged ${tag}`} aria-pressed={applied.tags.length === 1 && applied.tags[0] === tag} onClick={() => showTag(tag)}>
+                          {tag}
+                        </button>
+                      </li>
+                    ))}
+                  </ul>
+                )}
                 {rowError?.code === link.short_code && (
                   <p class="field-error" role="alert">
                     {rowError.message}
@@ -186,11 +251,11 @@ function LinkList() {
       {page !== null && (cursors.length > 1 || page.next !== null) && (
         <nav class="pager" aria-label="Pages">
           <button type="button" class="secondary" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-            Newer
+            Previous
           </button>
           <span>Page {cursors.length}</span>
           <button type="button" class="secondary" disabled={page.next === null} onClick={() => page.next !== null && setCursors([...cursors, page.next])}>
-            Older
+            Next
           </button>
         </nav>
       )}

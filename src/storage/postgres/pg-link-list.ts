@@ -1,0 +1,102 @@
+// GET /urls as SQL: filters, a sort, keyset pagination on (sort key, id). Every sort of one owner is
+// a range scan of one index (migrations 001 and 008), read forwards for desc and backwards for asc,
+// that stops after a page; docs/listing.md has the plans at a million links.
+import type { SqlRunner } from '../../core/sql.ts';
+import type { LinkStateName, ListOptions, ListOrder } from '../link-store.ts';
+
+/**
+ * Each state as SQL, in the order of precedence linkState() (src/url/routes/schemas.ts) gives them:
+ * disabled, then used, then expired (the sweep's flag, or an expiry already past at `now`).
+ */
+const STATE_CONDITIONS: Record<LinkStateName, (now: () => string) => string> = {
+  disabled: () => 'NOT is_active',
+  used: () => 'is_active AND consumed_at IS NOT NULL',
+  expired: (now) => `is_active AND consumed_at IS NULL AND (is_expired OR expiry_date <= ${now()}::timestamptz)`,
+  active: (now) => `is_active AND consumed_at IS NULL AND NOT is_expired AND (expiry_date IS NULL OR expiry_date > ${now()}::timestamptz)`,
+};
+
+/** One statement of a listing: its rows come after those of the statement before it. */
+export interface ListSegment {
+  text: string;
+  params: unknown[];
+}
+
+/**
+ * The ORDER BY of each sort, written as its index is ordered (the nulls too), so that the planner
+ * reads the index instead of sorting: desc is the index's order, asc its exact reverse.
+ */
+function orderBy(sort: 'created' | 'clicks' | 'last_click', order: ListOrder): string {
+  const dir = order === 'desc' ? 'DESC' : 'ASC';
+  if (sort === 'created') return `id ${dir}`;
+  if (sort === 'clicks') return `clicks ${dir}, id ${dir}`;
+  return `last_clicked_at ${dir} ${order === 'desc' ? 'NULLS LAST' : 'NULLS FIRST'}, id ${dir}`;
+}
+
+/**
+ * The statements of one page, to run in order until `limit` rows came back. One, except for
+ * `last_click`: links that were clicked (by the key, then id), then those never clicked (by id); a
+ * cursor among the never-clicked skips the first. Two range scans of the same index keep both in
+ * key order; one query with `OR last_clicked_at IS NULL` would not be a range.
+ */
+export function listSegments(columns: string, options: ListOptions): ListSegment[] {
+  const sort = options.sort ?? 'created';
+  const order = options.order ?? 'desc';
+  const after = options.after;
+  const cmp = order === 'desc' ? '<' : '>';
+
+  const filters = (params: unknown[]): string[] => {
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const where: string[] = [];
+    if (options.ownerKeyId !== undefined) where.push(`owner_key_id = ${param(options.ownerKeyId)}`);
+    if (options.search !== undefined && options.search !== '') {
+      // The text is matched as it is: LIKE's wildcards and its escape character in it are escaped.
+      const pattern = param(`%${options.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
+      where.push(`(short_code ILIKE ${pattern} OR original_url ILIKE ${pattern})`);
+    }
+    if (options.state !== undefined) where.push(STATE_CONDITIONS[options.state](() => param(options.now ?? new Date())));
+    if (options.tags !== undefined && options.tags.length > 0) where.push(`tags @> ${param([...options.tags])}::text[]`);
+    if (options.createdAfter !== undefined) where.push(`created_at >= ${param(options.createdAfter)}::timestamptz`);
+    if (options.createdBefore !== undefined) where.push(`created_at < ${param(options.createdBefore)}::timestamptz`);
+    if (options.expiresAfter !== undefined) where.push(`expiry_date >= ${param(options.expiresAfter)}::timestamptz`);
+    if (options.expiresBefore !== undefined) where.push(`expiry_date < ${param(options.expiresBefore)}::timestamptz`);
+    return where;
+  };
+
+  const segment = (extra: (param: (value: unknown) => string) => string[]): ListSegment => {
+    const params: unknown[] = [options.limit];
+    const where = filters(params);
+    const param = (value: unknown): string => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    where.push(...extra(param));
+    const text = `SELECT ${columns} FROM urls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy(sort, order)} LIMIT $1`;
+    return { text, params };
+  };
+
+  if (sort === 'created') return [segment((p) => (after === undefined ? [] : [`id ${cmp} ${p(after.id)}`]))];
+  if (sort === 'clicks') {
+    return [segment((p) => (after === undefined ? [] : [`(clicks, id) ${cmp} (${p(Number(after.key ?? 0))}::bigint, ${p(after.id)}::bigint)`]))];
+  }
+  const neverClicked = segment((p) => ['last_clicked_at IS NULL', ...(after?.key === null ? [`id ${cmp} ${p(after.id)}`] : [])]);
+  if (after !== undefined && after.key === null) return [neverClicked];
+  const clicked = segment((p) => [
+    'last_clicked_at IS NOT NULL',
+    ...(after === undefined ? [] : [`(last_clicked_at, id) ${cmp} (${p(after.key)}::timestamptz, ${p(after.id)}::bigint)`]),
+  ]);
+  return [clicked, neverClicked];
+}
+
+/** Runs the segments in order, each asked only for what the page still lacks. */
+export async function runListSegments<R>(db: SqlRunner, segments: readonly ListSegment[], limit: number): Promise<R[]> {
+  const rows: R[] = [];
+  for (const { text, params } of segments) {
+    if (rows.length >= limit) break;
+    const result = await db.query<R>(text, [limit - rows.length, ...params.slice(1)]);
+    rows.push(...result.rows);
+  }
+  return rows;
+}

@@ -1,0 +1,107 @@
+// The `curt` flags of tags, filters and sorting: parsed into the command, checked before any request,
+// and sent as the query GET /urls reads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCommand, UsageError } from '../../src/cli/args.ts';
+import { listFlags, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
+import { formatLink, formatLinkTable } from '../../src/cli/format.ts';
+import { createCurtClient, type Link } from '../../src/client/curt-client.ts';
+
+const usage = (argv: string[], message: RegExp, verb: string) =>
+  assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
+
+const LINK: Link = {
+  short_code: 'SQYAfF',
+  short_url: 'http://localhost:8080/SQYAfF',
+  original_url: 'https://example.com/',
+  created_at: '2026-11-01T09:30:00.000Z',
+  expires_at: null,
+  is_one_time: false,
+  is_active: true,
+  is_expired: false,
+  is_custom_alias: false,
+  state: 'active',
+  clicks: 12,
+  bot_hits: 3,
+  last_clicked_at: null,
+  tags: ['launch', 'web'],
+  has_password: false,
+};
+
+/** A client whose every request is recorded and answered with `body`. */
+function recording(body: unknown) {
+  const asked: { method: string; path: string; body: unknown }[] = [];
+  const client = createCurtClient({
+    baseUrl: 'http://cu.rt',
+    fetch: async (input, init) => {
+      const url = new URL(input instanceof Request ? input.url : input instanceof URL ? input.href : input);
+      const sent = typeof init?.body === 'string' ? (JSON.parse(init.body) as unknown) : undefined;
+      asked.push({ method: init?.method ?? 'GET', path: url.pathname + url.search, body: sent });
+      return new Response(JSON.stringify(body), { headers: { 'content-type': 'application/json' } });
+    },
+  });
+  return { client, asked };
+}
+
+test('shorten --tag, repeated or with commas, keeps the tags as given (the server lower-cases them)', () => {
+  const command = parseCommand(['shorten', 'https://example.com', '--tag', 'Launch', '--tag', 'web,q3/2026']);
+  assert.deepEqual(command, { verb: 'shorten', url: 'https://example.com', oneTime: false, tags: ['Launch', 'web', 'q3/2026'], client: { json: false } });
+});
+
+test('edit --tags replaces the list, --no-tags empties it; both at once, or a bad tag, is a usage error', () => {
+  assert.deepEqual(parseCommand(['edit', 'abc', '--tags', 'a,b']), { verb: 'edit', code: 'abc', tags: ['a', 'b'], client: { json: false } });
+  assert.deepEqual(parseCommand(['edit', 'abc', '--no-tags']), { verb: 'edit', code: 'abc', tags: [], client: { json: false } });
+  usage(['edit', 'abc', '--tags', 'a', '--no-tags'], /^give --tags or --no-tags, not both$/, 'edit');
+  usage(['edit', 'abc', '--tags', 'a b'], /^--tags: "a b" is not a tag/, 'edit');
+  usage(['shorten', 'https://example.com', '--tag', 'x'.repeat(33)], /^--tag: "x{33}" is not a tag/, 'shorten');
+  usage(['shorten', 'https://example.com', '--tag', Array.from({ length: 21 }, (_, i) => `t${i}`).join(',')], /^--tag: at most 20 tags$/, 'shorten');
+  usage(['shorten', 'https://example.com', '--tags', 'a'], /^shorten does not take --tags$/, 'shorten');
+  usage(['list', '--no-tags'], /^list does not take --no-tags$/, 'list');
+});
+
+test('list takes tags, a sort, an order and date ranges (a day is its 00:00 UTC); bad values are usage errors', () => {
+  assert.deepEqual(
+    parseCommand(['list', '--tag', 'a', '--tag', 'b', '--sort', 'clicks', '--order', 'asc', '--created-after', '2026-01-31', '--expires-before', '2026-02-01T12:00:00+02:00']),
+    {
+      verb: 'list',
+      tags: ['a', 'b'],
+      sort: 'clicks',
+      order: 'asc',
+      createdAfter: '2026-01-31T00:00:00.000Z',
+      expiresBefore: '2026-02-01T10:00:00.000Z',
+      all: false,
+      client: { json: false },
+    },
+  );
+  usage(['list', '--sort', 'popular'], /^--sort must be one of created, clicks, last_click \(got "popular"\)$/, 'list');
+  usage(['list', '--order', 'up'], /^--order must be desc or asc/, 'list');
+  usage(['list', '--created-after', 'yesterday'], /^--created-after must be a day \(2026-01-31\) or a date-time with a time zone/, 'list');
+  usage(['list', '--created-before', '2026-02-30'], /^--created-before must be a day as YYYY-MM-DD/, 'list');
+  usage(['list', '--expires-after', '2026-01-31T12:00'], /^--expires-after must be a day/, 'list');
+});
+
+test('curt list sends every filter and the sort as the query, and prints the next page with the same flags', async () => {
+  const { client, asked } = recording({ items: [LINK], next_cursor: 'CUR' });
+  const printed: string[] = [];
+  const command = parseCommand(['list', '--tag', 'launch', '--tag', 'web', '--sort', 'last_click', '--order', 'asc', '--created-after', '2026-01-01', '--search', 'ex', '--limit', '1']) as ClientCommand;
+  await runClientCommand(command, client, (text) => printed.push(text));
+  assert.deepEqual(asked.map((a) => a.path), ['/urls?limit=1&q=ex&tag=launch&tag=web&created_after=2026-01-01T00%3A00%3A00.000Z&sort=last_click&order=asc']);
+  const more = 'More: curt list --search "ex" --tag launch --tag web --sort last_click --order asc --created-after 2026-01-01T00:00:00.000Z --limit 1 --cursor CUR';
+  assert.ok(printed.join('').endsWith(more), printed.join(''));
+  assert.equal(listFlags(parseCommand(['list']) as Extract<ClientCommand, { verb: 'list' }>), '');
+});
+
+test('curt shorten and edit send the tags; the link and the table show them', async () => {
+  const { client, asked } = recording(LINK);
+  const printed: string[] = [];
+  await runClientCommand(parseCommand(['shorten', 'https://example.com', '--tag', 'launch', '--tag', 'web']) as ClientCommand, client, (t) => printed.push(t));
+  await runClientCommand(parseCommand(['edit', 'SQYAfF', '--no-tags']) as ClientCommand, client, (t) => printed.push(t));
+  assert.deepEqual(asked, [
+    { method: 'POST', path: '/urls', body: { url: 'https://example.com', tags: ['launch', 'web'] } },
+    { method: 'PATCH', path: '/urls/SQYAfF', body: { tags: [] } },
+  ]);
+  assert.match(formatLink(LINK), /^Tags +launch, web$/m);
+  assert.match(formatLink({ ...LINK, tags: [] }), /^Tags +-$/m);
+  assert.match(formatLinkTable([LINK]), /^CODE +STATE +CLICKS +CREATED +EXPIRES +TAGS +TARGET$/m);
+  assert.match(formatLinkTable([LINK]), / launch,web +https:\/\/example\.com\/$/m);
+});
