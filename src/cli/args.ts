@@ -21,13 +21,31 @@ export interface ClientFlags {
   json: boolean;
 }
 
+/**
+ * Where a link's password comes from: a prompt on the terminal (typed twice, not echoed) or the first
+ * line of standard input; never the command line, which other users can read (ps, /proc) and shells
+ * keep in their history. `remove`: the link loses its password.
+ */
+export type PasswordSource = 'prompt' | 'stdin';
+
 export type Command =
   | { verb: 'help'; topic: string | null }
   | { verb: 'version' }
   /** Flags of `serve` become the variables they stand for (`--port 9000` is PORT=9000). */
   | { verb: 'serve'; env: Record<string, string> }
   | { verb: 'kgs' | 'url-service' | 'migrate' }
-  | { verb: 'shorten'; url: string; alias?: string; expiresInS?: number; oneTime: boolean; maxVisits?: number; forwardQuery: boolean; tags?: string[]; client: ClientFlags }
+  | {
+      verb: 'shorten';
+      url: string;
+      alias?: string;
+      expiresInS?: number;
+      oneTime: boolean;
+      maxVisits?: number;
+      forwardQuery: boolean;
+      tags?: string[];
+      password?: PasswordSource;
+      client: ClientFlags;
+    }
   /** `from`/`to`: UTC days (YYYY-MM-DD); the server's defaults when absent (the last 90 days). */
   | { verb: 'stats'; code: string; from?: string; to?: string; top?: number; client: ClientFlags }
   | { verb: 'delete'; code: string; client: ClientFlags }
@@ -41,6 +59,7 @@ export type Command =
       maxVisits?: number | null;
       forwardQuery?: boolean;
       tags?: string[];
+      password?: PasswordSource | 'remove';
       client: ClientFlags;
     }
   | {
@@ -84,6 +103,9 @@ const OPTIONS = {
   'no-max-visits': { type: 'boolean' },
   'forward-query': { type: 'boolean' },
   'no-forward-query': { type: 'boolean' },
+  password: { type: 'boolean' },
+  'password-stdin': { type: 'boolean' },
+  'no-password': { type: 'boolean' },
   url: { type: 'string' },
   'no-expiry': { type: 'boolean' },
   disable: { type: 'boolean' },
@@ -127,11 +149,27 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   kgs: { options: [], positionals: [] },
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
-  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag'], positionals: ['url'] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag', 'password', 'password-stdin'], positionals: ['url'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
   edit: {
-    options: [...CLIENT, 'url', 'expires-in', 'no-expiry', 'disable', 'enable', 'max-visits', 'no-max-visits', 'forward-query', 'no-forward-query', 'tags', 'no-tags'],
+    options: [
+      ...CLIENT,
+      'url',
+      'expires-in',
+      'no-expiry',
+      'disable',
+      'enable',
+      'max-visits',
+      'no-max-visits',
+      'forward-query',
+      'no-forward-query',
+      'tags',
+      'no-tags',
+      'password',
+      'password-stdin',
+      'no-password',
+    ],
     positionals: ['code'],
   },
   list: {
@@ -218,9 +256,23 @@ function parse(argv: string[]): { values: Values; positionals: string[] } {
     const option = /'(-[^ ']+)/.exec(message)?.[1] ?? '';
     const code = (err as { code?: string }).code;
     if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') throw new UsageError(`unknown option ${option}`, verb);
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && /^--password/.test(option)) throw new UsageError(PASSWORD_NOT_IN_ARGV, verb);
     if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') throw new UsageError(`${option} needs a value`, verb);
     throw new UsageError(message, verb);
   }
+}
+
+const PASSWORD_NOT_IN_ARGV =
+  '--password takes no value: the password is asked for on the terminal, or read from standard input with --password-stdin (a command line is visible to other users and kept in shell history)';
+
+/** `--password` (a prompt) or `--password-stdin`; with `allowRemove`, also `--no-password`. */
+function passwordSource(values: Values, verb: string, allowRemove: boolean): PasswordSource | 'remove' | undefined {
+  const given = [values.password === true, values['password-stdin'] === true, allowRemove && values['no-password'] === true].filter(Boolean).length;
+  if (given > 1) throw new UsageError(allowRemove ? 'give one of --password, --password-stdin or --no-password' : 'give --password or --password-stdin, not both', verb);
+  if (values.password === true) return 'prompt';
+  if (values['password-stdin'] === true) return 'stdin';
+  if (allowRemove && values['no-password'] === true) return 'remove';
+  return undefined;
 }
 
 function clientFlags(values: Values): ClientFlags {
@@ -331,6 +383,8 @@ export function parseCommand(argv: readonly string[]): Command {
   const stray = given.find((name) => !spec.options.includes(name));
   if (stray !== undefined) throw new UsageError(`${verb} does not take --${stray}`, verb);
   if (rest.length < spec.positionals.length) throw new UsageError(`${verb} needs <${spec.positionals[rest.length]}>`, verb);
+  // `--password hunter22`: the would-be value is a stray argument; say why there is no such thing.
+  if (rest.length > spec.positionals.length && values.password === true) throw new UsageError(PASSWORD_NOT_IN_ARGV, verb);
   if (rest.length > spec.positionals.length) throw new UsageError(`${verb} takes no argument "${rest[spec.positionals.length]}"`, verb);
   return build(verb, rest, values);
 }
@@ -385,6 +439,10 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.tag === undefined ? {} : { tags: tagList(values.tag, '--tag', verb) }),
         ...(limit === undefined ? {} : { maxVisits: limit }),
         forwardQuery: values['forward-query'] === true,
+        ...(() => {
+          const password = passwordSource(values, verb, false);
+          return password === undefined || password === 'remove' ? {} : { password };
+        })(),
         client: clientFlags(values),
       };
     }
@@ -416,7 +474,23 @@ function build(verb: string, args: string[], values: Values): Command {
       if (values['max-visits'] !== undefined && values['no-max-visits'] === true) throw new UsageError('give --max-visits or --no-max-visits, not both', verb);
       if (values['forward-query'] === true && values['no-forward-query'] === true) throw new UsageError('give --forward-query or --no-forward-query, not both', verb);
       if (values.tags !== undefined && values['no-tags'] === true) throw new UsageError('give --tags or --no-tags, not both', verb);
-      const changes: OptionName[] = ['url', 'expires-in', 'no-expiry', 'disable', 'enable', 'max-visits', 'no-max-visits', 'forward-query', 'no-forward-query', 'tags', 'no-tags'];
+      const password = passwordSource(values, verb, true);
+      const changes: OptionName[] = [
+        'url',
+        'expires-in',
+        'no-expiry',
+        'disable',
+        'enable',
+        'max-visits',
+        'no-max-visits',
+        'forward-query',
+        'no-forward-query',
+        'tags',
+        'no-tags',
+        'password',
+        'password-stdin',
+        'no-password',
+      ];
       if (!changes.some((name) => values[name] !== undefined && values[name] !== false)) {
         const flags = changes.map((name) => `--${name}`);
         throw new UsageError(`edit needs a change: ${flags.slice(0, -1).join(', ')} or ${flags.at(-1) ?? ''}`, verb);
@@ -434,6 +508,7 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values['no-tags'] === true ? { tags: [] } : values.tags === undefined ? {} : { tags: tagList([values.tags], '--tags', verb) }),
         ...(values['no-max-visits'] === true ? { maxVisits: null } : limit === undefined ? {} : { maxVisits: limit }),
         ...(values['forward-query'] === true ? { forwardQuery: true } : values['no-forward-query'] === true ? { forwardQuery: false } : {}),
+        ...(password === undefined ? {} : { password }),
         client: clientFlags(values),
       };
     }

@@ -2,7 +2,7 @@
 // and a printout, a table for people or the server's JSON for scripts.
 import { open } from 'node:fs/promises';
 import { CurtApiError, NotCurtError, type CurtClient, type Link, type ListFilter } from '../client/curt-client.ts';
-import { UsageError, type ClientFlags, type Command } from './args.ts';
+import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
@@ -44,14 +44,21 @@ export async function openImportFile(file: string, stdin: AsyncIterable<Uint8Arr
   return handle.createReadStream();
 }
 
+/** Reads a link's password from a prompt or from standard input (src/cli/password-input.ts). */
+export type ReadPassword = (source: PasswordSource) => Promise<string>;
+
 export async function runClientCommand(
   command: ClientCommand,
   client: CurtClient,
   print: (text: string) => void,
   now: () => number = Date.now,
-  io: { write?: (chunk: string) => Promise<void>; open?: OpenFile } = {},
+  io: { write?: (chunk: string) => Promise<void>; open?: OpenFile; readPassword?: ReadPassword } = {},
 ): Promise<void> {
   const asJson = command.client.json;
+  const readPassword = async (source: PasswordSource): Promise<string> => {
+    if (io.readPassword === undefined) throw new Error('curt cannot read a password here');
+    return io.readPassword(source);
+  };
   switch (command.verb) {
     case 'shorten': {
       const link = await client.shorten(command.url, {
@@ -61,6 +68,7 @@ export async function runClientCommand(
         ...(command.tags === undefined ? {} : { tags: command.tags }),
         ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
         ...(command.forwardQuery ? { forwardQuery: true } : {}),
+        ...(command.password === undefined ? {} : { password: await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
       return;
@@ -83,6 +91,7 @@ export async function runClientCommand(
         ...(command.tags === undefined ? {} : { tags: command.tags }),
         ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
         ...(command.forwardQuery === undefined ? {} : { forwardQuery: command.forwardQuery }),
+        ...(command.password === undefined ? {} : { password: command.password === 'remove' ? null : await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
       return;

@@ -49,6 +49,8 @@ export function formatLink(link: Link): string {
     ['Visits', visitsOf(link)],
     ['Forward query', yesNo(link.forward_query)],
     ['Tags', link.tags.length === 0 ? '-' : link.tags.join(', ')],
+    // Only when set: the output of every other link stays as it was.
+    ...(link.has_password ? [['Password', 'yes'] as [string, string]] : []),
   ]);
 }
 

@@ -71,7 +71,7 @@ Applies the database migrations to DATABASE_URL, then exits. Safe to run twice, 
 (\`curt serve\` migrates its own database by itself.)
 ${SERVER_NOTE}`,
   shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time | --max-visits N]
-                     [--forward-query] [--tag TAG]...
+                     [--forward-query] [--tag TAG]... [--password | --password-stdin]
 
 Makes a short link to <url> and prints it.
   --alias NAME            a custom code: 3 to 10 characters of A-Z a-z 0-9 _ -
@@ -83,6 +83,9 @@ Makes a short link to <url> and prints it.
                           <url> has too takes the short link's value)
   --tag TAG               a tag (repeat it, or a,b): 1 to 32 of letters, digits and - _ . : /;
                           kept lower case, at most 20
+  --password              protect the link with a password, asked for here (typed twice, not shown)
+  --password-stdin        the same, the password read from the first line of standard input
+                          (never from the command line: other users can read it, shells keep it)
 ${CLIENT_OPTIONS}`,
   stats: `Usage: curt stats <code> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--top N]
 
@@ -96,7 +99,7 @@ site, and the bot hits by bot.
 ${CLIENT_OPTIONS}`,
   edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
                  [--max-visits N | --no-max-visits] [--forward-query | --no-forward-query]
-                 [--tags A,B | --no-tags]
+                 [--tags A,B | --no-tags] [--password | --password-stdin | --no-password]
 
 Changes a link and prints it; every replica redirects by the change at once. Needs the key that made
 it, or an admin key (anonymous links: an admin key).
@@ -112,6 +115,9 @@ it, or an admin key (anonymous links: an admin key).
   --no-forward-query      redirect to the target as it is
   --tags A,B              the link's tags from now on (replaces them all)
   --no-tags               the link has no tags
+  --password              set or replace the link's password, asked for here (typed twice)
+  --password-stdin        the same, read from the first line of standard input
+  --no-password           the link no longer needs a password
 ${CLIENT_OPTIONS}`,
   export: `Usage: curt export [--format csv|ndjson] > links.csv
 

@@ -6,6 +6,7 @@ import { ConfigError, loadCliConfig, type Env } from '../core/config.ts';
 import { parseCommand, UsageError, type Command } from './args.ts';
 import { describeFailure, openImportFile, runClientCommand, type ClientCommand } from './commands.ts';
 import { GENERAL_HELP, helpFor } from './help.ts';
+import { createPasswordReader, PasswordInputError } from './password-input.ts';
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 const err = (text: string): void => void process.stderr.write(`${text}\n`);
@@ -76,9 +77,14 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
       // The export goes out as it arrives, at the pace stdout takes it.
       write: (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve()))),
       open: (file) => openImportFile(file, process.stdin),
+      readPassword: createPasswordReader({ stdin: process.stdin, stderr: process.stderr }),
     });
     return 0;
   } catch (error) {
+    if (error instanceof PasswordInputError) {
+      err(`curt: ${error.message}`);
+      return 2;
+    }
     // A file `curt import` cannot read: a mistake on the command line, found before any request.
     if (error instanceof UsageError) {
       err(usageLine(error));

@@ -26,6 +26,8 @@ export interface Link {
   last_clicked_at: string | null;
   /** Lower case, sorted. */
   tags: string[];
+  /** A password protects the link (the password itself is never returned). */
+  has_password: boolean;
 }
 
 /** One value of a breakdown and its clicks in the range; `(other)` sums the values past the top N. */
@@ -94,6 +96,8 @@ export interface ShortenOptions {
   maxVisits?: number;
   /** Add the short link's query string to the target's (README, "How a short link is spelled"). */
   forwardQuery?: boolean;
+  /** Protects the link: 8 to 128 characters; the server keeps only a hash of it. */
+  password?: string;
 }
 
 /** What `update` changes; a field left out stays as it is. */
@@ -107,6 +111,8 @@ export interface LinkPatch {
   forwardQuery?: boolean;
   /** Replaces every tag of the link (`[]` removes them). */
   tags?: string[];
+  /** A string sets or replaces the link's password, null removes it. */
+  password?: string | null;
 }
 
 export type LinkState = Link['state'];
@@ -341,9 +347,11 @@ export interface CurtClient {
   /**
    * Follows a short link once, without following the redirect. `userAgent`: the User-Agent to send,
    * e.g. the visitor's when a server resolves links for them; without one, the runtime's own is sent
-   * (Node's "node"), and Curt counts that as a bot hit, not a click.
+   * (Node's "node"), and Curt counts that as a bot hit, not a click. `password`: a protected link's,
+   * sent as HTTP Basic authentication (a link behind one answers 401 `link_password_required`
+   * without it, `link_password_wrong` for a wrong one, and a HEAD of it is always 401).
    */
-  resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string; userAgent?: string }): Promise<Resolution>;
+  resolve(code: string, options?: { method?: 'GET' | 'HEAD'; referer?: string; userAgent?: string; password?: string }): Promise<Resolution>;
 }
 
 export function createCurtClient(options: CurtClientOptions): CurtClient {
@@ -449,6 +457,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(opts.tags === undefined ? {} : { tags: opts.tags }),
         ...(opts.maxVisits === undefined ? {} : { max_visits: opts.maxVisits }),
         ...(opts.forwardQuery === undefined ? {} : { forward_query: opts.forwardQuery }),
+        ...(opts.password === undefined ? {} : { password: opts.password }),
       });
     },
     get: (c) => call<Link>('GET', `/urls/${code(c)}`),
@@ -460,6 +469,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
         ...(patch.tags === undefined ? {} : { tags: patch.tags }),
         ...(patch.maxVisits === undefined ? {} : { max_visits: patch.maxVisits }),
         ...(patch.forwardQuery === undefined ? {} : { forward_query: patch.forwardQuery }),
+        ...(patch.password === undefined ? {} : { password: patch.password }),
       });
     },
     delete: (c) => call<void>('DELETE', `/urls/${code(c)}`),
@@ -540,6 +550,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       const headers: Record<string, string> = { accept: 'application/json' };
       if (opts.referer !== undefined) headers.referer = opts.referer;
       if (opts.userAgent !== undefined) headers['user-agent'] = opts.userAgent;
+      if (opts.password !== undefined) headers.authorization = basicAuthorization(opts.password);
       const res = await doFetch(`${base}/${code(c)}`, { method: opts.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
       const text = await res.text();
       const problem = res.status >= 400 ? (parseJson(text) as Problem | undefined) : undefined;
@@ -547,6 +558,14 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     },
   };
   return client;
+}
+
+/** `Basic base64(":" + password)` in UTF-8 (RFC 7617), in browsers too (no Buffer there). */
+export function basicAuthorization(password: string): string {
+  const bytes = new TextEncoder().encode(`:${password}`);
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return `Basic ${btoa(binary)}`;
 }
 
 function isJson(res: Response): boolean {

@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   invalid_alias: 400,
   invalid_expiry: 400,
   unauthorized: 401,
+  link_password_required: 401,
+  link_password_wrong: 401,
   forbidden: 403,
   not_found: 404,
   link_not_found: 404,
@@ -107,6 +109,35 @@ export class InvalidRequest extends AppError {
 export class Unauthorized extends AppError {
   constructor(detail = 'A valid bearer token is required.') {
     super({ status: 401, code: 'unauthorized', title: 'Authentication required', detail, headers: { 'www-authenticate': 'Bearer' } });
+  }
+}
+
+/**
+ * A password protects the link and the request sent none (or was a HEAD). Basic, not Bearer: a
+ * client answers with `Authorization: Basic` (any user name), the way the redirect takes a password.
+ * A browser gets the password form instead, without this header (its own dialog would replace the form).
+ */
+export class LinkPasswordRequired extends AppError {
+  constructor() {
+    super({
+      status: 401,
+      code: 'link_password_required',
+      title: 'Password required',
+      detail: 'This link is protected by a password: send it with HTTP Basic authentication (any user name).',
+      headers: { 'www-authenticate': 'Basic realm="Curt link", charset="UTF-8"' },
+    });
+  }
+}
+
+export class LinkPasswordWrong extends AppError {
+  constructor() {
+    super({
+      status: 401,
+      code: 'link_password_wrong',
+      title: 'Wrong password',
+      detail: 'The password is not the link\'s.',
+      headers: { 'www-authenticate': 'Basic realm="Curt link", charset="UTF-8"' },
+    });
   }
 }
 

@@ -17,6 +17,11 @@ export interface CachedLink {
   consumed: boolean;
   /** The redirect adds the request's query string to the target's. */
   forwardQuery: boolean;
+  /**
+   * A password protects the link: no tier answers it, every request goes through the check (the
+   * hash itself is never cached: it is read from PostgreSQL at each attempt, which is rate limited).
+   */
+  hasPassword: boolean;
 }
 
 /** `undefined` = not cached (or the cache is down); `null` = cached as "no such code". */

@@ -26,6 +26,8 @@ export interface LinkRecord {
   lastClickedAt: Date | null;
   /** When the link was used up: set by the visit that reached maxVisits, or by lowering maxVisits to the visits made. */
   consumedAt: Date | null;
+  /** Whether a password protects the link; its hash is never part of a record (findPasswordHash). */
+  hasPassword: boolean;
   /** Lower case, unique, sorted; at most 20 (src/url/tags.ts). */
   tags: string[];
 }
@@ -41,6 +43,8 @@ export interface NewLink {
   forwardQuery?: boolean;
   isCustomAlias: boolean;
   ownerKeyId: number | null;
+  /** The password's hash (hashLinkPassword), or null for none; absent = null. */
+  passwordHash?: string | null;
   /** Already normalised (normaliseTags); none when absent. */
   tags?: readonly string[];
 }
@@ -51,6 +55,8 @@ export interface LinkPatch {
   url?: string;
   /** null removes the expiry. */
   expiresAt?: Date | null;
+  /** A new password's hash (hashLinkPassword); null removes the password. */
+  passwordHash?: string | null;
   /** Replaces the whole list; already normalised (normaliseTags). */
   tags?: readonly string[];
   /**
@@ -181,6 +187,11 @@ export interface LinkStore {
    * a link without a limit or a row that is gone.
    */
   countVisit(id: number, now: Date): Promise<LinkRecord | null>;
+  /**
+   * The password hash of the link with this row id, read at each attempt (never cached): null when
+   * the link has no password or no longer exists.
+   */
+  findPasswordHash(id: number): Promise<string | null>;
   /**
    * Update and delete take the row id of the link that was read and checked, never its code: by the
    * time they write, that link may be gone and its code (an alias, after the cool-down) someone else's.

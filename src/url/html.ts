@@ -8,6 +8,19 @@ export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };
 
+/**
+ * The password form's policy: the only difference from the pages above is that a form may be
+ * posted. Browsers apply form-action to the redirect that answers the post too (Chromium blocks a
+ * `form-action 'self'` form whose answer is a 302 elsewhere), and the target is any http(s) URL:
+ * hence `http: https:` beside 'self'. The page has no script and nothing a visitor typed, so no one
+ * can point its form anywhere else.
+ */
+const PASSWORD_PAGE_HEADERS: Readonly<Record<string, string>> = {
+  ...BASE_HEADERS,
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self' http: https:; frame-ancestors 'none'",
+  'x-robots-tag': 'noindex',
+};
+
 const escape = (text: string): string =>
   text.replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] ?? ch);
 
@@ -27,7 +40,8 @@ function page(headline: string, paragraphs: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>${escape(headline)} · Curt</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}p{color:#555}code{background:#f3f3f3;padding:0 .2em}</style>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:15vh auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}p{color:#555}code{background:#f3f3f3;padding:0 .2em}
+label{display:block;margin:1rem 0 .3rem}input{font:inherit;padding:.4rem;width:100%;box-sizing:border-box}button{font:inherit;margin-top:.8rem;padding:.4rem 1rem}.error{color:#b00020}</style>
 </head><body><h1>${escape(headline)}</h1>${paragraphs}</body></html>
 `;
 }
@@ -48,4 +62,33 @@ export function sendPreviewPage(reply: FastifyReply, cacheControl: string): Fast
   const body = page('A link with limited visits', '<p>This link opens a limited number of times, for people. Open it in a web browser to follow it.</p>');
   for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS)) reply.header(name, value);
   return reply.code(200).header('cache-control', cacheControl).header('x-robots-tag', 'noindex').type('text/html; charset=utf-8').send(body);
+}
+
+const PASSWORD_MESSAGES: Record<string, string> = {
+  link_password_required: '',
+  link_password_wrong: 'That is not the password. Try again.',
+  rate_limited: 'Too many wrong passwords for now.',
+};
+
+/**
+ * The form a browser gets for a link behind a password (401), again after a wrong one (401), or
+ * when guesses are limited (429, with Retry-After). It posts to the page's own address (no action
+ * attribute: `/{code}` and `/{code}/` alike), urlencoded, and holds no script. No WWW-Authenticate:
+ * with it, a browser would show its own dialog instead of this page.
+ */
+export function sendPasswordPage(reply: FastifyReply, error: AppError, cacheControl: string): FastifyReply {
+  const message = PASSWORD_MESSAGES[error.code] ?? '';
+  const retryAfter = error.headers['retry-after'];
+  const wait = error.code === 'rate_limited' && retryAfter !== undefined ? ` Try again in ${retryAfter} s.` : '';
+  const body = page(
+    'This link is protected by a password',
+    `<p>Enter the password you were given with the link to continue.</p>` +
+      (message === '' ? '' : `<p class="error" role="alert">${escape(message + wait)}</p>`) +
+      `<form method="post"><label for="password">Password</label>` +
+      `<input id="password" name="password" type="password" required maxlength="128" autocomplete="current-password" autofocus>` +
+      `<button type="submit">Continue</button></form>`,
+  );
+  for (const [name, value] of Object.entries(PASSWORD_PAGE_HEADERS)) reply.header(name, value);
+  if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
+  return reply.code(error.status).header('cache-control', cacheControl).type('text/html; charset=utf-8').send(body);
 }

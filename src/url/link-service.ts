@@ -2,7 +2,18 @@
 //   creation = code from the KGS → PostgreSQL → Redis cache
 //   lookup   = Redis → PostgreSQL on a miss → cache it → count the click
 //   deletion = PostgreSQL → Redis → KGS
-import { AppError, Conflict, DependencyDown, Forbidden, InvalidRequest, LinkGone, LinkNotFound, Unauthorized, UNAVAILABLE_DETAIL } from '../core/errors.ts';
+import {
+  AppError,
+  Conflict,
+  DependencyDown,
+  Forbidden,
+  InvalidRequest,
+  LinkGone,
+  LinkNotFound,
+  LinkPasswordRequired,
+  Unauthorized,
+  UNAVAILABLE_DETAIL,
+} from '../core/errors.ts';
 import { isPostgresUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
@@ -11,6 +22,10 @@ import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
 import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
 import type { ClickCounter } from './click-counter.ts';
+import { hashLinkPassword, isAcceptablePassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from './link-password.ts';
+import { createPasswordGate, type PasswordAttempt, type PasswordGuessLimits } from './password-gate.ts';
+import { createMemoryRateLimiter } from '../storage/memory/memory-rate-limiter.ts';
+import type { RateLimiter } from '../storage/rate-limiter.ts';
 import { normaliseTags } from './tags.ts';
 import { forwardRequestQuery } from './query-forwarding.ts';
 import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
@@ -34,11 +49,19 @@ export interface CreateLinkInput {
   expiresInS?: number;
   /** The same as maxVisits 1; giving both with different meanings is an error. */
   oneTime?: boolean;
+  /** 8..128 characters; only its scrypt hash is stored. */
+  password?: string;
   /** Checked and normalised here (normaliseTags). */
   tags?: readonly string[];
   maxVisits?: number;
   forwardQuery?: boolean;
 }
+
+/** A change to a link: the store's patch, with the password in clear (hashed here) instead of its hash. */
+export type LinkChanges = Omit<LinkPatch, 'passwordHash'> & {
+  /** A string sets or replaces the password; null removes it. */
+  password?: string | null;
+};
 
 export interface LinkServiceOptions {
   store: LinkStore;
@@ -52,6 +75,12 @@ export interface LinkServiceOptions {
   cacheTtlS: number;
   negativeCacheTtlS: number;
   allowAnonymous: boolean;
+  /**
+   * Counts wrong link passwords (per link, per client address): the API's limiter, shared by every
+   * replica. Default: one in this process.
+   */
+  guessLimiter?: RateLimiter;
+  guessLimits?: PasswordGuessLimits;
   now?: () => Date;
   events?: Partial<LinkServiceEvents>;
 }
@@ -68,8 +97,11 @@ export interface LinkService {
    * A GET of a link with a visit limit is a visit, decided by PostgreSQL; a bot that asks for one gets
    * `preview` and does not spend it. `requestTarget`: the request's path and query as received, read
    * only for a link that forwards its query. Throws LinkNotFound / LinkGone.
+   * A link with a password answers only after `password` passed the gate (rate limits, then the
+   * hash): LinkPasswordRequired without one (and always for a HEAD), LinkPasswordWrong, RateLimited.
+   * Nothing is counted, no visit spent and no preview given before that.
    */
-  resolveRedirect(code: string, click: SeenRequest | null, requestTarget?: string): Promise<RedirectAnswer>;
+  resolveRedirect(code: string, click: SeenRequest | null, requestTarget?: string, password?: PasswordAttempt | null): Promise<RedirectAnswer>;
   /**
    * resolveRedirect for a link this process holds in memory and that redirects now (active, not
    * expired, without a visit limit), without a promise: its target; `undefined` for anything else,
@@ -77,7 +109,7 @@ export interface LinkService {
    */
   resolveRedirectNow(code: string, click: SeenRequest | null, requestTarget?: string): string | undefined;
   getLink(code: string, principal: Principal): Promise<LinkRecord>;
-  updateLink(code: string, patch: LinkPatch, principal: Principal): Promise<LinkRecord>;
+  updateLink(code: string, patch: LinkChanges, principal: Principal): Promise<LinkRecord>;
   deleteLink(code: string, principal: Principal, context?: RequestContext): Promise<void>;
   listLinks(principal: Principal, page: Omit<ListOptions, 'ownerKeyId'>): Promise<LinkRecord[]>;
   getAnalytics(code: string, principal: Principal, query: AnalyticsQuery): Promise<{ link: LinkRecord; analytics: LinkAnalytics }>;
@@ -112,6 +144,7 @@ export function toCached(link: LinkRecord): CachedLink {
     isActive: link.isActive,
     consumed: link.consumedAt !== null,
     forwardQuery: link.forwardQuery,
+    hasPassword: link.hasPassword,
   };
 }
 
@@ -126,6 +159,13 @@ export function goneReason(link: CachedLink, nowMs: number): 'link_disabled' | '
 export function createLinkService(options: LinkServiceOptions): LinkService {
   const { store, cache, codes, clicks, log } = options;
   const now = options.now ?? (() => new Date());
+  const passwords = createPasswordGate({ store, limiter: options.guessLimiter ?? createMemoryRateLimiter(), log, ...(options.guessLimits ? { limits: options.guessLimits } : {}) });
+
+  /** The stored form of a password given at creation or in a change: its hash, made off the event loop. */
+  async function passwordHashOf(password: string): Promise<string> {
+    if (!isAcceptablePassword(password)) throw new InvalidRequest(`password must be ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters.`);
+    return hashLinkPassword(password);
+  }
 
   /**
    * Only a database that cannot be reached or refuses work for now is a 503 with Retry-After; domain
@@ -269,8 +309,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (principal === null && !options.allowAnonymous) throw new Unauthorized('An API key is required to create links.');
       const url = await checkTargetUrl(input.url, options.urlPolicy);
       const expiresAt = resolveExpiry(input);
+      const passwordHash = input.password === undefined ? null : await passwordHashOf(input.password);
       const tags = normaliseTags(input.tags ?? []);
-      const base = { url, expiresAt, maxVisits: visitLimitOf(input), forwardQuery: input.forwardQuery ?? false, ownerKeyId: principal?.keyId ?? null, tags };
+      const base = { url, expiresAt, maxVisits: visitLimitOf(input), forwardQuery: input.forwardQuery ?? false, ownerKeyId: principal?.keyId ?? null, tags, passwordHash };
       let record: LinkRecord;
       if (input.alias !== undefined) {
         const alias = input.alias;
@@ -305,12 +346,19 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return record;
     },
 
-    async resolveRedirect(code, click, requestTarget) {
+    async resolveRedirect(code, click, requestTarget, password) {
       if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
       const link = await lookup(code);
       const nowMs = now().getTime();
       const reason = goneReason(link, nowMs);
       if (reason) throw new LinkGone(reason);
+      if (link.hasPassword) {
+        // Before anything is counted, consumed or previewed, from whatever tier the entry came. A HEAD
+        // never checks one: it is no visit, and a check costs a hash. A bot gets the check too, not the
+        // preview page: the preview would tell it nothing it may see.
+        if (click === null || password == null) throw new LinkPasswordRequired();
+        await db(() => passwords.check(link.id, password));
+      }
       if (link.limited && click !== null) {
         // A link preview (Slack, WhatsApp...) fetches a link before the person it was sent to does:
         // it gets a page, counted as a bot hit, and the person still gets the visit.
@@ -325,8 +373,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
 
     resolveRedirectNow(code, click, requestTarget) {
       const link = cache.peek?.(code);
-      // A miss, "no such code", a limited link (decided in PostgreSQL) or a dead link: the full path.
-      if (link == null || link.limited || goneReason(link, now().getTime()) !== null) return undefined;
+      // A miss, "no such code", a limited link (decided in PostgreSQL), a link behind a password (its
+      // check is the full path's) or a dead link: the full path.
+      if (link == null || link.limited || link.hasPassword || goneReason(link, now().getTime()) !== null) return undefined;
       options.events?.cacheLookup?.('hit');
       return redirectTo(link, click, requestTarget);
     },
@@ -341,8 +390,10 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       }
       if (patch.maxVisits != null) checkVisitLimit(patch.maxVisits);
       // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.
-      const withUrl = patch.url === undefined ? patch : { ...patch, url: await checkTargetUrl(patch.url, options.urlPolicy) };
-      const checked = patch.tags === undefined ? withUrl : { ...withUrl, tags: normaliseTags(patch.tags) };
+      const { password, ...rest } = patch;
+      const withUrl: LinkPatch = rest.url === undefined ? rest : { ...rest, url: await checkTargetUrl(rest.url, options.urlPolicy) };
+      const checked: LinkPatch = rest.tags === undefined ? withUrl : { ...withUrl, tags: normaliseTags(rest.tags) };
+      if (password !== undefined) checked.passwordHash = password === null ? null : await passwordHashOf(password);
       const updated = await db(() => store.updateById(owned.id, checked));
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.

@@ -90,6 +90,8 @@ export async function startUrlService(
     cacheTtlS: config.cache.ttlS,
     negativeCacheTtlS: config.cache.negativeTtlS,
     allowAnonymous: config.allowAnonymous,
+    // Wrong link passwords count where the API's limits do: Redis (every replica), or this process.
+    guessLimiter: parts.limiter,
     events: metrics,
   });
   const stopSweep = startExpirySweep(parts.backgroundLinks, log, {

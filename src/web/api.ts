@@ -7,7 +7,15 @@ export function clientFor(apiKey: string | null): CurtClient {
 }
 
 /** The form fields an error can belong to; `form` is the form as a whole. */
-export type Field = 'url' | 'alias' | 'expiry' | 'visits' | 'key' | 'name' | 'form';
+export type Field = 'url' | 'alias' | 'expiry' | 'visits' | 'key' | 'name' | 'password' | 'form';
+
+/** The server's rule for a link password (8 to 128 characters), checked before sending; null when it holds. */
+export function passwordProblem(password: string): string | null {
+  const length = [...password.normalize('NFC')].length;
+  if (length < 8) return 'A password needs at least 8 characters.';
+  if (length > 128) return 'A password can have at most 128 characters.';
+  return null;
+}
 
 const FIELD_OF: Record<string, Field> = {
   invalid_url: 'url',

@@ -24,6 +24,7 @@ const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({
   isActive: true,
   consumed: false,
   forwardQuery: false,
+  hasPassword: false,
   ...extra,
 });
 
@@ -60,6 +61,25 @@ export function linkCacheContract(adapter: string, open: () => Promise<LinkCache
         assert.ok(err instanceof TypeError && Object.isFrozen(copy), 'only a frozen entry refuses a change');
       }
       assert.equal((await cache.get(c))?.url, 'https://example.com/1', 'what a caller does to what it read never changes the cache');
+    });
+
+    test('a link behind a password is cached as one (the flag, never a hash)', async () => {
+      const c = code();
+      await cache.set(c, link(7, { hasPassword: true }), 60);
+      assert.equal((await cache.get(c))?.hasPassword, true);
+      await cache.set(c, link(7, { hasPassword: false }), 60);
+      assert.equal((await cache.get(c))?.hasPassword, false);
+    });
+
+    test('a limited, forwarding link behind a password keeps every flag, each apart from the others', async () => {
+      const c = code();
+      const all = link(8, { limited: true, forwardQuery: true, hasPassword: true });
+      await cache.set(c, all, 60);
+      assert.deepEqual(await cache.get(c), all);
+      await cache.set(c, link(8, { forwardQuery: true }), 60);
+      assert.deepEqual(await cache.get(c), link(8, { forwardQuery: true }), 'forwarding alone is no password');
+      await cache.set(c, link(8, { hasPassword: true }), 60);
+      assert.deepEqual(await cache.get(c), link(8, { hasPassword: true }), 'a password alone forwards nothing');
     });
 
     test('"no such code" is null, and never covers a real entry unless it is a tombstone', async () => {

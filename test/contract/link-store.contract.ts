@@ -162,6 +162,21 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.deepEqual([forwarding?.forwardQuery, forwarding?.maxVisits, forwarding?.visits, forwarding?.consumedAt], [true, 2, 0, null]);
     });
 
+    test('a password hash is kept apart: records say only hasPassword; findPasswordHash reads it by id; a patch sets or removes it', async () => {
+      const locked = await store.insert(link({ passwordHash: '$scrypt$ln=15,r=8,p=1$c2FsdA$a2V5' }));
+      const open = await store.insert(link());
+      assert.equal(locked.hasPassword, true);
+      assert.equal(open.hasPassword, false);
+      assert.ok(!JSON.stringify(await store.findByCode(locked.code)).includes('scrypt'), 'never in a record');
+      assert.equal(await store.findPasswordHash(locked.id), '$scrypt$ln=15,r=8,p=1$c2FsdA$a2V5');
+      assert.equal(await store.findPasswordHash(open.id), null);
+      assert.equal(await store.findPasswordHash(-1), null);
+      assert.equal((await store.updateById(open.id, { passwordHash: '$scrypt$ln=15,r=8,p=1$eA$eQ' }))?.hasPassword, true);
+      assert.equal((await store.updateById(locked.id, { passwordHash: null }))?.hasPassword, false);
+      assert.equal(await store.findPasswordHash(locked.id), null);
+      assert.equal((await store.updateById(open.id, { isActive: false }))?.hasPassword, true, 'other changes leave it');
+    });
+
     test('updateById changes state and expiry, derives is_expired, and answers null for an unknown id', async () => {
       const created = await store.insert(link());
       assert.equal((await store.updateById(created.id, { isActive: false }))?.isActive, false);

@@ -35,6 +35,29 @@ export function rateLimiterContract(adapter: string, open: () => Promise<RateLim
       for (const wait of answers.slice(3)) assert.ok(typeof wait === 'number' && wait >= 1 && wait <= 60, `waits ${wait} s`);
     });
 
+    test('a refund takes one hit back, never below zero; windows of another length are counted apart', async () => {
+      await awayFromWindowEnd();
+      const who = subject_();
+      assert.equal(await subject.limiter.hit(who, 2), null);
+      assert.equal(await subject.limiter.hit(who, 2), null);
+      await subject.limiter.refund(who);
+      assert.equal(await subject.limiter.hit(who, 2), null, 'the refunded hit is free again');
+      assert.notEqual(await subject.limiter.hit(who, 2), null);
+      const fresh = subject_();
+      await subject.limiter.refund(fresh);
+      await subject.limiter.refund(fresh);
+      assert.equal(await subject.limiter.hit(fresh, 1), null);
+      assert.notEqual(await subject.limiter.hit(fresh, 1), null, 'refunds before any hit bank nothing');
+      const short = subject_();
+      const nextSecond = () => sleep(1000 - (Date.now() % 1000) + 20);
+      await nextSecond();
+      assert.equal(await subject.limiter.hit(short, 1, 1000), null);
+      const wait = await subject.limiter.hit(short, 1, 1000);
+      assert.ok(wait === 1, `a one-second window waits at most 1 s (got ${wait})`);
+      await nextSecond();
+      assert.equal(await subject.limiter.hit(short, 1, 1000), null, 'the next window counts anew');
+    });
+
     test('subjects are counted apart', async () => {
       await awayFromWindowEnd();
       const [a, b] = [subject_(), subject_()];

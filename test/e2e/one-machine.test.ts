@@ -88,6 +88,15 @@ async function curt(dir: string, args: string[], env: Record<string, string>, vi
   }
 }
 
+/** `curt` with `input` on its standard input (a password for --password-stdin). */
+function curtWithInput(dir: string, args: string[], env: Record<string, string>, input: string): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [join(dir, 'bin/curt.mjs'), ...args], { cwd: dir, env: { ...ENV, ...env } }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+    child.stdin?.end(input);
+  });
+}
 
 /**
  * The remote ports of the TCP connections that process `pid` holds (Linux /proc): its socket
@@ -242,6 +251,28 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const third = JSON.parse((await curt(dir, ['shorten', 'https://example.com/third', '--json'], cli)).stdout) as { short_code: string };
   assert.ok(![code, second.short_code].includes(third.short_code), 'no code handed out twice across restarts');
 
+  // A password, from standard input (never the command line): the link asks for it, then opens with it.
+  const inArgv = await curt(dir, ['shorten', 'https://example.com/locked', '--password', 'hunter22'], cli);
+  assert.equal(inArgv.code, 2);
+  assert.match(inArgv.stderr, /--password takes no value/);
+  const locked = await curtWithInput(dir, ['shorten', 'https://example.com/locked', '--password-stdin', '--json'], cli, 'open sesame 🔑\nnot read\n');
+  assert.equal(locked.code, 0, locked.stderr);
+  const lockedLink = JSON.parse(locked.stdout) as { short_code: string; has_password: boolean };
+  assert.equal(lockedLink.has_password, true);
+  assert.doesNotMatch(locked.stdout, /sesame/);
+  const lockedUrl = `${server}/${lockedLink.short_code}`;
+  assert.equal((await fetch(lockedUrl, { redirect: 'manual', headers: PERSON })).status, 401);
+  const basic = `Basic ${Buffer.from(':open sesame 🔑').toString('base64')}`;
+  const opened = await fetch(lockedUrl, { redirect: 'manual', headers: { ...PERSON, authorization: basic } });
+  assert.deepEqual([opened.status, opened.headers.get('location')], [302, 'https://example.com/locked']);
+  const form = await fetch(lockedUrl, { method: 'POST', redirect: 'manual', headers: { ...PERSON, accept: 'text/html', 'content-type': 'application/x-www-form-urlencoded' }, body: 'password=wrong+password' });
+  assert.equal(form.status, 401);
+  assert.match(await form.text(), /<form method="post">/);
+  const shown = await curtWithInput(dir, ['edit', lockedLink.short_code, '--password-stdin'], admin, '');
+  assert.equal(shown.code, 2, 'an empty standard input is no password');
+  const unlocked = await curt(dir, ['edit', lockedLink.short_code, '--no-password', '--json'], admin);
+  assert.equal((JSON.parse(unlocked.stdout) as { has_password: boolean }).has_password, false);
+  assert.equal((await fetch(lockedUrl, { redirect: 'manual', headers: PERSON })).status, 302);
   // Tags: shortened with tags (kept lower case), listed by tag, sorted, retagged.
   const tagged = await curt(dir, ['shorten', 'https://example.com/tagged', '--tag', 'Launch', '--tag', 'web,q3/2026'], cli);
   assert.equal(tagged.code, 0, tagged.stderr);

@@ -14,6 +14,7 @@ import {
   framingHeaders,
   futureDateTime,
   headers,
+  headerValue,
   importBody,
   importContentType,
   injectWithin,
@@ -310,6 +311,71 @@ describe('bad-input fuzzing: URL service', () => {
         }
       }),
       RUNS,
+    );
+  });
+
+  // Each password given is hashed (scrypt, ~0.1 s of a core): fewer runs than the other properties.
+  const PASSWORD_RUNS = { ...RUNS, numRuns: Math.max(50, Math.round(RUNS.numRuns / 5)) };
+  const password = fc.oneof(
+    { weight: 3, arbitrary: fc.string({ minLength: 8, maxLength: 40 }) },
+    { weight: 1, arbitrary: fc.constantFrom('', 'short', 'x'.repeat(128), 'x'.repeat(129), 'x'.repeat(5000), '🔑'.repeat(8), 'a\u0000bcdefgh', 'café crème', 'cafe\u0301 cre\u0300me') },
+    { weight: 1, arbitrary: nastyString },
+  );
+  /** A link password as an API client sends it, and the ways a client gets Basic wrong. */
+  const basicHeader = () => fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fc.string({ maxLength: 10 }), password).map(([user, pw]) => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`) },
+    { weight: 1, arbitrary: fc.constantFrom('Basic', 'Basic ', 'Basic ====', 'Basic !!!', `Basic ${'A'.repeat(6000)}`, 'basic Og==', `Basic ${Buffer.from('no colon').toString('base64')}`) },
+    { weight: 1, arbitrary: headerValue.map((v) => `Basic ${v}`) },
+    { weight: 1, arbitrary: authorization(keys) },
+  );
+
+  test('link passwords: any password at creation and in a change, any Basic header and form on protected and open links', async () => {
+    const protectedCodes = [
+      await create({ url: 'https://example.com/locked', password: 'fuzz password 1' }),
+      await create({ url: 'https://example.com/locked-once', password: 'fuzz password 2', one_time: true }),
+    ];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(fc.record({ url: fc.constant('https://example.com/pw'), password }), fc.record({ url: fc.constant('https://example.com/pw'), password: wrongValue })),
+        credentials(),
+        async (payload, auth) => {
+          const res = await send({ method: 'POST', url: '/urls', headers: headers({ 'content-type': 'application/json', authorization: auth }), payload: JSON.stringify(payload) });
+          if (res.statusCode === 201) assert.doesNotMatch(res.body, /scrypt|"password"/, 'the password (or its hash) is never returned');
+        },
+      ),
+      PASSWORD_RUNS,
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...scratch), fc.oneof(password, fc.constant(null), wrongValue), credentials(), async (code, pw, auth) => {
+        await send({ method: 'PATCH', url: `/urls/${code}`, headers: headers({ 'content-type': 'application/json', authorization: auth }), payload: JSON.stringify({ password: pw }) });
+      }),
+      PASSWORD_RUNS,
+    );
+    const code = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...protectedCodes, ...stable) }, { weight: 1, arbitrary: pathSegment() });
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'HEAD'), code, basicHeader(), accept(true), sideHeaders, async (method, c, auth, acc, side) => {
+        const res = await send({ method, url: `/${c}`, headers: headers({ ...side, accept: acc, authorization: auth }) }, { htmlErrors: true });
+        if (protectedCodes.includes(c) && res.statusCode !== 302) assert.equal(res.headers.location, undefined, 'no target without the password');
+      }),
+      PASSWORD_RUNS,
+    );
+    const formType = fc.oneof(
+      { weight: 3, arbitrary: fc.constant('application/x-www-form-urlencoded') },
+      { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded; charset=utf-8', 'application/json', 'multipart/form-data; boundary=x') },
+      { weight: 1, arbitrary: contentType },
+    );
+    const formBody = fc.oneof(
+      { weight: 3, arbitrary: password.map((pw) => new URLSearchParams({ password: pw }).toString()) },
+      { weight: 1, arbitrary: fc.constantFrom('', 'password', 'password=', 'password=%', 'password=%ZZ%E0%A4%A', 'password=a&password=b', '&&&=', '__proto__=x&password=y', `password=${'x'.repeat(20_000)}`) },
+      { weight: 1, arbitrary: queryValue },
+      { weight: 1, arbitrary: anyJsonText },
+    );
+    await fc.assert(
+      fc.asyncProperty(code, fc.constantFrom('', '/'), formBody, formType, accept(true), sideHeaders, async (c, slash, payload, type, acc, side) => {
+        const res = await send({ method: 'POST', url: `/${c}${slash}`, headers: headers({ ...side, 'content-type': type, accept: acc }), payload }, { htmlErrors: true });
+        if (res.statusCode === 302) assert.match(String(res.headers.location), /^https?:\/\//);
+      }),
+      PASSWORD_RUNS,
     );
   });
 

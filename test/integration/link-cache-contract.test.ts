@@ -70,7 +70,7 @@ function fail(): never {
 }
 
 async function servedFromMemory(cache: LinkCache, redis: { del(key: string): Promise<number> }, keyPrefix: string, code: string): Promise<void> {
-  const probe = { id: 1, url: 'https://example.com/probe', expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false };
+  const probe = { id: 1, url: 'https://example.com/probe', expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false };
   const deadline = Date.now() + 10_000;
   for (;;) {
     await cache.set(code, probe, 60);

@@ -131,8 +131,9 @@ describe('redirect fast path', () => {
     assert.equal((await get('/health')).status, 200);
     const code = await create({ url: 'https://example.com/post' });
     await get(`/${code}`);
-    const post = await get(`/${code}`, { method: 'POST', headers: { accept: 'application/json' } });
-    assert.equal(post.status, 405, 'POST /{code} is no redirect');
+    // POST /{code} is the password form's route; other methods are no redirect.
+    const post = await get(`/${code}`, { method: 'PUT', headers: { accept: 'application/json' } });
+    assert.equal(post.status, 405, 'PUT /{code} is no redirect');
     assert.equal(post.headers.get('content-type'), 'application/problem+json; charset=utf-8');
   });
 });

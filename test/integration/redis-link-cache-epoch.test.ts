@@ -17,7 +17,7 @@ import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, ...extra });
+const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false, ...extra });
 const log = testLogger('epoch');
 
 interface Replica {

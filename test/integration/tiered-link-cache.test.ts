@@ -12,7 +12,7 @@ import { createTieredLinkCache, type InvalidationBus } from '../../src/storage/t
 import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, ...extra });
+const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false, ...extra });
 
 interface Replica {
   cache: LinkCache;

@@ -232,9 +232,9 @@ describe('input validation (README, "Errors")', () => {
         ['GET', '/urls/abc/qr?colour=red', undefined, '"colour" is not a field of the query string: the query string takes only "format", "size".'],
         ['GET', '/urls?limit=abc', undefined, 'limit is not valid: 1..100, default 20.'],
         ['POST', '/urls', {}, 'The body needs the field "url".'],
-        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "max_visits", "forward_query", "tags".'],
+        ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "max_visits", "forward_query", "password", "tags".'],
         ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],
-        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "url", "expires_at", "max_visits", "forward_query", "tags".'],
+        ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "url", "expires_at", "max_visits", "forward_query", "password", "tags".'],
         ['PATCH', '/urls/abcdef', { is_active: 'yes' }, 'is_active must be true or false.'],
         ['PATCH', '/urls/abcdef', { expires_at: 'tomorrow' }, 'expires_at must be an ISO 8601 date-time with a time zone (2030-01-31T12:00:00Z) or null.'],
         ['POST', '/urls', { url: 'https://example.com/', max_visits: 0 }, 'max_visits must be at least 1.'],
@@ -258,8 +258,9 @@ describe('input validation (README, "Errors")', () => {
         ['DELETE', '/urls', 'GET, HEAD, POST'],
         ['POST', '/urls/abc123', 'DELETE, GET, HEAD, PATCH'],
         ['PUT', '/urls/abc123/analytics', 'GET, HEAD'],
-        ['POST', '/abc123', 'GET, HEAD'],
-        ['DELETE', '/health', 'GET, HEAD'],
+        ['PUT', '/abc123', 'GET, HEAD, POST'],
+        // POST /{code} (a password form) matches /health as it matches any code-shaped path.
+        ['DELETE', '/health', 'GET, HEAD, POST'],
         ['PATCH', '/api-keys', 'GET, HEAD, POST'],
       ] as const) {
         const res = await svc.app.inject({ method, url: path, headers: svc.admin });

@@ -20,6 +20,7 @@ import { createApiKeyService, type ApiKeyService } from '../../src/url/api-keys.
 import { buildUrlApp } from '../../src/url/app.ts';
 import { createClickCounter, type ClickCounter } from '../../src/url/click-counter.ts';
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
+import type { PasswordGuessLimits } from '../../src/url/password-gate.ts';
 import { createUrlMetrics } from '../../src/url/metrics.ts';
 import { targetPolicyFor } from '../../src/url/target-url.ts';
 import type { WebAssets } from '../../src/url/web-assets.ts';
@@ -62,6 +63,8 @@ export interface TestUrlServiceOptions {
   limiter?: RateLimiter;
   cacheTtlS?: number;
   negativeCacheTtlS?: number;
+  /** Wrong link passwords allowed per window (default 10 per link, 30 per client, a minute). */
+  guessLimits?: PasswordGuessLimits;
   /** Instead of the Redis cache on the test's prefix (e.g. an in-process one, as `curt serve` has). */
   cache?: LinkCache;
   now?: () => Date;
@@ -106,6 +109,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   const clicks = createClickCounter({ store, log, visitors, flushIntervalMs: 60_000, bufferMax: 10_000, metrics: metrics.clickMetrics });
   metrics.watchClicks(clicks);
   const now = options.now ?? (() => new Date());
+  const limiter = options.limiter ?? createRedisRateLimiter(redis.redis, redis.prefix);
   const links = createLinkService({
     store,
     cache: options.cache ?? createRedisLinkCache({ redis: redis.redis, prefix: redis.prefix, log, onError: metrics.cacheError }),
@@ -118,13 +122,15 @@ export async function buildTestUrlService(label: string, options: TestUrlService
     cacheTtlS: options.cacheTtlS ?? 3600,
     negativeCacheTtlS: options.negativeCacheTtlS ?? 30,
     allowAnonymous: options.allowAnonymous ?? true,
+    guessLimiter: limiter,
+    ...(options.guessLimits ? { guessLimits: options.guessLimits } : {}),
     now,
     events: metrics,
   });
   const app = await buildUrlApp({
     links,
     apiKeys,
-    limiter: options.limiter ?? createRedisRateLimiter(redis.redis, redis.prefix),
+    limiter,
     log,
     registry,
     publicBaseUrl: PUBLIC_BASE_URL,

@@ -99,7 +99,7 @@ test('edit needs a change, and refuses contradictory ones', () => {
     assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === 'edit', argv.join(' '));
   usage(
     ['edit', 'AbCdEf'],
-    /^edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --max-visits, --no-max-visits, --forward-query, --no-forward-query, --tags or --no-tags$/,
+    /^edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --max-visits, --no-max-visits, --forward-query, --no-forward-query, --tags, --no-tags, --password, --password-stdin or --no-password$/,
   );
   usage(['edit', 'AbCdEf', '--disable', '--enable'], /^give --disable or --enable, not both$/);
   usage(['edit', 'AbCdEf', '--expires-in', '1d', '--no-expiry'], /^give --expires-in or --no-expiry, not both$/);
@@ -180,9 +180,11 @@ test('human output of a link: visits made of its limit, and whether it forwards 
     clicks: 2,
     bot_hits: 0,
     last_clicked_at: null,
+    has_password: false,
     tags: [],
   };
   assert.match(formatLink(link), /\nVisits {9}2 of 5\nForward query {2}yes\nTags {11}-$/);
+  assert.match(formatLink({ ...link, has_password: true }), /\nForward query {2}yes\nTags {11}-\nPassword {7}yes$/);
   assert.match(formatLink({ ...link, max_visits: null, visits: 0, forward_query: false }), /\nVisits {9}no limit\nForward query {2}no\n/);
   const rows = formatLinkTable([link, { ...link, short_code: 'plain', max_visits: null }]).split('\n');
   assert.match(rows[0] ?? '', /^CODE\s+STATE\s+CLICKS\s+VISITS\s+CREATED/);
@@ -255,6 +257,7 @@ const LINK: Link = {
   clicks: 12,
   bot_hits: 3,
   last_clicked_at: '2026-11-25T11:48:03.000Z',
+  has_password: false,
   tags: [],
 };
 

@@ -28,6 +28,7 @@ const LINK: Link = {
   bot_hits: 3,
   last_clicked_at: null,
   tags: ['launch', 'web'],
+  has_password: false,
 };
 
 /** A client whose every request is recorded and answered with `body`. */

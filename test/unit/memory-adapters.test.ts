@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
 import { createMemoryRateLimiter } from '../../src/storage/memory/memory-rate-limiter.ts';
 
-const link = { id: 1, url: 'https://example.com/', expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false };
+const link = { id: 1, url: 'https://example.com/', expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false };
 
 test('the in-process cache holds at most maxEntries, dropping an entry not read since it came round first', async () => {
   const cache = createMemoryLinkCache({ maxEntries: 2 });

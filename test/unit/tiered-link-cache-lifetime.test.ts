@@ -7,7 +7,7 @@ import type { CacheRead, LinkCache } from '../../src/storage/link-cache.ts';
 import { createMemoryLinkCache, type MemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
 import { createTieredLinkCache, type InvalidationBus } from '../../src/storage/tiered-link-cache.ts';
 
-const link = { id: 1, url: 'https://example.com/', expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false };
+const link = { id: 1, url: 'https://example.com/', expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false };
 
 /** One replica alone: always subscribed, nobody else to tell. */
 const quietBus: InvalidationBus = {

@@ -1,25 +1,33 @@
-// Rate limits in this process (`curt serve` without Redis): the same fixed one-minute windows as the
-// Redis limiter, counted in a map that holds only the current window.
-import type { RateLimiter } from '../rate-limiter.ts';
-
-const WINDOW_MS = 60_000;
+// Rate limits in this process (`curt serve` without Redis): the same fixed windows as the Redis
+// limiter, counted in a map per window length that holds only its current window.
+import { DEFAULT_WINDOW_MS, type RateLimiter } from '../rate-limiter.ts';
 
 export function createMemoryRateLimiter(now: () => number = Date.now): RateLimiter {
-  let window = -1;
-  let counts = new Map<string, number>();
+  const byLength = new Map<number, { window: number; counts: Map<string, number> }>();
+  function countsOf(windowMs: number, at: number): { window: number; counts: Map<string, number> } {
+    const current = Math.floor(at / windowMs);
+    let entry = byLength.get(windowMs);
+    if (entry === undefined || entry.window !== current) {
+      // Every counter belongs to a past window: dropping them all bounds memory to one window's subjects.
+      entry = { window: current, counts: new Map() };
+      byLength.set(windowMs, entry);
+    }
+    return entry;
+  }
   return {
-    async hit(subject, limitPerMinute) {
+    async hit(subject, limit, windowMs = DEFAULT_WINDOW_MS) {
       const at = now();
-      const current = Math.floor(at / WINDOW_MS);
-      if (current !== window) {
-        // Every counter belongs to a past window: dropping them all bounds memory to one window's subjects.
-        window = current;
-        counts = new Map();
-      }
+      const { window, counts } = countsOf(windowMs, at);
       const count = (counts.get(subject) ?? 0) + 1;
       counts.set(subject, count);
-      if (count <= limitPerMinute) return null;
-      return Math.max(1, Math.ceil(((current + 1) * WINDOW_MS - at) / 1000));
+      if (count <= limit) return null;
+      return Math.max(1, Math.ceil(((window + 1) * windowMs - at) / 1000));
+    },
+    async refund(subject, windowMs = DEFAULT_WINDOW_MS) {
+      const { counts } = countsOf(windowMs, now());
+      const count = counts.get(subject) ?? 0;
+      if (count > 1) counts.set(subject, count - 1);
+      else counts.delete(subject);
     },
   };
 }

@@ -39,11 +39,12 @@ interface UrlRow {
   bot_hits: number;
   last_clicked_at: Date | null;
   consumed_at: Date | null;
+  has_password: boolean;
   tags: string[];
 }
 
 const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, max_visits, visits, forward_query, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags';
+  'id, short_code, original_url, created_at, expiry_date, is_one_time, max_visits, visits, forward_query, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags, (password_hash IS NOT NULL) AS has_password';
 
 /**
  * Most values one link keeps per UTC day and dimension; a new value past it is counted as OTHER.
@@ -71,6 +72,7 @@ function toLink(row: UrlRow): LinkRecord {
     botHits: Number(row.bot_hits),
     lastClickedAt: row.last_clicked_at === null ? null : new Date(row.last_clicked_at),
     consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
+    hasPassword: row.has_password,
     tags: row.tags,
   };
 }
@@ -127,11 +129,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     const { rows } = await db.query<UrlRow>(
       // Each link's tags travel as a JSON array: unnest would flatten an array of arrays.
       `WITH inserted AS (
-         INSERT INTO urls (short_code, original_url, expiry_date, max_visits, is_one_time, forward_query, is_custom_alias, owner_key_id, tags)
+         INSERT INTO urls (short_code, original_url, expiry_date, max_visits, is_one_time, forward_query, is_custom_alias, owner_key_id, tags, password_hash)
          SELECT v.code, v.url, v.expiry, v.max_visits, v.max_visits IS NOT DISTINCT FROM 1, v.forward_query, v.alias, v.owner,
-                ARRAY(SELECT jsonb_array_elements_text(v.tags))
-           FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::integer[], $5::bool[], $6::bool[], $7::bigint[], $8::jsonb[])
-             AS v(code, url, expiry, max_visits, forward_query, alias, owner, tags)
+                ARRAY(SELECT jsonb_array_elements_text(v.tags)), v.password_hash
+           FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::integer[], $5::bool[], $6::bool[], $7::bigint[], $8::jsonb[], $9::text[])
+             AS v(code, url, expiry, max_visits, forward_query, alias, owner, tags, password_hash)
          ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}
        ), ${linkEventCte('link.created', 'inserted')}
        SELECT * FROM inserted`,
@@ -144,6 +146,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         links.map((l) => l.isCustomAlias),
         links.map((l) => l.ownerKeyId),
         links.map((l) => JSON.stringify(l.tags ?? [])),
+        links.map((l) => l.passwordHash ?? null),
       ],
     );
     const inserted = new Map(rows.map((row) => [row.short_code, row]));
@@ -195,6 +198,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     insert,
     findByCode,
 
+    async findPasswordHash(id) {
+      const { rows } = await db.query<{ password_hash: string | null }>('SELECT password_hash FROM urls WHERE id = $1', [id]);
+      return rows[0]?.password_hash ?? null;
+    },
+
     async countVisit(id, now) {
       // The row lock taken by UPDATE serialises concurrent callers, here and on every other replica;
       // a caller that waited re-checks the WHERE clause against the row its predecessor left, so with
@@ -237,6 +245,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         sets.push(`expiry_date = $${params.length}`);
         // A new expiry re-derives the sweep's flag; the sweep will set it again when due.
         sets.push(`is_expired = ($${params.length}::timestamptz IS NOT NULL AND $${params.length}::timestamptz <= now())`);
+      }
+      if (patch.passwordHash !== undefined) {
+        params.push(patch.passwordHash);
+        sets.push(`password_hash = $${params.length}`);
       }
       if (patch.tags !== undefined) {
         params.push([...patch.tags]);

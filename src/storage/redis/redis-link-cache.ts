@@ -20,6 +20,7 @@ const LIMITED = 1;
 const ACTIVE = 2;
 const CONSUMED = 4;
 const FORWARD_QUERY = 8;
+const PASSWORD = 16;
 
 const WRITE_LUA = readFileSync(new URL('./lua/cache-write.lua', import.meta.url), 'utf8');
 const READ_LUA = readFileSync(new URL('./lua/cache-read.lua', import.meta.url), 'utf8');
@@ -29,7 +30,12 @@ type WithScript = Redis & {
 };
 
 function pack(link: CachedLink): string {
-  const flags = (link.limited ? LIMITED : 0) | (link.isActive ? ACTIVE : 0) | (link.consumed ? CONSUMED : 0) | (link.forwardQuery ? FORWARD_QUERY : 0);
+  const flags =
+    (link.limited ? LIMITED : 0) |
+    (link.isActive ? ACTIVE : 0) |
+    (link.consumed ? CONSUMED : 0) |
+    (link.forwardQuery ? FORWARD_QUERY : 0) |
+    (link.hasPassword ? PASSWORD : 0);
   return JSON.stringify([link.id, link.url, link.expiresAt, flags] satisfies Packed);
 }
 
@@ -44,6 +50,7 @@ function unpack(raw: string): CachedLink | undefined {
       isActive: (flags & ACTIVE) !== 0,
       consumed: (flags & CONSUMED) !== 0,
       forwardQuery: (flags & FORWARD_QUERY) !== 0,
+      hasPassword: (flags & PASSWORD) !== 0,
     };
   } catch {
     return undefined;

@@ -69,6 +69,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(body.expires_at === undefined ? {} : { expiresAt: new Date(body.expires_at) }),
           ...(body.expires_in === undefined ? {} : { expiresInS: body.expires_in }),
           ...(body.one_time === undefined ? {} : { oneTime: body.one_time }),
+          ...(body.password === undefined ? {} : { password: body.password }),
           ...(body.tags === undefined ? {} : { tags: body.tags }),
           ...(body.max_visits === undefined ? {} : { maxVisits: body.max_visits }),
           ...(body.forward_query === undefined ? {} : { forwardQuery: body.forward_query }),
@@ -110,7 +111,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
     '/urls/:short_code',
     {
       schema: {
-        summary: 'Enable or disable a link, change its target, its expiry, its tags, its visit limit or its query forwarding; every replica redirects by the change at once',
+        summary: 'Enable or disable a link, change its target, its expiry, its tags, its password, its visit limit or its query forwarding; every replica redirects by the change at once',
         security,
         params: CodeParams,
         body: PatchLinkBody,
@@ -118,7 +119,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
       },
     },
     async (request) => {
-      const { is_active, expires_at, url, tags, max_visits, forward_query } = request.body;
+      const { is_active, expires_at, url, tags, max_visits, forward_query, password } = request.body;
       const expiresAt = expires_at === undefined || expires_at === null ? expires_at : new Date(expires_at);
       // The date-time format admits a leap second (23:59:60) that Date cannot represent.
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new InvalidRequest('expires_at must be an ISO 8601 date-time.', 'invalid_expiry');
@@ -128,6 +129,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
           ...(is_active === undefined ? {} : { isActive: is_active }),
           ...(url === undefined ? {} : { url }),
           ...(expiresAt === undefined ? {} : { expiresAt }),
+          ...(password === undefined ? {} : { password }),
           ...(tags === undefined ? {} : { tags }),
           ...(max_visits === undefined ? {} : { maxVisits: max_visits }),
           ...(forward_query === undefined ? {} : { forwardQuery: forward_query }),

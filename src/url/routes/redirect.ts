@@ -5,7 +5,8 @@ import { AppError } from '../../core/errors.ts';
 import type { FastPath, HttpApp } from '../../core/http-app.ts';
 import { isReservedCode } from '../../core/reserved.ts';
 import { seenRequest } from '../../analytics/visitor.ts';
-import { sendErrorPage, sendPreviewPage, wantsHtml } from '../html.ts';
+import { Type } from '@sinclair/typebox';
+import { sendErrorPage, sendPasswordPage, sendPreviewPage, wantsHtml } from '../html.ts';
 import type { LinkService } from '../link-service.ts';
 
 export interface RedirectRouteDeps {
@@ -51,24 +52,57 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
   };
 }
 
+/** What a browser answers with the form: the page again, not an error page. */
+const PASSWORD_OUTCOMES = new Set(['link_password_required', 'link_password_wrong', 'rate_limited']);
+
+/**
+ * The password of `Authorization: Basic base64(user:password)` (RFC 7617, UTF-8; the user name is
+ * ignored), or null for no such header. Basic rather than a header of our own: every client, proxy,
+ * cache and log redactor already treats Authorization as a credential (shared caches never reuse an
+ * answer to it, our logs censor it), it carries any Unicode, and `curl -u :password` sends it.
+ */
+export function passwordFromAuthorization(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  const match = /^basic[ \t]+([A-Za-z0-9+/]+={0,2})[ \t]*$/i.exec(header);
+  if (match === null) return null;
+  const decoded = Buffer.from(match[1] ?? '', 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? null : decoded.slice(colon + 1);
+}
+
+const PasswordForm = Type.Object(
+  { password: Type.Optional(Type.String({ description: 'The link\'s password' })) },
+  { description: 'The password form, urlencoded as a browser posts it (other fields are ignored)' },
+);
+
 export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDeps): Promise<void> {
-  const handler = async (request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply) => {
+  /** The redirect, for a GET, a HEAD or the password form's POST. */
+  async function answer(request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply, password: string | null, status: number) {
     try {
-      const answer = await deps.links.resolveRedirect(request.params.short_code, request.method === 'GET' ? seenRequest(request.raw, deps.countryHeader) : null, request.raw.url);
-      if ('preview' in answer) {
+      const attempt = password === null ? null : { password, client: request.ip };
+      const click = request.method === 'HEAD' ? null : seenRequest(request.raw, deps.countryHeader);
+      // request.raw.url carries the query string a link with forward_query forwards. For the form's
+      // POST it is the query of the GET that showed the form: the form has no action, so the browser
+      // posts to the page's own URL, query string included.
+      const result = await deps.links.resolveRedirect(request.params.short_code, click, request.raw.url, attempt);
+      if ('preview' in result) {
         deps.onOutcome?.('preview');
         return sendPreviewPage(reply, CACHE_CONTROL);
       }
       deps.onOutcome?.('redirected');
-      return reply.code(deps.status).header('location', answer.location).header('cache-control', CACHE_CONTROL).send();
+      return reply.code(status).header('location', result.location).header('cache-control', CACHE_CONTROL).send();
     } catch (err) {
       if (err instanceof AppError) {
         deps.onOutcome?.(err.code);
-        if (wantsHtml(request.headers.accept)) return sendErrorPage(reply, err);
+        if (wantsHtml(request.headers.accept)) {
+          return PASSWORD_OUTCOMES.has(err.code) ? sendPasswordPage(reply, err, CACHE_CONTROL) : sendErrorPage(reply, err);
+        }
       }
       throw err;
     }
-  };
+  }
+  const handler = (request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply) =>
+    answer(request, reply, passwordFromAuthorization(request.headers.authorization), deps.status);
   app.get('/:short_code', {
     schema: {
       summary: 'Redirect to the original URL',
@@ -79,11 +113,42 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
         'Codes are case-sensitive. ' +
         "The request's query string is forwarded only for a link with `forward_query`: then `Location` is the target with the target's parameters whose name the request's query lacks, in order, " +
         "then the request's, in order (for a name in both, the request's value replaces every occurrence of the target's; names compared percent-decoded), the target's fragment last; " +
-        'without a query string, or when the result would pass 2048 characters, the target as it is. Without `forward_query`, `Location` is the target as it is.',
+        'without a query string, or when the result would pass 2048 characters, the target as it is. Without `forward_query`, `Location` is the target as it is. ' +
+        'A link with a password (`has_password`) answers only with it, sent as HTTP Basic authentication (any user name): `401 link_password_required` without it ' +
+        '(browsers, `Accept: text/html`: a form that posts to `POST /{short_code}` with the same query string), `401 link_password_wrong` for a wrong one, `429` with `Retry-After` after ' +
+        'too many wrong ones (10 a minute per link, 30 per client address); a `HEAD` of it is always `401`. Nothing is counted, no visit used and no preview page given before the password.',
       tags: ['redirect'],
     },
     handler,
   });
   // A trailing slash, as some chat apps and people add: the same link, not a 404 (docs/architecture.md, "Redirect").
   app.get('/:short_code/', { schema: { hide: true }, handler });
+
+  // The password form's POST. Its own scope: only here is a urlencoded body parsed.
+  await app.register(async (form) => {
+    form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
+      // URLSearchParams never throws: a bad escape stays as it is. The first `password` counts.
+      const password = new URLSearchParams(body as string).get('password');
+      done(null, password === null ? {} : { password });
+    });
+    const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string } | undefined }>, reply: FastifyReply) =>
+      // Always 302 here, whatever REDIRECT_STATUS says: a 307 or 308 would have the browser post the
+      // password again, to the target.
+      // A body that is not the form (none, another shape) is no password: the form again, not a 400.
+      answer(request, reply, request.validationError === undefined && typeof request.body?.password === 'string' ? request.body.password : null, 302);
+    form.post('/:short_code', {
+      attachValidation: true,
+      schema: {
+        summary: 'Open a password-protected link from its form',
+        description:
+          'What the form of `GET /{short_code}` posts (urlencoded `password`): `302` to the target on the right password (a click counted, a visit used; for a link with `forward_query`, the query string of this POST, which the form keeps from its GET, is forwarded), ' +
+          'the form again with `401` on a wrong one, `429` with `Retry-After` after too many wrong ones. Answers problem+json to clients that do not accept HTML.',
+        tags: ['redirect'],
+        consumes: ['application/x-www-form-urlencoded'],
+        body: PasswordForm,
+      },
+      handler: post,
+    });
+    form.post('/:short_code/', { attachValidation: true, schema: { hide: true, body: PasswordForm }, handler: post });
+  });
 }

@@ -14,6 +14,13 @@ const Tags = (description: string) =>
 
 export const Problem = Type.Ref('Problem');
 
+/** 8..128 characters (code points, as ajv counts them); only its scrypt hash is kept, and it is never returned. */
+const Password = Type.String({
+  minLength: 8,
+  maxLength: 128,
+  description: 'Protects the link: 8 to 128 characters. Only a scrypt hash is stored; no answer ever shows it (`has_password` says whether one is set)',
+});
+
 export const CodeParams = Type.Object({ short_code: Type.String({ maxLength: 64 }) });
 
 const MaxVisits = () =>
@@ -38,6 +45,7 @@ export const CreateLinkBody = Type.Object(
     one_time: Type.Optional(Type.Boolean({ description: 'The same as `max_visits: 1`; given with a `max_visits` that says otherwise, 400' })),
     max_visits: Type.Optional(MaxVisits()),
     forward_query: Type.Optional(ForwardQuery()),
+    password: Type.Optional(Password),
     tags: Type.Optional(Tags('Tags')),
   },
   { additionalProperties: false },
@@ -56,6 +64,7 @@ export const PatchLinkBody = Type.Object(
       }),
     ),
     forward_query: Type.Optional(ForwardQuery()),
+    password: Type.Optional(Type.Union([Password, Type.Null()], { description: 'A new password (8 to 128 characters) sets or replaces it; null removes it' })),
     tags: Type.Optional(Tags('Replaces every tag of the link ([] removes them all)')),
   },
   { additionalProperties: false, minProperties: 1 },
@@ -79,6 +88,7 @@ export const LinkView = Type.Object(
     clicks: Type.Integer({ description: 'Redirects served to people, all time' }),
     bot_hits: Type.Integer({ description: 'Hits by bots, crawlers, link previews and HTTP libraries, all time; not clicks' }),
     last_clicked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    has_password: Type.Boolean({ description: 'A password protects the link (the password itself is never returned)' }),
     tags: Type.Array(Type.String(), { description: 'Lower case, sorted' }),
   },
   { $id: 'Link' },
@@ -216,6 +226,7 @@ export function toLinkView(link: LinkRecord, publicBaseUrl: string, now: number)
     clicks: link.clicks,
     bot_hits: link.botHits,
     last_clicked_at: link.lastClickedAt?.toISOString() ?? null,
+    has_password: link.hasPassword,
     tags: link.tags,
   };
 }

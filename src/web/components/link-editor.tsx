@@ -1,15 +1,17 @@
 // Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry, its tags, its
-// visit limit and query forwarding. A new target passes the same checks as at creation; its errors
-// show under the field they concern. Only what changed is sent.
+// visit limit, query forwarding and password. A new target passes the same checks as at creation; its
+// errors show under the field they concern. Only what changed is sent.
 import { useId, useState } from 'preact/hooks';
 import type { Link, LinkPatch } from '../../client/curt-client.ts';
-import { explain } from '../api.ts';
+import { explain, passwordProblem } from '../api.ts';
 import { formatNumber, parseVisitLimit, toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
 import { parseTags, TAGS_HINT } from '../tags.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
-type Errors = { url?: string; expiry?: string; visits?: string; form?: string };
+type Errors = { url?: string; expiry?: string; visits?: string; password?: string; form?: string };
+/** What happens to the password on save: stays as it is, a new one, or none. */
+type PasswordChange = 'keep' | 'set' | 'remove';
 
 export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (link: Link) => void; onCancel: () => void }) {
   const session = useSession();
@@ -17,6 +19,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [url, setUrl] = useState(link.original_url);
   const [never, setNever] = useState(link.expires_at === null);
   const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
+  const [passwordChange, setPasswordChange] = useState<PasswordChange>('keep');
+  const [password, setPassword] = useState('');
   const [tags, setTags] = useState(link.tags.join(', '));
   const [visitLimit, setVisitLimit] = useState(link.max_visits === null ? '' : String(link.max_visits));
   const [forwardQuery, setForwardQuery] = useState(link.forward_query);
@@ -30,6 +34,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     if (!never && (date === '' || Number.isNaN(when.getTime()))) return setErrors({ expiry: 'Choose a date and time, or tick "Never expires".' });
     const limit = parseVisitLimit(visitLimit);
     if (typeof limit === 'string') return setErrors({ visits: limit });
+    const weak = passwordChange === 'set' ? passwordProblem(password) : null;
+    if (weak !== null) return setErrors({ password: weak });
     setBusy(true);
     try {
       const patch: LinkPatch = { expiresAt: never ? null : when };
@@ -38,6 +44,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
       if (newTags.join(',') !== link.tags.join(',')) patch.tags = newTags;
       if (limit !== link.max_visits) patch.maxVisits = limit;
       if (forwardQuery !== link.forward_query) patch.forwardQuery = forwardQuery;
+      if (passwordChange === 'set') patch.password = password;
+      else if (passwordChange === 'remove') patch.password = null;
       onSaved(await session.client.update(link.short_code, patch));
     } catch (err) {
       const { field, message } = explain(err);
@@ -113,6 +121,31 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
         <input id={`${id}-forward`} name="forward_query" type="checkbox" checked={forwardQuery} onChange={(e) => setForwardQuery(e.currentTarget.checked)} />
         <label for={`${id}-forward`}>Forward query string</label>
       </div>
+      <label for={`${id}-password-change`}>Password</label>
+      <select id={`${id}-password-change`} value={passwordChange} onChange={(e) => setPasswordChange(e.currentTarget.value as PasswordChange)}>
+        <option value="keep">{link.has_password ? 'Keep the password' : 'No password'}</option>
+        <option value="set">{link.has_password ? 'Change the password…' : 'Set a password…'}</option>
+        {link.has_password && <option value="remove">Remove the password</option>}
+      </select>
+      {passwordChange === 'set' && (
+        <>
+          <label for={`${id}-password`}>New password</label>
+          <input
+            id={`${id}-password`}
+            name="password"
+            type="password"
+            autoComplete="new-password"
+            maxLength={128}
+            value={password}
+            onInput={(e) => {
+              setPassword(e.currentTarget.value);
+              setErrors({ ...errors, password: undefined });
+            }}
+            {...invalidProps(`${id}-password-error`, errors.password)}
+          />
+        </>
+      )}
+      <FieldError id={`${id}-password-error`} message={errors.password} />
       <FieldError id={`${id}-form-error`} message={errors.form} />
       <div class="actions">
         <button type="submit" disabled={busy}>

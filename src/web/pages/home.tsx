@@ -5,7 +5,7 @@
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { RefObject } from 'preact';
 import type { Link, ShortenOptions } from '../../client/curt-client.ts';
-import { explain, type Field } from '../api.ts';
+import { explain, passwordProblem, type Field } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
 import { KeyForm } from '../components/key-form.tsx';
@@ -52,6 +52,7 @@ function ShortenForm() {
   const [preset, setPreset] = useState('never');
   const [customDate, setCustomDate] = useState('');
   const [oneTime, setOneTime] = useState(false);
+  const [password, setPassword] = useState('');
   const [tags, setTags] = useState('');
   const [visitLimit, setVisitLimit] = useState('');
   const [forwardQuery, setForwardQuery] = useState(false);
@@ -79,6 +80,7 @@ function ShortenForm() {
       if (limit !== null) opts.maxVisits = limit;
     }
     if (forwardQuery) opts.forwardQuery = true;
+    if (password !== '') opts.password = password;
     if (parseTags(tags).length > 0) opts.tags = parseTags(tags);
     const chosen = PRESETS.find((p) => p.value === preset);
     if (chosen?.seconds !== undefined) opts.expiresIn = chosen.seconds;
@@ -97,6 +99,8 @@ function ShortenForm() {
     const opts = options();
     const invalid = 'expiry' in opts || 'visits' in opts;
     if (invalid) Object.assign(found, opts);
+    const weak = password === '' ? null : passwordProblem(password);
+    if (weak !== null) found.password = weak;
     if (Object.keys(found).length > 0 || invalid) return fail(found);
     setBusy(true);
     try {
@@ -124,6 +128,7 @@ function ShortenForm() {
     setCreated(null);
     setUrl('');
     setAlias('');
+    setPassword('');
     setTags('');
     setVisitLimit('');
     setErrors({});
@@ -282,6 +287,24 @@ function ShortenForm() {
       <p class="hint" id={`${id}-tags-hint`}>
         {TAGS_HINT} Find them again under My links.
       </p>
+      <label for={`${id}-password`}>Password (optional)</label>
+      <input
+        id={`${id}-password`}
+        name="password"
+        type="password"
+        autoComplete="new-password"
+        maxLength={128}
+        value={password}
+        onInput={(e) => {
+          setPassword(e.currentTarget.value);
+          clear('password');
+        }}
+        {...invalidProps(`${id}-password-error`, errors.password, `${id}-password-hint`)}
+      />
+      <p class="hint" id={`${id}-password-hint`}>
+        Whoever opens the link must type it first. 8 to 128 characters; Curt keeps only a hash of it, so it cannot show it to you again.
+      </p>
+      <FieldError id={`${id}-password-error`} message={errors.password} />
 
       <FieldError id={`${id}-form-error`} message={errors.form ?? errors.key} />
       <button type="submit" disabled={busy}>
@@ -322,6 +345,8 @@ function Result({ link, headingRef, onAgain }: { link: Link; headingRef: RefObje
         <dd>{visitsText(link)}</dd>
         <dt>Forwards query</dt>
         <dd>{link.forward_query ? 'yes' : 'no'}</dd>
+        <dt>Password</dt>
+        <dd>{link.has_password ? 'yes' : 'no'}</dd>
       </dl>
       <QrCode code={link.short_code} />
     </div>

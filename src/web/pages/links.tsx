@@ -196,6 +196,13 @@ function LinkList() {
                   {link.short_url.replace(/^https?:\/\//, '')}
                 </a>
                 <span class={`badge state-${link.state}`}>{STATE_LABELS[link.state]}</span>
+                {link.has_password && (
+                  <span class="lock" role="img" aria-label="Protected by a password" title="Protected by a password" data-testid="lock">
+                    <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+                      <path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h.5A1.5 1.5 0 0 1 14 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 13.5v-5A1.5 1.5 0 0 1 3.5 7H4Zm2 0h4V5a2 2 0 1 0-4 0v2Z" />
+                    </svg>
+                  </span>
+                )}
                 <p class="target" title={link.original_url}>
                   {link.original_url}
                 </p>
