@@ -501,6 +501,8 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     await row.getByRole('button', { name: 'Deliveries' }).click();
     const log = page.getByTestId('webhook-deliveries');
     await log.waitFor();
+    // The focus moves in an effect, after the log is drawn: wait for it rather than race it.
+    await page.waitForFunction("document.activeElement?.textContent?.startsWith('Deliveries to ') === true", undefined, { timeout: 5000 }).catch(() => undefined);
     assert.match(await page.evaluate<string>('document.activeElement.textContent'), /^Deliveries to /, 'focus moves to the log');
     const delivered = log.getByRole('row', { name: /^link\.created Delivered 1 HTTP 204 / });
     await until(
