@@ -143,6 +143,31 @@ type Values = {
 };
 
 const CLIENT: OptionName[] = ['server', 'api-key', 'json'];
+/** What `curt edit` can change: its flags, and the list its "needs a change" error names. */
+const EDIT_CHANGES: OptionName[] = [
+  'url',
+  'expires-in',
+  'no-expiry',
+  'disable',
+  'enable',
+  'max-visits',
+  'no-max-visits',
+  'forward-query',
+  'no-forward-query',
+  'tags',
+  'no-tags',
+  'password',
+  'password-stdin',
+  'no-password',
+];
+/** Flags of `curt edit` that contradict each other: one of each pair at most. */
+const EDIT_EXCLUSIVE: [OptionName, OptionName][] = [
+  ['disable', 'enable'],
+  ['expires-in', 'no-expiry'],
+  ['max-visits', 'no-max-visits'],
+  ['forward-query', 'no-forward-query'],
+  ['tags', 'no-tags'],
+];
 /** Each verb: the options it takes and its positional arguments. */
 const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = {
   serve: { options: ['port', 'host', 'data-dir'], positionals: [] },
@@ -152,26 +177,7 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag', 'password', 'password-stdin'], positionals: ['url'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
-  edit: {
-    options: [
-      ...CLIENT,
-      'url',
-      'expires-in',
-      'no-expiry',
-      'disable',
-      'enable',
-      'max-visits',
-      'no-max-visits',
-      'forward-query',
-      'no-forward-query',
-      'tags',
-      'no-tags',
-      'password',
-      'password-stdin',
-      'no-password',
-    ],
-    positionals: ['code'],
-  },
+  edit: { options: [...CLIENT, ...EDIT_CHANGES], positionals: ['code'] },
   list: {
     options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state', 'tag', 'sort', 'order', 'created-after', 'created-before', 'expires-after', 'expires-before'],
     positionals: [],
@@ -469,30 +475,13 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb, file: first, ...(format === undefined ? {} : { format }), type: /\.(ndjson|jsonl)$/i.test(first) ? 'ndjson' : 'csv', client: clientFlags(values) };
     }
     case 'edit': {
-      if (values.disable === true && values.enable === true) throw new UsageError('give --disable or --enable, not both', verb);
-      if (values['expires-in'] !== undefined && values['no-expiry'] === true) throw new UsageError('give --expires-in or --no-expiry, not both', verb);
-      if (values['max-visits'] !== undefined && values['no-max-visits'] === true) throw new UsageError('give --max-visits or --no-max-visits, not both', verb);
-      if (values['forward-query'] === true && values['no-forward-query'] === true) throw new UsageError('give --forward-query or --no-forward-query, not both', verb);
-      if (values.tags !== undefined && values['no-tags'] === true) throw new UsageError('give --tags or --no-tags, not both', verb);
+      const given = (name: OptionName): boolean => values[name] !== undefined && values[name] !== false;
+      for (const [one, other] of EDIT_EXCLUSIVE) {
+        if (given(one) && given(other)) throw new UsageError(`give --${one} or --${other}, not both`, verb);
+      }
       const password = passwordSource(values, verb, true);
-      const changes: OptionName[] = [
-        'url',
-        'expires-in',
-        'no-expiry',
-        'disable',
-        'enable',
-        'max-visits',
-        'no-max-visits',
-        'forward-query',
-        'no-forward-query',
-        'tags',
-        'no-tags',
-        'password',
-        'password-stdin',
-        'no-password',
-      ];
-      if (!changes.some((name) => values[name] !== undefined && values[name] !== false)) {
-        const flags = changes.map((name) => `--${name}`);
+      if (!EDIT_CHANGES.some(given)) {
+        const flags = EDIT_CHANGES.map((name) => `--${name}`);
         throw new UsageError(`edit needs a change: ${flags.slice(0, -1).join(', ')} or ${flags.at(-1) ?? ''}`, verb);
       }
       const suggestion = values.url === undefined ? null : suggestUrl(values.url);
