@@ -462,7 +462,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     await page.getByLabel('Endpoint URL').fill(receiver.url);
     await page.getByRole('checkbox', { name: /link\.created/ }).uncheck();
     await page.getByRole('button', { name: 'Add endpoint' }).click();
-    await page.getByText('Choose at least one event.').waitFor();
+    await page.getByText('Choose at least one event.', { exact: true }).waitFor();
     assert.equal(await page.evaluate<string>('document.activeElement.value'), 'link.created');
     await page.getByRole('checkbox', { name: /link\.created/ }).check();
     await page.getByLabel('Description (optional)').fill('browser receiver');
