@@ -33,6 +33,7 @@ export const VARIABLES = {
   KGS_REUSE_COOLDOWN_S: { default: '2592000 (30 days)', doc: 'Seconds a returned code waits before it can be handed out again; 0 = at once.' },
   KGS_EMPTY_WAIT_MS: { default: "(half the caller's KGS_TIMEOUT_MS)", doc: 'How long a request that finds the pool empty waits for replenishment before `503`: at most half the timeout the caller sends (`X-Caller-Timeout-Ms`, its `KGS_TIMEOUT_MS`), so the KGS never takes codes for a caller that gave up; 500 for a caller that sends none. When set, the wait is also never longer than this.' },
   DATABASE_URL: { default: 'postgres://postgres@127.0.0.1:5432/curt (serve: PGlite in DATA_DIR)', doc: 'PostgreSQL holding links, clicks and API keys. `curt serve` uses PostgreSQL only when this is set (and migrates it).' },
+  DATABASE_READ_URL: { default: '(none: every read on DATABASE_URL)', doc: 'A streaming replica of DATABASE_URL for the redirect\'s lookups on a cache miss. A lookup takes the replica\'s answer only when the replica has replayed everything the primary had written when the lookup began, else it reads the primary; a replica that is down or behind slows nothing and never makes the service unready. Writes, visit counts, listings and analytics stay on DATABASE_URL. `curt serve` uses it only with DATABASE_URL. See docs/scaling.md.' },
   KGS_URL: { default: 'http://127.0.0.1:7001 (serve: in-process)', doc: 'Comma-separated KGS base URLs; the client fails over between them. `curt serve` uses a remote KGS only when this is set.' },
   PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out. Targets on its host, on loopback (`localhost`, `127.0.0.0/8`, `::1`) or on an address the service listens on (`HOST`; all interface addresses for 0.0.0.0) are refused in any spelling, so no link can redirect to Curt (no loops).' },
   REDIRECT_STATUS: { default: '302', doc: 'Status of a redirect: 301, 302, 307 or 308.' },
@@ -380,6 +381,8 @@ export interface UrlServiceConfig {
   listen: ListenConfig;
   logLevel: LogLevel;
   databaseUrl: string;
+  /** DATABASE_READ_URL: a streaming replica for redirect lookups; null = none. */
+  databaseReadUrl: string | null;
   redis: { url: string; keyPrefix: string };
   kgs: { urls: string[]; token: string; batchSize: number; timeoutMs: number };
   publicBaseUrl: string;
@@ -413,6 +416,7 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     listen: readListen(r, { host: '0.0.0.0', port: 8080, metricsPort: 9464 }, port),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/curt', ['postgres:', 'postgresql:']),
+    databaseReadUrl: r.optional('DATABASE_READ_URL') === null ? null : r.url('DATABASE_READ_URL', '', ['postgres:', 'postgresql:']),
     redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
     kgs: { urls: kgsUrls, token: r.secret('KGS_TOKEN'), batchSize: r.int('KGS_CLIENT_BATCH', 200, 1, 1000), timeoutMs: r.int('KGS_TIMEOUT_MS', 1000, 50, 60_000) },
     publicBaseUrl,
@@ -501,6 +505,8 @@ export function loadServeConfig(env: Env): ServeConfig {
   const merged = { ...SERVE_DEFAULTS, ...(remoteKgs ? {} : { KGS_TOKEN: 'unused-in-process' }), ...given };
   const service = r.include(() => loadUrlServiceConfig(merged));
   const kgs = r.include(() => loadKgsConfig(merged));
+  // A replica of the embedded database cannot exist: refused rather than silently unused.
+  if (databaseUrl === null && r.optional('DATABASE_READ_URL') !== null) r.problems.push('DATABASE_READ_URL needs DATABASE_URL: the embedded database (PGlite) has no replica');
   r.done(null);
   if (service === undefined || kgs === undefined) throw new Error('a configuration loader failed without saying why');
   return {

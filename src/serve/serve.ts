@@ -58,6 +58,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
       config.service,
       {
         links: storage.links,
+        redirectLinks: storage.redirectLinks,
         backgroundLinks: storage.backgroundLinks,
         webhooks: storage.webhooks,
         backgroundWebhooks: storage.backgroundWebhooks,
@@ -65,7 +66,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
         cache: storage.cache,
         limiter: storage.limiter,
         codes: kgs.codes,
-        checks: { postgres: storage.checks.database, redis: storage.checks.redis, kgs: kgs.check },
+        checks: { postgres: storage.checks.database, redis: storage.checks.redis, kgs: kgs.check, ...(storage.checks.replica ? { postgresReplica: storage.checks.replica } : {}) },
       },
       { log, registry, metrics },
     );

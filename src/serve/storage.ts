@@ -27,6 +27,8 @@ import { openRedisLinkCacheStack } from '../storage/redis/redis-link-cache-stack
 
 export interface ServeStorage {
   links: LinkStore;
+  /** The redirect's lookups: the read replica (DATABASE_READ_URL) when set, else `links`. */
+  redirectLinks: Pick<LinkStore, 'findByCode'>;
   /** Click flushes and the expiry sweep: PostgreSQL's background pool, or PGlite's one connection. */
   backgroundLinks: LinkStore;
   apiKeys: ApiKeyStore;
@@ -39,7 +41,7 @@ export interface ServeStorage {
   /** Where the in-process key pool keeps its codes. */
   keys: KeyStore;
   /** Throw when their dependency is unreachable; redis null: the cache, rate limits and key pool live in this process. */
-  checks: { database: () => Promise<void>; redis: (() => Promise<void>) | null };
+  checks: { database: () => Promise<void>; redis: (() => Promise<void>) | null; replica: (() => Promise<void>) | null };
   /** Where each part lives, for the start-up summary (no passwords). */
   where: { database: string; cache: string; keys: string };
   close(): Promise<void>;
@@ -54,8 +56,9 @@ export const PGLITE_FOLDER = 'postgres';
  */
 export async function openServeStorage(config: ServeConfig, dataDir: string, deps: { log: Logger; registry: Registry; metrics: UrlMetrics }): Promise<ServeStorage> {
   const { log } = deps;
-  const database = config.databaseUrl === null ? await openEmbeddedDatabase(join(dataDir, PGLITE_FOLDER), log) : await openPostgres(config.databaseUrl, deps);
-  const checks = { database: () => database.links.ping(), redis: null };
+  const database =
+    config.databaseUrl === null ? await openEmbeddedDatabase(join(dataDir, PGLITE_FOLDER), log) : await openPostgres(config.databaseUrl, config.service.databaseReadUrl, deps);
+  const checks = { database: () => database.links.ping(), redis: null, replica: database.replicaCheck };
   if (config.redisUrl === null) {
     return {
       ...database,
@@ -95,6 +98,8 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, dep
 
 interface Database {
   links: LinkStore;
+  redirectLinks: Pick<LinkStore, 'findByCode'>;
+  replicaCheck: (() => Promise<void>) | null;
   backgroundLinks: LinkStore;
   apiKeys: ApiKeyStore;
   webhooks: WebhookStore;
@@ -114,6 +119,8 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
   const links = createPgLinkStore(db);
   return {
     links,
+    redirectLinks: links,
+    replicaCheck: null,
     backgroundLinks: links,
     apiKeys: createPgApiKeyStore(db),
     webhooks: createPgWebhookStore(db),
@@ -128,13 +135,13 @@ async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database>
   };
 }
 
-async function openPostgres(url: string, deps: { log: Logger; registry: Registry }): Promise<Database> {
+async function openPostgres(url: string, readUrl: string | null, deps: { log: Logger; registry: Registry }): Promise<Database> {
   try {
     await migrateDatabase({ url, log: deps.log, applicationName: 'curt-serve-migrate' });
   } catch (err) {
     throw new Error(`cannot prepare PostgreSQL at ${withoutPassword(url)}: ${(err as Error).message}`, { cause: err });
   }
-  const storage = openPostgresLinkStorage({ url, ...deps, applicationName: 'curt-serve' });
+  const storage = openPostgresLinkStorage({ url, readUrl, ...deps, applicationName: 'curt-serve' });
   // Takes, claims and returns happen while a request waits: the request pool, with its short
   // timeouts. Filling the pool inserts thousands of codes at a time: the background pool.
   const onRequests = createPgKeyStore(storage.requests);
@@ -145,7 +152,7 @@ async function openPostgres(url: string, deps: { log: Logger; registry: Registry
     coolingUntil: (code) => onRequests.coolingUntil(code),
     giveBack: (recycle, release, releaseAtMs) => onRequests.giveBack(recycle, release, releaseAtMs),
   };
-  return { ...storage, keys, where: `PostgreSQL ${withoutPassword(url)}` };
+  return { ...storage, keys, where: `PostgreSQL ${withoutPassword(url)}${readUrl === null ? '' : `, redirect lookups on the replica ${withoutPassword(readUrl)}`}` };
 }
 
 /** A URL as it may be printed: the password replaced. */

@@ -47,7 +47,8 @@ export interface UrlAppDeps {
   timeouts?: HttpTimeouts;
   /** Each throws when its dependency is unreachable. */
   /** null: that part runs inside this process (`curt serve` without REDIS_URL), reported "in_process". */
-  checks: { postgres: DependencyCheck; redis: DependencyCheck | null; kgs: DependencyCheck };
+  /** postgresReplica: the read replica (DATABASE_READ_URL), when there is one; reported, never a reason for 503. */
+  checks: { postgres: DependencyCheck; redis: DependencyCheck | null; kgs: DependencyCheck; postgresReplica?: DependencyCheck };
   onRedirect?: (outcome: string) => void;
   now?: () => number;
   /** Webhook endpoints (docs/webhooks.md); without it the /webhooks routes are not served. */
@@ -89,17 +90,23 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
       schema: {
         summary: 'Readiness, with each dependency',
         description:
-          'PostgreSQL, Redis and the KGS are each reported ("in_process" for a part `curt serve` runs inside itself). The service stays ready while it can still serve: cached links redirect without PostgreSQL and everything works without Redis, so only both down answers 503.',
+          'PostgreSQL, Redis and the KGS are each reported ("in_process" for a part `curt serve` runs inside itself), and the read replica as `postgres_replica` when DATABASE_READ_URL is set. The service stays ready while it can still serve: cached links redirect without PostgreSQL, everything works without Redis, and redirect lookups read the primary while the replica is down, so only PostgreSQL and Redis both down answers 503.',
         response: { 200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }), 503: Type.Ref('Problem') },
       },
     },
     async () => {
-      const [postgres, redis, kgs] = await Promise.all([probe(deps.checks.postgres), probe(deps.checks.redis), probe(deps.checks.kgs)]);
-      const checks = { postgres, redis, kgs };
+      const replicaCheck = deps.checks.postgresReplica;
+      const [postgres, redis, kgs, replica] = await Promise.all([
+        probe(deps.checks.postgres),
+        probe(deps.checks.redis),
+        probe(deps.checks.kgs),
+        replicaCheck === undefined ? undefined : probe(replicaCheck),
+      ]);
+      const checks = { postgres, redis, kgs, ...(replica === undefined ? {} : { postgres_replica: replica }) };
       if (postgres === 'down' && redis !== 'up') {
         throw new AppError({ status: 503, code: 'not_ready', title: 'Not ready', detail: 'Neither PostgreSQL nor Redis is reachable.', headers: { 'retry-after': '1' }, extensions: { checks } });
       }
-      return { status: postgres === 'up' && redis !== 'down' && kgs === 'up' ? 'ready' : 'degraded', checks };
+      return { status: postgres === 'up' && redis !== 'down' && kgs === 'up' && replica !== 'down' ? 'ready' : 'degraded', checks };
     },
   );
 

@@ -65,6 +65,12 @@ export type LinkChanges = Omit<LinkPatch, 'passwordHash'> & {
 
 export interface LinkServiceOptions {
   store: LinkStore;
+  /**
+   * Where the redirect's lookup reads a link the cache does not hold: a read replica that answers
+   * only when it is as fresh as the primary was when the lookup began (replica-link-reads.ts).
+   * Default: `store`. Everything else, a visit's count and its re-read included, reads `store`.
+   */
+  redirectStore?: Pick<LinkStore, 'findByCode'>;
   cache: LinkCache;
   codes: CodeSource;
   clicks: ClickCounter;
@@ -158,6 +164,7 @@ export function goneReason(link: CachedLink, nowMs: number): 'link_disabled' | '
 
 export function createLinkService(options: LinkServiceOptions): LinkService {
   const { store, cache, codes, clicks, log } = options;
+  const redirectStore = options.redirectStore ?? store;
   const now = options.now ?? (() => new Date());
   const passwords = createPasswordGate({ store, limiter: options.guessLimiter ?? createMemoryRateLimiter(), log, ...(options.guessLimits ? { limits: options.guessLimits } : {}) });
 
@@ -195,7 +202,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     options.events?.cacheLookup?.(cached === undefined ? 'miss' : cached === null ? 'negative_hit' : 'hit');
     if (cached === null) throw new LinkNotFound();
     if (cached !== undefined) return cached;
-    const record = await db(() => store.findByCode(code));
+    const record = await db(() => redirectStore.findByCode(code));
     // Fills are not awaited: the answer is known, a fill never throws (the port's promise), and the
     // redirect need not wait a Redis round trip for it.
     if (!record) {

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const log = createLogger({ service: 'url-service', level: config.logLevel });
   const registry = createRegistry();
   const metrics = createUrlMetrics(registry);
-  const postgres = openPostgresLinkStorage({ url: config.databaseUrl, log, registry, applicationName: 'curt-url-service' });
+  const postgres = openPostgresLinkStorage({ url: config.databaseUrl, readUrl: config.databaseReadUrl, log, registry, applicationName: 'curt-url-service' });
   // Independent: neither waits on the other's round trips.
   const [redis] = await Promise.all([
     connectRedis({ url: config.redis.url, log, name: 'curt-url-service', commandTimeoutMs: 1000 }),
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     config,
     {
       links: postgres.links,
+      redirectLinks: postgres.redirectLinks,
       backgroundLinks: postgres.backgroundLinks,
       webhooks: postgres.webhooks,
       backgroundWebhooks: postgres.backgroundWebhooks,
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
         kgs: async () => {
           if (!codes.healthy()) throw new Error('no code buffered and no KGS reachable');
         },
+        ...(postgres.replicaCheck ? { postgresReplica: postgres.replicaCheck } : {}),
       },
     },
     { log, registry, metrics },

@@ -28,6 +28,8 @@ import { createNameResolver } from './target-url.ts';
 export interface UrlServiceParts {
   /** What requests wait on. */
   links: LinkStore;
+  /** The redirect's lookups on a cache miss (a read replica, DATABASE_READ_URL); default `links`. */
+  redirectLinks?: Pick<LinkStore, 'findByCode'>;
   /** Click flushes and the expiry sweep: may be slower than a request may wait (or `links` itself). */
   backgroundLinks: LinkStore;
   apiKeys: ApiKeyService;
@@ -81,6 +83,7 @@ export async function startUrlService(
   clicks.start();
   const links = createLinkService({
     store: parts.links,
+    ...(parts.redirectLinks ? { redirectStore: parts.redirectLinks } : {}),
     cache: parts.cache,
     codes: parts.codes,
     clicks,

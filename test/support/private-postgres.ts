@@ -87,19 +87,31 @@ function signal(pids: number[], sig: NodeJS.Signals): void {
   }
 }
 
-export async function startPrivatePostgres(label: string): Promise<PrivatePostgres> {
+export interface PrivatePostgresOptions {
+  /**
+   * Fills the empty data folder instead of initdb: a streaming replica's is a base backup of its
+   * primary (test/support/postgres-replica.ts). Runs as the server's user, with this program and its arguments.
+   */
+  initialise?: { program: string; args: (dataDir: string) => string[] };
+}
+
+export async function startPrivatePostgres(label: string, options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const user = serverUser();
   const dataDir = mkdtempSync(join(tmpdir(), `curt-pg-${label.replace(/\W/g, '-')}-`));
   if (user) chownSync(dataDir, user.uid, user.gid);
   const asUser = user ? { uid: user.uid, gid: user.gid } : {};
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C', LC_ALL: 'C' };
-  const init = spawnSync(`${BIN}/initdb`, ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--no-sync', '--locale=C', '-E', 'UTF8'], {
+  const initialise = options.initialise ?? {
+    program: 'initdb',
+    args: (dir: string) => ['-D', dir, '-U', 'postgres', '--auth=trust', '--no-sync', '--locale=C', '-E', 'UTF8'],
+  };
+  const init = spawnSync(`${BIN}/${initialise.program}`, initialise.args(dataDir), {
     cwd: dataDir,
     env,
     encoding: 'utf8',
     ...asUser,
   });
-  if (init.status !== 0) throw new Error(`initdb failed:\n${init.stdout}\n${init.stderr}`);
+  if (init.status !== 0) throw new Error(`${initialise.program} failed:\n${init.stdout}\n${init.stderr}`);
   const port = await freePort();
   const logPath = join(dataDir, 'server.log');
   let child: ChildProcess | null = null;

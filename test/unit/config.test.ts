@@ -74,6 +74,7 @@ test('URL service configuration refuses bad values, naming each variable', () =>
   bad({ ALLOW_ANONYMOUS: 'maybe' }, 'ALLOW_ANONYMOUS');
   bad({ KGS_URL: 'kgs:7001' }, 'KGS_URL');
   bad({ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL');
+  bad({ DATABASE_READ_URL: 'http://replica:5432/curt' }, 'DATABASE_READ_URL');
   bad({ ADMIN_API_KEY: 'short' }, 'ADMIN_API_KEY');
   bad({ CLICK_FLUSH_INTERVAL_MS: '0' }, 'CLICK_FLUSH_INTERVAL_MS');
   bad({ BLOCKED_DOMAINS: 'a b' }, 'BLOCKED_DOMAINS');
@@ -86,4 +87,10 @@ test('RATE_LIMIT_ON_REDIS_DOWN: rate limits fail open by default, closed on requ
     () => loadUrlServiceConfig({ KGS_TOKEN: 't', RATE_LIMIT_ON_REDIS_DOWN: 'shut' }),
     (err: ConfigError) => err.problems.some((p) => p.startsWith('Invalid configuration: RATE_LIMIT_ON_REDIS_DOWN must be one of open, closed')),
   );
+});
+
+test('DATABASE_READ_URL: none by default (every read on the primary), a PostgreSQL URL when set', () => {
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't' }).databaseReadUrl, null);
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', DATABASE_READ_URL: ' ' }).databaseReadUrl, null, 'empty counts as unset');
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', DATABASE_READ_URL: 'postgresql://u:p@replica:5432/curt' }).databaseReadUrl, 'postgresql://u:p@replica:5432/curt');
 });

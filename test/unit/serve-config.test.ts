@@ -48,3 +48,12 @@ test('the CLI talks to 127.0.0.1:8080 unless CURT_SERVER says otherwise', () => 
   assert.deepEqual(loadCliConfig({ CURT_SERVER: 'https://cu.rt/', CURT_API_KEY: 'curt_k' }), { server: 'https://cu.rt', apiKey: 'curt_k' });
   assert.throws(() => loadCliConfig({ CURT_SERVER: 'cu.rt' }), /CURT_SERVER must be a URL/);
 });
+
+test('serve takes DATABASE_READ_URL with DATABASE_URL, and refuses it without (PGlite has no replica)', () => {
+  const both = loadServeConfig({ DATABASE_URL: 'postgres://u:p@db:5432/curt', DATABASE_READ_URL: 'postgres://u:p@replica:5432/curt' });
+  assert.equal(both.service.databaseReadUrl, 'postgres://u:p@replica:5432/curt');
+  assert.throws(
+    () => loadServeConfig({ DATABASE_READ_URL: 'postgres://u:p@replica:5432/curt' }),
+    (err: ConfigError) => err.problems.some((p) => p.startsWith('Invalid configuration: DATABASE_READ_URL needs DATABASE_URL')),
+  );
+});

@@ -21,7 +21,7 @@ import {
 import { ANY_CLICK_SUBSCRIBER_SQL, CLICKED_EVENTS_SQL, linkEventCte } from './pg-webhook-store.ts';
 
 
-interface UrlRow {
+export interface UrlRow {
   id: number;
   short_code: string;
   original_url: string;
@@ -43,7 +43,7 @@ interface UrlRow {
   tags: string[];
 }
 
-const URL_COLUMNS =
+export const URL_COLUMNS =
   'id, short_code, original_url, created_at, expiry_date, is_one_time, max_visits, visits, forward_query, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags, (password_hash IS NOT NULL) AS has_password';
 
 /**
@@ -53,7 +53,7 @@ const URL_COLUMNS =
  */
 export const VALUES_PER_DAY = 100;
 
-function toLink(row: UrlRow): LinkRecord {
+export function toLink(row: UrlRow): LinkRecord {
   return {
     id: Number(row.id),
     code: row.short_code,
@@ -110,13 +110,14 @@ export interface PgLinkStoreOptions {
  */
 export const MAX_QUEUED = MAX_BATCH * MAX_CONCURRENT_BATCHES * 2;
 
-export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreOptions = {}): LinkStore {
-  const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
-  // The same answer a wait for a pool connection gives (src/core/postgres.ts): back-pressure, which
-  // no breaker counts, not an outage.
-  const limits: BatcherLimits = {
-    maxQueued: options.maxQueued ?? MAX_QUEUED,
-    maxWaitMs: options.maxWaitMs ?? REQUEST_PATH_TIMEOUTS.connectTimeoutMs,
+/**
+ * The bounds of a lookup or insert batcher. A refusal is the same answer a wait for a pool connection
+ * gives (src/core/postgres.ts): back-pressure, which no breaker counts, not an outage.
+ */
+export function lookupLimits(maxWaitMs: number = REQUEST_PATH_TIMEOUTS.connectTimeoutMs, maxQueued: number = MAX_QUEUED): BatcherLimits {
+  return {
+    maxQueued,
+    maxWaitMs,
     overloaded: (reason) =>
       new ServerBusy(
         reason === 'queue_full'
@@ -124,6 +125,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
           : 'Every database connection is busy; try again shortly.',
       ),
   };
+}
+
+export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreOptions = {}): LinkStore {
+  const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
+  const limits = lookupLimits(options.maxWaitMs, options.maxQueued);
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(

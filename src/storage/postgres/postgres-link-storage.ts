@@ -1,13 +1,15 @@
 // The URL service's PostgreSQL side, as both the URL service process and `curt serve` with
 // DATABASE_URL use it: a request pool with short timeouts, a background pool for click flushes and
-// the expiry sweep, and one circuit breaker in front of both.
+// the expiry sweep, and one circuit breaker in front of both; with DATABASE_READ_URL, a third pool on
+// a streaming replica for redirect lookups (replica-link-reads.ts), with a breaker of its own.
 import { createDependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import { createPgPool, DEFAULT_CONNECT_TIMEOUT_MS, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { TransactionalRunner } from '../../core/sql.ts';
 import type { ApiKeyStore, LinkStore } from '../link-store.ts';
-import { createPgApiKeyStore, createPgLinkStore } from './pg-link-store.ts';
+import { createPgApiKeyStore, createPgLinkStore, lookupLimits } from './pg-link-store.ts';
+import { createReplicaLinkReads } from './replica-link-reads.ts';
 import type { WebhookStore } from '../webhook-store.ts';
 import { createPgWebhookStore } from './pg-webhook-store.ts';
 
@@ -24,10 +26,21 @@ export interface PostgresLinkStorage {
   requests: TransactionalRunner;
   /** Runs on the background pool, behind the breaker (schema checks at start-up). */
   background: TransactionalRunner;
+  /** The redirect's lookups: on the read replica when there is one (and fresh enough), else `links`. */
+  redirectLinks: Pick<LinkStore, 'findByCode'>;
+  /** Throws while the read replica is unreachable; null without one. */
+  replicaCheck: (() => Promise<void>) | null;
   close(): Promise<void>;
 }
 
-export function openPostgresLinkStorage(options: { url: string; log: Logger; registry: Registry; applicationName: string }): PostgresLinkStorage {
+export function openPostgresLinkStorage(options: {
+  url: string;
+  /** DATABASE_READ_URL: a streaming replica of `url`; null = every read on the primary. */
+  readUrl?: string | null;
+  log: Logger;
+  registry: Registry;
+  applicationName: string;
+}): PostgresLinkStorage {
   const { url, log, registry, applicationName } = options;
   // Whichever pool notices an outage first opens the breaker for both, and a flush or a /ready
   // probe is the trial that closes it again.
@@ -36,15 +49,24 @@ export function openPostgresLinkStorage(options: { url: string; log: Logger; reg
   const backgroundPool = createPgPool({ url, log, max: 2, applicationName: `${applicationName}-background` });
   const db = guardedRunner(pgRunner(pool), breaker);
   const background = guardedRunner(pgRunner(backgroundPool), breaker);
+  // A call waiting for a batch gives up after its pool's connect timeout, as a pool wait would.
+  const links = createPgLinkStore(db, { maxWaitMs: REQUEST_PATH_TIMEOUTS.connectTimeoutMs });
+  const readUrl = options.readUrl ?? null;
+  const replicaPool = readUrl === null ? null : createPgPool({ url: readUrl, log, applicationName: `${applicationName}-replica`, ...REQUEST_PATH_TIMEOUTS });
+  const replicaReads =
+    replicaPool === null
+      ? null
+      : createReplicaLinkReads({ primary: db, primaryLinks: links, replica: replicaPool, log, registry, limits: lookupLimits(REQUEST_PATH_TIMEOUTS.connectTimeoutMs) });
   return {
-    // A call waiting for a batch gives up after its pool's connect timeout, as a pool wait would.
-    links: createPgLinkStore(db, { maxWaitMs: REQUEST_PATH_TIMEOUTS.connectTimeoutMs }),
+    links,
     apiKeys: createPgApiKeyStore(db),
     backgroundLinks: createPgLinkStore(background, { maxWaitMs: DEFAULT_CONNECT_TIMEOUT_MS }),
     webhooks: createPgWebhookStore(db),
     backgroundWebhooks: createPgWebhookStore(background),
     requests: db,
     background,
-    close: async () => void (await Promise.all([pool.end(), backgroundPool.end()])),
+    redirectLinks: replicaReads ?? links,
+    replicaCheck: replicaReads === null ? null : () => replicaReads.ping(),
+    close: async () => void (await Promise.all([pool.end(), backgroundPool.end(), replicaPool?.end()])),
   };
 }
