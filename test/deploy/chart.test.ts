@@ -301,4 +301,23 @@ describe('helm chart secrets and guards', () => {
     assert.ok(url);
     assert.equal(resolveEnv(objects, url).DATABASE_URL, 'postgres://u:p@db.example:5432/curt');
   });
+
+  test('a read replica is passed to the URL service alone as DATABASE_READ_URL from a Secret; none by default', async () => {
+    const urlService = (objects: K8sObject[]): Container[] => allContainers(find<Workload>(objects, 'Deployment', 'curt-url-service').spec.template.spec);
+    const byDefault = parseManifests(await helmTemplate({}));
+    for (const c of urlService(byDefault)) {
+      const env = resolveEnv(byDefault, c);
+      if (c.name === 'url-service') assert.equal(env.DATABASE_READ_URL, '', 'none: every read on the primary');
+      else assert.equal(env.DATABASE_READ_URL, undefined, `${c.name} has no use for it`);
+    }
+    const given = parseManifests(await helmTemplate({ set: { 'postgresql.readReplica.url': 'postgres://u:p@replica.example:5432/curt' } }));
+    const [migrate, served] = urlService(given);
+    assert.ok(migrate && served);
+    assert.equal(resolveEnv(given, served).DATABASE_READ_URL, 'postgres://u:p@replica.example:5432/curt');
+    assert.equal(resolveEnv(given, migrate).DATABASE_READ_URL, undefined, 'migrations run on the primary only');
+    assert.ok(!JSON.stringify(given.filter((o) => o.kind !== 'Secret')).includes('replica.example'), 'the URL (a password) lives only in the Secret');
+    const fromOwnSecret = parseManifests(await helmTemplate({ set: { 'postgresql.readReplica.existingSecret': 'db-replica', 'postgresql.readReplica.existingSecretKey': 'url' } }));
+    const ref = urlService(fromOwnSecret)[1]?.env?.find((e) => e.name === 'DATABASE_READ_URL');
+    assert.deepEqual(ref?.valueFrom, { secretKeyRef: { name: 'db-replica', key: 'url' } });
+  });
 });

@@ -110,6 +110,25 @@ dict "ctx" $ "var" "DATABASE_URL" "enabled" bool "passwordEnv" "POSTGRES_PASSWOR
 {{- include "curt.urlEnv" (dict "ctx" . "var" "DATABASE_URL" "enabled" $pg.enabled "passwordEnv" "POSTGRES_PASSWORD" "passwordKey" "postgresql-password" "url" (printf "postgres://%s:$(POSTGRES_PASSWORD)@%s-postgresql:5432/%s" $pg.username (include "curt.fullname" .) $pg.database) "external" $pg.external "chartKey" "DATABASE_URL") | trim -}}
 {{- end -}}
 
+{{/* DATABASE_READ_URL from a Secret when a replica is given; set empty (none) otherwise. */}}
+{{- define "curt.databaseReadEnv" -}}
+{{- $replica := .Values.postgresql.readReplica -}}
+- name: DATABASE_READ_URL
+{{- if or $replica.url $replica.existingSecret }}
+  valueFrom:
+    secretKeyRef:
+      {{- if $replica.existingSecret }}
+      name: {{ $replica.existingSecret }}
+      key: {{ $replica.existingSecretKey }}
+      {{- else }}
+      name: {{ include "curt.secretName" . }}
+      key: DATABASE_READ_URL
+      {{- end }}
+{{- else }}
+  value: ""
+{{- end }}
+{{- end -}}
+
 {{- define "curt.keyPoolRedisEnv" -}}
 {{- include "curt.urlEnv" (dict "ctx" . "var" "REDIS_URL" "enabled" .Values.redisKeyPool.enabled "passwordEnv" "REDIS_PASSWORD" "passwordKey" "redis-keypool-password" "url" (printf "redis://:$(REDIS_PASSWORD)@%s-redis-keypool:6379" (include "curt.fullname" .)) "external" .Values.redisKeyPool.external "chartKey" "REDIS_KEYPOOL_URL") | trim -}}
 {{- end -}}
