@@ -18,8 +18,8 @@ import { createLinkService, type LinkService } from '../../src/url/link-service.
 import { createUrlMetrics } from '../../src/url/metrics.ts';
 import { targetPolicyFor } from '../../src/url/target-url.ts';
 import { seriesValue, until } from '../support/fault-probes.ts';
+import { captureLogger, testLogger } from '../support/log.ts';
 import { LETTERS } from '../support/kgs.ts';
-import { testLogger } from '../support/log.ts';
 import { startPostgresWithReplica, type PostgresWithReplica } from '../support/postgres-replica.ts';
 import { openTestRedis, type TestRedis } from '../support/redis.ts';
 import { seenFromPerson, testVisitors } from '../support/visitors.ts';
@@ -176,6 +176,29 @@ describe('redirect lookups on a read replica', () => {
     assert.equal(answers.filter((a) => a.status === 'fulfilled').length, 1);
     await assert.rejects(uncached.resolveRedirect(link.code, seenFromPerson()), { code: 'link_used' });
     assert.equal((await primaryRow(link.code))?.visits, 1);
+  });
+
+  test('a DATABASE_READ_URL that is no standby, or has no links table, is never believed: the primary answers, and the log says why', async () => {
+    const link = await uncached.createLink({ url: 'https://example.com/misconfigured' }, null);
+    await servers.caughtUp();
+    for (const [readUrl, said] of [
+      [servers.primary.url('curt'), /is not a streaming replica/],
+      [servers.replica.url('postgres'), /replica lookup failed; read the primary/],
+    ] as const) {
+      const captured = captureLogger('misconfigured');
+      const ownRegistry = createRegistry({ defaultMetrics: false });
+      const other = openPostgresLinkStorage({ url: servers.primary.url('curt'), readUrl, log: captured.log, registry: ownRegistry, applicationName: 'curt-test-other' });
+      try {
+        assert.equal((await other.redirectLinks.findByCode(link.code))?.url, 'https://example.com/misconfigured');
+        assert.equal(await other.redirectLinks.findByCode('nosuch'), null);
+        const series = await ownRegistry.metrics();
+        assert.equal(seriesValue(series, 'db_read_replica_lookups_total{result="hit"}') ?? 0, 0, String(readUrl));
+        assert.equal((seriesValue(series, 'db_read_replica_lookups_total{result="behind_fallback"}') ?? 0) + (seriesValue(series, 'db_read_replica_lookups_total{result="error_fallback"}') ?? 0), 2);
+        assert.match(captured.text(), said);
+      } finally {
+        await other.close();
+      }
+    }
   });
 
   test('replica killed: redirects go on from the primary, the replica breaker opens, and closes when it is back', async () => {

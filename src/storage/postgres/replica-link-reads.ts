@@ -1,20 +1,24 @@
 // Redirect lookups on a streaming replica (DATABASE_READ_URL), never older than the primary was when
 // the lookup began.
 //
-// The rule (docs/scaling.md, "PostgreSQL read replicas"): a batch of lookups first reads the
-// primary's WAL position, `pg_current_wal_lsn()` (no table, no lock: the cheapest statement there
-// is), then asks the replica how far it has replayed and, in a later statement on the same
-// connection, for the rows. The rows count only when the replica had replayed at least up to the
-// primary's position. Every write acknowledged before the lookup began (a creation, an update, a
-// deletion, the visit that used a one-time link up) is then in what the replica answers, so its
+// The rule (docs/scaling.md, "PostgreSQL read replicas"): a batch of lookups first reads how far the
+// primary has flushed its WAL, `pg_current_wal_flush_lsn()` (no table, no lock: the cheapest
+// statement there is), then asks the replica how far it has replayed and, in a later statement on
+// the same connection, for the rows. The rows count only when the replica had replayed at least up
+// to the primary's position. A commit is acknowledged only once its WAL is flushed (synchronous_commit
+// on, PostgreSQL's default, which Curt never changes), so every write acknowledged before the lookup
+// began (a creation, an update, a deletion, the visit that used a one-time link up) is then in what
+// the replica answers, so its
 // answer, a row or no row, is one the primary could have given during the lookup: a stale target
 // can neither be served nor written to the shared cache, and the cache's own rules for racing
 // writers (fills only where no entry is, src/url/link-service.ts) hold as they do for a primary read.
-// Otherwise (replay behind, paused, the replica down or failing) the batch reads the primary.
+// A replica a few milliseconds behind (it always is, under writes) is given one more look after a
+// short wait; still behind (paused, lagging), or down or failing, the batch reads the primary.
 //
 // Why not a lag bound in time, or the cache's invalidations: either leaves a window (a write within
 // the bound, a cache entry evicted or expired, Redis down, CACHE_TTL_S=0) in which a replica behind
 // by minutes would answer with a row the primary has since changed.
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { createBatcher, type BatcherLimits } from '../../core/batcher.ts';
 import { CircuitBreaker, breakerStateValue, type BreakerState } from '../../core/circuit-breaker.ts';
@@ -52,8 +56,16 @@ export interface ReplicaLinkReadsOptions {
 
 const MAX_BATCH = 256;
 
+/**
+ * How long a batch the replica was behind for waits before it asks again, once. Streaming replay on
+ * the same network trails the primary by about a millisecond, so under a steady stream of writes
+ * (click flushes, creations) the first look often comes just too early; a second look a moment later
+ * keeps those lookups off the primary, and a replica still behind costs a cache miss this much more.
+ */
+export const CATCH_UP_WAIT_MS = 5;
+
 /** WAL positions as byte counts: `pg_lsn - '0/0'` is numeric, which node-postgres hands over as text. */
-const PRIMARY_POSITION_SQL = "SELECT (pg_current_wal_lsn() - '0/0')::text AS lsn";
+const PRIMARY_POSITION_SQL = "SELECT (pg_current_wal_flush_lsn() - '0/0')::text AS lsn";
 
 /**
  * Two statements in one simple-protocol round trip: each takes its own snapshot (READ COMMITTED),
@@ -136,9 +148,14 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
       const { rows } = await primary.query<{ lsn: string }>(PRIMARY_POSITION_SQL);
       const fence = BigInt(rows[0]?.lsn ?? '0');
       if (!breaker.allows()) return fromPrimary(codes, 'error_fallback');
+      const distinct = [...new Set(codes)];
       let found: UrlRow[] | null;
       try {
-        found = await breaker.run(() => readReplica([...new Set(codes)], fence));
+        found = await breaker.run(() => readReplica(distinct, fence));
+        if (found === null && !warnedNotStandby) {
+          await sleep(CATCH_UP_WAIT_MS);
+          found = await breaker.run(() => readReplica(distinct, fence));
+        }
       } catch (err) {
         // An outage opens the breaker; anything else (a replica without the schema) is logged: either
         // way this batch has its answer from the primary.
