@@ -5,7 +5,12 @@
 // limited link's visits are counted on the primary alone.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadServeConfig } from '../../src/core/config.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
+import { startServe } from '../../src/serve/serve.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
 import { createKeyPool } from '../../src/kgs/key-pool.ts';
 import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
@@ -17,12 +22,12 @@ import { createClickCounter, type ClickCounter } from '../../src/url/click-count
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
 import { createUrlMetrics } from '../../src/url/metrics.ts';
 import { targetPolicyFor } from '../../src/url/target-url.ts';
-import { seriesValue, until } from '../support/fault-probes.ts';
+import { metricValue, seriesValue, until } from '../support/fault-probes.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
 import { LETTERS } from '../support/kgs.ts';
 import { startPostgresWithReplica, type PostgresWithReplica } from '../support/postgres-replica.ts';
 import { openTestRedis, type TestRedis } from '../support/redis.ts';
-import { seenFromPerson, testVisitors } from '../support/visitors.ts';
+import { BROWSER_UA, seenFromPerson, testVisitors } from '../support/visitors.ts';
 
 describe('redirect lookups on a read replica', () => {
   let servers: PostgresWithReplica;
@@ -198,6 +203,35 @@ describe('redirect lookups on a read replica', () => {
       } finally {
         await other.close();
       }
+    }
+  });
+
+  test('curt serve with DATABASE_URL and DATABASE_READ_URL: redirect lookups on the replica, reported by /ready', async () => {
+    await servers.primary.query('postgres', 'CREATE DATABASE serve_replica');
+    const config = loadServeConfig({
+      DATABASE_URL: servers.primary.url('serve_replica'),
+      DATABASE_READ_URL: servers.replica.url('serve_replica'),
+      CACHE_TTL_S: '0',
+      PORT: '0',
+      METRICS_PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    const dataDir = join(tmpdir(), `curt-unused-${process.pid}-${Date.now()}`);
+    const served = await startServe(config, dataDir, testLogger('serve'));
+    try {
+      assert.match(served.where.database, /redirect lookups on the replica postgres:\/\//);
+      const created = await fetch(`${served.address}/urls`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'https://example.com/served' }) });
+      assert.equal(created.status, 201);
+      const { short_code: code } = (await created.json()) as { short_code: string };
+      await servers.caughtUp();
+      const res = await fetch(`${served.address}/${code}`, { redirect: 'manual', headers: { 'user-agent': BROWSER_UA } });
+      assert.equal(res.headers.get('location'), 'https://example.com/served');
+      assert.equal(await metricValue(served.metricsAddress ?? '', 'db_read_replica_lookups_total{result="hit"}'), 1);
+      const ready = (await (await fetch(`${served.address}/ready`)).json()) as { checks: Record<string, string> };
+      assert.equal(ready.checks.postgres_replica, 'up');
+      assert.equal(existsSync(dataDir), false, 'no embedded database was made');
+    } finally {
+      await served.stop();
     }
   });
 
