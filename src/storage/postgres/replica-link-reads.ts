@@ -77,10 +77,10 @@ const PRIMARY_POSITION_SQL = "SELECT (pg_current_wal_flush_lsn() - '0/0')::text 
  */
 function replicaReadSql(codes: readonly string[]): string {
   const literals = codes.map((code) => pg.Client.prototype.escapeLiteral(code)).join(', ');
-  return `SELECT (pg_last_wal_replay_lsn() - '0/0')::text AS lsn; SELECT ${URL_COLUMNS} FROM urls WHERE short_code = ANY(ARRAY[${literals}]::varchar[])`;
+  return `SELECT pg_is_in_recovery() AS standby, (pg_last_wal_replay_lsn() - '0/0')::text AS lsn; SELECT ${URL_COLUMNS} FROM urls WHERE short_code = ANY(ARRAY[${literals}]::varchar[])`;
 }
 
-type Position = { lsn: string | null };
+type Position = { standby: boolean; lsn: string | null };
 
 export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): ReplicaLinkReads {
   const { primary, primaryLinks, replica, log } = options;
@@ -100,6 +100,8 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
   });
   let behindBytes = 0;
   let warnedNotStandby = false;
+  /** The last look found no standby: waiting for it to catch up would be in vain. */
+  let notStandby = false;
   if (options.registry !== undefined) {
     new Gauge({
       name: 'db_read_replica_state',
@@ -123,13 +125,16 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
   async function readReplica(codes: readonly string[], fence: bigint): Promise<UrlRow[] | null> {
     const results = (await replica.query(replicaReadSql(codes))) as unknown as [pg.QueryResult<Position>, pg.QueryResult<UrlRow>];
     const [position, found] = results;
-    const lsn = position.rows[0]?.lsn ?? null;
-    if (lsn === null) {
-      // Not a standby at all: its rows may be anyone's. Safe, and said once.
+    const { standby = false, lsn = null } = position.rows[0] ?? {};
+    notStandby = !standby;
+    if (!standby) {
+      // Not a standby at all (a promoted one, or the wrong URL): its rows may be anyone's. Said once.
       if (!warnedNotStandby) log.warn('DATABASE_READ_URL is not a streaming replica (not in recovery): redirect lookups read the primary');
       warnedNotStandby = true;
       return null;
     }
+    // A standby that has not replayed anything yet (just started) is behind.
+    if (lsn === null) return null;
     const replayed = BigInt(lsn);
     behindBytes = fence > replayed ? Number(fence - replayed) : 0;
     return replayed >= fence ? found.rows : null;
@@ -152,7 +157,7 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
       let found: UrlRow[] | null;
       try {
         found = await breaker.run(() => readReplica(distinct, fence));
-        if (found === null && !warnedNotStandby) {
+        if (found === null && !notStandby) {
           await sleep(CATCH_UP_WAIT_MS);
           found = await breaker.run(() => readReplica(distinct, fence));
         }
