@@ -51,6 +51,8 @@ export interface ReplicaLinkReadsOptions {
   log: Logger;
   registry?: Registry;
   limits: BatcherLimits;
+  /** Default CATCH_UP_WAIT_MS; 0: no second look. */
+  catchUpWaitMs?: number;
   now?: () => number;
 }
 
@@ -84,6 +86,7 @@ type Position = { standby: boolean; lsn: string | null };
 
 export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): ReplicaLinkReads {
   const { primary, primaryLinks, replica, log } = options;
+  const catchUpWaitMs = options.catchUpWaitMs ?? CATCH_UP_WAIT_MS;
   const counted = options.registry === undefined ? undefined : createLookupCounter(options.registry);
   // Its own breaker: a replica that is down costs each lookup nothing once it is open, and never
   // touches the primary's breaker (the service stays up on the primary).
@@ -157,8 +160,8 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
       let found: UrlRow[] | null;
       try {
         found = await breaker.run(() => readReplica(distinct, fence));
-        if (found === null && !notStandby) {
-          await sleep(CATCH_UP_WAIT_MS);
+        if (found === null && !notStandby && catchUpWaitMs > 0) {
+          await sleep(catchUpWaitMs);
           found = await breaker.run(() => readReplica(distinct, fence));
         }
       } catch (err) {
