@@ -1,6 +1,7 @@
 // The one place that reads the environment. Every process parses and validates its variables once at
 // start-up and passes the typed result down; a bad value stops the process with one line per variable.
 import { isIP } from 'node:net';
+import { parseRedisTarget } from './redis-url.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -23,7 +24,7 @@ export const VARIABLES = {
   PORT: { default: 'KGS 7001, URL service 8080', doc: 'TCP port the process listens on.' },
   HOST: { default: '0.0.0.0 (serve: 127.0.0.1)', doc: 'Interface the process binds. `curt serve` stays on this machine unless told otherwise, since it allows anonymous links.' },
   LOG_LEVEL: { default: 'info (serve: warn)', doc: `JSON log level: ${LOG_LEVELS.join(', ')}. \`curt serve\` prints a readable summary instead of info lines.` },
-  REDIS_URL: { default: 'redis://127.0.0.1:6379 (serve: in-process)', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service). `curt serve` uses Redis only when this is set.' },
+  REDIS_URL: { default: 'redis://127.0.0.1:6379 (serve: in-process)', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service). `curt serve` uses Redis only when this is set. A Redis Cluster: `redis+cluster://[user:password@]host:port,host:port...` (`rediss+cluster://` with TLS), listing any of its nodes; see docs/scaling.md.' },
   REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`.' },
   KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present; the KGS warns at start when it is shorter than 24 characters or a placeholder (`change-me`, `secret`, ...). `curt serve` needs it only with KGS_URL.' },
   CODE_LENGTH: { default: '6', doc: 'Length of generated codes, 4 to 10.' },
@@ -130,6 +131,18 @@ class Reader {
     if (!parsed || !protocols.includes(parsed.protocol)) {
       // Never echo a URL that may hold a password.
       this.fail(name, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, undefined);
+    }
+    return raw;
+  }
+
+  /** A single Redis (`redis://`, `rediss://`) or a Redis Cluster (`redis+cluster://host:port,host:port`). */
+  redisUrl(name: VariableName, fallback: string): string {
+    const raw = this.raw(name) ?? fallback;
+    try {
+      parseRedisTarget(raw);
+    } catch {
+      // Never echo a URL that may hold a password.
+      this.fail(name, 'must be a URL starting with redis:// or rediss://, or redis+cluster://host:port[,host:port...] (rediss+cluster:// with TLS)', undefined);
     }
     return raw;
   }
@@ -333,7 +346,7 @@ export function loadKgsConfig(env: Env): KgsConfig {
   const config: KgsConfig = {
     listen: readListen(r, { host: '0.0.0.0', port: 7001, metricsPort: 9465 }),
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
-    redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
+    redis: { url: r.redisUrl('REDIS_URL', 'redis://127.0.0.1:6379'), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
     token: r.secret('KGS_TOKEN'),
     codes: { length: r.int('CODE_LENGTH', 6, 4, 10), alphabet: r.alphabet('CODE_ALPHABET', LETTERS) },
     pool: {
@@ -417,7 +430,7 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     logLevel: r.oneOf('LOG_LEVEL', 'info', LOG_LEVELS),
     databaseUrl: r.url('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/curt', ['postgres:', 'postgresql:']),
     databaseReadUrl: r.optional('DATABASE_READ_URL') === null ? null : r.url('DATABASE_READ_URL', '', ['postgres:', 'postgresql:']),
-    redis: { url: r.url('REDIS_URL', 'redis://127.0.0.1:6379', ['redis:', 'rediss:']), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
+    redis: { url: r.redisUrl('REDIS_URL', 'redis://127.0.0.1:6379'), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
     kgs: { urls: kgsUrls, token: r.secret('KGS_TOKEN'), batchSize: r.int('KGS_CLIENT_BATCH', 200, 1, 1000), timeoutMs: r.int('KGS_TIMEOUT_MS', 1000, 50, 60_000) },
     publicBaseUrl,
     redirectStatus: Number(r.oneOf('REDIRECT_STATUS', '302', ['301', '302', '307', '308'])) as 301 | 302 | 307 | 308,

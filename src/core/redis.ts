@@ -1,9 +1,14 @@
-// Redis connections. Commands fail fast while the connection is down (no offline queue), so a dead
-// Redis turns into a quick error that callers can degrade on, never a request that hangs.
-import { Redis } from 'ioredis';
+// Redis connections: one server or a Redis Cluster, as REDIS_URL says (src/core/redis-url.ts).
+// Commands fail fast while a connection is down (no offline queue), so a dead Redis (or a dead
+// cluster master, until its replica takes over) turns into a quick error that callers can degrade
+// on, never a request that hangs; the client reconnects forever in the background.
+import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
+import { parseRedisTarget } from './redis-url.ts';
 
-export type { Redis };
+export type { Redis, Cluster };
+/** What the stores take: a single server's client or a cluster's. `isCluster` tells them apart. */
+export type RedisClient = Redis | Cluster;
 
 export interface RedisOptions {
   url: string;
@@ -12,29 +17,59 @@ export interface RedisOptions {
   commandTimeoutMs?: number;
 }
 
-export async function connectRedis(options: RedisOptions): Promise<Redis> {
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
+/** Backing off to 2 s, forever: Redis coming back must heal without a restart. */
+const retryForever = (attempt: number): number => Math.min(50 * 2 ** attempt, 2000);
+
+export async function connectRedis(options: RedisOptions): Promise<RedisClient> {
+  const target = parseRedisTarget(options.url);
+  const common = {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     commandTimeout: options.commandTimeoutMs ?? 2000,
-    // Commands issued in the same turn of the event loop go out in one write: concurrent redirects'
-    // cache reads share a round trip instead of queuing one behind another.
-    enableAutoPipelining: true,
     connectionName: options.name,
-    // Keep reconnecting forever, backing off to 2 s: Redis coming back must heal without a restart.
-    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
-  });
+  } satisfies IoRedisOptions;
+  const redis: RedisClient =
+    target.kind === 'single'
+      ? new Redis(target.url, {
+          ...common,
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          // Commands issued in the same turn of the event loop go out in one write: concurrent redirects'
+          // cache reads share a round trip instead of queuing one behind another.
+          enableAutoPipelining: true,
+          retryStrategy: retryForever,
+        })
+      : new Cluster(target.nodes, {
+          lazyConnect: true,
+          enableOfflineQueue: false,
+          enableAutoPipelining: true,
+          clusterRetryStrategy: retryForever,
+          // Reads go to masters only: a replica may lag behind a write this process just made.
+          scaleReads: 'master',
+          slotsRefreshTimeout: 2000,
+          // A dead master's slots answer CLUSTERDOWN or connection errors until its replica is
+          // promoted (about the node timeout): retry a little, then fail fast like a single server.
+          retryDelayOnFailover: 100,
+          retryDelayOnClusterDown: 100,
+          redisOptions: {
+            ...common,
+            ...(target.username === null ? {} : { username: target.username }),
+            ...(target.password === null ? {} : { password: target.password }),
+            ...(target.tls ? { tls: {} } : {}),
+          },
+        });
   let wasReady = false;
   redis.on('ready', () => {
-    if (!wasReady) options.log.info({ dependency: 'redis' }, 'redis connected');
+    if (!wasReady) options.log.info({ dependency: 'redis', cluster: redis.isCluster }, 'redis connected');
     wasReady = true;
   });
   redis.on('error', (err: Error) => {
     if (wasReady) options.log.warn({ dependency: 'redis', err: err.message }, 'redis connection error');
     wasReady = false;
   });
+  if (redis instanceof Cluster) {
+    redis.on('node error', (err: Error, node: string) => options.log.warn({ dependency: 'redis', node, err: err.message }, 'redis cluster node error'));
+  }
   try {
     await redis.connect();
   } catch (err) {
@@ -44,15 +79,19 @@ export async function connectRedis(options: RedisOptions): Promise<Redis> {
   return redis;
 }
 
-/** Deletes every key under a prefix (tests and benchmarks clean up after themselves with this). */
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+/** Deletes every key under a prefix (tests and benchmarks clean up after themselves with this); on a cluster, on every master. */
+export async function deleteByPrefix(redis: RedisClient, prefix: string): Promise<number> {
   if (prefix === '') throw new Error('refusing to delete every key: empty prefix');
-  let cursor = '0';
   let deleted = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) deleted += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      // One key per command: on a cluster, keys of different slots may not share one.
+      const counts = await Promise.all(keys.map((key) => node.unlink(key)));
+      deleted += counts.reduce((sum, n) => sum + n, 0);
+    } while (cursor !== '0');
+  }
   return deleted;
 }

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const weakToken = weakTokenReason(config.token);
   if (weakToken !== null) log.warn(weakToken);
   const redis = await connectRedis({ url: config.redis.url, log, name: 'curt-kgs' });
-  const store = createRedisKeyStore(redis, config.redis.keyPrefix);
+  const store = createRedisKeyStore(redis, config.redis.keyPrefix, { log });
   const registry = createRegistry();
   const pool = createKeyPool({
     store,

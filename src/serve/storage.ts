@@ -85,7 +85,7 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, dep
     cache: cached.cache,
     limiter: cached.limiter,
     apiKeyRevocations: cached.apiKeyRevocations,
-    keys: createRedisKeyStore(redis, prefix),
+    keys: createRedisKeyStore(redis, prefix, { log }),
     checks: { ...checks, redis: () => cached.check() },
     where: { database: database.where, cache: `Redis ${withoutPassword(config.redisUrl)}`, keys: 'Redis' },
     async close() {

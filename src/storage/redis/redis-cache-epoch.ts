@@ -16,8 +16,19 @@
 // that began less than `leaseMs` ago succeeded, and nothing changed since its entries were filled.
 // trustToken() changes whenever that stops holding, and the tiered cache then empties the near tier.
 // A periodic epoch read keeps the lease and the epoch fresh on an idle replica.
+//
+// On a Redis Cluster the cache is split into CLUSTER_CACHE_SHARDS shards, each under its own hash tag
+// (`{prefix}{c:NN}url:<code>` next to `{prefix}{c:NN}cache_epoch`, NN = a hash of the code), so that
+// entries spread over the masters and each script still touches one slot. Every shard has its own
+// copy of the epoch, and every rule above holds per shard: an entry is compared only with its own
+// shard's copy, a bump INCRs every copy (retried until each answered), the bus carries all copies.
+// A failover is one more way to lose writes (replication is asynchronous: the promoted replica may
+// hold an entry older than what its master last acknowledged), so losing the connection to any node
+// makes the replica suspect as a lost connection to a single server does; its bump then lands on
+// the promoted replica too. On a single server there is one shard under the names of old.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import type { RedisClient } from '../../core/redis.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { NearTierTrust } from '../tiered-link-cache.ts';
@@ -29,26 +40,53 @@ export const NEAR_LEASE_MS = 1500;
 /** Pause between two attempts to bump the epoch while Redis fails fast (a hung Redis times out slower). */
 const BUMP_RETRY_MS = 100;
 
-/** Carries new epochs between replicas (the invalidation bus). */
+/** How many cache shards (each with its own epoch copy) a cluster holds. */
+export const CLUSTER_CACHE_SHARDS = 16;
+
+/** Where a code's entry and its epoch copy live. */
+export interface CacheLayout {
+  shards: number;
+  shardOf(code: string): number;
+  entryKey(code: string): string;
+  epochKey(shard: number): string;
+}
+
+export function cacheLayout(prefix: string, options: { cluster?: boolean } = {}): CacheLayout {
+  if (options.cluster !== true) {
+    return { shards: 1, shardOf: () => 0, entryKey: (code) => `${prefix}url:${code}`, epochKey: () => `${prefix}cache_epoch` };
+  }
+  const shards = CLUSTER_CACHE_SHARDS;
+  const tag = (shard: number): string => `{c:${String(shard).padStart(2, '0')}}`;
+  // FNV-1a: cheap, and spreads codes (short strings of one alphabet) evenly.
+  const shardOf = (code: string): number => {
+    let hash = 0x811c9dc5;
+    for (let i = 0; i < code.length; i++) hash = Math.imul(hash ^ code.charCodeAt(i), 0x01000193);
+    return (hash >>> 0) % shards;
+  };
+  return { shards, shardOf, entryKey: (code) => `${prefix}${tag(shardOf(code))}url:${code}`, epochKey: (shard) => `${prefix}${tag(shard)}cache_epoch` };
+}
+
+/** Carries new epochs (every shard's copy, in shard order) between replicas (the invalidation bus). */
 export interface EpochChannel {
-  publishEpoch(epoch: number): Promise<void>;
-  onEpoch(listener: (epoch: number) => void): void;
+  publishEpoch(epochs: readonly number[]): Promise<void>;
+  onEpoch(listener: (epochs: readonly number[]) => void): void;
 }
 
 export interface CacheEpoch extends NearTierTrust {
-  /** The Redis key holding the epoch. */
+  readonly layout: CacheLayout;
+  /** The Redis key holding shard 0's epoch (the only one on a single server). */
   readonly key: string;
-  /** The epoch this replica last learned, or null before it has read one. */
-  current(): number | null;
-  /** The epoch, read from Redis first if it is not known yet (null if Redis cannot say). */
-  known(): Promise<number | null>;
+  /** The epoch of a shard this replica last learned, or null before it has read one. */
+  current(shard?: number): number | null;
+  /** A shard's epoch, read from Redis first if it is not known yet (null if Redis cannot say). */
+  known(shard?: number): Promise<number | null>;
   /** False while suspect: the cache must not be read. */
   readable(): boolean;
   /** When (on `now()`'s clock) the epoch last changed or suspicion began: an older lookup may not fill. */
   changedAt(): number;
   now(): number;
-  /** The current epoch as Redis answered it to a command sent at `startedAt`. */
-  observe(epoch: number, startedAt: number): void;
+  /** A shard's current epoch as Redis answered it to a command sent at `startedAt`. */
+  observe(epoch: number, startedAt: number, shard?: number): void;
   /** A cache operation failed, or was skipped, or an invalidation was not published. */
   failed(reason: string, err?: unknown): void;
   /** Reads the epoch now (the periodic refresh does this by itself). */
@@ -59,7 +97,7 @@ export interface CacheEpoch extends NearTierTrust {
 }
 
 export interface CacheEpochOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   /** Background reads and bumps report their outcome to it: a failing Redis opens it, a returning one closes it. */
@@ -73,14 +111,15 @@ export interface CacheEpochOptions {
 
 export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
   const { redis, log, breaker } = options;
-  const key = `${options.prefix}cache_epoch`;
+  const layout = cacheLayout(options.prefix, { cluster: redis.isCluster });
+  const keys = Array.from({ length: layout.shards }, (_, shard) => layout.epochKey(shard));
   const now = options.now ?? (() => performance.now());
   const leaseMs = options.leaseMs ?? NEAR_LEASE_MS;
   const refreshMs = options.refreshMs ?? EPOCH_REFRESH_MS;
 
-  let epoch: number | null = null;
-  // When the command that taught us `epoch` was sent: an older answer arriving later cannot undo it.
-  let epochFrom = -Infinity;
+  const epochs: (number | null)[] = keys.map(() => null);
+  // When the command that taught us a shard's epoch was sent: an older answer arriving later cannot undo it.
+  const epochFrom: number[] = keys.map(() => -Infinity);
   let lastOkStart: number | null = null;
   let generation = 0;
   let changed = now();
@@ -92,26 +131,31 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
   let channel: EpochChannel | null = null;
   let closed = false;
 
-  function observe(value: number, startedAt: number): void {
+  function observe(value: number, startedAt: number, shard = 0): void {
     // A stretch longer than the lease without a successful round trip: the near tier may have missed
     // invalidations in it, whether or not anyone looked at trustToken() meanwhile.
     if (lastOkStart === null || startedAt - lastOkStart > leaseMs) generation += 1;
     if (lastOkStart === null || startedAt > lastOkStart) lastOkStart = startedAt;
-    if (startedAt >= epochFrom && value !== epoch) {
+    if (startedAt >= (epochFrom[shard] ?? -Infinity) && value !== epochs[shard]) {
       // Last answer wins, not the highest: an epoch lower than ours means Redis lost its data.
-      epoch = value;
-      epochFrom = startedAt;
+      epochs[shard] = value;
+      epochFrom[shard] = startedAt;
       changed = now();
       generation += 1;
     }
   }
 
-  function heard(value: number): void {
-    if (epoch !== null && value <= epoch) return;
-    epoch = value;
-    epochFrom = now();
-    changed = epochFrom;
-    generation += 1;
+  function heard(values: readonly number[]): void {
+    // Another deployment's message (another shard count) says nothing about ours.
+    if (values.length !== epochs.length) return;
+    values.forEach((value, shard) => {
+      const known = epochs[shard] ?? null;
+      if (known !== null && value <= known) return;
+      epochs[shard] = value;
+      epochFrom[shard] = now();
+      changed = now();
+      generation += 1;
+    });
   }
 
   function failed(reason: string, err?: unknown): void {
@@ -133,22 +177,23 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
       while (suspect && !closed) {
         const seen = failures;
         const startedAt = now();
-        let next: number;
+        let next: number[];
         try {
-          next = await redis.incr(key);
+          // Every copy, each on its own master: all must have moved on before reads resume.
+          next = await Promise.all(keys.map((key) => redis.incr(key)));
         } catch {
           breaker?.recordFailure();
           await sleep(BUMP_RETRY_MS);
           continue;
         }
         breaker?.recordSuccess();
-        observe(next, startedAt);
+        next.forEach((value, shard) => observe(value, startedAt, shard));
         // A failure reported while the INCR was on its way may be newer than it: bump once more.
         if (failures !== seen) continue;
         suspect = false;
         changed = now();
         generation += 1;
-        log.info({ dependency: 'redis', epoch: next }, 'lookup cache epoch bumped: entries written before are misses; cache reads resume');
+        log.info({ dependency: 'redis', epoch: next.length === 1 ? next[0] : next }, 'lookup cache epoch bumped: entries written before are misses; cache reads resume');
         await channel?.publishEpoch(next);
       }
     } finally {
@@ -160,9 +205,9 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
     refreshing ??= (async () => {
       const startedAt = now();
       try {
-        const raw = await redis.get(key);
+        const raw = await Promise.all(keys.map((key) => redis.get(key)));
         breaker?.recordSuccess();
-        observe(Number(raw ?? 0), startedAt);
+        raw.forEach((value, shard) => observe(Number(value ?? 0), startedAt, shard));
       } catch (err) {
         breaker?.recordFailure();
         failed('the cache epoch could not be read', err);
@@ -179,19 +224,24 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
   // A lost connection may have taken writes with it; 'reconnecting' (not 'close') skips a disconnect we asked for.
   const onReconnecting = (): void => failed('the connection to Redis was lost');
   redis.on('reconnecting', onReconnecting);
+  // On a cluster: a node's connection lost or dropped (a master dying, a failover's topology change).
+  const onNodeLost = (): void => failed('the connection to a Redis cluster node was lost');
+  if (redis instanceof Cluster) redis.on('-node', onNodeLost);
   const close = (): void => {
     closed = true;
     if (timer) clearInterval(timer);
     redis.off('reconnecting', onReconnecting);
+    redis.off('-node', onNodeLost);
   };
   redis.once('end', close);
 
   return {
-    key,
-    current: () => epoch,
-    async known() {
-      if (epoch === null) await refresh();
-      return epoch;
+    layout,
+    key: keys[0] ?? '',
+    current: (shard = 0) => epochs[shard] ?? null,
+    async known(shard = 0) {
+      if (epochs[shard] === null) await refresh();
+      return epochs[shard] ?? null;
     },
     readable: () => !suspect,
     changedAt: () => changed,
@@ -207,7 +257,8 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
       if (suspect || lastOkStart === null || now() - lastOkStart > leaseMs) return null;
       return generation;
     },
-    stats: () => ({ epoch, suspect }),
+    // The highest copy: it moves on every bump, which is what the metric is watched for.
+    stats: () => ({ epoch: epochs.every((e) => e === null) ? null : Math.max(...epochs.map((e) => e ?? 0)), suspect }),
     close,
   };
 }

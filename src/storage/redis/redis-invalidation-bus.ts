@@ -2,15 +2,23 @@
 // and one per new cache epoch. Subscribing needs a connection of its own; its state is what
 // `subscribed()` reports, so a replica that may have missed messages (subscription down) stops
 // trusting its near cache at once. (A hung Redis keeps the subscription up: the epoch's lease covers that.)
+//
+// On a Redis Cluster it is sharded pub/sub instead (SPUBLISH/SSUBSCRIBE, Redis 7): the channels
+// carry one hash tag (`{prefix}{invalidate}`, `{prefix}{invalidate}-ack:<replica>`), so they live on
+// the one master serving that slot, and the subscription is a connection of its own to that master
+// (cluster-subscriber.ts), moved to the promoted replica after a failover. Messages then cross no
+// cluster bus, and SPUBLISH counts the receivers as PUBLISH does on a single server.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis.ts';
+import { openShardSubscription } from './cluster-subscriber.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { InvalidationBus, PublishResult } from '../tiered-link-cache.ts';
 import type { EpochChannel } from './redis-cache-epoch.ts';
 
 export interface RedisInvalidationBusOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   /** While the Redis breaker is open nothing is published (and that counts as not published). */
@@ -29,14 +37,12 @@ const ACK_TIMEOUT_MS = 100;
 export function createRedisInvalidationBus(options: RedisInvalidationBusOptions): RedisInvalidationBus {
   const { redis, log, breaker } = options;
   const ackTimeoutMs = options.ackTimeoutMs ?? ACK_TIMEOUT_MS;
-  const channel = `${options.prefix}invalidate`;
+  const sharded = redis instanceof Cluster;
+  // On a cluster every channel of the bus shares one hash tag, hence one slot (and one subscription).
+  const channel = sharded ? `${options.prefix}{invalidate}` : `${options.prefix}invalidate`;
+  const publishTo = async (to: string, message: string): Promise<number> => Number(await (sharded ? redis.spublish(to, message) : redis.publish(to, message)));
   let nextMessageId = 0;
   const waiting = new Map<number, { acks: number; needed: number | null; done: () => void }>();
-  const subscriber = redis.duplicate({
-    enableOfflineQueue: true,
-    lazyConnect: true,
-    connectionName: `${redis.options.connectionName ?? 'curt'}-invalidations`,
-  });
   let active = false;
   let onReset: () => void = () => undefined;
 
@@ -46,9 +52,9 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
   const origin = randomUUID().slice(0, 8);
   // A replica that dropped a code acknowledges it on the writer's own channel (message `<id>`), so the
   // writer answers only once every replica has let go of the old state, and no one else hears acks.
-  const ackChannelOf = (writer: string): string => `${options.prefix}invalidate-ack:${writer}`;
+  const ackChannelOf = (writer: string): string => `${channel}-ack:${writer}`;
   const ackChannel = ackChannelOf(origin);
-  subscriber.on('message', (from: string, message: string) => {
+  const onMessage = (from: string, message: string): void => {
     if (from === ackChannel) {
       const entry = waiting.get(Number(message));
       if (entry === undefined) return;
@@ -61,37 +67,67 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
     const body = message.slice(colon + 1);
     if (sender === origin) return;
     if (body.startsWith('!')) {
-      if (/^!\d+$/.test(body)) handlers.onEpoch(Number(body.slice(1)));
+      // `!<epoch>`: one per cache shard, comma-separated (one on a single server, as it always was).
+      if (/^!\d+(,\d+)*$/.test(body)) handlers.onEpoch(body.slice(1).split(',').map(Number));
       return;
     }
     const [code, id] = body.split(':');
     if (code === undefined) return;
     handlers.onCode(code);
-    if (id !== undefined) redis.publish(ackChannelOf(sender), id).catch(() => undefined);
-  });
-  // Active only once the SUBSCRIBE is confirmed (again after every reconnect): a message sent
+    if (id !== undefined) publishTo(ackChannelOf(sender), id).catch(() => undefined);
+  };
+  // Active only once the subscription is confirmed (again after every reconnect): a message sent
   // before that would be missed, so the near cache must not be trusted until then.
-  subscriber.on('ready', () => {
-    subscriber.subscribe(channel, ackChannel).then(
-      () => {
-        if (active) return;
-        active = true;
-        onReset();
-        log.info({ dependency: 'redis', channel }, 'cache invalidation subscription active');
-      },
-      (err: unknown) => log.warn({ dependency: 'redis', err: (err as Error).message }, 'could not subscribe to cache invalidations'),
-    );
-  });
-  subscriber.on('close', () => {
-    if (active) {
-      active = false;
-      onReset();
-      log.warn({ dependency: 'redis', channel }, 'cache invalidation subscription lost; near cache off until it is back');
-    }
-  });
-  subscriber.on('error', () => undefined); // reported by 'close' and by the main connection's own logging
+  const up = (): void => {
+    if (active) return;
+    active = true;
+    onReset();
+    log.info({ dependency: 'redis', channel }, 'cache invalidation subscription active');
+  };
+  const down = (): void => {
+    if (!active) return;
+    active = false;
+    onReset();
+    log.warn({ dependency: 'redis', channel }, 'cache invalidation subscription lost; near cache off until it is back');
+  };
+  const subscription = redis instanceof Cluster ? shardedSubscription(redis) : plainSubscription(redis);
 
-  const handlers = { onCode: (_code: string): void => undefined, onEpoch: (_epoch: number): void => undefined };
+  function plainSubscription(single: Redis): { start(): void; live(): boolean; close(): void } {
+    const subscriber = single.duplicate({
+      enableOfflineQueue: true,
+      lazyConnect: true,
+      connectionName: `${single.options.connectionName ?? 'curt'}-invalidations`,
+    });
+    subscriber.on('message', onMessage);
+    subscriber.on('ready', () => {
+      subscriber.subscribe(channel, ackChannel).then(up, (err: unknown) => log.warn({ dependency: 'redis', err: (err as Error).message }, 'could not subscribe to cache invalidations'));
+    });
+    subscriber.on('close', down);
+    subscriber.on('error', () => undefined); // reported by 'close' and by the main connection's own logging
+    return {
+      start() {
+        // Connecting leads to 'ready', which subscribes; ioredis keeps reconnecting after a failure.
+        subscriber.connect().catch((err: unknown) => {
+          log.warn({ dependency: 'redis', err: (err as Error).message }, 'could not subscribe to cache invalidations yet');
+        });
+      },
+      live: () => subscriber.status === 'ready',
+      close: () => subscriber.disconnect(),
+    };
+  }
+
+  function shardedSubscription(cluster: Cluster): { start(): void; live(): boolean; close(): void } {
+    let opened: ReturnType<typeof openShardSubscription> | null = null;
+    return {
+      start() {
+        opened ??= openShardSubscription({ cluster, channels: [channel, ackChannel], log, onMessage, onUp: up, onDown: down });
+      },
+      live: () => opened?.live() ?? false,
+      close: () => opened?.close(),
+    };
+  }
+
+  const handlers = { onCode: (_code: string): void => undefined, onEpoch: (_epochs: readonly number[]): void => undefined };
 
   /** Never throws: a message that cannot be sent is reported to onPublishFailed. Returns the receivers, null when not sent. */
   async function send(message: string): Promise<number | null> {
@@ -100,7 +136,7 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
       return null;
     }
     try {
-      return await (breaker ? breaker.run(() => redis.publish(channel, message)) : redis.publish(channel, message));
+      return await (breaker ? breaker.run(() => publishTo(channel, message)) : publishTo(channel, message));
     } catch (err) {
       log.debug({ dependency: 'redis', err: (err as Error).message }, 'invalidation not published');
       options.onPublishFailed?.(err);
@@ -151,8 +187,8 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
       if (publishOptions?.confirm === true) return sendConfirmed(code);
       return { delivered: (await send(`${origin}:${code}`)) !== null };
     },
-    async publishEpoch(epoch) {
-      await send(`${origin}:!${epoch}`);
+    async publishEpoch(epochs) {
+      await send(`${origin}:!${epochs.join(',')}`);
     },
     onEpoch(listener) {
       handlers.onEpoch = listener;
@@ -160,14 +196,11 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
     subscribe(onCode, reset) {
       handlers.onCode = onCode;
       onReset = reset;
-      // Connecting leads to 'ready', which subscribes; ioredis keeps reconnecting after a failure.
-      subscriber.connect().catch((err: unknown) => {
-        log.warn({ dependency: 'redis', err: (err as Error).message }, 'could not subscribe to cache invalidations yet');
-      });
+      subscription.start();
     },
-    subscribed: () => active && subscriber.status === 'ready',
+    subscribed: () => active && subscription.live(),
     async close() {
-      subscriber.disconnect();
+      subscription.close();
     },
   };
 }

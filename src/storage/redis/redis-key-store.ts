@@ -1,9 +1,19 @@
 // KeyStore on Redis: the design's two sets, `available_keys` and `used_keys`, behind an optional
 // prefix, plus two cool-down sorted sets. Each operation is one Lua script, hence atomic.
+//
+// On a Redis Cluster the four keys carry one hash tag (`{kgs}`), so each script touches one slot: the
+// whole pool lives on one master, which alone decides whether a code is used, exactly as a single
+// server does (docs/scaling.md, "Redis Cluster", says why one slot is enough). Replication to its
+// replica is asynchronous, so after handing out or claiming codes the store WAITs until a replica
+// has the write: a master that dies right after a take cannot leave a promoted replica that would
+// hand the same codes out again. On a single server the names stay what they always were, so that an
+// upgrade keeps its pool and, above all, its used_keys.
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { AppError, DependencyDown } from '../../core/errors.ts';
+import type { Logger } from '../../core/logger.ts';
+import type { RedisClient } from '../../core/redis.ts';
 import { isRedisUnavailable } from '../../core/unavailable.ts';
 import type { KeyStore, PoolSizes } from '../key-store.ts';
 
@@ -19,7 +29,7 @@ const SCRIPTS = {
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptedRedis = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
+type ScriptedRedis = RedisClient & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
 /** How many codes one Lua call handles: long scripts block Redis for everyone else. */
 const CHUNK = 1000;
@@ -33,27 +43,40 @@ export interface RedisKeyNames {
   lockPrefix: string;
 }
 
-export function redisKeyNames(prefix: string): RedisKeyNames {
+/** How long a take or claim on a cluster waits for a replica to hold it. */
+export const REPLICA_WAIT_MS = 500;
+
+/** Today's names on a single server; one hash tag for all four sets on a cluster (one slot per script). */
+export function redisKeyNames(prefix: string, options: { cluster?: boolean } = {}): RedisKeyNames {
+  const tag = options.cluster === true ? '{kgs}' : '';
   return {
-    available: `${prefix}available_keys`,
-    used: `${prefix}used_keys`,
-    cooldownRecycle: `${prefix}cooldown_keys`,
-    cooldownRelease: `${prefix}cooldown_aliases`,
+    available: `${prefix}${tag}available_keys`,
+    used: `${prefix}${tag}used_keys`,
+    cooldownRecycle: `${prefix}${tag}cooldown_keys`,
+    cooldownRelease: `${prefix}${tag}cooldown_aliases`,
     lockPrefix: `${prefix}lock:`,
   };
 }
 
-export function createRedisKeyStore(redis: Redis, prefix: string): KeyStore {
+export interface RedisKeyStoreOptions {
+  /** Warned to when no replica acknowledged a take or claim in time (cluster only). */
+  log?: Logger;
+  replicaWaitMs?: number;
+}
+
+export function createRedisKeyStore(redis: RedisClient, prefix: string, options: RedisKeyStoreOptions = {}): KeyStore {
   for (const [name, definition] of Object.entries(SCRIPTS)) {
     if (!(name in redis)) redis.defineCommand(name, definition);
   }
   const r = redis as ScriptedRedis;
-  const keys = redisKeyNames(prefix);
+  const keys = redisKeyNames(prefix, { cluster: redis.isCluster });
   const allFour = [keys.available, keys.used, keys.cooldownRecycle, keys.cooldownRelease];
+  const replicated = redis instanceof Cluster ? replicaWaiter(redis, keys.used, options) : async () => undefined;
 
   return dependencyErrors({
     async take(count) {
       const [remaining, codes] = (await r.curtTake(keys.available, keys.used, count)) as [number, string[]];
+      if (codes.length > 0) await replicated('take');
       return { codes, remaining };
     },
 
@@ -71,7 +94,9 @@ export function createRedisKeyStore(redis: Redis, prefix: string): KeyStore {
     },
 
     async claim(code) {
-      return ((await r.curtClaim(keys.available, keys.used, code)) as number) === 1;
+      const claimed = ((await r.curtClaim(keys.available, keys.used, code)) as number) === 1;
+      if (claimed) await replicated('claim');
+      return claimed;
     },
 
     async coolingUntil(code) {
@@ -118,6 +143,25 @@ export function createRedisKeyStore(redis: Redis, prefix: string): KeyStore {
       await redis.ping();
     },
   });
+}
+
+/**
+ * WAIT on the pool's master, on the very connection the script ran on (WAIT counts that connection's
+ * writes). No acknowledgement in time (no replica, or one lagging) does not fail the call: the codes
+ * are handed out, with a warning, and PostgreSQL's unique index stays the last guard (a creation
+ * that meets a code already linked takes another one). Refusing instead would stop every creation
+ * while a replica is down, to guard against a second failure on top of it.
+ */
+function replicaWaiter(cluster: Cluster, poolKey: string, options: RedisKeyStoreOptions): (what: string) => Promise<void> {
+  const waitMs = options.replicaWaitMs ?? REPLICA_WAIT_MS;
+  let slot: number | null = null;
+  return async (what) => {
+    slot ??= await cluster.cluster('KEYSLOT', poolKey);
+    const nodeKey = cluster.slots[slot]?.[0];
+    const master = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === nodeKey);
+    const acks = master ? await master.wait(1, waitMs) : 0;
+    if (acks < 1) options.log?.warn({ dependency: 'redis', operation: what, waitMs }, 'no Redis replica acknowledged the key pool write in time; a failover now could hand these codes out again (PostgreSQL refuses the duplicate)');
+  };
 }
 
 /**

@@ -5,7 +5,7 @@ import type { CacheConfig } from '../../core/config.ts';
 import { createDependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
-import type { Redis } from '../../core/redis.ts';
+import type { RedisClient } from '../../core/redis.ts';
 import { isRedisUnavailable } from '../../core/unavailable.ts';
 import { noLinkCache, type LinkCache } from '../link-cache.ts';
 import { createMemoryLinkCache } from '../memory/memory-link-cache.ts';
@@ -31,7 +31,7 @@ export interface RedisLinkCacheStack {
 /** Revocations are rare and must hold everywhere: worth a longer wait than a link change. */
 const REVOCATION_ACK_TIMEOUT_MS = 5000;
 
-export function openRedisLinkCacheStack(options: { redis: Redis; prefix: string; log: Logger; registry: Registry; metrics: UrlMetrics; cache: CacheConfig }): RedisLinkCacheStack {
+export function openRedisLinkCacheStack(options: { redis: RedisClient; prefix: string; log: Logger; registry: Registry; metrics: UrlMetrics; cache: CacheConfig }): RedisLinkCacheStack {
   const { redis, prefix, log, registry, metrics } = options;
   // While it is open, cache, invalidation and rate-limit calls are skipped at once, so a hung Redis
   // does not add its timeout to every request. The cache epoch's background reads keep it open

@@ -2,9 +2,10 @@
 // array, "-" for an unknown code (negative cache) or "?" for a blocker (see lua/cache-write.lua).
 // An entry of another epoch than the current one is a miss (redis-cache-epoch.ts says why). Errors
 // degrade to a miss and are counted, never thrown at a redirect; while the Redis circuit breaker is
-// open, nothing is sent at all.
+// open, nothing is sent at all. On a Redis Cluster entries are spread over shards, each with its own
+// epoch copy in the same slot (redis-cache-epoch.ts), so every read and write stays one round trip.
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CachedLink, LinkCache } from '../link-cache.ts';
@@ -24,7 +25,7 @@ const PASSWORD = 16;
 
 const WRITE_LUA = readFileSync(new URL('./lua/cache-write.lua', import.meta.url), 'utf8');
 const READ_LUA = readFileSync(new URL('./lua/cache-read.lua', import.meta.url), 'utf8');
-type WithScript = Redis & {
+type WithScript = RedisClient & {
   curtCacheRead(entryKey: string, epochKey: string): Promise<[raw: string | null, epoch: string | null, pttlMs: number]>;
   curtCacheWrite(entryKey: string, epochKey: string, mode: 'fill' | 'put', epoch: number, body: string, ttlS: number, blockerTtlS: number): Promise<number>;
 };
@@ -69,7 +70,7 @@ function readEntry(raw: string | null, current: number): CachedLink | null | und
 }
 
 export interface RedisLinkCacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   log: Logger;
   /** A command failed (Redis down, hung, or refusing). */
@@ -88,7 +89,8 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   if (!('curtCacheWrite' in redis)) redis.defineCommand('curtCacheWrite', { numberOfKeys: 2, lua: WRITE_LUA });
   if (!('curtCacheRead' in redis)) redis.defineCommand('curtCacheRead', { numberOfKeys: 2, lua: READ_LUA });
   const scripted = redis as WithScript;
-  const key = (code: string): string => `${prefix}url:${code}`;
+  const { layout } = epoch;
+  const key = (code: string): string => layout.entryKey(code);
 
   function skipped(operation: string): undefined {
     options.onSkipped?.(operation);
@@ -124,44 +126,48 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     // The epoch moved (or suspicion began) since this lookup read the cache: what it read from
     // PostgreSQL may predate an invalidation that was lost.
     if (readStartedAt !== undefined && readStartedAt < epoch.changedAt()) return;
-    const known = await epoch.known();
+    const shard = layout.shardOf(code);
+    const known = await epoch.known(shard);
     if (known === null) return;
     const startedAt = epoch.now();
-    const sent = await send('fill', () => scripted.curtCacheWrite(key(code), epoch.key, 'fill', known, body, ttlS, BLOCKER_TTL_S), { lostWrite: false });
-    if (sent) epoch.observe(Number(sent.value), startedAt);
+    const sent = await send('fill', () => scripted.curtCacheWrite(key(code), layout.epochKey(shard), 'fill', known, body, ttlS, BLOCKER_TTL_S), { lostWrite: false });
+    if (sent) epoch.observe(Number(sent.value), startedAt, shard);
   }
 
   /** A new state: written whatever is there (a writer behind the epoch leaves a blocker instead). */
   async function put(operation: string, code: string, body: string, ttlS: number): Promise<void> {
     if (ttlS <= 0) return;
     // -1 when Redis cannot tell us the epoch: the script then leaves a blocker, never a stale entry.
-    const known = (await epoch.known()) ?? -1;
+    const shard = layout.shardOf(code);
+    const known = (await epoch.known(shard)) ?? -1;
     const startedAt = epoch.now();
-    const sent = await send(operation, () => scripted.curtCacheWrite(key(code), epoch.key, 'put', known, body, ttlS, BLOCKER_TTL_S), { lostWrite: true });
-    if (sent) epoch.observe(Number(sent.value), startedAt);
+    const sent = await send(operation, () => scripted.curtCacheWrite(key(code), layout.epochKey(shard), 'put', known, body, ttlS, BLOCKER_TTL_S), { lostWrite: true });
+    if (sent) epoch.observe(Number(sent.value), startedAt, shard);
   }
 
   return {
     async get(code) {
       // Suspect: this replica saw Redis fail and may have lost an invalidation; PostgreSQL decides.
       if (!epoch.readable()) return skipped('get');
+      const shard = layout.shardOf(code);
       const startedAt = epoch.now();
-      const sent = await send('get', () => redis.mget(key(code), epoch.key), { lostWrite: false });
+      const sent = await send('get', () => redis.mget(key(code), layout.epochKey(shard)), { lostWrite: false });
       if (!sent) return undefined;
       const [raw, current] = sent.value;
       const currentEpoch = Number(current ?? 0);
-      epoch.observe(currentEpoch, startedAt);
+      epoch.observe(currentEpoch, startedAt, shard);
       return readEntry(raw ?? null, currentEpoch);
     },
     async read(code) {
       // As get, plus the entry's PTTL from the same script call: still one round trip.
       if (!epoch.readable()) return { entry: skipped('get'), remainingMs: null };
+      const shard = layout.shardOf(code);
       const startedAt = epoch.now();
-      const sent = await send('get', () => scripted.curtCacheRead(key(code), epoch.key), { lostWrite: false });
+      const sent = await send('get', () => scripted.curtCacheRead(key(code), layout.epochKey(shard)), { lostWrite: false });
       if (!sent) return { entry: undefined, remainingMs: null };
       const [raw, current, pttlMs] = sent.value;
       const currentEpoch = Number(current ?? 0);
-      epoch.observe(currentEpoch, startedAt);
+      epoch.observe(currentEpoch, startedAt, shard);
       const entry = readEntry(raw ?? null, currentEpoch);
       // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
       return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };

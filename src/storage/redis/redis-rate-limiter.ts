@@ -1,19 +1,19 @@
 // Rate limits in Redis, so every replica counts against the same window.
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../core/redis.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import { DEFAULT_WINDOW_MS, type RateLimiter } from '../rate-limiter.ts';
 
 const LUA = readFileSync(new URL('./lua/rate-limit.lua', import.meta.url), 'utf8');
 const REFUND_LUA = readFileSync(new URL('./lua/rate-refund.lua', import.meta.url), 'utf8');
 
-type WithScript = Redis & {
+type WithScript = RedisClient & {
   curtRateLimit(key: string, limit: number, windowMs: number): Promise<[number, number]>;
   curtRateRefund(key: string): Promise<number>;
 };
 
 /** `breaker`: while the Redis breaker is open, hit() throws at once instead of waiting for a timeout. */
-export function createRedisRateLimiter(redis: Redis, prefix: string, options: { breaker?: DependencyBreaker } = {}): RateLimiter {
+export function createRedisRateLimiter(redis: RedisClient, prefix: string, options: { breaker?: DependencyBreaker } = {}): RateLimiter {
   if (!('curtRateLimit' in redis)) redis.defineCommand('curtRateLimit', { numberOfKeys: 1, lua: LUA });
   if (!('curtRateRefund' in redis)) redis.defineCommand('curtRateRefund', { numberOfKeys: 1, lua: REFUND_LUA });
   const r = redis as WithScript;

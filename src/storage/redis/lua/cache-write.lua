@@ -2,7 +2,7 @@
 -- An entry is "<epoch>|<body>", body being the link (JSON), "-" (no such code) or "?" (a blocker:
 -- read as a miss, and no fill may replace it). An entry of another epoch than the current one is
 -- read as a miss and counts as absent here.
--- KEYS[1] url:{code}    KEYS[2] cache_epoch (absent = 0)
+-- KEYS[1] url:<code>    KEYS[2] cache_epoch (absent = 0), of the entry's shard (one hash slot with KEYS[1])
 -- ARGV[1] "fill" (a lookup caching what it read from PostgreSQL) or "put" (a new state: creation,
 --         update, deletion, the visit that used up a limited link)
 -- ARGV[2] the epoch the writer knew: for a fill, when its lookup began
