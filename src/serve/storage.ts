@@ -157,6 +157,8 @@ async function openPostgres(url: string, readUrl: string | null, deps: { log: Lo
 
 /** A URL as it may be printed: the password replaced. */
 export function withoutPassword(url: string): string {
+  // A cluster URL lists several hosts, which URL cannot parse.
+  if (/^rediss?\+cluster:\/\//i.test(url)) return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
   try {
     const parsed = new URL(url);
     if (parsed.password !== '') parsed.password = '***';
