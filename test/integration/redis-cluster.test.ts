@@ -209,7 +209,16 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
     const layout = cacheLayout(prefix, { cluster: true });
     const shardOnVictim = (await Promise.all(Array.from({ length: CLUSTER_CACHE_SHARDS }, async (_, s) => ((await c.masterOf(layout.epochKey(s))) === victim ? s : -1)))).find((s) => s >= 0);
     assert.ok(shardOnVictim !== undefined, 'a cache shard on the victim');
-    const epochBefore = (await a.redis.get(layout.epochKey(shardOnVictim)));
+    const epochBefore = Number((await a.redis.get(layout.epochKey(shardOnVictim))) ?? 0);
+    // A code of that shard, cached by both replicas in its old state, then changed: replication being
+    // asynchronous, the promoted replica may come up with the old entry under the old epoch.
+    let stale = 'x';
+    for (let i = 0; layout.shardOf(stale) !== shardOnVictim; i++) stale = `stale${i}`;
+    await a.cache.set(stale, link(1), 60);
+    const oldEntry = await a.redis.get(layout.entryKey(stale));
+    assert.match(String(oldEntry), new RegExp(`^${epochBefore}\\|`), 'written under the epoch before');
+    assert.equal((await b.cache.get(stale))?.id, 1);
+    await a.cache.set(stale, link(2), 60);
 
     const takes = (async () => {
       const deadline = Date.now() + 8000;
@@ -223,6 +232,15 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
       }
     })();
     const failoverMs = await c.killMaster(victim);
+    // What a lost replication would leave: the old entry, under the epoch it was written in.
+    await until(async () => (await a.redis.set(layout.entryKey(stale), String(oldEntry), 'EX', 60).catch(() => null)) === 'OK', 5000, 'the old entry written back');
+    const seen = new Set<number | undefined>();
+    const reads = performance.now();
+    while (performance.now() - reads < 2000) {
+      for (const { cache } of [a, b]) seen.add((await cache.get(stale))?.id);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(!seen.has(1), 'the old state is never served after the failover');
     await takes;
     console.log(`# redis cluster failover: ${Math.round(failoverMs)} ms from SIGKILL to a promoted replica; ${handedOut.length} codes handed out`);
     assert.equal(new Set(handedOut).size, handedOut.length, 'no code handed out twice');
@@ -231,7 +249,7 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
 
     // Both replicas saw the node go, bumped the epoch (every copy, the promoted replica's too), and
     // are subscribed again to the promoted master.
-    await until(async () => Number(await a.redis.get(layout.epochKey(shardOnVictim))) > Number(epochBefore ?? 0), 10_000, 'the epoch copy on the promoted replica to move on');
+    await until(async () => Number(await a.redis.get(layout.epochKey(shardOnVictim))) > epochBefore, 10_000, 'the epoch copy on the promoted replica to move on');
     await servedFromMemory(a.cache, a.redis, prefix, 'after-a');
     await servedFromMemory(b.cache, b.redis, prefix, 'after-b');
     await a.cache.set('moved', link(1), 60);
