@@ -24,9 +24,6 @@ import { uniquePrefix } from '../support/redis.ts';
 
 let started: Promise<PrivateRedisCluster> | null = null;
 const cluster = (): Promise<PrivateRedisCluster> => (started ??= startRedisCluster());
-after(async () => {
-  if (started) await (await started).stop();
-});
 
 const log = testLogger('cluster');
 const clients: RedisClient[] = [];
@@ -35,8 +32,10 @@ async function client(name: string): Promise<RedisClient> {
   clients.push(redis);
   return redis;
 }
-after(() => {
+// The clients first: a client whose nodes die goes on reconnecting (and its epoch bumping) until it is told to stop.
+after(async () => {
   for (const redis of clients) redis.disconnect();
+  if (started) await (await started).stop();
 });
 
 const link = (id: number): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false });
@@ -184,6 +183,27 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
     await busB.close();
     for (const { stack } of [a, b]) await stack.close();
     await deleteByPrefix(a.redis, prefix);
+  });
+
+  test('a take waits for the replica; when none acknowledges in time the codes are handed out all the same, with a warning', async () => {
+    const c = await cluster();
+    const prefix = uniquePrefix('cluster_wait');
+    const redis = await client('wait');
+    const quiet = captureLogger('wait');
+    const store = createRedisKeyStore(redis, prefix, { log: quiet.log, replicaWaitMs: 300 });
+    await store.offer(['w0001', 'w0002', 'w0003']);
+    assert.equal((await store.take(1)).codes.length, 1);
+    assert.doesNotMatch(quiet.text(), /no Redis replica acknowledged/);
+    const replica = await c.replicaOf(await c.masterOf(redisKeyNames(prefix, { cluster: true }).used));
+    c.freeze(replica);
+    try {
+      assert.equal((await store.take(1)).codes.length, 1, 'handed out although unacknowledged');
+      assert.equal(await store.claim('walias'), true);
+    } finally {
+      c.thaw(replica);
+    }
+    assert.equal(quiet.text().match(/no Redis replica acknowledged/g)?.length, 2, 'the take and the claim warned');
+    await deleteByPrefix(redis, prefix);
   });
 
   // Last: it kills a master.

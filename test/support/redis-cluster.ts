@@ -27,6 +27,11 @@ export interface PrivateRedisCluster {
   masterOf(key: string): Promise<number>;
   /** SIGKILLs the master on `port`, then waits until a replica serves its slots and the cluster is ok. Returns ms until then. */
   killMaster(port: number): Promise<number>;
+  /** The port of the replica of the master on `port`. */
+  replicaOf(port: number): Promise<number>;
+  /** SIGSTOP / SIGCONT a node: it stays connected and answers nothing (nor replicates). */
+  freeze(port: number): void;
+  thaw(port: number): void;
   /** A plain client on one node (for looking inside). */
   client(port: number): Redis;
   stop(): Promise<void>;
@@ -143,6 +148,16 @@ export async function startRedisCluster(): Promise<PrivateRedisCluster> {
       });
       return performance.now() - startedAt;
     },
+    async replicaOf(port) {
+      const id = String(await ask(port, (r) => r.cluster('MYID')));
+      const lines = String(await ask(port, (r) => r.cluster('NODES'))).split('\n');
+      const line = lines.find((l) => l.includes(` ${id} `) && /[ ,]slave[ ,]/.test(l));
+      const replica = /:(\d+)@/.exec(line ?? '')?.[1];
+      if (replica === undefined) throw new Error(`no replica of ${port}`);
+      return Number(replica);
+    },
+    freeze: (port) => void nodes.find((n) => n.port === port)?.child.kill('SIGSTOP'),
+    thaw: (port) => void nodes.find((n) => n.port === port)?.child.kill('SIGCONT'),
     client(port) {
       const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
       redis.on('error', () => undefined);

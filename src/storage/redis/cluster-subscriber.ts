@@ -87,7 +87,7 @@ export function openShardSubscription(options: ShardSubscriptionOptions): { live
       if (closed) return;
       // The slot may have a new master: ask the cluster before trying again.
       cluster.refreshSlotsCache();
-      await sleep(Math.min(50 * 2 ** attempt, 2000));
+      await sleep(Math.min(50 * 2 ** attempt, 2000), undefined, { ref: false });
     }
   })();
 

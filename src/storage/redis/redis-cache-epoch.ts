@@ -183,7 +183,8 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
           next = await Promise.all(keys.map((key) => redis.incr(key)));
         } catch {
           breaker?.recordFailure();
-          await sleep(BUMP_RETRY_MS);
+          // Unref'd: a retry in the background never keeps a stopping process alive.
+          await sleep(BUMP_RETRY_MS, undefined, { ref: false });
           continue;
         }
         breaker?.recordSuccess();
