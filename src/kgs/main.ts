@@ -10,7 +10,7 @@ import { buildKgsApp } from './app.ts';
 import { weakTokenReason } from './auth.ts';
 import { createCodeGenerator } from './code-generator.ts';
 import { createKeyPool } from './key-pool.ts';
-import { createKgsMetrics } from './metrics.ts';
+import { createKgsMetrics, createUnreplicatedCounter } from './metrics.ts';
 
 async function main(): Promise<void> {
   const config = loadKgsConfig(process.env);
@@ -18,8 +18,8 @@ async function main(): Promise<void> {
   const weakToken = weakTokenReason(config.token);
   if (weakToken !== null) log.warn(weakToken);
   const redis = await connectRedis({ url: config.redis.url, log, name: 'curt-kgs' });
-  const store = createRedisKeyStore(redis, config.redis.keyPrefix, { log });
   const registry = createRegistry();
+  const store = createRedisKeyStore(redis, config.redis.keyPrefix, { log, onUnreplicated: createUnreplicatedCounter(registry) });
   const pool = createKeyPool({
     store,
     generator: createCodeGenerator(config.codes),

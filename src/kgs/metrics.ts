@@ -3,6 +3,16 @@ import { Counter, Gauge, type Registry } from '../core/metrics.ts';
 import type { KeyPoolEvents } from './key-pool.ts';
 import type { PoolSizes } from '../storage/key-store.ts';
 
+/** Counts takes and claims on a Redis Cluster that no replica acknowledged in time (redis-key-store.ts). */
+export function createUnreplicatedCounter(registry: Registry): () => void {
+  const unreplicated = new Counter({
+    name: 'kgs_unreplicated_writes_total',
+    help: 'Key pool takes and claims on a Redis Cluster that no replica acknowledged in time (a failover then could hand their codes out again)',
+    registers: [registry],
+  });
+  return () => unreplicated.inc();
+}
+
 export function createKgsMetrics(registry: Registry, readSizes: () => Promise<PoolSizes>): KeyPoolEvents {
   const handedOut = new Counter({ name: 'kgs_codes_handed_out_total', help: 'Codes handed out', registers: [registry] });
   const returned = new Counter({ name: 'kgs_codes_returned_total', help: 'Codes taken back into the pool (cool-down included)', registers: [registry] });

@@ -190,7 +190,8 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
     const prefix = uniquePrefix('cluster_wait');
     const redis = await client('wait');
     const quiet = captureLogger('wait');
-    const store = createRedisKeyStore(redis, prefix, { log: quiet.log, replicaWaitMs: 300 });
+    let unreplicated = 0;
+    const store = createRedisKeyStore(redis, prefix, { log: quiet.log, replicaWaitMs: 300, onUnreplicated: () => (unreplicated += 1) });
     await store.offer(['w0001', 'w0002', 'w0003']);
     assert.equal((await store.take(1)).codes.length, 1);
     assert.doesNotMatch(quiet.text(), /no Redis replica acknowledged/);
@@ -203,6 +204,7 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
       c.thaw(replica);
     }
     assert.equal(quiet.text().match(/no Redis replica acknowledged/g)?.length, 2, 'the take and the claim warned');
+    assert.equal(unreplicated, 2, 'and were counted');
     await deleteByPrefix(redis, prefix);
   });
 

@@ -30,3 +30,9 @@ test('a malformed Redis URL is refused, and the error never repeats it (it may h
   }
   assert.equal(loadKgsConfig({ KGS_TOKEN: 't', REDIS_URL: 'redis+cluster://a:7000,b:7001' }).redis.url, 'redis+cluster://a:7000,b:7001');
 });
+
+test('curt serve names a cluster without its password', async () => {
+  const { withoutPassword } = await import('../../src/serve/storage.ts');
+  assert.equal(withoutPassword('redis+cluster://u:s3cret@a:7000,b:7001'), 'redis+cluster://u:***@a:7000,b:7001');
+  assert.equal(withoutPassword('redis+cluster://a:7000,b:7001'), 'redis+cluster://a:7000,b:7001');
+});

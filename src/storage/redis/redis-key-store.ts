@@ -61,6 +61,8 @@ export function redisKeyNames(prefix: string, options: { cluster?: boolean } = {
 export interface RedisKeyStoreOptions {
   /** Warned to when no replica acknowledged a take or claim in time (cluster only). */
   log?: Logger;
+  /** Called then too (the KGS counts it: kgs_unreplicated_writes_total). */
+  onUnreplicated?: () => void;
   replicaWaitMs?: number;
 }
 
@@ -160,6 +162,7 @@ function replicaWaiter(cluster: Cluster, poolKey: string, options: RedisKeyStore
     const nodeKey = cluster.slots[slot]?.[0];
     const master = cluster.nodes('master').find((node) => `${node.options.host}:${node.options.port}` === nodeKey);
     const acks = master ? await master.wait(1, waitMs) : 0;
+    if (acks < 1) options.onUnreplicated?.();
     if (acks < 1) options.log?.warn({ dependency: 'redis', operation: what, waitMs }, 'no Redis replica acknowledged the key pool write in time; a failover now could hand these codes out again (PostgreSQL refuses the duplicate)');
   };
 }
