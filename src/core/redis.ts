@@ -68,7 +68,8 @@ export async function connectRedis(options: RedisOptions): Promise<RedisClient> 
     wasReady = false;
   });
   if (redis instanceof Cluster) {
-    redis.on('node error', (err: Error, node: string) => options.log.warn({ dependency: 'redis', node, err: err.message }, 'redis cluster node error'));
+    // A node lost while the cluster worked (a master dying) is news; the retries of a cluster never reached are not.
+    redis.on('node error', (err: Error, node: string) => options.log[wasReady ? 'warn' : 'debug']({ dependency: 'redis', node, err: err.message }, 'redis cluster node error'));
   }
   try {
     await redis.connect();
