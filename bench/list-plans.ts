@@ -4,7 +4,7 @@
 // link, one of 1,000 campaigns on a third, `rare` on 1 in 10,000; a fifth with an expiry), then runs
 // EXPLAIN (ANALYZE, BUFFERS) on the exact statements the store runs (listSegments) for each query
 // shape: each sort and order, the first page and a deep cursor, tag filters, a tag with a sort, a
-// search, a date range, a state. Prints each plan and its execution time; docs/listing.md keeps them.
+// search (rare, common, short), a date range (far back, recent, with a cursor), a state. Prints each plan and its execution time; docs/listing.md keeps them.
 //
 //   --pglite            the same on PGlite in this process (default there: 100,000 links)
 //   LIST_LINKS=N        how many links the owner has
@@ -76,8 +76,15 @@ const SHAPES: Shape[] = [
   { name: 'tag rare, last_click desc', options: { tags: ['rare'], sort: 'last_click' } },
   { name: 'search "abc" (common), created desc', options: { search: 'abc' } },
   { name: 'search "fedcba98" (rare), created desc', options: { search: 'fedcba98' } },
+  { name: 'search "b1234" (rare), clicks desc', options: { search: 'b1234', sort: 'clicks' } },
+  { name: 'search "ab" (2 characters, common), created desc', options: { search: 'ab' } },
+  { name: 'search "q" (1 character, in no link), created desc', options: { search: 'q' } },
   { name: 'created in a range of 4% of the links, in the middle of their history, created desc', options: { createdAfter: minutesIn(0.4), createdBefore: minutesIn(0.44) } },
+  { name: 'created in the same range, created asc', options: { createdAfter: minutesIn(0.4), createdBefore: minutesIn(0.44), order: 'asc' } },
+  { name: 'created in the same range, created desc, deep cursor', options: { createdAfter: minutesIn(0.4), createdBefore: minutesIn(0.44) }, skip: Math.floor(LINKS * 0.03) },
+  { name: 'created in 10 minutes in the middle (9 links), created desc', options: { createdAfter: minutesIn(0.4), createdBefore: new Date(minutesIn(0.4).getTime() + 600_000) } },
   { name: 'created in the newest 4%, created desc', options: { createdAfter: minutesIn(0.96) } },
+  { name: 'created before the oldest 4% ends, created desc', options: { createdBefore: minutesIn(0.04) } },
   { name: 'state active, clicks desc', options: { state: 'active', now: new Date('2025-06-01T00:00:00Z'), sort: 'clicks' } },
 ];
 

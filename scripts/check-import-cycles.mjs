@@ -17,7 +17,10 @@ const result = await madge(folder, {
 
 const modules = Object.keys(result.obj()).length;
 const cycles = result.circular();
-const skipped = result.warnings().skipped;
+// A package's subpath export (`@electric-sql/pglite/contrib/pg_trgm`: madge's resolver does not read a
+// package's `exports`) lies outside src/ and cannot close a cycle in it; a relative import that does
+// not resolve could, and still fails the check.
+const skipped = result.warnings().skipped.filter((path) => path.startsWith('.') || path.startsWith('/'));
 
 for (const cycle of cycles) console.error(`import cycle: ${[...cycle, cycle[0]].join(' -> ')}`);
 for (const path of skipped) console.error(`unresolved import (the cycle check cannot see past it): ${path}`);

@@ -123,7 +123,7 @@ ${CLIENT_OPTIONS}`,
 
 Writes every link of the key (an admin key: every link) with its click totals, streamed: columns
 short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,
-bot_hits,last_clicked_at,tags.
+bot_hits,last_clicked_at,tags,has_password.
 ${CLIENT_OPTIONS}`,
   import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
 

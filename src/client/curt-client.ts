@@ -262,6 +262,8 @@ export interface ExportedLink {
   bot_hits: number;
   last_clicked_at: string | null;
   tags: string;
+  /** Whether a password protects the link; the password itself is never exported. */
+  has_password: boolean;
 }
 
 /** A line of the import report: one per row of the file, in order. */

@@ -1,6 +1,7 @@
 // Port: webhook endpoints and their outbox of events to deliver (PostgreSQL; PGlite in the one-machine
 // mode). Events are written by the LinkStore in the same statement or transaction as the change
 // (src/storage/postgres/pg-link-store.ts); this port manages endpoints and hands events to the dispatcher.
+import type { LinkRecord } from './link-store.ts';
 
 export const WEBHOOK_EVENTS = ['link.created', 'link.updated', 'link.deleted', 'link.clicked'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENTS)[number];
@@ -62,7 +63,14 @@ export interface ClaimedDelivery {
   url: string;
   secret: string;
   type: WebhookEventType;
+  /** The event's data as written: link.clicked's batch, or an older version's link.* payload. */
   data: Record<string, unknown>;
+  /**
+   * The link of a link.* event as it was when the change committed; the dispatcher shows it as GET
+   * /urls/{code} does. Null for link.clicked, and for a link.* event a version before this one wrote
+   * (its `data` is then the payload itself).
+   */
+  link: LinkRecord | null;
   createdAt: Date;
   /** This attempt included. */
   attempts: number;

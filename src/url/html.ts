@@ -76,7 +76,12 @@ const PASSWORD_MESSAGES: Record<string, string> = {
  * attribute: `/{code}` and `/{code}/` alike), urlencoded, and holds no script. No WWW-Authenticate:
  * with it, a browser would show its own dialog instead of this page.
  */
-export function sendPasswordPage(reply: FastifyReply, error: AppError, cacheControl: string): FastifyReply {
+/**
+ * The password form. `referrer`: the origin of the page the visitor came from (referrerOrigin in
+ * routes/redirect.ts), carried in a hidden field to the form's POST, which has no Referer of its own
+ * (this page sends none: Referrer-Policy no-referrer), so that the click after the password counts it.
+ */
+export function sendPasswordPage(reply: FastifyReply, error: AppError, cacheControl: string, referrer?: string): FastifyReply {
   const message = PASSWORD_MESSAGES[error.code] ?? '';
   const retryAfter = error.headers['retry-after'];
   const wait = error.code === 'rate_limited' && retryAfter !== undefined ? ` Try again in ${retryAfter} s.` : '';
@@ -85,6 +90,7 @@ export function sendPasswordPage(reply: FastifyReply, error: AppError, cacheCont
     `<p>Enter the password you were given with the link to continue.</p>` +
       (message === '' ? '' : `<p class="error" role="alert">${escape(message + wait)}</p>`) +
       `<form method="post"><label for="password">Password</label>` +
+      (referrer === undefined ? '' : `<input type="hidden" name="referrer" value="${escape(referrer)}">`) +
       `<input id="password" name="password" type="password" required maxlength="128" autocomplete="current-password" autofocus>` +
       `<button type="submit">Continue</button></form>`,
   );

@@ -47,7 +47,9 @@ const COLUMNS: Record<
     forwardQuery: ['forward_query'],
     tags: ['tags'],
     state: ['state'],
-    refuseIfTrue: {},
+    // The export says whether a password protected the link, never the password (only a hash is
+    // kept): imported without one, the link would open to anyone who has its code.
+    refuseIfTrue: { has_password: 'a password-protected link is not imported: its password cannot be exported, and without it the link would open to anyone; create it with its password (POST /urls, curt shorten --password) instead' },
   },
   // Kutt's link objects (its API's `data` items and the exports made from them): `target` is the URL,
   // `address` the code, `expire_in` the expiry; a password-protected or banned link cannot be carried.

@@ -10,6 +10,7 @@ import https from 'node:https';
 import { isIP } from 'node:net';
 import type { Logger } from '../core/logger.ts';
 import type { ClaimedDelivery, WebhookStore } from '../storage/webhook-store.ts';
+import { toLinkView } from './routes/schemas.ts';
 import { isNonPublicAddress, NonPublicTarget, publicOnlyLookup } from './webhook-target.ts';
 import { signWebhook } from './webhook-signature.ts';
 
@@ -57,11 +58,21 @@ export interface WebhookDispatcher {
 const MAX_ERROR_LENGTH = 300;
 const PENDING_COUNT_EVERY_MS = 5000;
 
-/** The body of an event: Standard Webhooks' `type`, `timestamp`, `data`, with the short URLs filled in. */
-export function eventBody(delivery: Pick<ClaimedDelivery, 'type' | 'data' | 'createdAt'>, publicBaseUrl: string): string {
+/**
+ * The body of an event: Standard Webhooks' `type`, `timestamp`, `data`. A link.* event's data is the
+ * link as GET /urls/{code} shows it (toLinkView), its state as of the change (`timestamp`); the
+ * short URLs are filled in here, from PUBLIC_BASE_URL.
+ */
+export function eventBody(delivery: Pick<ClaimedDelivery, 'type' | 'data' | 'link' | 'createdAt'>, publicBaseUrl: string): string {
   const withShortUrl = (link: unknown): unknown =>
     typeof link === 'object' && link !== null && 'short_code' in link ? { ...link, short_url: `${publicBaseUrl}/${String((link).short_code)}` } : link;
-  const data = delivery.type === 'link.clicked' ? { ...delivery.data, links: (delivery.data.links as unknown[]).map(withShortUrl) } : withShortUrl(delivery.data);
+  const data =
+    delivery.link !== null
+      ? toLinkView(delivery.link, publicBaseUrl, delivery.createdAt.getTime())
+      : delivery.type === 'link.clicked'
+        ? { ...delivery.data, links: (delivery.data.links as unknown[]).map(withShortUrl) }
+        : // Written by the version before: its payload, as that version sent it.
+          withShortUrl(delivery.data);
   return JSON.stringify({ type: delivery.type, timestamp: delivery.createdAt.toISOString(), data });
 }
 

@@ -414,7 +414,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.equal(saved.suggestedFilename(), 'curt-links.csv');
     const csv = await readFile(await saved.path(), 'utf8');
     const lines = csv.trimEnd().split('\r\n');
-    assert.equal(lines[0], 'short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags');
+    assert.equal(lines[0], 'short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags,has_password');
     assert.deepEqual(lines.slice(1).map((l) => l.split(',')[0]).sort(), links.map((l) => l.short_code).sort(), 'the key\'s links, and only them');
     assert.ok(csv.includes('"https://example.com/browser/export-2?a=1,2"'), 'a URL with a comma is quoted');
     await dialog.getByRole('button', { name: 'Close' }).click();

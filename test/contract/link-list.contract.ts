@@ -103,6 +103,27 @@ export function linkListContract(adapter: string, open: () => Promise<LinkStoreS
       assert.deepEqual(await ids({ expiresAfter: soon, expiresBefore: later, tags: ['blue'] }), [a.id]);
     });
 
+    test('a created range far back, with links days apart in id order: both orders, walked 2 at a time, give exactly the range (the store bounds the id walk by the range)', async () => {
+      const owner = await newOwner();
+      const made: LinkRecord[] = [];
+      for (let i = 0; i < 12; i++) made.push(await subject.store.insert(link({ ownerKeyId: owner.id })));
+      // Created a day apart, oldest first, as links created over twelve days would be.
+      const day0 = Date.parse('2025-03-01T00:00:00Z');
+      for (const [i, l] of made.entries()) await subject.db.query('UPDATE urls SET created_at = $2 WHERE id = $1', [l.id, new Date(day0 + i * 86_400_000)]);
+      const days = (from: number, to: number) => made.slice(from, to).map((l) => l.id);
+      const range = { createdAfter: new Date(day0 + 3 * 86_400_000), createdBefore: new Date(day0 + 7 * 86_400_000) };
+      for (const order of ORDERS) {
+        const expected = order === 'asc' ? days(3, 7) : days(3, 7).reverse();
+        assert.deepEqual(await walk({ ownerKeyId: owner.id, limit: 2, order, ...range }), expected, `days 3 to 6, ${order}`);
+        assert.deepEqual(await walk({ ownerKeyId: owner.id, limit: 5, order, createdBefore: range.createdAfter }), order === 'asc' ? days(0, 3) : days(0, 3).reverse(), `before day 3, ${order}`);
+        assert.deepEqual(await walk({ ownerKeyId: owner.id, limit: 5, order, createdAfter: range.createdBefore }), order === 'asc' ? days(7, 12) : days(7, 12).reverse(), `from day 7, ${order}`);
+      }
+      // Bounds a minute off each end, within the hour the id bounds keep in hand.
+      const edges = { createdAfter: new Date(day0 + 3 * 86_400_000 - 60_000), createdBefore: new Date(day0 + 7 * 86_400_000 + 60_000) };
+      assert.deepEqual(await walk({ ownerKeyId: owner.id, limit: 3, ...edges }), days(3, 8).reverse(), 'day 7 at 00:00 is inside a bound at 00:01');
+      assert.deepEqual(await walk({ ownerKeyId: owner.id, limit: 3, ...range, sort: 'clicks' }), expectedOrder(made.slice(3, 7), 'clicks', 'desc'), 'other sorts filter the same range');
+    });
+
     test('every sort in both orders: ties by id in the same direction, never-clicked last in both; pages of 2 walk it whole, once', async () => {
       const owner = await newOwner();
       const links: LinkRecord[] = [];

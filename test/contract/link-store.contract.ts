@@ -3,6 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { SqlRunner } from '../../src/core/sql.ts';
 import { VALUES_PER_DAY } from '../../src/storage/postgres/pg-link-store.ts';
 import {
   CodeExists,
@@ -20,6 +21,8 @@ import {
 export interface LinkStoreSubject {
   store: LinkStore;
   apiKeys: ApiKeyStore;
+  /** The adapter's database, for a test that must write what no store call writes (a past created_at). */
+  db: SqlRunner;
   close(): Promise<void>;
 }
 

@@ -298,7 +298,7 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   }
   await run('sh', ['-c', `"${process.execPath}" bin/curt.mjs export > links.csv`], { cwd: dir, env: { ...ENV, ...mine } });
   const file = await readFile(join(dir, 'links.csv'), 'utf8');
-  assert.match(file, /^short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags\r\n/);
+  assert.match(file, /^short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,bot_hits,last_clicked_at,tags,has_password\r\n/);
   assert.equal(file.trimEnd().split('\r\n').length, 3, file);
   assert.match(file, /\r\nported,https:\/\/example\.com\/ported,/);
   const back = await curt(dir, ['import', 'links.csv', '--json'], mine);

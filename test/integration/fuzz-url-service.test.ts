@@ -352,10 +352,23 @@ describe('bad-input fuzzing: URL service', () => {
       PASSWORD_RUNS,
     );
     const code = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...protectedCodes, ...stable) }, { weight: 1, arbitrary: pathSegment() });
+    /** A Referer: URLs, and what no browser sends (header-safe: a header cannot hold a line break). */
+    const refererHeader = fc.oneof(
+      { weight: 2, arbitrary: fc.webUrl({ withQueryParameters: true, withFragments: true }) },
+      { weight: 1, arbitrary: fc.constantFrom('javascript:alert(1)', 'https://x.example/"><script>alert(1)</script>', 'ftp://files.example/', '//no-scheme.example', `https://long.example/${'a'.repeat(3000)}`, 'https://[::1]:8080/', 'http://xn--bcher-kva.example/') },
+    );
+    /** The form's field that carries the Referer's origin: the same, and any text. */
+    const referrer = fc.oneof({ weight: 3, arbitrary: refererHeader }, { weight: 1, arbitrary: nastyString });
+    /** The hidden field of a form page, when there is one, holds an http(s) origin and nothing else. */
+    const assertHiddenReferrer = (body: string) => {
+      const hidden = /<input type="hidden" name="referrer" value="([^"]*)">/.exec(body)?.[1];
+      if (hidden !== undefined) assert.match(hidden, /^https?:\/\/[^/?#"<>]+$/, 'the form carries an origin only');
+    };
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'HEAD'), code, basicHeader(), accept(true), sideHeaders, async (method, c, auth, acc, side) => {
-        const res = await send({ method, url: `/${c}`, headers: headers({ ...side, accept: acc, authorization: auth }) }, { htmlErrors: true });
+      fc.asyncProperty(fc.constantFrom<'GET' | 'HEAD'>('GET', 'HEAD'), code, basicHeader(), accept(true), sideHeaders, fc.option(refererHeader, { nil: undefined }), async (method, c, auth, acc, side, ref) => {
+        const res = await send({ method, url: `/${c}`, headers: headers({ ...side, accept: acc, authorization: auth, referer: ref }) }, { htmlErrors: true });
         if (protectedCodes.includes(c) && res.statusCode !== 302) assert.equal(res.headers.location, undefined, 'no target without the password');
+        assertHiddenReferrer(res.body);
       }),
       PASSWORD_RUNS,
     );
@@ -366,6 +379,7 @@ describe('bad-input fuzzing: URL service', () => {
     );
     const formBody = fc.oneof(
       { weight: 3, arbitrary: password.map((pw) => new URLSearchParams({ password: pw }).toString()) },
+      { weight: 2, arbitrary: fc.tuple(password, referrer).map(([pw, ref]) => new URLSearchParams({ password: pw, referrer: ref }).toString()) },
       { weight: 1, arbitrary: fc.constantFrom('', 'password', 'password=', 'password=%', 'password=%ZZ%E0%A4%A', 'password=a&password=b', '&&&=', '__proto__=x&password=y', `password=${'x'.repeat(20_000)}`) },
       { weight: 1, arbitrary: queryValue },
       { weight: 1, arbitrary: anyJsonText },
@@ -374,6 +388,7 @@ describe('bad-input fuzzing: URL service', () => {
       fc.asyncProperty(code, fc.constantFrom('', '/'), formBody, formType, accept(true), sideHeaders, async (c, slash, payload, type, acc, side) => {
         const res = await send({ method: 'POST', url: `/${c}${slash}`, headers: headers({ ...side, 'content-type': type, accept: acc }), payload }, { htmlErrors: true });
         if (res.statusCode === 302) assert.match(String(res.headers.location), /^https?:\/\//);
+        assertHiddenReferrer(res.body);
       }),
       PASSWORD_RUNS,
     );

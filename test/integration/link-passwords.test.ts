@@ -108,6 +108,35 @@ for (const kind of ['pglite', 'postgres'] as const) {
       assert.equal(counted.bot_hits, 0);
     });
 
+    test('the click after the form counts the referrer of the GET that showed it: its origin, carried in a hidden field through a wrong password too; a field that is no http(s) URL, or none, counts as direct', async () => {
+      const { short_code: code } = await create({ url: 'https://example.com/referred', password: PASSWORD });
+      const postFields = (fields: Record<string, string>) =>
+        fetch(`${s.base}/${code}`, { method: 'POST', redirect: 'manual', headers: { ...BROWSER, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+      const hiddenOf = (page: string) => /<input type="hidden" name="referrer" value="([^"]*)">/.exec(page)?.[1];
+
+      const form = await get(`/${code}`, { ...BROWSER, referer: 'https://News.Example.org/item?id=42&token=s3cret' });
+      assert.equal(form.status, 401);
+      const page = await form.text();
+      assert.equal(hiddenOf(page), 'https://news.example.org', 'the origin only');
+      assert.doesNotMatch(page, /s3cret|item\?id/, 'nothing of the referring page but its origin');
+      assert.equal(hiddenOf(await (await get(`/${code}`, BROWSER)).text()), undefined, 'no Referer, no field');
+      assert.equal(hiddenOf(await (await get(`/${code}`, { ...BROWSER, referer: 'javascript:alert(1)' })).text()), undefined, 'not http(s): no field');
+
+      const wrong = await postFields({ password: 'not the password', referrer: 'https://news.example.org' });
+      assert.equal(wrong.status, 401);
+      assert.equal(hiddenOf(await wrong.text()), 'https://news.example.org', 'the form again carries it on');
+      const right = await postFields({ password: PASSWORD, referrer: 'https://news.example.org' });
+      assert.equal(right.status, 302);
+      for (const referrer of ['not a url', 'javascript:alert(1)', `https://long.example/${'a'.repeat(2100)}`]) {
+        assert.equal((await postFields({ password: PASSWORD, referrer })).status, 302, `a bad referrer field does not stop the link: ${referrer.slice(0, 30)}`);
+      }
+      assert.equal((await postFields({ password: PASSWORD })).status, 302);
+
+      assert.equal((await s.clicks(code)).clicks, 5);
+      const analytics = (await (await fetch(`${s.base}/urls/${code}/analytics`, { headers: s.admin })).json()) as { referrers: { host: string; clicks: number }[] };
+      assert.deepEqual(Object.fromEntries(analytics.referrers.map((r) => [r.host, r.clicks])), { 'news.example.org': 1, '(direct)': 4 });
+    });
+
     test('an API client sends the password as HTTP Basic: 401 required, 401 wrong (problem+json), 302 right; HEAD never reveals the target', async () => {
       const { short_code: code } = await create({ url: 'https://example.com/api', password: PASSWORD });
       const none = await get(`/${code}`, { 'user-agent': BROWSER_UA });

@@ -10,14 +10,14 @@ import { createTestDatabase } from '../support/postgres.ts';
 
 async function onPostgres(name: string): Promise<LinkStoreSubject> {
   const database = await createTestDatabase(name);
-  return { store: createPgLinkStore(database.db), apiKeys: createPgApiKeyStore(database.db), close: () => database.drop() };
+  return { store: createPgLinkStore(database.db), apiKeys: createPgApiKeyStore(database.db), db: database.db, close: () => database.drop() };
 }
 
 async function onPglite(): Promise<LinkStoreSubject> {
   const pglite = await openPglite(null);
   const db = pgliteRunner(pglite);
   await migrate(db, testLogger('pglite'));
-  return { store: createPgLinkStore(db), apiKeys: createPgApiKeyStore(db), close: () => pglite.close() };
+  return { store: createPgLinkStore(db), apiKeys: createPgApiKeyStore(db), db, close: () => pglite.close() };
 }
 
 linkStoreContract('PostgreSQL', () => onPostgres('link_store_contract'));

@@ -7,6 +7,8 @@ import { migrate } from '../../src/core/migrate.ts';
 import { openPglite, pgliteRunner } from '../../src/storage/pglite/pglite-runner.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { createPgWebhookStore } from '../../src/storage/postgres/pg-webhook-store.ts';
+import { toLinkView } from '../../src/url/routes/schemas.ts';
+import { eventBody } from '../../src/url/webhook-dispatcher.ts';
 import type { TransactionalRunner } from '../../src/core/sql.ts';
 import { testLogger } from '../support/log.ts';
 import { createTestDatabase } from '../support/postgres.ts';
@@ -66,6 +68,38 @@ function webhookStoreContract(name: string, open: () => Promise<{ db: Transactio
       assert.equal(await hooks.countPending(), 0);
       assert.equal(await hooks.pruneOutbox(new Date(Date.now() + 60_000), 100), 5);
       assert.equal(await hooks.deleteEndpoint(theirs.id), true);
+    });
+
+    test('a link event carries the link as the store reads it, and the dispatcher sends it as GET /urls/{code} shows it; the visit that uses a link up sends link.updated, the visits before it nothing', async () => {
+      const links = createPgLinkStore(subject.db);
+      const keys = createPgApiKeyStore(subject.db);
+      const hooks = createPgWebhookStore(subject.db);
+      const owner = await keys.insert({ hash: createHash('sha256').update(randomBytes(16)).digest(), keyPrefix: 'curt_v', name: null, isAdmin: false });
+      const endpoint = await hooks.insertEndpoint({ ownerKeyId: owner.id, url: 'https://h.example/v', description: null, events: ['link.created', 'link.updated'], secret: 'whsec_v' });
+      const code = `v${randomBytes(3).toString('hex')}`;
+      const link = await links.insert({
+        code, url: 'https://example.com/limited', expiresAt: null, maxVisits: 2, forwardQuery: true, isCustomAlias: true, ownerKeyId: owner.id, passwordHash: '$scrypt$ln=15,r=8,p=1$c2FsdA$a2V5', tags: ['launch', 'web'],
+      });
+      assert.ok(await links.countVisit(link.id, new Date()), 'the first of two visits');
+      const used = await links.countVisit(link.id, new Date());
+      assert.equal(used?.consumedAt !== null, true, 'the second uses it up');
+      assert.equal(await links.countVisit(link.id, new Date()), null, 'no third');
+
+      const claimed = (await hooks.claimDue({ now: new Date(Date.now() + 1000), limit: 10, leaseMs: 60_000 })).filter((c) => c.endpointId === endpoint.id);
+      assert.deepEqual(claimed.map((c) => c.type), ['link.created', 'link.updated'], 'one event for the creation, one for the visit that used it up');
+      const [created, updated] = claimed;
+      assert.ok(created && updated);
+      assert.deepEqual(created.link, { ...link, hasPassword: true }, 'the row read back from the event is the row the store returned');
+      assert.deepEqual(updated.link, used);
+      const view = (delivery: typeof created) => (JSON.parse(eventBody(delivery, 'https://sho.rt')) as { data: Record<string, unknown> }).data;
+      assert.deepEqual(view(created), toLinkView({ ...link, hasPassword: true }, 'https://sho.rt', created.createdAt.getTime()), 'the same representation as GET /urls/{code}');
+      assert.deepEqual(
+        Object.fromEntries(['max_visits', 'visits', 'forward_query', 'tags', 'has_password', 'state'].map((f) => [f, view(created)[f]])),
+        { max_visits: 2, visits: 0, forward_query: true, tags: ['launch', 'web'], has_password: true, state: 'active' },
+      );
+      assert.deepEqual([view(updated).visits, view(updated).state], [2, 'used']);
+      assert.doesNotMatch(JSON.stringify(created.data), /scrypt/, 'the hash is not in the outbox');
+      for (const c of claimed) await hooks.markDelivered(c.id, { now: new Date(), status: 200 });
     });
   });
 }

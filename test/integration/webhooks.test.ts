@@ -163,6 +163,38 @@ describe('webhooks', () => {
     await service.app.inject({ method: 'DELETE', url: `/webhooks/${adminEndpoint.id}`, headers: service.admin });
   });
 
+  test('a link event\'s data is the link as GET /urls/{code} shows it, all of its fields; an event the previous version wrote is sent as it was written', async () => {
+    const erin = await service.userKey('erin-payload');
+    const hooks = await receiver();
+    const endpoint = await addEndpoint(erin, hooks.url, ['link.created', 'link.updated']);
+    const created = await service.app.inject({
+      method: 'POST', url: '/urls', headers: erin,
+      payload: { url: 'https://example.com/full', alias: 'fullview', max_visits: 1, forward_query: true, tags: ['Launch', 'web'], password: 'a long password' },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    // The one visit (through the password) uses the link up: link.updated, state used.
+    const visit = await service.app.inject({ method: 'GET', url: '/fullview', headers: { ...PERSON, authorization: `Basic ${Buffer.from(':a long password').toString('base64')}` } });
+    assert.equal(visit.statusCode, 302, visit.body);
+    const shown = (await service.app.inject({ method: 'GET', url: '/urls/fullview', headers: erin })).json<Record<string, unknown>>();
+    assert.equal(shown.state, 'used');
+    // An event as the version before this one wrote it: its own fields, no `link`.
+    const old = { short_code: 'oldshape', original_url: 'https://example.com/old', created_at: '2026-01-01T00:00:00+00:00', expires_at: null, is_one_time: false, is_active: true, is_custom_alias: true };
+    await service.database.pool.query(`INSERT INTO webhook_outbox (endpoint_id, event_type, data) VALUES ($1, 'link.created', $2)`, [endpoint.id, JSON.stringify(old)]);
+
+    await drain(dispatcher());
+    const got = await hooks.waitFor(3);
+    for (const hook of got) assertSigned(hook, endpoint.secret);
+    const ofCode = (code: string, type: string) => got.find((h) => h.json.type === type && h.json.data.short_code === code)?.json.data;
+    const first = ofCode('fullview', 'link.created');
+    assert.deepEqual(
+      Object.fromEntries(['max_visits', 'forward_query', 'tags', 'has_password', 'short_url'].map((f) => [f, first?.[f]])),
+      { max_visits: 1, forward_query: true, tags: ['launch', 'web'], has_password: true, short_url: `${PUBLIC_BASE_URL}/fullview` },
+    );
+    assert.deepEqual(first, { ...shown, state: 'active', visits: 0, is_expired: false }, 'GET /urls/{code} before the visit: every field, the same names and values');
+    assert.deepEqual(ofCode('fullview', 'link.updated'), shown, 'the visit that used it up: the link as GET /urls/{code} shows it now');
+    assert.deepEqual(ofCode('oldshape', 'link.created'), { ...old, short_url: `${PUBLIC_BASE_URL}/oldshape` });
+  });
+
   test('link.clicked comes in one batch per flush whose counts sum to the clicks by people, bots left out', async () => {
     const carol = await service.userKey('carol');
     const hooks = await receiver();

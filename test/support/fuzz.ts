@@ -132,7 +132,7 @@ export function assertWellFormedPorting(res: Answer, request: { method: string; 
 }
 
 /** GET /urls/export's columns (docs/import-export.md). */
-export const EXPORT_HEADER = ['short_code', 'url', 'created_at', 'expires_at', 'is_one_time', 'max_visits', 'visits', 'forward_query', 'is_active', 'state', 'clicks', 'bot_hits', 'last_clicked_at', 'tags'];
+export const EXPORT_HEADER = ['short_code', 'url', 'created_at', 'expires_at', 'is_one_time', 'max_visits', 'visits', 'forward_query', 'is_active', 'state', 'clicks', 'bot_hits', 'last_clicked_at', 'tags', 'has_password'];
 
 function wantsHtml(request: { headers?: Record<string, string> }): boolean {
   return (request.headers?.accept ?? '').includes('text/html');
@@ -566,7 +566,7 @@ const importHeaders: readonly (readonly string[])[] = [
 ];
 const importHeader: fc.Arbitrary<readonly string[]> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...importHeaders) },
-  { weight: 1, arbitrary: fc.array(fc.oneof(fc.constantFrom('url', 'alias', 'expires_at', 'is_one_time', 'max_visits', 'state', 'target', 'address', 'keyword', 'password'), fc.string({ maxLength: 8 })), { minLength: 1, maxLength: 6 }) },
+  { weight: 1, arbitrary: fc.array(fc.oneof(fc.constantFrom('url', 'alias', 'expires_at', 'is_one_time', 'max_visits', 'state', 'target', 'address', 'keyword', 'password', 'has_password'), fc.string({ maxLength: 8 })), { minLength: 1, maxLength: 6 }) },
 );
 
 /** How a field is written: quoted as RFC 4180 says, always quoted, raw (broken when it holds , " or a line end), or with a stray quote. */

@@ -3,15 +3,22 @@
 // SQL, same schema. One process owns the data folder; PGlite runs one statement at a time.
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 
 export type { PGlite };
 
+/**
+ * The contrib extensions the migrations create: PGlite ships them apart and loads only those given at
+ * start, so `CREATE EXTENSION` finds them (pg_trgm: the text search of GET /urls, migration 010).
+ */
+const EXTENSIONS = { pg_trgm };
+
 /** Opens the database kept in `dir`, creating it on first use; `null` keeps it in memory (tests). */
 export async function openPglite(dir: string | null): Promise<PGlite> {
-  if (dir === null) return PGlite.create();
+  if (dir === null) return PGlite.create({ extensions: EXTENSIONS });
   await mkdir(dir, { recursive: true });
-  return PGlite.create(dir);
+  return PGlite.create(dir, { extensions: EXTENSIONS });
 }
 
 type Session = Pick<PGlite | Transaction, 'query' | 'exec'>;

@@ -18,33 +18,9 @@ import {
   type LinkStore,
   type NewLink,
 } from '../link-store.ts';
+import { toLink, URL_COLUMNS, type UrlRow } from './pg-link-row.ts';
 import { ANY_CLICK_SUBSCRIBER_SQL, CLICKED_EVENTS_SQL, linkEventCte } from './pg-webhook-store.ts';
 
-
-export interface UrlRow {
-  id: number;
-  short_code: string;
-  original_url: string;
-  created_at: Date;
-  expiry_date: Date | null;
-  is_one_time: boolean;
-  max_visits: number | null;
-  visits: number;
-  forward_query: boolean;
-  is_active: boolean;
-  is_expired: boolean;
-  is_custom_alias: boolean;
-  owner_key_id: number | null;
-  clicks: number;
-  bot_hits: number;
-  last_clicked_at: Date | null;
-  consumed_at: Date | null;
-  has_password: boolean;
-  tags: string[];
-}
-
-export const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, max_visits, visits, forward_query, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags, (password_hash IS NOT NULL) AS has_password';
 
 /**
  * Most values one link keeps per UTC day and dimension; a new value past it is counted as OTHER.
@@ -52,30 +28,6 @@ export const URL_COLUMNS =
  * headers, so without a bound one link could be made to grow a row per request.
  */
 export const VALUES_PER_DAY = 100;
-
-export function toLink(row: UrlRow): LinkRecord {
-  return {
-    id: Number(row.id),
-    code: row.short_code,
-    url: row.original_url,
-    createdAt: new Date(row.created_at),
-    expiresAt: row.expiry_date === null ? null : new Date(row.expiry_date),
-    isOneTime: row.is_one_time,
-    maxVisits: row.max_visits === null ? null : Number(row.max_visits),
-    visits: Number(row.visits),
-    forwardQuery: row.forward_query,
-    isActive: row.is_active,
-    isExpired: row.is_expired,
-    isCustomAlias: row.is_custom_alias,
-    ownerKeyId: row.owner_key_id === null ? null : Number(row.owner_key_id),
-    clicks: Number(row.clicks),
-    botHits: Number(row.bot_hits),
-    lastClickedAt: row.last_clicked_at === null ? null : new Date(row.last_clicked_at),
-    consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
-    hasPassword: row.has_password,
-    tags: row.tags,
-  };
-}
 
 /** A new link's limit: a given maxVisits, else 1 for the one-time shorthand, else none. */
 function maxVisitsOf(link: NewLink): number | null {
@@ -214,11 +166,17 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       // a caller that waited re-checks the WHERE clause against the row its predecessor left, so with
       // k visits left exactly k pass. `visits` in SET is the value before this visit. consumed_at IS
       // NULL also keeps out a link the previous version used up (it set consumed_at alone).
+      // The visit that uses the link up changes its state (active to used), as a PATCH can: its
+      // link.updated goes out in the same statement. The visits before it only count (no event:
+      // visits are clicks, which link.clicked reports in batches).
       const { rows } = await db.query<UrlRow>(
-        `UPDATE urls SET visits = visits + 1, consumed_at = CASE WHEN visits + 1 >= max_visits THEN $2 ELSE consumed_at END
-          WHERE id = $1 AND max_visits IS NOT NULL AND visits < max_visits AND consumed_at IS NULL AND is_active
-            AND (expiry_date IS NULL OR expiry_date > $2)
-          RETURNING ${URL_COLUMNS}`,
+        `WITH counted AS (
+           UPDATE urls SET visits = visits + 1, consumed_at = CASE WHEN visits + 1 >= max_visits THEN $2 ELSE consumed_at END
+            WHERE id = $1 AND max_visits IS NOT NULL AND visits < max_visits AND consumed_at IS NULL AND is_active
+              AND (expiry_date IS NULL OR expiry_date > $2)
+            RETURNING ${URL_COLUMNS}
+         ), ${linkEventCte('link.updated', '(SELECT * FROM counted WHERE consumed_at IS NOT NULL)')}
+         SELECT * FROM counted`,
         [id, now],
       );
       return rows[0] ? toLink(rows[0]) : null;

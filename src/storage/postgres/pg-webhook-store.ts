@@ -1,6 +1,8 @@
 // WebhookStore in plain, parameterised SQL, on node-postgres and PGlite alike; and the SQL with which
 // the LinkStore writes link events into the outbox in the same statement as the change.
 import type { SqlRunner } from '../../core/sql.ts';
+import type { LinkRecord } from '../link-store.ts';
+import { toLink, type UrlRow } from './pg-link-row.ts';
 import type {
   ClaimedDelivery,
   DeliveryRecord,
@@ -13,9 +15,18 @@ import type {
 /** Links per `link.clicked` event: a flush of more links is sent as several events, so a body stays bounded (~100 KB). */
 export const CLICKED_LINKS_PER_EVENT = 1000;
 
-/** A link row (alias `r`, columns of `urls`) as an event's data. Short URLs are added by the dispatcher. */
-const LINK_DATA = `jsonb_build_object('short_code', r.short_code, 'original_url', r.original_url, 'created_at', r.created_at,
-  'expires_at', r.expiry_date, 'is_one_time', r.is_one_time, 'is_active', r.is_active, 'is_custom_alias', r.is_custom_alias)`;
+/**
+ * A link row (alias `r`: the URL_COLUMNS of pg-link-row.ts) as an event's data: the row itself, under
+ * `link`. The dispatcher reads it back with toLink and shows it with toLinkView, as GET /urls/{code}
+ * shows a link: one mapping, no second list of fields here to fall behind.
+ */
+const LINK_DATA = `jsonb_build_object('link', to_jsonb(r))`;
+
+/** A link.* event's data as this version writes it: the link, or null for an older version's payload. */
+function linkOf(type: string, data: Record<string, unknown>): LinkRecord | null {
+  if (type === 'link.clicked' || typeof data.link !== 'object' || data.link === null) return null;
+  return toLink(data.link as UrlRow);
+}
 
 /**
  * A data-modifying CTE that writes `event` for every link row of the CTE `source` (aliased r) to each
@@ -203,19 +214,21 @@ export function createPgWebhookStore(db: SqlRunner): WebhookStore {
         [now, limit, leaseMs],
       );
       return rows
-        .map(
-          (row): ClaimedDelivery => ({
+        .map((row): ClaimedDelivery => {
+          const data = typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>) : row.data;
+          return {
             id: Number(row.id),
             eventId: row.event_id,
             endpointId: Number(row.endpoint_id),
             url: row.url,
             secret: row.secret,
             type: row.event_type as WebhookEventType,
-            data: typeof row.data === 'string' ? (JSON.parse(row.data) as Record<string, unknown>) : row.data,
+            data,
+            link: linkOf(row.event_type, data),
             createdAt: new Date(row.created_at),
             attempts: Number(row.attempts),
-          }),
-        )
+          };
+        })
         .sort((a, b) => a.id - b.id);
     },
 

@@ -28,7 +28,8 @@ import type { Pool } from '../../core/postgres.ts';
 import type { SqlRunner } from '../../core/sql.ts';
 import { isPostgresUnavailable } from '../../core/unavailable.ts';
 import type { LinkRecord, LinkStore } from '../link-store.ts';
-import { MAX_CONCURRENT_BATCHES, toLink, URL_COLUMNS, type UrlRow } from './pg-link-store.ts';
+import { MAX_CONCURRENT_BATCHES } from './pg-link-store.ts';
+import { toLink, URL_COLUMNS, type UrlRow } from './pg-link-row.ts';
 
 /** How a lookup was answered: by the replica (a row, or none), or by the primary and why. */
 export type ReplicaLookupResult = 'hit' | 'miss' | 'behind_fallback' | 'error_fallback';

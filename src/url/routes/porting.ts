@@ -42,6 +42,9 @@ export const EXPORT_COLUMNS: readonly { name: string; value: (link: LinkRecord, 
   { name: 'last_clicked_at', value: (l) => l.lastClickedAt?.toISOString() ?? null },
   // Separated by spaces: a tag holds no space (src/url/tags.ts), so the cell needs no quoting.
   { name: 'tags', value: (l) => l.tags.join(' ') },
+  // Whether a password protects it: the password itself cannot leave (only a hash is kept), so an
+  // import refuses a row that says true rather than open the link to everyone (import-formats.ts).
+  { name: 'has_password', value: (l) => l.hasPassword },
 ];
 
 const CSV_TYPES = ['text/csv', 'application/csv'];

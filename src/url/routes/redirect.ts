@@ -71,16 +71,51 @@ export function passwordFromAuthorization(header: string | undefined): string | 
 }
 
 const PasswordForm = Type.Object(
-  { password: Type.Optional(Type.String({ description: 'The link\'s password' })) },
+  {
+    password: Type.Optional(Type.String({ description: 'The link\'s password' })),
+    referrer: Type.Optional(
+      Type.String({ description: 'The origin of the page that linked here, as the form carries it from its GET: the click counts its host as the referrer (ignored unless an http(s) URL of at most 2048 characters)' }),
+    ),
+  },
   { description: 'The password form, urlencoded as a browser posts it (other fields are ignored)' },
 );
 
+/** Longest referrer taken, from a Referer header or the form's field (as analytics' referrerHost). */
+const MAX_REFERRER_LENGTH = 2048;
+
+/**
+ * The origin (scheme, host, port) of a referrer, or undefined for none or anything that is not an
+ * http(s) URL. Only the host is counted, so only the origin travels through the password form: the
+ * page the visitor came from, its path and query, are not written into ours.
+ */
+export function referrerOrigin(value: string | undefined): string | undefined {
+  if (value === undefined || value === '' || value.length > MAX_REFERRER_LENGTH) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDeps): Promise<void> {
-  /** The redirect, for a GET, a HEAD or the password form's POST. */
-  async function answer(request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply, password: string | null, status: number) {
+  /**
+   * The redirect, for a GET, a HEAD or the password form's POST. `form`: what the form posted; its
+   * referrer, when it carries one, stands for the POST's own Referer (none: the form's page sends none).
+   */
+  async function answer(
+    request: FastifyRequest<{ Params: { short_code: string } }>,
+    reply: FastifyReply,
+    password: string | null,
+    status: number,
+    form?: { referrer: string | undefined },
+  ) {
+    // The referrer the form carries on: the GET's Referer, or what the POST carried already.
+    const referrer = form === undefined ? referrerOrigin(request.headers.referer) : form.referrer;
     try {
       const attempt = password === null ? null : { password, client: request.ip };
-      const click = request.method === 'HEAD' ? null : seenRequest(request.raw, deps.countryHeader);
+      const seen = request.method === 'HEAD' ? null : seenRequest(request.raw, deps.countryHeader);
+      const click = seen !== null && form?.referrer !== undefined ? { ...seen, referer: form.referrer } : seen;
       // request.raw.url carries the query string a link with forward_query forwards. For the form's
       // POST it is the query of the GET that showed the form: the form has no action, so the browser
       // posts to the page's own URL, query string included.
@@ -95,7 +130,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       if (err instanceof AppError) {
         deps.onOutcome?.(err.code);
         if (wantsHtml(request.headers.accept)) {
-          return PASSWORD_OUTCOMES.has(err.code) ? sendPasswordPage(reply, err, CACHE_CONTROL) : sendErrorPage(reply, err);
+          return PASSWORD_OUTCOMES.has(err.code) ? sendPasswordPage(reply, err, CACHE_CONTROL, referrer) : sendErrorPage(reply, err);
         }
       }
       throw err;
@@ -127,21 +162,25 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
   // The password form's POST. Its own scope: only here is a urlencoded body parsed.
   await app.register(async (form) => {
     form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
-      // URLSearchParams never throws: a bad escape stays as it is. The first `password` counts.
-      const password = new URLSearchParams(body as string).get('password');
-      done(null, password === null ? {} : { password });
+      // URLSearchParams never throws: a bad escape stays as it is. The first of each field counts.
+      const fields = new URLSearchParams(body as string);
+      const password = fields.get('password');
+      const referrer = fields.get('referrer');
+      done(null, { ...(password === null ? {} : { password }), ...(referrer === null ? {} : { referrer }) });
     });
-    const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string } | undefined }>, reply: FastifyReply) =>
+    const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string; referrer?: string } | undefined }>, reply: FastifyReply) => {
+      const body = request.validationError === undefined ? request.body : undefined;
       // Always 302 here, whatever REDIRECT_STATUS says: a 307 or 308 would have the browser post the
       // password again, to the target.
       // A body that is not the form (none, another shape) is no password: the form again, not a 400.
-      answer(request, reply, request.validationError === undefined && typeof request.body?.password === 'string' ? request.body.password : null, 302);
+      return answer(request, reply, typeof body?.password === 'string' ? body.password : null, 302, { referrer: referrerOrigin(body?.referrer) });
+    };
     form.post('/:short_code', {
       attachValidation: true,
       schema: {
         summary: 'Open a password-protected link from its form',
         description:
-          'What the form of `GET /{short_code}` posts (urlencoded `password`): `302` to the target on the right password (a click counted, a visit used; for a link with `forward_query`, the query string of this POST, which the form keeps from its GET, is forwarded), ' +
+          'What the form of `GET /{short_code}` posts (urlencoded `password`, and `referrer`: the origin of the GET\'s `Referer`, which the form carries in a hidden field): `302` to the target on the right password (a click counted, its referrer the host of `referrer`; a visit used; for a link with `forward_query`, the query string of this POST, which the form keeps from its GET, is forwarded), ' +
           'the form again with `401` on a wrong one, `429` with `Retry-After` after too many wrong ones. Answers problem+json to clients that do not accept HTML.',
         tags: ['redirect'],
         consumes: ['application/x-www-form-urlencoded'],
