@@ -84,3 +84,26 @@ BEGIN
   END LOOP;
 END
 $$;
+
+-- The previous version keeps running during a rolling upgrade (docs/deploy.md), and its retention
+-- deletes in slices by ctid on the table by name: `DELETE FROM url_daily_values WHERE ctid IN
+-- (SELECT ctid FROM url_daily_values WHERE day < $1 LIMIT $2)`. On a partitioned table a ctid names
+-- a row only within its partition, so that statement would also delete the rows at the same places
+-- of every other partition: this month's counts. This refuses it; the previous version's sweep logs
+-- the failure and retries, and this version's sweep, which deletes partition by partition, does the
+-- retention. Other deletes (a link's rows, by url_id) go through. To be dropped a release later.
+CREATE FUNCTION click_tables_refuse_ctid_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF current_query() ~ 'WHERE ctid IN \(SELECT ctid FROM url_daily_(clicks|values) WHERE' THEN
+    RAISE EXCEPTION 'deleting % by ctid is not safe on a partitioned table (migration 013): this version''s expiry sweep keeps the retention', TG_TABLE_NAME;
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+-- Statement triggers on the parents: they fire for statements naming the parent, never for those
+-- naming a partition (the retention's).
+CREATE TRIGGER url_daily_clicks_refuse_ctid_delete BEFORE DELETE ON url_daily_clicks
+  FOR EACH STATEMENT EXECUTE FUNCTION click_tables_refuse_ctid_delete();
+CREATE TRIGGER url_daily_values_refuse_ctid_delete BEFORE DELETE ON url_daily_values
+  FOR EACH STATEMENT EXECUTE FUNCTION click_tables_refuse_ctid_delete();

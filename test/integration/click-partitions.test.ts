@@ -175,6 +175,16 @@ for (const adapter of ['PostgreSQL', 'PGlite'] as const) {
         assert.deepEqual(await reported(store, a), { days: [...oldDays, bound], countryClicks: oldDays.length + 2 });
         const series = await store.analytics(a, { from: today(), to: today(), top: 1 });
         assert.equal(series.daily[0]?.clicks, 2);
+        // The previous version's retention statement, verbatim (it deleted by ctid on the table by
+        // name): refused on the partitioned tables, where it would delete the rows at the same places
+        // of every other partition. Its statement for deleting a link (rows by url_id) still runs.
+        for (const table of ['url_daily_values', 'url_daily_clicks']) {
+          await assert.rejects(
+            subject.db.query(`WITH gone AS (DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE day < $1::date LIMIT $2) RETURNING 1) SELECT count(*) AS n FROM gone`, ['2025-12-01', 10]),
+            /not safe on a partitioned table/,
+          );
+        }
+        assert.deepEqual(await reported(store, a), { days: [...oldDays, bound], countryClicks: oldDays.length + 2 }, 'nothing deleted');
         // Deleting a link deletes its rows of both tables, every partition (there is no cascade any more).
         await store.deleteById(a);
         const left = await subject.db.query<{ n: number }>(
