@@ -386,4 +386,31 @@ describe('click partitions: PostgreSQL, concurrently', () => {
       await Promise.all(pools.map((p) => p.end()));
     }
   });
+
+  test('a partition that cannot be detached now does not stop the months ahead; a detached one left undropped is dropped later', async () => {
+    await subject.migrate();
+    // Short statements, so that a detach waiting for a lock gives up at once.
+    const pool = createPgPool({ url: subject.database.url, log, max: 2, statementTimeoutMs: 300 });
+    const holder = await client();
+    try {
+      const store = createPgLinkStore(pgRunner(pool));
+      await store.maintainClickPartitions('2033-06-10', null);
+      // What a sweep that detached a month and lost its connection before the DROP leaves behind.
+      await subject.db.query('CREATE TABLE url_daily_values_2020_01 (LIKE url_daily_values)');
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE url_daily_clicks_2033_06 IN ACCESS EXCLUSIVE MODE');
+      await assert.rejects(store.maintainClickPartitions('2033-09-15', '2033-07-01'), /statement timeout/);
+      const names = (await listClickPartitions(subject.db)).map((p) => p.name);
+      for (const made of ['url_daily_clicks_2033_09', 'url_daily_values_2033_11']) assert.ok(names.includes(made), `${made} made all the same`);
+      assert.ok(names.includes('url_daily_clicks_2033_06'), 'still attached');
+      const stray = await subject.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relname = 'url_daily_values_2020_01'");
+      assert.equal(stray.rows[0]?.n, 0, 'the leftover table is gone');
+      await holder.query('COMMIT');
+      const upkeep = await store.maintainClickPartitions('2033-09-15', '2033-07-01');
+      assert.ok(upkeep.dropped.includes('url_daily_clicks_2033_06') && upkeep.dropped.includes('url_daily_values_2033_06'));
+    } finally {
+      await holder.end();
+      await pool.end();
+    }
+  });
 });

@@ -39,8 +39,10 @@ function boundDay(text: string): string | null {
 }
 
 export async function listClickPartitions(db: SqlRunner): Promise<ClickPartition[]> {
+  // pg_get_expr without the relation (0): a bound holds only constants, and naming the partition
+  // would take a lock on it, waiting behind whatever holds it exclusively.
   const { rows } = await db.query<{ parent: ClickTable; name: string; bound: string; pending: boolean }>(
-    `SELECT p.relname AS parent, c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound, i.inhdetachpending AS pending
+    `SELECT p.relname AS parent, c.relname AS name, pg_get_expr(c.relpartbound, 0) AS bound, i.inhdetachpending AS pending
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
       WHERE i.inhparent = ANY (ARRAY['url_daily_clicks'::regclass, 'url_daily_values'::regclass])
       ORDER BY 1, 2`,
@@ -89,6 +91,18 @@ export async function ensureClickPartitions(db: TransactionalRunner, days: Itera
  */
 export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: string): Promise<string[]> {
   const dropped: string[] = [];
+  // A partition detached by a sweep that then failed to drop it (a lost connection) is a table of
+  // the partitions' names that belongs to no parent any more: nothing else makes one (a partition
+  // is created and attached in one transaction, 013 renames and attaches in one).
+  const { rows: strays } = await db.query<{ name: string }>(
+    `SELECT relname AS name FROM pg_class
+      WHERE relkind = 'r' AND NOT relispartition AND relnamespace = current_schema()::regnamespace
+        AND relname ~ '^url_daily_(clicks|values)_(legacy|\\d{4}_\\d{2})$'`,
+  );
+  for (const { name } of strays) {
+    await db.query(`DROP TABLE IF EXISTS ${quote(name)}`);
+    dropped.push(name);
+  }
   for (const p of await listClickPartitions(db)) {
     if (!p.detachPending && (p.to === null || p.to > firstKeptDay)) continue;
     try {

@@ -412,10 +412,18 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     },
 
     async maintainClickPartitions(today, firstKeptDay) {
-      // Dropped first: an interrupted detach left pending must be finished before the parent takes another.
-      const dropped = firstKeptDay === null ? [] : await dropClickPartitionsBefore(db, firstKeptDay);
-      const ahead = Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => monthOf(today, i));
-      return { created: await ensureClickPartitions(db, ahead), dropped };
+      // Months ahead are made even when dropping fails (a drop that keeps failing must not leave
+      // flushes without partitions); the failure is still reported.
+      let dropped: string[] = [];
+      let failure: Error | null = null;
+      try {
+        if (firstKeptDay !== null) dropped = await dropClickPartitionsBefore(db, firstKeptDay);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+      }
+      const created = await ensureClickPartitions(db, Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => monthOf(today, i)));
+      if (failure !== null) throw failure;
+      return { created, dropped };
     },
 
     async pruneClickBatches(before) {
