@@ -17,6 +17,13 @@ export interface ExpirySweepOptions {
   retentionDays: number;
   /** Delivered and given-up webhook events older than WEBHOOK_RETENTION_MS are deleted. */
   webhooks?: Pick<WebhookStore, 'pruneOutbox'>;
+  partitionMetrics?: ClickPartitionMetrics;
+}
+
+export interface ClickPartitionMetrics {
+  /** Partitions created and dropped by one sweep. */
+  upkept(created: number, dropped: number): void;
+  upkeepFailed(): void;
 }
 
 /** How long the webhook delivery log keeps an event after it was written. */
@@ -44,7 +51,9 @@ export function startExpirySweep(
       const { created, dropped } = await store.maintainClickPartitions(now.toISOString().slice(0, 10), kept);
       if (created.length > 0) log.info({ created }, 'click partitions created');
       if (dropped.length > 0) log.info({ dropped, before: kept }, 'click partitions past their retention dropped');
+      options.partitionMetrics?.upkept(created.length, dropped.length);
     } catch (err) {
+      options.partitionMetrics?.upkeepFailed();
       log.warn({ err: (err as Error).message }, 'click partition upkeep failed; will retry');
     }
     try {

@@ -48,7 +48,9 @@ test('firstKeptDay: the retention counts today as its first day, in UTC', () => 
 test('a sweep marks expired links in slices, prunes batch ids, and deletes old detail until a slice comes back short', async () => {
   const store = fakeStore({ expired: [1000, 1000, 3], pruned: [10_000, 10_000, 42], partitions: { created: ['url_daily_clicks_2027_02'], dropped: ['url_daily_clicks_2025_10'] } });
   const captured = captureLogger('sweep');
-  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 30 });
+  const upkeep: string[] = [];
+  const partitionMetrics = { upkept: (created: number, dropped: number) => upkeep.push(`${created}/${dropped}`), upkeepFailed: () => upkeep.push('failed') };
+  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 30, partitionMetrics });
   try {
     await until(() => store.calls.pruneDailyDetail.length === 3, 2000, 'three slices of detail');
     assert.equal(store.calls.markExpired, 3, 'until a slice comes back short');
@@ -58,6 +60,7 @@ test('a sweep marks expired links in slices, prunes batch ids, and deletes old d
     assert.deepEqual(store.calls.maintainClickPartitions, [{ today: today.toISOString().slice(0, 10), firstKeptDay: firstKeptDay(today, 30) }], 'partitions at start, before the slices');
     assert.match(captured.text(), /click partitions created.*url_daily_clicks_2027_02|url_daily_clicks_2027_02.*click partitions created/);
     assert.match(captured.text(), /click partitions past their retention dropped/);
+    assert.deepEqual(upkeep, ['1/1'], 'counted once, as made and dropped');
     await until(() => /daily click detail past its retention deleted/.test(captured.text()), 2000, 'the log line');
     assert.match(captured.text(), /"pruned":20042/);
   } finally {
@@ -70,13 +73,15 @@ test('retention 0 keeps the detail forever; a failing prune is logged and the sw
   const stopKeep = startExpirySweep(keep, captureLogger('keep').log, { intervalMs: 20, retentionDays: 0 });
   const failing = fakeStore({ failPrune: true, failPartitions: true });
   const captured = captureLogger('failing');
-  const stopFailing = startExpirySweep(failing, captured.log, { intervalMs: 20, retentionDays: 7 });
+  let failures = 0;
+  const stopFailing = startExpirySweep(failing, captured.log, { intervalMs: 20, retentionDays: 7, partitionMetrics: { upkept: () => undefined, upkeepFailed: () => (failures += 1) } });
   try {
     await until(() => keep.calls.markExpired >= 2 && failing.calls.pruneDailyDetail.length >= 2, 2000, 'two sweeps each');
     assert.equal(keep.calls.pruneDailyDetail.length, 0);
     assert.equal(keep.calls.maintainClickPartitions[0]?.firstKeptDay, null, 'partitions made ahead, none dropped');
     assert.match(captured.text(), /click partition upkeep failed; will retry/);
     assert.ok(failing.calls.markExpired >= 2, 'a failed upkeep does not hold up the rest of the sweep');
+    assert.ok(failures >= 2, 'each failed upkeep counted');
     assert.match(captured.text(), /expiry sweep failed; will retry/);
   } finally {
     stopKeep();
