@@ -345,6 +345,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         // batch of distinct ids wants at any size.
         await tx.query('SET LOCAL enable_mergejoin = off');
         await tx.query('SET LOCAL enable_hashjoin = off');
+        // The per-day tables are partitioned (migration 013): the planner adds up the cost of every
+        // month a statement may touch, which lifts a large batch's estimate past jit_inline_above_cost
+        // and jit_optimize_above_cost, and compiling the plan then took longer than it saved. These
+        // statements are index lookups by the row, never the long scans JIT pays off for.
+        await tx.query('SET LOCAL jit = off');
         await tx.query(
           `UPDATE urls AS u SET clicks = u.clicks + v.clicks, bot_hits = u.bot_hits + v.bot_hits,
                   last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
