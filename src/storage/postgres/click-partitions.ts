@@ -128,7 +128,8 @@ export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: str
  */
 export async function deleteClickDaysBefore(db: SqlRunner, beforeDay: string, limit: number): Promise<number> {
   let deleted = 0;
-  // url_daily_values first, as before partitioning: a day's series never outlives its breakdowns.
+  // url_daily_values first, as before partitioning: a day being deleted may lose its breakdowns
+  // before its series, never show breakdowns without a series.
   const partitions = (await listClickPartitions(db)).filter((p) => !p.detachPending && (p.from === null || p.from < beforeDay));
   partitions.sort((a, b) => CLICK_TABLES.indexOf(b.parent) - CLICK_TABLES.indexOf(a.parent));
   for (const p of partitions) {
