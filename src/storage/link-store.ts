@@ -218,6 +218,12 @@ export interface LinkStore {
    * (YYYY-MM-DD); the links' totals stay. Returns how many rows went.
    */
   pruneDailyDetail(beforeDay: string, limit: number): Promise<number>;
+  /**
+   * Upkeep of the per-day tables' monthly partitions (migrations 011–013): creates those of the
+   * month of `today` (YYYY-MM-DD) and of the months ahead, and, unless `firstKeptDay` is null, drops
+   * those whose days all come before it. Returns the partitions created and dropped.
+   */
+  maintainClickPartitions(today: string, firstKeptDay: string | null): Promise<{ created: string[]; dropped: string[] }>;
   /** Forgets the ids of batches applied before `before`; returns how many. */
   pruneClickBatches(before: Date): Promise<number>;
   /** Marks links past their expiry as expired; returns how many. */

@@ -1,7 +1,9 @@
 // Marks links past their expiry as expired in PostgreSQL, so listings and analytics show it. The
 // redirect path does not depend on it: it checks `expires_at` itself, to the second. It also forgets
 // click-batch ids older than a day (they only guard retries of a flush, which come within seconds),
-// and deletes daily click detail older than ANALYTICS_RETENTION_DAYS, in slices.
+// and deletes daily click detail older than ANALYTICS_RETENTION_DAYS: whole monthly partitions of the
+// per-day tables first, then in slices inside the month that straddles the cutoff. Each sweep (the
+// first at start) also creates those tables' partitions for this month and the months ahead.
 import type { Logger } from '../core/logger.ts';
 import type { LinkStore } from '../storage/link-store.ts';
 import type { WebhookStore } from '../storage/webhook-store.ts';
@@ -15,6 +17,13 @@ export interface ExpirySweepOptions {
   retentionDays: number;
   /** Delivered and given-up webhook events older than WEBHOOK_RETENTION_MS are deleted. */
   webhooks?: Pick<WebhookStore, 'pruneOutbox'>;
+  partitionMetrics?: ClickPartitionMetrics;
+}
+
+export interface ClickPartitionMetrics {
+  /** Partitions created and dropped by one sweep. */
+  upkept(created: number, dropped: number): void;
+  upkeepFailed(): void;
 }
 
 /** How long the webhook delivery log keeps an event after it was written. */
@@ -25,11 +34,28 @@ export function firstKeptDay(now: Date, retentionDays: number): string {
   return new Date(Math.floor(now.getTime() / DAY_MS) * DAY_MS - (retentionDays - 1) * DAY_MS).toISOString().slice(0, 10);
 }
 
-export function startExpirySweep(store: Pick<LinkStore, 'markExpired' | 'pruneClickBatches' | 'pruneDailyDetail'>, log: Logger, options: ExpirySweepOptions): () => void {
+export function startExpirySweep(
+  store: Pick<LinkStore, 'markExpired' | 'pruneClickBatches' | 'pruneDailyDetail' | 'maintainClickPartitions'>,
+  log: Logger,
+  options: ExpirySweepOptions,
+): () => void {
   let running = false;
   const sweep = async (): Promise<void> => {
     if (running) return;
     running = true;
+    // Apart from the rest: a partition that could not be made now must not hold up expiry marking, and
+    // the next sweep tries again (two months ahead leave time; a flush creates a missing one itself).
+    try {
+      const now = new Date();
+      const kept = options.retentionDays > 0 ? firstKeptDay(now, options.retentionDays) : null;
+      const { created, dropped } = await store.maintainClickPartitions(now.toISOString().slice(0, 10), kept);
+      if (created.length > 0) log.info({ created }, 'click partitions created');
+      if (dropped.length > 0) log.info({ dropped, before: kept }, 'click partitions past their retention dropped');
+      options.partitionMetrics?.upkept(created.length, dropped.length);
+    } catch (err) {
+      options.partitionMetrics?.upkeepFailed();
+      log.warn({ err: (err as Error).message }, 'click partition upkeep failed; will retry');
+    }
     try {
       let marked = 0;
       for (;;) {

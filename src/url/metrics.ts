@@ -1,6 +1,7 @@
 // URL service series: cache effectiveness, redirect outcomes, the click pipeline.
 import { Counter, createTallyCounter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
 import type { ClickCounter, ClickCounterMetrics } from './click-counter.ts';
+import type { ClickPartitionMetrics } from './expiry-sweep.ts';
 import type { WebhookDispatcher, WebhookDispatcherMetrics } from './webhook-dispatcher.ts';
 
 export interface UrlMetrics {
@@ -19,6 +20,7 @@ export interface UrlMetrics {
   webhookMetrics: WebhookDispatcherMetrics;
   /** The outbox gauge, read from the dispatcher at scrape time. */
   watchWebhooks: (dispatcher: Pick<WebhookDispatcher, 'pending'>) => void;
+  partitionMetrics: ClickPartitionMetrics;
 }
 
 export function createUrlMetrics(registry: Registry): UrlMetrics {
@@ -101,7 +103,21 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
       this.set(dispatcher?.pending() ?? 0);
     },
   });
+  const partitionsCreated = new Counter({ name: 'click_partitions_created_total', help: 'Monthly partitions of the per-day click tables created (ahead, by the expiry sweep)', registers });
+  const partitionsDropped = new Counter({ name: 'click_partitions_dropped_total', help: 'Monthly partitions of the per-day click tables dropped by the retention', registers });
+  const partitionFailures = new Counter({
+    name: 'click_partition_upkeep_failures_total',
+    help: 'Expiry sweeps whose creation or retention of click partitions failed (retried by the next sweep; flushes create a missing month themselves)',
+    registers,
+  });
   return {
+    partitionMetrics: {
+      upkept: (created, dropped) => {
+        partitionsCreated.inc(created);
+        partitionsDropped.inc(dropped);
+      },
+      upkeepFailed: () => partitionFailures.inc(),
+    },
     webhookMetrics: {
       delivery: (result) => webhookDeliveries.inc({ result }),
       endpointDisabled: () => webhookDisabled.inc(),

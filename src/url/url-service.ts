@@ -101,6 +101,7 @@ export async function startUrlService(
     intervalMs: EXPIRY_SWEEP_MS,
     retentionDays: config.analytics.retentionDays,
     webhooks: parts.backgroundWebhooks,
+    partitionMetrics: metrics.partitionMetrics,
   });
   const webhooks = createWebhookService({
     store: parts.webhooks,

@@ -1,14 +1,19 @@
 // The expiry sweep's upkeep against a fake store: links marked expired in slices, old click-batch
-// ids forgotten, and daily click detail past ANALYTICS_RETENTION_DAYS deleted in slices (or kept
-// forever with 0).
+// ids forgotten, the click tables' partitions kept up, and daily click detail past
+// ANALYTICS_RETENTION_DAYS deleted in slices (or kept forever with 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { firstKeptDay, startExpirySweep } from '../../src/url/expiry-sweep.ts';
 import { until } from '../support/fault-probes.ts';
 import { captureLogger } from '../support/log.ts';
 
-function fakeStore(options: { expired?: number[]; pruned?: number[]; failPrune?: boolean } = {}) {
-  const calls = { markExpired: 0, pruneClickBatches: 0, pruneDailyDetail: [] as { before: string; limit: number }[] };
+function fakeStore(options: { expired?: number[]; pruned?: number[]; failPrune?: boolean; failPartitions?: boolean; partitions?: { created: string[]; dropped: string[] } } = {}) {
+  const calls = {
+    markExpired: 0,
+    pruneClickBatches: 0,
+    pruneDailyDetail: [] as { before: string; limit: number }[],
+    maintainClickPartitions: [] as { today: string; firstKeptDay: string | null }[],
+  };
   const expired = [...(options.expired ?? [0])];
   const pruned = [...(options.pruned ?? [0])];
   return {
@@ -26,6 +31,11 @@ function fakeStore(options: { expired?: number[]; pruned?: number[]; failPrune?:
       if (options.failPrune === true) return Promise.reject(new Error('postgres is down'));
       return Promise.resolve(pruned.shift() ?? 0);
     },
+    maintainClickPartitions: (today: string, firstKeptDay: string | null) => {
+      calls.maintainClickPartitions.push({ today, firstKeptDay });
+      if (options.failPartitions === true) return Promise.reject(new Error('lock timeout'));
+      return Promise.resolve(options.partitions ?? { created: [], dropped: [] });
+    },
   };
 }
 
@@ -36,15 +46,21 @@ test('firstKeptDay: the retention counts today as its first day, in UTC', () => 
 });
 
 test('a sweep marks expired links in slices, prunes batch ids, and deletes old detail until a slice comes back short', async () => {
-  const store = fakeStore({ expired: [1000, 1000, 3], pruned: [10_000, 10_000, 42] });
+  const store = fakeStore({ expired: [1000, 1000, 3], pruned: [10_000, 10_000, 42], partitions: { created: ['url_daily_clicks_2027_02'], dropped: ['url_daily_clicks_2025_10'] } });
   const captured = captureLogger('sweep');
-  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 30 });
+  const upkeep: string[] = [];
+  const partitionMetrics = { upkept: (created: number, dropped: number) => upkeep.push(`${created}/${dropped}`), upkeepFailed: () => upkeep.push('failed') };
+  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 30, partitionMetrics });
   try {
     await until(() => store.calls.pruneDailyDetail.length === 3, 2000, 'three slices of detail');
     assert.equal(store.calls.markExpired, 3, 'until a slice comes back short');
     assert.equal(store.calls.pruneClickBatches, 1);
     const today = new Date();
     assert.deepEqual(store.calls.pruneDailyDetail[0], { before: firstKeptDay(today, 30), limit: 10_000 });
+    assert.deepEqual(store.calls.maintainClickPartitions, [{ today: today.toISOString().slice(0, 10), firstKeptDay: firstKeptDay(today, 30) }], 'partitions at start, before the slices');
+    assert.match(captured.text(), /click partitions created.*url_daily_clicks_2027_02|url_daily_clicks_2027_02.*click partitions created/);
+    assert.match(captured.text(), /click partitions past their retention dropped/);
+    assert.deepEqual(upkeep, ['1/1'], 'counted once, as made and dropped');
     await until(() => /daily click detail past its retention deleted/.test(captured.text()), 2000, 'the log line');
     assert.match(captured.text(), /"pruned":20042/);
   } finally {
@@ -55,12 +71,17 @@ test('a sweep marks expired links in slices, prunes batch ids, and deletes old d
 test('retention 0 keeps the detail forever; a failing prune is logged and the sweep goes on', async () => {
   const keep = fakeStore();
   const stopKeep = startExpirySweep(keep, captureLogger('keep').log, { intervalMs: 20, retentionDays: 0 });
-  const failing = fakeStore({ failPrune: true });
+  const failing = fakeStore({ failPrune: true, failPartitions: true });
   const captured = captureLogger('failing');
-  const stopFailing = startExpirySweep(failing, captured.log, { intervalMs: 20, retentionDays: 7 });
+  let failures = 0;
+  const stopFailing = startExpirySweep(failing, captured.log, { intervalMs: 20, retentionDays: 7, partitionMetrics: { upkept: () => undefined, upkeepFailed: () => (failures += 1) } });
   try {
     await until(() => keep.calls.markExpired >= 2 && failing.calls.pruneDailyDetail.length >= 2, 2000, 'two sweeps each');
     assert.equal(keep.calls.pruneDailyDetail.length, 0);
+    assert.equal(keep.calls.maintainClickPartitions[0]?.firstKeptDay, null, 'partitions made ahead, none dropped');
+    assert.match(captured.text(), /click partition upkeep failed; will retry/);
+    assert.ok(failing.calls.markExpired >= 2, 'a failed upkeep does not hold up the rest of the sweep');
+    assert.ok(failures >= 2, 'each failed upkeep counted');
     assert.match(captured.text(), /expiry sweep failed; will retry/);
   } finally {
     stopKeep();

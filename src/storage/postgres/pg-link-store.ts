@@ -6,6 +6,7 @@ import { ServerBusy } from '../../core/errors.ts';
 import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import { listSegments, runListSegments } from './pg-link-list.ts';
+import { deleteClickDaysBefore, dropClickPartitionsBefore, ensureClickPartitions, isMissingPartition, MONTHS_AHEAD, monthOf } from './click-partitions.ts';
 import {
   CodeExists,
   DIMENSIONS,
@@ -184,9 +185,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
 
     async deleteById(id) {
       const { rows } = await db.query<UrlRow>(
-        // url_daily_values has no foreign key (migrations/004_click_dimensions.sql): its rows go here.
+        // The per-day tables have no foreign key (migrations/004_click_dimensions.sql, 013): their rows go here.
         `WITH deleted AS (DELETE FROM urls WHERE id = $1 RETURNING ${URL_COLUMNS}),
               detail AS (DELETE FROM url_daily_values WHERE url_id = $1),
+              series AS (DELETE FROM url_daily_clicks WHERE url_id = $1),
               ${linkEventCte('link.deleted', 'deleted')} SELECT * FROM deleted`,
         [id],
       );
@@ -296,7 +298,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       const valueRows = sorted.flatMap((a) =>
         [...a.days].flatMap(([day, d]) => [...d.values].flatMap(([dimension, counts]) => [...counts].map(([value, n]) => [a.linkId, day, dimension, value, n] as const))),
       );
-      await db.transaction(async (tx) => {
+      const write = (): Promise<void> => db.transaction(async (tx) => {
         if (batchId !== undefined) {
           const { rows } = await tx.query<{ id: string }>('INSERT INTO click_batches (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id', [batchId]);
           if (rows.length === 0) return; // applied already: this is a retry whose first COMMIT went through
@@ -307,6 +309,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         // batch of distinct ids wants at any size.
         await tx.query('SET LOCAL enable_mergejoin = off');
         await tx.query('SET LOCAL enable_hashjoin = off');
+        // The per-day tables are partitioned (migration 013): the planner adds up the cost of every
+        // month a statement may touch, which lifts a large batch's estimate past jit_inline_above_cost
+        // and jit_optimize_above_cost, and compiling the plan then took longer than it saved. These
+        // statements are index lookups by the row, never the long scans JIT pays off for.
+        await tx.query('SET LOCAL jit = off');
         await tx.query(
           `UPDATE urls AS u SET clicks = u.clicks + v.clicks, bot_hits = u.bot_hits + v.bot_hits,
                   last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
@@ -356,21 +363,36 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
           if (rows[0]?.found === true) await tx.query(CLICKED_EVENTS_SQL, [withClicks.map((a) => a.linkId), withClicks.map((a) => a.clicks)]);
         }
       });
+      try {
+        await write();
+      } catch (err) {
+        // A day no partition holds (the sweep creates months ahead, but clicks can be dated before
+        // the oldest partition, or the sweep may not have run): the whole transaction rolled back, so
+        // create the months and write it again, batch id and all.
+        if (!isMissingPartition(err)) throw err;
+        await ensureClickPartitions(db, dayRows.map((r) => r[1]));
+        await write();
+      }
     },
 
     async pruneDailyDetail(beforeDay, limit) {
       // In slices by ctid, so that a first run over years of detail never holds one long lock.
-      let deleted = 0;
-      for (const table of ['url_daily_values', 'url_daily_clicks']) {
-        const { rows } = await db.query<{ n: number }>(
-          `WITH gone AS (DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE day < $1::date LIMIT $2) RETURNING 1)
-           SELECT count(*) AS n FROM gone`,
-          [beforeDay, limit - deleted],
-        );
-        deleted += Number(rows[0]?.n ?? 0);
-        if (deleted >= limit) break;
+      return deleteClickDaysBefore(db, beforeDay, limit);
+    },
+
+    async maintainClickPartitions(today, firstKeptDay) {
+      // Months ahead are made even when dropping fails (a drop that keeps failing must not leave
+      // flushes without partitions); the failure is still reported.
+      let dropped: string[] = [];
+      let failure: Error | null = null;
+      try {
+        if (firstKeptDay !== null) dropped = await dropClickPartitionsBefore(db, firstKeptDay);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
       }
-      return deleted;
+      const created = await ensureClickPartitions(db, Array.from({ length: MONTHS_AHEAD + 1 }, (_, i) => monthOf(today, i)));
+      if (failure !== null) throw failure;
+      return { created, dropped };
     },
 
     async pruneClickBatches(before) {

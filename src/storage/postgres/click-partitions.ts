@@ -1,0 +1,151 @@
+// The partitions of the per-day click tables (migrations 011–013, docs/scaling.md "Partitioned click
+// data"): one per UTC month, created ahead by the service and dropped by the retention. Works on
+// PostgreSQL and PGlite alike.
+import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
+
+export const CLICK_TABLES = ['url_daily_clicks', 'url_daily_values'] as const;
+export type ClickTable = (typeof CLICK_TABLES)[number];
+
+/** Months created ahead of the current one: a sweep that fails for weeks still leaves flushes a place. */
+export const MONTHS_AHEAD = 2;
+
+// Replicas creating the same month at once take turns (arbitrary, fixed: "curt click partitions").
+const CREATE_LOCK_ID = 727_274_013;
+
+export interface ClickPartition {
+  parent: ClickTable;
+  name: string;
+  /** First day held (YYYY-MM-DD), or null for MINVALUE (the legacy partition: every day before `to`). */
+  from: string | null;
+  /** First day no longer held, or null for MAXVALUE. */
+  to: string | null;
+  /** A DETACH ... CONCURRENTLY that was interrupted: it must be finished before anything else. */
+  detachPending: boolean;
+}
+
+/** The first day of the UTC month of a day (YYYY-MM-DD), `months` months on. */
+export function monthOf(day: string, months = 0): string {
+  const date = new Date(`${day.slice(0, 7)}-01T00:00:00Z`);
+  date.setUTCMonth(date.getUTCMonth() + months);
+  return date.toISOString().slice(0, 10);
+}
+
+const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/** A bound as pg_get_expr prints it: '2026-12-01' or MINVALUE / MAXVALUE. */
+function boundDay(text: string): string | null {
+  const day = /'(\d{4}-\d{2}-\d{2})'/.exec(text);
+  return day ? (day[1] as string) : null;
+}
+
+export async function listClickPartitions(db: SqlRunner): Promise<ClickPartition[]> {
+  // pg_get_expr without the relation (0): a bound holds only constants, and naming the partition
+  // would take a lock on it, waiting behind whatever holds it exclusively.
+  const { rows } = await db.query<{ parent: ClickTable; name: string; bound: string; pending: boolean }>(
+    `SELECT p.relname AS parent, c.relname AS name, pg_get_expr(c.relpartbound, 0) AS bound, i.inhdetachpending AS pending
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+      WHERE i.inhparent = ANY (ARRAY['url_daily_clicks'::regclass, 'url_daily_values'::regclass])
+      ORDER BY 1, 2`,
+  );
+  return rows.map((r) => {
+    const range = /FROM \((.+)\) TO \((.+)\)/.exec(r.bound);
+    return { parent: r.parent, name: r.name, from: boundDay(range?.[1] ?? ''), to: boundDay(range?.[2] ?? ''), detachPending: r.pending };
+  });
+}
+
+const holds = (p: ClickPartition, day: string): boolean => !p.detachPending && (p.from === null || p.from <= day) && (p.to === null || day < p.to);
+
+/**
+ * Creates, for both tables, the monthly partition of each month of `days` that no partition holds.
+ * Returns the names created. Each is made apart and then attached: CREATE TABLE ... PARTITION OF
+ * would take ACCESS EXCLUSIVE on the parent, ATTACH of an empty table only SHARE UPDATE EXCLUSIVE,
+ * which flushes and reads do not wait for. An advisory lock and a second look inside it let replicas
+ * doing the same at once all succeed.
+ */
+export async function ensureClickPartitions(db: TransactionalRunner, days: Iterable<string>): Promise<string[]> {
+  const months = [...new Set([...days].map((d) => monthOf(d)))].sort();
+  const missing = (partitions: ClickPartition[]): { parent: ClickTable; month: string }[] =>
+    CLICK_TABLES.flatMap((parent) => months.filter((m) => !partitions.some((p) => p.parent === parent && holds(p, m))).map((month) => ({ parent, month })));
+  if (missing(await listClickPartitions(db)).length === 0) return [];
+  return db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK_ID]);
+    const created: string[] = [];
+    for (const { parent, month } of missing(await listClickPartitions(tx))) {
+      const name = `${parent}_${month.slice(0, 4)}_${month.slice(5, 7)}`;
+      // LIKE copies the CHECK constraints ATTACH requires; ATTACH adds the parent's indexes.
+      await tx.query(`CREATE TABLE ${quote(name)} (LIKE ${quote(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+      await tx.query(`ALTER TABLE ${quote(parent)} ATTACH PARTITION ${quote(name)} FOR VALUES FROM ('${month}') TO ('${monthOf(month, 1)}')`);
+      created.push(name);
+    }
+    return created;
+  });
+}
+
+/**
+ * Detaches and drops every partition whose days all come before `firstKeptDay`, the legacy one
+ * included once its last day has passed. DETACH ... CONCURRENTLY takes SHARE UPDATE EXCLUSIVE on
+ * the parent, so flushes and reads never wait for it (a plain DETACH or DROP TABLE takes ACCESS
+ * EXCLUSIVE); it cannot run in a transaction, and one that is interrupted (a statement timeout, a
+ * lost connection) leaves the partition "pending", finished here by FINALIZE on the next sweep.
+ * Returns the names dropped.
+ */
+export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: string): Promise<string[]> {
+  const dropped: string[] = [];
+  // A partition detached by a sweep that then failed to drop it (a lost connection) is a table of
+  // the partitions' names that belongs to no parent any more: nothing else makes one (a partition
+  // is created and attached in one transaction, 013 renames and attaches in one).
+  const { rows: strays } = await db.query<{ name: string }>(
+    `SELECT relname AS name FROM pg_class
+      WHERE relkind = 'r' AND NOT relispartition AND relnamespace = current_schema()::regnamespace
+        AND relname ~ '^url_daily_(clicks|values)_(legacy|\\d{4}_\\d{2})$'`,
+  );
+  for (const { name } of strays) {
+    await db.query(`DROP TABLE IF EXISTS ${quote(name)}`);
+    dropped.push(name);
+  }
+  for (const p of await listClickPartitions(db)) {
+    if (!p.detachPending && (p.to === null || p.to > firstKeptDay)) continue;
+    try {
+      await db.query(`ALTER TABLE ${quote(p.parent)} DETACH PARTITION ${quote(p.name)} ${p.detachPending ? 'FINALIZE' : 'CONCURRENTLY'}`);
+    } catch (err) {
+      // Another replica's sweep got there first. Detached already: dropped below, by whichever gets
+      // there (IF EXISTS). Pending: that replica is detaching it (or was interrupted, and the next
+      // sweep finishes it). Still attached and not pending is a real failure.
+      const now = (await listClickPartitions(db)).find((q) => q.name === p.name);
+      if (now !== undefined && !now.detachPending) throw err;
+      if (now !== undefined) continue;
+    }
+    await db.query(`DROP TABLE IF EXISTS ${quote(p.name)}`);
+    dropped.push(p.name);
+  }
+  return dropped;
+}
+
+/**
+ * Deletes up to `limit` rows of days before `beforeDay` from the partitions that hold such days, one
+ * partition at a time: a ctid names a row only within one table (a DELETE ... WHERE ctid IN (...) on
+ * the parent would also delete the rows at the same place in every other partition).
+ */
+export async function deleteClickDaysBefore(db: SqlRunner, beforeDay: string, limit: number): Promise<number> {
+  let deleted = 0;
+  // url_daily_values first, as before partitioning: a day being deleted may lose its breakdowns
+  // before its series, never show breakdowns without a series.
+  const partitions = (await listClickPartitions(db)).filter((p) => !p.detachPending && (p.from === null || p.from < beforeDay));
+  partitions.sort((a, b) => CLICK_TABLES.indexOf(b.parent) - CLICK_TABLES.indexOf(a.parent));
+  for (const p of partitions) {
+    const table = quote(p.name);
+    const { rows } = await db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE day < $1::date LIMIT $2) RETURNING 1)
+       SELECT count(*) AS n FROM gone`,
+      [beforeDay, limit - deleted],
+    );
+    deleted += Number(rows[0]?.n ?? 0);
+    if (deleted >= limit) break;
+  }
+  return deleted;
+}
+
+/** Whether an error is PostgreSQL finding no partition for a row (SQLSTATE 23514, like a CHECK). */
+export function isMissingPartition(err: unknown): boolean {
+  return (err as { code?: unknown }).code === '23514' && /^no partition of relation/.test((err as Error).message);
+}
