@@ -143,7 +143,7 @@ ${CLIENT_OPTIONS}`,
 
 Lists the links of your API key (every link for an admin key), newest first unless --sort says,
 with their clicks and their visits made of the limit (2/5; - for none).
-  --search TEXT        only links whose code or target contains TEXT (any letter case)
+  --search TEXT        only links whose code or target contains TEXT (any letter case; 3 characters or more)
   --state STATE        only links that are active, expired, used or disabled
   --tag TAG            only links having this tag (repeat it, or a,b: links having all of them)
   --sort SORT          created (default), clicks or last_click (never-clicked links last)

@@ -153,6 +153,8 @@ describe('tags and GET /urls sorting and filters', () => {
       `?cursor=${'a'.repeat(201)}`,
       `?sort=clicks&cursor=${Buffer.from('v1.clicks.desc.-.5').toString('base64url')}`,
       '?limit=0',
+      '?q=ab',
+      '?q=%C3%A9',
     ];
     for (const query of bad) {
       const res = await list(query);

@@ -68,6 +68,13 @@ export function tagFilter(tag: string | string[] | undefined): string[] {
   return normaliseTags(given, 'tag');
 }
 
+/**
+ * Shortest `q`: the trigram indexes (migrations/010_link_search.sql) cannot answer a text of 1 or 2
+ * characters, and one that few links hold would read every link of the owner (seconds at a million,
+ * and on PGlite every other query waits meanwhile). docs/listing.md, "Text search".
+ */
+export const MIN_SEARCH_CHARS = 3;
+
 export interface ListRequest {
   limit: number;
   sort: ListSort;
@@ -90,6 +97,9 @@ export function parseListQuery(query: ListQueryString, now: Date): ListRequest {
   range(createdAfter, createdBefore, 'created');
   range(expiresAfter, expiresBefore, 'expires');
   const { q, state } = query;
+  if (q !== undefined && q !== '' && [...q].length < MIN_SEARCH_CHARS) {
+    throw new InvalidRequest(`q needs at least ${MIN_SEARCH_CHARS} characters (got ${[...q].length}): a shorter text cannot use the search index.`);
+  }
   return {
     limit,
     sort,

@@ -151,7 +151,7 @@ function LinkList() {
       <form class="filters" role="search" onSubmit={search} aria-label="Search links">
         <div>
           <label for={`${id}-q`}>Search</label>
-          <input id={`${id}-q`} type="search" name="q" value={query} placeholder="code or address" onInput={(e) => setQuery(e.currentTarget.value)} />
+          <input id={`${id}-q`} type="search" name="q" minLength={3} value={query} placeholder="code or address" onInput={(e) => setQuery(e.currentTarget.value)} />
         </div>
         <div>
           <label for={`${id}-state`}>State</label>
