@@ -67,24 +67,36 @@ export const RECORDED: { postgres: PostgresFigures; redis: RedisFigures; nearEvi
   postgres: {
     linksLoaded: 500_000,
     urlsHeapBytesPerRow: 234,
-    urlsIndexBytesPerRow: 365,
+    urlsIndexBytesPerRow: 353,
     urlsIndexes: 9,
-    dailyClicksBytesPerRow: 118,
-    dailyValuesBytesPerRow: 138,
-    creationCpuUs: 162,
-    creationWalBytes: 1152,
-    lookupCpuUs: 275,
-    lookupBatchedCpuUs: 22,
+    dailyClicksBytesPerRow: 110,
+    dailyValuesBytesPerRow: 137,
+    creationCpuUs: 165,
+    creationWalBytes: 6306,
+    lookupCpuUs: 219,
+    lookupBatchedCpuUs: 16.5,
     flushLinksPerBatch: 2000,
-    flushCpuUsPerLink: 211,
-    flushWalBytesPerLink: 12958,
-    flushFpiBytesPerLink: 9944,
-    flushPagesPerLink: 10,
-    flushWallMsPerBatch: 1421,
+    flushCpuUsPerLink: 221,
+    flushWalBytesPerLink: 19_561,
+    flushFpiBytesPerLink: 16_601,
+    flushPagesPerLink: 1.49,
+    flushWallMsPerBatch: 1245,
   },
-  redis: { bytesPerCachedLink: 246, bytesPerUsedCode: 58, cpuUsPerRead: 11.6, cpuUsPerWrite: 12.6 },
-  nearEvictionUs: { '10000': 12.5, '100000': 103 },
+  redis: { bytesPerCachedLink: 245, bytesPerUsedCode: 56.7, cpuUsPerRead: 8, cpuUsPerWrite: 13.6 },
+  nearEvictionUs: { '10000': 8.6, '100000': 127.1 },
 };
+
+/**
+ * Pages a flushed link dirties in a table of a billion links, derived from the schema rather than
+ * measured (the scratch table is too small: 16,000 flushed links there share its few thousand index
+ * pages, 1.5 pages each): the UPDATE of `urls` is not HOT (it changes `clicks` and `last_clicked_at`,
+ * which listing indexes hold), so it writes the old row's heap page and a new entry in each of the
+ * indexes, five of them at a random place (primary key, short_code, owner+id, owner+md5(url),
+ * owner+created_at); the others and the new row's page are written in order; then one leaf of
+ * url_daily_clicks' and one of url_daily_values' primary key (by link id: random).
+ */
+const PAGES_PER_FLUSHED_LINK = 1 + 5 + 2;
+const PAGE_BYTES = 8192;
 
 interface Args {
   sim: SimulationOptions;
@@ -196,7 +208,8 @@ interface Load {
   redisOps: { reads: number; fills: number; creationWrites: number; publishes: number; deliveries: number; keyPool: number };
   redisCores: number;
   postgresCores: { lookups: [number, number]; flush: number; creations: number };
-  walBytesPerSecond: number;
+  /** WAL without full-page images (each page written since the last checkpoint already) and with one for every page touched. */
+  walBytesPerSecond: [number, number];
   pageWritesPerSecond: number;
   pageReadsPerSecond: number;
 }
@@ -253,10 +266,13 @@ function planLoad(sim: SimulationOptions, scaled: Scaled, pgf: PostgresFigures, 
       flush: (urlsRows * pgf.flushCpuUsPerLink) / 1e6,
       creations: (creationRate * pgf.creationCpuUs) / 1e6,
     },
-    walBytesPerSecond: urlsRows * pgf.flushWalBytesPerLink + creationRate * pgf.creationWalBytes,
-    pageWritesPerSecond: urlsRows * pgf.flushPagesPerLink + creationRate * (pgf.urlsIndexes + 1),
-    // Upper bound: every page a lookup or a flushed link needs is read from disk (a cold cache).
-    pageReadsPerSecond: tier.postgresReads * 2 + urlsRows * pgf.flushPagesPerLink,
+    walBytesPerSecond: [
+      urlsRows * (pgf.flushWalBytesPerLink - pgf.flushFpiBytesPerLink) + creationRate * pgf.creationWalBytes,
+      urlsRows * (pgf.flushWalBytesPerLink - pgf.flushFpiBytesPerLink + PAGES_PER_FLUSHED_LINK * PAGE_BYTES) + creationRate * pgf.creationWalBytes,
+    ],
+    pageWritesPerSecond: urlsRows * PAGES_PER_FLUSHED_LINK + creationRate * (pgf.urlsIndexes + 1),
+    // Upper bound: every page a lookup (index leaf and heap) or a flushed link needs is read from disk.
+    pageReadsPerSecond: tier.postgresReads * 2 + urlsRows * PAGES_PER_FLUSHED_LINK,
   };
 }
 
@@ -349,6 +365,16 @@ async function main(): Promise<void> {
     return [pct(m.redisHitRatio), fmt(m.postgresReads)];
   })])));
   say();
+  say('Longer lifetimes (8 replicas, CACHE_NEAR_MAX 100k, Redis unbounded): what each tier catches, and the Redis memory that takes:');
+  say();
+  const lifetimes: string[][] = [];
+  for (const [nearTtlS, redisTtlS] of [[60, 3600], [300, 3600], [60, 6 * 3600], [60, 24 * 3600], [300, 24 * 3600]] as const) {
+    const avg = tiers(full.pop, { replicas: 8, nearSize: 100_000, nearTtlS, redisSize: Infinity, redisTtlS });
+    const pk = tiers(peak.pop, { replicas: 8, nearSize: 100_000, nearTtlS, redisSize: Infinity, redisTtlS });
+    lifetimes.push([fmt(nearTtlS), fmt(redisTtlS), pct(avg.nearHitRatio), pct(avg.postgresShare), fmt(avg.postgresReads), fmt(pk.postgresReads), bytes((avg.redisEntries + full.linksPerSecond * redisTtlS) * rf.bytesPerCachedLink)]);
+  }
+  say(table(['CACHE_NEAR_TTL_S', 'CACHE_TTL_S', 'near hit (avg)', 'to PostgreSQL (avg)', 'PG reads/s avg', 'PG reads/s peak', 'Redis memory (avg)'], lifetimes));
+  say();
   const fullUnbounded = tiers(full.pop, tierOptions(sim, 100_000, 16, Infinity));
   say(`Redis cache entries live (unbounded, TTL ${sim.redisTtlS} s): ${fmt(fullUnbounded.redisEntries + full.linksPerSecond * sim.redisTtlS)} = ${bytes((fullUnbounded.redisEntries + full.linksPerSecond * sim.redisTtlS) * rf.bytesPerCachedLink)} at ${fmt(rf.bytesPerCachedLink)} bytes each.`);
   say();
@@ -399,7 +425,7 @@ async function main(): Promise<void> {
     row('flush rows/s: urls, url_daily_clicks, url_daily_values', (l) => `${fmt(l.flushRowsPerSecond.urls)}, ${fmt(l.flushRowsPerSecond.dailyClicks)}, ${fmt(l.flushRowsPerSecond.dailyValues)}`),
     row('PostgreSQL reads/s (Redis misses)', (l) => fmt(l.tier.postgresReads)),
     row('PostgreSQL CPU, cores: lookups (batched–single), flush, creations', (l) => `${fmt(l.postgresCores.lookups[0], 2)}–${fmt(l.postgresCores.lookups[1], 2)}, ${fmt(l.postgresCores.flush, 2)}, ${fmt(l.postgresCores.creations, 2)}`),
-    row('PostgreSQL WAL', (l) => `${fmt(l.walBytesPerSecond / 1e6, 1)} MB/s`),
+    row('PostgreSQL WAL: no full-page images – one per page touched', (l) => `${fmt(l.walBytesPerSecond[0] / 1e6, 1)}–${fmt(l.walBytesPerSecond[1] / 1e6)} MB/s`),
     row('PostgreSQL pages written/s (upper bound); read/s (cold cache bound)', (l) => `${fmt(l.pageWritesPerSecond)}; ${fmt(l.pageReadsPerSecond)}`),
     row('PostgreSQL connections (replicas × 12)', (l) => fmt(l.replicas * CONNECTIONS_PER_REPLICA)),
   ]));
@@ -413,17 +439,19 @@ async function main(): Promise<void> {
   // replica's flush can write per second was measured (the batch above); past it, batches grow,
   // the click buffer fills (CLICK_BUFFER_MAX), details are shed and then clicks dropped.
   const flushCapacity = (pgf.flushLinksPerBatch / pgf.flushWallMsPerBatch) * 1000;
-  say(`## The click flush at ${PEAK_FACTOR}× peak, by CLICK_FLUSH_INTERVAL_MS and replicas (one replica's flush wrote ${fmt(flushCapacity)} links/s in the measurement)`);
+  say(`## The click flush at ${PEAK_FACTOR}× peak, by CLICK_FLUSH_INTERVAL_MS and replicas`);
+  say();
+  say(`One replica's flush wrote ${fmt(flushCapacity)} links/s in the measurement (wall time, a loaded machine); its backend's CPU per link (${fmt(pgf.flushCpuUsPerLink)} µs) caps one flush stream at ${fmt(1e6 / pgf.flushCpuUsPerLink)} links/s on any machine. "Keeps up" uses the measured rate.`);
   say();
   const flushRows: string[][] = [];
   for (const replicas of [peakLoad.replicas, 8, 16, 32]) {
     for (const flushMs of [1000, 5000, 10_000, 30_000, 60_000]) {
       const l = planLoad(sim, peak, pgf, rf, { nearSize: 100_000, creationFactor: PEAK_FACTOR, evictionUs, flushMs, fixedReplicas: replicas });
       const perReplica = l.flushRowsPerSecond.urls / replicas;
-      flushRows.push([String(replicas), fmt(flushMs / 1000), fmt(l.distinctPerReplicaFlush), fmt(perReplica), perReplica <= flushCapacity ? 'yes' : 'no', fmt(l.flushRowsPerSecond.urls), fmt(l.flushRowsPerSecond.dailyValues), fmt(l.postgresCores.flush, 1), `${fmt(l.walBytesPerSecond / 1e6)} MB/s`]);
+      flushRows.push([String(replicas), fmt(flushMs / 1000), fmt(l.distinctPerReplicaFlush), fmt(perReplica), perReplica <= flushCapacity ? 'yes' : 'no', fmt(l.flushRowsPerSecond.urls), fmt(l.flushRowsPerSecond.dailyValues), fmt(l.postgresCores.flush, 1), `${fmt(l.walBytesPerSecond[0] / 1e6)}–${fmt(l.walBytesPerSecond[1] / 1e6)} MB/s`]);
     }
   }
-  say(table(['replicas', 'interval s', 'links per flush', 'links/s per replica', 'keeps up', 'urls rows/s (all)', 'url_daily_values rows/s', 'PG cores (flush)', 'WAL'], flushRows));
+  say(table(['replicas', 'interval s', 'links per flush', 'links/s per replica', 'keeps up', 'urls rows/s (all)', 'url_daily_values rows/s', 'PG cores (flush)', 'WAL (no FPI – all FPI)'], flushRows));
   say();
   say(`Per-operation figures ${measured ? 'measured in this run' : 'recorded (--no-measure)'}: ${JSON.stringify({ postgres: pgf, redis: rf })}`);
   const text = out.join('\n');

@@ -146,6 +146,9 @@ export async function measurePostgres(adminUrl: string, options: { links?: numbe
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   await admin.query(`CREATE DATABASE ${name}`);
+  // The shared server recycles WAL segments quickly under other work: a temporary slot keeps them
+  // until they are read (it goes with this session, even if the bench dies).
+  await admin.query('SELECT pg_create_physical_replication_slot($1, true, true)', [name]);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const db = new pg.Client({ connectionString: url.toString() });
