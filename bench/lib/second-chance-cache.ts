@@ -2,12 +2,12 @@
 // capacity simulation: the same entries, expiry and second-chance (CLOCK) order, entry for entry
 // (test/unit/capacity-sim.test.ts replays one trace through both and compares every answer).
 //
-// Why not the class itself: its eviction starts a new walk of the Map at every eviction, and a V8 Map
-// keeps the slots of deleted entries until it is rehashed, so each walk first steps over every entry
-// evicted or moved since: at 100,000 entries an eviction cost 40–57 µs of CPU here (docs/scaling.md,
-// "Capacity plan"), which made a simulated month take hours. This one keeps its walk between
-// evictions. Everything before the walk's position was deleted or moved to the end, so the entry it
-// reaches next is the one a new walk would reach first: the order is the same.
+// Why not the class itself: it holds an object per entry (a frozen link, its lifetime, its mark), and
+// a simulated month writes tens of millions of entries. Like the class, this one keeps its eviction
+// walk between evictions (a V8 Map keeps deleted entries' slots until it is rehashed, so a fresh walk
+// per eviction stepped over all of them: docs/scaling.md, "Capacity plan"). Everything before the
+// walk's position was deleted or moved to the end, so the entry it reaches next is the one a new walk
+// would reach first: the order is the same.
 
 // Keys are link ids, and an entry is one number: its end of life, negative once read since it last
 // came round for eviction. No object per entry: a simulated month writes tens of millions of them.

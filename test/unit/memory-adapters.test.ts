@@ -27,6 +27,50 @@ test('the in-process cache holds at most maxEntries, dropping an entry not read 
   assert.equal(await cache.get('cold'), undefined);
 });
 
+test('evictions keep the second-chance order over many rounds and across clear(): the same entries as a plain list would keep', async () => {
+  // The reference: the CLOCK of the class's doc comment on an array, oldest first, walked afresh each time.
+  const maxEntries = 50;
+  const cache = createMemoryLinkCache({ maxEntries });
+  let order: { code: string; read: boolean }[] = [];
+  const put = (code: string) => {
+    order = order.filter((e) => e.code !== code);
+    if (order.length >= maxEntries) {
+      for (;;) {
+        const oldest = order.shift() as { code: string; read: boolean };
+        if (!oldest.read) break;
+        order.push({ code: oldest.code, read: false });
+      }
+    }
+    order.push({ code, read: false });
+  };
+  let seed = 7; // mulberry32: a fixed, well-spread sequence
+  const random = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return (((t ^ (t >>> 14)) >>> 0) % n);
+  };
+  for (let step = 0; step < 20_000; step++) {
+    const code = `k${random(200)}`;
+    if (step === 10_000) {
+      cache.clear();
+      order = [];
+    } else if (random(3) === 0) {
+      const held = (await cache.get(code)) !== undefined;
+      const mine = order.find((e) => e.code === code);
+      assert.equal(held, mine !== undefined, `step ${step}: ${code} held`);
+      if (mine) mine.read = true;
+    } else {
+      await cache.set(code, link, 60);
+      put(code);
+    }
+  }
+  const kept = [];
+  for (const e of order) if ((await cache.get(e.code)) !== undefined) kept.push(e.code);
+  assert.equal(order.length, maxEntries);
+  assert.equal(kept.length, maxEntries);
+});
+
 test('under a skewed mix over ten times more links than fit, the links read often stay', async () => {
   const cache = createMemoryLinkCache({ maxEntries: 100 });
   const hot = Array.from({ length: 10 }, (_, i) => `hot${i}`);
