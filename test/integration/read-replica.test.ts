@@ -11,12 +11,9 @@ import { join } from 'node:path';
 import { loadServeConfig } from '../../src/core/config.ts';
 import { createRegistry, type Registry } from '../../src/core/metrics.ts';
 import { startServe } from '../../src/serve/serve.ts';
-import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
-import { createKeyPool } from '../../src/kgs/key-pool.ts';
 import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
 import { noLinkCache, type LinkCache } from '../../src/storage/link-cache.ts';
 import { openPostgresLinkStorage, type PostgresLinkStorage } from '../../src/storage/postgres/postgres-link-storage.ts';
-import { createRedisKeyStore } from '../../src/storage/redis/redis-key-store.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
 import { createClickCounter, type ClickCounter } from '../../src/url/click-counter.ts';
 import { createLinkService, type LinkService } from '../../src/url/link-service.ts';
@@ -24,9 +21,9 @@ import { createUrlMetrics } from '../../src/url/metrics.ts';
 import { targetPolicyFor } from '../../src/url/target-url.ts';
 import { metricValue, seriesValue, until } from '../support/fault-probes.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
-import { LETTERS } from '../support/kgs.ts';
 import { startPostgresWithReplica, type PostgresWithReplica } from '../support/postgres-replica.ts';
 import { openTestRedis, type TestRedis } from '../support/redis.ts';
+import { testKeyPool } from '../support/url-service.ts';
 import { BROWSER_UA, seenFromPerson, testVisitors } from '../support/visitors.ts';
 
 describe('redirect lookups on a read replica', () => {
@@ -60,15 +57,7 @@ describe('redirect lookups on a read replica', () => {
     registry = createRegistry({ defaultMetrics: false });
     const metrics = createUrlMetrics(registry);
     storage = openPostgresLinkStorage({ url, readUrl: servers.replica.url('curt'), log, registry, applicationName: 'curt-test' });
-    const pool = createKeyPool({
-      store: createRedisKeyStore(redis.redis, redis.prefix),
-      generator: createCodeGenerator({ length: 6, alphabet: LETTERS }),
-      log,
-      lowWatermark: 200,
-      target: 1000,
-      reuseCooldownS: 0,
-      emptyWaitMs: 1000,
-    });
+    const pool = testKeyPool(redis, log);
     const codes = createLocalCodeSource(pool);
     closeCodes = () => codes.close();
     const visitors = testVisitors();

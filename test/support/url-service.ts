@@ -7,7 +7,7 @@ import type { CodeSource } from '../../src/kgs-client/types.ts';
 import type { HttpApp } from '../../src/core/http-app.ts';
 import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
-import { createKeyPool } from '../../src/kgs/key-pool.ts';
+import { createKeyPool, type KeyPool } from '../../src/kgs/key-pool.ts';
 import { createLocalCodeSource } from '../../src/kgs/local-code-source.ts';
 import { createRedisKeyStore } from '../../src/storage/redis/redis-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
@@ -84,21 +84,26 @@ export interface TestUrlServiceOptions {
   webhookAllowPrivate?: boolean;
 }
 
+/** The KGS's key pool inside the test process, on the test's Redis prefix: codes for a link service. */
+export function testKeyPool(redis: Pick<TestRedis, 'redis' | 'prefix'>, log: Logger, reuseCooldownS = 0): KeyPool {
+  return createKeyPool({
+    store: createRedisKeyStore(redis.redis, redis.prefix),
+    generator: createCodeGenerator({ length: 6, alphabet: LETTERS }),
+    log,
+    lowWatermark: 200,
+    target: 1000,
+    reuseCooldownS,
+    emptyWaitMs: 1000,
+  });
+}
+
 export async function buildTestUrlService(label: string, options: TestUrlServiceOptions = {}): Promise<TestUrlService> {
   const database = await createTestDatabase(label);
   const redis = await openTestRedis(label);
   const log = options.log ?? testLogger('url');
   const registry = createRegistry({ defaultMetrics: false });
   const metrics = createUrlMetrics(registry);
-  const pool = createKeyPool({
-    store: createRedisKeyStore(redis.redis, redis.prefix),
-    generator: createCodeGenerator({ length: 6, alphabet: LETTERS }),
-    log,
-    lowWatermark: 200,
-    target: 1000,
-    reuseCooldownS: options.reuseCooldownS ?? 0,
-    emptyWaitMs: 1000,
-  });
+  const pool = testKeyPool(redis, log, options.reuseCooldownS ?? 0);
   const codes = options.codes ?? createLocalCodeSource(pool);
   const store = createPgLinkStore(database.db);
   const webhookStore = createPgWebhookStore(database.db);
