@@ -33,13 +33,15 @@ export interface PasswordGateOptions {
   limiter: RateLimiter;
   limits?: PasswordGuessLimits;
   log: Logger;
+  /** The clock of the in-process fallback counter; tests fix it so that no minute turns mid-test. */
+  now?: () => number;
 }
 
 export function createPasswordGate(options: PasswordGateOptions): PasswordGate {
   const limits = options.limits ?? DEFAULT_GUESS_LIMITS;
   // While Redis cannot count, each replica counts on its own: the limits then hold per replica
   // (times the replicas), never not at all, and a right password still opens the link.
-  const fallback = createMemoryRateLimiter();
+  const fallback = createMemoryRateLimiter(options.now);
   let usingFallback = false;
 
   /** Counts one attempt; says where it was counted, so that a refund goes to the same counter. */

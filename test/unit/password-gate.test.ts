@@ -12,9 +12,12 @@ import { testLogger } from '../support/log.ts';
 const stored = await hashLinkPassword('the right one');
 const store = { findPasswordHash: async (id: number) => (id === 1 || id === 2 ? stored : null) };
 const limits = { perLink: 2, perClient: 3, windowMs: 60_000 };
+// A fixed clock: each guess costs a ~150 ms scrypt hash, and a minute turning between them would
+// start the fixed window afresh and let a guess through that the test expects refused.
+const now = () => 1_800_000_000_000 + 30_000;
 
 test('wrong guesses: 401 up to the per-link limit, then 429 for the right password too; right ones before that are not counted', async () => {
-  const gate = createPasswordGate({ store, limiter: createMemoryRateLimiter(), limits, log: testLogger('gate') });
+  const gate = createPasswordGate({ store, limiter: createMemoryRateLimiter(now), limits, log: testLogger('gate') });
   for (let i = 0; i < 5; i++) await gate.check(1, { password: 'the right one', client: `c${i}` });
   await assert.rejects(gate.check(1, { password: 'wrong guess', client: 'a' }), LinkPasswordWrong);
   await assert.rejects(gate.check(1, { password: 'wrong guess', client: 'b' }), LinkPasswordWrong);
@@ -22,7 +25,7 @@ test('wrong guesses: 401 up to the per-link limit, then 429 for the right passwo
 });
 
 test('per client: a client past its limit over several links is refused; a link with no password any more passes', async () => {
-  const gate = createPasswordGate({ store, limiter: createMemoryRateLimiter(), limits, log: testLogger('gate') });
+  const gate = createPasswordGate({ store, limiter: createMemoryRateLimiter(now), limits, log: testLogger('gate') });
   await assert.rejects(gate.check(1, { password: 'wrong guess', client: 'x' }), LinkPasswordWrong);
   await assert.rejects(gate.check(2, { password: 'wrong guess', client: 'x' }), LinkPasswordWrong);
   await assert.rejects(gate.check(2, { password: 'wrong guess', client: 'x' }), LinkPasswordWrong);
@@ -32,7 +35,7 @@ test('per client: a client past its limit over several links is refused; a link 
 
 test('with the shared limiter down, each process still limits (and a right password still opens)', async () => {
   const down: RateLimiter = { hit: () => Promise.reject(new Error('ECONNREFUSED')), refund: () => Promise.reject(new Error('ECONNREFUSED')) };
-  const gate = createPasswordGate({ store, limiter: down, limits, log: testLogger('gate') });
+  const gate = createPasswordGate({ store, limiter: down, limits, now, log: testLogger('gate') });
   await gate.check(1, { password: 'the right one', client: 'a' });
   await assert.rejects(gate.check(1, { password: 'wrong guess', client: 'a' }), LinkPasswordWrong);
   await assert.rejects(gate.check(1, { password: 'wrong guess', client: 'b' }), LinkPasswordWrong);
