@@ -68,10 +68,28 @@ function partOf(url: string, fn: string): string {
   return (PARTS.find(([, test]) => test(url, fn)) ?? ['?'])[0];
 }
 
-function analyse(profile: CpuProfile, fromUs: number, toUs: number): { parts: Map<string, number>; functions: Map<string, number>; total: number } {
+function frameKey(node: ProfileNode): string {
+  const { url, functionName, lineNumber } = node.callFrame;
+  const where = url === '' ? '' : ` ${url.replace(/^file:\/\/.*?\/(node_modules|src)\//, '$1/')}:${lineNumber + 1}`;
+  return `${functionName || '(anonymous)'}${where}`;
+}
+
+interface Analysis {
+  parts: Map<string, number>;
+  /** Samples by the function that was running (self time). */
+  functions: Map<string, number>;
+  /** Samples by every function of Curt's or of a package on the stack (inclusive time, once per sample). */
+  within: Map<string, number>;
+  total: number;
+}
+
+function analyse(profile: CpuProfile, fromUs: number, toUs: number): Analysis {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map<number, ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
   const parts = new Map<string, number>();
   const functions = new Map<string, number>();
+  const within = new Map<string, number>();
   let t = profile.startTime;
   let total = 0;
   for (let i = 0; i < profile.samples.length; i++) {
@@ -79,16 +97,21 @@ function analyse(profile: CpuProfile, fromUs: number, toUs: number): { parts: Ma
     if (t < fromUs || t > toUs) continue;
     const node = byId.get(profile.samples[i] ?? -1);
     if (!node) continue;
-    const { url, functionName, lineNumber } = node.callFrame;
+    const { url, functionName } = node.callFrame;
     const part = partOf(url, functionName);
     if (part === 'idle (event loop waiting)') continue;
     total++;
     parts.set(part, (parts.get(part) ?? 0) + 1);
-    const where = url === '' ? '' : ` ${url.replace(/^file:\/\/.*?\/(node_modules|src)\//, '$1/')}:${lineNumber + 1}`;
-    const key = `${functionName || '(anonymous)'}${where}`;
+    const key = frameKey(node);
     functions.set(key, (functions.get(key) ?? 0) + 1);
+    const seen = new Set<string>();
+    for (let frame: ProfileNode | undefined = node; frame !== undefined; frame = parentOf.get(frame.id)) {
+      if (!/\/(src|node_modules)\//.test(frame.callFrame.url)) continue;
+      seen.add(frameKey(frame));
+    }
+    for (const fn of seen) within.set(fn, (within.get(fn) ?? 0) + 1);
   }
-  return { parts, functions, total };
+  return { parts, functions, within, total };
 }
 
 async function main(): Promise<void> {
@@ -139,13 +162,15 @@ async function main(): Promise<void> {
     await service.stop();
     const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('no profile written');
-    const { parts, functions, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
+    const { parts, functions, within, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
     const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
     console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), ${total} samples (idle excluded)\n`);
     console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
     for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
     console.log('\n| function (self time) | share | µs/req |\n| --- | ---: | ---: |');
     for (const [fn, n] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`| \`${fn}\` | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
+    console.log("\n| function of Curt's or a package, with what it calls (inclusive) | share | µs/req |\n| --- | ---: | ---: |");
+    for (const [fn, n] of [...within].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`| \`${fn}\` | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
   } finally {
     await tearDown({ processes, redis, prefixes: [prefix], database, work });
   }
