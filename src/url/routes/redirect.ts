@@ -110,8 +110,6 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
     status: number,
     form?: { referrer: string | undefined },
   ) {
-    // The referrer the form carries on: the GET's Referer, or what the POST carried already.
-    const referrer = form === undefined ? referrerOrigin(request.headers.referer) : form.referrer;
     try {
       const attempt = password === null ? null : { password, client: request.ip };
       const seen = request.method === 'HEAD' ? null : seenRequest(request.raw, deps.countryHeader);
@@ -130,7 +128,10 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       if (err instanceof AppError) {
         deps.onOutcome?.(err.code);
         if (wantsHtml(request.headers.accept)) {
-          return PASSWORD_OUTCOMES.has(err.code) ? sendPasswordPage(reply, err, CACHE_CONTROL, referrer) : sendErrorPage(reply, err);
+          if (!PASSWORD_OUTCOMES.has(err.code)) return sendErrorPage(reply, err);
+          // The referrer the form carries on: the GET's Referer, or what the POST carried already.
+          // Parsed here, for the form only: a redirect that answers does not pay for it.
+          return sendPasswordPage(reply, err, CACHE_CONTROL, form === undefined ? referrerOrigin(request.headers.referer) : form.referrer);
         }
       }
       throw err;
