@@ -288,6 +288,25 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const badSort = await curt(dir, ['list', '--sort', 'popular'], admin);
   assert.equal(badSort.code, 2, badSort.stderr);
 
+  // Text search: a text of the targets, in another letter case, finds those three links (newest
+  // first) and none of the others (example.com/one-machine, /second, /landing, /locked).
+  const searched = await curt(dir, ['list', '--search', 'EXAMPLE.com/T', '--json'], admin);
+  assert.equal(searched.code, 0, searched.stderr);
+  const found = (JSON.parse(searched.stdout) as { items: { short_code: string; created_at: string }[] }).items;
+  assert.deepEqual(found.map((l) => l.short_code), [taggedCode, third.short_code, twice]);
+  // Under 3 characters the server refuses it (docs/listing.md, "Text search"): the API error's exit code, one line.
+  const tooShort = await curt(dir, ['list', '--search', 'ex'], admin);
+  assert.deepEqual([tooShort.code, tooShort.stdout, tooShort.stderr.trim().split('\n').length], [1, '', 1], tooShort.stderr);
+  assert.match(tooShort.stderr, /^curt: q needs at least 3 characters \(got 2\).* \(invalid_request, HTTP 400\)\.$/m);
+  // A created range from the third link's created_at (included) to the tagged one's (not included):
+  // the third and the locked one made between them, nothing before or after.
+  const [thirdAt, taggedAt] = [found[1]?.created_at, found[0]?.created_at];
+  assert.ok(thirdAt && taggedAt, searched.stdout);
+  const ranged = await curt(dir, ['list', '--created-after', thirdAt, '--created-before', taggedAt, '--json'], admin);
+  assert.equal(ranged.code, 0, ranged.stderr);
+  assert.deepEqual((JSON.parse(ranged.stdout) as { items: { short_code: string }[] }).items.map((l) => l.short_code), [lockedLink.short_code, third.short_code]);
+  assert.equal((await curt(dir, ['list', '--created-before', '2000-01-01'], admin)).stdout, 'No links.\n', 'a day, as the flag takes it');
+
   // Import and export through the CLI, with a key of its own (an import's links are its key's):
   // `curt export > file`, then that file into the same server, where every row exists already.
   const made = await curt(dir, ['keys', 'create', '--name', 'porting', '--json'], admin);
