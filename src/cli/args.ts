@@ -348,6 +348,15 @@ function tagList(given: readonly string[], flag: string, verb: string): string[]
   return tags;
 }
 
+/** As the server's rule (docs/listing.md, "Text search"): said here in the flag's words, as a usage error. */
+const MIN_SEARCH_CHARS = 3;
+
+function searchText(text: string, verb: string): string {
+  const length = [...text].length;
+  if (length > 0 && length < MIN_SEARCH_CHARS) throw new UsageError(`--search needs at least ${MIN_SEARCH_CHARS} characters (got ${length}): a shorter text cannot use the search index`, verb);
+  return text;
+}
+
 const SORTS: readonly LinkSort[] = ['created', 'clicks', 'last_click'];
 
 /** `--created-after` and the like: an ISO date-time, or a day (YYYY-MM-DD, its 00:00 UTC); sent as ISO. */
@@ -507,7 +516,7 @@ function build(verb: string, args: string[], values: Values): Command {
         verb,
         ...(values.limit === undefined ? {} : { limit: wholeNumber(values.limit, '--limit', verb, 1, 100) }),
         ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
-        ...(values.search === undefined ? {} : { search: values.search }),
+        ...(values.search === undefined ? {} : { search: searchText(values.search, verb) }),
         ...(values.state === undefined ? {} : { state: linkState(values.state, verb) }),
         ...(values.tag === undefined ? {} : { tags: tagList(values.tag, '--tag', verb) }),
         ...listOrder(values, verb),

@@ -294,10 +294,11 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.equal(searched.code, 0, searched.stderr);
   const found = (JSON.parse(searched.stdout) as { items: { short_code: string; created_at: string }[] }).items;
   assert.deepEqual(found.map((l) => l.short_code), [taggedCode, third.short_code, twice]);
-  // Under 3 characters the server refuses it (docs/listing.md, "Text search"): the API error's exit code, one line.
+  // Under 3 characters the search cannot use its index (docs/listing.md, "Text search"): a usage
+  // error in the flag's words, exit 2, before any request.
   const tooShort = await curt(dir, ['list', '--search', 'ex'], admin);
-  assert.deepEqual([tooShort.code, tooShort.stdout, tooShort.stderr.trim().split('\n').length], [1, '', 1], tooShort.stderr);
-  assert.match(tooShort.stderr, /^curt: q needs at least 3 characters \(got 2\).* \(invalid_request, HTTP 400\)\.$/m);
+  assert.deepEqual([tooShort.code, tooShort.stdout], [2, ''], tooShort.stderr);
+  assert.match(tooShort.stderr, /--search needs at least 3 characters \(got 2\)/);
   // A created range from the third link's created_at (included) to the tagged one's (not included):
   // the third and the locked one made between them, nothing before or after.
   const [thirdAt, taggedAt] = [found[1]?.created_at, found[0]?.created_at];

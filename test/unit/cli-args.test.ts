@@ -53,6 +53,8 @@ test('edit sets or removes a visit limit and turns query forwarding on or off, o
   usage(['edit', 'AbCdEf', '--max-visits', '3', '--no-max-visits'], /^give --max-visits or --no-max-visits, not both$/, 'edit');
   usage(['edit', 'AbCdEf', '--forward-query', '--no-forward-query'], /^give --forward-query or --no-forward-query, not both$/, 'edit');
   usage(['edit', 'AbCdEf', '--max-visits', '0'], /^--max-visits must be a whole number from 1 to 1000000000/, 'edit');
+  usage(['list', '--search', 'ex'], /^--search needs at least 3 characters \(got 2\)/, 'list');
+  usage(['list', '--search', 'é'], /^--search needs at least 3 characters \(got 1\)/, 'list');
 });
 
 test('every verb parses; keys create is a verb of two words', () => {
