@@ -48,12 +48,21 @@ export function rateLimiterContract(adapter: string, open: () => Promise<RateLim
       await subject.limiter.refund(fresh);
       assert.equal(await subject.limiter.hit(fresh, 1), null);
       assert.notEqual(await subject.limiter.hit(fresh, 1), null, 'refunds before any hit bank nothing');
-      const short = subject_();
       const nextSecond = () => sleep(1000 - (Date.now() % 1000) + 20);
-      await nextSecond();
-      assert.equal(await subject.limiter.hit(short, 1, 1000), null);
-      const wait = await subject.limiter.hit(short, 1, 1000);
-      assert.ok(wait === 1, `a one-second window waits at most 1 s (got ${wait})`);
+      // Both hits must fall in one second. On a loaded machine they may not: such a round shows nothing
+      // either way, and is played again with a new subject (at most 5 times).
+      let short: string;
+      for (let round = 1; ; round++) {
+        short = subject_();
+        await nextSecond();
+        const second = Math.floor(Date.now() / 1000);
+        const first = await subject.limiter.hit(short, 1, 1000);
+        const wait = await subject.limiter.hit(short, 1, 1000);
+        if (Math.floor(Date.now() / 1000) !== second && round < 5) continue;
+        assert.equal(first, null);
+        assert.ok(wait === 1, `a one-second window waits at most 1 s (got ${wait})`);
+        break;
+      }
       await nextSecond();
       assert.equal(await subject.limiter.hit(short, 1, 1000), null, 'the next window counts anew');
     });

@@ -64,7 +64,9 @@ const VISITS: { headers: Record<string, string>; why: string }[] = [
 const PEOPLE = 8;
 const BOTS = 3;
 
-async function checkBreakdowns(t: TestContext, base: string, admin: string, flush: () => Promise<unknown>): Promise<void> {
+type Flush = (code: string, expected: { clicks: number; botHits: number }) => Promise<unknown>;
+
+async function checkBreakdowns(t: TestContext, base: string, admin: string, flush: Flush): Promise<void> {
   const created = await request(`${base}/urls`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ url: 'https://example.com/analytics' }) });
   assert.equal(created.statusCode, 201);
   const { short_code: code } = (await created.body.json()) as { short_code: string };
@@ -75,7 +77,7 @@ async function checkBreakdowns(t: TestContext, base: string, admin: string, flus
   }
   // HEAD is not a hit of any kind.
   assert.equal((await request(`${base}/${code}`, { method: 'HEAD', headers: { 'user-agent': BROWSER_UA } })).statusCode, 302);
-  await flush();
+  await flush(code, { clicks: PEOPLE, botHits: BOTS });
   const res = await request(`${base}/urls/${code}/analytics`, { headers: { authorization: `Bearer ${admin}` } });
   assert.equal(res.statusCode, 200);
   const body = (await res.body.json()) as AnalyticsBody;
@@ -100,7 +102,7 @@ async function checkBreakdowns(t: TestContext, base: string, admin: string, flus
   }
 }
 
-async function checkOneTimePreview(base: string, admin: string, flush: () => Promise<unknown>): Promise<void> {
+async function checkOneTimePreview(base: string, admin: string, flush: Flush): Promise<void> {
   const created = await request(`${base}/urls`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
@@ -125,14 +127,14 @@ async function checkOneTimePreview(base: string, admin: string, flush: () => Pro
   const late = await request(`${base}/${code}`, { headers: { 'user-agent': PREVIEW_BOT_UA } });
   assert.equal(late.statusCode, 410, 'a used link is gone for bots too');
   await late.body.dump();
-  await flush();
+  await flush(code, { clicks: 1, botHits: 3 });
   const stats = await request(`${base}/urls/${code}/analytics`, { headers: { authorization: `Bearer ${admin}` } });
   const body = (await stats.body.json()) as AnalyticsBody;
   assert.equal(body.clicks, 1);
   assert.equal(body.bot_hits, 3, 'the previews are bot hits');
 }
 
-async function startServeOn(t: TestContext, env: Env): Promise<{ base: string; admin: string; flush: () => Promise<unknown> }> {
+async function startServeOn(t: TestContext, env: Env): Promise<{ base: string; admin: string; flush: Flush }> {
   const dataDir = await mkdtemp(join(tmpdir(), 'curt-analytics-'));
   const served = await startServe(
     loadServeConfig({ DATA_DIR: dataDir, PORT: '0', METRICS_PORT: 'off', LOG_LEVEL: 'silent', TRUST_PROXY: '127.0.0.1', GEOIP_COUNTRY_HEADER: 'CF-IPCountry', CLICK_FLUSH_INTERVAL_MS: '50', ...env }),
@@ -144,18 +146,27 @@ async function startServeOn(t: TestContext, env: Env): Promise<{ base: string; a
     await rm(dataDir, { recursive: true, force: true });
   });
   assert.ok(served.createdAdminKey);
-  const written = async (): Promise<number> => served.clicksWritten();
-  // Flushed by its own timer: wait until the count stops moving.
-  const flush = async (): Promise<void> => {
+  const admin = served.createdAdminKey;
+  // Flushed by its own timer (every 50 ms): wait until the link shows at least the hits expected (a
+  // loaded machine, or a PGlite write in progress, can hold the count still for longer than any fixed
+  // wait), then until the pipeline's count stops moving, so that one hit too many would show as well.
+  const flush = async (code: string, expected: { clicks: number; botHits: number }): Promise<void> => {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const res = await request(`${served.address}/urls/${code}/analytics`, { headers: { authorization: `Bearer ${admin}` } });
+      const body = (await res.body.json()) as Partial<AnalyticsBody>;
+      if (((body.clicks ?? 0) >= expected.clicks && (body.bot_hits ?? 0) >= expected.botHits) || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
     let last = -1;
     for (let i = 0; i < 100; i++) {
       await new Promise((resolve) => setTimeout(resolve, 120));
-      const now = await written();
+      const now = await served.clicksWritten();
       if (now === last) return;
       last = now;
     }
   };
-  return { base: served.address, admin: served.createdAdminKey, flush };
+  return { base: served.address, admin, flush };
 }
 
 for (const store of ['PGlite', 'PostgreSQL'] as const) {

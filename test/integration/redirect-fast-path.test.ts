@@ -109,9 +109,14 @@ describe('redirect fast path', () => {
     assert.equal(gone.status, 410);
     assert.equal(gone.headers.get('content-type'), 'application/problem+json; charset=utf-8');
 
-    const expiring = await create({ url: 'https://example.com/expiring', expires_in: 1 });
-    assert.equal((await get(`/${expiring}`)).status, 302);
-    await sleep(1100);
+    // Three seconds to live, not one: the creation and the first redirect must both fall inside it,
+    // and a loaded machine can take a second over them.
+    const made = await svc.app.inject({ method: 'POST', url: '/urls', headers: svc.admin, payload: { url: 'https://example.com/expiring', expires_in: 3 } });
+    assert.equal(made.statusCode, 201, made.body);
+    const { short_code: expiring, expires_at } = made.json<{ short_code: string; expires_at: string }>();
+    const sentAt = Date.now();
+    assert.equal((await get(`/${expiring}`)).status, 302, `sent ${Date.parse(expires_at) - sentAt} ms before expires_at`);
+    await sleep(Date.parse(expires_at) - Date.now() + 100);
     assert.equal((await get(`/${expiring}`)).status, 410, 'expiry to the second, even when held in memory');
 
     const once = await create({ url: 'https://example.com/once', one_time: true });

@@ -7,6 +7,7 @@ import { createPgPool, pgRunner } from '../../src/core/postgres.ts';
 import { createPgWebhookStore } from '../../src/storage/postgres/pg-webhook-store.ts';
 import { createWebhookDispatcher, type WebhookDispatcherOptions } from '../../src/url/webhook-dispatcher.ts';
 import { verifyWebhook } from '../../src/url/webhook-signature.ts';
+import { until } from '../support/fault-probes.ts';
 import { testLogger } from '../support/log.ts';
 import { buildTestUrlService, PUBLIC_BASE_URL, type TestUrlService } from '../support/url-service.ts';
 import { PERSON } from '../support/user-agents.ts';
@@ -223,20 +224,27 @@ describe('webhooks', () => {
     const endpoint = await addEndpoint(dave, hooks.url, ['link.created']);
     hooks.setMode('fail');
     await createLink(dave);
-    const d = dispatcher();
+    // The dispatcher's own clock, moved by hand: on the real one a loaded machine could take longer
+    // than the 50 ms backoff between two runs, and the "not again before its backoff" run would send.
+    let at = Date.now();
+    const d = dispatcher({ now: () => new Date(at) });
     await d.runOnce();
     assert.deepEqual(hooks.attempts, ['fail']);
     let [first] = await deliveries(dave, endpoint.id);
     assert.equal(first?.state, 'pending');
     assert.equal(first?.last_status, 500);
     assert.equal(first?.last_error, 'answered 500');
+    at += 49;
     await d.runOnce();
     assert.equal(hooks.attempts.length, 1, 'not again before its backoff');
-    await new Promise((resolve) => setTimeout(resolve, 70));
+    at += 21;
     await d.runOnce();
     assert.deepEqual(hooks.attempts, ['fail', 'fail'], 'again after the first wait');
     hooks.setMode('ok');
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    at += 99;
+    await d.runOnce();
+    assert.deepEqual(hooks.attempts, ['fail', 'fail'], 'not again before the second, longer wait');
+    at += 21;
     await d.runOnce();
     await hooks.waitFor(1);
     [first] = await deliveries(dave, endpoint.id);
@@ -279,15 +287,21 @@ describe('webhooks', () => {
     await addEndpoint(frank, slow.url, ['link.created']);
     const quick = await addEndpoint(frank, fast.url, ['link.created']);
     slow.setMode('hang');
-    const d = dispatcher({ timeoutMs: 3000 });
+    // The slow endpoint's call can only end by its timeout, a minute away: had the fast endpoint waited
+    // for it, its event would come long after waitFor gives up. (A 1.5 s stopwatch instead failed
+    // whenever a loaded machine was slow.)
+    const d = dispatcher({ timeoutMs: 60_000 });
     await createLink(frank);
-    const started = Date.now();
     d.start();
-    const [hook] = await fast.waitFor(1, 2000);
-    assert.ok(Date.now() - started < 1500, `the fast endpoint got its event in ${Date.now() - started} ms, before the slow one timed out`);
+    const [hook] = await fast.waitFor(1, 20_000);
     assert.ok(hook);
     assertSigned(hook, quick.secret);
-    await d.stop(0);
+    await until(() => slow.attempts.length > 0, 10_000, 'the slow endpoint to be called');
+    assert.deepEqual(slow.attempts, ['hang'], 'the slow endpoint was called once and is still hanging');
+    assert.equal(slow.received.length, 0);
+    // Ends the hanging call (the dispatcher records it as failed) so that the dispatcher stops at once.
+    await slow.close();
+    await d.stop(10_000);
   });
 
   test('events survive a restart: a dispatcher stopped mid-retry leaves them to the next one on the same database', async () => {
@@ -313,7 +327,8 @@ describe('webhooks', () => {
     assert.ok(hook);
     assertSigned(hook, endpoint.secret);
     // The receiver answered; the dispatcher records it a moment later.
-    for (let i = 0; i < 50 && (await deliveries(gina, endpoint.id))[0]?.state !== 'delivered'; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const recordBy = Date.now() + 10_000;
+    while ((await deliveries(gina, endpoint.id))[0]?.state !== 'delivered' && Date.now() < recordBy) await new Promise((resolve) => setTimeout(resolve, 20));
     const [log1] = await deliveries(gina, endpoint.id);
     assert.deepEqual([log1?.state, log1?.attempts], ['delivered', 2]);
   });

@@ -34,11 +34,27 @@ function baseEnv(): Record<string, string> {
   return Object.fromEntries(keep.flatMap((k) => (process.env[k] === undefined ? [] : [[k, process.env[k]]])));
 }
 
-export async function startService(
-  entry: string,
-  env: Record<string, string>,
-  options: { readyPath?: string; timeoutMs?: number; args?: string[]; nodeArgs?: string[] } = {},
-): Promise<ServiceProcess> {
+type StartOptions = { readyPath?: string; timeoutMs?: number; args?: string[]; nodeArgs?: string[] };
+
+/**
+ * A port from freePort() is free when it is picked, not reserved: until the child binds it (a second
+ * or more of start-up on a loaded machine), another process may take it. A start that failed on a
+ * port taken that way is tried again on new ports (never one the caller chose).
+ */
+export async function startService(entry: string, env: Record<string, string>, options: StartOptions = {}): Promise<ServiceProcess> {
+  const ownPorts = env.PORT === undefined || env.METRICS_PORT === undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServiceOnce(entry, env, options);
+    } catch (err) {
+      if (!(ownPorts && attempt < 3 && err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startServiceOnce(entry: string, env: Record<string, string>, options: StartOptions): Promise<ServiceProcess> {
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   // Never the default metrics port: tests and other checkouts run side by side.
   const metricsPort = env.METRICS_PORT === undefined ? await freePort() : Number(env.METRICS_PORT);
@@ -53,9 +69,13 @@ export async function startService(
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null) {
+      const message = `${entry} exited with ${child.exitCode}:\n${output}`;
+      throw /EADDRINUSE/.test(output) ? new PortTaken(message) : new Error(message);
+    }
     try {
-      const res = await fetch(`${url}${options.readyPath ?? '/health'}`);
+      // Bounded: a port taken by something that accepts and never answers must not hang the start.
+      const res = await fetch(`${url}${options.readyPath ?? '/health'}`, { signal: AbortSignal.timeout(2000) });
       if (res.ok) break;
     } catch {
       // not listening yet

@@ -61,6 +61,8 @@ export interface TestUrlServiceOptions {
   rateLimit?: { perKey: number; perIp: number; onRedisDown?: 'open' | 'closed' };
   /** Instead of the Redis rate limiter on the test's prefix (e.g. one whose Redis is down). */
   limiter?: RateLimiter;
+  /** The clock that names the Redis rate limiter's windows (a fixed one: no window turns mid-test). */
+  limiterNow?: () => number;
   cacheTtlS?: number;
   negativeCacheTtlS?: number;
   /** Wrong link passwords allowed per window (default 10 per link, 30 per client, a minute). */
@@ -114,7 +116,7 @@ export async function buildTestUrlService(label: string, options: TestUrlService
   const clicks = createClickCounter({ store, log, visitors, flushIntervalMs: 60_000, bufferMax: 10_000, metrics: metrics.clickMetrics });
   metrics.watchClicks(clicks);
   const now = options.now ?? (() => new Date());
-  const limiter = options.limiter ?? createRedisRateLimiter(redis.redis, redis.prefix);
+  const limiter = options.limiter ?? createRedisRateLimiter(redis.redis, redis.prefix, options.limiterNow ? { now: options.limiterNow } : {});
   const links = createLinkService({
     store,
     cache: options.cache ?? createRedisLinkCache({ redis: redis.redis, prefix: redis.prefix, log, onError: metrics.cacheError }),

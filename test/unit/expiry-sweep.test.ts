@@ -50,12 +50,17 @@ test('a sweep marks expired links in slices, prunes batch ids, and deletes old d
   const captured = captureLogger('sweep');
   const upkeep: string[] = [];
   const partitionMetrics = { upkept: (created: number, dropped: number) => upkeep.push(`${created}/${dropped}`), upkeepFailed: () => upkeep.push('failed') };
+  const dayOf = (at: Date): string => at.toISOString().slice(0, 10);
+  const startedOn = dayOf(new Date());
   const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 30, partitionMetrics });
   try {
     await until(() => store.calls.pruneDailyDetail.length === 3, 2000, 'three slices of detail');
     assert.equal(store.calls.markExpired, 3, 'until a slice comes back short');
     assert.equal(store.calls.pruneClickBatches, 1);
-    const today = new Date();
+    // The sweep's own day: the test's, unless midnight (UTC) passed while it ran.
+    const sweptOn = store.calls.maintainClickPartitions[0]?.today ?? '';
+    assert.ok([startedOn, dayOf(new Date())].includes(sweptOn), `swept on ${sweptOn}, the test began on ${startedOn}`);
+    const today = new Date(`${sweptOn}T12:00:00Z`);
     assert.deepEqual(store.calls.pruneDailyDetail[0], { before: firstKeptDay(today, 30), limit: 10_000 });
     assert.deepEqual(store.calls.maintainClickPartitions, [{ today: today.toISOString().slice(0, 10), firstKeptDay: firstKeptDay(today, 30) }], 'partitions at start, before the slices');
     assert.match(captured.text(), /click partitions created.*url_daily_clicks_2027_02|url_daily_clicks_2027_02.*click partitions created/);

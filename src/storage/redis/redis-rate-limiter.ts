@@ -12,15 +12,20 @@ type WithScript = RedisClient & {
   curtRateRefund(key: string): Promise<number>;
 };
 
-/** `breaker`: while the Redis breaker is open, hit() throws at once instead of waiting for a timeout. */
-export function createRedisRateLimiter(redis: RedisClient, prefix: string, options: { breaker?: DependencyBreaker } = {}): RateLimiter {
+/**
+ * `breaker`: while the Redis breaker is open, hit() throws at once instead of waiting for a timeout.
+ * `now`: the clock that names the window (tests fix it so that no window turns mid-test; a counter
+ * still lives one window length in Redis's own time).
+ */
+export function createRedisRateLimiter(redis: RedisClient, prefix: string, options: { breaker?: DependencyBreaker; now?: () => number } = {}): RateLimiter {
   if (!('curtRateLimit' in redis)) redis.defineCommand('curtRateLimit', { numberOfKeys: 1, lua: LUA });
   if (!('curtRateRefund' in redis)) redis.defineCommand('curtRateRefund', { numberOfKeys: 1, lua: REFUND_LUA });
   const r = redis as WithScript;
   const { breaker } = options;
+  const now = options.now ?? Date.now;
   // One-minute windows keep the key they always had; other lengths name theirs.
   const keyOf = (subject: string, windowMs: number): string => {
-    const window = Math.floor(Date.now() / windowMs);
+    const window = Math.floor(now() / windowMs);
     return windowMs === DEFAULT_WINDOW_MS ? `${prefix}ratelimit:${subject}:${window}` : `${prefix}ratelimit:${subject}:${windowMs}:${window}`;
   };
   return {
