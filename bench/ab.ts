@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     console.log(
       `| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} | ${median(a.map((r) => r.p99Ms)).toFixed(1)} | ${median(b.map((r) => r.p99Ms)).toFixed(1)} |`,
     );
-    console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${((1 - mb / ma) * 100).toFixed(1)} % less); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
+    console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${Math.abs((1 - mb / ma) * 100).toFixed(1)} % ${mb <= ma ? 'less' : 'more'}); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
     const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
     console.log(`errors or wrong answers: ${failures}`);
     if (failures > 0) process.exitCode = 1;

@@ -6,7 +6,7 @@
 // Only the samples taken during that run are counted. Prints the server's CPU per request (from
 // /proc) and how it divides: by part (Node's HTTP, Fastify, Curt's own modules, GC...) and by function.
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -162,6 +162,8 @@ async function main(): Promise<void> {
     await service.stop();
     const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('no profile written');
+    // PROFILE_SAVE=<file>.cpuprofile keeps the whole profile (Chrome DevTools opens it) for the call tree.
+    if (process.env.PROFILE_SAVE !== undefined) copyFileSync(join(profileDir, file), process.env.PROFILE_SAVE);
     const { parts, functions, within, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
     const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
     console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), ${total} samples (idle excluded)\n`);
