@@ -86,10 +86,10 @@ test('list takes tags, a sort, an order and date ranges (a day is its 00:00 UTC)
 test('curt list sends every filter and the sort as the query, and prints the next page with the same flags', async () => {
   const { client, asked } = recording({ items: [LINK], next_cursor: 'CUR' });
   const printed: string[] = [];
-  const command = parseCommand(['list', '--tag', 'launch', '--tag', 'web', '--sort', 'last_click', '--order', 'asc', '--created-after', '2026-01-01', '--search', 'ex', '--limit', '1']) as ClientCommand;
+  const command = parseCommand(['list', '--tag', 'launch', '--tag', 'web', '--sort', 'last_click', '--order', 'asc', '--created-after', '2026-01-01', '--search', 'exa', '--limit', '1']) as ClientCommand;
   await runClientCommand(command, client, (text) => printed.push(text));
-  assert.deepEqual(asked.map((a) => a.path), ['/urls?limit=1&q=ex&tag=launch&tag=web&created_after=2026-01-01T00%3A00%3A00.000Z&sort=last_click&order=asc']);
-  const more = 'More: curt list --search "ex" --tag launch --tag web --sort last_click --order asc --created-after 2026-01-01T00:00:00.000Z --limit 1 --cursor CUR';
+  assert.deepEqual(asked.map((a) => a.path), ['/urls?limit=1&q=exa&tag=launch&tag=web&created_after=2026-01-01T00%3A00%3A00.000Z&sort=last_click&order=asc']);
+  const more = 'More: curt list --search "exa" --tag launch --tag web --sort last_click --order asc --created-after 2026-01-01T00:00:00.000Z --limit 1 --cursor CUR';
   assert.ok(printed.join('').endsWith(more), printed.join(''));
   assert.equal(listFlags(parseCommand(['list']) as Extract<ClientCommand, { verb: 'list' }>), '');
 });
