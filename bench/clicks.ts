@@ -74,7 +74,8 @@ async function counters(service: ServiceProcess): Promise<Counters> {
   const value = (series: string): number => seriesValue(text, series) ?? 0;
   return {
     redirected: value('redirects_total{outcome="redirected"}'),
-    flushed: value('clicks_flushed_total'),
+    // Hits written: people's clicks and bots' hits have a counter each (src/url/metrics.ts).
+    flushed: value('clicks_flushed_total') + value('bot_hits_flushed_total'),
     dropped: value('clicks_dropped_total'),
     shed: value('click_details_shed_total{detail="value"}') + value('click_details_shed_total{detail="day"}'),
     flushFailures: value('click_flush_failures_total'),
@@ -141,12 +142,12 @@ export interface ClicksResult {
   wrk: WrkResult;
   /** All redirects answered per second over the load (wrk's and the probe's). */
   redirectsPerS: number;
-  /** Hits written over the window (clicks_flushed_total: clicks and bot hits), per second of load. */
+  /** Hits written over the window (clicks_flushed_total + bot_hits_flushed_total), per second of load. */
   hitsWrittenPerS: number;
   /** The same split by PostgreSQL: sum(urls.clicks) and sum(urls.bot_hits) over the window, per second of load. */
   clicksPerS: number;
   botHitsPerS: number;
-  /** Hits written over the window (clicks_flushed_total): clicks and bot hits. The "per click" figures divide by it. */
+  /** Hits written over the window (clicks_flushed_total + bot_hits_flushed_total). The "per click" figures divide by it. */
   clicksWritten: number;
   /** Over the window: hits dropped (the buffer full), hits whose detail was shed, flushes that failed. */
   hitsDropped: number;
@@ -171,7 +172,7 @@ export interface ClicksResult {
     clicksInPostgres: number;
     botHitsInPostgres: number;
     redirectsServed: number;
-    /** clicks + bot_hits written over the window, by PostgreSQL, = clicks_flushed_total over it. */
+    /** clicks + bot_hits written over the window, by PostgreSQL, = clicks_flushed_total + bot_hits_flushed_total over it. */
     windowSplitOk: boolean;
     /** Hits the service dropped over the whole run (clicks_dropped_total): PostgreSQL holds the rest. */
     dropped: number;
@@ -345,7 +346,7 @@ function tables(results: ClicksResult[]): string {
     }),
   ];
   const hits = [
-    '| links | User-Agents | hits written/s (clicks_flushed_total) | clicks/s (PostgreSQL) | bot hits/s (PostgreSQL) | bot share | hits dropped / detail shed / failed flushes | service CPU µs/redirect | clicks + bot_hits in PG = redirects served | bot_hits = bot requests sent |',
+    '| links | User-Agents | hits written/s (clicks_ + bot_hits_flushed_total) | clicks/s (PostgreSQL) | bot hits/s (PostgreSQL) | bot share | hits dropped / detail shed / failed flushes | service CPU µs/redirect | clicks + bot_hits in PG = redirects served | bot_hits = bot requests sent |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...results.map((r) => {
       const c = r.correctness;
@@ -358,7 +359,7 @@ function tables(results: ClicksResult[]): string {
       const share = r.clicksPerS + r.botHitsPerS > 0 ? (100 * r.botHitsPerS) / (r.clicksPerS + r.botHitsPerS) : 0;
       return (
         `| ${int(r.links)} | ${r.userAgents} | ${int(r.hitsWrittenPerS)} | ${int(r.clicksPerS)} | ${int(r.botHitsPerS)} | ${share.toFixed(1)} % | ${int(r.hitsDropped)} / ${int(r.detailsShed)} / ${r.flushFailures} | ${r.serviceCpuUsPerRedirect.toFixed(1)} | ` +
-        `${total} | ${bots}${c.windowSplitOk ? '' : '; the window\'s clicks + bot hits in PG ≠ clicks_flushed_total'} |`
+        `${total} | ${bots}${c.windowSplitOk ? '' : '; the window\'s clicks + bot hits in PG ≠ clicks_ + bot_hits_flushed_total'} |`
       );
     }),
   ];
@@ -390,7 +391,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `\nHits, clicks and bot hits per second: written over the window (the warm pass excluded, the probe included), per second of load; ` +
-      `clicks and bot hits from PostgreSQL (sum of urls.clicks and urls.bot_hits before and after), hits from clicks_flushed_total. ` +
+      `clicks and bot hits from PostgreSQL (sum of urls.clicks and urls.bot_hits before and after), hits from clicks_flushed_total + bot_hits_flushed_total. ` +
       `"bot requests sent": counted by redirect.lua as it writes each request with a bot line of the file (warm pass and load); exact when ` +
       `every request sent (wrk's and the probe's) was served. No "hits described per second of the service's CPU": the service's CPU per ` +
       `redirect pays for the answer, the lookup, the description and the flush together, and nothing here tells the description apart ` +

@@ -1,10 +1,10 @@
 // Clicks leave the redirect path: a redirect only queues what it saw (a few header strings, O(1), no
 // I/O, no parsing). The queue is drained soon after, off the request path: each hit is described
 // (bot or person; referrer host, country, browser, OS, device: src/analytics/visitor.ts) and counted
-// in memory. A timer writes the counts to PostgreSQL in one transaction per interval. A failed flush
-// keeps its hits and the next one retries them. Memory is bounded: the queue in hits, the counts in
-// entries overall (one per link, per link and day, per link, day and value), the batch being
-// written included, so that neither many links nor a spray of distinct headers during a long
+// in memory. A timer writes the counts to PostgreSQL every interval, in transactions of at most
+// MAX_BATCH_LINKS links. A failed flush keeps its hits and the next one retries them. Memory is
+// bounded: the queue in hits, the counts in entries overall (one per link, per link and day, per
+// link, day and value), the batches being written included, so that neither many links nor a spray of distinct headers during a long
 // PostgreSQL outage can exhaust the heap. Near the bound the detail goes first (values, then new
 // days), never a known link's total; only a link that does not fit at all loses its hits
 // (docs/operations.md, "Clicks: what can be lost").
@@ -27,6 +27,13 @@ const DETAIL_SHARE = 0.75;
  * holds header strings, at most Node's 16 KB of headers, so the queue at most 16 MB.
  */
 export const QUEUE_MAX = 1024;
+/**
+ * Most links one transaction of a flush writes; a larger buffer is written as several, one after the
+ * other. One transaction of every link buffered grows with the traffic: at a million links a flush
+ * of ~30,000 of them passed the background pool's 5 s statement timeout on a slow machine, and a
+ * batch retried as it is never lands (docs/operations.md, "Clicks: what can be lost").
+ */
+export const MAX_BATCH_LINKS = 5000;
 const UNDESCRIBED: Visit = { bot: null, referrer: DIRECT, country: UNKNOWN, browser: UNKNOWN, os: UNKNOWN, device: 'other' };
 
 export interface ClickCounterMetrics {
@@ -39,12 +46,14 @@ export interface ClickCounterMetrics {
   shed: (detail: 'value' | 'day', clicks: number) => void;
 }
 
-/** One flush's counts, with the id it is written (and retried) under. */
+/** One transaction's counts, with the id it is written (and retried) under. */
 interface Batch {
   id: string;
   batch: Map<number, ClickAggregate>;
   clicks: number;
   botHits: number;
+  /** Its entries (links, days, values), counted against bufferMax until it is written. */
+  entries: number;
 }
 
 export interface ClickCounterOptions {
@@ -55,6 +64,8 @@ export interface ClickCounterOptions {
   flushIntervalMs: number;
   /** Most entries in memory overall: one per link, per link and UTC day, per link, day and value. */
   bufferMax: number;
+  /** Most links per transaction (default MAX_BATCH_LINKS). */
+  maxBatchLinks?: number;
   now?: () => Date;
   metrics?: Partial<ClickCounterMetrics>;
 }
@@ -81,8 +92,9 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let pendingBots = 0;
   /** Entries of `buffer`. */
   let entries = 0;
-  /** Entries of the batch being written (or awaiting its retry): still in memory, and retried on failure. */
+  /** Entries of the batches being written (or awaiting their retry): still in memory, and retried on failure. */
   let inFlightEntries = 0;
+  const maxBatchLinks = options.maxBatchLinks ?? MAX_BATCH_LINKS;
   const detailRoom = Math.floor(options.bufferMax * DETAIL_SHARE);
   let flushing: Promise<number> | null = null;
   let timer: NodeJS.Timeout | null = null;
@@ -195,62 +207,77 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   }
 
   /**
-   * A batch that failed keeps its id and its content, and is retried as it is before anything newer:
-   * if its first COMMIT did go through (only the answer was lost), the store recognises the id and
-   * the retry adds nothing. Merging it into newer clicks would lose that protection.
+   * Batches taken from the buffer and not written yet, in order: one that failed first, then those
+   * after it. Each keeps its id and its content and is retried as it is before anything newer: if
+   * its first COMMIT did go through (only the answer was lost), the store recognises the id and the
+   * retry adds nothing. Merging it into newer clicks would lose that protection.
    */
-  let failed: Batch | null = null;
+  let unwritten: Batch[] = [];
 
-  async function apply(id: string, batch: Map<number, ClickAggregate>): Promise<void> {
-    await options.store.applyClicks([...batch.values()], id);
+  function entriesOf(aggregate: ClickAggregate): number {
+    let n = 1;
+    for (const day of aggregate.days.values()) {
+      n += 1;
+      for (const counts of day.values.values()) n += counts.size;
+    }
+    return n;
+  }
+
+  /** The buffer as batches of at most maxBatchLinks links; the buffer starts empty. */
+  function takeBuffer(): Batch[] {
+    const batches: Batch[] = [];
+    let current: Batch | null = null;
+    for (const aggregate of buffer.values()) {
+      if (current === null || current.batch.size >= maxBatchLinks) {
+        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0 };
+        batches.push(current);
+      }
+      current.batch.set(aggregate.linkId, aggregate);
+      current.clicks += aggregate.clicks;
+      current.botHits += aggregate.botHits;
+      current.entries += entriesOf(aggregate);
+    }
+    // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
+    // cannot let more than bufferMax entries into memory.
+    inFlightEntries += entries;
+    buffer = new Map();
+    pendingClicks = 0;
+    pendingBots = 0;
+    entries = 0;
+    return batches;
   }
 
   async function writeOnce(): Promise<number> {
     const started = performance.now();
     const written = { clicks: 0, botHits: 0 };
-    const add = (batch: Batch): void => {
-      written.clicks += batch.clicks;
-      written.botHits += batch.botHits;
-    };
     const succeeded = (): void => {
       lastSuccess = now();
       if (written.clicks + written.botHits > 0) options.metrics?.flushed?.(written.clicks, (performance.now() - started) / 1000, written.botHits);
     };
-    if (failed !== null) {
+    // What failed before goes first; then this interval's buffer. Never more than that: under
+    // traffic the buffer fills again while the batches are written, and that is the next flush's.
+    if (buffer.size > 0) unwritten = [...unwritten, ...takeBuffer()];
+    while (unwritten.length > 0) {
+      const next = unwritten[0] as Batch;
       try {
-        await apply(failed.id, failed.batch);
+        await options.store.applyClicks([...next.batch.values()], next.id);
       } catch (err) {
         options.metrics?.flushFailed?.();
-        throw err;
-      }
-      add(failed);
-      failed = null;
-      inFlightEntries = 0;
-    }
-    if (buffer.size > 0) {
-      const next: Batch = { id: randomUUID(), batch: buffer, clicks: pendingClicks, botHits: pendingBots };
-      // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
-      // cannot let more than bufferMax entries into memory.
-      inFlightEntries = entries;
-      buffer = new Map();
-      pendingClicks = 0;
-      pendingBots = 0;
-      entries = 0;
-      try {
-        await apply(next.id, next.batch);
-        inFlightEntries = 0;
-      } catch (err) {
-        failed = next;
-        options.metrics?.flushFailed?.();
-        // A retried batch before it did land: it is reported even though this flush fails.
+        // The batches written before this one are reported even though the flush fails.
         if (written.clicks + written.botHits > 0) succeeded();
         throw err;
       }
-      add(next);
+      unwritten = unwritten.slice(1);
+      inFlightEntries -= next.entries;
+      written.clicks += next.clicks;
+      written.botHits += next.botHits;
     }
+    inFlightEntries = 0;
     succeeded();
     return written.clicks + written.botHits;
   }
+
+  const unwrittenHits = (): number => unwritten.reduce((sum, b) => sum + b.clicks + b.botHits, 0);
 
   function flush(): Promise<number> {
     drain();
@@ -263,7 +290,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   return {
     record,
     flush,
-    pending: () => queue.length + pendingClicks + pendingBots + (failed === null ? 0 : failed.clicks + failed.botHits),
+    pending: () => queue.length + pendingClicks + pendingBots + unwrittenHits(),
     lastFlushAt: () => lastSuccess,
     start() {
       timer ??= setInterval(() => {
@@ -281,10 +308,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         try {
           if (flushing) await flushing.catch(() => 0);
           await flush();
-          if (queue.length === 0 && pendingClicks + pendingBots === 0 && failed === null) return;
+          if (queue.length === 0 && pendingClicks + pendingBots === 0 && unwritten.length === 0) return;
         } catch (err) {
           if (performance.now() >= deadline) {
-            options.log.error({ err: (err as Error).message, lost: pendingClicks + pendingBots + (failed === null ? 0 : failed.clicks + failed.botHits) }, 'clicks could not be written before shutdown');
+            options.log.error({ err: (err as Error).message, lost: pendingClicks + pendingBots + unwrittenHits() }, 'clicks could not be written before shutdown');
             return;
           }
           await new Promise((resolve) => setTimeout(resolve, 200));

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { DIRECT, referrerHost, type SeenRequest, type VisitorClassifier } from '../../src/analytics/visitor.ts';
-import { createClickCounter, QUEUE_MAX, type ClickCounterOptions } from '../../src/url/click-counter.ts';
+import { createClickCounter, MAX_BATCH_LINKS, QUEUE_MAX, type ClickCounterOptions } from '../../src/url/click-counter.ts';
 import type { ClickAggregate, DayClicks, Dimension } from '../../src/storage/link-store.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
 import { PREVIEW_BOT_UA, seenFromPerson, testVisitors } from '../support/visitors.ts';
@@ -489,4 +489,42 @@ test('a retried batch that lands is reported even when the newer batch after it 
   assert.deepEqual(spy.seen.flushed, [2], 'the retried two clicks were written');
   assert.equal(clicks.lastFlushAt().toISOString(), '2026-01-01T00:00:09.000Z');
   assert.equal(clicks.pending(), 1);
+});
+
+test('a large buffer is written in transactions of at most maxBatchLinks links; one that fails is retried with its id, then those after it, then newer clicks', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  let failOnCall = 2;
+  const failing = {
+    async applyClicks(batch: readonly ClickAggregate[], batchId?: string) {
+      if (store.state.calls + 1 === failOnCall) {
+        store.state.calls += 1;
+        store.ids.push(batchId);
+        throw new Error('canceling statement due to statement timeout');
+      }
+      return store.applyClicks(batch, batchId);
+    },
+  };
+  const clicks = counterWith({ store: failing, metrics: spy.metrics, maxBatchLinks: 5 });
+  for (let link = 1; link <= 12; link++) clicks.record(link, from('a.example'));
+  await assert.rejects(clicks.flush(), /statement timeout/);
+  assert.deepEqual(store.batches.map((b) => b.length), [5], 'the first transaction landed');
+  assert.deepEqual(spy.seen.flushed, [5], 'and is reported although the flush failed');
+  assert.equal(clicks.pending(), 7, 'the failed transaction and the one after it are kept');
+  clicks.record(1, from('a.example'));
+  failOnCall = 0;
+  assert.equal(await clicks.flush(), 8);
+  assert.deepEqual(store.batches.map((b) => b.length), [5, 5, 2, 1], 'the failed one, the one after it, then the newer click');
+  assert.equal(store.ids[2], store.ids[1], 'the retry carries the failed transaction\'s id');
+  assert.equal(new Set(store.ids).size, 4, 'every other transaction has an id of its own');
+  assert.deepEqual([...store.totals()].sort((a, b) => a[0] - b[0]), Array.from({ length: 12 }, (_, i) => [i + 1, i === 0 ? 2 : 1]));
+  assert.equal(clicks.pending(), 0);
+});
+
+test('the default transaction size bounds a flush of many links', async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store, bufferMax: 100_000 });
+  for (let link = 1; link <= MAX_BATCH_LINKS + 1; link++) clicks.record(link, from());
+  assert.equal(await clicks.flush(), MAX_BATCH_LINKS + 1);
+  assert.deepEqual(store.batches.map((b) => b.length), [MAX_BATCH_LINKS, 1]);
 });
