@@ -87,6 +87,13 @@ function analyse(profile: CpuProfile, fromUs: number, toUs: number): Analysis {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map<number, ProfileNode>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
+  // A frame's name, made once per node of the tree rather than once per sample that has it on its stack.
+  const keys = new Map<number, string>();
+  const keyOf = (node: ProfileNode): string => {
+    let key = keys.get(node.id);
+    if (key === undefined) keys.set(node.id, (key = frameKey(node)));
+    return key;
+  };
   const parts = new Map<string, number>();
   const functions = new Map<string, number>();
   const within = new Map<string, number>();
@@ -102,12 +109,12 @@ function analyse(profile: CpuProfile, fromUs: number, toUs: number): Analysis {
     if (part === 'idle (event loop waiting)') continue;
     total++;
     parts.set(part, (parts.get(part) ?? 0) + 1);
-    const key = frameKey(node);
+    const key = keyOf(node);
     functions.set(key, (functions.get(key) ?? 0) + 1);
     const seen = new Set<string>();
     for (let frame: ProfileNode | undefined = node; frame !== undefined; frame = parentOf.get(frame.id)) {
       if (!/\/(src|node_modules)\//.test(frame.callFrame.url)) continue;
-      seen.add(frameKey(frame));
+      seen.add(keyOf(frame));
     }
     for (const fn of seen) within.set(fn, (within.get(fn) ?? 0) + 1);
   }
@@ -169,10 +176,12 @@ async function main(): Promise<void> {
     console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), ${total} samples (idle excluded)\n`);
     console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
     for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
-    console.log('\n| function (self time) | share | µs/req |\n| --- | ---: | ---: |');
-    for (const [fn, n] of [...functions].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`| \`${fn}\` | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
-    console.log("\n| function of Curt's or a package, with what it calls (inclusive) | share | µs/req |\n| --- | ---: | ---: |");
-    for (const [fn, n] of [...within].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`| \`${fn}\` | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
+    const topFunctions = (title: string, samples: Map<string, number>): void => {
+      console.log(`\n| ${title} | share | µs/req |\n| --- | ---: | ---: |`);
+      for (const [fn, n] of [...samples].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.PROFILE_TOP ?? 30))) console.log(`| \`${fn}\` | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
+    };
+    topFunctions('function (self time)', functions);
+    topFunctions("function of Curt's or a package, with what it calls (inclusive)", within);
   } finally {
     await tearDown({ processes, redis, prefixes: [prefix], database, work });
   }

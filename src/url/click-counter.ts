@@ -4,8 +4,8 @@
 // in memory. A timer writes the counts to PostgreSQL every interval, in transactions of at most
 // MAX_BATCH_LINKS links. A failed flush keeps its hits and the next one retries them. Memory is
 // bounded: the queue in hits, the counts in entries overall (one per link, per link and day, per
-// link, day and value), the batches being written included, so that neither many links nor a spray of distinct headers during a long
-// PostgreSQL outage can exhaust the heap. Near the bound the detail goes first (values, then new
+// link, day and value), the batches being written included, so that neither many links nor a spray
+// of distinct headers during a long PostgreSQL outage can exhaust the heap. Near the bound the detail goes first (values, then new
 // days), never a known link's total; only a link that does not fit at all loses its hits
 // (docs/operations.md, "Clicks: what can be lost").
 import { randomUUID } from 'node:crypto';
@@ -212,7 +212,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
    * its first COMMIT did go through (only the answer was lost), the store recognises the id and the
    * retry adds nothing. Merging it into newer clicks would lose that protection.
    */
-  let unwritten: Batch[] = [];
+  const unwritten: Batch[] = [];
 
   function entriesOf(aggregate: ClickAggregate): number {
     let n = 1;
@@ -238,8 +238,8 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       current.entries += entriesOf(aggregate);
     }
     // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
-    // cannot let more than bufferMax entries into memory.
-    inFlightEntries += entries;
+    // cannot let more than bufferMax entries into memory; each batch gives its share back once written.
+    for (const batch of batches) inFlightEntries += batch.entries;
     buffer = new Map();
     pendingClicks = 0;
     pendingBots = 0;
@@ -256,9 +256,8 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     };
     // What failed before goes first; then this interval's buffer. Never more than that: under
     // traffic the buffer fills again while the batches are written, and that is the next flush's.
-    if (buffer.size > 0) unwritten = [...unwritten, ...takeBuffer()];
-    while (unwritten.length > 0) {
-      const next = unwritten[0] as Batch;
+    if (buffer.size > 0) unwritten.push(...takeBuffer());
+    for (let next = unwritten[0]; next !== undefined; next = unwritten[0]) {
       try {
         await options.store.applyClicks([...next.batch.values()], next.id);
       } catch (err) {
@@ -267,12 +266,11 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         if (written.clicks + written.botHits > 0) succeeded();
         throw err;
       }
-      unwritten = unwritten.slice(1);
+      unwritten.shift();
       inFlightEntries -= next.entries;
       written.clicks += next.clicks;
       written.botHits += next.botHits;
     }
-    inFlightEntries = 0;
     succeeded();
     return written.clicks + written.botHits;
   }
