@@ -37,11 +37,20 @@ interface Waiting<I, O> {
   reject: (err: unknown) => void;
 }
 
+/**
+ * When the calls gathered so far go out. setImmediate (the default) gathers across the I/O callbacks
+ * of one turn, such as requests arriving on different sockets; process.nextTick only the calls made
+ * in the current callback and its promise continuations, sending them before the loop moves on (for
+ * calls that the one result they follow makes together).
+ */
+export type BatchSchedule = (dispatch: () => void) => void;
+
 export function createBatcher<I, O>(
   run: BatchRun<I, O>,
   maxBatch: number,
   maxConcurrent = Number.POSITIVE_INFINITY,
   limits?: BatcherLimits,
+  schedule: BatchSchedule = setImmediate,
 ): (input: I) => Promise<O> {
   if (!(maxConcurrent >= 1)) throw new Error('maxConcurrent must be at least 1');
   if (limits !== undefined && !(limits.maxQueued >= 1 && limits.maxWaitMs > 0)) throw new Error('maxQueued must be at least 1 and maxWaitMs positive');
@@ -128,7 +137,7 @@ export function createBatcher<I, O>(
       armExpiry();
       if (!scheduled && inFlight < maxConcurrent) {
         scheduled = true;
-        setImmediate(dispatch);
+        schedule(dispatch);
       }
     });
 }

@@ -47,6 +47,33 @@ test('calls made in the same turn share one run, each getting its own result in 
   assert.equal(runs.length, 2, 'a later call is a run of its own');
 });
 
+test('calls from separate callbacks of one turn share a run by default; with process.nextTick each callback its own, sent before the turn goes on', async () => {
+  for (const [label, schedule, expected] of [
+    ['setImmediate', undefined, [[1, 2, 3, 4]]],
+    ['nextTick', (dispatch: () => void) => process.nextTick(dispatch), [[1, 2], [3, 4]]],
+  ] as const) {
+    const runs: number[][] = [];
+    const echo = createBatcher<number, number>(async (inputs) => {
+      runs.push([...inputs]);
+      return [...inputs];
+    }, 100, Number.POSITIVE_INFINITY, undefined, schedule);
+    const calls: Promise<number>[] = [];
+    // Two timer callbacks of the same turn, as two requests' socket callbacks would be.
+    let runsSeenByTheSecond = -1;
+    await new Promise<void>((resolve) => {
+      setTimeout(() => calls.push(echo(1), echo(2)), 0);
+      setTimeout(() => {
+        runsSeenByTheSecond = runs.length;
+        calls.push(echo(3), echo(4));
+        resolve();
+      }, 0);
+    });
+    assert.deepEqual(await Promise.all(calls), [1, 2, 3, 4], label);
+    assert.deepEqual(runs, expected, label);
+    assert.equal(runsSeenByTheSecond, schedule === undefined ? 0 : 1, `${label}: the first callback's calls had gone out before the second callback ran`);
+  }
+});
+
 test('batches are split at maxBatch', async () => {
   const sizes: number[] = [];
   const echo = createBatcher<number, number>(async (inputs) => {

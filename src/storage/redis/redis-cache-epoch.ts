@@ -9,7 +9,7 @@
 // is *suspect*: it reads no cache until it has INCRed the epoch itself (retried until Redis answers),
 // which turns every older entry into a miss for every replica at once, and then it announces the new
 // epoch on the invalidation bus. Reads compare the entry's epoch with the current one in the same
-// round trip (MGET, or cache-read.lua), so they need no up-to-date local copy; writes carry the writer's copy, and
+// round trip (cache-read.lua), so they need no up-to-date local copy; writes carry the writer's copy, and
 // cache-write.lua refuses to let a write from behind the epoch count (see there).
 //
 // The in-process (near) tier cannot ask Redis, so it is trusted on a lease: a round trip to Redis

@@ -4,11 +4,17 @@
 // degrade to a miss and are counted, never thrown at a redirect; while the Redis circuit breaker is
 // open, nothing is sent at all. On a Redis Cluster entries are spread over shards, each with its own
 // epoch copy in the same slot (redis-cache-epoch.ts), so every read and write stays one round trip.
+// Reads made in the same turn of the event loop go out together as one script call per shard
+// (src/core/batcher.ts), and so do the writes made together (the fills after one PostgreSQL query,
+// the creations of one INSERT): under load, fifty cold redirects cost one read and one fill command
+// instead of fifty of each (docs/performance.md, "Changes measured"). Writes go out before the loop
+// moves on, as a single command would, so a fill is sent before the redirect that made it is read.
 import { readFileSync } from 'node:fs';
+import { createBatcher } from '../../core/batcher.ts';
 import type { RedisClient } from '../../core/redis.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
-import type { CachedLink, LinkCache } from '../link-cache.ts';
+import type { CachedLink, CacheRead, LinkCache } from '../link-cache.ts';
 import { createRedisCacheEpoch, type CacheEpoch } from './redis-cache-epoch.ts';
 
 const MISSING = '-';
@@ -25,10 +31,36 @@ const PASSWORD = 16;
 
 const WRITE_LUA = readFileSync(new URL('./lua/cache-write.lua', import.meta.url), 'utf8');
 const READ_LUA = readFileSync(new URL('./lua/cache-read.lua', import.meta.url), 'utf8');
+/** Most entries in one script call: a turn with more sends more calls. */
+const MAX_BATCH = 256;
 type WithScript = RedisClient & {
-  curtCacheRead(entryKey: string, epochKey: string): Promise<[raw: string | null, epoch: string | null, pttlMs: number]>;
-  curtCacheWrite(entryKey: string, epochKey: string, mode: 'fill' | 'put', epoch: number, body: string, ttlS: number, blockerTtlS: number): Promise<number>;
+  /** numKeys, the shard's epoch key, then entry keys: [epoch, entry 1, PTTL 1, entry 2, PTTL 2, ...]. */
+  curtCacheRead(numKeys: number, ...keys: string[]): Promise<(string | number | null)[]>;
+  /** numKeys, the shard's epoch key, entry keys, blocker TTL, then mode, epoch, body, TTL per entry: the current epoch. */
+  curtCacheWrite(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
 };
+
+function ofShard<T>(perShard: readonly T[], shard: number): T {
+  const found = perShard[shard];
+  if (found === undefined) throw new Error(`no cache shard ${shard}`);
+  return found;
+}
+
+/** What one entry's read returned, and when the command carrying it was sent (`epoch.now()`). */
+interface EntryRead {
+  raw: string | null;
+  epoch: number;
+  pttlMs: number;
+  startedAt: number;
+}
+interface EntryWrite {
+  code: string;
+  mode: 'fill' | 'put';
+  /** The epoch the writer knew (-1: none, which leaves a blocker). */
+  writer: number;
+  body: string;
+  ttlS: number;
+}
 
 function pack(link: CachedLink): string {
   const flags =
@@ -86,11 +118,30 @@ export interface RedisLinkCacheOptions {
 export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache {
   const { redis, prefix, log, breaker } = options;
   const epoch = options.epoch ?? createRedisCacheEpoch({ redis, prefix, log, ...(breaker ? { breaker } : {}) });
-  if (!('curtCacheWrite' in redis)) redis.defineCommand('curtCacheWrite', { numberOfKeys: 2, lua: WRITE_LUA });
-  if (!('curtCacheRead' in redis)) redis.defineCommand('curtCacheRead', { numberOfKeys: 2, lua: READ_LUA });
+  if (!('curtCacheWrite' in redis)) redis.defineCommand('curtCacheWrite', { lua: WRITE_LUA });
+  if (!('curtCacheRead' in redis)) redis.defineCommand('curtCacheRead', { lua: READ_LUA });
   const scripted = redis as WithScript;
   const { layout } = epoch;
   const key = (code: string): string => layout.entryKey(code);
+
+  // One batcher per shard: a script call may only touch keys of one hash slot.
+  const reads = Array.from({ length: layout.shards }, (_, shard) =>
+    createBatcher<string, EntryRead>(async (codes) => {
+      const startedAt = epoch.now();
+      const reply = await scripted.curtCacheRead(1 + codes.length, layout.epochKey(shard), ...codes.map(key));
+      const current = Number(reply[0] ?? 0);
+      return codes.map((_, i) => ({ raw: (reply[1 + 2 * i] as string | null) ?? null, epoch: current, pttlMs: Number(reply[2 + 2 * i]), startedAt }));
+    }, MAX_BATCH),
+  );
+  const writes = Array.from({ length: layout.shards }, (_, shard) =>
+    createBatcher<EntryWrite, { epoch: number; startedAt: number }>(async (batch) => {
+      const args = [String(BLOCKER_TTL_S)];
+      for (const w of batch) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
+      const startedAt = epoch.now();
+      const current = Number(await scripted.curtCacheWrite(1 + batch.length, layout.epochKey(shard), ...batch.map((w) => key(w.code)), ...args));
+      return batch.map(() => ({ epoch: current, startedAt }));
+    }, MAX_BATCH, Number.POSITIVE_INFINITY, undefined, (dispatch) => process.nextTick(dispatch)),
+  );
 
   function skipped(operation: string): undefined {
     options.onSkipped?.(operation);
@@ -129,9 +180,8 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     const shard = layout.shardOf(code);
     const known = await epoch.known(shard);
     if (known === null) return;
-    const startedAt = epoch.now();
-    const sent = await send('fill', () => scripted.curtCacheWrite(key(code), layout.epochKey(shard), 'fill', known, body, ttlS, BLOCKER_TTL_S), { lostWrite: false });
-    if (sent) epoch.observe(Number(sent.value), startedAt, shard);
+    const sent = await send('fill', () => ofShard(writes, shard)({ code, mode: 'fill', writer: known, body, ttlS }), { lostWrite: false });
+    if (sent) epoch.observe(sent.value.epoch, sent.value.startedAt, shard);
   }
 
   /** A new state: written whatever is there (a writer behind the epoch leaves a blocker instead). */
@@ -140,38 +190,28 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     // -1 when Redis cannot tell us the epoch: the script then leaves a blocker, never a stale entry.
     const shard = layout.shardOf(code);
     const known = (await epoch.known(shard)) ?? -1;
-    const startedAt = epoch.now();
-    const sent = await send(operation, () => scripted.curtCacheWrite(key(code), layout.epochKey(shard), 'put', known, body, ttlS, BLOCKER_TTL_S), { lostWrite: true });
-    if (sent) epoch.observe(Number(sent.value), startedAt, shard);
+    const sent = await send(operation, () => ofShard(writes, shard)({ code, mode: 'put', writer: known, body, ttlS }), { lostWrite: true });
+    if (sent) epoch.observe(sent.value.epoch, sent.value.startedAt, shard);
+  }
+
+  async function read(code: string): Promise<CacheRead> {
+    // Suspect: this replica saw Redis fail and may have lost an invalidation; PostgreSQL decides.
+    if (!epoch.readable()) return { entry: skipped('get'), remainingMs: null };
+    const shard = layout.shardOf(code);
+    const sent = await send('get', () => ofShard(reads, shard)(code), { lostWrite: false });
+    if (!sent) return { entry: undefined, remainingMs: null };
+    const { raw, epoch: current, pttlMs, startedAt } = sent.value;
+    epoch.observe(current, startedAt, shard);
+    const entry = readEntry(raw, current);
+    // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
+    return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
   }
 
   return {
     async get(code) {
-      // Suspect: this replica saw Redis fail and may have lost an invalidation; PostgreSQL decides.
-      if (!epoch.readable()) return skipped('get');
-      const shard = layout.shardOf(code);
-      const startedAt = epoch.now();
-      const sent = await send('get', () => redis.mget(key(code), layout.epochKey(shard)), { lostWrite: false });
-      if (!sent) return undefined;
-      const [raw, current] = sent.value;
-      const currentEpoch = Number(current ?? 0);
-      epoch.observe(currentEpoch, startedAt, shard);
-      return readEntry(raw ?? null, currentEpoch);
+      return (await read(code)).entry;
     },
-    async read(code) {
-      // As get, plus the entry's PTTL from the same script call: still one round trip.
-      if (!epoch.readable()) return { entry: skipped('get'), remainingMs: null };
-      const shard = layout.shardOf(code);
-      const startedAt = epoch.now();
-      const sent = await send('get', () => scripted.curtCacheRead(key(code), layout.epochKey(shard)), { lostWrite: false });
-      if (!sent) return { entry: undefined, remainingMs: null };
-      const [raw, current, pttlMs] = sent.value;
-      const currentEpoch = Number(current ?? 0);
-      epoch.observe(currentEpoch, startedAt, shard);
-      const entry = readEntry(raw ?? null, currentEpoch);
-      // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
-      return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
-    },
+    read,
     async set(code, link, ttlS, setOptions) {
       if (setOptions?.ifAbsent) await fill(code, pack(link), ttlS, setOptions.readStartedAt);
       else await put('set', code, pack(link), ttlS);
