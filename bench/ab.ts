@@ -111,7 +111,7 @@ async function main(): Promise<void> {
         await warmUp(side);
         const result = await measureRound(wrkFor(side, round), serverOf(side.service, MODE === 'serve' ? undefined : deps));
         results.get(side.name)?.push(result);
-        console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}`);
+        console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}${result.wrong > 0 ? ` (answers by status: ${JSON.stringify(result.statuses)})` : ''}`);
       }
       floorRounds.push(await measureRound({ url: floor.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { FIXED_PATH: 'x' } }, serverOf(floor)));
     }
@@ -133,7 +133,11 @@ async function main(): Promise<void> {
     console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${Math.abs((1 - mb / ma) * 100).toFixed(1)} % ${mb <= ma ? 'less' : 'more'}); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
     const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
     console.log(`errors or wrong answers: ${failures}`);
-    if (failures > 0) process.exitCode = 1;
+    if (failures > 0) {
+      process.exitCode = 1;
+      // What the services logged (warn and up) says why, e.g. a dependency that timed out.
+      for (const side of sides) console.log(`\n${side.name} logged, last lines:\n${side.service.output().trim().split('\n').slice(-20).join('\n')}`);
+    }
   } finally {
     await tearDown({ processes, redis, prefixes, database, work });
   }
