@@ -35,12 +35,22 @@ export interface FastPathTools {
   requestId(req: IncomingMessage): string;
   /** Records the request in http_request_duration_seconds and the access log, as the onResponse hook does. */
   answered(req: IncomingMessage, route: string, status: number, startedAt: number, requestId: string): void;
+  /**
+   * Takes a request on for an answer that comes later, counted for the drain as the app's requests
+   * are. False while the app drains: then the fast path leaves the request to the app.
+   */
+  hold(req: IncomingMessage, res: ServerResponse): boolean;
+  /** A held request goes to the app after all (not counted twice). */
+  handOff(req: IncomingMessage, res: ServerResponse): void;
+  /** True once the app drains: a held request is then answered by the app, which closes connections as it drains. */
+  draining(): boolean;
 }
 
 /**
- * Answers a request before Fastify sees it, synchronously, or returns false and leaves it to the app.
- * For the one request that must cost least (the warm redirect, docs/performance.md); never used while
- * the app drains, so that drain's `Connection: close` bookkeeping stays in one place.
+ * Answers a request before Fastify sees it, or returns false and leaves it to the app: at once, or
+ * later after `hold` (then it answers, or hands the request to the app with `handOff`). For the one
+ * request that must cost least (the redirect, docs/performance.md); never used while the app drains,
+ * so that drain's `Connection: close` bookkeeping stays in one place.
  */
 export type FastPath = (req: IncomingMessage, res: ServerResponse, tools: FastPathTools) => boolean;
 
@@ -96,6 +106,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const debugEnabled = (): boolean => options.log.isLevelEnabled('debug');
   const fastPath = options.fastPath;
   let graceful: GracefulClose | null = null;
+  let appHandler: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
   const tools: FastPathTools = {
     requestId: requestIdOf,
     answered(req, route, status, startedAt, requestId) {
@@ -103,6 +114,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       observe(req.method ?? 'GET', route, status, ms / 1000);
       if (debugEnabled()) loggerInstance.debug({ request_id: requestId, method: req.method, url: req.url, status, ms }, 'request');
     },
+    hold(req, res) {
+      if (graceful === null || graceful.draining()) return false;
+      graceful.track(req, res);
+      return true;
+    },
+    handOff(req, res) {
+      appHandler?.(req, res);
+    },
+    draining: () => graceful === null || graceful.draining(),
   };
   const http = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) };
   const app = Fastify({
@@ -115,6 +135,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       ? {}
       : {
           serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+            appHandler = handler;
             const server = createServer(http, (req, res) => {
               if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
                 graceful?.track(req, res);

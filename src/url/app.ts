@@ -14,7 +14,7 @@ import { registerLinkRoutes } from './routes/links.ts';
 import { registerPortingRoutes } from './routes/porting.ts';
 import { registerPublicConfigRoute } from './routes/public-config.ts';
 import { registerQrRoute } from './routes/qr.ts';
-import { redirectFastPath, registerRedirectRoute } from './routes/redirect.ts';
+import { redirectFastPath, registerRedirectRoute, type RedirectRouteDeps } from './routes/redirect.ts';
 import { LinkView } from './routes/schemas.ts';
 import { registerSiteFileRoutes } from './routes/site-files.ts';
 import { registerWebAppRoutes } from './routes/web-app.ts';
@@ -66,7 +66,13 @@ async function probe(check: DependencyCheck | null): Promise<'up' | 'down' | 'in
 }
 
 export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
-  const redirectDeps = { links: deps.links, status: deps.redirectStatus, countryHeader: deps.countryHeader ?? null, ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}) };
+  const redirectDeps: RedirectRouteDeps = {
+    links: deps.links,
+    status: deps.redirectStatus,
+    countryHeader: deps.countryHeader ?? null,
+    lookedUp: new WeakMap(),
+    ...(deps.onRedirect ? { onOutcome: deps.onRedirect } : {}),
+  };
   const app = await createHttpApp({
     log: deps.log,
     registry: deps.registry,

@@ -107,7 +107,18 @@ export interface LinkService {
    * hash): LinkPasswordRequired without one (and always for a HEAD), LinkPasswordWrong, RateLimited.
    * Nothing is counted, no visit spent and no preview given before that.
    */
-  resolveRedirect(code: string, click: SeenRequest | null, requestTarget?: string, password?: PasswordAttempt | null): Promise<RedirectAnswer>;
+  resolveRedirect(code: string, click: SeenRequest | null, requestTarget?: string, password?: PasswordAttempt | null, lookedUp?: Promise<CachedLink>): Promise<RedirectAnswer>;
+  /**
+   * The lookup resolveRedirect begins with (cache tiers, then PostgreSQL), counted as it counts it:
+   * the link, or LinkNotFound. Handed to resolveRedirect as `lookedUp`, it is not done again.
+   */
+  lookupLink(code: string): Promise<CachedLink>;
+  /**
+   * For a looked-up link that redirects now without any other check (active, not expired, no visit
+   * limit, no password): its target, with the click counted as resolveRedirect counts it;
+   * `undefined` for any other, which resolveRedirect then decides.
+   */
+  redirectNowTo(link: CachedLink, click: SeenRequest | null, requestTarget?: string): string | undefined;
   /**
    * resolveRedirect for a link this process holds in memory and that redirects now (active, not
    * expired, without a visit limit), without a promise: its target; `undefined` for anything else,
@@ -214,6 +225,19 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     // overwriting it with what we read would bring a deleted or disabled link back until the TTL ends.
     void cache.set(code, link, ttlFor(link), { ifAbsent: true, readStartedAt });
     return link;
+  }
+
+  async function lookupLink(code: string): Promise<CachedLink> {
+    if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
+    return lookup(code);
+  }
+
+  /**
+   * Whether a link redirects with no check but its state: not a limited link (decided in PostgreSQL),
+   * nor one behind a password (its check is resolveRedirect's), nor a dead one.
+   */
+  function redirectsNow(link: CachedLink): boolean {
+    return !link.limited && !link.hasPassword && goneReason(link, now().getTime()) === null;
   }
 
   /** Where a redirect that passed its checks leads; the click counted when it is one. */
@@ -353,9 +377,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       return record;
     },
 
-    async resolveRedirect(code, click, requestTarget, password) {
-      if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
-      const link = await lookup(code);
+    async resolveRedirect(code, click, requestTarget, password, lookedUp) {
+      const link = await (lookedUp ?? lookupLink(code));
       const nowMs = now().getTime();
       const reason = goneReason(link, nowMs);
       if (reason) throw new LinkGone(reason);
@@ -380,11 +403,15 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
 
     resolveRedirectNow(code, click, requestTarget) {
       const link = cache.peek?.(code);
-      // A miss, "no such code", a limited link (decided in PostgreSQL), a link behind a password (its
-      // check is the full path's) or a dead link: the full path.
-      if (link == null || link.limited || link.hasPassword || goneReason(link, now().getTime()) !== null) return undefined;
+      if (link == null || !redirectsNow(link)) return undefined;
       options.events?.cacheLookup?.('hit');
       return redirectTo(link, click, requestTarget);
+    },
+
+    lookupLink,
+
+    redirectNowTo(link, click, requestTarget) {
+      return redirectsNow(link) ? redirectTo(link, click, requestTarget) : undefined;
     },
 
     getLink: (code, principal) => findOwned(code, principal, 'read'),

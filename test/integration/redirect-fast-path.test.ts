@@ -1,9 +1,11 @@
-// The warm redirect's fast path (src/url/routes/redirect.ts, redirectFastPath): over a real socket
-// (app.inject never reaches it), a link held in memory is answered before Fastify with exactly what
-// the route sends and counted as the route counts; everything else still goes to the route.
+// The redirect's fast path (src/url/routes/redirect.ts, redirectFastPath): over a real socket
+// (app.inject never reaches it), a link held in memory, or looked up because it is not, is answered
+// before Fastify with exactly what the route sends and counted as the route counts; everything else
+// still goes to the route, which goes on from the lookup already made (counted once).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
 import { seriesValue } from '../support/fault-probes.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
@@ -12,6 +14,7 @@ import { PERSON, PREVIEW_BOT_UA } from '../support/visitors.ts';
 describe('redirect fast path', () => {
   let svc: TestUrlService;
   let base: string;
+  let cache: LinkCache;
   // From a person's browser unless a test says otherwise: fetch's own User-Agent is a bot's.
   const get = (path: string, init: RequestInit = {}): Promise<Response> =>
     fetch(`${base}${path}`, { redirect: 'manual', ...init, headers: { ...PERSON, ...(init.headers as Record<string, string> | undefined) } });
@@ -26,7 +29,8 @@ describe('redirect fast path', () => {
   before(async () => {
     // An in-process cache, as `curt serve` has: the one the fast path reads (the services' tiered cache
     // peeks its near tier the same way; see the tiered cache's unit tests).
-    svc = await buildTestUrlService('redirect-fast-path', { cache: createMemoryLinkCache() });
+    cache = createMemoryLinkCache();
+    svc = await buildTestUrlService('redirect-fast-path', { cache });
     base = await svc.app.listen({ port: 0, host: '127.0.0.1' });
   });
   after(() => svc.close());
@@ -127,6 +131,87 @@ describe('redirect fast path', () => {
     const statuses = [];
     for (let i = 0; i < 5; i++) statuses.push((await get(`/${three}`)).status);
     assert.deepEqual(statuses, [302, 302, 302, 410, 410], 'each visit is decided in PostgreSQL');
+  });
+
+  /** Counts the route's calls while `body` runs, and which of them came with the fast path's lookup. */
+  async function watchRoute(body: () => Promise<void>): Promise<{ calls: number; withLookup: number }> {
+    const routed = svc.links.resolveRedirect.bind(svc.links);
+    const seen = { calls: 0, withLookup: 0 };
+    svc.links.resolveRedirect = (...args) => {
+      seen.calls += 1;
+      if (args[4] !== undefined) seen.withLookup += 1;
+      return routed(...args);
+    };
+    try {
+      await body();
+    } finally {
+      svc.links.resolveRedirect = routed;
+    }
+    return seen;
+  }
+  const lookups = async (): Promise<Record<string, number>> => ({
+    hit: await metric('cache_lookups_total{result="hit"}'),
+    miss: await metric('cache_lookups_total{result="miss"}'),
+    negative_hit: await metric('cache_lookups_total{result="negative_hit"}'),
+  });
+  const added = (after: Record<string, number>, before: Record<string, number>): Record<string, number> =>
+    Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]));
+
+  test('a link not held in memory is looked up and answered before the route too: the same answer, counted once', async () => {
+    const code = await create({ url: 'https://example.com/cold' });
+    const viaRoute = await svc.app.inject({ url: `/${code}` });
+    await svc.clicks.flush();
+    const clicksBefore = (await svc.store.findByCode(code))?.clicks ?? -1;
+    await cache.delete(code);
+    const before = await lookups();
+    const redirected = await metric('redirects_total{outcome="redirected"}');
+    const routeCount = await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}');
+    let res: Response | undefined;
+    const route = await watchRoute(async () => {
+      res = await get(`/${code}`, { headers: { 'x-request-id': 'cold-trace' } });
+    });
+    assert.equal(route.calls, 0, 'answered before the route');
+    assert.equal(res?.status, 302);
+    for (const header of ['location', 'cache-control', 'content-length']) assert.equal(res?.headers.get(header), String(viaRoute.headers[header]), header);
+    assert.equal(res?.headers.get('x-request-id'), 'cold-trace');
+    assert.equal(await res?.text(), '');
+    assert.deepEqual(added(await lookups(), before), { hit: 0, miss: 1, negative_hit: 0 }, 'one lookup, a miss (then PostgreSQL)');
+    assert.equal(await metric('redirects_total{outcome="redirected"}'), redirected + 1);
+    assert.equal(await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}'), routeCount + 1);
+    await svc.clicks.flush();
+    assert.equal((await svc.store.findByCode(code))?.clicks, clicksBefore + 1, 'the click counted');
+    // The lookup filled the cache: the next one is answered from memory.
+    assert.equal((await get(`/${code}/`, { method: 'HEAD' })).status, 302);
+    assert.deepEqual(added(await lookups(), before), { hit: 1, miss: 1, negative_hit: 0 });
+  });
+
+  test('a code not held in memory that is no plain redirect goes to the route with the lookup made: unknown, password, visit limit, disabled', async () => {
+    const password = await create({ url: 'https://example.com/secret', password: 'open sesame' });
+    const limited = await create({ url: 'https://example.com/limited', max_visits: 1 });
+    const disabled = await create({ url: 'https://example.com/off' });
+    const patched = await svc.app.inject({ method: 'PATCH', url: `/urls/${disabled}`, headers: svc.admin, payload: { is_active: false } });
+    assert.equal(patched.statusCode, 200, patched.body);
+    const json = { headers: { accept: 'application/json' } };
+    for (const [path, status, init] of [
+      ['/unknown1', 404, json],
+      [`/${password}`, 401, json],
+      [`/${limited}`, 302, {}],
+      [`/${limited}`, 410, json],
+      [`/${disabled}`, 410, json],
+    ] as const) {
+      await cache.delete(path.slice(1));
+      const before = await lookups();
+      let res: Response | undefined;
+      const route = await watchRoute(async () => {
+        res = await get(path, init);
+      });
+      assert.equal(res?.status, status, path);
+      if (status !== 302) assert.equal(res?.headers.get('content-type'), 'application/problem+json; charset=utf-8', path);
+      assert.deepEqual(route, { calls: 1, withLookup: 1 }, `${path}: the route answered, going on from the fast path's lookup`);
+      const counted = added(await lookups(), before);
+      assert.equal(Object.values(counted).reduce((sum, n) => sum + n, 0), 1, `${path}: one lookup counted, not two (${JSON.stringify(counted)})`);
+    }
+    assert.equal((await get(`/${password}`, { headers: { authorization: `Basic ${Buffer.from(':open sesame').toString('base64')}` } })).status, 302, 'with its password');
   });
 
   test('unknown codes, reserved words and other methods go to their routes', async () => {

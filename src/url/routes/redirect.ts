@@ -1,13 +1,15 @@
 // GET /{short_code}: the product. Lookup and state checks live in the link service; this route only
 // speaks HTTP: Location on success, an HTML page for browsers or problem+json for the rest otherwise.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../../core/errors.ts';
-import type { FastPath, HttpApp } from '../../core/http-app.ts';
+import type { FastPath, FastPathTools, HttpApp } from '../../core/http-app.ts';
 import { isReservedCode } from '../../core/reserved.ts';
 import { seenRequest } from '../../analytics/visitor.ts';
 import { Type } from '@sinclair/typebox';
 import { sendErrorPage, sendPasswordPage, sendPreviewPage, wantsHtml } from '../html.ts';
 import type { LinkService } from '../link-service.ts';
+import type { CachedLink } from '../../storage/link-cache.ts';
 
 export interface RedirectRouteDeps {
   links: LinkService;
@@ -15,6 +17,11 @@ export interface RedirectRouteDeps {
   /** GEOIP_COUNTRY_HEADER, lower-case, or null: the header a click's country may come from. */
   countryHeader: string | null;
   onOutcome?: (outcome: string) => void;
+  /**
+   * The lookups the fast path began for requests it then left to the route, by request: the route
+   * goes on from them instead of looking up again (one lookup, counted once). Shared by the two.
+   */
+  lookedUp: WeakMap<IncomingMessage, Promise<CachedLink>>;
 }
 
 /** `/{code}` or `/{code}/`, with any query string: what the route below matches and the fast path may answer. */
@@ -24,11 +31,14 @@ const REDIRECT_PATH = /^\/([A-Za-z0-9_-]{1,10})(\/?)(?:\?.*)?$/;
 const CACHE_CONTROL = 'private, no-store';
 
 /**
- * The warm redirect without Fastify: a link this process holds in memory that redirects now is
- * answered here, synchronously, with what the route below would send (status, Location,
+ * The redirect without Fastify. A link this process holds in memory that redirects now is answered
+ * here, synchronously; any other `/{code}` is held and looked up (Redis, then PostgreSQL), and a link
+ * that redirects now is answered here too, with what the route below would send (status, Location,
  * Cache-Control, X-Request-Id) and counted as it counts (click, redirects_total, request metrics
- * under the route's pattern). Everything else — a miss, an error, a link with a visit limit, a
- * reserved word that is another route — goes to the route. docs/performance.md, "The warm redirect".
+ * under the route's pattern). Everything else — no such code, an error, a link with a visit limit or
+ * a password, a dead link, a request that arrives or is answered while the app drains — goes to the
+ * route, with the lookup already made; a reserved word (another route) goes to Fastify untouched.
+ * docs/performance.md, "The redirect path".
  */
 export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
   return (req, res, tools) => {
@@ -41,15 +51,40 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
     const startedAt = performance.now();
     // HEAD answers the same but is not a click. req.url is handed on as it is: only a link that
     // forwards its query reads the query out of it.
-    const location = deps.links.resolveRedirectNow(code, method === 'GET' ? seenRequest(req, deps.countryHeader) : null, req.url);
-    if (location === undefined) return false;
-    deps.onOutcome?.('redirected');
-    const requestId = tools.requestId(req);
-    res.writeHead(deps.status, { location, 'cache-control': CACHE_CONTROL, 'x-request-id': requestId, 'content-length': '0' });
-    res.end();
-    tools.answered(req, match[2] === '' ? '/:short_code' : '/:short_code/', deps.status, startedAt, requestId);
+    const click = method === 'GET' ? seenRequest(req, deps.countryHeader) : null;
+    const route = match[2] === '' ? '/:short_code' : '/:short_code/';
+    const location = deps.links.resolveRedirectNow(code, click, req.url);
+    if (location !== undefined) {
+      answerRedirect(deps, req, res, tools, location, route, startedAt);
+      return true;
+    }
+    if (!tools.hold(req, res)) return false;
+    const lookup = deps.links.lookupLink(code);
+    lookup.then(
+      (link) => {
+        // Draining meanwhile: the app answers, and closes the connection as a drain does.
+        const target = tools.draining() ? undefined : deps.links.redirectNowTo(link, click, req.url);
+        if (target === undefined) handOff(deps, req, res, tools, lookup);
+        else answerRedirect(deps, req, res, tools, target, route, startedAt);
+      },
+      () => handOff(deps, req, res, tools, lookup),
+    );
     return true;
   };
+}
+
+function answerRedirect(deps: RedirectRouteDeps, req: IncomingMessage, res: ServerResponse, tools: FastPathTools, location: string, route: string, startedAt: number): void {
+  deps.onOutcome?.('redirected');
+  const requestId = tools.requestId(req);
+  res.writeHead(deps.status, { location, 'cache-control': CACHE_CONTROL, 'x-request-id': requestId, 'content-length': '0' });
+  res.end();
+  tools.answered(req, route, deps.status, startedAt, requestId);
+}
+
+/** The route answers, going on from the lookup made here (its failure included: the route reports it). */
+function handOff(deps: RedirectRouteDeps, req: IncomingMessage, res: ServerResponse, tools: FastPathTools, lookup: Promise<CachedLink>): void {
+  deps.lookedUp.set(req, lookup);
+  tools.handOff(req, res);
 }
 
 /** What a browser answers with the form: the page again, not an error page. */
@@ -117,7 +152,9 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       // request.raw.url carries the query string a link with forward_query forwards. For the form's
       // POST it is the query of the GET that showed the form: the form has no action, so the browser
       // posts to the page's own URL, query string included.
-      const result = await deps.links.resolveRedirect(request.params.short_code, click, request.raw.url, attempt);
+      // The fast path's lookup, when it began one for this request (a GET or HEAD it left to us).
+      const lookedUp = deps.lookedUp.get(request.raw);
+      const result = await deps.links.resolveRedirect(request.params.short_code, click, request.raw.url, attempt, lookedUp);
       if ('preview' in result) {
         deps.onOutcome?.('preview');
         return sendPreviewPage(reply, CACHE_CONTROL);
