@@ -214,6 +214,26 @@ describe('redirect fast path', () => {
     assert.equal((await get(`/${password}`, { headers: { authorization: `Basic ${Buffer.from(':open sesame').toString('base64')}` } })).status, 302, 'with its password');
   });
 
+  test('if the fast path fails after its lookup, the route answers the request', async () => {
+    const code = await create({ url: 'https://example.com/fallback' });
+    await cache.delete(code);
+    const answerNow = svc.links.redirectNowTo.bind(svc.links);
+    svc.links.redirectNowTo = () => {
+      throw new Error('broken on purpose');
+    };
+    let res: Response | undefined;
+    try {
+      const route = await watchRoute(async () => {
+        res = await get(`/${code}`);
+      });
+      assert.deepEqual(route, { calls: 1, withLookup: 1 });
+    } finally {
+      svc.links.redirectNowTo = answerNow;
+    }
+    assert.equal(res?.status, 302);
+    assert.equal(res?.headers.get('location'), 'https://example.com/fallback');
+  });
+
   test('unknown codes, reserved words and other methods go to their routes', async () => {
     const unknown = await get('/zzzzzz', { headers: { accept: 'application/json' } });
     assert.equal(unknown.status, 404);

@@ -62,10 +62,17 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
     const lookup = deps.links.lookupLink(code);
     lookup.then(
       (link) => {
-        // Draining meanwhile: the app answers, and closes the connection as a drain does.
-        const target = tools.draining() ? undefined : deps.links.redirectNowTo(link, click, req.url);
-        if (target === undefined) handOff(deps, req, res, tools, lookup);
-        else answerRedirect(deps, req, res, tools, target, route, startedAt);
+        try {
+          // Draining meanwhile: the app answers, and closes the connection as a drain does.
+          const target = tools.draining() ? undefined : deps.links.redirectNowTo(link, click, req.url);
+          if (target === undefined) handOff(deps, req, res, tools, lookup);
+          else answerRedirect(deps, req, res, tools, target, route, startedAt);
+        } catch {
+          // Nothing here should throw; if something does, the route answers (and reports) it, as it
+          // would have without the fast path, rather than a promise nobody waits for.
+          if (!res.headersSent) handOff(deps, req, res, tools, lookup);
+          else res.destroy();
+        }
       },
       () => handOff(deps, req, res, tools, lookup),
     );
