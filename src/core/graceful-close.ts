@@ -27,8 +27,9 @@ export interface GracefulClose {
   close(drainMs: number, settleMs: number): Promise<void>;
   /**
    * Counts a request the app will answer. Called for every request unless `trackRequests` is
-   * 'by-caller': then the server's own handler calls it, for the requests it hands to the app (a fast
-   * path's answers are sent before it returns, so they are never pending; see http-app.ts).
+   * 'by-caller': then the server's own handler calls it, for the requests it hands to the app and
+   * those a fast path holds for a later answer (a fast path's immediate answers are sent before it
+   * returns, so they are never pending; see http-app.ts).
    */
   track(request: IncomingMessage, response: ServerResponse): void;
   /** True from the start of close(): requests must then go through the app's onSend hook. */

@@ -6,6 +6,9 @@ import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
 import type { Logger } from './logger.ts';
 import { parseRedisTarget } from './redis-url.ts';
 
+/** The link cache's script commands (redis-link-cache.ts defines them): it batches them itself. */
+export const CACHE_SCRIPT_COMMANDS = ['curtCacheRead', 'curtCacheWrite'] as const;
+
 export type { Redis, Cluster };
 /** What the stores take: a single server's client or a cluster's. `isCluster` tells them apart. */
 export type RedisClient = Redis | Cluster;
@@ -22,6 +25,10 @@ const retryForever = (attempt: number): number => Math.min(50 * 2 ** attempt, 20
 
 export async function connectRedis(options: RedisOptions): Promise<RedisClient> {
   const target = parseRedisTarget(options.url);
+  // The cache's scripts are batched by the cache itself, one call per shard and turn
+  // (redis-link-cache.ts). Auto-pipelining them would hold each call a turn longer, and on a cluster
+  // group them by their first argument (the key count, not a key) into another node's pipeline.
+  const autoPipeliningIgnoredCommands = [...CACHE_SCRIPT_COMMANDS];
   const common = {
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
@@ -37,12 +44,14 @@ export async function connectRedis(options: RedisOptions): Promise<RedisClient> 
           // Commands issued in the same turn of the event loop go out in one write: concurrent redirects'
           // cache reads share a round trip instead of queuing one behind another.
           enableAutoPipelining: true,
+          autoPipeliningIgnoredCommands,
           retryStrategy: retryForever,
         })
       : new Cluster(target.nodes, {
           lazyConnect: true,
           enableOfflineQueue: false,
           enableAutoPipelining: true,
+          autoPipeliningIgnoredCommands,
           clusterRetryStrategy: retryForever,
           // Reads go to masters only: a replica may lag behind a write this process just made.
           scaleReads: 'master',

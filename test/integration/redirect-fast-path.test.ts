@@ -234,6 +234,23 @@ describe('redirect fast path', () => {
     assert.equal(res?.headers.get('location'), 'https://example.com/fallback');
   });
 
+  test("a request held and then handed to the route is timed from when it was held: its latency includes the lookup", async () => {
+    const series = 'http_request_duration_seconds_sum{method="GET",route="/:short_code",status_code="404"}';
+    const slowLookup = svc.links.lookupLink.bind(svc.links);
+    svc.links.lookupLink = async (code) => {
+      await sleep(300);
+      return slowLookup(code);
+    };
+    const before = await metric(series);
+    try {
+      assert.equal((await get('/slow404', { headers: { accept: 'application/json' } })).status, 404);
+    } finally {
+      svc.links.lookupLink = slowLookup;
+    }
+    const seconds = (await metric(series)) - before;
+    assert.ok(seconds >= 0.29, `recorded ${seconds} s for a request held 300 ms`);
+  });
+
   test('unknown codes, reserved words and other methods go to their routes', async () => {
     const unknown = await get('/zzzzzz', { headers: { accept: 'application/json' } });
     assert.equal(unknown.status, 404);

@@ -144,6 +144,22 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
     assert.equal(perShard.size, CLUSTER_CACHE_SHARDS, 'codes use every shard');
   });
 
+  test('lookups and fills of one turn across every shard: each shard its own call, every answer right', async () => {
+    const redis = await client('cache-concurrent');
+    const prefix = uniquePrefix('cluster_cache_turn');
+    const errors: string[] = [];
+    const cache = createRedisLinkCache({ redis, prefix, log, onError: (operation) => errors.push(operation) });
+    const codes = Array.from({ length: 200 }, (_, i) => `turn${i}`);
+    try {
+      // Fills of one turn, then lookups of one turn, each spread over all 16 shards and 3 masters.
+      await Promise.all(codes.map((code, i) => cache.set(code, link(i), 60, { ifAbsent: true })));
+      assert.deepEqual(await Promise.all(codes.map((code) => cache.get(code))), codes.map((_, i) => link(i)));
+      assert.deepEqual(errors, [], 'no command refused for mixing slots');
+    } finally {
+      await deleteByPrefix(redis, prefix);
+    }
+  });
+
   test('two replicas: an invalidation over sharded pub/sub is acknowledged, a bump moves every epoch copy and is heard', async () => {
     const prefix = uniquePrefix('cluster_bus');
     const [a, b] = await stacks(prefix, ['bus-a', 'bus-b']);

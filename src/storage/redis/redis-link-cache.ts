@@ -7,11 +7,11 @@
 // Reads made in the same turn of the event loop go out together as one script call per shard
 // (src/core/batcher.ts), and so do the writes made together (the fills after one PostgreSQL query,
 // the creations of one INSERT): under load, fifty cold redirects cost one read and one fill command
-// instead of fifty of each (docs/performance.md, "Changes measured"). Writes go out before the loop
-// moves on, as a single command would, so a fill is sent before the redirect that made it is read.
+// instead of fifty of each (docs/performance.md, "Changes measured"). Writes go out at the end of the
+// callback that made them (process.nextTick), in the same turn as the redirect's answer, not later.
 import { readFileSync } from 'node:fs';
 import { createBatcher } from '../../core/batcher.ts';
-import type { RedisClient } from '../../core/redis.ts';
+import { CACHE_SCRIPT_COMMANDS, type RedisClient } from '../../core/redis.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CachedLink, CacheRead, LinkCache } from '../link-cache.ts';
@@ -46,13 +46,11 @@ function ofShard<T>(perShard: readonly T[], shard: number): T {
   return found;
 }
 
-/** What one entry's read returned, and when the command carrying it was sent (`epoch.now()`). */
-interface EntryRead {
-  raw: string | null;
-  epoch: number;
-  pttlMs: number;
-  startedAt: number;
-}
+/**
+ * What one entry's read returned, and when the command carrying it was sent (`epoch.now()`); or
+ * `suspect`: the cache turned suspect between the call and the batch going out, so nothing was read.
+ */
+type EntryRead = { raw: string | null; epoch: number; pttlMs: number; startedAt: number } | 'suspect';
 interface EntryWrite {
   code: string;
   mode: 'fill' | 'put';
@@ -118,8 +116,10 @@ export interface RedisLinkCacheOptions {
 export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache {
   const { redis, prefix, log, breaker } = options;
   const epoch = options.epoch ?? createRedisCacheEpoch({ redis, prefix, log, ...(breaker ? { breaker } : {}) });
-  if (!('curtCacheWrite' in redis)) redis.defineCommand('curtCacheWrite', { lua: WRITE_LUA });
-  if (!('curtCacheRead' in redis)) redis.defineCommand('curtCacheRead', { lua: READ_LUA });
+  // Named in CACHE_SCRIPT_COMMANDS, which the clients never auto-pipeline (src/core/redis.ts).
+  const [readCommand, writeCommand] = CACHE_SCRIPT_COMMANDS;
+  if (!(writeCommand in redis)) redis.defineCommand(writeCommand, { lua: WRITE_LUA });
+  if (!(readCommand in redis)) redis.defineCommand(readCommand, { lua: READ_LUA });
   const scripted = redis as WithScript;
   const { layout } = epoch;
   const key = (code: string): string => layout.entryKey(code);
@@ -127,6 +127,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   // One batcher per shard: a script call may only touch keys of one hash slot.
   const reads = Array.from({ length: layout.shards }, (_, shard) =>
     createBatcher<string, EntryRead>(async (codes) => {
+      if (!epoch.readable()) return codes.map(() => 'suspect' as const);
       const startedAt = epoch.now();
       const reply = await scripted.curtCacheRead(1 + codes.length, layout.epochKey(shard), ...codes.map(key));
       const current = Number(reply[0] ?? 0);
@@ -200,6 +201,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     const shard = layout.shardOf(code);
     const sent = await send('get', () => ofShard(reads, shard)(code), { lostWrite: false });
     if (!sent) return { entry: undefined, remainingMs: null };
+    if (sent.value === 'suspect') return { entry: skipped('get'), remainingMs: null };
     const { raw, epoch: current, pttlMs, startedAt } = sent.value;
     epoch.observe(current, startedAt, shard);
     const entry = readEntry(raw, current);

@@ -60,22 +60,34 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
     }
     if (!tools.hold(req, res)) return false;
     const lookup = deps.links.lookupLink(code);
-    lookup.then(
-      (link) => {
-        try {
+    // Once handed to the route, or answered, the request is not ours to touch again.
+    let handed = false;
+    const toRoute = (): void => {
+      if (handed || res.headersSent) return;
+      handed = true;
+      deps.lookedUp.set(req, lookup);
+      tools.handOff(req, res, startedAt);
+    };
+    lookup
+      .then(
+        (link) => {
           // Draining meanwhile: the app answers, and closes the connection as a drain does.
           const target = tools.draining() ? undefined : deps.links.redirectNowTo(link, click, req.url);
-          if (target === undefined) handOff(deps, req, res, tools, lookup);
+          if (target === undefined) toRoute();
           else answerRedirect(deps, req, res, tools, target, route, startedAt);
+        },
+        toRoute,
+      )
+      .catch(() => {
+        // Nothing above should throw. If something does before an answer, the route answers (and
+        // reports) it, as it would have without the fast path; a half-written answer is cut off.
+        try {
+          if (!handed && !res.headersSent) toRoute();
+          else if (!res.writableEnded) res.destroy();
         } catch {
-          // Nothing here should throw; if something does, the route answers (and reports) it, as it
-          // would have without the fast path, rather than a promise nobody waits for.
-          if (!res.headersSent) handOff(deps, req, res, tools, lookup);
-          else res.destroy();
+          res.destroy();
         }
-      },
-      () => handOff(deps, req, res, tools, lookup),
-    );
+      });
     return true;
   };
 }
@@ -86,12 +98,6 @@ function answerRedirect(deps: RedirectRouteDeps, req: IncomingMessage, res: Serv
   res.writeHead(deps.status, { location, 'cache-control': CACHE_CONTROL, 'x-request-id': requestId, 'content-length': '0' });
   res.end();
   tools.answered(req, route, deps.status, startedAt, requestId);
-}
-
-/** The route answers, going on from the lookup made here (its failure included: the route reports it). */
-function handOff(deps: RedirectRouteDeps, req: IncomingMessage, res: ServerResponse, tools: FastPathTools, lookup: Promise<CachedLink>): void {
-  deps.lookedUp.set(req, lookup);
-  tools.handOff(req, res);
 }
 
 /** What a browser answers with the form: the page again, not an error page. */
