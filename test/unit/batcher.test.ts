@@ -58,15 +58,16 @@ test('calls from separate callbacks of one turn share a run by default; with pro
       return [...inputs];
     }, 100, Number.POSITIVE_INFINITY, undefined, schedule);
     const calls: Promise<number>[] = [];
-    // Two timer callbacks of the same turn, as two requests' socket callbacks would be.
+    // Two callbacks of one phase of the loop, as two requests' socket callbacks would be: immediates
+    // queued together run in the same check phase (timers may not: two of 0 ms can fall in two turns).
     let runsSeenByTheSecond = -1;
     await new Promise<void>((resolve) => {
-      setTimeout(() => calls.push(echo(1), echo(2)), 0);
-      setTimeout(() => {
+      setImmediate(() => calls.push(echo(1), echo(2)));
+      setImmediate(() => {
         runsSeenByTheSecond = runs.length;
         calls.push(echo(3), echo(4));
         resolve();
-      }, 0);
+      });
     });
     assert.deepEqual(await Promise.all(calls), [1, 2, 3, 4], label);
     assert.deepEqual(runs, expected, label);
