@@ -233,11 +233,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   }
 
   /**
-   * Whether a link redirects with no check but its state: not a limited link (decided in PostgreSQL),
-   * nor one behind a password (its check is resolveRedirect's), nor a dead one.
+   * A link that redirects with no check but its state (not a limited link, decided in PostgreSQL, nor
+   * one behind a password, whose check is resolveRedirect's, nor a dead one): its target, the click
+   * counted. `undefined` for any other.
    */
-  function redirectsNow(link: CachedLink): boolean {
-    return !link.limited && !link.hasPassword && goneReason(link, now().getTime()) === null;
+  function redirectNowTo(link: CachedLink, click: SeenRequest | null, requestTarget?: string): string | undefined {
+    if (link.limited || link.hasPassword || goneReason(link, now().getTime()) !== null) return undefined;
+    return redirectTo(link, click, requestTarget);
   }
 
   /** Where a redirect that passed its checks leads; the click counted when it is one. */
@@ -403,16 +405,14 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
 
     resolveRedirectNow(code, click, requestTarget) {
       const link = cache.peek?.(code);
-      if (link == null || !redirectsNow(link)) return undefined;
-      options.events?.cacheLookup?.('hit');
-      return redirectTo(link, click, requestTarget);
+      const target = link == null ? undefined : redirectNowTo(link, click, requestTarget);
+      // Counted only when answered here: a held entry that needs the full path is counted there.
+      if (target !== undefined) options.events?.cacheLookup?.('hit');
+      return target;
     },
 
     lookupLink,
-
-    redirectNowTo(link, click, requestTarget) {
-      return redirectsNow(link) ? redirectTo(link, click, requestTarget) : undefined;
-    },
+    redirectNowTo,
 
     getLink: (code, principal) => findOwned(code, principal, 'read'),
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CachedLink, LinkCache } from '../../src/storage/link-cache.ts';
+import { cachedLink as link } from '../support/cached-link.ts';
 
 export interface LinkCacheSubject {
   cache: LinkCache;
@@ -16,17 +17,6 @@ export interface LinkCacheSubject {
   close(): Promise<void>;
 }
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({
-  id,
-  url: `https://example.com/${id}`,
-  expiresAt: null,
-  limited: false,
-  isActive: true,
-  consumed: false,
-  forwardQuery: false,
-  hasPassword: false,
-  ...extra,
-});
 
 export function linkCacheContract(adapter: string, open: () => Promise<LinkCacheSubject>): void {
   describe(`LinkCache contract: ${adapter}`, () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Cluster } from 'ioredis';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { connectRedis, deleteByPrefix, type RedisClient } from '../../src/core/redis.ts';
-import type { CachedLink, LinkCache } from '../../src/storage/link-cache.ts';
+import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { cacheLayout, CLUSTER_CACHE_SHARDS, createRedisCacheEpoch } from '../../src/storage/redis/redis-cache-epoch.ts';
 import { createRedisInvalidationBus } from '../../src/storage/redis/redis-invalidation-bus.ts';
 import { createRedisKeyStore, redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
@@ -21,6 +21,7 @@ import { until } from '../support/fault-probes.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
 import { startRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster.ts';
 import { uniquePrefix } from '../support/redis.ts';
+import { cachedLink as link } from '../support/cached-link.ts';
 
 let started: Promise<PrivateRedisCluster> | null = null;
 const cluster = (): Promise<PrivateRedisCluster> => (started ??= startRedisCluster());
@@ -38,7 +39,6 @@ after(async () => {
   if (started) await (await started).stop();
 });
 
-const link = (id: number): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false });
 
 keyStoreContract('Redis Cluster', async () => {
   const redis = await client('key-store');

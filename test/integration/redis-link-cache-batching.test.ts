@@ -6,13 +6,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import type { CachedLink, LinkCache } from '../../src/storage/link-cache.ts';
+import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { createRedisCacheEpoch, type CacheEpoch } from '../../src/storage/redis/redis-cache-epoch.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
 import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+import { cachedLink as link } from '../support/cached-link.ts';
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false, ...extra });
 const log = testLogger('cache-batching');
 
 describe('Redis link cache: one script call per shard and turn', () => {

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import { createDependencyBreaker, type DependencyBreaker } from '../../src/core/dependency-breaker.ts';
-import type { CachedLink, LinkCache } from '../../src/storage/link-cache.ts';
+import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
 import { createRedisCacheEpoch, type CacheEpoch } from '../../src/storage/redis/redis-cache-epoch.ts';
 import { createRedisInvalidationBus, type RedisInvalidationBus } from '../../src/storage/redis/redis-invalidation-bus.ts';
@@ -16,8 +16,8 @@ import { until } from '../support/fault-probes.ts';
 import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 import { startPrivateRedis, type PrivateRedis } from '../support/redis-server.ts';
+import { cachedLink as link } from '../support/cached-link.ts';
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false, ...extra });
 const log = testLogger('epoch');
 
 interface Replica {

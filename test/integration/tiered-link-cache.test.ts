@@ -4,15 +4,15 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { CachedLink, LinkCache } from '../../src/storage/link-cache.ts';
+import type { LinkCache } from '../../src/storage/link-cache.ts';
 import { createMemoryLinkCache } from '../../src/storage/memory/memory-link-cache.ts';
 import { createRedisInvalidationBus } from '../../src/storage/redis/redis-invalidation-bus.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
 import { createTieredLinkCache, type InvalidationBus } from '../../src/storage/tiered-link-cache.ts';
 import { testLogger } from '../support/log.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+import { cachedLink as link } from '../support/cached-link.ts';
 
-const link = (id: number, extra: Partial<CachedLink> = {}): CachedLink => ({ id, url: `https://example.com/${id}`, expiresAt: null, limited: false, isActive: true, consumed: false, forwardQuery: false, hasPassword: false, ...extra });
 
 interface Replica {
   cache: LinkCache;

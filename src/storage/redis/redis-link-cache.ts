@@ -181,8 +181,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     const shard = layout.shardOf(code);
     const known = await epoch.known(shard);
     if (known === null) return;
-    const sent = await send('fill', () => ofShard(writes, shard)({ code, mode: 'fill', writer: known, body, ttlS }), { lostWrite: false });
-    if (sent) epoch.observe(sent.value.epoch, sent.value.startedAt, shard);
+    await write('fill', shard, { code, mode: 'fill', writer: known, body, ttlS }, false);
   }
 
   /** A new state: written whatever is there (a writer behind the epoch leaves a blocker instead). */
@@ -191,7 +190,12 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     // -1 when Redis cannot tell us the epoch: the script then leaves a blocker, never a stale entry.
     const shard = layout.shardOf(code);
     const known = (await epoch.known(shard)) ?? -1;
-    const sent = await send(operation, () => ofShard(writes, shard)({ code, mode: 'put', writer: known, body, ttlS }), { lostWrite: true });
+    await write(operation, shard, { code, mode: 'put', writer: known, body, ttlS }, true);
+  }
+
+  /** One entry into its shard's next write call; the epoch Redis answered is adopted. */
+  async function write(operation: string, shard: number, entry: EntryWrite, lostWrite: boolean): Promise<void> {
+    const sent = await send(operation, () => ofShard(writes, shard)(entry), { lostWrite });
     if (sent) epoch.observe(sent.value.epoch, sent.value.startedAt, shard);
   }
 

@@ -63,7 +63,6 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
     // Once handed to the route, or answered, the request is not ours to touch again.
     let handed = false;
     const toRoute = (): void => {
-      if (handed || res.headersSent) return;
       handed = true;
       deps.lookedUp.set(req, lookup);
       tools.handOff(req, res, startedAt);
@@ -82,8 +81,9 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
         // Nothing above should throw. If something does before an answer, the route answers (and
         // reports) it, as it would have without the fast path; a half-written answer is cut off.
         try {
-          if (!handed && !res.headersSent) toRoute();
-          else if (!res.writableEnded) res.destroy();
+          if (handed || res.headersSent) {
+            if (!res.writableEnded) res.destroy();
+          } else toRoute();
         } catch {
           res.destroy();
         }
