@@ -1,12 +1,14 @@
 // `npm run bench:ab -- <dir A> <dir B>`: an alternating A/B of two checkouts of Curt (e.g. a worktree
 // of main and the working tree), the way docs/performance.md asks a claimed gain to be shown. Both
-// URL services run side by side on one database, one KGS and one Redis (each its own key prefix, so
-// neither warms the other's cache); each round measures A then B, the next B then A, and so on, and
+// URL services run side by side on one PostgreSQL server, one KGS and one Redis, each side with its
+// own database, migrated by its own checkout's migrations (so a change of schema is measured too), and
+// its own Redis key prefix (neither warms the other's cache); both hold the same links; each round measures A then B, the next B then A, and so on, and
 // the table gives every round's server CPU µs per request and the medians, beside a bare node:http
 // server measured in every round too (the floor, and the ratio docs/performance.md's targets use).
 //
 //   AB_SCENARIO=warm|cold|create   (default warm)   AB_ROUNDS (default 6)   AB_DURATION_S (default 5)
 //   AB_LINKS (default 100,000)     AB_MODE=url-service|serve (serve: `curt serve`, warm only)
+//   AB_ENV_A, AB_ENV_B: settings of one side only, e.g. AB_ENV_B="CLICK_FLUSH_INTERVAL_MS=10000 CACHE_NEAR_MAX=200000"
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,7 @@ import { migrate } from '../src/core/migrate.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { measureRound, median, type Round } from './lib/measure.ts';
-import { dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
+import { clicksWritten, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
 import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -28,6 +30,10 @@ const ROUNDS = Number(process.env.AB_ROUNDS ?? 6);
 const DURATION_S = Number(process.env.AB_DURATION_S ?? 5);
 const LINKS = Number(process.env.AB_LINKS ?? 100_000);
 const CONNECTIONS = 50;
+/** `NAME=value NAME=value`: what one side runs with beyond the bench's own settings. */
+const sideEnv = (spec: string | undefined): Record<string, string> =>
+  Object.fromEntries((spec ?? '').split(/\s+/).filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+const SIDE_ENV: Record<string, Record<string, string>> = { A: sideEnv(process.env.AB_ENV_A), B: sideEnv(process.env.AB_ENV_B) };
 const SERVE_ADMIN_KEY = 'curt_bench-admin-key-0123456789abcdef';
 
 async function main(): Promise<void> {
@@ -37,7 +43,7 @@ async function main(): Promise<void> {
   if (MODE === 'serve' && SCENARIO !== 'warm') throw new Error('AB_MODE=serve measures warm redirects only');
   const id = randomUUID().slice(0, 8);
   const work = mkdtempSync(join(tmpdir(), 'curt-ab-'));
-  const database = await withDatabase(DATABASE_URL, `curt_ab_${id}`);
+  const databases = { A: await withDatabase(DATABASE_URL, `curt_ab_${id}_a`), B: await withDatabase(DATABASE_URL, `curt_ab_${id}_b`) };
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();
   const deps = await dependencyPids(redis);
@@ -47,22 +53,33 @@ async function main(): Promise<void> {
     const sides: { name: string; service: ServiceProcess; codes: string[] }[] = [];
     if (MODE === 'serve') {
       for (const [name, dir] of [['A', dirA], ['B', dirB]] as const) {
-        const service = await startService(join(dir, 'bin/curt.mjs'), { ADMIN_API_KEY: SERVE_ADMIN_KEY, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0' }, { args: ['serve', '--data-dir', join(work, `data-${name}`)], timeoutMs: 60_000 });
+        const service = await startService(join(dir, 'bin/curt.mjs'), { ADMIN_API_KEY: SERVE_ADMIN_KEY, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0', ...SIDE_ENV[name] }, { args: ['serve', '--data-dir', join(work, `data-${name}`)], timeoutMs: 60_000 });
         processes.push(service);
         const file = join(work, `created-${name}`);
         await runWrk({ url: service.url, script: 'create', connections: 20, durationS: 10, env: { BODY_TEMPLATE: '{"url":"https://example.com/ab/{n}"}', RECORD_FILE: file } });
         sides.push({ name, service, codes: readFileSync(`${file}.0`, 'utf8').trim().split('\n').map((line) => line.split('\t')[0] ?? '') });
       }
     } else {
-      const db = new pg.Client({ connectionString: database.url });
-      await db.connect();
-      await migrate(db, createLogger({ service: 'bench', level: 'warn' }));
       const kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: prefixes[0] ?? '', KGS_POOL_TARGET: String(LINKS + 200_000), KGS_REUSE_COOLDOWN_S: '0' });
       processes.push(kgs);
-      const codes = (await loadLinks(db, kgs, LINKS)).map(([code]) => code);
-      await db.end();
+      let links: [string, string][] = [];
+      for (const [name, dir] of [['A', dirA], ['B', dirB]] as const) {
+        const db = new pg.Client({ connectionString: databases[name].url });
+        await db.connect();
+        await migrate(db, createLogger({ service: 'bench', level: 'warn' }), join(dir, 'migrations'));
+        if (name === 'A') links = await loadLinks(db, kgs, LINKS);
+        else {
+          for (let i = 0; i < links.length; i += 10_000) {
+            const slice = links.slice(i, i + 10_000);
+            await db.query('INSERT INTO urls (short_code, original_url) SELECT * FROM unnest($1::text[], $2::text[])', [slice.map(([c]) => c), slice.map(([, u]) => u)]);
+          }
+        }
+        await db.query('VACUUM ANALYZE');
+        await db.end();
+      }
+      const codes = links.map(([code]) => code);
       for (const [name, dir, prefix] of [['A', dirA, prefixes[1]], ['B', dirB, prefixes[2]]] as const) {
-        const env = { DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix ?? '', KGS_URL: kgs.url };
+        const env = { DATABASE_URL: databases[name].url, REDIS_URL, REDIS_KEY_PREFIX: prefix ?? '', KGS_URL: kgs.url, ...SIDE_ENV[name] };
         const service = await startUrlService(env, { entry: join(dir, 'src/url/main.ts') });
         processes.push(service);
         sides.push({ name, service, codes });
@@ -88,6 +105,12 @@ async function main(): Promise<void> {
       if (SCENARIO !== 'warm') return;
       await runWrk({ url: side.service.url, script: 'redirect', connections: CONNECTIONS, durationS: 600, env: { PATHS_FILE: join(work, `all-${side.name}.txt`), ONCE: '1' } });
     };
+    /**
+     * Before a measured round, both sides' counted clicks are written: else the flush of the warm-up's
+     * 100,000 links, or of the other side's last round, falls into the round. And a round ends when
+     * its own are (measureRound's settle): each request pays for writing its click.
+     */
+    const services = sides.map((s) => s.service);
     // Cold: every round of every side requests codes nobody requested before.
     const share = Math.floor(LINKS / (2 * ROUNDS));
     let slice = 0;
@@ -109,26 +132,31 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
         await warmUp(side);
-        const result = await measureRound(wrkFor(side, round), serverOf(side.service, MODE === 'serve' ? undefined : deps));
+        await clicksWritten(services);
+        const result = await measureRound(wrkFor(side, round), serverOf(side.service, MODE === 'serve' ? undefined : deps, () => clicksWritten([side.service])));
         results.get(side.name)?.push(result);
-        console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}${result.wrong > 0 ? ` (answers by status: ${JSON.stringify(result.statuses)})` : ''}`);
+        console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, Redis+PostgreSQL ${result.depsCpuUs?.toFixed(1) ?? '-'} µs/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}${result.wrong > 0 ? ` (answers by status: ${JSON.stringify(result.statuses)})` : ''}`);
       }
       floorRounds.push(await measureRound({ url: floor.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { FIXED_PATH: 'x' } }, serverOf(floor)));
     }
     const a = results.get('A') ?? [];
     const b = results.get('B') ?? [];
-    console.log(`\nA/B ${SCENARIO} (${MODE}), ${ROUNDS} rounds × ${DURATION_S} s, alternating; A = ${dirA}, B = ${dirB}\n`);
-    console.log('| round | A CPU µs/req | B CPU µs/req | node:http µs/req | A req/s | B req/s | A p99 ms | B p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    const settings = (name: string): string => (Object.keys(SIDE_ENV[name] ?? {}).length === 0 ? '' : ` (${process.env[`AB_ENV_${name}`]?.trim()})`);
+    console.log(`\nA/B ${SCENARIO} (${MODE}), ${ROUNDS} rounds × ${DURATION_S} s, alternating; A = ${dirA}${settings('A')}, B = ${dirB}${settings('B')}\n`);
+    // Redis + PostgreSQL: the CPU both servers spent in the round (every process of them, the other side's connections included) per request answered.
+    const depsOf = (r: Round | undefined): string => (r?.depsCpuUs === null || r?.depsCpuUs === undefined ? '-' : r.depsCpuUs.toFixed(1));
+    const depsMedian = (rounds: Round[]): string => (rounds.some((r) => r.depsCpuUs === null) ? '-' : median(rounds.map((r) => r.depsCpuUs ?? 0)).toFixed(1));
+    console.log('| round | A CPU µs/req | B CPU µs/req | node:http µs/req | A Redis+PG µs/req | B Redis+PG µs/req | A req/s | B req/s | A p99 ms | B p99 ms |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (let i = 0; i < ROUNDS; i++) {
       console.log(
-        `| ${i + 1} | ${a[i]?.cpuUs.toFixed(1)} | ${b[i]?.cpuUs.toFixed(1)} | ${floorRounds[i]?.cpuUs.toFixed(1)} | ${Math.round(a[i]?.rps ?? 0)} | ${Math.round(b[i]?.rps ?? 0)} | ${a[i]?.p99Ms.toFixed(1)} | ${b[i]?.p99Ms.toFixed(1)} |`,
+        `| ${i + 1} | ${a[i]?.cpuUs.toFixed(1)} | ${b[i]?.cpuUs.toFixed(1)} | ${floorRounds[i]?.cpuUs.toFixed(1)} | ${depsOf(a[i])} | ${depsOf(b[i])} | ${Math.round(a[i]?.rps ?? 0)} | ${Math.round(b[i]?.rps ?? 0)} | ${a[i]?.p99Ms.toFixed(1)} | ${b[i]?.p99Ms.toFixed(1)} |`,
       );
     }
     const ma = median(a.map((r) => r.cpuUs));
     const mb = median(b.map((r) => r.cpuUs));
     const mf = median(floorRounds.map((r) => r.cpuUs));
     console.log(
-      `| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} | ${median(a.map((r) => r.p99Ms)).toFixed(1)} | ${median(b.map((r) => r.p99Ms)).toFixed(1)} |`,
+      `| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${depsMedian(a)} | ${depsMedian(b)} | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} | ${median(a.map((r) => r.p99Ms)).toFixed(1)} | ${median(b.map((r) => r.p99Ms)).toFixed(1)} |`,
     );
     console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${Math.abs((1 - mb / ma) * 100).toFixed(1)} % ${mb <= ma ? 'less' : 'more'}); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
     const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
@@ -139,7 +167,8 @@ async function main(): Promise<void> {
       for (const side of sides) console.log(`\n${side.name} logged, last lines:\n${side.service.output().trim().split('\n').slice(-20).join('\n')}`);
     }
   } finally {
-    await tearDown({ processes, redis, prefixes, database, work });
+    await tearDown({ processes, redis, prefixes, database: databases.A, work });
+    await databases.B.drop();
   }
 }
 

@@ -116,13 +116,13 @@ async function benchBackends(db: pg.Client, database: string): Promise<number[]>
 
 /** What PostgreSQL holds: clicks and bot hits over all links. */
 async function hitsInPostgres(db: pg.Client): Promise<{ clicks: number; botHits: number }> {
-  const { rows } = await db.query<{ clicks: string; bot_hits: string }>('SELECT coalesce(sum(clicks), 0)::text AS clicks, coalesce(sum(bot_hits), 0)::text AS bot_hits FROM urls');
+  const { rows } = await db.query<{ clicks: string; bot_hits: string }>('SELECT coalesce(sum(clicks), 0)::text AS clicks, coalesce(sum(bot_hits), 0)::text AS bot_hits FROM url_totals');
   return { clicks: Number(rows[0]?.clicks ?? 0), botHits: Number(rows[0]?.bot_hits ?? 0) };
 }
 
 async function rowsUpdated(db: pg.Client): Promise<number> {
   await db.query('SELECT pg_stat_clear_snapshot()');
-  const { rows } = await db.query<{ n: string }>(`SELECT n_tup_upd::text AS n FROM pg_stat_user_tables WHERE relname = 'urls'`);
+  const { rows } = await db.query<{ n: string }>(`SELECT n_tup_upd::text AS n FROM pg_stat_user_tables WHERE relname = 'url_totals'`);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -155,7 +155,7 @@ export interface ClicksResult {
   flushFailures: number;
   flushes: number;
   clicksPerFlush: number;
-  /** Rows of `urls` updated by the run's flushes, per flush (pg_stat_user_tables.n_tup_upd). */
+  /** Rows of `url_totals` updated by the run's flushes, per flush (pg_stat_user_tables.n_tup_upd). */
   distinctLinksPerFlush: number;
   /** What uniform draws predict: N × (1 − (1 − 1/N)^clicksPerFlush). */
   distinctExpected: number;

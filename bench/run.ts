@@ -18,9 +18,9 @@ import { createLogger } from '../src/core/logger.ts';
 import { createCurtClient } from '../src/client/curt-client.ts';
 import { metricValue } from '../test/support/fault-probes.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
-import { formatTable, measure, median, type Reference, type Row } from './lib/measure.ts';
+import { formatTable, measure, median, type Measured, type Reference, type Row } from './lib/measure.ts';
 import { readCpu, cpuSpent, withDescendants } from './lib/process-cpu.ts';
-import { checkExactLocations, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
+import { checkExactLocations, clicksWritten, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
 import { WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 import { runAutocannon } from './load.ts';
 
@@ -63,6 +63,8 @@ async function main(): Promise<void> {
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();
   const deps = await dependencyPids(redis);
+  // A redirect round ends when its clicks are written: each request pays for writing its click.
+  const written = (service: ServiceProcess): Measured => serverOf(service, deps, () => clicksWritten([service]));
   const processes: ServiceProcess[] = [];
   const rows: Row[] = [];
   const db = new pg.Client({ connectionString: database.url });
@@ -139,16 +141,16 @@ async function main(): Promise<void> {
     processes.push(service);
 
     console.error('redirects, cold (each code once, none requested since start)');
-    rows.push(await measure('redirect, cold', ROUNDS, (round) => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: coldFile(round), ONCE: '1' }), serverOf(service, deps), { reference }));
+    rows.push(await measure('redirect, cold', ROUNDS, (round) => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: coldFile(round), ONCE: '1' }), written(service), { reference }));
     console.error('warming every code');
-    await measure('(warming)', 1, () => ({ ...redirectRun(service.url, { ...prefixCheck, PATHS_FILE: allFile, ONCE: '1' }), durationS: 900 }), serverOf(service));
+    await measure('(warming)', 1, () => ({ ...redirectRun(service.url, { ...prefixCheck, PATHS_FILE: allFile, ONCE: '1' }), durationS: 900 }), written(service));
     // Where the warm redirects were answered from: "warm" means the in-process tier; a tier whose
     // entries expire (CACHE_NEAR_TTL_S) during a slow run sends part of them to Redis.
     const lookups = async (): Promise<number[]> =>
       Promise.all(['near_cache_lookups_total{result="hit"}', 'cache_lookups_total{result="hit"}', 'cache_lookups_total{result="miss"}'].map((s) => scrape(service, s)));
     const lookupsBefore = await lookups();
     console.error('redirects, warm, Zipf mix');
-    rows.push(await measure('redirect, warm (Zipf)', ROUNDS, () => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: zipfFile }), serverOf(service, deps), { reference }));
+    rows.push(await measure('redirect, warm (Zipf)', ROUNDS, () => redirectRun(service.url, { ...prefixCheck, PATHS_FILE: zipfFile }), written(service), { reference }));
     const [near, redisHit, redisMiss] = (await lookups()).map((v, i) => v - (lookupsBefore[i] ?? 0));
     const warmTiers = { inProcess: near ?? 0, redis: (redisHit ?? 0) - (near ?? 0), postgres: redisMiss ?? 0 };
     console.error(`  warm redirects answered from: in-process ${warmTiers.inProcess}, Redis ${warmTiers.redis}, PostgreSQL ${warmTiers.postgres}`);
@@ -157,7 +159,7 @@ async function main(): Promise<void> {
     const uncached = await startUrlService({ ...urlEnv, CACHE_TTL_S: '0' });
     processes.push(uncached);
     console.error('redirects, cache disabled (PostgreSQL only)');
-    rows.push(await measure('redirect, no cache (PostgreSQL only)', ROUNDS, () => redirectRun(uncached.url, { ...prefixCheck, PATHS_FILE: zipfFile }), serverOf(uncached, deps), { reference }));
+    rows.push(await measure('redirect, no cache (PostgreSQL only)', ROUNDS, () => redirectRun(uncached.url, { ...prefixCheck, PATHS_FILE: zipfFile }), written(uncached), { reference }));
     let redirectsServed = await scrape(uncached, 'redirects_total{outcome="redirected"}');
     await uncached.stop();
 
@@ -180,7 +182,7 @@ async function main(): Promise<void> {
     const oneMachine = await benchOneMachine(work, rows, redirectRun, createRun, reference);
     const [nodeLast, fastifyLast] = await references('last');
     const { rows: sums } = await db.query<{ clicks: string; created: string }>(
-      `SELECT coalesce(sum(clicks), 0)::text AS clicks, count(*) FILTER (WHERE original_url LIKE 'https://example.com/created/%')::text AS created FROM urls`,
+      `SELECT coalesce(sum(t.clicks), 0)::text AS clicks, count(*) FILTER (WHERE urls.original_url LIKE 'https://example.com/created/%')::text AS created FROM urls JOIN url_totals t ON t.url_id = urls.id`,
     );
     await db.end();
     dbOpen = false;
@@ -274,7 +276,7 @@ async function benchOneMachine(
     const createdServed = await settled(async () => (await metricValue(serve.metricsUrl, 'links_created_total{kind="generated"}')) ?? 0);
     await serve.stop();
     serve = await start();
-    const target = serverOf(serve);
+    const target = serverOf(serve, undefined, () => clicksWritten([serve]));
     const links = readdirSync(recorded).flatMap((name) =>
       readFileSync(join(recorded, name), 'utf8')
         .split('\n')

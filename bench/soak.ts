@@ -199,7 +199,7 @@ async function readDatabase(url: string): Promise<{ rows: DbRow[]; duplicateCode
     // The UNIQUE constraint should make this empty; the soak checks the outcome, not the schema.
     const dupes = await client.query<{ short_code: string }>('SELECT short_code FROM urls GROUP BY short_code HAVING count(*) > 1');
     const { rows } = await client.query<{ short_code: string; original_url: string; clicks: string; bot_hits: string; is_active: boolean; is_one_time: boolean; consumed: boolean }>(
-      'SELECT short_code, original_url, clicks::text, bot_hits::text, is_active, is_one_time, consumed_at IS NOT NULL AS consumed FROM urls',
+      'SELECT urls.short_code, urls.original_url, t.clicks::text, t.bot_hits::text, urls.is_active, urls.is_one_time, urls.consumed_at IS NOT NULL AS consumed FROM urls JOIN url_totals t ON t.url_id = urls.id',
     );
     return {
       rows: rows.map((r) => ({ code: r.short_code, url: r.original_url, clicks: Number(r.clicks), botHits: Number(r.bot_hits), isActive: r.is_active, isOneTime: r.is_one_time, consumed: r.consumed })),

@@ -85,7 +85,7 @@ async function watchFlushes(client: pg.Client, database: string, stop: Promise<v
     const { rows } = await client.query<{ pid: number; xs: string }>(
       `SELECT pid, (extract(epoch FROM xact_start) * 1000)::text AS xs FROM pg_stat_activity
         WHERE datname = $1 AND pid <> pg_backend_pid() AND xact_start IS NOT NULL
-          AND (query LIKE 'UPDATE urls AS u SET clicks%' OR query LIKE 'INSERT INTO click_batches%'
+          AND (query LIKE 'UPDATE url_totals AS t SET clicks%' OR query LIKE 'INSERT INTO click_batches%'
                OR query LIKE 'INSERT INTO url_daily_clicks%' OR query LIKE 'WITH v AS (%url_daily_values%')`,
       [database],
     );

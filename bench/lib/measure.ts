@@ -46,6 +46,12 @@ export interface Measured {
   server: number[];
   /** Redis and PostgreSQL processes, read afresh each round (PostgreSQL starts a process per connection). */
   deps?: () => number[];
+  /**
+   * Resolves once the work a round leaves behind is done: the URL service's counted clicks written.
+   * The round's CPU is read after it, so each request pays for writing its click, and a service whose
+   * flushes are slower does not look cheaper by leaving them after the round.
+   */
+  settle?: () => Promise<void>;
 }
 
 export async function measureRound(wrk: WrkOptions, target: Measured): Promise<Round> {
@@ -53,6 +59,7 @@ export async function measureRound(wrk: WrkOptions, target: Measured): Promise<R
   const before = readCpu(target.server);
   const depsBefore = readCpu(deps);
   const result = await runWrk(wrk);
+  await target.settle?.();
   const serverCpu = cpuSpent(before, readCpu(target.server));
   const depsCpu = cpuSpent(depsBefore, readCpu(new Set([...deps, ...(target.deps?.() ?? [])])));
   const answered = Math.max(1, result.requests);

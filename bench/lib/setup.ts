@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Redis } from 'ioredis';
 import { deleteByPrefix } from '../../src/core/redis.ts';
+import { metricValue } from '../../test/support/fault-probes.ts';
 import type { ServiceProcess } from '../../test/support/processes.ts';
 import { BROWSER_UA } from '../../test/support/user-agents.ts';
 import type { Measured } from './measure.ts';
@@ -92,8 +93,22 @@ export async function checkExactLocations(baseUrl: string, links: [string, strin
 }
 
 /** The server's processes: the service and what it started (tsx runs an esbuild service beside it). */
-export function serverOf(service: ServiceProcess, deps?: () => number[]): Measured {
-  return { server: withDescendants(service.child.pid ?? 0), ...(deps ? { deps } : {}) };
+export function serverOf(service: ServiceProcess, deps?: () => number[], settle?: () => Promise<void>): Measured {
+  return { server: withDescendants(service.child.pid ?? 0), ...(deps ? { deps } : {}), ...(settle ? { settle } : {}) };
+}
+
+/**
+ * Resolves when every click `services` counted is written (their `clicks_pending` is 0), polling
+ * every 100 ms; throws after `timeoutMs`.
+ */
+export async function clicksWritten(services: readonly ServiceProcess[], timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const service of services) {
+    while ((await metricValue(service.metricsUrl, 'clicks_pending')) !== 0) {
+      if (Date.now() > deadline) throw new Error(`counted clicks still unwritten after ${timeoutMs / 1000} s`);
+      await sleep(100);
+    }
+  }
 }
 
 /** Redis (the server behind `redis`) and every PostgreSQL process on this machine. */

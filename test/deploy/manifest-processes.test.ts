@@ -259,7 +259,7 @@ describe('the rendered manifests drive the real KGS and URL service processes', 
     const kgsExit = await stop(kgsProc);
     assert.equal(urlExit, 0, urlProc.output());
     assert.equal(kgsExit, 0, kgsProc.output());
-    const stored = await database.pool.query<{ clicks: string }>('SELECT clicks FROM urls WHERE short_code = $1', [link.short_code]);
+    const stored = await database.pool.query<{ clicks: string }>('SELECT t.clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.short_code = $1', [link.short_code]);
     assert.equal(Number(stored.rows[0]?.clicks), clicks, 'every click reached PostgreSQL before exit');
     console.log(`SIGTERM: url-service exit ${urlExit}, kgs exit ${kgsExit}; PostgreSQL has clicks = ${stored.rows[0]?.clicks} for ${link.short_code}`);
   });

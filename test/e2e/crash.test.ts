@@ -35,7 +35,7 @@ async function crash(how: 'rejection' | 'exception'): Promise<void> {
     assert.equal(entry.origin, how === 'rejection' ? 'unhandledRejection' : 'uncaughtException');
     assert.match(entry.err.message, how === 'rejection' ? /a promise nobody awaited failed/ : /a timer callback threw/);
     assert.match(entry.err.stack, /crash-with-clicks\.ts/, 'the stack says where');
-    const { rows: after } = await database.db.query<{ clicks: number }>('SELECT clicks FROM urls WHERE id = $1', [id]);
+    const { rows: after } = await database.db.query<{ clicks: number }>('SELECT clicks FROM url_totals WHERE url_id = $1', [id]);
     assert.equal(after[0]?.clicks, 7, `the counted clicks were written before the exit:\n${output}`);
   } finally {
     await database.drop();

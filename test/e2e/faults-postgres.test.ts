@@ -77,7 +77,7 @@ describe('URL service while PostgreSQL is down or hung', () => {
   }
 
   async function clicksInDb(codes: readonly string[]): Promise<Map<string, number>> {
-    const rows = await postgres.query<{ short_code: string; clicks: number }>(clicksDb, 'SELECT short_code, clicks::int AS clicks FROM urls WHERE short_code = ANY($1)', [codes]);
+    const rows = await postgres.query<{ short_code: string; clicks: number }>(clicksDb, 'SELECT urls.short_code, t.clicks::int AS clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.short_code = ANY($1)', [codes]);
     return new Map(rows.map((r) => [r.short_code, r.clicks]));
   }
 

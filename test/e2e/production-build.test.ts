@@ -243,7 +243,7 @@ describe('the production build, assembled as the Dockerfile does, runs every rol
 
         // The click is only in memory (flush every 60 s): SIGTERM must write it.
         assert.equal(await service.stop(), 0, service.output());
-        const { rows } = await database.db.query<{ clicks: number }>('SELECT clicks FROM urls WHERE short_code = $1', [code]);
+        const { rows } = await database.db.query<{ clicks: number }>('SELECT t.clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.short_code = $1', [code]);
         assert.equal(rows[0]?.clicks, 1);
         for (const replica of kgs) assert.equal(await replica.stop(), 0, replica.output());
         assert.doesNotMatch([service, ...kgs].map((p) => p.output()).join('\n'), /"level":"(error|fatal)"/);

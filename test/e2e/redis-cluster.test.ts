@@ -140,7 +140,7 @@ runUrlServiceScenarios('two URL services and two KGS on a Redis Cluster', {
       let clicks = 0;
       await until(
         async () => {
-          const sum = await ctx.backends.db.query<{ clicks: number }>("SELECT coalesce(sum(clicks), 0)::int AS clicks FROM urls WHERE original_url LIKE 'https://example.com/failover/%'");
+          const sum = await ctx.backends.db.query<{ clicks: number }>("SELECT coalesce(sum(t.clicks), 0)::int AS clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.original_url LIKE 'https://example.com/failover/%'");
           clicks = sum.rows[0]?.clicks ?? -1;
           return clicks >= figures.redirects302;
         },
@@ -148,7 +148,7 @@ runUrlServiceScenarios('two URL services and two KGS on a Redis Cluster', {
         () => `clicks (${clicks}) to reach the redirects served (${figures.redirects302})`,
       );
       await sleep(3 * FLUSH_MS);
-      const final = await ctx.backends.db.query<{ clicks: number }>("SELECT coalesce(sum(clicks), 0)::int AS clicks FROM urls WHERE original_url LIKE 'https://example.com/failover/%'");
+      const final = await ctx.backends.db.query<{ clicks: number }>("SELECT coalesce(sum(t.clicks), 0)::int AS clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.original_url LIKE 'https://example.com/failover/%'");
       clicks = final.rows[0]?.clicks ?? -1;
       console.log(
         `# redis cluster failover figures: failover ${Math.round(failoverMs)} ms (SIGKILL of the pool's master to a promoted replica); ` +

@@ -103,7 +103,7 @@ describe('graceful shutdown under load', () => {
     assert.equal(exitCode, 0, `graceful exit:\n${service.output().slice(-3000)}`);
 
     // Every redirect answered before the exit is a click in PostgreSQL.
-    const { rows } = await database.db.query<{ clicks: number }>('SELECT clicks FROM urls WHERE short_code = $1', [target]);
+    const { rows } = await database.db.query<{ clicks: number }>('SELECT t.clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.short_code = $1', [target]);
     assert.equal(rows[0]?.clicks, load.served());
     // Every 201 is a link, and every link was a 201.
     const { rows: links } = await database.db.query<{ short_code: string }>('SELECT short_code FROM urls WHERE short_code <> $1', [target]);

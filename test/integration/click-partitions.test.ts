@@ -7,77 +7,22 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import pg from 'pg';
-import { migrate, MIGRATIONS_DIR } from '../../src/core/migrate.ts';
-import { checkOut, createPgPool, pgRunner } from '../../src/core/postgres.ts';
+import { migrate } from '../../src/core/migrate.ts';
+import { createPgPool, pgRunner } from '../../src/core/postgres.ts';
 import type { TransactionalRunner } from '../../src/core/sql.ts';
 import type { ClickAggregate, LinkStore } from '../../src/storage/link-store.ts';
-import { openPglite, pgliteRunner } from '../../src/storage/pglite/pglite-runner.ts';
 import { listClickPartitions, monthOf, type ClickPartition } from '../../src/storage/postgres/click-partitions.ts';
 import { createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { testLogger } from '../support/log.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import { migrationsUpTo, onPglite, onPostgres, type Subject } from '../support/schema-versions.ts';
 
 const log = testLogger('click-partitions');
 const DAY_MS = 24 * 3600_000;
 const today = (): string => new Date().toISOString().slice(0, 10);
 const daysFrom = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 const monthName = (table: string, month: string): string => `${table}_${month.slice(0, 4)}_${month.slice(5, 7)}`;
-
-/** A folder holding the migrations up to `last` (inclusive), to stop a database at that version. */
-async function migrationsUpTo(last: number): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'curt-migrations-'));
-  for (const name of await readdir(MIGRATIONS_DIR)) {
-    if (/^\d{3,}_/.test(name) && Number.parseInt(name, 10) <= last) await copyFile(join(MIGRATIONS_DIR, name), join(dir, name));
-  }
-  return dir;
-}
-
-interface Subject {
-  db: TransactionalRunner;
-  /** Applies the migrations up to `last` (all by default). */
-  migrate(last?: number): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function onPostgres(label: string): Promise<Subject & { database: TestDatabase }> {
-  const database = await createTestDatabase(label, { migrated: false });
-  return {
-    database,
-    db: database.db,
-    async migrate(last) {
-      const dir = last === undefined ? MIGRATIONS_DIR : await migrationsUpTo(last);
-      const { client, release } = await checkOut(database.pool);
-      try {
-        await migrate(client, log, dir);
-      } finally {
-        release();
-        if (last !== undefined) await rm(dir, { recursive: true, force: true });
-      }
-    },
-    close: () => database.drop(),
-  };
-}
-
-async function onPglite(): Promise<Subject> {
-  const pglite = await openPglite(null);
-  const db = pgliteRunner(pglite);
-  return {
-    db,
-    async migrate(last) {
-      const dir = last === undefined ? MIGRATIONS_DIR : await migrationsUpTo(last);
-      try {
-        await migrate(db, log, dir);
-      } finally {
-        if (last !== undefined) await rm(dir, { recursive: true, force: true });
-      }
-    },
-    close: () => pglite.close(),
-  };
-}
 
 async function insertLinks(db: TransactionalRunner, n: number): Promise<number[]> {
   const run = randomUUID().slice(0, 6);
@@ -99,6 +44,22 @@ function hits(linkId: number, days: string[]): ClickAggregate {
   };
 }
 
+/**
+ * Clicks as a version before migration 014 wrote them, for a database stopped before it: the totals
+ * in `urls` itself, the days and values in the per-day tables (the current store writes url_totals).
+ */
+async function clicksBefore014(db: TransactionalRunner, batch: ClickAggregate[]): Promise<void> {
+  for (const a of batch) {
+    await db.query('UPDATE urls SET clicks = clicks + $2, last_clicked_at = $3 WHERE id = $1', [a.linkId, a.clicks, a.lastClickedAt]);
+    for (const [day, d] of a.days) {
+      await db.query('INSERT INTO url_daily_clicks (url_id, day, clicks) VALUES ($1, $2, $3)', [a.linkId, day, d.clicks]);
+      for (const [dimension, counts] of d.values) {
+        for (const [value, n] of counts) await db.query('INSERT INTO url_daily_values (url_id, day, dimension, value, clicks) VALUES ($1, $2, $3, $4, $5)', [a.linkId, day, dimension, value, n]);
+      }
+    }
+  }
+}
+
 async function reported(store: LinkStore, linkId: number): Promise<{ days: string[]; countryClicks: number }> {
   const a = await store.analytics(linkId, { from: '2000-01-01', to: '2099-12-31', top: 10 });
   return { days: a.daily.map((d) => d.date), countryClicks: a.dimensions.country.reduce((n, c) => n + c.count, 0) };
@@ -107,7 +68,7 @@ async function reported(store: LinkStore, linkId: number): Promise<{ days: strin
 const partitionsOf = async (db: TransactionalRunner, table: string): Promise<ClickPartition[]> => (await listClickPartitions(db)).filter((p) => p.parent === table);
 
 for (const adapter of ['PostgreSQL', 'PGlite'] as const) {
-  const open = (label: string): Promise<Subject> => (adapter === 'PostgreSQL' ? onPostgres(label) : onPglite());
+  const open = (label: string): Promise<Subject> => (adapter === 'PostgreSQL' ? onPostgres(label, log) : onPglite(log));
 
   describe(`click partitions: ${adapter}`, () => {
     test('a new install: monthly partitions from this month to two ahead, no legacy, no default, no foreign key', async () => {
@@ -143,7 +104,7 @@ for (const adapter of ['PostgreSQL', 'PGlite'] as const) {
         const ids = await insertLinks(subject.db, 50);
         const oldDays = ['2025-03-10', '2025-11-20', '2026-06-01', today()];
         const store = createPgLinkStore(subject.db);
-        await store.applyClicks(ids.map((id) => hits(id, oldDays)));
+        await clicksBefore014(subject.db, ids.map((id) => hits(id, oldDays)));
         const indexes = async (): Promise<Record<string, number>> => {
           const { rows } = await subject.db.query<{ relname: string; oid: number }>(
             `SELECT relname, oid::int AS oid FROM pg_class WHERE relname IN ('url_daily_clicks_pkey', 'url_daily_values_pkey', 'url_daily_clicks_legacy_pkey', 'url_daily_values_legacy_pkey')`,
@@ -232,7 +193,7 @@ for (const adapter of ['PostgreSQL', 'PGlite'] as const) {
         await subject.migrate(10);
         const store = createPgLinkStore(subject.db);
         const [id, other] = (await insertLinks(subject.db, 2)) as [number, number];
-        await store.applyClicks([hits(id, ['2025-03-10', '2025-11-20', '2026-06-01', today()])]);
+        await clicksBefore014(subject.db, [hits(id, ['2025-03-10', '2025-11-20', '2026-06-01', today()])]);
         await subject.migrate();
         const bound = monthOf(daysFrom(today(), 7), 1);
         await store.applyClicks([hits(id, [bound, '2031-01-15', '2031-02-05', '2031-02-15']), hits(other, [bound])]);
@@ -272,7 +233,7 @@ for (const adapter of ['PostgreSQL', 'PGlite'] as const) {
 describe('click partitions: PostgreSQL, concurrently', () => {
   let subject: Awaited<ReturnType<typeof onPostgres>>;
   before(async () => {
-    subject = await onPostgres('partitions_locks');
+    subject = await onPostgres('partitions_locks', log);
   });
   after(() => subject.close());
 
@@ -321,9 +282,8 @@ describe('click partitions: PostgreSQL, concurrently', () => {
         { relation: 'url_daily_clicks', mode: 'ShareUpdateExclusiveLock', granted: true },
         { relation: 'url_daily_values', mode: 'ShareUpdateExclusiveLock', granted: false },
       ]);
-      // A flush of both tables completes while 012 is still under way.
-      const store = createPgLinkStore(subject.db);
-      await store.applyClicks([hits(ids[0] as number, [today()])]);
+      // A flush of both tables (as the versions of that time wrote it) completes while 012 is still under way.
+      await clicksBefore014(subject.db, [hits(ids[0] as number, [today()])]);
       assert.ok((await locksOf()).some((l) => !l.granted), 'the migration is still waiting: the flush did not wait for it');
       await holder.query('COMMIT');
       await migrating;

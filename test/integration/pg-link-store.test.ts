@@ -81,7 +81,7 @@ describe('migrations', () => {
         { url_id: clicked, day: '2026-06-02', dimension: 'referrer', value: '(direct)', clicks: 2 },
         { url_id: clicked, day: '2026-06-02', dimension: 'referrer', value: 'news.example', clicks: 3 },
       ], 'the UTC day of the last click; rows of no clicks are not carried over');
-      const link = await client.query<{ clicks: number; bot_hits: number }>('SELECT clicks::int, bot_hits::int FROM urls WHERE id = $1', [clicked]);
+      const link = await client.query<{ clicks: number; bot_hits: number }>('SELECT clicks::int, bot_hits::int FROM url_totals WHERE url_id = $1', [clicked]);
       assert.deepEqual(link.rows[0], { clicks: 5, bot_hits: 0 });
     } finally {
       client.release();
@@ -297,7 +297,7 @@ describe('PgLinkStore', () => {
     await store.applyClicks(batch('Chrome'));
     await store.applyClicks(batch('Safari'));
     const { rows: counts } = await database.db.query<{ clicks: string; values: string }>(
-      `SELECT (SELECT sum(clicks) FROM urls WHERE short_code LIKE 'bulk%')::text AS clicks,
+      `SELECT (SELECT sum(t.clicks) FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.short_code LIKE 'bulk%')::text AS clicks,
               (SELECT count(*) FROM url_daily_values v JOIN urls u ON u.id = v.url_id WHERE u.short_code LIKE 'bulk%')::text AS values`,
     );
     assert.deepEqual(counts[0], { clicks: '20000', values: String(10_000 * 6) }, 'two clicks per link; per link four values once and two browsers');

@@ -167,7 +167,7 @@ export function runUrlServiceScenarios(
       await Promise.all(loops);
       assert.equal(exitCode, 0, `graceful exit:\n${second.output().slice(-2000)}`);
       // The clicks were flushed on shutdown: they are in PostgreSQL before any restart.
-      const { rows } = await ctx.backends.db.query<{ clicks: number }>('SELECT clicks FROM urls WHERE short_code = $1', [link.short_code]);
+      const { rows } = await ctx.backends.db.query<{ clicks: number }>('SELECT t.clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.short_code = $1', [link.short_code]);
       assert.equal(rows[0]?.clicks, served);
       ctx.urls[1] = await startUrlService(ctx.urlEnv);
       ctx.b = createCurtClient({ baseUrl: ctx.urls[1].url, apiKey: E2E_ADMIN_KEY });

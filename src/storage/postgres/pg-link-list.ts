@@ -1,6 +1,8 @@
 // GET /urls as SQL: filters, a sort, keyset pagination on (sort key, id). Every sort of one owner is
-// a range scan of one index (migrations 001 and 008), read forwards for desc and backwards for asc,
-// that stops after a page; docs/listing.md has the plans at a million links.
+// a range scan of one index (migrations 001, 008 and 014), read forwards for desc and backwards for
+// asc, that stops after a page; docs/listing.md has the plans at a million links. The sorts by clicks
+// and by last click walk url_totals (`t`, one row per link) and join each link's row of `urls`; the
+// sort by creation walks `urls` and joins the totals.
 import type { SqlRunner } from '../../core/sql.ts';
 import type { LinkStateName, ListOptions, ListOrder } from '../link-store.ts';
 
@@ -13,10 +15,10 @@ import type { LinkStateName, ListOptions, ListOrder } from '../link-store.ts';
  * for links of any limit alike, including those the previous version used up (visits not counted).
  */
 const STATE_CONDITIONS: Record<LinkStateName, (now: () => string) => string> = {
-  disabled: () => 'NOT is_active',
-  used: () => 'is_active AND consumed_at IS NOT NULL',
-  expired: (now) => `is_active AND consumed_at IS NULL AND (is_expired OR expiry_date <= ${now()}::timestamptz)`,
-  active: (now) => `is_active AND consumed_at IS NULL AND NOT is_expired AND (expiry_date IS NULL OR expiry_date > ${now()}::timestamptz)`,
+  disabled: () => 'NOT urls.is_active',
+  used: () => 'urls.is_active AND urls.consumed_at IS NOT NULL',
+  expired: (now) => `urls.is_active AND urls.consumed_at IS NULL AND (urls.is_expired OR urls.expiry_date <= ${now()}::timestamptz)`,
+  active: (now) => `urls.is_active AND urls.consumed_at IS NULL AND NOT urls.is_expired AND (urls.expiry_date IS NULL OR urls.expiry_date > ${now()}::timestamptz)`,
 };
 
 /**
@@ -39,11 +41,11 @@ export const ID_LAG = '1 hour';
 function createdRangeAsIds(owner: string, from: string | null, to: string | null): string[] {
   const bounds: string[] = [];
   if (to !== null) {
-    bounds.push(`id < coalesce((SELECT id FROM urls WHERE owner_key_id = ${owner} AND created_at >= ${to} + interval '${ID_LAG}'
+    bounds.push(`urls.id < coalesce((SELECT id FROM urls WHERE owner_key_id = ${owner} AND created_at >= ${to} + interval '${ID_LAG}'
       ORDER BY created_at LIMIT 1), 9223372036854775807)`);
   }
   if (from !== null) {
-    bounds.push(`id > coalesce((SELECT id FROM urls WHERE owner_key_id = ${owner} AND created_at < ${from} - interval '${ID_LAG}'
+    bounds.push(`urls.id > coalesce((SELECT id FROM urls WHERE owner_key_id = ${owner} AND created_at < ${from} - interval '${ID_LAG}'
       ORDER BY created_at DESC LIMIT 1), 0)`);
   }
   return bounds;
@@ -61,9 +63,9 @@ export interface ListSegment {
  */
 function orderBy(sort: 'created' | 'clicks' | 'last_click', order: ListOrder): string {
   const dir = order === 'desc' ? 'DESC' : 'ASC';
-  if (sort === 'created') return `id ${dir}`;
-  if (sort === 'clicks') return `clicks ${dir}, id ${dir}`;
-  return `last_clicked_at ${dir} ${order === 'desc' ? 'NULLS LAST' : 'NULLS FIRST'}, id ${dir}`;
+  if (sort === 'created') return `urls.id ${dir}`;
+  if (sort === 'clicks') return `t.clicks ${dir}, t.url_id ${dir}`;
+  return `t.last_clicked_at ${dir} ${order === 'desc' ? 'NULLS LAST' : 'NULLS FIRST'}, t.url_id ${dir}`;
 }
 
 /**
@@ -85,21 +87,22 @@ export function listSegments(columns: string, options: ListOptions): ListSegment
     };
     const where: string[] = [];
     const owner = options.ownerKeyId === undefined ? null : param(options.ownerKeyId);
-    if (owner !== null) where.push(`owner_key_id = ${owner}`);
+    // The owner as the walked index has it: the links' own for `created`, the totals' copy otherwise.
+    if (owner !== null) where.push(`${sort === 'created' ? 'urls' : 't'}.owner_key_id = ${owner}`);
     if (options.search !== undefined && options.search !== '') {
       // The text is matched as it is: LIKE's wildcards and its escape character in it are escaped.
       const pattern = param(`%${options.search.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
-      where.push(`(short_code ILIKE ${pattern} OR original_url ILIKE ${pattern})`);
+      where.push(`(urls.short_code ILIKE ${pattern} OR urls.original_url ILIKE ${pattern})`);
     }
     if (options.state !== undefined) where.push(STATE_CONDITIONS[options.state](() => param(options.now ?? new Date())));
-    if (options.tags !== undefined && options.tags.length > 0) where.push(`tags @> ${param([...options.tags])}::text[]`);
+    if (options.tags !== undefined && options.tags.length > 0) where.push(`urls.tags @> ${param([...options.tags])}::text[]`);
     const createdFrom = options.createdAfter === undefined ? null : `${param(options.createdAfter)}::timestamptz`;
     const createdTo = options.createdBefore === undefined ? null : `${param(options.createdBefore)}::timestamptz`;
-    if (createdFrom !== null) where.push(`created_at >= ${createdFrom}`);
-    if (createdTo !== null) where.push(`created_at < ${createdTo}`);
+    if (createdFrom !== null) where.push(`urls.created_at >= ${createdFrom}`);
+    if (createdTo !== null) where.push(`urls.created_at < ${createdTo}`);
     if (sort === 'created' && owner !== null) where.push(...createdRangeAsIds(owner, createdFrom, createdTo));
-    if (options.expiresAfter !== undefined) where.push(`expiry_date >= ${param(options.expiresAfter)}::timestamptz`);
-    if (options.expiresBefore !== undefined) where.push(`expiry_date < ${param(options.expiresBefore)}::timestamptz`);
+    if (options.expiresAfter !== undefined) where.push(`urls.expiry_date >= ${param(options.expiresAfter)}::timestamptz`);
+    if (options.expiresBefore !== undefined) where.push(`urls.expiry_date < ${param(options.expiresBefore)}::timestamptz`);
     return where;
   };
 
@@ -111,19 +114,21 @@ export function listSegments(columns: string, options: ListOptions): ListSegment
       return `$${params.length}`;
     };
     where.push(...extra(param));
-    const text = `SELECT ${columns} FROM urls ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy(sort, order)} LIMIT $1`;
+    // Every link has its totals row (migrations/014_url_totals.sql): an inner join, which lets the
+    // planner start from either table's index.
+    const text = `SELECT ${columns} FROM urls JOIN url_totals t ON t.url_id = urls.id ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY ${orderBy(sort, order)} LIMIT $1`;
     return { text, params };
   };
 
-  if (sort === 'created') return [segment((p) => (after === undefined ? [] : [`id ${cmp} ${p(after.id)}`]))];
+  if (sort === 'created') return [segment((p) => (after === undefined ? [] : [`urls.id ${cmp} ${p(after.id)}`]))];
   if (sort === 'clicks') {
-    return [segment((p) => (after === undefined ? [] : [`(clicks, id) ${cmp} (${p(Number(after.key ?? 0))}::bigint, ${p(after.id)}::bigint)`]))];
+    return [segment((p) => (after === undefined ? [] : [`(t.clicks, t.url_id) ${cmp} (${p(Number(after.key ?? 0))}::bigint, ${p(after.id)}::bigint)`]))];
   }
-  const neverClicked = segment((p) => ['last_clicked_at IS NULL', ...(after?.key === null ? [`id ${cmp} ${p(after.id)}`] : [])]);
+  const neverClicked = segment((p) => ['t.last_clicked_at IS NULL', ...(after?.key === null ? [`t.url_id ${cmp} ${p(after.id)}`] : [])]);
   if (after !== undefined && after.key === null) return [neverClicked];
   const clicked = segment((p) => [
-    'last_clicked_at IS NOT NULL',
-    ...(after === undefined ? [] : [`(last_clicked_at, id) ${cmp} (${p(after.key)}::timestamptz, ${p(after.id)}::bigint)`]),
+    't.last_clicked_at IS NOT NULL',
+    ...(after === undefined ? [] : [`(t.last_clicked_at, t.url_id) ${cmp} (${p(after.key)}::timestamptz, ${p(after.id)}::bigint)`]),
   ]);
   return [clicked, neverClicked];
 }

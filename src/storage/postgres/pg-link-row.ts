@@ -1,5 +1,5 @@
-// A link as a row of `urls`: the columns every statement of the link store returns, and the one
-// mapping of such a row to a LinkRecord. Also what a link event keeps in the webhook outbox (the row
+// A link as a row of `urls` and its totals (`url_totals`): the columns every statement of the link
+// store returns, and the one mapping of such a row to a LinkRecord. Also what a link event keeps in the webhook outbox (the row
 // as JSON, pg-webhook-store.ts), so that an event and GET /urls/{code} show a link the same way.
 import type { LinkRecord } from '../link-store.ts';
 
@@ -25,8 +25,25 @@ export interface UrlRow {
   tags: string[];
 }
 
-export const URL_COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, max_visits, visits, forward_query, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags, (password_hash IS NOT NULL) AS has_password';
+/** The columns of `urls` itself, qualified: url_totals shares some names (migrations/014_url_totals.sql). */
+const ROW_COLUMNS =
+  'urls.id, urls.short_code, urls.original_url, urls.created_at, urls.expiry_date, urls.is_one_time, urls.max_visits, urls.visits, urls.forward_query, urls.is_active, urls.is_expired, urls.is_custom_alias, urls.owner_key_id, urls.consumed_at, urls.tags, (urls.password_hash IS NOT NULL) AS has_password';
+
+/**
+ * A link with its totals, for a RETURNING of a statement on `urls` (not aliased): the totals row as
+ * the statement found it. Three probes of its primary key: these statements return one link.
+ */
+export const URL_COLUMNS = `${ROW_COLUMNS},
+  coalesce((SELECT t.clicks FROM url_totals t WHERE t.url_id = urls.id), 0) AS clicks,
+  coalesce((SELECT t.bot_hits FROM url_totals t WHERE t.url_id = urls.id), 0) AS bot_hits,
+  (SELECT t.last_clicked_at FROM url_totals t WHERE t.url_id = urls.id) AS last_clicked_at`;
+
+/** A link just inserted: no clicks yet (its totals row is written after the statement, by a trigger). */
+export const NEW_URL_COLUMNS = `${ROW_COLUMNS}, 0::bigint AS clicks, 0::bigint AS bot_hits, NULL::timestamptz AS last_clicked_at`;
+
+/** Links with their totals, for `SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE …` (url_totals is `t`). */
+export const LINKS = 'urls LEFT JOIN url_totals t ON t.url_id = urls.id';
+export const LINK_COLUMNS = `${ROW_COLUMNS}, coalesce(t.clicks, 0) AS clicks, coalesce(t.bot_hits, 0) AS bot_hits, t.last_clicked_at`;
 
 /**
  * A row as node-postgres and PGlite give it, or as to_jsonb wrote it into an event (dates as ISO

@@ -6,6 +6,7 @@ import { ServerBusy } from '../../core/errors.ts';
 import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import { listSegments, runListSegments } from './pg-link-list.ts';
+import { clickColumns } from './click-columns.ts';
 import { deleteClickDaysBefore, dropClickPartitionsBefore, ensureClickPartitions, isMissingPartition, MONTHS_AHEAD, monthOf } from './click-partitions.ts';
 import {
   CodeExists,
@@ -19,7 +20,7 @@ import {
   type LinkStore,
   type NewLink,
 } from '../link-store.ts';
-import { toLink, URL_COLUMNS, type UrlRow } from './pg-link-row.ts';
+import { LINK_COLUMNS, LINKS, NEW_URL_COLUMNS, toLink, URL_COLUMNS, type UrlRow } from './pg-link-row.ts';
 import { ANY_CLICK_SUBSCRIBER_SQL, CLICKED_EVENTS_SQL, linkEventCte } from './pg-webhook-store.ts';
 
 
@@ -93,7 +94,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
                 ARRAY(SELECT jsonb_array_elements_text(v.tags)), v.password_hash
            FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[], $4::integer[], $5::bool[], $6::bool[], $7::bigint[], $8::jsonb[], $9::text[])
              AS v(code, url, expiry, max_visits, forward_query, alias, owner, tags, password_hash)
-         ON CONFLICT (short_code) DO NOTHING RETURNING ${URL_COLUMNS}
+         ON CONFLICT (short_code) DO NOTHING RETURNING ${NEW_URL_COLUMNS}
        ), ${linkEventCte('link.created', 'inserted')}
        SELECT * FROM inserted`,
       [
@@ -145,7 +146,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
 
   // Concurrent lookups (redirects that miss the cache) in one indexed query.
   const findByCode = createBatcher<string, LinkRecord | null>(async (codes) => {
-    const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE short_code = ANY($1::varchar[])`, [[...new Set(codes)]]);
+    const { rows } = await db.query<UrlRow>(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE urls.short_code = ANY($1::varchar[])`, [[...new Set(codes)]]);
     const found = new Map(rows.map((row) => [row.short_code, row]));
     return codes.map((code) => {
       const row = found.get(code);
@@ -233,7 +234,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         sets.push(`forward_query = $${params.length}`);
       }
       if (sets.length === 0) {
-        const { rows } = await db.query<UrlRow>(`SELECT ${URL_COLUMNS} FROM urls WHERE id = $1`, params);
+        const { rows } = await db.query<UrlRow>(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE urls.id = $1`, params);
         return rows[0] ? toLink(rows[0]) : null;
       }
       const { rows } = await db.query<UrlRow>(
@@ -245,7 +246,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     },
 
     async list(options) {
-      const rows = await runListSegments<UrlRow>(db, listSegments(URL_COLUMNS, options), options.limit);
+      const rows = await runListSegments<UrlRow>(db, listSegments(LINK_COLUMNS, options), options.limit);
       return rows.map(toLink);
     },
 
@@ -254,7 +255,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       // md5 in SQL is of the UTF-8 bytes, as here: the expression index answers, the exact text decides.
       const hashes = [...new Set(urls)].map((url) => createHash('md5').update(url, 'utf8').digest('hex'));
       const { rows } = await db.query<UrlRow>(
-        `SELECT ${URL_COLUMNS} FROM urls WHERE owner_key_id = $1 AND md5(original_url) = ANY($2::text[]) AND original_url = ANY($3::varchar[]) ORDER BY id`,
+        `SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE urls.owner_key_id = $1 AND md5(urls.original_url) = ANY($2::text[]) AND urls.original_url = ANY($3::varchar[]) ORDER BY urls.id`,
         [ownerKeyId, hashes, [...new Set(urls)]],
       );
       return rows.map(toLink);
@@ -293,11 +294,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     async applyClicks(batch, batchId) {
       if (batch.length === 0) return;
       // Sorted by id so that concurrent flushes from several replicas lock rows in the same order.
-      const sorted = [...batch].sort((a, b) => a.linkId - b.linkId);
-      const dayRows = sorted.flatMap((a) => [...a.days].map(([day, d]) => [a.linkId, day, d.clicks, d.botHits] as const));
-      const valueRows = sorted.flatMap((a) =>
-        [...a.days].flatMap(([day, d]) => [...d.values].flatMap(([dimension, counts]) => [...counts].map(([value, n]) => [a.linkId, day, dimension, value, n] as const))),
-      );
+      const columns = clickColumns([...batch].sort((a, b) => a.linkId - b.linkId));
       const write = (): Promise<void> => db.transaction(async (tx) => {
         if (batchId !== undefined) {
           const { rows } = await tx.query<{ id: string }>('INSERT INTO click_batches (id) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id', [batchId]);
@@ -315,20 +312,22 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         // statements are index lookups by the row, never the long scans JIT pays off for.
         await tx.query('SET LOCAL jit = off');
         await tx.query(
-          `UPDATE urls AS u SET clicks = u.clicks + v.clicks, bot_hits = u.bot_hits + v.bot_hits,
-                  last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS v(id, clicks, bot_hits, last_at)
-            WHERE u.id = v.id`,
-          [sorted.map((a) => a.linkId), sorted.map((a) => a.clicks), sorted.map((a) => a.botHits), sorted.map((a) => a.lastClickedAt)],
+          // url_totals, not urls: an update of urls here was never HOT (migrations/014_url_totals.sql).
+          `UPDATE url_totals AS t SET clicks = t.clicks + v.clicks, bot_hits = t.bot_hits + v.bot_hits,
+                  last_clicked_at = GREATEST(t.last_clicked_at, v.last_at)
+             FROM (SELECT id, clicks, bot_hits, timestamptz 'epoch' + last_ms * interval '1 millisecond' AS last_at
+                     FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS v(id, clicks, bot_hits, last_ms)) AS v
+            WHERE t.url_id = v.id`,
+          columns.totals,
         );
         await tx.query(
           `INSERT INTO url_daily_clicks (url_id, day, clicks, bot_hits)
            SELECT v.id, v.day, v.clicks, v.bot_hits FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[]) AS v(id, day, clicks, bot_hits)
              JOIN urls u ON u.id = v.id ORDER BY v.id, v.day
            ON CONFLICT (url_id, day) DO UPDATE SET clicks = url_daily_clicks.clicks + EXCLUDED.clicks, bot_hits = url_daily_clicks.bot_hits + EXCLUDED.bot_hits`,
-          [dayRows.map((r) => r[0]), dayRows.map((r) => r[1]), dayRows.map((r) => r[2]), dayRows.map((r) => r[3])],
+          columns.days,
         );
-        if (valueRows.length > 0) {
+        if (columns.values !== null) {
           // A value the link already has on that day adds to it; a new one takes a free place of the
           // day's VALUES_PER_DAY (the largest counts first), else counts as OTHER. Several replicas
           // flushing the same link and day at once can each take the last places, so the bound holds
@@ -353,14 +352,13 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
              SELECT id, day, dimension, CASE WHEN known OR places + rank <= $6 THEN value ELSE '${OTHER}' END AS kept, sum(n)
                FROM ranked GROUP BY id, day, dimension, kept ORDER BY id, day, dimension, kept
              ON CONFLICT (url_id, day, dimension, value) DO UPDATE SET clicks = url_daily_values.clicks + EXCLUDED.clicks`,
-            [valueRows.map((r) => r[0]), valueRows.map((r) => r[1]), valueRows.map((r) => r[2]), valueRows.map((r) => r[3]), valueRows.map((r) => r[4]), VALUES_PER_DAY],
+            [...columns.values, VALUES_PER_DAY],
           );
         }
         // link.clicked events commit with the clicks they report: a retried batch (above) adds neither twice.
-        const withClicks = sorted.filter((a) => a.clicks > 0);
-        if (withClicks.length > 0) {
+        if (columns.clicked !== null) {
           const { rows } = await tx.query<{ found: boolean }>(ANY_CLICK_SUBSCRIBER_SQL);
-          if (rows[0]?.found === true) await tx.query(CLICKED_EVENTS_SQL, [withClicks.map((a) => a.linkId), withClicks.map((a) => a.clicks)]);
+          if (rows[0]?.found === true) await tx.query(CLICKED_EVENTS_SQL, columns.clicked);
         }
       });
       try {
@@ -370,7 +368,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         // the oldest partition, or the sweep may not have run): the whole transaction rolled back, so
         // create the months and write it again, batch id and all.
         if (!isMissingPartition(err)) throw err;
-        await ensureClickPartitions(db, dayRows.map((r) => r[1]));
+        await ensureClickPartitions(db, columns.dayList);
         await write();
       }
     },

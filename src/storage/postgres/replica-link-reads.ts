@@ -29,7 +29,7 @@ import type { SqlRunner } from '../../core/sql.ts';
 import { isPostgresUnavailable } from '../../core/unavailable.ts';
 import type { LinkRecord, LinkStore } from '../link-store.ts';
 import { MAX_CONCURRENT_BATCHES } from './pg-link-store.ts';
-import { toLink, URL_COLUMNS, type UrlRow } from './pg-link-row.ts';
+import { LINK_COLUMNS, LINKS, toLink, type UrlRow } from './pg-link-row.ts';
 
 /** How a lookup was answered: by the replica (a row, or none), or by the primary and why. */
 export type ReplicaLookupResult = 'hit' | 'miss' | 'behind_fallback' | 'error_fallback';
@@ -80,7 +80,7 @@ const PRIMARY_POSITION_SQL = "SELECT (pg_current_wal_flush_lsn() - '0/0')::text 
  */
 function replicaReadSql(codes: readonly string[]): string {
   const literals = codes.map((code) => pg.Client.prototype.escapeLiteral(code)).join(', ');
-  return `SELECT pg_is_in_recovery() AS standby, (pg_last_wal_replay_lsn() - '0/0')::text AS lsn; SELECT ${URL_COLUMNS} FROM urls WHERE short_code = ANY(ARRAY[${literals}]::varchar[])`;
+  return `SELECT pg_is_in_recovery() AS standby, (pg_last_wal_replay_lsn() - '0/0')::text AS lsn; SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE urls.short_code = ANY(ARRAY[${literals}]::varchar[])`;
 }
 
 type Position = { standby: boolean; lsn: string | null };
