@@ -16,6 +16,7 @@ import { createLogger } from '../src/core/logger.ts';
 import type { SqlRunner } from '../src/core/sql.ts';
 import { openPglite, pgliteRunner } from '../src/storage/pglite/pglite-runner.ts';
 import { listSegments } from '../src/storage/postgres/pg-link-list.ts';
+import { LINK_COLUMNS } from '../src/storage/postgres/pg-link-row.ts';
 import type { ListOptions, ListPosition } from '../src/storage/link-store.ts';
 import { withDatabase } from './lib/setup.ts';
 
@@ -23,8 +24,6 @@ const onPglite = process.argv.includes('--pglite');
 const LINKS = Number(process.env.LIST_LINKS ?? (onPglite ? 100_000 : 1_000_000));
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const PAGE = 21; // GET /urls asks the store for limit + 1
-const COLUMNS =
-  'id, short_code, original_url, created_at, expiry_date, is_one_time, is_active, is_expired, is_custom_alias, owner_key_id, clicks, bot_hits, last_clicked_at, consumed_at, tags';
 
 /**
  * `count` links of `owner` and a tenth as many of `other`, interleaved (1 in 11 is the other's, as
@@ -92,7 +91,7 @@ const SHAPES: Shape[] = [
 async function positionAt(db: SqlRunner, owner: number, shape: Shape): Promise<ListPosition | undefined> {
   if (shape.skip === undefined) return undefined;
   const sort = shape.options.sort ?? 'created';
-  const segments = listSegments('id, clicks, last_clicked_at', { ...shape.options, ownerKeyId: owner, limit: 1 });
+  const segments = listSegments('urls.id, t.clicks, t.last_clicked_at', { ...shape.options, ownerKeyId: owner, limit: 1 });
   // Walk the segments as the store does, with OFFSET (untimed) to reach the row.
   let skip = shape.skip;
   for (const segment of segments) {
@@ -138,7 +137,7 @@ async function main(): Promise<void> {
     );
     const [owner, other] = rows.map((r) => Number(r.id)) as [number, number];
     await load(db, owner, other, LINKS);
-    await db.query('VACUUM ANALYZE urls');
+    await db.query('VACUUM ANALYZE urls, url_totals');
     const loadS = (performance.now() - started) / 1000;
     const version = (await db.query<{ v: string }>('SELECT version() AS v')).rows[0]?.v ?? '';
     console.log(`# GET /urls plans: ${onPglite ? 'PGlite' : 'PostgreSQL'}, ${LINKS.toLocaleString('en')} links of one owner (+${Math.ceil(LINKS / 10).toLocaleString('en')} of another)`);
@@ -147,7 +146,7 @@ async function main(): Promise<void> {
     for (const shape of SHAPES) {
       const after = await positionAt(db, owner, shape);
       const options: ListOptions = { ...shape.options, ownerKeyId: owner, limit: PAGE, ...(after === undefined ? {} : { after }) };
-      const segments = listSegments(COLUMNS, options);
+      const segments = listSegments(LINK_COLUMNS, options);
       console.log(`## ${shape.name}`);
       let total = 0;
       let got = 0;
@@ -156,7 +155,7 @@ async function main(): Promise<void> {
         const params = [PAGE - got, ...segment.params.slice(1)];
         const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${segment.text}`, params);
         const lines = plan.rows.map((r) => r['QUERY PLAN']);
-        console.log(segment.text.replace(COLUMNS, '…'));
+        console.log(segment.text.replace(LINK_COLUMNS, '…'));
         console.log(lines.join('\n'));
         total += Number(/Execution Time: ([\d.]+) ms/.exec(lines.join('\n'))?.[1] ?? NaN);
         // The rows the page got from this segment (run again, untimed, to know whether the next one runs).
