@@ -16,7 +16,7 @@ import { createLogger } from '../src/core/logger.ts';
 import type { SqlRunner } from '../src/core/sql.ts';
 import { openPglite, pgliteRunner } from '../src/storage/pglite/pglite-runner.ts';
 import { listSegments } from '../src/storage/postgres/pg-link-list.ts';
-import { LINK_COLUMNS } from '../src/storage/postgres/pg-link-row.ts';
+import { LINK_COLUMNS, URL_COLUMNS } from '../src/storage/postgres/pg-link-row.ts';
 import type { ListOptions, ListPosition } from '../src/storage/link-store.ts';
 import { withDatabase } from './lib/setup.ts';
 
@@ -91,7 +91,7 @@ const SHAPES: Shape[] = [
 async function positionAt(db: SqlRunner, owner: number, shape: Shape): Promise<ListPosition | undefined> {
   if (shape.skip === undefined) return undefined;
   const sort = shape.options.sort ?? 'created';
-  const segments = listSegments('urls.id, t.clicks, t.last_clicked_at', { ...shape.options, ownerKeyId: owner, limit: 1 });
+  const segments = listSegments({ ...shape.options, ownerKeyId: owner, limit: 1 });
   // Walk the segments as the store does, with OFFSET (untimed) to reach the row.
   let skip = shape.skip;
   for (const segment of segments) {
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     for (const shape of SHAPES) {
       const after = await positionAt(db, owner, shape);
       const options: ListOptions = { ...shape.options, ownerKeyId: owner, limit: PAGE, ...(after === undefined ? {} : { after }) };
-      const segments = listSegments(LINK_COLUMNS, options);
+      const segments = listSegments(options);
       console.log(`## ${shape.name}`);
       let total = 0;
       let got = 0;
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
         const params = [PAGE - got, ...segment.params.slice(1)];
         const plan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${segment.text}`, params);
         const lines = plan.rows.map((r) => r['QUERY PLAN']);
-        console.log(segment.text.replace(LINK_COLUMNS, '…'));
+        console.log(segment.text.replace(LINK_COLUMNS, '…').replace(URL_COLUMNS, '…'));
         console.log(lines.join('\n'));
         total += Number(/Execution Time: ([\d.]+) ms/.exec(lines.join('\n'))?.[1] ?? NaN);
         // The rows the page got from this segment (run again, untimed, to know whether the next one runs).

@@ -246,7 +246,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     },
 
     async list(options) {
-      const rows = await runListSegments<UrlRow>(db, listSegments(LINK_COLUMNS, options), options.limit);
+      const rows = await runListSegments<UrlRow>(db, listSegments(options), options.limit);
       return rows.map(toLink);
     },
 
