@@ -391,7 +391,7 @@ async function main(): Promise<void> {
   );
   console.log(
     `\nHits, clicks and bot hits per second: written over the window (the warm pass excluded, the probe included), per second of load; ` +
-      `clicks and bot hits from PostgreSQL (sum of urls.clicks and urls.bot_hits before and after), hits from clicks_flushed_total + bot_hits_flushed_total. ` +
+      `clicks and bot hits from PostgreSQL (sum of url_totals.clicks and url_totals.bot_hits before and after), hits from clicks_flushed_total + bot_hits_flushed_total. ` +
       `"bot requests sent": counted by redirect.lua as it writes each request with a bot line of the file (warm pass and load); exact when ` +
       `every request sent (wrk's and the probe's) was served. No "hits described per second of the service's CPU": the service's CPU per ` +
       `redirect pays for the answer, the lookup, the description and the flush together, and nothing here tells the description apart ` +
