@@ -144,7 +144,7 @@ export interface ClicksResult {
   redirectsPerS: number;
   /** Hits written over the window (clicks_flushed_total + bot_hits_flushed_total), per second of load. */
   hitsWrittenPerS: number;
-  /** The same split by PostgreSQL: sum(urls.clicks) and sum(urls.bot_hits) over the window, per second of load. */
+  /** The same split by PostgreSQL: sum(url_totals.clicks) and sum(url_totals.bot_hits) over the window, per second of load. */
   clicksPerS: number;
   botHitsPerS: number;
   /** Hits written over the window (clicks_flushed_total + bot_hits_flushed_total). The "per click" figures divide by it. */

@@ -18,6 +18,12 @@
 -- read nor written by this version. A previous version still running during a rollout (or after a
 -- rollback; docs/deploy.md) flushes its clicks into them, and the second trigger adds what it wrote
 -- to this table, so no click counted by either version is lost. A later migration drops them.
+-- No write to urls while this runs (reads and redirects go on): a link created, or clicks flushed
+-- into the legacy columns, by a previous version between the backfill's snapshot and the triggers
+-- below would otherwise have no totals row, or lose those clicks. DROP INDEX takes the table wholly
+-- for a moment at the end.
+LOCK TABLE urls IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE url_totals (
   url_id          bigint PRIMARY KEY REFERENCES urls (id) ON DELETE CASCADE,
   owner_key_id    bigint REFERENCES api_keys (id) ON DELETE SET NULL,

@@ -16,22 +16,13 @@ import type { ClickAggregate, LinkStore } from '../../src/storage/link-store.ts'
 import { listClickPartitions, monthOf, type ClickPartition } from '../../src/storage/postgres/click-partitions.ts';
 import { createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { testLogger } from '../support/log.ts';
-import { migrationsUpTo, onPglite, onPostgres, type Subject } from '../support/schema-versions.ts';
+import { insertLinks, migrationsUpTo, onPglite, onPostgres, type Subject } from '../support/schema-versions.ts';
 
 const log = testLogger('click-partitions');
 const DAY_MS = 24 * 3600_000;
 const today = (): string => new Date().toISOString().slice(0, 10);
 const daysFrom = (day: string, n: number): string => new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
 const monthName = (table: string, month: string): string => `${table}_${month.slice(0, 4)}_${month.slice(5, 7)}`;
-
-async function insertLinks(db: TransactionalRunner, n: number): Promise<number[]> {
-  const run = randomUUID().slice(0, 6);
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO urls (original_url, short_code) SELECT 'https://example.com/' || g, $1 || g FROM generate_series(1, $2::int) g RETURNING id`,
-    [`p${run}`, n],
-  );
-  return rows.map((r) => Number(r.id));
-}
 
 /** One link's flush: one click per day given, from Germany. */
 function hits(linkId: number, days: string[]): ClickAggregate {

@@ -9,18 +9,9 @@ import type { TransactionalRunner } from '../../src/core/sql.ts';
 import type { ClickAggregate } from '../../src/storage/link-store.ts';
 import { createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { testLogger } from '../support/log.ts';
-import { onPglite, onPostgres, type Subject } from '../support/schema-versions.ts';
+import { insertLinks, onPglite, onPostgres, type Subject } from '../support/schema-versions.ts';
 
 const log = testLogger('url-totals');
-
-async function insertLinks(db: TransactionalRunner, n: number): Promise<number[]> {
-  const run = randomUUID().slice(0, 6);
-  const { rows } = await db.query<{ id: string }>(
-    `INSERT INTO urls (original_url, short_code) SELECT 'https://example.com/' || g, $1 || g FROM generate_series(1, $2::int) g RETURNING id`,
-    [`t${run}`, n],
-  );
-  return rows.map((r) => Number(r.id));
-}
 
 const totals = async (db: TransactionalRunner, id: number): Promise<{ clicks: number; bot_hits: number; last: string | null } | undefined> =>
   (
@@ -47,8 +38,12 @@ for (const adapter of ['PostgreSQL', 'PGlite'] as const) {
       try {
         await subject.migrate(13);
         const [clicked, never] = (await insertLinks(subject.db, 2)) as [number, number];
-        await subject.db.query(`UPDATE urls SET clicks = 7, bot_hits = 2, last_clicked_at = '2026-11-30T10:00:00Z' WHERE id = $1`, [clicked]);
+        const { rows: keys } = await subject.db.query<{ id: string }>(`INSERT INTO api_keys (key_hash, key_prefix) VALUES ('\\x0a0b', 'totals') RETURNING id`);
+        const owner = Number(keys[0]?.id);
+        await subject.db.query(`UPDATE urls SET clicks = 7, bot_hits = 2, last_clicked_at = '2026-11-30T10:00:00Z', owner_key_id = $2 WHERE id = $1`, [clicked, owner]);
         await subject.migrate();
+        const { rows: owners } = await subject.db.query<{ owner: string | null }>('SELECT owner_key_id::text AS owner FROM url_totals WHERE url_id = ANY($1::bigint[]) ORDER BY url_id', [[clicked, never]]);
+        assert.deepEqual(owners.map((r) => r.owner), [String(owner), null], 'the owner copied for the sort indexes');
         assert.deepEqual(await totals(subject.db, clicked), { clicks: 7, bot_hits: 2, last: (await subject.db.query<{ t: string }>(`SELECT '2026-11-30T10:00:00Z'::timestamptz::text AS t`)).rows[0]?.t });
         assert.deepEqual(await totals(subject.db, never), { clicks: 0, bot_hits: 0, last: null });
 
@@ -94,18 +89,22 @@ for (const adapter of ['PostgreSQL', 'PGlite'] as const) {
         await subject.migrate();
         const [id] = (await insertLinks(subject.db, 1)) as [number];
         await createPgLinkStore(subject.db).applyClicks([hits(id, 4, 0, new Date('2026-12-01T08:00:00Z'))], randomUUID());
-        // The statement the version before 014 ran for a flush.
-        await subject.db.query(
-          `UPDATE urls AS u SET clicks = u.clicks + v.clicks, bot_hits = u.bot_hits + v.bot_hits, last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
-             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS v(id, clicks, bot_hits, last_at) WHERE u.id = v.id`,
-          [[id], [3], [2], [new Date('2026-12-02T09:00:00Z')]],
-        );
+        // The statement the version before 014 ran for a flush, twice: the second adds to legacy
+        // columns that are no longer zero, so only what each flush added may reach the totals.
+        const legacyFlush = (clicks: number, botHits: number, at: string): Promise<unknown> =>
+          subject.db.query(
+            `UPDATE urls AS u SET clicks = u.clicks + v.clicks, bot_hits = u.bot_hits + v.bot_hits, last_clicked_at = GREATEST(u.last_clicked_at, v.last_at)
+               FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::timestamptz[]) AS v(id, clicks, bot_hits, last_at) WHERE u.id = v.id`,
+            [[id], [clicks], [botHits], [new Date(at)]],
+          );
+        await legacyFlush(3, 2, '2026-12-02T09:00:00Z');
+        await legacyFlush(1, 0, '2026-12-01T09:00:00Z');
         const after = await totals(subject.db, id);
-        assert.deepEqual([after?.clicks, after?.bot_hits], [7, 2]);
+        assert.deepEqual([after?.clicks, after?.bot_hits], [8, 2], '4 of this version, 3 and 1 of the previous one');
         assert.equal(new Date(after?.last ?? 0).toISOString(), '2026-12-02T09:00:00.000Z');
         // An update of anything else of the link leaves the totals alone.
         await subject.db.query('UPDATE urls SET is_active = false WHERE id = $1', [id]);
-        assert.equal((await totals(subject.db, id))?.clicks, 7);
+        assert.equal((await totals(subject.db, id))?.clicks, 8);
       } finally {
         await subject.close();
       }

@@ -1,5 +1,6 @@
 // A database stopped at a given version of the schema, on PostgreSQL or PGlite, then migrated on: for
 // the tests of migrations that change data (click-partitions.test.ts, url-totals.test.ts).
+import { randomUUID } from 'node:crypto';
 import { copyFile, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,4 +61,14 @@ export async function onPglite(log: Logger): Promise<Subject> {
     },
     close: () => pglite.close(),
   };
+}
+
+/** `n` links with generated codes and URLs, inserted by SQL as any version could; their ids. */
+export async function insertLinks(db: TransactionalRunner, n: number): Promise<number[]> {
+  const run = randomUUID().slice(0, 6);
+  const { rows } = await db.query<{ id: string }>(
+    `INSERT INTO urls (original_url, short_code) SELECT 'https://example.com/' || g, $1 || g FROM generate_series(1, $2::int) g RETURNING id`,
+    [`p${run}`, n],
+  );
+  return rows.map((r) => Number(r.id));
 }
