@@ -258,6 +258,7 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
     assert.equal((await b.cache.get(stale))?.id, 1);
     await a.cache.set(stale, link(2), 60);
 
+    let failedTakes = 0;
     const takes = (async () => {
       const deadline = Date.now() + 8000;
       while (Date.now() < deadline) {
@@ -265,6 +266,7 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
           handedOut.push(...(await store.take(50)).codes);
         } catch {
           // the pool's master may be the dead one: 503 until its replica is promoted
+          failedTakes += 1;
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
@@ -282,8 +284,12 @@ describe('Redis Cluster: keys, bus, epoch and a failover', () => {
     await takes;
     console.log(`# redis cluster failover: ${Math.round(failoverMs)} ms from SIGKILL to a promoted replica; ${handedOut.length} codes handed out`);
     assert.equal(new Set(handedOut).size, handedOut.length, 'no code handed out twice');
+    // A take whose script ran but whose answer was lost with the master leaves its codes used and
+    // handed to no one (wasted, never given twice): at most one take's codes per failed take.
     const sizes = await store.sizes();
-    assert.equal(sizes.used, handedOut.length, 'used_keys holds exactly the codes handed out');
+    const unanswered = sizes.used - handedOut.length;
+    assert.ok(unanswered >= 0, `used_keys holds every code handed out (${sizes.used} used, ${handedOut.length} handed out)`);
+    assert.ok(unanswered % 50 === 0 && unanswered <= 50 * failedTakes, `only whole takes that failed are used and not handed out (${unanswered} codes, ${failedTakes} failed takes)`);
 
     // Both replicas saw the node go, bumped the epoch (every copy, the promoted replica's too), and
     // are subscribed again to the promoted master.
