@@ -2,8 +2,8 @@
 // of main and the working tree), the way docs/performance.md asks a claimed gain to be shown. Both
 // URL services run side by side on one PostgreSQL server, one KGS and one Redis, each side with its
 // own database, migrated by its own checkout's migrations (so a change of schema is measured too), and
-// its own Redis key prefix (neither warms the other's cache); both hold the same links; each round measures A then B, the next B then A, and so on, and
-// the table gives every round's server CPU µs per request and the medians, beside a bare node:http
+// its own Redis key prefix (neither warms the other's cache); both hold the same links. Each round
+// measures A then B, the next B then A, and so on, and the table gives every round's server CPU µs per request and the medians, beside a bare node:http
 // server measured in every round too (the floor, and the ratio docs/performance.md's targets use).
 //
 //   AB_SCENARIO=warm|cold|create   (default warm)   AB_ROUNDS (default 6)   AB_DURATION_S (default 5)
@@ -105,12 +105,6 @@ async function main(): Promise<void> {
       if (SCENARIO !== 'warm') return;
       await runWrk({ url: side.service.url, script: 'redirect', connections: CONNECTIONS, durationS: 600, env: { PATHS_FILE: join(work, `all-${side.name}.txt`), ONCE: '1' } });
     };
-    /**
-     * Before a measured round, both sides' counted clicks are written: else the flush of the warm-up's
-     * 100,000 links, or of the other side's last round, falls into the round. And a round ends when
-     * its own are (measureRound's settle): each request pays for writing its click.
-     */
-    const services = sides.map((s) => s.service);
     // Cold: every round of every side requests codes nobody requested before.
     const share = Math.floor(LINKS / (2 * ROUNDS));
     let slice = 0;
@@ -132,7 +126,10 @@ async function main(): Promise<void> {
       const order = round % 2 === 0 ? sides : [...sides].reverse();
       for (const side of order) {
         await warmUp(side);
-        await clicksWritten(services);
+        // A round starts when both sides' counted clicks are written (else the flush of the warm-up's
+        // 100,000 links, or of the other side's last round, falls into it) and ends when its own are
+        // (measureRound's settle): each request pays for writing its click.
+        await clicksWritten(sides.map((s) => s.service));
         const result = await measureRound(wrkFor(side, round), serverOf(side.service, MODE === 'serve' ? undefined : deps, () => clicksWritten([side.service])));
         results.get(side.name)?.push(result);
         console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, Redis+PostgreSQL ${result.depsCpuUs?.toFixed(1) ?? '-'} µs/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}${result.wrong > 0 ? ` (answers by status: ${JSON.stringify(result.statuses)})` : ''}`);

@@ -33,7 +33,12 @@ function webhookStoreContract(name: string, open: () => Promise<{ db: Transactio
       const code = `w${randomBytes(3).toString('hex')}`;
       const link = await links.insert({ code, url: 'https://example.com/', expiresAt: null, isOneTime: false, isCustomAlias: false, ownerKeyId: owner.id });
       await links.updateById(link.id, { isActive: false });
-      await links.applyClicks([{ linkId: link.id, clicks: 4, botHits: 9, lastClickedAt: new Date(), days: new Map() }], randomUUID());
+      // A link with bot hits only, in the same flush (anonymous: its creation goes to no endpoint): in no link.clicked.
+      const botsOnly = await links.insert({ code: `b${randomBytes(3).toString('hex')}`, url: 'https://example.com/b', expiresAt: null, isOneTime: false, isCustomAlias: false, ownerKeyId: null });
+      await links.applyClicks(
+        [{ linkId: link.id, clicks: 4, botHits: 9, lastClickedAt: new Date(), days: new Map() }, { linkId: botsOnly.id, clicks: 0, botHits: 3, lastClickedAt: null, days: new Map() }],
+        randomUUID(),
+      );
       await links.deleteById(link.id);
 
       const log = await hooks.listDeliveries(mine.id, { limit: 10 });
@@ -45,7 +50,9 @@ function webhookStoreContract(name: string, open: () => Promise<{ db: Transactio
       const claimed = await hooks.claimDue({ now, limit: 10, leaseMs: 60_000 });
       assert.equal(claimed.length, 5);
       const clicked = claimed.find((c) => c.endpointId === mine.id && c.type === 'link.clicked');
-      assert.deepEqual(clicked?.data, { links: [{ short_code: code, clicks: 4 }], clicks: 4 }, 'bot hits left out');
+      assert.deepEqual(clicked?.data, { links: [{ short_code: code, clicks: 4 }], clicks: 4 }, 'bot hits left out, and the link with bot hits only');
+      const adminClicked = claimed.find((c) => c.endpointId === all.id && c.type === 'link.clicked');
+      assert.deepEqual(adminClicked?.data, { links: [{ short_code: code, clicks: 4 }], clicks: 4 }, 'the admin endpoint sees every link, and still not the one with bot hits only');
       assert.equal((await hooks.claimDue({ now, limit: 10, leaseMs: 60_000 })).length, 0, 'leased: not claimed twice');
 
       for (const c of claimed.filter((c) => c.endpointId === mine.id)) {

@@ -11,12 +11,8 @@ export interface ClickColumns {
   totals: [ids: string, clicks: string, botHits: string, lastClickMs: string];
   /** Per link and day: id, day, clicks, bot hits. */
   days: [ids: string, days: string, clicks: string, botHits: string];
-  /** Per link, day, dimension and value: id, day, dimension, value, hits; empty when no value was kept. */
+  /** Per link, day, dimension and value: id, day, dimension, value, hits; null when no value was kept. */
   values: [ids: string, days: string, dimensions: string, values: string, hits: string] | null;
-  /** Links with clicks by people (for link.clicked): ids and clicks. */
-  clicked: [ids: string, clicks: string] | null;
-  /** The distinct days of the batch (YYYY-MM-DD). */
-  dayList: string[];
 }
 
 const literal = (items: readonly (string | number)[]): string => `{${items.join(',')}}`;
@@ -44,20 +40,12 @@ export function clickColumns(sorted: readonly ClickAggregate[]): ClickColumns {
   const dimensions: string[] = [];
   const values: string[] = [];
   const hits: number[] = [];
-  const clickedIds: number[] = [];
-  const clickedCounts: number[] = [];
-  const dayList = new Set<string>();
   for (const a of sorted) {
     ids.push(a.linkId);
     clicks.push(a.clicks);
     botHits.push(a.botHits);
     lastMs.push(a.lastClickedAt === null ? 'NULL' : a.lastClickedAt.getTime());
-    if (a.clicks > 0) {
-      clickedIds.push(a.linkId);
-      clickedCounts.push(a.clicks);
-    }
     for (const [day, d] of a.days) {
-      dayList.add(day);
       dayIds.push(a.linkId);
       dayNames.push(day);
       dayClicks.push(d.clicks);
@@ -77,7 +65,5 @@ export function clickColumns(sorted: readonly ClickAggregate[]): ClickColumns {
     totals: [literal(ids), literal(clicks), literal(botHits), literal(lastMs)],
     days: [literal(dayIds), literal(dayNames), literal(dayClicks), literal(dayBotHits)],
     values: valueIds.length === 0 ? null : [literal(valueIds), literal(valueDays), literal(dimensions), literal(values), literal(hits)],
-    clicked: clickedIds.length === 0 ? null : [literal(clickedIds), literal(clickedCounts)],
-    dayList: [...dayList],
   };
 }

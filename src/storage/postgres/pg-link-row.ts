@@ -1,6 +1,7 @@
 // A link as a row of `urls` and its totals (`url_totals`): the columns every statement of the link
-// store returns, and the one mapping of such a row to a LinkRecord. Also what a link event keeps in the webhook outbox (the row
-// as JSON, pg-webhook-store.ts), so that an event and GET /urls/{code} show a link the same way.
+// store returns, and the one mapping of such a row to a LinkRecord. Also what a link event keeps in
+// the webhook outbox (the row as JSON, pg-webhook-store.ts), so that an event and GET /urls/{code}
+// show a link the same way.
 import type { LinkRecord } from '../link-store.ts';
 
 export interface UrlRow {

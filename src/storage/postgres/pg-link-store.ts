@@ -356,9 +356,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
           );
         }
         // link.clicked events commit with the clicks they report: a retried batch (above) adds neither twice.
-        if (columns.clicked !== null) {
+        // The totals' ids and clicks: CLICKED_EVENTS_SQL leaves out the links with bot hits only.
+        if (batch.some((a) => a.clicks > 0)) {
           const { rows } = await tx.query<{ found: boolean }>(ANY_CLICK_SUBSCRIBER_SQL);
-          if (rows[0]?.found === true) await tx.query(CLICKED_EVENTS_SQL, columns.clicked);
+          if (rows[0]?.found === true) await tx.query(CLICKED_EVENTS_SQL, [columns.totals[0], columns.totals[1]]);
         }
       });
       try {
@@ -368,7 +369,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         // the oldest partition, or the sweep may not have run): the whole transaction rolled back, so
         // create the months and write it again, batch id and all.
         if (!isMissingPartition(err)) throw err;
-        await ensureClickPartitions(db, columns.dayList);
+        await ensureClickPartitions(db, batch.flatMap((a) => [...a.days.keys()]));
         await write();
       }
     },
