@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     if (process.env.PROFILE_SAVE !== undefined) copyFileSync(join(profileDir, file), process.env.PROFILE_SAVE);
     const { parts, functions, within, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
     const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
-    console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), ${total} samples (idle excluded)\n`);
+    console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), system calls per request: ${round.writesPerReq.toFixed(2)} writes, ${round.readsPerReq.toFixed(2)} reads; ${total} samples (idle excluded)\n`);
     console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
     for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
     const topFunctions = (title: string, samples: Map<string, number>): void => {

@@ -2,7 +2,7 @@
 // reads the server's CPU time (all its processes) and its dependencies' (Redis, PostgreSQL) before
 // and after, so that every figure comes with the server's own cost per request. The row is the
 // median of the rounds.
-import { cpuSpent, readCpu } from './process-cpu.ts';
+import { cpuSpent, readCpu, readSyscalls, syscallsSpent } from './process-cpu.ts';
 import { runWrk, type WrkOptions, type WrkResult } from './wrk.ts';
 
 export interface Round extends WrkResult {
@@ -10,6 +10,9 @@ export interface Round extends WrkResult {
   cpuUs: number;
   /** Dependencies' CPU µs per answered request (Redis + PostgreSQL; null where there are none). */
   depsCpuUs: number | null;
+  /** Server read- and write-like system calls per answered request (/proc/<pid>/io). */
+  readsPerReq: number;
+  writesPerReq: number;
 }
 
 export interface Row {
@@ -57,13 +60,21 @@ export interface Measured {
 export async function measureRound(wrk: WrkOptions, target: Measured): Promise<Round> {
   const deps = target.deps?.() ?? [];
   const before = readCpu(target.server);
+  const callsBefore = readSyscalls(target.server);
   const depsBefore = readCpu(deps);
   const result = await runWrk(wrk);
   await target.settle?.();
   const serverCpu = cpuSpent(before, readCpu(target.server));
+  const calls = syscallsSpent(callsBefore, readSyscalls(target.server));
   const depsCpu = cpuSpent(depsBefore, readCpu(new Set([...deps, ...(target.deps?.() ?? [])])));
   const answered = Math.max(1, result.requests);
-  return { ...result, cpuUs: serverCpu / answered, depsCpuUs: target.deps === undefined ? null : depsCpu / answered };
+  return {
+    ...result,
+    cpuUs: serverCpu / answered,
+    depsCpuUs: target.deps === undefined ? null : depsCpu / answered,
+    readsPerReq: calls.reads / answered,
+    writesPerReq: calls.writes / answered,
+  };
 }
 
 export function summarize(scenario: string, rounds: Round[]): Row {

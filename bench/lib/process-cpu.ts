@@ -63,6 +63,40 @@ export function cpuSpent(before: CpuReading, after: CpuReading): number {
   return total;
 }
 
+/** Read and write system calls (`syscr`, `syscw` of /proc/<pid>/io) made by some processes, summed. */
+export interface SyscallReading {
+  reads: number;
+  writes: number;
+}
+
+/**
+ * The read- and write-like system calls (read, recv, write, writev, send...) some processes have made.
+ * On this machine a write to a loopback socket costs about as much CPU as the rest of a warm redirect
+ * (the kernel's TCP work is charged to the writer), so how many a request makes explains its cost.
+ */
+export function readSyscalls(pids: Iterable<number>): Map<number, SyscallReading> {
+  const reading = new Map<number, SyscallReading>();
+  for (const pid of pids) {
+    try {
+      const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+      reading.set(pid, { reads: Number(/^syscr: (\d+)/m.exec(io)?.[1] ?? 0), writes: Number(/^syscw: (\d+)/m.exec(io)?.[1] ?? 0) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return reading;
+}
+
+/** System calls made between two readings (a pid only in `after` counts whole, as in `cpuSpent`). */
+export function syscallsSpent(before: Map<number, SyscallReading>, after: Map<number, SyscallReading>): SyscallReading {
+  const total = { reads: 0, writes: 0 };
+  for (const [pid, now] of after) {
+    total.reads += now.reads - (before.get(pid)?.reads ?? 0);
+    total.writes += now.writes - (before.get(pid)?.writes ?? 0);
+  }
+  return total;
+}
+
 /** Processes read in `before` and gone by `after`: a reading of their CPU between the two is missing. */
 export function exitedBetween(before: CpuReading, after: CpuReading): number {
   let exited = 0;

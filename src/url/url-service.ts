@@ -32,6 +32,8 @@ export interface UrlServiceParts {
   redirectLinks?: Pick<LinkStore, 'findByCode'>;
   /** Click flushes and the expiry sweep: may be slower than a request may wait (or `links` itself). */
   backgroundLinks: LinkStore;
+  /** Most links one transaction of a click flush writes (default MAX_BATCH_LINKS, src/url/click-counter.ts). */
+  clickBatchLinks?: number;
   apiKeys: ApiKeyService;
   cache: LinkCache;
   limiter: RateLimiter;
@@ -77,6 +79,7 @@ export async function startUrlService(
     visitors,
     flushIntervalMs: config.clicks.flushIntervalMs,
     bufferMax: config.clicks.bufferMax,
+    ...(parts.clickBatchLinks === undefined ? {} : { maxBatchLinks: parts.clickBatchLinks }),
     metrics: metrics.clickMetrics,
   });
   metrics.watchClicks(clicks);

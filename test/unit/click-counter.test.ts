@@ -521,6 +521,21 @@ test('a large buffer is written in transactions of at most maxBatchLinks links; 
   assert.equal(clicks.pending(), 0);
 });
 
+test('between two transactions of a flush the event loop takes a turn (a store on this thread, PGlite, must not hold requests for the whole flush)', async () => {
+  const events: string[] = [];
+  const store = {
+    async applyClicks(batch: readonly ClickAggregate[]) {
+      events.push(`write ${batch.length}`);
+      // A request arriving during this transaction: its socket callback runs at the next turn.
+      setImmediate(() => events.push('request'));
+    },
+  };
+  const clicks = counterWith({ store, maxBatchLinks: 2 });
+  for (let link = 1; link <= 5; link++) clicks.record(link, from());
+  assert.equal(await clicks.flush(), 5);
+  assert.deepEqual(events.slice(0, 5), ['write 2', 'request', 'write 2', 'request', 'write 1']);
+});
+
 test('the default transaction size bounds a flush of many links', async () => {
   const store = fakeStore();
   const clicks = counterWith({ store, bufferMax: 100_000 });
