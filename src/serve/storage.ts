@@ -13,7 +13,7 @@ import { noLinkCache, type LinkCache } from '../storage/link-cache.ts';
 import type { ApiKeyStore, LinkStore } from '../storage/link-store.ts';
 import { createMemoryLinkCache } from '../storage/memory/memory-link-cache.ts';
 import { createMemoryRateLimiter } from '../storage/memory/memory-rate-limiter.ts';
-import { openPglite, pgliteRunner } from '../storage/pglite/pglite-runner.ts';
+import { openPgliteThread } from '../storage/pglite/pglite-thread.ts';
 import { startPgliteUpkeep } from '../storage/pglite/pglite-upkeep.ts';
 import { createPgKeyStore } from '../storage/postgres/pg-key-store.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../storage/postgres/pg-link-store.ts';
@@ -51,12 +51,22 @@ export interface ServeStorage {
 }
 
 /**
- * PGlite runs a statement on this thread, without giving the event loop a turn until it is done: a
- * click flush in the click counter's usual transactions of 5,000 links held every request for as
- * long (0.25–0.76 s a second at 10,000 warm redirects/s over 20,000 links; docs/performance.md).
- * Smaller transactions, with a turn of the event loop between them, bound that wait.
+ * PGlite runs one statement at a time: a click flush in the click counter's usual transactions of
+ * 5,000 links (0.6–0.9 s each on PGlite) made every creation and cold lookup wait for as long, and,
+ * while PGlite ran on the requests' thread, every request (docs/performance.md). Smaller transactions
+ * bound that wait.
  */
 export const EMBEDDED_CLICK_BATCH_LINKS = 250;
+/**
+ * Longest a lookup or creation waits for the embedded database before 503 `server_busy`. On a
+ * PostgreSQL server the wait is for one of a pool's connections, and 0.5 s (its connect timeout) is
+ * long (src/storage/postgres/pg-link-store.ts). PGlite has one connection: a burst of requests queues
+ * behind the statements ahead of it. 200 concurrent visits of a visit-limited link (a statement each)
+ * took longer than 0.5 s on a busy machine, and some were refused while the database was still
+ * answering. A database that does not answer in time is refused sooner by nothing else here: this wait
+ * stays bounded.
+ */
+const EMBEDDED_MAX_WAIT_MS = 5000;
 /** How often the embedded database's tables are checked for a vacuum or an analyse (autovacuum_naptime's default). */
 const EMBEDDED_UPKEEP_INTERVAL_MS = 60_000;
 
@@ -125,13 +135,19 @@ interface Database {
 }
 
 async function openEmbeddedDatabase(dir: string, log: Logger): Promise<Database> {
-  const pglite = await openPglite(dir);
-  const db = pgliteRunner(pglite);
-  // PGlite has one connection, and nothing else runs yet: it is the session migrate() needs.
-  await migrate(db, log);
-  await makePrivate(dir);
+  // On a thread of its own: a statement there never holds up the requests' event loop.
+  const pglite = await openPgliteThread(dir);
+  const db = pglite.runner;
+  try {
+    // PGlite has one connection, and nothing else runs yet: it is the session migrate() needs.
+    await migrate(db, log);
+    await makePrivate(dir);
+  } catch (err) {
+    await pglite.close().catch(() => undefined);
+    throw err;
+  }
   const upkeep = startPgliteUpkeep(db, log, { intervalMs: EMBEDDED_UPKEEP_INTERVAL_MS });
-  const links = createPgLinkStore(db);
+  const links = createPgLinkStore(db, { maxWaitMs: EMBEDDED_MAX_WAIT_MS });
   return {
     links,
     redirectLinks: links,

@@ -1,7 +1,8 @@
-// The LinkStore contract on both of its adapters: PostgreSQL (the services) and PGlite (`curt serve`).
-// Both are the same SQL (pg-link-store.ts) over a different runner, after the same migrations.
+// The LinkStore contract on both of its adapters: PostgreSQL (the services) and PGlite on a thread of
+// its own, as `curt serve` runs it (pglite-thread.ts, over the runner of pglite-runner.ts). Both are
+// the same SQL (pg-link-store.ts) over a different runner, after the same migrations.
 import { migrate } from '../../src/core/migrate.ts';
-import { openPglite, pgliteRunner } from '../../src/storage/pglite/pglite-runner.ts';
+import { openPgliteThread } from '../../src/storage/pglite/pglite-thread.ts';
 import { createPgApiKeyStore, createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { linkListContract } from '../contract/link-list.contract.ts';
 import { linkStoreContract, type LinkStoreSubject } from '../contract/link-store.contract.ts';
@@ -13,14 +14,13 @@ async function onPostgres(name: string): Promise<LinkStoreSubject> {
   return { store: createPgLinkStore(database.db), apiKeys: createPgApiKeyStore(database.db), db: database.db, close: () => database.drop() };
 }
 
-async function onPglite(): Promise<LinkStoreSubject> {
-  const pglite = await openPglite(null);
-  const db = pgliteRunner(pglite);
-  await migrate(db, testLogger('pglite'));
-  return { store: createPgLinkStore(db), apiKeys: createPgApiKeyStore(db), db, close: () => pglite.close() };
+async function onPgliteThread(): Promise<LinkStoreSubject> {
+  const thread = await openPgliteThread(null);
+  await migrate(thread.runner, testLogger('pglite'));
+  return { store: createPgLinkStore(thread.runner), apiKeys: createPgApiKeyStore(thread.runner), db: thread.runner, close: () => thread.close() };
 }
 
 linkStoreContract('PostgreSQL', () => onPostgres('link_store_contract'));
-linkStoreContract('PGlite', onPglite);
+linkStoreContract('PGlite on its own thread', onPgliteThread);
 linkListContract('PostgreSQL', () => onPostgres('link_list_contract'));
-linkListContract('PGlite', onPglite);
+linkListContract('PGlite on its own thread', onPgliteThread);

@@ -27,7 +27,7 @@ type Session = Pick<PGlite | Transaction, 'query' | 'exec'>;
  * Like node-postgres: a query without parameters goes through the simple protocol, so a migration file
  * of several statements runs as one call; with parameters, through the extended protocol.
  */
-async function run<R>(session: Session, text: string, params?: unknown[]): Promise<{ rows: R[] }> {
+export async function runStatement<R>(session: Session, text: string, params?: unknown[]): Promise<{ rows: R[] }> {
   if (params === undefined || params.length === 0) {
     const results = await session.exec(text);
     return { rows: (results.at(-1)?.rows ?? []) as R[] };
@@ -38,9 +38,9 @@ async function run<R>(session: Session, text: string, params?: unknown[]): Promi
 
 export function pgliteRunner(db: PGlite): TransactionalRunner {
   return {
-    query: <R>(text: string, params?: unknown[]) => run<R>(db, text, params),
+    query: <R>(text: string, params?: unknown[]) => runStatement<R>(db, text, params),
     // PGlite holds its one connection for the whole callback: other queries wait, none interleaves.
     transaction: <T>(work: (tx: SqlRunner) => Promise<T>) =>
-      db.transaction((tx) => work({ query: <R>(text: string, params?: unknown[]) => run<R>(tx, text, params) })),
+      db.transaction((tx) => work({ query: <R>(text: string, params?: unknown[]) => runStatement<R>(tx, text, params) })),
   };
 }

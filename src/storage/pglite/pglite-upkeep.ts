@@ -7,8 +7,8 @@
 // which PGlite keeps): a table is vacuumed once its dead rows (or, for the visibility map, rows inserted
 // since its last vacuum) pass the threshold, analysed once its changes pass theirs.
 //
-// A statement on PGlite holds this thread until it ends, so each table is its own statement with a turn
-// of the event loop between them, and a pass is skipped while one still runs.
+// PGlite runs one statement at a time, so each table is its own statement, and the statements that
+// requests wait on get in between; a pass is skipped while one still runs.
 import type { Logger } from '../../core/logger.ts';
 import type { SqlRunner } from '../../core/sql.ts';
 
