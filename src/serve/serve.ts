@@ -60,7 +60,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
         links: storage.links,
         redirectLinks: storage.redirectLinks,
         backgroundLinks: storage.backgroundLinks,
-        ...(storage.clickBatchLinks === undefined ? {} : { clickBatchLinks: storage.clickBatchLinks }),
+        clickBatchLinks: storage.clickBatchLinks,
         webhooks: storage.webhooks,
         backgroundWebhooks: storage.backgroundWebhooks,
         apiKeys,

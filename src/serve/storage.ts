@@ -56,7 +56,7 @@ export interface ServeStorage {
  * while PGlite ran on the requests' thread, every request (docs/performance.md). Smaller transactions
  * bound that wait.
  */
-export const EMBEDDED_CLICK_BATCH_LINKS = 250;
+const EMBEDDED_CLICK_BATCH_LINKS = 250;
 /**
  * Longest a lookup or creation waits for the embedded database before 503 `server_busy`. On a
  * PostgreSQL server the wait is for one of a pool's connections, and 0.5 s (its connect timeout) is

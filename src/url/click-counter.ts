@@ -270,8 +270,9 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       inFlightEntries -= next.entries;
       written.clicks += next.clicks;
       written.botHits += next.botHits;
-      // A turn of the event loop between transactions: on a store that runs on this thread (PGlite),
-      // requests wait for one transaction at most, not for the whole flush.
+      // A turn of the event loop between transactions: a store whose statements run on this thread
+      // (PGlite in-process, pglite-runner.ts; curt serve runs it on a thread of its own) then holds
+      // requests for one transaction at most, not for the whole flush.
       if (unwritten.length > 0) await new Promise((resolve) => setImmediate(resolve));
     }
     succeeded();

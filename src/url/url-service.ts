@@ -79,7 +79,7 @@ export async function startUrlService(
     visitors,
     flushIntervalMs: config.clicks.flushIntervalMs,
     bufferMax: config.clicks.bufferMax,
-    ...(parts.clickBatchLinks === undefined ? {} : { maxBatchLinks: parts.clickBatchLinks }),
+    maxBatchLinks: parts.clickBatchLinks,
     metrics: metrics.clickMetrics,
   });
   metrics.watchClicks(clicks);

@@ -521,7 +521,7 @@ test('a large buffer is written in transactions of at most maxBatchLinks links; 
   assert.equal(clicks.pending(), 0);
 });
 
-test('between two transactions of a flush the event loop takes a turn (a store on this thread, PGlite, must not hold requests for the whole flush)', async () => {
+test('between two transactions of a flush the event loop takes a turn (a store whose statements run on this thread must not hold requests for the whole flush)', async () => {
   const events: string[] = [];
   const store = {
     async applyClicks(batch: readonly ClickAggregate[]) {

@@ -7,6 +7,7 @@
 // The worker runs statements in the order they are sent. A transaction is BEGIN, its statements and
 // COMMIT (or ROLLBACK) sent by one caller: a statement from outside waits until it ends, and is sent
 // at once while none is open or waiting.
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 
@@ -19,7 +20,7 @@ export interface StatementRequest {
 }
 
 export interface StatementReply {
-  /** 0: the database is open (or could not be opened). */
+  /** 0: the first message, the database opened (or could not be). */
   id: number;
   rows?: unknown[];
   /** A database error as plain data: its message and its own fields (`code`, `detail`, `constraint`…). */
@@ -54,24 +55,25 @@ export async function openPgliteThread(dir: string | null): Promise<PgliteThread
   const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let stopped: Error | null = null;
-  let opened: { resolve: () => void; reject: (err: Error) => void } | null = null;
-  const ready = new Promise<void>((resolve, reject) => {
-    opened = { resolve, reject };
-  });
+
+  // The first message says whether the database opened; `once` rejects if the thread fails first.
+  try {
+    const [opened] = (await Promise.race([
+      once(worker, 'message'),
+      once(worker, 'exit').then(([code]) => Promise.reject(new Error(`the embedded database's thread stopped (exit code ${String(code)})`))),
+    ])) as [StatementReply];
+    if (opened.error !== undefined) throw toError(opened.error);
+  } catch (err) {
+    await worker.terminate();
+    throw err;
+  }
 
   function stop(err: Error): void {
     stopped ??= err;
-    opened?.reject(err);
     for (const waiter of pending.values()) waiter.reject(err);
     pending.clear();
   }
   worker.on('message', (reply: StatementReply) => {
-    if (reply.id === 0) {
-      if (reply.error !== undefined) opened?.reject(toError(reply.error));
-      else opened?.resolve();
-      opened = null;
-      return;
-    }
     const waiter = pending.get(reply.id);
     if (waiter === undefined) return;
     pending.delete(reply.id);
@@ -127,12 +129,6 @@ export async function openPgliteThread(dir: string | null): Promise<PgliteThread
     },
   };
 
-  try {
-    await ready;
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
   worker.unref();
   return {
     runner,
