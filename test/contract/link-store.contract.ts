@@ -280,6 +280,25 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.deepEqual([...firstPage, ...secondPage].map((l) => l.code), [expired.code, disabled.code, needle.code]);
     });
 
+    test("a flush into a month whose partitions have no size in their statistics analyses them, even when they were analysed while empty", async () => {
+      // The planner would take such a partition for empty and probe its value rows by the day index
+      // (src/storage/postgres/click-partitions.ts, analyseFilledPartitions). Far months: no other test writes there.
+      const sized = async (names: string[]) =>
+        (await subject.db.query<{ name: string; pages: number }>('SELECT relname AS name, relpages AS pages FROM pg_class WHERE relname = ANY($1::text[]) ORDER BY 1', [names])).rows.map((r) => [r.name, Number(r.pages) > 0]);
+      const links = await Promise.all(Array.from({ length: 3 }, () => store.insert(link())));
+      const values = { referrer: [['news.example', 1]], country: [['DE', 1]], browser: [['Firefox', 1]], os: [['Linux', 1]], device: [['desktop', 1]] } satisfies Partial<Record<Dimension, [string, number][]>>;
+      await store.applyClicks(links.map((l) => aggregate(l.id, [['2033-07-14', dayOf(1, values)]])));
+      assert.deepEqual(await sized(['url_daily_clicks_2033_07', 'url_daily_values_2033_07']), [['url_daily_clicks_2033_07', true], ['url_daily_values_2033_07', true]]);
+      // Analysed while empty (as a VACUUM ANALYZE of the database does to the months made ahead): no
+      // size until a flush fills them. A first flush without values makes the month's partitions.
+      await store.applyClicks([aggregate(links[0]?.id ?? 0, [['2033-08-01', dayOf(1)]])]);
+      await subject.db.query('TRUNCATE url_daily_clicks_2033_08, url_daily_values_2033_08');
+      await subject.db.query('ANALYZE url_daily_clicks_2033_08, url_daily_values_2033_08');
+      assert.deepEqual(await sized(['url_daily_clicks_2033_08', 'url_daily_values_2033_08']), [['url_daily_clicks_2033_08', false], ['url_daily_values_2033_08', false]]);
+      await store.applyClicks(links.map((l) => aggregate(l.id, [['2033-08-02', dayOf(1, values)]])));
+      assert.deepEqual(await sized(['url_daily_clicks_2033_08', 'url_daily_values_2033_08']), [['url_daily_clicks_2033_08', true], ['url_daily_values_2033_08', true]]);
+    });
+
     test('applyClicks with a batch id is idempotent (a retried flush counts once); old ids can be pruned', async () => {
       const a = await store.insert(link());
       const batch = [aggregate(a.id, [['2026-02-01', dayOf(4, { referrer: [['(direct)', 4]] }, 1)]])];

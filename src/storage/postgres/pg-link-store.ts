@@ -7,7 +7,7 @@ import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import { listSegments, runListSegments } from './pg-link-list.ts';
 import { clickColumns } from './click-columns.ts';
-import { deleteClickDaysBefore, dropClickPartitionsBefore, ensureClickPartitions, isMissingPartition, MONTHS_AHEAD, monthOf } from './click-partitions.ts';
+import { analyseFilledPartitions, deleteClickDaysBefore, dropClickPartitionsBefore, ensureClickPartitions, isMissingPartition, MONTHS_AHEAD, monthOf } from './click-partitions.ts';
 import {
   CodeExists,
   DIMENSIONS,
@@ -153,6 +153,9 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       return row === undefined ? null : toLink(row);
     });
   }, MAX_BATCH, concurrency, limits);
+
+  /** Months whose click partitions a flush of this store has seen with statistics (applyClicks). */
+  const sizedMonths = new Set<string>();
 
   return {
     insert,
@@ -372,6 +375,9 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         await ensureClickPartitions(db, batch.flatMap((a) => [...a.days.keys()]));
         await write();
       }
+      // A new month's partitions get statistics as soon as they hold rows; then the month is done with.
+      const months = [...new Set(batch.flatMap((a) => [...a.days.keys()].map((day) => monthOf(day))))].filter((month) => !sizedMonths.has(month));
+      if (months.length > 0) for (const month of await analyseFilledPartitions(db, months)) sizedMonths.add(month);
     },
 
     async pruneDailyDetail(beforeDay, limit) {
