@@ -29,7 +29,7 @@ import { openRedisLinkCacheStack } from '../storage/redis/redis-link-cache-stack
 export interface ServeStorage {
   links: LinkStore;
   /** The redirect's lookups: the read replica (DATABASE_READ_URL) when set, else `links`. */
-  redirectLinks: Pick<LinkStore, 'findByCode'>;
+  redirectLinks: Pick<LinkStore, 'findRedirect'>;
   /** Click flushes and the expiry sweep: PostgreSQL's background pool, or PGlite's one connection. */
   backgroundLinks: LinkStore;
   /** Most links one transaction of a click flush writes (undefined: the click counter's default). */
@@ -121,7 +121,7 @@ export async function openServeStorage(config: ServeConfig, dataDir: string, dep
 
 interface Database {
   links: LinkStore;
-  redirectLinks: Pick<LinkStore, 'findByCode'>;
+  redirectLinks: Pick<LinkStore, 'findRedirect'>;
   replicaCheck: (() => Promise<void>) | null;
   backgroundLinks: LinkStore;
   clickBatchLinks?: number;

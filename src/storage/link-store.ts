@@ -1,4 +1,5 @@
 // Ports: where links, their clicks and API keys are kept (PostgreSQL; PGlite in the one-machine mode).
+import type { CachedLink } from './link-cache.ts';
 
 export interface LinkRecord {
   id: number;
@@ -179,6 +180,11 @@ export class CodeExists extends Error {
 export interface LinkStore {
   insert(link: NewLink): Promise<LinkRecord>;
   findByCode(code: string): Promise<LinkRecord | null>;
+  /**
+   * What a redirect needs of a link, as the cache holds it, without the rest of its record (no
+   * totals, tags or dates to read): the cold redirect's lookup. Equal to `toCached(findByCode(code))`.
+   */
+  findRedirect(code: string): Promise<CachedLink | null>;
   /**
    * The visit gate of a link with a visit limit: one atomic conditional update that counts a visit
    * only while the link has one left, is active and has not expired at `now`, and marks it used when

@@ -70,7 +70,7 @@ export interface LinkServiceOptions {
    * only when it is as fresh as the primary was when the lookup began (replica-link-reads.ts).
    * Default: `store`. Everything else, a visit's count and its re-read included, reads `store`.
    */
-  redirectStore?: Pick<LinkStore, 'findByCode'>;
+  redirectStore?: Pick<LinkStore, 'findRedirect'>;
   cache: LinkCache;
   codes: CodeSource;
   clicks: ClickCounter;
@@ -213,14 +213,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     options.events?.cacheLookup?.(cached === undefined ? 'miss' : cached === null ? 'negative_hit' : 'hit');
     if (cached === null) throw new LinkNotFound();
     if (cached !== undefined) return cached;
-    const record = await db(() => redirectStore.findByCode(code));
+    const link = await db(() => redirectStore.findRedirect(code));
     // Fills are not awaited: the answer is known, a fill never throws (the port's promise), and the
     // redirect need not wait a Redis round trip for it.
-    if (!record) {
+    if (!link) {
       void cache.setMissing(code, options.negativeCacheTtlS, { readStartedAt });
       throw new LinkNotFound();
     }
-    const link = toCached(record);
     // ifAbsent: an update or a deletion that ran while we read PostgreSQL has written a newer state;
     // overwriting it with what we read would bring a deleted or disabled link back until the TTL ends.
     void cache.set(code, link, ttlFor(link), { ifAbsent: true, readStartedAt });

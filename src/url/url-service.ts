@@ -29,7 +29,7 @@ export interface UrlServiceParts {
   /** What requests wait on. */
   links: LinkStore;
   /** The redirect's lookups on a cache miss (a read replica, DATABASE_READ_URL); default `links`. */
-  redirectLinks?: Pick<LinkStore, 'findByCode'>;
+  redirectLinks?: Pick<LinkStore, 'findRedirect'>;
   /** Click flushes and the expiry sweep: may be slower than a request may wait (or `links` itself). */
   backgroundLinks: LinkStore;
   /** Most links one transaction of a click flush writes (default MAX_BATCH_LINKS, src/url/click-counter.ts). */

@@ -17,6 +17,7 @@ import {
   type ListOptions,
   type NewLink,
 } from '../../src/storage/link-store.ts';
+import { toCached } from '../../src/url/link-service.ts';
 
 export interface LinkStoreSubject {
   store: LinkStore;
@@ -103,6 +104,38 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       const both = await store.insert(link({ isOneTime: true, maxVisits: null }));
       assert.deepEqual([both.maxVisits, both.isOneTime], [null, false]);
       assert.deepEqual(await store.findByCode(limited.code), limited);
+    });
+
+    test("findRedirect reads what a redirect's cache entry holds, as toCached of the full record, for every kind of link; null for an unknown code", async () => {
+      const plain = await store.insert(link());
+      const limited = await store.insert(link({ maxVisits: 5, forwardQuery: true }));
+      const used = await store.insert(link({ isOneTime: true }));
+      await store.countVisit(used.id, new Date());
+      const disabled = await store.insert(link());
+      await store.updateById(disabled.id, { isActive: false });
+      const locked = await store.insert(link({ passwordHash: '$scrypt$ln=15,r=8,p=1$c2FsdA$a2V5' }));
+      const expiring = await store.insert(link({ expiresAt: new Date(Date.now() + HOUR) }));
+      // Microseconds, which a record's Date drops: the entry's epoch milliseconds must drop them the same way.
+      const precise = await store.insert(link());
+      await subject.db.query("UPDATE urls SET expiry_date = '2031-02-03T04:05:06.789987Z' WHERE id = $1", [precise.id]);
+      const all = [plain, limited, used, disabled, locked, expiring, precise];
+      // Concurrent, as a burst of cold redirects asks (one batch), a code asked twice among them.
+      const codes = [...all.map((l) => l.code), plain.code, code()];
+      const found = await Promise.all(codes.map((c) => store.findRedirect(c)));
+      const expected = await Promise.all(codes.map(async (c) => {
+        const record = await store.findByCode(c);
+        return record === null ? null : toCached(record);
+      }));
+      assert.deepEqual(found, expected);
+      assert.equal(found.at(-1), null, 'unknown code');
+      assert.deepEqual(found.slice(1, 6).map((l) => [l?.limited, l?.forwardQuery, l?.consumed, l?.isActive, l?.hasPassword]), [
+        [true, true, false, true, false],
+        [true, false, true, true, false],
+        [false, false, false, false, false],
+        [false, false, false, true, true],
+        [false, false, false, true, false],
+      ]);
+      assert.equal(found[6]?.expiresAt, Date.parse('2031-02-03T04:05:06.789Z'));
     });
 
     test('countVisit on a link with 3 visits left lets exactly 3 of 20 concurrent callers through, and the third uses it up', async () => {

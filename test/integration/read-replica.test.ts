@@ -183,8 +183,8 @@ describe('redirect lookups on a read replica', () => {
       const ownRegistry = createRegistry({ defaultMetrics: false });
       const other = openPostgresLinkStorage({ url: servers.primary.url('curt'), readUrl, log: captured.log, registry: ownRegistry, applicationName: 'curt-test-other' });
       try {
-        assert.equal((await other.redirectLinks.findByCode(link.code))?.url, 'https://example.com/misconfigured');
-        assert.equal(await other.redirectLinks.findByCode('nosuch'), null);
+        assert.equal((await other.redirectLinks.findRedirect(link.code))?.url, 'https://example.com/misconfigured');
+        assert.equal(await other.redirectLinks.findRedirect('nosuch'), null);
         const series = await ownRegistry.metrics();
         assert.equal(seriesValue(series, 'db_read_replica_lookups_total{result="hit"}') ?? 0, 0, String(readUrl));
         assert.equal((seriesValue(series, 'db_read_replica_lookups_total{result="behind_fallback"}') ?? 0) + (seriesValue(series, 'db_read_replica_lookups_total{result="error_fallback"}') ?? 0), 2);

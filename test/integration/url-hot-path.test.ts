@@ -190,8 +190,8 @@ describe('redirect hot path', () => {
     const read = new Promise<void>((resolve) => (readDone = resolve));
     const store: LinkStore = {
       ...svc.store,
-      async findByCode(c) {
-        const record = await svc.store.findByCode(c);
+      async findRedirect(c) {
+        const record = await svc.store.findRedirect(c);
         if (c === code) {
           readDone();
           await gate;

@@ -2,6 +2,7 @@
 // store returns, and the one mapping of such a row to a LinkRecord. Also what a link event keeps in
 // the webhook outbox (the row as JSON, pg-webhook-store.ts), so that an event and GET /urls/{code}
 // show a link the same way.
+import type { CachedLink } from '../link-cache.ts';
 import type { LinkRecord } from '../link-store.ts';
 
 export interface UrlRow {
@@ -74,3 +75,37 @@ export function toLink(row: UrlRow): LinkRecord {
   };
 }
 
+
+/**
+ * What a redirect reads of a link (its cache entry, src/storage/link-cache.ts), for `SELECT
+ * ${REDIRECT_COLUMNS} FROM urls WHERE …`: no join with the totals, and nothing node-postgres must
+ * parse beyond numbers and booleans. The expiry travels as epoch milliseconds, cut to the
+ * millisecond as a Date of the full record is (floor: an expiry is never before 1970).
+ */
+export const REDIRECT_COLUMNS =
+  'urls.short_code, urls.id, urls.original_url, floor(extract(epoch FROM urls.expiry_date) * 1000)::float8 AS expires_ms, urls.max_visits IS NOT NULL AS limited, urls.is_active, urls.consumed_at IS NOT NULL AS consumed, urls.forward_query, urls.password_hash IS NOT NULL AS has_password';
+
+export interface RedirectRow {
+  short_code: string;
+  id: number | string;
+  original_url: string;
+  expires_ms: number | null;
+  limited: boolean;
+  is_active: boolean;
+  consumed: boolean;
+  forward_query: boolean;
+  has_password: boolean;
+}
+
+export function toRedirect(row: RedirectRow): CachedLink {
+  return {
+    id: Number(row.id),
+    url: row.original_url,
+    expiresAt: row.expires_ms === null ? null : Number(row.expires_ms),
+    limited: row.limited,
+    isActive: row.is_active,
+    consumed: row.consumed,
+    forwardQuery: row.forward_query,
+    hasPassword: row.has_password,
+  };
+}

@@ -20,7 +20,8 @@ import {
   type LinkStore,
   type NewLink,
 } from '../link-store.ts';
-import { LINK_COLUMNS, LINKS, NEW_URL_COLUMNS, toLink, URL_COLUMNS, type UrlRow } from './pg-link-row.ts';
+import type { CachedLink } from '../link-cache.ts';
+import { LINK_COLUMNS, LINKS, NEW_URL_COLUMNS, REDIRECT_COLUMNS, toLink, toRedirect, URL_COLUMNS, type RedirectRow, type UrlRow } from './pg-link-row.ts';
 import { ANY_CLICK_SUBSCRIBER_SQL, CLICKED_EVENTS_SQL, linkEventCte } from './pg-webhook-store.ts';
 
 
@@ -157,9 +158,20 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
   /** Months whose click partitions a flush of this store has seen with statistics (applyClicks). */
   const sizedMonths = new Set<string>();
 
+  // The cold redirect's lookups, batched the same way: only what its cache entry holds.
+  const findRedirect = createBatcher<string, CachedLink | null>(async (codes) => {
+    const { rows } = await db.query<RedirectRow>(`SELECT ${REDIRECT_COLUMNS} FROM urls WHERE urls.short_code = ANY($1::varchar[])`, [[...new Set(codes)]]);
+    const found = new Map(rows.map((row) => [row.short_code, row]));
+    return codes.map((code) => {
+      const row = found.get(code);
+      return row === undefined ? null : toRedirect(row);
+    });
+  }, MAX_BATCH, concurrency, limits);
+
   return {
     insert,
     findByCode,
+    findRedirect,
 
     async findPasswordHash(id) {
       const { rows } = await db.query<{ password_hash: string | null }>('SELECT password_hash FROM urls WHERE id = $1', [id]);

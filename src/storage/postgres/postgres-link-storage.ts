@@ -27,7 +27,7 @@ export interface PostgresLinkStorage {
   /** Runs on the background pool, behind the breaker (schema checks at start-up). */
   background: TransactionalRunner;
   /** The redirect's lookups: on the read replica when there is one (and fresh enough), else `links`. */
-  redirectLinks: Pick<LinkStore, 'findByCode'>;
+  redirectLinks: Pick<LinkStore, 'findRedirect'>;
   /** Throws while the read replica is unreachable; null without one. */
   replicaCheck: (() => Promise<void>) | null;
   close(): Promise<void>;

@@ -27,16 +27,17 @@ import { createTallyCounter, Gauge, type Registry } from '../../core/metrics.ts'
 import type { Pool } from '../../core/postgres.ts';
 import type { SqlRunner } from '../../core/sql.ts';
 import { isPostgresUnavailable } from '../../core/unavailable.ts';
-import type { LinkRecord, LinkStore } from '../link-store.ts';
+import type { CachedLink } from '../link-cache.ts';
+import type { LinkStore } from '../link-store.ts';
 import { MAX_CONCURRENT_BATCHES } from './pg-link-store.ts';
-import { LINK_COLUMNS, LINKS, toLink, type UrlRow } from './pg-link-row.ts';
+import { REDIRECT_COLUMNS, toRedirect, type RedirectRow } from './pg-link-row.ts';
 
 /** How a lookup was answered: by the replica (a row, or none), or by the primary and why. */
 export type ReplicaLookupResult = 'hit' | 'miss' | 'behind_fallback' | 'error_fallback';
 
 export interface ReplicaLinkReads {
   /** The redirect's lookup: the replica's row when it is fresh enough, else the primary's. */
-  findByCode(code: string): Promise<LinkRecord | null>;
+  findRedirect(code: string): Promise<CachedLink | null>;
   /** For /ready: throws while the replica cannot be reached. Never decides readiness: lookups fall back. */
   ping(): Promise<void>;
   state(): BreakerState;
@@ -46,7 +47,7 @@ export interface ReplicaLinkReadsOptions {
   /** The primary, behind its own breaker (its outage is the service's, as without a replica). */
   primary: SqlRunner;
   /** The primary's lookups (batched there), for every batch the replica cannot answer. */
-  primaryLinks: Pick<LinkStore, 'findByCode'>;
+  primaryLinks: Pick<LinkStore, 'findRedirect'>;
   /** The replica's pool: the check and the read go to one connection in one round trip. */
   replica: Pool;
   log: Logger;
@@ -80,7 +81,7 @@ const PRIMARY_POSITION_SQL = "SELECT (pg_current_wal_flush_lsn() - '0/0')::text 
  */
 function replicaReadSql(codes: readonly string[]): string {
   const literals = codes.map((code) => pg.Client.prototype.escapeLiteral(code)).join(', ');
-  return `SELECT pg_is_in_recovery() AS standby, (pg_last_wal_replay_lsn() - '0/0')::text AS lsn; SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE urls.short_code = ANY(ARRAY[${literals}]::varchar[])`;
+  return `SELECT pg_is_in_recovery() AS standby, (pg_last_wal_replay_lsn() - '0/0')::text AS lsn; SELECT ${REDIRECT_COLUMNS} FROM urls WHERE urls.short_code = ANY(ARRAY[${literals}]::varchar[])`;
 }
 
 type Position = { standby: boolean; lsn: string | null };
@@ -126,8 +127,8 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
   }
 
   /** The replica's rows when it has replayed up to `fence`; null when it is behind. */
-  async function readReplica(codes: readonly string[], fence: bigint): Promise<UrlRow[] | null> {
-    const results = (await replica.query(replicaReadSql(codes))) as unknown as [pg.QueryResult<Position>, pg.QueryResult<UrlRow>];
+  async function readReplica(codes: readonly string[], fence: bigint): Promise<RedirectRow[] | null> {
+    const results = (await replica.query(replicaReadSql(codes))) as unknown as [pg.QueryResult<Position>, pg.QueryResult<RedirectRow>];
     const [position, found] = results;
     const { standby = false, lsn = null } = position.rows[0] ?? {};
     notStandby = !standby;
@@ -144,13 +145,13 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
     return replayed >= fence ? found.rows : null;
   }
 
-  async function fromPrimary(codes: readonly string[], result: ReplicaLookupResult): Promise<(LinkRecord | null | Error)[]> {
+  async function fromPrimary(codes: readonly string[], result: ReplicaLookupResult): Promise<(CachedLink | null | Error)[]> {
     for (let i = 0; i < codes.length; i++) counted?.(result);
     // One by one into the primary's own batcher: they go out together, as its lookups always do.
-    return Promise.all(codes.map((code) => primaryLinks.findByCode(code).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
+    return Promise.all(codes.map((code) => primaryLinks.findRedirect(code).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))))));
   }
 
-  const findByCode = createBatcher<string, LinkRecord | null>(
+  const findRedirect = createBatcher<string, CachedLink | null>(
     async (codes) => {
       // Read after every lookup of this batch began: the position that bounds what they may miss.
       // The primary down fails the batch as a lookup without a replica would.
@@ -158,7 +159,7 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
       const fence = BigInt(rows[0]?.lsn ?? '0');
       if (!breaker.allows()) return fromPrimary(codes, 'error_fallback');
       const distinct = [...new Set(codes)];
-      let found: UrlRow[] | null;
+      let found: RedirectRow[] | null;
       try {
         found = await breaker.run(() => readReplica(distinct, fence));
         if (found === null && !notStandby && catchUpWaitMs > 0) {
@@ -176,7 +177,7 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
       return codes.map((code) => {
         const row = byCode.get(code);
         counted?.(row === undefined ? 'miss' : 'hit');
-        return row === undefined ? null : toLink(row);
+        return row === undefined ? null : toRedirect(row);
       });
     },
     MAX_BATCH,
@@ -185,7 +186,7 @@ export function createReplicaLinkReads(options: ReplicaLinkReadsOptions): Replic
   );
 
   return {
-    findByCode,
+    findRedirect,
     async ping() {
       // A probe is a call like any: it can close the breaker again after an outage.
       await breaker.run(() => replica.query('SELECT 1'));
