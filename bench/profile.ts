@@ -4,7 +4,10 @@
 // links, requests every code once, then drives a Zipf mix with wrk for PROFILE_DURATION_S seconds
 // (PROFILE_SCENARIO=cold: each code once instead, none requested before; =create: POST /urls).
 // Only the samples taken during that run are counted. Prints the server's CPU per request (from
-// /proc) and how it divides: by part (Node's HTTP, Fastify, Curt's own modules, GC...) and by function.
+// /proc), its system calls and the Redis commands per request (INFO commandstats), and how the CPU
+// divides: by part (Node's HTTP, Fastify, Curt's own modules, GC...) and by function.
+// PROFILE_ENTRY=dist/url/main.js (after `npm run build`) profiles the compiled service: tsx runs the
+// sources with their whitespace removed, so a function's line is always about 1; tsc keeps lines.
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,12 +68,14 @@ const PARTS: [string, (url: string, fn: string) => boolean][] = [
 ];
 
 function partOf(url: string, fn: string): string {
-  return (PARTS.find(([, test]) => test(url, fn)) ?? ['?'])[0];
+  // A compiled service (PROFILE_ENTRY=dist/url/main.js) counts as its sources do.
+  const source = url.replace(/\/dist\/(.*)\.js$/, '/src/$1.ts');
+  return (PARTS.find(([, test]) => test(source, fn)) ?? ['?'])[0];
 }
 
 function frameKey(node: ProfileNode): string {
   const { url, functionName, lineNumber } = node.callFrame;
-  const where = url === '' ? '' : ` ${url.replace(/^file:\/\/.*?\/(node_modules|src)\//, '$1/')}:${lineNumber + 1}`;
+  const where = url === '' ? '' : ` ${url.replace(/^file:\/\/.*?\/(node_modules|src|dist)\//, '$1/')}:${lineNumber + 1}`;
   return `${functionName || '(anonymous)'}${where}`;
 }
 
@@ -150,7 +155,7 @@ async function main(): Promise<void> {
       links = await loadLinks(db, kgs, LINKS);
       await db.end();
       // PROFILE_CHECKOUT: profile another checkout's URL service (e.g. a worktree of main) on the same setup.
-      const entry = process.env.PROFILE_CHECKOUT === undefined ? {} : { entry: join(process.env.PROFILE_CHECKOUT, 'src/url/main.ts') };
+      const entry = process.env.PROFILE_ENTRY !== undefined ? { entry: process.env.PROFILE_ENTRY } : process.env.PROFILE_CHECKOUT === undefined ? {} : { entry: join(process.env.PROFILE_CHECKOUT, 'src/url/main.ts') };
       service = await startUrlService({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_URL: kgs.url }, { nodeArgs, ...entry });
       processes.push(service);
     }
@@ -163,9 +168,11 @@ async function main(): Promise<void> {
         ? { url: service.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: '{"url":"https://example.com/profiled/{n}"}', AUTHORIZATION: `Bearer ${MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY}` } }
         : { url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: SCENARIO === 'cold' ? { PATHS_FILE: all, ONCE: '1' } : { PATHS_FILE: zipf } };
     // V8's profile clock is the monotonic clock, as process.hrtime is: the window is comparable.
+    const commandsBefore = parseCommandStats(await redis.info('commandstats'));
     const from = Number(process.hrtime.bigint() / 1000n);
     const round = await measureRound(scenario, serverOf(service));
     const to = Number(process.hrtime.bigint() / 1000n);
+    const commandsAfter = parseCommandStats(await redis.info('commandstats'));
     await service.stop();
     const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('no profile written');
@@ -174,6 +181,9 @@ async function main(): Promise<void> {
     const { parts, functions, within, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
     const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
     console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), system calls per request: ${round.writesPerReq.toFixed(2)} writes, ${round.readsPerReq.toFixed(2)} reads; ${total} samples (idle excluded)\n`);
+    // The Redis server is shared: another client's commands in the window would count here too.
+    const perCommand = [...commandsAfter].map(([command, calls]) => [command, (calls - (commandsBefore.get(command) ?? 0)) / round.requests] as const).filter(([, n]) => n >= 0.001);
+    console.log(`Redis commands per request: ${perCommand.sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command} ${n.toFixed(3)}`).join(', ') || 'none'}\n`);
     console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
     for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
     const topFunctions = (title: string, samples: Map<string, number>): void => {
@@ -185,6 +195,13 @@ async function main(): Promise<void> {
   } finally {
     await tearDown({ processes, redis, prefixes: [prefix], database, work });
   }
+}
+
+/** Calls per command from INFO commandstats (`cmdstat_get:calls=12,usec=…`). */
+function parseCommandStats(info: string): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(match[1] ?? '', Number(match[2]));
+  return calls;
 }
 
 main().catch((err: unknown) => {

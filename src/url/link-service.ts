@@ -20,7 +20,7 @@ import { isReservedCode } from '../core/reserved.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
-import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions } from '../storage/link-store.ts';
+import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions, type NewLink } from '../storage/link-store.ts';
 import type { ClickCounter } from './click-counter.ts';
 import { hashLinkPassword, isAcceptablePassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from './link-password.ts';
 import { createPasswordGate, type PasswordAttempt, type PasswordGuessLimits } from './password-gate.ts';
@@ -173,6 +173,30 @@ export function goneReason(link: CachedLink, nowMs: number): 'link_disabled' | '
   return null;
 }
 
+/** What a creation stores of a link before it has a code. */
+type LinkFields = Pick<NewLink, 'url' | 'expiresAt' | 'maxVisits' | 'forwardQuery' | 'ownerKeyId' | 'tags' | 'passwordHash'>;
+
+/**
+ * The link to insert on `code`, written out field by field. On Node 20 a spread followed by
+ * properties the copy lacks (`{ ...base, code, isCustomAlias }`), once optimised, gave every object
+ * a hidden class of its own: about 1 µs per added property to make it (3.2 µs per creation in a
+ * microbenchmark), and every function reading those objects saw a new shape each time
+ * (docs/performance.md, creation A/B: B/A 0.884).
+ */
+function withCode(base: LinkFields, code: string, isCustomAlias: boolean): NewLink {
+  return {
+    code,
+    isCustomAlias,
+    url: base.url,
+    expiresAt: base.expiresAt,
+    maxVisits: base.maxVisits,
+    forwardQuery: base.forwardQuery,
+    ownerKeyId: base.ownerKeyId,
+    tags: base.tags,
+    passwordHash: base.passwordHash,
+  };
+}
+
 export function createLinkService(options: LinkServiceOptions): LinkService {
   const { store, cache, codes, clicks, log } = options;
   const redirectStore = options.redirectStore ?? store;
@@ -301,13 +325,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   }
 
   async function insertWithGeneratedCode(
-    base: Omit<Parameters<LinkStore['insert']>[0], 'code' | 'isCustomAlias'>,
+    base: LinkFields,
     context?: RequestContext,
   ): Promise<LinkRecord> {
     for (let attempt = 1; ; attempt++) {
       const code = await codes.takeCode(context);
       try {
-        return await db(() => store.insert({ ...base, code, isCustomAlias: false }));
+        return await db(() => store.insert(withCode(base, code, false)));
       } catch (err) {
         // The KGS and PostgreSQL disagree (e.g. Redis lost its sets): skip the code, take another.
         if (err instanceof CodeExists && attempt < CODE_ATTEMPTS) {
@@ -343,7 +367,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       const expiresAt = resolveExpiry(input);
       const passwordHash = input.password === undefined ? null : await passwordHashOf(input.password);
       const tags = normaliseTags(input.tags ?? []);
-      const base = { url, expiresAt, maxVisits: visitLimitOf(input), forwardQuery: input.forwardQuery ?? false, ownerKeyId: principal?.keyId ?? null, tags, passwordHash };
+      const base: LinkFields = { url, expiresAt, maxVisits: visitLimitOf(input), forwardQuery: input.forwardQuery ?? false, ownerKeyId: principal?.keyId ?? null, tags, passwordHash };
       let record: LinkRecord;
       if (input.alias !== undefined) {
         const alias = input.alias;
@@ -361,7 +385,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
           throw err;
         }
         try {
-          record = await db(() => store.insert({ ...base, code: alias, isCustomAlias: true }));
+          record = await db(() => store.insert(withCode(base, alias, true)));
         } catch (err) {
           if (err instanceof CodeExists) throw new Conflict('alias_taken', `"${alias}" is already taken.`);
           // No link has the alias (PostgreSQL failed): release the claim, or a retry would find it taken.
