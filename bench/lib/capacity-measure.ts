@@ -194,14 +194,14 @@ export async function measurePostgres(adminUrl: string, options: { links?: numbe
     const creationCpuUs = cpuSpent(cpu, readCpu([backend])) / creations;
     const creationWal = await walBetween(db, dbOid, walFrom, await flushedLsn());
 
-    // Lookups of random existing codes: one at a time, then 64 at once (one coalesced query).
+    // The redirect's lookups of random existing codes: one at a time, then 64 at once (one coalesced query).
     const lookups = 10_000;
     const code = (i: number): string => ((i * 2_654_435_761) % linksLoaded).toString(16).padStart(6, '0');
     cpu = readCpu([backend]);
-    for (let i = 0; i < lookups; i++) await store.findByCode(code(i));
+    for (let i = 0; i < lookups; i++) await store.findRedirect(code(i));
     const lookupCpuUs = cpuSpent(cpu, readCpu([backend])) / lookups;
     cpu = readCpu([backend]);
-    await inChunks(lookups * 4, 64, (i) => store.findByCode(code(i + lookups)));
+    await inChunks(lookups * 4, 64, (i) => store.findRedirect(code(i + lookups)));
     const lookupBatchedCpuUs = cpuSpent(cpu, readCpu([backend])) / (lookups * 4);
 
     // Click flushes: batches of distinct random links, one click with five values each, today.

@@ -399,6 +399,29 @@ describe('PgLinkStore', () => {
     assert.equal(queries.length, 1, 'the refused lookup never reached the database');
   });
 
+  test("a flush whose partitions' analysis fails still reports its clicks written, and the next flush analyses them", async () => {
+    let failing = true;
+    const analysing = (text: string): boolean => text.includes('pg_relation_size') || text.startsWith('ANALYZE');
+    const flaky: TransactionalRunner = {
+      query: async (text, params) => {
+        if (failing && analysing(text)) throw new Error('Connection terminated unexpectedly');
+        return database.db.query(text, params);
+      },
+      transaction: (work) => database.db.transaction(work),
+    };
+    const flakyStore = createPgLinkStore(flaky);
+    const link = await flakyStore.insert({ code: `an${Date.now().toString(36).slice(-6)}`, url: 'https://example.com/a', expiresAt: null, isCustomAlias: true, ownerKeyId: null });
+    const day = '2034-03-09';
+    const click = { linkId: link.id, clicks: 1, botHits: 0, lastClickedAt: new Date(`${day}T12:00:00Z`), days: new Map([[day, { clicks: 1, botHits: 0, values: new Map([['country' as const, new Map([['DE', 1]])]]) }]]) };
+    await flakyStore.applyClicks([click]);
+    assert.equal((await store.findByCode(link.code))?.clicks, 1, 'written, and the flush did not throw');
+    const pages = async () => (await database.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relname IN ('url_daily_clicks_2034_03', 'url_daily_values_2034_03') AND relpages > 0")).rows[0]?.n;
+    assert.equal(await pages(), 0, 'not analysed: the analysis failed');
+    failing = false;
+    await flakyStore.applyClicks([click]);
+    assert.equal(await pages(), 2, 'the next flush analysed both');
+  });
+
   test('ping answers while the database is up', async () => {
     await store.ping();
   });

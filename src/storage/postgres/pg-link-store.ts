@@ -42,7 +42,9 @@ const MAX_BATCH = 256;
 /**
  * Coalesced lookups (and, apart, inserts) in flight at once: with both at the limit, 8 of the request
  * pool's 10 connections, leaving some for everything else. More concurrent calls make larger batches
- * instead of a queue at the pool (see src/core/batcher.ts).
+ * instead of a queue at the pool (see src/core/batcher.ts). The lookups' share is split: all but one
+ * for the redirect's (findRedirect), one for reads of whole records (findByCode: the API, ownership
+ * checks).
  */
 export const MAX_CONCURRENT_BATCHES = 4;
 
@@ -84,6 +86,7 @@ export function lookupLimits(maxWaitMs: number = REQUEST_PATH_TIMEOUTS.connectTi
 
 export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreOptions = {}): LinkStore {
   const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
+  const redirectConcurrency = Math.max(1, concurrency - 1);
   const limits = lookupLimits(options.maxWaitMs, options.maxQueued);
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
@@ -153,7 +156,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       const row = found.get(code);
       return row === undefined ? null : toLink(row);
     });
-  }, MAX_BATCH, concurrency, limits);
+  }, MAX_BATCH, 1, limits);
 
   /** Months whose click partitions a flush of this store has seen with statistics (applyClicks). */
   const sizedMonths = new Set<string>();
@@ -166,7 +169,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       const row = found.get(code);
       return row === undefined ? null : toRedirect(row);
     });
-  }, MAX_BATCH, concurrency, limits);
+  }, MAX_BATCH, redirectConcurrency, limits);
 
   return {
     insert,
@@ -388,8 +391,14 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         await write();
       }
       // A new month's partitions get statistics as soon as they hold rows; then the month is done with.
+      // The clicks are written by now: a failure here (the database gone meanwhile) must not make the
+      // flush look failed and hold the next batches back. The next flush tries again, and autovacuum
+      // analyses the partitions in the end anyway.
       const months = [...new Set(batch.flatMap((a) => [...a.days.keys()].map((day) => monthOf(day))))].filter((month) => !sizedMonths.has(month));
-      if (months.length > 0) for (const month of await analyseFilledPartitions(db, months)) sizedMonths.add(month);
+      if (months.length > 0) {
+        const sized = await analyseFilledPartitions(db, months).catch(() => []);
+        for (const month of sized) sizedMonths.add(month);
+      }
     },
 
     async pruneDailyDetail(beforeDay, limit) {
