@@ -42,9 +42,12 @@ const MAX_BATCH = 256;
 /**
  * Coalesced lookups (and, apart, inserts) in flight at once: with both at the limit, 8 of the request
  * pool's 10 connections, leaving some for everything else. More concurrent calls make larger batches
- * instead of a queue at the pool (see src/core/batcher.ts). The lookups' share is split: all but one
- * for the redirect's (findRedirect), one for reads of whole records (findByCode: the API, ownership
- * checks).
+ * instead of a queue at the pool (see src/core/batcher.ts). The redirect's lookups (findRedirect) and
+ * reads of whole records (findByCode: the API, ownership checks) have a bound each, so with both
+ * busy as well as inserts, up to 12 batches want a connection; past the pool's 10, a wait that runs
+ * out is answered 503 server_busy, as any wait for a connection is (src/core/postgres.ts). Splitting
+ * one bound of 4 between them refused an API burst of 3,000 reads and turned a hung database's
+ * `postgres_unavailable` into `server_busy` (two tests), so each keeps its own.
  */
 export const MAX_CONCURRENT_BATCHES = 4;
 
@@ -86,7 +89,6 @@ export function lookupLimits(maxWaitMs: number = REQUEST_PATH_TIMEOUTS.connectTi
 
 export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreOptions = {}): LinkStore {
   const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
-  const redirectConcurrency = Math.max(1, concurrency - 1);
   const limits = lookupLimits(options.maxWaitMs, options.maxQueued);
   /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
@@ -156,7 +158,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       const row = found.get(code);
       return row === undefined ? null : toLink(row);
     });
-  }, MAX_BATCH, 1, limits);
+  }, MAX_BATCH, concurrency, limits);
 
   /** Months whose click partitions a flush of this store has seen with statistics (applyClicks). */
   const sizedMonths = new Set<string>();
@@ -169,7 +171,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       const row = found.get(code);
       return row === undefined ? null : toRedirect(row);
     });
-  }, MAX_BATCH, redirectConcurrency, limits);
+  }, MAX_BATCH, concurrency, limits);
 
   return {
     insert,
