@@ -154,8 +154,11 @@ async function main(): Promise<void> {
       processes.push(kgs);
       links = await loadLinks(db, kgs, LINKS);
       await db.end();
-      // PROFILE_CHECKOUT: profile another checkout's URL service (e.g. a worktree of main) on the same setup.
-      const entry = process.env.PROFILE_ENTRY !== undefined ? { entry: process.env.PROFILE_ENTRY } : process.env.PROFILE_CHECKOUT === undefined ? {} : { entry: join(process.env.PROFILE_CHECKOUT, 'src/url/main.ts') };
+      // PROFILE_CHECKOUT: profile another checkout's URL service (e.g. a worktree of main) on the same
+      // setup; PROFILE_ENTRY: another entry file (the compiled service).
+      const checkout = process.env.PROFILE_CHECKOUT;
+      const entryFile = process.env.PROFILE_ENTRY ?? (checkout === undefined ? undefined : join(checkout, 'src/url/main.ts'));
+      const entry = entryFile === undefined ? {} : { entry: entryFile };
       service = await startUrlService({ DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, KGS_URL: kgs.url }, { nodeArgs, ...entry });
       processes.push(service);
     }

@@ -95,7 +95,7 @@ export async function ensureClickPartitions(db: TransactionalRunner, days: Itera
  * past CLICK_BUFFER_MAX; analysed after the first flush, 0.44 s (docs/operations.md, "Click data
  * partitions"). A flush calls it until its month's partitions have statistics. SKIP_LOCKED: a
  * partition autovacuum holds is left to it, and the flush does not wait. Returns the months whose
- * partitions all have statistics now (or that have no monthly partitions).
+ * partitions all had statistics already (or that have no monthly partitions).
  */
 export async function analyseFilledPartitions(db: SqlRunner, months: readonly string[]): Promise<string[]> {
   const names = months.flatMap((month) => CLICK_TABLES.map((parent) => partitionOf(parent, month)));
@@ -106,10 +106,10 @@ export async function analyseFilledPartitions(db: SqlRunner, months: readonly st
   );
   const due = rows.filter((r) => !r.sized && r.filled).map((r) => r.name);
   if (due.length > 0) await db.query(`ANALYZE (SKIP_LOCKED) ${due.map(quote).join(', ')}`);
-  const { rows: after } =
-    due.length === 0 ? { rows } : await db.query<{ name: string; sized: boolean }>('SELECT n AS name, c.relpages > 0 AS sized FROM unnest($1::text[]) AS n JOIN pg_class c ON c.oid = to_regclass(quote_ident(n))', [names]);
-  // A month without partitions of its own (its days in the legacy partition) has nothing to analyse.
-  const unsized = new Set(after.filter((r) => !r.sized).map((r) => r.name));
+  // A month is done once a look finds every partition it has sized. One analysed just now (or skipped
+  // as locked) is looked at again by the next flush. A month without partitions of its own (its days
+  // in the legacy partition) has nothing to analyse.
+  const unsized = new Set(rows.filter((r) => !r.sized).map((r) => r.name));
   return months.filter((month) => CLICK_TABLES.every((parent) => !unsized.has(partitionOf(parent, month))));
 }
 

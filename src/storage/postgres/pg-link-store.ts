@@ -40,14 +40,13 @@ function maxVisitsOf(link: NewLink): number | null {
 /** Most rows one coalesced lookup or insert carries. */
 const MAX_BATCH = 256;
 /**
- * Coalesced lookups (and, apart, inserts) in flight at once: with both at the limit, 8 of the request
- * pool's 10 connections, leaving some for everything else. More concurrent calls make larger batches
- * instead of a queue at the pool (see src/core/batcher.ts). The redirect's lookups (findRedirect) and
- * reads of whole records (findByCode: the API, ownership checks) have a bound each, so with both
- * busy as well as inserts, up to 12 batches want a connection; past the pool's 10, a wait that runs
- * out is answered 503 server_busy, as any wait for a connection is (src/core/postgres.ts). Splitting
- * one bound of 4 between them refused an API burst of 3,000 reads and turned a hung database's
- * `postgres_unavailable` into `server_busy` (two tests), so each keeps its own.
+ * Coalesced calls in flight at once, per batcher (the redirect's lookups, reads of whole records,
+ * inserts). More concurrent calls make larger batches instead of a queue at the pool (see
+ * src/core/batcher.ts). The redirect's lookups and inserts at their limit hold 8 of the request
+ * pool's 10 connections; with reads of whole records busy too, up to 12 batches want one, and a wait
+ * past the pool's connect timeout is answered 503 server_busy, as any wait for a connection is
+ * (src/core/postgres.ts). One bound of 4 split between the two lookups refused a burst of 3,000
+ * record reads and answered a hung database's lookups server_busy instead of postgres_unavailable.
  */
 export const MAX_CONCURRENT_BATCHES = 4;
 
@@ -150,28 +149,23 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     }
   }, MAX_BATCH, concurrency, limits);
 
-  // Concurrent lookups (redirects that miss the cache) in one indexed query.
-  const findByCode = createBatcher<string, LinkRecord | null>(async (codes) => {
-    const { rows } = await db.query<UrlRow>(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE urls.short_code = ANY($1::varchar[])`, [[...new Set(codes)]]);
-    const found = new Map(rows.map((row) => [row.short_code, row]));
-    return codes.map((code) => {
-      const row = found.get(code);
-      return row === undefined ? null : toLink(row);
-    });
-  }, MAX_BATCH, concurrency, limits);
+  /** Concurrent lookups by code in one indexed query; `select` is the statement up to its WHERE. */
+  function lookupByCode<R extends { short_code: string }, T>(select: string, toValue: (row: R) => T): (code: string) => Promise<T | null> {
+    return createBatcher<string, T | null>(async (codes) => {
+      const { rows } = await db.query<R>(`${select} WHERE urls.short_code = ANY($1::varchar[])`, [[...new Set(codes)]]);
+      const found = new Map(rows.map((row) => [row.short_code, row]));
+      return codes.map((code) => {
+        const row = found.get(code);
+        return row === undefined ? null : toValue(row);
+      });
+    }, MAX_BATCH, concurrency, limits);
+  }
+  // Whole records (the API, ownership checks); and the cold redirect's, only what its cache entry holds.
+  const findByCode = lookupByCode<UrlRow, LinkRecord>(`SELECT ${LINK_COLUMNS} FROM ${LINKS}`, toLink);
+  const findRedirect = lookupByCode<RedirectRow, CachedLink>(`SELECT ${REDIRECT_COLUMNS} FROM urls`, toRedirect);
 
   /** Months whose click partitions a flush of this store has seen with statistics (applyClicks). */
   const sizedMonths = new Set<string>();
-
-  // The cold redirect's lookups, batched the same way: only what its cache entry holds.
-  const findRedirect = createBatcher<string, CachedLink | null>(async (codes) => {
-    const { rows } = await db.query<RedirectRow>(`SELECT ${REDIRECT_COLUMNS} FROM urls WHERE urls.short_code = ANY($1::varchar[])`, [[...new Set(codes)]]);
-    const found = new Map(rows.map((row) => [row.short_code, row]));
-    return codes.map((code) => {
-      const row = found.get(code);
-      return row === undefined ? null : toRedirect(row);
-    });
-  }, MAX_BATCH, concurrency, limits);
 
   return {
     insert,
