@@ -53,6 +53,35 @@ async function scrape(service: ServiceProcess, series: string): Promise<number> 
   return (await metricValue(service.metricsUrl, series)) ?? 0;
 }
 
+/** Where a service's clicks went, read before it stops: what to look at when PostgreSQL holds fewer than it served. */
+interface ClickAccount {
+  service: string;
+  redirected: number;
+  flushed: number;
+  dropped: number;
+  flushFailures: number;
+  pending: number;
+  /** The exit code of the SIGTERM that flushed the rest. */
+  exitCode: number | null;
+}
+
+async function stopAccounted(name: string, service: ServiceProcess): Promise<ClickAccount> {
+  const read = (series: string): Promise<number> => scrape(service, series);
+  const account = {
+    service: name,
+    redirected: await read('redirects_total{outcome="redirected"}'),
+    flushed: (await read('clicks_flushed_total')) + (await read('bot_hits_flushed_total')),
+    dropped: await read('clicks_dropped_total'),
+    flushFailures: await read('click_flush_failures_total'),
+    pending: await read('clicks_pending'),
+  };
+  return { ...account, exitCode: await service.stop() };
+}
+
+function formatAccount(a: ClickAccount): string {
+  return `${a.service}: redirected ${a.redirected}, clicks written ${a.flushed}, dropped ${a.dropped}, flush failures ${a.flushFailures}, pending at stop ${a.pending}, exit ${a.exitCode}`;
+}
+
 async function main(): Promise<void> {
   if (!(await wrkInstalled())) throw new Error(WRK_MISSING);
   const log = createLogger({ service: 'bench', level: 'warn' });
@@ -160,8 +189,7 @@ async function main(): Promise<void> {
     processes.push(uncached);
     console.error('redirects, cache disabled (PostgreSQL only)');
     rows.push(await measure('redirect, no cache (PostgreSQL only)', ROUNDS, () => redirectRun(uncached.url, { ...prefixCheck, PATHS_FILE: zipfFile }), written(uncached), { reference }));
-    let redirectsServed = await scrape(uncached, 'redirects_total{outcome="redirected"}');
-    await uncached.stop();
+    const accounts = [await stopAccounted('URL service, no cache', uncached)];
 
     console.error('link creation, POST /urls');
     const createRun = (url: string, env: Record<string, string>): WrkOptions => ({ url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env });
@@ -174,11 +202,11 @@ async function main(): Promise<void> {
     );
     rows.push(createRow);
 
-    redirectsServed += await scrape(service, 'redirects_total{outcome="redirected"}');
     // Creations wrk gave up on when its time was up are still answered: the count must settle first.
     const createdServed = await settled(() => scrape(service, 'links_created_total{kind="generated"}'));
     // SIGTERM flushes the clicks still in memory: then PostgreSQL must hold every redirect served.
-    await service.stop();
+    accounts.push(await stopAccounted('URL service', service));
+    const redirectsServed = accounts.reduce((sum, a) => sum + a.redirected, 0);
     const oneMachine = await benchOneMachine(work, rows, redirectRun, createRun, reference);
     const [nodeLast, fastifyLast] = await references('last');
     const { rows: sums } = await db.query<{ clicks: string; created: string }>(
@@ -211,6 +239,7 @@ async function main(): Promise<void> {
       `\ncorrectness: wrong or failed answers ${wrong} (exact Location on ${Math.ceil(links.length / Math.max(1, Math.floor(links.length / EXACT_SAMPLE)))} codes: ${wrongExact} wrong); ` +
         `clicks in PostgreSQL ${clicks}, redirects served ${redirectsServed}; links in PostgreSQL ${createdRows}, created ${createdServed} (wrk saw ${created201})`,
     );
+    console.log(`click accounting (before each SIGTERM): ${accounts.map(formatAccount).join('; ')}`);
     console.log(`warm redirects answered from: in-process tier ${warmTiers.inProcess}, Redis ${warmTiers.redis}, PostgreSQL ${warmTiers.postgres}`);
     console.log(
       `correctness, one-machine mode: exact Location wrong ${oneMachine.wrongExact}; clicks ${oneMachine.clicks}, redirects served ${oneMachine.redirectsServed}; ` +
@@ -237,7 +266,7 @@ async function main(): Promise<void> {
       references: { nodeHttpCpuUs: nodeRef, fastifyCpuUs: fastifyRef },
       rows,
       warmTiers,
-      correctness: { wrong, wrongExact, clicks, redirectsServed, createdRows, createdServed, wrk201: created201, oneMachine },
+      correctness: { wrong, wrongExact, clicks, redirectsServed, accounts, createdRows, createdServed, wrk201: created201, oneMachine },
       ok,
     };
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
