@@ -63,7 +63,12 @@ interface ClickAccount {
   pending: number;
   /** The exit code of the SIGTERM that flushed the rest. */
   exitCode: number | null;
+  /** The end of its log (warn and above), printed when the check fails. */
+  logTail: string;
 }
+
+/** Most characters of a service's log kept with its accounting. */
+const LOG_TAIL_CHARS = 4000;
 
 async function stopAccounted(name: string, service: ServiceProcess): Promise<ClickAccount> {
   const read = (series: string): Promise<number> => scrape(service, series);
@@ -75,7 +80,8 @@ async function stopAccounted(name: string, service: ServiceProcess): Promise<Cli
     flushFailures: await read('click_flush_failures_total'),
     pending: await read('clicks_pending'),
   };
-  return { ...account, exitCode: await service.stop() };
+  const exitCode = await service.stop();
+  return { ...account, exitCode, logTail: service.output().slice(-LOG_TAIL_CHARS) };
 }
 
 function formatAccount(a: ClickAccount): string {
@@ -252,6 +258,7 @@ async function main(): Promise<void> {
       oneMachine.wrongExact === 0 &&
       oneMachine.clicks === oneMachine.redirectsServed &&
       oneMachine.linksKept === oneMachine.createdServed;
+    if (!ok) for (const a of accounts) console.log(`\n${a.service}, the end of its log:\n${a.logTail || '(nothing logged)'}`);
     console.log(ok ? 'correctness: OK' : 'correctness: FAILED');
 
     mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
