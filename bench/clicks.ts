@@ -27,10 +27,10 @@ import { Redis } from 'ioredis';
 import { createUserAgentClassifier } from '../src/analytics/user-agent.ts';
 import { migrate } from '../src/core/migrate.ts';
 import { createLogger } from '../src/core/logger.ts';
-import { seriesValue } from '../test/support/fault-probes.ts';
 import { ROOT, startKgs, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { BROWSER_UA } from '../test/support/user-agents.ts';
 import { measureFlushLatency, POLL_MS, PROBE_INTERVAL_MS, type FlushLatency } from './lib/flush-latency.ts';
+import { clickCounters, type ClickCounters } from './lib/click-counters.ts';
 import { cpuSpent, exitedBetween, pidsNamed, readCpu, withDescendants, type CpuReading } from './lib/process-cpu.ts';
 import { loadLinks, withDatabase, writeLines , tearDown } from './lib/setup.ts';
 import { disagreements, labelShares, readUserAgents, USER_AGENTS_FILE } from './lib/user-agents.ts';
@@ -57,38 +57,11 @@ const UA_ENV: Record<string, string> = UA_MODE === 'mix' ? { UA_FILE: USER_AGENT
 const PROBE_HEADERS: Record<string, string> = UA_MODE === 'mix' ? { 'user-agent': BROWSER_UA } : {};
 
 /** The service's counters the figures are deltas of. */
-interface Counters {
-  redirected: number;
-  flushed: number;
-  /** Hits not counted at all: their link did not fit in the click buffer (CLICK_BUFFER_MAX). */
-  dropped: number;
-  /** Hits counted in their link's total whose value or day was not kept, the buffer being near its bound. */
-  shed: number;
-  flushFailures: number;
-  flushSeconds: number;
-  flushes: number;
-}
-
-async function counters(service: ServiceProcess): Promise<Counters> {
-  const text = await (await fetch(`${service.metricsUrl}/metrics`)).text();
-  const value = (series: string): number => seriesValue(text, series) ?? 0;
-  return {
-    redirected: value('redirects_total{outcome="redirected"}'),
-    // Hits written: people's clicks and bots' hits have a counter each (src/url/metrics.ts).
-    flushed: value('clicks_flushed_total') + value('bot_hits_flushed_total'),
-    dropped: value('clicks_dropped_total'),
-    shed: value('click_details_shed_total{detail="value"}') + value('click_details_shed_total{detail="day"}'),
-    flushFailures: value('click_flush_failures_total'),
-    flushSeconds: value('click_flush_duration_seconds_sum'),
-    flushes: value('click_flush_duration_seconds_count'),
-  };
-}
-
 /** Waits until every redirect the service has served is written (a flush in flight has landed) or dropped. */
-async function settled(service: ServiceProcess, timeoutMs = 60_000): Promise<Counters> {
+async function settled(service: ServiceProcess, timeoutMs = 60_000): Promise<ClickCounters> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const now = await counters(service);
+    const now = await clickCounters(service);
     if (now.flushed + now.dropped >= now.redirected) return now;
     if (Date.now() > deadline) {
       // Why, in the service's words: its first warnings (a failing flush says what failed).

@@ -20,6 +20,7 @@ import { metricValue } from '../test/support/fault-probes.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { formatTable, measure, median, type Measured, type Reference, type Row } from './lib/measure.ts';
 import { readCpu, cpuSpent, withDescendants } from './lib/process-cpu.ts';
+import { clickCounters, type ClickCounters } from './lib/click-counters.ts';
 import { checkExactLocations, clicksWritten, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
 import { WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 import { runAutocannon } from './load.ts';
@@ -53,14 +54,9 @@ async function scrape(service: ServiceProcess, series: string): Promise<number> 
   return (await metricValue(service.metricsUrl, series)) ?? 0;
 }
 
-/** Where a service's clicks went, read before it stops: what to look at when PostgreSQL holds fewer than it served. */
-interface ClickAccount {
+/** Where a service's clicks went, read just before its SIGTERM: what to look at when PostgreSQL holds fewer than it served. */
+interface ClickAccount extends ClickCounters {
   service: string;
-  redirected: number;
-  flushed: number;
-  dropped: number;
-  flushFailures: number;
-  pending: number;
   /** The exit code of the SIGTERM that flushed the rest. */
   exitCode: number | null;
   /** The end of its log (warn and above), printed when the check fails. */
@@ -71,17 +67,9 @@ interface ClickAccount {
 const LOG_TAIL_CHARS = 4000;
 
 async function stopAccounted(name: string, service: ServiceProcess): Promise<ClickAccount> {
-  const read = (series: string): Promise<number> => scrape(service, series);
-  const account = {
-    service: name,
-    redirected: await read('redirects_total{outcome="redirected"}'),
-    flushed: (await read('clicks_flushed_total')) + (await read('bot_hits_flushed_total')),
-    dropped: await read('clicks_dropped_total'),
-    flushFailures: await read('click_flush_failures_total'),
-    pending: await read('clicks_pending'),
-  };
+  const counters = await clickCounters(service);
   const exitCode = await service.stop();
-  return { ...account, exitCode, logTail: service.output().slice(-LOG_TAIL_CHARS) };
+  return { service: name, ...counters, exitCode, logTail: service.output().slice(-LOG_TAIL_CHARS) };
 }
 
 function formatAccount(a: ClickAccount): string {
@@ -326,7 +314,7 @@ async function benchOneMachine(
     const zipf = writeLines(join(work, 'serve-zipf.txt'), Array.from(zipfSequence(codes.length, ZIPF_DRAWS), (rank) => codes[rank] ?? ''));
     // A link the in-process cache does not hold (more links than CACHE_NEAR_MAX) is read from PGlite,
     // behind any click transaction running there: those misses make the row's p99 (docs/performance.md).
-    const misses = (): Promise<number> => metricValue(serve.metricsUrl, 'cache_lookups_total{result="miss"}').then((v) => v ?? 0);
+    const misses = (): Promise<number> => scrape(serve, 'cache_lookups_total{result="miss"}');
     const missesBefore = await misses();
     rows.push(await measure('one-machine: redirect, warm (Zipf)', ROUNDS, () => redirectRun(serve.url, { ...prefixCheck, PATHS_FILE: zipf }), target, { reference }));
     const warmMisses = (await misses()) - missesBefore;
