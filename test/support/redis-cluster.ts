@@ -4,7 +4,7 @@
 // persistence: what a killed master held lives on only in its replica.
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,16 +37,20 @@ export interface PrivateRedisCluster {
   stop(): Promise<void>;
 }
 
+/** Start-up's waits: a loaded machine (the whole suite runs two files at once) is slow to sync replicas. */
+const START_TIMEOUT_MS = 60_000;
+
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   for (;;) {
     try {
       const value = await probe();
       if (value !== undefined) return value;
-    } catch {
-      // not yet
+    } catch (err) {
+      lastError = err; // not yet
     }
-    if (Date.now() > deadline) throw new Error(`redis cluster: timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`redis cluster: timed out waiting for ${what}${lastError === undefined ? '' : ` (last: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)})`}`);
     await sleep(50);
   }
 }
@@ -67,6 +71,41 @@ async function ask<T>(port: number, command: (redis: Redis) => Promise<T>): Prom
   }
 }
 
+const tail = (text: string): string => text.slice(-1500);
+
+/**
+ * One cluster node on ports picked free. A picked port is not reserved: until redis-server binds it,
+ * any process on the machine may take it (an outgoing connection's local port among them, from the
+ * same range). A node that exits before it answers is started again on new ports, twice at most; its
+ * log says why it exited, and goes into the error otherwise.
+ */
+async function startNode(dir: string): Promise<ClusterNode> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    // The cluster bus would default to port + 10000, which need not be free (or exist).
+    const busPort = await freePort();
+    const logfile = join(dir, `redis-${port}.log`);
+    const child = spawn(
+      'redis-server',
+      [
+        '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1',
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000',
+        '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', logfile,
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
+      if ((await ask(port, (r) => r.ping()).catch(() => undefined)) === 'PONG') return { port, child };
+      await sleep(50);
+    }
+    await killAndWait(child);
+    const log = await readFile(logfile, 'utf8').catch(() => '');
+    if (attempt < 3 && log.includes('Address already in use')) continue;
+    throw new Error(`redis cluster: the node on port ${port} did not start (bus port ${busPort}); its log:\n${tail(log)}`);
+  }
+}
+
 async function killAndWait(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
@@ -84,31 +123,25 @@ export async function startRedisCluster(): Promise<PrivateRedisCluster> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < 6; i++) {
-      const port = await freePort();
-      // The cluster bus would default to port + 10000, which need not be free (or exist).
-      const busPort = await freePort();
-      const child = spawn(
-        'redis-server',
-        [
-          '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1',
-          '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000',
-          '--save', '', '--appendonly', 'no', '--dir', dir,
-        ],
-        { stdio: 'ignore' },
-      );
-      nodes.push({ port, child });
+    for (let i = 0; i < 6; i++) nodes.push(await startNode(dir));
+    try {
+      await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 60_000 });
+    } catch (err) {
+      const { stdout = '', stderr = '' } = err as { stdout?: string; stderr?: string };
+      throw new Error(`redis cluster: redis-cli --cluster create failed: ${String(err)}\n${tail(stdout)}\n${tail(stderr)}`);
     }
-    for (const node of nodes) await waitFor(`node ${node.port} to start`, async () => ((await ask(node.port, (r) => r.ping())) === 'PONG' ? true : undefined));
-    await run('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], { timeout: 30_000 });
     for (const node of nodes) {
-      await waitFor(`cluster_state:ok on ${node.port}`, async () => ((await ask(node.port, (r) => r.cluster('INFO'))).includes('cluster_state:ok') ? true : undefined));
+      await waitFor(`cluster_state:ok on ${node.port}`, async () => ((await ask(node.port, (r) => r.cluster('INFO'))).includes('cluster_state:ok') ? true : undefined), START_TIMEOUT_MS);
     }
     // Every replica attached and in sync, so that a kill can be failed over.
+    let seen = '';
     await waitFor('every replica in sync', async () => {
       const roles = await Promise.all(nodes.map((n) => ask(n.port, (r) => r.info('replication'))));
+      seen = roles.map((info, i) => `${nodes[i]?.port}: ${/role:(\w+)/.exec(info)?.[1] ?? '?'} ${/master_link_status:(\w+)/.exec(info)?.[1] ?? ''}`).join(', ');
       const synced = roles.filter((info) => info.includes('role:slave') && info.includes('master_link_status:up')).length;
       return synced === 3 ? true : undefined;
+    }, START_TIMEOUT_MS).catch((err: unknown) => {
+      throw new Error(`${String(err)}; the nodes: ${seen}`);
     });
   } catch (err) {
     await stop();

@@ -59,9 +59,22 @@ async function killAndWait(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** On a port picked free, which another process may take before redis-server binds it: then on another, twice at most. */
+async function launchOnFreePort(): Promise<{ port: number; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { port, child: await launch(port) };
+    } catch (err) {
+      if (!(attempt < 3 && err instanceof Error && err.message.includes('Address already in use'))) throw err;
+    }
+  }
+}
+
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const port = await freePort();
-  let child = await launch(port);
+  const launched = await launchOnFreePort();
+  const port = launched.port;
+  let child = launched.child;
   const clients: Redis[] = [];
   const pidOf = (): number => {
     if (child.pid === undefined) throw new Error('redis-server has no pid');
