@@ -6,8 +6,9 @@
 // bounded: the queue in hits, the counts in entries overall (one per link, per link and day, per
 // link, day and value), the batches being written included, so that neither many links nor a spray
 // of distinct headers during a long PostgreSQL outage can exhaust the heap. Near the bound the detail goes first (values, then new
-// days), never a known link's total; only a link that does not fit at all loses its hits
-// (docs/operations.md, "Clicks: what can be lost").
+// days), never a known link's total; only a link that does not fit at all loses its hits. A click of
+// a link whose batch waits to be written is added to that batch, so a flush that falls behind does
+// not hold the same links twice (docs/operations.md, "Clicks: what can be lost").
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
 import { UNKNOWN } from '../analytics/user-agent.ts';
@@ -54,6 +55,11 @@ interface Batch {
   botHits: number;
   /** Its entries (links, days, values), counted against bufferMax until it is written. */
   entries: number;
+  /**
+   * Whether the store has been given it. Until then its counts may still grow: a click of a link it
+   * holds is added there, not to the buffer. From then on it is written, and retried, as it is.
+   */
+  attempted: boolean;
 }
 
 export interface ClickCounterOptions {
@@ -101,6 +107,14 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let lastSuccess = now();
   let queue: { linkId: number; at: Date; seen: SeenRequest }[] = [];
   let drainScheduled = false;
+  /**
+   * The links of batches taken for writing that the store has not been given yet, and their batch. A
+   * flush that falls behind (PGlite: one statement at a time, docs/performance.md) holds most of the
+   * links that get traffic in such batches; their next clicks are added there rather than making a
+   * second entry for the link in the buffer, which under the bound would drop the clicks of links
+   * not yet held anywhere (docs/operations.md, "Clicks: what can be lost").
+   */
+  const queuedLinks = new Map<number, Batch>();
 
   // The UTC day of a click, formatted once per day rather than once per click.
   let cachedDayNumber = -1;
@@ -127,7 +141,16 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   /** Whether `more` entries fit under `limit`, the batch in flight counted too. */
   const fits = (more: number, limit: number): boolean => entries + inFlightEntries + more <= limit;
 
-  function countValue(day: DayClicks, dimension: Dimension, value: string): void {
+  /** New entries of the buffer, or of `batch` when the hit is added to a batch not yet written. */
+  function addEntries(batch: Batch | null, n: number): void {
+    if (batch === null) entries += n;
+    else {
+      batch.entries += n;
+      inFlightEntries += n;
+    }
+  }
+
+  function countValue(batch: Batch | null, day: DayClicks, dimension: Dimension, value: string): void {
     let counts = day.values.get(dimension);
     if (counts === undefined) {
       counts = new Map();
@@ -138,12 +161,18 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     if (n !== undefined) counts.set(kept, n + 1);
     else if (fits(1, detailRoom)) {
       counts.set(kept, 1);
-      entries += 1;
+      addEntries(batch, 1);
     } else options.metrics?.shed?.('value', 1);
   }
 
   function count(linkId: number, at: Date, seen: SeenRequest): void {
     let entry = buffer.get(linkId);
+    // The batch not yet given to the store that holds this link, if any (then the buffer does not).
+    let batch: Batch | null = null;
+    if (!entry) {
+      batch = queuedLinks.get(linkId) ?? null;
+      entry = batch?.batch.get(linkId);
+    }
     if (!entry) {
       // The batch in flight counts too: a failed flush keeps it in memory, and without it each failing
       // flush during an outage would let another `bufferMax` entries in. A new link needs two: itself
@@ -160,10 +189,12 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     if (visit.bot === null) {
       entry.clicks += 1;
       entry.lastClickedAt = at;
-      pendingClicks += 1;
+      if (batch === null) pendingClicks += 1;
+      else batch.clicks += 1;
     } else {
       entry.botHits += 1;
-      pendingBots += 1;
+      if (batch === null) pendingBots += 1;
+      else batch.botHits += 1;
     }
     const dayName = dayOf(at.getTime());
     let day = entry.days.get(dayName);
@@ -174,19 +205,19 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       }
       day = { clicks: 0, botHits: 0, values: new Map() };
       entry.days.set(dayName, day);
-      entries += 1;
+      addEntries(batch, 1);
     }
     if (visit.bot !== null) {
       day.botHits += 1;
-      countValue(day, 'bot', visit.bot);
+      countValue(batch, day, 'bot', visit.bot);
       return;
     }
     day.clicks += 1;
-    countValue(day, 'referrer', visit.referrer);
-    countValue(day, 'country', visit.country);
-    countValue(day, 'browser', visit.browser);
-    countValue(day, 'os', visit.os);
-    countValue(day, 'device', visit.device);
+    countValue(batch, day, 'referrer', visit.referrer);
+    countValue(batch, day, 'country', visit.country);
+    countValue(batch, day, 'browser', visit.browser);
+    countValue(batch, day, 'os', visit.os);
+    countValue(batch, day, 'device', visit.device);
   }
 
   /** Describes and counts every queued hit. Never throws: a hit that cannot be described is still counted. */
@@ -229,10 +260,11 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     let current: Batch | null = null;
     for (const aggregate of buffer.values()) {
       if (current === null || current.batch.size >= maxBatchLinks) {
-        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0 };
+        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, attempted: false };
         batches.push(current);
       }
       current.batch.set(aggregate.linkId, aggregate);
+      queuedLinks.set(aggregate.linkId, current);
       current.clicks += aggregate.clicks;
       current.botHits += aggregate.botHits;
       current.entries += entriesOf(aggregate);
@@ -258,6 +290,11 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     // traffic the buffer fills again while the batches are written, and that is the next flush's.
     if (buffer.size > 0) unwritten.push(...takeBuffer());
     for (let next = unwritten[0]; next !== undefined; next = unwritten[0]) {
+      if (!next.attempted) {
+        // From here on its content is what the id stands for: a retry must send exactly it again.
+        next.attempted = true;
+        for (const linkId of next.batch.keys()) queuedLinks.delete(linkId);
+      }
       try {
         await options.store.applyClicks([...next.batch.values()], next.id);
       } catch (err) {

@@ -222,6 +222,47 @@ test('the buffer is bounded: clicks of new links past bufferMax entries are drop
   assert.deepEqual(store.totals().get(4), 1);
 });
 
+test('a click of a link whose batch the store has not been given yet is added to that batch: a flush that falls behind drops no click', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  store.state.delayMs = 20;
+  // 30 entries, values 22: links 1-3 take 7 each (21), link 4 its day only (23, its values shed).
+  const clicks = counterWith({ store, bufferMax: 30, maxBatchLinks: 1, metrics: spy.metrics });
+  for (const id of [1, 2, 3, 4]) clicks.record(id, from());
+  const flushing = clicks.flush();
+  await nextTurn();
+  // While link 1's batch is written: links 2-4 again (their batches wait), link 1 again, a new link 5.
+  // As new entries in the buffer, 2, 3 and 4 would take 6 of the 7 places left, and 1 and 5 would not fit.
+  for (const id of [2, 3, 4, 1, 5]) clicks.record(id, from());
+  await nextTurn();
+  assert.equal(clicks.pending(), 9);
+  assert.equal(await flushing, 7, 'links 1-4, with the three clicks added to the batches not yet written');
+  assert.deepEqual(store.batches.map((b) => b.map((a) => [a.linkId, a.clicks])), [[[1, 1]], [[2, 2]], [[3, 2]], [[4, 2]]]);
+  assert.deepEqual(store.batches.slice(1).map((b) => valuesOf(b[0], 'browser').get('Chrome')), [2, 2, undefined], "links 2 and 3 count the value twice; link 4's was shed");
+  assert.equal(clicks.pending(), 2, "link 1's second click waited in the buffer: its batch was being written");
+  await clicks.flush();
+  assert.equal(spy.seen.dropped, 0);
+  assert.deepEqual([...store.totals()].sort((a, b) => a[0] - b[0]), [[1, 2], [2, 2], [3, 2], [4, 2], [5, 1]]);
+  assert.deepEqual(spy.seen.flushed, [7, 2]);
+});
+
+test('a batch the store was given is retried exactly as it was: a later click of its link waits in the buffer; one of a batch after it joins that batch', async () => {
+  const store = fakeStore();
+  store.state.failing = true;
+  const clicks = counterWith({ store, maxBatchLinks: 1 });
+  for (const id of [1, 2]) clicks.record(id, from());
+  await assert.rejects(clicks.flush());
+  assert.deepEqual(store.ids.length, 1, "link 1's batch was tried; link 2's was not");
+  for (const id of [1, 2]) clicks.record(id, from());
+  await nextTurn();
+  store.state.failing = false;
+  assert.equal(await clicks.flush(), 4);
+  assert.equal(store.ids[1], store.ids[0], 'the retry carries the same id');
+  assert.deepEqual(store.batches.map((b) => b.map((a) => [a.linkId, a.clicks])), [[[1, 1]], [[2, 2]], [[1, 1]]], "link 1's batch as it was tried, link 2's with both its clicks, then the buffer");
+  assert.equal(clicks.pending(), 0);
+  assert.deepEqual([...store.totals()].sort((a, b) => a[0] - b[0]), [[1, 2], [2, 2]]);
+});
+
 test('the bound holds through a long outage: links arriving during failing flushes never grow the buffer past bufferMax', async () => {
   const store = fakeStore();
   const spy = metricsSpy();
