@@ -60,6 +60,8 @@ interface Batch {
    * holds is added there, not to the buffer. From then on it is written, and retried, as it is.
    */
   attempted: boolean;
+  /** Whether its links are in queuedLinks: only a batch that waits behind another's write is. */
+  waiting: boolean;
 }
 
 export interface ClickCounterOptions {
@@ -260,11 +262,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     let current: Batch | null = null;
     for (const aggregate of buffer.values()) {
       if (current === null || current.batch.size >= maxBatchLinks) {
-        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, attempted: false };
+        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, attempted: false, waiting: false };
         batches.push(current);
       }
       current.batch.set(aggregate.linkId, aggregate);
-      queuedLinks.set(aggregate.linkId, current);
       current.clicks += aggregate.clicks;
       current.botHits += aggregate.botHits;
       current.entries += entriesOf(aggregate);
@@ -289,11 +290,19 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     // What failed before goes first; then this interval's buffer. Never more than that: under
     // traffic the buffer fills again while the batches are written, and that is the next flush's.
     if (buffer.size > 0) unwritten.push(...takeBuffer());
+    // The batches behind the first wait for its write: their links' next clicks go into them. The
+    // first is given to the store at once, so a flush of one batch (the usual one on PostgreSQL) does
+    // no more than before.
+    for (const batch of unwritten.slice(1)) {
+      if (batch.attempted || batch.waiting) continue;
+      batch.waiting = true;
+      for (const linkId of batch.batch.keys()) queuedLinks.set(linkId, batch);
+    }
     for (let next = unwritten[0]; next !== undefined; next = unwritten[0]) {
       if (!next.attempted) {
         // From here on its content is what the id stands for: a retry must send exactly it again.
         next.attempted = true;
-        for (const linkId of next.batch.keys()) queuedLinks.delete(linkId);
+        if (next.waiting) for (const linkId of next.batch.keys()) queuedLinks.delete(linkId);
       }
       try {
         await options.store.applyClicks([...next.batch.values()], next.id);
