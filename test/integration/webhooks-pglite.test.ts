@@ -222,9 +222,11 @@ describe('webhooks on curt serve over PGlite', () => {
     hooks.setMode('fail');
     const link = await api.createLink(dave, 'https://example.com/retried');
 
+    // The claim counts the attempt (and leases the row) before the receiver answers: the outcome is
+    // recorded once last_status is.
     const failed = await untilValue('the failed attempt recorded', async () => {
       const [d] = await api.deliveries(dave, endpoint.id);
-      return d?.attempts === 1 ? d : undefined;
+      return d?.attempts === 1 && d.last_status !== null ? d : undefined;
     }, 10_000);
     assert.deepEqual(hooks.attempts, ['fail']);
     assert.deepEqual([failed.state, failed.last_status, failed.last_error], ['pending', 500, 'answered 500']);
@@ -250,7 +252,7 @@ describe('webhooks on curt serve over PGlite', () => {
     const endpoint = await api.addEndpoint(erin, hooks.url, ['link.created', 'link.clicked']);
     hooks.setMode('fail');
     const link = await api.createLink(erin, 'https://example.com/restarted');
-    await until(async () => (await api.deliveries(erin, endpoint.id)).some((d) => d.type === 'link.created' && d.attempts === 1), 10_000, 'the failed attempt recorded');
+    await until(async () => (await api.deliveries(erin, endpoint.id)).some((d) => d.type === 'link.created' && d.attempts === 1 && d.last_status !== null), 10_000, 'the failed attempt recorded');
     // Written by a flush before the stop or by the stop's own: either way, before the restart.
     for (let i = 0; i < 3; i++) await api.visit(link.short_code, PERSON);
     await api.visit(link.short_code, { 'user-agent': PREVIEW_BOT_UA });
