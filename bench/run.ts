@@ -326,7 +326,6 @@ async function benchOneMachine(
     const wrongExact = await checkExactLocations(serve.url, links, EXACT_SAMPLE);
     // Every counted click written (the exact-Location sample's too), then where they went.
     await clicksWritten([serve]);
-    const counters = await clickCounters(serve);
     const client = createCurtClient({ baseUrl: serve.url, apiKey: adminKey });
     let clicks = 0;
     let linksKept = 0;
@@ -334,9 +333,8 @@ async function benchOneMachine(
       clicks += link.clicks;
       linksKept += 1;
     }
-    const exitCode = await serve.stop();
-    const account: ClickAccount = { service: 'curt serve', ...counters, exitCode, logTail: serve.output().slice(-LOG_TAIL_CHARS) };
-    return { clicks, redirectsServed: counters.redirected, wrongExact, createdServed, linksKept, warmMisses, warmLinks: hot.length, account };
+    const account = await stopAccounted('curt serve', serve);
+    return { clicks, redirectsServed: account.redirected, wrongExact, createdServed, linksKept, warmMisses, warmLinks: hot.length, account };
   } finally {
     await serve.stop();
   }

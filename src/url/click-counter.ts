@@ -56,11 +56,9 @@ interface Batch {
   /** Its entries (links, days, values), counted against bufferMax until it is written. */
   entries: number;
   /**
-   * Whether the store has been given it. Until then its counts may still grow: a click of a link it
-   * holds is added there, not to the buffer. From then on it is written, and retried, as it is.
+   * Whether it waits behind another batch's write, its links in queuedLinks: a click of one of them
+   * is added here, not to the buffer. Once given to the store it is written, and retried, as it is.
    */
-  attempted: boolean;
-  /** Whether its links are in queuedLinks: only a batch that waits behind another's write is. */
   waiting: boolean;
 }
 
@@ -110,10 +108,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let queue: { linkId: number; at: Date; seen: SeenRequest }[] = [];
   let drainScheduled = false;
   /**
-   * The links of batches taken for writing that the store has not been given yet, and their batch. A
-   * flush that falls behind (PGlite: one statement at a time, docs/performance.md) holds most of the
+   * The links of the batches that wait behind another's write, and their batch. A flush that falls
+   * behind (PGlite: one statement at a time, docs/performance.md) holds most of the
    * links that get traffic in such batches; their next clicks are added there rather than making a
-   * second entry for the link in the buffer, which under the bound would drop the clicks of links
+   * second entry for the link in the buffer, which under the bound could drop the clicks of links
    * not yet held anywhere (docs/operations.md, "Clicks: what can be lost").
    */
   const queuedLinks = new Map<number, Batch>();
@@ -262,7 +260,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     let current: Batch | null = null;
     for (const aggregate of buffer.values()) {
       if (current === null || current.batch.size >= maxBatchLinks) {
-        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, attempted: false, waiting: false };
+        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, waiting: false };
         batches.push(current);
       }
       current.batch.set(aggregate.linkId, aggregate);
@@ -290,19 +288,19 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     // What failed before goes first; then this interval's buffer. Never more than that: under
     // traffic the buffer fills again while the batches are written, and that is the next flush's.
     if (buffer.size > 0) unwritten.push(...takeBuffer());
-    // The batches behind the first wait for its write: their links' next clicks go into them. The
-    // first is given to the store at once, so a flush of one batch (the usual one on PostgreSQL) does
-    // no more than before.
+    // The batches behind the first wait for its write: their links' next clicks go into them. Only the
+    // first is ever given to the store (a failure ends the flush), and it is given at once, so a flush
+    // of one batch registers nothing.
     for (const batch of unwritten.slice(1)) {
-      if (batch.attempted || batch.waiting) continue;
+      if (batch.waiting) continue;
       batch.waiting = true;
       for (const linkId of batch.batch.keys()) queuedLinks.set(linkId, batch);
     }
     for (let next = unwritten[0]; next !== undefined; next = unwritten[0]) {
-      if (!next.attempted) {
+      if (next.waiting) {
         // From here on its content is what the id stands for: a retry must send exactly it again.
-        next.attempted = true;
-        if (next.waiting) for (const linkId of next.batch.keys()) queuedLinks.delete(linkId);
+        next.waiting = false;
+        for (const linkId of next.batch.keys()) queuedLinks.delete(linkId);
       }
       try {
         await options.store.applyClicks([...next.batch.values()], next.id);

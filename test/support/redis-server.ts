@@ -22,14 +22,18 @@ export interface PrivateRedis {
   stop(): Promise<void>;
 }
 
-async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+/**
+ * redis-server on `port` (no persistence), with `args` after the defaults; resolves once it answers
+ * PING. A server that exits or does not answer within `timeoutMs` fails with its output.
+ */
+export async function launchRedis(port: number, args: readonly string[] = [], timeoutMs = 10_000): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}:\n${output}`);
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -50,7 +54,7 @@ async function launch(port: number): Promise<ChildProcess> {
   }
 }
 
-async function killAndWait(child: ChildProcess): Promise<void> {
+export async function killAndWait(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   // A frozen process only dies of SIGKILL once it is scheduled again; SIGCONT makes that prompt.
@@ -59,8 +63,12 @@ async function killAndWait(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** On a port picked free, which another process may take before redis-server binds it: then on another, twice at most. */
-async function launchOnFreePort(): Promise<{ port: number; child: ChildProcess }> {
+/**
+ * `launch` on a port picked free. A picked port is not reserved: until redis-server binds it, any
+ * process may take it (an outgoing connection's local port among them, from the same range). A start
+ * that found it taken is made again on a new port, twice at most.
+ */
+export async function onFreePort(launch: (port: number) => Promise<ChildProcess>): Promise<{ port: number; child: ChildProcess }> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     try {
@@ -72,7 +80,7 @@ async function launchOnFreePort(): Promise<{ port: number; child: ChildProcess }
 }
 
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const launched = await launchOnFreePort();
+  const launched = await onFreePort((port) => launchRedis(port));
   const port = launched.port;
   let child = launched.child;
   const clients: Redis[] = [];
@@ -89,7 +97,7 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     thaw: () => process.kill(pidOf(), 'SIGCONT'),
     async restart() {
       await killAndWait(child);
-      child = await launch(port);
+      child = await launchRedis(port);
     },
     client() {
       const redis = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 50 });
