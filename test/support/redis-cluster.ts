@@ -2,15 +2,15 @@
 // in a temp folder, joined by `redis-cli --cluster create`. A master can be SIGKILLed and its
 // replica's promotion awaited; stop() kills every process by pid. Never the shared server. No
 // persistence: what a killed master held lives on only in its replica.
-import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { freePort } from './processes.ts';
-import { killAndWait, launchRedis, onFreePort } from './redis-server.ts';
 
 const run = promisify(execFile);
 
@@ -73,15 +73,44 @@ async function ask<T>(port: number, command: (redis: Redis) => Promise<T>): Prom
 
 const tail = (text: string): string => text.slice(-1500);
 
-/** One cluster node on ports picked free (the bus's too: port + 10000, its default, need not be free or exist). */
+/**
+ * One cluster node on ports picked free. A picked port is not reserved: until redis-server binds it,
+ * any process on the machine may take it (an outgoing connection's local port among them, from the
+ * same range). A node that exits before it answers is started again on new ports, twice at most; its
+ * log says why it exited, and goes into the error otherwise.
+ */
 async function startNode(dir: string): Promise<ClusterNode> {
-  return onFreePort(async (port) =>
-    launchRedis(
-      port,
-      ['--cluster-port', String(await freePort()), '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000', '--dir', dir],
-      START_TIMEOUT_MS,
-    ),
-  );
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    // The cluster bus would default to port + 10000, which need not be free (or exist).
+    const busPort = await freePort();
+    const logfile = join(dir, `redis-${port}.log`);
+    const child = spawn(
+      'redis-server',
+      [
+        '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1',
+        '--cluster-enabled', 'yes', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--cluster-node-timeout', '1000',
+        '--save', '', '--appendonly', 'no', '--dir', dir, '--logfile', logfile,
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
+      if ((await ask(port, (r) => r.ping()).catch(() => undefined)) === 'PONG') return { port, child };
+      await sleep(50);
+    }
+    await killAndWait(child);
+    const log = await readFile(logfile, 'utf8').catch(() => '');
+    if (attempt < 3 && log.includes('Address already in use')) continue;
+    throw new Error(`redis cluster: the node on port ${port} did not start (bus port ${busPort}); its log:\n${tail(log)}`);
+  }
+}
+
+async function killAndWait(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
 }
 
 export async function startRedisCluster(): Promise<PrivateRedisCluster> {

@@ -54,7 +54,7 @@ export async function launchRedis(port: number, args: readonly string[] = [], ti
   }
 }
 
-export async function killAndWait(child: ChildProcess): Promise<void> {
+async function killAndWait(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = once(child, 'exit');
   // A frozen process only dies of SIGKILL once it is scheduled again; SIGCONT makes that prompt.
