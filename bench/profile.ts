@@ -8,8 +8,14 @@
 // divides: by part (Node's HTTP, Fastify, Curt's own modules, GC...) and by function.
 // PROFILE_ENTRY=dist/url/main.js (after `npm run build`) profiles the compiled service: tsx runs the
 // sources with their whitespace removed, so a function's line is always about 1; tsc keeps lines.
+// PROFILE_PERF=1 samples with Linux `perf` instead (on-CPU time only, the kernel's share included):
+// V8's sampler also samples a thread preempted inside a system call, so on a busy machine it charges
+// a loopback write() with the time Redis or PostgreSQL ran after it woke them.
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -29,6 +35,7 @@ const MODE = process.env.PROFILE_MODE === 'serve' ? 'serve' : 'url-service';
 /** warm: a Zipf mix over codes all requested before; cold: each code once, none before; create: POST /urls. */
 const SCENARIO = (['warm', 'cold', 'create'] as const).find((s) => s === process.env.PROFILE_SCENARIO) ?? 'warm';
 const CONNECTIONS = 50;
+const PERF = process.env.PROFILE_PERF === '1';
 const SERVE_ADMIN_KEY = 'curt_bench-admin-key-0123456789abcdef';
 
 interface ProfileNode {
@@ -132,7 +139,8 @@ async function main(): Promise<void> {
   const prefix = `bench:profile:${id}:`;
   const work = mkdtempSync(join(tmpdir(), 'curt-profile-'));
   const profileDir = join(work, 'profile');
-  const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const perfData = join(work, 'perf.data');
+  const nodeArgs = PERF ? ['--perf-basic-prof'] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
   const database = await withDatabase(DATABASE_URL, `curt_profile_${id}`);
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();
@@ -173,10 +181,22 @@ async function main(): Promise<void> {
     // V8's profile clock is the monotonic clock, as process.hrtime is: the window is comparable.
     const commandsBefore = parseCommandStats(await redis.info('commandstats'));
     const from = Number(process.hrtime.bigint() / 1000n);
+    const pid = service.child.pid ?? 0;
+    const perf = PERF ? spawn('perf', ['record', '-F', '2999', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : undefined;
+    if (perf !== undefined) await sleep(500);
     const round = await measureRound(scenario, serverOf(service));
     const to = Number(process.hrtime.bigint() / 1000n);
+    if (perf !== undefined) {
+      perf.kill('SIGINT');
+      await once(perf, 'exit');
+    }
     const commandsAfter = parseCommandStats(await redis.info('commandstats'));
     await service.stop();
+    if (perf !== undefined) {
+      printPerf(perfData, round.cpuUs, `${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc)`);
+      rmSync(`/tmp/perf-${pid}.map`, { force: true });
+      return;
+    }
     const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
     if (file === undefined) throw new Error('no profile written');
     // PROFILE_SAVE=<file>.cpuprofile keeps the whole profile (Chrome DevTools opens it) for the call tree.
@@ -198,6 +218,24 @@ async function main(): Promise<void> {
   } finally {
     await tearDown({ processes, redis, prefixes: [prefix], database, work });
   }
+}
+
+/** `perf report`'s self time by binary and by symbol, as µs per request of the /proc CPU figure. */
+function printPerf(file: string, cpuUs: number, heading: string): void {
+  const report = (sort: string): [number, string][] => {
+    const run = spawnSync('perf', ['report', '-i', file, '--no-children', '--sort', sort, '--stdio'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    if (run.status !== 0) throw new Error(`perf report failed: ${run.stderr}`);
+    return run.stdout.split('\n').flatMap((line) => {
+      const match = /^\s+([\d.]+)%\s+(.*)$/.exec(line);
+      return match === null ? [] : [[Number(match[1]), (match[2] ?? '').replace(/\s+/g, ' ').trim()] as [number, string]];
+    });
+  };
+  const row = ([share, what]: [number, string]): string => `| ${share.toFixed(1)} % | ${((cpuUs * share) / 100).toFixed(1)} | \`${what.slice(0, 110)}\` |`;
+  console.log(`\n${SCENARIO}, ${MODE}, perf (on-CPU samples): ${heading}\n`);
+  console.log('| share | µs/req | binary (JIT code: perf-<pid>.map) |\n| ---: | ---: | --- |');
+  for (const line of report('dso')) console.log(row(line));
+  console.log('\n| share | µs/req | binary, symbol |\n| ---: | ---: | --- |');
+  for (const line of report('dso,sym').slice(0, Number(process.env.PROFILE_TOP ?? 60))) console.log(row(line));
 }
 
 /** Calls per command from INFO commandstats (`cmdstat_get:calls=12,usec=…`). */

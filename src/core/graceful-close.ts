@@ -71,11 +71,12 @@ export function installGracefulClose(app: FastifyInstance, options: { trackReque
   };
   // Before Fastify's own listener, so the count includes this request when its answer is sent.
   if (options.trackRequests !== 'by-caller') app.server.prependListener('request', track);
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback, not an async hook: nothing here waits, and every answer passes it.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const socket = request.raw.socket;
     countDown(socket, reply.raw);
     if (draining && (pending.get(socket) ?? 0) === 0) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
   /** Resolves when no connection is open, or after `ms`. */

@@ -191,16 +191,20 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   app.server.on('checkExpectation', answerUnmetExpectation);
   app.addSchema(ProblemSchema);
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks that never wait take a callback: an async hook costs every request a promise and a turn of
+  // the microtask queue for nothing.
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // Fastify's clock starts when it gets the request: for one a fast path held first, from then.
     const held = heldSince.get(request.raw);
     const ms = held === undefined ? reply.elapsedTime : performance.now() - held;
     observe(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, ms / 1000);
     if (reply.statusCode >= 500) request.log.warn({ method: request.method, url: request.url, status: reply.statusCode, ms }, 'request failed');
     else if (debugEnabled()) request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms }, 'request');
+    done();
   });
 
   await app.register(swagger, {

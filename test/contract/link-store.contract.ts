@@ -95,6 +95,23 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       await assert.rejects(store.insert(link({ code: created.code })), CodeExists);
     });
 
+    test('insert keeps every text as given, in a batch of links inserted together: quotes, backslashes, commas, braces, NULL, spaces', async () => {
+      const tricky = ['https://example.com/a"b\\c,d{e}f', 'https://example.com/NULL', 'https://example.com/ sp%20ace?x={"y":[1,2]}', 'https://example.com/\\"'];
+      const tags = [['q"uote', 'back\\slash', 'com,ma', '{brace}', 'NULL'], [], ['é ü']];
+      const expiresAt = new Date(Date.UTC(2099, 0, 2, 3, 4, 5, 678));
+      const made = await Promise.all(
+        tricky.map((url, i) => store.insert(link({ url, tags: tags[i % tags.length] ?? [], expiresAt: i === 0 ? expiresAt : null, passwordHash: i === 1 ? 'hash"with\\quote' : null, ownerKeyId: null }))),
+      );
+      for (const [i, created] of made.entries()) {
+        assert.equal(created.url, tricky[i]);
+        assert.deepEqual(created.tags, tags[i % tags.length]);
+        assert.deepEqual(await store.findByCode(created.code), created);
+      }
+      assert.equal(made[0]?.expiresAt?.toISOString(), '2099-01-02T03:04:05.678Z');
+      assert.equal(made[1]?.hasPassword, true);
+      assert.equal(await store.findPasswordHash(made[1]?.id ?? 0), 'hash"with\\quote');
+    });
+
     test('insert keeps a visit limit and query forwarding; one-time is max_visits 1, and a given limit wins over it', async () => {
       const limited = await store.insert(link({ maxVisits: 5, forwardQuery: true }));
       assert.deepEqual([limited.maxVisits, limited.visits, limited.isOneTime, limited.forwardQuery], [5, 0, false, true]);

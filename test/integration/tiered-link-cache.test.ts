@@ -92,6 +92,34 @@ describe('tiered link cache over Redis pub/sub', () => {
     await until(async () => (await b.cache.get('chg02')) === undefined, 'b to drop the deleted entry');
   });
 
+  test('the links created in one tick reach the other replica in one message, each code dropped from its memory', async () => {
+    const a = await replica('new-a');
+    const b = await replica('new-b');
+    const codes = ['new01', 'new02', 'new03', 'new04', 'new05'];
+    // b holds "no such code" in memory for each: only the creations' message can make it look again.
+    for (const code of codes) {
+      await a.cache.setMissing(code, 30);
+      assert.equal(await b.cache.get(code), null);
+    }
+    await shared.redis.del(...codes.map((code) => `${shared.prefix}url:${code}`));
+    assert.equal(await b.cache.get('new01'), null, 'served from memory');
+
+    const listener = shared.redis.duplicate();
+    const messages: string[] = [];
+    listener.on('message', (_channel: string, message: string) => messages.push(message));
+    await listener.subscribe(`${shared.prefix}invalidate`);
+    try {
+      await Promise.all(codes.map((code, i) => a.cache.set(code, link(50 + i), 60, { created: true })));
+      await until(() => messages.length > 0, 'the message');
+      await sleep(50);
+      assert.equal(messages.length, 1, `one message: ${messages.join(' | ')}`);
+      assert.equal(messages[0]?.split(':')[1], codes.join(','));
+      for (const [i, code] of codes.entries()) await until(async () => (await b.cache.get(code))?.id === 50 + i, `b to see ${code}`);
+    } finally {
+      listener.disconnect();
+    }
+  });
+
   test('a change is acknowledged by every other replica before the writer goes on: no polling, never the old state', async () => {
     const a = await replica('ack-a');
     const b = await replica('ack-b');

@@ -4,6 +4,7 @@
 // in local time per link), and the rows built on the way to those arrays were garbage to collect:
 // 8-10 µs of the service's CPU per link flushed, paid by the redirects (docs/performance.md).
 import type { ClickAggregate } from '../link-store.ts';
+import { literal, quoted } from './array-literal.ts';
 
 /** Each column as text PostgreSQL reads as an array of the column's type. */
 export interface ClickColumns {
@@ -13,13 +14,6 @@ export interface ClickColumns {
   days: [ids: string, days: string, clicks: string, botHits: string];
   /** Per link, day, dimension and value: id, day, dimension, value, hits; null when no value was kept. */
   values: [ids: string, days: string, dimensions: string, values: string, hits: string] | null;
-}
-
-const literal = (items: readonly (string | number)[]): string => `{${items.join(',')}}`;
-
-/** A text element, always quoted: values come from request headers (referrer hosts, bot names). */
-function quoted(text: string): string {
-  return text.includes('"') || text.includes('\\') ? `"${text.replace(/[\\"]/g, '\\$&')}"` : `"${text}"`;
 }
 
 /**

@@ -25,6 +25,8 @@ export interface ClickPartition {
 
 /** The first day of the UTC month of a day (YYYY-MM-DD), `months` months on. */
 export function monthOf(day: string, months = 0): string {
+  // Every flush asks this of every day it writes: no Date for the month a day is in.
+  if (months === 0) return `${day.slice(0, 7)}-01`;
   const date = new Date(`${day.slice(0, 7)}-01T00:00:00Z`);
   date.setUTCMonth(date.getUTCMonth() + months);
   return date.toISOString().slice(0, 10);

@@ -6,6 +6,7 @@ import { ServerBusy } from '../../core/errors.ts';
 import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import { listSegments, runListSegments } from './pg-link-list.ts';
+import { bool, literal, numberOrNull, quoted, quotedOrNull, timestampOrNull } from './array-literal.ts';
 import { clickColumns } from './click-columns.ts';
 import { analyseFilledPartitions, deleteClickDaysBefore, dropClickPartitionsBefore, ensureClickPartitions, isMissingPartition, MONTHS_AHEAD, monthOf } from './click-partitions.ts';
 import {
@@ -89,7 +90,10 @@ export function lookupLimits(maxWaitMs: number = REQUEST_PATH_TIMEOUTS.connectTi
 export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreOptions = {}): LinkStore {
   const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
   const limits = lookupLimits(options.maxWaitMs, options.maxQueued);
-  /** One statement for any number of links. A code already taken (or twice in the list) is left out by ON CONFLICT and answered CodeExists. */
+  /**
+   * One statement for any number of links. A code already taken (or twice in the list) is left out by
+   * ON CONFLICT and answered CodeExists. Each column is sent as one array literal (array-literal.ts).
+   */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
     const { rows } = await db.query<UrlRow>(
       // Each link's tags travel as a JSON array: unnest would flatten an array of arrays.
@@ -103,15 +107,15 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
        ), ${linkEventCte('link.created', 'inserted')}
        SELECT * FROM inserted`,
       [
-        links.map((l) => l.code),
-        links.map((l) => l.url),
-        links.map((l) => l.expiresAt),
-        links.map(maxVisitsOf),
-        links.map((l) => l.forwardQuery === true),
-        links.map((l) => l.isCustomAlias),
-        links.map((l) => l.ownerKeyId),
-        links.map((l) => JSON.stringify(l.tags ?? [])),
-        links.map((l) => l.passwordHash ?? null),
+        literal(links.map((l) => quoted(l.code))),
+        literal(links.map((l) => quoted(l.url))),
+        literal(links.map((l) => timestampOrNull(l.expiresAt))),
+        literal(links.map((l) => numberOrNull(maxVisitsOf(l)))),
+        literal(links.map((l) => bool(l.forwardQuery === true))),
+        literal(links.map((l) => bool(l.isCustomAlias))),
+        literal(links.map((l) => numberOrNull(l.ownerKeyId))),
+        literal(links.map((l) => (l.tags === undefined || l.tags.length === 0 ? '"[]"' : quoted(JSON.stringify(l.tags))))),
+        literal(links.map((l) => quotedOrNull(l.passwordHash ?? null))),
       ],
     );
     const inserted = new Map(rows.map((row) => [row.short_code, row]));

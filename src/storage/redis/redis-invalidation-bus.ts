@@ -1,5 +1,5 @@
-// The invalidation bus on Redis pub/sub: channel `{prefix}invalidate`, one message per changed code
-// and one per new cache epoch. Subscribing needs a connection of its own; its state is what
+// The invalidation bus on Redis pub/sub: channel `{prefix}invalidate`, one message per changed code,
+// one per turn for the codes of new links, and one per new cache epoch. Subscribing needs a connection of its own; its state is what
 // `subscribed()` reports, so a replica that may have missed messages (subscription down) stops
 // trusting its near cache at once. (A hung Redis keeps the subscription up: the epoch's lease covers that.)
 //
@@ -10,6 +10,7 @@
 // cluster bus, and SPUBLISH counts the receivers as PUBLISH does on a single server.
 import { randomUUID } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
+import { createBatcher } from '../../core/batcher.ts';
 import type { RedisClient } from '../../core/redis.ts';
 import { openShardSubscription } from './cluster-subscriber.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
@@ -33,6 +34,8 @@ export type RedisInvalidationBus = InvalidationBus & EpochChannel;
 
 /** How long a writer waits for the other replicas' acks before answering anyway, unless told otherwise. */
 const ACK_TIMEOUT_MS = 100;
+/** Most codes one unconfirmed message carries (about 3 KB of codes). */
+const MAX_CODES_PER_MESSAGE = 256;
 
 export function createRedisInvalidationBus(options: RedisInvalidationBusOptions): RedisInvalidationBus {
   const { redis, log, breaker } = options;
@@ -46,8 +49,9 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
   let active = false;
   let onReset: () => void = () => undefined;
 
-  // Messages are `<origin>:<code>`, `<origin>:<code>:<id>` when the writer waits for acks, or
-  // `<origin>:!<epoch>` for a new cache epoch (`!` is in no code). A replica ignores its own: it has
+  // Messages are `<origin>:<code>,<code>,…` (one code or more: the writer waits for no ack),
+  // `<origin>:<code>:<id>` when the writer waits for acks, or `<origin>:!<epoch>` for a new cache
+  // epoch (`!` and `,` are in no code). A replica ignores its own: it has
   // already dropped its entry, and hearing it later would only throw away a fresher fill.
   const origin = randomUUID().slice(0, 8);
   // A replica that dropped a code acknowledges it on the writer's own channel (message `<id>`), so the
@@ -71,10 +75,14 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
       if (/^!\d+(,\d+)*$/.test(body)) handlers.onEpoch(body.slice(1).split(',').map(Number));
       return;
     }
-    const [code, id] = body.split(':');
-    if (code === undefined) return;
-    handlers.onCode(code);
-    if (id !== undefined) publishTo(ackChannelOf(sender), id).catch(() => undefined);
+    const [codes, id] = body.split(':');
+    if (codes === undefined) return;
+    if (id !== undefined) {
+      handlers.onCode(codes);
+      publishTo(ackChannelOf(sender), id).catch(() => undefined);
+      return;
+    }
+    for (const code of codes.split(',')) handlers.onCode(code);
   };
   // Active only once the subscription is confirmed (again after every reconnect): a message sent
   // before that would be missed, so the near cache must not be trusted until then.
@@ -182,10 +190,24 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
     }
   }
 
+  // The unconfirmed messages of one tick go out as one: a coalesced INSERT's creations all publish
+  // as its result comes back, and one PUBLISH (and one delivery to each replica) for all of them costs
+  // less than one each. docs/performance.md, "Creation path".
+  const sendUnconfirmed = createBatcher<string, PublishResult>(
+    async (codes) => {
+      const delivered = (await send(`${origin}:${codes.join(',')}`)) !== null;
+      return codes.map(() => ({ delivered }));
+    },
+    MAX_CODES_PER_MESSAGE,
+    Number.POSITIVE_INFINITY,
+    undefined,
+    process.nextTick,
+  );
+
   return {
     async publish(code, publishOptions) {
       if (publishOptions?.confirm === true) return sendConfirmed(code);
-      return { delivered: (await send(`${origin}:${code}`)) !== null };
+      return sendUnconfirmed(code);
     },
     async publishEpoch(epochs) {
       await send(`${origin}:!${epochs.join(',')}`);
