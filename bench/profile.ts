@@ -140,7 +140,8 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'curt-profile-'));
   const profileDir = join(work, 'profile');
   const perfData = join(work, 'perf.data');
-  const nodeArgs = PERF ? ['--perf-basic-prof'] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  // PROFILE_NODE_ARGS: more flags for the profiled service (e.g. V8's --log-deopt --logfile=…).
+  const nodeArgs = [...(PERF ? ['--perf-basic-prof'] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')];
   const database = await withDatabase(DATABASE_URL, `curt_profile_${id}`);
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();
@@ -234,8 +235,26 @@ function printPerf(file: string, cpuUs: number, heading: string): void {
   console.log(`\n${SCENARIO}, ${MODE}, perf (on-CPU samples): ${heading}\n`);
   console.log('| share | µs/req | binary (JIT code: perf-<pid>.map) |\n| ---: | ---: | --- |');
   for (const line of report('dso')) console.log(row(line));
+  const symbols = report('dso,sym');
+  const kinds = new Map<string, number>();
+  for (const [share, what] of symbols) kinds.set(kindOf(what), (kinds.get(kindOf(what)) ?? 0) + share);
+  console.log('\n| share | µs/req | kind of work |\n| ---: | ---: | --- |');
+  for (const line of [...kinds].map(([kind, share]) => [share, kind] as [number, string]).sort((a, b) => b[0] - a[0])) console.log(row(line));
   console.log('\n| share | µs/req | binary, symbol |\n| ---: | ---: | --- |');
-  for (const line of report('dso,sym').slice(0, Number(process.env.PROFILE_TOP ?? 60))) console.log(row(line));
+  for (const line of symbols.slice(0, Number(process.env.PROFILE_TOP ?? 60))) console.log(row(line));
+}
+
+/** What a `perf report` line's symbol does, by its binary and name (first rule that matches). */
+function kindOf(what: string): string {
+  if (what.startsWith('[kernel.kallsyms]')) return 'kernel (system calls, network, scheduling)';
+  if (/\[JIT\]|perf-\d+\.map/.test(what)) return /JS:\*/.test(what) ? 'JavaScript, optimised (TurboFan/Maglev)' : 'JavaScript, baseline or interpreted; regular expressions';
+  if (/Scaveng|Sweep|Mark|Heap::|GCTracer|Evacuat|Compactor|ConcurrentMarking|MemoryAllocator|RememberedSet|Ephemeron/.test(what)) return 'garbage collection';
+  if (/compiler::|maglev::|Compile|Parser|Bytecode/.test(what)) return 'V8 compiling';
+  if (/Builtins_/.test(what)) return 'V8 builtins (property access, calls, promises, strings, Map)';
+  if (/llhttp|node::/.test(what)) return "Node's native code (HTTP parser, streams, bindings)";
+  if (/libc\.so|libstdc\+\+|libm\.so|libgcc/.test(what)) return 'C library (memory, copying)';
+  if (/uv_|libuv/.test(what)) return 'libuv';
+  return 'V8 runtime, other';
 }
 
 /** Calls per command from INFO commandstats (`cmdstat_get:calls=12,usec=…`). */
