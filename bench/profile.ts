@@ -13,7 +13,6 @@
 // a loopback write() with the time Redis or PostgreSQL ran after it woke them.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -183,14 +182,10 @@ async function main(): Promise<void> {
     const commandsBefore = parseCommandStats(await redis.info('commandstats'));
     const from = Number(process.hrtime.bigint() / 1000n);
     const pid = service.child.pid ?? 0;
-    const perf = PERF ? spawn('perf', ['record', '-F', '2999', '-p', String(pid), '-o', perfData], { stdio: 'ignore' }) : undefined;
-    if (perf !== undefined) await sleep(500);
+    const perf = PERF ? await startPerf(pid, perfData) : undefined;
     const round = await measureRound(scenario, serverOf(service));
     const to = Number(process.hrtime.bigint() / 1000n);
-    if (perf !== undefined) {
-      perf.kill('SIGINT');
-      await once(perf, 'exit');
-    }
+    if (perf !== undefined) await perf.stop();
     const commandsAfter = parseCommandStats(await redis.info('commandstats'));
     await service.stop();
     if (perf !== undefined) {
@@ -221,6 +216,27 @@ async function main(): Promise<void> {
   }
 }
 
+/** `perf record` of one process, running once this resolves; throws (with perf's words) when it could not start. */
+async function startPerf(pid: number, file: string): Promise<{ stop(): Promise<void> }> {
+  if (pid === 0) throw new Error('the profiled service has no pid');
+  const perf = spawn('perf', ['record', '-F', '2999', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  perf.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const ended = new Promise<void>((resolve, reject) => {
+    perf.once('error', reject);
+    perf.once('exit', () => resolve());
+  });
+  // Attaching takes a moment; an early exit is a failure (no permission, no such process).
+  const early = await Promise.race([ended.then(() => 'exited' as const), sleep(500).then(() => 'running' as const)]);
+  if (early === 'exited') throw new Error(`perf record exited at once: ${said.trim()}`);
+  return {
+    async stop() {
+      perf.kill('SIGINT');
+      await ended;
+    },
+  };
+}
+
 /** `perf report`'s self time by binary and by symbol, as µs per request of the /proc CPU figure. */
 function printPerf(file: string, cpuUs: number, heading: string): void {
   const report = (sort: string): [number, string][] => {
@@ -249,7 +265,8 @@ function kindOf(what: string): string {
   if (what.startsWith('[kernel.kallsyms]')) return 'kernel (system calls, network, scheduling)';
   if (/\[JIT\]|perf-\d+\.map/.test(what)) return /JS:\*/.test(what) ? 'JavaScript, optimised (TurboFan/Maglev)' : 'JavaScript, baseline or interpreted; regular expressions';
   if (/Scaveng|Sweep|Mark|Heap::|GCTracer|Evacuat|Compactor|ConcurrentMarking|MemoryAllocator|RememberedSet|Ephemeron/.test(what)) return 'garbage collection';
-  if (/compiler::|maglev::|Compile|Parser|Bytecode/.test(what)) return 'V8 compiling';
+  // V8's own parser and compilers; not JSON.parse (JsonParser) nor Node's HTTP parser (node::…::Parser).
+  if (/v8::internal::(compiler::|maglev::|baseline::|Compiler|Parser(Base)?[<:]|PreParser|ScopeInfo|BytecodeGenerator|interpreter::BytecodeArrayBuilder)|Builtins_CompileLazy/.test(what)) return 'V8 compiling';
   if (/Builtins_/.test(what)) return 'V8 builtins (property access, calls, promises, strings, Map)';
   if (/llhttp|node::/.test(what)) return "Node's native code (HTTP parser, streams, bindings)";
   if (/libc\.so|libstdc\+\+|libm\.so|libgcc/.test(what)) return 'C library (memory, copying)';

@@ -23,11 +23,16 @@ export interface ClickPartition {
   detachPending: boolean;
 }
 
+/** A year and a month as the first 7 characters of a day: all monthOf reads of it. */
+const YEAR_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+
 /** The first day of the UTC month of a day (YYYY-MM-DD), `months` months on. */
 export function monthOf(day: string, months = 0): string {
-  // Every flush asks this of every day it writes: no Date for the month a day is in.
-  if (months === 0) return `${day.slice(0, 7)}-01`;
-  const date = new Date(`${day.slice(0, 7)}-01T00:00:00Z`);
+  // Every flush asks this of every day it writes: no Date for the month a day is in. Anything else
+  // goes through Date, which refuses what is no month (the month is written into DDL).
+  const month = day.slice(0, 7);
+  if (months === 0 && YEAR_MONTH.test(month)) return `${month}-01`;
+  const date = new Date(`${month}-01T00:00:00Z`);
   date.setUTCMonth(date.getUTCMonth() + months);
   return date.toISOString().slice(0, 10);
 }

@@ -201,7 +201,7 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
     MAX_CODES_PER_MESSAGE,
     Number.POSITIVE_INFINITY,
     undefined,
-    process.nextTick,
+    (dispatch) => process.nextTick(dispatch),
   );
 
   return {
