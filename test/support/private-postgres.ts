@@ -93,6 +93,8 @@ export interface PrivatePostgresOptions {
    * primary (test/support/postgres-replica.ts). Runs as the server's user, with this program and its arguments.
    */
   initialise?: { program: string; args: (dataDir: string) => string[] };
+  /** Picks the port to try (default freePort); a test of the retry gives a taken one first. */
+  pickPort?: () => Promise<number>;
 }
 
 export async function startPrivatePostgres(label: string, options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
@@ -112,7 +114,8 @@ export async function startPrivatePostgres(label: string, options: PrivatePostgr
     ...asUser,
   });
   if (init.status !== 0) throw new Error(`${initialise.program} failed:\n${init.stdout}\n${init.stderr}`);
-  const port = await freePort();
+  const pickPort = options.pickPort ?? freePort;
+  let port = await pickPort();
   const logPath = join(dataDir, 'server.log');
   let child: ChildProcess | null = null;
 
@@ -150,8 +153,12 @@ export async function startPrivatePostgres(label: string, options: PrivatePostgr
     }
   }
 
+  function fullLog(): string {
+    return existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
+  }
+
   function readLog(): string {
-    return existsSync(logPath) ? readFileSync(logPath, 'utf8').slice(-4000) : '';
+    return fullLog().slice(-4000);
   }
 
   /** The postmaster and its children, postmaster first. */
@@ -177,7 +184,23 @@ export async function startPrivatePostgres(label: string, options: PrivatePostgr
     }
   }
 
-  await start();
+  // A port from freePort() is not reserved: until postgres binds it, any process may take it (an
+  // outgoing connection's local port among them). The first start moves to a new port when that
+  // happened, twice at most; a restart keeps its port, which the server held until it was killed.
+  for (let attempt = 1; ; attempt++) {
+    const logBefore = fullLog().length;
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (!(attempt < 3 && fullLog().slice(logBefore).includes('Address already in use'))) {
+        // The error holds the log's tail; nothing else of the folder is wanted.
+        rmSync(dataDir, { recursive: true, force: true });
+        throw err;
+      }
+      port = await pickPort();
+    }
+  }
   // A test that crashes must not leave a server running: kill it with the test process.
   const onExit = (): void => signal(instance(), 'SIGKILL');
   process.once('exit', onExit);
