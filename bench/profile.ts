@@ -9,8 +9,8 @@
 // PROFILE_ENTRY=dist/url/main.js (after `npm run build`) profiles the compiled service: tsx runs the
 // sources with their whitespace removed, so a function's line is always about 1; tsc keeps lines.
 // PROFILE_PERF=1 samples with Linux `perf` instead (on-CPU time only, the kernel's share included):
-// V8's sampler also samples a thread preempted inside a system call, so on a busy machine it charges
-// a loopback write() with the time Redis or PostgreSQL ran after it woke them.
+// V8's sampler charged the loopback writes to Redis with more time than perf found in the whole
+// kernel (docs/performance.md, "Which profiler to read").
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -188,8 +188,12 @@ async function main(): Promise<void> {
     if (perf !== undefined) await perf.stop();
     const commandsAfter = parseCommandStats(await redis.info('commandstats'));
     await service.stop();
+    // The Redis server is shared: another client's commands in the window would count here too.
+    const perCommand = [...commandsAfter].map(([command, calls]) => [command, (calls - (commandsBefore.get(command) ?? 0)) / round.requests] as const).filter(([, n]) => n >= 0.001);
+    const commandsLine = `Redis commands per request: ${perCommand.sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command} ${n.toFixed(3)}`).join(', ') || 'none'}\n`;
     if (perf !== undefined) {
       printPerf(perfData, round.cpuUs, `${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc)`);
+      console.log(`\n${commandsLine}`);
       rmSync(`/tmp/perf-${pid}.map`, { force: true });
       return;
     }
@@ -200,9 +204,7 @@ async function main(): Promise<void> {
     const { parts, functions, within, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
     const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
     console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), system calls per request: ${round.writesPerReq.toFixed(2)} writes, ${round.readsPerReq.toFixed(2)} reads; ${total} samples (idle excluded)\n`);
-    // The Redis server is shared: another client's commands in the window would count here too.
-    const perCommand = [...commandsAfter].map(([command, calls]) => [command, (calls - (commandsBefore.get(command) ?? 0)) / round.requests] as const).filter(([, n]) => n >= 0.001);
-    console.log(`Redis commands per request: ${perCommand.sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command} ${n.toFixed(3)}`).join(', ') || 'none'}\n`);
+    console.log(commandsLine);
     console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
     for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
     const topFunctions = (title: string, samples: Map<string, number>): void => {
@@ -253,7 +255,10 @@ function printPerf(file: string, cpuUs: number, heading: string): void {
   for (const line of report('dso')) console.log(row(line));
   const symbols = report('dso,sym');
   const kinds = new Map<string, number>();
-  for (const [share, what] of symbols) kinds.set(kindOf(what), (kinds.get(kindOf(what)) ?? 0) + share);
+  for (const [share, what] of symbols) {
+    const kind = kindOf(what);
+    kinds.set(kind, (kinds.get(kind) ?? 0) + share);
+  }
   console.log('\n| share | µs/req | kind of work |\n| ---: | ---: | --- |');
   for (const line of [...kinds].map(([kind, share]) => [share, kind] as [number, string]).sort((a, b) => b[0] - a[0])) console.log(row(line));
   // perf prints shares to two decimals: thousands of JIT symbols under 0.005 % each show as 0.00 %.

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { migrate } from '../../src/core/migrate.ts';
 import { testLogger } from './log.ts';
-import { freePort } from './processes.ts';
+import { onFreePort } from './processes.ts';
 
 const BIN = process.env.TEST_POSTGRES_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -93,7 +93,7 @@ export interface PrivatePostgresOptions {
    * primary (test/support/postgres-replica.ts). Runs as the server's user, with this program and its arguments.
    */
   initialise?: { program: string; args: (dataDir: string) => string[] };
-  /** Picks the port to try (default freePort); a test of the retry gives a taken one first. */
+  /** Picks the port to try (default freePort, see onFreePort); a test of the retry gives a taken one first. */
   pickPort?: () => Promise<number>;
 }
 
@@ -114,8 +114,8 @@ export async function startPrivatePostgres(label: string, options: PrivatePostgr
     ...asUser,
   });
   if (init.status !== 0) throw new Error(`${initialise.program} failed:\n${init.stdout}\n${init.stderr}`);
-  const pickPort = options.pickPort ?? freePort;
-  let port = await pickPort();
+  /** Set by the first start (onFreePort, below); a restart keeps it. */
+  let port = 0;
   const logPath = join(dataDir, 'server.log');
   let child: ChildProcess | null = null;
 
@@ -153,12 +153,8 @@ export async function startPrivatePostgres(label: string, options: PrivatePostgr
     }
   }
 
-  function fullLog(): string {
-    return existsSync(logPath) ? readFileSync(logPath, 'utf8') : '';
-  }
-
   function readLog(): string {
-    return fullLog().slice(-4000);
+    return existsSync(logPath) ? readFileSync(logPath, 'utf8').slice(-4000) : '';
   }
 
   /** The postmaster and its children, postmaster first. */
@@ -184,22 +180,19 @@ export async function startPrivatePostgres(label: string, options: PrivatePostgr
     }
   }
 
-  // A port from freePort() is not reserved: until postgres binds it, any process may take it (an
-  // outgoing connection's local port among them). The first start moves to a new port when that
-  // happened, twice at most; a restart keeps its port, which the server held until it was killed.
-  for (let attempt = 1; ; attempt++) {
-    const logBefore = fullLog().length;
-    try {
+  // The first start moves to a new port when the one picked was taken before postgres bound it; a
+  // restart keeps its port, which the server held until it was killed.
+  try {
+    // start's error quotes the log's tail, which onFreePort reads. The log keeps every attempt, so
+    // a taken port's line may cost one attempt more than needed, never one fewer.
+    await onFreePort(async (picked) => {
+      port = picked;
       await start();
-      break;
-    } catch (err) {
-      if (!(attempt < 3 && fullLog().slice(logBefore).includes('Address already in use'))) {
-        // The error holds the log's tail; nothing else of the folder is wanted.
-        rmSync(dataDir, { recursive: true, force: true });
-        throw err;
-      }
-      port = await pickPort();
-    }
+    }, options.pickPort);
+  } catch (err) {
+    // The error holds the log's tail; nothing else of the folder is wanted.
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
   }
   // A test that crashes must not leave a server running: kill it with the test process.
   const onExit = (): void => signal(instance(), 'SIGKILL');

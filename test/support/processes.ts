@@ -17,6 +17,23 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * `launch` on a port picked free (by `pick`, freePort unless told). A picked port is not reserved:
+ * until the server binds it, any process may take it (an outgoing connection's local port among
+ * them, from the same range). A launch whose error says "Address already in use" is made again on a
+ * new port, twice at most.
+ */
+export async function onFreePort<T>(launch: (port: number) => Promise<T>, pick: () => Promise<number> = freePort): Promise<{ port: number; launched: T }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await pick();
+    try {
+      return { port, launched: await launch(port) };
+    } catch (err) {
+      if (!(attempt < 3 && err instanceof Error && err.message.includes('Address already in use'))) throw err;
+    }
+  }
+}
+
 export interface ServiceProcess {
   url: string;
   port: number;

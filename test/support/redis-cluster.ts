@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from './processes.ts';
+import { freePort, onFreePort } from './processes.ts';
 
 const run = promisify(execFile);
 
@@ -74,14 +74,12 @@ async function ask<T>(port: number, command: (redis: Redis) => Promise<T>): Prom
 const tail = (text: string): string => text.slice(-1500);
 
 /**
- * One cluster node on ports picked free. A picked port is not reserved: until redis-server binds it,
- * any process on the machine may take it (an outgoing connection's local port among them, from the
- * same range). A node that exits before it answers is started again on new ports, twice at most; its
- * log says why it exited, and goes into the error otherwise.
+ * One cluster node on ports picked free (onFreePort: started again on new ports when the one picked
+ * was taken before redis-server bound it). A node that does not answer fails with its log, which
+ * says why it exited.
  */
 async function startNode(dir: string): Promise<ClusterNode> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+  const { port, launched: child } = await onFreePort(async (port) => {
     // The cluster bus would default to port + 10000, which need not be free (or exist).
     const busPort = await freePort();
     const logfile = join(dir, `redis-${port}.log`);
@@ -96,14 +94,14 @@ async function startNode(dir: string): Promise<ClusterNode> {
     );
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
-      if ((await ask(port, (r) => r.ping()).catch(() => undefined)) === 'PONG') return { port, child };
+      if ((await ask(port, (r) => r.ping()).catch(() => undefined)) === 'PONG') return child;
       await sleep(50);
     }
     await killAndWait(child);
     const log = await readFile(logfile, 'utf8').catch(() => '');
-    if (attempt < 3 && log.includes('Address already in use')) continue;
     throw new Error(`redis cluster: the node on port ${port} did not start (bus port ${busPort}); its log:\n${tail(log)}`);
-  }
+  });
+  return { port, child };
 }
 
 async function killAndWait(child: ChildProcess): Promise<void> {

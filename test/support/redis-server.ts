@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import { freePort } from './processes.ts';
+import { onFreePort } from './processes.ts';
 
 export interface PrivateRedis {
   port: number;
@@ -23,17 +23,17 @@ export interface PrivateRedis {
 }
 
 /**
- * redis-server on `port` (no persistence), with `args` after the defaults; resolves once it answers
- * PING. A server that exits or does not answer within `timeoutMs` fails with its output.
+ * redis-server on `port` (no persistence); resolves once it answers PING. A server that exits or
+ * does not answer within 10 s fails with its output.
  */
-export async function launchRedis(port: number, args: readonly string[] = [], timeoutMs = 10_000): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args], {
+async function launchRedis(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + 10_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}:\n${output}`);
     const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -63,26 +63,10 @@ async function killAndWait(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/**
- * `launch` on a port picked free. A picked port is not reserved: until redis-server binds it, any
- * process may take it (an outgoing connection's local port among them, from the same range). A start
- * that found it taken is made again on a new port, twice at most.
- */
-export async function onFreePort(launch: (port: number) => Promise<ChildProcess>): Promise<{ port: number; child: ChildProcess }> {
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return { port, child: await launch(port) };
-    } catch (err) {
-      if (!(attempt < 3 && err instanceof Error && err.message.includes('Address already in use'))) throw err;
-    }
-  }
-}
-
 export async function startPrivateRedis(): Promise<PrivateRedis> {
-  const launched = await onFreePort((port) => launchRedis(port));
-  const port = launched.port;
-  let child = launched.child;
+  const started = await onFreePort(launchRedis);
+  const port = started.port;
+  let child = started.launched;
   const clients: Redis[] = [];
   const pidOf = (): number => {
     if (child.pid === undefined) throw new Error('redis-server has no pid');

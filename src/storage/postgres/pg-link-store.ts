@@ -114,7 +114,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         literal(links.map((l) => bool(l.forwardQuery === true))),
         literal(links.map((l) => bool(l.isCustomAlias))),
         literal(links.map((l) => numberOrNull(l.ownerKeyId))),
-        literal(links.map((l) => (l.tags === undefined || l.tags.length === 0 ? '"[]"' : quoted(JSON.stringify(l.tags))))),
+        literal(links.map((l) => quoted(JSON.stringify(l.tags ?? [])))),
         literal(links.map((l) => quotedOrNull(l.passwordHash ?? null))),
       ],
     );

@@ -1,7 +1,8 @@
 // The invalidation bus on Redis pub/sub: channel `{prefix}invalidate`, one message per changed code,
-// one per turn for the codes of new links, and one per new cache epoch. Subscribing needs a connection of its own; its state is what
-// `subscribed()` reports, so a replica that may have missed messages (subscription down) stops
-// trusting its near cache at once. (A hung Redis keeps the subscription up: the epoch's lease covers that.)
+// one per tick for the codes of new links, and one per new cache epoch. Subscribing needs a
+// connection of its own; its state is what `subscribed()` reports, so a replica that may have missed
+// messages (subscription down) stops trusting its near cache at once. (A hung Redis keeps the
+// subscription up: the epoch's lease covers that.)
 //
 // On a Redis Cluster it is sharded pub/sub instead (SPUBLISH/SSUBSCRIBE, Redis 7): the channels
 // carry one hash tag (`{prefix}{invalidate}`, `{prefix}{invalidate}-ack:<replica>`), so they live on
@@ -75,14 +76,10 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
       if (/^!\d+(,\d+)*$/.test(body)) handlers.onEpoch(body.slice(1).split(',').map(Number));
       return;
     }
+    // A message with an id carries one code.
     const [codes, id] = body.split(':');
-    if (codes === undefined) return;
-    if (id !== undefined) {
-      handlers.onCode(codes);
-      publishTo(ackChannelOf(sender), id).catch(() => undefined);
-      return;
-    }
-    for (const code of codes.split(',')) handlers.onCode(code);
+    for (const code of codes?.split(',') ?? []) handlers.onCode(code);
+    if (id !== undefined) publishTo(ackChannelOf(sender), id).catch(() => undefined);
   };
   // Active only once the subscription is confirmed (again after every reconnect): a message sent
   // before that would be missed, so the near cache must not be trusted until then.
