@@ -23,7 +23,7 @@ import { DEFAULT_GEOIP_DB, openCountryResolver, publicAddress } from '../src/ana
 import { createUserAgentClassifier, UNKNOWN } from '../src/analytics/user-agent.ts';
 import { createVisitorClassifier, type SeenRequest, type VisitorClassifier } from '../src/analytics/visitor.ts';
 import { createLogger } from '../src/core/logger.ts';
-import type { ClickAggregate } from '../src/storage/link-store.ts';
+import { eachDayValue, type ClickAggregate } from '../src/storage/link-store.ts';
 import { createClickCounter } from '../src/url/click-counter.ts';
 import { ROOT } from '../test/support/processes.ts';
 import { disagreements, labelShares, readUserAgents, USER_AGENTS_FILE, type LabelledAgent } from './lib/user-agents.ts';
@@ -174,7 +174,9 @@ async function check(p: Plan, agents: LabelledAgent[], visitors: VisitorClassifi
     for (const link of batch) {
       tally.clicks += link.clicks;
       tally.botHits += link.botHits;
-      for (const day of link.days.values()) for (const [value, n] of day.values.get('country') ?? []) if (value !== UNKNOWN) tally.countries += n;
+      for (const day of link.days.values()) eachDayValue(day.values, (dimension, value, n) => {
+        if (dimension === 'country' && value !== UNKNOWN) tally.countries += n;
+      });
     }
   };
   await feed(p, build(p, null), visitors, tallying, tally);

@@ -140,7 +140,10 @@ async function main(): Promise<void> {
   const profileDir = join(work, 'profile');
   const perfData = join(work, 'perf.data');
   // PROFILE_NODE_ARGS: more flags for the profiled service (e.g. V8's --log-deopt --logfile=…).
-  const nodeArgs = [...(PERF ? ['--perf-basic-prof'] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')];
+  // --perf-basic-prof has V8 log code events too, by default into an isolate-…-v8.log per thread in
+  // the working directory: one file, in the run's own folder, removed with it.
+  const perfArgs = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(work, 'v8.log')}`];
+  const nodeArgs = [...(PERF ? perfArgs : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')];
   const database = await withDatabase(DATABASE_URL, `curt_profile_${id}`);
   const redis = new Redis(REDIS_URL, { lazyConnect: true });
   await redis.connect();

@@ -75,12 +75,29 @@ export type Dimension = (typeof DIMENSIONS)[number];
 /** The value that stands for every value past a dimension's bound, and for the rest of a top-N. */
 export const OTHER = '(other)';
 
+/**
+ * A day's counts by dimension and value (clicks; for `bot`, bot hits): dimension → value → count, or,
+ * for a day of few values, the same as flat triples `[dimension, value, count, …]`. Most links of a
+ * flush have one or a few clicks a day: the triples are one small array where the maps were six
+ * objects of their own, each held in memory until the flush (docs/performance.md, "Clicks of links
+ * not clicked before"). Read it with `eachDayValue`.
+ */
+export type DayValues = Map<Dimension, Map<string, number>> | (string | number)[];
+
+/** Each (dimension, value, count) of a day's values, in either form. */
+export function eachDayValue(values: DayValues, each: (dimension: Dimension, value: string, n: number) => void): void {
+  if (Array.isArray(values)) {
+    for (let i = 0; i < values.length; i += 3) each(values[i] as Dimension, values[i + 1] as string, values[i + 2] as number);
+    return;
+  }
+  for (const [dimension, counts] of values) for (const [value, n] of counts) each(dimension, value, n);
+}
+
 /** Hits of one link on one UTC day since the last flush. */
 export interface DayClicks {
   clicks: number;
   botHits: number;
-  /** Dimension → value → count (clicks; for `bot`, bot hits). */
-  values: Map<Dimension, Map<string, number>>;
+  values: DayValues;
 }
 
 /** Hits of one link since the last flush. */

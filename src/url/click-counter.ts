@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '../core/logger.ts';
 import { UNKNOWN } from '../analytics/user-agent.ts';
 import { DIRECT, type SeenRequest, type Visit, type VisitorClassifier } from '../analytics/visitor.ts';
-import { OTHER, type ClickAggregate, type DayClicks, type Dimension, type LinkStore } from '../storage/link-store.ts';
+import { eachDayValue, OTHER, type ClickAggregate, type DayClicks, type Dimension, type LinkStore } from '../storage/link-store.ts';
 
 /** Distinct values kept per link, day and dimension per flush; more fold into OTHER (the store bounds them again). */
 const VALUES_PER_DIMENSION = 100;
@@ -35,6 +35,25 @@ export const QUEUE_MAX = 1024;
  * batch retried as it is never lands (docs/operations.md, "Clicks: what can be lost").
  */
 export const MAX_BATCH_LINKS = 5000;
+/**
+ * Distinct (dimension, value) pairs a day keeps as flat triples; past them, as maps. A person's click
+ * brings five (referrer, country, browser, OS, device), so a link's first clicks of a day fit.
+ */
+const FLAT_TRIPLES = 16;
+
+/** A day's flat triples as maps, for a day that has more values than FLAT_TRIPLES. */
+function mapsOf(flat: (string | number)[]): Map<Dimension, Map<string, number>> {
+  const maps = new Map<Dimension, Map<string, number>>();
+  eachDayValue(flat, (dimension, value, n) => {
+    let counts = maps.get(dimension);
+    if (counts === undefined) {
+      counts = new Map();
+      maps.set(dimension, counts);
+    }
+    counts.set(value, n);
+  });
+  return maps;
+}
 const UNDESCRIBED: Visit = { bot: null, referrer: DIRECT, country: UNKNOWN, browser: UNKNOWN, os: UNKNOWN, device: 'other' };
 
 export interface ClickCounterMetrics {
@@ -151,10 +170,30 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   }
 
   function countValue(batch: Batch | null, day: DayClicks, dimension: Dimension, value: string): void {
-    let counts = day.values.get(dimension);
+    let values = day.values;
+    if (Array.isArray(values)) {
+      for (let i = 0; i < values.length; i += 3) {
+        // The same strings mostly (the visitor's memos hand them out): an identity test, then the text.
+        if (values[i] === dimension && values[i + 1] === value) {
+          values[i + 2] = (values[i + 2] as number) + 1;
+          return;
+        }
+      }
+      // A value the day has not had: kept flat while few, far under VALUES_PER_DIMENSION.
+      if (values.length < 3 * FLAT_TRIPLES) {
+        if (fits(1, detailRoom)) {
+          values.push(dimension, value, 1);
+          addEntries(batch, 1);
+        } else options.metrics?.shed?.('value', 1);
+        return;
+      }
+      values = mapsOf(values);
+      day.values = values;
+    }
+    let counts = values.get(dimension);
     if (counts === undefined) {
       counts = new Map();
-      day.values.set(dimension, counts);
+      values.set(dimension, counts);
     }
     const kept = counts.has(value) || counts.size < VALUES_PER_DIMENSION ? value : OTHER;
     const n = counts.get(kept);
@@ -203,7 +242,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
         options.metrics?.shed?.('day', 1);
         return;
       }
-      day = { clicks: 0, botHits: 0, values: new Map() };
+      day = { clicks: 0, botHits: 0, values: [] };
       entry.days.set(dayName, day);
       addEntries(batch, 1);
     }
@@ -249,7 +288,8 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     let n = 1;
     for (const day of aggregate.days.values()) {
       n += 1;
-      for (const counts of day.values.values()) n += counts.size;
+      if (Array.isArray(day.values)) n += day.values.length / 3;
+      else for (const counts of day.values.values()) n += counts.size;
     }
     return n;
   }

@@ -12,7 +12,7 @@ import pg from 'pg';
 import { migrate } from '../../src/core/migrate.ts';
 import { createPgPool, pgRunner } from '../../src/core/postgres.ts';
 import type { TransactionalRunner } from '../../src/core/sql.ts';
-import type { ClickAggregate, LinkStore } from '../../src/storage/link-store.ts';
+import { eachDayValue, type ClickAggregate, type LinkStore } from '../../src/storage/link-store.ts';
 import { listClickPartitions, monthOf, type ClickPartition } from '../../src/storage/postgres/click-partitions.ts';
 import { createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
 import { testLogger } from '../support/log.ts';
@@ -44,9 +44,9 @@ async function clicksBefore014(db: TransactionalRunner, batch: ClickAggregate[])
     await db.query('UPDATE urls SET clicks = clicks + $2, last_clicked_at = $3 WHERE id = $1', [a.linkId, a.clicks, a.lastClickedAt]);
     for (const [day, d] of a.days) {
       await db.query('INSERT INTO url_daily_clicks (url_id, day, clicks) VALUES ($1, $2, $3)', [a.linkId, day, d.clicks]);
-      for (const [dimension, counts] of d.values) {
-        for (const [value, n] of counts) await db.query('INSERT INTO url_daily_values (url_id, day, dimension, value, clicks) VALUES ($1, $2, $3, $4, $5)', [a.linkId, day, dimension, value, n]);
-      }
+      const rows: [string, string, number][] = [];
+      eachDayValue(d.values, (dimension, value, n) => rows.push([dimension, value, n]));
+      for (const [dimension, value, n] of rows) await db.query('INSERT INTO url_daily_values (url_id, day, dimension, value, clicks) VALUES ($1, $2, $3, $4, $5)', [a.linkId, day, dimension, value, n]);
     }
   }
 }

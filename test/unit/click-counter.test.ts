@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { DIRECT, referrerHost, type SeenRequest, type VisitorClassifier } from '../../src/analytics/visitor.ts';
 import { createClickCounter, MAX_BATCH_LINKS, QUEUE_MAX, type ClickCounterOptions } from '../../src/url/click-counter.ts';
-import type { ClickAggregate, DayClicks, Dimension } from '../../src/storage/link-store.ts';
+import { eachDayValue, type ClickAggregate, type DayClicks, type Dimension } from '../../src/storage/link-store.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
 import { PREVIEW_BOT_UA, seenFromPerson, testVisitors } from '../support/visitors.ts';
 
@@ -15,13 +15,20 @@ const from = (host?: string): SeenRequest => seenFromPerson(host === undefined ?
 const visitors = testVisitors();
 
 function copyDay(d: DayClicks): DayClicks {
-  return { ...d, values: new Map([...d.values].map(([dimension, counts]) => [dimension, new Map(counts)])) };
+  return { ...d, values: Array.isArray(d.values) ? [...d.values] : new Map([...d.values].map(([dimension, counts]) => [dimension, new Map(counts)])) };
+}
+
+/** A day's counts of one dimension, whichever form the day keeps them in. */
+function dayValuesOf(d: DayClicks | undefined, dimension: Dimension): Map<string, number> {
+  const counts = new Map<string, number>();
+  if (d !== undefined) eachDayValue(d.values, (dim, value, n) => dim === dimension && counts.set(value, (counts.get(value) ?? 0) + n));
+  return counts;
 }
 
 /** A link's counts of one dimension over all its days. */
 function valuesOf(a: ClickAggregate | undefined, dimension: Dimension): Map<string, number> {
   const sum = new Map<string, number>();
-  for (const d of a?.days.values() ?? []) for (const [value, n] of d.values.get(dimension) ?? []) sum.set(value, (sum.get(value) ?? 0) + n);
+  for (const d of a?.days.values() ?? []) for (const [value, n] of dayValuesOf(d, dimension)) sum.set(value, (sum.get(value) ?? 0) + n);
   return sum;
 }
 
@@ -75,7 +82,7 @@ function entriesOf(batch: readonly ClickAggregate[]): number {
   let n = 0;
   for (const a of batch) {
     n += 1 + a.days.size;
-    for (const d of a.days.values()) for (const counts of d.values.values()) n += counts.size;
+    for (const d of a.days.values()) eachDayValue(d.values, () => (n += 1));
   }
   return n;
 }
@@ -107,7 +114,7 @@ test('clicks are counted per link: total, per UTC day, per value of each dimensi
   assert.deepEqual([...valuesOf(one, 'os')], [['Windows', 3]]);
   assert.deepEqual([...valuesOf(one, 'device')], [['desktop', 3]]);
   assert.deepEqual([...valuesOf(one, 'country')], [['(unknown)', 3]], 'loopback has no country');
-  assert.deepEqual([...(one.days.get('2026-03-01')?.values.get('referrer') ?? [])].sort(), [[DIRECT, 1], ['news.example', 1]], 'per day');
+  assert.deepEqual([...dayValuesOf(one.days.get('2026-03-01'), 'referrer')].sort(), [[DIRECT, 1], ['news.example', 1]], 'per day');
   assert.equal(one.lastClickedAt?.toISOString(), '2026-03-02T00:00:01.000Z');
   assert.equal(byId.get(2)?.clicks, 1);
 });
@@ -283,6 +290,28 @@ test('the bound holds through a long outage: links arriving during failing flush
   const written = store.batches[0] ?? [];
   assert.ok(entriesOf(written) <= 8, `${entriesOf(written)} entries were held in memory for a bound of 8`);
   assert.equal(written.length + spy.seen.dropped, 15, 'every click is either written or counted as dropped');
+});
+
+test("a day's first values are kept as flat triples, and move into maps with their counts once there are many", async () => {
+  const store = fakeStore();
+  const clicks = counterWith({ store });
+  clicks.record(1, from('news.example'));
+  clicks.record(1, from('news.example'));
+  // Link 2: 20 referrer hosts, each twice, interleaved: 20 + 4 distinct pairs, past the flat form's 16.
+  for (let round = 0; round < 2; round++) for (let i = 0; i < 20; i++) clicks.record(2, from(`r${i}.example`));
+  await clicks.flush();
+  const byId = new Map(store.batches[0]?.map((a) => [a.linkId, a]));
+  const few = [...(byId.get(1)?.days.values() ?? [])][0];
+  assert.ok(few !== undefined && Array.isArray(few.values), 'one small array for a day of few values');
+  assert.equal(few.values.length, 3 * 5, 'referrer, country, browser, OS, device: one triple each');
+  assert.deepEqual([...dayValuesOf(few, 'referrer')], [['news.example', 2]]);
+  const many = [...(byId.get(2)?.days.values() ?? [])][0];
+  assert.ok(many !== undefined && many.values instanceof Map, 'maps for a day of many values');
+  const referrers = dayValuesOf(many, 'referrer');
+  assert.equal(referrers.size, 20);
+  for (const [host, n] of referrers) assert.equal(n, 2, `${host}: both its clicks, the one before the move and the one after`);
+  assert.deepEqual([...dayValuesOf(many, 'browser')], [['Chrome', 40]]);
+  assert.equal(entriesOf(store.batches[0] ?? []), 2 + 2 + 5 + (20 + 4), 'entries: two links, two days, their values');
 });
 
 test('values are capped per link, day and dimension: past 100 distinct referrer hosts they fold into "(other)"', async () => {

@@ -3,7 +3,7 @@
 // node-postgres converts them element by element (prepareValue, escapeElement, and a Date formatted
 // in local time per link), and the rows built on the way to those arrays were garbage to collect:
 // 8-10 µs of the service's CPU per link flushed, paid by the redirects (docs/performance.md).
-import type { ClickAggregate } from '../link-store.ts';
+import { eachDayValue, type ClickAggregate } from '../link-store.ts';
 import { literal, quoted } from './array-literal.ts';
 
 /** Each column as text PostgreSQL reads as an array of the column's type. */
@@ -44,15 +44,13 @@ export function clickColumns(sorted: readonly ClickAggregate[]): ClickColumns {
       dayNames.push(day);
       dayClicks.push(d.clicks);
       dayBotHits.push(d.botHits);
-      for (const [dimension, counts] of d.values) {
-        for (const [value, n] of counts) {
-          valueIds.push(a.linkId);
-          valueDays.push(day);
-          dimensions.push(dimension);
-          values.push(quoted(value));
-          hits.push(n);
-        }
-      }
+      eachDayValue(d.values, (dimension, value, n) => {
+        valueIds.push(a.linkId);
+        valueDays.push(day);
+        dimensions.push(dimension);
+        values.push(quoted(value));
+        hits.push(n);
+      });
     }
   }
   return {
