@@ -1,6 +1,8 @@
 // A circuit breaker: after `failureThreshold` consecutive failures a dependency is skipped for
 // `resetTimeoutMs` (open), then one trial call decides (half-open). It keeps a dead or hanging
 // dependency from adding its timeout to every request.
+import { callPromise } from './call-promise.ts';
+
 export type BreakerState = 'closed' | 'open' | 'half_open';
 
 export interface CircuitBreakerOptions {
@@ -51,24 +53,30 @@ export class CircuitBreaker {
     return state === 'closed' || (state === 'half_open' && !this.trialInFlight);
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * `call` through the breaker: rejected at once (CircuitOpenError) while open. A promise chain, not
+   * an async function: the cache's commands pass here on every cold redirect (docs/performance.md).
+   */
+  run<T>(call: () => Promise<T>): Promise<T> {
     if (!this.allows()) {
       this.options.onRejected?.(this.options.name);
-      throw new CircuitOpenError(this.options.name);
+      return Promise.reject(new CircuitOpenError(this.options.name));
     }
     const trial = this.stateValue === 'half_open';
     if (trial) this.trialInFlight = true;
-    try {
-      const result = await call();
-      this.recordSuccess();
-      return result;
-    } catch (err) {
-      if (this.options.isFailure === undefined || this.options.isFailure(err)) this.recordFailure();
-      else this.recordSuccess();
-      throw err;
-    } finally {
-      if (trial) this.trialInFlight = false;
-    }
+    return callPromise(call).then(
+      (result) => {
+        this.recordSuccess();
+        if (trial) this.trialInFlight = false;
+        return result;
+      },
+      (err: unknown) => {
+        if (this.options.isFailure === undefined || this.options.isFailure(err)) this.recordFailure();
+        else this.recordSuccess();
+        if (trial) this.trialInFlight = false;
+        throw err;
+      },
+    );
   }
 
   recordSuccess(): void {

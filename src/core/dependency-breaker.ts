@@ -87,17 +87,15 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
     allows: () => breaker.allows(),
     recordSuccess: () => breaker.recordSuccess(),
     recordFailure: () => breaker.recordFailure(),
-    async run<T>(call: () => Promise<T>): Promise<T> {
-      try {
-        return await breaker.run(call);
-      } catch (err) {
+    run<T>(call: () => Promise<T>): Promise<T> {
+      return breaker.run(call).catch((err: unknown) => {
         if (err instanceof CircuitOpenError) {
           throw new DependencyDown(dependency, UNAVAILABLE_DETAIL[dependency], retryAfterS, { cause: err });
         }
         // An answer (a constraint violation, a domain error) says the dependency is up: passed on as it is.
         if (options.isFailure !== undefined && !options.isFailure(err)) throw err;
         throw new DependencyDown(dependency, UNAVAILABLE_DETAIL[dependency], retryAfterS, { cause: err });
-      }
+      });
     },
   };
   metrics?.breakers.add(self);

@@ -15,7 +15,8 @@
 //  - reading never extends an entry's lifetime: a near entry lives no longer than what was left of
 //    the far entry it was read from (the far tier reports it in the same read), and is not kept at
 //    all when the far tier cannot tell.
-import type { CachedLink, CacheLookup, CacheRead, LinkCache } from './link-cache.ts';
+import type { CachedLink, CacheRead, LinkCache } from './link-cache.ts';
+import type { MemoryLinkCache } from './memory/memory-link-cache.ts';
 
 /**
  * `delivered`: the message was sent and, for a confirmed publish, every other subscribed replica
@@ -47,7 +48,8 @@ export interface NearTierTrust {
 }
 
 export interface TieredLinkCacheOptions {
-  near: LinkCache & { clear(): void; peek(code: string): CacheLookup };
+  /** Read and filled in the same turn as the request's lookup (no promise of its own). */
+  near: Pick<MemoryLinkCache, 'clear' | 'peek' | 'readNow' | 'hold' | 'delete'>;
   far: LinkCache;
   bus: InvalidationBus;
   /** Without it, the subscription alone decides. */
@@ -59,6 +61,8 @@ export interface TieredLinkCacheOptions {
   nearTtlS: number;
   onNearLookup?: (result: 'hit' | 'miss' | 'bypass') => void;
 }
+
+const entryOf = (found: CacheRead): CachedLink | null | undefined => found.entry;
 
 export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCache {
   const { near, far, bus } = options;
@@ -104,10 +108,9 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     return stamp < floor || (recent.get(code) ?? 0) > stamp;
   }
 
-  async function fillNear(code: string, value: CachedLink | null, stamp: number, ttlS: number): Promise<void> {
+  function fillNear(code: string, value: CachedLink | null, stamp: number, ttlS: number): void {
     if (nearToken() === null || changedSince(code, stamp)) return;
-    if (value === null) await near.setMissing(code, ttlS, { overwrite: true });
-    else await near.set(code, value, ttlS);
+    near.hold(code, value, ttlS);
   }
 
   async function broadcast(code: string, confirm: boolean): Promise<void> {
@@ -115,32 +118,36 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     await bus.publish(code, { confirm });
   }
 
-  async function read(code: string): Promise<CacheRead> {
-    if (nearToken() !== null) {
-      const hit = await near.read(code);
-      if (hit.entry !== undefined) {
-        options.onNearLookup?.('hit');
-        return hit;
-      }
-      options.onNearLookup?.('miss');
-    } else options.onNearLookup?.('bypass');
-    const stamp = counter;
-    const found = await far.read(code);
+  /** What the far tier read, kept near when it may be (see the top of this file). */
+  function keepNear(code: string, found: CacheRead, stamp: number): CacheRead {
     const { entry } = found;
     if (entry !== undefined && (entry === null || !entry.limited)) {
       // Never past what is left of the far entry (a missing one is unknown: not kept at all), nor
       // past the link's own expiry; whole seconds down, as the port's lifetimes are.
       const leftMs = Math.min(options.nearTtlS * 1000, found.remainingMs ?? 0, entry === null || entry.expiresAt === null ? Infinity : entry.expiresAt - Date.now());
       const leftS = Math.floor(leftMs / 1000);
-      if (leftS > 0) await fillNear(code, entry, stamp, leftS);
+      if (leftS > 0) fillNear(code, entry, stamp, leftS);
     }
     return found;
   }
 
+  // Promises only where the far tier is waited for: the near tier is read and filled in the same
+  // turn, and a cold redirect passes here once each way (docs/performance.md, "The redirect path").
+  function read(code: string): Promise<CacheRead> {
+    if (nearToken() !== null) {
+      const hit = near.readNow(code);
+      if (hit.entry !== undefined) {
+        options.onNearLookup?.('hit');
+        return Promise.resolve(hit);
+      }
+      options.onNearLookup?.('miss');
+    } else options.onNearLookup?.('bypass');
+    const stamp = counter;
+    return far.read(code).then((found) => keepNear(code, found, stamp));
+  }
+
   return {
-    async get(code): Promise<CacheLookup> {
-      return (await read(code)).entry;
-    },
+    get: (code) => read(code).then(entryOf),
     read,
     // The near tier alone, under the same trust as read(); a miss here is left to read(), which counts it.
     peek(code) {
@@ -149,16 +156,16 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
       if (entry !== undefined) options.onNearLookup?.('hit');
       return entry;
     },
-    async set(code, link, ttlS, setOptions) {
-      await far.set(code, link, ttlS, setOptions);
+    set(code, link, ttlS, setOptions) {
+      const written = far.set(code, link, ttlS, setOptions);
       // A lookup filling a miss brings no new state: nothing for other replicas to drop.
       // A new link only has to clear "no such code" entries, which are harmless for a moment: no need
       // to wait for the other replicas. A changed state (disable, expiry, a new limit) waits: an
       // update that gives a link a limit must reach replicas that hold it near without one.
       // A visit's state is of a link that was limited when the visit read it, never held near (see
       // read), so it has nothing to drop there: the redirect that used it does not wait on a broadcast.
-      if (setOptions?.ifAbsent === true || setOptions?.afterVisit === true) return;
-      await broadcast(code, setOptions?.created !== true);
+      if (setOptions?.ifAbsent === true || setOptions?.afterVisit === true) return written;
+      return written.then(() => broadcast(code, setOptions?.created !== true));
     },
     async setMissing(code, ttlS, setOptions) {
       await far.setMissing(code, ttlS, setOptions);

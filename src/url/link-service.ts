@@ -30,6 +30,7 @@ import { normaliseTags } from './tags.ts';
 import { forwardRequestQuery } from './query-forwarding.ts';
 import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 import { checkVisitLimit, visitLimitOf } from './visit-limit.ts';
+import { callPromise } from '../core/call-promise.ts';
 
 export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
 /** Anything that could be a code: cheaper to refuse here than to look up. */
@@ -214,13 +215,12 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
    * errors pass through, and anything else (a SQL mistake, a TypeError) is a bug: passed on as it is,
    * to become a 500 `internal_error` with its cause logged, never disguised as an outage.
    */
-  async function db<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      return await work();
-    } catch (err) {
+  /** `work`, its failures for want of PostgreSQL answered as such (503). A promise chain: a cold redirect passes here. */
+  function db<T>(work: () => Promise<T>): Promise<T> {
+    return callPromise(work).catch((err: unknown) => {
       if (err instanceof CodeExists || err instanceof AppError || !isPostgresUnavailable(err)) throw err;
       throw new DependencyDown('postgres', UNAVAILABLE_DETAIL.postgres, 1, { cause: err });
-    }
+    });
   }
 
   /** Never cache past the link's expiry: the entry must not outlive what it describes. */
@@ -250,9 +250,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     return link;
   }
 
-  async function lookupLink(code: string): Promise<CachedLink> {
-    if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
-    return lookup(code);
+  function lookupLink(code: string): Promise<CachedLink> {
+    return CODE_SHAPE.test(code) ? lookup(code) : Promise.reject(new LinkNotFound());
   }
 
   /**

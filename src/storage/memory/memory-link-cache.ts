@@ -1,7 +1,7 @@
 // LinkCache in this process (`curt serve` without Redis): a bounded map with an expiry per entry,
 // "no such code" entries included. This process is the only reader and writer, so a replaced or
 // deleted entry takes effect at once for every request, as a Redis entry does for every replica.
-import type { CachedLink, LinkCache } from '../link-cache.ts';
+import type { CachedLink, CacheRead, LinkCache } from '../link-cache.ts';
 
 export interface MemoryLinkCacheOptions {
   /** The most entries kept; one not read for longest goes first (approximately: see evictOne). */
@@ -21,6 +21,13 @@ export interface MemoryLinkCache extends LinkCache {
   /** Forgets every entry (the near tier of a tiered cache, when it may have missed invalidations). */
   clear(): void;
   peek(code: string): CachedLink | null | undefined;
+  /** read() without a promise: a tier in front reads this one in the same turn. */
+  readNow(code: string): CacheRead;
+  /**
+   * Stores the entry (null: "no such code") whatever is there, without a promise: for a tier in
+   * front that has decided already (set() and setMissing() with `overwrite`, synchronously).
+   */
+  hold(code: string, link: CachedLink | null, ttlS: number): void;
 }
 
 /**
@@ -103,12 +110,20 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
     return entry === undefined ? undefined : markRead(entry);
   }
 
+  function readNow(code: string): CacheRead {
+    const entry = live(code);
+    return entry === undefined ? { entry: undefined, remainingMs: null } : { entry: markRead(entry), remainingMs: entry.until - now() };
+  }
+
   return {
     get: async (code) => peek(code),
     peek,
+    readNow,
+    hold(code, link, ttlS) {
+      if (ttlS > 0) put(code, link, ttlS);
+    },
     async read(code) {
-      const entry = live(code);
-      return entry === undefined ? { entry: undefined, remainingMs: null } : { entry: markRead(entry), remainingMs: entry.until - now() };
+      return readNow(code);
     },
     async set(code, link, ttlS, options) {
       // ifAbsent (a lookup filling a miss) never replaces a newer state written meanwhile (Redis: SET NX).

@@ -16,6 +16,7 @@ import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CachedLink, CacheRead, LinkCache } from '../link-cache.ts';
 import { createRedisCacheEpoch, type CacheEpoch } from './redis-cache-epoch.ts';
+import { callPromise } from '../../core/call-promise.ts';
 
 const MISSING = '-';
 const BLOCKER = '?';
@@ -39,6 +40,8 @@ type WithScript = RedisClient & {
   /** numKeys, the shard's epoch key, entry keys, blocker TTL, then mode, epoch, body, TTL per entry: the current epoch. */
   curtCacheWrite(numKeys: number, ...keysAndArgs: string[]): Promise<number>;
 };
+
+const DONE: Promise<void> = Promise.resolve();
 
 function ofShard<T>(perShard: readonly T[], shard: number): T {
   const found = perShard[shard];
@@ -156,61 +159,72 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     return undefined;
   }
 
-  /** A command through the breaker; undefined when it was skipped or failed (already reported). */
-  async function send<T>(operation: string, command: () => Promise<T>, { lostWrite }: { lostWrite: boolean }): Promise<{ value: T } | undefined> {
+  /**
+   * A command through the breaker; undefined when it was skipped or failed (already reported). A
+   * promise chain, not an async function: every cold redirect sends two (docs/performance.md).
+   */
+  function send<T>(operation: string, command: () => Promise<T>, { lostWrite }: { lostWrite: boolean }): Promise<{ value: T } | undefined> {
     if (breaker && !breaker.allows()) {
       skipped(operation);
       // A change that never reached Redis leaves an old entry behind: the epoch must move on.
       if (lostWrite) epoch.failed(`cache ${operation} skipped (circuit breaker open)`);
-      return undefined;
+      return Promise.resolve(undefined);
     }
-    try {
-      return { value: await (breaker ? breaker.run(command) : command()) };
-    } catch (err) {
-      return failed(operation, err);
-    }
+    return (breaker ? breaker.run(command) : callPromise(command)).then(
+      (value) => ({ value }),
+      (err: unknown) => failed(operation, err),
+    );
+  }
+
+  /**
+   * The shard's epoch as this replica knows it, then `then` with it; read from Redis first only when
+   * not known yet. Known (as it nearly always is), no promise and no turn before the write.
+   */
+  function withEpoch(shard: number, then: (known: number | null) => Promise<void> | undefined): Promise<void> {
+    const current = epoch.current(shard);
+    if (current !== null) return then(current) ?? DONE;
+    return epoch.known(shard).then(then);
   }
 
   /** A lookup caching what it read: only under the epoch its lookup began in (see cache-write.lua). */
-  async function fill(code: string, body: string, ttlS: number, readStartedAt: number | undefined): Promise<void> {
-    if (ttlS <= 0) return;
-    if (!epoch.readable()) return skipped('fill');
+  function fill(code: string, body: string, ttlS: number, readStartedAt: number | undefined): Promise<void> {
+    if (ttlS <= 0) return DONE;
+    if (!epoch.readable()) return Promise.resolve(skipped('fill'));
     // The epoch moved (or suspicion began) since this lookup read the cache: what it read from
     // PostgreSQL may predate an invalidation that was lost.
-    if (readStartedAt !== undefined && readStartedAt < epoch.changedAt()) return;
+    if (readStartedAt !== undefined && readStartedAt < epoch.changedAt()) return DONE;
     const shard = layout.shardOf(code);
-    const known = await epoch.known(shard);
-    if (known === null) return;
-    await write('fill', shard, { code, mode: 'fill', writer: known, body, ttlS }, false);
+    return withEpoch(shard, (known) => (known === null ? undefined : write('fill', shard, { code, mode: 'fill', writer: known, body, ttlS }, false)));
   }
 
   /** A new state: written whatever is there (a writer behind the epoch leaves a blocker instead). */
-  async function put(operation: string, code: string, body: string, ttlS: number): Promise<void> {
-    if (ttlS <= 0) return;
+  function put(operation: string, code: string, body: string, ttlS: number): Promise<void> {
+    if (ttlS <= 0) return DONE;
     // -1 when Redis cannot tell us the epoch: the script then leaves a blocker, never a stale entry.
     const shard = layout.shardOf(code);
-    const known = (await epoch.known(shard)) ?? -1;
-    await write(operation, shard, { code, mode: 'put', writer: known, body, ttlS }, true);
+    return withEpoch(shard, (known) => write(operation, shard, { code, mode: 'put', writer: known ?? -1, body, ttlS }, true));
   }
 
   /** One entry into its shard's next write call; the epoch Redis answered is adopted. */
-  async function write(operation: string, shard: number, entry: EntryWrite, lostWrite: boolean): Promise<void> {
-    const sent = await send(operation, () => ofShard(writes, shard)(entry), { lostWrite });
-    if (sent) epoch.observe(sent.value.epoch, sent.value.startedAt, shard);
+  function write(operation: string, shard: number, entry: EntryWrite, lostWrite: boolean): Promise<void> {
+    return send(operation, () => ofShard(writes, shard)(entry), { lostWrite }).then((sent) => {
+      if (sent) epoch.observe(sent.value.epoch, sent.value.startedAt, shard);
+    });
   }
 
-  async function read(code: string): Promise<CacheRead> {
+  function read(code: string): Promise<CacheRead> {
     // Suspect: this replica saw Redis fail and may have lost an invalidation; PostgreSQL decides.
-    if (!epoch.readable()) return { entry: skipped('get'), remainingMs: null };
+    if (!epoch.readable()) return Promise.resolve({ entry: skipped('get'), remainingMs: null });
     const shard = layout.shardOf(code);
-    const sent = await send('get', () => ofShard(reads, shard)(code), { lostWrite: false });
-    if (!sent) return { entry: undefined, remainingMs: null };
-    if (sent.value === 'suspect') return { entry: skipped('get'), remainingMs: null };
-    const { raw, epoch: current, pttlMs, startedAt } = sent.value;
-    epoch.observe(current, startedAt, shard);
-    const entry = readEntry(raw, current);
-    // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
-    return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
+    return send('get', () => ofShard(reads, shard)(code), { lostWrite: false }).then((sent): CacheRead => {
+      if (!sent) return { entry: undefined, remainingMs: null };
+      if (sent.value === 'suspect') return { entry: skipped('get'), remainingMs: null };
+      const { raw, epoch: current, pttlMs, startedAt } = sent.value;
+      epoch.observe(current, startedAt, shard);
+      const entry = readEntry(raw, current);
+      // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
+      return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
+    });
   }
 
   return {
@@ -218,15 +232,9 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
       return (await read(code)).entry;
     },
     read,
-    async set(code, link, ttlS, setOptions) {
-      if (setOptions?.ifAbsent) await fill(code, pack(link), ttlS, setOptions.readStartedAt);
-      else await put('set', code, pack(link), ttlS);
-    },
-    async setMissing(code, ttlS, setOptions) {
-      // Only a deletion's tombstone overwrites: a "no such code" fill never covers a creation racing with it.
-      if (setOptions?.overwrite) await put('setMissing', code, MISSING, ttlS);
-      else await fill(code, MISSING, ttlS, setOptions?.readStartedAt);
-    },
+    set: (code, link, ttlS, setOptions) => (setOptions?.ifAbsent ? fill(code, pack(link), ttlS, setOptions.readStartedAt) : put('set', code, pack(link), ttlS)),
+    // Only a deletion's tombstone overwrites: a "no such code" fill never covers a creation racing with it.
+    setMissing: (code, ttlS, setOptions) => (setOptions?.overwrite ? put('setMissing', code, MISSING, ttlS) : fill(code, MISSING, ttlS, setOptions?.readStartedAt)),
     async delete(code) {
       await send('delete', () => redis.unlink(key(code)), { lostWrite: true });
     },
