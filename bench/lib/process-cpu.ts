@@ -42,15 +42,15 @@ export function pidsNamed(name: string): number[] {
 }
 
 /**
- * Each live thread's time on CPU in µs by thread id (unique as process ids are), from its schedstat;
- * null when the kernel keeps no schedstat (then the process is read from /proc/<pid>/stat as a whole).
+ * Each live thread's time on CPU in µs by thread id, from its schedstat; null when the kernel keeps
+ * no schedstat (or the process is gone).
  */
 function threadCpuMicros(pid: number): Map<number, number> | null {
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
-    return new Map();
+    return null;
   }
   const threads = new Map<number, number>();
   for (const tid of tids) {
@@ -67,24 +67,45 @@ function threadCpuMicros(pid: number): Map<number, number> | null {
 }
 
 /**
- * A reading of some processes' CPU, per thread (or per process, without schedstat), so that threads
- * and processes started in between count from zero.
+ * One process's CPU: in clock ticks for the whole process (its exited threads included), and per live
+ * thread in nanoseconds (null without schedstat).
  */
-export type CpuReading = Map<number, number>;
+export interface ProcessCpu {
+  ticksUs: number;
+  threads: Map<number, number> | null;
+}
 
-/** Processes and threads that have exited are left out of the reading. */
+/** A reading of some processes' CPU, per pid, so that processes started in between count from zero. */
+export type CpuReading = Map<number, ProcessCpu>;
+
+/** Processes that have exited are left out of the reading. */
 export function readCpu(pids: Iterable<number>): CpuReading {
   const reading: CpuReading = new Map();
   for (const pid of pids) {
     const threads = threadCpuMicros(pid);
-    if (threads !== null) {
-      for (const [tid, micros] of threads) reading.set(tid, micros);
-      continue;
-    }
-    const micros = processCpuMicros(pid);
-    if (micros !== null) reading.set(pid, micros);
+    const ticksUs = processCpuMicros(pid);
+    if (ticksUs !== null) reading.set(pid, { ticksUs, threads });
   }
   return reading;
+}
+
+/**
+ * What one process spent between two readings (`before` undefined: since it started). Per thread, to
+ * the nanosecond, while every thread read before is still there; a thread that exited in between
+ * took the time it spent since `before` with it, so then the ticks decide (exact to 10 ms), as they do
+ * without schedstat. A process read for the first time counts whole: the larger of the two sums, the
+ * ticks holding the threads that exited before it was read (wrk's, read as it prints its summary).
+ */
+function processSpent(before: ProcessCpu | undefined, after: ProcessCpu): number {
+  if (after.threads === null) return after.ticksUs - (before?.ticksUs ?? 0);
+  let threadSum = 0;
+  for (const micros of after.threads.values()) threadSum += micros;
+  if (before === undefined) return Math.max(threadSum, after.ticksUs);
+  if (before.threads === null) return after.ticksUs - before.ticksUs;
+  let spent = 0;
+  for (const [tid, micros] of after.threads) spent += micros - (before.threads.get(tid) ?? 0);
+  for (const tid of before.threads.keys()) if (!after.threads.has(tid)) return Math.max(spent, after.ticksUs - before.ticksUs);
+  return spent;
 }
 
 /**
@@ -94,7 +115,7 @@ export function readCpu(pids: Iterable<number>): CpuReading {
  */
 export function cpuSpent(before: CpuReading, after: CpuReading): number {
   let total = 0;
-  for (const [pid, micros] of after) total += micros - (before.get(pid) ?? 0);
+  for (const [pid, cpu] of after) total += processSpent(before.get(pid), cpu);
   return total;
 }
 
@@ -132,7 +153,7 @@ export function syscallsSpent(before: Map<number, SyscallReading>, after: Map<nu
   return total;
 }
 
-/** Processes (threads) read in `before` and gone by `after`: a reading of their CPU between the two is missing. */
+/** Processes read in `before` and gone by `after`: a reading of their CPU between the two is missing. */
 export function exitedBetween(before: CpuReading, after: CpuReading): number {
   let exited = 0;
   for (const pid of before.keys()) if (!after.has(pid)) exited += 1;
