@@ -140,8 +140,9 @@ async function main(): Promise<void> {
   const profileDir = join(work, 'profile');
   const perfData = join(work, 'perf.data');
   // PROFILE_NODE_ARGS: more flags for the profiled service (e.g. V8's --log-deopt --logfile=…).
-  // --perf-basic-prof has V8 log code events too, by default into an isolate-…-v8.log per thread in
-  // the working directory: one file, in the run's own folder, removed with it.
+  // --perf-basic-prof has V8 log code events too, by default into an isolate-…-v8.log per isolate
+  // (curt serve's PGlite thread is a second one) in the working directory: one file for all, in the
+  // run's own folder, removed with it. The perf maps (/tmp/perf-<pid>.map) are apart from it.
   const perfArgs = ['--perf-basic-prof', '--no-logfile-per-isolate', `--logfile=${join(work, 'v8.log')}`];
   const nodeArgs = [...(PERF ? perfArgs : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]), ...(process.env.PROFILE_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')];
   const database = await withDatabase(DATABASE_URL, `curt_profile_${id}`);

@@ -6,6 +6,7 @@ export function callPromise<T>(call: () => Promise<T>): Promise<T> {
   try {
     return call();
   } catch (err) {
-    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- what an async function rejects with: the thrown value itself
+    return Promise.reject(err);
   }
 }

@@ -66,14 +66,21 @@ export class CircuitBreaker {
     if (trial) this.trialInFlight = true;
     return callPromise(call).then(
       (result) => {
-        this.recordSuccess();
-        if (trial) this.trialInFlight = false;
+        try {
+          this.recordSuccess();
+        } finally {
+          if (trial) this.trialInFlight = false;
+        }
         return result;
       },
       (err: unknown) => {
-        if (this.options.isFailure === undefined || this.options.isFailure(err)) this.recordFailure();
-        else this.recordSuccess();
-        if (trial) this.trialInFlight = false;
+        try {
+          if (this.options.isFailure === undefined || this.options.isFailure(err)) this.recordFailure();
+          else this.recordSuccess();
+        } finally {
+          // Whatever the callbacks above do (isFailure, onStateChange), the trial is over.
+          if (trial) this.trialInFlight = false;
+        }
         throw err;
       },
     );

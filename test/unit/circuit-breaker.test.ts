@@ -98,3 +98,27 @@ test('isFailure: an error that is an answer passes through, resets the count and
   await assert.rejects(breaker.run(answer), Answer);
   assert.equal(breaker.state, 'closed', 'an answer to the half-open trial shows the dependency is up');
 });
+
+test('a half-open trial ends even when deciding its outcome throws: the next call is the next trial, not a rejection for good', async () => {
+  let now = 0;
+  let isFailureThrows = false;
+  const breaker = new CircuitBreaker({
+    name: 'dep',
+    failureThreshold: 1,
+    resetTimeoutMs: 1000,
+    now: () => now,
+    isFailure: () => {
+      if (isFailureThrows) throw new Error('isFailure broke');
+      return true;
+    },
+  });
+  await assert.rejects(breaker.run(fail), /boom/);
+  now += 1000;
+  assert.equal(breaker.state, 'half_open');
+  isFailureThrows = true;
+  await assert.rejects(breaker.run(fail), /isFailure broke/);
+  assert.equal(breaker.allows(), true, 'the trial is over: another call may be the trial');
+  isFailureThrows = false;
+  assert.equal(await breaker.run(succeed), 'ok');
+  assert.equal(breaker.state, 'closed');
+});

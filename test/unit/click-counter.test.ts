@@ -309,7 +309,7 @@ test("a day's first values are kept as flat triples, and move into maps with the
   assert.ok(many !== undefined && many.values instanceof Map, 'maps for a day of many values');
   const referrers = dayValuesOf(many, 'referrer');
   assert.equal(referrers.size, 20);
-  for (const [host, n] of referrers) assert.equal(n, 2, `${host}: both its clicks, the one before the move and the one after`);
+  for (const [host, n] of referrers) assert.equal(n, 2, `${host}: both its clicks, counted across the move into maps`);
   assert.deepEqual([...dayValuesOf(many, 'browser')], [['Chrome', 40]]);
   assert.equal(entriesOf(store.batches[0] ?? []), 2 + 2 + 5 + (20 + 4), 'entries: two links, two days, their values');
 });
