@@ -90,21 +90,18 @@ export function readCpu(pids: Iterable<number>): CpuReading {
 }
 
 /**
- * What one process spent between two readings (`before` undefined: since it started). Per thread, to
- * the nanosecond. A thread that exited took its time with it: one read before and gone after, or one
- * that started and exited in between, which neither reading saw. The ticks keep exited threads' time
- * (truncated to 10 ms), so when they are ahead of the threads' sum by more than a tick, or a thread
- * read before is gone, the larger of the two counts. A process read for the first time counts whole
- * the same way (wrk, read as it prints its summary, after its worker thread exited).
+ * What one process spent between two readings (`before` undefined: since it started): per thread, to
+ * the nanosecond. A thread that exited took its time with it (read before and gone after, or started
+ * and gone in between); the ticks keep it, truncated to 10 ms. So when the ticks are ahead of the
+ * threads' sum by more than a tick, they count: wrk, read once as it prints its summary, after its
+ * worker thread exited, is read that way.
  */
 function processSpent(before: ProcessCpu | undefined, after: ProcessCpu): number {
-  if (after.threads === null || (before !== undefined && before.threads === null)) return after.ticksUs - (before?.ticksUs ?? 0);
-  let spent = 0;
-  for (const [tid, micros] of after.threads) spent += micros - (before?.threads?.get(tid) ?? 0);
   const ticks = after.ticksUs - (before?.ticksUs ?? 0);
-  let threadGone = false;
-  for (const tid of before?.threads?.keys() ?? []) if (!after.threads.has(tid)) threadGone = true;
-  return threadGone || ticks - spent > 1e6 / clockTicks() ? Math.max(spent, ticks) : spent;
+  if (after.threads === null || before?.threads === null) return ticks;
+  let spent = 0;
+  for (const [tid, micros] of after.threads) spent += micros - (before?.threads.get(tid) ?? 0);
+  return ticks - spent > 1e6 / clockTicks() ? ticks : spent;
 }
 
 /**

@@ -66,24 +66,24 @@ export class CircuitBreaker {
     if (trial) this.trialInFlight = true;
     return callPromise(call).then(
       (result) => {
-        try {
-          this.recordSuccess();
-        } finally {
-          if (trial) this.trialInFlight = false;
-        }
+        this.settle(trial, false, undefined);
         return result;
       },
       (err: unknown) => {
-        try {
-          if (this.options.isFailure === undefined || this.options.isFailure(err)) this.recordFailure();
-          else this.recordSuccess();
-        } finally {
-          // Whatever the callbacks above do (isFailure, onStateChange), the trial is over.
-          if (trial) this.trialInFlight = false;
-        }
+        this.settle(trial, true, err);
         throw err;
       },
     );
+  }
+
+  /** Counts a call's outcome and ends its trial, whatever the callbacks (isFailure, onStateChange) do. */
+  private settle(trial: boolean, rejected: boolean, err: unknown): void {
+    try {
+      if (rejected && (this.options.isFailure === undefined || this.options.isFailure(err))) this.recordFailure();
+      else this.recordSuccess();
+    } finally {
+      if (trial) this.trialInFlight = false;
+    }
   }
 
   recordSuccess(): void {

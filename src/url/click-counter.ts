@@ -41,19 +41,23 @@ export const MAX_BATCH_LINKS = 5000;
  */
 const FLAT_TRIPLES = 16;
 
+/** One dimension's counts of a day kept as maps, made on its first value. */
+function countsOf(maps: Map<Dimension, Map<string, number>>, dimension: Dimension): Map<string, number> {
+  let counts = maps.get(dimension);
+  if (counts === undefined) {
+    counts = new Map();
+    maps.set(dimension, counts);
+  }
+  return counts;
+}
+
 /** A day's flat triples as maps, for a day that has more values than FLAT_TRIPLES. */
 function mapsOf(flat: (string | number)[]): Map<Dimension, Map<string, number>> {
   const maps = new Map<Dimension, Map<string, number>>();
-  eachDayValue(flat, (dimension, value, n) => {
-    let counts = maps.get(dimension);
-    if (counts === undefined) {
-      counts = new Map();
-      maps.set(dimension, counts);
-    }
-    counts.set(value, n);
-  });
+  eachDayValue(flat, (dimension, value, n) => countsOf(maps, dimension).set(value, n));
   return maps;
 }
+
 const UNDESCRIBED: Visit = { bot: null, referrer: DIRECT, country: UNKNOWN, browser: UNKNOWN, os: UNKNOWN, device: 'other' };
 
 export interface ClickCounterMetrics {
@@ -190,11 +194,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       values = mapsOf(values);
       day.values = values;
     }
-    let counts = values.get(dimension);
-    if (counts === undefined) {
-      counts = new Map();
-      values.set(dimension, counts);
-    }
+    const counts = countsOf(values, dimension);
     const kept = counts.has(value) || counts.size < VALUES_PER_DIMENSION ? value : OTHER;
     const n = counts.get(kept);
     if (n !== undefined) counts.set(kept, n + 1);

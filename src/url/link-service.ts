@@ -213,9 +213,9 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   /**
    * Only a database that cannot be reached or refuses work for now is a 503 with Retry-After; domain
    * errors pass through, and anything else (a SQL mistake, a TypeError) is a bug: passed on as it is,
-   * to become a 500 `internal_error` with its cause logged, never disguised as an outage.
+   * to become a 500 `internal_error` with its cause logged, never disguised as an outage. A promise
+   * chain, not an async function: a cold redirect passes here.
    */
-  /** `work`, its failures for want of PostgreSQL answered as such (503). A promise chain: a cold redirect passes here. */
   function db<T>(work: () => Promise<T>): Promise<T> {
     return callPromise(work).catch((err: unknown) => {
       if (err instanceof CodeExists || err instanceof AppError || !isPostgresUnavailable(err)) throw err;

@@ -122,9 +122,7 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
     hold(code, link, ttlS) {
       if (ttlS > 0) put(code, link, ttlS);
     },
-    async read(code) {
-      return readNow(code);
-    },
+    read: async (code) => readNow(code),
     async set(code, link, ttlS, options) {
       // ifAbsent (a lookup filling a miss) never replaces a newer state written meanwhile (Redis: SET NX).
       if (ttlS > 0 && (options?.ifAbsent !== true || live(code) === undefined)) put(code, link, ttlS);

@@ -189,7 +189,10 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   /** A lookup caching what it read: only under the epoch its lookup began in (see cache-write.lua). */
   function fill(code: string, body: string, ttlS: number, readStartedAt: number | undefined): Promise<void> {
     if (ttlS <= 0) return DONE;
-    if (!epoch.readable()) return Promise.resolve(skipped('fill'));
+    if (!epoch.readable()) {
+      skipped('fill');
+      return DONE;
+    }
     // The epoch moved (or suspicion began) since this lookup read the cache: what it read from
     // PostgreSQL may predate an invalidation that was lost.
     if (readStartedAt !== undefined && readStartedAt < epoch.changedAt()) return DONE;
