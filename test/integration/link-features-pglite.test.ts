@@ -297,6 +297,8 @@ describe('tags, filters, search and sorting of GET /urls on curt serve (pglite)'
       assert.equal(await problemCode(res), 'invalid_request', q);
     }
     await assertBadRequest(await list('?q=ab', key), 'q=ab', /q needs at least 3 characters/);
+    await assertBadRequest(await list('?q=%00ab', key), 'q with a NUL', /q must not contain control characters/);
+    await assertBadRequest(await list('?q=a%09bc', key), 'q with a tab', /q must not contain control characters/);
   });
 
   test('state filter at the time of the request: active, used, disabled, expired; expiry and creation ranges', async () => {

@@ -75,6 +75,9 @@ export function tagFilter(tag: string | string[] | undefined): string[] {
  */
 export const MIN_SEARCH_CHARS = 3;
 
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROL_CHARACTER = /[\u0000-\u001F\u007F]/;
+
 export interface ListRequest {
   limit: number;
   sort: ListSort;
@@ -100,6 +103,9 @@ export function parseListQuery(query: ListQueryString, now: Date): ListRequest {
   if (q !== undefined && q !== '' && [...q].length < MIN_SEARCH_CHARS) {
     throw new InvalidRequest(`q needs at least ${MIN_SEARCH_CHARS} characters (got ${[...q].length}): a shorter text cannot use the search index.`);
   }
+  // No code or stored target holds one (targets are normalised URLs), and PostgreSQL refuses a NUL
+  // in any text: it was a 500.
+  if (q !== undefined && CONTROL_CHARACTER.test(q)) throw new InvalidRequest('q must not contain control characters: no code or target URL holds one.');
   return {
     limit,
     sort,

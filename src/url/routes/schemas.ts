@@ -144,7 +144,7 @@ export const ListQuery = Type.Object(
   {
     limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1..100, default 20' })),
     cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page; it is bound to the sort and order it came from' })),
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'Only links whose code or target URL contains this text (any letter case), at least 3 characters; empty = no filter' })),
+    q: Type.Optional(Type.String({ maxLength: 200, description: 'Only links whose code or target URL contains this text (any letter case), at least 3 characters, no control characters; empty = no filter' })),
     state: Type.Optional(
       Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('used'), Type.Literal('disabled')], { description: 'Only links in this state' }),
     ),
