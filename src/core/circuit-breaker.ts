@@ -20,6 +20,9 @@ export interface CircuitBreakerOptions {
   isFailure?: (err: unknown) => boolean;
 }
 
+/** A call let through: `trial` when it is the one half-open trial. */
+export type Admission = 'call' | 'trial';
+
 export class CircuitOpenError extends Error {
   constructor(readonly breaker: string) {
     super(`circuit ${breaker} is open`);
@@ -55,34 +58,45 @@ export class CircuitBreaker {
 
   /**
    * `call` through the breaker: rejected at once (CircuitOpenError) while open. A promise chain, not
-   * an async function: the cache's commands pass here on every cold redirect (docs/performance.md).
+   * an async function: PostgreSQL's batches pass here (docs/performance.md).
    */
   run<T>(call: () => Promise<T>): Promise<T> {
-    if (!this.allows()) {
-      this.options.onRejected?.(this.options.name);
-      return Promise.reject(new CircuitOpenError(this.options.name));
-    }
-    const trial = this.stateValue === 'half_open';
-    if (trial) this.trialInFlight = true;
+    const admission = this.admit();
+    if (admission === undefined) return Promise.reject(new CircuitOpenError(this.options.name));
     return callPromise(call).then(
       (result) => {
-        this.settle(trial, false, undefined);
+        this.finish(admission, false);
         return result;
       },
       (err: unknown) => {
-        this.settle(trial, true, err);
+        this.finish(admission, true, err);
         throw err;
       },
     );
   }
 
-  /** Counts a call's outcome and ends its trial, whatever the callbacks (isFailure, onStateChange) do. */
-  private settle(trial: boolean, rejected: boolean, err: unknown): void {
+  /**
+   * run() in two halves, for a caller that sends many calls as one command and has no promise per
+   * call (the Redis cache, docs/performance.md): undefined when the call is refused (as run() refuses
+   * it, counted in onRejected); else the admission to hand back to finish() with the call's outcome.
+   */
+  admit(): Admission | undefined {
+    if (!this.allows()) {
+      this.options.onRejected?.(this.options.name);
+      return undefined;
+    }
+    if (this.stateValue !== 'half_open') return 'call';
+    this.trialInFlight = true;
+    return 'trial';
+  }
+
+  /** Counts an admitted call's outcome and ends its trial, whatever the callbacks (isFailure, onStateChange) do. */
+  finish(admission: Admission, rejected: boolean, err?: unknown): void {
     try {
       if (rejected && (this.options.isFailure === undefined || this.options.isFailure(err))) this.recordFailure();
       else this.recordSuccess();
     } finally {
-      if (trial) this.trialInFlight = false;
+      if (admission === 'trial') this.trialInFlight = false;
     }
   }
 

@@ -2,7 +2,7 @@
 // `{dependency}_unavailable` + Retry-After while it is open; its state is in /metrics
 // (`dependency_breaker_state{dependency}`, `dependency_breaker_transitions_total{dependency,to}`) and
 // each transition is logged.
-import { CircuitBreaker, CircuitOpenError, breakerStateValue, type BreakerState } from './circuit-breaker.ts';
+import { CircuitBreaker, CircuitOpenError, breakerStateValue, type Admission, type BreakerState } from './circuit-breaker.ts';
 import { DependencyDown, UNAVAILABLE_DETAIL, type Dependency } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { Counter, Gauge, type Registry } from './metrics.ts';
@@ -24,6 +24,12 @@ export interface DependencyBreaker {
   run<T>(call: () => Promise<T>): Promise<T>;
   /** True when a call may go through now (closed, or the one half-open trial): optional work skips itself at once otherwise. */
   allows(): boolean;
+  /**
+   * run() in two halves, without a promise per call (CircuitBreaker.admit): undefined when refused;
+   * every admission must be handed back to finish() with the call's outcome.
+   */
+  admit(): Admission | undefined;
+  finish(admission: Admission, rejected: boolean, err?: unknown): void;
   /** The outcome of a call made outside run(), such as a background probe: it drives the breaker like any call. */
   recordSuccess(): void;
   recordFailure(): void;
@@ -85,6 +91,8 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
     dependency,
     state: () => breaker.state,
     allows: () => breaker.allows(),
+    admit: () => breaker.admit(),
+    finish: (admission, rejected, err) => breaker.finish(admission, rejected, err),
     recordSuccess: () => breaker.recordSuccess(),
     recordFailure: () => breaker.recordFailure(),
     run<T>(call: () => Promise<T>): Promise<T> {

@@ -62,8 +62,6 @@ export interface TieredLinkCacheOptions {
   onNearLookup?: (result: 'hit' | 'miss' | 'bypass') => void;
 }
 
-const entryOf = (found: CacheRead): CachedLink | null | undefined => found.entry;
-
 export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCache {
   const { near, far, bus } = options;
   // Invalidations by code, stamped with a counter, kept for a second: long enough to outlive any
@@ -131,23 +129,33 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     return found;
   }
 
-  // Promises only where the far tier is waited for: the near tier is read and filled in the same
-  // turn, and a cold redirect passes here once each way (docs/performance.md, "The redirect path").
+  /** The near tier's entry, when it may be used and has one (counted either way); else undefined. */
+  function nearHit(code: string): CacheRead | undefined {
+    if (nearToken() === null) {
+      options.onNearLookup?.('bypass');
+      return undefined;
+    }
+    const hit = near.readNow(code);
+    options.onNearLookup?.(hit.entry === undefined ? 'miss' : 'hit');
+    return hit.entry === undefined ? undefined : hit;
+  }
+
+  // Promises only where the far tier is waited for, one each way: the near tier is read and filled
+  // in the same turn, and a cold redirect passes here (docs/performance.md, "The redirect path").
   function read(code: string): Promise<CacheRead> {
-    if (nearToken() !== null) {
-      const hit = near.readNow(code);
-      if (hit.entry !== undefined) {
-        options.onNearLookup?.('hit');
-        return Promise.resolve(hit);
-      }
-      options.onNearLookup?.('miss');
-    } else options.onNearLookup?.('bypass');
+    const hit = nearHit(code);
+    if (hit !== undefined) return Promise.resolve(hit);
     const stamp = counter;
     return far.read(code).then((found) => keepNear(code, found, stamp));
   }
 
   return {
-    get: (code) => read(code).then(entryOf),
+    get(code) {
+      const hit = nearHit(code);
+      if (hit !== undefined) return Promise.resolve(hit.entry);
+      const stamp = counter;
+      return far.read(code).then((found) => keepNear(code, found, stamp).entry);
+    },
     read,
     // The near tier alone, under the same trust as read(); a miss here is left to read(), which counts it.
     peek(code) {

@@ -213,14 +213,16 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   /**
    * Only a database that cannot be reached or refuses work for now is a 503 with Retry-After; domain
    * errors pass through, and anything else (a SQL mistake, a TypeError) is a bug: passed on as it is,
-   * to become a 500 `internal_error` with its cause logged, never disguised as an outage. A promise
-   * chain, not an async function: a cold redirect passes here.
+   * to become a 500 `internal_error` with its cause logged, never disguised as an outage.
    */
   function db<T>(work: () => Promise<T>): Promise<T> {
-    return callPromise(work).catch((err: unknown) => {
-      if (err instanceof CodeExists || err instanceof AppError || !isPostgresUnavailable(err)) throw err;
-      throw new DependencyDown('postgres', UNAVAILABLE_DETAIL.postgres, 1, { cause: err });
-    });
+    return callPromise(work).catch(dbFailure);
+  }
+
+  /** What db() rethrows for an error of the database (a promise's rejection handler: it always throws). */
+  function dbFailure(err: unknown): never {
+    if (err instanceof CodeExists || err instanceof AppError || !isPostgresUnavailable(err)) throw err;
+    throw new DependencyDown('postgres', UNAVAILABLE_DETAIL.postgres, 1, { cause: err });
   }
 
   /** Never cache past the link's expiry: the entry must not outlive what it describes. */
@@ -230,24 +232,31 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     return Math.max(1, Math.min(options.cacheTtlS, left));
   }
 
-  async function lookup(code: string): Promise<CachedLink> {
+  /**
+   * The cache, then PostgreSQL. Promise chains, not an async function, and db()'s mapping of errors
+   * as the query's own rejection handler: a cold redirect passes here (docs/performance.md).
+   */
+  function lookup(code: string): Promise<CachedLink> {
     // Stamped so that a cache which lost invalidations meanwhile (Redis failed) refuses this fill.
     const readStartedAt = performance.now();
-    const cached = await cache.get(code);
-    options.events?.cacheLookup?.(cached === undefined ? 'miss' : cached === null ? 'negative_hit' : 'hit');
-    if (cached === null) throw new LinkNotFound();
-    if (cached !== undefined) return cached;
-    const link = await db(() => redirectStore.findRedirect(code));
-    // Fills are not awaited: the answer is known, a fill never throws (the port's promise), and the
-    // redirect need not wait a Redis round trip for it.
-    if (!link) {
-      void cache.setMissing(code, options.negativeCacheTtlS, { readStartedAt });
-      throw new LinkNotFound();
-    }
-    // ifAbsent: an update or a deletion that ran while we read PostgreSQL has written a newer state;
-    // overwriting it with what we read would bring a deleted or disabled link back until the TTL ends.
-    void cache.set(code, link, ttlFor(link), { ifAbsent: true, readStartedAt });
-    return link;
+    return cache.get(code).then((cached) => {
+      options.events?.cacheLookup?.(cached === undefined ? 'miss' : cached === null ? 'negative_hit' : 'hit');
+      if (cached === null) throw new LinkNotFound();
+      if (cached !== undefined) return cached;
+      return callPromise(() => redirectStore.findRedirect(code)).then((link) => {
+        // Fills are not awaited: the answer is known, a fill never throws (the port's promise), and
+        // the redirect need not wait a Redis round trip for it.
+        if (!link) {
+          void cache.setMissing(code, options.negativeCacheTtlS, { readStartedAt });
+          throw new LinkNotFound();
+        }
+        // ifAbsent: an update or a deletion that ran while we read PostgreSQL has written a newer
+        // state; overwriting it with what we read would bring a deleted or disabled link back until
+        // the TTL ends.
+        void cache.set(code, link, ttlFor(link), { ifAbsent: true, readStartedAt });
+        return link;
+      }, dbFailure);
+    });
   }
 
   function lookupLink(code: string): Promise<CachedLink> {

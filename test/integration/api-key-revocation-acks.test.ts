@@ -28,6 +28,10 @@ function switchableBreaker(): DependencyBreaker & { open: boolean } {
     allows() {
       return !this.open;
     },
+    admit() {
+      return this.open ? undefined : 'call';
+    },
+    finish: () => undefined,
     recordSuccess: () => undefined,
     recordFailure: () => undefined,
   };

@@ -7,9 +7,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
 import type { LinkCache } from '../../src/storage/link-cache.ts';
+import { createDependencyBreaker } from '../../src/core/dependency-breaker.ts';
 import { createRedisCacheEpoch, type CacheEpoch } from '../../src/storage/redis/redis-cache-epoch.ts';
 import { createRedisLinkCache } from '../../src/storage/redis/redis-link-cache.ts';
 import { testLogger } from '../support/log.ts';
+import { until } from '../support/fault-probes.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 import { cachedLink as link } from '../support/cached-link.ts';
 
@@ -22,6 +24,10 @@ describe('Redis link cache: one script call per shard and turn', () => {
   let cache: LinkCache;
   /** Script calls sent by the cache's client (EVALSHA, or EVAL after a NOSCRIPT), by script name. */
   let scriptCalls = 0;
+  /** Keys of each script call sent, in order. */
+  let scriptKeys: number[] = [];
+  /** While set, every script call is refused with this error (a Redis that fails). */
+  let refuse: Error | undefined;
 
   before(async () => {
     shared = await openTestRedis('cache-batching');
@@ -29,7 +35,14 @@ describe('Redis link cache: one script call per shard and turn', () => {
     await redis.connect();
     const send = redis.sendCommand.bind(redis);
     redis.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], ...rest: unknown[]) => {
-      if (command.name === 'evalsha' || command.name === 'eval') scriptCalls += 1;
+      if (command.name === 'evalsha' || command.name === 'eval') {
+        scriptCalls += 1;
+        scriptKeys.push(Number(command.args[1]));
+        if (refuse !== undefined) {
+          command.reject(refuse);
+          return command.promise;
+        }
+      }
       return (send as (...args: unknown[]) => unknown)(command, ...rest);
     });
     epoch = createRedisCacheEpoch({ redis, prefix: shared.prefix, log, refreshMs: 0 });
@@ -94,5 +107,47 @@ describe('Redis link cache: one script call per shard and turn', () => {
     const entries = await Promise.all(codes.map((code) => cache.get(code)));
     assert.equal(scriptCalls, 3, '600 reads: 256 + 256 + 88');
     assert.deepEqual(entries, codes.map((_, i) => link(i)));
+  });
+
+  test('the writes of one tick share one promise, settled once they are written', async () => {
+    const first = cache.set('t-one', link(21), 60, { ifAbsent: true });
+    const second = cache.set('t-two', link(22), 60);
+    assert.equal(first, second, 'one promise for the tick, not one per write');
+    await first;
+    assert.deepEqual(await Promise.all([cache.get('t-one'), cache.get('t-two')]), [link(21), link(22)]);
+  });
+
+  test('with a breaker: a failed call answers each read of it as a miss and counts a failure per read; an open breaker sends nothing; half-open, one read is the trial', async () => {
+    let now = 0;
+    const breaker = createDependencyBreaker({ dependency: 'redis', log, failureThreshold: 3, resetTimeoutMs: 1000, now: () => now });
+    const errors: string[] = [];
+    const skipped: string[] = [];
+    const guarded = createRedisLinkCache({ redis, prefix: shared.prefix, log, epoch, breaker, onError: (op) => errors.push(op), onSkipped: (op) => skipped.push(op) });
+    await guarded.set('b-1', link(31), 60);
+    scriptCalls = 0;
+    refuse = new Error('refused by the test');
+    try {
+      const reads = await Promise.all(['b-1', 'b-2', 'b-3'].map((code) => guarded.read(code)));
+      assert.deepEqual(reads, [0, 1, 2].map(() => ({ entry: undefined, remainingMs: null })), 'every read of the failed call is a miss, none rejected');
+      assert.equal(scriptCalls, 1);
+      assert.deepEqual(errors, ['get', 'get', 'get']);
+      assert.equal(breaker.state(), 'open', 'three reads, three failures: the threshold');
+    } finally {
+      refuse = undefined;
+    }
+    // The failure made the cache suspect: it is read again once the epoch has moved on.
+    await until(() => epoch.readable(), 5000, 'the cache epoch to be bumped');
+    scriptCalls = 0;
+    assert.equal(await guarded.get('b-1'), undefined, 'open: a miss');
+    assert.equal(scriptCalls, 0, 'open: nothing sent');
+    assert.deepEqual(skipped, ['get']);
+    now += 1000;
+    scriptKeys = [];
+    assert.deepEqual(await Promise.all(['b-1', 'b-2'].map((code) => guarded.get(code))), [undefined, undefined]);
+    assert.deepEqual(scriptKeys, [2], 'half-open: one call, with the epoch key and the first read\'s entry (the trial)');
+    assert.deepEqual(skipped, ['get', 'get'], 'the second read was skipped');
+    assert.equal(breaker.state(), 'closed', 'the trial answered');
+    await guarded.set('b-1', link(31), 60);
+    assert.deepEqual(await guarded.get('b-1'), link(31), 'closed: written and read again');
   });
 });

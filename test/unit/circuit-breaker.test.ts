@@ -122,3 +122,45 @@ test('a half-open trial ends even when deciding its outcome throws: the next cal
   assert.equal(await breaker.run(succeed), 'ok');
   assert.equal(breaker.state, 'closed');
 });
+
+test('admit and finish are run() in two halves: one trial while half-open, refusals reported, the trial ended by finish', () => {
+  let rejected = 0;
+  let now = 0;
+  const breaker = new CircuitBreaker({ name: 'dep', failureThreshold: 2, resetTimeoutMs: 1000, now: () => now, onRejected: () => (rejected += 1) });
+  const first = breaker.admit();
+  const second = breaker.admit();
+  assert.equal(first, 'call');
+  assert.equal(second, 'call', 'closed: every call is admitted');
+  breaker.finish('call', true, new Error('boom'));
+  assert.equal(breaker.state, 'closed', 'one failure of two');
+  breaker.finish('call', true, new Error('boom'));
+  assert.equal(breaker.state, 'open', 'each admitted call counts its own failure');
+  assert.equal(breaker.admit(), undefined);
+  assert.equal(rejected, 1);
+  now += 1000;
+  assert.equal(breaker.admit(), 'trial');
+  assert.equal(breaker.admit(), undefined, 'one trial at a time');
+  assert.equal(rejected, 2);
+  breaker.finish('trial', false);
+  assert.equal(breaker.state, 'closed');
+  assert.equal(breaker.admit(), 'call');
+});
+
+test('finish ends the trial even when isFailure throws', () => {
+  let now = 0;
+  const breaker = new CircuitBreaker({
+    name: 'dep',
+    failureThreshold: 1,
+    resetTimeoutMs: 1000,
+    now: () => now,
+    isFailure: (err) => {
+      if ((err as Error).message === 'odd') throw new Error('isFailure broke');
+      return true;
+    },
+  });
+  breaker.recordFailure();
+  now += 1000;
+  assert.equal(breaker.admit(), 'trial');
+  assert.throws(() => breaker.finish('trial', true, new Error('odd')), /isFailure broke/);
+  assert.equal(breaker.allows(), true, 'the trial is over: another may be tried');
+});

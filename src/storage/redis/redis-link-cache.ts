@@ -4,14 +4,16 @@
 // degrade to a miss and are counted, never thrown at a redirect; while the Redis circuit breaker is
 // open, nothing is sent at all. On a Redis Cluster entries are spread over shards, each with its own
 // epoch copy in the same slot (redis-cache-epoch.ts), so every read and write stays one round trip.
-// Reads made in the same turn of the event loop go out together as one script call per shard
-// (src/core/batcher.ts), and so do the writes made together (the fills after one PostgreSQL query,
-// the creations of one INSERT): under load, fifty cold redirects cost one read and one fill command
-// instead of fifty of each (docs/performance.md, "Changes measured"). Writes go out at the end of the
-// callback that made them (process.nextTick), in the same turn as the redirect's answer, not later.
+// Reads made in the same turn of the event loop go out together as one script call per shard, and
+// so do the writes made together (the fills after one PostgreSQL query, the creations of one
+// INSERT): under load, fifty cold redirects cost one read and one fill command instead of fifty of
+// each (docs/performance.md, "Changes measured"). Writes go out at the end of the callback that made
+// them (process.nextTick), in the same turn as the redirect's answer, not later. A read costs its
+// caller one promise, and a write none of its own (the writes of a tick share one): every cold
+// redirect makes one of each, and a promise chain through the breaker per call made five or six.
 import { readFileSync } from 'node:fs';
-import { createBatcher } from '../../core/batcher.ts';
 import { CACHE_SCRIPT_COMMANDS, type RedisClient } from '../../core/redis.ts';
+import type { Admission } from '../../core/circuit-breaker.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { CachedLink, CacheRead, LinkCache } from '../link-cache.ts';
@@ -42,6 +44,7 @@ type WithScript = RedisClient & {
 };
 
 const DONE: Promise<void> = Promise.resolve();
+const entryOf = (found: CacheRead): CachedLink | null | undefined => found.entry;
 
 function ofShard<T>(perShard: readonly T[], shard: number): T {
   const found = perShard[shard];
@@ -49,11 +52,12 @@ function ofShard<T>(perShard: readonly T[], shard: number): T {
   return found;
 }
 
-/**
- * What one entry's read returned, and when the command carrying it was sent (`epoch.now()`); or
- * `suspect`: the cache turned suspect between the call and the batch going out, so nothing was read.
- */
-type EntryRead = { raw: string | null; epoch: number; pttlMs: number; startedAt: number } | 'suspect';
+/** A read waiting for its shard's next script call; `admission`: the breaker's, handed back with the outcome. */
+interface PendingRead {
+  code: string;
+  admission: Admission;
+  resolve: (read: CacheRead) => void;
+}
 interface EntryWrite {
   code: string;
   mode: 'fill' | 'put';
@@ -62,6 +66,17 @@ interface EntryWrite {
   body: string;
   ttlS: number;
 }
+/** The writes of one tick to one shard: a script call per MAX_BATCH of them, one promise for all. */
+interface WriteGroup {
+  entries: EntryWrite[];
+  operations: string[];
+  admissions: Admission[];
+  done: Promise<void>;
+  resolve: () => void;
+}
+
+/** What a read answers when nothing was read (skipped, failed): a miss of unknown lifetime. */
+const NOT_READ: CacheRead = Object.freeze({ entry: undefined, remainingMs: null });
 
 function pack(link: CachedLink): string {
   const flags =
@@ -127,25 +142,9 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   const { layout } = epoch;
   const key = (code: string): string => layout.entryKey(code);
 
-  // One batcher per shard: a script call may only touch keys of one hash slot.
-  const reads = Array.from({ length: layout.shards }, (_, shard) =>
-    createBatcher<string, EntryRead>(async (codes) => {
-      if (!epoch.readable()) return codes.map(() => 'suspect' as const);
-      const startedAt = epoch.now();
-      const reply = await scripted.curtCacheRead(1 + codes.length, layout.epochKey(shard), ...codes.map(key));
-      const current = Number(reply[0] ?? 0);
-      return codes.map((_, i) => ({ raw: (reply[1 + 2 * i] as string | null) ?? null, epoch: current, pttlMs: Number(reply[2 + 2 * i]), startedAt }));
-    }, MAX_BATCH),
-  );
-  const writes = Array.from({ length: layout.shards }, (_, shard) =>
-    createBatcher<EntryWrite, { epoch: number; startedAt: number }>(async (batch) => {
-      const args = [String(BLOCKER_TTL_S)];
-      for (const w of batch) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
-      const startedAt = epoch.now();
-      const current = Number(await scripted.curtCacheWrite(1 + batch.length, layout.epochKey(shard), ...batch.map((w) => key(w.code)), ...args));
-      return batch.map(() => ({ epoch: current, startedAt }));
-    }, MAX_BATCH, Number.POSITIVE_INFINITY, undefined, (dispatch) => process.nextTick(dispatch)),
-  );
+  // Per shard: a script call may only touch keys of one hash slot.
+  const pendingReads: PendingRead[][] = Array.from({ length: layout.shards }, () => []);
+  const writeGroups: (WriteGroup | undefined)[] = Array.from({ length: layout.shards }, () => undefined);
 
   function skipped(operation: string): undefined {
     options.onSkipped?.(operation);
@@ -160,20 +159,18 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   }
 
   /**
-   * A command through the breaker; undefined when it was skipped or failed (already reported). A
-   * promise chain, not an async function: every cold redirect sends two (docs/performance.md).
+   * The breaker's word on one command: undefined when it is open (counted as skipped), else the
+   * admission to hand back to `finish` with the outcome ('call' when there is no breaker).
    */
-  function send<T>(operation: string, command: () => Promise<T>, { lostWrite }: { lostWrite: boolean }): Promise<{ value: T } | undefined> {
-    if (breaker && !breaker.allows()) {
-      skipped(operation);
-      // A change that never reached Redis leaves an old entry behind: the epoch must move on.
-      if (lostWrite) epoch.failed(`cache ${operation} skipped (circuit breaker open)`);
-      return Promise.resolve(undefined);
-    }
-    return (breaker ? breaker.run(command) : callPromise(command)).then(
-      (value) => ({ value }),
-      (err: unknown) => failed(operation, err),
-    );
+  function admit(operation: string): Admission | undefined {
+    if (breaker === undefined) return 'call';
+    const admission = breaker.admit();
+    if (admission === undefined) skipped(operation);
+    return admission;
+  }
+
+  function finish(admission: Admission, rejected: boolean, err?: unknown): void {
+    breaker?.finish(admission, rejected, err);
   }
 
   /**
@@ -208,38 +205,157 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     return withEpoch(shard, (known) => write(operation, shard, { code, mode: 'put', writer: known ?? -1, body, ttlS }, true));
   }
 
-  /** One entry into its shard's next write call; the epoch Redis answered is adopted. */
+  /**
+   * One entry into its shard's writes of this tick; resolves (never rejects) once they are sent and
+   * answered, the epoch Redis answered adopted. `lostWrite`: a change whose loss leaves an old entry.
+   */
   function write(operation: string, shard: number, entry: EntryWrite, lostWrite: boolean): Promise<void> {
-    return send(operation, () => ofShard(writes, shard)(entry), { lostWrite }).then((sent) => {
-      if (sent) epoch.observe(sent.value.epoch, sent.value.startedAt, shard);
-    });
+    const admission = admit(operation);
+    if (admission === undefined) {
+      // A change that never reached Redis leaves an old entry behind: the epoch must move on.
+      if (lostWrite) epoch.failed(`cache ${operation} skipped (circuit breaker open)`);
+      return DONE;
+    }
+    let group = writeGroups[shard];
+    if (group === undefined) {
+      let resolve: () => void = () => undefined;
+      const done = new Promise<void>((settle) => (resolve = settle));
+      group = { entries: [], operations: [], admissions: [], done, resolve };
+      writeGroups[shard] = group;
+      process.nextTick(sendWrites, shard);
+    }
+    group.entries.push(entry);
+    group.operations.push(operation);
+    group.admissions.push(admission);
+    return group.done;
+  }
+
+  function sendWrites(shard: number): void {
+    const group = writeGroups[shard];
+    if (group === undefined) return;
+    writeGroups[shard] = undefined;
+    let left = Math.ceil(group.entries.length / MAX_BATCH);
+    const sent = (): void => {
+      left -= 1;
+      if (left === 0) group.resolve();
+    };
+    for (let from = 0; from < group.entries.length; from += MAX_BATCH) {
+      const to = Math.min(from + MAX_BATCH, group.entries.length);
+      const entries = group.entries.slice(from, to);
+      const args = [String(BLOCKER_TTL_S)];
+      for (const w of entries) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
+      const startedAt = epoch.now();
+      callPromise(() => scripted.curtCacheWrite(1 + entries.length, layout.epochKey(shard), ...entries.map((w) => key(w.code)), ...args)).then(
+        (current) =>
+          settleWrites(() => {
+            for (let i = from; i < to; i++) finish(group.admissions[i] ?? 'call', false);
+            epoch.observe(Number(current), startedAt, shard);
+          }, sent),
+        (err: unknown) =>
+          settleWrites(() => {
+            for (let i = from; i < to; i++) {
+              finish(group.admissions[i] ?? 'call', true, err);
+              failed(group.operations[i] ?? 'set', err);
+            }
+          }, sent),
+      );
+    }
+  }
+
+  /** A call's outcome counted; its writers' promise settled whatever happens (a throw is logged, not left unhandled). */
+  function settleWrites(count: () => void, sent: () => void): void {
+    try {
+      count();
+    } catch (err) {
+      log.error({ err }, 'settling cache writes failed');
+    } finally {
+      sent();
+    }
   }
 
   function read(code: string): Promise<CacheRead> {
     // Suspect: this replica saw Redis fail and may have lost an invalidation; PostgreSQL decides.
     if (!epoch.readable()) return Promise.resolve({ entry: skipped('get'), remainingMs: null });
+    const admission = admit('get');
+    if (admission === undefined) return Promise.resolve(NOT_READ);
     const shard = layout.shardOf(code);
-    return send('get', () => ofShard(reads, shard)(code), { lostWrite: false }).then((sent): CacheRead => {
-      if (!sent) return { entry: undefined, remainingMs: null };
-      if (sent.value === 'suspect') return { entry: skipped('get'), remainingMs: null };
-      const { raw, epoch: current, pttlMs, startedAt } = sent.value;
-      epoch.observe(current, startedAt, shard);
-      const entry = readEntry(raw, current);
-      // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
-      return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
+    const pending = ofShard(pendingReads, shard);
+    // Gathered over the turn's I/O callbacks (each request's socket), as the PostgreSQL batcher does.
+    if (pending.length === 0) setImmediate(sendReads, shard);
+    return new Promise((resolve) => pending.push({ code, admission, resolve }));
+  }
+
+  function sendReads(shard: number): void {
+    const all = ofShard(pendingReads, shard);
+    pendingReads[shard] = [];
+    for (let from = 0; from < all.length; from += MAX_BATCH) readBatch(shard, all.length <= MAX_BATCH ? all : all.slice(from, from + MAX_BATCH));
+  }
+
+  /** One script call for `batch`; every read answered, whatever happens (a throw here would leave it waiting). */
+  function readBatch(shard: number, batch: PendingRead[]): void {
+    if (!epoch.readable()) {
+      // Turned suspect since these were asked for: nothing is read.
+      answerAll(batch, (r) => {
+        finish(r.admission, false);
+        return { entry: skipped('get'), remainingMs: null };
+      });
+      return;
+    }
+    const startedAt = epoch.now();
+    callPromise(() => scripted.curtCacheRead(1 + batch.length, layout.epochKey(shard), ...batch.map((r) => key(r.code)))).then(
+      (reply) => {
+        const current = Number(reply[0] ?? 0);
+        epoch.observe(current, startedAt, shard);
+        answerAll(batch, (r, i) => {
+          finish(r.admission, false);
+          const entry = readEntry((reply[1 + 2 * i] as string | null) ?? null, current);
+          const pttlMs = Number(reply[2 + 2 * i]);
+          // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
+          return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
+        });
+      },
+      (err: unknown) =>
+        answerAll(batch, (r) => {
+          finish(r.admission, true, err);
+          failed('get', err);
+          return NOT_READ;
+        }),
+    );
+  }
+
+  /** Each read its answer; one that throws (a callback of the breaker) is answered as not read, and logged. */
+  function answerAll(batch: readonly PendingRead[], answer: (r: PendingRead, i: number) => CacheRead): void {
+    batch.forEach((r, i) => {
+      let result = NOT_READ;
+      try {
+        result = answer(r, i);
+      } catch (err) {
+        log.error({ err }, 'answering a cache read failed');
+      } finally {
+        r.resolve(result);
+      }
     });
   }
 
   return {
-    async get(code) {
-      return (await read(code)).entry;
-    },
+    get: (code) => read(code).then(entryOf),
     read,
     set: (code, link, ttlS, setOptions) => (setOptions?.ifAbsent ? fill(code, pack(link), ttlS, setOptions.readStartedAt) : put('set', code, pack(link), ttlS)),
     // Only a deletion's tombstone overwrites: a "no such code" fill never covers a creation racing with it.
     setMissing: (code, ttlS, setOptions) => (setOptions?.overwrite ? put('setMissing', code, MISSING, ttlS) : fill(code, MISSING, ttlS, setOptions?.readStartedAt)),
-    async delete(code) {
-      await send('delete', () => redis.unlink(key(code)), { lostWrite: true });
+    delete(code) {
+      const admission = admit('delete');
+      if (admission === undefined) {
+        epoch.failed('cache delete skipped (circuit breaker open)');
+        return DONE;
+      }
+      return callPromise(() => redis.unlink(key(code))).then(
+        () => finish(admission, false),
+        (err: unknown) => {
+          finish(admission, true, err);
+          failed('delete', err);
+        },
+      );
     },
   };
 }

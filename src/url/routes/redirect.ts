@@ -67,17 +67,15 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
       deps.lookedUp.set(req, lookup);
       tools.handOff(req, res, startedAt);
     };
-    lookup
-      .then(
-        (link) => {
-          // Draining meanwhile: the app answers, and closes the connection as a drain does.
-          const target = tools.draining() ? undefined : deps.links.redirectNowTo(link, click, req.url);
-          if (target === undefined) toRoute();
-          else answerRedirect(deps, req, res, tools, target, route, startedAt);
-        },
-        toRoute,
-      )
-      .catch(() => {
+    // One handler for both outcomes (a failed lookup is the route's to report), and no .catch after
+    // it, which would be a second promise for every cold redirect.
+    const answer = (link: CachedLink | undefined): void => {
+      try {
+        // Draining meanwhile: the app answers, and closes the connection as a drain does.
+        const target = link === undefined || tools.draining() ? undefined : deps.links.redirectNowTo(link, click, req.url);
+        if (target === undefined) toRoute();
+        else answerRedirect(deps, req, res, tools, target, route, startedAt);
+      } catch {
         // Nothing above should throw. If something does before an answer, the route answers (and
         // reports) it, as it would have without the fast path; a half-written answer is cut off.
         try {
@@ -87,7 +85,9 @@ export function redirectFastPath(deps: RedirectRouteDeps): FastPath {
         } catch {
           res.destroy();
         }
-      });
+      }
+    };
+    void lookup.then(answer, () => answer(undefined));
     return true;
   };
 }
