@@ -49,7 +49,7 @@ export interface NearTierTrust {
 
 export interface TieredLinkCacheOptions {
   /** Read and filled in the same turn as the request's lookup (no promise of its own). */
-  near: Pick<MemoryLinkCache, 'clear' | 'peek' | 'readNow' | 'hold' | 'delete'>;
+  near: Pick<MemoryLinkCache, 'clear' | 'peek' | 'readNow' | 'hold' | 'drop'>;
   far: LinkCache;
   bus: InvalidationBus;
   /** Without it, the subscription alone decides. */
@@ -61,6 +61,8 @@ export interface TieredLinkCacheOptions {
   nearTtlS: number;
   onNearLookup?: (result: 'hit' | 'miss' | 'bypass') => void;
 }
+
+const NOTHING = (): void => undefined;
 
 export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCache {
   const { near, far, bus } = options;
@@ -78,7 +80,7 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
   function invalidate(code: string): void {
     counter += 1;
     recent.set(code, counter);
-    void near.delete(code);
+    near.drop(code);
   }
 
   function forgetAll(): void {
@@ -111,9 +113,9 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
     near.hold(code, value, ttlS);
   }
 
-  async function broadcast(code: string, confirm: boolean): Promise<void> {
+  function broadcast(code: string, confirm: boolean): Promise<void> {
     invalidate(code);
-    await bus.publish(code, { confirm });
+    return bus.publish(code, { confirm }).then(NOTHING);
   }
 
   /** What the far tier read, kept near when it may be (see the top of this file). */

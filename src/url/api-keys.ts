@@ -20,6 +20,11 @@ export const hashApiKey = (key: string): Buffer => createHash('sha256').update(k
 export interface ApiKeyService {
   /** The caller behind an Authorization header: null when there is none; 401 when it is not a valid key. */
   authenticate(authorization: string | undefined): Promise<Principal>;
+  /**
+   * authenticate() answered from memory, without a promise: the principal, or undefined when the key
+   * must be read from the database first (then call authenticate()); throws what it would reject with.
+   */
+  authenticateNow(authorization: string | undefined): Principal | undefined;
   createKey(principal: Principal, options: { name: string | null; isAdmin: boolean }): Promise<{ record: ApiKeyRecord; key: string }>;
   /** Makes sure a key with this value exists as an admin key (ADMIN_API_KEY bootstrap). */
   ensureAdminKey(key: string, name: string): Promise<ApiKeyRecord>;
@@ -43,6 +48,20 @@ export function generateApiKey(): string {
   return `${KEY_PREFIX}${randomBytes(24).toString('base64url')}`;
 }
 
+/** The key an Authorization header carries; null for none. A header of another form is 401. */
+function keyOf(authorization: string | undefined): string | null {
+  if (authorization === undefined || authorization === '') return null;
+  const match = /^Bearer\s+(\S{1,200})$/i.exec(authorization.trim());
+  if (!match?.[1]) throw new Unauthorized('Authorization must be "Bearer <api key>".');
+  return match[1];
+}
+
+/** A key that was found: a key that is not (or revoked) is 401. */
+function valid(principal: Principal): Principal {
+  if (principal === null) throw new Unauthorized('This API key is not valid.');
+  return principal;
+}
+
 export function createApiKeyService(store: ApiKeyStore, options: ApiKeyServiceOptions = {}): ApiKeyService {
   const now = options.now ?? Date.now;
   const revocations = options.revocations ?? null;
@@ -63,9 +82,15 @@ export function createApiKeyService(store: ApiKeyStore, options: ApiKeyServiceOp
   /** Without the bus, revocations on other replicas would go unheard: then every request asks the database. */
   const mayCache = (): boolean => revocations === null || revocations.subscribed();
 
-  async function lookup(key: string): Promise<Principal> {
+  /** The key's cached entry while it may be used: undefined when it must be read. */
+  function cached(key: string): { principal: Principal } | undefined {
     const hit = cache.get(key);
-    if (hit && hit.until > now() && mayCache()) return hit.principal;
+    return hit && hit.until > now() && mayCache() ? hit : undefined;
+  }
+
+  async function lookup(key: string): Promise<Principal> {
+    const hit = cached(key);
+    if (hit) return hit.principal;
     const readAt = generation;
     const record = await store.findByHash(hashApiKey(key));
     const principal = record && record.revokedAt === null ? { keyId: record.id, isAdmin: record.isAdmin } : null;
@@ -80,12 +105,15 @@ export function createApiKeyService(store: ApiKeyStore, options: ApiKeyServiceOp
 
   return {
     async authenticate(authorization) {
-      if (authorization === undefined || authorization === '') return null;
-      const match = /^Bearer\s+(\S{1,200})$/i.exec(authorization.trim());
-      if (!match?.[1]) throw new Unauthorized('Authorization must be "Bearer <api key>".');
-      const principal = await lookup(match[1]);
-      if (principal === null) throw new Unauthorized('This API key is not valid.');
-      return principal;
+      const key = keyOf(authorization);
+      return key === null ? null : valid(await lookup(key));
+    },
+
+    authenticateNow(authorization) {
+      const key = keyOf(authorization);
+      if (key === null) return null;
+      const hit = cached(key);
+      return hit === undefined ? undefined : valid(hit.principal);
     },
 
     async createKey(principal, { name, isAdmin }) {

@@ -72,6 +72,7 @@ describe('DELETE /api-keys/{id} with a second replica', () => {
     const authorization = `Bearer ${key}`;
     await apiKeysB.authenticate(authorization);
     assert.deepEqual(await apiKeysB.authenticate(authorization), { keyId: id, isAdmin: false });
+    assert.deepEqual(apiKeysB.authenticateNow(authorization), { keyId: id, isAdmin: false }, 'held in memory: answered without waiting');
     return { id, authorization };
   }
 
@@ -117,6 +118,8 @@ describe('DELETE /api-keys/{id} with a second replica', () => {
   test('with every replica acknowledging, a revocation is 204 and the other replica refuses the key', async () => {
     const { id, authorization } = await keyCachedOnB('all-ack');
     assert.equal((await revoke(id)).statusCode, 204);
+    assert.equal(apiKeysB.authenticateNow(authorization), undefined, 'dropped from memory: it must be read again');
     await assert.rejects(apiKeysB.authenticate(authorization), Unauthorized);
+    assert.throws(() => apiKeysB.authenticateNow(authorization), Unauthorized, 'read again, it is held as refused');
   });
 });

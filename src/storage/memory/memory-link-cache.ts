@@ -28,6 +28,8 @@ export interface MemoryLinkCache extends LinkCache {
    * front that has decided already (set() and setMissing() with `overwrite`, synchronously).
    */
   hold(code: string, link: CachedLink | null, ttlS: number): void;
+  /** delete() without a promise: an invalidation heard, or broadcast, drops the entry at once. */
+  drop(code: string): void;
 }
 
 /**
@@ -133,6 +135,9 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
       if (ttlS > 0 && (options?.overwrite === true || live(code) === undefined)) put(code, null, ttlS);
     },
     async delete(code) {
+      entries.delete(code);
+    },
+    drop(code) {
       entries.delete(code);
     },
     clear: () => {

@@ -38,6 +38,46 @@ function maxVisitsOf(link: NewLink): number | null {
   return link.maxVisits !== undefined ? link.maxVisits : link.isOneTime === true ? 1 : null;
 }
 
+/** What an insert reads back: what the database gave the row; the rest is what was sent. */
+interface InsertedRow {
+  id: number | string;
+  short_code: string;
+  original_url: string;
+  /** created_at in whole epoch milliseconds, as a Date from the row would hold it. */
+  created_ms: number;
+}
+
+/**
+ * A link just inserted, from what was sent and what the database gave it (id, created_at): the rest
+ * is the columns' defaults, which the contract tests compare with the row read back
+ * (test/contract/link-store.contract.ts). Reading the whole row back had node-postgres parse
+ * seventeen columns a creation, dates and a text array among them (docs/performance.md, "Creation path").
+ */
+function insertedRecord(link: NewLink, row: InsertedRow): LinkRecord {
+  const maxVisits = maxVisitsOf(link);
+  return {
+    id: Number(row.id),
+    code: row.short_code,
+    url: row.original_url,
+    createdAt: new Date(row.created_ms),
+    expiresAt: link.expiresAt === null ? null : new Date(link.expiresAt.getTime()),
+    isOneTime: maxVisits === 1,
+    maxVisits,
+    visits: 0,
+    forwardQuery: link.forwardQuery === true,
+    isActive: true,
+    isExpired: false,
+    isCustomAlias: link.isCustomAlias,
+    ownerKeyId: link.ownerKeyId,
+    clicks: 0,
+    botHits: 0,
+    lastClickedAt: null,
+    consumedAt: null,
+    hasPassword: link.passwordHash != null,
+    tags: [...(link.tags ?? [])],
+  };
+}
+
 /** Most rows one coalesced lookup or insert carries. */
 const MAX_BATCH = 256;
 /**
@@ -95,7 +135,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
    * ON CONFLICT and answered CodeExists. Each column is sent as one array literal (array-literal.ts).
    */
   async function insertRows(links: readonly NewLink[]): Promise<(LinkRecord | Error)[]> {
-    const { rows } = await db.query<UrlRow>(
+    const { rows } = await db.query<InsertedRow>(
       // Each link's tags travel as a JSON array: unnest would flatten an array of arrays.
       `WITH inserted AS (
          INSERT INTO urls (short_code, original_url, expiry_date, max_visits, is_one_time, forward_query, is_custom_alias, owner_key_id, tags, password_hash)
@@ -105,7 +145,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
              AS v(code, url, expiry, max_visits, forward_query, alias, owner, tags, password_hash)
          ON CONFLICT (short_code) DO NOTHING RETURNING ${NEW_URL_COLUMNS}
        ), ${linkEventCte('link.created', 'inserted')}
-       SELECT * FROM inserted`,
+       SELECT id, short_code, original_url, floor(extract(epoch FROM created_at) * 1000)::float8 AS created_ms FROM inserted`,
       [
         literal(links.map((l) => quoted(l.code))),
         literal(links.map((l) => quoted(l.url))),
@@ -124,7 +164,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       // The first link of a code in the batch got the row; a second one with the same code did not.
       if (row === undefined || row.original_url !== link.url) return new CodeExists(link.code);
       inserted.delete(link.code);
-      return toLink(row);
+      return insertedRecord(link, row);
     });
   }
 

@@ -11,7 +11,7 @@
 // cluster bus, and SPUBLISH counts the receivers as PUBLISH does on a single server.
 import { randomUUID } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
-import { createBatcher } from '../../core/batcher.ts';
+import { createTickGroup } from '../../core/tick-group.ts';
 import type { RedisClient } from '../../core/redis.ts';
 import { openShardSubscription } from './cluster-subscriber.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
@@ -189,23 +189,16 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
 
   // The unconfirmed messages of one tick go out as one: a coalesced INSERT's creations all publish
   // as its result comes back, and one PUBLISH (and one delivery to each replica) for all of them costs
-  // less than one each. docs/performance.md, "Creation path".
-  const sendUnconfirmed = createBatcher<string, PublishResult>(
-    async (codes) => {
-      const delivered = (await send(`${origin}:${codes.join(',')}`)) !== null;
-      return codes.map(() => ({ delivered }));
-    },
-    MAX_CODES_PER_MESSAGE,
-    Number.POSITIVE_INFINITY,
-    undefined,
-    (dispatch) => process.nextTick(dispatch),
-  );
+  // less than one each; the tick's callers share one promise (src/core/tick-group.ts).
+  // docs/performance.md, "Creation path".
+  const sendUnconfirmed = createTickGroup<string, PublishResult>((codes) => {
+    const messages: Promise<number | null>[] = [];
+    for (let from = 0; from < codes.length; from += MAX_CODES_PER_MESSAGE) messages.push(send(`${origin}:${codes.slice(from, from + MAX_CODES_PER_MESSAGE).join(',')}`));
+    return Promise.all(messages).then((receivers) => ({ delivered: receivers.every((n) => n !== null) }));
+  });
 
   return {
-    async publish(code, publishOptions) {
-      if (publishOptions?.confirm === true) return sendConfirmed(code);
-      return sendUnconfirmed(code);
-    },
+    publish: (code, publishOptions) => (publishOptions?.confirm === true ? sendConfirmed(code) : sendUnconfirmed(code)),
     async publishEpoch(epochs) {
       await send(`${origin}:!${epochs.join(',')}`);
     },

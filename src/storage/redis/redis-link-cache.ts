@@ -19,6 +19,7 @@ import type { Logger } from '../../core/logger.ts';
 import type { CachedLink, CacheRead, LinkCache } from '../link-cache.ts';
 import { createRedisCacheEpoch, type CacheEpoch } from './redis-cache-epoch.ts';
 import { callPromise } from '../../core/call-promise.ts';
+import { createTickGroup } from '../../core/tick-group.ts';
 
 const MISSING = '-';
 const BLOCKER = '?';
@@ -65,14 +66,10 @@ interface EntryWrite {
   writer: number;
   body: string;
   ttlS: number;
-}
-/** The writes of one tick to one shard: a script call per MAX_BATCH of them, one promise for all. */
-interface WriteGroup {
-  entries: EntryWrite[];
-  operations: string[];
-  admissions: Admission[];
-  done: Promise<void>;
-  resolve: () => void;
+  /** For the error count and the log. */
+  operation: string;
+  /** The breaker's, handed back with the outcome. */
+  admission: Admission;
 }
 
 /** What a read answers when nothing was read (skipped, failed): a miss of unknown lifetime. */
@@ -144,7 +141,8 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
 
   // Per shard: a script call may only touch keys of one hash slot.
   const pendingReads: PendingRead[][] = Array.from({ length: layout.shards }, () => []);
-  const writeGroups: (WriteGroup | undefined)[] = Array.from({ length: layout.shards }, () => undefined);
+  // The writes of one tick to one shard: a script call per MAX_BATCH of them, one promise for all.
+  const writes = Array.from({ length: layout.shards }, (_, shard) => createTickGroup<EntryWrite, void>((entries) => sendWrites(shard, entries)));
 
   function skipped(operation: string): undefined {
     options.onSkipped?.(operation);
@@ -194,7 +192,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     // PostgreSQL may predate an invalidation that was lost.
     if (readStartedAt !== undefined && readStartedAt < epoch.changedAt()) return DONE;
     const shard = layout.shardOf(code);
-    return withEpoch(shard, (known) => (known === null ? undefined : write('fill', shard, { code, mode: 'fill', writer: known, body, ttlS }, false)));
+    return withEpoch(shard, (known) => (known === null ? undefined : write(shard, { code, mode: 'fill', writer: known, body, ttlS, operation: 'fill', admission: 'call' }, false)));
   }
 
   /** A new state: written whatever is there (a writer behind the epoch leaves a blocker instead). */
@@ -202,74 +200,57 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     if (ttlS <= 0) return DONE;
     // -1 when Redis cannot tell us the epoch: the script then leaves a blocker, never a stale entry.
     const shard = layout.shardOf(code);
-    return withEpoch(shard, (known) => write(operation, shard, { code, mode: 'put', writer: known ?? -1, body, ttlS }, true));
+    return withEpoch(shard, (known) => write(shard, { code, mode: 'put', writer: known ?? -1, body, ttlS, operation, admission: 'call' }, true));
   }
 
   /**
    * One entry into its shard's writes of this tick; resolves (never rejects) once they are sent and
    * answered, the epoch Redis answered adopted. `lostWrite`: a change whose loss leaves an old entry.
    */
-  function write(operation: string, shard: number, entry: EntryWrite, lostWrite: boolean): Promise<void> {
-    const admission = admit(operation);
+  function write(shard: number, entry: EntryWrite, lostWrite: boolean): Promise<void> {
+    const admission = admit(entry.operation);
     if (admission === undefined) {
       // A change that never reached Redis leaves an old entry behind: the epoch must move on.
-      if (lostWrite) epoch.failed(`cache ${operation} skipped (circuit breaker open)`);
+      if (lostWrite) epoch.failed(`cache ${entry.operation} skipped (circuit breaker open)`);
       return DONE;
     }
-    let group = writeGroups[shard];
-    if (group === undefined) {
-      let resolve: () => void = () => undefined;
-      const done = new Promise<void>((settle) => (resolve = settle));
-      group = { entries: [], operations: [], admissions: [], done, resolve };
-      writeGroups[shard] = group;
-      process.nextTick(sendWrites, shard);
-    }
-    group.entries.push(entry);
-    group.operations.push(operation);
-    group.admissions.push(admission);
-    return group.done;
+    entry.admission = admission;
+    return ofShard(writes, shard)(entry);
   }
 
-  function sendWrites(shard: number): void {
-    const group = writeGroups[shard];
-    if (group === undefined) return;
-    writeGroups[shard] = undefined;
-    let left = Math.ceil(group.entries.length / MAX_BATCH);
-    const sent = (): void => {
-      left -= 1;
-      if (left === 0) group.resolve();
-    };
-    for (let from = 0; from < group.entries.length; from += MAX_BATCH) {
-      const to = Math.min(from + MAX_BATCH, group.entries.length);
-      const entries = group.entries.slice(from, to);
-      const args = [String(BLOCKER_TTL_S)];
-      for (const w of entries) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
-      const startedAt = epoch.now();
-      callPromise(() => scripted.curtCacheWrite(1 + entries.length, layout.epochKey(shard), ...entries.map((w) => key(w.code)), ...args)).then(
-        (current) =>
-          settleWrites(() => {
-            for (let i = from; i < to; i++) finish(group.admissions[i] ?? 'call', false);
-            epoch.observe(Number(current), startedAt, shard);
-          }, sent),
-        (err: unknown) =>
-          settleWrites(() => {
-            for (let i = from; i < to; i++) {
-              finish(group.admissions[i] ?? 'call', true, err);
-              failed(group.operations[i] ?? 'set', err);
-            }
-          }, sent),
-      );
-    }
+  function sendWrites(shard: number, entries: EntryWrite[]): Promise<void> {
+    if (entries.length <= MAX_BATCH) return sendWriteCall(shard, entries);
+    const calls: Promise<void>[] = [];
+    for (let from = 0; from < entries.length; from += MAX_BATCH) calls.push(sendWriteCall(shard, entries.slice(from, from + MAX_BATCH)));
+    return Promise.all(calls).then(() => undefined);
   }
 
-  /** A call's outcome counted; its writers' promise settled whatever happens (a throw is logged, not left unhandled). */
-  function settleWrites(count: () => void, sent: () => void): void {
+  /** One script call; never rejects, and a throw while counting its outcome is logged, not left unhandled. */
+  function sendWriteCall(shard: number, entries: EntryWrite[]): Promise<void> {
+    const args = [String(BLOCKER_TTL_S)];
+    for (const w of entries) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
+    const startedAt = epoch.now();
+    return callPromise(() => scripted.curtCacheWrite(1 + entries.length, layout.epochKey(shard), ...entries.map((w) => key(w.code)), ...args)).then(
+      (current) =>
+        counted(() => {
+          for (const w of entries) finish(w.admission, false);
+          epoch.observe(Number(current), startedAt, shard);
+        }),
+      (err: unknown) =>
+        counted(() => {
+          for (const w of entries) {
+            finish(w.admission, true, err);
+            failed(w.operation, err);
+          }
+        }),
+    );
+  }
+
+  function counted(count: () => void): void {
     try {
       count();
     } catch (err) {
-      log.error({ err }, 'settling cache writes failed');
-    } finally {
-      sent();
+      log.error({ err }, 'counting a cache write failed');
     }
   }
 

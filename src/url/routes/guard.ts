@@ -1,6 +1,6 @@
 // Authentication and rate limiting for the API routes (not for redirects: those stay free of Redis
 // round trips other than the cache, and scanners are absorbed by the negative cache).
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { DependencyDown, RateLimited, Unauthorized } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RateLimiter } from '../../storage/rate-limiter.ts';
@@ -21,7 +21,12 @@ export interface GuardOptions {
   log: Logger;
 }
 
-export function createGuard(options: GuardOptions): (request: FastifyRequest) => Promise<void> {
+/**
+ * The API's onRequest hook. A callback, not an async function: a key held in memory (nearly every
+ * request) is admitted without a promise, and an admin key or a route without a limit without one
+ * at all; only a key to read, or a rate limit to count in Redis, waits.
+ */
+export function createGuard(options: GuardOptions): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   /** Counts one request for `subject`; throws RateLimited past the limit. */
   async function limit(request: FastifyRequest, subject: string, perMinute: number): Promise<void> {
     if (!options.limiter || perMinute === 0) return;
@@ -40,19 +45,33 @@ export function createGuard(options: GuardOptions): (request: FastifyRequest) =>
     if (retryAfterS !== null) throw new RateLimited(retryAfterS);
   }
 
-  return async (request) => {
-    let principal: Principal;
-    try {
-      principal = await options.apiKeys.authenticate(request.headers.authorization);
-    } catch (err) {
-      // A wrong key counts against the client address like any anonymous call: otherwise guessing
-      // keys would be unlimited, and each guess costs a database lookup.
-      if (err instanceof Unauthorized) await limit(request, `ip:${request.ip}`, options.limits.perIp);
-      throw err;
-    }
+  function admit(request: FastifyRequest, principal: Principal, done: HookHandlerDoneFunction): void {
     request.principal = principal;
-    if (principal?.isAdmin) return;
-    if (principal) await limit(request, `key:${principal.keyId}`, options.limits.perKey);
-    else await limit(request, `ip:${request.ip}`, options.limits.perIp);
+    if (principal?.isAdmin) return done();
+    const [subject, perMinute] = principal ? [`key:${principal.keyId}`, options.limits.perKey] : [`ip:${request.ip}`, options.limits.perIp];
+    if (!options.limiter || perMinute === 0) return done();
+    limit(request, subject, perMinute).then(() => done(), done);
+  }
+
+  function refuse(request: FastifyRequest, err: unknown, done: HookHandlerDoneFunction): void {
+    // A wrong key counts against the client address like any anonymous call: otherwise guessing
+    // keys would be unlimited, and each guess costs a database lookup.
+    if (!(err instanceof Unauthorized)) return done(err as Error);
+    limit(request, `ip:${request.ip}`, options.limits.perIp).then(() => done(err), done);
+  }
+
+  return (request, _reply, done) => {
+    const authorization = request.headers.authorization;
+    let known: Principal | undefined;
+    try {
+      known = options.apiKeys.authenticateNow(authorization);
+    } catch (err) {
+      return refuse(request, err, done);
+    }
+    if (known !== undefined) return admit(request, known, done);
+    options.apiKeys.authenticate(authorization).then(
+      (principal) => admit(request, principal, done),
+      (err: unknown) => refuse(request, err, done),
+    );
   };
 }
