@@ -239,7 +239,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   function lookup(code: string): Promise<CachedLink> {
     // Stamped so that a cache which lost invalidations meanwhile (Redis failed) refuses this fill.
     const readStartedAt = performance.now();
-    return cache.get(code).then((cached) => {
+    return callPromise(() => cache.get(code)).then((cached) => {
       options.events?.cacheLookup?.(cached === undefined ? 'miss' : cached === null ? 'negative_hit' : 'hit');
       if (cached === null) throw new LinkNotFound();
       if (cached !== undefined) return cached;

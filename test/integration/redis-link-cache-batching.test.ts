@@ -150,4 +150,33 @@ describe('Redis link cache: one script call per shard and turn', () => {
     await guarded.set('b-1', link(31), 60);
     assert.deepEqual(await guarded.get('b-1'), link(31), 'closed: written and read again');
   });
+
+  test('a failed write call: every write still resolves, each is counted as failed, and a throw while counting one does not skip the others', async () => {
+    let thrown = false;
+    const breaker = createDependencyBreaker({
+      dependency: 'redis',
+      log,
+      failureThreshold: 2,
+      resetTimeoutMs: 60_000,
+      isFailure: () => {
+        if (thrown) return true;
+        thrown = true;
+        throw new Error('isFailure broke');
+      },
+    });
+    const errors: string[] = [];
+    const guarded = createRedisLinkCache({ redis, prefix: shared.prefix, log, epoch, breaker, onError: (op) => errors.push(op) });
+    await until(() => epoch.readable(), 5000, 'the cache epoch to be readable');
+    refuse = new Error('refused by the test');
+    try {
+      await Promise.all([guarded.set('f-1', link(41), 60), guarded.set('f-2', link(42), 60), guarded.set('f-3', link(43), 60, { ifAbsent: true })]);
+    } finally {
+      refuse = undefined;
+    }
+    assert.deepEqual(errors, ['set', 'set', 'fill'], 'each write of the call counted as failed');
+    assert.equal(thrown, true);
+    assert.equal(breaker.state(), 'open', 'the two writes counted after the throw reach the threshold');
+    assert.equal(epoch.readable(), false, 'a lost write makes the cache suspect until the epoch moves on');
+    await until(() => epoch.readable(), 5000, 'the cache epoch to be bumped');
+  });
 });

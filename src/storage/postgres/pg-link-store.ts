@@ -51,7 +51,7 @@ interface InsertedRow {
  * A link just inserted, from what was sent and what the database gave it (id, created_at): the rest
  * is the columns' defaults, which the contract tests compare with the row read back
  * (test/contract/link-store.contract.ts). Reading the whole row back had node-postgres parse
- * seventeen columns a creation, dates and a text array among them (docs/performance.md, "Creation path").
+ * nineteen columns a creation, dates and a text array among them (docs/performance.md, "Creation path").
  */
 function insertedRecord(link: NewLink, row: InsertedRow): LinkRecord {
   const maxVisits = maxVisitsOf(link);

@@ -225,32 +225,39 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     return Promise.all(calls).then(() => undefined);
   }
 
-  /** One script call; never rejects, and a throw while counting its outcome is logged, not left unhandled. */
+  /**
+   * One script call. Never rejects: a throw on the way (building it, adopting the epoch) counts as
+   * the call's failure, and a throw while counting one entry's outcome is logged and the others are
+   * counted all the same (a lost put must still move the epoch on).
+   */
   function sendWriteCall(shard: number, entries: EntryWrite[]): Promise<void> {
-    const args = [String(BLOCKER_TTL_S)];
-    for (const w of entries) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
-    const startedAt = epoch.now();
-    return callPromise(() => scripted.curtCacheWrite(1 + entries.length, layout.epochKey(shard), ...entries.map((w) => key(w.code)), ...args)).then(
-      (current) =>
-        counted(() => {
-          for (const w of entries) finish(w.admission, false);
-          epoch.observe(Number(current), startedAt, shard);
-        }),
+    return callPromise(() => {
+      const args = [String(BLOCKER_TTL_S)];
+      for (const w of entries) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
+      const startedAt = epoch.now();
+      return scripted.curtCacheWrite(1 + entries.length, layout.epochKey(shard), ...entries.map((w) => key(w.code)), ...args).then((current) => {
+        epoch.observe(Number(current), startedAt, shard);
+      });
+    }).then(
+      () => eachEntry(entries, (w) => finish(w.admission, false)),
       (err: unknown) =>
-        counted(() => {
-          for (const w of entries) {
-            finish(w.admission, true, err);
+        eachEntry(entries, (w) => {
+          try {
             failed(w.operation, err);
+          } finally {
+            finish(w.admission, true, err);
           }
         }),
     );
   }
 
-  function counted(count: () => void): void {
-    try {
-      count();
-    } catch (err) {
-      log.error({ err }, 'counting a cache write failed');
+  function eachEntry(entries: readonly EntryWrite[], count: (entry: EntryWrite) => void): void {
+    for (const entry of entries) {
+      try {
+        count(entry);
+      } catch (err) {
+        log.error({ err }, 'counting a cache write failed');
+      }
     }
   }
 
@@ -272,33 +279,37 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     for (let from = 0; from < all.length; from += MAX_BATCH) readBatch(shard, all.length <= MAX_BATCH ? all : all.slice(from, from + MAX_BATCH));
   }
 
-  /** One script call for `batch`; every read answered, whatever happens (a throw here would leave it waiting). */
+  /**
+   * One script call for `batch`. Every read is answered whatever happens: a throw on the way
+   * (building the call, adopting the epoch) counts as the call's failure, as a refused call does.
+   */
   function readBatch(shard: number, batch: PendingRead[]): void {
-    if (!epoch.readable()) {
+    callPromise(() => {
       // Turned suspect since these were asked for: nothing is read.
-      answerAll(batch, (r) => {
-        finish(r.admission, false);
-        return { entry: skipped('get'), remainingMs: null };
-      });
-      return;
-    }
-    const startedAt = epoch.now();
-    callPromise(() => scripted.curtCacheRead(1 + batch.length, layout.epochKey(shard), ...batch.map((r) => key(r.code)))).then(
-      (reply) => {
+      if (!epoch.readable()) return Promise.resolve(null);
+      const startedAt = epoch.now();
+      return scripted.curtCacheRead(1 + batch.length, layout.epochKey(shard), ...batch.map((r) => key(r.code))).then((reply) => {
         const current = Number(reply[0] ?? 0);
         epoch.observe(current, startedAt, shard);
+        return { reply, current };
+      });
+    }).then(
+      (read) =>
         answerAll(batch, (r, i) => {
           finish(r.admission, false);
-          const entry = readEntry((reply[1 + 2 * i] as string | null) ?? null, current);
-          const pttlMs = Number(reply[2 + 2 * i]);
+          if (read === null) return { entry: skipped('get'), remainingMs: null };
+          const entry = readEntry((read.reply[1 + 2 * i] as string | null) ?? null, read.current);
+          const pttlMs = Number(read.reply[2 + 2 * i]);
           // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
           return { entry, remainingMs: entry === undefined || pttlMs < 0 ? null : pttlMs };
-        });
-      },
+        }),
       (err: unknown) =>
         answerAll(batch, (r) => {
-          finish(r.admission, true, err);
-          failed('get', err);
+          try {
+            failed('get', err);
+          } finally {
+            finish(r.admission, true, err);
+          }
           return NOT_READ;
         }),
     );

@@ -23,8 +23,9 @@ export interface GuardOptions {
 
 /**
  * The API's onRequest hook. A callback, not an async function: a key held in memory (nearly every
- * request) is admitted without a promise, and an admin key or a route without a limit without one
- * at all; only a key to read, or a rate limit to count in Redis, waits.
+ * request) is authenticated without a promise, and an admin key, or a request no limit applies to
+ * (no limiter, or a limit of 0), passes without one at all; only a key to read, or a rate limit to
+ * count in Redis, waits.
  */
 export function createGuard(options: GuardOptions): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
   /** Counts one request for `subject`; throws RateLimited past the limit. */
