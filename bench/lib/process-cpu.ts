@@ -67,8 +67,8 @@ function threadCpuMicros(pid: number): Map<number, number> | null {
 }
 
 /**
- * One process's CPU: in clock ticks for the whole process (its exited threads included), and per live
- * thread in nanoseconds (null without schedstat).
+ * One process's CPU in µs: from its clock ticks for the whole process (its exited threads included),
+ * and per live thread from schedstat, read to the nanosecond (null without schedstat).
  */
 export interface ProcessCpu {
   ticksUs: number;

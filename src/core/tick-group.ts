@@ -3,39 +3,45 @@
 // INSERT) and the invalidations of one tick. A promise and its reactions per call cost a cold
 // redirect or a creation more than its share of the one command (docs/performance.md).
 
+interface Group<T, R> {
+  items: T[];
+  shared: Promise<R>;
+  resolve: (value: R) => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * `add(item)` queues `item` for this tick's `send` and returns the promise every item of the tick
  * shares: settled as `send`'s. A call made while `send` runs, or after, starts the next tick's group.
  */
 export function createTickGroup<T, R>(send: (items: T[]) => Promise<R>): (item: T) => Promise<R> {
-  let items: T[] | null = null;
-  let settle: { resolve: (value: R) => void; reject: (err: unknown) => void } | null = null;
-  let shared: Promise<R> | null = null;
+  let group: Group<T, R> | null = null;
 
-  function flush(): void {
-    const batch = items ?? [];
-    const outcome = settle;
-    items = null;
-    settle = null;
-    shared = null;
-    if (outcome === null) return;
+  function flush(sending: Group<T, R>): void {
+    group = null;
     let sent: Promise<R>;
     try {
-      sent = send(batch);
+      sent = send(sending.items);
     } catch (err) {
-      outcome.reject(err);
+      sending.reject(err);
       return;
     }
-    sent.then(outcome.resolve, outcome.reject);
+    sent.then(sending.resolve, sending.reject);
   }
 
   return (item) => {
-    if (items === null || shared === null) {
-      items = [];
-      shared = new Promise<R>((resolve, reject) => (settle = { resolve, reject }));
-      process.nextTick(flush);
+    if (group === null) {
+      // Promise.withResolvers is Node 22's.
+      let resolve!: (value: R) => void;
+      let reject!: (err: unknown) => void;
+      const shared = new Promise<R>((onValue, onError) => {
+        resolve = onValue;
+        reject = onError;
+      });
+      group = { items: [], shared, resolve, reject };
+      process.nextTick(flush, group);
     }
-    items.push(item);
-    return shared;
+    group.items.push(item);
+    return group.shared;
   };
 }

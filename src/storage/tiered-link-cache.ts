@@ -15,7 +15,7 @@
 //  - reading never extends an entry's lifetime: a near entry lives no longer than what was left of
 //    the far entry it was read from (the far tier reports it in the same read), and is not kept at
 //    all when the far tier cannot tell.
-import type { CachedLink, CacheRead, LinkCache } from './link-cache.ts';
+import type { CachedLink, CacheLookup, CacheRead, LinkCache } from './link-cache.ts';
 import type { MemoryLinkCache } from './memory/memory-link-cache.ts';
 
 /**
@@ -63,6 +63,8 @@ export interface TieredLinkCacheOptions {
 }
 
 const NOTHING = (): void => undefined;
+const entryOf = (found: CacheRead): CacheLookup => found.entry;
+const asRead = (found: CacheRead): CacheRead => found;
 
 export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCache {
   const { near, far, bus } = options;
@@ -144,21 +146,17 @@ export function createTieredLinkCache(options: TieredLinkCacheOptions): LinkCach
 
   // Promises only where the far tier is waited for, one each way: the near tier is read and filled
   // in the same turn, and a cold redirect passes here (docs/performance.md, "The redirect path").
-  function read(code: string): Promise<CacheRead> {
+  // `answer` shapes the result inside the one reaction (get() wants the entry alone).
+  function readAs<T>(code: string, answer: (found: CacheRead) => T): Promise<T> {
     const hit = nearHit(code);
-    if (hit !== undefined) return Promise.resolve(hit);
+    if (hit !== undefined) return Promise.resolve(answer(hit));
     const stamp = counter;
-    return far.read(code).then((found) => keepNear(code, found, stamp));
+    return far.read(code).then((found) => answer(keepNear(code, found, stamp)));
   }
 
   return {
-    get(code) {
-      const hit = nearHit(code);
-      if (hit !== undefined) return Promise.resolve(hit.entry);
-      const stamp = counter;
-      return far.read(code).then((found) => keepNear(code, found, stamp).entry);
-    },
-    read,
+    get: (code) => readAs(code, entryOf),
+    read: (code) => readAs(code, asRead),
     // The near tier alone, under the same trust as read(); a miss here is left to read(), which counts it.
     peek(code) {
       if (nearToken() === null) return undefined;

@@ -112,6 +112,10 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
     return entry === undefined ? undefined : markRead(entry);
   }
 
+  function drop(code: string): void {
+    entries.delete(code);
+  }
+
   function readNow(code: string): CacheRead {
     const entry = live(code);
     return entry === undefined ? { entry: undefined, remainingMs: null } : { entry: markRead(entry), remainingMs: entry.until - now() };
@@ -134,12 +138,8 @@ export function createMemoryLinkCache(options: MemoryLinkCacheOptions = {}): Mem
       // told to overwrite: a deletion's tombstone.
       if (ttlS > 0 && (options?.overwrite === true || live(code) === undefined)) put(code, null, ttlS);
     },
-    async delete(code) {
-      entries.delete(code);
-    },
-    drop(code) {
-      entries.delete(code);
-    },
+    drop,
+    delete: async (code) => drop(code),
     clear: () => {
       entries.clear();
       hand = null;

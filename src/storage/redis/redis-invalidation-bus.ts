@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, type Redis } from 'ioredis';
 import { createTickGroup } from '../../core/tick-group.ts';
+import { chunksOf } from '../../core/chunks.ts';
 import type { RedisClient } from '../../core/redis.ts';
 import { openShardSubscription } from './cluster-subscriber.ts';
 import type { DependencyBreaker } from '../../core/dependency-breaker.ts';
@@ -192,8 +193,7 @@ export function createRedisInvalidationBus(options: RedisInvalidationBusOptions)
   // less than one each; the tick's callers share one promise (src/core/tick-group.ts).
   // docs/performance.md, "Creation path".
   const sendUnconfirmed = createTickGroup<string, PublishResult>((codes) => {
-    const messages: Promise<number | null>[] = [];
-    for (let from = 0; from < codes.length; from += MAX_CODES_PER_MESSAGE) messages.push(send(`${origin}:${codes.slice(from, from + MAX_CODES_PER_MESSAGE).join(',')}`));
+    const messages = chunksOf(codes, MAX_CODES_PER_MESSAGE).map((chunk) => send(`${origin}:${chunk.join(',')}`));
     return Promise.all(messages).then((receivers) => ({ delivered: receivers.every((n) => n !== null) }));
   });
 

@@ -20,6 +20,7 @@ import type { CachedLink, CacheRead, LinkCache } from '../link-cache.ts';
 import { createRedisCacheEpoch, type CacheEpoch } from './redis-cache-epoch.ts';
 import { callPromise } from '../../core/call-promise.ts';
 import { createTickGroup } from '../../core/tick-group.ts';
+import { chunksOf } from '../../core/chunks.ts';
 
 const MISSING = '-';
 const BLOCKER = '?';
@@ -45,6 +46,7 @@ type WithScript = RedisClient & {
 };
 
 const DONE: Promise<void> = Promise.resolve();
+const NOTHING = (): void => undefined;
 const entryOf = (found: CacheRead): CachedLink | null | undefined => found.entry;
 
 function ofShard<T>(perShard: readonly T[], shard: number): T {
@@ -144,16 +146,14 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   // The writes of one tick to one shard: a script call per MAX_BATCH of them, one promise for all.
   const writes = Array.from({ length: layout.shards }, (_, shard) => createTickGroup<EntryWrite, void>((entries) => sendWrites(shard, entries)));
 
-  function skipped(operation: string): undefined {
+  function skipped(operation: string): void {
     options.onSkipped?.(operation);
-    return undefined;
   }
 
-  function failed(operation: string, err: unknown): undefined {
+  function failed(operation: string, err: unknown): void {
     options.onError?.(operation);
     log.debug({ dependency: 'redis', operation, err: (err as Error).message }, 'cache operation failed');
     epoch.failed(`cache ${operation} failed`, err);
-    return undefined;
   }
 
   /**
@@ -192,7 +192,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     // PostgreSQL may predate an invalidation that was lost.
     if (readStartedAt !== undefined && readStartedAt < epoch.changedAt()) return DONE;
     const shard = layout.shardOf(code);
-    return withEpoch(shard, (known) => (known === null ? undefined : write(shard, { code, mode: 'fill', writer: known, body, ttlS, operation: 'fill', admission: 'call' }, false)));
+    return withEpoch(shard, (known) => (known === null ? undefined : write(shard, 'fill', 'fill', code, known, body, ttlS)));
   }
 
   /** A new state: written whatever is there (a writer behind the epoch leaves a blocker instead). */
@@ -200,29 +200,26 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     if (ttlS <= 0) return DONE;
     // -1 when Redis cannot tell us the epoch: the script then leaves a blocker, never a stale entry.
     const shard = layout.shardOf(code);
-    return withEpoch(shard, (known) => write(shard, { code, mode: 'put', writer: known ?? -1, body, ttlS, operation, admission: 'call' }, true));
+    return withEpoch(shard, (known) => write(shard, 'put', operation, code, known ?? -1, body, ttlS));
   }
 
   /**
    * One entry into its shard's writes of this tick; resolves (never rejects) once they are sent and
-   * answered, the epoch Redis answered adopted. `lostWrite`: a change whose loss leaves an old entry.
+   * answered, the epoch Redis answered adopted.
    */
-  function write(shard: number, entry: EntryWrite, lostWrite: boolean): Promise<void> {
-    const admission = admit(entry.operation);
+  function write(shard: number, mode: EntryWrite['mode'], operation: string, code: string, writer: number, body: string, ttlS: number): Promise<void> {
+    const admission = admit(operation);
     if (admission === undefined) {
-      // A change that never reached Redis leaves an old entry behind: the epoch must move on.
-      if (lostWrite) epoch.failed(`cache ${entry.operation} skipped (circuit breaker open)`);
+      // A put (a new state) that never reached Redis leaves an old entry behind: the epoch must move
+      // on. A fill that did not happen leaves only a miss.
+      if (mode === 'put') epoch.failed(`cache ${operation} skipped (circuit breaker open)`);
       return DONE;
     }
-    entry.admission = admission;
-    return ofShard(writes, shard)(entry);
+    return ofShard(writes, shard)({ code, mode, writer, body, ttlS, operation, admission });
   }
 
   function sendWrites(shard: number, entries: EntryWrite[]): Promise<void> {
-    if (entries.length <= MAX_BATCH) return sendWriteCall(shard, entries);
-    const calls: Promise<void>[] = [];
-    for (let from = 0; from < entries.length; from += MAX_BATCH) calls.push(sendWriteCall(shard, entries.slice(from, from + MAX_BATCH)));
-    return Promise.all(calls).then(() => undefined);
+    return Promise.all(chunksOf(entries, MAX_BATCH).map((chunk) => sendWriteCall(shard, chunk))).then(NOTHING);
   }
 
   /**
@@ -263,7 +260,10 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
 
   function read(code: string): Promise<CacheRead> {
     // Suspect: this replica saw Redis fail and may have lost an invalidation; PostgreSQL decides.
-    if (!epoch.readable()) return Promise.resolve({ entry: skipped('get'), remainingMs: null });
+    if (!epoch.readable()) {
+      skipped('get');
+      return Promise.resolve(NOT_READ);
+    }
     const admission = admit('get');
     if (admission === undefined) return Promise.resolve(NOT_READ);
     const shard = layout.shardOf(code);
@@ -276,7 +276,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   function sendReads(shard: number): void {
     const all = ofShard(pendingReads, shard);
     pendingReads[shard] = [];
-    for (let from = 0; from < all.length; from += MAX_BATCH) readBatch(shard, all.length <= MAX_BATCH ? all : all.slice(from, from + MAX_BATCH));
+    for (const batch of chunksOf(all, MAX_BATCH)) readBatch(shard, batch);
   }
 
   /**
@@ -297,7 +297,10 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
       (read) =>
         answerAll(batch, (r, i) => {
           finish(r.admission, false);
-          if (read === null) return { entry: skipped('get'), remainingMs: null };
+          if (read === null) {
+            skipped('get');
+            return NOT_READ;
+          }
           const entry = readEntry((read.reply[1 + 2 * i] as string | null) ?? null, read.current);
           const pttlMs = Number(read.reply[2 + 2 * i]);
           // No expiry (-1) or gone meanwhile (-2): a lifetime we cannot vouch for.
