@@ -2,6 +2,7 @@
 // design's central promise — no code is ever handed out twice, across replicas — checked code by code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
 import { until } from '../support/fault-probes.ts';
@@ -17,6 +18,8 @@ const POOL_TARGET = 30_000;
 const LOW_WATERMARK = 10_000;
 const CODE = /^[a-zA-Z]{6}$/;
 const SMISMEMBER_CHUNK = 5000;
+/** 503 pool_empty answers the drain waits out (Retry-After) before one fails the test. */
+const MAX_EMPTY_ANSWERS = 32;
 
 
 /** Sums a counter's samples in a Prometheus text exposition. */
@@ -56,6 +59,7 @@ describe('two KGS replicas on one Redis pool', () => {
     const handedOut: string[] = [];
     const perReplica = [0, 0];
     let requests = 0;
+    let emptyAnswers = 0;
 
     await Promise.all(
       Array.from({ length: CLIENTS }, async (_, client) => {
@@ -67,6 +71,14 @@ describe('two KGS replicas on one Redis pool', () => {
           requests++;
           const res = await pool.request({ method: 'GET', path: `/codes?count=${PER_REQUEST}`, headers: { authorization: 'Bearer test-token' } });
           const text = await res.body.text();
+          // An empty pool is an answer the API documents (503 pool_empty, Retry-After): a drain that
+          // outruns both replicas' replenishment on a loaded machine meets it, and a client retries.
+          // It hands out no code, so the checks below hold whatever the timing.
+          if (res.statusCode === 503 && text.includes('"code":"pool_empty"') && emptyAnswers < MAX_EMPTY_ANSWERS) {
+            emptyAnswers++;
+            await sleep(Number(res.headers['retry-after'] ?? 1) * 1000);
+            continue;
+          }
           assert.equal(res.statusCode, 200, `replica ${which} answered ${res.statusCode}: ${text}`);
           const { codes } = JSON.parse(text) as { codes: string[] };
           // "May return fewer than N when the pool runs low, never none."
@@ -119,7 +131,7 @@ describe('two KGS replicas on one Redis pool', () => {
 
     const rate = Math.round(handedOut.length / (drainMs / 1000));
     console.log(
-      `# drained ${handedOut.length} codes in ${requests} requests over ${Math.round(drainMs)} ms (${rate} codes/s); per replica ${perReplica.join(' / ')}; replenish runs ${sizes.runs} adding ${sizes.added}`,
+      `# drained ${handedOut.length} codes in ${requests} requests (${emptyAnswers} answered 503 pool_empty and retried) over ${Math.round(drainMs)} ms (${rate} codes/s); per replica ${perReplica.join(' / ')}; replenish runs ${sizes.runs} adding ${sizes.added}`,
     );
   });
 });
