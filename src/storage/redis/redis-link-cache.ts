@@ -236,9 +236,9 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
         epoch.observe(Number(current), startedAt, shard);
       });
     }).then(
-      () => eachEntry(entries, (w) => finish(w.admission, false)),
+      () => eachLogged(entries, 'counting a cache write', (w) => finish(w.admission, false)),
       (err: unknown) =>
-        eachEntry(entries, (w) => {
+        eachLogged(entries, 'counting a cache write', (w) => {
           try {
             failed(w.operation, err);
           } finally {
@@ -248,14 +248,15 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     );
   }
 
-  function eachEntry(entries: readonly EntryWrite[], count: (entry: EntryWrite) => void): void {
-    for (const entry of entries) {
+  /** `each` for every item in turn: one that throws is logged, and the others still get theirs. */
+  function eachLogged<T>(items: readonly T[], what: string, each: (item: T, i: number) => void): void {
+    items.forEach((item, i) => {
       try {
-        count(entry);
+        each(item, i);
       } catch (err) {
-        log.error({ err }, 'counting a cache write failed');
+        log.error({ err }, `${what} failed`);
       }
-    }
+    });
   }
 
   function read(code: string): Promise<CacheRead> {
@@ -320,17 +321,16 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
 
   /** Each read its answer; one that throws (a callback of the breaker) is answered as not read, and logged. */
   function answerAll(batch: readonly PendingRead[], answer: (r: PendingRead, i: number) => CacheRead): void {
-    batch.forEach((r, i) => {
+    eachLogged(batch, 'answering a cache read', (r, i) => {
       let result = NOT_READ;
       try {
         result = answer(r, i);
-      } catch (err) {
-        log.error({ err }, 'answering a cache read failed');
       } finally {
         r.resolve(result);
       }
     });
   }
+
 
   return {
     get: (code) => read(code).then(entryOf),

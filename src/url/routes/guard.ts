@@ -28,12 +28,11 @@ export interface GuardOptions {
  * count in Redis, waits.
  */
 export function createGuard(options: GuardOptions): (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void {
-  /** Counts one request for `subject`; throws RateLimited past the limit. */
-  async function limit(request: FastifyRequest, subject: string, perMinute: number): Promise<void> {
-    if (!options.limiter || perMinute === 0) return;
+  /** Counts one request for `subject` with `limiter`; throws RateLimited past the limit. */
+  async function hit(request: FastifyRequest, limiter: RateLimiter, subject: string, perMinute: number): Promise<void> {
     let retryAfterS: number | null;
     try {
-      retryAfterS = await options.limiter.hit(subject, perMinute);
+      retryAfterS = await limiter.hit(subject, perMinute);
     } catch (err) {
       // Redis down (or its breaker open). Open by default: refusing every API call would turn a cache
       // outage into a full one. Closed, for operators who would rather refuse than serve unlimited.
@@ -46,19 +45,29 @@ export function createGuard(options: GuardOptions): (request: FastifyRequest, re
     if (retryAfterS !== null) throw new RateLimited(retryAfterS);
   }
 
+  /**
+   * Counts one request for `subject`, then `done`: with RateLimited past the limit, else with
+   * `outcome` (the error the request is refused with, or none). No limit applies (no limiter, or a
+   * limit of 0): `done` at once, without a promise.
+   */
+  function limit(request: FastifyRequest, subject: string, perMinute: number, done: HookHandlerDoneFunction, outcome?: Error): void {
+    const limiter = options.limiter;
+    if (!limiter || perMinute === 0) return done(outcome);
+    hit(request, limiter, subject, perMinute).then(() => done(outcome), done);
+  }
+
   function admit(request: FastifyRequest, principal: Principal, done: HookHandlerDoneFunction): void {
     request.principal = principal;
     if (principal?.isAdmin) return done();
-    const [subject, perMinute] = principal ? [`key:${principal.keyId}`, options.limits.perKey] : [`ip:${request.ip}`, options.limits.perIp];
-    if (!options.limiter || perMinute === 0) return done();
-    limit(request, subject, perMinute).then(() => done(), done);
+    if (principal) limit(request, `key:${principal.keyId}`, options.limits.perKey, done);
+    else limit(request, `ip:${request.ip}`, options.limits.perIp, done);
   }
 
   function refuse(request: FastifyRequest, err: unknown, done: HookHandlerDoneFunction): void {
     // A wrong key counts against the client address like any anonymous call: otherwise guessing
     // keys would be unlimited, and each guess costs a database lookup.
     if (!(err instanceof Unauthorized)) return done(err as Error);
-    limit(request, `ip:${request.ip}`, options.limits.perIp).then(() => done(err), done);
+    limit(request, `ip:${request.ip}`, options.limits.perIp, done, err);
   }
 
   return (request, _reply, done) => {
