@@ -88,6 +88,17 @@ function hostOf(own: string): string {
   }
 }
 
+/** The own hosts in canonical spelling, worked out once per list (each is a WHATWG parse). */
+const canonicalOwnHosts = new WeakMap<readonly string[], readonly string[]>();
+function ownHostsOf(ownHosts: readonly string[]): readonly string[] {
+  let hosts = canonicalOwnHosts.get(ownHosts);
+  if (hosts === undefined) {
+    hosts = ownHosts.map(hostOf);
+    canonicalOwnHosts.set(ownHosts, hosts);
+  }
+  return hosts;
+}
+
 /** `localhost` and every name under it are loopback by definition (RFC 6761), whatever DNS says. */
 function isLocalhostName(host: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost');
@@ -114,7 +125,7 @@ function checkSyntaxAndSelf(raw: string, policy: TargetUrlPolicy, ownAddresses: 
   if (parsed.hostname === '') throw invalid('url must have a host.');
   if (parsed.username !== '' || parsed.password !== '') throw invalid('url must not contain a user name or password.');
   const host = canonicalHost(parsed.hostname);
-  if (policy.ownHosts.some((own) => hostOf(own) === host)) {
+  if (ownHostsOf(policy.ownHosts).includes(host)) {
     throw selfTarget(`${host} is this service's own host`);
   }
   if (isLocalhostName(host)) throw selfTarget(`${host} is this machine (loopback)`);
