@@ -123,6 +123,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let entries = 0;
   /** Entries of the batches being written (or awaiting their retry): still in memory, and retried on failure. */
   let inFlightEntries = 0;
+  /** Of `entries`, the values (per link, day and value): the detail that makeRoom may shed. */
+  let valueEntries = 0;
+  /** Where makeRoom goes on from in `buffer` (a new buffer, a new walk). */
+  let shedWalk: { of: Map<number, ClickAggregate>; at: Iterator<ClickAggregate> } | null = null;
   const maxBatchLinks = options.maxBatchLinks ?? MAX_BATCH_LINKS;
   const detailRoom = Math.floor(options.bufferMax * DETAIL_SHARE);
   let flushing: Promise<number> | null = null;
@@ -164,10 +168,48 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   /** Whether `more` entries fit under `limit`, the batch in flight counted too. */
   const fits = (more: number, limit: number): boolean => entries + inFlightEntries + more <= limit;
 
+  /**
+   * Whether `more` entries fit under the bound, after shedding the values of days held in the buffer if
+   * they do not: a link's total, then its day, come before the detail of others' (docs/operations.md,
+   * "Clicks: what can be lost"). Without it, values that filled their share while the flush fell
+   * behind left room for few new links, whose clicks were then dropped. Only the buffer's values are
+   * shed: a batch given to the store must be retried as it was. The walk goes on where it left off, so
+   * each link is looked at about once per buffer.
+   */
+  function makeRoom(more: number): boolean {
+    while (!fits(more, options.bufferMax)) {
+      if (valueEntries === 0) return false;
+      if (shedWalk?.of !== buffer) shedWalk = { of: buffer, at: buffer.values() };
+      const next = shedWalk.at.next();
+      if (next.done === true) {
+        shedWalk = null;
+        continue;
+      }
+      for (const day of next.value.days.values()) shedValues(day);
+    }
+    return true;
+  }
+
+  function shedValues(day: DayClicks): void {
+    let n = 0;
+    let hits = 0;
+    eachDayValue(day.values, (_dimension, _value, count) => {
+      n += 1;
+      hits += count;
+    });
+    if (n === 0) return;
+    day.values = [];
+    entries -= n;
+    valueEntries -= n;
+    options.metrics?.shed?.('value', hits);
+  }
+
   /** New entries of the buffer, or of `batch` when the hit is added to a batch not yet written. */
-  function addEntries(batch: Batch | null, n: number): void {
-    if (batch === null) entries += n;
-    else {
+  function addEntries(batch: Batch | null, n: number, values = false): void {
+    if (batch === null) {
+      entries += n;
+      if (values) valueEntries += n;
+    } else {
       batch.entries += n;
       inFlightEntries += n;
     }
@@ -187,7 +229,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       if (values.length < 3 * FLAT_TRIPLES) {
         if (fits(1, detailRoom)) {
           values.push(dimension, value, 1);
-          addEntries(batch, 1);
+          addEntries(batch, 1, true);
         } else options.metrics?.shed?.('value', 1);
         return;
       }
@@ -200,7 +242,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     if (n !== undefined) counts.set(kept, n + 1);
     else if (fits(1, detailRoom)) {
       counts.set(kept, 1);
-      addEntries(batch, 1);
+      addEntries(batch, 1, true);
     } else options.metrics?.shed?.('value', 1);
   }
 
@@ -216,7 +258,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       // The batch in flight counts too: a failed flush keeps it in memory, and without it each failing
       // flush during an outage would let another `bufferMax` entries in. A new link needs two: itself
       // and its day.
-      if (!fits(2, options.bufferMax)) {
+      if (!makeRoom(2)) {
         options.metrics?.dropped?.(1);
         return;
       }
@@ -238,7 +280,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     const dayName = dayOf(at.getTime());
     let day = entry.days.get(dayName);
     if (day === undefined) {
-      if (!fits(1, options.bufferMax)) {
+      if (!makeRoom(1)) {
         options.metrics?.shed?.('day', 1);
         return;
       }
@@ -315,6 +357,8 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     pendingClicks = 0;
     pendingBots = 0;
     entries = 0;
+    valueEntries = 0;
+    shedWalk = null;
     return batches;
   }
 

@@ -208,25 +208,47 @@ test('concurrent flush calls share one store call (a flush is never run twice at
   assert.equal(store.state.calls, 1);
 });
 
-test('the buffer is bounded: clicks of new links past bufferMax entries are dropped and counted; known links keep counting', async () => {
+test("the buffer is bounded: a new link's total sheds the values held for others first; past that, clicks of new links are dropped and counted; known links keep counting", async () => {
   const store = fakeStore();
   const spy = metricsSpy();
   // 8 entries, of which values may fill 6 (three quarters): link 1 takes its day and 4 of its 5 values
-  // (6), link 2 its day only (8, its 5 values shed), and links 3, 4, 5, 4 do not fit.
+  // (6), link 2 its day only (8, its 5 values shed). Link 3 sheds link 1's four values to fit (6, its
+  // own five shed), link 4 fits (8, the same), and link 5 finds no value left to shed: dropped.
   const clicks = counterWith({ store, bufferMax: 8, metrics: spy.metrics });
   for (const id of [1, 2, 3, 4, 5, 4]) clicks.record(id, from());
   clicks.record(1, from());
   await clicks.flush();
-  assert.equal(spy.seen.dropped, 4, 'links 3, 4, 5, 4 did not fit');
-  assert.equal(spy.seen.shed.value, 1 + 5 + 1, "link 1's fifth value twice, link 2's five values");
-  assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1]]);
-  assert.equal(entriesOf(store.batches[0] ?? []), 8);
+  assert.equal(spy.seen.dropped, 1, 'link 5 did not fit');
+  // Link 1: its fifth value, then its four kept ones, then the five of its second click; links 2 and 3:
+  // five each; link 4: five for each of its two clicks.
+  assert.equal(spy.seen.shed.value, 1 + 4 + 5 + 5 + 5 + 2 * 5, 'each value of every click counted is kept or counted as shed');
+  assert.deepEqual([...store.totals()].sort(), [[1, 2], [2, 1], [3, 1], [4, 2]]);
+  const batch = store.batches[0] ?? [];
+  assert.equal(entriesOf(batch), 8, 'four links and their days, no values');
+  assert.equal(valuesOf(batch.find((a) => a.linkId === 1), 'browser').size, 0, "link 1's values were shed");
   // After a flush there is room again.
-  clicks.record(4, from());
+  clicks.record(5, from());
   assert.equal(clicks.pending(), 1);
   await clicks.flush();
-  assert.equal(spy.seen.dropped, 4);
-  assert.deepEqual(store.totals().get(4), 1);
+  assert.equal(spy.seen.dropped, 1);
+  assert.deepEqual(store.totals().get(5), 1);
+  assert.equal(valuesOf(store.batches[1]?.[0], 'browser').get('Chrome'), 1, 'and for values');
+});
+
+test('a run of new links (a flush fallen behind) keeps every total: the values that filled their share make room, so bufferMax / 2 links fit', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  // Kept as they came, the first links' values (7 entries a link) would fill 75 of the 100 entries and
+  // leave room for about 23 links in all.
+  const clicks = counterWith({ store, bufferMax: 100, metrics: spy.metrics });
+  for (let link = 1; link <= 51; link++) clicks.record(link, from());
+  await clicks.flush();
+  assert.equal(spy.seen.dropped, 1, 'fifty links and their days fill the bound; the fifty-first is dropped');
+  const batch = store.batches[0] ?? [];
+  assert.equal(batch.length, 50);
+  assert.ok(batch.every((a) => a.clicks === 1 && [...a.days.values()].every((d) => d.clicks === 1)), 'each total and day is exact');
+  assert.equal(entriesOf(batch), 100);
+  assert.equal(spy.seen.shed.value, 50 * 5, 'all their values were shed, each counted');
 });
 
 test('a click of a link whose batch the store has not been given yet is added to that batch: a flush that falls behind drops no click', async () => {
@@ -287,7 +309,8 @@ test('the bound holds through a long outage: links arriving during failing flush
   store.state.failing = false;
   store.state.delayMs = 0;
   await clicks.flush();
-  const written = store.batches[0] ?? [];
+  // Every batch written was held in memory at once (the first failed while the others waited).
+  const written = store.batches.flat();
   assert.ok(entriesOf(written) <= 8, `${entriesOf(written)} entries were held in memory for a bound of 8`);
   assert.equal(written.length + spy.seen.dropped, 15, 'every click is either written or counted as dropped');
 });
