@@ -78,6 +78,8 @@ interface Batch {
   botHits: number;
   /** Its entries (links, days, values), counted against bufferMax until it is written. */
   entries: number;
+  /** Of its entries, the values: while it waits, makeRoom may shed them. */
+  values: number;
   /**
    * Whether it waits behind another batch's write, its links in queuedLinks: a click of one of them
    * is added here, not to the buffer. Once given to the store it is written, and retried, as it is.
@@ -123,10 +125,14 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let entries = 0;
   /** Entries of the batches being written (or awaiting their retry): still in memory, and retried on failure. */
   let inFlightEntries = 0;
-  /** Of `entries`, the values (per link, day and value): the detail that makeRoom may shed. */
+  /** Of `entries`, the values (per link, day and value): detail that makeRoom may shed. */
   let valueEntries = 0;
-  /** Where makeRoom goes on from in `buffer` (a new buffer, a new walk). */
-  let shedWalk: { of: Map<number, ClickAggregate>; at: Iterator<ClickAggregate> } | null = null;
+  /**
+   * Where makeRoom goes on from: the buffer and the batches not given to the store, as they were when
+   * the walk began (`at` over `sources[i]`). A source that has since been replaced (the buffer, taken
+   * by a flush) or given to the store (a batch no longer waiting) is passed over.
+   */
+  let shedWalk: { sources: (Map<number, ClickAggregate> | Batch)[]; i: number; at: Iterator<ClickAggregate> | null } | null = null;
   const maxBatchLinks = options.maxBatchLinks ?? MAX_BATCH_LINKS;
   const detailRoom = Math.floor(options.bufferMax * DETAIL_SHARE);
   let flushing: Promise<number> | null = null;
@@ -169,38 +175,68 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   const fits = (more: number, limit: number): boolean => entries + inFlightEntries + more <= limit;
 
   /**
-   * Whether `more` entries fit under the bound, after shedding the values of days held in the buffer if
-   * they do not: a link's total, then its day, come before the detail of others' (docs/operations.md,
+   * Whether `more` entries fit under the bound, after shedding values held for other links if they do
+   * not: a link's total, then its day, come before the detail of others' (docs/operations.md,
    * "Clicks: what can be lost"). Without it, values that filled their share while the flush fell
-   * behind left room for few new links, whose clicks were then dropped. Only the buffer's values are
-   * shed: a batch given to the store must be retried as it was. The walk goes on where it left off, so
-   * each link is looked at about once per buffer.
+   * behind left room for few new links, whose clicks were then dropped. The values of the buffer and
+   * of the batches waiting behind another's write are shed, never those of a batch given to the store:
+   * it must be retried as it was. The walk goes on where it left off, so each link is looked at about
+   * once per flush.
    */
   function makeRoom(more: number): boolean {
-    while (!fits(more, options.bufferMax)) {
-      if (valueEntries === 0) return false;
-      if (shedWalk?.of !== buffer) shedWalk = { of: buffer, at: buffer.values() };
-      const next = shedWalk.at.next();
-      if (next.done === true) {
-        shedWalk = null;
-        continue;
+    // Two fresh walks cover every value there is; the counts say whether there is any.
+    for (let fresh = 0; !fits(more, options.bufferMax); ) {
+      if (sheddableValues() === 0 || fresh > 2) return false;
+      if (shedWalk === null) {
+        shedWalk = { sources: [buffer, ...unwritten.filter((batch) => batch.waiting)], i: 0, at: null };
+        fresh += 1;
       }
-      for (const day of next.value.days.values()) shedValues(day);
+      const aggregate = nextToShed(shedWalk);
+      if (aggregate === null) shedWalk = null;
+      else shedValues(aggregate.from, aggregate.of);
     }
     return true;
   }
 
-  function shedValues(day: DayClicks): void {
+  function sheddableValues(): number {
+    let n = valueEntries;
+    for (const batch of unwritten) if (batch.waiting) n += batch.values;
+    return n;
+  }
+
+  function nextToShed(walk: NonNullable<typeof shedWalk>): { from: Batch | null; of: ClickAggregate } | null {
+    for (; walk.i < walk.sources.length; walk.i++, walk.at = null) {
+      const source = walk.sources[walk.i];
+      const from = source instanceof Map ? null : (source ?? null);
+      const live = source instanceof Map ? source === buffer : source?.waiting === true;
+      if (!live || source === undefined) continue;
+      walk.at ??= (source instanceof Map ? source : source.batch).values();
+      const next = walk.at.next();
+      if (next.done !== true) return { from, of: next.value };
+    }
+    return null;
+  }
+
+  /** Sheds the values of every day of `aggregate`, held in the buffer (`from` null) or in a waiting batch. */
+  function shedValues(from: Batch | null, aggregate: ClickAggregate): void {
     let n = 0;
     let hits = 0;
-    eachDayValue(day.values, (_dimension, _value, count) => {
-      n += 1;
-      hits += count;
-    });
+    for (const day of aggregate.days.values()) {
+      eachDayValue(day.values, (_dimension, _value, count) => {
+        n += 1;
+        hits += count;
+      });
+      day.values = [];
+    }
     if (n === 0) return;
-    day.values = [];
-    entries -= n;
-    valueEntries -= n;
+    if (from === null) {
+      entries -= n;
+      valueEntries -= n;
+    } else {
+      from.entries -= n;
+      from.values -= n;
+      inFlightEntries -= n;
+    }
     options.metrics?.shed?.('value', hits);
   }
 
@@ -211,6 +247,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       if (values) valueEntries += n;
     } else {
       batch.entries += n;
+      if (values) batch.values += n;
       inFlightEntries += n;
     }
   }
@@ -342,13 +379,15 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     let current: Batch | null = null;
     for (const aggregate of buffer.values()) {
       if (current === null || current.batch.size >= maxBatchLinks) {
-        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, waiting: false };
+        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, values: 0, waiting: false };
         batches.push(current);
       }
       current.batch.set(aggregate.linkId, aggregate);
       current.clicks += aggregate.clicks;
       current.botHits += aggregate.botHits;
-      current.entries += entriesOf(aggregate);
+      const held = entriesOf(aggregate);
+      current.entries += held;
+      current.values += held - 1 - aggregate.days.size;
     }
     // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
     // cannot let more than bufferMax entries into memory; each batch gives its share back once written.

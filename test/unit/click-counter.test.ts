@@ -251,6 +251,32 @@ test('a run of new links (a flush fallen behind) keeps every total: the values t
   assert.equal(spy.seen.shed.value, 50 * 5, 'all their values were shed, each counted');
 });
 
+test('while a flush falls behind, new links shed the values of the batches waiting, never of the one being written', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  store.state.delayMs = 20;
+  // 40 entries, values 30: links 1-4 take 7 each (28). The flush sends batch [1, 2] and holds [3, 4].
+  const clicks = counterWith({ store, bufferMax: 40, maxBatchLinks: 2, metrics: spy.metrics });
+  for (const id of [1, 2, 3, 4]) clicks.record(id, from());
+  const flushing = clicks.flush();
+  await nextTurn();
+  // Links 5-10 fill the bound (their values shed); 11-15 take the room of links 3 and 4's values (ten
+  // entries: five links); 16-20 find no value left to shed.
+  for (let id = 5; id <= 20; id++) clicks.record(id, from());
+  await nextTurn();
+  await flushing;
+  await clicks.flush();
+  assert.equal(spy.seen.dropped, 5, 'links 16-20');
+  const totals = store.totals();
+  for (let id = 1; id <= 15; id++) assert.equal(totals.get(id), 1, `link ${id}: its total`);
+  const written = store.batches.flat();
+  const byId = new Map(written.map((a) => [a.linkId, a]));
+  assert.equal(valuesOf(byId.get(1), 'browser').get('Chrome'), 1, 'the batch being written kept its values');
+  assert.equal(valuesOf(byId.get(2), 'browser').get('Chrome'), 1);
+  assert.equal(valuesOf(byId.get(3), 'browser').size + valuesOf(byId.get(4), 'browser').size, 0, 'the waiting batch gave its values up');
+  assert.equal(spy.seen.shed.value, 15 * 5 - 2 * 5, 'each value of the fifteen clicks counted is kept or counted as shed');
+});
+
 test('a click of a link whose batch the store has not been given yet is added to that batch: a flush that falls behind drops no click', async () => {
   const store = fakeStore();
   const spy = metricsSpy();
