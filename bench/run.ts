@@ -73,7 +73,7 @@ async function stopAccounted(name: string, service: ServiceProcess): Promise<Cli
 }
 
 function formatAccount(a: ClickAccount): string {
-  return `${a.service}: redirected ${a.redirected}, clicks written ${a.flushed}, dropped ${a.dropped}, flush failures ${a.flushFailures}, pending at stop ${a.pending}, exit ${a.exitCode}`;
+  return `${a.service}: redirected ${a.redirected}, clicks written ${a.flushed}, dropped ${a.dropped}, detail shed ${a.shed} (values or days of hits counted), flush failures ${a.flushFailures}, pending at stop ${a.pending}, exit ${a.exitCode}`;
 }
 
 async function main(): Promise<void> {
