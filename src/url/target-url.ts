@@ -167,6 +167,18 @@ const MAX_LOOKUPS_IN_FLIGHT = 2;
 type LookupAll = (name: string) => Promise<readonly string[]>;
 const systemLookup: LookupAll = async (name) => (await lookup(name, { all: true, verbatim: true })).map((entry) => entry.address);
 
+/** A lookup waiting for a slot (`start`), or abandoned by every caller before it got one (`gaveUp`). */
+interface LookupJob {
+  start: () => void;
+  gaveUp: boolean;
+}
+/** One name's lookup, its answer shared by the callers waiting for it. */
+interface SharedLookup {
+  answer: Promise<readonly string[]>;
+  job: LookupJob;
+  waiting: number;
+}
+
 /**
  * The system resolver (the hosts file, then DNS: what a browser on this machine would use), waited
  * for at most `timeoutMs` including the wait for one of MAX_LOOKUPS_IN_FLIGHT slots. Answers that
@@ -182,7 +194,7 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
   const answers = new Map<string, { addresses: readonly string[]; until: number }>();
   /** When each lookup in flight started. */
   const inFlight = new Set<{ startedAt: number }>();
-  const queue: Array<{ start: () => void; gaveUp: boolean }> = [];
+  const queue: LookupJob[] = [];
   const stuck = (): boolean => [...inFlight].every((lookup) => now() - lookup.startedAt >= timeoutMs);
 
   function next(): void {
@@ -200,15 +212,20 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
     answers.set(name, { addresses, until: now() + ANSWER_TTL_MS });
   }
 
-  return async (name) => {
-    const known = answers.get(name);
-    if (known !== undefined && known.until > now()) return known.addresses;
-    const job = { start: () => undefined as void, gaveUp: false };
+  /**
+   * The lookup under way for each name, running or queued, and how many callers wait for it: callers
+   * of one name share it. Each used to start its own, so a burst of creations to a new site queued
+   * dozens of lookups of one name behind the two slots, and most of them waited out their timeout.
+   */
+  const underWay = new Map<string, SharedLookup>();
+
+  function lookUp(name: string): SharedLookup {
+    const job: LookupJob = { start: () => undefined, gaveUp: false };
     const answer = new Promise<readonly string[]>((resolve) => {
       job.start = () => {
         const slot = { startedAt: now() };
         inFlight.add(slot);
-        // A lookup cannot be cancelled: it keeps its slot until it ends, even after the caller gave up.
+        // A lookup cannot be cancelled: it keeps its slot until it ends, even after its callers gave up.
         lookupAll(name)
           .then(
             (addresses) => {
@@ -224,22 +241,40 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
           )
           .finally(() => {
             inFlight.delete(slot);
+            if (underWay.get(name)?.job === job) underWay.delete(name);
             next();
           });
       };
     });
-    if (inFlight.size < MAX_LOOKUPS_IN_FLIGHT) job.start();
-    else if (stuck()) return [];
-    else queue.push(job);
+    return { answer, job, waiting: 0 };
+  }
+
+  return async (name) => {
+    const known = answers.get(name);
+    if (known !== undefined && known.until > now()) return known.addresses;
+    let shared = underWay.get(name);
+    if (shared === undefined) {
+      shared = lookUp(name);
+      if (inFlight.size < MAX_LOOKUPS_IN_FLIGHT) shared.job.start();
+      else if (stuck()) return [];
+      else queue.push(shared.job);
+      underWay.set(name, shared);
+    }
+    const mine = shared;
+    mine.waiting += 1;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<readonly string[]>((resolve) => {
       timer = setTimeout(() => {
-        job.gaveUp = true;
+        // The lookup is given up once every caller has: a queued one never starts, a late answer is not kept.
+        if (--mine.waiting === 0) {
+          mine.job.gaveUp = true;
+          if (underWay.get(name) === mine) underWay.delete(name);
+        }
         resolve([]);
       }, timeoutMs);
     });
     try {
-      return await Promise.race([answer, timeout]);
+      return await Promise.race([mine.answer, timeout]);
     } finally {
       clearTimeout(timer);
     }

@@ -205,6 +205,52 @@ test('when both slots are held by lookups past their timeout, a new name does no
   assert.deepEqual(await Promise.all(hanging), [[], []], 'the hanging callers still get their bounded answer');
 });
 
+test('callers of one name share its lookup: a burst of creations to a new site asks the resolver once', async () => {
+  const asked: string[] = [];
+  const answers = new Map<string, (found: string[]) => void>();
+  const resolve = createNameResolver({
+    timeoutMs: 5000,
+    lookupAll: (name) => {
+      asked.push(name);
+      return new Promise((done) => answers.set(name, done));
+    },
+  });
+  const burst = Array.from({ length: 20 }, () => resolve('new.example'));
+  const other = resolve('other.example');
+  answers.get('new.example')?.(['192.0.2.9']);
+  answers.get('other.example')?.(['192.0.2.10']);
+  assert.deepEqual(await Promise.all(burst), Array.from({ length: 20 }, () => ['192.0.2.9']));
+  assert.deepEqual(await other, ['192.0.2.10']);
+  assert.deepEqual(asked, ['new.example', 'other.example'], 'one lookup of new.example, the other name in the second slot');
+});
+
+test("a shared lookup is given up only when its last caller gives up; a caller's wait is its own", async () => {
+  const asked: string[] = [];
+  const answers = new Map<string, (found: string[]) => void>();
+  const resolve = createNameResolver({
+    timeoutMs: 200,
+    lookupAll: (name) => {
+      asked.push(name);
+      if (name === 'q.example') return Promise.resolve(['192.0.2.5']);
+      return new Promise((done) => answers.set(name, done));
+    },
+  });
+  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+  // Both slots held; q.example waits in the queue for its two callers, the second 100 ms after the first.
+  const hanging = [resolve('a.example'), resolve('b.example')];
+  const first = resolve('q.example');
+  await sleep(100);
+  const second = resolve('q.example');
+  assert.deepEqual(await first, [], 'the first caller waited its 200 ms');
+  // Timers fire in order of their due time: this one after the first caller's timeout, before the second's.
+  await sleep(50);
+  answers.get('a.example')?.(['192.0.2.1']);
+  assert.deepEqual(await second, ['192.0.2.5'], 'the second caller kept the lookup alive, and got its answer when a slot freed');
+  assert.deepEqual(asked, ['a.example', 'b.example', 'q.example']);
+  answers.get('b.example')?.([]);
+  await Promise.all(hanging);
+});
+
 test('answers are reused for a minute, found or not found; a failing resolver is asked again', async () => {
   const clock = { ms: 0 };
   const asked: string[] = [];
