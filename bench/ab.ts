@@ -19,6 +19,7 @@ import { Redis } from 'ioredis';
 import { migrate } from '../src/core/migrate.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
+import { clickCounters } from './lib/click-counters.ts';
 import { measureRound, median, type Round } from './lib/measure.ts';
 import { clicksWritten, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
 import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
@@ -159,6 +160,11 @@ async function main(): Promise<void> {
     console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${Math.abs((1 - mb / ma) * 100).toFixed(1)} % ${mb <= ma ? 'less' : 'more'}); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
     const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
     console.log(`errors or wrong answers: ${failures}`);
+    // A side that drops clicks, or sheds their detail, writes less: its CPU per request is not the other's.
+    for (const side of sides) {
+      const c = await clickCounters(side.service);
+      console.log(`${side.name}: redirected ${c.redirected}, clicks written ${c.flushed}, dropped ${c.dropped}, detail shed ${c.shed}`);
+    }
     if (failures > 0) {
       process.exitCode = 1;
       // What the services logged (warn and up) says why, e.g. a dependency that timed out.
