@@ -78,8 +78,6 @@ interface Batch {
   botHits: number;
   /** Its entries (links, days, values), counted against bufferMax until it is written. */
   entries: number;
-  /** Of its entries, the values: while it waits, makeRoom may shed them. */
-  values: number;
   /**
    * Whether it waits behind another batch's write, its links in queuedLinks: a click of one of them
    * is added here, not to the buffer. Once given to the store it is written, and retried, as it is.
@@ -125,14 +123,17 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   let entries = 0;
   /** Entries of the batches being written (or awaiting their retry): still in memory, and retried on failure. */
   let inFlightEntries = 0;
-  /** Of `entries`, the values (per link, day and value): detail that makeRoom may shed. */
-  let valueEntries = 0;
+  /**
+   * Set when a walk of makeRoom found no value to shed; cleared when a batch is written. Values are
+   * added only below three quarters of the bound, so only a write can make new ones at the bound.
+   */
+  let nothingToShed = false;
   /**
    * Where makeRoom goes on from: the buffer and the batches not given to the store, as they were when
    * the walk began (`at` over `sources[i]`). A source that has since been replaced (the buffer, taken
    * by a flush) or given to the store (a batch no longer waiting) is passed over.
    */
-  let shedWalk: { sources: (Map<number, ClickAggregate> | Batch)[]; i: number; at: Iterator<ClickAggregate> | null } | null = null;
+  let shedWalk: { sources: (Map<number, ClickAggregate> | Batch)[]; i: number; at: Iterator<ClickAggregate> | null; fresh: boolean; freed: number } | null = null;
   const maxBatchLinks = options.maxBatchLinks ?? MAX_BATCH_LINKS;
   const detailRoom = Math.floor(options.bufferMax * DETAIL_SHARE);
   let flushing: Promise<number> | null = null;
@@ -181,27 +182,26 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
    * behind left room for few new links, whose clicks were then dropped. The values of the buffer and
    * of the batches waiting behind another's write are shed, never those of a batch given to the store:
    * it must be retried as it was. The walk goes on where it left off, so each link is looked at about
-   * once per flush.
+   * once per flush, and a walk that found nothing is not repeated until a batch is written. Below the
+   * bound a click pays one comparison for all this: a form that kept a running count of the values
+   * cost cold redirects 8-17 % of their CPU in four A/Bs (docs/performance.md, "2026-12-06, evening"),
+   * for reasons no profile showed.
    */
   function makeRoom(more: number): boolean {
-    // Two fresh walks cover every value there is; the counts say whether there is any.
-    for (let fresh = 0; !fits(more, options.bufferMax); ) {
-      if (sheddableValues() === 0 || fresh > 2) return false;
-      if (shedWalk === null) {
-        shedWalk = { sources: [buffer, ...unwritten.filter((batch) => batch.waiting)], i: 0, at: null };
-        fresh += 1;
-      }
+    while (!fits(more, options.bufferMax)) {
+      if (nothingToShed) return false;
+      if (shedWalk === null) shedWalk = { sources: [buffer, ...unwritten.filter((batch) => batch.waiting)], i: 0, at: null, fresh: true, freed: 0 };
       const aggregate = nextToShed(shedWalk);
-      if (aggregate === null) shedWalk = null;
-      else shedValues(aggregate.from, aggregate.of);
+      if (aggregate !== null) {
+        shedWalk.freed += shedValues(aggregate.from, aggregate.of);
+        continue;
+      }
+      // A walk begun in this call that freed nothing has seen every value there is: none.
+      if (shedWalk.fresh && shedWalk.freed === 0) nothingToShed = true;
+      shedWalk = null;
     }
+    if (shedWalk !== null) shedWalk.fresh = false;
     return true;
-  }
-
-  function sheddableValues(): number {
-    let n = valueEntries;
-    for (const batch of unwritten) if (batch.waiting) n += batch.values;
-    return n;
   }
 
   function nextToShed(walk: NonNullable<typeof shedWalk>): { from: Batch | null; of: ClickAggregate } | null {
@@ -217,8 +217,8 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     return null;
   }
 
-  /** Sheds the values of every day of `aggregate`, held in the buffer (`from` null) or in a waiting batch. */
-  function shedValues(from: Batch | null, aggregate: ClickAggregate): void {
+  /** Sheds the values of every day of `aggregate`, held in the buffer (`from` null) or in a waiting batch; how many. */
+  function shedValues(from: Batch | null, aggregate: ClickAggregate): number {
     let n = 0;
     let hits = 0;
     for (const day of aggregate.days.values()) {
@@ -228,26 +228,21 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       });
       day.values = [];
     }
-    if (n === 0) return;
-    if (from === null) {
-      entries -= n;
-      valueEntries -= n;
-    } else {
+    if (n === 0) return 0;
+    if (from === null) entries -= n;
+    else {
       from.entries -= n;
-      from.values -= n;
       inFlightEntries -= n;
     }
     options.metrics?.shed?.('value', hits);
+    return n;
   }
 
   /** New entries of the buffer, or of `batch` when the hit is added to a batch not yet written. */
-  function addEntries(batch: Batch | null, n: number, values = false): void {
-    if (batch === null) {
-      entries += n;
-      if (values) valueEntries += n;
-    } else {
+  function addEntries(batch: Batch | null, n: number): void {
+    if (batch === null) entries += n;
+    else {
       batch.entries += n;
-      if (values) batch.values += n;
       inFlightEntries += n;
     }
   }
@@ -266,7 +261,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       if (values.length < 3 * FLAT_TRIPLES) {
         if (fits(1, detailRoom)) {
           values.push(dimension, value, 1);
-          addEntries(batch, 1, true);
+          addEntries(batch, 1);
         } else options.metrics?.shed?.('value', 1);
         return;
       }
@@ -279,7 +274,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     if (n !== undefined) counts.set(kept, n + 1);
     else if (fits(1, detailRoom)) {
       counts.set(kept, 1);
-      addEntries(batch, 1, true);
+      addEntries(batch, 1);
     } else options.metrics?.shed?.('value', 1);
   }
 
@@ -295,7 +290,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       // The batch in flight counts too: a failed flush keeps it in memory, and without it each failing
       // flush during an outage would let another `bufferMax` entries in. A new link needs two: itself
       // and its day.
-      if (!makeRoom(2)) {
+      if (!fits(2, options.bufferMax) && !makeRoom(2)) {
         options.metrics?.dropped?.(1);
         return;
       }
@@ -317,7 +312,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     const dayName = dayOf(at.getTime());
     let day = entry.days.get(dayName);
     if (day === undefined) {
-      if (!makeRoom(1)) {
+      if (!fits(1, options.bufferMax) && !makeRoom(1)) {
         options.metrics?.shed?.('day', 1);
         return;
       }
@@ -379,15 +374,13 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     let current: Batch | null = null;
     for (const aggregate of buffer.values()) {
       if (current === null || current.batch.size >= maxBatchLinks) {
-        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, values: 0, waiting: false };
+        current = { id: randomUUID(), batch: new Map(), clicks: 0, botHits: 0, entries: 0, waiting: false };
         batches.push(current);
       }
       current.batch.set(aggregate.linkId, aggregate);
       current.clicks += aggregate.clicks;
       current.botHits += aggregate.botHits;
-      const held = entriesOf(aggregate);
-      current.entries += held;
-      current.values += held - 1 - aggregate.days.size;
+      current.entries += entriesOf(aggregate);
     }
     // Counted against bufferMax while in flight (and while waiting for a retry), so an outage
     // cannot let more than bufferMax entries into memory; each batch gives its share back once written.
@@ -396,7 +389,6 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     pendingClicks = 0;
     pendingBots = 0;
     entries = 0;
-    valueEntries = 0;
     shedWalk = null;
     return batches;
   }
@@ -435,6 +427,7 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
       }
       unwritten.shift();
       inFlightEntries -= next.entries;
+      nothingToShed = false;
       written.clicks += next.clicks;
       written.botHits += next.botHits;
       // A turn of the event loop between transactions: a store whose statements run on this thread

@@ -235,6 +235,21 @@ test("the buffer is bounded: a new link's total sheds the values held for others
   assert.equal(valuesOf(store.batches[1]?.[0], 'browser').get('Chrome'), 1, 'and for values');
 });
 
+test('after a walk found nothing to shed, a written batch makes values sheddable again', async () => {
+  const store = fakeStore();
+  const spy = metricsSpy();
+  const clicks = counterWith({ store, bufferMax: 8, metrics: spy.metrics });
+  // As in the bound test: link 5 finds no value left and is dropped.
+  for (const id of [1, 2, 3, 4, 5]) clicks.record(id, from());
+  await clicks.flush();
+  assert.equal(spy.seen.dropped, 1);
+  // Written: link 6 keeps its day and four values (6 entries), link 7 its day (8); link 8 sheds link 6's values.
+  for (const id of [6, 7, 8]) clicks.record(id, from());
+  await clicks.flush();
+  assert.equal(spy.seen.dropped, 1, 'link 8 was not dropped');
+  assert.deepEqual([6, 7, 8].map((id) => store.totals().get(id)), [1, 1, 1]);
+});
+
 test('a run of new links (a flush fallen behind) keeps every total: the values that filled their share make room, so bufferMax / 2 links fit', async () => {
   const store = fakeStore();
   const spy = metricsSpy();
