@@ -70,6 +70,19 @@ export interface ClickCounterMetrics {
   shed: (detail: 'value' | 'day', clicks: number) => void;
 }
 
+/**
+ * makeRoom's walk over where values may be shed, as it was when the walk began: the buffer (`from`
+ * null) and the batches waiting behind another's write; `at` goes through `sources[i]`; `fresh`: begun
+ * in the current call; `freed`: entries shed so far.
+ */
+interface ShedWalk {
+  sources: { from: Batch | null; held: Map<number, ClickAggregate> }[];
+  i: number;
+  at: Iterator<ClickAggregate> | null;
+  fresh: boolean;
+  freed: number;
+}
+
 /** One transaction's counts, with the id it is written (and retried) under. */
 interface Batch {
   id: string;
@@ -128,12 +141,8 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
    * added only below three quarters of the bound, so only a write can make new ones at the bound.
    */
   let nothingToShed = false;
-  /**
-   * Where makeRoom goes on from: the buffer and the batches not given to the store, as they were when
-   * the walk began (`at` over `sources[i]`). A source that has since been replaced (the buffer, taken
-   * by a flush) or given to the store (a batch no longer waiting) is passed over.
-   */
-  let shedWalk: { sources: (Map<number, ClickAggregate> | Batch)[]; i: number; at: Iterator<ClickAggregate> | null; fresh: boolean; freed: number } | null = null;
+  /** Where makeRoom goes on from; a source since taken by a flush or given to the store is passed over. */
+  let shedWalk: ShedWalk | null = null;
   const maxBatchLinks = options.maxBatchLinks ?? MAX_BATCH_LINKS;
   const detailRoom = Math.floor(options.bufferMax * DETAIL_SHARE);
   let flushing: Promise<number> | null = null;
@@ -190,7 +199,10 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   function makeRoom(more: number): boolean {
     while (!fits(more, options.bufferMax)) {
       if (nothingToShed) return false;
-      if (shedWalk === null) shedWalk = { sources: [buffer, ...unwritten.filter((batch) => batch.waiting)], i: 0, at: null, fresh: true, freed: 0 };
+      if (shedWalk === null) {
+        const waiting = unwritten.filter((batch) => batch.waiting).map((batch) => ({ from: batch, held: batch.batch }));
+        shedWalk = { sources: [{ from: null, held: buffer }, ...waiting], i: 0, at: null, fresh: true, freed: 0 };
+      }
       const aggregate = nextToShed(shedWalk);
       if (aggregate !== null) {
         shedWalk.freed += shedValues(aggregate.from, aggregate.of);
@@ -204,15 +216,16 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
     return true;
   }
 
-  function nextToShed(walk: NonNullable<typeof shedWalk>): { from: Batch | null; of: ClickAggregate } | null {
-    for (; walk.i < walk.sources.length; walk.i++, walk.at = null) {
-      const source = walk.sources[walk.i];
-      const from = source instanceof Map ? null : (source ?? null);
-      const live = source instanceof Map ? source === buffer : source?.waiting === true;
-      if (!live || source === undefined) continue;
-      walk.at ??= (source instanceof Map ? source : source.batch).values();
-      const next = walk.at.next();
-      if (next.done !== true) return { from, of: next.value };
+  function nextToShed(walk: ShedWalk): { from: Batch | null; of: ClickAggregate } | null {
+    for (let source = walk.sources[walk.i]; source !== undefined; source = walk.sources[++walk.i]) {
+      // Still where the walk found it: the buffer not yet taken by a flush, the batch still waiting.
+      const live = source.from === null ? source.held === buffer : source.from.waiting;
+      if (live) {
+        walk.at ??= source.held.values();
+        const next = walk.at.next();
+        if (next.done !== true) return { from: source.from, of: next.value };
+      }
+      walk.at = null;
     }
     return null;
   }

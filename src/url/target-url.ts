@@ -249,18 +249,21 @@ export function createNameResolver(options: { timeoutMs?: number; lookupAll?: Lo
     return { answer, job, waiting: 0 };
   }
 
+  /** A new lookup of `name`, started or queued; null when every slot is stuck (the name counts as unresolved). */
+  function begin(name: string): SharedLookup | null {
+    if (inFlight.size >= MAX_LOOKUPS_IN_FLIGHT && stuck()) return null;
+    const shared = lookUp(name);
+    if (inFlight.size < MAX_LOOKUPS_IN_FLIGHT) shared.job.start();
+    else queue.push(shared.job);
+    underWay.set(name, shared);
+    return shared;
+  }
+
   return async (name) => {
     const known = answers.get(name);
     if (known !== undefined && known.until > now()) return known.addresses;
-    let shared = underWay.get(name);
-    if (shared === undefined) {
-      shared = lookUp(name);
-      if (inFlight.size < MAX_LOOKUPS_IN_FLIGHT) shared.job.start();
-      else if (stuck()) return [];
-      else queue.push(shared.job);
-      underWay.set(name, shared);
-    }
-    const mine = shared;
+    const mine = underWay.get(name) ?? begin(name);
+    if (mine === null) return [];
     mine.waiting += 1;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<readonly string[]>((resolve) => {

@@ -266,15 +266,21 @@ test('a run of new links (a flush fallen behind) keeps every total: the values t
   assert.equal(spy.seen.shed.value, 50 * 5, 'all their values were shed, each counted');
 });
 
-test('while a flush falls behind, new links shed the values of the batches waiting, never of the one being written', async () => {
+/** A counter whose store takes 20 ms a batch, `ids` clicked once each, and their flush under way: its first batch given to the store. */
+async function flushUnderWay(options: Partial<ClickCounterOptions>, ids: readonly number[]) {
   const store = fakeStore();
   const spy = metricsSpy();
   store.state.delayMs = 20;
-  // 40 entries, values 30: links 1-4 take 7 each (28). The flush sends batch [1, 2] and holds [3, 4].
-  const clicks = counterWith({ store, bufferMax: 40, maxBatchLinks: 2, metrics: spy.metrics });
-  for (const id of [1, 2, 3, 4]) clicks.record(id, from());
+  const clicks = counterWith({ store, metrics: spy.metrics, ...options });
+  for (const id of ids) clicks.record(id, from());
   const flushing = clicks.flush();
   await nextTurn();
+  return { store, spy, clicks, flushing };
+}
+
+test('while a flush falls behind, new links shed the values of the batches waiting, never of the one being written', async () => {
+  // 40 entries, values 30: links 1-4 take 7 each (28). The flush sends batch [1, 2] and holds [3, 4].
+  const { store, spy, clicks, flushing } = await flushUnderWay({ bufferMax: 40, maxBatchLinks: 2 }, [1, 2, 3, 4]);
   // Links 5-10 fill the bound (their values shed); 11-15 take the room of links 3 and 4's values (ten
   // entries: five links); 16-20 find no value left to shed.
   for (let id = 5; id <= 20; id++) clicks.record(id, from());
@@ -293,14 +299,8 @@ test('while a flush falls behind, new links shed the values of the batches waiti
 });
 
 test('a click of a link whose batch the store has not been given yet is added to that batch: a flush that falls behind drops no click', async () => {
-  const store = fakeStore();
-  const spy = metricsSpy();
-  store.state.delayMs = 20;
   // 30 entries, values 22: links 1-3 take 7 each (21), link 4 its day only (23, its values shed).
-  const clicks = counterWith({ store, bufferMax: 30, maxBatchLinks: 1, metrics: spy.metrics });
-  for (const id of [1, 2, 3, 4]) clicks.record(id, from());
-  const flushing = clicks.flush();
-  await nextTurn();
+  const { store, spy, clicks, flushing } = await flushUnderWay({ bufferMax: 30, maxBatchLinks: 1 }, [1, 2, 3, 4]);
   // While link 1's batch is written: links 2-4 again (their batches wait), link 1 again, a new link 5.
   // As new entries in the buffer, 2, 3 and 4 would take 6 of the 7 places left, and 1 and 5 would not fit.
   for (const id of [2, 3, 4, 1, 5]) clicks.record(id, from());

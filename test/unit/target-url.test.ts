@@ -155,26 +155,36 @@ test('a lookup that never answers is waited for a bounded time, then the name co
   assert.equal(await checkTargetUrl('https://slow.example/x', { ...selfPolicy, resolve }), 'https://slow.example/x');
 });
 
-test('lookups run two at a time: a third name waits for a slot, and is not looked up once its caller gave up', async () => {
+/**
+ * A resolver whose lookups answer when the test says (`answer`), except the names of `atOnce`; `asked`:
+ * the names looked up, in order.
+ */
+function heldResolver(timeoutMs: number, atOnce: Record<string, string[]> = {}) {
   const asked: string[] = [];
   const answers = new Map<string, (found: string[]) => void>();
   const resolve = createNameResolver({
-    timeoutMs: 50,
+    timeoutMs,
     lookupAll: (name) => {
       asked.push(name);
-      return new Promise((done) => answers.set(name, done));
+      const found = atOnce[name];
+      return found === undefined ? new Promise((done) => answers.set(name, done)) : Promise.resolve(found);
     },
   });
+  return { resolve, asked, answer: (name: string, found: string[]) => answers.get(name)?.(found) };
+}
+
+test('lookups run two at a time: a third name waits for a slot, and is not looked up once its caller gave up', async () => {
+  const { resolve, asked, answer } = heldResolver(50);
   // Two lookups that never end hold both slots; the third caller waits, then gives up unresolved.
   const hanging = [resolve('a.example'), resolve('b.example')];
   assert.deepEqual(await resolve('c.example'), []);
   assert.deepEqual(await Promise.all(hanging), [[], []]);
   assert.deepEqual(asked, ['a.example', 'b.example']);
   // A slot freed: the next name is looked up and its answer used; the abandoned third never is.
-  answers.get('a.example')?.(['192.0.2.1']);
+  answer('a.example', ['192.0.2.1']);
   await new Promise((done) => setImmediate(done));
   const pending = resolve('d.example');
-  answers.get('d.example')?.(['127.0.0.1']);
+  answer('d.example', ['127.0.0.1']);
   assert.deepEqual(await pending, ['127.0.0.1']);
   assert.deepEqual(asked, ['a.example', 'b.example', 'd.example']);
 });
@@ -206,48 +216,30 @@ test('when both slots are held by lookups past their timeout, a new name does no
 });
 
 test('callers of one name share its lookup: a burst of creations to a new site asks the resolver once', async () => {
-  const asked: string[] = [];
-  const answers = new Map<string, (found: string[]) => void>();
-  const resolve = createNameResolver({
-    timeoutMs: 5000,
-    lookupAll: (name) => {
-      asked.push(name);
-      return new Promise((done) => answers.set(name, done));
-    },
-  });
+  const { resolve, asked, answer } = heldResolver(5000);
   const burst = Array.from({ length: 20 }, () => resolve('new.example'));
   const other = resolve('other.example');
-  answers.get('new.example')?.(['192.0.2.9']);
-  answers.get('other.example')?.(['192.0.2.10']);
+  answer('new.example', ['192.0.2.9']);
+  answer('other.example', ['192.0.2.10']);
   assert.deepEqual(await Promise.all(burst), Array.from({ length: 20 }, () => ['192.0.2.9']));
   assert.deepEqual(await other, ['192.0.2.10']);
   assert.deepEqual(asked, ['new.example', 'other.example'], 'one lookup of new.example, the other name in the second slot');
 });
 
 test("a shared lookup is given up only when its last caller gives up; a caller's wait is its own", async () => {
-  const asked: string[] = [];
-  const answers = new Map<string, (found: string[]) => void>();
-  const resolve = createNameResolver({
-    timeoutMs: 200,
-    lookupAll: (name) => {
-      asked.push(name);
-      if (name === 'q.example') return Promise.resolve(['192.0.2.5']);
-      return new Promise((done) => answers.set(name, done));
-    },
-  });
-  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+  const { resolve, asked, answer } = heldResolver(300, { 'q.example': ['192.0.2.5'] });
   // Both slots held; q.example waits in the queue for its two callers, the second 100 ms after the first.
   const hanging = [resolve('a.example'), resolve('b.example')];
   const first = resolve('q.example');
-  await sleep(100);
+  await new Promise((done) => setTimeout(done, 100));
   const second = resolve('q.example');
-  assert.deepEqual(await first, [], 'the first caller waited its 200 ms');
-  // Timers fire in order of their due time: this one after the first caller's timeout, before the second's.
-  await sleep(50);
-  answers.get('a.example')?.(['192.0.2.1']);
+  assert.deepEqual(await first, [], 'the first caller waited its 300 ms');
+  // Still before the second caller's timeout: timers fire in the order they are due, and what the
+  // first one's resolution sets off here, down to the second caller's answer, runs before the next.
+  answer('a.example', ['192.0.2.1']);
   assert.deepEqual(await second, ['192.0.2.5'], 'the second caller kept the lookup alive, and got its answer when a slot freed');
   assert.deepEqual(asked, ['a.example', 'b.example', 'q.example']);
-  answers.get('b.example')?.([]);
+  answer('b.example', []);
   await Promise.all(hanging);
 });
 

@@ -331,7 +331,6 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     });
   }
 
-
   return {
     get: (code) => read(code).then(entryOf),
     read,
