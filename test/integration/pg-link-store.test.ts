@@ -399,39 +399,6 @@ describe('PgLinkStore', () => {
     assert.equal(queries.length, 1, 'the refused lookup never reached the database');
   });
 
-  test('creations that arrive while an insert runs wait for it and go out together, as one statement', { timeout: 10_000 }, async () => {
-    const gates: (() => void)[] = [];
-    const inserts: number[] = [];
-    const gated: TransactionalRunner = {
-      query: async (text, params) => {
-        if (text.includes('INSERT INTO urls')) {
-          inserts.push(Array.isArray(params?.[0]) ? 0 : String(params?.[0]).split(',').length);
-          await new Promise<void>((resolve) => gates.push(resolve));
-        }
-        return database.db.query(text, params);
-      },
-      transaction: (work) => database.db.transaction(work),
-    };
-    const gatedStore = createPgLinkStore(gated);
-    const stamp = Date.now().toString(36).slice(-6);
-    const link = (i: number): NewLink => ({ code: `cw${stamp}${i}`, url: `https://example.com/cw/${i}`, expiresAt: null, isCustomAlias: true, ownerKeyId: null });
-    const first = gatedStore.insert(link(0));
-    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    // Five more, each in a turn of its own: with more than one insert in flight, each would go alone.
-    const later: Promise<unknown>[] = [];
-    for (let i = 1; i <= 5; i++) {
-      later.push(gatedStore.insert(link(i)));
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    assert.deepEqual(inserts, [1], 'one statement in flight, the others wait');
-    gates.shift()?.();
-    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
-    gates.shift()?.();
-    const created = await Promise.all([first, ...later]);
-    assert.deepEqual(inserts, [1, 5], 'the five that waited went out in one statement');
-    assert.deepEqual(created.map((l) => (l as { code: string }).code), [0, 1, 2, 3, 4, 5].map((i) => link(i).code));
-  });
-
   test("a flush whose partitions' analysis fails still reports its clicks written, and the next flush analyses them", async () => {
     let failing = true;
     const analysing = (text: string): boolean => text.includes('pg_relation_size') || text.startsWith('ANALYZE');

@@ -57,11 +57,18 @@ keyStoreContract('Redis Cluster', async () => {
 linkCacheContract('Redis Cluster', async () => {
   const prefix = uniquePrefix('cluster_link_cache');
   const [a, b] = [await client('cache-a'), await client('cache-b')];
-  return {
-    cache: createRedisLinkCache({ redis: a, prefix, log }),
-    peer: createRedisLinkCache({ redis: b, prefix, log }),
-    close: async () => void (await deleteByPrefix(a, prefix)),
-  };
+  const cache = createRedisLinkCache({ redis: a, prefix, log });
+  const peer = createRedisLinkCache({ redis: b, prefix, log });
+  // A client that meets the cluster's nodes one by one may read no cache until it has bumped the epoch
+  // (src/storage/redis/redis-cache-epoch.ts): the contract is the settled cache's, so both first read
+  // what they wrote. Without this wait the contract's first tests failed in two runs of the suite.
+  for (const [i, side] of [cache, peer].entries()) {
+    await until(async () => {
+      await side.set(`settle${i}`, link(i), 60);
+      return (await side.get(`settle${i}`)) !== undefined;
+    }, 10_000, `cache ${i} to read what it wrote`);
+  }
+  return { cache, peer, close: async () => void (await deleteByPrefix(a, prefix)) };
 });
 
 /** Two URL-service replicas' cache stacks (in-process tier, sharded pub/sub, epoch) on the cluster. */

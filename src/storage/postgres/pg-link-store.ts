@@ -83,22 +83,20 @@ const MAX_BATCH = 256;
 /**
  * Coalesced calls in flight at once, per lookup batcher (the redirect's lookups, reads of whole
  * records; inserts: MAX_CONCURRENT_INSERTS). More concurrent calls make larger batches instead of a
- * queue at the pool (see src/core/batcher.ts). Both lookups and the insert at their limits hold 9 of
- * the request pool's 10 connections; a wait past the pool's connect timeout is answered 503
- * server_busy, as any wait for a connection is (src/core/postgres.ts). One bound of 4 split between the two lookups refused a burst of 3,000
+ * queue at the pool (see src/core/batcher.ts). The redirect's lookups and inserts at their limit hold
+ * 8 of the request pool's 10 connections; with reads of whole records busy too, up to 12 batches want
+ * one, and a wait past the pool's connect timeout is answered 503 server_busy, as any wait for a
+ * connection is (src/core/postgres.ts). One bound of 4 split between the two lookups refused a burst of 3,000
  * record reads and answered a hung database's lookups server_busy instead of postgres_unavailable.
  */
 export const MAX_CONCURRENT_BATCHES = 4;
 /**
- * Coalesced inserts in flight at once: one. The creations that arrive while it runs go out together in
- * the next, so under load fewer and larger statements carry them, and a statement's own cost (on the
- * client: the pool, the protocol messages, the result; in PostgreSQL: parsing, planning, the CTE's
- * event row set-up) is shared by more creations. Measured against 4 (docs/performance.md,
- * "2026-12-06, evening", 16 rounds): 5.7 % less of the service's CPU per creation, 17 % less of
- * PostgreSQL's and Redis's, a lower p99. Lookups keep MAX_CONCURRENT_BATCHES: there one in flight
- * saved no CPU.
+ * Coalesced inserts in flight at once: as many as lookups. One in flight saved 5.7 % of a creation's CPU
+ * (docs/performance.md, "2026-12-06, evening"), but then a hung database's second creation waited
+ * behind the first and was answered 503 server_busy, not postgres_unavailable
+ * (test/e2e/faults-postgres.test.ts): reverted until the batcher's refusal can tell the two apart.
  */
-export const MAX_CONCURRENT_INSERTS = 1;
+export const MAX_CONCURRENT_INSERTS = MAX_CONCURRENT_BATCHES;
 
 export interface PgLinkStoreOptions {
   maxConcurrentBatches?: number;
