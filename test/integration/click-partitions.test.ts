@@ -302,6 +302,36 @@ describe('click partitions: PostgreSQL, concurrently', () => {
     }
   });
 
+  /** Leaves `partition` of url_daily_clicks "detach pending", as a DETACH ... CONCURRENTLY interrupted while it waited. */
+  const interruptedDetach = async (partition: string): Promise<void> => {
+    const reader = await client();
+    const detacher = await client();
+    try {
+      await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      await reader.query('SELECT count(*) FROM url_daily_clicks');
+      await detacher.query("SET statement_timeout = '300ms'");
+      await assert.rejects(detacher.query(`ALTER TABLE url_daily_clicks DETACH PARTITION ${partition} CONCURRENTLY`), /statement timeout/);
+      await reader.query('COMMIT');
+    } finally {
+      await Promise.all([reader.end(), detacher.end()]);
+    }
+    assert.equal((await listClickPartitions(subject.db)).find((p) => p.name === partition)?.detachPending, true);
+  };
+
+  /** Waits until the session(s) of `applicationName` wait for a lock of `locktype`. */
+  const waitingFor = async (watcher: pg.Client, applicationName: string, locktype: string): Promise<void> => {
+    for (const deadline = Date.now() + 30_000; ; ) {
+      assert.ok(Date.now() < deadline, `${applicationName} never waited for a ${locktype} lock`);
+      const { rows } = await watcher.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE a.application_name = $1 AND a.datname = current_database() AND l.locktype = $2 AND NOT l.granted`,
+        [applicationName, locktype],
+      );
+      if ((rows[0]?.n ?? 0) > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+
   test('replicas creating and dropping the same partitions at once all succeed; an interrupted detach is finished later', async () => {
     await subject.migrate(); // done already when the test before ran
     const pools = [createPgPool({ url: subject.database.url, log, max: 2 }), createPgPool({ url: subject.database.url, log, max: 2 })];
@@ -319,22 +349,111 @@ describe('click partitions: PostgreSQL, concurrently', () => {
 
       // A DETACH ... CONCURRENTLY cancelled while it waits for an older transaction leaves the
       // partition pending; the next upkeep finishes it and drops it.
-      const reader = await client();
-      const detacher = await client();
-      try {
-        await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-        await reader.query('SELECT count(*) FROM url_daily_clicks');
-        await detacher.query("SET statement_timeout = '300ms'");
-        await assert.rejects(detacher.query('ALTER TABLE url_daily_clicks DETACH PARTITION url_daily_clicks_2032_01 CONCURRENTLY'), /statement timeout/);
-        await reader.query('COMMIT');
-      } finally {
-        await Promise.all([reader.end(), detacher.end()]);
-      }
-      assert.equal((await listClickPartitions(subject.db)).find((p) => p.name === 'url_daily_clicks_2032_01')?.detachPending, true);
+      await interruptedDetach('url_daily_clicks_2032_01');
       const upkeep = await stores[0]?.maintainClickPartitions('2032-01-10', '2031-12-20');
       assert.deepEqual(upkeep, { created: ['url_daily_clicks_2032_01'], dropped: ['url_daily_clicks_2032_01'] }, 'finished, dropped, and made again: it is this month');
     } finally {
       await Promise.all(pools.map((p) => p.end()));
+    }
+  });
+
+  test('a sweep whose detach loses to another replica’s (a deadlock with its FINALIZE, or its partition pending) tries again and drops every month', async () => {
+    await subject.migrate();
+    const plain = createPgPool({ url: subject.database.url, log, max: 2 });
+    const pool = createPgPool({ url: subject.database.url, log, max: 2, applicationName: 'curt-test-sweeper' });
+    const other = await client();
+    const watcher = await client();
+    try {
+      await createPgLinkStore(pgRunner(plain)).maintainClickPartitions('2035-03-10', null);
+      // The sweep lists the partitions, then stops before its first DETACH until released: meanwhile
+      // another replica's detach of a later month is interrupted (pending, which allows no other
+      // detach of the parent), and that replica, holding the parent, finishes it.
+      const runner = pgRunner(pool);
+      let reached!: () => void;
+      const atDetach = new Promise<void>((resolve) => (reached = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const store = createPgLinkStore({
+        query: async <R,>(text: string, params?: unknown[]) => {
+          if (/DETACH PARTITION/.test(text)) {
+            reached();
+            await released;
+          }
+          return runner.query<R>(text, params);
+        },
+        transaction: (work) => runner.transaction(work),
+      });
+      const sweeping = store.maintainClickPartitions('2035-05-10', '2035-05-01');
+      await atDetach;
+      await interruptedDetach('url_daily_clicks_2035_04');
+      await other.query('BEGIN');
+      await other.query('LOCK TABLE url_daily_clicks IN SHARE UPDATE EXCLUSIVE MODE');
+      release();
+      // The sweep's DETACH waits for the parent, its snapshot taken; the FINALIZE, holding the parent,
+      // waits for every older snapshot: PostgreSQL aborts one of the two (the sweep's, whose wait began
+      // first, unless this machine is slow). Either way the sweep must finish the job.
+      await waitingFor(watcher, 'curt-test-sweeper', 'relation');
+      const finalized = await other.query('ALTER TABLE url_daily_clicks DETACH PARTITION url_daily_clicks_2035_04 FINALIZE').then(
+        () => true,
+        (err: { code?: string }) => {
+          assert.equal(err.code, '40P01');
+          return false;
+        },
+      );
+      if (finalized) {
+        await other.query('COMMIT');
+        await other.query('DROP TABLE url_daily_clicks_2035_04'); // as that replica's sweep goes on to
+      } else {
+        await other.query('ROLLBACK');
+      }
+      const upkeep = await sweeping;
+      assert.deepEqual((await listClickPartitions(subject.db)).filter((p) => p.detachPending || (p.to !== null && p.to <= '2035-05-01')), [], 'every month before the cutoff gone');
+      const gone = ['url_daily_clicks_2035_03', 'url_daily_clicks_2035_04', 'url_daily_values_2035_03', 'url_daily_values_2035_04'];
+      const { rows } = await subject.db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_class WHERE relname = ANY($1)', [gone]);
+      assert.equal(rows[0]?.n, 0, 'and dropped');
+      for (const name of gone.filter((n) => !finalized || n !== 'url_daily_clicks_2035_04')) assert.ok(upkeep.dropped.includes(name), name);
+    } finally {
+      await Promise.all([other.end(), watcher.end(), plain.end(), pool.end()]);
+    }
+  });
+
+  test('creating a month while another replica finalizes a detach: the creation PostgreSQL aborts to break the deadlock is made again', async () => {
+    await subject.migrate();
+    const plain = createPgPool({ url: subject.database.url, log, max: 2 });
+    const pool = createPgPool({ url: subject.database.url, log, max: 2, applicationName: 'curt-test-creator' });
+    const holder = await client();
+    const finalizer = await client();
+    const watcher = await client();
+    try {
+      await createPgLinkStore(pgRunner(plain)).maintainClickPartitions('2036-01-10', null);
+      await interruptedDetach('url_daily_clicks_2036_01');
+      // A replica creating months waits for the creators' lock (held here, as by a third replica), its
+      // snapshot taken; another replica's FINALIZE, holding the parent, waits for that snapshot. Once
+      // the FINALIZE's deadlock check has passed (nothing waits for it yet), the creator gets its lock
+      // and its ATTACH waits for the parent: a cycle, which the creator's own check finds.
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(727274013)');
+      const creating = createPgLinkStore(pgRunner(pool)).maintainClickPartitions('2036-06-10', null);
+      await waitingFor(watcher, 'curt-test-creator', 'advisory');
+      const { rows: pid } = await finalizer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      const finalizing = finalizer.query('ALTER TABLE url_daily_clicks DETACH PARTITION url_daily_clicks_2036_01 FINALIZE');
+      for (const deadline = Date.now() + 30_000; ; ) {
+        assert.ok(Date.now() < deadline, 'the FINALIZE never waited for the creator');
+        const { rows } = await watcher.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND locktype = 'virtualxid' AND NOT granted", [pid[0]?.pid]);
+        if ((rows[0]?.n ?? 0) > 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const { rows: timeout } = await watcher.query<{ ms: string }>("SELECT setting AS ms FROM pg_settings WHERE name = 'deadlock_timeout'");
+      await new Promise((resolve) => setTimeout(resolve, Number(timeout[0]?.ms) + 300));
+      await holder.query('COMMIT');
+      await finalizing;
+      const made = await creating;
+      assert.deepEqual(made.created.sort(), ['url_daily_clicks_2036_06', 'url_daily_clicks_2036_07', 'url_daily_clicks_2036_08', 'url_daily_values_2036_06', 'url_daily_values_2036_07', 'url_daily_values_2036_08']);
+      const names = (await listClickPartitions(subject.db)).map((p) => p.name);
+      for (const name of made.created) assert.ok(names.includes(name), name);
+      assert.ok(!names.includes('url_daily_clicks_2036_01'), 'and the FINALIZE went through');
+    } finally {
+      await Promise.all([holder.end(), finalizer.end(), watcher.end(), plain.end(), pool.end()]);
     }
   });
 

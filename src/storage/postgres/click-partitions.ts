@@ -77,18 +77,31 @@ export async function ensureClickPartitions(db: TransactionalRunner, days: Itera
   const missing = (partitions: ClickPartition[]): { parent: ClickTable; month: string }[] =>
     CLICK_TABLES.flatMap((parent) => months.filter((m) => !partitions.some((p) => p.parent === parent && holds(p, m))).map((month) => ({ parent, month })));
   if (missing(await listClickPartitions(db)).length === 0) return [];
-  return db.transaction(async (tx) => {
-    await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK_ID]);
-    const created: string[] = [];
-    for (const { parent, month } of missing(await listClickPartitions(tx))) {
-      const name = partitionOf(parent, month);
-      // LIKE copies the CHECK constraints ATTACH requires; ATTACH adds the parent's indexes.
-      await tx.query(`CREATE TABLE ${quote(name)} (LIKE ${quote(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
-      await tx.query(`ALTER TABLE ${quote(parent)} ATTACH PARTITION ${quote(name)} FOR VALUES FROM ('${month}') TO ('${monthOf(month, 1)}')`);
-      created.push(name);
+  const create = (): Promise<string[]> =>
+    db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [CREATE_LOCK_ID]);
+      const created: string[] = [];
+      for (const { parent, month } of missing(await listClickPartitions(tx))) {
+        const name = partitionOf(parent, month);
+        // LIKE copies the CHECK constraints ATTACH requires; ATTACH adds the parent's indexes.
+        await tx.query(`CREATE TABLE ${quote(name)} (LIKE ${quote(parent)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
+        await tx.query(`ALTER TABLE ${quote(parent)} ATTACH PARTITION ${quote(name)} FOR VALUES FROM ('${month}') TO ('${monthOf(month, 1)}')`);
+        created.push(name);
+      }
+      return created;
+    });
+  // Another replica's DETACH ... FINALIZE holds the parent while it waits for every older snapshot,
+  // this transaction's among them, and the ATTACH waits for the parent: PostgreSQL breaks the cycle
+  // by aborting one of the two (40P01). This transaction, rolled back whole, is then run again: it
+  // looks again under the lock, so it makes only what is still missing.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      if (!isDeadlock(err) || attempt >= CREATE_ATTEMPTS) throw err;
+      await pause(attempt);
     }
-    return created;
-  });
+  }
 }
 
 /**
@@ -127,6 +140,14 @@ export async function analyseFilledPartitions(db: SqlRunner, months: readonly st
  * EXCLUSIVE); it cannot run in a transaction, and one that is interrupted (a statement timeout, a
  * lost connection) leaves the partition "pending", finished here by FINALIZE on the next sweep.
  * Returns the names dropped.
+ *
+ * Replicas sweeping at once get in each other's way in two ways, and neither fails the sweep: a
+ * parent has at most one partition pending at a time (a DETACH while another replica's is pending
+ * fails, 55000), and a FINALIZE holds the parent while it waits for every older snapshot, among
+ * them those of the sessions queued for the parent (another replica's DETACH or FINALIZE: PostgreSQL
+ * aborts one of them, 40P01). A partition whose detach lost that way, still attached, is tried again
+ * in a later round, once the other replica's detach is through; pending partitions go first, since
+ * no other partition of their parent can be detached before they are finished.
  */
 export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: string): Promise<string[]> {
   const dropped: string[] = [];
@@ -142,23 +163,54 @@ export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: str
     await db.query(`DROP TABLE IF EXISTS ${quote(name)}`);
     dropped.push(name);
   }
-  for (const p of await listClickPartitions(db)) {
-    if (!p.detachPending && (p.to === null || p.to > firstKeptDay)) continue;
-    try {
-      await db.query(`ALTER TABLE ${quote(p.parent)} DETACH PARTITION ${quote(p.name)} ${p.detachPending ? 'FINALIZE' : 'CONCURRENTLY'}`);
-    } catch (err) {
-      // Another replica's sweep got there first. Detached already: dropped below, by whichever gets
-      // there (IF EXISTS). Pending: that replica is detaching it (or was interrupted, and the next
-      // sweep finishes it). Still attached and not pending is a real failure.
-      const now = (await listClickPartitions(db)).find((q) => q.name === p.name);
-      if (now !== undefined && !now.detachPending) throw err;
-      if (now !== undefined) continue;
+  for (let round = 1; ; round++) {
+    const due = (await listClickPartitions(db)).filter((p) => p.detachPending || (p.to !== null && p.to <= firstKeptDay));
+    due.sort((a, b) => Number(b.detachPending) - Number(a.detachPending));
+    let contended: unknown = null;
+    for (const p of due) {
+      try {
+        await db.query(`ALTER TABLE ${quote(p.parent)} DETACH PARTITION ${quote(p.name)} ${p.detachPending ? 'FINALIZE' : 'CONCURRENTLY'}`);
+      } catch (err) {
+        // Another replica's sweep got there first. Detached already: dropped below, by whichever gets
+        // there (IF EXISTS). Pending: that replica is detaching it (or was interrupted, and the next
+        // sweep finishes it). Still attached and not pending: lost to another replica's detach of this
+        // parent (tried again in the next round), or a real failure.
+        const now = (await listClickPartitions(db)).find((q) => q.name === p.name);
+        if (now !== undefined && !now.detachPending) {
+          if (!isContention(err) || round >= DETACH_ROUNDS) throw err;
+          contended = err;
+          continue;
+        }
+        if (now !== undefined) continue;
+      }
+      await db.query(`DROP TABLE IF EXISTS ${quote(p.name)}`);
+      dropped.push(p.name);
     }
-    await db.query(`DROP TABLE IF EXISTS ${quote(p.name)}`);
-    dropped.push(p.name);
+    if (contended === null) return dropped;
+    await pause(round);
   }
-  return dropped;
 }
+
+/** Rounds of a sweep whose detaches lose to other replicas' (about 10 s of pauses in all). */
+const DETACH_ROUNDS = 10;
+/** Runs of the creating transaction when it is the one PostgreSQL aborts in a deadlock. */
+const CREATE_ATTEMPTS = 5;
+
+const isDeadlock = (err: unknown): boolean => (err as { code?: unknown }).code === '40P01';
+
+/**
+ * A DETACH that failed because of another session's partition DDL on the same parent, not because
+ * the database is unwell: a deadlock (40P01), a lock_timeout (55P03), or another partition of the
+ * parent pending (55000, "already pending detach"). A statement timeout is none of them.
+ */
+function isContention(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return isDeadlock(err) || code === '55P03' || (code === '55000' && /already pending detach/.test((err as Error).message));
+}
+
+/** Before another try: 100 ms doubling to 2 s, jittered so that replicas do not meet again in step. */
+const pause = (attempt: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, Math.min(100 * 2 ** (attempt - 1), 2000) * (0.5 + Math.random())));
 
 /**
  * Deletes up to `limit` rows of days before `beforeDay` from the partitions that hold such days, one
