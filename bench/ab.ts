@@ -4,7 +4,8 @@
 // own database, migrated by its own checkout's migrations (so a change of schema is measured too), and
 // its own Redis key prefix (neither warms the other's cache); both hold the same links. Each round
 // measures A then B, the next B then A, and so on, and the table gives every round's server CPU µs per request and the medians, beside a bare node:http
-// server measured in every round too (the floor, and the ratio docs/performance.md's targets use).
+// server measured in every round too (the floor, and the ratio docs/performance.md's targets use),
+// and for creations a bare Fastify route with Curt's schemas and no storage (the framework's floor).
 //
 //   AB_SCENARIO=warm|cold|create   (default warm)   AB_ROUNDS (default 6)   AB_DURATION_S (default 5)
 //   AB_LINKS (default 100,000)     AB_MODE=url-service|serve (serve: `curt serve`, its links made through
@@ -90,6 +91,10 @@ async function main(): Promise<void> {
     const floor = await startService(join(ROOT, 'bench/baseline-server.ts'), { BASELINE_MODE: 'redirect' });
     processes.push(floor);
     const floorRounds: Round[] = [];
+    // Creations: also the framework's floor, a bare Fastify route with Curt's schemas and nothing else.
+    const framework = SCENARIO === 'create' ? await startService(join(ROOT, 'bench/baseline-server.ts'), { BASELINE_MODE: 'fastify-create' }) : null;
+    if (framework !== null) processes.push(framework);
+    const frameworkRounds: Round[] = [];
     const files = new Map<string, string>();
     for (const side of sides) {
       if (SCENARIO === 'warm') {
@@ -137,6 +142,10 @@ async function main(): Promise<void> {
         console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, Redis+PostgreSQL ${result.depsCpuUs?.toFixed(1) ?? '-'} µs/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}${result.wrong > 0 ? ` (answers by status: ${JSON.stringify(result.statuses)})` : ''}`);
       }
       floorRounds.push(await measureRound({ url: floor.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { FIXED_PATH: 'x' } }, serverOf(floor)));
+      if (framework !== null) {
+        const body = `{"url":"https://example.com/ab/F${round}-{n}"}`;
+        frameworkRounds.push(await measureRound({ url: framework.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: body } }, serverOf(framework)));
+      }
     }
     const a = results.get('A') ?? [];
     const b = results.get('B') ?? [];
@@ -158,6 +167,10 @@ async function main(): Promise<void> {
       `| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${depsMedian(a)} | ${depsMedian(b)} | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} | ${median(a.map((r) => r.p99Ms)).toFixed(1)} | ${median(b.map((r) => r.p99Ms)).toFixed(1)} |`,
     );
     console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${Math.abs((1 - mb / ma) * 100).toFixed(1)} % ${mb <= ma ? 'less' : 'more'}); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
+    if (frameworkRounds.length > 0) {
+      const mw = median(frameworkRounds.map((r) => r.cpuUs));
+      console.log(`bare Fastify creation (Curt's schemas, no storage), per round: ${frameworkRounds.map((r) => r.cpuUs.toFixed(1)).join(', ')} µs; median ${mw.toFixed(1)}: A ${(ma / mw).toFixed(2)}× and B ${(mb / mw).toFixed(2)}× it`);
+    }
     const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
     console.log(`errors or wrong answers: ${failures}`);
     // A side that drops clicks, or sheds their detail, writes less: its CPU per request is not the other's.
