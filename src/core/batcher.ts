@@ -45,15 +45,29 @@ interface Waiting<I, O> {
  */
 export type BatchSchedule = (dispatch: () => void) => void;
 
+export interface BatcherOptions {
+  /** When gathered calls go out (default setImmediate). */
+  schedule?: BatchSchedule;
+  /**
+   * A run beyond the first starts only once the run started last has been in flight this long: while
+   * runs are quick, calls that arrive during one wait for it and go out together in the next (fewer,
+   * larger statements), and a run that is slow or hung still does not hold the others back longer
+   * than this. Without it, every free place starts a run at once.
+   */
+  spareAfterMs?: number;
+}
+
 export function createBatcher<I, O>(
   run: BatchRun<I, O>,
   maxBatch: number,
   maxConcurrent = Number.POSITIVE_INFINITY,
   limits?: BatcherLimits,
-  schedule: BatchSchedule = setImmediate,
+  options: BatcherOptions = {},
 ): (input: I) => Promise<O> {
+  const { schedule = setImmediate, spareAfterMs } = options;
   if (!(maxConcurrent >= 1)) throw new Error('maxConcurrent must be at least 1');
   if (limits !== undefined && !(limits.maxQueued >= 1 && limits.maxWaitMs > 0)) throw new Error('maxQueued must be at least 1 and maxWaitMs positive');
+  if (spareAfterMs !== undefined && !(spareAfterMs >= 0)) throw new Error('spareAfterMs must not be negative');
   // Waiting calls are queue[head..]; taking from the front moves `head` instead of copying the rest,
   // which under a backlog would cost the whole queue on every run.
   let queue: Waiting<I, O>[] = [];
@@ -61,6 +75,9 @@ export function createBatcher<I, O>(
   let scheduled = false;
   let inFlight = 0;
   let expiry: NodeJS.Timeout | undefined;
+  /** When the run started last began (performance.now()), and the timer for a spare run after it. */
+  let lastStart = 0;
+  let spare: NodeJS.Timeout | undefined;
 
   const waiting = (): number => queue.length - head;
 
@@ -97,11 +114,24 @@ export function createBatcher<I, O>(
     armExpiry();
   }
 
+  function spareRun(): void {
+    spare = undefined;
+    dispatch();
+  }
+
   function dispatch(): void {
     scheduled = false;
     while (waiting() > 0 && inFlight < maxConcurrent) {
+      if (inFlight > 0 && spareAfterMs !== undefined) {
+        const due = lastStart + spareAfterMs - performance.now();
+        if (due > 0) {
+          spare ??= setTimeout(spareRun, due);
+          break;
+        }
+      }
       const batch = take(maxBatch);
       inFlight++;
+      lastStart = performance.now();
       run(batch.map((item) => item.input))
         .then(
           (results) => {
@@ -123,6 +153,10 @@ export function createBatcher<I, O>(
     if (waiting() === 0 && expiry !== undefined) {
       clearTimeout(expiry);
       expiry = undefined;
+    }
+    if (spare !== undefined && (waiting() === 0 || inFlight >= maxConcurrent)) {
+      clearTimeout(spare);
+      spare = undefined;
     }
   }
 

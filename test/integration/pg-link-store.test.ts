@@ -399,6 +399,50 @@ describe('PgLinkStore', () => {
     assert.equal(queries.length, 1, 'the refused lookup never reached the database');
   });
 
+  test('creations that arrive while an insert runs wait for it and go out together, as one statement; one that runs long no longer holds them back', { timeout: 10_000 }, async () => {
+    const gates: (() => void)[] = [];
+    const inserts: number[] = [];
+    const gated: TransactionalRunner = {
+      query: async (text, params) => {
+        if (text.includes('INSERT INTO urls')) {
+          inserts.push(String(params?.[0]).split(',').length);
+          await new Promise<void>((resolve) => gates.push(resolve));
+        }
+        return database.db.query(text, params);
+      },
+      transaction: (work) => database.db.transaction(work),
+    };
+    const stamp = Date.now().toString(36).slice(-6);
+    const link = (i: number): NewLink => ({ code: `cw${stamp}${i}`, url: `https://example.com/cw/${i}`, expiresAt: null, isCustomAlias: true, ownerKeyId: null });
+    const quick = createPgLinkStore(gated, { insertSpareAfterMs: 60_000 });
+    const first = quick.insert(link(0));
+    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // Five more, each in a turn of its own: with a run started for each free place, each would go alone.
+    const later: Promise<unknown>[] = [];
+    for (let i = 1; i <= 5; i++) {
+      later.push(quick.insert(link(i)));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(inserts, [1], 'one statement in flight, the others wait');
+    gates.shift()?.();
+    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    gates.shift()?.();
+    const created = await Promise.all([first, ...later]);
+    assert.deepEqual(inserts, [1, 5], 'the five that waited went out in one statement');
+    assert.deepEqual(created.map((l) => (l as { code: string }).code), [0, 1, 2, 3, 4, 5].map((i) => link(i).code));
+
+    // An insert that hangs: the next creation gets a statement of its own after the spare delay.
+    inserts.length = 0;
+    const hung = createPgLinkStore(gated, { insertSpareAfterMs: 20 });
+    const stuck = hung.insert(link(6));
+    while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    const next = hung.insert(link(7));
+    while (gates.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(inserts, [1, 1], 'a second statement while the first still runs');
+    gates.splice(0).forEach((open) => open());
+    assert.deepEqual([(await stuck).code, (await next).code], [link(6).code, link(7).code]);
+  });
+
   test("a flush whose partitions' analysis fails still reports its clicks written, and the next flush analyses them", async () => {
     let failing = true;
     const analysing = (text: string): boolean => text.includes('pg_relation_size') || text.startsWith('ANALYZE');

@@ -56,7 +56,7 @@ test('calls from separate callbacks of one turn share a run by default; with pro
     const echo = createBatcher<number, number>(async (inputs) => {
       runs.push([...inputs]);
       return [...inputs];
-    }, 100, Number.POSITIVE_INFINITY, undefined, schedule);
+    }, 100, Number.POSITIVE_INFINITY, undefined, { ...(schedule === undefined ? {} : { schedule }) });
     const calls: Promise<number>[] = [];
     // Two callbacks of one phase of the loop, as two requests' socket callbacks would be: immediates
     // queued together run in the same check phase (timers may not: two of 0 ms can fall in two turns).
@@ -188,4 +188,41 @@ test('items dispatched in order under a backlog', async () => {
   assert.deepEqual(echo.runs.flat(), expected, 'every input ran once, in the order of the calls');
   assert.ok(echo.runs.every((inputs) => inputs.length <= 100));
   assert.deepEqual(await Promise.all([first, ...rest]), expected, 'each call got its own result');
+});
+
+test('with spareAfterMs, calls that arrive while a quick run is in flight wait for it and go out together in the next', async () => {
+  const echo = gatedEcho();
+  const call = createBatcher<number, number>(echo.run, 100, 4, undefined, { spareAfterMs: 60_000 });
+  const first = call(0);
+  await turn();
+  // Each in a turn of its own: without the spare rule each would start a run of its own.
+  const later: Promise<number>[] = [];
+  for (let i = 1; i <= 3; i++) {
+    later.push(call(i));
+    await turn();
+  }
+  assert.deepEqual(echo.runs, [[0]], 'one run in flight, the others wait');
+  while (echo.open() || echo.runs.length < 2) await turn();
+  echo.open();
+  assert.deepEqual(await Promise.all([first, ...later]), [0, 1, 2, 3]);
+  assert.deepEqual(echo.runs, [[0], [1, 2, 3]], 'the three that waited went out in one run');
+});
+
+test('with spareAfterMs, a run in flight that long no longer holds back the calls waiting: a spare run starts, up to maxConcurrent', { timeout: 10_000 }, async () => {
+  const echo = gatedEcho();
+  const call = createBatcher<number, number>(echo.run, 100, 2, undefined, { spareAfterMs: 30 });
+  const started = performance.now();
+  const first = call(0);
+  await turn();
+  const second = call(1);
+  while (echo.runs.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.ok(performance.now() - started >= 29, 'not before the first had run 30 ms');
+  assert.deepEqual(echo.runs, [[0], [1]], 'the waiting call got a run of its own while the first still ran');
+  // Both places taken: a third waits for one, however long they run.
+  const third = call(2);
+  await new Promise((resolve) => setTimeout(resolve, 80));
+  assert.deepEqual(echo.runs, [[0], [1]], 'no third run past maxConcurrent');
+  while (echo.open() || echo.runs.length < 3) await turn();
+  echo.open();
+  assert.deepEqual(await Promise.all([first, second, third]), [0, 1, 2]);
 });
