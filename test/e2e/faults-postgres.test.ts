@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { E2E_ADMIN_KEY, startKgs, startUrlService, type ServiceProcess } from '../support/processes.ts';
+import { E2E_ADMIN_KEY, startKgs, startUrlService, withOutputOf, type ServiceProcess } from '../support/processes.ts';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 import { metricValue, redirectLoad, timedFetch, until, type TimedResponse } from '../support/fault-probes.ts';
@@ -52,15 +52,7 @@ describe('URL service while PostgreSQL is down or hung', () => {
   });
 
   /** A failure's message, with what the URL service printed and how its process stands: the cause is often there. */
-  async function withServiceLog(work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-    } catch (err) {
-      const state = service.child.exitCode !== null || service.child.signalCode !== null ? `exited (${service.child.exitCode ?? service.child.signalCode})` : 'running';
-      if (err instanceof Error) err.message += `\n--- URL service ${state}; its last output ---\n${service.output().slice(-4000)}`;
-      throw err;
-    }
-  }
+  const withServiceLog = (work: () => Promise<void>): Promise<void> => withOutputOf([{ name: 'URL service', process: service }], work);
 
   /** What a redirect load got so far, for a timeout's message. */
   const progress = (load: ReturnType<typeof redirectLoad>, what: string) => () =>

@@ -45,6 +45,24 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Runs `work`; a failure's message gets what each of `processes` printed last and how it stands
+ * (running, or exited): a dependency's timeout or a crash that caused it is often there.
+ */
+export async function withOutputOf(processes: readonly { name: string; process: ServiceProcess }[], work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    if (err instanceof Error) {
+      for (const { name, process: p } of processes) {
+        const state = p.child.exitCode !== null || p.child.signalCode !== null ? `exited (${p.child.exitCode ?? p.child.signalCode})` : 'running';
+        err.message += `\n--- ${name} ${state}; its last output ---\n${p.output().slice(-4000)}`;
+      }
+    }
+    throw err;
+  }
+}
+
 /** Only what a service needs from the parent environment: nothing that could leak into a test. */
 function baseEnv(): Record<string, string> {
   const keep = ['PATH', 'HOME', 'TMPDIR', 'LANG'];
