@@ -39,16 +39,22 @@ export interface GracefulClose {
 export function installGracefulClose(app: FastifyInstance, options: { trackRequests?: 'all' | 'by-caller' } = {}): GracefulClose {
   const open = new Set<Socket>();
   /**
-   * Requests received on a connection whose answer has not been sent yet (several when pipelined).
-   * Counted down when the answer is sent, not when it is written: Node queues pipelined answers.
+   * The responses of each connection whose answer has not been sent yet (several when pipelined);
+   * a connection with none may have no entry. Counted down when the answer is sent, not when it is
+   * written: Node queues pipelined answers. An answer passes onSend and then closes, and only the
+   * first of the two counts it down. Plain collections, not weak ones (every request paid a weak
+   * collection's write barrier and the garbage collector's handling of it): a connection's entry goes
+   * when it closes, with the responses it still held.
    */
-  const pending = new WeakMap<Socket, number>();
-  const answered = new WeakSet<object>();
-  const countDown = (socket: Socket, response: object): void => {
-    if (answered.has(response)) return;
-    answered.add(response);
-    pending.set(socket, Math.max(0, (pending.get(socket) ?? 1) - 1));
+  const pending = new Map<Socket, Set<ServerResponse>>();
+  const unanswered = (socket: Socket): number => pending.get(socket)?.size ?? 0;
+  const countDown = (socket: Socket, response: ServerResponse): void => {
+    pending.get(socket)?.delete(response);
   };
+  // One listener for every response, not a closure each; `this` is the response.
+  function closed(this: ServerResponse): void {
+    countDown(this.req.socket, this);
+  }
   /** Connections accepted, or that received a request, since the drain began. */
   const touched = new WeakSet<Socket>();
   let draining = false;
@@ -59,15 +65,19 @@ export function installGracefulClose(app: FastifyInstance, options: { trackReque
     if (draining) touched.add(socket);
     socket.once('close', () => {
       open.delete(socket);
+      pending.delete(socket);
       if (open.size === 0) onEmpty?.();
     });
   });
   const track = (request: IncomingMessage, response: ServerResponse): void => {
     const socket = request.socket;
     if (draining) touched.add(socket);
-    pending.set(socket, (pending.get(socket) ?? 0) + 1);
-    // An answer that never passes onSend (the connection died first) is counted down here.
-    response.once('close', () => countDown(socket, response));
+    let responses = pending.get(socket);
+    if (responses === undefined) pending.set(socket, (responses = new Set()));
+    responses.add(response);
+    // An answer that never passes onSend (the connection died first, or a fast path answered it) is
+    // counted down here; a response emits 'close' once, whether it was sent or its connection died.
+    response.on('close', closed);
   };
   // Before Fastify's own listener, so the count includes this request when its answer is sent.
   if (options.trackRequests !== 'by-caller') app.server.prependListener('request', track);
@@ -75,7 +85,7 @@ export function installGracefulClose(app: FastifyInstance, options: { trackReque
   app.addHook('onSend', (request, reply, payload, done) => {
     const socket = request.raw.socket;
     countDown(socket, reply.raw);
-    if (draining && (pending.get(socket) ?? 0) === 0) reply.header('connection', 'close');
+    if (draining && unanswered(socket) === 0) reply.header('connection', 'close');
     done(null, payload);
   });
 
@@ -102,7 +112,7 @@ export function installGracefulClose(app: FastifyInstance, options: { trackReque
         Server.prototype.close.call(app.server);
       }
       for (const socket of open) {
-        if (!touched.has(socket) && (pending.get(socket) ?? 0) === 0) socket.destroy();
+        if (!touched.has(socket) && unanswered(socket) === 0) socket.destroy();
       }
       await noneOpenWithin(settleMs);
       await app.close();
