@@ -49,10 +49,12 @@ export interface BatcherOptions {
   /** When gathered calls go out (default setImmediate). */
   schedule?: BatchSchedule;
   /**
-   * A run beyond the first starts only once the run started last has been in flight this long: while
-   * runs are quick, calls that arrive during one wait for it and go out together in the next (fewer,
-   * larger statements), and a run that is slow or hung still does not hold the others back longer
-   * than this. Without it, every free place starts a run at once.
+   * While a run is in flight, another starts only this long after the last one started: while runs
+   * are quick, calls that arrive during one wait for it and go out together in the next (fewer,
+   * larger statements), and a run that is slow or hung does not hold the others back longer than
+   * this. Measured from the last start, not from the start of the youngest run still in flight: a run
+   * that ended early can hold a spare back by up to this long once more. Without it, every free place
+   * starts a run at once.
    */
   spareAfterMs?: number;
 }
@@ -75,7 +77,7 @@ export function createBatcher<I, O>(
   let scheduled = false;
   let inFlight = 0;
   let expiry: NodeJS.Timeout | undefined;
-  /** When the run started last began (performance.now()), and the timer for a spare run after it. */
+  /** When a run last started (performance.now()), and the timer for a spare run after it. */
   let lastStart = 0;
   let spare: NodeJS.Timeout | undefined;
 

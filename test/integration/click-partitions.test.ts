@@ -15,6 +15,7 @@ import type { TransactionalRunner } from '../../src/core/sql.ts';
 import { eachDayValue, type ClickAggregate, type LinkStore } from '../../src/storage/link-store.ts';
 import { listClickPartitions, monthOf, type ClickPartition } from '../../src/storage/postgres/click-partitions.ts';
 import { createPgLinkStore } from '../../src/storage/postgres/pg-link-store.ts';
+import { until } from '../support/fault-probes.ts';
 import { testLogger } from '../support/log.ts';
 import { insertLinks, migrationsUpTo, onPglite, onPostgres, type Subject } from '../support/schema-versions.ts';
 
@@ -318,19 +319,20 @@ describe('click partitions: PostgreSQL, concurrently', () => {
     assert.equal((await listClickPartitions(subject.db)).find((p) => p.name === partition)?.detachPending, true);
   };
 
-  /** Waits until the session(s) of `applicationName` wait for a lock of `locktype`. */
-  const waitingFor = async (watcher: pg.Client, applicationName: string, locktype: string): Promise<void> => {
-    for (const deadline = Date.now() + 30_000; ; ) {
-      assert.ok(Date.now() < deadline, `${applicationName} never waited for a ${locktype} lock`);
-      const { rows } = await watcher.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-          WHERE a.application_name = $1 AND a.datname = current_database() AND l.locktype = $2 AND NOT l.granted`,
-        [applicationName, locktype],
-      );
-      if ((rows[0]?.n ?? 0) > 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  /** Waits until a session of `who` (its application_name, or its pid) waits for a lock of `locktype`. */
+  const waitingFor = (watcher: pg.Client, who: string | number, locktype: string): Promise<void> =>
+    until(
+      async () => {
+        const { rows } = await watcher.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE (a.application_name = $1 OR a.pid = $2) AND a.datname = current_database() AND l.locktype = $3 AND NOT l.granted`,
+          [typeof who === 'string' ? who : null, typeof who === 'number' ? who : null, locktype],
+        );
+        return (rows[0]?.n ?? 0) > 0;
+      },
+      30_000,
+      `${who} to wait for a ${locktype} lock`,
+    );
 
   test('replicas creating and dropping the same partitions at once all succeed; an interrupted detach is finished later', async () => {
     await subject.migrate(); // done already when the test before ran
@@ -437,12 +439,7 @@ describe('click partitions: PostgreSQL, concurrently', () => {
       await waitingFor(watcher, 'curt-test-creator', 'advisory');
       const { rows: pid } = await finalizer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
       const finalizing = finalizer.query('ALTER TABLE url_daily_clicks DETACH PARTITION url_daily_clicks_2036_01 FINALIZE');
-      for (const deadline = Date.now() + 30_000; ; ) {
-        assert.ok(Date.now() < deadline, 'the FINALIZE never waited for the creator');
-        const { rows } = await watcher.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_locks WHERE pid = $1 AND locktype = 'virtualxid' AND NOT granted", [pid[0]?.pid]);
-        if ((rows[0]?.n ?? 0) > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+      await waitingFor(watcher, pid[0]?.pid ?? 0, 'virtualxid');
       const { rows: timeout } = await watcher.query<{ ms: string }>("SELECT setting AS ms FROM pg_settings WHERE name = 'deadlock_timeout'");
       await new Promise((resolve) => setTimeout(resolve, Number(timeout[0]?.ms) + 300));
       await holder.query('COMMIT');

@@ -434,10 +434,12 @@ describe('PgLinkStore', () => {
     // An insert that hangs: the next creation gets a statement of its own after the spare delay.
     inserts.length = 0;
     const hung = createPgLinkStore(gated, { insertSpareAfterMs: 20 });
+    const since = performance.now();
     const stuck = hung.insert(link(6));
     while (gates.length === 0) await new Promise((resolve) => setImmediate(resolve));
     const next = hung.insert(link(7));
     while (gates.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(performance.now() - since >= 19, 'not before the spare delay: until then it waits for the first');
     assert.deepEqual(inserts, [1, 1], 'a second statement while the first still runs');
     gates.splice(0).forEach((open) => open());
     assert.deepEqual([(await stuck).code, (await next).code], [link(6).code, link(7).code]);

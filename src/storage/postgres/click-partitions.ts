@@ -166,7 +166,7 @@ export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: str
   for (let round = 1; ; round++) {
     const due = (await listClickPartitions(db)).filter((p) => p.detachPending || (p.to !== null && p.to <= firstKeptDay));
     due.sort((a, b) => Number(b.detachPending) - Number(a.detachPending));
-    let contended: unknown = null;
+    let contended = false;
     for (const p of due) {
       try {
         await db.query(`ALTER TABLE ${quote(p.parent)} DETACH PARTITION ${quote(p.name)} ${p.detachPending ? 'FINALIZE' : 'CONCURRENTLY'}`);
@@ -178,7 +178,7 @@ export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: str
         const now = (await listClickPartitions(db)).find((q) => q.name === p.name);
         if (now !== undefined && !now.detachPending) {
           if (!isContention(err) || round >= DETACH_ROUNDS) throw err;
-          contended = err;
+          contended = true;
           continue;
         }
         if (now !== undefined) continue;
@@ -186,7 +186,7 @@ export async function dropClickPartitionsBefore(db: SqlRunner, firstKeptDay: str
       await db.query(`DROP TABLE IF EXISTS ${quote(p.name)}`);
       dropped.push(p.name);
     }
-    if (contended === null) return dropped;
+    if (!contended) return dropped;
     await pause(round);
   }
 }

@@ -91,8 +91,8 @@ const MAX_BATCH = 256;
  */
 export const MAX_CONCURRENT_BATCHES = 4;
 /**
- * Coalesced inserts in flight at once: as many as lookups, but a second (third, fourth) starts only
- * once the insert started last has run INSERT_SPARE_AFTER_MS. An insert takes a few milliseconds, so
+ * Coalesced inserts in flight at once: as many as lookups, but while one runs another (a third, a
+ * fourth) starts only INSERT_SPARE_AFTER_MS after the last one started. An insert takes a few milliseconds, so
  * creations that arrive during one wait for it and go out together in the next: fewer, larger
  * statements, whose own cost (the pool, the protocol, parsing and planning, the event CTE, the tick's
  * cache write) more creations share. One insert in flight and no spare saved 5.7 % of a creation's
