@@ -198,6 +198,13 @@ async function main(): Promise<void> {
     if (perf !== undefined) {
       printPerf(perfData, round.cpuUs, `${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc)`);
       console.log(`\n${commandsLine}`);
+      // PROFILE_SAVE with PROFILE_PERF=1: perf's data (with call graphs) kept for `perf report --children -i <file>`; its JIT map stays in /tmp.
+      // Inclusive shares of native and kernel frames hold; JIT frames may be misnamed (the map keeps an address after V8 moves or frees its code).
+      if (process.env.PROFILE_SAVE !== undefined) {
+        copyFileSync(perfData, process.env.PROFILE_SAVE);
+        console.log(`perf data: ${process.env.PROFILE_SAVE} (symbols of JIT code: /tmp/perf-${pid}.map, remove it when done)`);
+        return;
+      }
       rmSync(`/tmp/perf-${pid}.map`, { force: true });
       return;
     }
@@ -225,7 +232,7 @@ async function main(): Promise<void> {
 /** `perf record` of one process, running once this resolves; throws (with perf's words) when it could not start. */
 async function startPerf(pid: number, file: string): Promise<{ stop(): Promise<void> }> {
   if (pid === 0) throw new Error('the profiled service has no pid');
-  const perf = spawn('perf', ['record', '-F', '2999', '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const perf = spawn('perf', ['record', '-F', '2999', ...(process.env.PROFILE_SAVE === undefined ? [] : ['-g']), '-p', String(pid), '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let said = '';
   perf.stderr?.on('data', (chunk: Buffer) => (said += chunk.toString()));
   const ended = new Promise<void>((resolve, reject) => {

@@ -65,3 +65,67 @@ test('PGlite vacuums and analyses nothing by itself; a pass vacuums a churned ta
     await pglite.close();
   }
 });
+
+test('a large table is analysed in parts (each column with a target of its own alone), and whole when never analysed or doubled since', async () => {
+  const pglite = await openPglite(null);
+  const runner = pgliteRunner(pglite);
+  // What the upkeep asks of the database, in order.
+  const statements: string[] = [];
+  const db: typeof runner = {
+    ...runner,
+    query: (text, params) => {
+      if (/^(ANALYZE|VACUUM)/.test(text)) statements.push(text);
+      return runner.query(text, params);
+    },
+  };
+  const upkeep = startPgliteUpkeep(db, testLogger('upkeep'), { intervalMs: 3_600_000, analyzeInPartsFrom: 1000 });
+  // A backend reports its counters at most once a second; then they are read in the next statement.
+  const reported = async (): Promise<void> => {
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await runner.query('SELECT 1');
+  };
+  const counters = async () =>
+    (await runner.query<{ modified: string; analyses: string }>("SELECT n_mod_since_analyze AS modified, analyze_count AS analyses FROM pg_stat_user_tables WHERE relname = 'big'")).rows[0];
+  try {
+    // As urls: a column sampled with a target of 1000 (migration 010), an expression index (the import's md5).
+    await runner.query(`CREATE TABLE big (id int PRIMARY KEY, url text NOT NULL, "Note" text, n int NOT NULL);
+                        ALTER TABLE big ALTER COLUMN url SET STATISTICS 1000;
+                        CREATE INDEX big_url_md5 ON big (md5(url))`);
+    await runner.query("INSERT INTO big SELECT g, 'https://example.com/' || g, NULL, 0 FROM generate_series(1, 2000) g");
+    await reported();
+    assert.deepEqual(await upkeep.runPass(), [{ table: 'public.big', upkeep: 'vacuum' }, { table: 'public.big', upkeep: 'analyze' }], 'never analysed: whole');
+    assert.deepEqual(statements.splice(0), ['VACUUM public.big', 'ANALYZE public.big']);
+    const expression = await runner.query("SELECT 1 FROM pg_stats WHERE tablename = 'big_url_md5'");
+    assert.equal(expression.rows.length, 1, "a whole ANALYZE gathers the expression index's statistics");
+
+    await runner.query('UPDATE big SET n = 1 WHERE id <= 300');
+    await reported();
+    assert.deepEqual(await upkeep.runPass(), [{ table: 'public.big', upkeep: 'analyze', parts: 2 }]);
+    assert.deepEqual(statements.splice(0), ['ANALYZE public.big (url)', 'ANALYZE public.big (id, "Note", n)']);
+    await reported();
+    const afterParts = await counters();
+    assert.equal(Number(afterParts?.modified), 300, 'an ANALYZE of a column list leaves the change counter as it was');
+    assert.deepEqual(await upkeep.runPass(), [], 'so the upkeep counts from where it analysed, and finds nothing to do');
+    assert.deepEqual(statements, []);
+
+    await runner.query('UPDATE big SET n = 2 WHERE id <= 100');
+    await reported();
+    assert.deepEqual(await upkeep.runPass(), [], '100 changes since the last analyse: under 50 + 10 %');
+    await runner.query('UPDATE big SET n = 3 WHERE id <= 200');
+    await reported();
+    // Their dead versions (600) are past 50 + 20 % too: a vacuum, without an analyse of its own.
+    assert.deepEqual(await upkeep.runPass(), [{ table: 'public.big', upkeep: 'vacuum' }, { table: 'public.big', upkeep: 'analyze', parts: 2 }], '300 since: past it');
+    assert.deepEqual(statements.splice(0), ['VACUUM public.big', 'ANALYZE public.big (url)', 'ANALYZE public.big (id, "Note", n)']);
+
+    // Doubled since it was analysed whole: whole again, and the counter starts over.
+    await runner.query("INSERT INTO big SELECT g, 'https://example.com/' || g, NULL, 0 FROM generate_series(2001, 4000) g");
+    await reported();
+    assert.deepEqual(await upkeep.runPass(), [{ table: 'public.big', upkeep: 'vacuum' }, { table: 'public.big', upkeep: 'analyze' }]);
+    assert.deepEqual(statements.splice(0), ['VACUUM public.big', 'ANALYZE public.big']);
+    await reported();
+    assert.equal(Number((await counters())?.modified), 0);
+  } finally {
+    await upkeep.stop();
+    await pglite.close();
+  }
+});
