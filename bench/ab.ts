@@ -167,6 +167,12 @@ async function main(): Promise<void> {
       `| **median** | **${ma.toFixed(1)}** | **${mb.toFixed(1)}** | **${mf.toFixed(1)}** | ${depsMedian(a)} | ${depsMedian(b)} | ${Math.round(median(a.map((r) => r.rps)))} | ${Math.round(median(b.map((r) => r.rps)))} | ${median(a.map((r) => r.p99Ms)).toFixed(1)} | ${median(b.map((r) => r.p99Ms)).toFixed(1)} |`,
     );
     console.log(`\nB / A, CPU per request: ${(mb / ma).toFixed(3)} (${Math.abs((1 - mb / ma) * 100).toFixed(1)} % ${mb <= ma ? 'less' : 'more'}); A ${(ma / mf).toFixed(2)}× and B ${(mb / mf).toFixed(2)}× bare node:http`);
+    // A round's A and B run one after the other: their own ratio leaves out what the machine's speed
+    // did between rounds. When it and the ratio of the medians disagree, the rounds swung more than
+    // the difference (docs/performance.md, "How to measure").
+    const paired = a.map((r, i) => (b[i]?.cpuUs ?? NaN) / r.cpuUs).filter((x) => Number.isFinite(x));
+    const lower = paired.filter((x) => x < 1).length;
+    console.log(`the rounds' own B / A: median ${median(paired).toFixed(3)} (${Math.min(...paired).toFixed(3)}–${Math.max(...paired).toFixed(3)}); B lower in ${lower} of ${paired.length}`);
     if (frameworkRounds.length > 0) {
       const mw = median(frameworkRounds.map((r) => r.cpuUs));
       console.log(`bare Fastify creation (Curt's schemas, no storage), per round: ${frameworkRounds.map((r) => r.cpuUs.toFixed(1)).join(', ')} µs; median ${mw.toFixed(1)}: A ${(ma / mw).toFixed(2)}× and B ${(mb / mw).toFixed(2)}× it`);

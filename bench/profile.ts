@@ -253,7 +253,7 @@ async function startPerf(pid: number, file: string): Promise<{ stop(): Promise<v
 /** `perf report`'s self time by binary and by symbol, as µs per request of the /proc CPU figure. */
 function printPerf(file: string, cpuUs: number, heading: string): void {
   const report = (sort: string): [number, string][] => {
-    const run = spawnSync('perf', ['report', '-i', file, '--no-children', '--sort', sort, '--stdio'], { encoding: 'utf8', maxBuffer: 256 << 20 });
+    const run = spawnSync('perf', ['report', '-i', file, '--no-children', '-g', 'none', '--sort', sort, '--stdio'], { encoding: 'utf8', maxBuffer: 256 << 20 });
     if (run.status !== 0) throw new Error(`perf report failed: ${run.stderr}`);
     return run.stdout.split('\n').flatMap((line) => {
       const match = /^\s+([\d.]+)%\s+(.*)$/.exec(line);

@@ -12,13 +12,15 @@
 //
 // A large table is analysed in parts, for the same reason. `urls` samples every row it has up to
 // 300,000 for its two columns with a statistics target of 1000 (migration 010) and computes the
-// import's md5(original_url) expression for each: one ANALYZE of 270,000 links held every request
-// for about a second (docs/performance.md, "The one-machine ANALYZE stall"). From ANALYZE_IN_PARTS_FROM
-// rows on, each column with a target of its own is analysed in a statement of its own and the other
-// columns together in one more; the whole table (the only form that gathers an expression index's
-// statistics, and resets the change counter) again once it has doubled since this process last
-// analysed it whole. An expression's statistics from half the rows still hold: the md5 of distinct
-// URLs stays distinct, n_distinct is kept as a share of the rows.
+// import's md5(original_url) expression for each: one ANALYZE of 310,000 links held every request
+// for 1.3 s (docs/performance.md, "The one-machine ANALYZE stall"). From ANALYZE_IN_PARTS_FROM rows
+// on, a table with columns of a target above the default has each of those analysed in a statement
+// of its own and the other columns together in one more. The whole table (the only form that
+// gathers an expression index's statistics, and resets the change counter) is analysed when an
+// expression index has no statistics yet, and once the changes since its last whole analyse reach
+// half its rows (about doubled): an expression's statistics of half the rows still hold, the md5 of
+// distinct URLs staying distinct and n_distinct kept as a share of the rows. Both are read from the
+// database, so a restart changes neither.
 import type { Logger } from '../../core/logger.ts';
 import type { SqlRunner } from '../../core/sql.ts';
 
@@ -29,8 +31,8 @@ const INSERT_THRESHOLD = 1000;
 const INSERT_SCALE = 0.2;
 const ANALYZE_THRESHOLD = 50;
 const ANALYZE_SCALE = 0.1;
-/** Live rows from which a table is analysed in parts (below, a whole ANALYZE costs little). */
-export const ANALYZE_IN_PARTS_FROM = 100_000;
+/** Rows from which a table is analysed in parts: below, a whole ANALYZE of `urls` took 115 ms. */
+export const ANALYZE_IN_PARTS_FROM = 30_000;
 /** A PostgreSQL default statistics target column: analysed with the others, not alone. */
 const DEFAULT_TARGET = 100;
 
@@ -68,11 +70,11 @@ export function startPgliteUpkeep(db: SqlRunner, log: Logger, options: { interva
   const inPartsFrom = options.analyzeInPartsFrom ?? ANALYZE_IN_PARTS_FROM;
   let running: Promise<UpkeepDone> | null = null;
   /**
-   * Per table analysed in parts: its live rows when this process last analysed it whole, and its
-   * change counter after its last analyse in parts (a column list leaves the counter as it was, so
-   * the threshold applies to what changed since).
+   * Per table last analysed in parts: its change counter then (a column list leaves it as it was, so
+   * the threshold applies to what changed since), and its count of analyses after them. Another
+   * count (someone else analysed it, or the counters were lost) and the counter alone applies.
    */
-  const inParts = new Map<string, { wholeAtLive: number; modifiedAt: number }>();
+  const inParts = new Map<string, { modifiedAt: number; analyses: number }>();
 
   async function statement(table: string, upkeep: Upkeep, sql: string): Promise<void> {
     const started = performance.now();
@@ -80,40 +82,53 @@ export function startPgliteUpkeep(db: SqlRunner, log: Logger, options: { interva
     log.debug({ table, upkeep, sql, ms: Math.round(performance.now() - started) }, 'embedded database upkeep');
   }
 
-  /** The column lists an analyse in parts runs: each column with a target of its own alone, the rest together. */
-  async function columnGroups(table: string): Promise<string[]> {
+  /**
+   * How an analyse of `table` goes in parts: each column with a target above the default alone, the
+   * rest together; and whether an expression index has no statistics yet (only a whole ANALYZE makes them).
+   */
+  async function partsOf(table: string): Promise<{ groups: string[]; expressionUnanalysed: boolean }> {
     const { rows } = await db.query<{ name: string; target: number | null }>(
       `SELECT quote_ident(attname) AS name, attstattarget AS target FROM pg_attribute
         WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
       [table],
     );
+    const expressions = await db.query<{ unanalysed: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1::regclass AND i.indexprs IS NOT NULL
+                        AND NOT EXISTS (SELECT 1 FROM pg_statistic s WHERE s.starelid = i.indexrelid)) AS unanalysed`,
+      [table],
+    );
     // attstattarget: NULL (PostgreSQL 17 on) or -1 (before) is the default.
     const own = rows.filter((r) => r.target !== null && Number(r.target) > DEFAULT_TARGET).map((r) => r.name);
     const rest = rows.filter((r) => !own.includes(r.name)).map((r) => r.name);
-    return [...own, ...(rest.length > 0 ? [rest.join(', ')] : [])];
+    return { groups: [...own, ...(rest.length > 0 ? [rest.join(', ')] : [])], expressionUnanalysed: expressions.rows[0]?.unanalysed === true };
   }
 
   async function pass(): Promise<UpkeepDone> {
-    const { rows } = await db.query<{ name: string; live: string; dead: string; inserted: string; modified: string; analysed: boolean }>(
-      `SELECT format('%I.%I', schemaname, relname) AS name, n_live_tup AS live, n_dead_tup AS dead,
-              n_ins_since_vacuum AS inserted, n_mod_since_analyze AS modified,
-              (last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL) AS analysed
-         FROM pg_stat_user_tables ORDER BY relid`,
+    // The larger of the counted live rows and the planner's estimate: counters lost in a crash
+    // recovery read 0 for a table that is still large.
+    const { rows } = await db.query<{ name: string; live: string; dead: string; inserted: string; modified: string; analyses: string }>(
+      `SELECT format('%I.%I', t.schemaname, t.relname) AS name, greatest(t.n_live_tup, c.reltuples::bigint) AS live,
+              t.n_dead_tup AS dead, t.n_ins_since_vacuum AS inserted, t.n_mod_since_analyze AS modified,
+              t.analyze_count + t.autoanalyze_count AS analyses
+         FROM pg_stat_user_tables t JOIN pg_class c ON c.oid = t.relid ORDER BY t.relid`,
     );
     const done: UpkeepDone = [];
     for (const row of rows) {
       const table = row.name;
       const live = Number(row.live);
       const modified = Number(row.modified);
-      const parted = live >= inPartsFrom ? inParts.get(table) : undefined;
-      // Analysed in parts before: only what changed since counts (unless something else, a whole
-      // ANALYZE run by hand, has set the counter back since).
-      const since = parted !== undefined && modified >= parted.modifiedAt ? modified - parted.modifiedAt : modified;
+      const analyses = Number(row.analyses);
+      const parted = inParts.get(table);
+      inParts.delete(table);
+      // Analysed in parts by this upkeep, and by nothing since: only what changed after it counts.
+      const since = parted !== undefined && parted.analyses === analyses && modified >= parted.modifiedAt ? modified - parted.modifiedAt : modified;
       const counts = { live, dead: Number(row.dead), insertedSinceVacuum: Number(row.inserted), modifiedSinceAnalyze: since };
       const upkeep = upkeepOf(counts);
-      if (upkeep === null) continue;
+      if (upkeep === null) {
+        if (parted !== undefined) inParts.set(table, parted);
+        continue;
+      }
       if (live < inPartsFrom) {
-        inParts.delete(table);
         await statement(table, upkeep, upkeep === 'vacuum' ? `VACUUM (ANALYZE) ${table}` : `ANALYZE ${table}`);
         done.push({ table, upkeep });
         continue;
@@ -121,21 +136,20 @@ export function startPgliteUpkeep(db: SqlRunner, log: Logger, options: { interva
       if (upkeep === 'vacuum') {
         await statement(table, upkeep, `VACUUM ${table}`);
         done.push({ table, upkeep });
-        if (upkeepOf({ ...counts, dead: 0, insertedSinceVacuum: 0 }) !== 'analyze') continue;
+        if (upkeepOf({ ...counts, dead: 0, insertedSinceVacuum: 0 }) !== 'analyze') {
+          if (parted !== undefined) inParts.set(table, parted);
+          continue;
+        }
       }
-      // Whole when never analysed, or analysed whole by this process at a size it has since doubled;
-      // the first time in this process, the statistics it has (whoever made them) count as made at
-      // today's size.
-      const wholeAtLive = parted?.wholeAtLive ?? live;
-      if (!row.analysed || live >= 2 * wholeAtLive) {
+      const { groups, expressionUnanalysed } = await partsOf(table);
+      // In one statement anyway, an expression index to analyse, or half the table changed since it was analysed whole.
+      if (groups.length <= 1 || expressionUnanalysed || modified >= live / 2) {
         await statement(table, 'analyze', `ANALYZE ${table}`);
-        inParts.set(table, { wholeAtLive: live, modifiedAt: 0 });
         done.push({ table, upkeep: 'analyze' });
         continue;
       }
-      const groups = await columnGroups(table);
       for (const columns of groups) await statement(table, 'analyze', `ANALYZE ${table} (${columns})`);
-      inParts.set(table, { wholeAtLive, modifiedAt: modified });
+      inParts.set(table, { modifiedAt: modified, analyses: analyses + groups.length });
       done.push({ table, upkeep: 'analyze', parts: groups.length });
     }
     return done;
