@@ -30,8 +30,10 @@ export async function serve(env: Env, print: (text: string) => void): Promise<vo
       const lost = await served.stop(performance.now() + config.service.shutdownTimeoutMs);
       await release();
       // The one line a stop prints (info logs are off in this mode): every click counted was written.
-      const written = await served.clicksWritten();
-      print(`Stopped: ${written} ${written === 1 ? 'click' : 'clicks'} written since start${lost > 0 ? `, ${lost} lost` : ''}.\n`);
+      // Bot hits (curl, crawlers, link previews) are said apart: a redirect tried with curl is one.
+      const { clicks, botHits } = await served.clicksWritten();
+      const bots = botHits > 0 ? ` and ${botHits} ${botHits === 1 ? 'bot hit' : 'bot hits'}` : '';
+      print(`Stopped: ${clicks} ${clicks === 1 ? 'click' : 'clicks'}${bots} written since start${lost > 0 ? `, ${lost} lost` : ''}.\n`);
       // Exit 1: clicks were lost, and whoever stopped the process should be able to tell.
       if (lost > 0) throw new Error(`${lost} counted clicks could not be written to the database`);
     },

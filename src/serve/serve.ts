@@ -16,6 +16,7 @@ import { startUrlService, type RunningUrlService } from '../url/url-service.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
 
 const CLICKS_FLUSHED = 'clicks_flushed_total';
+const BOT_HITS_FLUSHED = 'bot_hits_flushed_total';
 /** Codes the in-process code source takes per statement on the key pool (lost on SIGKILL: only wasted). */
 const LOCAL_CODE_BATCH = 100;
 /** Cool-down releases and top-ups of the in-process pool; hand-outs trigger top-ups on their own. */
@@ -29,8 +30,8 @@ export interface Served {
   /** A new admin key when this start created the first one (shown once, only its hash is kept). */
   createdAdminKey: string | null;
   where: { database: string; cache: string; keyPool: string };
-  /** Clicks written to the database since the start. */
-  clicksWritten(): Promise<number>;
+  /** Clicks (people) and bot hits written to the database since the start. */
+  clicksWritten(): Promise<{ clicks: number; botHits: number }>;
   /** As the URL service: resolves to the clicks that could not be written by `closeBy` (performance.now() time). */
   stop(closeBy?: number): Promise<number>;
 }
@@ -93,9 +94,9 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
     createdAdminKey,
     where: { database: storage.where.database, cache: storage.where.cache, keyPool: kgs.where },
     async clicksWritten() {
-      // The click pipeline's own tally, as /metrics reports it.
-      const metric = await registry.getSingleMetric(CLICKS_FLUSHED)?.get();
-      return metric?.values.reduce((sum, { value }) => sum + value, 0) ?? 0;
+      // The click pipeline's own tallies, as /metrics reports them.
+      const total = async (name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values.reduce((sum, { value }) => sum + value, 0) ?? 0;
+      return { clicks: await total(CLICKS_FLUSHED), botHits: await total(BOT_HITS_FLUSHED) };
     },
     async stop(closeBy = performance.now() + config.service.shutdownTimeoutMs) {
       const lost = await service.stop(closeBy);

@@ -85,6 +85,8 @@ test('curt serve keeps its data folder private (0700, files 0600), points at /do
   assert.equal(created.status, 201);
   const { short_code: code } = (await created.json()) as { short_code: string };
   assert.equal((await fetch(`${address}/${code}`, { redirect: 'manual', headers: PERSON })).status, 302);
+  // A redirect tried with curl is a bot hit, and the stop line says so apart from the clicks.
+  assert.equal((await fetch(`${address}/${code}`, { redirect: 'manual', headers: { 'user-agent': 'curl/8.5.0' } })).status, 302);
 
   // The admin key it printed manages keys through the CLI, on the embedded database.
   const adminKey = /Admin API key[^\n]*\n\s+(curt_\S+)/.exec(server.output())?.[1];
@@ -101,7 +103,7 @@ test('curt serve keeps its data folder private (0700, files 0600), points at /do
   const before = server.output();
   server.child.kill('SIGINT');
   assert.equal(await server.exited, 0, server.output());
-  assert.equal(server.output().slice(before.length), 'Stopped: 1 click written since start.\n');
+  assert.equal(server.output().slice(before.length), 'Stopped: 1 click and 1 bot hit written since start.\n');
   const loose = (await modes(dir)).filter((entry) => entry.mode !== (entry.dir ? 0o700 : 0o600));
   assert.deepEqual(loose.map((entry) => `${entry.path} ${entry.mode.toString(8)}`), [], 'every folder 0700, every file 0600');
 });

@@ -161,7 +161,8 @@ async function startServeOn(t: TestContext, env: Env): Promise<{ base: string; a
     let last = -1;
     for (let i = 0; i < 100; i++) {
       await new Promise((resolve) => setTimeout(resolve, 120));
-      const now = await served.clicksWritten();
+      const written = await served.clicksWritten();
+      const now = written.clicks + written.botHits;
       if (now === last) return;
       last = now;
     }
