@@ -12,11 +12,10 @@ import { createKgsMetrics } from '../kgs/metrics.ts';
 import type { ApiKeyStore } from '../storage/link-store.ts';
 import { createApiKeyService, generateApiKey, type ApiKeyService } from '../url/api-keys.ts';
 import { createUrlMetrics } from '../url/metrics.ts';
+import { BOT_HITS_FLUSHED_METRIC, CLICKS_FLUSHED_METRIC } from '../url/metrics.ts';
 import { startUrlService, type RunningUrlService } from '../url/url-service.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
 
-const CLICKS_FLUSHED = 'clicks_flushed_total';
-const BOT_HITS_FLUSHED = 'bot_hits_flushed_total';
 /** Codes the in-process code source takes per statement on the key pool (lost on SIGKILL: only wasted). */
 const LOCAL_CODE_BATCH = 100;
 /** Cool-down releases and top-ups of the in-process pool; hand-outs trigger top-ups on their own. */
@@ -96,7 +95,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
     async clicksWritten() {
       // The click pipeline's own tallies, as /metrics reports them.
       const total = async (name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values.reduce((sum, { value }) => sum + value, 0) ?? 0;
-      return { clicks: await total(CLICKS_FLUSHED), botHits: await total(BOT_HITS_FLUSHED) };
+      return { clicks: await total(CLICKS_FLUSHED_METRIC), botHits: await total(BOT_HITS_FLUSHED_METRIC) };
     },
     async stop(closeBy = performance.now() + config.service.shutdownTimeoutMs) {
       const lost = await service.stop(closeBy);

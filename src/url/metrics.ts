@@ -4,6 +4,10 @@ import type { ClickCounter, ClickCounterMetrics } from './click-counter.ts';
 import type { ClickPartitionMetrics } from './expiry-sweep.ts';
 import type { WebhookDispatcher, WebhookDispatcherMetrics } from './webhook-dispatcher.ts';
 
+/** The click pipeline's tallies of hits written, which `curt serve` also reads for its stop line. */
+export const CLICKS_FLUSHED_METRIC = 'clicks_flushed_total';
+export const BOT_HITS_FLUSHED_METRIC = 'bot_hits_flushed_total';
+
 export interface UrlMetrics {
   cacheLookup: (result: 'hit' | 'miss' | 'negative_hit') => void;
   cacheError: (operation: string) => void;
@@ -59,8 +63,8 @@ export function createUrlMetrics(registry: Registry): UrlMetrics {
   });
   const redirect = createTallyCounter({ name: 'redirects_total', help: 'Redirect requests by outcome', label: 'outcome', registry });
   const linkCreated = createTallyCounter({ name: 'links_created_total', help: 'Links created', label: 'kind', registry });
-  const flushed = new Counter({ name: 'clicks_flushed_total', help: 'Clicks (redirects served to people) written to PostgreSQL', registers });
-  const botHitsFlushed = new Counter({ name: 'bot_hits_flushed_total', help: 'Bot hits (crawlers, link previews, HTTP libraries) written to PostgreSQL', registers });
+  const flushed = new Counter({ name: CLICKS_FLUSHED_METRIC, help: 'Clicks (redirects served to people) written to PostgreSQL', registers });
+  const botHitsFlushed = new Counter({ name: BOT_HITS_FLUSHED_METRIC, help: 'Bot hits (crawlers, link previews, HTTP libraries) written to PostgreSQL', registers });
   const dropped = new Counter({ name: 'clicks_dropped_total', help: 'Clicks dropped because the click buffer was full', registers });
   const shed = new Counter({
     name: 'click_details_shed_total',

@@ -7,11 +7,10 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { createCurtClient, CurtApiError, type CurtClient, type ImportReportLine, type ImportReportRow, type ImportSummary } from '../../src/client/curt-client.ts';
 import { loadServeConfig } from '../../src/core/config.ts';
 import { startServe } from '../../src/serve/serve.ts';
+import { liveHeapUsed } from '../support/heap.ts';
 import { testLogger } from '../support/log.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
@@ -162,11 +161,7 @@ test('a 100,000-link export streams in bounded memory (PostgreSQL)', { timeout: 
   for (let from = 1; from <= 100_000; from += 10_000) {
     await b.query(`INSERT INTO urls (short_code, original_url, owner_key_id) SELECT 'x' || g, 'https://example.com/' || g || '/' || repeat('p', 200), (SELECT min(id) FROM api_keys) FROM generate_series(${from}, ${from + 9_999}) g`);
   }
-  // Live memory, not garbage: collected before each sample.
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = liveHeapUsed();
   let peak = before;
   let lines = 0;
   let sampled = 0;
@@ -174,8 +169,7 @@ test('a 100,000-link export streams in bounded memory (PostgreSQL)', { timeout: 
     lines += chunk.split('\n').length - 1;
     if (lines - sampled >= 10_000) {
       sampled = lines;
-      gc();
-      peak = Math.max(peak, process.memoryUsage().heapUsed);
+      peak = Math.max(peak, liveHeapUsed());
     }
   }
   assert.equal(lines, 100_001);

@@ -3,10 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { csvLine, readCsvRecords, readLines, CsvSyntaxError } from '../../src/url/csv.ts';
 import { detectFormat, ImportFileError, readCsvImport, readNdjsonImport, type ImportRow } from '../../src/url/import-formats.ts';
+import { liveHeapUsed } from '../support/heap.ts';
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
@@ -125,19 +124,12 @@ test('a generated 1,000,000-row CSV is parsed as it streams, in bounded memory',
     }
     yield chunk;
   }
-  // Live memory, not garbage: collected before each sample (uncollected garbage alone once read 64.9 MB).
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = liveHeapUsed();
   let peak = before;
   let count = 0;
   for await (const row of readCsvImport(generate(), null)) {
     if ('url' in row) count++;
-    if (count % 50_000 === 0) {
-      gc();
-      peak = Math.max(peak, process.memoryUsage().heapUsed);
-    }
+    if (count % 50_000 === 0) peak = Math.max(peak, liveHeapUsed());
   }
   assert.equal(count, ROWS);
   const growthMb = (peak - before) / 1024 / 1024;

@@ -12,15 +12,15 @@
 //
 // A large table is analysed in parts, for the same reason. `urls` samples every row it has up to
 // 300,000 for its two columns with a statistics target of 1000 (migration 010) and computes the
-// import's md5(original_url) expression for each: one ANALYZE of 310,000 links held every request
-// for 1.3 s (docs/performance.md, "The one-machine ANALYZE stall"). From ANALYZE_IN_PARTS_FROM rows
-// on, a table with columns of a target above the default has each of those analysed in a statement
-// of its own and the other columns together in one more. The whole table (the only form that
+// import's md5(original_url) expression for each: one VACUUM (ANALYZE) of 310,000 links held every
+// request for 1.3 s (docs/performance.md, "The one-machine ANALYZE stall, in parts"). From
+// ANALYZE_IN_PARTS_FROM rows on, a table with columns of a target above the default has each of those
+// analysed in a statement of its own and the other columns together in one more. The whole table (the only form that
 // gathers an expression index's statistics, and resets the change counter) is analysed when an
 // expression index has no statistics yet, and once the changes since its last whole analyse reach
 // half its rows (about doubled): an expression's statistics of half the rows still hold, the md5 of
 // distinct URLs staying distinct and n_distinct kept as a share of the rows. Both are read from the
-// database, so a restart changes neither.
+// database, so a restart does not change them.
 import type { Logger } from '../../core/logger.ts';
 import type { SqlRunner } from '../../core/sql.ts';
 
@@ -55,8 +55,12 @@ export type UpkeepDone = { table: string; upkeep: Upkeep; parts?: number }[];
 export function upkeepOf(table: TableCounts): Upkeep | null {
   if (table.dead > VACUUM_THRESHOLD + VACUUM_SCALE * table.live) return 'vacuum';
   if (table.insertedSinceVacuum > INSERT_THRESHOLD + INSERT_SCALE * table.live) return 'vacuum';
-  if (table.modifiedSinceAnalyze > ANALYZE_THRESHOLD + ANALYZE_SCALE * table.live) return 'analyze';
-  return null;
+  return analyseDue(table) ? 'analyze' : null;
+}
+
+/** Whether the changes since the last analyse call for one (whether or not a vacuum is due too). */
+function analyseDue(table: TableCounts): boolean {
+  return table.modifiedSinceAnalyze > ANALYZE_THRESHOLD + ANALYZE_SCALE * table.live;
 }
 
 export interface PgliteUpkeep {
@@ -119,16 +123,13 @@ export function startPgliteUpkeep(db: SqlRunner, log: Logger, options: { interva
       const modified = Number(row.modified);
       const analyses = Number(row.analyses);
       const parted = inParts.get(table);
-      inParts.delete(table);
       // Analysed in parts by this upkeep, and by nothing since: only what changed after it counts.
       const since = parted !== undefined && parted.analyses === analyses && modified >= parted.modifiedAt ? modified - parted.modifiedAt : modified;
       const counts = { live, dead: Number(row.dead), insertedSinceVacuum: Number(row.inserted), modifiedSinceAnalyze: since };
       const upkeep = upkeepOf(counts);
-      if (upkeep === null) {
-        if (parted !== undefined) inParts.set(table, parted);
-        continue;
-      }
+      if (upkeep === null) continue;
       if (live < inPartsFrom) {
+        inParts.delete(table);
         await statement(table, upkeep, upkeep === 'vacuum' ? `VACUUM (ANALYZE) ${table}` : `ANALYZE ${table}`);
         done.push({ table, upkeep });
         continue;
@@ -136,14 +137,12 @@ export function startPgliteUpkeep(db: SqlRunner, log: Logger, options: { interva
       if (upkeep === 'vacuum') {
         await statement(table, upkeep, `VACUUM ${table}`);
         done.push({ table, upkeep });
-        if (upkeepOf({ ...counts, dead: 0, insertedSinceVacuum: 0 }) !== 'analyze') {
-          if (parted !== undefined) inParts.set(table, parted);
-          continue;
-        }
+        if (!analyseDue(counts)) continue;
       }
       const { groups, expressionUnanalysed } = await partsOf(table);
       // In one statement anyway, an expression index to analyse, or half the table changed since it was analysed whole.
       if (groups.length <= 1 || expressionUnanalysed || modified >= live / 2) {
+        inParts.delete(table);
         await statement(table, 'analyze', `ANALYZE ${table}`);
         done.push({ table, upkeep: 'analyze' });
         continue;
