@@ -11,6 +11,10 @@
 //   AB_LINKS (default 100,000)     AB_MODE=url-service|serve (serve: `curt serve`, its links made through
 //   POST /urls: 10 s of creations, 40 s for cold rounds, which then share what the sides made)
 //   AB_ENV_A, AB_ENV_B: settings of one side only, e.g. AB_ENV_B="CLICK_FLUSH_INTERVAL_MS=10000 CACHE_NEAR_MAX=200000"
+//   AB_RATE: requests per second of every measured run (both sides and the references; wrk's RATE,
+//     bench/wrk/common.lua), below what either side can serve: both then do the same work in the same
+//     time, so neither's CPU per request moves with how much the other processes left it. Unset:
+//     as fast as each goes (docs/performance.md, "How to measure").
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -33,6 +37,9 @@ const ROUNDS = Number(process.env.AB_ROUNDS ?? 6);
 const DURATION_S = Number(process.env.AB_DURATION_S ?? 5);
 const LINKS = Number(process.env.AB_LINKS ?? 100_000);
 const CONNECTIONS = 50;
+const RATE = Number(process.env.AB_RATE ?? 0);
+/** wrk's pacing, for the measured runs only (the warm-up passes go as fast as they can). */
+const PACING: Record<string, string> = RATE > 0 ? { RATE: String(RATE) } : {};
 /** `NAME=value NAME=value`: what one side runs with beyond the bench's own settings. */
 const sideEnv = (spec: string | undefined): Record<string, string> =>
   Object.fromEntries((spec ?? '').split(/\s+/).filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
@@ -119,14 +126,14 @@ async function main(): Promise<void> {
       const base = { url: side.service.url, connections: CONNECTIONS, durationS: DURATION_S };
       if (SCENARIO === 'create') {
         const auth = MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY;
-        return { ...base, script: 'create', env: { BODY_TEMPLATE: `{"url":"https://example.com/ab/${side.name}${round}-{n}"}`, AUTHORIZATION: `Bearer ${auth}` } };
+        return { ...base, script: 'create', env: { BODY_TEMPLATE: `{"url":"https://example.com/ab/${side.name}${round}-{n}"}`, AUTHORIZATION: `Bearer ${auth}`, ...PACING } };
       }
       if (SCENARIO === 'cold') {
         const codes = side.codes.slice(slice * share, (slice + 1) * share);
         slice += 1;
-        return { ...base, script: 'redirect', env: { PATHS_FILE: writeLines(join(work, `cold-${slice}.txt`), codes), ONCE: '1' } };
+        return { ...base, script: 'redirect', env: { PATHS_FILE: writeLines(join(work, `cold-${slice}.txt`), codes), ONCE: '1', ...PACING } };
       }
-      return { ...base, script: 'redirect', env: { PATHS_FILE: files.get(side.name) ?? '' } };
+      return { ...base, script: 'redirect', env: { PATHS_FILE: files.get(side.name) ?? '', ...PACING } };
     };
     const results = new Map<string, Round[]>(sides.map((s) => [s.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
@@ -141,16 +148,16 @@ async function main(): Promise<void> {
         results.get(side.name)?.push(result);
         console.error(`  round ${round + 1} ${side.name}: ${result.cpuUs.toFixed(1)} µs CPU/req, Redis+PostgreSQL ${result.depsCpuUs?.toFixed(1) ?? '-'} µs/req, ${Math.round(result.rps)} req/s, errors ${result.errors}, wrong ${result.wrong}${result.wrong > 0 ? ` (answers by status: ${JSON.stringify(result.statuses)})` : ''}`);
       }
-      floorRounds.push(await measureRound({ url: floor.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { FIXED_PATH: 'x' } }, serverOf(floor)));
+      floorRounds.push(await measureRound({ url: floor.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { FIXED_PATH: 'x', ...PACING } }, serverOf(floor)));
       if (framework !== null) {
         const body = `{"url":"https://example.com/ab/F${round}-{n}"}`;
-        frameworkRounds.push(await measureRound({ url: framework.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: body } }, serverOf(framework)));
+        frameworkRounds.push(await measureRound({ url: framework.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: body, ...PACING } }, serverOf(framework)));
       }
     }
     const a = results.get('A') ?? [];
     const b = results.get('B') ?? [];
     const settings = (name: string): string => (Object.keys(SIDE_ENV[name] ?? {}).length === 0 ? '' : ` (${process.env[`AB_ENV_${name}`]?.trim()})`);
-    console.log(`\nA/B ${SCENARIO} (${MODE}), ${ROUNDS} rounds × ${DURATION_S} s, alternating; A = ${dirA}${settings('A')}, B = ${dirB}${settings('B')}\n`);
+    console.log(`\nA/B ${SCENARIO} (${MODE}), ${ROUNDS} rounds × ${DURATION_S} s${RATE > 0 ? ` paced at ${RATE} req/s` : ''}, alternating; A = ${dirA}${settings('A')}, B = ${dirB}${settings('B')}\n`);
     // Redis + PostgreSQL: the CPU both servers spent in the round (every process of them, the other side's connections included) per request answered.
     const depsOf = (r: Round | undefined): string => (r?.depsCpuUs === null || r?.depsCpuUs === undefined ? '-' : r.depsCpuUs.toFixed(1));
     const depsMedian = (rounds: Round[]): string => (rounds.some((r) => r.depsCpuUs === null) ? '-' : median(rounds.map((r) => r.depsCpuUs ?? 0)).toFixed(1));

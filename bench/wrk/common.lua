@@ -62,4 +62,46 @@ function common.report(summary, latency, extra)
     extra and ("," .. extra) or ""))
 end
 
+-- Pacing, for a script's delay() (wrk itself has no rate option); nil when no pacing is asked for,
+-- so that wrk, which skips what a script does not define, waits for nothing.
+--   RATE: requests per second for each thread: each request claims the next slot of a schedule
+--     spaced 1000 / RATE ms apart and waits for it (monotonic clock through LuaJIT's ffi); slots
+--     missed while wrk or the server were held up are caught up for at most CATCHUP_MS (50) of them,
+--     so a stall brings a short burst, not an unbounded one. The rate is met when connections >
+--     RATE × (latency + slot wait), else it is what the connections allow (the caller reports the
+--     rate reached). wrk's timers have a resolution of 1 ms: a wait is rounded down, and the
+--     schedule, not the wait, sets the rate.
+--   DELAY_MS (without RATE, or without ffi): a fixed wait before each request.
+function common.pacer()
+  local rate = tonumber(os.getenv("RATE") or "0")
+  local fixed_delay = tonumber(os.getenv("DELAY_MS") or "0")
+  if rate <= 0 and fixed_delay <= 0 then return nil end
+  if rate <= 0 then return function() return fixed_delay end end
+  local has_ffi, ffi = pcall(require, "ffi")
+  if not has_ffi then
+    if fixed_delay == 0 then error("RATE needs LuaJIT's ffi; set DELAY_MS instead") end
+    return function() return fixed_delay end
+  end
+  ffi.cdef[[
+    typedef struct { long tv_sec; long tv_nsec; } curt_timespec;
+    int clock_gettime(int clk_id, curt_timespec *tp);
+  ]]
+  local ts = ffi.new("curt_timespec")
+  local function clock()
+    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+  end
+  local catchup_ms = tonumber(os.getenv("CATCHUP_MS") or "50")
+  local interval_ms = 1000 / rate
+  local next_slot = 0
+  return function()
+    local now = clock()
+    if next_slot < now - catchup_ms then next_slot = now - catchup_ms end
+    local wait = next_slot - now
+    next_slot = next_slot + interval_ms
+    if wait < 0 then return 0 end
+    return math.floor(wait)
+  end
+end
+
 return common

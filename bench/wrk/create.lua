@@ -2,7 +2,7 @@
 -- threads; AUTHORIZATION, when set, is sent as the Authorization header. Counts answers by status and
 -- those that are not EXPECT_STATUS (201; common.lua). RECORD_FILE, when set: each thread appends
 -- "code<TAB>url" of every link it created to RECORD_FILE.<thread id>. Prints one line
--- "WRK_JSON {...}" at the end.
+-- "WRK_JSON {...}" at the end. RATE, DELAY_MS, CATCHUP_MS: pacing (common.lua, common.pacer).
 local common = dofile(os.getenv("WRK_SCRIPTS") .. "/common.lua")
 common.expect = tonumber(os.getenv("EXPECT_STATUS") or "201")
 
@@ -21,6 +21,8 @@ function request()
   local body = template:gsub("{n}", id .. "-" .. n)
   return wrk.format("POST", "/urls", headers, body)
 end
+
+delay = common.pacer()
 
 function response(status, response_headers, body)
   common.check(status, response_headers)

@@ -5,14 +5,7 @@
 --   ONCE=1: each thread requests its share of the file once and then stops (cold runs).
 --   AUTHORIZATION: sent as the Authorization header (the KGS bench: GET /codes).
 --   CHECK=0: answers are not read by Lua, the lightest load wrk can make (the references).
---   RATE: requests per second for each thread, paced in delay() (wrk itself has no rate option):
---     each request claims the next slot of a schedule spaced 1000 / RATE ms apart and waits for it
---     (monotonic clock through LuaJIT's ffi); slots missed while wrk or the server were held up are
---     caught up for at most CATCHUP_MS (50) of them, so a stall brings a short burst, not an
---     unbounded one. The rate is met when connections > RATE × (latency + slot wait), else it is
---     what the connections allow (the caller reports the rate reached). wrk's timers have a
---     resolution of 1 ms: a wait is rounded down, and the schedule, not the wait, sets the rate.
---   DELAY_MS (without RATE, or without ffi): a fixed wait before each request.
+--   RATE, DELAY_MS, CATCHUP_MS: pacing (common.lua, common.pacer).
 --   UA_FILE: a User-Agent per request, rotating over the file's lines (bench/wrk/user-agents.txt:
 --     "<label><TAB><User-Agent>", label mobile, desktop, tablet or bot; "#" lines and blank lines
 --     skipped; a line repeated is a User-Agent weighted). The label is stripped; requests sent with
@@ -26,26 +19,6 @@ local next_index, last_index = 1, 0
 local once = os.getenv("ONCE") == "1"
 local headers = {}
 if os.getenv("AUTHORIZATION") then headers["Authorization"] = os.getenv("AUTHORIZATION") end
-local rate = tonumber(os.getenv("RATE") or "0")
-local fixed_delay = tonumber(os.getenv("DELAY_MS") or "0")
-local catchup_ms = tonumber(os.getenv("CATCHUP_MS") or "50")
-local clock = nil
-local interval_ms = 0
-local next_slot = 0
-
-local function monotonic_clock()
-  local has_ffi, ffi = pcall(require, "ffi")
-  if not has_ffi then return nil end
-  ffi.cdef[[
-    typedef struct { long tv_sec; long tv_nsec; } curt_timespec;
-    int clock_gettime(int clk_id, curt_timespec *tp);
-  ]]
-  local ts = ffi.new("curt_timespec")
-  return function()
-    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
-    return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
-  end
-end
 
 function init(args)
   local fixed = os.getenv("FIXED_PATH")
@@ -65,21 +38,6 @@ function init(args)
     next_index = (id * share) % #paths + 1
     last_index = #paths
   end
-  if rate > 0 then
-    clock = monotonic_clock()
-    if clock == nil and fixed_delay == 0 then error("RATE needs LuaJIT's ffi; set DELAY_MS instead") end
-    interval_ms = 1000 / rate
-  end
-end
-
-local function paced_delay()
-  if clock == nil then return fixed_delay end
-  local now = clock()
-  if next_slot < now - catchup_ms then next_slot = now - catchup_ms end
-  local wait = next_slot - now
-  next_slot = next_slot + interval_ms
-  if wait < 0 then return 0 end
-  return math.floor(wait)
 end
 
 function request()
@@ -146,7 +104,7 @@ if ua_file then
 end
 
 -- Defined only when wanted: wrk skips what a script does not define (no pacing, no reading answers).
-if rate > 0 or fixed_delay > 0 then delay = paced_delay end
+delay = common.pacer()
 if os.getenv("CHECK") ~= "0" then
   response = function(status, answer_headers) common.check(status, answer_headers) end
 end
