@@ -8,6 +8,7 @@
 // divides: by part (Node's HTTP, Fastify, Curt's own modules, GC...) and by function.
 // PROFILE_ENTRY=dist/url/main.js (after `npm run build`) profiles the compiled service: tsx runs the
 // sources with their whitespace removed, so a function's line is always about 1; tsc keeps lines.
+// PROFILE_RATE: requests per second, paced (wrk's RATE, bench/wrk/common.lua): the cost below saturation.
 // PROFILE_PERF=1 samples with Linux `perf` instead (on-CPU time only, the kernel's share included):
 // V8's sampler charged the loopback writes to Redis with more time than perf found in the whole
 // kernel (docs/performance.md, "Which profiler to read").
@@ -35,6 +36,7 @@ const MODE = process.env.PROFILE_MODE === 'serve' ? 'serve' : 'url-service';
 const SCENARIO = (['warm', 'cold', 'create'] as const).find((s) => s === process.env.PROFILE_SCENARIO) ?? 'warm';
 const CONNECTIONS = 50;
 const PERF = process.env.PROFILE_PERF === '1';
+const PACING: Record<string, string> = Number(process.env.PROFILE_RATE ?? 0) > 0 ? { RATE: String(Number(process.env.PROFILE_RATE)) } : {};
 const SERVE_ADMIN_KEY = 'curt_bench-admin-key-0123456789abcdef';
 
 interface ProfileNode {
@@ -180,8 +182,8 @@ async function main(): Promise<void> {
     const zipf = writeLines(join(work, 'zipf.txt'), Array.from(zipfSequence(codes.length, 1_000_000), (rank) => codes[rank] ?? ''));
     const scenario: WrkOptions =
       SCENARIO === 'create'
-        ? { url: service.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: '{"url":"https://example.com/profiled/{n}"}', AUTHORIZATION: `Bearer ${MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY}` } }
-        : { url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: SCENARIO === 'cold' ? { PATHS_FILE: all, ONCE: '1' } : { PATHS_FILE: zipf } };
+        ? { url: service.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: '{"url":"https://example.com/profiled/{n}"}', AUTHORIZATION: `Bearer ${MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY}`, ...PACING } }
+        : { url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { ...(SCENARIO === 'cold' ? { PATHS_FILE: all, ONCE: '1' } : { PATHS_FILE: zipf }), ...PACING } };
     // V8's profile clock is the monotonic clock, as process.hrtime is: the window is comparable.
     const commandsBefore = parseCommandStats(await redis.info('commandstats'));
     const from = Number(process.hrtime.bigint() / 1000n);
