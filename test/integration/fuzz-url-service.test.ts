@@ -28,6 +28,7 @@ import {
   queryString,
   queryValue,
   rawExchange,
+  rawHttp,
   rawRequest,
   RAW_RUNS,
   RUNS,
@@ -283,9 +284,21 @@ describe('bad-input fuzzing: URL service', () => {
       { weight: 2, arbitrary: fc.constantFrom('?format=curt', '?format=kutt', '?format=yourls') },
       { weight: 1, arbitrary: queryString(['format']) },
     );
+    const port = await listeningPort(svc.app);
     await fc.assert(
       fc.asyncProperty(importBody, importContentType, query, credentials(), framingHeaders, async (payload, type, qs, auth, framing) => {
-        await send({ method: 'POST', url: `/urls/import${qs}`, headers: headers({ ...framing, 'content-type': type, authorization: auth }), payload });
+        const request: FuzzRequest = { method: 'POST', url: `/urls/import${qs}`, headers: headers({ ...framing, 'content-type': type, authorization: auth }), payload };
+        if (Buffer.byteLength(payload) <= IMPORT_MAX_BYTES) {
+          await send(request);
+          return;
+        }
+        // Past the limit the import stops reading and destroys the request stream. app.inject cannot
+        // end such a request: light-my-request's destroy() of a payload it has handed over whole
+        // emits no 'close', which stream.pipeline waits for since Node 22, so no answer ever comes.
+        // A real connection's request closes as it should.
+        const res = await rawExchange(port, rawHttp(request));
+        assert.ok(res !== null, `closed without an answer: POST ${request.url} ${JSON.stringify(request.headers)}`);
+        assertWellFormed(res, request);
       }),
       RUNS,
     );

@@ -211,3 +211,48 @@ test('the OpenAPI document lists export and import: their format parameters, the
   assert.ok(!('text/csv' in (exported.responses['401']?.content ?? {})), 'a 401 is not a CSV');
   for (const op of [exported, imported]) assert.deepEqual(op.security, [{ bearer: [] }]);
 });
+
+test('a file past IMPORT_MAX_BYTES is 413 payload_too_large over a real connection: declared, or found while reading a chunked body; nothing is created', async (t) => {
+  const env: Record<string, string> = { PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', IMPORT_MAX_BYTES: '2048' };
+  const dataDir = join(tmpdir(), `curt-import-${process.pid}-${Date.now()}-limit`);
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const served = await startServe(loadServeConfig(env), dataDir, testLogger('serve'));
+  t.after(() => served.stop());
+  const client = createCurtClient({ baseUrl: served.address, apiKey: served.createdAdminKey ?? '' });
+  const rows = Array.from({ length: 200 }, (_, i) => `https://example.com/too-large/${i}`);
+  const file = `url\r\n${rows.join('\r\n')}\r\n`;
+  assert.ok(Buffer.byteLength(file) > 2048);
+  const send = (body: string | ReadableStream<Uint8Array>) =>
+    fetch(`${served.address}/urls/import`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${served.createdAdminKey ?? ''}`, 'content-type': 'text/csv' },
+      body,
+      // A stream body goes out chunked, without a Content-Length: the limit is found while reading.
+      ...(typeof body === 'string' ? {} : { duplex: 'half' }),
+    });
+  const chunked = () => {
+    const bytes = Buffer.from(file);
+    let at = 0;
+    return new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (at >= bytes.length) return controller.close();
+        controller.enqueue(bytes.subarray(at, at + 512));
+        at += 512;
+      },
+    });
+  };
+  for (const [what, res] of [
+    ['declared', await send(file)],
+    ['chunked', await send(chunked())],
+  ] as const) {
+    assert.equal(res.status, 413, `${what}: ${res.status}`);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
+    assert.equal(((await res.json()) as { code: string }).code, 'payload_too_large', what);
+  }
+  // Within the limit the same connection pool still works, and the refused files created nothing.
+  const small = await send('url\r\nhttps://example.com/fits\r\n');
+  assert.equal(small.status, 200, await small.clone().text());
+  await small.text();
+  const listed = await client.list();
+  assert.deepEqual(listed.items.map((l) => l.original_url), ['https://example.com/fits']);
+});

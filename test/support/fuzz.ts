@@ -417,6 +417,17 @@ export async function listeningPort(app: HttpApp): Promise<number> {
   return (app.server.address() as AddressInfo).port;
 }
 
+/**
+ * `request` as the bytes a client sends on a connection of its own (`Connection: close`): its headers as
+ * they are, a Content-Length of the payload when it has none (a lying one is kept), then the payload.
+ */
+export function rawHttp(request: FuzzRequest): Buffer {
+  const payload = request.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(request.payload) ? request.payload : Buffer.from(request.payload);
+  const lines = [`${request.method} ${request.url} HTTP/1.1`, 'Host: sho.rt', 'Connection: close', ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`)];
+  if (!Object.keys(request.headers).some((name) => name.toLowerCase() === 'content-length')) lines.push(`Content-Length: ${payload.length}`);
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]);
+}
+
 /** Sends `bytes` and reads the first final response; null when the server closed without one. */
 export function rawExchange(port: number, bytes: Buffer, ms = ANSWER_WITHIN_MS): Promise<RawAnswer | null> {
   return new Promise((resolve, reject) => {
