@@ -27,7 +27,7 @@ import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type Serv
 import { clickCounters } from './lib/click-counters.ts';
 import { measureRound, median, type Round } from './lib/measure.ts';
 import { clicksWritten, dependencyPids, loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
-import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
+import { pacing, runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -38,8 +38,8 @@ const DURATION_S = Number(process.env.AB_DURATION_S ?? 5);
 const LINKS = Number(process.env.AB_LINKS ?? 100_000);
 const CONNECTIONS = 50;
 const RATE = Number(process.env.AB_RATE ?? 0);
-/** wrk's pacing, for the measured runs only (the warm-up passes go as fast as they can). */
-const PACING: Record<string, string> = RATE > 0 ? { RATE: String(RATE) } : {};
+/** For the measured runs only: the warm-up passes go as fast as they can. */
+const PACING = pacing(RATE);
 /** `NAME=value NAME=value`: what one side runs with beyond the bench's own settings. */
 const sideEnv = (spec: string | undefined): Record<string, string> =>
   Object.fromEntries((spec ?? '').split(/\s+/).filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
@@ -183,6 +183,11 @@ async function main(): Promise<void> {
     if (frameworkRounds.length > 0) {
       const mw = median(frameworkRounds.map((r) => r.cpuUs));
       console.log(`bare Fastify creation (Curt's schemas, no storage), per round: ${frameworkRounds.map((r) => r.cpuUs.toFixed(1)).join(', ')} µs; median ${mw.toFixed(1)}: A ${(ma / mw).toFixed(2)}× and B ${(mb / mw).toFixed(2)}× it`);
+    }
+    if (RATE > 0) {
+      // Below the rate, a side did less in the same time: its CPU per request is not the other's.
+      const short = [...a.map((r, i) => ['A', i, r] as const), ...b.map((r, i) => ['B', i, r] as const)].filter(([, , r]) => r.rps < 0.97 * RATE);
+      console.log(short.length === 0 ? `every round reached ${RATE} req/s (within 3 %)` : `BELOW ${RATE} req/s: ${short.map(([side, i, r]) => `${side} round ${i + 1} ${Math.round(r.rps)}`).join(', ')}`);
     }
     const failures = [...a, ...b].reduce((sum, r) => sum + r.errors + r.wrong, 0);
     console.log(`errors or wrong answers: ${failures}`);

@@ -34,7 +34,7 @@ import { clickCounters, type ClickCounters } from './lib/click-counters.ts';
 import { cpuSpent, exitedBetween, pidsNamed, readCpu, withDescendants, type CpuReading } from './lib/process-cpu.ts';
 import { loadLinks, withDatabase, writeLines , tearDown } from './lib/setup.ts';
 import { disagreements, labelShares, readUserAgents, USER_AGENTS_FILE } from './lib/user-agents.ts';
-import { runWrk, WRK_MISSING, wrkInstalled, type WrkResult } from './lib/wrk.ts';
+import { pacing, runWrk, WRK_MISSING, wrkInstalled, type WrkResult } from './lib/wrk.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -211,7 +211,7 @@ async function measureLinks(links: number): Promise<ClicksResult> {
     let endLoad = (): void => undefined;
     const loadEnded = new Promise<void>((resolve) => (endLoad = resolve));
     const latencyRun = measureFlushLatency(`${service.url}/${codes[0] ?? ''}`, PROBE_HEADERS, db, name, loadEnded);
-    const wrk = await runWrk({ url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { PATHS_FILE: uniform, RATE: String(RATE), LOCATION_PREFIX, ...UA_ENV } }).finally(endLoad);
+    const wrk = await runWrk({ url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { PATHS_FILE: uniform, ...pacing(RATE), LOCATION_PREFIX, ...UA_ENV } }).finally(endLoad);
     const loadSeconds = (performance.now() - startedAt) / 1000;
     const latency = await latencyRun;
     const done = await settled(service);

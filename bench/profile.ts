@@ -25,7 +25,7 @@ import { createLogger } from '../src/core/logger.ts';
 import { E2E_ADMIN_KEY, ROOT, startKgs, startService, startUrlService, type ServiceProcess } from '../test/support/processes.ts';
 import { measureRound } from './lib/measure.ts';
 import { loadLinks, serverOf, withDatabase, writeLines, zipfSequence , tearDown } from './lib/setup.ts';
-import { runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
+import { pacing, runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './lib/wrk.ts';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -36,7 +36,10 @@ const MODE = process.env.PROFILE_MODE === 'serve' ? 'serve' : 'url-service';
 const SCENARIO = (['warm', 'cold', 'create'] as const).find((s) => s === process.env.PROFILE_SCENARIO) ?? 'warm';
 const CONNECTIONS = 50;
 const PERF = process.env.PROFILE_PERF === '1';
-const PACING: Record<string, string> = Number(process.env.PROFILE_RATE ?? 0) > 0 ? { RATE: String(Number(process.env.PROFILE_RATE)) } : {};
+const RATE = Number(process.env.PROFILE_RATE ?? 0);
+const PACING = pacing(RATE);
+/** How the run was driven, for its result lines. */
+const PACED = RATE > 0 ? `, paced at ${RATE} req/s` : '';
 const SERVE_ADMIN_KEY = 'curt_bench-admin-key-0123456789abcdef';
 
 interface ProfileNode {
@@ -198,7 +201,7 @@ async function main(): Promise<void> {
     const perCommand = [...commandsAfter].map(([command, calls]) => [command, (calls - (commandsBefore.get(command) ?? 0)) / round.requests] as const).filter(([, n]) => n >= 0.001);
     const commandsLine = `Redis commands per request: ${perCommand.sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command} ${n.toFixed(3)}`).join(', ') || 'none'}\n`;
     if (perf !== undefined) {
-      printPerf(perfData, round.cpuUs, `${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc)`);
+      printPerf(perfData, round.cpuUs, `${Math.round(round.rps)} req/s${PACED}, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc)`);
       console.log(`\n${commandsLine}`);
       // PROFILE_SAVE with PROFILE_PERF=1: perf's data (with call graphs) kept for `perf report --children -i <file>`; its JIT map stays in /tmp.
       // Inclusive shares of native and kernel frames hold; JIT frames may be misnamed (the map keeps an address after V8 moves or frees its code).
@@ -216,7 +219,7 @@ async function main(): Promise<void> {
     if (process.env.PROFILE_SAVE !== undefined) copyFileSync(join(profileDir, file), process.env.PROFILE_SAVE);
     const { parts, functions, within, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
     const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
-    console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), system calls per request: ${round.writesPerReq.toFixed(2)} writes, ${round.readsPerReq.toFixed(2)} reads; ${total} samples (idle excluded)\n`);
+    console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s${PACED}, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), system calls per request: ${round.writesPerReq.toFixed(2)} writes, ${round.readsPerReq.toFixed(2)} reads; ${total} samples (idle excluded)\n`);
     console.log(commandsLine);
     console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
     for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);

@@ -49,6 +49,12 @@ export function wrkInstalled(): Promise<boolean> {
   });
 }
 
+/**
+ * The scripts' environment for `rate` requests a second in all (none: as fast as wrk goes). wrk's RATE
+ * is per thread (bench/wrk/common.lua): this is for runs of one thread, runWrk's default.
+ */
+export const pacing = (rate: number): Record<string, string> => (rate > 0 ? { RATE: String(rate) } : {});
+
 export const WRK_MISSING = 'wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or `brew install wrk` (macOS).';
 
 export function runWrk(options: WrkOptions): Promise<WrkResult> {

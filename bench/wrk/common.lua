@@ -82,10 +82,13 @@ function common.pacer()
     if fixed_delay == 0 then error("RATE needs LuaJIT's ffi; set DELAY_MS instead") end
     return function() return fixed_delay end
   end
-  ffi.cdef[[
-    typedef struct { long tv_sec; long tv_nsec; } curt_timespec;
-    int clock_gettime(int clk_id, curt_timespec *tp);
-  ]]
+  -- Declared once per Lua state: a second cdef of the same type is an error.
+  if not pcall(ffi.typeof, "curt_timespec") then
+    ffi.cdef[[
+      typedef struct { long tv_sec; long tv_nsec; } curt_timespec;
+      int clock_gettime(int clk_id, curt_timespec *tp);
+    ]]
+  end
   local ts = ffi.new("curt_timespec")
   local function clock()
     ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC

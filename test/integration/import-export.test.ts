@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createCurtClient, CurtApiError, type CurtClient, type ImportReportLine, type ImportReportRow, type ImportSummary } from '../../src/client/curt-client.ts';
 import { loadServeConfig } from '../../src/core/config.ts';
 import { startServe } from '../../src/serve/serve.ts';
+import { rawExchange, rawHttp, type FuzzRequest } from '../support/fuzz.ts';
 import { liveHeapUsed } from '../support/heap.ts';
 import { testLogger } from '../support/log.ts';
 import { createTestDatabase } from '../support/postgres.ts';
@@ -26,21 +27,30 @@ function split(lines: ImportReportLine[]): { rows: ImportReportRow[]; summary: I
   return { rows: lines.filter((l): l is ImportReportRow => 'status' in l), summary };
 }
 
-async function serve(t: TestContext, kind: 'pglite' | 'postgres'): Promise<{ client: CurtClient; address: string; query?: (sql: string) => Promise<unknown> }> {
-  const env: Record<string, string> = { PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' };
-  let query: ((sql: string) => Promise<unknown>) | undefined;
-  if (kind === 'postgres') {
-    const database = await createTestDatabase(`import_${process.pid}`, { migrated: false });
-    t.after(() => database.drop());
-    env.DATABASE_URL = database.url;
-    query = (sql) => database.pool.query(sql);
-  }
+async function serve(t: TestContext, kind: 'pglite' | 'postgres', settings: Record<string, string> = {}): Promise<{ client: CurtClient; address: string; apiKey: string; query?: (sql: string) => Promise<unknown> }> {
+  const env: Record<string, string> = { PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', ...settings };
+  const database = kind === 'postgres' ? await createTestDatabase(`import_${process.pid}`, { migrated: false }) : null;
+  if (database !== null) env.DATABASE_URL = database.url;
   const dataDir = join(tmpdir(), `curt-import-${process.pid}-${Date.now()}-${kind}`);
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const served = await startServe(loadServeConfig(env), dataDir, testLogger('serve'));
-  t.after(() => served.stop());
+  const removeData = async (): Promise<void> => {
+    await rm(dataDir, { recursive: true, force: true });
+    await database?.drop();
+  };
+  let served: Awaited<ReturnType<typeof startServe>>;
+  try {
+    served = await startServe(loadServeConfig(env), dataDir, testLogger('serve'));
+  } catch (err) {
+    await removeData();
+    throw err;
+  }
+  // One hook, in this order: after-hooks run in the order they were added, and a service still
+  // running would write into a folder being removed (and hold the database being dropped).
+  t.after(async () => {
+    await served.stop();
+    await removeData();
+  });
   const apiKey = served.createdAdminKey ?? '';
-  return { client: createCurtClient({ baseUrl: served.address, apiKey }), address: served.address, ...(query ? { query } : {}) };
+  return { client: createCurtClient({ baseUrl: served.address, apiKey }), address: served.address, apiKey, ...(database === null ? {} : { query: (sql: string) => database.pool.query(sql) }) };
 }
 
 test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, targets, expiry, visit limits, forwarding and tags; re-running it creates nothing', async (t) => {
@@ -212,47 +222,26 @@ test('the OpenAPI document lists export and import: their format parameters, the
   for (const op of [exported, imported]) assert.deepEqual(op.security, [{ bearer: [] }]);
 });
 
-test('a file past IMPORT_MAX_BYTES is 413 payload_too_large over a real connection: declared, or found while reading a chunked body; nothing is created', async (t) => {
-  const env: Record<string, string> = { PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', IMPORT_MAX_BYTES: '2048' };
-  const dataDir = join(tmpdir(), `curt-import-${process.pid}-${Date.now()}-limit`);
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const served = await startServe(loadServeConfig(env), dataDir, testLogger('serve'));
-  t.after(() => served.stop());
-  const client = createCurtClient({ baseUrl: served.address, apiKey: served.createdAdminKey ?? '' });
+test('a file past IMPORT_MAX_BYTES is 413 payload_too_large over a real connection, declared or found while reading a chunked body; nothing is created', async (t) => {
+  const { client, address, apiKey } = await serve(t, 'pglite', { IMPORT_MAX_BYTES: '2048' });
   const rows = Array.from({ length: 200 }, (_, i) => `https://example.com/too-large/${i}`);
   const file = `url\r\n${rows.join('\r\n')}\r\n`;
   assert.ok(Buffer.byteLength(file) > 2048);
-  const send = (body: string | ReadableStream<Uint8Array>) =>
-    fetch(`${served.address}/urls/import`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${served.createdAdminKey ?? ''}`, 'content-type': 'text/csv' },
-      body,
-      // A stream body goes out chunked, without a Content-Length: the limit is found while reading.
-      ...(typeof body === 'string' ? {} : { duplex: 'half' }),
-    });
-  const chunked = () => {
-    const bytes = Buffer.from(file);
-    let at = 0;
-    return new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (at >= bytes.length) return controller.close();
-        controller.enqueue(bytes.subarray(at, at + 512));
-        at += 512;
-      },
-    });
-  };
-  for (const [what, res] of [
-    ['declared', await send(file)],
-    ['chunked', await send(chunked())],
-  ] as const) {
-    assert.equal(res.status, 413, `${what}: ${res.status}`);
-    assert.match(res.headers.get('content-type') ?? '', /^application\/problem\+json/);
-    assert.equal(((await res.json()) as { code: string }).code, 'payload_too_large', what);
+  const port = Number(new URL(address).port);
+  const request: FuzzRequest = { method: 'POST', url: '/urls/import', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv' }, payload: file };
+  for (const framing of ['length', 'chunked'] as const) {
+    const bytes = rawHttp(request, framing);
+    // What each case is about: a Content-Length the route refuses before reading, or none at all.
+    assert.equal(/\r\ncontent-length:/i.test(bytes.toString('latin1').split('\r\n\r\n')[0] ?? ''), framing === 'length');
+    const res = await rawExchange(port, bytes);
+    assert.ok(res !== null, `${framing}: closed without an answer`);
+    assert.equal(res.statusCode, 413, `${framing}: ${res.body}`);
+    assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
+    assert.equal((JSON.parse(res.body) as { code: string }).code, 'payload_too_large', framing);
   }
-  // Within the limit the same connection pool still works, and the refused files created nothing.
-  const small = await send('url\r\nhttps://example.com/fits\r\n');
-  assert.equal(small.status, 200, await small.clone().text());
-  await small.text();
+  // A file within the limit is imported, and the refused ones created nothing.
+  const { summary } = split(await collect(client.importLinks('url\r\nhttps://example.com/fits\r\n')));
+  assert.equal(summary.created, 1);
   const listed = await client.list();
   assert.deepEqual(listed.items.map((l) => l.original_url), ['https://example.com/fits']);
 });

@@ -418,14 +418,31 @@ export async function listeningPort(app: HttpApp): Promise<number> {
 }
 
 /**
- * `request` as the bytes a client sends on a connection of its own (`Connection: close`): its headers as
- * they are, a Content-Length of the payload when it has none (a lying one is kept), then the payload.
+ * `request` as the bytes a client sends on a connection of its own (`Connection: close`). Its headers
+ * go as they are, a lying Content-Length too; a payload without framing headers of its own is framed
+ * by `framing`: a Content-Length (the server may refuse it before reading), or chunked (it finds out
+ * how long the body is only by reading it). Throws on what cannot travel as one HTTP/1.1 request:
+ * CR or LF, or a character beyond Latin-1, in the target or a header.
  */
-export function rawHttp(request: FuzzRequest): Buffer {
+export function rawHttp(request: FuzzRequest, framing: 'length' | 'chunked' = 'length'): Buffer {
   const payload = request.payload === undefined ? Buffer.alloc(0) : Buffer.isBuffer(request.payload) ? request.payload : Buffer.from(request.payload);
-  const lines = [`${request.method} ${request.url} HTTP/1.1`, 'Host: sho.rt', 'Connection: close', ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`)];
-  if (!Object.keys(request.headers).some((name) => name.toLowerCase() === 'content-length')) lines.push(`Content-Length: ${payload.length}`);
-  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), payload]);
+  const names = Object.keys(request.headers).map((name) => name.toLowerCase());
+  for (const text of [request.url, ...Object.entries(request.headers).flat()]) {
+    if (/[\r\n]/.test(text) || [...text].some((c) => c.charCodeAt(0) > 0xff)) throw new Error(`cannot be sent as raw HTTP/1.1: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  const lines = [`${request.method} ${request.url} HTTP/1.1`, ...Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`)];
+  if (!names.includes('host')) lines.push('Host: sho.rt');
+  if (!names.includes('connection')) lines.push('Connection: close');
+  let body = payload;
+  if (!names.includes('content-length') && !names.includes('transfer-encoding')) {
+    if (framing === 'length') lines.push(`Content-Length: ${payload.length}`);
+    else {
+      lines.push('Transfer-Encoding: chunked');
+      const chunk = payload.length === 0 ? [] : [Buffer.from(`${payload.length.toString(16)}\r\n`), payload, Buffer.from('\r\n')];
+      body = Buffer.concat([...chunk, Buffer.from('0\r\n\r\n')]);
+    }
+  }
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
 }
 
 /** Sends `bytes` and reads the first final response; null when the server closed without one. */
