@@ -208,9 +208,7 @@ async function main(): Promise<void> {
       if (process.env.PROFILE_SAVE !== undefined) {
         copyFileSync(perfData, process.env.PROFILE_SAVE);
         console.log(`perf data: ${process.env.PROFILE_SAVE} (symbols of JIT code: /tmp/perf-${pid}.map, remove it when done)`);
-        return;
-      }
-      rmSync(`/tmp/perf-${pid}.map`, { force: true });
+      } else rmSync(`/tmp/perf-${pid}.map`, { force: true });
       return;
     }
     const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));

@@ -11,8 +11,7 @@ import { createLocalCodeSource } from '../kgs/local-code-source.ts';
 import { createKgsMetrics } from '../kgs/metrics.ts';
 import type { ApiKeyStore } from '../storage/link-store.ts';
 import { createApiKeyService, generateApiKey, type ApiKeyService } from '../url/api-keys.ts';
-import { createUrlMetrics } from '../url/metrics.ts';
-import { BOT_HITS_FLUSHED_METRIC, CLICKS_FLUSHED_METRIC } from '../url/metrics.ts';
+import { BOT_HITS_FLUSHED_METRIC, CLICKS_FLUSHED_METRIC, createUrlMetrics } from '../url/metrics.ts';
 import { startUrlService, type RunningUrlService } from '../url/url-service.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
 
