@@ -47,13 +47,14 @@ export async function openImportFile(file: string, stdin: AsyncIterable<Uint8Arr
 /** Reads a link's password from a prompt or from standard input (src/cli/password-input.ts). */
 export type ReadPassword = (source: PasswordSource) => Promise<string>;
 
+/** Runs one client verb, printing what it got; resolves to its exit code (failures throw, see describeFailure). */
 export async function runClientCommand(
   command: ClientCommand,
   client: CurtClient,
   print: (text: string) => void,
   now: () => number = Date.now,
   io: { write?: (chunk: string) => Promise<void>; open?: OpenFile; readPassword?: ReadPassword } = {},
-): Promise<void> {
+): Promise<number> {
   const asJson = command.client.json;
   const readPassword = async (source: PasswordSource): Promise<string> => {
     if (io.readPassword === undefined) throw new Error('curt cannot read a password here');
@@ -71,7 +72,7 @@ export async function runClientCommand(
         ...(command.password === undefined ? {} : { password: await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
-      return;
+      return 0;
     }
     case 'stats': {
       const range = {
@@ -81,7 +82,7 @@ export async function runClientCommand(
       };
       const [link, analytics] = await Promise.all([client.get(command.code), client.analytics(command.code, range)]);
       print(asJson ? json({ ...analytics, short_url: link.short_url, original_url: link.original_url }) : formatStats(link, analytics));
-      return;
+      return 0;
     }
     case 'edit': {
       const link = await client.update(command.code, {
@@ -94,12 +95,12 @@ export async function runClientCommand(
         ...(command.password === undefined ? {} : { password: command.password === 'remove' ? null : await readPassword(command.password) }),
       });
       print(asJson ? json(link) : formatLink(link));
-      return;
+      return 0;
     }
     case 'delete':
       await client.delete(command.code);
       print(asJson ? json({ deleted: command.code }) : `Deleted ${command.code}.`);
-      return;
+      return 0;
     case 'list': {
       const filter: ListFilter = {
         ...(command.search === undefined ? {} : { q: command.search }),
@@ -116,63 +117,70 @@ export async function runClientCommand(
         const items: Link[] = [];
         for await (const link of client.listAll(command.limit ?? 100, filter)) items.push(link);
         print(asJson ? json({ items, next_cursor: null }) : formatLinkTable(items));
-        return;
+        return 0;
       }
       const page = await client.list({ ...filter, ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
       if (asJson) print(json(page));
       else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list${listFlags(command)} --cursor ${page.next_cursor}`));
-      return;
+      return 0;
     }
     case 'export': {
       const write = io.write ?? (async (chunk: string) => print(chunk));
       for await (const chunk of client.exportText(command.format)) await write(chunk);
-      return;
+      return 0;
     }
     case 'import': {
       if (io.open === undefined) throw new Error('curt import needs a way to open files');
       const file = await io.open(command.file);
       const report = client.importLinks(file, { type: command.type, ...(command.format === undefined ? {} : { format: command.format }) });
+      // Exit 0 only when every row is there now (created, or there already), so that a script sees a
+      // refused row, an import the server stopped, and a report cut off before its summary.
+      let complete = false;
+      let ended = false;
       for await (const line of report) {
         if (asJson) print(JSON.stringify(line));
         else if ('summary' in line) print(`${line.rows} rows: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
         else if ('error' in line) print(`The import stopped: ${(line.error.detail ?? line.error.code).replace(/\.$/, '')}. Rows reported above are done; run the same file again to go on.`);
         else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
+        if ('summary' in line) complete = line.refused === 0;
+        ended ||= 'summary' in line || 'error' in line;
       }
-      return;
+      if (!ended && !asJson) print('The report ended before its summary. Rows reported above are done; run the same file again to go on.');
+      return complete ? 0 : 1;
     }
     case 'keys create': {
       const key = await client.createApiKey({ isAdmin: command.admin, ...(command.name === undefined ? {} : { name: command.name }) });
       print(asJson ? json(key) : formatApiKey(key));
-      return;
+      return 0;
     }
     case 'keys list': {
       const keys = await client.listApiKeys();
       print(asJson ? json({ items: keys }) : formatApiKeyTable(keys));
-      return;
+      return 0;
     }
     case 'keys revoke':
       await client.revokeApiKey(command.id);
       print(asJson ? json({ revoked: command.id }) : `Revoked key ${command.id}: it is refused from now on.`);
-      return;
+      return 0;
     case 'webhooks add': {
       const hook = await client.createWebhook(command.url, command.events, command.description === undefined ? {} : { description: command.description });
       print(asJson ? json(hook) : formatWebhook(hook));
-      return;
+      return 0;
     }
     case 'webhooks list': {
       const hooks = await client.listWebhooks();
       print(asJson ? json({ items: hooks }) : formatWebhookTable(hooks));
-      return;
+      return 0;
     }
     case 'webhooks rm':
       await client.deleteWebhook(command.id);
       print(asJson ? json({ deleted: command.id }) : `Deleted webhook ${command.id}.`);
-      return;
+      return 0;
     case 'webhooks deliveries': {
       const page = await client.webhookDeliveries(command.id, { ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
       if (asJson) print(json(page));
       else print(formatDeliveryTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt webhooks deliveries ${command.id} --cursor ${page.next_cursor}`));
-      return;
+      return 0;
     }
   }
 }

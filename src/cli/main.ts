@@ -73,13 +73,12 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
   });
   const client = createCurtClient({ baseUrl: server, ...(apiKey === null ? {} : { apiKey }) });
   try {
-    await runClientCommand(command, client, out, Date.now, {
+    return await runClientCommand(command, client, out, Date.now, {
       // The export goes out as it arrives, at the pace stdout takes it.
       write: (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve()))),
       open: (file) => openImportFile(file, process.stdin),
       readPassword: createPasswordReader({ stdin: process.stdin, stderr: process.stderr }),
     });
-    return 0;
   } catch (error) {
     if (error instanceof PasswordInputError) {
       err(`curt: ${error.message}`);

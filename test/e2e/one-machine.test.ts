@@ -327,10 +327,11 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.deepEqual(report.map((line) => line.status ?? line), ['exists', 'exists', { summary: true, rows: 2, created: 0, exists: 2, refused: 0 }]);
   assert.equal((await curt(dir, ['import', 'links.csv'], mine)).stdout, '2 rows: 0 created, 2 already there, 0 refused.\n');
 
-  // A small sheet of another shape: a new alias is created, a bad row refused with its reason.
+  // A small sheet of another shape: a new alias is created, a bad row refused with its reason, and
+  // the exit code says a row was left out.
   await writeFile(join(dir, 'sheet.csv'), 'alias,url,notes\r\nimported1,https://example.com/imported,first\r\nbadrow,not a url,second\r\n');
   const sheet = await curt(dir, ['import', 'sheet.csv'], mine);
-  assert.equal(sheet.code, 0, sheet.stderr);
+  assert.equal(sheet.code, 1, sheet.stderr);
   assert.match(sheet.stdout, /^row 2: refused: .+\(invalid_url\)\n2 rows: 1 created, 0 already there, 1 refused\.\n$/);
   const imported = await fetch(`${server}/imported1`, { redirect: 'manual', headers: PERSON });
   assert.deepEqual([imported.status, imported.headers.get('location')], [302, 'https://example.com/imported']);

@@ -83,10 +83,11 @@ test('export and import mistakes are one-line usage errors naming the verb', () 
   usage(['import', 'a.csv', '--server', 'cu.rt'], /--server must be a URL/, null);
 });
 
-test('curt import sends the file with its type and format, and prints each refused row and the summary', async () => {
+test('curt import sends the file with its type and format, and prints each refused row and the summary; a refused row exits 1', async () => {
   const { client, asked } = fakeServer(ndjson(REPORT), 'application/x-ndjson');
   const printed: string[] = [];
-  await runClientCommand(parseCommand(['import', 'links.csv']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
+  const exitCode = await runClientCommand(parseCommand(['import', 'links.csv']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
+  assert.equal(exitCode, 1, 'a refused row: not every row is there');
   assert.deepEqual(printed, [
     'row 3: refused: expires_at 2020-01-01T00:00:00.000Z is in the past: an expired link is not imported (it could only answer 410).',
     '3 rows: 1 created, 1 already there, 1 refused.',
@@ -95,17 +96,38 @@ test('curt import sends the file with its type and format, and prints each refus
 
   asked.length = 0;
   printed.length = 0;
-  await runClientCommand(parseCommand(['import', 'kutt.ndjson', '--format', 'kutt', '--json']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf('{"target":"https://example.com"}\n') });
+  const jsonExit = await runClientCommand(parseCommand(['import', 'kutt.ndjson', '--format', 'kutt', '--json']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf('{"target":"https://example.com"}\n') });
   assert.deepEqual(asked.map((a) => [a.path, a.type]), [['/urls/import?format=kutt', 'application/x-ndjson']]);
   assert.deepEqual(printed.map((line) => JSON.parse(line) as unknown), REPORT, '--json: the report line for line');
+  assert.equal(jsonExit, 1, '--json: the same exit code');
 });
 
-test('curt import of a report that stopped part way says the rows above are done and to run it again', async () => {
-  const stopped = [REPORT[0] as object, { error: { code: 'dependency_down', detail: 'The database is not answering.' } }];
-  const { client } = fakeServer(ndjson(stopped), 'application/x-ndjson');
+/** `curt import links.csv` against a server answering `report`: what it printed, and its exit code. */
+async function importAgainst(report: object[]): Promise<{ printed: string[]; exitCode: number }> {
+  const { client } = fakeServer(ndjson(report), 'application/x-ndjson');
   const printed: string[] = [];
-  await runClientCommand(parseCommand(['import', 'links.csv']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
-  assert.deepEqual(printed, ['The import stopped: The database is not answering. Rows reported above are done; run the same file again to go on.']);
+  const exitCode = await runClientCommand(parseCommand(['import', 'links.csv']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
+  return { printed, exitCode };
+}
+
+test('curt import exits 0 when every row was created or was there already', async () => {
+  const whole = [REPORT[0] as object, REPORT[1] as object, { summary: true, rows: 2, created: 1, exists: 1, refused: 0 }];
+  assert.deepEqual(await importAgainst(whole), { printed: ['2 rows: 1 created, 1 already there, 0 refused.'], exitCode: 0 });
+});
+
+test('curt import of a report cut off before its summary says so and exits 1', async () => {
+  assert.deepEqual(await importAgainst([REPORT[0] as object]), {
+    printed: ['The report ended before its summary. Rows reported above are done; run the same file again to go on.'],
+    exitCode: 1,
+  });
+});
+
+test('curt import of a report that stopped part way says the rows above are done and to run it again, and exits 1', async () => {
+  const stopped = [REPORT[0] as object, { error: { code: 'dependency_down', detail: 'The database is not answering.' } }];
+  assert.deepEqual(await importAgainst(stopped), {
+    printed: ['The import stopped: The database is not answering. Rows reported above are done; run the same file again to go on.'],
+    exitCode: 1,
+  });
 });
 
 test('curt export writes the file as it arrives, in the format asked', async () => {
