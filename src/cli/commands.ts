@@ -44,6 +44,9 @@ export async function openImportFile(file: string, stdin: AsyncIterable<Uint8Arr
   return handle.createReadStream();
 }
 
+/** What `curt import` says when it could not confirm every row: a second run imports only what is missing. */
+const IMPORT_AGAIN = 'Run the same file again to go on: the rows it imported are then reported as there already.';
+
 /** Reads a link's password from a prompt or from standard input (src/cli/password-input.ts). */
 export type ReadPassword = (source: PasswordSource) => Promise<string>;
 
@@ -137,15 +140,26 @@ export async function runClientCommand(
       // refused row, an import the server stopped, and a report cut off before its summary.
       let complete = false;
       let ended = false;
-      for await (const line of report) {
-        if (asJson) print(JSON.stringify(line));
-        else if ('summary' in line) print(`${line.rows} rows: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
-        else if ('error' in line) print(`The import stopped: ${(line.error.detail ?? line.error.code).replace(/\.$/, '')}. Rows reported above are done; run the same file again to go on.`);
-        else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
-        if ('summary' in line) complete = line.refused === 0;
-        ended ||= 'summary' in line || 'error' in line;
+      let lines = 0;
+      try {
+        for await (const line of report) {
+          lines += 1;
+          if (asJson) print(JSON.stringify(line));
+          else if ('summary' in line) print(`${line.rows} rows: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
+          else if ('error' in line) print(`The import stopped: ${(line.error.detail ?? line.error.code).replace(/\.$/, '')}. ${IMPORT_AGAIN}`);
+          else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
+          if ('summary' in line) complete = line.refused === 0;
+          ended ||= 'summary' in line || 'error' in line;
+        }
+      } catch (err) {
+        // Before the first line the server has not answered (refused, unreachable): described as any
+        // call's failure is. After it, the report was cut off (a reset, a line cut in half); with
+        // --json, standard output stays the report's lines and the failure goes to stderr.
+        if (lines === 0 || asJson) throw err;
+        print(`The report was cut off (${(err as Error).message}). ${IMPORT_AGAIN}`);
+        return 1;
       }
-      if (!ended && !asJson) print('The report ended before its summary. Rows reported above are done; run the same file again to go on.');
+      if (!ended && !asJson) print(`The report ended before its summary. ${IMPORT_AGAIN}`);
       return complete ? 0 : 1;
     }
     case 'keys create': {

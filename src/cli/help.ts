@@ -131,8 +131,8 @@ Creates links from a CSV file (or NDJSON, for a .ndjson or .jsonl file): Curt's 
 a url column (and alias, expires_at, max_visits, forward_query), Kutt's links or YOURLS's; the format is told from
 the header row unless --format says. Prints the summary and each refused row with its reason.
 Running the same file again creates nothing new: rows already imported are "exists".
-Exits 0 when every row was created or was there already, 1 when a row was refused or the import
-stopped part way.
+Exits 0 when every row was created or was there already; 1 when a row was refused, the import
+stopped part way, or the report was cut off before its summary (run the same file again to go on).
 ${CLIENT_OPTIONS}`,
   delete: `Usage: curt delete <code>
 

@@ -436,6 +436,23 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  test('Import / Export: a report cut off before its summary says the import stopped, and to import the file again', async () => {
+    const made = await admin.createApiKey({ name: 'browser-cut-report' });
+    const { page, problems } = await openPage('/app/links', { apiKey: made.key });
+    await page.getByRole('button', { name: 'Import / Export' }).waitFor();
+    // The server's answer as a proxy that dropped the connection would leave it: a row, no summary.
+    await page.route('**/urls/import', (route) => route.fulfill({ status: 200, contentType: 'application/x-ndjson', body: '{"row":1,"status":"created","short_code":"brcut1"}\n' }));
+    await importThroughPage(page, twoRowFile('brcut1'));
+    const report = page.getByTestId('import-report');
+    assert.equal(await report.locator('.import-summary').count(), 0);
+    assert.equal(
+      await report.getByRole('alert').textContent(),
+      'The import stopped: Its report ended before the summary. The rows before it are done; import the same file again to go on.',
+    );
+    await until(async () => /The import stopped part way\./.test((await page.getByTestId('live').textContent()) ?? ''), 5000, 'the live region to announce the stop');
+    assert.deepEqual(await problems(), []);
+  });
+
   test('API keys: an admin creates a key (shown once) and revokes it', async () => {
     const { page, problems } = await openPage('/app/keys', { apiKey: E2E_ADMIN_KEY });
     await page.getByLabel('Name (optional)').fill('browser-made');

@@ -19,7 +19,7 @@ async function text(items: AsyncIterable<Uint8Array>): Promise<string> {
 }
 
 /** A client whose server answers every request with `body`, recording what it was asked. */
-function fakeServer(body: string, type: string) {
+function fakeServer(body: string | ReadableStream<Uint8Array>, type: string) {
   const asked: { method: string; path: string; type: string | null; body: string }[] = [];
   const client = createCurtClient({
     baseUrl: 'http://cu.rt',
@@ -102,12 +102,24 @@ test('curt import sends the file with its type and format, and prints each refus
   assert.equal(jsonExit, 1, '--json: the same exit code');
 });
 
-/** `curt import links.csv` against a server answering `report`: what it printed, and its exit code. */
-async function importAgainst(report: object[]): Promise<{ printed: string[]; exitCode: number }> {
-  const { client } = fakeServer(ndjson(report), 'application/x-ndjson');
+/** `curt import links.csv` (and `extra` flags) against a server answering `report`: what it printed, and its exit code. */
+async function importAgainst(report: object[] | ReadableStream<Uint8Array>, extra: string[] = []): Promise<{ printed: string[]; exitCode: number }> {
+  const { client } = fakeServer(Array.isArray(report) ? ndjson(report) : report, 'application/x-ndjson');
   const printed: string[] = [];
-  const exitCode = await runClientCommand(parseCommand(['import', 'links.csv']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
+  const exitCode = await runClientCommand(parseCommand(['import', 'links.csv', ...extra]) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
   return { printed, exitCode };
+}
+
+/** A report whose connection fails after `lines`. */
+function cutOff(lines: object[]): ReadableStream<Uint8Array> {
+  let sent = false;
+  return new ReadableStream({
+    pull(controller) {
+      if (sent) controller.error(new TypeError('terminated'));
+      else controller.enqueue(new TextEncoder().encode(ndjson(lines)));
+      sent = true;
+    },
+  });
 }
 
 test('curt import exits 0 when every row was created or was there already', async () => {
@@ -117,15 +129,30 @@ test('curt import exits 0 when every row was created or was there already', asyn
 
 test('curt import of a report cut off before its summary says so and exits 1', async () => {
   assert.deepEqual(await importAgainst([REPORT[0] as object]), {
-    printed: ['The report ended before its summary. Rows reported above are done; run the same file again to go on.'],
+    printed: ['The report ended before its summary. Run the same file again to go on: the rows it imported are then reported as there already.'],
     exitCode: 1,
   });
 });
 
-test('curt import of a report that stopped part way says the rows above are done and to run it again, and exits 1', async () => {
+test('curt import with --json prints only the report\'s lines, and exits 1 for a report cut off before its summary', async () => {
+  assert.deepEqual(await importAgainst([REPORT[0] as object], ['--json']), { printed: [JSON.stringify(REPORT[0])], exitCode: 1 });
+});
+
+test('curt import of a report whose connection fails part way says so and exits 1; with --json the failure is thrown to be told on stderr', async () => {
+  assert.deepEqual(await importAgainst(cutOff([REPORT[0] as object, REPORT[2] as object])), {
+    printed: [
+      'row 3: refused: expires_at 2020-01-01T00:00:00.000Z is in the past: an expired link is not imported (it could only answer 410).',
+      'The report was cut off (terminated). Run the same file again to go on: the rows it imported are then reported as there already.',
+    ],
+    exitCode: 1,
+  });
+  await assert.rejects(importAgainst(cutOff([REPORT[0] as object]), ['--json']), /terminated/);
+});
+
+test('curt import of a report that stopped part way says so and to run it again, and exits 1', async () => {
   const stopped = [REPORT[0] as object, { error: { code: 'dependency_down', detail: 'The database is not answering.' } }];
   assert.deepEqual(await importAgainst(stopped), {
-    printed: ['The import stopped: The database is not answering. Rows reported above are done; run the same file again to go on.'],
+    printed: ['The import stopped: The database is not answering. Run the same file again to go on: the rows it imported are then reported as there already.'],
     exitCode: 1,
   });
 });

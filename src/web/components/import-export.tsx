@@ -69,6 +69,8 @@ export function ImportExport({ onImported }: { onImported: () => void }) {
         else if ('error' in line) result.stopped = line.error.detail ?? line.error.code;
         else if (line.status === 'refused' && result.refusedTotal++ < MAX_SHOWN) result.refused.push(line);
       }
+      // Neither a summary nor the server's reason to stop: the report was cut off on its way here.
+      if (result.summary === null && result.stopped === null) result.stopped = 'Its report ended before the summary.';
       setOutcome(result);
       session.announce(result.summary === null ? 'The import stopped part way.' : `Imported. ${summaryText(result.summary)}`);
       onImported();
