@@ -1,7 +1,7 @@
 // The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
 // and a printout, a table for people or the server's JSON for scripts.
 import { open } from 'node:fs/promises';
-import { CurtApiError, NotCurtError, type CurtClient, type Link, type ListFilter } from '../client/curt-client.ts';
+import { CurtApiError, NotCurtError, type CurtClient, type ImportReportLine, type Link, type ListFilter } from '../client/curt-client.ts';
 import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 
@@ -136,31 +136,30 @@ export async function runClientCommand(
       if (io.open === undefined) throw new Error('curt import needs a way to open files');
       const file = await io.open(command.file);
       const report = client.importLinks(file, { type: command.type, ...(command.format === undefined ? {} : { format: command.format }) });
-      // Exit 0 only when every row is there now (created, or there already), so that a script sees a
-      // refused row, an import the server stopped, and a report cut off before its summary.
-      let complete = false;
-      let ended = false;
-      let lines = 0;
+      // A whole report ends with its summary, or with the reason the server stopped. Exit 0 only when
+      // every row is there now (created, or there already), so that a script sees a refused row, an
+      // import the server stopped, and a report cut off before its end.
+      let last: ImportReportLine | undefined;
       try {
         for await (const line of report) {
-          lines += 1;
+          last = line;
           if (asJson) print(JSON.stringify(line));
           else if ('summary' in line) print(`${line.rows} rows: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
           else if ('error' in line) print(`The import stopped: ${(line.error.detail ?? line.error.code).replace(/\.$/, '')}. ${IMPORT_AGAIN}`);
           else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
-          if ('summary' in line) complete = line.refused === 0;
-          ended ||= 'summary' in line || 'error' in line;
         }
       } catch (err) {
         // Before the first line the server has not answered (refused, unreachable): described as any
         // call's failure is. After it, the report was cut off (a reset, a line cut in half); with
         // --json, standard output stays the report's lines and the failure goes to stderr.
-        if (lines === 0 || asJson) throw err;
+        if (last === undefined || asJson) throw err;
         print(`The report was cut off (${(err as Error).message}). ${IMPORT_AGAIN}`);
         return 1;
       }
-      if (!ended && !asJson) print(`The report ended before its summary. ${IMPORT_AGAIN}`);
-      return complete ? 0 : 1;
+      if (last !== undefined && 'summary' in last) return last.refused === 0 ? 0 : 1;
+      // A stop was said in its line above; a report that just ends was cut off on its way.
+      if (!asJson && (last === undefined || !('error' in last))) print(`The report ended before its summary. ${IMPORT_AGAIN}`);
+      return 1;
     }
     case 'keys create': {
       const key = await client.createApiKey({ isAdmin: command.admin, ...(command.name === undefined ? {} : { name: command.name }) });
