@@ -1,7 +1,7 @@
 // The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
 // and a printout, a table for people or the server's JSON for scripts.
 import { open } from 'node:fs/promises';
-import { CurtApiError, NotCurtError, type CurtClient, type ImportReportLine, type Link, type ListFilter } from '../client/curt-client.ts';
+import { CurtApiError, ImportCutOffError, NotCurtError, type CurtClient, type ImportReportLine, type Link, type ListFilter } from '../client/curt-client.ts';
 import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 
@@ -136,9 +136,9 @@ export async function runClientCommand(
       if (io.open === undefined) throw new Error('curt import needs a way to open files');
       const file = await io.open(command.file);
       const report = client.importLinks(file, { type: command.type, ...(command.format === undefined ? {} : { format: command.format }) });
-      // A whole report ends with its summary, or with the reason the server stopped. Exit 0 only when
-      // every row is there now (created, or there already), so that a script sees a refused row, an
-      // import the server stopped, and a report cut off before its end.
+      // The client ends the report with its summary or the server's reason to stop, or throws
+      // ImportCutOffError. Exit 0 only when every row is there now (created, or there already), so
+      // that a script sees a refused row, an import the server stopped, and a report cut off.
       let last: ImportReportLine | undefined;
       try {
         for await (const line of report) {
@@ -149,17 +149,14 @@ export async function runClientCommand(
           else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
         }
       } catch (err) {
-        // Before the first line the server has not answered (refused, unreachable): described as any
-        // call's failure is. After it, the report was cut off (a reset, a line cut in half); with
-        // --json, standard output stays the report's lines and the failure goes to stderr.
-        if (last === undefined || asJson) throw err;
-        print(`The report was cut off (${(err as Error).message}). ${IMPORT_AGAIN}`);
+        // With --json, standard output stays the report's lines and the failure goes to stderr
+        // (describeFailure). The server's refusal of the request, before any line, is any call's failure.
+        if (asJson || !(err instanceof ImportCutOffError)) throw err;
+        print(`${err.reason === null ? 'The report ended before its summary.' : `The report was cut off (${err.reason}).`} ${IMPORT_AGAIN}`);
         return 1;
       }
-      if (last !== undefined && 'summary' in last) return last.refused === 0 ? 0 : 1;
-      // A stop was said in its line above; a report that just ends was cut off on its way.
-      if (!asJson && (last === undefined || !('error' in last))) print(`The report ended before its summary. ${IMPORT_AGAIN}`);
-      return 1;
+      // A stop was said in its line above.
+      return last !== undefined && 'summary' in last && last.refused === 0 ? 0 : 1;
     }
     case 'keys create': {
       const key = await client.createApiKey({ isAdmin: command.admin, ...(command.name === undefined ? {} : { name: command.name }) });
@@ -232,6 +229,9 @@ export function describeFailure(err: unknown, server: string): Failure | null {
   if (err instanceof CurtApiError) {
     const hint = err.status === 401 ? ' Pass --api-key or set CURT_API_KEY.' : err.status === 403 ? ' This needs an admin key.' : '';
     return { exitCode: 1, message: `${err.message.replace(/\.$/, '')} (${err.code}, HTTP ${err.status}).${hint}`, problem: err.problem };
+  }
+  if (err instanceof ImportCutOffError) {
+    return { exitCode: 1, message: `${err.message}. ${IMPORT_AGAIN}`, problem: { code: 'import_cut_off', detail: err.message, lines: err.lines } };
   }
   if (err instanceof NotCurtError) {
     return {

@@ -246,6 +246,29 @@ export class NotCurtError extends Error {
   }
 }
 
+/**
+ * `importLinks`' report ended before its last line (the summary, or the reason the server stopped):
+ * the connection failed part way (`cause`), a line came cut in half (`cause`: the parse error), or
+ * the answer just ended. The rows reported so far (`lines`) are as reported; of the rest nothing is
+ * known. Importing the same file again goes on: the rows already imported are then reported as
+ * there already.
+ */
+export class ImportCutOffError extends Error {
+  /** The failure's message, or null when the answer just ended. */
+  readonly reason: string | null;
+
+  constructor(
+    /** Report lines received before the cut. */
+    readonly lines: number,
+    cause?: unknown,
+  ) {
+    const reason = cause === undefined ? null : cause instanceof Error ? cause.message : 'an unknown failure';
+    super(`the import's report was cut off after ${lines} ${lines === 1 ? 'line' : 'lines'}, before its summary (${reason ?? 'it ended'})`, cause === undefined ? undefined : { cause });
+    this.name = 'ImportCutOffError';
+    this.reason = reason;
+  }
+}
+
 /** One link of `GET /urls/export` (NDJSON): the CSV's columns, typed. */
 export interface ExportedLink {
   short_code: string;
@@ -322,6 +345,8 @@ export interface CurtClient {
   /**
    * Sends a file (text, or a stream such as fs.createReadStream's) to `POST /urls/import` and yields
    * the report as it comes: a line per row, then the summary (or, should the import stop, an error).
+   * Its last line is always one of those two: a report that breaks off before it throws
+   * `ImportCutOffError` (the server's refusal of the request, before any line, throws as any call's).
    */
   importLinks(file: string | Blob | AsyncIterable<Uint8Array> | ReadableStream<Uint8Array>, options?: ImportOptions): AsyncGenerator<ImportReportLine>;
   /** The short URL as a QR code image: SVG (default) or PNG `size` pixels wide. */
@@ -447,7 +472,29 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     async *importLinks(file, opts = {}) {
       const qs = opts.format === undefined ? '' : `?format=${opts.format}`;
       const type = opts.type === 'ndjson' ? 'application/x-ndjson' : 'text/csv; charset=utf-8';
-      yield* jsonLines<ImportReportLine>(await stream('POST', `/urls/import${qs}`, { data: file, type }));
+      const report = jsonLines<ImportReportLine>(await stream('POST', `/urls/import${qs}`, { data: file, type }));
+      // A whole report ends with its summary or with the server's reason to stop; anything short of
+      // that is said here, once, rather than left to each caller to notice (docs/import-export.md).
+      let lines = 0;
+      let last: ImportReportLine | undefined;
+      try {
+        for (;;) {
+          let next: IteratorResult<ImportReportLine>;
+          try {
+            next = await report.next();
+          } catch (err) {
+            throw new ImportCutOffError(lines, err);
+          }
+          if (next.done === true) break;
+          lines += 1;
+          last = next.value;
+          yield next.value;
+        }
+      } finally {
+        // A caller that stops reading early: the rest of the answer is not wanted (stream() cancels it).
+        await report.return(undefined);
+      }
+      if (last === undefined || !('summary' in last || 'error' in last)) throw new ImportCutOffError(lines);
     },
     shorten(url, opts = {}) {
       return call<Link>('POST', '/urls', {

@@ -450,6 +450,20 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
       'The import stopped: Its report ended before the summary. The rows before it are done; import the same file again to go on.',
     );
     await until(async () => /The import stopped part way\./.test((await page.getByTestId('live').textContent()) ?? ''), 5000, 'the live region to announce the stop');
+
+    // Cut in the middle of a line: the refused row before the cut is still shown, with the reason.
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await page.unroute('**/urls/import');
+    await page.route('**/urls/import', (route) =>
+      route.fulfill({ status: 200, contentType: 'application/x-ndjson', body: '{"row":1,"status":"refused","reason":"not a URL (invalid_url)"}\n{"row":2,"sta' }),
+    );
+    await importThroughPage(page, twoRowFile('brcut2'));
+    await until(async () => ((await report.getByRole('alert').textContent()) ?? '').includes('cut off'), 5000, 'the dialog to say the report was cut off');
+    assert.equal(
+      await report.getByRole('alert').textContent(),
+      'The import stopped: Its report was cut off on its way here. The rows before it are done; import the same file again to go on.',
+    );
+    assert.deepEqual(await report.locator('tbody tr td').allTextContents(), ['1', 'not a URL (invalid_url)']);
     assert.deepEqual(await problems(), []);
   });
 

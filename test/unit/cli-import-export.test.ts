@@ -6,8 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseCommand, UsageError } from '../../src/cli/args.ts';
-import { openImportFile, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
-import { createCurtClient } from '../../src/client/curt-client.ts';
+import { describeFailure, openImportFile, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
+import { createCurtClient, CurtApiError, ImportCutOffError } from '../../src/client/curt-client.ts';
 
 const usage = (argv: string[], message: RegExp, verb: string | null) =>
   assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
@@ -134,8 +134,67 @@ test('curt import of a report cut off before its summary says so and exits 1', a
   });
 });
 
-test('curt import with --json prints only the report\'s lines, and exits 1 for a report cut off before its summary', async () => {
-  assert.deepEqual(await importAgainst([REPORT[0] as object], ['--json']), { printed: [JSON.stringify(REPORT[0])], exitCode: 1 });
+test('curt import with --json prints only the report\'s lines; a report cut off before its summary is thrown, to be told on stderr as import_cut_off with exit code 1', async () => {
+  const printed: string[] = [];
+  const { client } = fakeServer(ndjson([REPORT[0] as object]), 'application/x-ndjson');
+  const run = runClientCommand(parseCommand(['import', 'links.csv', '--json']) as ClientCommand, client, (t) => printed.push(t), Date.now, { open: fileOf(FILE) });
+  const thrown = await run.then(
+    () => assert.fail('a cut-off report must not end as a whole one'),
+    (err: unknown) => err,
+  );
+  assert.deepEqual(printed, [JSON.stringify(REPORT[0])], 'standard output: the report\'s lines only');
+  assert.ok(thrown instanceof ImportCutOffError && thrown.lines === 1 && thrown.cause === undefined, String(thrown));
+  const failure = describeFailure(thrown, 'http://cu.rt');
+  assert.equal(failure?.exitCode, 1);
+  assert.deepEqual(failure?.problem, { code: 'import_cut_off', detail: "the import's report was cut off after 1 line, before its summary (it ended)", lines: 1 });
+});
+
+test('the client\'s importLinks: a report ends with its summary or the server\'s stop, else ImportCutOffError after the lines it gave; a refusal before any line is the server\'s error', async () => {
+  const read = async (body: string | ReadableStream<Uint8Array>) => {
+    const lines: unknown[] = [];
+    try {
+      for await (const line of fakeServer(body, 'application/x-ndjson').client.importLinks(FILE)) lines.push(line);
+      return { lines, thrown: null };
+    } catch (err) {
+      return { lines, thrown: err };
+    }
+  };
+  assert.deepEqual(await read(ndjson(REPORT)), { lines: REPORT, thrown: null }, 'whole: every line, nothing thrown');
+  const stopped = [REPORT[0] as object, { error: { code: 'dependency_down', detail: 'The database is not answering.' } }];
+  assert.deepEqual(await read(ndjson(stopped)), { lines: stopped, thrown: null }, 'stopped by the server: its reason is the last line');
+
+  const ended = await read(ndjson(REPORT.slice(0, 2)));
+  assert.deepEqual(ended.lines, REPORT.slice(0, 2));
+  assert.ok(ended.thrown instanceof ImportCutOffError && ended.thrown.lines === 2 && ended.thrown.cause === undefined, String(ended.thrown));
+  const empty = await read('');
+  assert.ok(empty.thrown instanceof ImportCutOffError && empty.thrown.lines === 0, 'an empty answer is no report');
+  const halfLine = await read(`${ndjson([REPORT[0] as object])}{"row":2,"sta`);
+  assert.ok(halfLine.thrown instanceof ImportCutOffError && halfLine.thrown.lines === 1 && halfLine.thrown.cause instanceof SyntaxError, 'a line cut in half');
+  const failed = await read(cutOff([REPORT[0] as object]));
+  assert.ok(failed.thrown instanceof ImportCutOffError && failed.thrown.lines === 1 && (failed.thrown.cause as Error).message === 'terminated', 'the connection failed part way');
+  assert.match(failed.thrown.message, /cut off after 1 line, before its summary \(terminated\)/);
+
+  // A caller that stops reading early: no error, and the rest of the answer is cancelled, not read.
+  let cancelled = false;
+  const endless = new ReadableStream<Uint8Array>({
+    pull: (controller) => controller.enqueue(new TextEncoder().encode(ndjson([REPORT[0] as object]))),
+    cancel: () => {
+      cancelled = true;
+    },
+  });
+  for await (const line of fakeServer(endless, 'application/x-ndjson').client.importLinks(FILE)) {
+    assert.deepEqual(line, REPORT[0]);
+    break;
+  }
+  assert.equal(cancelled, true, 'the answer is cancelled when the caller stops');
+
+  const refusing = createCurtClient({
+    baseUrl: 'http://cu.rt',
+    fetch: async () => new Response(JSON.stringify({ type: 'about:blank', title: 'Unauthorized', status: 401, code: 'unauthorized', detail: 'An API key is required.' }), { status: 401, headers: { 'content-type': 'application/problem+json' } }),
+  });
+  await assert.rejects(async () => {
+    for await (const _ of refusing.importLinks(FILE)) assert.fail('no line');
+  }, (err: unknown) => err instanceof CurtApiError && err.status === 401);
 });
 
 test('curt import of a report whose connection fails part way says so and exits 1; with --json the failure is thrown to be told on stderr', async () => {

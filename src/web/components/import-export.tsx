@@ -3,7 +3,7 @@
 // /urls/export could not send the key. The import sends the File itself (browsers stream a request
 // body over HTTP/2 only) and reads the report as it comes: the summary, and each refused row's reason.
 import { useId, useState } from 'preact/hooks';
-import type { ImportReportRow, ImportSummary } from '../../client/curt-client.ts';
+import { ImportCutOffError, type ImportReportRow, type ImportSummary } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { formatNumber } from '../format.ts';
 import { useSession } from '../state.ts';
@@ -64,13 +64,18 @@ export function ImportExport({ onImported }: { onImported: () => void }) {
     const result: Outcome = { summary: null, refused: [], refusedTotal: 0, stopped: null };
     try {
       const type = /\.(ndjson|jsonl)$/i.test(file.name) ? 'ndjson' : 'csv';
-      for await (const line of session.client.importLinks(file, { type })) {
-        if ('summary' in line) result.summary = line;
-        else if ('error' in line) result.stopped = line.error.detail ?? line.error.code;
-        else if (line.status === 'refused' && result.refusedTotal++ < MAX_SHOWN) result.refused.push(line);
+      try {
+        for await (const line of session.client.importLinks(file, { type })) {
+          if ('summary' in line) result.summary = line;
+          else if ('error' in line) result.stopped = line.error.detail ?? line.error.code;
+          else if (line.status === 'refused' && result.refusedTotal++ < MAX_SHOWN) result.refused.push(line);
+        }
+      } catch (err) {
+        // Cut off on its way here: what came before it is shown, with the reason. Anything else (the
+        // server refused the file, could not be reached) is the dialog's error.
+        if (!(err instanceof ImportCutOffError)) throw err;
+        result.stopped = err.reason === null ? 'Its report ended before the summary.' : 'Its report was cut off on its way here.';
       }
-      // Neither a summary nor the server's reason to stop: the report was cut off on its way here.
-      if (result.summary === null && result.stopped === null) result.stopped = 'Its report ended before the summary.';
       setOutcome(result);
       session.announce(result.summary === null ? 'The import stopped part way.' : `Imported. ${summaryText(result.summary)}`);
       onImported();
