@@ -209,6 +209,15 @@ describe('PgLinkStore', () => {
     assert.equal((await store.findByCode('abcdef')), null);
   });
 
+  test('lookups of one turn share a query: a code holding quotes, a backslash, a comma or braces finds nothing and spoils no neighbour', async () => {
+    const a = await store.insert(link({ code: 'lkpOne' }));
+    const odd = ['a"b', 'c\\d', 'e,f', '{g}', 'NULL', ''];
+    const [found, ...rest] = await Promise.all([store.findRedirect('lkpOne'), ...odd.map((code) => store.findRedirect(code)), store.findByCode('lkpOne')]);
+    assert.equal(found?.id, a.id);
+    assert.deepEqual(rest.slice(0, odd.length), odd.map(() => null));
+    assert.equal((rest.at(-1) as { id: number } | null)?.id, a.id);
+  });
+
   test('the schema refuses a url over 2048 characters and a code over 10 (not as CodeExists)', async () => {
     const long = `https://example.com/${'a'.repeat(2048)}`;
     await assert.rejects(store.insert(link({ url: long })), (err: unknown) => !(err instanceof CodeExists));
