@@ -66,11 +66,22 @@ async function main(argv: string[], env: Env): Promise<number | null> {
 }
 
 async function runClient(command: ClientCommand, env: Env): Promise<number> {
-  const { server, apiKey } = loadCliConfig({
-    ...env,
-    ...(command.client.server === undefined ? {} : { CURT_SERVER: command.client.server }),
-    ...(command.client.apiKey === undefined ? {} : { CURT_API_KEY: command.client.apiKey }),
-  });
+  let config: ReturnType<typeof loadCliConfig>;
+  try {
+    config = loadCliConfig({
+      ...env,
+      ...(command.client.server === undefined ? {} : { CURT_SERVER: command.client.server }),
+      ...(command.client.apiKey === undefined ? {} : { CURT_API_KEY: command.client.apiKey }),
+    });
+  } catch (error) {
+    // A server address that is no URL is wrong usage (exit 2), found before any request; named as
+    // the user gave it, the flag or the variable.
+    if (!(error instanceof ConfigError)) throw error;
+    const given = command.client.server === undefined ? 'CURT_SERVER' : '--server';
+    for (const problem of error.problems) err(`curt: ${problem.replace(/^Invalid configuration: /, '').replace(/^CURT_SERVER\b/, given)}`);
+    return 2;
+  }
+  const { server, apiKey } = config;
   const client = createCurtClient({ baseUrl: server, ...(apiKey === null ? {} : { apiKey }) });
   try {
     return await runClientCommand(command, client, out, Date.now, {
@@ -102,7 +113,10 @@ main(process.argv.slice(2), process.env).then(
   },
   (error: unknown) => {
     if (error instanceof ConfigError) err(error.message);
-    else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') err(`curt: ${(error as Error).message}; choose another port with --port or PORT`);
+    else if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      const metrics = (error as { setting?: string }).setting === 'METRICS_PORT';
+      err(`curt: ${(error as Error).message}; choose another port with ${metrics ? 'METRICS_PORT (the metrics listener), or METRICS_PORT=off' : '--port or PORT'}`);
+    }
     else err(`curt: ${(error as Error).message}`);
     // A server that failed half-way may hold timers and files open: end here, not when they close.
     process.exit(1);

@@ -335,7 +335,7 @@ export interface KgsConfig {
   shutdownDrainMs: number;
 }
 
-export function loadKgsConfig(env: Env): KgsConfig {
+export function loadKgsConfig(env: Env, defaults: ProcessDefaults = {}): KgsConfig {
   const r = new Reader(env);
   const lowWatermark = r.int('KGS_POOL_LOW_WATERMARK', 10_000, 0, 10_000_000);
   const target = r.int('KGS_POOL_TARGET', 50_000, 1, 10_000_000);
@@ -356,7 +356,7 @@ export function loadKgsConfig(env: Env): KgsConfig {
       emptyWaitMs: r.optional('KGS_EMPTY_WAIT_MS') === null ? null : r.int('KGS_EMPTY_WAIT_MS', 0, 0, 60_000),
     },
     shutdownTimeoutMs,
-    shutdownDrainMs: readShutdownDrain(r, shutdownTimeoutMs),
+    shutdownDrainMs: readShutdownDrain(r, shutdownTimeoutMs, defaults.shutdownDrainMs),
   };
   return r.done(config);
 }
@@ -366,10 +366,16 @@ function readShutdownTimeout(r: Reader): number {
   return r.int('SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000);
 }
 
+/** Defaults a process kind has of its own, where they cannot be a fixed text (they depend on another variable). */
+export interface ProcessDefaults {
+  /** SHUTDOWN_DRAIN_MS when unset, before the cap at half of SHUTDOWN_TIMEOUT_MS (default 5000). */
+  shutdownDrainMs?: number;
+}
+
 /** Part of the shutdown: the drain must leave time to finish requests and write clicks. */
-function readShutdownDrain(r: Reader, shutdownTimeoutMs: number): number {
+function readShutdownDrain(r: Reader, shutdownTimeoutMs: number, preferredMs = 5000): number {
   // Unset, it is at most half the shutdown time, so a short SHUTDOWN_TIMEOUT_MS alone stays valid.
-  const drainMs = r.int('SHUTDOWN_DRAIN_MS', Math.min(5000, Math.floor(shutdownTimeoutMs / 2)), 0, 600_000);
+  const drainMs = r.int('SHUTDOWN_DRAIN_MS', Math.min(preferredMs, Math.floor(shutdownTimeoutMs / 2)), 0, 600_000);
   if (drainMs >= shutdownTimeoutMs) r.problems.push(`SHUTDOWN_DRAIN_MS must be less than SHUTDOWN_TIMEOUT_MS (got ${drainMs} >= ${shutdownTimeoutMs})`);
   return drainMs;
 }
@@ -415,7 +421,7 @@ export interface UrlServiceConfig {
   shutdownDrainMs: number;
 }
 
-export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
+export function loadUrlServiceConfig(env: Env, defaults: ProcessDefaults = {}): UrlServiceConfig {
   const r = new Reader(env);
   const port = r.int('PORT', 8080, 0, 65_535);
   const publicBaseUrl = r.url('PUBLIC_BASE_URL', `http://localhost:${port}`, ['http:', 'https:']).replace(/\/+$/, '');
@@ -458,7 +464,7 @@ export function loadUrlServiceConfig(env: Env): UrlServiceConfig {
     },
     trustProxy: r.trustProxy('TRUST_PROXY'),
     shutdownTimeoutMs,
-    shutdownDrainMs: readShutdownDrain(r, shutdownTimeoutMs),
+    shutdownDrainMs: readShutdownDrain(r, shutdownTimeoutMs, defaults.shutdownDrainMs),
   };
   return r.done(config);
 }
@@ -495,8 +501,6 @@ const SERVE_DEFAULTS: Record<string, string> = {
   HOST: '127.0.0.1',
   LOG_LEVEL: 'warn',
   ALLOW_ANONYMOUS: 'true',
-  // One person at a terminal: Ctrl-C should not wait long for a browser's idle connection.
-  SHUTDOWN_DRAIN_MS: '1000',
   // A smaller pool: the embedded database fills it at first start, and one machine makes few links.
   KGS_POOL_LOW_WATERMARK: '1000',
   KGS_POOL_TARGET: '5000',
@@ -516,8 +520,11 @@ export function loadServeConfig(env: Env): ServeConfig {
   const given = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''));
   // Without KGS_URL no token is ever sent or checked, so none is required.
   const merged = { ...SERVE_DEFAULTS, ...(remoteKgs ? {} : { KGS_TOKEN: 'unused-in-process' }), ...given };
-  const service = r.include(() => loadUrlServiceConfig(merged));
-  const kgs = r.include(() => loadKgsConfig(merged));
+  // One person at a terminal: Ctrl-C should not wait long for a browser's idle connection. Not in
+  // SERVE_DEFAULTS: a default there counts as given, and would escape the cap at half the shutdown time.
+  const defaults: ProcessDefaults = { shutdownDrainMs: 1000 };
+  const service = r.include(() => loadUrlServiceConfig(merged, defaults));
+  const kgs = r.include(() => loadKgsConfig(merged, defaults));
   // A replica of the embedded database cannot exist: refused rather than silently unused.
   if (databaseUrl === null && r.optional('DATABASE_READ_URL') !== null) r.problems.push('DATABASE_READ_URL needs DATABASE_URL: the embedded database (PGlite) has no replica');
   r.done(null);

@@ -41,7 +41,8 @@ export async function startMetricsServer(options: { host: string; port: number; 
   );
   server.keepAliveTimeout = timeouts.keepAliveMs;
   server.listen({ host: options.host, port: options.port });
-  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(err as Error))]);
+  // A port in use is said with the setting that chose it (METRICS_PORT), not the main port's.
+  await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(Object.assign(err as Error, { setting: 'METRICS_PORT' })))]);
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   return {

@@ -5,9 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ROOT } from '../support/processes.ts';
@@ -15,6 +17,8 @@ import { PERSON } from '../support/user-agents.ts';
 
 const run = promisify(execFile);
 const ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+/** For `curt serve`: any free metrics port, not 9464, which another run on this machine may hold. */
+const SERVE_ENV = { METRICS_PORT: '0' };
 
 interface Started {
   child: ChildProcess;
@@ -25,7 +29,7 @@ interface Started {
 /** `curt serve` on any free port with DATA_DIR `dir`, started through `sh` with umask 022. */
 function curtServe(dir: string, extraEnv: Record<string, string> = {}): Started {
   const command = `umask 022; exec "${process.execPath}" bin/curt.mjs serve --port 0 --data-dir "${dir}"`;
-  const child = spawn('sh', ['-c', command], { cwd: ROOT, env: { ...ENV, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', command], { cwd: ROOT, env: { ...ENV, ...SERVE_ENV, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -120,4 +124,34 @@ test('curt serve refuses a data folder that other users can write, in one line',
   t.after(() => clearTimeout(timer));
   assert.equal(await server.exited, 1, server.output());
   assert.equal(server.output(), `curt: refusing to use DATA_DIR ${dir}: other users can write to it (mode 777); run \`chmod 700 ${dir}\`\n`);
+});
+
+test('a server address that is no http(s) URL is wrong usage: one line naming the flag or the variable as given, exit 2, before any request', async () => {
+  const byVariable = await curtCli(['list'], { CURT_SERVER: 'ftp://x' });
+  assert.deepEqual(byVariable, { code: 2, stdout: '', stderr: 'curt: CURT_SERVER must be a URL starting with http:// or https://\n' });
+  const byFlag = await curtCli(['list', '--server', 'http://a b'], { CURT_SERVER: 'http://127.0.0.1:1' });
+  assert.deepEqual(byFlag, { code: 2, stdout: '', stderr: 'curt: --server must be a URL starting with http:// or https://\n' });
+});
+
+test('a metrics port in use stops curt serve with exit 1 and one line naming METRICS_PORT, every time', async (t) => {
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+  const root = await mkdtemp(join(tmpdir(), 'curt-serve-metrics-'));
+  t.after(async () => {
+    taken.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  const port = String((taken.address() as AddressInfo).port);
+  // Four starts: the failing start closes the embedded database while its expiry sweep may be
+  // running a statement, and before, about half of them ended with status 0 and said nothing.
+  // Its output goes to a file, as a shell redirection would (how the silent exit was seen).
+  for (let run = 1; run <= 4; run++) {
+    const output = join(root, `output-${run}`);
+    const command = `exec "${process.execPath}" bin/curt.mjs serve --port 0 --data-dir "${join(root, `data-${run}`)}" > "${output}" 2>&1`;
+    const child = spawn('sh', ['-c', command], { cwd: ROOT, env: { ...ENV, METRICS_PORT: port }, stdio: 'ignore' });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    const said = await readFile(output, 'utf8');
+    assert.equal(code, 1, `run ${run}: ${said}`);
+    assert.match(said, new RegExp(`curt: listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}; choose another port with METRICS_PORT \\(the metrics listener\\), or METRICS_PORT=off\\n`), `run ${run}`);
+  }
 });

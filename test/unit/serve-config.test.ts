@@ -16,6 +16,19 @@ test('with no variables at all, serve keeps everything on this machine and lets 
   assert.equal(config.pool.reuseCooldownS, 30 * 24 * 3600);
 });
 
+test('serve drains for 1 s by default, at most half of a short SHUTDOWN_TIMEOUT_MS, and takes SHUTDOWN_DRAIN_MS as given', () => {
+  const drains = (env: Record<string, string>) => {
+    const config = loadServeConfig(env);
+    return [config.service.shutdownDrainMs, config.service.shutdownTimeoutMs];
+  };
+  assert.deepEqual(drains({ SHUTDOWN_TIMEOUT_MS: '1000' }), [500, 1000], 'a 1 s shutdown alone is valid: it drains for half of it');
+  assert.deepEqual(drains({ SHUTDOWN_TIMEOUT_MS: '600' }), [300, 600]);
+  assert.deepEqual(drains({ SHUTDOWN_TIMEOUT_MS: '1500' }), [750, 1500]);
+  assert.deepEqual(drains({ SHUTDOWN_TIMEOUT_MS: '30000' }), [1000, 30_000]);
+  assert.deepEqual(drains({ SHUTDOWN_TIMEOUT_MS: '30000', SHUTDOWN_DRAIN_MS: '8000' }), [8000, 30_000]);
+  assert.throws(() => loadServeConfig({ SHUTDOWN_TIMEOUT_MS: '1000', SHUTDOWN_DRAIN_MS: '1000' }), (err: unknown) => err instanceof ConfigError && /SHUTDOWN_DRAIN_MS must be less than SHUTDOWN_TIMEOUT_MS/.test(err.message));
+});
+
 test('DATABASE_URL, REDIS_URL and KGS_URL each switch one part; set values beat the serve defaults', () => {
   const pgOnly = loadServeConfig({ DATABASE_URL: 'postgres://u:p@db:5432/curt' });
   assert.deepEqual([pgOnly.databaseUrl, pgOnly.redisUrl, pgOnly.kgsUrls], ['postgres://u:p@db:5432/curt', null, null]);

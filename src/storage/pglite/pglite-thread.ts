@@ -55,6 +55,7 @@ export async function openPgliteThread(dir: string | null): Promise<PgliteThread
   const pending = new Map<number, { resolve: (rows: unknown[]) => void; reject: (err: Error) => void }>();
   let nextId = 1;
   let stopped: Error | null = null;
+  let closing = false;
 
   // The first message says whether the database opened; `once` rejects if the thread fails first.
   try {
@@ -77,8 +78,9 @@ export async function openPgliteThread(dir: string | null): Promise<PgliteThread
     const waiter = pending.get(reply.id);
     if (waiter === undefined) return;
     pending.delete(reply.id);
-    // The thread keeps the process alive only while an answer is awaited, as a socket would.
-    if (pending.size === 0) worker.unref();
+    // The thread keeps the process alive only while an answer is awaited, as a socket would; and
+    // while it closes (close()).
+    if (pending.size === 0 && !closing) worker.unref();
     if (reply.error !== undefined) waiter.reject(toError(reply.error));
     else waiter.resolve(reply.rows ?? []);
   });
@@ -133,6 +135,11 @@ export async function openPgliteThread(dir: string | null): Promise<PgliteThread
   return {
     runner,
     async close() {
+      // Held until the thread has exited: unreferenced, a thread still finishing a statement sent
+      // meanwhile (the expiry sweep's) let the event loop run empty while terminate() was awaited,
+      // and the process ended there with status 0, whatever its caller meant to do or say next.
+      closing = true;
+      worker.ref();
       if (stopped === null) await exclusive(() => send({ text: '', close: true }));
       await worker.terminate();
     },
