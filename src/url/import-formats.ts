@@ -87,7 +87,16 @@ function parseDate(text: string): Date | null {
   // YOURLS and SQL dumps write "2024-01-31 12:00:00" (UTC here): read it as ISO 8601.
   const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? null : date;
+  if (Number.isNaN(date.getTime())) return null;
+  // V8 rolls a day the month lacks over into the next (2030-02-30 is 2 March); POST /urls refuses it.
+  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
+  if (day !== null) {
+    const [year, month, dayOfMonth] = [Number(day[1]), Number(day[2]), Number(day[3])];
+    const calendar = new Date(0);
+    calendar.setUTCFullYear(year, month - 1, dayOfMonth);
+    if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== dayOfMonth) return null;
+  }
+  return date;
 }
 
 /** A record (field name → value) as a row to import. */

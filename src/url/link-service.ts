@@ -17,6 +17,7 @@ import {
 import { isPostgresUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
 import { isReservedCode } from '../core/reserved.ts';
+import { isStorableTime, STORABLE_RANGE } from '../core/storable-dates.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
@@ -452,6 +453,10 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       const owned = await findOwned(code, principal, 'manage');
       if (patch.expiresAt != null && patch.expiresAt.getTime() - now().getTime() > MAX_EXPIRY_MS) {
         throw new InvalidRequest('The expiry must be within 100 years.', 'invalid_expiry');
+      }
+      // A past expiry is allowed (the link expires at once), but not one the database cannot hold.
+      if (patch.expiresAt != null && !isStorableTime(patch.expiresAt.getTime())) {
+        throw new InvalidRequest(`expires_at must be a date-time ${STORABLE_RANGE}.`, 'invalid_expiry');
       }
       if (patch.maxVisits != null) checkVisitLimit(patch.maxVisits);
       // A new target passes the same checks as at creation (no loop, not blocked), normalised alike.

@@ -113,6 +113,25 @@ describe('tags and GET /urls sorting and filters', () => {
     assertBadRequest(await list('?expires_after=2030-01-01T00:00:00Z&expires_before=2029-01-01T00:00:00Z'), 'reversed expiry range');
   });
 
+  test('a date the database cannot hold (year 0000, or 0001 that is year 0 in UTC) and a forged last-click cursor are 400s, not 500s: listing, PATCH, analytics', async () => {
+    for (const name of ['created_after', 'created_before', 'expires_after', 'expires_before']) {
+      assertBadRequest(await list(`?${name}=0000-01-01T00:00:00Z`), `${name} in year 0000`, new RegExp(`${name} must be a date-time from the year 0001 to 9999`));
+    }
+    assertBadRequest(await list(`?created_after=${encodeURIComponent('0001-01-01T00:30:00+01:00')}`), 'year 0 once in UTC');
+    assert.equal((await list('?created_after=0001-01-01T00:00:00Z')).statusCode, 200, 'the first moment of year 1 is a bound');
+    for (const order of ['desc', 'asc']) {
+      const forged = Buffer.from(`v1.last_click.${order}.9999999999999999.1`).toString('base64url');
+      assertBadRequest(await list(`?sort=last_click&order=${order}&cursor=${forged}`), `forged ${order} cursor`, /cursor is not valid/);
+    }
+    const code = codes.a ?? '';
+    const patched = await svc.app.inject({ method: 'PATCH', url: `/urls/${code}`, headers: user, payload: { expires_at: '0000-01-01T00:00:00Z' } });
+    assert.equal(patched.statusCode, 400, patched.body);
+    assert.equal(patched.json<{ code: string }>().code, 'invalid_expiry');
+    for (const range of ['from=0000-01-01&to=0000-01-02', 'to=0000-01-01', 'to=0001-01-05']) {
+      assertBadRequest(await svc.app.inject({ url: `/urls/${code}/analytics?${range}`, headers: user }), `analytics ${range}`, /from and to must be days from the year 0001 to 9999/);
+    }
+  });
+
   test('the cursor walks every sort page by page; used with another sort or order it is 400', async () => {
     for (const query of ['', '?order=asc', '?sort=clicks', '?sort=clicks&order=asc', '?sort=last_click', '?sort=last_click&order=asc']) {
       const whole = await listCodes(query);

@@ -67,6 +67,28 @@ test('the generic fixture: columns in any order, extra columns ignored, BOM, quo
   assert.deepEqual(rows[5], { row: 6, url: 'https://a.example.com/q?x=1,2' });
 });
 
+test('expires_at: a day the month lacks is refused, not rolled over into the next month; real days in every spelling read', async () => {
+  const sheet = [
+    'url,expires_at',
+    'https://e.example/1,2030-02-30',
+    'https://e.example/2,2030-02-29T12:00:00Z',
+    'https://e.example/3,2031-04-31 08:00:00',
+    'https://e.example/4,2028-02-29',
+    'https://e.example/5,2030-12-31 23:59:59',
+    'https://e.example/6,2030-06-15T10:00:00+02:00',
+    '',
+  ].join('\n');
+  const rows = strip(await collect(readCsvImport(chunked(sheet, 64), null)));
+  assert.deepEqual(rows, [
+    { row: 1, refused: 'expires_at is not a date-time: 2030-02-30.' },
+    { row: 2, refused: 'expires_at is not a date-time: 2030-02-29T12:00:00Z.' },
+    { row: 3, refused: 'expires_at is not a date-time: 2031-04-31 08:00:00.' },
+    { row: 4, url: 'https://e.example/4', expiresAt: '2028-02-29T00:00:00.000Z' },
+    { row: 5, url: 'https://e.example/5', expiresAt: '2030-12-31T23:59:59.000Z' },
+    { row: 6, url: 'https://e.example/6', expiresAt: '2030-06-15T08:00:00.000Z' },
+  ]);
+});
+
 test("Kutt's fixture: target and address read, password-protected and banned links refused", async () => {
   const rows = await collect(readCsvImport(createReadStream('test/fixtures/kutt-links.csv'), null));
   assert.deepEqual(strip(rows).slice(0, 2), [

@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../../core/http-app.ts';
 import { InvalidRequest } from '../../core/errors.ts';
+import { isStorableTime, STORABLE_RANGE } from '../../core/storable-dates.ts';
 import type { AnalyticsQuery } from '../../storage/link-store.ts';
 import type { LinkService } from '../link-service.ts';
 import { encodeCursor, parseListQuery } from './list-query.ts';
@@ -44,6 +45,8 @@ export function analyticsQuery(query: { from?: string; to?: string; top?: string
   const from = query.from === undefined ? to - (DEFAULT_RANGE_DAYS - 1) * DAY_MS : dayMs(query.from);
   if (from === null) throw new InvalidRequest(`from is not a calendar day: ${query.from}.`);
   if (from > to) throw new InvalidRequest('from must not be after to.');
+  // `from` may be a default 89 days before `to`: both are checked, whichever was given.
+  if (!isStorableTime(from) || !isStorableTime(to)) throw new InvalidRequest(`from and to must be days ${STORABLE_RANGE}.`);
   if ((to - from) / DAY_MS + 1 > MAX_RANGE_DAYS) throw new InvalidRequest(`A range spans at most ${MAX_RANGE_DAYS} days.`);
   const top = query.top === undefined ? 10 : Number(query.top);
   if (top < 1 || top > 100) throw new InvalidRequest('top must be from 1 to 100.');

@@ -1,6 +1,7 @@
 // GET /urls's query string as ListOptions: the filters, the sort, and the opaque cursor that carries
 // the previous page's position and pins the sort and order it was made for.
 import { InvalidRequest } from '../../core/errors.ts';
+import { isStorableTime, STORABLE_RANGE } from '../../core/storable-dates.ts';
 import { LIST_SORTS, listPosition, type LinkRecord, type ListOptions, type ListOrder, type ListPosition, type ListSort } from '../../storage/link-store.ts';
 import { MAX_TAGS, normaliseTags } from '../tags.ts';
 
@@ -42,6 +43,8 @@ export function decodeCursor(cursor: string, sort: ListSort, order: ListOrder): 
     throw new InvalidRequest(`cursor belongs to sort=${cursorSort} order=${cursorOrder}, not sort=${sort} order=${order}: start again without a cursor.`);
   }
   if (sort === 'clicks' && keyText === '-') throw new InvalidRequest('cursor is not valid: pass next_cursor from the previous page.');
+  // A last click is a moment a link could have been clicked: a forged one past Date's range was a 500.
+  if (sort === 'last_click' && keyText !== '-' && !isStorableTime(Number(keyText))) throw new InvalidRequest('cursor is not valid: pass next_cursor from the previous page.');
   const key = keyText === '-' ? null : sort === 'last_click' ? new Date(Number(keyText)) : Number(keyText);
   return { id: Number(idText), key: sort === 'created' ? null : key };
 }
@@ -51,6 +54,7 @@ function bound(value: string | undefined, name: string): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
   if (Number.isNaN(date.getTime())) throw new InvalidRequest(`${name} must be an ISO 8601 date-time.`);
+  if (!isStorableTime(date.getTime())) throw new InvalidRequest(`${name} must be a date-time ${STORABLE_RANGE}.`);
   return date;
 }
 
