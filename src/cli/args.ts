@@ -130,7 +130,8 @@ const OPTIONS = {
   admin: { type: 'boolean' },
   format: { type: 'string' },
   name: { type: 'string' },
-  events: { type: 'string' },
+  // Repeatable, as --tag is: `--events link.created --events link.deleted` kept only the last.
+  events: { type: 'string', multiple: true },
   description: { type: 'string' },
   port: { type: 'string' },
   host: { type: 'string' },
@@ -535,9 +536,9 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb, id: wholeNumber(first, '<id>', verb, 1, Number.MAX_SAFE_INTEGER), client: clientFlags(values) };
     case 'webhooks add': {
       if (values.events === undefined) throw new UsageError(`webhooks add needs --events, a comma-separated list of ${WEBHOOK_EVENTS.join(', ')}`, verb);
-      const events = values.events.split(',').map((e) => e.trim()).filter((e) => e !== '');
+      const events = [...new Set(values.events.flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== ''))];
       const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
-      if (events.length === 0 || unknown.length > 0) throw new UsageError(`--events must be a comma-separated list of ${WEBHOOK_EVENTS.join(', ')} (got "${values.events}")`, verb);
+      if (events.length === 0 || unknown.length > 0) throw new UsageError(`--events must be a comma-separated list of ${WEBHOOK_EVENTS.join(', ')} (got "${values.events.join(',')}")`, verb);
       const suggestion = suggestUrl(first);
       if (suggestion !== null) throw new UsageError(`webhooks add needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
       return { verb, url: first, events: events as WebhookEvent[], ...(values.description === undefined ? {} : { description: values.description }), client: clientFlags(values) };

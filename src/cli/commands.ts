@@ -189,7 +189,7 @@ export async function runClientCommand(
     case 'webhooks deliveries': {
       const page = await client.webhookDeliveries(command.id, { ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
       if (asJson) print(json(page));
-      else print(formatDeliveryTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt webhooks deliveries ${command.id} --cursor ${page.next_cursor}`));
+      else print(formatDeliveryTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt webhooks deliveries ${command.id}${command.limit === undefined ? '' : ` --limit ${command.limit}`} --cursor ${page.next_cursor}`));
       return 0;
     }
   }

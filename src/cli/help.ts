@@ -192,7 +192,7 @@ HELP['webhooks add'] = `Usage: curt webhooks add <url> --events EVENTS [--descri
 
 Adds a webhook endpoint for your API key and prints its signing secret (shown once). Curt POSTs
 each event to <url>, signed in the Standard Webhooks format (docs/webhooks.md).
-  --events EVENTS     comma-separated: link.created, link.updated, link.deleted, link.clicked
+  --events EVENTS     comma-separated, or the flag repeated: link.created, link.updated, link.deleted, link.clicked
   --description TEXT  a label for the endpoint
 ${CLIENT_OPTIONS}`;
 

@@ -10,7 +10,7 @@ import type { HttpTimeouts, TrustProxy } from './config.ts';
 import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
-import { answerClientError, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -189,6 +189,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // Fastify parses text/plain by default; every body of ours is JSON, so anything else is 415.
   app.removeContentTypeParser('text/plain');
   app.server.on('checkExpectation', answerUnmetExpectation);
+  app.server.on('connect', answerConnect);
   app.addSchema(ProblemSchema);
 
   // Hooks that never wait take a callback: an async hook costs every request a promise and a turn of

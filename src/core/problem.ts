@@ -111,13 +111,29 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new AppError({ status: 431, code: 'headers_too_large', title: 'The request headers are too large', detail: 'The request headers are too large.' })
         : new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'The request could not be parsed as HTTP/1.1.' });
+  answerOnSocket(socket, problem);
+  socket.destroy(error);
+}
+
+/** A problem written straight to the connection, which is then closed: for requests no route sees. */
+function answerOnSocket(socket: Socket, problem: AppError, headers = ''): void {
   const body = JSON.stringify(problemBody(problem));
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${body}`,
     );
   }
-  socket.destroy(error);
+}
+
+/**
+ * CONNECT (a proxy's tunnel): Node hands it to a 'connect' listener and, without one, closes the
+ * connection without a word. This service is no proxy: 405, and the connection closed.
+ */
+export function answerConnect(_request: IncomingMessage, socket: Socket): void {
+  if (socket.destroyed) return;
+  const problem = new AppError({ status: 405, code: 'method_not_allowed', title: 'Method not allowed', detail: 'CONNECT is not supported: this service is not a proxy.' });
+  answerOnSocket(socket, problem, 'Allow: GET, HEAD, POST, PATCH, DELETE\r\n');
+  socket.end();
 }
 
 /** Node answers an `Expect` it cannot meet (anything but 100-continue) itself, with a bare 417; this is that answer as a problem. */

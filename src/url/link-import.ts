@@ -49,6 +49,9 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
   let keys = new Set<string>();
 
   async function* flush(): AsyncGenerator<ImportReportRow> {
+    // A turn of the event loop between batches: a batch of rows refused before any query (bad URLs)
+    // does no I/O at all, and a file of them held every redirect of the process up for seconds.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const done = await importBatch(links, batch, options, now());
     batch = [];
     keys = new Set();

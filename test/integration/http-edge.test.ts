@@ -49,6 +49,25 @@ describe('request timeouts', () => {
   });
 });
 
+test('CONNECT gets 405 problem+json with Allow and the connection closed, not a connection closed without a word', async (t) => {
+  const app = await createHttpApp({ log: testLogger(), registry: createRegistry({ defaultMetrics: false }), title: 't', description: 't', version: '0', timeouts: { requestMs: 1000, headersMs: 500, keepAliveMs: 5000 } });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(() => app.close());
+  for (const target of ['example.com:443', '/urls']) {
+    const socket = connect(Number(new URL(address).port), '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+    socket.on('error', () => undefined);
+    socket.write(`CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    await once(socket, 'close');
+    assert.match(received, /^HTTP\/1\.1 405 /, target);
+    assert.match(received, /\r\nContent-Type: application\/problem\+json/i, target);
+    assert.match(received, /\r\nAllow: GET, HEAD, POST, PATCH, DELETE\r\n/, target);
+    assert.match(received, /"code":"method_not_allowed"/, target);
+  }
+});
+
 describe('what a browser finds at the root', () => {
   let svc: TestUrlService;
   before(async () => {

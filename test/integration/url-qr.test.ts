@@ -48,11 +48,15 @@ describe('QR codes of links', () => {
     assert.equal(none.statusCode, 401);
   });
 
-  test('an unknown format or size is a 400 problem', async () => {
-    for (const query of ['format=gif', 'size=abc', 'size=1']) {
+  test('an unknown format or size is a 400 problem, a size outside 64..2048 too (not clamped)', async () => {
+    for (const query of ['format=gif', 'size=abc', 'size=1', 'format=png&size=10', 'format=png&size=63', 'format=png&size=2049', 'format=png&size=9999', 'size=10']) {
       const res = await svc.app.inject({ url: `/urls/${code}/qr?${query}`, headers: user });
       assert.equal(res.statusCode, 400, query);
       assert.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8');
     }
+    assert.match((await svc.app.inject({ url: `/urls/${code}/qr?format=png&size=10`, headers: user })).json<{ detail: string }>().detail, /size must be from 64 to 2048 pixels \(got 10\)/);
+    const smallest = await svc.app.inject({ url: `/urls/${code}/qr?format=png&size=64`, headers: user });
+    assert.equal(smallest.statusCode, 200);
+    assert.equal(smallest.rawPayload.readUInt32BE(16), 64, 'the PNG is 64 pixels wide');
   });
 });

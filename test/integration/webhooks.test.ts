@@ -156,6 +156,10 @@ describe('webhooks', () => {
 
     const log = await deliveries(alice, endpoint.id);
     assert.equal(log.length, 3);
+    // A misspelt field is a 400, as on every route (it was taken as no field at all).
+    const misspelt = await service.app.inject({ method: 'GET', url: `/webhooks/${endpoint.id}/deliveries?limt=1`, headers: alice });
+    assert.equal(misspelt.statusCode, 400, misspelt.body);
+    assert.equal(misspelt.headers['content-type'], 'application/problem+json; charset=utf-8');
     for (const d of log) {
       assert.equal(d.state, 'delivered');
       assert.equal(d.attempts, 1);

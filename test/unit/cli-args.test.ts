@@ -404,6 +404,11 @@ test('curt webhooks add|list|rm|deliveries parse to their commands; unknown even
     events: ['link.created', 'link.clicked'],
     client: { json: false },
   });
+  assert.deepEqual(
+    (parseCommand(['webhooks', 'add', 'https://h.example/in', '--events', 'link.created', '--events', 'link.deleted,link.created']) as { events: string[] }).events,
+    ['link.created', 'link.deleted'],
+    '--events repeated adds up (each once), as --tag does',
+  );
   assert.equal(parseCommand(['webhooks', 'list']).verb, 'webhooks list');
   assert.deepEqual(parseCommand(['webhooks', 'rm', '7']), { verb: 'webhooks rm', id: 7, client: { json: false } });
   assert.deepEqual(parseCommand(['webhooks', 'deliveries', '7', '--limit', '5']), { verb: 'webhooks deliveries', id: 7, limit: 5, client: { json: false } });

@@ -94,6 +94,15 @@ test('curt list sends every filter and the sort as the query, and prints the nex
   assert.equal(listFlags(parseCommand(['list']) as Extract<ClientCommand, { verb: 'list' }>), '');
 });
 
+test('curt webhooks deliveries prints the next page with its --limit (it was dropped)', async () => {
+  const delivery = { id: 9, event_id: 'evt_1', type: 'link.created', state: 'delivered', attempts: 1, last_status: 204, last_error: null, next_attempt_at: null, created_at: '2026-01-01T00:00:00.000Z', delivered_at: '2026-01-01T00:00:01.000Z' };
+  const { client, asked } = recording({ items: [delivery], next_cursor: 'NEXT' });
+  const printed: string[] = [];
+  await runClientCommand(parseCommand(['webhooks', 'deliveries', '7', '--limit', '1']) as ClientCommand, client, (text) => printed.push(text));
+  assert.deepEqual(asked.map((a) => a.path), ['/webhooks/7/deliveries?limit=1']);
+  assert.ok(printed.join('').endsWith('More: curt webhooks deliveries 7 --limit 1 --cursor NEXT'), printed.join(''));
+});
+
 test('curt shorten and edit send the tags; the link and the table show them', async () => {
   const { client, asked } = recording(LINK);
   const printed: string[] = [];

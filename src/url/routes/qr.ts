@@ -3,6 +3,7 @@
 import { Type } from '@sinclair/typebox';
 import QRCode from 'qrcode';
 import { HTML_SECURITY_HEADERS, type HttpApp } from '../../core/http-app.ts';
+import { InvalidRequest } from '../../core/errors.ts';
 import type { LinkService } from '../link-service.ts';
 import { CodeParams, Problem } from './schemas.ts';
 
@@ -36,8 +37,10 @@ export function registerQrRoute(app: HttpApp, deps: QrRouteDeps): void {
       const shortUrl = `${deps.publicBaseUrl}/${link.code}`;
       // The image never changes for a code, but a deleted code may be reused: cache for a day only.
       reply.header('cache-control', 'private, max-age=86400');
+      const width = Number(request.query.size ?? 256);
+      // Said, not clamped: size=10 answered a 64-pixel image as if it were what was asked for.
+      if (width < 64 || width > 2048) throw new InvalidRequest(`size must be from 64 to 2048 pixels (got ${width}).`);
       if (request.query.format === 'png') {
-        const width = Math.min(2048, Math.max(64, Number(request.query.size ?? 256)));
         return reply.type('image/png').send(await QRCode.toBuffer(shortUrl, { type: 'png', width, margin: 2, errorCorrectionLevel: 'M' }));
       }
       const svg = await QRCode.toString(shortUrl, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });

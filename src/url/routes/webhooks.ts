@@ -61,10 +61,14 @@ export const DeliveryView = Type.Object({
   delivered_at: When,
 });
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$', description: 'The id shown by GET /webhooks' }) });
-const DeliveriesQuery = Type.Object({
-  cursor: Type.Optional(Type.String({ maxLength: 64, description: 'next_cursor of the previous page' })),
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1 to 100, default 20' })),
-});
+const DeliveriesQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ maxLength: 64, description: 'next_cursor of the previous page' })),
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1 to 100, default 20' })),
+  },
+  // Unknown fields are a 400, as on every other route: a misspelt `limt` must not pass unseen.
+  { additionalProperties: false },
+);
 
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
