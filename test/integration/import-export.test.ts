@@ -4,6 +4,8 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +14,8 @@ import { loadServeConfig } from '../../src/core/config.ts';
 import { startServe } from '../../src/serve/serve.ts';
 import { rawExchange, rawHttp, type FuzzRequest } from '../support/fuzz.ts';
 import { liveHeapUsed } from '../support/heap.ts';
-import { testLogger } from '../support/log.ts';
+import { captureLogger, testLogger } from '../support/log.ts';
+import { until } from '../support/fault-probes.ts';
 import { createTestDatabase } from '../support/postgres.ts';
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -27,7 +30,7 @@ function split(lines: ImportReportLine[]): { rows: ImportReportRow[]; summary: I
   return { rows: lines.filter((l): l is ImportReportRow => 'status' in l), summary };
 }
 
-async function serve(t: TestContext, kind: 'pglite' | 'postgres', settings: Record<string, string> = {}): Promise<{ client: CurtClient; address: string; apiKey: string; query?: (sql: string) => Promise<unknown> }> {
+async function serve(t: TestContext, kind: 'pglite' | 'postgres', settings: Record<string, string> = {}, log = testLogger('serve')): Promise<{ client: CurtClient; address: string; apiKey: string; query?: (sql: string) => Promise<unknown> }> {
   const env: Record<string, string> = { PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', ...settings };
   const database = kind === 'postgres' ? await createTestDatabase(`import_${process.pid}`, { migrated: false }) : null;
   if (database !== null) env.DATABASE_URL = database.url;
@@ -38,7 +41,7 @@ async function serve(t: TestContext, kind: 'pglite' | 'postgres', settings: Reco
   };
   let served: Awaited<ReturnType<typeof startServe>>;
   try {
-    served = await startServe(loadServeConfig(env), dataDir, testLogger('serve'));
+    served = await startServe(loadServeConfig(env), dataDir, log);
   } catch (err) {
     await removeData();
     throw err;
@@ -267,4 +270,21 @@ test('a file past IMPORT_MAX_BYTES is 413 payload_too_large over a real connecti
   assert.equal(summary.created, 1);
   const listed = await client.list();
   assert.deepEqual(listed.items.map((l) => l.original_url), ['https://example.com/fits']);
+});
+
+test('an upload cut off by the client is its mistake, not an internal error in the log (PGlite)', async (t) => {
+  const captured = captureLogger('serve');
+  const { address, apiKey } = await serve(t, 'pglite', {}, captured.log);
+  const socket = connect(Number(new URL(address).port), '127.0.0.1');
+  await once(socket, 'connect');
+  socket.on('error', () => undefined);
+  socket.write(`POST /urls/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${apiKey}\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\nurl\r\nhttps://example.com/cut/1\r\n`);
+  // The headers and a part of the body have arrived well before this: the route is reading the rest.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  socket.destroy();
+  // The parser sees the connection end first; the route's copy of the body fails right after it
+  // (7 ms later when it was logged as an internal error): half a second is plenty to see it.
+  await until(async () => captured.text().includes('"msg":"malformed HTTP request"'), 10_000, 'the server to see the connection end');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.doesNotMatch(captured.text(), /"level":"error"|"msg":"internal error"/);
 });
