@@ -5,6 +5,7 @@ import QRCode from 'qrcode';
 import { HTML_SECURITY_HEADERS, type HttpApp } from '../../core/http-app.ts';
 import { InvalidRequest } from '../../core/errors.ts';
 import type { LinkService } from '../link-service.ts';
+import { qrPng } from '../qr-png.ts';
 import { CodeParams, Problem } from './schemas.ts';
 
 export interface QrRouteDeps {
@@ -41,7 +42,7 @@ export function registerQrRoute(app: HttpApp, deps: QrRouteDeps): void {
       // Said, not clamped: size=10 answered a 64-pixel image as if it were what was asked for.
       if (width < 64 || width > 2048) throw new InvalidRequest(`size must be from 64 to 2048 pixels (got ${width}).`);
       if (request.query.format === 'png') {
-        return reply.type('image/png').send(await QRCode.toBuffer(shortUrl, { type: 'png', width, margin: 2, errorCorrectionLevel: 'M' }));
+        return reply.type('image/png').send(await qrPng(shortUrl, width, 2));
       }
       const svg = await QRCode.toString(shortUrl, { type: 'svg', margin: 2, errorCorrectionLevel: 'M' });
       return reply
