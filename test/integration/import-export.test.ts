@@ -13,6 +13,7 @@ import { createCurtClient, CurtApiError, type CurtClient, type ImportReportLine,
 import { loadServeConfig } from '../../src/core/config.ts';
 import { startServe } from '../../src/serve/serve.ts';
 import { rawExchange, rawHttp, type FuzzRequest } from '../support/fuzz.ts';
+import { longestTimerGap } from '../support/event-loop.ts';
 import { liveHeapUsed } from '../support/heap.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
 import { until } from '../support/fault-probes.ts';
@@ -157,19 +158,7 @@ test('a file of 40,000 rows refused before any query (not URLs) leaves the event
   const a = await serve(t, 'pglite');
   const sheet = `url\n${Array.from({ length: 40_000 }, (_, i) => `notaurl${i}`).join('\n')}\n`;
   // The service runs in this process: a timer here waits as its redirects would.
-  let last = performance.now();
-  let longest = 0;
-  const timer = setInterval(() => {
-    const at = performance.now();
-    longest = Math.max(longest, at - last);
-    last = at;
-  }, 5);
-  let summary;
-  try {
-    summary = split(await collect(a.client.importLinks(sheet))).summary;
-  } finally {
-    clearInterval(timer);
-  }
+  const { result: summary, longestMs: longest } = await longestTimerGap(5, async () => split(await collect(a.client.importLinks(sheet))).summary);
   assert.deepEqual(summary, { summary: true, rows: 40_000, created: 0, exists: 0, refused: 40_000 });
   // Before, no batch of them did any I/O, and the rows of each chunk of the body ran in one turn:
   // 661 ms here, against 43-51 ms with a turn between batches.

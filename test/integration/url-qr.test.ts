@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import jsQRModule from 'jsqr';
 import { PNG } from 'pngjs';
+import { longestTimerGap } from '../support/event-loop.ts';
 import { buildTestUrlService, PUBLIC_BASE_URL, type TestUrlService } from '../support/url-service.ts';
 
 // jsqr is CommonJS typed as an ES default export: at run time the import is the function itself.
@@ -34,19 +35,9 @@ describe('QR codes of links', () => {
   test('four 2048-pixel PNGs at once decode to the short URL and leave the event loop free (no 300 ms gap)', async () => {
     // The service runs in this process: a timer here waits as its redirects would. qrcode's own PNG
     // writer held the thread 2.3-2.5 s for these four (a scratch run), its own code here 19-26 ms.
-    let last = performance.now();
-    let longest = 0;
-    const timer = setInterval(() => {
-      const at = performance.now();
-      longest = Math.max(longest, at - last);
-      last = at;
-    }, 2);
-    let answers;
-    try {
-      answers = await Promise.all(Array.from({ length: 4 }, () => svc.app.inject({ url: `/urls/${code}/qr?format=png&size=2048`, headers: user })));
-    } finally {
-      clearInterval(timer);
-    }
+    const { result: answers, longestMs: longest } = await longestTimerGap(2, () =>
+      Promise.all(Array.from({ length: 4 }, () => svc.app.inject({ url: `/urls/${code}/qr?format=png&size=2048`, headers: user }))),
+    );
     for (const res of answers) {
       assert.equal(res.statusCode, 200);
       const png = PNG.sync.read(res.rawPayload);
