@@ -10,7 +10,7 @@ import type { HttpTimeouts, TrustProxy } from './config.ts';
 import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
-import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerConnect, answerMissingHost, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -130,29 +130,30 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     },
     draining: () => graceful === null || graceful.draining(),
   };
-  const http = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts) };
+  // requireHostHeader off: Node's own answer to an HTTP/1.1 request without Host is a bare 400 with
+  // no body; the server below answers it as problem+json instead (answerMissingHost).
+  const http = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts), requireHostHeader: false };
   const app = Fastify({
     // Slow clients (a trickled body, headers that never end) get 408 and lose the connection.
     http,
     requestTimeout: timeouts.requestMs,
     keepAliveTimeout: timeouts.keepAliveMs,
-    // The server Fastify would make (lib/server.js), with the fast path in front of its handler.
-    ...(fastPath === undefined
-      ? {}
-      : {
-          serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
-            appHandler = handler;
-            const server = createServer(http, (req, res) => {
-              if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
-                graceful?.track(req, res);
-                handler(req, res);
-              }
-            });
-            server.keepAliveTimeout = timeouts.keepAliveMs;
-            server.requestTimeout = timeouts.requestMs;
-            return server;
-          },
-        }),
+    // The server Fastify would make (lib/server.js), with the Host check and the fast path in front
+    // of its handler.
+    serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
+      appHandler = handler;
+      const server = createServer(http, (req, res) => {
+        if (req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && req.headers.host === undefined) answerMissingHost(res);
+        else if (fastPath === undefined) handler(req, res);
+        else if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
+          graceful?.track(req, res);
+          handler(req, res);
+        }
+      });
+      server.keepAliveTimeout = timeouts.keepAliveMs;
+      server.requestTimeout = timeouts.requestMs;
+      return server;
+    },
     loggerInstance,
     // Every request's logger is bound to its request id, and made only if the request logs.
     childLoggerFactory: (logger, bindings, childOptions) => lazyChild(logger as Logger, bindings, childOptions),

@@ -68,6 +68,33 @@ test('CONNECT gets 405 problem+json with Allow and the connection closed, not a 
   }
 });
 
+test('an HTTP/1.1 request without Host gets 400 problem+json and the connection closed (with and without a fast path); HTTP/1.0 needs none', async (t) => {
+  for (const fastPath of [undefined, () => false]) {
+    const app = await createHttpApp({ log: testLogger(), registry: createRegistry({ defaultMetrics: false }), title: 't', description: 't', version: '0', timeouts: { requestMs: 1000, headersMs: 500, keepAliveMs: 5000 }, ...(fastPath === undefined ? {} : { fastPath }) });
+    app.get('/plain', async () => ({ ok: true }));
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    t.after(() => app.close());
+    const exchange = async (request: string): Promise<string> => {
+      const socket = connect(Number(new URL(address).port), '127.0.0.1');
+      await once(socket, 'connect');
+      let received = '';
+      socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
+      socket.on('error', () => undefined);
+      socket.write(request);
+      await once(socket, 'close');
+      return received;
+    };
+    const what = fastPath === undefined ? 'no fast path' : 'a fast path';
+    const missing = await exchange('GET /plain HTTP/1.1\r\n\r\n');
+    assert.match(missing, /^HTTP\/1\.1 400 /, what);
+    assert.match(missing, /\r\ncontent-type: application\/problem\+json/i, what);
+    assert.match(missing, /\r\nconnection: close\r\n/i, what);
+    assert.match(missing, /"code":"malformed_request".*"detail":"An HTTP\/1\.1 request needs a Host header\."/, what);
+    const old = await exchange('GET /plain HTTP/1.0\r\n\r\n');
+    assert.match(old, /^HTTP\/1\.1 200 /, `${what}: HTTP/1.0`);
+  }
+});
+
 describe('what a browser finds at the root', () => {
   let svc: TestUrlService;
   before(async () => {
