@@ -94,11 +94,14 @@ async function importBatch(links: LinkService, rows: readonly ImportRow[], optio
   const pending = report.filter((r): r is LinkRow => 'url' in r);
   const matches = pending.length === 0 ? [] : await links.findImportMatches(options.principal, pending);
   const principalId = options.principal?.keyId ?? null;
+  // An admin's export holds every key's links and the anonymous ones: imported again, a link of the
+  // same code and target is there already, whoever owns it. Another key's is "taken" for anyone else.
+  const ownsAll = options.principal?.isAdmin === true;
   const answers = await Promise.all(
     pending.map(async (row, i): Promise<ImportReportRow> => {
       const match = matches[i];
       if (match) {
-        if (match.link.ownerKeyId === principalId && match.sameTarget) return { row: row.row, status: 'exists', short_code: match.link.code };
+        if ((ownsAll || match.link.ownerKeyId === principalId) && match.sameTarget) return { row: row.row, status: 'exists', short_code: match.link.code };
         return { row: row.row, status: 'refused', reason: `"${row.alias ?? match.link.code}" is already taken by another link.` };
       }
       try {

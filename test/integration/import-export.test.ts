@@ -277,3 +277,21 @@ test('an upload cut off by the client is its mistake, not an internal error in t
   await new Promise((resolve) => setTimeout(resolve, 500));
   assert.doesNotMatch(captured.text(), /"level":"error"|"msg":"internal error"/);
 });
+
+test("an admin imports its own export again: every key's links and the anonymous ones are there already; another key importing the same rows is told they are taken (PGlite)", async (t) => {
+  const a = await serve(t, 'pglite', { ALLOW_ANONYMOUS: 'true' });
+  const admin = a.client;
+  const key = await admin.createApiKey({ name: 'someone' });
+  const someone = createCurtClient({ baseUrl: a.address, apiKey: key.key });
+  const anonymous = createCurtClient({ baseUrl: a.address });
+  await admin.shorten('https://example.com/admin-own', { alias: 'adminown' });
+  await someone.shorten('https://example.com/someones', { alias: 'someones' });
+  await anonymous.shorten('https://example.com/anon', { alias: 'anonlink' });
+  const csv = (await collect(admin.exportText('csv'))).join('');
+  const again = split(await collect(admin.importLinks(csv)));
+  assert.deepEqual(again.summary, { summary: true, rows: 3, created: 0, exists: 3, refused: 0 }, JSON.stringify(again.rows));
+  // For a key that is not an admin, another's code stays taken.
+  const theirs = split(await collect(someone.importLinks('url,alias\nhttps://example.com/admin-own,adminown\nhttps://example.com/someones,someones\n')));
+  assert.deepEqual(theirs.rows.map((r) => [r.row, r.status]), [[1, 'refused'], [2, 'exists']]);
+  assert.match(theirs.rows[0]?.reason ?? '', /already taken by another link/);
+});
