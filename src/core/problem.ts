@@ -138,16 +138,18 @@ export function answerConnect(_request: IncomingMessage, socket: Socket): void {
 
 /** An HTTP/1.1 request without Host (RFC 9112 §3.2: a 400), as a problem; the connection is closed after it. */
 export function answerMissingHost(response: ServerResponse): void {
-  const problem = new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'An HTTP/1.1 request needs a Host header.' });
+  answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'An HTTP/1.1 request needs a Host header.' }));
+}
+
+/** A problem as the whole answer to a request no route sees, the connection closed after it. */
+function answerAndClose(response: ServerResponse, problem: AppError): void {
   const body = JSON.stringify(problemBody(problem));
   response.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
 }
 
 /** Node answers an `Expect` it cannot meet (anything but 100-continue) itself, with a bare 417; this is that answer as a problem. */
 export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
-  const problem = new AppError({ status: 417, code: 'expectation_failed', title: 'Expectation failed', detail: 'Only "Expect: 100-continue" is supported.' });
-  const body = JSON.stringify(problemBody(problem));
-  response.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  answerAndClose(response, new AppError({ status: 417, code: 'expectation_failed', title: 'Expectation failed', detail: 'Only "Expect: 100-continue" is supported.' }));
 }
 
 /**

@@ -12,3 +12,12 @@ export function isStorableTime(ms: number): boolean {
 
 /** How a refusal says it. */
 export const STORABLE_RANGE = 'from the year 0001 to 9999 (UTC)';
+
+/**
+ * Milliseconds of a YYYY-MM-DD day at 00:00 UTC, or null when it is no such day: Date rolls a day the
+ * month lacks over into the next (2030-02-30 would be 2 March), which a request must not get.
+ */
+export function calendarDayMs(day: string): number | null {
+  const ms = Date.parse(`${day}T00:00:00Z`);
+  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day ? null : ms;
+}

@@ -2,6 +2,7 @@
 // `GET /urls/export` writes, or a generic `url,alias,expires_at,tags,max_visits` sheet), Kutt's and
 // YOURLS's. Columns are found by name in the header row, in any order; unknown columns are ignored.
 // docs/import-export.md describes each format and where it comes from.
+import { calendarDayMs } from '../core/storable-dates.ts';
 import { CsvSyntaxError, readCsvRecords, readLines } from './csv.ts';
 
 export const IMPORT_FORMATS = ['curt', 'kutt', 'yourls'] as const;
@@ -88,15 +89,9 @@ function parseDate(text: string): Date | null {
   const iso = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text) ? `${text.replace(' ', 'T')}Z` : text;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return null;
-  // V8 rolls a day the month lacks over into the next (2030-02-30 is 2 March); POST /urls refuses it.
-  const day = /^(\d{4})-(\d{2})-(\d{2})/.exec(iso);
-  if (day !== null) {
-    const [year, month, dayOfMonth] = [Number(day[1]), Number(day[2]), Number(day[3])];
-    const calendar = new Date(0);
-    calendar.setUTCFullYear(year, month - 1, dayOfMonth);
-    if (calendar.getUTCMonth() !== month - 1 || calendar.getUTCDate() !== dayOfMonth) return null;
-  }
-  return date;
+  // A day the month lacks (2030-02-30) is refused, as POST /urls refuses it, not rolled into March.
+  const day = /^\d{4}-\d{2}-\d{2}/.exec(iso)?.[0];
+  return day === undefined || calendarDayMs(day) !== null ? date : null;
 }
 
 /** A record (field name → value) as a row to import. */

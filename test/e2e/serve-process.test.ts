@@ -143,8 +143,9 @@ test('a metrics port in use stops curt serve with exit 1 and one line naming MET
   });
   const port = String((taken.address() as AddressInfo).port);
   // Four starts: the failing start closes the embedded database while its expiry sweep may be
-  // running a statement, and before, about half of them ended with status 0 and said nothing.
-  // Its output goes to a file, as a shell redirection would (how the silent exit was seen).
+  // running a statement, which by hand ended 4 of 6 starts with status 0 and no word. Here the old
+  // code failed on its message (--port, not METRICS_PORT); the race did not show in four runs.
+  // Its output goes to a file, as a shell redirection would (how the silent exit was seen by hand).
   for (let run = 1; run <= 4; run++) {
     const output = join(root, `output-${run}`);
     const command = `exec "${process.execPath}" bin/curt.mjs serve --port 0 --data-dir "${join(root, `data-${run}`)}" > "${output}" 2>&1`;

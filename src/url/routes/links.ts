@@ -2,7 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import type { HttpApp } from '../../core/http-app.ts';
 import { InvalidRequest } from '../../core/errors.ts';
-import { isStorableTime, STORABLE_RANGE } from '../../core/storable-dates.ts';
+import { calendarDayMs, isStorableTime, STORABLE_RANGE } from '../../core/storable-dates.ts';
 import type { AnalyticsQuery } from '../../storage/link-store.ts';
 import type { LinkService } from '../link-service.ts';
 import { encodeCursor, parseListQuery } from './list-query.ts';
@@ -30,19 +30,14 @@ const DAY_MS = 86_400_000;
 const MAX_RANGE_DAYS = 3660;
 const DEFAULT_RANGE_DAYS = 90;
 
-/** Milliseconds of a YYYY-MM-DD day at 00:00 UTC, or null when it is no such day (2026-02-30). */
-function dayMs(day: string): number | null {
-  const ms = Date.parse(`${day}T00:00:00Z`);
-  return Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== day ? null : ms;
-}
 
 const dayName = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** The range and top-N asked for, with their defaults; a range that is no range is a 400. */
 export function analyticsQuery(query: { from?: string; to?: string; top?: string }, nowMs: number): AnalyticsQuery {
-  const to = query.to === undefined ? Math.floor(nowMs / DAY_MS) * DAY_MS : dayMs(query.to);
+  const to = query.to === undefined ? Math.floor(nowMs / DAY_MS) * DAY_MS : calendarDayMs(query.to);
   if (to === null) throw new InvalidRequest(`to is not a calendar day: ${query.to}.`);
-  const from = query.from === undefined ? to - (DEFAULT_RANGE_DAYS - 1) * DAY_MS : dayMs(query.from);
+  const from = query.from === undefined ? to - (DEFAULT_RANGE_DAYS - 1) * DAY_MS : calendarDayMs(query.from);
   if (from === null) throw new InvalidRequest(`from is not a calendar day: ${query.from}.`);
   if (from > to) throw new InvalidRequest('from must not be after to.');
   // `from` may be a default 89 days before `to`: both are checked, whichever was given.

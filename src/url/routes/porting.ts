@@ -92,7 +92,8 @@ async function spool(body: Readable, maxBytes: number): Promise<{ path: string; 
     await remove();
     // The client closed the connection (or the request timeout did) before the body's end: its
     // mistake or its network's, not a bug of ours, which an internal_error in the log would claim.
-    if ((err as { code?: unknown }).code === 'ECONNRESET' || (err as { code?: unknown }).code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    const code = (err as { code?: unknown }).code;
+    if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
       throw new InvalidRequest('The file was cut off before its end: the connection closed while it was being sent.');
     }
     throw err;
