@@ -9,6 +9,9 @@
 // PROFILE_ENTRY=dist/url/main.js (after `npm run build`) profiles the compiled service: tsx runs the
 // sources with their whitespace removed, so a function's line is always about 1; tsc keeps lines.
 // PROFILE_RATE: requests per second, paced (wrk's RATE, bench/wrk/common.lua): the cost below saturation.
+// PROFILE_WARMUP_S (default 10): the same scenario first runs that long unmeasured (cold: over a third of
+// the codes, kept apart from the profiled run's), so that V8 has compiled the path before the profile
+// starts: a profile of a service's first seconds is mostly V8's compilers (docs/performance.md).
 // PROFILE_PERF=1 samples with Linux `perf` instead (on-CPU time only, the kernel's share included):
 // V8's sampler charged the loopback writes to Redis with more time than perf found in the whole
 // kernel (docs/performance.md, "Which profiler to read").
@@ -29,11 +32,13 @@ import { pacing, runWrk, WRK_MISSING, wrkInstalled, type WrkOptions } from './li
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const LINKS = Number(process.env.PROFILE_LINKS ?? 20_000);
-const DURATION_S = Number(process.env.PROFILE_DURATION_S ?? 10);
 const MODE = process.env.PROFILE_MODE === 'serve' ? 'serve' : 'url-service';
 /** warm: a Zipf mix over codes all requested before; cold: each code once, none before; create: POST /urls. */
 const SCENARIO = (['warm', 'cold', 'create'] as const).find((s) => s === process.env.PROFILE_SCENARIO) ?? 'warm';
+/** A cold run uses each code once: enough for its warm-up and about 10 s at 20,000 redirects/s. */
+const LINKS = Number(process.env.PROFILE_LINKS ?? (SCENARIO === 'cold' ? 300_000 : 20_000));
+const DURATION_S = Number(process.env.PROFILE_DURATION_S ?? 10);
+const WARMUP_S = Number(process.env.PROFILE_WARMUP_S ?? 10);
 const CONNECTIONS = 50;
 const PERF = process.env.PROFILE_PERF === '1';
 const RATE = Number(process.env.PROFILE_RATE ?? 0);
@@ -183,16 +188,28 @@ async function main(): Promise<void> {
     const all = writeLines(join(work, 'all.txt'), codes);
     if (SCENARIO === 'warm') await runWrk({ url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: 300, env: { PATHS_FILE: all, ONCE: '1' } });
     const zipf = writeLines(join(work, 'zipf.txt'), Array.from(zipfSequence(codes.length, 1_000_000), (rank) => codes[rank] ?? ''));
-    const scenario: WrkOptions =
+    // A cold warm-up takes the first third of the codes and the profiled run the rest, so that neither
+    // requests a code the other did.
+    const coldSplit = WARMUP_S > 0 ? Math.floor(codes.length / 3) : 0;
+    const run = (durationS: number, part: 'warm-up' | 'profiled'): WrkOptions =>
       SCENARIO === 'create'
-        ? { url: service.url, script: 'create', connections: CONNECTIONS, durationS: DURATION_S, env: { BODY_TEMPLATE: '{"url":"https://example.com/profiled/{n}"}', AUTHORIZATION: `Bearer ${MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY}`, ...PACING } }
-        : { url: service.url, script: 'redirect', connections: CONNECTIONS, durationS: DURATION_S, env: { ...(SCENARIO === 'cold' ? { PATHS_FILE: all, ONCE: '1' } : { PATHS_FILE: zipf }), ...PACING } };
+        ? { url: service.url, script: 'create', connections: CONNECTIONS, durationS, env: { BODY_TEMPLATE: `{"url":"https://example.com/${part}/{n}"}`, AUTHORIZATION: `Bearer ${MODE === 'serve' ? SERVE_ADMIN_KEY : E2E_ADMIN_KEY}`, ...PACING } }
+        : SCENARIO === 'cold'
+          ? { url: service.url, script: 'redirect', connections: CONNECTIONS, durationS, env: { PATHS_FILE: writeLines(join(work, `${part}.txt`), part === 'warm-up' ? codes.slice(0, coldSplit) : codes.slice(coldSplit)), ONCE: '1', ...PACING } }
+          : { url: service.url, script: 'redirect', connections: CONNECTIONS, durationS, env: { PATHS_FILE: zipf, ...PACING } };
+    if (WARMUP_S > 0) {
+      const warmed = await runWrk(run(WARMUP_S, 'warm-up'));
+      if (warmed.errors + warmed.wrong > 0) throw new Error(`the warm-up had ${warmed.errors} errors and ${warmed.wrong} wrong answers`);
+    }
+    const scenario = run(DURATION_S, 'profiled');
     // V8's profile clock is the monotonic clock, as process.hrtime is: the window is comparable.
     const commandsBefore = parseCommandStats(await redis.info('commandstats'));
     const from = Number(process.hrtime.bigint() / 1000n);
     const pid = service.child.pid ?? 0;
     const perf = PERF ? await startPerf(pid, perfData) : undefined;
     const round = await measureRound(scenario, serverOf(service));
+    const ranFor = SCENARIO === 'cold' && round.stopped > 0 ? `; it ran out of codes after ${round.durationS.toFixed(1)} s of ${DURATION_S} (set PROFILE_LINKS higher)` : '';
+    const warmedFor = `warmed up for ${WARMUP_S} s first${ranFor}`;
     const to = Number(process.hrtime.bigint() / 1000n);
     if (perf !== undefined) await perf.stop();
     const commandsAfter = parseCommandStats(await redis.info('commandstats'));
@@ -201,7 +218,7 @@ async function main(): Promise<void> {
     const perCommand = [...commandsAfter].map(([command, calls]) => [command, (calls - (commandsBefore.get(command) ?? 0)) / round.requests] as const).filter(([, n]) => n >= 0.001);
     const commandsLine = `Redis commands per request: ${perCommand.sort((a, b) => b[1] - a[1]).map(([command, n]) => `${command} ${n.toFixed(3)}`).join(', ') || 'none'}\n`;
     if (perf !== undefined) {
-      printPerf(perfData, round.cpuUs, `${Math.round(round.rps)} req/s${PACED}, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc)`);
+      printPerf(perfData, round.cpuUs, `${Math.round(round.rps)} req/s${PACED}, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc); ${warmedFor}`);
       console.log(`\n${commandsLine}`);
       // PROFILE_SAVE with PROFILE_PERF=1: perf's data (with call graphs) kept for `perf report --children -i <file>`; its JIT map stays in /tmp.
       // Inclusive shares of native and kernel frames hold; JIT frames may be misnamed (the map keeps an address after V8 moves or frees its code).
@@ -217,7 +234,7 @@ async function main(): Promise<void> {
     if (process.env.PROFILE_SAVE !== undefined) copyFileSync(join(profileDir, file), process.env.PROFILE_SAVE);
     const { parts, functions, within, total } = analyse(JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile, from, to);
     const perRequest = (samples: number): string => ((round.cpuUs * samples) / total).toFixed(1);
-    console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s${PACED}, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), system calls per request: ${round.writesPerReq.toFixed(2)} writes, ${round.readsPerReq.toFixed(2)} reads; ${total} samples (idle excluded)\n`);
+    console.log(`\n${SCENARIO === 'create' ? 'creations' : `${SCENARIO} redirects`}, ${MODE}, ${LINKS.toLocaleString('en-US')} links: ${Math.round(round.rps)} req/s${PACED}, ${round.cpuUs.toFixed(1)} µs CPU/req (from /proc), system calls per request: ${round.writesPerReq.toFixed(2)} writes, ${round.readsPerReq.toFixed(2)} reads; ${total} samples (idle excluded); ${warmedFor}\n`);
     console.log(commandsLine);
     console.log('| part | share | µs/req |\n| --- | ---: | ---: |');
     for (const [part, n] of [...parts].sort((a, b) => b[1] - a[1])) console.log(`| ${part} | ${((100 * n) / total).toFixed(1)} % | ${perRequest(n)} |`);
