@@ -28,7 +28,7 @@ function newest(path) {
   return latest;
 }
 
-/** The client library the app bundles (src/web/api.ts imports it). */
+/** The client library the app bundles (src/web/client.ts and src/web/api.ts import it). */
 const CLIENT = join(root, 'src', 'client');
 
 /** True when dist/web is missing, incomplete, or older than the app's sources, the SDK it bundles, or this script. */

@@ -80,6 +80,8 @@ export type Command =
       client: ClientFlags;
     }
   | { verb: 'export'; format: 'csv' | 'ndjson'; client: ClientFlags }
+  /** `output`: a file to write, else standard output; `size`: the PNG's width (the server's default when absent). */
+  | { verb: 'qr'; code: string; format: 'svg' | 'png'; size?: number; output?: string; client: ClientFlags }
   /** `file`: a path, or `-` for standard input; `type`: from the file name (.ndjson, .jsonl) else csv. */
   | { verb: 'import'; file: string; format?: 'curt' | 'kutt' | 'yourls'; type: 'csv' | 'ndjson'; client: ClientFlags }
   | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
@@ -133,6 +135,8 @@ const OPTIONS = {
   // Repeatable, as --tag is: `--events link.created --events link.deleted` kept only the last.
   events: { type: 'string', multiple: true },
   description: { type: 'string' },
+  size: { type: 'string' },
+  output: { type: 'string', short: 'o' },
   port: { type: 'string' },
   host: { type: 'string' },
   'data-dir': { type: 'string' },
@@ -156,6 +160,7 @@ const EDIT_CHANGES: OptionName[] = [
   'forward-query',
   'no-forward-query',
   'tags',
+  'tag',
   'no-tags',
   'password',
   'password-stdin',
@@ -168,6 +173,7 @@ const EDIT_EXCLUSIVE: [OptionName, OptionName][] = [
   ['max-visits', 'no-max-visits'],
   ['forward-query', 'no-forward-query'],
   ['tags', 'no-tags'],
+  ['tag', 'no-tags'],
 ];
 /** Each verb: the options it takes and its positional arguments. */
 const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = {
@@ -175,15 +181,16 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   kgs: { options: [], positionals: [] },
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
-  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag', 'password', 'password-stdin'], positionals: ['url'] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag', 'tags', 'password', 'password-stdin'], positionals: ['url'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
   edit: { options: [...CLIENT, ...EDIT_CHANGES], positionals: ['code'] },
   list: {
-    options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state', 'tag', 'sort', 'order', 'created-after', 'created-before', 'expires-after', 'expires-before'],
+    options: [...CLIENT, 'limit', 'cursor', 'all', 'search', 'state', 'tag', 'tags', 'sort', 'order', 'created-after', 'created-before', 'expires-after', 'expires-before'],
     positionals: [],
   },
   export: { options: [...CLIENT, 'format'], positionals: [] },
+  qr: { options: [...CLIENT, 'format', 'size', 'output'], positionals: ['code'] },
   import: { options: [...CLIENT, 'format'], positionals: ['file'] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
   'keys list': { options: CLIENT, positionals: [] },
@@ -299,6 +306,10 @@ function wholeNumber(text: string, flag: string, verb: string, min: number, max:
   return value;
 }
 
+/** The widths of a QR PNG the API draws (README, GET /urls/{short_code}/qr). */
+const QR_MIN_SIZE = 64;
+const QR_MAX_SIZE = 2048;
+
 /** The API's bound on a visit limit. */
 const MAX_VISITS = 1_000_000_000;
 
@@ -340,7 +351,15 @@ function statsRange(values: Values, verb: string): { from?: string; to?: string 
 const TAG = /^[A-Za-z0-9_.:/-]{1,32}$/;
 const MAX_TAGS = 20;
 
-/** `--tag a --tag b,c` or `--tags a,b`: each tag checked, commas separating. */
+/**
+ * `--tag a --tag b,c` and `--tags a,b`, on every verb that takes tags: the two spellings are one
+ * list (people type the other one), each tag checked, commas separating. Undefined when neither is given.
+ */
+function givenTags(values: Values, verb: string): string[] | undefined {
+  if (values.tag === undefined && values.tags === undefined) return undefined;
+  return tagList([...(values.tag ?? []), ...(values.tags === undefined ? [] : [values.tags])], values.tag === undefined ? '--tags' : '--tag', verb);
+}
+
 function tagList(given: readonly string[], flag: string, verb: string): string[] {
   const tags = given.flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
   const bad = tags.find((t) => !TAG.test(t));
@@ -442,6 +461,7 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'shorten': {
       const expiresInS = expiresIn(values, verb);
       const limit = maxVisits(values, verb);
+      const tags = givenTags(values, verb);
       // One-time is a limit of one: asking for another as well is a mistake, whichever was meant.
       if (values['one-time'] === true && limit !== undefined && limit !== 1) throw new UsageError('give --one-time or --max-visits, not both (--one-time is --max-visits 1)', verb);
       const suggestion = suggestUrl(first);
@@ -452,7 +472,7 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.alias === undefined ? {} : { alias: values.alias }),
         ...(expiresInS === undefined ? {} : { expiresInS }),
         oneTime: values['one-time'] === true,
-        ...(values.tag === undefined ? {} : { tags: tagList(values.tag, '--tag', verb) }),
+        ...(tags === undefined ? {} : { tags }),
         ...(limit === undefined ? {} : { maxVisits: limit }),
         forwardQuery: values['forward-query'] === true,
         ...(() => {
@@ -473,9 +493,27 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'delete':
       return { verb, code: first, client: clientFlags(values) };
     case 'export': {
-      const format = values.format ?? 'csv';
+      // --json asks for JSON, as on every verb: the NDJSON export (one link a line), not CSV.
+      const format = values.format ?? (values.json === true ? 'ndjson' : 'csv');
       if (format !== 'csv' && format !== 'ndjson') throw new UsageError(`--format must be csv or ndjson (got "${format}")`, verb);
+      if (format === 'csv' && values.json === true) throw new UsageError('--json writes NDJSON (a JSON object a line): give --json or --format csv, not both', verb);
       return { verb, format, client: clientFlags(values) };
+    }
+    case 'qr': {
+      // The picture's format from --format, else from the file's name, else SVG (text a terminal can take).
+      const format = values.format ?? (/\.png$/i.test(values.output ?? '') ? 'png' : 'svg');
+      if (format !== 'svg' && format !== 'png') throw new UsageError(`--format must be svg or png (got "${format}")`, verb);
+      if (values.size !== undefined && format !== 'png') throw new UsageError('--size is the width of a PNG: give --format png too (an SVG scales)', verb);
+      // The image is what goes to standard output; a JSON line there would corrupt it.
+      if (values.json === true && values.output === undefined) throw new UsageError('--json needs --output FILE: without it the image itself goes to standard output', verb);
+      return {
+        verb,
+        code: first,
+        format,
+        ...(values.size === undefined ? {} : { size: wholeNumber(values.size, '--size', verb, QR_MIN_SIZE, QR_MAX_SIZE) }),
+        ...(values.output === undefined ? {} : { output: values.output }),
+        client: clientFlags(values),
+      };
     }
     case 'import': {
       const format = values.format;
@@ -491,35 +529,38 @@ function build(verb: string, args: string[], values: Values): Command {
       }
       const password = passwordSource(values, verb, true);
       if (!EDIT_CHANGES.some(given)) {
-        const flags = EDIT_CHANGES.map((name) => `--${name}`);
+        // --tag is --tags spelled as on shorten and list: one name in the list is enough.
+        const flags = EDIT_CHANGES.filter((name) => name !== 'tag').map((name) => `--${name}`);
         throw new UsageError(`edit needs a change: ${flags.slice(0, -1).join(', ')} or ${flags.at(-1) ?? ''}`, verb);
       }
       const suggestion = values.url === undefined ? null : suggestUrl(values.url);
       if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
       const inS = expiresIn(values, verb);
       const limit = maxVisits(values, verb);
+      const tags = values['no-tags'] === true ? [] : givenTags(values, verb);
       return {
         verb,
         code: first,
         ...(values.url === undefined ? {} : { url: values.url }),
         ...(values['no-expiry'] === true ? { expiresInS: null } : inS === undefined ? {} : { expiresInS: inS }),
         ...(values.disable === true ? { isActive: false } : values.enable === true ? { isActive: true } : {}),
-        ...(values['no-tags'] === true ? { tags: [] } : values.tags === undefined ? {} : { tags: tagList([values.tags], '--tags', verb) }),
+        ...(tags === undefined ? {} : { tags }),
         ...(values['no-max-visits'] === true ? { maxVisits: null } : limit === undefined ? {} : { maxVisits: limit }),
         ...(values['forward-query'] === true ? { forwardQuery: true } : values['no-forward-query'] === true ? { forwardQuery: false } : {}),
         ...(password === undefined ? {} : { password }),
         client: clientFlags(values),
       };
     }
-    case 'list':
+    case 'list': {
       if (values.all === true && values.cursor !== undefined) throw new UsageError('give --all or --cursor, not both', verb);
+      const tags = givenTags(values, verb);
       return {
         verb,
         ...(values.limit === undefined ? {} : { limit: wholeNumber(values.limit, '--limit', verb, 1, 100) }),
         ...(values.cursor === undefined ? {} : { cursor: values.cursor }),
         ...(values.search === undefined ? {} : { search: searchText(values.search, verb) }),
         ...(values.state === undefined ? {} : { state: linkState(values.state, verb) }),
-        ...(values.tag === undefined ? {} : { tags: tagList(values.tag, '--tag', verb) }),
+        ...(tags === undefined ? {} : { tags }),
         ...listOrder(values, verb),
         ...(values['created-after'] === undefined ? {} : { createdAfter: dateTime(values['created-after'], '--created-after', verb) }),
         ...(values['created-before'] === undefined ? {} : { createdBefore: dateTime(values['created-before'], '--created-before', verb) }),
@@ -528,6 +569,7 @@ function build(verb: string, args: string[], values: Values): Command {
         all: values.all === true,
         client: clientFlags(values),
       };
+    }
     case 'keys create':
       return { verb, admin: values.admin === true, ...(values.name === undefined ? {} : { name: values.name }), client: clientFlags(values) };
     case 'keys list':

@@ -1,7 +1,7 @@
 // The client verbs of `curt`: each is one or two SDK calls (the same client library the tests use)
 // and a printout, a table for people or the server's JSON for scripts.
 import { open } from 'node:fs/promises';
-import { CurtApiError, ImportCutOffError, NotCurtError, type CurtClient, type ImportReportLine, type Link, type ListFilter } from '../client/curt-client.ts';
+import { CurtApiError, CurtUnreachableError, ImportCutOffError, NotCurtError, type CurtClient, type ImportReportLine, type Link, type ListFilter } from '../client/curt-client.ts';
 import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 
@@ -23,6 +23,8 @@ const FILE_PROBLEMS: Record<string, string> = {
   ENOTDIR: 'a part of the path is not a folder',
   ELOOP: 'too many symbolic links',
   ENAMETOOLONG: 'the name is too long',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
 };
 
 /** `curt import`'s file, opened now; a file that cannot be read is a UsageError saying why. */
@@ -56,7 +58,15 @@ export async function runClientCommand(
   client: CurtClient,
   print: (text: string) => void,
   now: () => number = Date.now,
-  io: { write?: (chunk: string) => Promise<void>; open?: OpenFile; readPassword?: ReadPassword } = {},
+  io: {
+    write?: (chunk: string) => Promise<void>;
+    /** Standard output for bytes (`curt qr` without --output), and whether it is a terminal. */
+    writeBytes?: (bytes: Uint8Array) => Promise<void>;
+    stdoutIsTerminal?: boolean;
+    saveFile?: (path: string, bytes: Uint8Array) => Promise<void>;
+    open?: OpenFile;
+    readPassword?: ReadPassword;
+  } = {},
 ): Promise<number> {
   const asJson = command.client.json;
   const readPassword = async (source: PasswordSource): Promise<string> => {
@@ -130,6 +140,28 @@ export async function runClientCommand(
     case 'export': {
       const write = io.write ?? (async (chunk: string) => print(chunk));
       for await (const chunk of client.exportText(command.format)) await write(chunk);
+      return 0;
+    }
+    case 'qr': {
+      if (command.output === undefined && command.format === 'png' && io.stdoutIsTerminal === true) {
+        throw new UsageError('a PNG is not for a terminal: give --output FILE, or send standard output to a file (> qr.png)', 'qr');
+      }
+      const image = new Uint8Array(await (await client.qr(command.code, { format: command.format, ...(command.size === undefined ? {} : { size: command.size }) })).arrayBuffer());
+      if (command.output === undefined) {
+        if (io.writeBytes === undefined) throw new Error('curt qr needs a way to write bytes');
+        await io.writeBytes(image);
+        return 0;
+      }
+      if (io.saveFile === undefined) throw new Error('curt qr needs a way to write files');
+      try {
+        await io.saveFile(command.output, image);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? '';
+        // Writing, a missing name is a missing folder.
+        throw new UsageError(`cannot write ${command.output}: ${code === 'ENOENT' ? 'its folder does not exist' : (FILE_PROBLEMS[code] ?? (err as Error).message)}`, 'qr');
+      }
+      const what = command.format === 'png' ? `PNG, ${command.size === undefined ? 'the server\'s default width' : `${command.size} pixels wide`}` : 'SVG';
+      print(asJson ? json({ short_code: command.code, format: command.format, file: command.output, bytes: image.byteLength }) : `Wrote the QR code of ${command.code} (${what}, ${image.byteLength} bytes) to ${command.output}.`);
       return 0;
     }
     case 'import': {
@@ -224,6 +256,15 @@ export interface Failure {
   problem: Record<string, unknown>;
 }
 
+/**
+ * A failure the CLI saw itself, as a problem document shaped like the server's (RFC 9457, `type`
+ * `urn:curt:problem:<code>`), so that a script reads one shape whichever side failed. No `status`:
+ * no HTTP answer said it.
+ */
+function clientProblem(code: string, title: string, detail: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type: `urn:curt:problem:${code}`, title, code, detail, ...extra };
+}
+
 /** What went wrong talking to `server`, or null when `err` is not a failure of the conversation (a bug). */
 export function describeFailure(err: unknown, server: string): Failure | null {
   if (err instanceof CurtApiError) {
@@ -231,23 +272,22 @@ export function describeFailure(err: unknown, server: string): Failure | null {
     return { exitCode: 1, message: `${err.message.replace(/\.$/, '')} (${err.code}, HTTP ${err.status}).${hint}`, problem: err.problem };
   }
   if (err instanceof ImportCutOffError) {
-    return { exitCode: 1, message: `${err.message}. ${IMPORT_AGAIN}`, problem: { code: 'import_cut_off', detail: err.message, lines: err.lines } };
+    return { exitCode: 1, message: `${err.message}. ${IMPORT_AGAIN}`, problem: clientProblem('import_cut_off', 'Import report cut off', err.message, { lines: err.lines }) };
   }
   if (err instanceof NotCurtError) {
     return {
       exitCode: 3,
       message: `the server at ${server} is not a Curt server (${err.message}). Point --server or CURT_SERVER at Curt.`,
-      problem: { code: 'not_curt', detail: `${server}: ${err.message}`, status: err.status },
+      // `status` is the other server's, kept as it was: a script may tell a proxy's 502 from a web page's 200.
+      problem: clientProblem('not_curt', 'Not a Curt server', `${server}: ${err.message}`, { status: err.status }),
     };
   }
-  const name = (err as Error | undefined)?.name;
-  if (name === 'TimeoutError' || (err instanceof TypeError && err.message === 'fetch failed')) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = name === 'TimeoutError' ? 'no answer in time' : (cause?.code ?? cause?.message ?? 'connection failed');
+  if (err instanceof CurtUnreachableError) {
+    const why = err.reason === 'timeout' ? 'no answer in time' : err.reason;
     return {
       exitCode: 3,
       message: `cannot reach the Curt server at ${server} (${why}). Is it running? Start one with \`npm start\`, or point --server or CURT_SERVER at it.`,
-      problem: { code: 'server_unreachable', detail: `cannot reach ${server}: ${why}` },
+      problem: clientProblem('server_unreachable', 'Server unreachable', `cannot reach ${server}: ${why}`),
     };
   }
   return null;

@@ -148,12 +148,14 @@ export function formatApiKey(key: ApiKey): string {
   return [
     fields([
       ['Key', key.key],
+      ['Id', String(key.id)],
       ['Name', key.name ?? '-'],
       ['Admin', yesNo(key.is_admin)],
       ['Created', formatTime(key.created_at)],
     ]),
     '',
     'Shown this once: only its hash is stored. Use it with --api-key or CURT_API_KEY.',
+    `Revoke it with: curt keys revoke ${key.id}`,
   ].join('\n');
 }
 

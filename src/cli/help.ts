@@ -26,6 +26,7 @@ Use a server:
                   enable it
   delete <code>   delete a link
   list            your links (needs an API key)
+  qr <code>       a link's QR code, SVG or PNG, to a file or standard output
   export          all your links as CSV or NDJSON, to standard output
   import <file>   create links from a CSV or NDJSON file (Curt, Kutt, YOURLS)
   keys create     create an API key (needs an admin key)
@@ -81,8 +82,8 @@ Makes a short link to <url> and prints it.
                           "used"; link previews and other bots do not use a visit
   --forward-query         /code?utm_source=x leads to <url> with utm_source=x added (a name
                           <url> has too takes the short link's value)
-  --tag TAG               a tag (repeat it, or a,b): 1 to 32 of letters, digits and - _ . : /;
-                          kept lower case, at most 20
+  --tag TAG               a tag (repeat it, or a,b; --tags A,B is the same): 1 to 32 of
+                          letters, digits and - _ . : /; kept lower case, at most 20
   --password              protect the link with a password, asked for here (typed twice, not shown)
   --password-stdin        the same, the password read from the first line of standard input
                           (never from the command line: other users can read it, shells keep it)
@@ -99,7 +100,7 @@ site, and the bot hits by bot.
 ${CLIENT_OPTIONS}`,
   edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
                  [--max-visits N | --no-max-visits] [--forward-query | --no-forward-query]
-                 [--tags A,B | --no-tags] [--password | --password-stdin | --no-password]
+                 [--tags A,B | --tag TAG... | --no-tags] [--password | --password-stdin | --no-password]
 
 Changes a link and prints it; every replica redirects by the change at once. Needs the key that made
 it, or an admin key (anonymous links: an admin key).
@@ -113,17 +114,28 @@ it, or an admin key (anonymous links: an admin key).
   --no-max-visits         the link has no visit limit any more
   --forward-query         add the short link's query string to the target's
   --no-forward-query      redirect to the target as it is
-  --tags A,B              the link's tags from now on (replaces them all)
+  --tags A,B              the link's tags from now on (replaces them all); --tag TAG, repeated,
+                          is the same
   --no-tags               the link has no tags
   --password              set or replace the link's password, asked for here (typed twice)
   --password-stdin        the same, read from the first line of standard input
   --no-password           the link no longer needs a password
 ${CLIENT_OPTIONS}`,
-  export: `Usage: curt export [--format csv|ndjson] > links.csv
+  export: `Usage: curt export [--format csv|ndjson | --json] > links.csv
 
 Writes every link of the key (an admin key: every link) with its click totals, streamed: columns
 short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,
-bot_hits,last_clicked_at,tags,has_password.
+bot_hits,last_clicked_at,tags,has_password. NDJSON (--format ndjson, or --json) has the same
+fields, one link a JSON object a line.
+${CLIENT_OPTIONS}`,
+  qr: `Usage: curt qr <code> [--format svg|png] [--size N] [--output FILE]
+
+Writes the short link's QR code: SVG (scales to any size) or a black-and-white PNG. Anyone may have
+an anonymous link's; another link's needs its key or an admin key, as its details do.
+  --format svg|png   the picture's format (default: png for an --output ending in .png, else svg)
+  --size N           the PNG's width in pixels, 64 to 2048 (default 256)
+  --output FILE      write it to FILE (-o FILE); without it, to standard output (a PNG only
+                     when standard output is not a terminal: curt qr launch --format png > qr.png)
 ${CLIENT_OPTIONS}`,
   import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
 
@@ -147,7 +159,8 @@ Lists the links of your API key (every link for an admin key), newest first unle
 with their clicks and their visits made of the limit (2/5; - for none).
   --search TEXT        only links whose code or target contains TEXT (any letter case; 3 characters or more)
   --state STATE        only links that are active, expired, used or disabled
-  --tag TAG            only links having this tag (repeat it, or a,b: links having all of them)
+  --tag TAG            only links having this tag (repeat it, or a,b: links having all of them);
+                       --tags A,B is the same
   --sort SORT          created (default), clicks or last_click (never-clicked links last)
   --order desc|asc     desc (default) or asc
   --created-after T    only links created at or after T: a day (2026-01-31, 00:00 UTC) or a
@@ -159,7 +172,8 @@ with their clicks and their visits made of the limit (2/5; - for none).
 ${CLIENT_OPTIONS}`,
   'keys create': `Usage: curt keys create [--admin] [--name NAME]
 
-Creates an API key and prints it (shown once: only its hash is stored). Needs an admin key.
+Creates an API key and prints it (shown once: only its hash is stored) with its id, which
+\`curt keys revoke\` takes. Needs an admin key.
   --admin       the new key is an admin key too (sees and manages every link)
   --name NAME   a label for the key
 ${CLIENT_OPTIONS}`,

@@ -1,6 +1,7 @@
 // The `curt` command (bin/curt.mjs runs this): one entry point for the servers and the client verbs.
 // Server verbs start the services' own entry points; client verbs go through the SDK.
 import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { createCurtClient } from '../client/curt-client.ts';
 import { ConfigError, loadCliConfig, type Env } from '../core/config.ts';
 import { parseCommand, UsageError, type Command } from './args.ts';
@@ -84,9 +85,13 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
   const { server, apiKey } = config;
   const client = createCurtClient({ baseUrl: server, ...(apiKey === null ? {} : { apiKey }) });
   try {
+    // The export goes out as it arrives, at the pace stdout takes it.
+    const write = (chunk: string | Uint8Array): Promise<void> => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve())));
     return await runClientCommand(command, client, out, Date.now, {
-      // The export goes out as it arrives, at the pace stdout takes it.
-      write: (chunk) => new Promise<void>((resolve) => (process.stdout.write(chunk) ? resolve() : process.stdout.once('drain', () => resolve()))),
+      write,
+      writeBytes: write,
+      stdoutIsTerminal: process.stdout.isTTY === true,
+      saveFile: (path, bytes) => writeFile(path, bytes),
       open: (file) => openImportFile(file, process.stdin),
       readPassword: createPasswordReader({ stdin: process.stdin, stderr: process.stderr }),
     });

@@ -247,6 +247,38 @@ export class NotCurtError extends Error {
 }
 
 /**
+ * No answer came from the server: the connection failed (refused, no route, a name that does not
+ * resolve, TLS) or the answer did not come within the client's `timeoutMs`. `fetch` says so as a bare
+ * `TypeError('fetch failed')` or a `DOMException` named TimeoutError; this names the server and why.
+ */
+export class CurtUnreachableError extends Error {
+  constructor(
+    /** The base URL the client was made with. */
+    readonly server: string,
+    /** `timeout`, or why the connection failed as the platform said it (`ECONNREFUSED`, `ENOTFOUND`, ...). */
+    readonly reason: string,
+    cause: unknown,
+  ) {
+    super(`cannot reach the Curt server at ${server} (${reason === 'timeout' ? 'no answer in time' : reason})`, { cause });
+    this.name = 'CurtUnreachableError';
+  }
+}
+
+/** `err` as a CurtUnreachableError when it is fetch's way of saying no answer came; else null. */
+function unreachable(err: unknown, server: string): CurtUnreachableError | null {
+  if (err instanceof CurtUnreachableError) return err;
+  const name = (err as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError') return new CurtUnreachableError(server, 'timeout', err);
+  // Node: TypeError('fetch failed') with the socket's error as its cause; browsers: a TypeError of their own words.
+  if (err instanceof TypeError) {
+    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : err.message;
+    return new CurtUnreachableError(server, why, err);
+  }
+  return null;
+}
+
+/**
  * `importLinks`' report ended before its last line (the summary, or the reason the server stopped):
  * the connection failed part way (`cause`), a line came cut in half (`cause`: the parse error), or
  * the answer just ended. The rows reported so far (`lines`) are as reported; of the rest nothing is
@@ -383,7 +415,23 @@ export interface CurtClient {
 
 export function createCurtClient(options: CurtClientOptions): CurtClient {
   const base = options.baseUrl.replace(/\/+$/, '');
-  const doFetch = options.fetch ?? fetch;
+  const platformFetch = options.fetch ?? fetch;
+  /** fetch, with "no answer came" said as CurtUnreachableError (a refused request is not: it is an answer). */
+  const doFetch = async (url: string, init: RequestInit): Promise<Response> => {
+    try {
+      return await platformFetch(url, init);
+    } catch (err) {
+      throw unreachable(err, base) ?? err;
+    }
+  };
+  /** The answer's body; its time counts against the same timeout, so a body that stops coming is unreachable too. */
+  const bodyOf = async (res: Response): Promise<string> => {
+    try {
+      return await res.text();
+    } catch (err) {
+      throw unreachable(err, base) ?? err;
+    }
+  };
   const timeoutMs = options.timeoutMs ?? 10_000;
   const code = (c: string): string => encodeURIComponent(c);
 
@@ -398,7 +446,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (res.status === 204) return undefined as T;
-    const text = await res.text();
+    const text = await bodyOf(res);
     if (!res.ok) throw toError(res, text);
     const parsed = isJson(res) ? parseJson(text) : undefined;
     if (parsed === undefined || parsed === null || typeof parsed !== 'object') throw new NotCurtError(res.status, res.headers.get('content-type'));

@@ -1,10 +1,6 @@
-// The app talks to the URL service through the SDK (src/client), on this page's own origin, and turns
-// the API's problem documents into sentences a person can act on, each tied to the field concerned.
-import { createCurtClient, CurtApiError, type CurtClient, type Problem } from '../client/curt-client.ts';
-
-export function clientFor(apiKey: string | null): CurtClient {
-  return createCurtClient({ baseUrl: location.origin, ...(apiKey === null ? {} : { apiKey }), timeoutMs: 15_000 });
-}
+// The API's problem documents, and the SDK's other failures, as sentences a person can act on, each
+// tied to the field concerned (the client itself: src/web/client.ts).
+import { CurtApiError, CurtUnreachableError, type Problem } from '../client/curt-client.ts';
 
 /** The form fields an error can belong to; `form` is the form as a whole. */
 export type Field = 'url' | 'alias' | 'expiry' | 'visits' | 'key' | 'name' | 'password' | 'form';
@@ -76,6 +72,10 @@ export function explain(error: unknown): Explained {
     const field = FIELD_OF[error.problem.code] ?? (error.problem.code === 'invalid_request' && /^max_visits\b/.test(error.problem.detail ?? '') ? 'visits' : 'form');
     return { field, message: sentence(error.problem), code: error.problem.code };
   }
+  if (error instanceof CurtUnreachableError) {
+    return { field: 'form', message: error.reason === 'timeout' ? 'The server took too long to answer. Try again.' : 'The server could not be reached. Check your connection and try again.', code: null };
+  }
+  // An answer that stopped part way (a download read as it comes).
   if (error instanceof DOMException && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
     return { field: 'form', message: 'The server took too long to answer. Try again.', code: null };
   }

@@ -1,7 +1,7 @@
 // The app's frame: header and navigation, the live region, and the page the path names.
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import type { InstanceConfig } from '../client/curt-client.ts';
-import { clientFor } from './api.ts';
+import { clientFor } from './client.ts';
 import { HomePage } from './pages/home.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LinksPage } from './pages/links.tsx';

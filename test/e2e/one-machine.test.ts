@@ -285,6 +285,18 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.match(byTagTable.stdout, new RegExp(`^${taggedCode}\\s+active\\s+0\\s.*launch,q3/2026,web\\s+https://example\\.com/tagged$`, 'm'));
   assert.equal((await curt(dir, ['edit', taggedCode, '--tags', 'other'], admin)).code, 0);
   assert.equal((await curt(dir, ['list', '--tag', 'launch'], admin)).stdout, 'No links.\n');
+  // Its QR code through the CLI: a PNG of the size asked for in a file, an SVG on standard output.
+  const saved = await curt(dir, ['qr', taggedCode, '-o', 'tagged.png', '--size', '300'], admin);
+  assert.equal(saved.code, 0, saved.stderr);
+  const png = await readFile(join(dir, 'tagged.png'));
+  assert.deepEqual([png.subarray(1, 4).toString(), png.readUInt32BE(16), png.readUInt32BE(20)], ['PNG', 300, 300]);
+  const svg = await curt(dir, ['qr', taggedCode], admin);
+  assert.match(svg.stdout, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  // Made without a key, the link is anonymous: its QR code needs none (a keyed link's: its key, as its details do).
+  assert.equal((await curt(dir, ['qr', taggedCode], cli)).code, 0);
+  const keyed = JSON.parse((await curt(dir, ['shorten', 'https://example.com/keyed-qr', '--json'], admin)).stdout) as { short_code: string };
+  const refusedQr = await curt(dir, ['qr', keyed.short_code, '-o', 'keyed.svg'], cli);
+  assert.deepEqual([refusedQr.code, refusedQr.stderr], [1, 'curt: An API key is required (unauthorized, HTTP 401). Pass --api-key or set CURT_API_KEY.\n']);
   const badSort = await curt(dir, ['list', '--sort', 'popular'], admin);
   assert.equal(badSort.code, 2, badSort.stderr);
 
@@ -312,6 +324,12 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   // `curt export > file`, then that file into the same server, where every row exists already.
   const made = await curt(dir, ['keys', 'create', '--name', 'porting', '--json'], admin);
   assert.equal(made.code, 0, made.stderr);
+  // For people: the key once, and the id that `keys revoke` takes, which `keys list` shows beside it.
+  const keyShown = await curt(dir, ['keys', 'create', '--name', 'shown'], admin);
+  const shownId = /^Id\s+(\d+)$/m.exec(keyShown.stdout)?.[1];
+  assert.ok(shownId !== undefined, keyShown.stdout);
+  assert.match(keyShown.stdout, new RegExp(`Revoke it with: curt keys revoke ${shownId}$`, 'm'));
+  assert.match((await curt(dir, ['keys', 'list'], admin)).stdout, new RegExp(`^\\s*${shownId}\\s+\\S+\\s+shown\\s`, 'm'));
   const mine = { ...cli, CURT_API_KEY: (JSON.parse(made.stdout) as { key: string }).key };
   for (const args of [['https://example.com/ported', '--alias', 'ported', '--expires-in', '7d'], ['https://example.com/ported?b=1,2']]) {
     assert.equal((await curt(dir, ['shorten', ...args], mine)).code, 0);

@@ -5,7 +5,7 @@ import { parseCommand, parseDuration, UsageError, VERB_NAMES } from '../../src/c
 import { describeFailure, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
 import { countryName, formatLink, formatLinkTable, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
 import { helpFor } from '../../src/cli/help.ts';
-import { createCurtClient, CurtApiError, type Analytics, type Link } from '../../src/client/curt-client.ts';
+import { createCurtClient, CurtApiError, CurtUnreachableError, type Analytics, type Link } from '../../src/client/curt-client.ts';
 
 const usage = (argv: string[], message: RegExp, verb: string | null = null) =>
   assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
@@ -147,10 +147,19 @@ test('failures: a server error keeps its code, an unreachable server exits 3, an
   assert.deepEqual(describeFailure(conflict, 'http://s'), { exitCode: 1, message: '"x" is already taken (alias_taken, HTTP 409).', problem: conflict.problem });
   const unauthorized = new CurtApiError(401, { type: 't', title: 'Authentication required', status: 401, code: 'unauthorized', detail: 'An API key is required.' }, null);
   assert.match(describeFailure(unauthorized, 'http://s')?.message ?? '', /Pass --api-key or set CURT_API_KEY\.$/);
-  const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+  const refused = new CurtUnreachableError('http://127.0.0.1:8080', 'ECONNREFUSED', new TypeError('fetch failed'));
   const unreachable = describeFailure(refused, 'http://127.0.0.1:8080');
   assert.equal(unreachable?.exitCode, 3);
   assert.match(unreachable?.message ?? '', /^cannot reach the Curt server at http:\/\/127\.0\.0\.1:8080 \(ECONNREFUSED\)\. Is it running\?/);
+  // For scripts, a problem document as the server's are (RFC 9457), with no HTTP status: none came.
+  assert.deepEqual(unreachable?.problem, {
+    type: 'urn:curt:problem:server_unreachable',
+    title: 'Server unreachable',
+    code: 'server_unreachable',
+    detail: 'cannot reach http://127.0.0.1:8080: ECONNREFUSED',
+  });
+  const timedOut = describeFailure(new CurtUnreachableError('http://s', 'timeout', undefined), 'http://s');
+  assert.match(timedOut?.message ?? '', /\(no answer in time\)/);
   assert.equal(describeFailure(new RangeError('bug'), 'http://s'), null);
 });
 

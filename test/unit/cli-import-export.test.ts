@@ -146,7 +146,7 @@ test('curt import with --json prints only the report\'s lines; a report cut off 
   assert.ok(thrown instanceof ImportCutOffError && thrown.lines === 1 && thrown.cause === undefined, String(thrown));
   const failure = describeFailure(thrown, 'http://cu.rt');
   assert.equal(failure?.exitCode, 1);
-  assert.deepEqual(failure?.problem, { code: 'import_cut_off', detail: "the import's report was cut off after 1 line, before its summary (it ended)", lines: 1 });
+  assert.deepEqual(failure?.problem, { type: 'urn:curt:problem:import_cut_off', title: 'Import report cut off', code: 'import_cut_off', detail: "the import's report was cut off after 1 line, before its summary (it ended)", lines: 1 });
 });
 
 test('the client\'s importLinks: a report ends with its summary or the server\'s stop, else ImportCutOffError after the lines it gave; a refusal before any line is the server\'s error', async () => {

@@ -58,8 +58,17 @@ test('edit --tags replaces the list, --no-tags empties it; both at once, or a ba
   usage(['edit', 'abc', '--tags', 'a b'], /^--tags: "a b" is not a tag/, 'edit');
   usage(['shorten', 'https://example.com', '--tag', 'x'.repeat(33)], /^--tag: "x{33}" is not a tag/, 'shorten');
   usage(['shorten', 'https://example.com', '--tag', Array.from({ length: 21 }, (_, i) => `t${i}`).join(',')], /^--tag: at most 20 tags$/, 'shorten');
-  usage(['shorten', 'https://example.com', '--tags', 'a'], /^shorten does not take --tags$/, 'shorten');
+  usage(['edit', 'abc', '--tag', 'a', '--no-tags'], /^give --tag or --no-tags, not both$/, 'edit');
   usage(['list', '--no-tags'], /^list does not take --no-tags$/, 'list');
+});
+
+test('--tag and --tags are one list on every verb that takes tags (each was refused where the other was meant)', () => {
+  assert.deepEqual(parseCommand(['shorten', 'https://example.com', '--tags', 'a,b']), { verb: 'shorten', url: 'https://example.com', oneTime: false, forwardQuery: false, tags: ['a', 'b'], client: { json: false } });
+  assert.deepEqual(parseCommand(['edit', 'abc', '--tag', 'a', '--tag', 'b']), { verb: 'edit', code: 'abc', tags: ['a', 'b'], client: { json: false } });
+  assert.deepEqual(parseCommand(['edit', 'abc', '--tag', 'a', '--tags', 'b,c']), { verb: 'edit', code: 'abc', tags: ['a', 'b', 'c'], client: { json: false } });
+  assert.deepEqual(parseCommand(['list', '--tags', 'a,b']), { verb: 'list', tags: ['a', 'b'], all: false, client: { json: false } });
+  usage(['list', '--tags', 'a b'], /^--tags: "a b" is not a tag/, 'list');
+  usage(['shorten', 'https://example.com', '--tags', 'a', '--tag', 'b b'], /^--tag: "b b" is not a tag/, 'shorten');
 });
 
 test('list takes tags, a sort, an order and date ranges (a day is its 00:00 UTC); bad values are usage errors', () => {

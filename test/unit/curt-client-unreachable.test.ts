@@ -1,0 +1,57 @@
+// The SDK says "no answer came" as CurtUnreachableError, naming the server and why, whichever call
+// failed: fetch's own bare TypeError('fetch failed') or TimeoutError told a caller neither. A fake
+// fetch fails as Node's does; no server needed. An answer, even a refusal, is not unreachable.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCurtClient, CurtApiError, CurtUnreachableError } from '../../src/client/curt-client.ts';
+
+const refused = (): never => {
+  throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
+};
+
+test('a refused connection is CurtUnreachableError with the socket error code, on every kind of call', async () => {
+  const client = createCurtClient({ baseUrl: 'http://127.0.0.1:9/', fetch: async () => refused() });
+  const calls: [string, () => Promise<unknown>][] = [
+    ['get', () => client.get('abc')],
+    ['qr', () => client.qr('abc')],
+    ['exportFile', () => client.exportFile()],
+    ['exportText', async () => { for await (const chunk of client.exportText()) void chunk; }],
+  ];
+  for (const [name, call] of calls) {
+    await assert.rejects(call(), (err: unknown) => {
+      assert.ok(err instanceof CurtUnreachableError, `${name}: ${String(err)}`);
+      assert.equal(err.reason, 'ECONNREFUSED');
+      assert.equal(err.server, 'http://127.0.0.1:9');
+      assert.equal(err.message, 'cannot reach the Curt server at http://127.0.0.1:9 (ECONNREFUSED)');
+      assert.ok(err.cause instanceof TypeError, 'the platform error is kept as the cause');
+      return true;
+    });
+  }
+});
+
+test('no answer within timeoutMs is CurtUnreachableError with reason timeout, also when the body stops coming', async (t) => {
+  // AbortSignal.timeout's timer does not hold the process open; the test's must.
+  const alive = setInterval(() => undefined, 1000);
+  t.after(() => clearInterval(alive));
+  const hang = (signal: AbortSignal | null | undefined): Promise<never> =>
+    new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+  const noHeaders = createCurtClient({ baseUrl: 'http://cu.rt', timeoutMs: 20, fetch: async (_input, init) => hang(init?.signal) });
+  await assert.rejects(noHeaders.get('abc'), (err: unknown) => err instanceof CurtUnreachableError && err.reason === 'timeout' && /no answer in time/.test(err.message));
+  const noBody = createCurtClient({
+    baseUrl: 'http://cu.rt',
+    timeoutMs: 20,
+    fetch: async (_input, init) => {
+      const body = new ReadableStream<Uint8Array>({ start: (controller) => init?.signal?.addEventListener('abort', () => controller.error(init.signal?.reason), { once: true }) });
+      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
+    },
+  });
+  await assert.rejects(noBody.get('abc'), (err: unknown) => err instanceof CurtUnreachableError && err.reason === 'timeout');
+});
+
+test('an answer is not unreachable: a refusal stays CurtApiError, and a bug in the caller is not hidden', async () => {
+  const problem = { type: 'urn:curt:problem:link_not_found', title: 'Not Found', status: 404, code: 'link_not_found', detail: 'No link.' };
+  const answered = createCurtClient({ baseUrl: 'http://cu.rt', fetch: async () => Response.json(problem, { status: 404, headers: { 'content-type': 'application/problem+json' } }) });
+  await assert.rejects(answered.get('abc'), (err: unknown) => err instanceof CurtApiError && err.code === 'link_not_found');
+  const buggy = createCurtClient({ baseUrl: 'http://cu.rt', fetch: async () => { throw new RangeError('a bug'); } });
+  await assert.rejects(buggy.get('abc'), (err: unknown) => err instanceof RangeError);
+});
