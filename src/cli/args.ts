@@ -118,7 +118,7 @@ const OPTIONS = {
   search: { type: 'string' },
   state: { type: 'string' },
   tag: { type: 'string', multiple: true },
-  tags: { type: 'string' },
+  tags: { type: 'string', multiple: true },
   'no-tags': { type: 'boolean' },
   sort: { type: 'string' },
   order: { type: 'string' },
@@ -211,11 +211,15 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_
 
 /** `90`, `45s`, `30m`, `12h`, `7d`, `2w` → seconds. */
 export function parseDuration(text: string): number | null {
-  const match = /^(\d{1,9})([smhdw]?)$/.exec(text.trim());
+  // Up to 12 digits: more than any expiry the API takes (expiresIn's caller says so), and exact as a number.
+  const match = /^(\d{1,12})([smhdw]?)$/.exec(text.trim());
   if (!match) return null;
   const seconds = Number(match[1]) * (UNITS[match[2] || 's'] ?? 1);
   return seconds > 0 ? seconds : null;
 }
+
+/** The API's longest expiry: 100 years of 365 days (`expires_in`'s maximum). */
+const MAX_EXPIRES_IN_S = 3_153_600_000;
 
 /** Why `text` is not a duration, in words a person can act on. */
 function durationProblem(text: string): string {
@@ -225,6 +229,21 @@ function durationProblem(text: string): string {
   if (/^\d+[a-z]+$/i.test(trimmed)) return 'the units are s, m, h, d and w';
   if (/^\d+\.\d+/.test(trimmed)) return 'use a whole number with a smaller unit (90m, not 1.5h)';
   return 'it is not a duration';
+}
+
+/** Schemes people paste that are written without `//`; any other is told by its `scheme://`. */
+const SCHEMES_WITHOUT_SLASHES = /^(mailto|tel|sms|javascript|vbscript|data|file|about|blob|magnet|urn|news|geo|sip|sips|xmpp|bitcoin|intent|market|itms-apps):/i;
+
+/**
+ * What the server refuses of a link's or a webhook's URL and can be told here, before any request
+ * (a usage error, exit 2, not the server's 400 and exit 1): another scheme than http or https. Not
+ * a host and port (`localhost:8080/x`) nor a user and password (`user:pw@example.com`): those get
+ * suggestUrl's https URL.
+ */
+function otherScheme(text: string): string | null {
+  const trimmed = text.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(trimmed)?.[1] ?? SCHEMES_WITHOUT_SLASHES.exec(trimmed)?.[1];
+  return scheme !== undefined && !/^https?$/i.test(scheme) ? scheme.toLowerCase() : null;
 }
 
 /** `example.com/x` → `https://example.com/x`, when it makes a plausible web address; else null. */
@@ -357,7 +376,10 @@ const MAX_TAGS = 20;
  */
 function givenTags(values: Values, verb: string): string[] | undefined {
   if (values.tag === undefined && values.tags === undefined) return undefined;
-  return tagList([...(values.tag ?? []), ...(values.tags === undefined ? [] : [values.tags])], values.tag === undefined ? '--tags' : '--tag', verb);
+  // Each flag's tags checked under its own name, then the bound on the whole list.
+  const tags = [...tagList(values.tag ?? [], '--tag', verb), ...tagList(values.tags ?? [], '--tags', verb)];
+  if (new Set(tags.map((t) => t.toLowerCase())).size > MAX_TAGS) throw new UsageError(`${values.tag === undefined ? '--tags' : '--tag'}: at most ${MAX_TAGS} tags`, verb);
+  return tags;
 }
 
 function tagList(given: readonly string[], flag: string, verb: string): string[] {
@@ -438,6 +460,7 @@ function expiresIn(values: Values, verb: string): number | undefined {
   const text = values['expires-in'];
   if (text === undefined) return undefined;
   const parsed = parseDuration(text);
+  if (parsed !== null && parsed > MAX_EXPIRES_IN_S) throw new UsageError(`--expires-in ${text} is more than 100 years, the longest a link may wait to expire (36500d); for none, ${verb === 'edit' ? 'give --no-expiry' : 'leave it out'}`, verb);
   if (parsed === null) throw new UsageError(`--expires-in must be a duration such as 30m, 12h, 7d or 2w (got "${text}": ${durationProblem(text)})`, verb);
   return parsed;
 }
@@ -464,6 +487,8 @@ function build(verb: string, args: string[], values: Values): Command {
       const tags = givenTags(values, verb);
       // One-time is a limit of one: asking for another as well is a mistake, whichever was meant.
       if (values['one-time'] === true && limit !== undefined && limit !== 1) throw new UsageError('give --one-time or --max-visits, not both (--one-time is --max-visits 1)', verb);
+      const scheme = otherScheme(first);
+      if (scheme !== null) throw new UsageError(`shorten needs an http or https URL; Curt does not redirect to ${scheme}: links`, verb);
       const suggestion = suggestUrl(first);
       if (suggestion !== null) throw new UsageError(`shorten needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
       return {
@@ -500,18 +525,22 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb, format, client: clientFlags(values) };
     }
     case 'qr': {
+      // `-o -` is standard output, as `curt import -` reads standard input.
+      const output = values.output === '-' ? undefined : values.output;
       // The picture's format from --format, else from the file's name, else SVG (text a terminal can take).
-      const format = values.format ?? (/\.png$/i.test(values.output ?? '') ? 'png' : 'svg');
+      const named = /\.(png|svg)$/i.exec(output ?? '')?.[1]?.toLowerCase();
+      const format = values.format ?? named ?? 'svg';
       if (format !== 'svg' && format !== 'png') throw new UsageError(`--format must be svg or png (got "${format}")`, verb);
+      if (named !== undefined && named !== format) throw new UsageError(`--format ${format} and a file named .${named} disagree: give one of them`, verb);
       if (values.size !== undefined && format !== 'png') throw new UsageError('--size is the width of a PNG: give --format png too (an SVG scales)', verb);
       // The image is what goes to standard output; a JSON line there would corrupt it.
-      if (values.json === true && values.output === undefined) throw new UsageError('--json needs --output FILE: without it the image itself goes to standard output', verb);
+      if (values.json === true && output === undefined) throw new UsageError('--json needs --output FILE: without it the image itself goes to standard output', verb);
       return {
         verb,
         code: first,
         format,
         ...(values.size === undefined ? {} : { size: wholeNumber(values.size, '--size', verb, QR_MIN_SIZE, QR_MAX_SIZE) }),
-        ...(values.output === undefined ? {} : { output: values.output }),
+        ...(output === undefined ? {} : { output }),
         client: clientFlags(values),
       };
     }
@@ -533,6 +562,8 @@ function build(verb: string, args: string[], values: Values): Command {
         const flags = EDIT_CHANGES.filter((name) => name !== 'tag').map((name) => `--${name}`);
         throw new UsageError(`edit needs a change: ${flags.slice(0, -1).join(', ')} or ${flags.at(-1) ?? ''}`, verb);
       }
+      const scheme = values.url === undefined ? null : otherScheme(values.url);
+      if (scheme !== null) throw new UsageError(`--url must be an http or https URL; Curt does not redirect to ${scheme}: links`, verb);
       const suggestion = values.url === undefined ? null : suggestUrl(values.url);
       if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
       const inS = expiresIn(values, verb);
@@ -581,6 +612,8 @@ function build(verb: string, args: string[], values: Values): Command {
       const events = [...new Set(values.events.flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== ''))];
       const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
       if (events.length === 0 || unknown.length > 0) throw new UsageError(`--events must be a comma-separated list of ${WEBHOOK_EVENTS.join(', ')} (got "${values.events.join(',')}")`, verb);
+      const scheme = otherScheme(first);
+      if (scheme !== null) throw new UsageError(`webhooks add needs an http or https URL; Curt does not deliver to ${scheme}: addresses`, verb);
       const suggestion = suggestUrl(first);
       if (suggestion !== null) throw new UsageError(`webhooks add needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
       return { verb, url: first, events: events as WebhookEvent[], ...(values.description === undefined ? {} : { description: values.description }), client: clientFlags(values) };

@@ -282,6 +282,13 @@ export function describeFailure(err: unknown, server: string): Failure | null {
       problem: clientProblem('not_curt', 'Not a Curt server', `${server}: ${err.message}`, { status: err.status }),
     };
   }
+  // What fetch threw that was not the server's absence (a redirect loop, an upload file that failed
+  // to read, an answer cut off part way): said in its words, not as a bug's.
+  if (err instanceof TypeError && (err.message === 'fetch failed' || err.message === 'terminated')) {
+    const cause = (err as { cause?: { message?: unknown } }).cause;
+    const why = typeof cause?.message === 'string' ? cause.message : err.message === 'terminated' ? 'the answer was cut off' : 'no reason given';
+    return { exitCode: 1, message: `the request to ${server} failed (${why}).`, problem: clientProblem('request_failed', 'Request failed', `${server}: ${why}`) };
+  }
   if (err instanceof CurtUnreachableError) {
     const why = err.reason === 'timeout' ? 'no answer in time' : err.reason;
     return {

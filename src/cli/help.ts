@@ -121,7 +121,7 @@ it, or an admin key (anonymous links: an admin key).
   --password-stdin        the same, read from the first line of standard input
   --no-password           the link no longer needs a password
 ${CLIENT_OPTIONS}`,
-  export: `Usage: curt export [--format csv|ndjson | --json] > links.csv
+  export: `Usage: curt export [--format csv|ndjson | --json] > FILE
 
 Writes every link of the key (an admin key: every link) with its click totals, streamed: columns
 short_code,url,created_at,expires_at,is_one_time,max_visits,visits,forward_query,is_active,state,clicks,
@@ -134,9 +134,13 @@ Writes the short link's QR code: SVG (scales to any size) or a black-and-white P
 an anonymous link's; another link's needs its key or an admin key, as its details do.
   --format svg|png   the picture's format (default: png for an --output ending in .png, else svg)
   --size N           the PNG's width in pixels, 64 to 2048 (default 256)
-  --output FILE      write it to FILE (-o FILE); without it, to standard output (a PNG only
-                     when standard output is not a terminal: curt qr launch --format png > qr.png)
-${CLIENT_OPTIONS}`,
+  --output FILE      write it to FILE (-o FILE; - is standard output); without it, to standard
+                     output (a PNG only when that is not a terminal: curt qr launch --format png > qr.png)
+  --json             with --output: say what was written as JSON (short_code, format, file, bytes)
+Options:
+  --server URL    the Curt server (env CURT_SERVER; default ${DEFAULT_CURT_SERVER})
+  --api-key KEY   API key to send (env CURT_API_KEY)
+  -h, --help      this help`,
   import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
 
 Creates links from a CSV file (or NDJSON, for a .ndjson or .jsonl file): Curt's export, a sheet with

@@ -75,13 +75,21 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
       ...(command.client.apiKey === undefined ? {} : { CURT_API_KEY: command.client.apiKey }),
     });
   } catch (error) {
-    // A server address that is no URL is wrong usage (exit 2), found before any request; named as
-    // the user gave it, the flag or the variable.
+    // A server address that is no URL, a key no header can carry: wrong usage (exit 2), found before
+    // any request; named as the user gave it, the flag or the variable.
     if (!(error instanceof ConfigError)) throw error;
-    const given = command.client.server === undefined ? 'CURT_SERVER' : '--server';
-    for (const problem of error.problems) err(`curt: ${problem.replace(/^Invalid configuration: /, '').replace(/^CURT_SERVER\b/, given)}`);
+    const server = command.client.server === undefined ? 'CURT_SERVER' : '--server';
+    const apiKey = command.client.apiKey === undefined ? 'CURT_API_KEY' : '--api-key';
+    for (const problem of error.problems) err(`curt: ${problem.replace(/^Invalid configuration: /, '').replace(/^CURT_SERVER\b/, server).replace(/^CURT_API_KEY\b/, apiKey)}`);
     return 2;
   }
+  // Standard output that fails ends the command with one line, not Node's unhandled 'error' and its
+  // stack: a reader that went away (`curt export | head`) had what it wanted; a full disk did not.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    err(`curt: cannot write to standard output (${error.code === 'ENOSPC' ? 'no space left on the device' : error.message})`);
+    process.exit(1);
+  });
   const { server, apiKey } = config;
   const client = createCurtClient({ baseUrl: server, ...(apiKey === null ? {} : { apiKey }) });
   try {

@@ -264,17 +264,27 @@ export class CurtUnreachableError extends Error {
   }
 }
 
-/** `err` as a CurtUnreachableError when it is fetch's way of saying no answer came; else null. */
+/**
+ * How fetch says a connection failed. Node (undici): TypeError('fetch failed') whose cause is the
+ * socket's error, with one of these codes (refused, reset, no such name, no route, TLS); browsers: a
+ * TypeError of their own words, and nothing more (they tell a page no more).
+ */
+const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|EAI_FAIL|ETIMEDOUT|EHOSTUNREACH|EHOSTDOWN|ENETUNREACH|ENETDOWN|EPIPE|EADDRNOTAVAIL|UND_ERR_CONNECT_TIMEOUT|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|ERR_TLS_\w+|ERR_SSL_\w+|CERT_\w+|UNABLE_TO_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)$/;
+const BROWSER_NETWORK_ERRORS = /^(Failed to fetch|NetworkError when attempting to fetch resource\.?|Load failed)$/;
+
+/**
+ * `err` as a CurtUnreachableError when it is fetch's way of saying no answer came (the connection
+ * failed, or the client's time ran out); else null, and the caller throws it as it is: a bad
+ * argument (a header a key cannot be sent in, a base URL that is none), a redirect loop, a file the
+ * upload could not read, a bug, are not the server's absence.
+ */
 function unreachable(err: unknown, server: string): CurtUnreachableError | null {
   if (err instanceof CurtUnreachableError) return err;
-  const name = (err as { name?: unknown } | null)?.name;
-  if (name === 'TimeoutError') return new CurtUnreachableError(server, 'timeout', err);
-  // Node: TypeError('fetch failed') with the socket's error as its cause; browsers: a TypeError of their own words.
-  if (err instanceof TypeError) {
-    const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const why = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : err.message;
-    return new CurtUnreachableError(server, why, err);
-  }
+  if ((err as { name?: unknown } | null)?.name === 'TimeoutError') return new CurtUnreachableError(server, 'timeout', err);
+  if (!(err instanceof TypeError)) return null;
+  const code = (err as { cause?: { code?: unknown } }).cause?.code;
+  if (err.message === 'fetch failed' && typeof code === 'string' && NETWORK_CODES.test(code)) return new CurtUnreachableError(server, code, err);
+  if (BROWSER_NETWORK_ERRORS.test(err.message)) return new CurtUnreachableError(server, err.message, err);
   return null;
 }
 
@@ -424,14 +434,18 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       throw unreachable(err, base) ?? err;
     }
   };
-  /** The answer's body; its time counts against the same timeout, so a body that stops coming is unreachable too. */
-  const bodyOf = async (res: Response): Promise<string> => {
+  /**
+   * The answer's body. Its time counts against the same timeout: a body that stops coming is no
+   * answer in time. A body cut off by the connection is thrown as it is (its status came).
+   */
+  const bodyOf = async <T,>(res: Response, read: (res: Response) => Promise<T>): Promise<T> => {
     try {
-      return await res.text();
+      return await read(res);
     } catch (err) {
-      throw unreachable(err, base) ?? err;
+      throw (err as { name?: unknown } | null)?.name === 'TimeoutError' ? new CurtUnreachableError(base, 'timeout', err) : err;
     }
   };
+  const textOf = (res: Response): Promise<string> => bodyOf(res, (r) => r.text());
   const timeoutMs = options.timeoutMs ?? 10_000;
   const code = (c: string): string => encodeURIComponent(c);
 
@@ -446,7 +460,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       signal: AbortSignal.timeout(timeoutMs),
     });
     if (res.status === 204) return undefined as T;
-    const text = await bodyOf(res);
+    const text = await textOf(res);
     if (!res.ok) throw toError(res, text);
     const parsed = isJson(res) ? parseJson(text) : undefined;
     if (parsed === undefined || parsed === null || typeof parsed !== 'object') throw new NotCurtError(res.status, res.headers.get('content-type'));
@@ -465,7 +479,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       if (typeof body.data !== 'string' && !(body.data instanceof Blob)) init.duplex = 'half';
     }
     const res = await doFetch(`${base}${path}`, init);
-    if (!res.ok) throw toError(res, await res.text());
+    if (!res.ok) throw toError(res, await textOf(res));
     if (res.body === null) throw new NotCurtError(res.status, res.headers.get('content-type'));
     // A reader, not `for await` on the body: not every browser iterates a ReadableStream.
     const reader: ReadableStreamDefaultReader<Uint8Array> = res.body.getReader();
@@ -514,8 +528,8 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
       // No overall timeout: a large export takes its time.
       const res = await doFetch(`${base}/urls/export?format=${format}`, { headers });
-      if (!res.ok) throw toError(res, await res.text());
-      return res.blob();
+      if (!res.ok) throw toError(res, await textOf(res));
+      return bodyOf(res, (r) => r.blob());
     },
     async *importLinks(file, opts = {}) {
       const qs = opts.format === undefined ? '' : `?format=${opts.format}`;
@@ -608,8 +622,10 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       const headers: Record<string, string> = {};
       if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`;
       const res = await doFetch(`${base}/urls/${code(c)}/qr${qs === '' ? '' : `?${qs}`}`, { headers, signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) throw toError(res, await res.text());
-      return res.blob();
+      if (!res.ok) throw toError(res, await textOf(res));
+      // A picture, or another server answered (a web page's 200 is no QR code).
+      if (!/^image\/(svg\+xml|png)\b/i.test(res.headers.get('content-type') ?? '')) throw new NotCurtError(res.status, res.headers.get('content-type'));
+      return bodyOf(res, (r) => r.blob());
     },
     config: () => call<InstanceConfig>('GET', '/api/config'),
     createApiKey(opts = {}) {
@@ -649,7 +665,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
       if (opts.userAgent !== undefined) headers['user-agent'] = opts.userAgent;
       if (opts.password !== undefined) headers.authorization = basicAuthorization(opts.password);
       const res = await doFetch(`${base}/${code(c)}`, { method: opts.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-      const text = await res.text();
+      const text = await textOf(res);
       const problem = res.status >= 400 ? (parseJson(text) as Problem | undefined) : undefined;
       return { status: res.status, location: res.headers.get('location'), code: problem?.code ?? null };
     },

@@ -551,8 +551,11 @@ export interface CliConfig {
 /** The `curt` client commands; `--server` and `--api-key` arrive here as CURT_SERVER and CURT_API_KEY. */
 export function loadCliConfig(env: Env): CliConfig {
   const r = new Reader(env);
+  const apiKey = r.optional('CURT_API_KEY');
+  // A key travels in a header, which takes none of these; said without the key, which is a secret.
+  if (apiKey !== null && !/^[\x21-\x7e]+$/.test(apiKey)) r.problems.push('CURT_API_KEY must be printable ASCII without spaces or line breaks (a key is; the value is not shown)');
   return r.done({
     server: r.url('CURT_SERVER', DEFAULT_CURT_SERVER, ['http:', 'https:']).replace(/\/+$/, ''),
-    apiKey: r.optional('CURT_API_KEY'),
+    apiKey,
   });
 }

@@ -6,6 +6,7 @@ import { describeFailure, runClientCommand, type ClientCommand } from '../../src
 import { countryName, formatLink, formatLinkTable, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
 import { helpFor } from '../../src/cli/help.ts';
 import { createCurtClient, CurtApiError, CurtUnreachableError, type Analytics, type Link } from '../../src/client/curt-client.ts';
+import { ConfigError, loadCliConfig } from '../../src/core/config.ts';
 
 const usage = (argv: string[], message: RegExp, verb: string | null = null) =>
   assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
@@ -160,6 +161,10 @@ test('failures: a server error keeps its code, an unreachable server exits 3, an
   });
   const timedOut = describeFailure(new CurtUnreachableError('http://s', 'timeout', undefined), 'http://s');
   assert.match(timedOut?.message ?? '', /\(no answer in time\)/);
+  // What fetch threw that is not the server's absence: exit 1 in its words, not a bug's stack.
+  const loop = describeFailure(new TypeError('fetch failed', { cause: new Error('redirect count exceeded') }), 'http://s');
+  assert.deepEqual([loop?.exitCode, loop?.message, loop?.problem.code], [1, 'the request to http://s failed (redirect count exceeded).', 'request_failed']);
+  assert.match(describeFailure(new TypeError('terminated'), 'http://s')?.message ?? '', /failed \(the answer was cut off\)/);
   assert.equal(describeFailure(new RangeError('bug'), 'http://s'), null);
 });
 
@@ -207,8 +212,7 @@ test('shorten of an address without a scheme suggests the https URL instead of s
   usage(['shorten', 'example.com'], /absolute http or https URL: did you mean https:\/\/example\.com\?/, 'shorten');
   usage(['shorten', 'www.example.com/launch?x=1'], /did you mean https:\/\/www\.example\.com\/launch\?x=1\?/, 'shorten');
   usage(['shorten', 'localhost:8080/x'], /did you mean https:\/\/localhost:8080\/x\?/, 'shorten');
-  // With a scheme, the server decides (and refuses ftp: with its own reason).
-  assert.equal((parseCommand(['shorten', 'ftp://example.com/f']) as { url: string }).url, 'ftp://example.com/f');
+  // With http or https, the server decides the rest; another scheme is refused here (the test below).
   assert.equal((parseCommand(['shorten', 'https://example.com']) as { url: string }).url, 'https://example.com');
 });
 
@@ -424,4 +428,31 @@ test('curt webhooks add|list|rm|deliveries parse to their commands; unknown even
   assert.throws(() => parseCommand(['webhooks', 'add', 'https://h.example/in', '--events', 'link.exploded']), /--events must be/);
   assert.throws(() => parseCommand(['webhooks', 'add', 'https://h.example/in']), /needs --events/);
   assert.throws(() => parseCommand(['webhooks']), /webhooks needs a subcommand/);
+});
+
+test('what the server would refuse and the CLI can tell is a usage error before any request: another scheme, an expiry past 100 years', () => {
+  const usage = (argv: string[], message: RegExp, verb: string): void =>
+    assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
+  usage(['shorten', 'ftp://files.example.com/a'], /^shorten needs an http or https URL; Curt does not redirect to ftp: links$/, 'shorten');
+  usage(['shorten', 'javascript:alert(1)'], /does not redirect to javascript: links$/, 'shorten');
+  usage(['shorten', 'mailto:someone@example.com'], /does not redirect to mailto: links$/, 'shorten');
+  usage(['edit', 'abc', '--url', 'data:text/html,hi'], /^--url must be an http or https URL; Curt does not redirect to data: links$/, 'edit');
+  usage(['webhooks', 'add', 'ws://hooks.example.com', '--events', 'link.created'], /does not deliver to ws: addresses$/, 'webhooks add');
+  usage(['shorten', 'tel:5551234'], /does not redirect to tel: links$/, 'shorten');
+  usage(['shorten', ' javascript:alert(1)'], /does not redirect to javascript: links$/, 'shorten');
+  usage(['shorten', 'com.example.app://open'], /does not redirect to com\.example\.app: links$/, 'shorten');
+  // A host and port, a user and password: not a scheme; the suggestion stays.
+  usage(['shorten', 'localhost:8080/x'], /did you mean https:\/\/localhost:8080\/x\?$/, 'shorten');
+  usage(['shorten', 'user:pw@example.com/x'], /did you mean https:\/\/user:pw@example\.com\/x\?$/, 'shorten');
+  assert.equal((parseCommand(['shorten', 'http://[::1]:8080/x']) as { url: string }).url, 'http://[::1]:8080/x');
+  assert.equal((parseCommand(['shorten', 'HTTPS://example.com']) as { url: string }).url, 'HTTPS://example.com');
+  usage(['shorten', 'https://example.com', '--expires-in', '100000w'], /^--expires-in 100000w is more than 100 years, .*\(36500d\); for none, leave it out$/, 'shorten');
+  usage(['edit', 'abc', '--expires-in', '36501d'], /for none, give --no-expiry$/, 'edit');
+  assert.equal((parseCommand(['shorten', 'https://example.com', '--expires-in', '36500d']) as { expiresInS: number }).expiresInS, 3_153_600_000);
+  assert.equal((parseCommand(['shorten', 'https://example.com', '--expires-in', '3153600000']) as { expiresInS: number }).expiresInS, 3_153_600_000);
+  usage(['shorten', 'https://example.com', '--expires-in', '3153600001'], /^--expires-in 3153600001 is more than 100 years/, 'shorten');
+  // A key no header can carry: refused before any request, and not shown (it is a secret).
+  assert.throws(() => loadCliConfig({ CURT_API_KEY: 'curt_abc\ndef' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => /CURT_API_KEY must be printable ASCII/.test(p)) && !/abc/.test(err.message));
+  assert.throws(() => loadCliConfig({ CURT_API_KEY: 'curt_ké' }), ConfigError);
+  assert.equal(loadCliConfig({ CURT_API_KEY: 'curt_0123456789abcdef' }).apiKey, 'curt_0123456789abcdef');
 });

@@ -37,6 +37,10 @@ test('qr: the format from --format or the file name (else SVG); --size is a PNG 
   usage(['qr', 'launch', '--format', 'png', '--size', '4096'], /^--size must be a whole number from 64 to 2048/);
   usage(['qr', 'launch', '--json'], /^--json needs --output FILE/);
   usage(['qr'], /^qr needs <code>$/);
+  // The file's name and --format must agree; `-o -` is standard output.
+  usage(['qr', 'launch', '--format', 'svg', '-o', 'qr.png'], /^--format svg and a file named \.png disagree: give one of them$/);
+  usage(['qr', 'launch', '--format', 'png', '-o', 'qr.SVG'], /^--format png and a file named \.svg disagree/);
+  assert.deepEqual(parseCommand(['qr', 'launch', '-o', '-']), { verb: 'qr', code: 'launch', format: 'svg', client: { json: false } });
 });
 
 test('qr writes the image to standard output, refuses a PNG to a terminal before asking, and saves to --output', async () => {

@@ -69,6 +69,10 @@ test('--tag and --tags are one list on every verb that takes tags (each was refu
   assert.deepEqual(parseCommand(['list', '--tags', 'a,b']), { verb: 'list', tags: ['a', 'b'], all: false, client: { json: false } });
   usage(['list', '--tags', 'a b'], /^--tags: "a b" is not a tag/, 'list');
   usage(['shorten', 'https://example.com', '--tags', 'a', '--tag', 'b b'], /^--tag: "b b" is not a tag/, 'shorten');
+  // Repeated, --tags adds up as --tag does (it kept the last); a bad tag is named with its own flag.
+  assert.deepEqual(parseCommand(['list', '--tags', 'a', '--tags', 'b', '--tag', 'c']), { verb: 'list', tags: ['c', 'a', 'b'], all: false, client: { json: false } });
+  usage(['list', '--tag', 'ok', '--tags', 'bad tag'], /^--tags: "bad tag" is not a tag/, 'list');
+  usage(['edit', 'abc', '--tag', Array.from({ length: 11 }, (_, i) => `a${i}`).join(','), '--tags', Array.from({ length: 10 }, (_, i) => `b${i}`).join(',')], /^--tag: at most 20 tags$/, 'edit');
 });
 
 test('list takes tags, a sort, an order and date ranges (a day is its 00:00 UTC); bad values are usage errors', () => {

@@ -3,11 +3,23 @@
 // fetch fails as Node's does; no server needed. An answer, even a refusal, is not unreachable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCurtClient, CurtApiError, CurtUnreachableError } from '../../src/client/curt-client.ts';
+import { createCurtClient, CurtApiError, CurtUnreachableError, NotCurtError } from '../../src/client/curt-client.ts';
 
 const refused = (): never => {
   throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
 };
+
+/** A client whose server sends a 200 of this type and then no body, until the client's 20 ms are up. */
+function stalledBody(contentType: string) {
+  return createCurtClient({
+    baseUrl: 'http://cu.rt',
+    timeoutMs: 20,
+    fetch: async (_input, init) => {
+      const body = new ReadableStream<Uint8Array>({ start: (controller) => init?.signal?.addEventListener('abort', () => controller.error(init.signal?.reason), { once: true }) });
+      return new Response(body, { status: 200, headers: { 'content-type': contentType } });
+    },
+  });
+}
 
 test('a refused connection is CurtUnreachableError with the socket error code, on every kind of call', async () => {
   const client = createCurtClient({ baseUrl: 'http://127.0.0.1:9/', fetch: async () => refused() });
@@ -37,21 +49,39 @@ test('no answer within timeoutMs is CurtUnreachableError with reason timeout, al
     new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
   const noHeaders = createCurtClient({ baseUrl: 'http://cu.rt', timeoutMs: 20, fetch: async (_input, init) => hang(init?.signal) });
   await assert.rejects(noHeaders.get('abc'), (err: unknown) => err instanceof CurtUnreachableError && err.reason === 'timeout' && /no answer in time/.test(err.message));
-  const noBody = createCurtClient({
-    baseUrl: 'http://cu.rt',
-    timeoutMs: 20,
-    fetch: async (_input, init) => {
-      const body = new ReadableStream<Uint8Array>({ start: (controller) => init?.signal?.addEventListener('abort', () => controller.error(init.signal?.reason), { once: true }) });
-      return new Response(body, { status: 200, headers: { 'content-type': 'application/json' } });
-    },
-  });
-  await assert.rejects(noBody.get('abc'), (err: unknown) => err instanceof CurtUnreachableError && err.reason === 'timeout');
+  await assert.rejects(stalledBody('application/json').get('abc'), (err: unknown) => err instanceof CurtUnreachableError && err.reason === 'timeout');
 });
 
-test('an answer is not unreachable: a refusal stays CurtApiError, and a bug in the caller is not hidden', async () => {
+test('a browser says a failed connection in its own words: those are unreachable too', async () => {
+  for (const words of ['Failed to fetch', 'NetworkError when attempting to fetch resource.', 'Load failed']) {
+    const client = createCurtClient({ baseUrl: 'https://cu.rt', fetch: async () => { throw new TypeError(words); } });
+    await assert.rejects(client.get('abc'), (err: unknown) => err instanceof CurtUnreachableError && err.reason === words, words);
+  }
+});
+
+test('an answer is not unreachable, nor is a bad argument or a bug: they are thrown as they are', async () => {
   const problem = { type: 'urn:curt:problem:link_not_found', title: 'Not Found', status: 404, code: 'link_not_found', detail: 'No link.' };
   const answered = createCurtClient({ baseUrl: 'http://cu.rt', fetch: async () => Response.json(problem, { status: 404, headers: { 'content-type': 'application/problem+json' } }) });
   await assert.rejects(answered.get('abc'), (err: unknown) => err instanceof CurtApiError && err.code === 'link_not_found');
-  const buggy = createCurtClient({ baseUrl: 'http://cu.rt', fetch: async () => { throw new RangeError('a bug'); } });
-  await assert.rejects(buggy.get('abc'), (err: unknown) => err instanceof RangeError);
+  const thrown: [string, Error][] = [
+    ['a bug in a fetch given to the client', new TypeError("Cannot read properties of undefined (reading 'x')")],
+    ['a header fetch cannot send', new TypeError('Headers.append: "Bearer a\nb" is an invalid header value.')],
+    ['a redirect loop', new TypeError('fetch failed', { cause: new Error('redirect count exceeded') })],
+    ['an upload file that failed to read', new TypeError('fetch failed', { cause: Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }) })],
+    ['another kind of error', new RangeError('a bug')],
+  ];
+  for (const [what, error] of thrown) {
+    const client = createCurtClient({ baseUrl: 'http://cu.rt', fetch: async () => { throw error; } });
+    await assert.rejects(client.get('abc'), (err: unknown) => err === error, what);
+  }
+});
+
+test("a QR code is a picture: another server's 200 is NotCurtError, and a picture that stops coming is no answer in time", async (t) => {
+  const page = createCurtClient({ baseUrl: 'http://cu.rt', fetch: async () => new Response('<html>hello</html>', { headers: { 'content-type': 'text/html' } }) });
+  await assert.rejects(page.qr('abc'), (err: unknown) => err instanceof NotCurtError && /text\/html/.test(err.message));
+  const svg = createCurtClient({ baseUrl: 'http://cu.rt', fetch: async () => new Response('<svg/>', { headers: { 'content-type': 'image/svg+xml' } }) });
+  assert.equal(await (await svg.qr('abc')).text(), '<svg/>');
+  const alive = setInterval(() => undefined, 1000);
+  t.after(() => clearInterval(alive));
+  await assert.rejects(stalledBody('image/png').qr('abc', { format: 'png' }), (err: unknown) => err instanceof CurtUnreachableError && err.reason === 'timeout');
 });
