@@ -292,6 +292,12 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   assert.deepEqual([png.subarray(1, 4).toString(), png.readUInt32BE(16), png.readUInt32BE(20)], ['PNG', 300, 300]);
   const svg = await curt(dir, ['qr', taggedCode], admin);
   assert.match(svg.stdout, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  // Standard output that fails (a full disk) ends the command with one line, not Node's stack.
+  const full = await run('sh', ['-c', `"${process.execPath}" bin/curt.mjs qr ${taggedCode} > /dev/full`], { cwd: dir, env: { ...ENV, ...admin } }).then(
+    () => ({ code: 0, stderr: '' }),
+    (err: { code: number; stderr: string }) => ({ code: err.code, stderr: err.stderr }),
+  );
+  assert.deepEqual(full, { code: 1, stderr: 'curt: cannot write to standard output (no space left on the device)\n' });
   // Made without a key, the link is anonymous: its QR code needs none (a keyed link's: its key, as its details do).
   assert.equal((await curt(dir, ['qr', taggedCode], cli)).code, 0);
   const keyed = JSON.parse((await curt(dir, ['shorten', 'https://example.com/keyed-qr', '--json'], admin)).stdout) as { short_code: string };
