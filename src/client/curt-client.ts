@@ -326,7 +326,8 @@ export interface ExportedLink {
   clicks: number;
   bot_hits: number;
   last_clicked_at: string | null;
-  tags: string;
+  /** As the API's links have them (CSV's cell has them separated by spaces). */
+  tags: string[];
   /** Whether a password protects the link; the password itself is never exported. */
   has_password: boolean;
 }

@@ -81,7 +81,7 @@ test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, t
     assert.equal(copy.expires_at, link.expires_at);
     assert.equal(copy.is_one_time, link.is_one_time);
     assert.deepEqual([copy.max_visits, copy.forward_query], [link.max_visits, link.forward_query]);
-    assert.equal(copy.tags, link.tags.join(' '));
+    assert.deepEqual(copy.tags, link.tags, 'NDJSON has the tags as an array, as the API does');
   }
   assert.deepEqual((await b.client.get(made[4]?.short_code ?? '')).tags, ['launch', 'q:4', 'web']);
 
@@ -89,9 +89,20 @@ test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, t
   assert.deepEqual(again.summary, { summary: true, rows: 5, created: 0, exists: 5, refused: 0 });
   const back = split(await collect(a.client.importLinks(csv)));
   assert.equal(back.summary.exists, 5, 'into the server it came from: all exist');
-  // NDJSON export imports too.
+  // NDJSON export imports too: into b, where its links are, every row exists; into a third server
+  // every row is created, with its tags read from the array.
   const ndjson = (await collect(a.client.exportText('ndjson'))).join('');
+  assert.match(ndjson, /"tags":\["launch","q:4","web"\]/);
   assert.equal(split(await collect(b.client.importLinks(ndjson, { type: 'ndjson' }))).summary.exists, 5);
+  const c = await serve(t, 'pglite');
+  assert.deepEqual(split(await collect(c.client.importLinks(ndjson, { type: 'ndjson' }))).summary, { summary: true, rows: 5, created: 5, exists: 0, refused: 0 });
+  assert.deepEqual((await c.client.get(made[4]?.short_code ?? '')).tags, ['launch', 'q:4', 'web']);
+  // An export of before 2026-12-06 had the tags as one string separated by spaces: it still imports with them.
+  const tagged = ndjson.split('\n').find((line) => line.includes('"tags":["launch","q:4","web"]')) ?? '';
+  const older = tagged.replace('["launch","q:4","web"]', '"launch q:4 web"').replace(/"short_code":"[^"]*"/, '"short_code":"oldform"');
+  assert.match(older, /"short_code":"oldform".*"tags":"launch q:4 web"/);
+  assert.equal(split(await collect(c.client.importLinks(older, { type: 'ndjson' }))).summary.created, 1);
+  assert.deepEqual((await c.client.get('oldform')).tags, ['launch', 'q:4', 'web']);
 });
 
 test('the export says has_password and never the password; importing it refuses the protected row with its reason and creates the rest, has_password false or absent alike (PostgreSQL to PGlite)', async (t) => {

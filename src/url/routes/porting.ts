@@ -25,7 +25,12 @@ export interface PortingRouteDeps {
 }
 
 /** The export's columns, in order; a new field of a link is one more entry here. */
-export const EXPORT_COLUMNS: readonly { name: string; value: (link: LinkRecord, now: number) => string | number | boolean | null }[] = [
+export const EXPORT_COLUMNS: readonly {
+  name: string;
+  value: (link: LinkRecord, now: number) => string | number | boolean | null;
+  /** The NDJSON field, where JSON says it better than the CSV cell (a list as an array). */
+  json?: (link: LinkRecord) => unknown;
+}[] = [
   { name: 'short_code', value: (l) => l.code },
   { name: 'url', value: (l) => l.url },
   { name: 'created_at', value: (l) => l.createdAt.toISOString() },
@@ -40,8 +45,9 @@ export const EXPORT_COLUMNS: readonly { name: string; value: (link: LinkRecord, 
   { name: 'clicks', value: (l) => l.clicks },
   { name: 'bot_hits', value: (l) => l.botHits },
   { name: 'last_clicked_at', value: (l) => l.lastClickedAt?.toISOString() ?? null },
-  // Separated by spaces: a tag holds no space (src/url/tags.ts), so the cell needs no quoting.
-  { name: 'tags', value: (l) => l.tags.join(' ') },
+  // Separated by spaces in CSV: a tag holds no space (src/url/tags.ts), so the cell needs no quoting.
+  // An array in NDJSON, as the API's links have them; the import reads either.
+  { name: 'tags', value: (l) => l.tags.join(' '), json: (l) => l.tags },
   // Whether a password protects it: the password itself cannot leave (only a hash is kept), so an
   // import refuses a row that says true rather than open the link to everyone (import-formats.ts).
   { name: 'has_password', value: (l) => l.hasPassword },
@@ -119,7 +125,7 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
     {
       schema: {
         summary: "Every link of the caller (an admin's: every link), as CSV or NDJSON with click totals, streamed newest first",
-        description: `CSV columns: ${EXPORT_COLUMNS.map((c) => c.name).join(',')}. NDJSON: one object per link with the same fields. Read from the database a page at a time as the response is sent.`,
+        description: `CSV columns: ${EXPORT_COLUMNS.map((c) => c.name).join(',')}. NDJSON: one object per link with the same fields, tags as an array of strings. Read from the database a page at a time as the response is sent.`,
         security,
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], { description: 'Default csv' })) }, { additionalProperties: false }),
         // The file's types on the 200 alone: `produces` would give them to the problem+json errors too.
@@ -134,7 +140,7 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         if (format === 'csv') yield csvLine(EXPORT_COLUMNS.map((c) => c.name));
         for await (const link of rows) {
           if (format === 'csv') yield csvLine(EXPORT_COLUMNS.map((c) => c.value(link, now)));
-          else yield `${JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c.name, c.value(link, now)])))}\n`;
+          else yield `${JSON.stringify(Object.fromEntries(EXPORT_COLUMNS.map((c) => [c.name, c.json === undefined ? c.value(link, now) : c.json(link)])))}\n`;
         }
       }
       // Readable.from pulls the next line only when the socket has taken the last: backpressure.
