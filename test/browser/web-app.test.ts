@@ -259,6 +259,10 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     await page.getByLabel('API key', { exact: true }).fill('curt_not-a-real-key-0123456789');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('This API key is not valid').waitFor();
+    // Pasted with a letter no header can carry: said as such before any request, not as a connection failure.
+    await page.getByLabel('API key', { exact: true }).fill('curt_pasted—with-a-dash');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That is not an API key: a key has no spaces or line breaks').waitFor();
     await page.getByLabel('API key', { exact: true }).fill(E2E_ADMIN_KEY);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByLabel('Long URL').fill('https://example.com/with-key');

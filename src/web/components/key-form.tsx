@@ -15,6 +15,9 @@ export function KeyForm({ intro }: { intro: string }) {
   async function submit(event: Event) {
     event.preventDefault();
     if (key.trim() === '') return setError('Enter your API key: it starts with "curt_".');
+    // A key is printable ASCII without spaces: anything else came with the paste, and no request
+    // header can carry it (fetch refuses it before asking, which would read as "could not be reached").
+    if (!/^[\x21-\x7e]+$/.test(key.trim())) return setError('That is not an API key: a key has no spaces or line breaks, only plain letters, digits and signs. Paste it again.');
     setBusy(true);
     try {
       await session.signIn(key.trim(), remember);
