@@ -208,9 +208,9 @@ async function main(): Promise<void> {
     const pid = service.child.pid ?? 0;
     const perf = PERF ? await startPerf(pid, perfData) : undefined;
     const round = await measureRound(scenario, serverOf(service));
-    const ranFor = SCENARIO === 'cold' && round.stopped > 0 ? `; it ran out of codes after ${round.durationS.toFixed(1)} s of ${DURATION_S} (set PROFILE_LINKS higher)` : '';
-    const warmedFor = `warmed up for ${WARMUP_S} s first${ranFor}`;
     const to = Number(process.hrtime.bigint() / 1000n);
+    const ranFor = SCENARIO === 'cold' && round.stopped > 0 ? `; it ran out of codes after ${round.durationS.toFixed(1)} s of ${DURATION_S} (set PROFILE_LINKS higher)` : '';
+    const warmedFor = `${WARMUP_S > 0 ? `warmed up for ${WARMUP_S} s first` : 'no warm-up (its first seconds include V8 compiling)'}${ranFor}`;
     if (perf !== undefined) await perf.stop();
     const commandsAfter = parseCommandStats(await redis.info('commandstats'));
     await service.stop();

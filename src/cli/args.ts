@@ -246,6 +246,20 @@ function otherScheme(text: string): string | null {
   return scheme !== undefined && !/^https?$/i.test(scheme) ? scheme.toLowerCase() : null;
 }
 
+/**
+ * A link's target or a webhook's address, checked as far as the CLI can before any request: another
+ * scheme is refused, an address without one gets the https URL suggested. `subject` begins the
+ * message (`shorten needs`, `--url must be`); `refusal` says what Curt does not do with the scheme.
+ */
+function checkWebUrl(text: string, subject: string, refusal: (scheme: string) => string, verb: string): void {
+  const scheme = otherScheme(text);
+  if (scheme !== null) throw new UsageError(`${subject} an http or https URL; ${refusal(scheme)}`, verb);
+  const suggestion = suggestUrl(text);
+  if (suggestion !== null) throw new UsageError(`${subject} an absolute http or https URL: did you mean ${suggestion}?`, verb);
+}
+
+const redirectsTo = (scheme: string): string => `Curt does not redirect to ${scheme}: links`;
+
 /** `example.com/x` → `https://example.com/x`, when it makes a plausible web address; else null. */
 export function suggestUrl(text: string): string | null {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return null;
@@ -376,17 +390,17 @@ const MAX_TAGS = 20;
  */
 function givenTags(values: Values, verb: string): string[] | undefined {
   if (values.tag === undefined && values.tags === undefined) return undefined;
-  // Each flag's tags checked under its own name, then the bound on the whole list.
+  // Each flag's tags checked under its own name, then the bound on the whole list (the server's rule).
   const tags = [...tagList(values.tag ?? [], '--tag', verb), ...tagList(values.tags ?? [], '--tags', verb)];
   if (new Set(tags.map((t) => t.toLowerCase())).size > MAX_TAGS) throw new UsageError(`${values.tag === undefined ? '--tags' : '--tag'}: at most ${MAX_TAGS} tags`, verb);
   return tags;
 }
 
+/** One flag's values, split at commas, each checked as a tag. */
 function tagList(given: readonly string[], flag: string, verb: string): string[] {
   const tags = given.flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
   const bad = tags.find((t) => !TAG.test(t));
   if (bad !== undefined) throw new UsageError(`${flag}: "${bad}" is not a tag: 1 to 32 of letters, digits and - _ . : /`, verb);
-  if (new Set(tags.map((t) => t.toLowerCase())).size > MAX_TAGS) throw new UsageError(`${flag}: at most ${MAX_TAGS} tags`, verb);
   return tags;
 }
 
@@ -487,10 +501,7 @@ function build(verb: string, args: string[], values: Values): Command {
       const tags = givenTags(values, verb);
       // One-time is a limit of one: asking for another as well is a mistake, whichever was meant.
       if (values['one-time'] === true && limit !== undefined && limit !== 1) throw new UsageError('give --one-time or --max-visits, not both (--one-time is --max-visits 1)', verb);
-      const scheme = otherScheme(first);
-      if (scheme !== null) throw new UsageError(`shorten needs an http or https URL; Curt does not redirect to ${scheme}: links`, verb);
-      const suggestion = suggestUrl(first);
-      if (suggestion !== null) throw new UsageError(`shorten needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
+      checkWebUrl(first, 'shorten needs', redirectsTo, verb);
       return {
         verb,
         url: first,
@@ -562,10 +573,7 @@ function build(verb: string, args: string[], values: Values): Command {
         const flags = EDIT_CHANGES.filter((name) => name !== 'tag').map((name) => `--${name}`);
         throw new UsageError(`edit needs a change: ${flags.slice(0, -1).join(', ')} or ${flags.at(-1) ?? ''}`, verb);
       }
-      const scheme = values.url === undefined ? null : otherScheme(values.url);
-      if (scheme !== null) throw new UsageError(`--url must be an http or https URL; Curt does not redirect to ${scheme}: links`, verb);
-      const suggestion = values.url === undefined ? null : suggestUrl(values.url);
-      if (suggestion !== null) throw new UsageError(`--url must be an absolute http or https URL: did you mean ${suggestion}?`, verb);
+      if (values.url !== undefined) checkWebUrl(values.url, '--url must be', redirectsTo, verb);
       const inS = expiresIn(values, verb);
       const limit = maxVisits(values, verb);
       const tags = values['no-tags'] === true ? [] : givenTags(values, verb);
@@ -612,10 +620,7 @@ function build(verb: string, args: string[], values: Values): Command {
       const events = [...new Set(values.events.flatMap((e) => e.split(',')).map((e) => e.trim()).filter((e) => e !== ''))];
       const unknown = events.filter((e) => !(WEBHOOK_EVENTS as readonly string[]).includes(e));
       if (events.length === 0 || unknown.length > 0) throw new UsageError(`--events must be a comma-separated list of ${WEBHOOK_EVENTS.join(', ')} (got "${values.events.join(',')}")`, verb);
-      const scheme = otherScheme(first);
-      if (scheme !== null) throw new UsageError(`webhooks add needs an http or https URL; Curt does not deliver to ${scheme}: addresses`, verb);
-      const suggestion = suggestUrl(first);
-      if (suggestion !== null) throw new UsageError(`webhooks add needs an absolute http or https URL: did you mean ${suggestion}?`, verb);
+      checkWebUrl(first, 'webhooks add needs', (scheme) => `Curt does not deliver to ${scheme}: addresses`, verb);
       return { verb, url: first, events: events as WebhookEvent[], ...(values.description === undefined ? {} : { description: values.description }), client: clientFlags(values) };
     }
     case 'webhooks list':

@@ -1,11 +1,13 @@
 // `curt --help` and `curt <command> --help`.
 import { DEFAULT_CURT_SERVER } from '../core/config.ts';
 
-const CLIENT_OPTIONS = `Options:
+/** The options every client verb takes; `json` says what --json prints for this one. */
+const clientOptions = (json: string): string => `Options:
   --server URL    the Curt server (env CURT_SERVER; default ${DEFAULT_CURT_SERVER})
   --api-key KEY   API key to send (env CURT_API_KEY)
-  --json          print the server's JSON answer, for scripts
+  --json          ${json}
   -h, --help      this help`;
+const CLIENT_OPTIONS = clientOptions("print the server's JSON answer, for scripts");
 
 const SERVER_NOTE = 'Configuration comes from environment variables; see the Configuration table in README.md.';
 
@@ -136,11 +138,7 @@ an anonymous link's; another link's needs its key or an admin key, as its detail
   --size N           the PNG's width in pixels, 64 to 2048 (default 256)
   --output FILE      write it to FILE (-o FILE; - is standard output); without it, to standard
                      output (a PNG only when that is not a terminal: curt qr launch --format png > qr.png)
-  --json             with --output: say what was written as JSON (short_code, format, file, bytes)
-Options:
-  --server URL    the Curt server (env CURT_SERVER; default ${DEFAULT_CURT_SERVER})
-  --api-key KEY   API key to send (env CURT_API_KEY)
-  -h, --help      this help`,
+${clientOptions('with --output: say what was written, as JSON (short_code, format, file, bytes)')}`,
   import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
 
 Creates links from a CSV file (or NDJSON, for a .ndjson or .jsonl file): Curt's export, a sheet with

@@ -272,6 +272,9 @@ export class CurtUnreachableError extends Error {
 const NETWORK_CODES = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|ENOTFOUND|EAI_AGAIN|EAI_FAIL|ETIMEDOUT|EHOSTUNREACH|EHOSTDOWN|ENETUNREACH|ENETDOWN|EPIPE|EADDRNOTAVAIL|UND_ERR_CONNECT_TIMEOUT|UND_ERR_SOCKET|UND_ERR_CLOSED|UND_ERR_HEADERS_TIMEOUT|ERR_TLS_\w+|ERR_SSL_\w+|CERT_\w+|UNABLE_TO_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN)$/;
 const BROWSER_NETWORK_ERRORS = /^(Failed to fetch|NetworkError when attempting to fetch resource\.?|Load failed)$/;
 
+/** AbortSignal.timeout's abort: a DOMException named TimeoutError, whether fetch or a body read saw it. */
+const isTimeout = (err: unknown): boolean => (err as { name?: unknown } | null)?.name === 'TimeoutError';
+
 /**
  * `err` as a CurtUnreachableError when it is fetch's way of saying no answer came (the connection
  * failed, or the client's time ran out); else null, and the caller throws it as it is: a bad
@@ -279,8 +282,7 @@ const BROWSER_NETWORK_ERRORS = /^(Failed to fetch|NetworkError when attempting t
  * upload could not read, a bug, are not the server's absence.
  */
 function unreachable(err: unknown, server: string): CurtUnreachableError | null {
-  if (err instanceof CurtUnreachableError) return err;
-  if ((err as { name?: unknown } | null)?.name === 'TimeoutError') return new CurtUnreachableError(server, 'timeout', err);
+  if (isTimeout(err)) return new CurtUnreachableError(server, 'timeout', err);
   if (!(err instanceof TypeError)) return null;
   const code = (err as { cause?: { code?: unknown } }).cause?.code;
   if (err.message === 'fetch failed' && typeof code === 'string' && NETWORK_CODES.test(code)) return new CurtUnreachableError(server, code, err);
@@ -443,7 +445,7 @@ export function createCurtClient(options: CurtClientOptions): CurtClient {
     try {
       return await read(res);
     } catch (err) {
-      throw (err as { name?: unknown } | null)?.name === 'TimeoutError' ? new CurtUnreachableError(base, 'timeout', err) : err;
+      throw isTimeout(err) ? new CurtUnreachableError(base, 'timeout', err) : err;
     }
   };
   const textOf = (res: Response): Promise<string> => bodyOf(res, (r) => r.text());

@@ -2,6 +2,7 @@
 // start-up and passes the typed result down; a bad value stops the process with one line per variable.
 import { isIP } from 'node:net';
 import { parseRedisTarget } from './redis-url.ts';
+import { isSendableApiKey } from '../client/api-key.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -428,7 +429,7 @@ export function loadUrlServiceConfig(env: Env, defaults: ProcessDefaults = {}): 
   const kgsUrls = r.urlList('KGS_URL', 'http://127.0.0.1:7001', ['http:', 'https:']);
   const adminApiKey = r.optional('ADMIN_API_KEY');
   const shutdownTimeoutMs = readShutdownTimeout(r);
-  if (adminApiKey !== null && (adminApiKey.length < 24 || !/^[\x21-\x7e]+$/.test(adminApiKey))) {
+  if (adminApiKey !== null && (adminApiKey.length < 24 || !isSendableApiKey(adminApiKey))) {
     r.problems.push('ADMIN_API_KEY must be at least 24 printable characters without spaces');
   }
   const config: UrlServiceConfig = {
@@ -552,8 +553,8 @@ export interface CliConfig {
 export function loadCliConfig(env: Env): CliConfig {
   const r = new Reader(env);
   const apiKey = r.optional('CURT_API_KEY');
-  // A key travels in a header, which takes none of these; said without the key, which is a secret.
-  if (apiKey !== null && !/^[\x21-\x7e]+$/.test(apiKey)) r.problems.push('CURT_API_KEY must be printable ASCII without spaces or line breaks (a key is; the value is not shown)');
+  // Said without the key, which is a secret.
+  if (apiKey !== null && !isSendableApiKey(apiKey)) r.problems.push('CURT_API_KEY must be printable ASCII without spaces or line breaks (a key is; the value is not shown)');
   return r.done({
     server: r.url('CURT_SERVER', DEFAULT_CURT_SERVER, ['http:', 'https:']).replace(/\/+$/, ''),
     apiKey,

@@ -1,6 +1,7 @@
 // Sign in with an API key. The key is checked against the API before it is kept.
 import { useId, useState } from 'preact/hooks';
 import { explain } from '../api.ts';
+import { isSendableApiKey } from '../../client/api-key.ts';
 import { useSession } from '../state.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
@@ -15,9 +16,8 @@ export function KeyForm({ intro }: { intro: string }) {
   async function submit(event: Event) {
     event.preventDefault();
     if (key.trim() === '') return setError('Enter your API key: it starts with "curt_".');
-    // A key is printable ASCII without spaces: anything else came with the paste, and no request
-    // header can carry it (fetch refuses it before asking, which would read as "could not be reached").
-    if (!/^[\x21-\x7e]+$/.test(key.trim())) return setError('That is not an API key: a key has no spaces or line breaks, only plain letters, digits and signs. Paste it again.');
+    // Anything else came with the paste: fetch would refuse it before asking, read as "could not be reached".
+    if (!isSendableApiKey(key.trim())) return setError('That is not an API key: a key has no spaces or line breaks, only plain letters, digits and signs. Paste it again.');
     setBusy(true);
     try {
       await session.signIn(key.trim(), remember);

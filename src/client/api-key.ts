@@ -1,0 +1,7 @@
+// What an API key can be to travel at all: printable ASCII without spaces (an HTTP header takes no
+// line break, and fetch refuses a letter outside Latin-1 before asking). One rule for the server's
+// ADMIN_API_KEY, the CLI's CURT_API_KEY and the web app's sign-in form; dependency-free, so the
+// browser bundle and the services' configuration both take it from here.
+export function isSendableApiKey(key: string): boolean {
+  return /^[\x21-\x7e]+$/.test(key);
+}
