@@ -11,6 +11,8 @@
 //   AB_LINKS (default 100,000)     AB_MODE=url-service|serve (serve: `curt serve`, its links made through
 //   POST /urls: 10 s of creations, 40 s for cold rounds, which then share what the sides made)
 //   AB_ENV_A, AB_ENV_B: settings of one side only, e.g. AB_ENV_B="CLICK_FLUSH_INTERVAL_MS=10000 CACHE_NEAR_MAX=200000"
+//   AB_NODE_ARGS_A, AB_NODE_ARGS_B: Node's or V8's flags for one side's URL service, e.g. AB_NODE_ARGS_B="--single-threaded-gc"
+//     (most V8 flags are refused in NODE_OPTIONS)
 //   AB_RATE: requests per second of every measured run (both sides and the references; wrk's RATE,
 //     bench/wrk/common.lua), below what either side can serve: both then do the same work in the same
 //     time, so neither's CPU per request moves with how much the other processes left it. Unset:
@@ -44,6 +46,8 @@ const PACING = pacing(RATE);
 const sideEnv = (spec: string | undefined): Record<string, string> =>
   Object.fromEntries((spec ?? '').split(/\s+/).filter((pair) => pair.includes('=')).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
 const SIDE_ENV: Record<string, Record<string, string>> = { A: sideEnv(process.env.AB_ENV_A), B: sideEnv(process.env.AB_ENV_B) };
+const sideArgs = (spec: string | undefined): string[] => (spec ?? '').split(/\s+/).filter((arg) => arg !== '');
+const SIDE_NODE_ARGS: Record<string, string[]> = { A: sideArgs(process.env.AB_NODE_ARGS_A), B: sideArgs(process.env.AB_NODE_ARGS_B) };
 const SERVE_ADMIN_KEY = 'curt_bench-admin-key-0123456789abcdef';
 
 async function main(): Promise<void> {
@@ -62,7 +66,7 @@ async function main(): Promise<void> {
     const sides: { name: string; service: ServiceProcess; codes: string[] }[] = [];
     if (MODE === 'serve') {
       for (const [name, dir] of [['A', dirA], ['B', dirB]] as const) {
-        const service = await startService(join(dir, 'bin/curt.mjs'), { ADMIN_API_KEY: SERVE_ADMIN_KEY, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0', ...SIDE_ENV[name] }, { args: ['serve', '--data-dir', join(work, `data-${name}`)], timeoutMs: 60_000 });
+        const service = await startService(join(dir, 'bin/curt.mjs'), { ADMIN_API_KEY: SERVE_ADMIN_KEY, RATE_LIMIT_PER_IP: '0', RATE_LIMIT_PER_KEY: '0', ...SIDE_ENV[name] }, { args: ['serve', '--data-dir', join(work, `data-${name}`)], timeoutMs: 60_000, nodeArgs: SIDE_NODE_ARGS[name] ?? [] });
         processes.push(service);
         const file = join(work, `created-${name}`);
         // Cold rounds each take codes nobody requested: a side needs enough links for its half of them.
@@ -90,7 +94,7 @@ async function main(): Promise<void> {
       const codes = links.map(([code]) => code);
       for (const [name, dir, prefix] of [['A', dirA, prefixes[1]], ['B', dirB, prefixes[2]]] as const) {
         const env = { DATABASE_URL: databases[name].url, REDIS_URL, REDIS_KEY_PREFIX: prefix ?? '', KGS_URL: kgs.url, ...SIDE_ENV[name] };
-        const service = await startUrlService(env, { entry: join(dir, 'src/url/main.ts') });
+        const service = await startUrlService(env, { entry: join(dir, 'src/url/main.ts'), nodeArgs: SIDE_NODE_ARGS[name] ?? [] });
         processes.push(service);
         sides.push({ name, service, codes });
       }
@@ -156,7 +160,10 @@ async function main(): Promise<void> {
     }
     const a = results.get('A') ?? [];
     const b = results.get('B') ?? [];
-    const settings = (name: string): string => (Object.keys(SIDE_ENV[name] ?? {}).length === 0 ? '' : ` (${process.env[`AB_ENV_${name}`]?.trim()})`);
+    const settings = (name: string): string => {
+      const given = [process.env[`AB_ENV_${name}`]?.trim(), (SIDE_NODE_ARGS[name] ?? []).join(' ')].filter((what) => what !== undefined && what !== '');
+      return given.length === 0 ? '' : ` (${given.join('; ')})`;
+    };
     console.log(`\nA/B ${SCENARIO} (${MODE}), ${ROUNDS} rounds × ${DURATION_S} s${RATE > 0 ? ` paced at ${RATE} req/s` : ''}, alternating; A = ${dirA}${settings('A')}, B = ${dirB}${settings('B')}\n`);
     // Redis + PostgreSQL: the CPU both servers spent in the round (every process of them, the other side's connections included) per request answered.
     const depsOf = (r: Round | undefined): string => (r?.depsCpuUs === null || r?.depsCpuUs === undefined ? '-' : r.depsCpuUs.toFixed(1));
