@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   alias_taken: 409,
   alias_reserved: 409,
   alias_cooling_down: 409,
+  import_in_progress: 409,
   link_expired: 410,
   link_used: 410,
   link_disabled: 410,

@@ -111,6 +111,14 @@ export interface ClickAggregate {
   days: Map<string, DayClicks>;
 }
 
+/** An import's hold on its key (LinkStore.tryImportLease). */
+export interface ImportLease {
+  /** Another `ttlMs` from now; false when the lease lapsed and another import has taken it. */
+  renew(): Promise<boolean>;
+  /** Ends it, if it is still this one's. */
+  release(): Promise<void>;
+}
+
 /** One value of a dimension and its count in the range. */
 export interface DimensionCount {
   value: string;
@@ -229,6 +237,12 @@ export interface LinkStore {
    * check, docs/import-export.md). Indexed by a hash of the URL (migration 007).
    */
   findByOwnerUrls(ownerKeyId: number, urls: readonly string[]): Promise<LinkRecord[]>;
+  /**
+   * The key's import lease for `ttlMs`, or null while another import holds it and has not let it
+   * lapse: two imports of one key at once would each find a row's link missing and each create it
+   * (docs/import-export.md, "One import at a time"). The database's clock decides expiry.
+   */
+  tryImportLease(ownerKeyId: number, ttlMs: number): Promise<ImportLease | null>;
   analytics(linkId: number, query: AnalyticsQuery): Promise<LinkAnalytics>;
   /**
    * Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. With

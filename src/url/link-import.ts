@@ -5,7 +5,8 @@
 import { AppError } from '../core/errors.ts';
 import type { RequestContext } from '../kgs-client/types.ts';
 import type { ImportRow } from './import-formats.ts';
-import type { LinkService, Principal } from './link-service.ts';
+import { ImportInProgress, type LinkService, type Principal } from './link-service.ts';
+import type { ImportLease } from '../storage/link-store.ts';
 
 export type ImportStatus = 'created' | 'exists' | 'refused';
 
@@ -39,6 +40,12 @@ export interface ImportOptions {
   context?: RequestContext;
   now?: () => Date;
   batchSize?: number;
+  /**
+   * The key's import lease (LinkService.startImport), renewed before each batch: false from renew()
+   * means the lease lapsed (a client that stopped reading the report for longer than it lasts) and
+   * another import took it, and this one stops rather than race it.
+   */
+  lease?: Pick<ImportLease, 'renew'>;
 }
 
 export async function* importLinks(links: LinkService, rows: AsyncIterable<ImportRow>, options: ImportOptions): AsyncGenerator<ImportReportRow | ImportSummary, void, undefined> {
@@ -52,6 +59,9 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
     // A turn of the event loop between batches: a batch of rows refused before any query (bad URLs)
     // does no I/O at all, and a file of them held every redirect of the process up for seconds.
     await new Promise<void>((resolve) => setImmediate(resolve));
+    if (options.lease !== undefined && !(await options.lease.renew())) {
+      throw new ImportInProgress('Another import by this API key took over while this one waited for its report to be read; the rows reported so far are done. Run the file again when that import ends.');
+    }
     const done = await importBatch(links, batch, options, now());
     batch = [];
     keys = new Set();

@@ -21,7 +21,7 @@ import { isStorableTime, STORABLE_RANGE } from '../core/storable-dates.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
 import type { SeenRequest, VisitorClassifier } from '../analytics/visitor.ts';
-import { CodeExists, type AnalyticsQuery, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions, type NewLink } from '../storage/link-store.ts';
+import { CodeExists, type AnalyticsQuery, type ImportLease, type LinkAnalytics, type LinkPatch, type LinkRecord, type LinkStore, type ListOptions, type NewLink } from '../storage/link-store.ts';
 import type { ClickCounter } from './click-counter.ts';
 import { hashLinkPassword, isAcceptablePassword, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from './link-password.ts';
 import { createPasswordGate, type PasswordAttempt, type PasswordGuessLimits } from './password-gate.ts';
@@ -143,6 +143,22 @@ export interface LinkService {
    * creation does). null: none, or a URL creation will refuse anyway.
    */
   findImportMatches(principal: Principal, candidates: readonly { url: string; alias?: string }[]): Promise<(ImportMatch | null)[]>;
+  /**
+   * The caller's key's import lease (docs/import-export.md, "One import at a time"): `409
+   * import_in_progress` while another import of the same key runs, on any replica.
+   */
+  startImport(principal: Principal): Promise<ImportLease>;
+}
+
+/** How long an import's lease lasts without a batch renewing it: a replica that dies mid-import frees its key after this. */
+export const IMPORT_LEASE_MS = 60_000;
+
+/** Another import of the same key runs (or held the key and took it back from this one). */
+export class ImportInProgress extends Conflict {
+  constructor(detail = 'Another import by this API key is running. Run this file again when it ends: rows it imported then count as exists.') {
+    super('import_in_progress', detail);
+    this.headers['retry-after'] = '5';
+  }
 }
 
 /** A link an import row would duplicate; `sameTarget`: its URL is the row's, normalised as creation does. */
@@ -508,6 +524,16 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         if (page.length < pageSize || last === undefined) return;
         after = { id: last.id, key: null };
       }
+    },
+
+    async startImport(principal) {
+      if (principal === null) throw new Unauthorized('An API key is required.');
+      const lease = await db(() => store.tryImportLease(principal.keyId, IMPORT_LEASE_MS));
+      if (lease === null) throw new ImportInProgress();
+      return {
+        renew: () => db(() => lease.renew()),
+        release: () => db(() => lease.release()),
+      };
     },
 
     async findImportMatches(principal, candidates) {

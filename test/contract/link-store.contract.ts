@@ -289,6 +289,28 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.deepEqual(await store.findByOwnerUrls(owner.id, []), []);
     });
 
+    test("tryImportLease: one holder per key; another key's is its own; a lapsed lease goes to the next, and the old holder can neither renew nor release it", async () => {
+      const owner = await subject.apiKeys.insert(newKey(false));
+      const other = await subject.apiKeys.insert(newKey(false));
+      const first = await store.tryImportLease(owner.id, 60_000);
+      assert.ok(first !== null);
+      assert.equal(await store.tryImportLease(owner.id, 60_000), null, 'held');
+      const others = await store.tryImportLease(other.id, 60_000);
+      assert.ok(others !== null, "another key's lease is apart");
+      assert.equal(await first.renew(), true);
+      await first.release();
+      const second = await store.tryImportLease(owner.id, 50);
+      assert.ok(second !== null, 'free again once released');
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const third = await store.tryImportLease(owner.id, 60_000);
+      assert.ok(third !== null, 'a lapsed lease is taken');
+      assert.equal(await second.renew(), false, 'the lapsed holder learns it lost the lease');
+      await second.release();
+      assert.equal(await store.tryImportLease(owner.id, 60_000), null, "the lapsed holder's release leaves the new holder's lease");
+      assert.equal(await third.renew(), true);
+      await Promise.all([third.release(), others.release()]);
+    });
+
     test('list: search finds text in the code or the target in any letter case, wildcards taken literally; state keeps one state at `now`', async () => {
       const owner = await subject.apiKeys.insert(newKey(false));
       const mine = (extra: Partial<NewLink>) => store.insert(link({ ownerKeyId: owner.id, ...extra }));

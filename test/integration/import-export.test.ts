@@ -307,3 +307,42 @@ test("an admin imports its own export again: every key's links and the anonymous
   assert.deepEqual(theirs.rows.map((r) => [r.row, r.status]), [[1, 'refused'], [2, 'exists']]);
   assert.match(theirs.rows[0]?.reason ?? '', /already taken by another link/);
 });
+
+/** Two imports of `csv` by `client` sent at once: what each ended with, a report or the server's error. */
+async function twoAtOnce(client: CurtClient, csv: string): Promise<({ summary: ImportSummary } | { error: CurtApiError })[]> {
+  return Promise.all(
+    [0, 1].map(async () => {
+      try {
+        return { summary: split(await collect(client.importLinks(csv))).summary };
+      } catch (err) {
+        if (!(err instanceof CurtApiError)) throw err;
+        return { error: err };
+      }
+    }),
+  );
+}
+
+for (const kind of ['pglite', 'postgres'] as const) {
+  test(`two imports of one file by one key at once: one is refused 409 import_in_progress, no link is made twice; another key imports meanwhile (${kind})`, { timeout: 120_000 }, async (t) => {
+    const a = await serve(t, kind);
+    const rows = 2_000;
+    const csv = `url\n${Array.from({ length: rows }, (_, i) => `https://example.com/both/${i}`).join('\n')}\n`;
+    const [first, second] = await twoAtOnce(a.client, csv);
+    const outcomes = [first, second].map((o) => (o === undefined ? 'none' : 'error' in o ? `${o.error.status} ${o.error.code}` : `created ${o.summary.created}`)).sort();
+    // Before the lease both ran: 2,000 and some hundreds created, the difference made twice.
+    assert.deepEqual(outcomes, ['409 import_in_progress', `created ${rows}`]);
+    const refused = [first, second].find((o) => o !== undefined && 'error' in o);
+    assert.ok(refused !== undefined && 'error' in refused && refused.error.retryAfterS === 5, 'Retry-After: 5');
+    // Run again when it has ended: everything is there, once.
+    const again = split(await collect(a.client.importLinks(csv)));
+    assert.deepEqual(again.summary, { summary: true, rows, created: 0, exists: rows, refused: 0 });
+    const exported = (await collect(a.client.exportText('csv'))).join('').trim().split('\r\n').slice(1);
+    assert.equal(exported.length, rows, 'one link per URL');
+    // The lease is the key's: another key's import runs beside one of the admin's.
+    const key = await a.client.createApiKey({ name: 'other' });
+    const other = createCurtClient({ baseUrl: a.address, apiKey: key.key });
+    const [admins, others] = await Promise.all([collect(a.client.importLinks(csv)), collect(other.importLinks('url\nhttps://example.com/other/1\n'))]);
+    assert.equal(split(admins).summary.exists, rows);
+    assert.equal(split(others).summary.created, 1);
+  });
+}

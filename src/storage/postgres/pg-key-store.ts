@@ -8,8 +8,8 @@
 // plain SQL, also serves several processes sharing one PostgreSQL. Each statement is atomic on its
 // own, as each Redis Lua script is; take, offer and releaseDue may run several (each one atomic),
 // see take for why.
-import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../../core/sql.ts';
+import { tryTableLease } from './table-lease.ts';
 import type { KeyStore, PoolSizes } from '../key-store.ts';
 
 /** Codes per statement: bounds one statement's work, as the Redis adapter bounds one script's. */
@@ -153,20 +153,8 @@ export function createPgKeyStore(db: SqlRunner): KeyStore {
     },
 
     async tryLock(name, ttlMs) {
-      const token = randomUUID();
-      // The database's clock decides expiry, as Redis's does for PX: callers' clocks may disagree.
-      const { rows } = await db.query(
-        `INSERT INTO key_pool_locks (name, token, expires_at) VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')
-         ON CONFLICT (name) DO UPDATE SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at
-          WHERE key_pool_locks.expires_at <= clock_timestamp()
-         RETURNING token`,
-        [name, token, ttlMs],
-      );
-      if (rows.length === 0) return null;
-      return async () => {
-        // Only this holder's lock: it may have expired and been taken by another meanwhile.
-        await db.query('DELETE FROM key_pool_locks WHERE name = $1 AND token = $2', [name, token]);
-      };
+      const lease = await tryTableLease(db, { table: 'key_pool_locks', key: 'name' }, name, ttlMs);
+      return lease === null ? null : () => lease.release();
     },
 
     async ping() {

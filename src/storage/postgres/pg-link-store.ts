@@ -8,6 +8,7 @@ import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import { listSegments, runListSegments } from './pg-link-list.ts';
 import { bool, literal, numberOrNull, quoted, quotedOrNull, timestampOrNull } from './array-literal.ts';
 import { clickColumns } from './click-columns.ts';
+import { tryTableLease } from './table-lease.ts';
 import { analyseFilledPartitions, deleteClickDaysBefore, dropClickPartitionsBefore, ensureClickPartitions, isMissingPartition, MONTHS_AHEAD, monthOf } from './click-partitions.ts';
 import {
   CodeExists,
@@ -333,6 +334,10 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         [ownerKeyId, hashes, [...new Set(urls)]],
       );
       return rows.map(toLink);
+    },
+
+    tryImportLease(ownerKeyId, ttlMs) {
+      return tryTableLease(db, { table: 'import_leases', key: 'owner_key_id' }, ownerKeyId, ttlMs);
     },
 
     async analytics(linkId, { from, to, top }) {

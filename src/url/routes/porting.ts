@@ -165,13 +165,13 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         schema: {
           summary: 'Create links from a CSV or NDJSON file (Curt, Kutt or YOURLS format); answers an NDJSON report, a line per row and a summary',
           description:
-            'Send the file as the body with Content-Type text/csv or application/x-ndjson. Each row passes the checks of POST /urls. Idempotent: a row whose alias exists with the same target and owner, or without an alias whose target the caller already has a link to, is `exists`. Report lines: `{row, status: created|exists|refused, short_code?, reason?}`, then `{summary: true, rows, created, exists, refused}`. See docs/import-export.md.',
+            'Send the file as the body with Content-Type text/csv or application/x-ndjson. Each row passes the checks of POST /urls. Idempotent: a row whose alias exists with the same target and owner, or without an alias whose target the caller already has a link to, is `exists`. One import at a time per API key: another while one runs is `409 import_in_progress`. Report lines: `{row, status: created|exists|refused, short_code?, reason?}`, then `{summary: true, rows, created, exists, refused}`. See docs/import-export.md.',
           security,
           querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('curt'), Type.Literal('kutt'), Type.Literal('yourls')], { description: 'Default: told from the header row' })) }, { additionalProperties: false }),
           consumes: [...CSV_TYPES, ...NDJSON_TYPES],
           // For the OpenAPI document's requestBody: a schema without a type, which the body (a stream) always passes.
           body: { content: Object.fromEntries([...CSV_TYPES, ...NDJSON_TYPES].map((type) => [type, { schema: { description: CSV_TYPES.includes(type) ? 'The CSV file' : 'The NDJSON file' } }])) },
-          response: { 200: { description: 'The NDJSON report: a line per row, then the summary', content: { 'application/x-ndjson': { schema: Type.String() } } }, ...errors },
+          response: { 200: { description: 'The NDJSON report: a line per row, then the summary', content: { 'application/x-ndjson': { schema: Type.String() } } }, ...errors, 409: Type.Ref('Problem') },
         },
       },
       async (request, reply) => {
@@ -183,15 +183,26 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         if (![...CSV_TYPES, ...NDJSON_TYPES].includes(type) || !(request.body instanceof Readable)) throw new UnsupportedImportType(type);
         const body = request.body;
         const file = await spool(body, deps.importMaxBytes);
+        // After the spool: a second upload of the same file, sent at once, is refused here (409) as
+        // soon as it has arrived, not after waiting for the first to end.
+        let lease: Awaited<ReturnType<LinkService['startImport']>>;
+        try {
+          lease = await links.startImport(request.principal);
+        } catch (err) {
+          await file.remove();
+          throw err;
+        }
+        // The lease lapses by itself (IMPORT_LEASE_MS) if it cannot be given back now.
+        const endLease = (): Promise<void> => lease.release().catch((err: unknown) => request.log.warn({ err }, 'import lease not released'));
         const format: ImportFormat | null = request.query.format ?? null;
         const source = createReadStream(file.path);
         const rows: AsyncGenerator<ImportRow, void, undefined> = NDJSON_TYPES.includes(type) ? readNdjsonImport(source, format) : readCsvImport(source, format);
         let report: AsyncGenerator<ImportReportRow | ImportSummary, void, undefined>;
         try {
-          report = await started(importLinks(links, rows, { principal: request.principal, context: { requestId: request.id } }));
+          report = await started(importLinks(links, rows, { principal: request.principal, context: { requestId: request.id }, lease }));
         } catch (err) {
           source.destroy();
-          await file.remove();
+          await Promise.all([file.remove(), endLease()]);
           if (err instanceof ImportFileError) throw new InvalidRequest(err.message);
           throw err;
         }
@@ -207,7 +218,7 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
             }
           } finally {
             source.destroy();
-            await file.remove();
+            await Promise.all([file.remove(), endLease()]);
           }
         }
         return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines(), { objectMode: false }));
