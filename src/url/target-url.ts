@@ -153,7 +153,8 @@ export async function checkTargetUrl(raw: string, policy: TargetUrlPolicy): Prom
   if (isIP(host) !== 0 || policy.resolve === undefined) return href;
   const addresses = await policy.resolve(host);
   const self = addresses.find((address) => isSelfAddress(address, own));
-  if (self !== undefined) throw selfTarget(`${host} resolves to ${self}, an address of this service`);
+  // Which address is not said: the service's own addresses are internal detail (README, "Errors").
+  if (self !== undefined) throw selfTarget(`${host} resolves to an address of this service`);
   return href;
 }
 

@@ -11,7 +11,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../core/logger.ts';
 import type { ClaimedDelivery, WebhookStore } from '../storage/webhook-store.ts';
 import { toLinkView } from './routes/schemas.ts';
-import { isNonPublicAddress, NonPublicTarget, publicOnlyLookup } from './webhook-target.ts';
+import { deliveryFailure, isNonPublicAddress, NonPublicTarget, publicOnlyLookup } from './webhook-target.ts';
 import { signWebhook } from './webhook-signature.ts';
 
 /** Waits after the 1st, 2nd, ... failed attempt; after the last the event is given up (about 21 h in all). */
@@ -78,7 +78,10 @@ export function eventBody(delivery: Pick<ClaimedDelivery, 'type' | 'data' | 'lin
 
 interface Attempt {
   status: number | null;
+  /** For the delivery log: stable words, no address (deliveryFailure). */
   error: string | null;
+  /** For the service's log: what the socket said. */
+  cause?: string;
 }
 
 export function createWebhookDispatcher(options: WebhookDispatcherOptions): WebhookDispatcher {
@@ -110,7 +113,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
     }
     const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
     if (!options.allowPrivate && isIP(host) !== 0 && isNonPublicAddress(host)) {
-      return Promise.resolve({ status: null, error: new NonPublicTarget(host, host).message });
+      const refused = new NonPublicTarget(host, host);
+      return Promise.resolve({ status: null, error: deliveryFailure(refused), cause: refused.message });
     }
     const client = target.protocol === 'https:' ? https : http;
     return new Promise((resolve) => {
@@ -143,7 +147,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
         const status = response.statusCode ?? 0;
         done({ status, error: status >= 200 && status < 300 ? null : `answered ${status}` });
       });
-      request.on('error', (err) => done({ status: null, error: err.message.slice(0, MAX_ERROR_LENGTH) }));
+      request.on('error', (err) => done({ status: null, error: deliveryFailure(err), cause: err.message.slice(0, MAX_ERROR_LENGTH) }));
       request.end(body);
     });
   }
@@ -167,7 +171,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       disableAfterMs: options.disableAfterMs ?? 3_600_000,
     });
     options.metrics?.delivery?.(retryAt === null ? 'gave_up' : 'retry');
-    log.warn({ endpoint: delivery.endpointId, event: delivery.eventId, attempt: delivery.attempts, err: attempt.error, retryAt }, 'webhook delivery failed');
+    log.warn({ endpoint: delivery.endpointId, event: delivery.eventId, attempt: delivery.attempts, err: attempt.cause ?? attempt.error, retryAt }, 'webhook delivery failed');
     if (disabled) {
       options.metrics?.endpointDisabled?.();
       log.warn({ endpoint: delivery.endpointId }, 'webhook endpoint disabled after failing deliveries');

@@ -63,7 +63,8 @@ export async function checkWebhookUrl(raw: string, policy: WebhookTargetPolicy):
     }
     if (isIP(host) === 0 && policy.resolve !== undefined) {
       const bad = (await policy.resolve(host)).find(isNonPublicAddress);
-      if (bad !== undefined) throw invalid(`url must be on a public address: ${host} resolves to ${bad}.`);
+      // Not which address: a key holder must not learn what names resolve to inside the operator's network.
+      if (bad !== undefined) throw invalid(`url must be on a public address: ${host} resolves to a loopback or private address (an operator may allow it with WEBHOOK_ALLOW_PRIVATE=true).`);
     }
   }
   if (parsed.href.length > MAX_URL_LENGTH) throw invalid(`url must be at most ${MAX_URL_LENGTH} characters.`);
@@ -72,10 +73,38 @@ export async function checkWebhookUrl(raw: string, policy: WebhookTargetPolicy):
 
 /** Thrown (as the delivery's error) when a delivery's target is or resolves to a non-public address. */
 export class NonPublicTarget extends Error {
+  readonly code = 'ENONPUBLIC';
   constructor(host: string, address: string) {
     super(`${host} is or resolves to ${address}, which is not a public address`);
     this.name = 'NonPublicTarget';
   }
+}
+
+/** Socket and DNS failures by code, as the delivery log says them. */
+const DELIVERY_FAILURES: Readonly<Record<string, string>> = {
+  ENONPUBLIC: "the endpoint's host is or resolves to a loopback or private address, which is not a public address",
+  ENOTFOUND: "the endpoint's host name does not resolve",
+  EAI_AGAIN: "the endpoint's host name could not be resolved for now",
+  ECONNREFUSED: 'the connection was refused',
+  ECONNRESET: 'the connection was reset',
+  EPIPE: 'the connection was closed while sending',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: "the endpoint's host is unreachable",
+  ENETUNREACH: "the endpoint's network is unreachable",
+};
+
+/**
+ * What the delivery log (`last_error`, seen by the endpoint's owner) says of a failed request: stable
+ * words and at most an error code, never the message, which names addresses and ports (README,
+ * "Errors"). The message goes to the log.
+ */
+export function deliveryFailure(err: Error & { code?: unknown }): string {
+  const code = typeof err.code === 'string' ? err.code : '';
+  const known = DELIVERY_FAILURES[code];
+  if (known !== undefined) return known;
+  if (/CERT|TLS|SSL|SIGNATURE/.test(code)) return `the TLS handshake failed (${code})`;
+  if (code.startsWith('HPE_')) return `the answer was not valid HTTP (${code})`;
+  return /^[A-Z][A-Z0-9_]{1,63}$/.test(code) ? `the request failed (${code})` : 'the request failed';
 }
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
@@ -89,7 +118,7 @@ export function publicOnlyLookup(hostname: string, options: object, callback: Lo
     if (err) return callback(err, []);
     const list = addresses;
     const bad = list.find((a) => isNonPublicAddress(a.address));
-    if (bad !== undefined) return callback(Object.assign(new NonPublicTarget(hostname, bad.address), { code: 'ENONPUBLIC' }), []);
+    if (bad !== undefined) return callback(new NonPublicTarget(hostname, bad.address), []);
     const wantsAll = (options as { all?: boolean }).all === true;
     const first = list[0];
     if (wantsAll) return callback(null, list);

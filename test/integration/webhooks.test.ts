@@ -3,6 +3,8 @@
 // hangs, retries, auto-disabling, a restart and two dispatchers on one database.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createPgPool, pgRunner } from '../../src/core/postgres.ts';
 import { createPgWebhookStore } from '../../src/storage/postgres/pg-webhook-store.ts';
 import { createWebhookDispatcher, type WebhookDispatcherOptions } from '../../src/url/webhook-dispatcher.ts';
@@ -394,8 +396,22 @@ describe('webhook targets without WEBHOOK_ALLOW_PRIVATE', () => {
       const [delivery] = await service.webhookStore.listDeliveries(id, { limit: 5 });
       assert.equal(delivery?.state, 'pending');
       assert.match(delivery?.lastError ?? '', /not a public address/);
+      assert.doesNotMatch(delivery?.lastError ?? '', /127\.0\.0\.1|::1|localhost/, 'the delivery log names no address');
     } finally {
       await hooks.close();
     }
+  });
+
+  test("a delivery whose connection is refused says so in the log's words, without the address and port the socket named", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const { id } = await service.webhookStore.insertEndpoint({ ownerKeyId: 1, url: `http://127.0.0.1:${port}/hook`, description: null, events: ['link.created'], secret: 'whsec_AAAA' });
+    await service.app.inject({ method: 'POST', url: '/urls', headers: service.admin, payload: { url: 'https://example.com/refused' } });
+    const d = createWebhookDispatcher({ store: service.webhookStore, log, publicBaseUrl: PUBLIC_BASE_URL, allowPrivate: true, backoffMs: [60_000] });
+    await d.runOnce();
+    const [delivery] = await service.webhookStore.listDeliveries(id, { limit: 5 });
+    assert.equal(delivery?.lastError, 'the connection was refused');
   });
 });
