@@ -92,10 +92,21 @@ export function toAppError(error: FastifyError | Error): AppError {
   }
   const status = fastifyError.statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
-    return new AppError({ status, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
+    // A plugin's own client errors (@fastify/static's, through `send`) by the code of their status, so
+    // that a code always has the status the README's table gives it.
+    const byStatus = CLIENT_ERRORS_BY_STATUS[status];
+    if (byStatus !== undefined) return new AppError({ status, ...byStatus });
+    return new AppError({ status: 400, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
   }
   return new InternalError({ cause: error });
 }
+
+const CLIENT_ERRORS_BY_STATUS: Readonly<Record<number, { code: ErrorCode; title: string; detail: string }>> = {
+  403: { code: 'forbidden', title: 'Forbidden', detail: 'This path may not be read.' },
+  404: { code: 'not_found', title: 'Not found', detail: 'Nothing is here.' },
+  412: { code: 'precondition_failed', title: 'Precondition failed', detail: 'A condition of the request (If-Match, If-Unmodified-Since) does not hold for the file.' },
+  416: { code: 'range_not_satisfiable', title: 'Range not satisfiable', detail: 'The range asked for is not within the file.' },
+};
 
 /**
  * Answers a request that Node's HTTP parser rejected (broken request line, bad header, conflicting

@@ -3,8 +3,10 @@
 // guessable token says so.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { get } from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
+import { ERROR_CODES } from '../../src/core/errors.ts';
 import { createHttpApp } from '../../src/core/http-app.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
 import { weakTokenReason } from '../../src/kgs/auth.ts';
@@ -150,5 +152,40 @@ describe('metrics stay off the public port', () => {
     assert.match(exposition, /^kgs_client_breaker_state\{kgs="0"\} 0$/m);
     assert.match(exposition, /^kgs_client_breaker_state\{kgs="1"\} 0$/m);
     assert.doesNotMatch(exposition, /10\.1\.2\.3|kgs-b\.internal/);
+  });
+});
+
+describe("the files of /docs: a plugin's client errors carry the code of their status", () => {
+  let service: TestUrlService;
+  before(async () => {
+    service = await buildTestUrlService('http_edge_static');
+  });
+  after(async () => service.close());
+
+  test('a path out of the folder is 403 forbidden, a range past the end 416 range_not_satisfiable, a failed If-Match 412 precondition_failed: each code with the status the README gives it', async () => {
+    const cases: [string, Record<string, string>, number, string][] = [
+      ['/docs/static/..', {}, 403, 'forbidden'],
+      ['/docs/static/a%5c..%5c..%5cx', {}, 403, 'forbidden'],
+      ['/docs/static/swagger-ui.css', { range: 'bytes=999999999-' }, 416, 'range_not_satisfiable'],
+      ['/docs/static/swagger-ui.css', { 'if-match': '"not-its-etag"' }, 412, 'precondition_failed'],
+    ];
+    // Over a socket: inject, like fetch, resolves the dots before sending.
+    const { port } = new URL(await service.app.listen({ host: '127.0.0.1', port: 0 }));
+    for (const [url, headers, status, code] of cases) {
+      const res = await new Promise<{ statusCode: number; contentType: string; body: string }>((resolve, reject) => {
+        get({ host: '127.0.0.1', port: Number(port), path: url, headers }, (answer) => {
+          let body = '';
+          answer.setEncoding('utf8');
+          answer.on('data', (chunk: string) => (body += chunk));
+          answer.on('end', () => resolve({ statusCode: answer.statusCode ?? 0, contentType: String(answer.headers['content-type']), body }));
+        }).on('error', reject);
+      });
+      assert.equal(res.statusCode, status, `${url} ${JSON.stringify(headers)}: ${res.body.slice(0, 200)}`);
+      assert.match(res.contentType, /^application\/problem\+json/);
+      const problem = JSON.parse(res.body) as { code: string; status: number };
+      assert.equal(problem.code, code, url);
+      assert.equal(problem.status, status);
+      assert.equal(ERROR_CODES[problem.code as keyof typeof ERROR_CODES], status, 'the code table agrees');
+    }
   });
 });
