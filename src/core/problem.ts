@@ -122,16 +122,21 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new AppError({ status: 431, code: 'headers_too_large', title: 'The request headers are too large', detail: 'The request headers are too large.' })
         : new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'The request could not be parsed as HTTP/1.1.' });
-  answerOnSocket(socket, problem);
+  // An answer to HEAD has no content (RFC 9110 §9.3.2): a client reads none, and the body's bytes
+  // broke Node's own client ("Data after Connection: close"). The request was not parsed, so its
+  // method is read off the bytes the parser failed on (Node's `rawPacket`), when they begin it.
+  const rawPacket = (error as { rawPacket?: unknown }).rawPacket;
+  const head = Buffer.isBuffer(rawPacket) && rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
+  answerOnSocket(socket, problem, '', head);
   socket.destroy(error);
 }
 
 /** A problem written straight to the connection, which is then closed: for requests no route sees. */
-function answerOnSocket(socket: Socket, problem: AppError, headers = ''): void {
+function answerOnSocket(socket: Socket, problem: AppError, headers = '', headOnly = false): void {
   const body = JSON.stringify(problemBody(problem));
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${body}`,
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${headOnly ? '' : body}`,
     );
   }
 }

@@ -3,7 +3,7 @@
 // guessable token says so.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { ERROR_CODES } from '../../src/core/errors.ts';
@@ -188,4 +188,42 @@ describe("the files of /docs: a plugin's client errors carry the code of their s
       assert.equal(ERROR_CODES[problem.code as keyof typeof ERROR_CODES], status, 'the code table agrees');
     }
   });
+});
+
+test("a HEAD the parser refuses (headers too large, a bad Content-Length) is answered without a body, which Node's own client reads; a GET of the same gets the problem", async (t) => {
+  const app = await createHttpApp({ log: testLogger(), registry: createRegistry({ defaultMetrics: false }), title: 't', description: 't', version: '0', timeouts: { requestMs: 5000, headersMs: 2000, keepAliveMs: 5000 } });
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  t.after(() => app.close());
+  const port = Number(new URL(address).port);
+  const exchange = async (bytes: string): Promise<string> => {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    socket.on('error', () => undefined);
+    socket.write(bytes);
+    await once(socket, 'close');
+    return received;
+  };
+  const long = `/${'x'.repeat(20_000)}`;
+  for (const [request, status] of [
+    [`${long} HTTP/1.1\r\nHost: a\r\n\r\n`, 431],
+    ['/ HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n', 400],
+  ] as const) {
+    const [headers = '', body] = (await exchange(`HEAD ${request}`)).split('\r\n\r\n');
+    assert.match(headers, new RegExp(`^HTTP/1\\.1 ${status} `));
+    assert.match(headers, /\r\nContent-Length: \d+\r\n/i, 'the length a GET would get');
+    assert.equal(body, '', 'no content after the headers');
+    const got = (await exchange(`GET ${request}`)).split('\r\n\r\n')[1] ?? '';
+    assert.match(got, /"status":\d{3}/, 'a GET gets the problem');
+  }
+  const answered = await new Promise<number>((resolve, reject) => {
+    request({ host: '127.0.0.1', port, method: 'HEAD', path: long }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    })
+      .on('error', reject)
+      .end();
+  });
+  assert.equal(answered, 431);
 });
