@@ -10,11 +10,18 @@ import type { HttpTimeouts, TrustProxy } from './config.ts';
 import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
+import { AppError } from './errors.ts';
 import { answerClientError, answerConnect, answerMissingHost, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export { BODY_LIMIT_BYTES };
+
+/** Whether a body follows the headers (RFC 9112 §6.3): a Transfer-Encoding, or a Content-Length above 0. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
 
 /** Every HTML response carries these (docs/architecture.md); each page adds its own Content-Security-Policy. */
 export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -197,6 +204,14 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // the microtask queue for nothing.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // No route reads a compressed body: read as it is, a gzipped file was taken for CSV or JSON and
+    // refused for what it seemed to say. Refused for what it is (RFC 9110 §15.5.16).
+    const coding = request.headers['content-encoding'];
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity' && hasBody(request.raw)) {
+      const detail = `Content-Encoding ${coding.slice(0, 40)} is not supported: send the body uncompressed.`;
+      done(new AppError({ status: 415, code: 'unsupported_media_type', title: 'Unsupported media type', detail, headers: { 'accept-encoding': 'identity' } }));
+      return;
+    }
     done();
   });
   app.addHook('onResponse', (request, reply, done) => {

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { get, request } from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
+import { gzipSync } from 'node:zlib';
 import { ERROR_CODES } from '../../src/core/errors.ts';
 import { createHttpApp } from '../../src/core/http-app.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
@@ -226,4 +227,33 @@ test("a HEAD the parser refuses (headers too large, a bad Content-Length) is ans
       .end();
   });
   assert.equal(answered, 431);
+});
+
+describe('a compressed request body', () => {
+  let service: TestUrlService;
+  before(async () => {
+    service = await buildTestUrlService('http_edge_coding');
+  });
+  after(async () => service.close());
+
+  test('is 415 unsupported_media_type with Accept-Encoding: identity, for a link and for an import, and nothing is made; identity passes, and a coding without a body is no matter', async () => {
+    const json = JSON.stringify({ url: 'https://example.com/zipped' });
+    for (const [url, type, body] of [
+      ['/urls', 'application/json', json],
+      ['/urls/import', 'text/csv', 'url\nhttps://example.com/zipped\n'],
+    ] as const) {
+      for (const coding of ['gzip', 'br', 'deflate, gzip']) {
+        const res = await service.app.inject({ method: 'POST', url, headers: { ...service.admin, 'content-type': type, 'content-encoding': coding }, payload: coding === 'br' ? body : gzipSync(body) });
+        assert.equal(res.statusCode, 415, `${url} ${coding}: ${res.body}`);
+        assert.equal(res.json<{ code: string }>().code, 'unsupported_media_type');
+        assert.match(res.json<{ detail: string }>().detail, /Content-Encoding .* is not supported: send the body uncompressed/);
+        assert.equal(res.headers['accept-encoding'], 'identity');
+      }
+    }
+    const listed = await service.app.inject({ method: 'GET', url: '/urls', headers: { ...service.admin, 'content-encoding': 'gzip' } });
+    assert.equal(listed.statusCode, 200, 'no body, nothing to decode');
+    assert.equal(listed.json<{ items: unknown[] }>().items.length, 0, 'nothing was made');
+    const plain = await service.app.inject({ method: 'POST', url: '/urls', headers: { ...service.admin, 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: json });
+    assert.equal(plain.statusCode, 201, plain.body);
+  });
 });
