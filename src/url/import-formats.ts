@@ -178,11 +178,19 @@ export async function* readCsvImport(source: AsyncIterable<Buffer | string>, for
   if (columns === null) throw new ImportFileError('The file is empty: a header row is needed.');
 }
 
-/** An NDJSON field as the CSV cell it stands for; a list of strings (`"tags": ["a", "b"]`) as one separated by spaces. */
-function fieldText(value: unknown): string {
+/**
+ * An NDJSON field as the CSV cell it stands for; a list of strings (`"tags": ["a", "b"]`) as one
+ * separated by spaces; null for a value no cell can stand for (an object, a list of anything else).
+ */
+function fieldText(value: unknown): string | null {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.every((item) => typeof item === 'string') ? value.join(' ') : '';
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : '';
+  if (Array.isArray(value)) return value.every((item) => typeof item === 'string') ? value.join(' ') : null;
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : null;
+}
+
+function unusableField(name: string): string {
+  const wanted = name === 'tags' ? 'a list of strings, or one string with the tags separated by spaces or commas' : 'a string, a number, true or false';
+  return `${name} must be ${wanted}, not an object or a list of other values.`;
 }
 
 /**
@@ -207,10 +215,20 @@ export async function* readNdjsonImport(source: AsyncIterable<Buffer | string>, 
       }
       const object = new Map(Object.entries(value).map(([k, v]) => [normaliseName(k), fieldText(v)]));
       const chosen = format ?? detectFormat([...object.keys()]);
-      yield toRow(chosen, row, (names) => {
-        for (const name of names) if (object.has(name)) return object.get(name);
+      // A field the format reads whose value no cell can stand for refuses the row: read as empty, a
+      // `"max_visits": [5]` or `"tags": {…}` made a link without its limit or its tags. Fields the
+      // format does not read (Kutt's objects carry some) may hold anything.
+      let unusable: string | null = null;
+      const parsed = toRow(chosen, row, (names) => {
+        for (const name of names) {
+          if (!object.has(name)) continue;
+          const text = object.get(name);
+          if (text === null) unusable ??= name;
+          return text ?? undefined;
+        }
         return undefined;
       });
+      yield unusable === null || !('url' in parsed) ? parsed : { row, refused: unusableField(unusable) };
     }
   } catch (err) {
     if (err instanceof CsvSyntaxError) throw new ImportFileError(err.message);

@@ -132,6 +132,26 @@ test('NDJSON: objects by the same names (Kutt API objects as they are; a visit l
   ]);
 });
 
+test('NDJSON: a field the format reads whose value no CSV cell can stand for (an object, a list of numbers or nulls) refuses its row by name, rather than a link made without its limit, expiry or tags; fields the format does not read may hold anything', async () => {
+  const text =
+    '{"url":"https://a.example/","tags":[1,2]}\n{"url":"https://b.example/","tags":{}}\n{"url":"https://c.example/","tags":[null]}\n' +
+    '{"url":"https://d.example/","max_visits":[5]}\n{"url":"https://e.example/","expires_at":{"in":"1d"}}\n{"url":"https://f.example/","is_one_time":{}}\n' +
+    '{"url":"https://g.example/","owner":{"id":7},"visits_by_day":[1,2],"tags":["ok"]}\n{"target":"https://k.example/","address":"kab","user":{"id":1}}\n';
+  const rows = await collect(readNdjsonImport(chunked(text, 11), null));
+  const tags = 'tags must be a list of strings, or one string with the tags separated by spaces or commas, not an object or a list of other values.';
+  const other = (name: string): string => `${name} must be a string, a number, true or false, not an object or a list of other values.`;
+  assert.deepEqual(rows, [
+    { row: 1, refused: tags },
+    { row: 2, refused: tags },
+    { row: 3, refused: tags },
+    { row: 4, refused: other('max_visits') },
+    { row: 5, refused: other('expires_at') },
+    { row: 6, refused: other('is_one_time') },
+    { row: 7, url: 'https://g.example/', tags: ['ok'] },
+    { row: 8, url: 'https://k.example/', alias: 'kab' },
+  ]);
+});
+
 test('a generated 1,000,000-row CSV is parsed as it streams, in bounded memory', { timeout: 120_000 }, async () => {
   const ROWS = 1_000_000;
   async function* generate(): AsyncGenerator<string> {
