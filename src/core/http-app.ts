@@ -149,13 +149,24 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     // of its handler.
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       appHandler = handler;
-      const server = createServer(http, (req, res) => {
+      const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
         if (req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && req.headers.host === undefined) answerMissingHost(res);
         else if (fastPath === undefined) handler(req, res);
         else if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
           graceful?.track(req, res);
           handler(req, res);
         }
+      };
+      const server = createServer(http, onRequest);
+      // Expect: 100-continue. Node's own way sends "100 Continue" before any route has looked at the
+      // request, so a body to be refused (too large, no key, a type no route reads) was asked for and
+      // then answered 413/401/415. Here the 100 goes out when the body is first read ('resume'), and a
+      // refusal comes without it (RFC 9110 §10.1.1: a server may answer with the final status instead).
+      server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+        req.once('resume', () => {
+          if (!res.headersSent && !res.writableEnded) res.writeContinue();
+        });
+        onRequest(req, res);
       });
       server.keepAliveTimeout = timeouts.keepAliveMs;
       server.requestTimeout = timeouts.requestMs;

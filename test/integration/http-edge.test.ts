@@ -257,3 +257,52 @@ describe('a compressed request body', () => {
     assert.equal(plain.statusCode, 201, plain.body);
   });
 });
+
+describe('Expect: 100-continue', () => {
+  let service: TestUrlService;
+  let port = 0;
+  before(async () => {
+    service = await buildTestUrlService('http_edge_continue');
+    port = Number(new URL(await service.app.listen({ host: '127.0.0.1', port: 0 })).port);
+  });
+  after(async () => service.close());
+
+  /** Sends the head, waits for the first answer; sends `body` after a 100, and reads on to the final answer. */
+  async function expecting(head: string, body: string): Promise<{ first: string; all: string }> {
+    const socket = connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let all = '';
+    socket.on('error', () => undefined);
+    socket.write(head);
+    const first = await new Promise<string>((resolve) => socket.once('data', (chunk: Buffer) => resolve(chunk.toString('latin1'))));
+    all = first;
+    if (first.startsWith('HTTP/1.1 100 ')) {
+      let closed = false;
+      socket.on('data', (chunk: Buffer) => (all += chunk.toString('latin1')));
+      socket.on('close', () => (closed = true));
+      socket.write(body);
+      await until(async () => /\r\n\r\n[\s\S]*HTTP\/1\.1 [2-5]\d\d /.test(all) || closed, 10_000, 'the final answer');
+    }
+    socket.destroy();
+    return { first, all };
+  }
+
+  test('a body refused before it is read (over the limit, no key, a type import does not read) is refused without "100 Continue"; one read is asked for, then answered', async () => {
+    const auth = `Authorization: ${service.admin.authorization}\r\n`;
+    const json = JSON.stringify({ url: 'https://example.com/continued' });
+    const tooLarge = await expecting(`POST /urls HTTP/1.1\r\nHost: a\r\n${auth}Content-Type: application/json\r\nContent-Length: 300000000\r\nExpect: 100-continue\r\n\r\n`, '');
+    assert.match(tooLarge.first, /^HTTP\/1\.1 413 /, 'no 100 first');
+    // An import's route reads its body itself, after the key and the type are checked.
+    const anonymous = await expecting(`POST /urls/import HTTP/1.1\r\nHost: a\r\nContent-Type: text/csv\r\nContent-Length: 300000\r\nExpect: 100-continue\r\n\r\n`, '');
+    assert.match(anonymous.first, /^HTTP\/1\.1 401 /, 'no 100 first');
+    const wrongType = await expecting(`POST /urls/import HTTP/1.1\r\nHost: a\r\n${auth}Content-Type: application/pdf\r\nContent-Length: 300000\r\nExpect: 100-continue\r\n\r\n`, '');
+    assert.match(wrongType.first, /^HTTP\/1\.1 415 /, 'no 100 first');
+    const created = await expecting(`POST /urls HTTP/1.1\r\nHost: a\r\n${auth}Content-Type: application/json\r\nContent-Length: ${json.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, json);
+    assert.match(created.first, /^HTTP\/1\.1 100 Continue\r\n/);
+    assert.match(created.all, /HTTP\/1\.1 201 /);
+    const csv = 'url\nhttps://example.com/continued-import\n';
+    const imported = await expecting(`POST /urls/import HTTP/1.1\r\nHost: a\r\n${auth}Content-Type: text/csv\r\nContent-Length: ${csv.length}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`, csv);
+    assert.match(imported.first, /^HTTP\/1\.1 100 Continue\r\n/);
+    assert.match(imported.all, /HTTP\/1\.1 200 /);
+  });
+});
