@@ -8,6 +8,8 @@ import type { HttpTimeouts } from './config.ts';
 import { connectionsCheckingInterval } from './http-app.ts';
 import type { Logger } from './logger.ts';
 import type { Registry } from './metrics.ts';
+import { AppError, InternalError, NotFound } from './errors.ts';
+import { answerClientError, PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
 
 export interface MetricsServer {
   /** e.g. http://127.0.0.1:9464 */
@@ -17,21 +19,27 @@ export interface MetricsServer {
 
 export async function startMetricsServer(options: { host: string; port: number; registry: Registry; log: Logger; timeouts: HttpTimeouts }): Promise<MetricsServer> {
   const { registry, log, timeouts } = options;
+  // Errors as problem+json, as on the main port (README, "Errors"); a HEAD gets the headers alone.
+  const problem = (request: IncomingMessage, response: ServerResponse, error: AppError): void => {
+    const body = JSON.stringify(problemBody(error));
+    response.writeHead(error.status, { ...error.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) }).end(request.method === 'HEAD' ? undefined : body);
+  };
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Only /metrics is served here.\n');
+      problem(request, response, new NotFound('Only /metrics is served on this port.'));
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' }).end('Only GET /metrics.\n');
+      const detail = `/metrics does not answer ${String(request.method).slice(0, 20)}; it answers GET, HEAD.`;
+      problem(request, response, new AppError({ status: 405, code: 'method_not_allowed', title: 'Method not allowed', detail, headers: { allow: 'GET, HEAD' } }));
       return;
     }
     registry.metrics().then(
       (body) => response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : body),
       (err: unknown) => {
         log.error({ err }, 'could not render metrics');
-        response.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Metrics could not be rendered; see the log.\n');
+        problem(request, response, new InternalError());
       },
     );
   };
@@ -40,6 +48,7 @@ export async function startMetricsServer(options: { host: string; port: number; 
     handle,
   );
   server.keepAliveTimeout = timeouts.keepAliveMs;
+  server.on('clientError', answerClientError);
   server.listen({ host: options.host, port: options.port });
   // A port in use is said with the setting that chose it (METRICS_PORT), not the main port's.
   await Promise.race([once(server, 'listening'), once(server, 'error').then(([err]) => Promise.reject(Object.assign(err as Error, { setting: 'METRICS_PORT' })))]);

@@ -417,7 +417,17 @@ describe('URL service API', () => {
         assert.ok(body.includes(series), `metrics lack ${series}`);
       }
       assert.match(body, /redirects_total\{outcome="redirected"\} [1-9]/);
-      assert.equal((await fetch(`${listener.address}/urls`)).status, 404, 'the metrics listener serves nothing else');
+      const elsewhere = await fetch(`${listener.address}/urls`);
+      assert.equal(elsewhere.status, 404, 'the metrics listener serves nothing else');
+      assert.match(String(elsewhere.headers.get('content-type')), /^application\/problem\+json/);
+      assert.equal((await elsewhere.json() as { code: string }).code, 'not_found');
+      const posted = await fetch(`${listener.address}/metrics`, { method: 'POST' });
+      assert.equal(posted.status, 405);
+      assert.equal(posted.headers.get('allow'), 'GET, HEAD');
+      assert.deepEqual(await posted.json(), { type: 'urn:curt:problem:method_not_allowed', title: 'Method not allowed', status: 405, code: 'method_not_allowed', detail: '/metrics does not answer POST; it answers GET, HEAD.' });
+      const head = await fetch(`${listener.address}/nothing`, { method: 'HEAD' });
+      assert.equal(head.status, 404);
+      assert.equal(await head.text(), '', 'a HEAD gets no body');
     });
 
     test('GET /docs serves the API documentation and /docs/json the OpenAPI document of every route', async () => {
