@@ -31,9 +31,35 @@ const HEADLINES: Record<string, string> = {
   link_disabled: 'This short link has been disabled',
 };
 
-/** True when the client prefers HTML (a browser), judged by the Accept header. */
+/**
+ * True when the client prefers HTML (a browser), judged by the Accept header: `text/html` (or
+ * `application/xhtml+xml`) with a weight above 0 and at least that of JSON (`application/json`,
+ * `application/problem+json`). `q=0` means "not this" (RFC 9110 §12.4.2); a browser sends
+ * `text/html,…,*\/*;q=0.8`, curl `*\/*`, an API client JSON.
+ */
 export function wantsHtml(accept: string | undefined): boolean {
-  return accept !== undefined && accept.includes('text/html');
+  if (accept === undefined || !/html/i.test(accept)) return false;
+  let html = 0;
+  let json = 0;
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';');
+    const name = type.trim().toLowerCase();
+    const q = weight(params);
+    if (name === 'text/html' || name === 'application/xhtml+xml') html = Math.max(html, q);
+    else if (name === 'application/json' || name === 'application/problem+json') json = Math.max(json, q);
+  }
+  return html > 0 && html >= json;
+}
+
+/** A media range's `q` (1 when absent; 0 for anything that is not a weight). */
+function weight(params: readonly string[]): number {
+  for (const param of params) {
+    const [key = '', value = ''] = param.split('=');
+    if (key.trim().toLowerCase() !== 'q') continue;
+    const q = Number(value.trim());
+    return /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value.trim()) && q >= 0 && q <= 1 ? q : 0;
+  }
+  return 1;
 }
 
 function page(headline: string, paragraphs: string): string {
