@@ -157,6 +157,27 @@ export function answerMissingHost(response: ServerResponse): void {
   answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'An HTTP/1.1 request needs a Host header.' }));
 }
 
+/**
+ * A request with two Host fields (RFC 9112 §3.2: a 400). Node keeps the first and drops the rest; a
+ * proxy in front may have read the last, and the two would disagree on which site was asked for.
+ */
+export function answerRepeatedHost(response: ServerResponse): void {
+  answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'A request has one Host header, not several.' }));
+}
+
+/** Whether the request's header lines name Host more than once (Node's `rawHeaders`: name, value, …). */
+export function repeatsHost(rawHeaders: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? '';
+    if (name.length === 4 && name.toLowerCase() === 'host') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
+}
+
 /** A problem as the whole answer to a request no route sees, the connection closed after it. */
 function answerAndClose(response: ServerResponse, problem: AppError): void {
   const body = JSON.stringify(problemBody(problem));

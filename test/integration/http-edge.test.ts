@@ -71,7 +71,7 @@ test('CONNECT gets 405 problem+json with Allow and the connection closed, not a 
   }
 });
 
-test('an HTTP/1.1 request without Host gets 400 problem+json and the connection closed (with and without a fast path); HTTP/1.0 needs none', async (t) => {
+test('an HTTP/1.1 request without Host, or any with two, gets 400 problem+json and the connection closed (with and without a fast path); HTTP/1.0 needs none', async (t) => {
   for (const fastPath of [undefined, () => false]) {
     const app = await createHttpApp({ log: testLogger(), registry: createRegistry({ defaultMetrics: false }), title: 't', description: 't', version: '0', timeouts: { requestMs: 1000, headersMs: 500, keepAliveMs: 5000 }, ...(fastPath === undefined ? {} : { fastPath }) });
     app.get('/plain', async () => ({ ok: true }));
@@ -95,6 +95,15 @@ test('an HTTP/1.1 request without Host gets 400 problem+json and the connection 
     assert.match(missing, /"code":"malformed_request".*"detail":"An HTTP\/1\.1 request needs a Host header\."/, what);
     const old = await exchange('GET /plain HTTP/1.0\r\n\r\n');
     assert.match(old, /^HTTP\/1\.1 200 /, `${what}: HTTP/1.0`);
+    // Two Host fields (RFC 9112 §3.2): Node keeps the first; a proxy may have read the other.
+    for (const twice of ['Host: a.example\r\nHost: b.example', 'Host: a.example\r\nX-Other: 1\r\nhOsT: a.example']) {
+      const repeated = await exchange(`GET /plain HTTP/1.1\r\n${twice}\r\nConnection: keep-alive\r\n\r\n`);
+      assert.match(repeated, /^HTTP\/1\.1 400 /, `${what}: ${twice}`);
+      assert.match(repeated, /\r\nconnection: close\r\n/i, what);
+      assert.match(repeated, /"code":"malformed_request".*"detail":"A request has one Host header, not several\."/, what);
+    }
+    const single = await exchange('GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Host: b\r\nConnection: close\r\n\r\n');
+    assert.match(single, /^HTTP\/1\.1 200 /, `${what}: one Host`);
   }
 });
 
