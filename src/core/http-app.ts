@@ -11,7 +11,7 @@ import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { AppError } from './errors.ts';
-import { answerClientError, answerConnect, answerMissingHost, answerRepeatedHost, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, repeatsHost, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerConnect, answerMissingHost, answerOddTarget, answerRepeatedHost, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, repeatsHost, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -152,6 +152,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
         if (req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && req.headers.host === undefined) answerMissingHost(res);
         else if (repeatsHost(req.rawHeaders)) answerRepeatedHost(res);
+        else if (answerOddTarget(req, res)) return;
         else if (fastPath === undefined) handler(req, res);
         else if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
           graceful?.track(req, res);

@@ -165,6 +165,22 @@ export function answerRepeatedHost(response: ServerResponse): void {
   answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'A request has one Host header, not several.' }));
 }
 
+/**
+ * A request target in none of the forms a server is asked with (RFC 9112 §3.2): not a path (`/…`),
+ * not absolute (`http://…`), and `*` other than for OPTIONS. `GET *` got the web app's page.
+ * `OPTIONS *` (the server as a whole) is answered with what it allows.
+ */
+export function answerOddTarget(request: IncomingMessage, response: ServerResponse): boolean {
+  const target = request.url ?? '';
+  if (target.charCodeAt(0) === 47 /* / */ || /^https?:\/\//i.test(target)) return false;
+  if (target === '*' && request.method === 'OPTIONS') {
+    response.writeHead(204, { allow: 'GET, HEAD, POST, PATCH, DELETE, OPTIONS' }).end();
+    return true;
+  }
+  answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'The request target must be a path (/…); * is for OPTIONS alone.' }));
+  return true;
+}
+
 /** Whether the request's header lines name Host more than once (Node's `rawHeaders`: name, value, …). */
 export function repeatsHost(rawHeaders: readonly string[]): boolean {
   let seen = false;

@@ -71,7 +71,7 @@ test('CONNECT gets 405 problem+json with Allow and the connection closed, not a 
   }
 });
 
-test('an HTTP/1.1 request without Host, or any with two, gets 400 problem+json and the connection closed (with and without a fast path); HTTP/1.0 needs none', async (t) => {
+test('an HTTP/1.1 request without Host, any with two, or a target of * other than OPTIONS gets 400 problem+json and the connection closed (with and without a fast path); HTTP/1.0 needs none; OPTIONS * is 204 with Allow', async (t) => {
   for (const fastPath of [undefined, () => false]) {
     const app = await createHttpApp({ log: testLogger(), registry: createRegistry({ defaultMetrics: false }), title: 't', description: 't', version: '0', timeouts: { requestMs: 1000, headersMs: 500, keepAliveMs: 5000 }, ...(fastPath === undefined ? {} : { fastPath }) });
     app.get('/plain', async () => ({ ok: true }));
@@ -104,6 +104,17 @@ test('an HTTP/1.1 request without Host, or any with two, gets 400 problem+json a
     }
     const single = await exchange('GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Host: b\r\nConnection: close\r\n\r\n');
     assert.match(single, /^HTTP\/1\.1 200 /, `${what}: one Host`);
+    // The asterisk is for OPTIONS alone (RFC 9112 §3.2.4); GET * got the web app's page.
+    for (const method of ['GET', 'HEAD', 'POST']) {
+      const star = await exchange(`${method} * HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n`);
+      assert.match(star, /^HTTP\/1\.1 400 /, `${what}: ${method} *`);
+      if (method !== 'HEAD') assert.match(star, /"code":"malformed_request".*"detail":"The request target must be a path/, what);
+    }
+    const options = await exchange('OPTIONS * HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+    assert.match(options, /^HTTP\/1\.1 204 /, `${what}: OPTIONS *`);
+    assert.match(options, /\r\nallow: GET, HEAD, POST, PATCH, DELETE, OPTIONS\r\n/i);
+    const absolute = await exchange('GET http://a.example/plain HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
+    assert.match(absolute, /^HTTP\/1\.1 200 /, `${what}: absolute-form`);
   }
 });
 
