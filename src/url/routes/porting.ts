@@ -192,17 +192,29 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
           await file.remove();
           throw err;
         }
-        // The lease lapses by itself (IMPORT_LEASE_MS) if it cannot be given back now.
-        const endLease = (): Promise<void> => lease.release().catch((err: unknown) => request.log.warn({ err }, 'import lease not released'));
         const format: ImportFormat | null = request.query.format ?? null;
         const source = createReadStream(file.path);
+        // Once, on whichever way the import ends. The lease lapses by itself (IMPORT_LEASE_MS) if it
+        // cannot be given back now.
+        let cleaned: Promise<void> | undefined;
+        const cleanup = (): Promise<void> =>
+          (cleaned ??= (async () => {
+            source.destroy();
+            await Promise.all([file.remove(), lease.release().catch((err: unknown) => request.log.warn({ err }, 'import lease not released'))]);
+          })());
         const rows: AsyncGenerator<ImportRow, void, undefined> = NDJSON_TYPES.includes(type) ? readNdjsonImport(source, format) : readCsvImport(source, format);
+        const imported = importLinks(links, rows, { principal: request.principal, context: { requestId: request.id }, lease });
+        // A client gone before the report's first line was read: its stream is destroyed unread, and
+        // lines() below, never started, never reaches its finally; the key stayed locked out of imports
+        // until the lease lapsed, and the file was left behind. return() waits for a batch in flight.
+        const abandon = (): void => void imported.return(undefined).then(cleanup, cleanup);
+        reply.raw.once('close', abandon);
+        if (request.raw.socket?.destroyed === true) abandon();
         let report: AsyncGenerator<ImportReportRow | ImportSummary, void, undefined>;
         try {
-          report = await started(importLinks(links, rows, { principal: request.principal, context: { requestId: request.id }, lease }));
+          report = await started(imported);
         } catch (err) {
-          source.destroy();
-          await Promise.all([file.remove(), endLease()]);
+          await cleanup();
           if (err instanceof ImportFileError) throw new InvalidRequest(err.message);
           throw err;
         }
@@ -217,8 +229,7 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
               yield `${JSON.stringify({ error: { code: err instanceof AppError ? err.code : 'internal_error', detail: err instanceof AppError ? err.detail : 'The import stopped; rows reported so far are done, and re-running the file continues it.' } })}\n`;
             }
           } finally {
-            source.destroy();
-            await Promise.all([file.remove(), endLease()]);
+            await cleanup();
           }
         }
         return reply.type('application/x-ndjson; charset=utf-8').send(Readable.from(lines(), { objectMode: false }));
