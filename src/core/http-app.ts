@@ -168,7 +168,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         req.once('resume', () => {
           if (!res.headersSent && !res.writableEnded) res.writeContinue();
         });
-        onRequest(req, res);
+        // Every 'request' listener, as Node would call them: the drain's own tracker listens there
+        // when there is no fast path (the KGS).
+        server.emit('request', req, res);
       });
       server.keepAliveTimeout = timeouts.keepAliveMs;
       server.requestTimeout = timeouts.requestMs;
@@ -220,8 +222,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     // No route reads a compressed body: read as it is, a gzipped file was taken for CSV or JSON and
     // refused for what it seemed to say. Refused for what it is (RFC 9110 §15.5.16).
     const coding = request.headers['content-encoding'];
-    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity' && hasBody(request.raw)) {
-      const detail = `Content-Encoding ${coding.slice(0, 40)} is not supported: send the body uncompressed.`;
+    const named = coding?.trim().toLowerCase() ?? '';
+    if (named !== '' && named !== 'identity' && hasBody(request.raw)) {
+      const detail = `Content-Encoding ${named.slice(0, 40)} is not supported: send the body uncompressed.`;
       done(new AppError({ status: 415, code: 'unsupported_media_type', title: 'Unsupported media type', detail, headers: { 'accept-encoding': 'identity' } }));
       return;
     }

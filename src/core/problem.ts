@@ -95,7 +95,9 @@ export function toAppError(error: FastifyError | Error): AppError {
     // A plugin's own client errors (@fastify/static's, through `send`) by the code of their status, so
     // that a code always has the status the README's table gives it.
     const byStatus = CLIENT_ERRORS_BY_STATUS[status];
-    if (byStatus !== undefined) return new AppError({ status, ...byStatus });
+    // A 416 says the file's length (RFC 9110 §15.5.17): `send` puts it on the error.
+    const range = Object.entries((error as { headers?: Record<string, unknown> }).headers ?? {}).find(([name]) => name.toLowerCase() === 'content-range')?.[1];
+    if (byStatus !== undefined) return new AppError({ status, ...byStatus, ...(status === 416 && typeof range === 'string' ? { headers: { 'content-range': range } } : {}) });
     return new AppError({ status: 400, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
   }
   return new InternalError({ cause: error });
@@ -124,7 +126,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
         : new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'The request could not be parsed as HTTP/1.1.' });
   // An answer to HEAD has no content (RFC 9110 §9.3.2): a client reads none, and the body's bytes
   // broke Node's own client ("Data after Connection: close"). The request was not parsed, so its
-  // method is read off the bytes the parser failed on (Node's `rawPacket`), when they begin it.
+  // method is read off the bytes the parser failed on (Node's `rawPacket`), when they begin it: a
+  // head that arrived in several reads (a large one over a real network), or a HEAD pipelined after
+  // another request, still gets the body.
   const rawPacket = (error as { rawPacket?: unknown }).rawPacket;
   const head = Buffer.isBuffer(rawPacket) && rawPacket.subarray(0, 5).toString('latin1') === 'HEAD ';
   answerOnSocket(socket, problem, '', head);

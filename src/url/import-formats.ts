@@ -179,18 +179,20 @@ export async function* readCsvImport(source: AsyncIterable<Buffer | string>, for
 }
 
 /**
- * An NDJSON field as the CSV cell it stands for; a list of strings (`"tags": ["a", "b"]`) as one
- * separated by spaces; null for a value no cell can stand for (an object, a list of anything else).
+ * An NDJSON field as the CSV cell it stands for; `tags` as a list of strings (`["a", "b"]`) as one
+ * separated by spaces; null for a value no cell can stand for (an object, a list elsewhere, a list of
+ * anything but strings).
  */
-function fieldText(value: unknown): string | null {
+function fieldText(name: string, value: unknown): string | null {
   if (value === null || value === undefined) return '';
-  if (Array.isArray(value)) return value.every((item) => typeof item === 'string') ? value.join(' ') : null;
+  if (Array.isArray(value)) return name === 'tags' && value.every((item) => typeof item === 'string') ? value.join(' ') : null;
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : null;
 }
 
 function unusableField(name: string): string {
-  const wanted = name === 'tags' ? 'a list of strings, or one string with the tags separated by spaces or commas' : 'a string, a number, true or false';
-  return `${name} must be ${wanted}, not an object or a list of other values.`;
+  return name === 'tags'
+    ? 'tags must be a list of strings, or one string with the tags separated by spaces or commas, not an object or a list of other values.'
+    : `${name} must be a string, a number, true or false, not an object or a list.`;
 }
 
 /**
@@ -213,7 +215,7 @@ export async function* readNdjsonImport(source: AsyncIterable<Buffer | string>, 
         yield { row, refused: 'The line is not a JSON object.' };
         continue;
       }
-      const object = new Map(Object.entries(value).map(([k, v]) => [normaliseName(k), fieldText(v)]));
+      const object = new Map(Object.entries(value).map(([k, v]) => [normaliseName(k), fieldText(normaliseName(k), v)]));
       const chosen = format ?? detectFormat([...object.keys()]);
       // A field the format reads whose value no cell can stand for refuses the row: read as empty, a
       // `"max_visits": [5]` or `"tags": {…}` made a link without its limit or its tags. Fields the
@@ -228,7 +230,7 @@ export async function* readNdjsonImport(source: AsyncIterable<Buffer | string>, 
         }
         return undefined;
       });
-      yield unusable === null || !('url' in parsed) ? parsed : { row, refused: unusableField(unusable) };
+      yield unusable === null ? parsed : { row, refused: unusableField(unusable) };
     }
   } catch (err) {
     if (err instanceof CsvSyntaxError) throw new ImportFileError(err.message);

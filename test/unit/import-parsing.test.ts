@@ -132,14 +132,15 @@ test('NDJSON: objects by the same names (Kutt API objects as they are; a visit l
   ]);
 });
 
-test('NDJSON: a field the format reads whose value no CSV cell can stand for (an object, a list of numbers or nulls) refuses its row by name, rather than a link made without its limit, expiry or tags; fields the format does not read may hold anything', async () => {
+test('NDJSON: a field the format reads whose value no CSV cell can stand for (an object, a list other than tags of strings) refuses its row by name, rather than a link made without its limit, expiry or tags; fields the format does not read may hold anything', async () => {
   const text =
     '{"url":"https://a.example/","tags":[1,2]}\n{"url":"https://b.example/","tags":{}}\n{"url":"https://c.example/","tags":[null]}\n' +
     '{"url":"https://d.example/","max_visits":[5]}\n{"url":"https://e.example/","expires_at":{"in":"1d"}}\n{"url":"https://f.example/","is_one_time":{}}\n' +
-    '{"url":"https://g.example/","owner":{"id":7},"visits_by_day":[1,2],"tags":["ok"]}\n{"target":"https://k.example/","address":"kab","user":{"id":1}}\n';
+    '{"url":"https://g.example/","owner":{"id":7},"visits_by_day":[1,2],"tags":["ok"]}\n{"target":"https://k.example/","address":"kab","user":{"id":1}}\n' +
+    '{"url":"https://l.example/","max_visits":["5"]}\n{"url":["https://m.example/"]}\n{"url":"https://n.example/","alias":["listalias"]}\n';
   const rows = await collect(readNdjsonImport(chunked(text, 11), null));
   const tags = 'tags must be a list of strings, or one string with the tags separated by spaces or commas, not an object or a list of other values.';
-  const other = (name: string): string => `${name} must be a string, a number, true or false, not an object or a list of other values.`;
+  const other = (name: string): string => `${name} must be a string, a number, true or false, not an object or a list.`;
   assert.deepEqual(rows, [
     { row: 1, refused: tags },
     { row: 2, refused: tags },
@@ -149,6 +150,9 @@ test('NDJSON: a field the format reads whose value no CSV cell can stand for (an
     { row: 6, refused: other('is_one_time') },
     { row: 7, url: 'https://g.example/', tags: ['ok'] },
     { row: 8, url: 'https://k.example/', alias: 'kab' },
+    { row: 9, refused: other('max_visits') },
+    { row: 10, refused: other('url') },
+    { row: 11, refused: other('alias') },
   ]);
 });
 
