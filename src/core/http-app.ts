@@ -11,7 +11,7 @@ import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { AppError } from './errors.ts';
-import { answerClientError, answerConnect, answerMissingHost, answerOddTarget, answerRepeatedHost, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, registerProblemHandlers, repeatsHost, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -138,7 +138,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     draining: () => graceful === null || graceful.draining(),
   };
   // requireHostHeader off: Node's own answer to an HTTP/1.1 request without Host is a bare 400 with
-  // no body; the server below answers it as problem+json instead (answerMissingHost).
+  // no body; the server below answers it as problem+json instead (refuseMalformed).
   const http = { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: connectionsCheckingInterval(timeouts), requireHostHeader: false };
   const app = Fastify({
     // Slow clients (a trickled body, headers that never end) get 408 and lose the connection.
@@ -150,10 +150,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     serverFactory: (handler: (req: IncomingMessage, res: ServerResponse) => void) => {
       appHandler = handler;
       const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-        if (req.httpVersionMinor === 1 && req.httpVersionMajor === 1 && req.headers.host === undefined) answerMissingHost(res);
-        else if (repeatsHost(req.rawHeaders)) answerRepeatedHost(res);
-        else if (answerOddTarget(req, res)) return;
-        else if (fastPath === undefined) handler(req, res);
+        if (refuseMalformed(req, res)) return;
+        if (fastPath === undefined) handler(req, res);
         else if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
           graceful?.track(req, res);
           handler(req, res);

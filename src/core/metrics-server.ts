@@ -9,7 +9,7 @@ import { connectionsCheckingInterval } from './http-app.ts';
 import type { Logger } from './logger.ts';
 import type { Registry } from './metrics.ts';
 import { AppError, InternalError, NotFound } from './errors.ts';
-import { answerClientError, PROBLEM_CONTENT_TYPE, problemBody } from './problem.ts';
+import { answerClientError, writeProblem } from './problem.ts';
 
 export interface MetricsServer {
   /** e.g. http://127.0.0.1:9464 */
@@ -19,27 +19,23 @@ export interface MetricsServer {
 
 export async function startMetricsServer(options: { host: string; port: number; registry: Registry; log: Logger; timeouts: HttpTimeouts }): Promise<MetricsServer> {
   const { registry, log, timeouts } = options;
-  // Errors as problem+json, as on the main port (README, "Errors"); a HEAD gets the headers alone.
-  const problem = (request: IncomingMessage, response: ServerResponse, error: AppError): void => {
-    const body = JSON.stringify(problemBody(error));
-    response.writeHead(error.status, { ...error.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body) }).end(request.method === 'HEAD' ? undefined : body);
-  };
+  // Errors as problem+json, as on the main port (README, "Errors").
   const handle = (request: IncomingMessage, response: ServerResponse): void => {
     const path = (request.url ?? '/').split('?')[0];
     if (path !== '/metrics') {
-      problem(request, response, new NotFound('Only /metrics is served on this port.'));
+      writeProblem(response, new NotFound('Only /metrics is served on this port.'), false);
       return;
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const detail = `/metrics does not answer ${String(request.method).slice(0, 20)}; it answers GET, HEAD.`;
-      problem(request, response, new AppError({ status: 405, code: 'method_not_allowed', title: 'Method not allowed', detail, headers: { allow: 'GET, HEAD' } }));
+      writeProblem(response, new AppError({ status: 405, code: 'method_not_allowed', title: 'Method not allowed', detail, headers: { allow: 'GET, HEAD' } }), false);
       return;
     }
     registry.metrics().then(
       (body) => response.writeHead(200, { 'content-type': registry.contentType }).end(request.method === 'HEAD' ? undefined : body),
       (err: unknown) => {
         log.error({ err }, 'could not render metrics');
-        problem(request, response, new InternalError());
+        writeProblem(response, new InternalError(), false);
       },
     );
   };

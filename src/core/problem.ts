@@ -95,12 +95,17 @@ export function toAppError(error: FastifyError | Error): AppError {
     // A plugin's own client errors (@fastify/static's, through `send`) by the code of their status, so
     // that a code always has the status the README's table gives it.
     const byStatus = CLIENT_ERRORS_BY_STATUS[status];
-    // A 416 says the file's length (RFC 9110 §15.5.17): `send` puts it on the error.
-    const range = Object.entries((error as { headers?: Record<string, unknown> }).headers ?? {}).find(([name]) => name.toLowerCase() === 'content-range')?.[1];
-    if (byStatus !== undefined) return new AppError({ status, ...byStatus, ...(status === 416 && typeof range === 'string' ? { headers: { 'content-range': range } } : {}) });
-    return new AppError({ status: 400, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
+    if (byStatus === undefined) return new AppError({ status: 400, code: 'invalid_request', title: 'The request is not valid', detail: 'The request could not be processed.' });
+    return new AppError({ status, ...byStatus, headers: status === 416 ? contentRangeOf(error) : {} });
   }
   return new InternalError({ cause: error });
+}
+
+/** A 416 says the file's length (RFC 9110 §15.5.17): `send` puts it on its error's headers. */
+function contentRangeOf(error: Error): Record<string, string> {
+  const headers = (error as { headers?: Record<string, unknown> }).headers ?? {};
+  const range = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-range')?.[1];
+  return typeof range === 'string' ? { 'content-range': range } : {};
 }
 
 const CLIENT_ERRORS_BY_STATUS: Readonly<Record<number, { code: ErrorCode; title: string; detail: string }>> = {
@@ -109,6 +114,9 @@ const CLIENT_ERRORS_BY_STATUS: Readonly<Record<number, { code: ErrorCode; title:
   412: { code: 'precondition_failed', title: 'Precondition failed', detail: 'A condition of the request (If-Match, If-Unmodified-Since) does not hold for the file.' },
   416: { code: 'range_not_satisfiable', title: 'Range not satisfiable', detail: 'The range asked for is not within the file.' },
 };
+
+/** What a request HTTP/1.1 refuses is answered with. */
+const malformed = (detail: string): AppError => new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail });
 
 /**
  * Answers a request that Node's HTTP parser rejected (broken request line, bad header, conflicting
@@ -123,7 +131,7 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       ? new AppError({ status: 408, code: 'request_timeout', title: 'The request took too long to arrive', detail: 'The request took too long to arrive.' })
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new AppError({ status: 431, code: 'headers_too_large', title: 'The request headers are too large', detail: 'The request headers are too large.' })
-        : new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'The request could not be parsed as HTTP/1.1.' });
+        : malformed('The request could not be parsed as HTTP/1.1.');
   // An answer to HEAD has no content (RFC 9110 §9.3.2): a client reads none, and the body's bytes
   // broke Node's own client ("Data after Connection: close"). The request was not parsed, so its
   // method is read off the bytes the parser failed on (Node's `rawPacket`), when they begin it: a
@@ -156,37 +164,34 @@ export function answerConnect(_request: IncomingMessage, socket: Socket): void {
   socket.end();
 }
 
-/** An HTTP/1.1 request without Host (RFC 9112 §3.2: a 400), as a problem; the connection is closed after it. */
-export function answerMissingHost(response: ServerResponse): void {
-  answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'An HTTP/1.1 request needs a Host header.' }));
-}
-
 /**
- * A request with two Host fields (RFC 9112 §3.2: a 400). Node keeps the first and drops the rest; a
- * proxy in front may have read the last, and the two would disagree on which site was asked for.
+ * What Node's parser lets through but HTTP/1.1 refuses (RFC 9112 §3.2), answered as a problem and the
+ * connection closed; true when answered. An HTTP/1.1 request without Host; one with two Host fields
+ * (Node keeps the first, and a proxy in front may have read the last: the two would disagree on which
+ * site was asked for); a target that is not a path (`/…`), not absolute (`http://…`), or `*` other
+ * than for OPTIONS (`GET *` got the web app's page). `OPTIONS *`, the server as a whole, is answered
+ * with what it allows. Runs on every request, before the fast path: a character test and one pass
+ * over the header names.
  */
-export function answerRepeatedHost(response: ServerResponse): void {
-  answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'A request has one Host header, not several.' }));
-}
-
-/**
- * A request target in none of the forms a server is asked with (RFC 9112 §3.2): not a path (`/…`),
- * not absolute (`http://…`), and `*` other than for OPTIONS. `GET *` got the web app's page.
- * `OPTIONS *` (the server as a whole) is answered with what it allows.
- */
-export function answerOddTarget(request: IncomingMessage, response: ServerResponse): boolean {
-  const target = request.url ?? '';
-  if (target.charCodeAt(0) === 47 /* / */ || /^https?:\/\//i.test(target)) return false;
-  if (target === '*' && request.method === 'OPTIONS') {
-    response.writeHead(204, { allow: 'GET, HEAD, POST, PATCH, DELETE, OPTIONS' }).end();
-    return true;
+export function refuseMalformed(request: IncomingMessage, response: ServerResponse): boolean {
+  let refusal: string | null = null;
+  if (request.httpVersionMinor === 1 && request.httpVersionMajor === 1 && request.headers.host === undefined) refusal = 'An HTTP/1.1 request needs a Host header.';
+  else if (repeatsHost(request.rawHeaders)) refusal = 'A request has one Host header, not several.';
+  else {
+    const target = request.url ?? '';
+    if (target.charCodeAt(0) === 47 /* / */ || /^https?:\/\//i.test(target)) return false;
+    if (target === '*' && request.method === 'OPTIONS') {
+      response.writeHead(204, { allow: 'GET, HEAD, POST, PATCH, DELETE, OPTIONS' }).end();
+      return true;
+    }
+    refusal = 'The request target must be a path (/…); * is for OPTIONS alone.';
   }
-  answerAndClose(response, new AppError({ status: 400, code: 'malformed_request', title: 'The request is not valid HTTP', detail: 'The request target must be a path (/…); * is for OPTIONS alone.' }));
+  writeProblem(response, malformed(refusal), true);
   return true;
 }
 
 /** Whether the request's header lines name Host more than once (Node's `rawHeaders`: name, value, …). */
-export function repeatsHost(rawHeaders: readonly string[]): boolean {
+function repeatsHost(rawHeaders: readonly string[]): boolean {
   let seen = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
@@ -198,15 +203,20 @@ export function repeatsHost(rawHeaders: readonly string[]): boolean {
   return false;
 }
 
-/** A problem as the whole answer to a request no route sees, the connection closed after it. */
-function answerAndClose(response: ServerResponse, problem: AppError): void {
+/**
+ * A problem as the whole answer on a bare ServerResponse (a request no route sees, the metrics port),
+ * with its headers; `close`: the connection closed after it. Node sends no body to a HEAD.
+ */
+export function writeProblem(response: ServerResponse, problem: AppError, close: boolean): void {
   const body = JSON.stringify(problemBody(problem));
-  response.writeHead(problem.status, { 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
+  response
+    .writeHead(problem.status, { ...problem.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) })
+    .end(body);
 }
 
 /** Node answers an `Expect` it cannot meet (anything but 100-continue) itself, with a bare 417; this is that answer as a problem. */
 export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
-  answerAndClose(response, new AppError({ status: 417, code: 'expectation_failed', title: 'Expectation failed', detail: 'Only "Expect: 100-continue" is supported.' }));
+  writeProblem(response, new AppError({ status: 417, code: 'expectation_failed', title: 'Expectation failed', detail: 'Only "Expect: 100-continue" is supported.' }), true);
 }
 
 /**

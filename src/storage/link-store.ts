@@ -111,7 +111,7 @@ export interface ClickAggregate {
   days: Map<string, DayClicks>;
 }
 
-/** An import's hold on its key (LinkStore.tryImportLease). */
+/** An import's hold on its key (LinkStore.tryImportLease); the KGS's replenish lock is one too (table-lease.ts). */
 export interface ImportLease {
   /** Another `ttlMs` from now; false when the lease lapsed and another import has taken it. */
   renew(): Promise<boolean>;

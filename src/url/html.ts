@@ -56,8 +56,9 @@ function weight(params: readonly string[]): number {
   for (const param of params) {
     const [key = '', value = ''] = param.split('=');
     if (key.trim().toLowerCase() !== 'q') continue;
-    const q = Number(value.trim());
-    return /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value.trim()) && q >= 0 && q <= 1 ? q : 0;
+    // RFC 9110's qvalue: 0 to 1, at most three decimals.
+    const text = value.trim();
+    return /^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(text) ? Number(text) : 0;
   }
   return 1;
 }

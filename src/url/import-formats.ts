@@ -215,7 +215,12 @@ export async function* readNdjsonImport(source: AsyncIterable<Buffer | string>, 
         yield { row, refused: 'The line is not a JSON object.' };
         continue;
       }
-      const object = new Map(Object.entries(value).map(([k, v]) => [normaliseName(k), fieldText(normaliseName(k), v)]));
+      const object = new Map(
+        Object.entries(value).map(([k, v]) => {
+          const name = normaliseName(k);
+          return [name, fieldText(name, v)];
+        }),
+      );
       const chosen = format ?? detectFormat([...object.keys()]);
       // A field the format reads whose value no cell can stand for refuses the row: read as empty, a
       // `"max_visits": [5]` or `"tags": {…}` made a link without its limit or its tags. Fields the

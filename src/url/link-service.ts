@@ -154,10 +154,9 @@ export interface LinkService {
 export const IMPORT_LEASE_MS = 60_000;
 
 /** Another import of the same key runs (or held the key and took it back from this one). */
-export class ImportInProgress extends Conflict {
+export class ImportInProgress extends AppError {
   constructor(detail = 'Another import by this API key is running. Run this file again when it ends: rows it imported then count as exists.') {
-    super('import_in_progress', detail);
-    this.headers['retry-after'] = '5';
+    super({ status: 409, code: 'import_in_progress', title: 'Conflict', detail, headers: { 'retry-after': '5' } });
   }
 }
 

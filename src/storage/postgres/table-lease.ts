@@ -5,13 +5,7 @@
 // clocks may disagree.
 import { randomUUID } from 'node:crypto';
 import type { SqlRunner } from '../../core/sql.ts';
-
-export interface TableLease {
-  /** Another `ttlMs` from now; false when it lapsed and another holder took it. */
-  renew(): Promise<boolean>;
-  /** Ends it, if it is still this holder's. */
-  release(): Promise<void>;
-}
+import type { ImportLease } from '../link-store.ts';
 
 /** Where a kind of lease lives: fixed names from this codebase, never input. */
 export interface LeaseTable {
@@ -20,7 +14,7 @@ export interface LeaseTable {
 }
 
 /** The lease on `key` for `ttlMs`, or null while another holder has it and it has not lapsed. */
-export async function tryTableLease(db: SqlRunner, { table, key }: LeaseTable, value: string | number, ttlMs: number): Promise<TableLease | null> {
+export async function tryTableLease(db: SqlRunner, { table, key }: LeaseTable, value: string | number, ttlMs: number): Promise<ImportLease | null> {
   const token = randomUUID();
   const { rows } = await db.query(
     `INSERT INTO ${table} (${key}, token, expires_at) VALUES ($1, $2, clock_timestamp() + $3 * interval '1 millisecond')

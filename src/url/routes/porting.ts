@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError, InvalidRequest, Unauthorized } from '../../core/errors.ts';
 import type { HttpApp } from '../../core/http-app.ts';
-import type { LinkRecord } from '../../storage/link-store.ts';
+import type { ImportLease, LinkRecord } from '../../storage/link-store.ts';
 import { csvLine } from '../csv.ts';
 import { ImportFileError, readCsvImport, readNdjsonImport, type ImportFormat, type ImportRow } from '../import-formats.ts';
 import { importLinks, type ImportReportRow, type ImportSummary } from '../link-import.ts';
@@ -185,7 +185,7 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         const file = await spool(body, deps.importMaxBytes);
         // After the spool: a second upload of the same file, sent at once, is refused here (409) as
         // soon as it has arrived, not after waiting for the first to end.
-        let lease: Awaited<ReturnType<LinkService['startImport']>>;
+        let lease: ImportLease;
         try {
           lease = await links.startImport(request.principal);
         } catch (err) {
