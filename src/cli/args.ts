@@ -47,6 +47,7 @@ export type Command =
       client: ClientFlags;
     }
   /** `from`/`to`: UTC days (YYYY-MM-DD); the server's defaults when absent (the last 90 days). */
+  | { verb: 'get'; code: string; client: ClientFlags }
   | { verb: 'stats'; code: string; from?: string; to?: string; top?: number; client: ClientFlags }
   | { verb: 'delete'; code: string; client: ClientFlags }
   /** `expiresInS: null`: the link no longer expires; `maxVisits: null`: it has no visit limit any more. `tags`: the whole new list (`[]`: none). */
@@ -82,8 +83,11 @@ export type Command =
   | { verb: 'export'; format: 'csv' | 'ndjson'; client: ClientFlags }
   /** `output`: a file to write, else standard output; `size`: the PNG's width (the server's default when absent). */
   | { verb: 'qr'; code: string; format: 'svg' | 'png'; size?: number; output?: string; client: ClientFlags }
-  /** `file`: a path, or `-` for standard input; `type`: from the file name (.ndjson, .jsonl) else csv. */
-  | { verb: 'import'; file: string; format?: 'curt' | 'kutt' | 'yourls'; type: 'csv' | 'ndjson'; client: ClientFlags }
+  /**
+   * `file`: a path, or `-` for standard input. `type`: --type, else from the file's name (.csv;
+   * .ndjson, .jsonl); absent for standard input and other names: told from the file's first byte.
+   */
+  | { verb: 'import'; file: string; format?: 'curt' | 'kutt' | 'yourls'; type?: 'csv' | 'ndjson'; client: ClientFlags }
   | { verb: 'keys create'; admin: boolean; name?: string; client: ClientFlags }
   | { verb: 'keys list'; client: ClientFlags }
   | { verb: 'keys revoke'; id: number; client: ClientFlags }
@@ -131,6 +135,7 @@ const OPTIONS = {
   top: { type: 'string' },
   admin: { type: 'boolean' },
   format: { type: 'string' },
+  type: { type: 'string' },
   name: { type: 'string' },
   // Repeatable, as --tag is: `--events link.created --events link.deleted` kept only the last.
   events: { type: 'string', multiple: true },
@@ -182,6 +187,7 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
   shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag', 'tags', 'password', 'password-stdin'], positionals: ['url'] },
+  get: { options: CLIENT, positionals: ['code'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
   edit: { options: [...CLIENT, ...EDIT_CHANGES], positionals: ['code'] },
@@ -191,7 +197,7 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   },
   export: { options: [...CLIENT, 'format'], positionals: [] },
   qr: { options: [...CLIENT, 'format', 'size', 'output'], positionals: ['code'] },
-  import: { options: [...CLIENT, 'format'], positionals: ['file'] },
+  import: { options: [...CLIENT, 'format', 'type'], positionals: ['file'] },
   'keys create': { options: [...CLIENT, 'admin', 'name'], positionals: [] },
   'keys list': { options: CLIENT, positionals: [] },
   'keys revoke': { options: CLIENT, positionals: ['id'] },
@@ -526,6 +532,7 @@ function build(verb: string, args: string[], values: Values): Command {
         ...(values.top === undefined ? {} : { top: wholeNumber(values.top, '--top', verb, 1, 100) }),
         client: clientFlags(values),
       };
+    case 'get':
     case 'delete':
       return { verb, code: first, client: clientFlags(values) };
     case 'export': {
@@ -558,9 +565,13 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'import': {
       const format = values.format;
       if (format !== undefined && format !== 'curt' && format !== 'kutt' && format !== 'yourls') {
-        throw new UsageError(`--format must be curt, kutt or yourls (got "${format}")`, verb);
+        // On export, --format is csv or ndjson: said here, the flag that means that on import.
+        const typeHint = format === 'csv' || format === 'ndjson' ? `; the file's type is --type ${format}` : '';
+        throw new UsageError(`--format must be curt, kutt or yourls (got "${format}")${typeHint}`, verb);
       }
-      return { verb, file: first, ...(format === undefined ? {} : { format }), type: /\.(ndjson|jsonl)$/i.test(first) ? 'ndjson' : 'csv', client: clientFlags(values) };
+      const type = values.type ?? (/\.csv$/i.test(first) ? 'csv' : /\.(ndjson|jsonl)$/i.test(first) ? 'ndjson' : undefined);
+      if (type !== undefined && type !== 'csv' && type !== 'ndjson') throw new UsageError(`--type must be csv or ndjson (got "${type}")`, verb);
+      return { verb, file: first, ...(format === undefined ? {} : { format }), ...(type === undefined ? {} : { type }), client: clientFlags(values) };
     }
     case 'edit': {
       const given = (name: OptionName): boolean => values[name] !== undefined && values[name] !== false;

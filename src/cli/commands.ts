@@ -3,7 +3,8 @@
 import { open } from 'node:fs/promises';
 import { CurtApiError, CurtUnreachableError, ImportCutOffError, NotCurtError, type CurtClient, type ImportReportLine, type Link, type ListFilter } from '../client/curt-client.ts';
 import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
-import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
+import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkDetails, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
+import { sniffImportType } from './import-type.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
@@ -87,6 +88,11 @@ export async function runClientCommand(
       print(asJson ? json(link) : formatLink(link));
       return 0;
     }
+    case 'get': {
+      const link = await client.get(command.code);
+      print(asJson ? json(link) : formatLinkDetails(link));
+      return 0;
+    }
     case 'stats': {
       const range = {
         ...(command.from === undefined ? {} : { from: command.from }),
@@ -166,8 +172,9 @@ export async function runClientCommand(
     }
     case 'import': {
       if (io.open === undefined) throw new Error('curt import needs a way to open files');
-      const file = await io.open(command.file);
-      const report = client.importLinks(file, { type: command.type, ...(command.format === undefined ? {} : { format: command.format }) });
+      const opened = await io.open(command.file);
+      const { type, file } = command.type === undefined ? await sniffImportType(opened) : { type: command.type, file: opened };
+      const report = client.importLinks(file, { type, ...(command.format === undefined ? {} : { format: command.format }) });
       // The client ends the report with its summary or the server's reason to stop, or throws
       // ImportCutOffError. Exit 0 only when every row is there now (created, or there already), so
       // that a script sees a refused row, an import the server stopped, and a report cut off.
@@ -265,10 +272,30 @@ function clientProblem(code: string, title: string, detail: string, extra: Recor
   return { type: `urn:curt:problem:${code}`, title, code, detail, ...extra };
 }
 
-/** What went wrong talking to `server`, or null when `err` is not a failure of the conversation (a bug). */
-export function describeFailure(err: unknown, server: string): Failure | null {
+/**
+ * A route the server does not have, asked of a server address with a path: most likely the path is
+ * the mistake (Curt's API is at the root). The SDK keeps the path, for a proxy that maps a prefix to
+ * Curt, so this only says so. `serverFrom`: where the address came from, as the user gave it.
+ */
+function pathHint(err: CurtApiError, server: string, serverFrom: string): string {
+  if (err.status !== 404 || err.code !== 'not_found') return '';
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    return '';
+  }
+  if (url.pathname === '/' || url.pathname === '') return '';
+  return ` The ${serverFrom} URL has a path, ${url.pathname}: Curt's API is at the server's root (${url.origin}) unless a proxy in front maps ${url.pathname} to it.`;
+}
+
+/**
+ * What went wrong talking to `server`, or null when `err` is not a failure of the conversation (a bug).
+ * `serverFrom`: `--server` or `CURT_SERVER`, whichever gave the address.
+ */
+export function describeFailure(err: unknown, server: string, serverFrom = '--server'): Failure | null {
   if (err instanceof CurtApiError) {
-    const hint = err.status === 401 ? ' Pass --api-key or set CURT_API_KEY.' : err.status === 403 ? ' This needs an admin key.' : '';
+    const hint = err.status === 401 ? ' Pass --api-key or set CURT_API_KEY.' : err.status === 403 ? ' This needs an admin key.' : pathHint(err, server, serverFrom);
     return { exitCode: 1, message: `${err.message.replace(/\.$/, '')} (${err.code}, HTTP ${err.status}).${hint}`, problem: err.problem };
   }
   if (err instanceof ImportCutOffError) {

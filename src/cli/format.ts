@@ -54,6 +54,25 @@ export function formatLink(link: Link): string {
   ]);
 }
 
+/** `curt get`: the link as formatLink prints it, with when it was made, its password (yes or no) and its clicks. */
+export function formatLinkDetails(link: Link): string {
+  return fields([
+    ['Short URL', link.short_url],
+    ['Target', link.original_url],
+    ['State', link.state],
+    ['Created', formatTime(link.created_at)],
+    ['Expires', formatTime(link.expires_at)],
+    ['One-time', yesNo(link.is_one_time)],
+    ['Visits', visitsOf(link)],
+    ['Forward query', yesNo(link.forward_query)],
+    ['Password', yesNo(link.has_password)],
+    ['Tags', link.tags.length === 0 ? '-' : link.tags.join(', ')],
+    ['Clicks', String(link.clicks)],
+    ['Bot hits', String(link.bot_hits)],
+    ['Last click', formatTime(link.last_clicked_at, '-')],
+  ]);
+}
+
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
 /** `DE` → `Germany`; '' for what is no country code (`(unknown)`, `(other)`) or a code ICU has no name for. */

@@ -23,6 +23,7 @@ Run a server:
 
 Use a server:
   shorten <url>   make a short link
+  get <code>      a link: its target, state, expiry, visits, tags, password (yes/no) and clicks
   stats <code>    clicks and state of a link, by day, country, browser, device...; its visits
   edit <code>     change a link's target, expiry, tags, visit limit or query forwarding; disable or
                   enable it
@@ -90,6 +91,13 @@ Makes a short link to <url> and prints it.
   --password-stdin        the same, the password read from the first line of standard input
                           (never from the command line: other users can read it, shells keep it)
 ${CLIENT_OPTIONS}`,
+  get: `Usage: curt get <code>
+
+Prints a link: its short URL, target, state, when it was made and expires, its visits made of its
+limit, whether it forwards its query string and has a password, its tags, its clicks and bot hits
+(all time) and its last click. With --json, the server's JSON (GET /urls/{code}). Needs the key that
+made it, or an admin key; anonymous links: any caller.
+${CLIENT_OPTIONS}`,
   stats: `Usage: curt stats <code> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--top N]
 
 Prints a link's target, state, clicks and bot hits (crawlers, link previews, curl...: never counted
@@ -139,14 +147,19 @@ an anonymous link's; another link's needs its key or an admin key, as its detail
   --output FILE      write it to FILE (-o FILE; - is standard output); without it, to standard
                      output (a PNG only when that is not a terminal: curt qr launch --format png > qr.png)
 ${clientOptions('with --output: say what was written, as JSON (short_code, format, file, bytes)')}`,
-  import: `Usage: curt import <file|-> [--format curt|kutt|yourls]
+  import: `Usage: curt import <file|-> [--format curt|kutt|yourls] [--type csv|ndjson]
 
-Creates links from a CSV file (or NDJSON, for a .ndjson or .jsonl file): Curt's export, a sheet with
-a url column (and alias, expires_at, max_visits, forward_query), Kutt's links or YOURLS's; the format is told from
-the header row unless --format says. Prints the summary and each refused row with its reason.
+Creates links from a CSV or NDJSON file (- reads standard input): Curt's export, a sheet with a url
+column (and alias, expires_at, max_visits, forward_query), Kutt's links or YOURLS's; the format is
+told from the header row (NDJSON: the fields) unless --format says. Prints the summary and each
+refused row with its reason.
 Running the same file again creates nothing new: rows already imported are "exists".
 Exits 0 when every row was created or was there already; 1 when a row was refused, the import
 stopped part way, or the report was cut off before its summary (run the same file again to go on).
+  --format F         curt, kutt or yourls: whose columns the file has
+  --type csv|ndjson  the file's type; without it, a .csv file is CSV, a .ndjson or .jsonl file
+                     NDJSON (a JSON object a line), and standard input or another name NDJSON when
+                     its first character that is not a space is {, else CSV
 ${CLIENT_OPTIONS}`,
   delete: `Usage: curt delete <code>
 

@@ -113,7 +113,7 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
       err(usageLine(error));
       return 2;
     }
-    const failure = describeFailure(error, server);
+    const failure = describeFailure(error, server, command.client.server === undefined ? 'CURT_SERVER' : '--server');
     if (failure === null) throw error;
     err(command.client.json ? JSON.stringify(failure.problem) : `curt: ${failure.message}`);
     return failure.exitCode;

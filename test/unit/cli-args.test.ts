@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCommand, parseDuration, UsageError, VERB_NAMES } from '../../src/cli/args.ts';
 import { describeFailure, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
-import { countryName, formatLink, formatLinkTable, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
+import { countryName, formatLink, formatLinkDetails, formatLinkTable, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
 import { helpFor } from '../../src/cli/help.ts';
 import { createCurtClient, CurtApiError, CurtUnreachableError, type Analytics, type Link } from '../../src/client/curt-client.ts';
 import { ConfigError, loadCliConfig } from '../../src/core/config.ts';
@@ -60,6 +60,7 @@ test('edit sets or removes a visit limit and turns query forwarding on or off, o
 
 test('every verb parses; keys create is a verb of two words', () => {
   assert.deepEqual(parseCommand(['stats', 'AbCdEf']), { verb: 'stats', code: 'AbCdEf', client: { json: false } });
+  assert.deepEqual(parseCommand(['get', 'AbCdEf', '--json', '--server', 'http://cu.rt', '--api-key', 'curt_k']), { verb: 'get', code: 'AbCdEf', client: { server: 'http://cu.rt', apiKey: 'curt_k', json: true } });
   assert.deepEqual(parseCommand(['delete', 'AbCdEf', '--json']), { verb: 'delete', code: 'AbCdEf', client: { json: true } });
   assert.deepEqual(parseCommand(['list', '--limit', '5', '--cursor', 'aWQ6Mg']), { verb: 'list', limit: 5, cursor: 'aWQ6Mg', all: false, client: { json: false } });
   assert.deepEqual(parseCommand(['list', '--all']), { verb: 'list', all: true, client: { json: false } });
@@ -119,6 +120,9 @@ test('mistakes are one-line usage errors that name the verb to get help on', () 
   usage(['shorten', 'https://x.test', '--bogus'], /unknown option --bogus/, 'shorten');
   usage(['shorten', 'https://x.test', '--alias'], /--alias needs a value/, 'shorten');
   usage(['stats', 'abc', '--alias', 'x'], /stats does not take --alias/, 'stats');
+  usage(['get'], /^get needs <code>$/, 'get');
+  usage(['get', 'abc', 'def'], /^get takes no argument "def"$/, 'get');
+  usage(['get', 'abc', '--from', '2026-01-01'], /^get does not take --from$/, 'get');
   usage(['shorten', 'https://x.test', '--expires-in', 'soon'], /--expires-in must be a duration/, 'shorten');
   usage(['list', '--limit', '500'], /--limit must be a whole number from 1 to 100/, 'list');
   usage(['list', '--all', '--cursor', 'x'], /--all or --cursor/, 'list');
@@ -168,6 +172,21 @@ test('failures: a server error keeps its code, an unreachable server exits 3, an
   assert.equal(describeFailure(new RangeError('bug'), 'http://s'), null);
 });
 
+test('a route the server does not have, asked of a server URL with a path: the error line names the path and says the API is at the root', () => {
+  const noRoute = new CurtApiError(404, { type: 'urn:curt:problem:not_found', title: 'Not found', status: 404, code: 'not_found', detail: 'No route for GET /foo/urls.' }, null);
+  const hinted = describeFailure(noRoute, 'http://127.0.0.1:8080/foo');
+  assert.deepEqual(hinted, {
+    exitCode: 1,
+    message: "No route for GET /foo/urls (not_found, HTTP 404). The --server URL has a path, /foo: Curt's API is at the server's root (http://127.0.0.1:8080) unless a proxy in front maps /foo to it.",
+    problem: noRoute.problem,
+  });
+  assert.match(describeFailure(noRoute, 'https://cu.rt/a/b', 'CURT_SERVER')?.message ?? '', /\. The CURT_SERVER URL has a path, \/a\/b: Curt's API is at the server's root \(https:\/\/cu\.rt\) unless a proxy in front maps \/a\/b to it\.$/);
+  // No path, or another 404 (the route is there, the link is not): the server's words alone.
+  assert.equal(describeFailure(noRoute, 'http://127.0.0.1:8080')?.message, 'No route for GET /foo/urls (not_found, HTTP 404).');
+  const noLink = new CurtApiError(404, { type: 'urn:curt:problem:link_not_found', title: 'Link not found', status: 404, code: 'link_not_found', detail: 'No short link has this code.' }, null);
+  assert.equal(describeFailure(noLink, 'http://127.0.0.1:8080/foo')?.message, 'No short link has this code (link_not_found, HTTP 404).');
+});
+
 test('human output: UTC times, aligned tables with numbers on the right', () => {
   assert.equal(formatTime('2026-11-25T11:18:13.014Z'), '2026-11-25 11:18 UTC');
   assert.equal(formatTime(null), 'never');
@@ -202,6 +221,22 @@ test('human output of a link: visits made of its limit, and whether it forwards 
   assert.match(formatLink(link), /\nVisits {9}2 of 5\nForward query {2}yes\nTags {11}-$/);
   assert.match(formatLink({ ...link, has_password: true }), /\nForward query {2}yes\nTags {11}-\nPassword {7}yes$/);
   assert.match(formatLink({ ...link, max_visits: null, visits: 0, forward_query: false }), /\nVisits {9}no limit\nForward query {2}no\n/);
+  // curt get: when it was made, the password (yes or no, always said) and the clicks too.
+  assert.equal(formatLinkDetails({ ...link, tags: ['q3', 'web'], last_clicked_at: '2026-11-26T09:00:59.000Z', bot_hits: 3 }), [
+    'Short URL      http://localhost:8080/launch',
+    'Target         https://example.com/launch',
+    'State          active',
+    'Created        2026-11-25 11:48 UTC',
+    'Expires        never',
+    'One-time       no',
+    'Visits         2 of 5',
+    'Forward query  yes',
+    'Password       no',
+    'Tags           q3, web',
+    'Clicks         2',
+    'Bot hits       3',
+    'Last click     2026-11-26 09:00 UTC',
+  ].join('\n'));
   const rows = formatLinkTable([link, { ...link, short_code: 'plain', max_visits: null }]).split('\n');
   assert.match(rows[0] ?? '', /^CODE\s+STATE\s+CLICKS\s+VISITS\s+CREATED/);
   assert.match(rows[1] ?? '', /^launch\s+active\s+2\s+2\/5\s+2026-11-25/);

@@ -58,13 +58,17 @@ test('export: csv unless --format ndjson, with the client flags', () => {
   assert.deepEqual(parseCommand(['--format', 'csv', 'export']), { verb: 'export', format: 'csv', client: { json: false } });
 });
 
-test('import: a file or -, its type from the name, --format curt, kutt or yourls', () => {
+test('import: a file or -, its type from --type, else the name (none for - and other names: told from the file), --format curt, kutt or yourls', () => {
   assert.deepEqual(parseCommand(['import', 'links.csv']), { verb: 'import', file: 'links.csv', type: 'csv', client: { json: false } });
   assert.deepEqual(parseCommand(['import', 'kutt.csv', '--format', 'kutt', '--json']), { verb: 'import', file: 'kutt.csv', format: 'kutt', type: 'csv', client: { json: true } });
-  assert.deepEqual(parseCommand(['import', '--format', 'yourls', 'yourls.txt']), { verb: 'import', file: 'yourls.txt', format: 'yourls', type: 'csv', client: { json: false } });
+  assert.deepEqual(parseCommand(['import', '--format', 'yourls', 'yourls.txt']), { verb: 'import', file: 'yourls.txt', format: 'yourls', client: { json: false } });
   for (const file of ['links.ndjson', 'links.jsonl', 'LINKS.NDJSON']) assert.equal((parseCommand(['import', file]) as { type: string }).type, 'ndjson', file);
-  assert.deepEqual(parseCommand(['import', '-']), { verb: 'import', file: '-', type: 'csv', client: { json: false } });
-  assert.deepEqual(parseCommand(['import', '-', '--format', 'curt']), { verb: 'import', file: '-', format: 'curt', type: 'csv', client: { json: false } });
+  assert.equal((parseCommand(['import', 'LINKS.CSV']) as { type: string }).type, 'csv');
+  assert.deepEqual(parseCommand(['import', '-']), { verb: 'import', file: '-', client: { json: false } });
+  assert.deepEqual(parseCommand(['import', '-', '--format', 'curt']), { verb: 'import', file: '-', format: 'curt', client: { json: false } });
+  assert.deepEqual(parseCommand(['import', '-', '--type', 'ndjson']), { verb: 'import', file: '-', type: 'ndjson', client: { json: false } });
+  assert.deepEqual(parseCommand(['import', 'links.ndjson', '--type', 'csv']), { verb: 'import', file: 'links.ndjson', type: 'csv', client: { json: false } }, '--type wins over the name');
+  assert.deepEqual(parseCommand(['import', 'export.csv', '--type', 'ndjson']), { verb: 'import', file: 'export.csv', type: 'ndjson', client: { json: false } });
   assert.deepEqual(parseCommand(['import', '--help']), { verb: 'help', topic: 'import' });
   assert.deepEqual(parseCommand(['help', 'export']), { verb: 'help', topic: 'export' });
 });
@@ -78,7 +82,11 @@ test('export and import mistakes are one-line usage errors naming the verb', () 
   usage(['import'], /import needs <file>/, 'import');
   usage(['import', 'a.csv', 'b.csv'], /import takes no argument "b.csv"/, 'import');
   usage(['import', 'a.csv', '--format', 'csv'], /--format must be curt, kutt or yourls \(got "csv"\)/, 'import');
-  usage(['import', 'a.csv', '--format', 'ndjson'], /--format must be curt, kutt or yourls/, 'import');
+  usage(['import', 'a.csv', '--format', 'ndjson'], /^--format must be curt, kutt or yourls \(got "ndjson"\); the file's type is --type ndjson$/, 'import');
+  usage(['import', '-', '--type', 'json'], /^--type must be csv or ndjson \(got "json"\)$/, 'import');
+  usage(['import', '-', '--type', 'CSV'], /^--type must be csv or ndjson \(got "CSV"\)$/, 'import');
+  usage(['import', '-', '--type'], /^--type needs a value$/, 'import');
+  usage(['export', '--type', 'csv'], /^export does not take --type$/, 'export');
   usage(['import', 'a.csv', '--alias', 'x'], /import does not take --alias/, 'import');
   usage(['import', 'a.csv', '--server', 'cu.rt'], /--server must be a URL/, null);
 });
