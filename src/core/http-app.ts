@@ -23,6 +23,16 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
+/**
+ * Whether a named path parameter is empty: the router matches `/urls/` to `/urls/:short_code` with ''
+ * (and `/urls//analytics` too), and no route of ours means that. A wildcard's empty rest (`/app/`) is fine.
+ */
+function hasEmptyParam(params: unknown): boolean {
+  const named = params as Record<string, string | undefined>;
+  for (const name in named) if (named[name] === '' && name !== '*') return true;
+  return false;
+}
+
 /** Every HTML response carries these (docs/architecture.md); each page adds its own Content-Security-Policy. */
 export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-content-type-options': 'nosniff',
@@ -217,6 +227,12 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // the microtask queue for nothing.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    // An empty segment where a route takes an id or a code is no route: 404 (or 405) as for any
+    // other path, before authentication or a body are looked at, not the route's "no such link".
+    if (hasEmptyParam(request.params)) {
+      reply.callNotFound();
+      return;
+    }
     // No route reads a compressed body: read as it is, a gzipped file was taken for CSV or JSON and
     // refused for what it seemed to say. Refused for what it is (RFC 9110 §15.5.16).
     const coding = request.headers['content-encoding'];

@@ -6,7 +6,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { AppError, InternalError, type ErrorCode } from './errors.ts';
+import { isReservedCode } from './reserved.ts';
 import { MAX_URL_LENGTH, validationProblem } from './validation-message.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The route hands a request whose path parameter is a reserved word (src/core/reserved.ts) to the
+     * not-found handler (`/:short_code` matches `/health` too): a 404 or 405 for such a path does
+     * not count this route's methods among those the path answers.
+     */
+    reservedWordsNotFound?: boolean;
+  }
+}
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -224,32 +236,49 @@ export function answerUnmetExpectation(_request: IncomingMessage, response: Serv
  * and `Allow` (RFC 9110 §15.5.6) instead of 404. Filled from Fastify's onRoute hook.
  */
 export interface RouteMethods {
-  add(method: string | string[], url: string): void;
+  /** `refusesReservedWords`: the route leaves a reserved word as its parameter to the not-found handler. */
+  add(method: string | string[], url: string, refusesReservedWords?: boolean): void;
   /** The methods some route answers at this path; empty when no route matches it. */
   allowed(path: string): string[];
 }
 
+/** The path as the router reads it (`/%68ealth` is `/health`); `%2F` and the other reserved escapes stay. */
+function routedPath(path: string): string {
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
+  }
+}
+
 export function createRouteMethods(): RouteMethods {
-  const routes: { pattern: RegExp; methods: Set<string> }[] = [];
+  const routes: { pattern: RegExp; refusesReservedWords: boolean; methods: Set<string> }[] = [];
   const byUrl = new Map<string, Set<string>>();
   return {
-    add(method, url) {
-      let methods = byUrl.get(url);
+    add(method, url, refusesReservedWords = false) {
+      const key = `${refusesReservedWords ? 'r' : '-'}${url}`;
+      let methods = byUrl.get(key);
       if (methods === undefined) {
         methods = new Set();
-        byUrl.set(url, methods);
-        // `:param` is one segment, `*` the rest of the path.
+        byUrl.set(key, methods);
+        // `:param` is one segment, never empty (an empty one is no route's: http-app.ts), `*` the rest of the path.
         const source = url
           .split(/(:[A-Za-z0-9_]+|\*)/)
-          .map((part) => (part.startsWith(':') ? '[^/]+' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+          .map((part) => (part.startsWith(':') ? '([^/]+)' : part === '*' ? '.*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
           .join('');
-        routes.push({ pattern: new RegExp(`^${source}$`), methods });
+        routes.push({ pattern: new RegExp(`^${source}$`), refusesReservedWords, methods });
       }
       for (const m of Array.isArray(method) ? method : [method]) methods.add(m.toUpperCase());
     },
     allowed(path) {
+      const routed = routedPath(path);
       const methods = new Set<string>();
-      for (const route of routes) if (route.pattern.test(path)) for (const m of route.methods) methods.add(m);
+      for (const route of routes) {
+        const match = route.pattern.exec(routed);
+        if (match === null || (route.refusesReservedWords && match.slice(1).some(isReservedCode))) continue;
+        for (const m of route.methods) methods.add(m);
+      }
       return [...methods].sort();
     },
   };
@@ -265,9 +294,26 @@ function methodNotAllowed(method: string, path: string, allowed: readonly string
   });
 }
 
+/**
+ * The 404 of a path no route has. `/urls/` (a client joining a base URL and a path with one slash too
+ * many) is not `/urls`: each resource has one path, and the answer says which one was likely meant.
+ */
+function noRoute(method: string, path: string, routeMethods: RouteMethods): AppError {
+  const bare = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : null;
+  const there = bare === null ? [] : routeMethods.allowed(bare);
+  const detail = there.length > 0 ? `No route for ${method} ${path}; ${bare}, without the trailing slash, answers ${there.join(', ')}.` : `No route for ${method} ${path}.`;
+  return new AppError({ status: 404, code: 'not_found', title: 'Not found', detail });
+}
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   const routeMethods = createRouteMethods();
-  app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url ?? route.path));
+  app.addHook('onRoute', (route) => {
+    const url = route.url ?? route.path;
+    const refusesReservedWords = route.config?.reservedWordsNotFound === true;
+    routeMethods.add(route.method, url, refusesReservedWords);
+    // A plugin's `/` under a prefix (`/docs`) is served at `/docs/` too, with no onRoute of its own.
+    if (route.routePath === '' && route.prefix !== '' && (route.prefixTrailingSlash ?? 'both') === 'both') routeMethods.add(route.method, `${url}/`, refusesReservedWords);
+  });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const problem = toAppError(error);
     // The client gets a generic detail; the log gets the error with its whole `cause` chain (the
@@ -280,6 +326,6 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routeMethods.allowed(path);
     if (allowed.length > 0 && !allowed.includes(request.method)) return sendProblem(reply, methodNotAllowed(request.method, path, allowed));
-    return sendProblem(reply, new AppError({ status: 404, code: 'not_found', title: 'Not found', detail: `No route for ${request.method} ${path}.` }));
+    return sendProblem(reply, noRoute(request.method, path, routeMethods));
   });
 }

@@ -16,6 +16,17 @@ function nameOf(pair: string): string {
 
 const pairsOf = (query: string): string[] => query.split('&').filter((pair) => pair !== '');
 
+/** A `%` that does not begin an escape (two hex digits). */
+const STRAY_PERCENT = /%(?![0-9A-Fa-f]{2})/g;
+
+/**
+ * The query with each stray `%` written `%25`: the WHATWG parser keeps one as it is, and a Location
+ * holding it is no URI (RFC 3986 §2.1). Valid escapes are kept as sent. Scanned only when there is a `%`.
+ */
+function escapeStrayPercents(query: string): string {
+  return query.includes('%') ? query.replace(STRAY_PERCENT, '%25') : query;
+}
+
 /**
  * The target with `query` (the short link's query string, without `?`) merged into its own:
  *  - an empty query leaves the target as it is;
@@ -23,14 +34,16 @@ const pairsOf = (query: string): string[] => query.split('&').filter((pair) => p
  *    in their order, then every parameter of the short link's query, in its order: for a name in
  *    both, the short link's value (or values) replaces every occurrence of the target's;
  *  - names are compared decoded (`utm%5Fsource` is `utm_source`, `a+b` is `a b`), and each pair keeps
- *    the spelling it came with; empty pairs (`&&`) are dropped, `a=` and a bare `a` kept;
+ *    the spelling it came with, but for a stray `%` of the short link's query, forwarded as `%25`
+ *    (the target's own query is left as its link has it); empty pairs (`&&`) are dropped, `a=` and a
+ *    bare `a` kept;
  *  - the target's fragment (`#…`) stays at the end;
  *  - the result is written as the WHATWG URL parser writes it (characters a URL cannot hold are
  *    percent-encoded); when that is longer than MAX_URL_LENGTH, or does not parse, the target is
  *    used as it is, without the query.
  */
 export function forwardQuery(target: string, query: string): string {
-  const incoming = pairsOf(query);
+  const incoming = pairsOf(escapeStrayPercents(query));
   if (incoming.length === 0) return target;
   // The first `#` starts the fragment, and a `?` after it belongs to the fragment.
   const hashAt = target.indexOf('#');

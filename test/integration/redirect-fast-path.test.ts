@@ -104,6 +104,30 @@ describe('redirect fast path', () => {
     assert.equal(routeCalls, 0, 'every one answered before the route');
   });
 
+  test('a stray % of the forwarded query is forwarded as %25, by the fast path and the route alike; valid escapes are kept', async () => {
+    const held = await create({ url: 'https://example.com/a?b=1', forward_query: true });
+    // A visit limit: never answered before the route, so the route writes its Location.
+    const limited = await create({ url: 'https://example.com/a?b=1', forward_query: true, max_visits: 10 });
+    const expected = 'https://example.com/a?b=1&x=%25&y=%25zz&z=%41%2f';
+    const query = '?x=%&y=%zz&z=%41%2f';
+    const viaRoute = await svc.app.inject({ url: `/${held}${query}` });
+    assert.equal(viaRoute.headers.location, expected, 'the route (inject never reaches the fast path)');
+    const routed = svc.links.resolveRedirect.bind(svc.links);
+    let routeCalls = 0;
+    svc.links.resolveRedirect = (...args) => {
+      routeCalls += 1;
+      return routed(...args);
+    };
+    try {
+      assert.equal((await get(`/${held}${query}`)).headers.get('location'), expected, 'the fast path, from memory');
+      assert.equal(routeCalls, 0, 'answered before the route');
+      assert.equal((await get(`/${limited}/${query}`)).headers.get('location'), expected, 'the route, over the socket');
+      assert.equal(routeCalls, 1);
+    } finally {
+      svc.links.resolveRedirect = routed;
+    }
+  });
+
   test('a link disabled, expired, one-time or with a visit limit is never answered from memory: the route decides', async () => {
     const disabled = await create({ url: 'https://example.com/disabled' });
     assert.equal((await get(`/${disabled}`)).status, 302);

@@ -41,8 +41,20 @@ test('names are compared decoded and each pair keeps its own spelling; what a UR
   assert.equal(forwardQuery('https://t.example/?a+b=1', 'a%20b=2'), 'https://t.example/?a%20b=2', '+ and %20 both name a space');
   assert.equal(forwardQuery('https://t.example/?x=1', 'caf%C3%A9=%E2%9C%93'), 'https://t.example/?x=1&caf%C3%A9=%E2%9C%93', 'escapes kept as sent');
   assert.equal(forwardQuery('https://t.example/', 'q=café "x" <y>'), 'https://t.example/?q=caf%C3%A9%20%22x%22%20%3Cy%3E');
-  assert.equal(forwardQuery('https://t.example/?%=1', '%=2'), 'https://t.example/?%=2', 'a stray % is compared as spelled');
-  assert.equal(forwardQuery('https://t.example/?a=1', 'b=%ZZ'), 'https://t.example/?a=1&b=%ZZ', 'a malformed escape in a value passes as sent');
+  assert.equal(forwardQuery('https://t.example/?%=1', '%=2'), 'https://t.example/?%25=2', 'a stray % is compared as spelled (and forwarded escaped)');
+});
+
+test('a stray % of the forwarded query (not followed by two hex digits) is forwarded as %25; valid escapes are kept', () => {
+  assert.equal(forwardRequestQuery('https://example.com/a?b=1', '/fq1?x=%&y=%zz'), 'https://example.com/a?b=1&x=%25&y=%25zz');
+  assert.equal(forwardQuery('https://t.example/?a=1', 'b=%ZZ'), 'https://t.example/?a=1&b=%25ZZ', 'a malformed escape');
+  assert.equal(forwardQuery('https://t.example/', 'q=100%&r=%4&s=%'), 'https://t.example/?q=100%25&r=%254&s=%25', 'at the end of a pair, and one hex digit only');
+  assert.equal(forwardQuery('https://t.example/', 'ok=%41%2f%C3%A9&mixed=%%41%25'), 'https://t.example/?ok=%41%2f%C3%A9&mixed=%25%41%25', 'escapes of either case, and %25 itself, are kept');
+  assert.equal(forwardQuery('https://t.example/?%=1&k=2', '%25=3'), 'https://t.example/?k=2&%25=3', 'the name %25 replaces the stray % it now is');
+  for (const query of ['x=%', 'y=%zz', 'z=%4', 'w=%%']) {
+    const location = forwardQuery('https://t.example/', query);
+    assert.doesNotMatch(location, /%(?![0-9A-Fa-f]{2})/, `${query}: every % begins an escape`);
+    assert.equal(new URL(location).href, location, `${query}: written as the WHATWG parser writes it`);
+  }
 });
 
 test('a result longer than MAX_URL_LENGTH is not made: the target as it is', () => {

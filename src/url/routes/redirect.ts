@@ -158,6 +158,15 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
     status: number,
     form?: { referrer: string | undefined },
   ) {
+    // The fast path's lookup, when it began one for this request (a GET or HEAD it left to us).
+    const lookedUp = deps.lookedUp.get(request.raw);
+    // A reserved word is another route's path, never a code (the fast path leaves it here untouched):
+    // the answer is that path's 404 or 405, not "no such link". Checked only for a request the fast
+    // path has not looked up: a redirect it hands on has been checked already.
+    if (lookedUp === undefined && isReservedCode(request.params.short_code)) {
+      reply.callNotFound();
+      return reply;
+    }
     try {
       const attempt = password === null ? null : { password, client: request.ip };
       const seen = request.method === 'HEAD' ? null : seenRequest(request.raw, deps.countryHeader);
@@ -165,8 +174,6 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       // request.raw.url carries the query string a link with forward_query forwards. For the form's
       // POST it is the query of the GET that showed the form: the form has no action, so the browser
       // posts to the page's own URL, query string included.
-      // The fast path's lookup, when it began one for this request (a GET or HEAD it left to us).
-      const lookedUp = deps.lookedUp.get(request.raw);
       const result = await deps.links.resolveRedirect(request.params.short_code, click, request.raw.url, attempt, lookedUp);
       if ('preview' in result) {
         deps.onOutcome?.('preview');
@@ -190,6 +197,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
   const handler = (request: FastifyRequest<{ Params: { short_code: string } }>, reply: FastifyReply) =>
     answer(request, reply, passwordFromAuthorization(request.headers.authorization), deps.status);
   app.get('/:short_code', {
+    config: { reservedWordsNotFound: true },
     schema: {
       summary: 'Redirect to the original URL',
       description:
@@ -208,10 +216,19 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
     handler,
   });
   // A trailing slash, as some chat apps and people add: the same link, not a 404 (docs/architecture.md, "Redirect").
-  app.get('/:short_code/', { schema: { hide: true }, handler });
+  app.get('/:short_code/', { config: { reservedWordsNotFound: true }, schema: { hide: true }, handler });
 
   // The password form's POST. Its own scope: only here is a urlencoded body parsed.
   await app.register(async (form) => {
+    // A reserved word (`POST /health`) before its body is read: the path's 405 or 404, as for any
+    // method the path does not answer (a body of a type this form does not read would be a 415).
+    form.addHook('onRequest', (request: FastifyRequest<{ Params: { short_code: string } }>, reply, done) => {
+      if (isReservedCode(request.params.short_code)) {
+        reply.callNotFound();
+        return;
+      }
+      done();
+    });
     form.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => {
       // URLSearchParams never throws: a bad escape stays as it is. The first of each field counts.
       const fields = new URLSearchParams(body as string);
@@ -227,6 +244,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       return answer(request, reply, typeof body?.password === 'string' ? body.password : null, 302, { referrer: referrerOrigin(body?.referrer) });
     };
     form.post('/:short_code', {
+      config: { reservedWordsNotFound: true },
       attachValidation: true,
       schema: {
         summary: 'Open a password-protected link from its form',
@@ -239,6 +257,6 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       },
       handler: post,
     });
-    form.post('/:short_code/', { attachValidation: true, schema: { hide: true, body: PasswordForm }, handler: post });
+    form.post('/:short_code/', { config: { reservedWordsNotFound: true }, attachValidation: true, schema: { hide: true, body: PasswordForm }, handler: post });
   });
 }
