@@ -281,13 +281,17 @@ describe('helm chart secrets and guards', () => {
     assert.equal(given.ADMIN_API_KEY, 'curt_given-admin-key-0123456789');
   });
 
-  test('an external store without a URL, a grace period too short to drain, or a drain as long as the shutdown stops the render with the reason', async () => {
+  test('an external store without a URL, a grace period too short to drain, a drain as long as the shutdown, or trusting any proxy stops the render with the reason', async () => {
     await assert.rejects(helmTemplate({ set: { 'postgresql.enabled': 'false' } }), /postgresql.enabled=false needs postgresql.external.url/);
     await assert.rejects(helmTemplate({ set: { 'redisKeyPool.enabled': 'false' } }), /redisKeyPool.enabled=false needs/);
     await assert.rejects(helmTemplate({ set: { 'shutdown.terminationGracePeriodSeconds': '12' } }), /must exceed shutdown.preStopSeconds \+ shutdown.timeoutSeconds/);
     // The processes refuse SHUTDOWN_DRAIN_MS >= SHUTDOWN_TIMEOUT_MS at start: the render says so instead of a crash loop.
     await assert.rejects(helmTemplate({ set: { 'shutdown.drainSeconds': '10' } }), /shutdown.drainSeconds must be less than shutdown.timeoutSeconds/);
     await helmTemplate({ set: { 'shutdown.drainSeconds': '9' } });
+    // TRUST_PROXY=true is refused by the URL service at start (docs/deploy.md): refused here first.
+    await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'true' } }), /urlService.trustProxy=true would trust any sender/);
+    await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'TRUE' } }), /urlService.trustProxy=true/);
+    await helmTemplate({ set: { 'urlService.trustProxy': '1' } });
   });
 
   test('kgs.imageTag moves only the KGS, so an upgrade can roll it out first', async () => {

@@ -110,18 +110,26 @@ describe('the rendered manifests drive the real KGS and URL service processes', 
     dataDir = mkdtempSync(join(tmpdir(), 'curt-k8s-redis-'));
     services.set('curt-postgresql:5432', Number(new URL(PG_ADMIN_URL).port || 5432));
 
-    // Each Redis from its StatefulSet's own args: its password, persistence and eviction policy.
+    // Each Redis from its StatefulSet's own command and args (Kubernetes expands $(VAR) in both):
+    // its password, persistence and eviction policy.
     for (const store of ['redis-keypool', 'redis-cache']) {
       const { container } = containerOf(objects, 'StatefulSet', `curt-${store}`);
       const env = resolveEnv(objects, container);
       const port = await freePort();
-      const args = (container.args ?? []).map((arg) => arg.replace(/\$\((\w+)\)/g, (_m, name: string) => env[name] ?? ''));
+      const expand = (arg: string): string => arg.replace(/\$\((\w+)\)/g, (_m, name: string) => env[name] ?? '');
+      const args = (container.args ?? []).map(expand);
       const dirAt = args.indexOf('--dir');
-      assert.ok(dirAt > 0, `${store} sets its data folder`);
+      assert.ok(dirAt >= 0, `${store} sets its data folder`);
       args[dirAt + 1] = mkdtempSync(join(dataDir, `${store}-`));
-      const [command, ...rest] = args;
-      assert.equal(command, 'redis-server');
-      const proc = launch(store, 'redis-server', [...rest, '--port', String(port), '--bind', '127.0.0.1'], {});
+      const [command, ...commandArgs] = (container.command ?? []).map(expand);
+      assert.equal(command, 'sh', `${store} starts redis-server through its password check`);
+      const argv = [...commandArgs, ...args, '--port', String(port), '--bind', '127.0.0.1'];
+      // An empty password (a Secret from an unedited secrets.env) stops the container with the reason,
+      // where redis-server would have taken `--requirepass ""` for no password at all.
+      const unguarded = launch(`${store} without a password`, command, argv, { REDIS_PASSWORD: '' });
+      assert.equal(await exitCode(unguarded), 1, `${store} refuses an empty password`);
+      assert.match(unguarded.output(), new RegExp(`${store}-password is empty in the Secret`));
+      const proc = launch(store, command, argv, { REDIS_PASSWORD: env.REDIS_PASSWORD ?? '' });
       const probe = new Redis({ port, host: '127.0.0.1', password: env.REDIS_PASSWORD, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       probe.on('error', () => undefined);
       await until(
