@@ -5,8 +5,10 @@
 // Usage: node scripts/coverage.mjs [folder-or-file ...] — with arguments the figures are printed but
 // the floor is not checked (a part of the suite cannot be held to the whole suite's floor).
 //
-// Only code run inside a test process counts: the services that e2e tests start as child processes
-// get a trimmed environment without NODE_V8_COVERAGE, so the figures understate what the suite runs.
+// The services that e2e tests start as child processes count too: Node hands NODE_V8_COVERAGE on to
+// a child whatever environment it is given. Each module must then be compiled the same way in every
+// process (test/support/processes.ts): c8 merges the processes' figures per file by offsets into the
+// compiled code, and two compilations of one file merged into nonsense.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,7 +1,7 @@
 // Which country a click came from: a trusted proxy's country header when it names one, else the
 // client address looked up in a MaxMind-format (MMDB) database held in memory. Never I/O per click:
 // the file is read once at start-up; a lookup is a walk of an in-memory tree, cached.
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Reader, type Response } from 'mmdb-lib';
@@ -26,6 +26,21 @@ export const DEFAULT_GEOIP_DB: string = fileURLToPath(
 
 /** Every MMDB file ends with its metadata, which starts with these bytes (MaxMind DB spec). */
 const METADATA_MARKER = Buffer.from('\xab\xcd\xefMaxMind.com', 'latin1');
+/** The metadata, marker included, is at most this long (MaxMind DB spec), so the marker is in this tail. */
+const METADATA_MAX_BYTES = 128 * 1024;
+
+/** A GeoIP database that cannot be used. Its message is the whole story: a stack trace adds nothing for an operator. */
+export class GeoIpDatabaseError extends Error {
+  constructor(
+    readonly path: string,
+    /** What is wrong with the file, e.g. "cannot be read: ENOENT: …". */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(`GeoIP database ${path} ${reason}`, options);
+    this.name = 'GeoIpDatabaseError';
+  }
+}
 
 /** The longest textual IP address: a full IPv6 address in IPv4-mapped form, plus room for a zone. */
 const MAX_ADDRESS_LENGTH = 64;
@@ -47,7 +62,7 @@ for (const [network, prefix] of [
   ['3fff::', 20], ['5f00::', 16], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
 ] as const) NOT_PUBLIC.addSubnet(network, prefix, 'ipv6');
 
-/** dbPath null: no database (header only). Reads the file once; throws a clear Error if it cannot be read or is not an MMDB. */
+/** dbPath null: no database (header only). Reads the file once; throws a GeoIpDatabaseError if it cannot be read or is not an MMDB. */
 export async function openCountryResolver(options: { dbPath: string | null; cacheMax?: number }): Promise<CountryResolver> {
   const cacheMax = options.cacheMax ?? 10_000;
   if (options.dbPath === null) return { country: ({ header }) => countryCode(header) ?? UNKNOWN };
@@ -81,22 +96,45 @@ export async function openCountryResolver(options: { dbPath: string | null; cach
   };
 }
 
+/**
+ * Whether the file at `dbPath` can be read and has MMDB metadata, from its last 128 KiB only: a
+ * process checks GEOIP_DB with this before it connects to anything, and loads the file later.
+ */
+export async function checkCountryDatabase(dbPath: string): Promise<void> {
+  let tail: Buffer;
+  try {
+    const file = await open(dbPath, 'r');
+    try {
+      const { size } = await file.stat();
+      const length = Math.min(size, METADATA_MAX_BYTES);
+      ({ buffer: tail } = await file.read({ buffer: Buffer.alloc(length), position: size - length }));
+    } finally {
+      await file.close();
+    }
+  } catch (err) {
+    throw new GeoIpDatabaseError(dbPath, `cannot be read: ${messageOf(err)}`, { cause: err });
+  }
+  if (tail.lastIndexOf(METADATA_MARKER) === -1) throw notMmdb(dbPath);
+}
+
 async function openDatabase(dbPath: string): Promise<Reader<Response>> {
   let file: Buffer;
   try {
     file = await readFile(dbPath);
   } catch (err) {
-    throw new Error(`GeoIP database ${dbPath} cannot be read: ${messageOf(err)}`, { cause: err });
+    throw new GeoIpDatabaseError(dbPath, `cannot be read: ${messageOf(err)}`, { cause: err });
   }
   // mmdb-lib's own errors for a file that is not an MMDB say "Unknown type 111 at offset 1".
-  if (file.lastIndexOf(METADATA_MARKER) === -1) {
-    throw new Error(`GeoIP database ${dbPath} is not a MaxMind DB (MMDB) file: it has no MMDB metadata`);
-  }
+  if (file.lastIndexOf(METADATA_MARKER) === -1) throw notMmdb(dbPath);
   try {
     return new Reader<Response>(file);
   } catch (err) {
-    throw new Error(`GeoIP database ${dbPath} is not a readable MaxMind DB (MMDB) file: ${messageOf(err)}`, { cause: err });
+    throw new GeoIpDatabaseError(dbPath, `is not a readable MaxMind DB (MMDB) file: ${messageOf(err)}`, { cause: err });
   }
+}
+
+function notMmdb(dbPath: string): GeoIpDatabaseError {
+  return new GeoIpDatabaseError(dbPath, 'is not a MaxMind DB (MMDB) file: it has no MMDB metadata');
 }
 
 /**

@@ -1,6 +1,8 @@
 // The one place that reads the environment. Every process parses and validates its variables once at
 // start-up and passes the typed result down; a bad value stops the process with one line per variable.
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
 import { parseRedisTarget } from './redis-url.ts';
 import { isSendableApiKey } from '../client/api-key.ts';
 
@@ -37,20 +39,20 @@ export const VARIABLES = {
   DATABASE_URL: { default: 'postgres://postgres@127.0.0.1:5432/curt (serve: PGlite in DATA_DIR)', doc: 'PostgreSQL holding links, clicks and API keys. `curt serve` uses PostgreSQL only when this is set (and migrates it).' },
   DATABASE_READ_URL: { default: '(none: every read on DATABASE_URL)', doc: 'A streaming replica of DATABASE_URL for the redirect\'s lookups on a cache miss. A lookup takes the replica\'s answer only when the replica has replayed everything the primary had written when the lookup began, else it reads the primary; a replica that is down or behind slows nothing and never makes the service unready. Writes, visit counts, listings and analytics stay on DATABASE_URL. `curt serve` uses it only with DATABASE_URL. See docs/scaling.md.' },
   KGS_URL: { default: 'http://127.0.0.1:7001 (serve: in-process)', doc: 'Comma-separated KGS base URLs; the client fails over between them. `curt serve` uses a remote KGS only when this is set.' },
-  PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out. Targets on its host, on loopback (`localhost`, `127.0.0.0/8`, `::1`) or on an address the service listens on (`HOST`; all interface addresses for 0.0.0.0) are refused in any spelling, so no link can redirect to Curt (no loops).' },
+  PUBLIC_BASE_URL: { default: 'http://localhost:PORT', doc: 'Base of the short URLs handed out. Targets on its host, on loopback (`localhost`, `127.0.0.0/8`, `::1`) or on an address the service listens on (`HOST`; all interface addresses for 0.0.0.0) are refused in any spelling, so no link can redirect to Curt (no loops). The URL service warns at start while it is unset.' },
   REDIRECT_STATUS: { default: '302', doc: 'Status of a redirect: 301, 302, 307 or 308.' },
   ALLOW_ANONYMOUS: { default: 'false (serve: true)', doc: 'Whether `POST /urls` works without an API key.' },
-  ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters.' },
+  ADMIN_API_KEY: { default: '(none)', doc: 'If set, an admin API key with this value exists (bootstraps the first key). 24+ characters. A key with this value that was revoked stays refused (the start says so). Unset, with ALLOW_ANONYMOUS off and no key that works, the URL service warns at start that nobody can create links.' },
   CLICK_FLUSH_INTERVAL_MS: { default: '1000', doc: 'How often counted clicks are written to PostgreSQL, in one batch.' },
   CLICK_BUFFER_MAX: { default: '300000', doc: 'Most entries of unwritten clicks kept in memory (e.g. while PostgreSQL is down), overall: one per link, per link and day, per link, day and value (referrer host, country, browser, OS, device, bot name): about 100 MB at most by default. Values may fill three quarters; past that their detail is shed, and at the bound a new link or day sheds the values held for other links (`click_details_shed_total`): totals stay exact; once no value is left, a new day\'s detail is shed and hits of links that do not fit are dropped (`clicks_dropped_total`).' },
-  GEOIP_DB: { default: '(bundled)', doc: 'IP-to-country database (MMDB) for click countries, read from disk at start; never a network lookup. Default: the `geo-whois-asn-country` database shipped with Curt (registry data, CC BY 4.0 by nro.net). A path to your own MaxMind GeoLite2/GeoIP2 Country or City file, or `off` (country only from GEOIP_COUNTRY_HEADER, else unknown). See docs/privacy.md.' },
+  GEOIP_DB: { default: '(bundled)', doc: 'IP-to-country database (MMDB) for click countries, read from disk at start; never a network lookup. Default: the `geo-whois-asn-country` database shipped with Curt (registry data, CC BY 4.0 by nro.net). A path to your own MaxMind GeoLite2/GeoIP2 Country or City file, or `off` (country only from GEOIP_COUNTRY_HEADER, else unknown). A path that cannot be read, or to a file that is not an MMDB, stops the start. See docs/privacy.md.' },
   GEOIP_COUNTRY_HEADER: { default: '(none)', doc: 'A header in which the proxy in front tells the client\'s country (e.g. `CF-IPCountry`, `CloudFront-Viewer-Country`): used before GEOIP_DB, and only on requests whose TCP peer is a trusted proxy (TRUST_PROXY).' },
   ANALYTICS_RETENTION_DAYS: { default: '400', doc: 'Days of daily click detail kept (the series and the breakdowns by referrer, country, browser, OS, device and bot); older days are deleted, link totals stay. 0 = keep forever.' },
   CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = no cache, every redirect reads PostgreSQL.' },
   CACHE_NEAR_TTL_S: { default: '60', doc: 'Longest lifetime of an entry in the in-process cache in front of Redis, never past what is left of the Redis entry it was read from; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
   CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica. In `curt serve` without `REDIS_URL` a link it does not hold is read from the embedded database, behind any click transaction there: give it room for the links that get traffic (docs/operations.md, "One machine").' },
   NEGATIVE_CACHE_TTL_S: { default: '30', doc: 'Lifetime of the "no such code" cache entry that shields PostgreSQL from scanners.' },
-  BLOCKED_DOMAINS: { default: '(none)', doc: 'Comma-separated domains (and their subdomains) that cannot be shortened.' },
+  BLOCKED_DOMAINS: { default: '(none)', doc: 'Comma-separated domain names that cannot be shortened, each with its subdomains (`evil.example` blocks `www.evil.example` too); an IP address blocks that address. Bare names only: an entry with a scheme, path, port, user name or wildcard (`https://evil.example`, `*.evil.example`) stops the start with a line saying what to write instead.' },
   WEBHOOK_ALLOW_PRIVATE: { default: 'false', doc: 'Whether webhook endpoints may be on loopback, private, link-local or other non-public addresses (checked when an endpoint is saved and, on the resolved address, at every delivery). Leave it off unless the receivers are on your own network: a webhook is a request the server makes for whoever holds an API key. See docs/webhooks.md.' },
   RATE_LIMIT_PER_KEY: { default: '600', doc: 'API requests per minute per API key (admin keys are not limited); 0 = off.' },
   RATE_LIMIT_PER_IP: { default: '120', doc: 'API requests per minute per client address without a key; 0 = off.' },
@@ -63,7 +65,7 @@ export const VARIABLES = {
   HTTP_KEEP_ALIVE_TIMEOUT_MS: { default: '65000', doc: 'How long an idle kept-alive connection stays open. Behind a proxy that reuses connections, keep it above the proxy\'s idle timeout (see docs/operations.md).' },
   KGS_TIMEOUT_MS: { default: '1000', doc: 'How long the URL service waits for one KGS call before it tries the next replica. It sends this with each call, and the KGS waits on an empty pool for half of it at most.' },
   KGS_CLIENT_BATCH: { default: '200', doc: 'Codes the URL service fetches from the KGS per refill of its local buffer.' },
-  SHUTDOWN_DRAIN_MS: { default: '5000 (serve: 1000; at most half of SHUTDOWN_TIMEOUT_MS)', doc: 'After SIGTERM, how long a process keeps answering (new connections too) while a load balancer stops sending to it; every connection is closed after its next answer (`Connection: close`), and the drain ends early once none is left. Less than SHUTDOWN_TIMEOUT_MS. See docs/operations.md.' },
+  SHUTDOWN_DRAIN_MS: { default: '5000 (serve: 1000; at most half of SHUTDOWN_TIMEOUT_MS)', doc: 'After SIGTERM, how long a process keeps answering (new connections too) while a load balancer stops sending to it: all of it, even with no connection open; every connection is closed after its next answer (`Connection: close`). After SIGINT (Ctrl-C) or a crash the drain ends early once no connection is left. 0 skips it. Less than SHUTDOWN_TIMEOUT_MS. See docs/operations.md.' },
   SHUTDOWN_TIMEOUT_MS: { default: '10000', doc: 'After SIGTERM, how long a process may take to stop (finish requests in flight, write counted clicks, return buffered codes) before it exits anyway with code 1. A second SIGTERM exits at once.' },
   DATA_DIR: { default: './data', doc: '`curt serve`: folder of the embedded database (PGlite), relative to the working directory; unused when DATABASE_URL is set.' },
   CURT_SERVER: { default: 'http://127.0.0.1:8080', doc: '`curt` client commands: the URL service to talk to (or `--server`).' },
@@ -176,19 +178,22 @@ class Reader {
     return items.map((item) => item.replace(/\/+$/, ''));
   }
 
+  /**
+   * Bare domain names, each standing for itself and its subdomains (an IP address for itself). An
+   * entry in another form is refused, not repaired: `https://evil.example` read as a host once became
+   * the domain `https`, and `*.bad.example` was kept as a name no host has, so neither blocked anything.
+   */
   domainList(name: VariableName): string[] {
     const items = (this.raw(name) ?? '').split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
     const domains: string[] = [];
+    const refused: string[] = [];
     for (const item of items) {
-      let host = '';
-      try {
-        host = new URL(`http://${item}`).hostname;
-      } catch {
-        host = '';
-      }
-      if (host === '' || host.includes('/')) this.fail(name, 'must be comma-separated domain names', item);
-      else domains.push(host);
+      const entry = blockedDomainEntry(item);
+      if ('domain' in entry) domains.push(entry.domain);
+      else refused.push(`${JSON.stringify(item)} ${entry.problem}`);
     }
+    // One line for the variable, naming every entry to fix.
+    if (refused.length > 0) this.fail(name, `must list bare domain names, comma-separated: ${refused.join('; ')}`, undefined);
     return domains;
   }
 
@@ -219,10 +224,17 @@ class Reader {
     return items;
   }
 
+  /**
+   * A file that cannot be read is found here, with the other problems and before anything connects;
+   * whether it is a MaxMind DB is for src/analytics/country.ts, which reads it.
+   */
   geoipDb(name: VariableName): AnalyticsConfig['geoipDb'] {
     const raw = this.raw(name);
     if (raw === undefined) return { bundled: true };
-    return raw.toLowerCase() === 'off' ? null : { path: raw };
+    if (raw.toLowerCase() === 'off') return null;
+    const unreadable = unreadableFileReason(raw);
+    if (unreadable !== null) this.fail(name, `must be a readable MaxMind DB (.mmdb) file, or off: ${unreadable}`, raw);
+    return { path: raw };
   }
 
   headerName(name: VariableName): string | null {
@@ -273,6 +285,67 @@ class Reader {
       return undefined;
     }
   }
+}
+
+/** Why the file at `path` cannot be read, or null when it can (opened, then closed at once). */
+function unreadableFileReason(path: string): string | null {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return fstatSync(fd).isFile() ? null : 'it is not a file';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return 'no such file';
+    if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+    return (err as Error).message;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A DNS label as URLs carry it (after IDNA): letters, digits, hyphens inside, and the underscores real names have. */
+const DOMAIN_LABEL = /^[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$/;
+
+/**
+ * The name a target URL's host is compared with (src/url/target-url.ts: lower case, IDNA ASCII, no
+ * trailing dot, no brackets), or null when `text` is neither a domain name nor an IP address.
+ */
+function canonicalDomain(text: string): string | null {
+  const bracketed = /^\[(.*)\]$/.exec(text)?.[1];
+  if (bracketed !== undefined) return isIP(bracketed) === 6 ? canonicalDomain(bracketed) : null;
+  if (isIP(text) === 6) return new URL(`http://[${text}]/`).hostname.slice(1, -1);
+  if (isIP(text) === 4) return text;
+  // domainToASCII parses a URL's host: it would stop at a path or decode a percent sign, not refuse them.
+  if (/[\s/?#\\%@:*[\]]/.test(text)) return null;
+  const ascii = domainToASCII(text).replace(/\.$/, '');
+  // The URL parser reads a name whose last label is a number as an IPv4 address ("1.2.3" is 1.2.0.3).
+  if (ascii === '' || ascii.length > 253 || isIP(ascii) !== 0) return null;
+  const labels = ascii.split('.');
+  return labels.every((label) => DOMAIN_LABEL.test(label)) ? ascii : null;
+}
+
+/** A BLOCKED_DOMAINS entry: its canonical domain, or what is wrong with it and what to write instead. */
+function blockedDomainEntry(item: string): { domain: string } | { problem: string } {
+  const domain = canonicalDomain(item);
+  if (domain !== null) return { domain };
+  const instead = (host: string | null): string => (host === null ? 'write only its domain name' : `write ${host}`);
+  const hostOf = (url: string): string | null => {
+    try {
+      return canonicalDomain(new URL(url).hostname);
+    } catch {
+      return null;
+    }
+  };
+  if (/^[a-z][a-z0-9+.-]*:\/\//.test(item)) return { problem: `is a URL: ${instead(hostOf(item))}` };
+  if (item.includes('*')) {
+    const parent = item.startsWith('*.') ? canonicalDomain(item.slice(2)) : null;
+    return { problem: `is a wildcard: ${parent === null ? 'write the domain itself' : `write ${parent}`}: its subdomains are blocked with it` };
+  }
+  const host = hostOf(`http://${item}`);
+  if (item.includes('@')) return { problem: `has a user name: ${instead(host)}` };
+  if (/[/?#]/.test(item)) return { problem: `has a path: ${instead(host)}` };
+  if (item.includes(':')) return { problem: `has a port: ${instead(host)}` };
+  return { problem: 'is not a domain name' };
 }
 
 /** false: trust no proxy; a number: that many proxies in front; a list: the proxies at these addresses/CIDRs. */
@@ -406,6 +479,8 @@ export interface UrlServiceConfig {
   redis: { url: string; keyPrefix: string };
   kgs: { urls: string[]; token: string; batchSize: number; timeoutMs: number };
   publicBaseUrl: string;
+  /** PUBLIC_BASE_URL was unset: publicBaseUrl is http://localhost:PORT, which only this machine can open. */
+  publicBaseUrlDefaulted: boolean;
   redirectStatus: 301 | 302 | 307 | 308;
   allowAnonymous: boolean;
   adminApiKey: string | null;
@@ -440,6 +515,7 @@ export function loadUrlServiceConfig(env: Env, defaults: ProcessDefaults = {}): 
     redis: { url: r.redisUrl('REDIS_URL', 'redis://127.0.0.1:6379'), keyPrefix: r.keyPrefix('REDIS_KEY_PREFIX') },
     kgs: { urls: kgsUrls, token: r.secret('KGS_TOKEN'), batchSize: r.int('KGS_CLIENT_BATCH', 200, 1, 1000), timeoutMs: r.int('KGS_TIMEOUT_MS', 1000, 50, 60_000) },
     publicBaseUrl,
+    publicBaseUrlDefaulted: r.optional('PUBLIC_BASE_URL') === null,
     redirectStatus: Number(r.oneOf('REDIRECT_STATUS', '302', ['301', '302', '307', '308'])) as 301 | 302 | 307 | 308,
     allowAnonymous: r.bool('ALLOW_ANONYMOUS', false),
     adminApiKey,

@@ -32,7 +32,8 @@ export interface DependencyBreaker {
   finish(admission: Admission, rejected: boolean, err?: unknown): void;
   /** The outcome of a call made outside run(), such as a background probe: it drives the breaker like any call. */
   recordSuccess(): void;
-  recordFailure(): void;
+  /** `err`, when given, is named in the log line if this failure opens the breaker. */
+  recordFailure(err?: unknown): void;
 }
 
 interface BreakerMetrics {
@@ -75,15 +76,28 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
   const resetTimeoutMs = options.resetTimeoutMs ?? 2000;
   const retryAfterS = Math.max(1, Math.ceil(resetTimeoutMs / 1000));
   const metrics = options.registry === undefined ? undefined : metricsFor(options.registry);
+  // The failure last counted: when it opens the breaker, its line says why. Once open, calls fail
+  // without reaching the dependency, so this line may be the only one with the reason (a refused
+  // address, 'database "curt" does not exist'): background work can open it before any request.
+  let lastFailure: unknown;
   const breaker = new CircuitBreaker({
     name: dependency,
     failureThreshold: options.failureThreshold ?? 5,
     resetTimeoutMs,
     ...(options.now ? { now: options.now } : {}),
-    ...(options.isFailure ? { isFailure: options.isFailure } : {}),
+    // Called for each failed call just before it is counted.
+    isFailure: (err) => {
+      const failed = options.isFailure?.(err) ?? true;
+      if (failed) lastFailure = err;
+      return failed;
+    },
     onStateChange: (_name, from, to) => {
-      const level = to === 'open' ? 'warn' : 'info';
-      log[level]({ dependency, from, to }, `${dependency} circuit breaker ${from} -> ${to}`);
+      if (to === 'open') {
+        const reason = lastFailure instanceof Error ? { err: lastFailure.message } : {};
+        log.warn({ dependency, from, to, ...reason }, `${dependency} circuit breaker ${from} -> ${to}`);
+      } else {
+        log.info({ dependency, from, to }, `${dependency} circuit breaker ${from} -> ${to}`);
+      }
       metrics?.transitions.inc({ dependency, to });
     },
   });
@@ -94,7 +108,10 @@ export function createDependencyBreaker(options: DependencyBreakerOptions): Depe
     admit: () => breaker.admit(),
     finish: (admission, rejected, err) => breaker.finish(admission, rejected, err),
     recordSuccess: () => breaker.recordSuccess(),
-    recordFailure: () => breaker.recordFailure(),
+    recordFailure: (err) => {
+      lastFailure = err;
+      breaker.recordFailure();
+    },
     run<T>(call: () => Promise<T>): Promise<T> {
       return breaker.run(call).catch((err: unknown) => {
         if (err instanceof CircuitOpenError) {

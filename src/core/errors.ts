@@ -198,6 +198,23 @@ export class CodesUnavailable extends AppError {
   }
 }
 
+/** `GET /ready`'s 503: the process should get no traffic now; `checks` says what is down. */
+export class NotReady extends AppError {
+  constructor(detail: string, checks: Record<string, string>) {
+    super({ status: 503, code: 'not_ready', title: 'Not ready', detail, headers: { 'retry-after': '1' }, extensions: { checks } });
+  }
+}
+
+/**
+ * `/ready` of a process that drains before it stops (docs/operations.md, "Shutdown (SIGTERM)"): it still
+ * answers what it is sent, but a balancer's health check should stop sending here.
+ */
+export class Draining extends NotReady {
+  constructor() {
+    super('This process is stopping: it answers what it is sent until its drain ends, and takes no more traffic after.', { process: 'draining' });
+  }
+}
+
 /**
  * Back-pressure, not an outage: every connection to a dependency that is answering is busy. Only this
  * request is refused; no circuit breaker counts it.

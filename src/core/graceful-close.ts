@@ -2,10 +2,13 @@
 // server.close() destroys every idle kept-alive connection at once, and a client that sends on one at
 // that moment — a proxy reusing its upstream connections while Kubernetes removes the pod's
 // endpoints — gets a connection reset. So a stop goes in three steps:
-//  1. Drain, for up to `drainMs`: the app keeps listening (new connections too) and answers as usual,
+//  1. Drain, for `drainMs`: the app keeps listening (new connections too) and answers as usual,
 //     except that the last answer a connection has pending says `Connection: close`, so each client
 //     closes its connection after its next answer, cleanly. Pipelined requests are all answered:
-//     only the answer with no request behind it closes. Ends early once no connection is left.
+//     only the answer with no request behind it closes. A 'full' drain lasts all of `drainMs` even
+//     with no connection open: a load balancer that has not yet noticed the stop may open a new one
+//     at any moment, and would find the port closed. An 'until-idle' drain ends early once no
+//     connection is left (no load balancer waits: Ctrl-C at a terminal, a crash; see shutdown.ts).
 //  2. Stop listening. A connection that has carried no request since the drain began (idle since
 //     before it) is closed now: its client has had the whole drain to use it. The others — a request
 //     in flight, or a connection opened during the drain whose request is on its way — get up to
@@ -13,18 +16,24 @@
 //  3. Close the app (its onClose hooks; whatever is still open is closed).
 import type { FastifyInstance } from 'fastify';
 import { Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** See installGracefulClose. */
-    closeGracefully(drainMs: number, settleMs: number): Promise<void>;
+    closeGracefully(drainMs: number, settleMs: number, drain: DrainMode): Promise<void>;
+    /** True from the start of closeGracefully: `/ready` then answers 503, so a balancer's health check stops sending here. */
+    isDraining(): boolean;
   }
 }
 
+/** How the drain (step 1) ends: after all of `drainMs`, or early once no connection is left. */
+export type DrainMode = 'full' | 'until-idle';
+
 export interface GracefulClose {
-  close(drainMs: number, settleMs: number): Promise<void>;
+  close(drainMs: number, settleMs: number, drain: DrainMode): Promise<void>;
   /**
    * Counts a request the app will answer. Called for every request unless `trackRequests` is
    * 'by-caller': then the server's own handler calls it, for the requests it hands to the app and
@@ -104,9 +113,10 @@ export function installGracefulClose(app: FastifyInstance, options: { trackReque
   return {
     track,
     draining: () => draining,
-    async close(drainMs, settleMs) {
+    async close(drainMs, settleMs, drain) {
       draining = true;
-      await noneOpenWithin(drainMs);
+      if (drain === 'full') await sleep(drainMs);
+      else await noneOpenWithin(drainMs);
       if (app.server.listening) {
         // net.Server's close only stops accepting; http.Server's would also destroy idle connections.
         Server.prototype.close.call(app.server);

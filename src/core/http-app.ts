@@ -215,7 +215,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
   const drain = installGracefulClose(app, { trackRequests: fastPath === undefined ? 'all' : 'by-caller' });
   graceful = drain;
-  app.decorate('closeGracefully', (drainMs: number, settleMs: number) => drain.close(drainMs, settleMs));
+  app.decorate('closeGracefully', (...args: Parameters<GracefulClose['close']>) => drain.close(...args));
+  app.decorate('isDraining', () => drain.draining());
   registerProblemHandlers(app);
   // Fastify parses text/plain by default; every body of ours is JSON, so anything else is 415.
   app.removeContentTypeParser('text/plain');

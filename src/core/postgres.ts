@@ -5,7 +5,7 @@ import type { DependencyBreaker } from './dependency-breaker.ts';
 import { ServerBusy } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { TransactionalRunner } from './sql.ts';
-import { isPostgresUnavailable } from './unavailable.ts';
+import { isConnectionRefused, isPostgresUnavailable, markConnectionRefused } from './unavailable.ts';
 
 export { isPostgresUnavailable };
 
@@ -37,8 +37,35 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
 // bigint columns (ids, click counts) come back as numbers: they stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
 
+/**
+ * node-postgres's client, but an error the server sends before the connection is ready is marked as
+ * a refused connection (unavailable.ts): node-postgres hands it over as it would a statement's error.
+ */
+class RefusalMarkingClient extends pg.Client {
+  override connect(): Promise<pg.Client>;
+  override connect(callback: (err: Error) => void): void;
+  override connect(callback?: (err: Error) => void): Promise<pg.Client> | void {
+    if (callback === undefined) {
+      return super.connect().catch((err: unknown) => {
+        markIfRefused(err);
+        throw err;
+      });
+    }
+    // pg-pool's way: the callback gets the error, or null once the connection is ready.
+    super.connect((err: Error) => {
+      markIfRefused(err);
+      callback(err);
+    });
+  }
+}
+
+function markIfRefused(err: unknown): void {
+  if (err instanceof pg.DatabaseError) markConnectionRefused(err);
+}
+
 export function createPgPool(options: PostgresOptions): Pool {
   const pool = new pg.Pool({
+    Client: RefusalMarkingClient,
     connectionString: options.url,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
@@ -71,6 +98,27 @@ function poolWait(err: unknown): never {
     throw new ServerBusy('Every database connection is busy; try again shortly.', { cause: err });
   }
   throw err;
+}
+
+// Refusals that waiting will not cure: the configuration names a database, role or password the
+// server does not know, or a role without CONNECT on the database. A server starting up, shutting
+// down or out of connections (57P03, 57P01, 53300) refuses too, but only for a while.
+const MISCONFIGURED = new Set(['3D000', '28000', '28P01', '42501']);
+
+/**
+ * When PostgreSQL refused a connection because of what DATABASE_URL says (no such database, role or
+ * password refused, no CONNECT privilege): the server's reason as one line, for a process to stop
+ * on at start-up. Null for anything else, a server that is down or refusing for a while included.
+ * Follows `cause` (the breaker wraps what it counts in DependencyDown).
+ */
+export function configurationRefusal(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
+    if (!isConnectionRefused(e)) continue;
+    const { code, detail } = e as pg.DatabaseError;
+    if (code === undefined || !MISCONFIGURED.has(code)) return null;
+    return detail === undefined ? e.message : `${e.message}: ${detail}`;
+  }
+  return null;
 }
 
 /** A client of the pool for work over several statements, with its release. */

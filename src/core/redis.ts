@@ -18,6 +18,13 @@ export interface RedisOptions {
   log: Logger;
   name: string;
   commandTimeoutMs?: number;
+  /**
+   * Commands of one turn leave in one write (default true). ioredis sends the next such write only
+   * once the last one is answered: while Redis hangs, a command issued meanwhile waits out the one in
+   * flight before its own timeout starts, and fails after up to twice `commandTimeoutMs`. Off, each
+   * command is written at once and fails on its own timeout.
+   */
+  autoPipelining?: boolean;
 }
 
 /** Backing off to 2 s, forever: Redis coming back must heal without a restart. */
@@ -43,14 +50,14 @@ export async function connectRedis(options: RedisOptions): Promise<RedisClient> 
           enableOfflineQueue: false,
           // Commands issued in the same turn of the event loop go out in one write: concurrent redirects'
           // cache reads share a round trip instead of queuing one behind another.
-          enableAutoPipelining: true,
+          enableAutoPipelining: options.autoPipelining ?? true,
           autoPipeliningIgnoredCommands,
           retryStrategy: retryForever,
         })
       : new Cluster(target.nodes, {
           lazyConnect: true,
           enableOfflineQueue: false,
-          enableAutoPipelining: true,
+          enableAutoPipelining: options.autoPipelining ?? true,
           autoPipeliningIgnoredCommands,
           clusterRetryStrategy: retryForever,
           // Reads go to masters only: a replica may lag behind a write this process just made.

@@ -1,7 +1,7 @@
 // Builds the KGS HTTP app from its parts; knows nothing of processes, ports or the environment.
 import { Type } from '@sinclair/typebox';
 import type { HttpTimeouts } from '../core/config.ts';
-import { AppError } from '../core/errors.ts';
+import { Draining, NotReady } from '../core/errors.ts';
 import { createHttpApp, type HttpApp } from '../core/http-app.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
@@ -37,19 +37,13 @@ export async function buildKgsApp(deps: KgsAppDeps): Promise<HttpApp> {
 
   app.get(
     '/ready',
-    { schema: { summary: 'Readiness: Redis answers', response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), 503: Type.Ref('Problem') } } },
+    { schema: { summary: 'Readiness: Redis answers, and the process is not stopping', response: { 200: Type.Object({ status: Type.Literal('ready'), checks: Type.Record(Type.String(), Type.String()) }), 503: Type.Ref('Problem') } } },
     async () => {
+      if (app.isDraining()) throw new Draining();
       try {
         await deps.checkReady();
       } catch {
-        throw new AppError({
-          status: 503,
-          code: 'not_ready',
-          title: 'Not ready',
-          detail: 'Redis is not reachable.',
-          headers: { 'retry-after': '1' },
-          extensions: { checks: { redis: 'down' } },
-        });
+        throw new NotReady('Redis is not reachable.', { redis: 'down' });
       }
       return { status: 'ready' as const, checks: { redis: 'up' } };
     },

@@ -17,7 +17,9 @@ async function main(): Promise<void> {
   const log = createLogger({ service: 'kgs', level: config.logLevel });
   const weakToken = weakTokenReason(config.token);
   if (weakToken !== null) log.warn(weakToken);
-  const redis = await connectRedis({ url: config.redis.url, log, name: 'curt-kgs' });
+  // Each command written at once: a /codes call while Redis hangs fails after the command timeout,
+  // not after waiting out another call's first (src/core/redis.ts, `autoPipelining`).
+  const redis = await connectRedis({ url: config.redis.url, log, name: 'curt-kgs', autoPipelining: false });
   const registry = createRegistry();
   const store = createRedisKeyStore(redis, config.redis.keyPrefix, { log, onUnreplicated: createUnreplicatedCounter(registry) });
   const pool = createKeyPool({
@@ -38,10 +40,10 @@ async function main(): Promise<void> {
 
   onShutdown(
     log,
-    async () => {
+    async (drain) => {
       // Requests in flight finish first (a code handed out must reach its caller, or it is lost to
       // the code space), then replenishment stops, then Redis goes.
-      await app.closeGracefully(config.shutdownDrainMs, Math.min(config.listen.timeouts.headersMs, (config.shutdownTimeoutMs - config.shutdownDrainMs) / 2));
+      await app.closeGracefully(config.shutdownDrainMs, Math.min(config.listen.timeouts.headersMs, (config.shutdownTimeoutMs - config.shutdownDrainMs) / 2), drain);
       await stopUpkeep();
       await metricsServer?.close();
       await redis.quit().catch(() => redis.disconnect());

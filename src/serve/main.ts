@@ -26,8 +26,8 @@ export async function serve(env: Env, print: (text: string) => void): Promise<vo
   );
   onShutdown(
     log,
-    async () => {
-      const lost = await served.stop(performance.now() + config.service.shutdownTimeoutMs);
+    async (drain) => {
+      const lost = await served.stop(performance.now() + config.service.shutdownTimeoutMs, drain);
       await release();
       // The one line a stop prints (info logs are off in this mode): every click counted was written.
       // Bot hits (curl, crawlers, link previews) are said apart: a redirect tried with curl is one.

@@ -1,6 +1,7 @@
 // `curt serve`: the URL service, its redirects and the KGS in one process, on the storage that
 // storage.ts picked. Every part is the services' own; only the wiring lives here.
 import type { ServeConfig } from '../core/config.ts';
+import type { DrainMode } from '../core/graceful-close.ts';
 import type { Logger } from '../core/logger.ts';
 import { createRegistry, type Registry } from '../core/metrics.ts';
 import { createKgsClient } from '../kgs-client/kgs-client.ts';
@@ -30,8 +31,12 @@ export interface Served {
   where: { database: string; cache: string; keyPool: string };
   /** Clicks (people) and bot hits written to the database since the start. */
   clicksWritten(): Promise<{ clicks: number; botHits: number }>;
-  /** As the URL service: resolves to the clicks that could not be written by `closeBy` (performance.now() time). */
-  stop(closeBy?: number): Promise<number>;
+  /**
+   * As the URL service: resolves to the clicks that could not be written by `closeBy` (performance.now()
+   * time). The drain ends once no connection is left unless `drain` says 'full' (`curt serve` passes
+   * its signal's, shutdown.ts): a stop from within the process has no load balancer in front of it.
+   */
+  stop(closeBy?: number, drain?: DrainMode): Promise<number>;
 }
 
 export async function startServe(config: ServeConfig, dataDir: string, log: Logger): Promise<Served> {
@@ -80,7 +85,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
   try {
     createdAdminKey = await createFirstAdminKey(config.service.adminApiKey, storage.apiKeys, apiKeys);
   } catch (err) {
-    await service.stop(performance.now());
+    await service.stop(performance.now(), 'until-idle');
     await closeParts();
     throw err;
   }
@@ -96,8 +101,8 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
       const total = async (name: string): Promise<number> => (await registry.getSingleMetric(name)?.get())?.values.reduce((sum, { value }) => sum + value, 0) ?? 0;
       return { clicks: await total(CLICKS_FLUSHED_METRIC), botHits: await total(BOT_HITS_FLUSHED_METRIC) };
     },
-    async stop(closeBy = performance.now() + config.service.shutdownTimeoutMs) {
-      const lost = await service.stop(closeBy);
+    async stop(closeBy = performance.now() + config.service.shutdownTimeoutMs, drain = 'until-idle') {
+      const lost = await service.stop(closeBy, drain);
       await closeParts();
       return lost;
     },

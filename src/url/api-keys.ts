@@ -26,7 +26,11 @@ export interface ApiKeyService {
    */
   authenticateNow(authorization: string | undefined): Principal | undefined;
   createKey(principal: Principal, options: { name: string | null; isAdmin: boolean }): Promise<{ record: ApiKeyRecord; key: string }>;
-  /** Makes sure a key with this value exists as an admin key (ADMIN_API_KEY bootstrap). */
+  /**
+   * Stores this value as an admin key unless a key with it is stored already (ADMIN_API_KEY bootstrap),
+   * and returns the stored record: one stored before is returned as it is, revoked or not an admin
+   * key included, and a revoked one stays refused.
+   */
   ensureAdminKey(key: string, name: string): Promise<ApiKeyRecord>;
   /** Every key for an admin key (revoked ones too); a key that is not an admin key sees only itself. */
   listKeys(principal: Principal): Promise<ApiKeyRecord[]>;

@@ -1,7 +1,7 @@
 // Builds the URL service HTTP app from its parts; knows nothing of processes or the environment.
 import { Type } from '@sinclair/typebox';
 import type { HttpTimeouts, TrustProxy } from '../core/config.ts';
-import { AppError } from '../core/errors.ts';
+import { Draining, NotReady } from '../core/errors.ts';
 import { createHttpApp, type HttpApp } from '../core/http-app.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
@@ -96,11 +96,12 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
       schema: {
         summary: 'Readiness, with each dependency',
         description:
-          'PostgreSQL, Redis and the KGS are each reported ("in_process" for a part `curt serve` runs inside itself), and the read replica as `postgres_replica` when DATABASE_READ_URL is set. The service stays ready while it can still serve: cached links redirect without PostgreSQL, everything works without Redis, and redirect lookups read the primary while the replica is down, so only PostgreSQL and Redis both down answers 503.',
+          'PostgreSQL, Redis and the KGS are each reported ("in_process" for a part `curt serve` runs inside itself), and the read replica as `postgres_replica` when DATABASE_READ_URL is set. The service stays ready while it can still serve: cached links redirect without PostgreSQL, everything works without Redis, and redirect lookups read the primary while the replica is down, so only PostgreSQL and Redis both down answers 503, and a process that drains before it stops (after SIGTERM).',
         response: { 200: Type.Object({ status: Type.String(), checks: Type.Record(Type.String(), Type.String()) }), 503: Type.Ref('Problem') },
       },
     },
     async () => {
+      if (app.isDraining()) throw new Draining();
       const replicaCheck = deps.checks.postgresReplica;
       const [postgres, redis, kgs, replica] = await Promise.all([
         probe(deps.checks.postgres),
@@ -110,7 +111,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
       ]);
       const checks = { postgres, redis, kgs, ...(replica === undefined ? {} : { postgres_replica: replica }) };
       if (postgres === 'down' && redis !== 'up') {
-        throw new AppError({ status: 503, code: 'not_ready', title: 'Not ready', detail: 'Neither PostgreSQL nor Redis is reachable.', headers: { 'retry-after': '1' }, extensions: { checks } });
+        throw new NotReady('Neither PostgreSQL nor Redis is reachable.', checks);
       }
       return { status: postgres === 'up' && redis !== 'down' && kgs === 'up' && replica !== 'down' ? 'ready' : 'degraded', checks };
     },

@@ -1,13 +1,16 @@
 // The URL service process: reads configuration, wires PostgreSQL, Redis, the KGS client, the click
 // pipeline and the HTTP app, and shuts down without losing clicks or codes.
-import { ConfigError, loadUrlServiceConfig } from '../core/config.ts';
+import { ConfigError, loadUrlServiceConfig, type UrlServiceConfig } from '../core/config.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { pendingMigrations } from '../core/migrate.ts';
+import { configurationRefusal } from '../core/postgres.ts';
 import type { SqlRunner } from '../core/sql.ts';
 import { connectRedis } from '../core/redis.ts';
 import { onShutdown } from '../core/shutdown.ts';
 import { createKgsClient } from '../kgs-client/kgs-client.ts';
+import { checkCountryDatabase, GeoIpDatabaseError } from '../analytics/country.ts';
+import type { ApiKeyStore } from '../storage/link-store.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createUrlMetrics } from './metrics.ts';
 import { openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
@@ -16,18 +19,24 @@ import { startUrlService } from './url-service.ts';
 
 async function main(): Promise<void> {
   const config = loadUrlServiceConfig(process.env);
+  // Before anything connects, like the problems loadUrlServiceConfig found.
+  await checkGeoipDb(config.analytics.geoipDb);
   const log = createLogger({ service: 'url-service', level: config.logLevel });
+  if (config.publicBaseUrlDefaulted) {
+    log.warn({ publicBaseUrl: config.publicBaseUrl }, `PUBLIC_BASE_URL is unset: short URLs start with ${config.publicBaseUrl}, which opens only on this machine; set it to the address people use (e.g. https://sho.rt)`);
+  }
   const registry = createRegistry();
   const metrics = createUrlMetrics(registry);
   const postgres = openPostgresLinkStorage({ url: config.databaseUrl, readUrl: config.databaseReadUrl, log, registry, applicationName: 'curt-url-service' });
   // Independent: neither waits on the other's round trips.
-  const [redis] = await Promise.all([
+  const [redis, postgresReachable] = await Promise.all([
     connectRedis({ url: config.redis.url, log, name: 'curt-url-service', commandTimeoutMs: 1000 }),
     checkSchema(postgres.background, log),
   ]);
   const cached = openRedisLinkCacheStack({ redis, prefix: config.redis.keyPrefix, log, registry, metrics, cache: config.cache });
   const apiKeys = createApiKeyService(postgres.apiKeys, { revocations: cached.apiKeyRevocations });
   if (config.adminApiKey !== null) await bootstrapAdminKey(apiKeys, config.adminApiKey, log);
+  else if (!config.allowAnonymous && postgresReachable) await warnIfNoKeyWorks(postgres.apiKeys, log);
 
   const codes = createKgsClient({ urls: config.kgs.urls, token: config.kgs.token, log, batchSize: config.kgs.batchSize, timeoutMs: config.kgs.timeoutMs, registry });
   const service = await startUrlService(
@@ -57,8 +66,8 @@ async function main(): Promise<void> {
 
   onShutdown(
     log,
-    async () => {
-      const lost = await service.stop(performance.now() + config.shutdownTimeoutMs);
+    async (drain) => {
+      const lost = await service.stop(performance.now() + config.shutdownTimeoutMs, drain);
       await cached.close();
       redis.disconnect();
       await postgres.close();
@@ -76,7 +85,16 @@ async function main(): Promise<void> {
 async function bootstrapAdminKey(apiKeys: ReturnType<typeof createApiKeyService>, key: string, log: Logger): Promise<void> {
   const attempt = (): Promise<void> =>
     apiKeys.ensureAdminKey(key, 'bootstrap (ADMIN_API_KEY)').then(
-      () => log.info('admin API key from ADMIN_API_KEY is in place'),
+      (record) => {
+        // A key once revoked stays refused, whatever the variable says: revoking it was the decision.
+        if (record.revokedAt !== null) {
+          log.warn({ keyId: record.id, revokedAt: record.revokedAt }, `ADMIN_API_KEY is API key ${record.id}, revoked at ${record.revokedAt.toISOString()}: it stays refused. Create another admin key (\`curt keys create --admin\` with an admin key) and unset ADMIN_API_KEY, or set it to a new value`);
+        } else if (!record.isAdmin) {
+          log.warn({ keyId: record.id }, `ADMIN_API_KEY is API key ${record.id}, which is not an admin key: it stays one. Set ADMIN_API_KEY to a new value for an admin key`);
+        } else {
+          log.info({ keyId: record.id }, 'admin API key from ADMIN_API_KEY is in place');
+        }
+      },
       (err: Error) => {
         log.warn({ err: err.message }, 'could not store ADMIN_API_KEY yet; retrying in 5 s');
         setTimeout(() => void attempt(), 5000).unref();
@@ -85,20 +103,60 @@ async function bootstrapAdminKey(apiKeys: ReturnType<typeof createApiKeyService>
   await attempt();
 }
 
-/** A schema behind the code is a deployment mistake: say so and stop. PostgreSQL down is not: start degraded. */
-async function checkSchema(db: SqlRunner, log: Logger): Promise<void> {
+/**
+ * A schema behind the code is a deployment mistake: say so and stop. PostgreSQL down is not: start
+ * degraded. Resolves to whether PostgreSQL answered.
+ */
+async function checkSchema(db: SqlRunner, log: Logger): Promise<boolean> {
   let pending: string[];
   try {
     pending = await pendingMigrations(db);
   } catch (err) {
+    // A DATABASE_URL the server refuses (no such database or role, a wrong password, no CONNECT) is a
+    // deployment mistake, like a schema behind the code; a server down or starting up is not.
+    const refusal = configurationRefusal(err);
+    if (refusal !== null) throw new ConfigError([`DATABASE_URL: ${refusal}`]);
     log.error({ dependency: 'postgres', err: (err as Error).message }, 'postgres not reachable at start-up; starting degraded');
+    return false;
+  }
+  // `curt migrate` works wherever this process does; `npm run migrate` needs tsx, which an image lacks.
+  if (pending.length > 0) throw new ConfigError([`The database schema is not up to date (${pending.join(', ')} pending): run \`curt migrate\` (or \`node bin/curt.mjs migrate\`) with this DATABASE_URL first.`]);
+  return true;
+}
+
+/**
+ * Without ADMIN_API_KEY and anonymous links, only a key can create links, and only an admin key can
+ * create a key: with none that works, the service starts but nobody can ever use it.
+ */
+async function warnIfNoKeyWorks(keys: ApiKeyStore, log: Logger): Promise<void> {
+  try {
+    // Without an admin key nobody can add keys, so the list is what was there before: short.
+    if ((await keys.hasAdminKey()) || (await keys.list()).some((key) => key.revokedAt === null)) return;
+  } catch (err) {
+    log.warn({ dependency: 'postgres', err: (err as Error).message }, 'could not count API keys at start-up');
     return;
   }
-  if (pending.length > 0) throw new ConfigError([`The database schema is not up to date (${pending.join(', ')} pending): run \`npm run migrate\` first.`]);
+  log.warn(
+    'no API key exists (or every one is revoked), ADMIN_API_KEY is unset and ALLOW_ANONYMOUS is off: POST /urls answers 401 to everyone. ' +
+      'For a first key, restart with ADMIN_API_KEY set to a long random string (e.g. `openssl rand -hex 24`): it becomes an admin key, and `curt keys create` makes more with it',
+  );
+}
+
+/** GEOIP_DB that config.ts found readable, but that is no MaxMind DB: said like any other configuration problem. */
+async function checkGeoipDb(geoipDb: UrlServiceConfig['analytics']['geoipDb']): Promise<void> {
+  if (geoipDb === null || !('path' in geoipDb)) return;
+  try {
+    await checkCountryDatabase(geoipDb.path);
+  } catch (err) {
+    if (!(err instanceof GeoIpDatabaseError)) throw err;
+    throw new ConfigError([`Invalid configuration: GEOIP_DB ${err.reason} (got ${JSON.stringify(geoipDb.path)})`]);
+  }
 }
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
+  // A GeoIP file damaged past its metadata is found only when it is loaded: still one line.
+  else if (err instanceof GeoIpDatabaseError) process.stderr.write(`url-service failed to start: ${err.message}\n`);
   else process.stderr.write(`url-service failed to start: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

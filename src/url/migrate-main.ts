@@ -1,5 +1,6 @@
-// `npm run migrate`: applies the schema migrations to DATABASE_URL (the Kubernetes migration Job runs
-// this). Safe to run twice, and from two processes at once.
+// `curt migrate` (`npm run migrate` in a checkout): applies the schema migrations to DATABASE_URL. On
+// Kubernetes every URL service pod runs it as its init container (deploy/helm/curt/templates/
+// url-service-deployment.yaml). Safe to run twice, and from two processes at once.
 import { ConfigError, loadMigrateConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { migrateDatabase } from '../core/migrate.ts';

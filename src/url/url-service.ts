@@ -2,6 +2,7 @@
 // and the HTTP app. The URL service process and `curt serve` both start it; they differ only in the
 // parts they pass (PostgreSQL or PGlite, Redis or in-process, a remote KGS or the key pool in-process).
 import type { UrlServiceConfig } from '../core/config.ts';
+import type { DrainMode } from '../core/graceful-close.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { startMetricsServer, type MetricsServer } from '../core/metrics-server.ts';
@@ -52,9 +53,10 @@ export interface RunningUrlService {
    * Stops taking requests and finishes those in flight, then writes their clicks and hands unused
    * codes back (at the same time: they need different dependencies). Clicks are retried until
    * `closeBy` (a performance.now() time) less what closing the connections afterwards needs; the
-   * caller closes them. Resolves to the clicks that could not be written.
+   * caller closes them. Resolves to the clicks that could not be written. `drain`: how the HTTP drain
+   * ends (graceful-close.ts; shutdown.ts picks it by signal).
    */
-  stop(closeBy: number): Promise<number>;
+  stop(closeBy: number, drain: DrainMode): Promise<number>;
 }
 
 /** Of the shutdown deadline, what is kept for closing connections after the last click flush attempt. */
@@ -155,9 +157,9 @@ export async function startUrlService(
   return {
     address,
     metricsAddress: metricsServer?.address ?? null,
-    async stop(closeBy) {
+    async stop(closeBy, drain) {
       const left = (): number => Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS);
-      await app.closeGracefully(Math.min(config.shutdownDrainMs, left()), Math.min(config.listen.timeouts.headersMs, left() / 2));
+      await app.closeGracefully(Math.min(config.shutdownDrainMs, left()), Math.min(config.listen.timeouts.headersMs, left() / 2), drain);
       stopSweep();
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));

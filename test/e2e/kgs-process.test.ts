@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ROOT, freePort, startKgs, startService, type ServiceProcess } from '../support/processes.ts';
+import { ROOT, freePort, runToExit, startKgs, startService, type Exit, type ServiceProcess } from '../support/processes.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
 
 const ENTRY = 'src/kgs/main.ts';
@@ -21,24 +21,8 @@ function minimalEnv(extra: Record<string, string>): Record<string, string> {
   return { ...env, METRICS_PORT: '0', ...extra };
 }
 
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the KGS to completion (it must stop by itself) and collects what it printed. */
-async function runToExit(env: Record<string, string>, timeoutMs = 15_000): Promise<Exit> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY], { cwd: ROOT, env: minimalEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'exit')) as [number | null];
-  clearTimeout(timer);
-  return { code, stdout, stderr };
-}
+const runKgsToExit = (env: Record<string, string>, timeoutMs?: number): Promise<Exit> => runToExit(ENTRY, minimalEnv(env), timeoutMs);
 
 /** Waits until no process of the group `pgid` is left (signal 0 probes without sending anything). */
 async function untilGroupGone(pgid: number, timeoutMs: number): Promise<void> {
@@ -73,7 +57,7 @@ describe('KGS process: configuration errors', () => {
   for (const { name, env, variables } of cases) {
     test(`${name}: exits 1 with one stderr line naming each bad variable`, async () => {
       // Pointed at a port nothing listens on: a config error must stop the process before any I/O.
-      const { code, stdout, stderr } = await runToExit({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, ...env });
+      const { code, stdout, stderr } = await runKgsToExit({ REDIS_URL: `redis://127.0.0.1:${await freePort()}`, ...env });
       assert.equal(code, 1);
       const problems = lines(stderr);
       assert.equal(problems.length, variables.length, `stderr:\n${stderr}`);
@@ -87,7 +71,7 @@ describe('KGS process: configuration errors', () => {
   }
 
   test('a bad REDIS_URL is reported without echoing the URL (it may hold a password)', async () => {
-    const { code, stderr } = await runToExit({ KGS_TOKEN: 't', REDIS_URL: 'http://user:s3cret@example.com' });
+    const { code, stderr } = await runKgsToExit({ KGS_TOKEN: 't', REDIS_URL: 'http://user:s3cret@example.com' });
     assert.equal(code, 1);
     assert.deepEqual(lines(stderr).length, 1, stderr);
     assert.match(stderr, /REDIS_URL/);

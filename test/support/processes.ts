@@ -93,9 +93,16 @@ async function startServiceOnce(entry: string, env: Record<string, string>, opti
   const port = env.PORT === undefined ? await freePort() : Number(env.PORT);
   // Never the default metrics port: tests and other checkouts run side by side.
   const metricsPort = env.METRICS_PORT === undefined ? await freePort() : Number(env.METRICS_PORT);
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', entry, ...(options.args ?? [])], {
+  // bin/curt.mjs registers tsx itself when it runs the sources: with `--import tsx` too, every module
+  // was compiled twice (two loader chains), into other code than the test processes' for the same
+  // file, and the coverage merge (which child processes feed too: Node hands NODE_V8_COVERAGE on)
+  // mixed the two up, taking whole files for unrun.
+  const loader = entry.endsWith('.mjs') ? [] : ['--import', 'tsx'];
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), ...loader, entry, ...(options.args ?? [])], {
     cwd: ROOT,
-    env: { ...baseEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
+    // A short drain unless the test sets one: SIGTERM drains for the whole SHUTDOWN_DRAIN_MS (5 s by
+    // default), and most tests that send it are not about the drain.
+    env: { ...baseEnv(), LOG_LEVEL: 'warn', HOST: '127.0.0.1', SHUTDOWN_DRAIN_MS: '200', ...env, PORT: String(port), METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -138,6 +145,29 @@ export async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'S
   child.kill(signal);
   const [code] = (await exited) as [number | null];
   return code;
+}
+
+/** How a process that stops by itself ended, and what it printed. */
+export interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `entry` (from the sources, through tsx) with exactly `env` until it exits by itself: it must,
+ * within `timeoutMs`, or it is killed and its code is null.
+ */
+export async function runToExit(entry: string, env: Record<string, string>, timeoutMs = 15_000): Promise<Exit> {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, stdout, stderr };
 }
 
 export function startKgs(env: Record<string, string>): Promise<ServiceProcess> {

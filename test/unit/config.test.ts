@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, loadKgsConfig, loadUrlServiceConfig } from '../../src/core/config.ts';
 
 test('KGS configuration has the documented defaults', () => {
@@ -93,4 +96,69 @@ test('DATABASE_READ_URL: none by default (every read on the primary), a PostgreS
   assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't' }).databaseReadUrl, null);
   assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', DATABASE_READ_URL: ' ' }).databaseReadUrl, null, 'empty counts as unset');
   assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', DATABASE_READ_URL: 'postgresql://u:p@replica:5432/curt' }).databaseReadUrl, 'postgresql://u:p@replica:5432/curt');
+});
+
+/** The one BLOCKED_DOMAINS line of the problems, or undefined when the value is taken. */
+function blockedDomainsProblem(value: string): string | undefined {
+  try {
+    loadUrlServiceConfig({ KGS_TOKEN: 't', BLOCKED_DOMAINS: value });
+    return undefined;
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    const lines = err.problems.filter((p) => p.startsWith('Invalid configuration: BLOCKED_DOMAINS '));
+    assert.equal(lines.length, 1, `one line for the variable: ${err.message}`);
+    return lines[0];
+  }
+}
+
+test('BLOCKED_DOMAINS refuses a URL or a wildcard, in one line naming each entry and what to write instead', () => {
+  // Read as hosts, these once became the domains "https" and "http" and the name "*.bad.example": nothing blocked.
+  const line = blockedDomainsProblem('https://evil.example,*.bad.example') ?? '';
+  assert.match(line, /"https:\/\/evil\.example" is a URL: write evil\.example[;,]/);
+  assert.match(line, /"\*\.bad\.example" is a wildcard: write bad\.example: its subdomains are blocked with it$/);
+  assert.match(blockedDomainsProblem('http://a.com/x') ?? '', /"http:\/\/a\.com\/x" is a URL: write a\.com$/);
+  assert.match(blockedDomainsProblem('evil.example/phish') ?? '', /"evil\.example\/phish" has a path: write evil\.example$/);
+  assert.match(blockedDomainsProblem('evil.example:443') ?? '', /"evil\.example:443" has a port: write evil\.example$/);
+  assert.match(blockedDomainsProblem('user@evil.example') ?? '', /"user@evil\.example" has a user name: write evil\.example$/);
+  for (const notADomain of ['a b', '-evil.example', 'evil..example', 'evil.example%2f', '1.2.3', 'evil$.example']) {
+    assert.match(blockedDomainsProblem(`fine.example, ${notADomain}`) ?? '', /is not a domain name$/, notADomain);
+  }
+});
+
+test('BLOCKED_DOMAINS takes bare names in the form target hosts are compared in: lower case, IDNA, no trailing dot', () => {
+  const config = loadUrlServiceConfig({ KGS_TOKEN: 't', BLOCKED_DOMAINS: 'Evil.Example., bücher.example, a_b.example, 203.0.113.9, [2001:DB8:0::1], com' });
+  assert.deepEqual(config.blockedDomains, ['evil.example', 'xn--bcher-kva.example', 'a_b.example', '203.0.113.9', '2001:db8::1', 'com']);
+  assert.deepEqual(loadUrlServiceConfig({ KGS_TOKEN: 't', BLOCKED_DOMAINS: ' , ' }).blockedDomains, []);
+});
+
+test('GEOIP_DB that cannot be read is a configuration problem, reported with the others', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'curt-geoip-config-'));
+  try {
+    let error: unknown;
+    try {
+      loadUrlServiceConfig({ KGS_TOKEN: 't', GEOIP_DB: '/nonexistent.mmdb', REDIRECT_STATUS: '303' });
+    } catch (err) {
+      error = err;
+    }
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(error.problems, [
+      'Invalid configuration: REDIRECT_STATUS must be one of 301, 302, 307, 308 (got "303")',
+      'Invalid configuration: GEOIP_DB must be a readable MaxMind DB (.mmdb) file, or off: no such file (got "/nonexistent.mmdb")',
+    ]);
+    assert.throws(() => loadUrlServiceConfig({ KGS_TOKEN: 't', GEOIP_DB: dir }), /GEOIP_DB must be a readable MaxMind DB \(\.mmdb\) file, or off: it is not a file/);
+    // Whether a readable file is a MaxMind DB is for src/analytics/country.ts, which reads it.
+    const file = join(dir, 'own.mmdb');
+    writeFileSync(file, 'x');
+    assert.deepEqual(loadUrlServiceConfig({ KGS_TOKEN: 't', GEOIP_DB: file }).analytics.geoipDb, { path: file });
+    assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', GEOIP_DB: 'OFF' }).analytics.geoipDb, null);
+    assert.deepEqual(loadUrlServiceConfig({ KGS_TOKEN: 't' }).analytics.geoipDb, { bundled: true });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the configuration says whether PUBLIC_BASE_URL was left to its localhost default', () => {
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't' }).publicBaseUrlDefaulted, true);
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', PUBLIC_BASE_URL: ' ' }).publicBaseUrlDefaulted, true, 'empty counts as unset');
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', PUBLIC_BASE_URL: 'https://sho.rt' }).publicBaseUrlDefaulted, false);
 });

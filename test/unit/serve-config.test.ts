@@ -70,3 +70,12 @@ test('serve takes DATABASE_READ_URL with DATABASE_URL, and refuses it without (P
     (err: ConfigError) => err.problems.some((p) => p.startsWith('Invalid configuration: DATABASE_READ_URL needs DATABASE_URL')),
   );
 });
+
+test('serve checks BLOCKED_DOMAINS and GEOIP_DB as the URL service does: one line each', () => {
+  assert.throws(
+    () => loadServeConfig({ BLOCKED_DOMAINS: 'https://evil.example', GEOIP_DB: '/nonexistent.mmdb' }),
+    (err: ConfigError) =>
+      err.problems.filter((p) => p.startsWith('Invalid configuration: BLOCKED_DOMAINS ') && p.endsWith('"https://evil.example" is a URL: write evil.example')).length === 1 &&
+      err.problems.filter((p) => p.startsWith('Invalid configuration: GEOIP_DB must be a readable MaxMind DB (.mmdb) file, or off: no such file')).length === 1,
+  );
+});

@@ -181,8 +181,8 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
         try {
           // Every copy, each on its own master: all must have moved on before reads resume.
           next = await Promise.all(keys.map((key) => redis.incr(key)));
-        } catch {
-          breaker?.recordFailure();
+        } catch (err) {
+          breaker?.recordFailure(err);
           // Unref'd: a retry in the background never keeps a stopping process alive.
           await sleep(BUMP_RETRY_MS, undefined, { ref: false });
           continue;
@@ -210,7 +210,7 @@ export function createRedisCacheEpoch(options: CacheEpochOptions): CacheEpoch {
         breaker?.recordSuccess();
         raw.forEach((value, shard) => observe(Number(value ?? 0), startedAt, shard));
       } catch (err) {
-        breaker?.recordFailure();
+        breaker?.recordFailure(err);
         failed('the cache epoch could not be read', err);
       } finally {
         refreshing = null;
