@@ -319,7 +319,9 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     // The client gets a generic detail; the log gets the error with its whole `cause` chain (the
     // serializer prints every cause's message and stack).
     if (problem.code === 'internal_error') request.log.error({ err: error }, 'internal error');
-    else if (problem.status >= 500) request.log.warn({ code: problem.code, err: error }, 'dependency problem');
+    // `/ready`'s 503 (a dependency down, a drain) says all in its `checks`: its stack would be noise
+    // in every probe's log; the request's own line still records it.
+    else if (problem.status >= 500 && problem.code !== 'not_ready') request.log.warn({ code: problem.code, err: error }, 'dependency problem');
     return sendProblem(reply, problem);
   });
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
