@@ -26,6 +26,23 @@ describe('redirect fast path', () => {
     return res.json<{ short_code: string }>().short_code;
   }
 
+  /** Counts the route's calls while `body` runs, and which of them came with the fast path's lookup; with what `body` gave. */
+  async function watchRoute<T>(body: () => Promise<T>): Promise<{ calls: number; withLookup: number; result: T }> {
+    const routed = svc.links.resolveRedirect.bind(svc.links);
+    const seen = { calls: 0, withLookup: 0 };
+    svc.links.resolveRedirect = (...args) => {
+      seen.calls += 1;
+      if (args[4] !== undefined) seen.withLookup += 1;
+      return routed(...args);
+    };
+    try {
+      const result = await body();
+      return { ...seen, result };
+    } finally {
+      svc.links.resolveRedirect = routed;
+    }
+  }
+
   before(async () => {
     // An in-process cache, as `curt serve` has: the one the fast path reads (the services' tiered cache
     // peeks its near tier the same way; see the tiered cache's unit tests).
@@ -40,14 +57,8 @@ describe('redirect fast path', () => {
     const viaRoute = await svc.app.inject({ url: `/${code}` });
     const hitsBefore = await nearHits();
     // The route's way in: the fast path must not take it.
-    const routed = svc.links.resolveRedirect.bind(svc.links);
-    let routeCalls = 0;
-    svc.links.resolveRedirect = (...args) => {
-      routeCalls += 1;
-      return routed(...args);
-    };
-    const res = await get(`/${code}`, { headers: { 'x-request-id': 'trace-123' } }).finally(() => (svc.links.resolveRedirect = routed));
-    assert.equal(routeCalls, 0, 'answered before the route');
+    const { calls, result: res } = await watchRoute(() => get(`/${code}`, { headers: { 'x-request-id': 'trace-123' } }));
+    assert.equal(calls, 0, 'answered before the route');
     assert.equal(await nearHits(), hitsBefore + 1, 'and counted as a cache hit');
     assert.equal(res.status, 302);
     for (const header of ['location', 'cache-control', 'content-length']) assert.equal(res.headers.get(header), viaRoute.headers[header] === undefined ? null : String(viaRoute.headers[header]), header);
@@ -88,20 +99,12 @@ describe('redirect fast path', () => {
   test("a link that forwards its query is answered from memory with the request's query merged into its target's", async () => {
     const code = await create({ url: 'https://example.com/page?ref=1#top', forward_query: true });
     await svc.app.inject({ url: `/${code}` });
-    const routed = svc.links.resolveRedirect.bind(svc.links);
-    let routeCalls = 0;
-    svc.links.resolveRedirect = (...args) => {
-      routeCalls += 1;
-      return routed(...args);
-    };
-    try {
+    const route = await watchRoute(async () => {
       assert.equal((await get(`/${code}?utm_source=x&ref=2`)).headers.get('location'), 'https://example.com/page?utm_source=x&ref=2#top');
       assert.equal((await get(`/${code}/?utm_source=y`, { method: 'HEAD' })).headers.get('location'), 'https://example.com/page?ref=1&utm_source=y#top');
       assert.equal((await get(`/${code}`)).headers.get('location'), 'https://example.com/page?ref=1#top');
-    } finally {
-      svc.links.resolveRedirect = routed;
-    }
-    assert.equal(routeCalls, 0, 'every one answered before the route');
+    });
+    assert.equal(route.calls, 0, 'every one answered before the route');
   });
 
   test('a stray % of the forwarded query is forwarded as %25, by the fast path and the route alike; valid escapes are kept', async () => {
@@ -112,20 +115,14 @@ describe('redirect fast path', () => {
     const query = '?x=%&y=%zz&z=%41%2f';
     const viaRoute = await svc.app.inject({ url: `/${held}${query}` });
     assert.equal(viaRoute.headers.location, expected, 'the route (inject never reaches the fast path)');
-    const routed = svc.links.resolveRedirect.bind(svc.links);
-    let routeCalls = 0;
-    svc.links.resolveRedirect = (...args) => {
-      routeCalls += 1;
-      return routed(...args);
-    };
-    try {
+    const fromMemory = await watchRoute(async () => {
       assert.equal((await get(`/${held}${query}`)).headers.get('location'), expected, 'the fast path, from memory');
-      assert.equal(routeCalls, 0, 'answered before the route');
+    });
+    assert.equal(fromMemory.calls, 0, 'answered before the route');
+    const overSocket = await watchRoute(async () => {
       assert.equal((await get(`/${limited}/${query}`)).headers.get('location'), expected, 'the route, over the socket');
-      assert.equal(routeCalls, 1);
-    } finally {
-      svc.links.resolveRedirect = routed;
-    }
+    });
+    assert.equal(overSocket.calls, 1);
   });
 
   test('a link disabled, expired, one-time or with a visit limit is never answered from memory: the route decides', async () => {
@@ -157,22 +154,6 @@ describe('redirect fast path', () => {
     assert.deepEqual(statuses, [302, 302, 302, 410, 410], 'each visit is decided in PostgreSQL');
   });
 
-  /** Counts the route's calls while `body` runs, and which of them came with the fast path's lookup. */
-  async function watchRoute(body: () => Promise<void>): Promise<{ calls: number; withLookup: number }> {
-    const routed = svc.links.resolveRedirect.bind(svc.links);
-    const seen = { calls: 0, withLookup: 0 };
-    svc.links.resolveRedirect = (...args) => {
-      seen.calls += 1;
-      if (args[4] !== undefined) seen.withLookup += 1;
-      return routed(...args);
-    };
-    try {
-      await body();
-    } finally {
-      svc.links.resolveRedirect = routed;
-    }
-    return seen;
-  }
   const lookups = async (): Promise<Record<string, number>> => ({
     hit: await metric('cache_lookups_total{result="hit"}'),
     miss: await metric('cache_lookups_total{result="miss"}'),
@@ -190,15 +171,12 @@ describe('redirect fast path', () => {
     const before = await lookups();
     const redirected = await metric('redirects_total{outcome="redirected"}');
     const routeCount = await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}');
-    let res: Response | undefined;
-    const route = await watchRoute(async () => {
-      res = await get(`/${code}`, { headers: { 'x-request-id': 'cold-trace' } });
-    });
-    assert.equal(route.calls, 0, 'answered before the route');
-    assert.equal(res?.status, 302);
-    for (const header of ['location', 'cache-control', 'content-length']) assert.equal(res?.headers.get(header), String(viaRoute.headers[header]), header);
-    assert.equal(res?.headers.get('x-request-id'), 'cold-trace');
-    assert.equal(await res?.text(), '');
+    const { calls, result: res } = await watchRoute(() => get(`/${code}`, { headers: { 'x-request-id': 'cold-trace' } }));
+    assert.equal(calls, 0, 'answered before the route');
+    assert.equal(res.status, 302);
+    for (const header of ['location', 'cache-control', 'content-length']) assert.equal(res.headers.get(header), String(viaRoute.headers[header]), header);
+    assert.equal(res.headers.get('x-request-id'), 'cold-trace');
+    assert.equal(await res.text(), '');
     assert.deepEqual(added(await lookups(), before), { hit: 0, miss: 1, negative_hit: 0 }, 'one lookup, a miss (then PostgreSQL)');
     assert.equal(await metric('redirects_total{outcome="redirected"}'), redirected + 1);
     assert.equal(await metric('http_request_duration_seconds_count{method="GET",route="/:short_code",status_code="302"}'), routeCount + 1);
@@ -225,12 +203,9 @@ describe('redirect fast path', () => {
     ] as const) {
       await cache.delete(path.slice(1));
       const before = await lookups();
-      let res: Response | undefined;
-      const route = await watchRoute(async () => {
-        res = await get(path, init);
-      });
-      assert.equal(res?.status, status, path);
-      if (status !== 302) assert.equal(res?.headers.get('content-type'), 'application/problem+json; charset=utf-8', path);
+      const { result: res, ...route } = await watchRoute(() => get(path, init));
+      assert.equal(res.status, status, path);
+      if (status !== 302) assert.equal(res.headers.get('content-type'), 'application/problem+json; charset=utf-8', path);
       assert.deepEqual(route, { calls: 1, withLookup: 1 }, `${path}: the route answered, going on from the fast path's lookup`);
       const counted = added(await lookups(), before);
       assert.equal(Object.values(counted).reduce((sum, n) => sum + n, 0), 1, `${path}: one lookup counted, not two (${JSON.stringify(counted)})`);
@@ -247,9 +222,8 @@ describe('redirect fast path', () => {
     };
     let res: Response | undefined;
     try {
-      const route = await watchRoute(async () => {
-        res = await get(`/${code}`);
-      });
+      const { result, ...route } = await watchRoute(() => get(`/${code}`));
+      res = result;
       assert.deepEqual(route, { calls: 1, withLookup: 1 });
     } finally {
       svc.links.redirectNowTo = answerNow;
