@@ -59,8 +59,17 @@ class RefusalMarkingClient extends pg.Client {
   }
 }
 
+// What node-postgres throws while connecting when our own code is wrong: never a refused connection.
+const PROGRAMMING_ERRORS = [TypeError, RangeError, ReferenceError, SyntaxError];
+
+/**
+ * Whatever kept the connection from opening is a refused connection: the server's refusal (a
+ * DatabaseError), a socket that failed, or the client's own (the server asks for a password that
+ * DATABASE_URL does not give, TLS the server does not offer, a certificate it cannot verify). Those
+ * last come as plain errors with no SQLSTATE, and were 500s.
+ */
 function markIfRefused(err: unknown): void {
-  if (err instanceof pg.DatabaseError) markConnectionRefused(err);
+  if (err instanceof Error && !PROGRAMMING_ERRORS.some((type) => err instanceof type)) markConnectionRefused(err);
 }
 
 export function createPgPool(options: PostgresOptions): Pool {
@@ -106,18 +115,36 @@ function poolWait(err: unknown): never {
 const MISCONFIGURED = new Set(['3D000', '28000', '28P01', '42501']);
 
 /**
- * When PostgreSQL refused a connection because of what DATABASE_URL says (no such database, role or
- * password refused, no CONNECT privilege): the server's reason as one line, for a process to stop
- * on at start-up. Null for anything else, a server that is down or refusing for a while included.
+ * When a connection could not be opened because of what DATABASE_URL says (no such database, role or
+ * password refused, no CONNECT privilege; no password where the server asks for one, TLS the server
+ * does not offer, a certificate not trusted): the reason as one line, for a process to stop on at
+ * start-up. Null for anything else, a server that is down or refusing for a while included.
  * Follows `cause` (the breaker wraps what it counts in DependencyDown).
  */
 export function configurationRefusal(err: unknown): string | null {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; e = e.cause, depth++) {
     if (!isConnectionRefused(e)) continue;
-    const { code, detail } = e as pg.DatabaseError;
+    if (!(e instanceof pg.DatabaseError)) return clientRefusal(e);
+    const { code, detail } = e;
     if (code === undefined || !MISCONFIGURED.has(code)) return null;
     return detail === undefined ? e.message : `${e.message}: ${detail}`;
   }
+  return null;
+}
+
+// node-postgres's own messages when the server wants a password (SCRAM) and the URL has none.
+const NO_PASSWORD = /^SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a (non-empty )?string$/;
+// TLS that cannot work as configured: a certificate not verified (OpenSSL's verify codes, Node's
+// name check) or a handshake that fails on the protocol. A handshake that timed out is not here.
+const TLS_MISCONFIGURED = /CERT|SELF_SIGNED|HOSTNAME_MISMATCH|^ERR_SSL_/;
+
+/** The client's side of configurationRefusal: what in DATABASE_URL (or PGSSLMODE) does not fit the server. */
+function clientRefusal(err: Error): string | null {
+  if (NO_PASSWORD.test(err.message)) return `the server asks for a password and none is given (${err.message})`;
+  if (err.message.startsWith('SASL: ')) return err.message;
+  if (err.message === 'The server does not support SSL connections') return `${err.message}, and sslmode asks for TLS`;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && TLS_MISCONFIGURED.test(code)) return `TLS: ${err.message} (${code}); sslrootcert names the CA to trust`;
   return null;
 }
 

@@ -6,6 +6,7 @@ import type { ServeConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Registry } from '../core/metrics.ts';
 import { migrate, migrateDatabase } from '../core/migrate.ts';
+import { configurationRefusal } from '../core/postgres.ts';
 import { makePrivate } from './data-dir.ts';
 import { connectRedis } from '../core/redis.ts';
 import type { KeyStore } from '../storage/key-store.ts';
@@ -172,7 +173,7 @@ async function openPostgres(url: string, readUrl: string | null, deps: { log: Lo
   try {
     await migrateDatabase({ url, log: deps.log, applicationName: 'curt-serve-migrate' });
   } catch (err) {
-    throw new Error(`cannot prepare PostgreSQL at ${withoutPassword(url)}: ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot prepare PostgreSQL at ${withoutPassword(url)}: ${configurationRefusal(err) ?? (err as Error).message}`, { cause: err });
   }
   const storage = openPostgresLinkStorage({ url, readUrl, ...deps, applicationName: 'curt-serve' });
   // Takes, claims and returns happen while a request waits: the request pool, with its short

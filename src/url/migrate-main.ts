@@ -4,6 +4,7 @@
 import { ConfigError, loadMigrateConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { migrateDatabase } from '../core/migrate.ts';
+import { configurationRefusal } from '../core/postgres.ts';
 
 async function main(): Promise<void> {
   const config = loadMigrateConfig(process.env);
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   if (err instanceof ConfigError) process.stderr.write(`${err.message}\n`);
-  else process.stderr.write(`migrate failed: ${(err as Error).message}\n`);
+  // A DATABASE_URL the server or the client refuses says what to change, not node-postgres's wording.
+  else process.stderr.write(`migrate failed: ${configurationRefusal(err) ?? (err as Error).message}\n`);
   process.exit(1);
 });

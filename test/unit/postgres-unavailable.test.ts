@@ -117,6 +117,14 @@ describe('PostgreSQL refusing the connection', () => {
     assert.equal(configurationRefusal(err), null);
   });
 
+  test('TLS asked of a server without it is an outage, and a configuration refusal that says so (it was a 500)', async () => {
+    // sslmode=verify-full: what node-postgres makes of require too, without its warning on stderr.
+    const err = await failureOf(`${urlOf({ database })}?sslmode=verify-full`);
+    assert.equal(err.message, 'The server does not support SSL connections');
+    assert.equal(isPostgresUnavailable(err), true);
+    assert.equal(configurationRefusal(err), 'The server does not support SSL connections, and sslmode asks for TLS');
+  });
+
   test('through the breaker: each refusal is a 503 postgres_unavailable with Retry-After, three open it, and its line says why', async () => {
     const pool = createPgPool({ url: urlOf({ database: `curt_doesnotexist_${suffix}` }), log: testLogger('db'), max: 1 });
     const capture = captureLogger('url');
