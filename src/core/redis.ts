@@ -3,6 +3,7 @@
 // cluster master, until its replica takes over) turns into a quick error that callers can degrade
 // on, never a request that hangs; the client reconnects forever in the background.
 import { Cluster, Redis, type RedisOptions as IoRedisOptions } from 'ioredis';
+import { ConfigError } from './config.ts';
 import type { Logger } from './logger.ts';
 import { parseRedisTarget } from './redis-url.ts';
 
@@ -75,25 +76,50 @@ export async function connectRedis(options: RedisOptions): Promise<RedisClient> 
           },
         });
   let wasReady = false;
+  /** What the server or the socket last said before the first ready: connect() itself only says "Connection is closed." */
+  let lastError: Error | undefined;
   redis.on('ready', () => {
     if (!wasReady) options.log.info({ dependency: 'redis', cluster: redis.isCluster }, 'redis connected');
     wasReady = true;
   });
   redis.on('error', (err: Error) => {
     if (wasReady) options.log.warn({ dependency: 'redis', err: err.message }, 'redis connection error');
+    else lastError = err;
     wasReady = false;
   });
   if (redis instanceof Cluster) {
     // A node lost while the cluster worked (a master dying) is news; the retries of a cluster never reached are not.
-    redis.on('node error', (err: Error, node: string) => options.log[wasReady ? 'warn' : 'debug']({ dependency: 'redis', node, err: err.message }, 'redis cluster node error'));
+    redis.on('node error', (err: Error, node: string) => {
+      if (!wasReady) lastError = err;
+      options.log[wasReady ? 'warn' : 'debug']({ dependency: 'redis', node, err: err.message }, 'redis cluster node error');
+    });
   }
   try {
     await redis.connect();
   } catch (err) {
+    const reason = lastError ?? (err as Error);
+    // A password missing or refused is REDIS_URL's mistake, which no reconnect cures: stop, saying so.
+    const refusal = redisConfigurationRefusal(reason);
+    if (refusal !== null) {
+      redis.disconnect();
+      throw new ConfigError([`REDIS_URL: ${refusal}`]);
+    }
     // Start anyway: /ready reports Redis down and ioredis keeps reconnecting in the background.
-    options.log.error({ dependency: 'redis', err: (err as Error).message }, 'redis not reachable at start-up');
+    options.log.error({ dependency: 'redis', err: reason.message }, 'redis not reachable at start-up');
   }
   return redis;
+}
+
+/**
+ * When Redis refused the connection because of what REDIS_URL says: the server asks for a password
+ * and none is given (NOAUTH), or the user or password is refused (WRONGPASS). One line, or null for
+ * anything else. (A password given to a server with none, ioredis only warns about.)
+ */
+export function redisConfigurationRefusal(err: Error): string | null {
+  if (err.name !== 'ReplyError') return null;
+  if (err.message.startsWith('NOAUTH')) return `the server asks for a password and none is given (${err.message})`;
+  if (err.message.startsWith('WRONGPASS')) return `the user or password is refused (${err.message})`;
+  return null;
 }
 
 /** Deletes every key under a prefix (tests and benchmarks clean up after themselves with this); on a cluster, on every master. */
