@@ -24,7 +24,7 @@ import { createRedisKeyStore } from '../storage/redis/redis-key-store.ts';
 import type { RateLimiter } from '../storage/rate-limiter.ts';
 import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { UrlMetrics } from '../url/metrics.ts';
-import { openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
+import { checkReadReplica, openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
 import { openRedisLinkCacheStack } from '../storage/redis/redis-link-cache-stack.ts';
 
 export interface ServeStorage {
@@ -176,6 +176,10 @@ async function openPostgres(url: string, readUrl: string | null, deps: { log: Lo
     throw new Error(`cannot prepare PostgreSQL at ${withoutPassword(url)}: ${configurationRefusal(err) ?? (err as Error).message}`, { cause: err });
   }
   const storage = openPostgresLinkStorage({ url, readUrl, ...deps, applicationName: 'curt-serve' });
+  await checkReadReplica(storage, deps.log).catch(async (err: unknown) => {
+    await storage.close();
+    throw err;
+  });
   // Takes, claims and returns happen while a request waits: the request pool, with its short
   // timeouts. Filling the pool inserts thousands of codes at a time: the background pool.
   const onRequests = createPgKeyStore(storage.requests);

@@ -13,7 +13,7 @@ import { checkCountryDatabase, GeoIpDatabaseError } from '../analytics/country.t
 import type { ApiKeyStore } from '../storage/link-store.ts';
 import { createApiKeyService } from './api-keys.ts';
 import { createUrlMetrics } from './metrics.ts';
-import { openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
+import { checkReadReplica, openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
 import { openRedisLinkCacheStack } from '../storage/redis/redis-link-cache-stack.ts';
 import { startUrlService } from './url-service.ts';
 
@@ -32,6 +32,7 @@ async function main(): Promise<void> {
   const [redis, postgresReachable] = await Promise.all([
     connectRedis({ url: config.redis.url, log, name: 'curt-url-service', commandTimeoutMs: 1000 }),
     checkSchema(postgres.background, log),
+    checkReadReplica(postgres, log),
   ]);
   const cached = openRedisLinkCacheStack({ redis, prefix: config.redis.keyPrefix, log, registry, metrics, cache: config.cache });
   const apiKeys = createApiKeyService(postgres.apiKeys, { revocations: cached.apiKeyRevocations });

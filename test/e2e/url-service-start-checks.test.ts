@@ -112,6 +112,30 @@ test('a DATABASE_URL the server refuses (no such database, no such role) stops t
   }
 });
 
+test('a DATABASE_READ_URL the server refuses stops the service with the reason; a replica nobody answers on starts it, reading the primary', async () => {
+  const database = await createTestDatabase('e2e_start_replica');
+  try {
+    const missing = new URL(PG_ADMIN_URL);
+    missing.pathname = `/curt_no_such_replica_${process.pid}`;
+    const env = { DATABASE_URL: database.url, REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, KGS_URL: `http://127.0.0.1:${closedPort}` };
+    const { code, stderr } = await runUntilExit({ ...env, DATABASE_READ_URL: missing.href });
+    assert.equal(code, 1, stderr);
+    assert.equal(stderr, `DATABASE_READ_URL: database "curt_no_such_replica_${process.pid}" does not exist\n`);
+    const down = await startBare(database, { DATABASE_READ_URL: `postgres://postgres@127.0.0.1:${closedPort}/curt` });
+    const ready = (await (await fetch(`${down.url}/ready`)).json()) as { checks: Record<string, string> };
+    assert.equal(ready.checks.postgres_replica, 'down');
+    const errors = (await logOf(down))
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { level: string; msg: string; err?: string })
+      .filter((entry) => entry.msg.startsWith('postgres replica not reachable at start-up'));
+    assert.equal(errors.length, 1, 'said once, at start');
+    assert.match(errors[0]?.err ?? '', /ECONNREFUSED/);
+  } finally {
+    await database.drop();
+  }
+});
+
 /** A URL service on `database` with nothing of the test defaults: only what `env` says. */
 function startBare(database: TestDatabase, env: Record<string, string>): Promise<ServiceProcess> {
   return startService('src/url/main.ts', {

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCurtClient } from '../../src/client/curt-client.ts';
-import { loadServeConfig } from '../../src/core/config.ts';
+import { ConfigError, loadServeConfig } from '../../src/core/config.ts';
 import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
 import { startServe } from '../../src/serve/serve.ts';
 import { buildTestKgs, TOKEN } from '../support/kgs.ts';
@@ -46,6 +46,18 @@ test('DATABASE_URL and REDIS_URL: links in PostgreSQL (migrated at start), cache
   assert.equal(await redis.redis.exists(`${redis.prefix}url:${link.short_code}`), 1, 'cached in Redis');
   assert.equal(await redis.redis.sismember(redisKeyNames(redis.prefix).used, link.short_code), 1, 'taken from the Redis key pool');
   assert.equal(existsSync(dataDir), false, 'no embedded database was made');
+});
+
+test('a DATABASE_READ_URL the server refuses stops curt serve with the reason, as the URL service does', async (t) => {
+  const defer = cleanups(t);
+  const database = await createTestDatabase('serve_bad_replica', { migrated: false });
+  defer(() => database.drop());
+  const missing = new URL(database.url);
+  missing.pathname = `/curt_no_such_replica_${process.pid}`;
+  const config = loadServeConfig({ DATABASE_URL: database.url, DATABASE_READ_URL: missing.href, PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' });
+  const err = await startServe(config, unusedDataDir(), testLogger('serve')).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof ConfigError, `a ConfigError, not ${String(err)}`);
+  assert.equal(err.message, `DATABASE_READ_URL: database "curt_no_such_replica_${process.pid}" does not exist`);
 });
 
 test('DATABASE_URL alone: links and the key pool in PostgreSQL, cache and rate limits in the process', async (t) => {

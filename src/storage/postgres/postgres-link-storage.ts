@@ -2,10 +2,11 @@
 // DATABASE_URL use it: a request pool with short timeouts, a background pool for click flushes and
 // the expiry sweep, and one circuit breaker in front of both; with DATABASE_READ_URL, a third pool on
 // a streaming replica for redirect lookups (replica-link-reads.ts), with a breaker of its own.
+import { ConfigError } from '../../core/config.ts';
 import { createDependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
-import { createPgPool, DEFAULT_CONNECT_TIMEOUT_MS, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
+import { configurationRefusal, createPgPool, DEFAULT_CONNECT_TIMEOUT_MS, guardedRunner, isPostgresUnavailable, pgRunner, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { TransactionalRunner } from '../../core/sql.ts';
 import type { ApiKeyStore, LinkStore } from '../link-store.ts';
 import { createPgApiKeyStore, createPgLinkStore, lookupLimits } from './pg-link-store.ts';
@@ -69,4 +70,21 @@ export function openPostgresLinkStorage(options: {
     replicaCheck: replicaReads === null ? null : () => replicaReads.ping(),
     close: async () => void (await Promise.all([pool.end(), backgroundPool.end(), replicaPool?.end()])),
   };
+}
+
+/**
+ * At start-up: a DATABASE_READ_URL the server or the client refuses (no such database or role, a
+ * password missing or refused, TLS that cannot work) is the same mistake as such a DATABASE_URL,
+ * and stops the process with one line. A replica that is down or starting is not: redirect lookups
+ * read the primary until it answers (its breaker).
+ */
+export async function checkReadReplica(storage: Pick<PostgresLinkStorage, 'replicaCheck'>, log: Logger): Promise<void> {
+  if (storage.replicaCheck === null) return;
+  try {
+    await storage.replicaCheck();
+  } catch (err) {
+    const refusal = configurationRefusal(err);
+    if (refusal !== null) throw new ConfigError([`DATABASE_READ_URL: ${refusal}`]);
+    log.error({ dependency: 'postgres_replica', err: (err as Error).message }, 'postgres replica not reachable at start-up; redirect lookups read the primary');
+  }
 }
