@@ -217,7 +217,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   graceful = drain;
   app.decorate('closeGracefully', (...args: Parameters<GracefulClose['close']>) => drain.close(...args));
   app.decorate('isDraining', () => drain.draining());
-  registerProblemHandlers(app);
+  const answerNoRoute = registerProblemHandlers(app);
   // Fastify parses text/plain by default; every body of ours is JSON, so anything else is 415.
   app.removeContentTypeParser('text/plain');
   app.server.on('checkExpectation', answerUnmetExpectation);
@@ -232,6 +232,13 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     // other path, before authentication or a body are looked at, not the route's "no such link".
     if (hasEmptyParam(request.params)) {
       reply.callNotFound();
+      return;
+    }
+    // A path or a method no route has is answered as such (404, or 405 with Allow) before its body
+    // is read: Fastify's not-found route parses a body like any route, and a body that was not
+    // JSON made POST /no/such/path a 400 malformed_json.
+    if (request.is404) {
+      answerNoRoute(request, reply);
       return;
     }
     // No route reads a compressed body: read as it is, a gzipped file was taken for CSV or JSON and

@@ -305,7 +305,10 @@ function noRoute(method: string, path: string, routeMethods: RouteMethods): AppE
   return new AppError({ status: 404, code: 'not_found', title: 'Not found', detail });
 }
 
-export function registerProblemHandlers(app: FastifyInstance): void {
+/** Answers a request no route takes: 405 with Allow when the path has routes for other methods, else 404. */
+export type NoRouteAnswer = (request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
+export function registerProblemHandlers(app: FastifyInstance): NoRouteAnswer {
   const routeMethods = createRouteMethods();
   app.addHook('onRoute', (route) => {
     const url = route.url ?? route.path;
@@ -324,10 +327,12 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     else if (problem.status >= 500 && problem.code !== 'not_ready') request.log.warn({ code: problem.code, err: error }, 'dependency problem');
     return sendProblem(reply, problem);
   });
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+  const answerNoRoute: NoRouteAnswer = (request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     const allowed = routeMethods.allowed(path);
     if (allowed.length > 0 && !allowed.includes(request.method)) return sendProblem(reply, methodNotAllowed(request.method, path, allowed));
     return sendProblem(reply, noRoute(request.method, path, routeMethods));
-  });
+  };
+  app.setNotFoundHandler(answerNoRoute);
+  return answerNoRoute;
 }

@@ -252,6 +252,23 @@ describe("the URL service on a socket: /docs's files, compressed bodies, Expect:
         assert.equal(res.headers['accept-encoding'], 'identity');
       }
     }
+    // A path or a method no route has: what is wrong is the path (404) or the method (405), not the
+    // coding, nor a body that is not JSON (it is never read).
+    for (const [method, url, status, code] of [
+      ['POST', '/no/such/route', 404, 'not_found'],
+      ['PUT', '/urls', 405, 'method_not_allowed'],
+    ] as const) {
+      for (const [headers, payload] of [
+        [{ 'content-encoding': 'gzip' }, gzipSync(json)],
+        [{}, '{not json'],
+      ] as const) {
+        const unrouted = await service.app.inject({ method, url, headers: { ...service.admin, 'content-type': 'application/json', ...headers }, payload });
+        assert.equal(unrouted.statusCode, status, `${method} ${url}: ${unrouted.body}`);
+        assert.equal(unrouted.json<{ code: string }>().code, code);
+        assert.match(unrouted.headers['x-request-id'] as string, /./, 'the request id is sent');
+        if (status === 405) assert.match(unrouted.headers.allow as string, /POST/);
+      }
+    }
     const listed = await service.app.inject({ method: 'GET', url: '/urls', headers: { ...service.admin, 'content-encoding': 'gzip' } });
     assert.equal(listed.statusCode, 200, 'no body, nothing to decode');
     assert.ok(!listed.json<{ items: { url: string }[] }>().items.some((item) => item.url.endsWith('/zipped')), 'nothing was made');
