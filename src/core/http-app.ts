@@ -11,6 +11,7 @@ import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { AppError } from './errors.ts';
+import { describeProblemAnswers } from './openapi-problems.ts';
 import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -269,6 +270,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (documents) => ('openapiObject' in documents ? describeProblemAnswers(documents.openapiObject) : documents.swaggerObject),
   });
   await app.register(swaggerUi, {
     routePrefix: '/docs',

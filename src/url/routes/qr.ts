@@ -30,17 +30,28 @@ export function registerQrRoute(app: HttpApp, deps: QrRouteDeps): void {
         security: [{ bearer: [] }],
         params: CodeParams,
         querystring: QrQuery,
-        response: { 400: Problem, 401: Problem, 404: Problem, 429: Problem, 503: Problem },
+        response: {
+          200: {
+            description: 'The QR code of the short URL; cacheable for a day (`Cache-Control: private, max-age=86400`)',
+            content: { 'image/svg+xml': { schema: Type.String() }, 'image/png': { schema: Type.String({ format: 'binary' }) } },
+          },
+          400: Problem,
+          401: Problem,
+          404: Problem,
+          429: Problem,
+          503: Problem,
+        },
       },
     },
     async (request, reply) => {
       const link = await deps.links.getLink(request.params.short_code, request.principal);
       const shortUrl = `${deps.publicBaseUrl}/${link.code}`;
-      // The image never changes for a code, but a deleted code may be reused: cache for a day only.
-      reply.header('cache-control', 'private, max-age=86400');
       const width = Number(request.query.size ?? 256);
       // Said, not clamped: size=10 answered a 64-pixel image as if it were what was asked for.
       if (width < 64 || width > 2048) throw new InvalidRequest(`size must be from 64 to 2048 pixels (got ${width}).`);
+      // The image never changes for a code, but a deleted code may be reused: cache for a day only.
+      // Set only for the image: a refusal (set before the size was checked) was cacheable for a day.
+      reply.header('cache-control', 'private, max-age=86400');
       if (request.query.format === 'png') {
         return reply.type('image/png').send(await qrPng(shortUrl, width, 2));
       }

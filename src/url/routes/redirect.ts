@@ -146,6 +146,25 @@ export function referrerOrigin(value: string | undefined): string | undefined {
   }
 }
 
+/** A problem+json for API clients, an HTML page for browsers (`Accept: text/html`). */
+const pageOrProblem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: Type.Ref('Problem') }, 'text/html': { schema: Type.String() } },
+});
+
+/** What a redirect answers, for the OpenAPI document (the answers themselves are made above and in html.ts). */
+function redirectAnswers(status: number) {
+  return {
+    [status]: { type: 'null', description: 'To the target, in `Location`', headers: { Location: { description: 'The target', schema: { type: 'string', format: 'uri' } } } },
+    200: { description: 'A bot (a link preview, a crawler) on a link with a visit limit: a small HTML page; no visit is used', content: { 'text/html': { schema: Type.String() } } },
+    401: pageOrProblem('A password is needed (`link_password_required`, with `WWW-Authenticate: Basic`) or was wrong (`link_password_wrong`): browsers get the password form'),
+    404: pageOrProblem('No such link (`link_not_found`)'),
+    410: pageOrProblem('Expired, used up or disabled (`link_expired`, `link_used`, `link_disabled`)'),
+    429: pageOrProblem('Too many wrong passwords (`rate_limited`, with `Retry-After`)'),
+    503: pageOrProblem('PostgreSQL cannot be reached and the link is not cached (`postgres_unavailable`, with `Retry-After`)'),
+  };
+}
+
 export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDeps): Promise<void> {
   /**
    * The redirect, for a GET, a HEAD or the password form's POST. `form`: what the form posted; its
@@ -212,6 +231,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
         '(browsers, `Accept: text/html`: a form that posts to `POST /{short_code}` with the same query string), `401 link_password_wrong` for a wrong one, `429` with `Retry-After` after ' +
         'too many wrong ones (10 a minute per link, 30 per client address); a `HEAD` of it is always `401`. Nothing is counted, no visit used and no preview page given before the password.',
       tags: ['redirect'],
+      response: redirectAnswers(deps.status),
     },
     handler,
   });
@@ -254,6 +274,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
         tags: ['redirect'],
         consumes: ['application/x-www-form-urlencoded'],
         body: PasswordForm,
+        response: redirectAnswers(302),
       },
       handler: post,
     });
