@@ -17,8 +17,11 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const session = useSession();
   const id = useId();
   const [url, setUrl] = useState(link.original_url);
+  // The field holds minutes; the link's expiry may have seconds. Sent only when changed: sent on every
+  // save, a tags-only edit cut an expiry to the minute, and a link due at :58 expired at once.
+  const initialDate = link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at));
   const [never, setNever] = useState(link.expires_at === null);
-  const [date, setDate] = useState(link.expires_at === null ? '' : toLocalInput(new Date(link.expires_at)));
+  const [date, setDate] = useState(initialDate);
   const [passwordChange, setPasswordChange] = useState<PasswordChange>('keep');
   const [password, setPassword] = useState('');
   const [tags, setTags] = useState(link.tags.join(', '));
@@ -38,7 +41,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     if (weak !== null) return setErrors({ password: weak });
     setBusy(true);
     try {
-      const patch: LinkPatch = { expiresAt: never ? null : when };
+      const patch: LinkPatch = {};
+      if (never !== (link.expires_at === null) || (!never && date !== initialDate)) patch.expiresAt = never ? null : when;
       if (url.trim() !== link.original_url) patch.url = url.trim();
       const newTags = parseTags(tags);
       if (newTags.join(',') !== link.tags.join(',')) patch.tags = newTags;
