@@ -1,6 +1,5 @@
 // The Fastify instance both services start from: request ids, JSON logs, problem+json errors, strict
 // validation, request metrics and an OpenAPI document built from the route schemas.
-import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type RawServerDefault, type FastifyBaseLogger } from 'fastify';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import swagger from '@fastify/swagger';
@@ -12,6 +11,7 @@ import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { AppError } from './errors.ts';
 import { describeProblemAnswers } from './openapi-problems.ts';
+import { requestIdOf } from './request-id.ts';
 import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -40,13 +40,6 @@ export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
   'referrer-policy': 'no-referrer',
 };
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/** A caller's request id is kept (so it travels URL service → KGS); anything odd is replaced. */
-export function requestIdOf(req: IncomingMessage): string {
-  const given = req.headers['x-request-id'];
-  return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-}
 
 /** What a fast path needs to answer as the app would: the request id and the request metrics. */
 export interface FastPathTools {

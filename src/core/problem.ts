@@ -1,12 +1,14 @@
 // Maps every failure to RFC 9457 problem+json: our AppErrors, Fastify's own errors (validation,
 // malformed JSON, body too large, wrong media type) and 404s. Nothing internal reaches a client.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
 import { AppError, InternalError, type ErrorCode } from './errors.ts';
 import { isReservedCode } from './reserved.ts';
+import { requestIdOf } from './request-id.ts';
 import { MAX_URL_LENGTH, validationProblem } from './validation-message.ts';
 
 declare module 'fastify' {
@@ -155,12 +157,16 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
   socket.destroy(error);
 }
 
-/** A problem written straight to the connection, which is then closed: for requests no route sees. */
+/**
+ * A problem written straight to the connection, which is then closed: for requests no route sees.
+ * Nothing of the request was parsed, so its id is a new one, sent as every answer's is.
+ */
 function answerOnSocket(socket: Socket, problem: AppError, headers = '', headOnly = false): void {
-  const body = JSON.stringify(problemBody(problem));
+  const requestId = randomUUID();
+  const body = JSON.stringify(problemBody(problem, requestId));
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${headers}Connection: close\r\n\r\n${headOnly ? '' : body}`,
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? ''}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\n${headers}Connection: close\r\n\r\n${headOnly ? '' : body}`,
     );
   }
 }
@@ -198,7 +204,7 @@ export function refuseMalformed(request: IncomingMessage, response: ServerRespon
     }
     refusal = 'The request target must be a path (/…); * is for OPTIONS alone.';
   }
-  writeProblem(response, malformed(refusal), true);
+  writeProblem(response, malformed(refusal), true, requestIdOf(request));
   return true;
 }
 
@@ -217,18 +223,26 @@ function repeatsHost(rawHeaders: readonly string[]): boolean {
 
 /**
  * A problem as the whole answer on a bare ServerResponse (a request no route sees, the metrics port),
- * with its headers; `close`: the connection closed after it. Node sends no body to a HEAD.
+ * with its headers; `close`: the connection closed after it; `requestId`: sent as every answer of the
+ * app sends it (header and body). Node sends no body to a HEAD.
  */
-export function writeProblem(response: ServerResponse, problem: AppError, close: boolean): void {
-  const body = JSON.stringify(problemBody(problem));
+export function writeProblem(response: ServerResponse, problem: AppError, close: boolean, requestId?: string): void {
+  const body = JSON.stringify(problemBody(problem, requestId));
   response
-    .writeHead(problem.status, { ...problem.headers, 'content-type': PROBLEM_CONTENT_TYPE, 'content-length': Buffer.byteLength(body), ...(close ? { connection: 'close' } : {}) })
+    .writeHead(problem.status, {
+      ...problem.headers,
+      'content-type': PROBLEM_CONTENT_TYPE,
+      'content-length': Buffer.byteLength(body),
+      ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
+      ...(close ? { connection: 'close' } : {}),
+    })
     .end(body);
 }
 
 /** Node answers an `Expect` it cannot meet (anything but 100-continue) itself, with a bare 417; this is that answer as a problem. */
-export function answerUnmetExpectation(_request: IncomingMessage, response: ServerResponse): void {
-  writeProblem(response, new AppError({ status: 417, code: 'expectation_failed', title: 'Expectation failed', detail: 'Only "Expect: 100-continue" is supported.' }), true);
+export function answerUnmetExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const problem = new AppError({ status: 417, code: 'expectation_failed', title: 'Expectation failed', detail: 'Only "Expect: 100-continue" is supported.' });
+  writeProblem(response, problem, true, requestIdOf(request));
 }
 
 /**

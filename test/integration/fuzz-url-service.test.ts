@@ -543,7 +543,11 @@ describe('bad-input fuzzing: URL service', () => {
     const problem = (res: Answer, status: number, code: string) => {
       assertWellFormed(res, { method: 'GET', url: '' });
       assert.equal(res.statusCode, status, res.body);
-      assert.equal((JSON.parse(res.body) as { code: string }).code, code);
+      const body = JSON.parse(res.body) as { code: string; request_id?: string };
+      assert.equal(body.code, code);
+      // Answers no route sees too (the parser's refusals, an unmet Expect): an id, as in the header.
+      assert.match(body.request_id ?? '', /^[A-Za-z0-9._:-]+$/, 'a request_id');
+      assert.equal(res.headers['x-request-id'], body.request_id, 'the x-request-id header names it');
     };
 
     test('PATCH with a leap-second expires_at (valid date-time, invalid Date) is 400 invalid_expiry, not a database error', async () => {
@@ -592,9 +596,10 @@ describe('bad-input fuzzing: URL service', () => {
 
     test('an Expect other than 100-continue gets a 417 problem+json, not Node\'s bare 417', async () => {
       const port = await listeningPort(svc.app);
-      const res = await rawExchange(port, Buffer.from('GET * HTTP/1.1\r\nHost: sho.rt\r\nConnection: close\r\nExpect: nonsense\r\n\r\n'));
+      const res = await rawExchange(port, Buffer.from('GET * HTTP/1.1\r\nHost: sho.rt\r\nConnection: close\r\nX-Request-Id: my-req-417\r\nExpect: nonsense\r\n\r\n'));
       assert.ok(res);
       problem(res, 417, 'expectation_failed');
+      assert.equal(res.headers['x-request-id'], 'my-req-417', "the caller's id, as every answer keeps it");
     });
   });
 });
