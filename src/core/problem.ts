@@ -82,13 +82,13 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode; t
     title: 'Unsupported media type',
     detail: 'The request body must be JSON, sent with Content-Type: application/json.',
   },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', title: 'Invalid Content-Length' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is empty' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is not valid JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'invalid_request', title: 'Invalid Content-Length', detail: 'Content-Length does not match the body.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is empty', detail: 'The request body is empty: send a JSON object.' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'malformed_json', title: 'The request body is not valid JSON', detail: 'The request body is not valid JSON.' },
   // The router's own rejections, before any route runs (see frameworkErrors in http-app.ts).
-  FST_ERR_BAD_URL: { status: 400, code: 'invalid_path', title: 'The request path is not valid (bad percent-encoding)' },
-  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'path_too_long', title: 'A path segment is too long' },
-  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'invalid_request', title: 'The request could not be routed' },
+  FST_ERR_BAD_URL: { status: 400, code: 'invalid_path', title: 'The request path is not valid (bad percent-encoding)', detail: 'The request path is not valid: it has a bad percent-encoding.' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'path_too_long', title: 'A path segment is too long', detail: 'A path segment is too long.' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'invalid_request', title: 'The request could not be routed', detail: 'The request could not be routed.' },
 };
 
 export function toAppError(error: FastifyError | Error): AppError {

@@ -9,6 +9,8 @@ export interface SchemaError {
   instancePath?: string;
   params?: Record<string, unknown>;
   message?: string;
+  /** The value that failed (ajv's `verbose`). */
+  data?: unknown;
   parentSchema?: { description?: unknown; properties?: unknown; format?: unknown };
 }
 
@@ -130,12 +132,19 @@ function describe(error: SchemaError, all: readonly SchemaError[], where: string
 }
 
 /** The sentence and the code for a failed validation of one part of the request. */
+/** Keywords a parameter that takes one value fails on when given several. */
+const REPEATED_KEYWORDS = new Set(['type', 'anyOf', 'oneOf', 'enum', 'const', 'pattern', 'format']);
+
 export function validationProblem(errors: readonly SchemaError[], context: ValidationContext | undefined): { detail: string; code: ErrorCode } {
   const where = WHERE[context ?? 'body'] ?? 'the request';
   // The union's own summary comes last; the first branch error stands for the field.
   const first = errors.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf') ?? errors[0];
   if (first === undefined) return { detail: `${where.charAt(0).toUpperCase() + where.slice(1)} is not valid.`, code: 'invalid_request' };
   const field = fieldName(first.instancePath).split(/[.[]/)[0] ?? '';
+  // `?limit=1&limit=2` reaches the schema as an array: "limit must be a string" misled.
+  if (context === 'querystring' && field !== '' && Array.isArray(first.data) && REPEATED_KEYWORDS.has(first.keyword)) {
+    return { detail: `${field} is given ${first.data.length} times in the query string: give it once.`, code: 'invalid_request' };
+  }
   const fieldCode = context === 'body' || context === undefined ? FIELD_CODES[field] : undefined;
   const code = fieldCode !== undefined && ERROR_CODES[fieldCode] === 400 ? fieldCode : 'invalid_request';
   return { detail: describe(first, errors, where), code };

@@ -190,12 +190,14 @@ describe('input validation (README, "Errors")', () => {
       for (const payload of ['{"url": ', '{url: "https://example.com/"}', 'not json', '{"url":"https://example.com/"}}']) {
         const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload });
         assertProblem(res, 400, 'malformed_json', payload);
+        assert.equal(res.json<{ detail: string }>().detail, 'The request body is not valid JSON.', 'a sentence, as every detail is');
       }
     });
 
     test('an empty JSON body is 400; a JSON value that is not an object is 400', async () => {
       const empty = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' } });
       assertProblem(empty, 400, 'malformed_json');
+      assert.equal(empty.json<{ detail: string }>().detail, 'The request body is empty: send a JSON object.');
       for (const payload of ['[]', '"https://example.com/"', 'null', '42']) {
         const res = await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' }, payload });
         assert.equal(res.statusCode, 400, payload);
@@ -231,6 +233,8 @@ describe('input validation (README, "Errors")', () => {
         ['GET', '/urls/abc/qr?format=gif', undefined, 'format must be "svg" or "png".'],
         ['GET', '/urls/abc/qr?colour=red', undefined, '"colour" is not a field of the query string: the query string takes only "format", "size".'],
         ['GET', '/urls?limit=abc', undefined, 'limit is not valid: 1..100, default 20.'],
+        ['GET', '/urls?limit=1&limit=2', undefined, 'limit is given 2 times in the query string: give it once.'],
+        ['GET', '/urls/abc/qr?format=svg&format=png', undefined, 'format is given 2 times in the query string: give it once.'],
         ['POST', '/urls', {}, 'The body needs the field "url".'],
         ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "max_visits", "forward_query", "password", "tags".'],
         ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],
