@@ -94,6 +94,7 @@ export type Command =
   | { verb: 'webhooks add'; url: string; events: WebhookEvent[]; description?: string; client: ClientFlags }
   | { verb: 'webhooks list'; client: ClientFlags }
   | { verb: 'webhooks rm'; id: number; client: ClientFlags }
+  | { verb: 'webhooks enable' | 'webhooks disable'; id: number; client: ClientFlags }
   | { verb: 'webhooks deliveries'; id: number; limit?: number; cursor?: string; client: ClientFlags };
 
 const OPTIONS = {
@@ -204,11 +205,13 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   'webhooks add': { options: [...CLIENT, 'events', 'description'], positionals: ['url'] },
   'webhooks list': { options: CLIENT, positionals: [] },
   'webhooks rm': { options: CLIENT, positionals: ['id'] },
+  'webhooks enable': { options: CLIENT, positionals: ['id'] },
+  'webhooks disable': { options: CLIENT, positionals: ['id'] },
   'webhooks deliveries': { options: [...CLIENT, 'limit', 'cursor'], positionals: ['id'] },
 };
 
 /** Verbs with subcommands (`curt keys list`, `curt webhooks add`). */
-const SUBCOMMANDS: Record<string, string[]> = { keys: ['create', 'list', 'revoke'], webhooks: ['add', 'list', 'rm', 'deliveries'] };
+const SUBCOMMANDS: Record<string, string[]> = { keys: ['create', 'list', 'revoke'], webhooks: ['add', 'list', 'enable', 'disable', 'rm', 'deliveries'] };
 const WEBHOOK_EVENTS: readonly WebhookEvent[] = ['link.created', 'link.updated', 'link.deleted', 'link.clicked'];
 
 export const VERB_NAMES = Object.keys(VERBS);
@@ -637,6 +640,8 @@ function build(verb: string, args: string[], values: Values): Command {
     case 'webhooks list':
       return { verb, client: clientFlags(values) };
     case 'webhooks rm':
+    case 'webhooks enable':
+    case 'webhooks disable':
       return { verb, id: wholeNumber(first, '<id>', verb, 1, Number.MAX_SAFE_INTEGER), client: clientFlags(values) };
     case 'webhooks deliveries':
       return {

@@ -221,6 +221,13 @@ export async function runClientCommand(
       print(asJson ? json({ items: hooks }) : formatWebhookTable(hooks));
       return 0;
     }
+    case 'webhooks enable':
+    case 'webhooks disable': {
+      // Enabling is how an endpoint Curt disabled after failing deliveries (disabled_failing) comes back.
+      const hook = await client.updateWebhook(command.id, { isActive: command.verb === 'webhooks enable' });
+      print(asJson ? json(hook) : formatWebhook(hook));
+      return 0;
+    }
     case 'webhooks rm':
       await client.deleteWebhook(command.id);
       print(asJson ? json({ deleted: command.id }) : `Deleted webhook ${command.id}.`);

@@ -190,6 +190,7 @@ export function formatApiKeyTable(keys: readonly ApiKeyInfo[]): string {
 
 export function formatWebhook(w: Webhook | CreatedWebhook): string {
   const lines = [`Webhook ${w.id}: ${w.url}`, `  events: ${w.events.join(', ')}`, `  state:  ${w.state}`];
+  if (w.description !== null && w.description !== '') lines.push(`  about:  ${w.description}`);
   if ('secret' in w) lines.push(`  secret: ${w.secret}`, '  (shown once: keep it to verify the webhook-signature header)');
   return lines.join('\n');
 }

@@ -36,7 +36,7 @@ Use a server:
   keys list       list API keys (an admin key sees every key, another key itself)
   keys revoke <id>  revoke an API key at once
   webhooks add <url> --events E   send events (link.created, ...) to a URL
-  webhooks list|rm|deliveries     manage webhook endpoints
+  webhooks list|enable|disable|rm|deliveries  manage webhook endpoints
 
 Client commands talk to --server / CURT_SERVER (default ${DEFAULT_CURT_SERVER}) with
 --api-key / CURT_API_KEY, and print tables, or JSON with --json.
@@ -231,6 +231,17 @@ Lists your API key's webhook endpoints (an admin key: every endpoint) with their
 active, disabled, or disabled_failing (Curt disabled it after deliveries kept failing).
 ${CLIENT_OPTIONS}`;
 
+HELP['webhooks enable'] = `Usage: curt webhooks enable <id>
+
+Turns the webhook endpoint with this id (see \`curt webhooks list\`) on again: one you disabled, or
+one Curt disabled after its deliveries kept failing (disabled_failing). Events from now on are sent.
+${CLIENT_OPTIONS}`;
+
+HELP['webhooks disable'] = `Usage: curt webhooks disable <id>
+
+Stops sending events to the webhook endpoint with this id until it is enabled again; it stays listed.
+${CLIENT_OPTIONS}`;
+
 HELP['webhooks rm'] = `Usage: curt webhooks rm <id>
 
 Deletes the webhook endpoint with this id (see \`curt webhooks list\`) and its pending events.
@@ -244,10 +255,11 @@ status or error.
   --cursor C    the next page, as printed under the previous one
 ${CLIENT_OPTIONS}`;
 
-HELP.webhooks = `Usage: curt webhooks add|list|rm|deliveries
+HELP.webhooks = `Usage: curt webhooks add|list|enable|disable|rm|deliveries
 
   webhooks add <url> --events EVENTS   add an endpoint; prints its signing secret once
   webhooks list                        list endpoints and their state
+  webhooks enable|disable <id>         turn an endpoint on again (also after disabled_failing), or off
   webhooks rm <id>                     delete an endpoint
   webhooks deliveries <id>             an endpoint's delivery log
 

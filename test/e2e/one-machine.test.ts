@@ -368,7 +368,7 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   current = null;
 });
 
-test('curt webhooks against npm start: add (the secret printed once), a link made and followed reaches the receiver as link.created and a link.clicked batch, both signed; deliveries lists them; rm', async (t) => {
+test('curt webhooks against npm start: add (the secret printed once), a link made and followed reaches the receiver as link.created and a link.clicked batch, both signed; deliveries lists them; disable, enable; rm', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'curt-one-machine-webhooks-'));
   await symlink(join(ROOT, 'package.json'), join(dir, 'package.json'));
   await symlink(join(ROOT, 'bin'), join(dir, 'bin'));
@@ -430,6 +430,16 @@ test('curt webhooks against npm start: add (the secret printed once), a link mad
   assert.match(rows[1] ?? '', new RegExp(`^${String(clicked.headers['webhook-id'])}\\s+link\\.clicked\\s+delivered\\s+1\\s+204\\s`));
   assert.match(rows[2] ?? '', new RegExp(`^${String(created.headers['webhook-id'])}\\s+link\\.created\\s+delivered\\s+1\\s+204\\s`));
 
+  // disable: a new link sends nothing; enable (as after disabled_failing): the next one is sent.
+  assert.match((await curt(dir, ['webhooks', 'disable', hookId], admin)).stdout, new RegExp(`^Webhook ${hookId}: .*\n {2}events: .*\n {2}state: {2}disabled\n`));
+  assert.equal((await curt(dir, ['shorten', 'https://example.com/while-disabled'], admin)).code, 0);
+  await sleep(1500);
+  assert.equal(receiver.received.length, 2, 'nothing sent while disabled');
+  assert.match((await curt(dir, ['webhooks', 'enable', hookId], admin)).stdout, /^ {2}state: {2}active$/m);
+  const afterEnable = JSON.parse((await curt(dir, ['shorten', 'https://example.com/enabled-again', '--json'], admin)).stdout) as { short_code: string };
+  const third = await receiver.waitFor(3, 15_000);
+  assert.equal(third[2]?.json.data.short_code, afterEnable.short_code, 'sent again once enabled');
+
   // rm: gone from the list, and a new link sends nothing.
   assert.equal((await curt(dir, ['webhooks', 'rm', hookId], admin)).stdout, `Deleted webhook ${hookId}.\n`);
   assert.equal((await curt(dir, ['webhooks', 'list'], admin)).stdout, 'No webhook endpoints.\n');
@@ -437,7 +447,7 @@ test('curt webhooks against npm start: add (the secret printed once), a link mad
   assert.equal(gone.code, 1);
   assert.equal((await curt(dir, ['shorten', 'https://example.com/after-rm'], admin)).code, 0);
   await sleep(1500);
-  assert.equal(receiver.received.length, 2, 'no event after rm');
+  assert.equal(receiver.received.length, 3, 'no event after rm');
   await stopGracefully(current, dir);
   current = null;
 });

@@ -445,7 +445,7 @@ test('curt stats asks for the range it was given and, with --json, prints the AP
   assert.equal(printed.join(''), formatStats(LINK, ANALYTICS));
 });
 
-test('curt webhooks add|list|rm|deliveries parse to their commands; unknown events are refused', () => {
+test('curt webhooks add|list|enable|disable|rm|deliveries parse to their commands; unknown events are refused', () => {
   assert.deepEqual(parseCommand(['webhooks', 'add', 'https://h.example/in', '--events', 'link.created,link.clicked']), {
     verb: 'webhooks add',
     url: 'https://h.example/in',
@@ -459,6 +459,9 @@ test('curt webhooks add|list|rm|deliveries parse to their commands; unknown even
   );
   assert.equal(parseCommand(['webhooks', 'list']).verb, 'webhooks list');
   assert.deepEqual(parseCommand(['webhooks', 'rm', '7']), { verb: 'webhooks rm', id: 7, client: { json: false } });
+  assert.deepEqual(parseCommand(['webhooks', 'enable', '7']), { verb: 'webhooks enable', id: 7, client: { json: false } });
+  assert.deepEqual(parseCommand(['webhooks', 'disable', '7']), { verb: 'webhooks disable', id: 7, client: { json: false } });
+  assert.throws(() => parseCommand(['webhooks', 'enable', 'x']), /<id>/);
   assert.deepEqual(parseCommand(['webhooks', 'deliveries', '7', '--limit', '5']), { verb: 'webhooks deliveries', id: 7, limit: 5, client: { json: false } });
   assert.throws(() => parseCommand(['webhooks', 'add', 'https://h.example/in', '--events', 'link.exploded']), /--events must be/);
   assert.throws(() => parseCommand(['webhooks', 'add', 'https://h.example/in']), /needs --events/);

@@ -92,3 +92,25 @@ test('keys create prints the key once with the id that keys revoke takes', async
   assert.match(out, /^Id\s+42$/m);
   assert.match(out, /Revoke it with: curt keys revoke 42$/);
 });
+
+test('webhooks enable and disable PATCH is_active and print the endpoint, its description too', async () => {
+  const hook = { id: 7, url: 'https://h.example/in', events: ['link.created'], description: 'the CRM', state: 'active', consecutive_failures: 0, created_at: '2026-12-07T10:00:00.000Z' };
+  for (const [verb, expected] of [
+    ['enable', true],
+    ['disable', false],
+  ] as const) {
+    const bodies: unknown[] = [];
+    const client = createCurtClient({
+      baseUrl: 'http://cu.rt',
+      fetch: async (input, init) => {
+        const request = input instanceof Request ? input : new Request(input, init);
+        bodies.push([request.method, new URL(request.url).pathname, await request.json()]);
+        return new Response(JSON.stringify({ ...hook, state: expected ? 'active' : 'disabled' }), { headers: { 'content-type': 'application/json' } });
+      },
+    });
+    const printed: string[] = [];
+    assert.equal(await runClientCommand(parseCommand(['webhooks', verb, '7']) as ClientCommand, client, (text) => printed.push(text)), 0);
+    assert.deepEqual(bodies, [['PATCH', '/webhooks/7', { is_active: expected }]]);
+    assert.equal(printed.join('\n'), `Webhook 7: https://h.example/in\n  events: link.created\n  state:  ${expected ? 'active' : 'disabled'}\n  about:  the CRM`);
+  }
+});
