@@ -183,7 +183,7 @@ export async function runClientCommand(
         for await (const line of report) {
           last = line;
           if (asJson) print(JSON.stringify(line));
-          else if ('summary' in line) print(`${line.rows} rows: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
+          else if ('summary' in line) print(`${line.rows} ${line.rows === 1 ? 'row' : 'rows'}: ${line.created} created, ${line.exists} already there, ${line.refused} refused.`);
           else if ('error' in line) print(`The import stopped: ${(line.error.detail ?? line.error.code).replace(/\.$/, '')}. ${IMPORT_AGAIN}`);
           else if (line.status === 'refused') print(`row ${line.row}: refused: ${line.reason ?? ''}`);
         }
@@ -298,11 +298,13 @@ function pathHint(err: CurtApiError, server: string, serverFrom: string): string
 
 /**
  * What went wrong talking to `server`, or null when `err` is not a failure of the conversation (a bug).
- * `serverFrom`: `--server` or `CURT_SERVER`, whichever gave the address.
+ * `serverFrom`: `--server` or `CURT_SERVER`, whichever gave the address; `keyFrom`: `--api-key` or
+ * `CURT_API_KEY` when a key was sent (a 401 then is about that key), null when none was.
  */
-export function describeFailure(err: unknown, server: string, serverFrom = '--server'): Failure | null {
+export function describeFailure(err: unknown, server: string, serverFrom = '--server', keyFrom: string | null = null): Failure | null {
   if (err instanceof CurtApiError) {
-    const hint = err.status === 401 ? ' Pass --api-key or set CURT_API_KEY.' : err.status === 403 ? ' This needs an admin key.' : pathHint(err, server, serverFrom);
+    const unauthorized = keyFrom === null ? ' Pass --api-key or set CURT_API_KEY.' : ` The key given by ${keyFrom} is refused.`;
+    const hint = err.status === 401 ? unauthorized : err.status === 403 ? ' This needs an admin key.' : pathHint(err, server, serverFrom);
     return { exitCode: 1, message: `${err.message.replace(/\.$/, '')} (${err.code}, HTTP ${err.status}).${hint}`, problem: err.problem };
   }
   if (err instanceof ImportCutOffError) {

@@ -25,8 +25,8 @@ Use a server:
   shorten <url>   make a short link
   get <code>      a link: its target, state, expiry, visits, tags, password (yes/no) and clicks
   stats <code>    clicks and state of a link, by day, country, browser, device...; its visits
-  edit <code>     change a link's target, expiry, tags, visit limit or query forwarding; disable or
-                  enable it
+  edit <code>     change a link's target, expiry, tags, visit limit, query forwarding or password;
+                  disable or enable it
   delete <code>   delete a link
   list            your links (needs an API key)
   qr <code>       a link's QR code, SVG or PNG, to a file or standard output

@@ -113,7 +113,8 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
       err(usageLine(error));
       return 2;
     }
-    const failure = describeFailure(error, server, command.client.server === undefined ? 'CURT_SERVER' : '--server');
+    const keyFrom = apiKey === null ? null : command.client.apiKey === undefined ? 'CURT_API_KEY' : '--api-key';
+    const failure = describeFailure(error, server, command.client.server === undefined ? 'CURT_SERVER' : '--server', keyFrom);
     if (failure === null) throw error;
     err(command.client.json ? JSON.stringify(failure.problem) : `curt: ${failure.message}`);
     return failure.exitCode;

@@ -125,7 +125,7 @@ function describe(error: SchemaError, all: readonly SchemaError[], where: string
     case 'minItems':
       return `${subject} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}.`;
     case 'pattern':
-      return description === undefined ? `${subject} has characters or a form that is not allowed.` : `${subject} is not valid: ${description.replace(/\.$/, '')}.`;
+      return description === undefined ? `${subject} has characters or a form that is not allowed.` : `${subject} is not valid: ${midSentence(description.replace(/\.$/, ''))}.`;
     default:
       return `${subject} is not valid.`;
   }
@@ -148,4 +148,9 @@ export function validationProblem(errors: readonly SchemaError[], context: Valid
   const fieldCode = context === 'body' || context === undefined ? FIELD_CODES[field] : undefined;
   const code = fieldCode !== undefined && ERROR_CODES[fieldCode] === 400 ? fieldCode : 'invalid_request';
   return { detail: describe(first, errors, where), code };
+}
+
+/** A description as the rest of a sentence: "The id shown…" → "the id shown…"; "PNG width…" stays. */
+function midSentence(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
 }

@@ -57,13 +57,13 @@ test('curt import - of NDJSON on standard input creates its links; CSV still wor
   assert.deepEqual((await client.get('why-ndjson')).tags, ['a', 'b']);
 
   const csv = await curt(['import', '-'], env, 'url,alias\nhttps://example.com/z,zed-csv\n');
-  assert.deepEqual(csv, { code: 0, stdout: '1 rows: 1 created, 0 already there, 0 refused.\n', stderr: '' });
+  assert.deepEqual(csv, { code: 0, stdout: '1 row: 1 created, 0 already there, 0 refused.\n', stderr: '' });
   assert.equal((await client.get('zed-csv')).original_url, 'https://example.com/z');
 
   const dir = await mkdtemp(join(tmpdir(), 'curt-cli-import-type-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'links.txt'), '\uFEFF\n  {"url":"https://example.com/txt","alias":"from-txt"}\n');
-  assert.equal((await curt(['import', join(dir, 'links.txt')], env)).stdout, '1 rows: 1 created, 0 already there, 0 refused.\n');
+  assert.equal((await curt(['import', join(dir, 'links.txt')], env)).stdout, '1 row: 1 created, 0 already there, 0 refused.\n');
   assert.equal((await client.get('from-txt')).original_url, 'https://example.com/txt');
 
   // --type csv sends NDJSON as CSV: the server finds no url column in its "header row".

@@ -249,6 +249,7 @@ describe('input validation (README, "Errors")', () => {
         ['POST', '/urls', { url: 'https://example.com/', one_time: false, max_visits: 1 }, 'one_time false and max_visits 1 disagree: a one-time link is max_visits 1. Give one of them.'],
         ['PATCH', '/urls/abcdef', { max_visits: 'ten' }, 'max_visits must be a whole number or null.'],
         ['PATCH', '/urls/abcdef', { max_visits: 0 }, 'max_visits must be at least 1.'],
+        ['DELETE', '/api-keys/abc', undefined, 'id is not valid: the id shown by GET /api-keys.'],
       ] as const) {
         const res = await svc.app.inject({ method, url: path, headers: svc.admin, ...(payload === undefined ? {} : { payload }) });
         assert.equal(res.statusCode, 400, `${method} ${path}: ${res.body}`);

@@ -152,6 +152,9 @@ test('failures: a server error keeps its code, an unreachable server exits 3, an
   assert.deepEqual(describeFailure(conflict, 'http://s'), { exitCode: 1, message: '"x" is already taken (alias_taken, HTTP 409).', problem: conflict.problem });
   const unauthorized = new CurtApiError(401, { type: 't', title: 'Authentication required', status: 401, code: 'unauthorized', detail: 'An API key is required.' }, null);
   assert.match(describeFailure(unauthorized, 'http://s')?.message ?? '', /Pass --api-key or set CURT_API_KEY\.$/);
+  // A key was sent and refused (revoked, mistyped): the hint names where it came from, not how to give one.
+  assert.match(describeFailure(unauthorized, 'http://s', '--server', '--api-key')?.message ?? '', /The key given by --api-key is refused\.$/);
+  assert.match(describeFailure(unauthorized, 'http://s', '--server', 'CURT_API_KEY')?.message ?? '', /The key given by CURT_API_KEY is refused\.$/);
   const refused = new CurtUnreachableError('http://127.0.0.1:8080', 'ECONNREFUSED', new TypeError('fetch failed'));
   const unreachable = describeFailure(refused, 'http://127.0.0.1:8080');
   assert.equal(unreachable?.exitCode, 3);
