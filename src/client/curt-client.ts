@@ -53,7 +53,7 @@ export interface Analytics {
   is_one_time: boolean;
   is_active: boolean;
   is_expired: boolean;
-  state: string;
+  state: LinkState;
   last_clicked_at: string | null;
   /** The range answered: UTC days, YYYY-MM-DD, both included. */
   from: string;
@@ -702,6 +702,17 @@ function toError(res: Response, text: string): CurtApiError | NotCurtError {
   if (typeof problem !== 'object' || problem === null || typeof (problem as Problem).code !== 'string') {
     return new NotCurtError(res.status, res.headers.get('content-type'));
   }
-  const retryAfter = res.headers.get('retry-after');
-  return new CurtApiError(res.status, problem as Problem, retryAfter === null ? null : Number(retryAfter));
+  return new CurtApiError(res.status, problem as Problem, retryAfterSeconds(res.headers.get('retry-after'), Date.now()));
+}
+
+/**
+ * Retry-After in seconds: Curt sends seconds; a proxy in front may send an HTTP-date (RFC 9110
+ * §10.2.3), which became NaN. Null when absent or neither.
+ */
+export function retryAfterSeconds(value: string | null, now: number): number | null {
+  if (value === null) return null;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }

@@ -3,7 +3,7 @@
 // fetch fails as Node's does; no server needed. An answer, even a refusal, is not unreachable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createCurtClient, CurtApiError, CurtUnreachableError, NotCurtError } from '../../src/client/curt-client.ts';
+import { createCurtClient, CurtApiError, CurtUnreachableError, NotCurtError, retryAfterSeconds } from '../../src/client/curt-client.ts';
 
 const refused = (): never => {
   throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) });
@@ -84,4 +84,14 @@ test("a QR code is a picture: another server's 200 is NotCurtError, and a pictur
   const alive = setInterval(() => undefined, 1000);
   t.after(() => clearInterval(alive));
   await assert.rejects(stalledBody('image/png').qr('abc', { format: 'png' }), (err: unknown) => err instanceof CurtUnreachableError && err.reason === 'timeout');
+});
+
+test('Retry-After: seconds as Curt sends them, an HTTP-date as a proxy may, and nothing else', () => {
+  const now = Date.parse('2026-12-07T10:00:00Z');
+  assert.equal(retryAfterSeconds('5', now), 5);
+  assert.equal(retryAfterSeconds(' 30 ', now), 30);
+  assert.equal(retryAfterSeconds('Mon, 07 Dec 2026 10:01:30 GMT', now), 90);
+  assert.equal(retryAfterSeconds('Mon, 07 Dec 2026 09:59:00 GMT', now), 0, 'a date past is now');
+  assert.equal(retryAfterSeconds('soon', now), null);
+  assert.equal(retryAfterSeconds(null, now), null);
 });
