@@ -38,11 +38,11 @@ export function startExpirySweep(
   store: Pick<LinkStore, 'markExpired' | 'pruneClickBatches' | 'pruneDailyDetail' | 'maintainClickPartitions'>,
   log: Logger,
   options: ExpirySweepOptions,
-): () => void {
-  let running = false;
+): () => Promise<void> {
+  /** The pass under way, which stop waits for: the store may be closed right after. */
+  let running: Promise<void> | null = null;
+  let stopped = false;
   const sweep = async (): Promise<void> => {
-    if (running) return;
-    running = true;
     // Apart from the rest: a partition that could not be made now must not hold up expiry marking, and
     // the next sweep tries again (two months ahead leave time; a flush creates a missing one itself).
     try {
@@ -61,7 +61,7 @@ export function startExpirySweep(
       for (;;) {
         const n = await store.markExpired(new Date(), BATCH);
         marked += n;
-        if (n < BATCH) break;
+        if (n < BATCH || stopped) break;
       }
       if (marked > 0) log.info({ marked }, 'expired links marked');
       await store.pruneClickBatches(new Date(Date.now() - DAY_MS));
@@ -71,7 +71,7 @@ export function startExpirySweep(
         for (;;) {
           const n = await store.pruneDailyDetail(before, BATCH * 10);
           pruned += n;
-          if (n < BATCH * 10) break;
+          if (n < BATCH * 10 || stopped) break;
         }
         if (pruned > 0) log.info({ pruned, before }, 'daily click detail past its retention deleted');
       }
@@ -80,18 +80,28 @@ export function startExpirySweep(
         for (;;) {
           const n = await options.webhooks.pruneOutbox(new Date(Date.now() - WEBHOOK_RETENTION_MS), BATCH * 10);
           pruned += n;
-          if (n < BATCH * 10) break;
+          if (n < BATCH * 10 || stopped) break;
         }
         if (pruned > 0) log.info({ pruned }, 'webhook events past their retention deleted');
       }
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'expiry sweep failed; will retry');
-    } finally {
-      running = false;
     }
   };
-  const timer = setInterval(() => void sweep(), options.intervalMs);
+  const start = (): void => {
+    if (running !== null || stopped) return;
+    running = sweep().finally(() => {
+      running = null;
+    });
+  };
+  const timer = setInterval(start, options.intervalMs);
   timer.unref();
-  void sweep();
-  return () => clearInterval(timer);
+  start();
+  // Stops the timer, cuts a pass short at its next batch, and resolves once no pass is under way: a
+  // process that closed its database at once had the first pass fail ("will retry") as it exited.
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
 }

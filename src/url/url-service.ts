@@ -148,8 +148,7 @@ export async function startUrlService(
       metricsServer = await startMetricsServer({ host: config.listen.host, port: config.listen.metricsPort, registry, log, timeouts: config.listen.timeouts });
     }
   } catch (err) {
-    await app.close();
-    stopSweep();
+    await Promise.all([app.close(), stopSweep()]);
     await dispatcher.stop(0);
     await clicks.stop(0);
     throw err;
@@ -160,11 +159,11 @@ export async function startUrlService(
     async stop(closeBy, drain) {
       const left = (): number => Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS);
       await app.closeGracefully(Math.min(config.shutdownDrainMs, left()), Math.min(config.listen.timeouts.headersMs, left() / 2), drain);
-      stopSweep();
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
       // Deliveries cut short are sent again by another replica (or the next start) after their lease.
-      await Promise.all([clicks.stop(left()), returnCodes, dispatcher.stop(Math.min(2000, left()))]);
+      // The sweep's pass under way ends beside the flush, not before it: it must not take the flush's time.
+      await Promise.all([clicks.stop(left()), returnCodes, dispatcher.stop(Math.min(2000, left())), stopSweep()]);
       // Last: a scrape during the drain still sees the final counts.
       await metricsServer?.close();
       return clicks.pending();

@@ -93,3 +93,31 @@ test('retention 0 keeps the detail forever; a failing prune is logged and the sw
     stopFailing();
   }
 });
+
+test('stop waits for the pass under way and cuts it short at its next slice: the store can be closed at once', async () => {
+  let release: () => void = () => undefined;
+  let closed = false;
+  let slices = 0;
+  const store = {
+    ...fakeStore(),
+    // Full slices for ever, each held until released: a pass that would not end by itself.
+    markExpired: () => {
+      if (closed) return Promise.reject(new Error('PGlite is closed'));
+      slices += 1;
+      return new Promise<number>((resolve) => (release = () => resolve(1000)));
+    },
+  };
+  const captured = captureLogger('sweep');
+  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 0 });
+  await until(() => slices === 1, 2000, 'the first slice under way');
+  let stopped = false;
+  const stopping = stop().then(() => (stopped = true));
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(stopped, false, 'not before the slice under way has answered');
+  release();
+  await stopping;
+  closed = true;
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(slices, 1, 'no slice after stop');
+  assert.doesNotMatch(captured.text(), /will retry/, 'nothing failed on a closed store');
+});
