@@ -69,7 +69,7 @@ test('a sweep marks expired links in slices, prunes batch ids, and deletes old d
     await until(() => /daily click detail past its retention deleted/.test(captured.text()), 2000, 'the log line');
     assert.match(captured.text(), /"pruned":20042/);
   } finally {
-    stop();
+    await stop();
   }
 });
 
@@ -89,8 +89,8 @@ test('retention 0 keeps the detail forever; a failing prune is logged and the sw
     assert.ok(failures >= 2, 'each failed upkeep counted');
     assert.match(captured.text(), /expiry sweep failed; will retry/);
   } finally {
-    stopKeep();
-    stopFailing();
+    await stopKeep();
+    await stopFailing();
   }
 });
 
