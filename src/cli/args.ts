@@ -39,6 +39,8 @@ export type Command =
       url: string;
       alias?: string;
       expiresInS?: number;
+      /** `--expires-at`: an ISO 8601 date-time with its time zone, as given. */
+      expiresAt?: string;
       oneTime: boolean;
       maxVisits?: number;
       forwardQuery: boolean;
@@ -56,6 +58,7 @@ export type Command =
       code: string;
       url?: string;
       expiresInS?: number | null;
+      expiresAt?: string;
       isActive?: boolean;
       maxVisits?: number | null;
       forwardQuery?: boolean;
@@ -105,6 +108,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   alias: { type: 'string' },
   'expires-in': { type: 'string' },
+  'expires-at': { type: 'string' },
   'one-time': { type: 'boolean' },
   'max-visits': { type: 'string' },
   'no-max-visits': { type: 'boolean' },
@@ -158,6 +162,7 @@ const CLIENT: OptionName[] = ['server', 'api-key', 'json'];
 const EDIT_CHANGES: OptionName[] = [
   'url',
   'expires-in',
+  'expires-at',
   'no-expiry',
   'disable',
   'enable',
@@ -176,6 +181,8 @@ const EDIT_CHANGES: OptionName[] = [
 const EDIT_EXCLUSIVE: [OptionName, OptionName][] = [
   ['disable', 'enable'],
   ['expires-in', 'no-expiry'],
+  ['expires-at', 'no-expiry'],
+  ['expires-in', 'expires-at'],
   ['max-visits', 'no-max-visits'],
   ['forward-query', 'no-forward-query'],
   ['tags', 'no-tags'],
@@ -187,7 +194,7 @@ const VERBS: Record<string, { options: OptionName[]; positionals: string[] }> = 
   kgs: { options: [], positionals: [] },
   'url-service': { options: [], positionals: [] },
   migrate: { options: [], positionals: [] },
-  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'one-time', 'max-visits', 'forward-query', 'tag', 'tags', 'password', 'password-stdin'], positionals: ['url'] },
+  shorten: { options: [...CLIENT, 'alias', 'expires-in', 'expires-at', 'one-time', 'max-visits', 'forward-query', 'tag', 'tags', 'password', 'password-stdin'], positionals: ['url'] },
   get: { options: CLIENT, positionals: ['code'] },
   stats: { options: [...CLIENT, 'from', 'to', 'top'], positionals: ['code'] },
   delete: { options: CLIENT, positionals: ['code'] },
@@ -478,6 +485,22 @@ function listOrder(values: Values, verb: string): { sort?: LinkSort; order?: 'de
   return { ...(sort === undefined ? {} : { sort }), ...(order === undefined ? {} : { order }) };
 }
 
+// What the API takes for expires_at: a date-time with a time zone (Z or ±hh:mm).
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** `--expires-at` as given, when given and a date-time the API takes; whether it is past, the server says. */
+function expiresAt(values: Values, verb: string): string | undefined {
+  const text = values['expires-at'];
+  if (text === undefined) return undefined;
+  // Date.parse rolls 2030-02-31 over into March; the API refuses a day its month lacks.
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const realDay = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+  if (!DATE_TIME.test(text) || Number.isNaN(Date.parse(text)) || !realDay) {
+    throw new UsageError(`--expires-at must be a date-time with a time zone, such as 2030-01-31T12:00Z or 2030-01-31T13:00+01:00 (got "${text}")`, verb);
+  }
+  return text;
+}
+
 /** `--expires-in` in seconds, when given. */
 function expiresIn(values: Values, verb: string): number | undefined {
   const text = values['expires-in'];
@@ -506,6 +529,8 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb };
     case 'shorten': {
       const expiresInS = expiresIn(values, verb);
+      const at = expiresAt(values, verb);
+      if (expiresInS !== undefined && at !== undefined) throw new UsageError('give --expires-in or --expires-at, not both', verb);
       const limit = maxVisits(values, verb);
       const tags = givenTags(values, verb);
       // One-time is a limit of one: asking for another as well is a mistake, whichever was meant.
@@ -516,6 +541,7 @@ function build(verb: string, args: string[], values: Values): Command {
         url: first,
         ...(values.alias === undefined ? {} : { alias: values.alias }),
         ...(expiresInS === undefined ? {} : { expiresInS }),
+        ...(at === undefined ? {} : { expiresAt: at }),
         oneTime: values['one-time'] === true,
         ...(tags === undefined ? {} : { tags }),
         ...(limit === undefined ? {} : { maxVisits: limit }),
@@ -589,6 +615,7 @@ function build(verb: string, args: string[], values: Values): Command {
       }
       if (values.url !== undefined) checkWebUrl(values.url, '--url must be', redirectsTo, verb);
       const inS = expiresIn(values, verb);
+      const at = expiresAt(values, verb);
       const limit = maxVisits(values, verb);
       const tags = values['no-tags'] === true ? [] : givenTags(values, verb);
       return {
@@ -596,6 +623,7 @@ function build(verb: string, args: string[], values: Values): Command {
         code: first,
         ...(values.url === undefined ? {} : { url: values.url }),
         ...(values['no-expiry'] === true ? { expiresInS: null } : inS === undefined ? {} : { expiresInS: inS }),
+        ...(at === undefined ? {} : { expiresAt: at }),
         ...(values.disable === true ? { isActive: false } : values.enable === true ? { isActive: true } : {}),
         ...(tags === undefined ? {} : { tags }),
         ...(values['no-max-visits'] === true ? { maxVisits: null } : limit === undefined ? {} : { maxVisits: limit }),

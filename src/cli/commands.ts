@@ -79,6 +79,7 @@ export async function runClientCommand(
       const link = await client.shorten(command.url, {
         ...(command.alias === undefined ? {} : { alias: command.alias }),
         ...(command.expiresInS === undefined ? {} : { expiresIn: command.expiresInS }),
+        ...(command.expiresAt === undefined ? {} : { expiresAt: command.expiresAt }),
         ...(command.oneTime ? { oneTime: true } : {}),
         ...(command.tags === undefined ? {} : { tags: command.tags }),
         ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
@@ -108,6 +109,7 @@ export async function runClientCommand(
         ...(command.url === undefined ? {} : { url: command.url }),
         ...(command.isActive === undefined ? {} : { isActive: command.isActive }),
         ...(command.expiresInS === undefined ? {} : { expiresAt: command.expiresInS === null ? null : new Date(now() + command.expiresInS * 1000) }),
+        ...(command.expiresAt === undefined ? {} : { expiresAt: command.expiresAt }),
         ...(command.tags === undefined ? {} : { tags: command.tags }),
         ...(command.maxVisits === undefined ? {} : { maxVisits: command.maxVisits }),
         ...(command.forwardQuery === undefined ? {} : { forwardQuery: command.forwardQuery }),

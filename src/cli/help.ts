@@ -74,12 +74,14 @@ ${SERVER_NOTE}`,
 Applies the database migrations to DATABASE_URL, then exits. Safe to run twice, or twice at once.
 (\`curt serve\` migrates its own database by itself.)
 ${SERVER_NOTE}`,
-  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION] [--one-time | --max-visits N]
-                     [--forward-query] [--tag TAG]... [--password | --password-stdin]
+  shorten: `Usage: curt shorten <url> [--alias NAME] [--expires-in DURATION | --expires-at DATE-TIME]
+                     [--one-time | --max-visits N] [--forward-query] [--tag TAG]...
+                     [--password | --password-stdin]
 
 Makes a short link to <url> and prints it.
   --alias NAME            a custom code: 3 to 10 characters of A-Z a-z 0-9 _ -
   --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w...
+  --expires-at DATE-TIME  the link stops working then: 2030-01-31T12:00Z, 2030-01-31T13:00+01:00
   --one-time              the link redirects exactly once (--max-visits 1)
   --max-visits N          the link redirects people N times (1 to 1000000000), then answers
                           "used"; link previews and other bots do not use a visit
@@ -108,7 +110,8 @@ site, and the bot hits by bot.
   --to YYYY-MM-DD     last day of the range (default: today, UTC); at most 3,660 days in all
   --top N             rows per breakdown, 1 to 100 (default 10); the rest add up to "(other)"
 ${CLIENT_OPTIONS}`,
-  edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --no-expiry] [--disable | --enable]
+  edit: `Usage: curt edit <code> [--url URL] [--expires-in DURATION | --expires-at DATE-TIME | --no-expiry]
+                 [--disable | --enable]
                  [--max-visits N | --no-max-visits] [--forward-query | --no-forward-query]
                  [--tags A,B | --tag TAG... | --no-tags] [--password | --password-stdin | --no-password]
 
@@ -116,6 +119,7 @@ Changes a link and prints it; every replica redirects by the change at once. Nee
 it, or an admin key (anonymous links: an admin key).
   --url URL               where the link leads from now on (checked as at creation)
   --expires-in DURATION   the link stops working after 90s, 30m, 12h, 7d, 2w... from now
+  --expires-at DATE-TIME  the link stops working then (2030-01-31T12:00Z); a time past ends it now
   --no-expiry             the link no longer expires
   --disable               the link answers 410 until enabled again
   --enable                the link redirects again

@@ -77,6 +77,23 @@ test('curt import - of NDJSON on standard input creates its links; CSV still wor
   assert.deepEqual(wrong, { code: 2, stdout: '', stderr: 'curt: --type must be csv or ndjson (got "json") (see `curt import --help`)\n' });
 });
 
+test('curt shorten and edit --expires-at: the date-time the link stops, in any zone; a past one is refused at creation and ends the link on edit', async (t) => {
+  const { client, address, apiKey } = await serve(t);
+  const env = { CURT_SERVER: address, CURT_API_KEY: apiKey };
+  const made = await curt(['shorten', 'https://example.com/dated', '--alias', 'dated', '--expires-at', '2030-01-31T12:00Z', '--json'], env);
+  assert.equal(made.code, 0, made.stderr);
+  assert.equal((JSON.parse(made.stdout) as { expires_at: string }).expires_at, '2030-01-31T12:00:00.000Z');
+  const moved = await curt(['edit', 'dated', '--expires-at', '2031-02-01T00:00+01:00', '--json'], env);
+  assert.equal(moved.code, 0, moved.stderr);
+  assert.equal((await client.get('dated')).expires_at, '2031-01-31T23:00:00.000Z');
+  const past = await curt(['shorten', 'https://example.com/past', '--expires-at', '2001-01-01T00:00Z'], env);
+  assert.equal(past.code, 1);
+  assert.match(past.stderr, /\(invalid_expiry, HTTP 400\)/);
+  const ended = await curt(['edit', 'dated', '--expires-at', '2001-01-01T00:00Z', '--json'], env);
+  assert.equal(ended.code, 0, ended.stderr);
+  assert.equal((JSON.parse(ended.stdout) as { state: string }).state, 'expired');
+});
+
 test('curt get prints a link, --json the server\'s JSON; an unknown code is link_not_found, exit 1', async (t) => {
   const { client, address, apiKey } = await serve(t);
   const env = { CURT_SERVER: address, CURT_API_KEY: apiKey };

@@ -103,12 +103,14 @@ test('edit needs a change, and refuses contradictory ones', () => {
     assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === 'edit', argv.join(' '));
   usage(
     ['edit', 'AbCdEf'],
-    /^edit needs a change: --url, --expires-in, --no-expiry, --disable, --enable, --max-visits, --no-max-visits, --forward-query, --no-forward-query, --tags, --no-tags, --password, --password-stdin or --no-password$/,
+    /^edit needs a change: --url, --expires-in, --expires-at, --no-expiry, --disable, --enable, --max-visits, --no-max-visits, --forward-query, --no-forward-query, --tags, --no-tags, --password, --password-stdin or --no-password$/,
   );
   usage(['edit', 'AbCdEf', '--disable', '--enable'], /^give --disable or --enable, not both$/);
   usage(['edit', 'AbCdEf', '--expires-in', '1d', '--no-expiry'], /^give --expires-in or --no-expiry, not both$/);
   usage(['edit', 'AbCdEf', '--url', 'example.com/x'], /did you mean https:\/\/example\.com\/x\?$/);
   usage(['edit', 'AbCdEf', '--expires-in', '0'], /^--expires-in must be a duration/);
+  usage(['edit', 'AbCdEf', '--expires-at', '2030-01-31T12:00Z', '--no-expiry'], /^give --expires-at or --no-expiry, not both$/);
+  usage(['edit', 'AbCdEf', '--expires-in', '1d', '--expires-at', '2030-01-31T12:00Z'], /^give --expires-in or --expires-at, not both$/);
   usage(['edit', '--url', 'https://example.com/'], /^edit needs <code>$/);
 });
 
@@ -496,4 +498,13 @@ test('what the server would refuse and the CLI can tell is a usage error before 
   assert.throws(() => loadCliConfig({ CURT_API_KEY: 'curt_abc\ndef' }), (err: unknown) => err instanceof ConfigError && err.problems.some((p) => /CURT_API_KEY must be printable ASCII/.test(p)) && !/abc/.test(err.message));
   assert.throws(() => loadCliConfig({ CURT_API_KEY: 'curt_ké' }), ConfigError);
   assert.equal(loadCliConfig({ CURT_API_KEY: 'curt_0123456789abcdef' }).apiKey, 'curt_0123456789abcdef');
+});
+
+test('--expires-at: a date-time with its time zone, as the API takes it, on shorten and edit; anything else is a usage error', () => {
+  assert.equal((parseCommand(['shorten', 'https://example.com', '--expires-at', '2030-01-31T12:00Z']) as { expiresAt?: string }).expiresAt, '2030-01-31T12:00Z');
+  assert.equal((parseCommand(['edit', 'AbCdEf', '--expires-at', '2030-01-31T13:00:30.5+01:00']) as { expiresAt?: string }).expiresAt, '2030-01-31T13:00:30.5+01:00');
+  for (const bad of ['2030-01-31', '2030-01-31T12:00', 'tomorrow', '2030-02-31T12:00Z']) {
+    assert.throws(() => parseCommand(['shorten', 'https://example.com', '--expires-at', bad]), (err: unknown) => err instanceof UsageError && /^--expires-at must be a date-time with a time zone/.test(err.message), bad);
+  }
+  assert.throws(() => parseCommand(['shorten', 'https://example.com', '--expires-at', '2030-01-31T12:00Z', '--expires-in', '7d']), /give --expires-in or --expires-at, not both/);
 });

@@ -270,7 +270,8 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
         summary: 'Open a password-protected link from its form',
         description:
           'What the form of `GET /{short_code}` posts (urlencoded `password`, and `referrer`: the origin of the GET\'s `Referer`, which the form carries in a hidden field): `302` to the target on the right password (a click counted, its referrer the host of `referrer`; a visit used; for a link with `forward_query`, the query string of this POST, which the form keeps from its GET, is forwarded), ' +
-          'the form again with `401` on a wrong one, `429` with `Retry-After` after too many wrong ones. Answers problem+json to clients that do not accept HTML.',
+          'the form again with `401` on a wrong one, `429` with `Retry-After` after too many wrong ones. Answers problem+json to clients that do not accept HTML. ' +
+          'A link without a password is answered as `GET` answers it (a redirect that counts its click); the password is also read from a JSON body `{"password": …}`.',
         tags: ['redirect'],
         consumes: ['application/x-www-form-urlencoded'],
         body: PasswordForm,
