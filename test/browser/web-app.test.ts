@@ -353,6 +353,7 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     await page.getByLabel('Tags (optional)').fill(`Promo-${run}, web`);
     await page.getByRole('button', { name: 'Shorten', exact: true }).click();
     await page.getByTestId('short-url').waitFor();
+    assert.match((await page.getByTestId('result').locator('dl').textContent()) ?? '', new RegExp(`Tagspromo-${run}, web$`), 'the new link shows its tags, as stored');
     const made = (await admin.list({ tags: [`promo-${run}`] })).items;
     assert.deepEqual(made.map((l) => l.tags), [[`promo-${run}`, 'web']], 'stored lower case, sorted');
     // Due at a second and milliseconds the editor's minute field cannot show: a tags-only edit keeps it.

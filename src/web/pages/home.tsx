@@ -347,6 +347,8 @@ function Result({ link, headingRef, onAgain }: { link: Link; headingRef: RefObje
         <dd>{link.forward_query ? 'yes' : 'no'}</dd>
         <dt>Password</dt>
         <dd>{link.has_password ? 'yes' : 'no'}</dd>
+        <dt>Tags</dt>
+        <dd>{link.tags.length === 0 ? '-' : link.tags.join(', ')}</dd>
       </dl>
       <QrCode code={link.short_code} />
     </div>
