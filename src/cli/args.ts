@@ -486,7 +486,7 @@ function listOrder(values: Values, verb: string): { sort?: LinkSort; order?: 'de
 }
 
 // What the API takes for expires_at: a date-time with a time zone (Z or ±hh:mm).
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/i;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/i;
 
 /** `--expires-at` as given, when given and a date-time the API takes; whether it is past, the server says. */
 function expiresAt(values: Values, verb: string): string | undefined {

@@ -713,6 +713,10 @@ export function retryAfterSeconds(value: string | null, now: number): number | n
   if (value === null) return null;
   const text = value.trim();
   if (/^\d+$/.test(text)) return Number(text);
+  // Only what starts as an HTTP-date does (a day name): Date.parse takes "1.5" or "-1" as dates in 2001.
+  if (!HTTP_DATE_START.test(text)) return null;
   const at = Date.parse(text);
   return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
 }
+
+const HTTP_DATE_START = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,? /i;

@@ -134,9 +134,15 @@ export function configurationRefusal(err: unknown): string | null {
 
 // node-postgres's own messages when the server wants a password (SCRAM) and the URL has none.
 const NO_PASSWORD = /^SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a (non-empty )?string$/;
-// TLS that cannot work as configured: a certificate not verified (OpenSSL's verify codes, Node's
-// name check) or a handshake that fails on the protocol. A handshake that timed out is not here.
-const TLS_MISCONFIGURED = /CERT|SELF_SIGNED|HOSTNAME_MISMATCH|^ERR_SSL_/;
+// TLS that cannot work as configured, by its error code (OpenSSL's verify codes, Node's name check,
+// a handshake that fails on the protocol), with what to change. A handshake that timed out is not here.
+const TLS_MISCONFIGURED: readonly [RegExp, string][] = [
+  // No chain to a CA this client trusts: a private CA, a self-signed certificate.
+  [/SELF_SIGNED|UNABLE_TO_(VERIFY|GET)|INVALID_CA|UNTRUSTED|CERT_REJECTED|CERT_SIGNATURE_FAILURE/, '; sslrootcert names the CA to trust'],
+  [/ALTNAME|HOSTNAME_MISMATCH/, "; the host in DATABASE_URL must be a name the server's certificate holds"],
+  [/CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/, "; the server's certificate is out of date"],
+  [/CERT|^ERR_SSL_/, ''],
+];
 
 /** The client's side of configurationRefusal: what in DATABASE_URL (or PGSSLMODE) does not fit the server. */
 function clientRefusal(err: Error): string | null {
@@ -144,8 +150,9 @@ function clientRefusal(err: Error): string | null {
   if (err.message.startsWith('SASL: ')) return err.message;
   if (err.message === 'The server does not support SSL connections') return `${err.message}, and sslmode asks for TLS`;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && TLS_MISCONFIGURED.test(code)) return `TLS: ${err.message} (${code}); sslrootcert names the CA to trust`;
-  return null;
+  if (typeof code !== 'string') return null;
+  const known = TLS_MISCONFIGURED.find(([pattern]) => pattern.test(code));
+  return known === undefined ? null : `TLS: ${err.message} (${code})${known[1]}`;
 }
 
 /** A client of the pool for work over several statements, with its release. */

@@ -159,10 +159,9 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
 
 /**
  * A problem written straight to the connection, which is then closed: for requests no route sees.
- * Nothing of the request was parsed, so its id is a new one, sent as every answer's is.
+ * Its id, sent as every answer's is: the request's when it was parsed, else a new one.
  */
-function answerOnSocket(socket: Socket, problem: AppError, headers = '', headOnly = false): void {
-  const requestId = randomUUID();
+function answerOnSocket(socket: Socket, problem: AppError, headers = '', headOnly = false, requestId: string = randomUUID()): void {
   const body = JSON.stringify(problemBody(problem, requestId));
   if (socket.writable) {
     socket.write(
@@ -175,10 +174,10 @@ function answerOnSocket(socket: Socket, problem: AppError, headers = '', headOnl
  * CONNECT (a proxy's tunnel): Node hands it to a 'connect' listener and, without one, closes the
  * connection without a word. This service is no proxy: 405, and the connection closed.
  */
-export function answerConnect(_request: IncomingMessage, socket: Socket): void {
+export function answerConnect(request: IncomingMessage, socket: Socket): void {
   if (socket.destroyed) return;
   const problem = new AppError({ status: 405, code: 'method_not_allowed', title: 'Method not allowed', detail: 'CONNECT is not supported: this service is not a proxy.' });
-  answerOnSocket(socket, problem, 'Allow: GET, HEAD, POST, PATCH, DELETE\r\n');
+  answerOnSocket(socket, problem, 'Allow: GET, HEAD, POST, PATCH, DELETE\r\n', false, requestIdOf(request));
   socket.end();
 }
 

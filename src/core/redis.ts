@@ -84,7 +84,10 @@ export async function connectRedis(options: RedisOptions): Promise<RedisClient> 
   });
   redis.on('error', (err: Error) => {
     if (wasReady) options.log.warn({ dependency: 'redis', err: err.message }, 'redis connection error');
-    else lastError = err;
+    // A cluster's "Failed to refresh slots cache." says only that no node answered; the nodes' own
+    // errors ('node error' below, or its lastNodeError) say why: NOAUTH, WRONGPASS, a refused socket.
+    else if (err.name !== 'ClusterAllFailedError') lastError = err;
+    else lastError = lastError ?? (err as { lastNodeError?: Error }).lastNodeError ?? err;
     wasReady = false;
   });
   if (redis instanceof Cluster) {

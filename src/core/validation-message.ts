@@ -138,17 +138,27 @@ const REPEATED_KEYWORDS = new Set(['type', 'anyOf', 'oneOf', 'enum', 'const', 'p
 export function validationProblem(errors: readonly SchemaError[], context: ValidationContext | undefined): { detail: string; code: ErrorCode } {
   const where = WHERE[context ?? 'body'] ?? 'the request';
   // The union's own summary comes last; the first branch error stands for the field.
-  const first = errors.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf') ?? errors[0];
-  if (first === undefined) return { detail: `${where.charAt(0).toUpperCase() + where.slice(1)} is not valid.`, code: 'invalid_request' };
+  const branchError = errors.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf') ?? errors[0];
+  if (branchError === undefined) return { detail: `${where.charAt(0).toUpperCase() + where.slice(1)} is not valid.`, code: 'invalid_request' };
+  // A list given to a field that takes one (`tag`: a string or a list): the list branch's error says
+  // what is wrong with the list ("at most 20 items"), the string branch's only that it is no string.
+  const path = branchError.instancePath ?? '';
+  const listError = Array.isArray(branchError.data)
+    ? errors.find((e) => e.keyword !== 'anyOf' && e.keyword !== 'oneOf' && ((e.instancePath ?? '').startsWith(`${path}/`) || (e.instancePath === path && isListSchema(e))))
+    : undefined;
+  const first = listError ?? branchError;
   const field = fieldName(first.instancePath).split(/[.[]/)[0] ?? '';
   // `?limit=1&limit=2` reaches the schema as an array: "limit must be a string" misled.
-  if (context === 'querystring' && field !== '' && Array.isArray(first.data) && REPEATED_KEYWORDS.has(first.keyword)) {
+  if (context === 'querystring' && field !== '' && listError === undefined && Array.isArray(first.data) && REPEATED_KEYWORDS.has(first.keyword)) {
     return { detail: `${field} is given ${first.data.length} times in the query string: give it once.`, code: 'invalid_request' };
   }
   const fieldCode = context === 'body' || context === undefined ? FIELD_CODES[field] : undefined;
   const code = fieldCode !== undefined && ERROR_CODES[fieldCode] === 400 ? fieldCode : 'invalid_request';
   return { detail: describe(first, errors, where), code };
 }
+
+/** Whether the error is of a schema for a list (the array branch of a union). */
+const isListSchema = (error: SchemaError): boolean => (error.parentSchema as { type?: unknown } | undefined)?.type === 'array';
 
 /** A description as the rest of a sentence: "The id shown…" → "the id shown…"; "PNG width…" stays. */
 function midSentence(text: string): string {

@@ -56,6 +56,7 @@ export function startExpirySweep(
       options.partitionMetrics?.upkeepFailed();
       log.warn({ err: (err as Error).message }, 'click partition upkeep failed; will retry');
     }
+    if (stopped) return;
     try {
       let marked = 0;
       for (;;) {
@@ -64,8 +65,9 @@ export function startExpirySweep(
         if (n < BATCH || stopped) break;
       }
       if (marked > 0) log.info({ marked }, 'expired links marked');
+      if (stopped) return;
       await store.pruneClickBatches(new Date(Date.now() - DAY_MS));
-      if (options.retentionDays > 0) {
+      if (options.retentionDays > 0 && !stopped) {
         const before = firstKeptDay(new Date(), options.retentionDays);
         let pruned = 0;
         for (;;) {
@@ -75,7 +77,7 @@ export function startExpirySweep(
         }
         if (pruned > 0) log.info({ pruned, before }, 'daily click detail past its retention deleted');
       }
-      if (options.webhooks) {
+      if (options.webhooks && !stopped) {
         let pruned = 0;
         for (;;) {
           const n = await options.webhooks.pruneOutbox(new Date(Date.now() - WEBHOOK_RETENTION_MS), BATCH * 10);

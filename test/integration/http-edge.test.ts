@@ -69,8 +69,9 @@ test('CONNECT gets 405 problem+json with Allow and the connection closed, not a 
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   t.after(() => app.close());
   for (const target of ['example.com:443', '/urls']) {
-    const received = await exchange(Number(new URL(address).port), `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\n\r\n`);
+    const received = await exchange(Number(new URL(address).port), `CONNECT ${target} HTTP/1.1\r\nHost: ${target}\r\nX-Request-Id: my-connect-1\r\n\r\n`);
     assert.match(received, /^HTTP\/1\.1 405 /, target);
+    assert.match(received, /\r\nX-Request-Id: my-connect-1\r\n[\s\S]*"request_id":"my-connect-1"/, `${target}: the caller's request id, in the header and the body`);
     assert.match(received, /\r\nContent-Type: application\/problem\+json/i, target);
     assert.match(received, /\r\nAllow: GET, HEAD, POST, PATCH, DELETE\r\n/, target);
     assert.match(received, /"code":"method_not_allowed"/, target);

@@ -12,7 +12,7 @@ import { buildTestUrlService, type TestUrlService } from '../support/url-service
 interface Response {
   description?: string;
   content?: Record<string, { schema?: { $ref?: string } }>;
-  headers?: Record<string, unknown>;
+  headers?: Record<string, { schema?: { type?: string } }>;
 }
 interface Doc {
   paths: Record<string, Record<string, { responses?: Record<string, Response> }>>;
@@ -37,8 +37,8 @@ function checkProblemAnswers(doc: Doc): number {
     assert.ok(!types.some((type) => response.content?.[type]?.schema?.$ref === PROBLEM && type !== 'application/problem+json'), `${where}: a Problem under ${types.join(', ')}`);
     if (response.content?.['application/problem+json'] === undefined) continue;
     problems++;
-    if (status === '429' || status === '503') assert.ok(response.headers?.['Retry-After'], `${where}: Retry-After`);
-    if (status === '401') assert.ok(response.headers?.['WWW-Authenticate'], `${where}: WWW-Authenticate`);
+    if (status === '429' || status === '503') assert.equal(response.headers?.['Retry-After']?.schema?.type, 'integer', `${where}: Retry-After`);
+    if (status === '401') assert.equal(response.headers?.['WWW-Authenticate']?.schema?.type, 'string', `${where}: WWW-Authenticate`);
   }
   return problems;
 }
@@ -64,7 +64,7 @@ describe('the URL service\'s OpenAPI document', () => {
   test('GET /{short_code} documents the redirect with its Location, the bot page, and its errors as problem+json or an HTML page', async () => {
     const responses = doc.paths['/{short_code}']?.get?.responses ?? {};
     assert.deepEqual(Object.keys(responses).sort(), ['200', '302', '401', '404', '410', '429', '503']);
-    assert.ok(responses['302']?.headers?.Location, 'Location');
+    assert.equal(responses['302']?.headers?.Location?.schema?.type, 'string', 'Location, a string (an OpenAPI header object: its schema under schema)');
     assert.equal(responses['302']?.content, undefined, 'no body');
     for (const status of ['401', '404', '410', '429', '503']) {
       assert.deepEqual(Object.keys(responses[status]?.content ?? {}).sort(), ['application/problem+json', 'text/html'], status);
@@ -98,8 +98,8 @@ describe('the URL service\'s OpenAPI document', () => {
   });
 
   test('a creation documents its Location, an export its Content-Disposition, and both send them', async () => {
-    assert.ok(doc.paths['/urls']?.post?.responses?.['201']?.headers?.Location);
-    assert.ok(doc.paths['/urls/export']?.get?.responses?.['200']?.headers?.['Content-Disposition']);
+    assert.equal(doc.paths['/urls']?.post?.responses?.['201']?.headers?.Location?.schema?.type, 'string');
+    assert.equal(doc.paths['/urls/export']?.get?.responses?.['200']?.headers?.['Content-Disposition']?.schema?.type, 'string');
     const made = await service.app.inject({ method: 'POST', url: '/urls', headers: { ...service.admin, 'content-type': 'application/json' }, payload: '{"url":"https://example.com/located"}' });
     assert.equal(made.headers.location, `/urls/${made.json<{ short_code: string }>().short_code}`);
     const exported = await service.app.inject({ method: 'GET', url: '/urls/export', headers: service.admin });

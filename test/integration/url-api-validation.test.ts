@@ -235,6 +235,10 @@ describe('input validation (README, "Errors")', () => {
         ['GET', '/urls?limit=abc', undefined, 'limit is not valid: 1..100, default 20.'],
         ['GET', '/urls?limit=1&limit=2', undefined, 'limit is given 2 times in the query string: give it once.'],
         ['GET', '/urls/abc/qr?format=svg&format=png', undefined, 'format is given 2 times in the query string: give it once.'],
+        // tag is meant to repeat: its own limits are said, not "give it once".
+        ['GET', `/urls?${Array.from({ length: 21 }, (_, i) => `tag=t${i}`).join('&')}`, undefined, 'tag must have at most 20 items.'],
+        ['GET', `/urls?tag=a&tag=${'b'.repeat(701)}`, undefined, 'tag[1] must be at most 700 characters.'],
+        ['GET', `/urls?tag=a&tag=${'b'.repeat(40)}`, undefined, `tag: "${'b'.repeat(40)}" is not a tag: 1 to 32 of letters, digits and - _ . : /`],
         ['POST', '/urls', {}, 'The body needs the field "url".'],
         ['POST', '/urls', { url: 'https://example.com/', owner: 'x' }, '"owner" is not a field of the body: the body takes only "url", "alias", "expires_at", "expires_in", "one_time", "max_visits", "forward_query", "password", "tags".'],
         ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],

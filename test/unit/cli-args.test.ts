@@ -503,7 +503,7 @@ test('what the server would refuse and the CLI can tell is a usage error before 
 test('--expires-at: a date-time with its time zone, as the API takes it, on shorten and edit; anything else is a usage error', () => {
   assert.equal((parseCommand(['shorten', 'https://example.com', '--expires-at', '2030-01-31T12:00Z']) as { expiresAt?: string }).expiresAt, '2030-01-31T12:00Z');
   assert.equal((parseCommand(['edit', 'AbCdEf', '--expires-at', '2030-01-31T13:00:30.5+01:00']) as { expiresAt?: string }).expiresAt, '2030-01-31T13:00:30.5+01:00');
-  for (const bad of ['2030-01-31', '2030-01-31T12:00', 'tomorrow', '2030-02-31T12:00Z']) {
+  for (const bad of ['2030-01-31', '2030-01-31T12:00', 'tomorrow', '2030-02-31T12:00Z', '2030-01-31T24:00Z', '2030-01-31T12:60Z', '2030-01-31T12:00:60Z', '2030-01-31T12:00+25:00']) {
     assert.throws(() => parseCommand(['shorten', 'https://example.com', '--expires-at', bad]), (err: unknown) => err instanceof UsageError && /^--expires-at must be a date-time with a time zone/.test(err.message), bad);
   }
   assert.throws(() => parseCommand(['shorten', 'https://example.com', '--expires-at', '2030-01-31T12:00Z', '--expires-in', '7d']), /give --expires-in or --expires-at, not both/);

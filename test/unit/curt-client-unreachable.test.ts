@@ -93,5 +93,6 @@ test('Retry-After: seconds as Curt sends them, an HTTP-date as a proxy may, and 
   assert.equal(retryAfterSeconds('Mon, 07 Dec 2026 10:01:30 GMT', now), 90);
   assert.equal(retryAfterSeconds('Mon, 07 Dec 2026 09:59:00 GMT', now), 0, 'a date past is now');
   assert.equal(retryAfterSeconds('soon', now), null);
+  for (const odd of ['1.5', '-1', '2026-12-07']) assert.equal(retryAfterSeconds(odd, now), null, `${odd}: neither seconds nor an HTTP-date`);
   assert.equal(retryAfterSeconds(null, now), null);
 });

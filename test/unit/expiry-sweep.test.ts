@@ -108,7 +108,9 @@ test('stop waits for the pass under way and cuts it short at its next slice: the
     },
   };
   const captured = captureLogger('sweep');
-  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 0 });
+  let outboxPrunes = 0;
+  const webhooks = { pruneOutbox: () => ((outboxPrunes += 1), Promise.resolve(0)) };
+  const stop = startExpirySweep(store, captured.log, { intervalMs: 60_000, retentionDays: 7, webhooks });
   await until(() => slices === 1, 2000, 'the first slice under way');
   let stopped = false;
   const stopping = stop().then(() => (stopped = true));
@@ -119,5 +121,6 @@ test('stop waits for the pass under way and cuts it short at its next slice: the
   closed = true;
   await new Promise((resolve) => setTimeout(resolve, 20));
   assert.equal(slices, 1, 'no slice after stop');
+  assert.deepEqual([store.calls.pruneClickBatches, store.calls.pruneDailyDetail.length, outboxPrunes], [0, 0, 0], 'and none of the later stages');
   assert.doesNotMatch(captured.text(), /will retry/, 'nothing failed on a closed store');
 });

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createDependencyBreaker } from '../../src/core/dependency-breaker.ts';
 import { DependencyDown } from '../../src/core/errors.ts';
+import { markConnectionRefused } from '../../src/core/unavailable.ts';
 import { configurationRefusal, createPgPool, guardedRunner, isPostgresUnavailable, pgRunner } from '../../src/core/postgres.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
 import { PG_ADMIN_URL } from '../support/postgres.ts';
@@ -195,6 +196,33 @@ describe('statement errors once connected', () => {
       assert.equal(configurationRefusal(err), null);
     } finally {
       await pool.end();
+    }
+  });
+});
+
+describe('TLS refusals by their code (what Node and OpenSSL throw while connecting)', () => {
+  /** An error as the client's TLS handshake throws it, marked as the pool's client marks it. */
+  const refused = (message: string, code: string): Error => {
+    const err = Object.assign(new Error(message), { code });
+    markConnectionRefused(err);
+    return err;
+  };
+
+  test('each untrusted, misnamed or outdated certificate stops the start with what to change; a timeout does not', () => {
+    const cases: [string, string, string | null][] = [
+      ['unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'TLS: unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE); sslrootcert names the CA to trust'],
+      ['self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN', 'TLS: self-signed certificate in certificate chain (SELF_SIGNED_CERT_IN_CHAIN); sslrootcert names the CA to trust'],
+      ['invalid CA certificate', 'INVALID_CA', 'TLS: invalid CA certificate (INVALID_CA); sslrootcert names the CA to trust'],
+      ["Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID', "TLS: Hostname/IP does not match certificate's altnames (ERR_TLS_CERT_ALTNAME_INVALID); the host in DATABASE_URL must be a name the server's certificate holds"],
+      ['certificate has expired', 'CERT_HAS_EXPIRED', "TLS: certificate has expired (CERT_HAS_EXPIRED); the server's certificate is out of date"],
+      ['wrong version number', 'ERR_SSL_WRONG_VERSION_NUMBER', 'TLS: wrong version number (ERR_SSL_WRONG_VERSION_NUMBER)'],
+      ['Client network socket disconnected before secure TLS connection was established', 'ECONNRESET', null],
+      ['TLS handshake timeout', 'ERR_TLS_HANDSHAKE_TIMEOUT', null],
+    ];
+    for (const [message, code, refusal] of cases) {
+      const err = refused(message, code);
+      assert.equal(isPostgresUnavailable(err), true, code);
+      assert.equal(configurationRefusal(err), refusal, code);
     }
   });
 });

@@ -57,7 +57,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.post(
     '/urls',
-    { schema: { summary: 'Create a short link', security, body: CreateLinkBody, response: { 201: Type.Ref('Link', { description: 'The link made', headers: { Location: { description: 'The link\'s own address in the API, `/urls/{short_code}`', schema: { type: 'string' } } } }), ...errors } } },
+    { schema: { summary: 'Create a short link', security, body: CreateLinkBody, response: { 201: Type.Ref('Link', { description: 'The link made', headers: { Location: { type: 'string', description: 'The link\'s own address in the API, `/urls/{short_code}`' } } }), ...errors } } },
     async (request, reply) => {
       const body = request.body;
       const link = await links.createLink(

@@ -129,7 +129,7 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         security,
         querystring: Type.Object({ format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('ndjson')], { description: 'Default csv' })) }, { additionalProperties: false }),
         // The file's types on the 200 alone: `produces` would give them to the problem+json errors too.
-        response: { 200: { description: 'The file', headers: { 'Content-Disposition': { description: 'attachment; filename="curt-links.csv" (or .ndjson)', schema: { type: 'string' } } }, content: { 'text/csv': { schema: Type.String() }, 'application/x-ndjson': { schema: Type.String() } } }, ...errors },
+        response: { 200: { description: 'The file', headers: { 'Content-Disposition': { type: 'string', description: 'attachment; filename="curt-links.csv" (or .ndjson)' } }, content: { 'text/csv': { schema: Type.String() }, 'application/x-ndjson': { schema: Type.String() } } }, ...errors },
       },
     },
     async (request, reply) => {

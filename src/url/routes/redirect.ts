@@ -155,7 +155,7 @@ const pageOrProblem = (description: string) => ({
 /** What a redirect answers, for the OpenAPI document (the answers themselves are made above and in html.ts). */
 function redirectAnswers(status: number) {
   return {
-    [status]: { type: 'null', description: 'To the target, in `Location`', headers: { Location: { description: 'The target', schema: { type: 'string', format: 'uri' } } } },
+    [status]: { type: 'null', description: 'To the target, in `Location`', headers: { Location: { type: 'string', format: 'uri', description: 'The target' } } },
     200: { description: 'A bot (a link preview, a crawler) on a link with a visit limit: a small HTML page; no visit is used', content: { 'text/html': { schema: Type.String() } } },
     401: pageOrProblem('A password is needed (`link_password_required`, with `WWW-Authenticate: Basic`) or was wrong (`link_password_wrong`): browsers get the password form'),
     404: pageOrProblem('No such link (`link_not_found`)'),
