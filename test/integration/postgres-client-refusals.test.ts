@@ -80,23 +80,29 @@ const cases = [
   {
     what: 'no password where the server asks for one (SCRAM)',
     url: noPassword,
-    message: 'SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string',
-    refusal: 'the server asks for a password and none is given (SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string)',
+    message: /^SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string$/,
+    refusal: /the server asks for a password and none is given \(SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string\)/,
   },
   {
     what: 'TLS with a certificate the client cannot verify',
     url: verifiedTls,
-    message: 'self-signed certificate',
-    refusal: 'TLS: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT); sslrootcert names the CA to trust',
+    // Node 24 adds advice to OpenSSL's words ("; if the root CA is installed locally, try ..."): kept as it comes.
+    message: /^self-signed certificate(; .*)?$/,
+    refusal: /TLS: self-signed certificate(; [^()]*)? \(DEPTH_ZERO_SELF_SIGNED_CERT\); sslrootcert names the CA to trust/,
   },
 ];
+
+/** `refusal` as the whole text. */
+const whole = (refusal: RegExp): RegExp => new RegExp(`^${refusal.source}$`);
+/** `refusal` as the whole of a one-line output, after `prefix`. */
+const line = (prefix: string, refusal: RegExp): RegExp => new RegExp(`^${prefix}${refusal.source}\\n$`);
 
 for (const { what, url, message, refusal } of cases) {
   test(`${what}: an outage, and a configuration refusal that says what to change`, async () => {
     const err = await failureOf(url());
-    assert.equal(err.message, message);
+    assert.match(err.message, message);
     assert.equal(isPostgresUnavailable(err), true);
-    assert.equal(configurationRefusal(err), refusal);
+    assert.match(configurationRefusal(err) ?? '', whole(refusal));
   });
 
   test(`${what}: through the breaker, a 503 postgres_unavailable that keeps the reason`, async () => {
@@ -109,7 +115,7 @@ for (const { what, url, message, refusal } of cases) {
       assert.ok(err instanceof DependencyDown, `a DependencyDown, not ${String(err)}`);
       assert.equal(err.status, 503);
       assert.equal(err.code, 'postgres_unavailable');
-      assert.equal(configurationRefusal(err), refusal);
+      assert.match(configurationRefusal(err) ?? '', whole(refusal));
     } finally {
       await pool.end();
     }
@@ -129,12 +135,12 @@ for (const { what, url, message, refusal } of cases) {
       KGS_TOKEN: 'client-refusals-token-0123456789',
     });
     assert.equal(code, 1, stderr);
-    assert.equal(stderr, `DATABASE_URL: ${refusal}\n`);
+    assert.match(stderr, line('DATABASE_URL: ', refusal));
   });
 
   test(`${what}: \`curt migrate\` says the same`, async () => {
     const { code, stderr } = await runToExit('src/url/migrate-main.ts', { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', DATABASE_URL: url() });
     assert.equal(code, 1, stderr);
-    assert.equal(stderr, `migrate failed: ${refusal}\n`);
+    assert.match(stderr, line('migrate failed: ', refusal));
   });
 }
