@@ -488,14 +488,17 @@ function listOrder(values: Values, verb: string): { sort?: LinkSort; order?: 'de
 // What the API takes for expires_at: a date-time with a time zone (Z or ±hh:mm).
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/i;
 
+/** Whether YYYY-MM-DD at the start of `text` is a day of its month: Date.parse rolls 2030-02-31 into March, the API refuses it. */
+function dayExists(text: string): boolean {
+  const [year = 0, month = 0, day = 0] = text.slice(0, 10).split('-').map(Number);
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+}
+
 /** `--expires-at` as given, when given and a date-time the API takes; whether it is past, the server says. */
 function expiresAt(values: Values, verb: string): string | undefined {
   const text = values['expires-at'];
   if (text === undefined) return undefined;
-  // Date.parse rolls 2030-02-31 over into March; the API refuses a day its month lacks.
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const realDay = new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
-  if (!DATE_TIME.test(text) || Number.isNaN(Date.parse(text)) || !realDay) {
+  if (!DATE_TIME.test(text) || !dayExists(text)) {
     throw new UsageError(`--expires-at must be a date-time with a time zone, such as 2030-01-31T12:00Z or 2030-01-31T13:00+01:00 (got "${text}")`, verb);
   }
   return text;

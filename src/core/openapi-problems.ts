@@ -12,11 +12,13 @@ interface Header {
   schema: Record<string, unknown>;
 }
 
+const RETRY_AFTER: Record<string, Header> = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } };
+
 const HEADERS_BY_STATUS: Record<string, Record<string, Header>> = {
   '401': { 'WWW-Authenticate': { description: 'How to authenticate: `Bearer` for an API key, `Basic` for a link password', schema: { type: 'string' } } },
   '405': { Allow: { description: 'The methods this path answers', schema: { type: 'string' } } },
-  '429': { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } },
-  '503': { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } },
+  '429': RETRY_AFTER,
+  '503': RETRY_AFTER,
 };
 
 interface Response {

@@ -118,7 +118,7 @@ export async function connectRedis(options: RedisOptions): Promise<RedisClient> 
  * and none is given (NOAUTH), or the user or password is refused (WRONGPASS). One line, or null for
  * anything else. (A password given to a server with none, ioredis only warns about.)
  */
-export function redisConfigurationRefusal(err: Error): string | null {
+function redisConfigurationRefusal(err: Error): string | null {
   if (err.name !== 'ReplyError') return null;
   if (err.message.startsWith('NOAUTH')) return `the server asks for a password and none is given (${err.message})`;
   if (err.message.startsWith('WRONGPASS')) return `the user or password is refused (${err.message})`;

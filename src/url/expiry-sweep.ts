@@ -38,10 +38,19 @@ export function startExpirySweep(
   store: Pick<LinkStore, 'markExpired' | 'pruneClickBatches' | 'pruneDailyDetail' | 'maintainClickPartitions'>,
   log: Logger,
   options: ExpirySweepOptions,
-): () => Promise<void> {
+): (deadlineMs?: number) => Promise<void> {
   /** The pass under way, which stop waits for: the store may be closed right after. */
   let running: Promise<void> | null = null;
   let stopped = false;
+  /** Runs `slice` until one comes back short of `size`, or the sweep is stopped; the rows it did. */
+  const inSlices = async (size: number, slice: () => Promise<number>): Promise<number> => {
+    let done = 0;
+    for (;;) {
+      const n = await slice();
+      done += n;
+      if (n < size || stopped) return done;
+    }
+  };
   const sweep = async (): Promise<void> => {
     // Apart from the rest: a partition that could not be made now must not hold up expiry marking, and
     // the next sweep tries again (two months ahead leave time; a flush creates a missing one itself).
@@ -58,32 +67,18 @@ export function startExpirySweep(
     }
     if (stopped) return;
     try {
-      let marked = 0;
-      for (;;) {
-        const n = await store.markExpired(new Date(), BATCH);
-        marked += n;
-        if (n < BATCH || stopped) break;
-      }
+      const marked = await inSlices(BATCH, () => store.markExpired(new Date(), BATCH));
       if (marked > 0) log.info({ marked }, 'expired links marked');
       if (stopped) return;
       await store.pruneClickBatches(new Date(Date.now() - DAY_MS));
       if (options.retentionDays > 0 && !stopped) {
         const before = firstKeptDay(new Date(), options.retentionDays);
-        let pruned = 0;
-        for (;;) {
-          const n = await store.pruneDailyDetail(before, BATCH * 10);
-          pruned += n;
-          if (n < BATCH * 10 || stopped) break;
-        }
+        const pruned = await inSlices(BATCH * 10, () => store.pruneDailyDetail(before, BATCH * 10));
         if (pruned > 0) log.info({ pruned, before }, 'daily click detail past its retention deleted');
       }
-      if (options.webhooks && !stopped) {
-        let pruned = 0;
-        for (;;) {
-          const n = await options.webhooks.pruneOutbox(new Date(Date.now() - WEBHOOK_RETENTION_MS), BATCH * 10);
-          pruned += n;
-          if (n < BATCH * 10 || stopped) break;
-        }
+      const { webhooks } = options;
+      if (webhooks && !stopped) {
+        const pruned = await inSlices(BATCH * 10, () => webhooks.pruneOutbox(new Date(Date.now() - WEBHOOK_RETENTION_MS), BATCH * 10));
         if (pruned > 0) log.info({ pruned }, 'webhook events past their retention deleted');
       }
     } catch (err) {
@@ -99,11 +94,16 @@ export function startExpirySweep(
   const timer = setInterval(start, options.intervalMs);
   timer.unref();
   start();
-  // Stops the timer, cuts a pass short at its next batch, and resolves once no pass is under way: a
-  // process that closed its database at once had the first pass fail ("will retry") as it exited.
-  return async () => {
+  // Stops the timer, cuts a pass short at its next slice, and resolves once no pass is under way (a
+  // process that closed its database at once had the first pass fail, "will retry", as it exited),
+  // or after `deadlineMs`: a statement on a hung database must not hold a stop past its deadline.
+  return async (deadlineMs = Number.POSITIVE_INFINITY) => {
     stopped = true;
     clearInterval(timer);
-    await running;
+    if (running === null) return;
+    if (!Number.isFinite(deadlineMs)) return running;
+    let expired: NodeJS.Timeout | undefined;
+    await Promise.race([running, new Promise((resolve) => (expired = setTimeout(resolve, deadlineMs)))]);
+    clearTimeout(expired);
   };
 }

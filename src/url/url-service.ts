@@ -162,25 +162,11 @@ export async function startUrlService(
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
       // Deliveries cut short are sent again by another replica (or the next start) after their lease.
-      // The sweep's pass under way ends beside the flush, not before it, and is waited for only while
-      // the flush has time: a statement of it on a hung database must not hold the stop past its deadline.
-      await Promise.all([clicks.stop(left()), returnCodes, dispatcher.stop(Math.min(2000, left())), withinMs(stopSweep(), left())]);
+      // The sweep's pass under way ends beside the flush, not before it, and within the flush's time.
+      await Promise.all([clicks.stop(left()), returnCodes, dispatcher.stop(Math.min(2000, left())), stopSweep(left())]);
       // Last: a scrape during the drain still sees the final counts.
       await metricsServer?.close();
       return clicks.pending();
     },
   };
-}
-
-/** Resolves when `work` settles or `ms` have passed, whichever is first; the timer keeps nothing alive. */
-function withinMs(work: Promise<void>, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    timer.unref();
-    const done = (): void => {
-      clearTimeout(timer);
-      resolve();
-    };
-    work.then(done, done);
-  });
 }

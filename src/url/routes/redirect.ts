@@ -10,6 +10,7 @@ import { Type } from '@sinclair/typebox';
 import { sendErrorPage, sendPasswordPage, sendPreviewPage, wantsHtml } from '../html.ts';
 import type { LinkService } from '../link-service.ts';
 import type { CachedLink } from '../../storage/link-cache.ts';
+import { Problem } from './schemas.ts';
 
 export interface RedirectRouteDeps {
   links: LinkService;
@@ -149,7 +150,7 @@ export function referrerOrigin(value: string | undefined): string | undefined {
 /** A problem+json for API clients, an HTML page for browsers (`Accept: text/html`). */
 const pageOrProblem = (description: string) => ({
   description,
-  content: { 'application/problem+json': { schema: Type.Ref('Problem') }, 'text/html': { schema: Type.String() } },
+  content: { 'application/problem+json': { schema: Problem }, 'text/html': { schema: Type.String() } },
 });
 
 /** What a redirect answers, for the OpenAPI document (the answers themselves are made above and in html.ts). */
