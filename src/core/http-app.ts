@@ -12,7 +12,7 @@ import { createHttpMetrics, type Registry } from './metrics.ts';
 import { AppError } from './errors.ts';
 import { describeProblemAnswers } from './openapi-problems.ts';
 import { requestIdOf } from './request-id.ts';
-import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, parseJsonBody, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -214,6 +214,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   const answerNoRoute = registerProblemHandlers(app);
   // Fastify parses text/plain by default; every body of ours is JSON, so anything else is 415.
   app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
   app.server.on('checkExpectation', answerUnmetExpectation);
   app.server.on('connect', answerConnect);
   app.addSchema(ProblemSchema);

@@ -133,6 +133,19 @@ test('malformed JSON, wrong media type, oversized body, unknown routes and metho
     assert.equal(body.type, `urn:curt:problem:${code}`);
     assert.equal(body.request_id, res.headers['x-request-id']);
   }
+  // Valid JSON with a prototype key is refused as such, not as a syntax error that is not there.
+  for (const payload of ['{"__proto__":{"admin":true},"code":"abc"}', '{"code":"abc","constructor":{"prototype":{"x":1}}}']) {
+    const res = await post(payload);
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(res.headers['content-type'], PROBLEM);
+    const body = res.json<{ code: string; detail: string }>();
+    assert.equal(body.code, 'invalid_request', payload);
+    assert.match(body.detail, /has a "__proto__" key \(or "constructor" with "prototype"\)/);
+  }
+  // A "constructor" that is a plain field's value is no prototype key: the route's own validation answers.
+  const plain = await post('{"code":"abc","constructor":"x"}');
+  assert.equal(plain.json<{ code: string }>().code, 'invalid_request');
+  assert.doesNotMatch(plain.json<{ detail: string }>().detail, /__proto__/);
 });
 
 test('a caller-supplied request id is echoed; a malformed one is replaced', async (t) => {
