@@ -1,6 +1,6 @@
 // The app's frame: header and navigation, the live region, and the page the path names.
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import type { InstanceConfig } from '../client/curt-client.ts';
+import type { CurtClient, InstanceConfig } from '../client/curt-client.ts';
 import { clientFor } from './client.ts';
 import { HomePage } from './pages/home.tsx';
 import { KeysPage } from './pages/keys.tsx';
@@ -11,8 +11,8 @@ import { forgetKey, storedKey, storeKey } from './session.ts';
 import { SessionContext, type Session } from './state.ts';
 
 /** Whether `key` is an admin key: GET /api-keys lists every key for an admin key, only itself otherwise. */
-async function adminOf(key: string): Promise<boolean> {
-  const keys = await clientFor(key).listApiKeys();
+async function adminOf(key: string, client: CurtClient): Promise<boolean> {
+  const keys = await client.listApiKeys();
   return keys.some((k) => k.is_admin && k.revoked_at === null && key.startsWith(k.key_prefix));
 }
 
@@ -25,6 +25,8 @@ export function App() {
   const [apiKey, setApiKey] = useState<string | null>(() => storedKey());
   const [isAdmin, setIsAdmin] = useState<boolean | null>(null);
   const [message, setMessage] = useState('');
+  /** Why the app signed out by itself (the kept key was refused), shown until the next sign-in. */
+  const [signedOut, setSignedOut] = useState<string | null>(null);
 
   useEffect(() => {
     clientFor(null)
@@ -33,7 +35,7 @@ export function App() {
   }, []);
   useEffect(() => {
     if (apiKey === null) return setIsAdmin(null);
-    adminOf(apiKey).then(setIsAdmin, () => setIsAdmin(false));
+    adminOf(apiKey, client).then(setIsAdmin, () => setIsAdmin(false));
   }, [apiKey]);
   useEffect(() => {
     document.title = `${route.page === 'stats' ? `Stats of ${route.code}` : TITLES[route.page]} · Curt`;
@@ -45,8 +47,18 @@ export function App() {
     setTimeout(() => setMessage(text), 50);
   }, []);
 
+  // A kept key the server refuses (revoked since it was stored, on any page, at any request): the app
+  // forgets it and says so, so that the pages offer the sign-in form and anonymous shortening again.
+  const refused = useCallback((key: string) => {
+    if (storedKey() !== key) return;
+    forgetKey();
+    setApiKey(null);
+    const why = 'The API key kept in this browser was refused (revoked, or not valid here): you are signed out. Sign in with another key.';
+    setSignedOut(why);
+    setMessage(why);
+  }, []);
   // One client per key: pages reload what they show when the client changes, not when the session does.
-  const client = useMemo(() => clientFor(apiKey), [apiKey]);
+  const client = useMemo(() => clientFor(apiKey, refused), [apiKey, refused]);
   const session = useMemo<Session>(
     () => ({
       config,
@@ -57,10 +69,12 @@ export function App() {
         // Checked before it is kept: a mistyped key fails here, next to its field.
         await clientFor(key).listApiKeys();
         storeKey(key, remember);
+        setSignedOut(null);
         setApiKey(key);
         announce('Signed in.');
       },
       signOut() {
+        setSignedOut(null);
         forgetKey();
         setApiKey(null);
         announce('Signed out: the key is no longer kept in this browser.');
@@ -116,6 +130,11 @@ export function App() {
         </nav>
       </header>
       <main id="main" tabIndex={-1}>
+        {signedOut !== null && (
+          <p class="card notice" data-testid="signed-out">
+            {signedOut}
+          </p>
+        )}
         {configError !== null ? <p class="error" role="alert">{configError}</p> : <Page route={route} />}
       </main>
       <footer class="bottom">

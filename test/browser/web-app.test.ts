@@ -164,6 +164,12 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     // All: from the day the link was made, today.
     await page.getByText('All', { exact: true }).click();
     await until(async () => (await chart.getAttribute('data-days')) === '1', 5000, 'the range since the link was made');
+    // Its axis is that day (half a day either side), not years of uPlot's own widening of one point.
+    const midnight = Date.parse(today);
+    const oneDay = `${new Date(midnight - 43_200_000).toISOString()}/${new Date(midnight + 43_200_000).toISOString()}`;
+    const axis = async () => (await chart.locator('.chart-box').getAttribute('data-axis')) ?? '';
+    let drawn = '';
+    await until(async () => (drawn = await axis()) === oneDay, 5000, () => `the chart's axis to be the one day (${oneDay}), not ${drawn}`);
     assert.equal(await chart.getAttribute('data-total'), '1');
     assert.equal(await row('browsers', 'Chrome 1 100%').count(), 1);
     // The same page under /app/stats/{code}.
@@ -476,6 +482,25 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  test('a kept key revoked meanwhile: the first request it is refused on signs the page out, says so, and shortening goes on without a key', async () => {
+    const key = await admin.createApiKey({ name: 'revoked-while-open' });
+    const { page, problems } = await openPage('/', { apiKey: key.key });
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    await admin.revokeApiKey(key.id);
+    await page.getByLabel('Long URL').fill('https://example.com/browser/after-revocation');
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    await page.getByTestId('signed-out').waitFor();
+    assert.match((await page.getByTestId('signed-out').textContent()) ?? '', /refused \(revoked, or not valid here\): you are signed out/);
+    assert.equal(await page.getByRole('button', { name: 'Sign out' }).count(), 0, 'no longer shown as signed in');
+    assert.equal(await page.evaluate<string | null>("sessionStorage.getItem('curt.apiKey')"), null, 'the key is forgotten');
+    // Anonymous creation is on here: the same form now shortens without a key.
+    await page.getByRole('button', { name: 'Shorten', exact: true }).click();
+    const shortUrl = (await page.getByTestId('short-url').textContent()) ?? '';
+    assert.match(shortUrl, new RegExp(`^${open.url}/[A-Za-z]{6}$`));
+    assert.equal((await admin.get(shortUrl.split('/').at(-1) ?? '')).original_url, 'https://example.com/browser/after-revocation');
+    assert.deepEqual(await problems(), []);
+  });
+
   test('API keys: an admin creates a key (shown once) and revokes it', async () => {
     const { page, problems } = await openPage('/app/keys', { apiKey: E2E_ADMIN_KEY });
     await page.getByLabel('Name (optional)').fill('browser-made');
@@ -609,7 +634,9 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
             // At 390 px and at the narrowest common phone, 375 px.
             for (const width of [PHONE.width, 375]) {
               await page.setViewportSize({ width, height: PHONE.height });
-              const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+              // Against the width set, not window.innerWidth: an emulated phone widens its layout
+              // viewport to a page that overflows, so that difference would stay 0.
+              const overflow = (await page.evaluate<number>('document.documentElement.scrollWidth')) - width;
               assert.ok(overflow <= 0, `${spec.name} is ${overflow}px wider than a ${width} px phone`);
             }
           } else {
