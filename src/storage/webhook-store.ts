@@ -95,7 +95,14 @@ export interface FailureOutcome {
 }
 
 export interface WebhookStore {
+  /** No limit: POST /webhooks goes through insertEndpointWithin. */
   insertEndpoint(endpoint: NewWebhookEndpoint): Promise<WebhookEndpointRecord>;
+  /**
+   * Inserts the endpoint unless its owner already has `maxPerOwner` (null then). The count and the
+   * insert are one transaction that holds the owner's key row: concurrent creations by one key are
+   * counted one after another, so together they cannot pass the limit.
+   */
+  insertEndpointWithin(endpoint: NewWebhookEndpoint, maxPerOwner: number): Promise<WebhookEndpointRecord | null>;
   findEndpoint(id: number): Promise<WebhookEndpointRecord | null>;
   /** Oldest first; `ownerKeyId` undefined lists every endpoint (admin). */
   listEndpoints(ownerKeyId?: number): Promise<WebhookEndpointRecord[]>;

@@ -68,10 +68,13 @@ export function createWebhookService(options: { store: WebhookStore; policy: Web
       const caller = required(principal);
       const events = checkEvents(input.events);
       const url = await checkWebhookUrl(input.url, policy);
-      const mine = await db(() => store.listEndpoints(caller.keyId));
-      if (mine.length >= MAX_ENDPOINTS_PER_KEY) throw new InvalidRequest(`A key may have at most ${MAX_ENDPOINTS_PER_KEY} webhook endpoints.`);
       const secret = newWebhookSecret();
-      const endpoint = await db(() => store.insertEndpoint({ ownerKeyId: caller.keyId, url, events, description: input.description ?? null, secret }));
+      // Counted and inserted in one step (the store's transaction): a count here, before the insert,
+      // let concurrent creations by one key all pass it.
+      const endpoint = await db(() =>
+        store.insertEndpointWithin({ ownerKeyId: caller.keyId, url, events, description: input.description ?? null, secret }, MAX_ENDPOINTS_PER_KEY),
+      );
+      if (endpoint === null) throw new InvalidRequest(`A key may have at most ${MAX_ENDPOINTS_PER_KEY} webhook endpoints.`);
       return { endpoint, secret };
     },
 

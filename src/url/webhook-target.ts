@@ -30,12 +30,47 @@ for (const [net, bits] of [['::', 96], ['::ffff:0:0', 96], ['fc00::', 7], ['fe80
   NON_PUBLIC_V6.addSubnet(net, bits, 'ipv6');
 }
 
-/** Loopback, private, link-local, shared, documentation, multicast or reserved; an IPv4-mapped IPv6 address as its IPv4 address. */
+/** The eight 16-bit groups of an IPv6 address (one isIP calls 6): `::` filled in, a dotted IPv4 tail as two groups. */
+function groupsOf(address: string): number[] {
+  const groups = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
+          return [(a << 8) | b, (c << 8) | d];
+        });
+  const [head = '', tail] = address.replace(/%.*$/, '').split('::');
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
+}
+
+const v4 = (high: number, low: number): string => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+
+/**
+ * The IPv4 addresses an IPv6 address of a tunnel is carried to: 6to4 (2002::/16) has it in bits
+ * 16-47; Teredo (2001:0::/32) its client's in the last 32 bits, inverted, and its server's in bits
+ * 32-63 (a real Teredo server is public, so judging that one too refuses no real receiver).
+ */
+function tunnelledV4(address: string): string[] {
+  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, , , g6 = 0, g7 = 0] = groupsOf(address);
+  if (g0 === 0x2002) return [v4(g1, g2)];
+  if (g0 === 0x2001 && g1 === 0) return [v4(g2, g3), v4(g6 ^ 0xffff, g7 ^ 0xffff)];
+  return [];
+}
+
+/**
+ * Loopback, private, link-local, shared, documentation, multicast or reserved. A 6to4 or Teredo
+ * address is judged by the IPv4 address it tunnels to: unlike the mapped forms (refused whole above)
+ * it is a global address a receiver may really have, but 2002:a9fe:a9fe:: reaches 169.254.169.254.
+ */
 export function isNonPublicAddress(address: string): boolean {
   const bare = address.replace(/^\[(.*)\]$/, '$1');
   const family = isIP(bare);
   if (family === 0) return false;
-  return family === 4 ? NON_PUBLIC_V4.check(bare, 'ipv4') : NON_PUBLIC_V6.check(bare, 'ipv6');
+  if (family === 4) return NON_PUBLIC_V4.check(bare, 'ipv4');
+  return NON_PUBLIC_V6.check(bare, 'ipv6') || tunnelledV4(bare).some((embedded) => NON_PUBLIC_V4.check(embedded, 'ipv4'));
 }
 
 const invalid = (detail: string): InvalidRequest => new InvalidRequest(detail, 'invalid_url');

@@ -1,9 +1,11 @@
 // What webhook endpoints' owners are told (README, "Errors": no address, no socket error): a refused
 // endpoint URL names the host, not what it resolved to; the delivery log says a failure in stable
 // words and at most an error code, never the socket's message with its addresses and ports.
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkWebhookUrl, deliveryFailure, NonPublicTarget } from '../../src/url/webhook-target.ts';
+import dns, { type LookupAddress } from 'node:dns';
+import { syncBuiltinESMExports } from 'node:module';
+import { checkWebhookUrl, deliveryFailure, isNonPublicAddress, NonPublicTarget, publicOnlyLookup } from '../../src/url/webhook-target.ts';
 
 const policy = { allowPrivate: false, ownHosts: ['short.example'], resolve: async (name: string) => ({ vm: ['10.0.3.7'], 'db.internal': ['203.0.113.5', '::1'], 'www.example': ['93.184.215.14'] })[name] ?? [] };
 
@@ -37,4 +39,74 @@ test("a failed delivery is said in stable words, never with the socket's message
   const refused = deliveryFailure(new NonPublicTarget('rebind.example', '127.0.0.1'));
   assert.match(refused, /not a public address/);
   assert.ok(!refused.includes('127.0.0.1') && !refused.includes('rebind.example'));
+});
+
+// IPv6 addresses that tunnel to an IPv4 address: 6to4 (2002::/16, the IPv4 address in bits 16-47)
+// and Teredo (2001:0::/32, the client's IPv4 address inverted in the last 32 bits, the server's in
+// bits 32-63), judged by the IPv4 address they reach. 4136:e378 is the public server 65.54.227.120.
+const TUNNELLED_NON_PUBLIC = [
+  ['2002:a9fe:a9fe::', '6to4 of 169.254.169.254, the metadata address'],
+  ['2002:a9fe:a9fe:1::1', '6to4 of 169.254.169.254, another host of its /48'],
+  ['2002:7f00:1::', '6to4 of 127.0.0.1'],
+  ['2002:a00:1::', '6to4 of 10.0.0.1'],
+  ['2002:c0a8:101::', '6to4 of 192.168.1.1'],
+  ['2002:A9FE:A9FE::', 'upper case'],
+  ['2002:a9fe:a9fe::1.2.3.4', 'a dotted tail (the IPv4 address is in bits 16-47, not there)'],
+  ['2001:0:4136:e378:8000:63bf:5601:5601', 'Teredo, client 169.254.169.254'],
+  ['2001:0:4136:e378:8000:63bf:86.1.86.1', 'Teredo, client 169.254.169.254, dotted'],
+  ['2001::80ff:fffe', 'Teredo, client 127.0.0.1 (server 0.0.0.0)'],
+  ['2001:0:4136:e378::f5ff:fffe', 'Teredo, client 10.0.0.1'],
+  ['2001:0:a00:1:8000:63bf:a247:28f1', 'Teredo, server 10.0.0.1'],
+] as const;
+const TUNNELLED_PUBLIC = [
+  ['2002:5db8:d822::', '6to4 of 93.184.216.34'],
+  ['2002:5db8:d70e:1::1', '6to4 of 93.184.215.14'],
+  ['2001:0:4136:e378:8000:63bf:a247:28f1', 'Teredo, client 93.184.215.14'],
+  ['2001:4860:4860::8888', 'in 2001::/16 but not Teredo (2001:0::/32)'],
+] as const;
+
+test('6to4 and Teredo addresses are judged by the IPv4 address they tunnel to', async () => {
+  for (const [address, why] of TUNNELLED_NON_PUBLIC) {
+    assert.equal(isNonPublicAddress(address), true, `${address}: ${why}`);
+    assert.equal(isNonPublicAddress(`[${address}]`), true, `[${address}]: ${why}`);
+    await assert.rejects(checkWebhookUrl(`http://[${address}]/x`, policy), (err: Error & { code?: string }) => {
+      assert.equal(err.code, 'invalid_url');
+      assert.match(err.message, /must be on a public address/);
+      return true;
+    }, `${address}: ${why}`);
+  }
+  for (const [address, why] of TUNNELLED_PUBLIC) {
+    assert.equal(isNonPublicAddress(address), false, `${address}: ${why}`);
+    const url = `http://[${address}]/x`;
+    assert.equal(await checkWebhookUrl(url, policy), new URL(url).href, `${address}: ${why}`);
+  }
+  // Allowed when the operator allows private receivers, as the other private addresses are.
+  assert.equal(await checkWebhookUrl('http://[2002:a9fe:a9fe::]/x', { ...policy, allowPrivate: true }), 'http://[2002:a9fe:a9fe::]/x');
+});
+
+test('a name that resolves to a 6to4 or Teredo address of a private one is refused when saved and not connected to at delivery', async () => {
+  const resolvesTo: Record<string, string[]> = { 'six.example': ['2002:a9fe:a9fe::'], 'teredo.example': ['2001:0:4136:e378:8000:63bf:5601:5601'], 'public6.example': ['2002:5db8:d822::'] };
+  const names = { ...policy, resolve: async (name: string) => resolvesTo[name] ?? [] };
+  for (const name of ['six.example', 'teredo.example']) {
+    await assert.rejects(checkWebhookUrl(`https://${name}/hook`, names), /resolves to a loopback or private address/, name);
+  }
+  assert.equal(await checkWebhookUrl('https://public6.example/hook', names), 'https://public6.example/hook');
+
+  // The delivery's lookup (publicOnlyLookup), with node:dns answering from the table above.
+  mock.method(dns, 'lookup', (name: string, _options: object, callback: (err: Error | null, addresses: LookupAddress[]) => void) =>
+    callback(null, (resolvesTo[name] ?? []).map((address) => ({ address, family: 6 }))),
+  );
+  syncBuiltinESMExports();
+  try {
+    const lookup = (name: string) =>
+      new Promise<{ err: Error | null; address: unknown }>((resolve) => publicOnlyLookup(name, {}, (err, address) => resolve({ err, address })));
+    for (const name of ['six.example', 'teredo.example']) {
+      const { err } = await lookup(name);
+      assert.ok(err instanceof NonPublicTarget, name);
+    }
+    assert.deepEqual(await lookup('public6.example'), { err: null, address: '2002:5db8:d822::' });
+  } finally {
+    mock.restoreAll();
+    syncBuiltinESMExports();
+  }
 });

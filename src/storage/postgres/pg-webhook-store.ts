@@ -1,6 +1,6 @@
 // WebhookStore in plain, parameterised SQL, on node-postgres and PGlite alike; and the SQL with which
 // the LinkStore writes link events into the outbox in the same statement as the change.
-import type { SqlRunner } from '../../core/sql.ts';
+import type { TransactionalRunner } from '../../core/sql.ts';
 import type { LinkRecord } from '../link-store.ts';
 import { toLink, type UrlRow } from './pg-link-row.ts';
 import type {
@@ -127,7 +127,7 @@ function toDelivery(row: OutboxRow): DeliveryRecord {
   };
 }
 
-export function createPgWebhookStore(db: SqlRunner): WebhookStore {
+export function createPgWebhookStore(db: TransactionalRunner): WebhookStore {
   return {
     async insertEndpoint(e) {
       const { rows } = await db.query<EndpointRow>(
@@ -136,6 +136,24 @@ export function createPgWebhookStore(db: SqlRunner): WebhookStore {
       );
       return toEndpoint(rows[0] as EndpointRow);
     },
+
+    insertEndpointWithin: (e, maxPerOwner) =>
+      db.transaction(async (tx) => {
+        // The owner's key row, held until commit: a concurrent creation by the same key waits here
+        // until this one has committed. Two statements, not one: under READ COMMITTED each statement
+        // sees what committed before it began, so the count below (taken after the lock) includes the
+        // endpoint the previous holder inserted; a count in the locking statement would not.
+        // NO KEY UPDATE, not UPDATE: the foreign-key checks of link creations by this key (KEY SHARE)
+        // need not wait for it. PGlite, with one connection, runs the same two statements.
+        await tx.query('SELECT 1 FROM api_keys WHERE id = $1 FOR NO KEY UPDATE', [e.ownerKeyId]);
+        const { rows } = await tx.query<EndpointRow>(
+          `INSERT INTO webhook_endpoints (owner_key_id, url, description, events, secret)
+           SELECT $1, $2, $3, $4::text[], $5 WHERE (SELECT count(*) FROM webhook_endpoints WHERE owner_key_id = $1) < $6
+           RETURNING ${ENDPOINT_COLUMNS}`,
+          [e.ownerKeyId, e.url, e.description, e.events, e.secret, maxPerOwner],
+        );
+        return rows[0] ? toEndpoint(rows[0]) : null;
+      }),
 
     async findEndpoint(id) {
       const { rows } = await db.query<EndpointRow>(`SELECT ${ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = $1`, [id]);
