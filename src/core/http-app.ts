@@ -11,8 +11,9 @@ import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
 import { AppError } from './errors.ts';
 import { describeProblemAnswers } from './openapi-problems.ts';
+import { parseJsonBody } from './json-body.ts';
 import { requestIdOf } from './request-id.ts';
-import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, parseJsonBody, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -215,7 +216,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // Fastify parses text/plain by default; every body of ours is JSON, so anything else is 415.
   app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, parseJsonBody);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJsonBody);
   app.server.on('checkExpectation', answerUnmetExpectation);
   app.server.on('connect', answerConnect);
   app.addSchema(ProblemSchema);

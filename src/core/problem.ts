@@ -6,7 +6,6 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Type } from '@sinclair/typebox';
-import { parse as secureJsonParse } from 'secure-json-parse';
 import { AppError, InternalError, type ErrorCode } from './errors.ts';
 import { isReservedCode } from './reserved.ts';
 import { requestIdOf } from './request-id.ts';
@@ -69,8 +68,9 @@ export function sendProblem(reply: FastifyReply, error: AppError): FastifyReply 
 export const BODY_LIMIT_BYTES = 16 * 1024;
 
 /** Fastify's own client errors, by their error code. */
-const EMPTY_BODY = { status: 400, code: 'malformed_json', title: 'The request body is empty', detail: 'The request body is empty: send a JSON object.' } as const;
-const NOT_JSON = { status: 400, code: 'malformed_json', title: 'The request body is not valid JSON', detail: 'The request body is not valid JSON.' } as const;
+/** A JSON body's two refusals (src/core/json-body.ts gives them; Fastify's parser gave them before). */
+export const EMPTY_BODY = { status: 400, code: 'malformed_json', title: 'The request body is empty', detail: 'The request body is empty: send a JSON object.' } as const;
+export const NOT_JSON = { status: 400, code: 'malformed_json', title: 'The request body is not valid JSON', detail: 'The request body is not valid JSON.' } as const;
 
 const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode; title: string; detail?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: {
@@ -94,35 +94,6 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { status: number; code: ErrorCode; t
   FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'path_too_long', title: 'A path segment is too long', detail: 'A path segment is too long.' },
   FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'invalid_request', title: 'The request could not be routed', detail: 'The request could not be routed.' },
 };
-
-/** secure-json-parse's words for a body that is JSON but carries a prototype key (its only other error is JSON.parse's). */
-const PROTOTYPE_KEY_MESSAGE = 'Object contains forbidden prototype property';
-
-/**
- * The JSON body parser of both services: Fastify's own (secure-json-parse, prototype keys refused),
- * except that a body that is valid JSON with a `__proto__` key (or `constructor.prototype`) is told
- * so: Fastify's answers every refusal as "not valid JSON", which sends a caller looking for a
- * syntax error that is not there.
- */
-export function parseJsonBody(_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void {
-  if (body.length === 0) {
-    done(new AppError(EMPTY_BODY));
-    return;
-  }
-  let value: unknown;
-  try {
-    value = secureJsonParse(body, { protoAction: 'error', constructorAction: 'error' });
-  } catch (err) {
-    const prototypeKey = err instanceof SyntaxError && err.message === PROTOTYPE_KEY_MESSAGE;
-    done(
-      prototypeKey
-        ? new AppError({ status: 400, code: 'invalid_request', title: 'The request body has a prototype key', detail: 'The request body has a "__proto__" key (or "constructor" with "prototype"), which no field of the API has: leave it out.' })
-        : new AppError(NOT_JSON),
-    );
-    return;
-  }
-  done(null, value);
-}
 
 export function toAppError(error: FastifyError | Error): AppError {
   if (error instanceof AppError) return error;

@@ -274,6 +274,25 @@ test('a file past IMPORT_MAX_BYTES is 413 payload_too_large over a real connecti
   assert.deepEqual(listed.items.map((l) => l.original_url), ['https://example.com/fits']);
 });
 
+test('a file that says another charset than UTF-8 is 415, read as nothing; nothing is created (PGlite)', async (t) => {
+  const { client, address, apiKey } = await serve(t, 'pglite');
+  const file = Buffer.from('url\r\nhttps://example.com/caf\u00e9import\r\n', 'latin1');
+  for (const type of ['text/csv; charset=iso-8859-1', 'application/x-ndjson; charset=windows-1252']) {
+    const res = await fetch(`${address}/urls/import`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': type }, body: file });
+    assert.equal(res.status, 415, type);
+    const problem = (await res.json()) as { code: string; detail: string };
+    assert.equal(problem.code, 'unsupported_media_type');
+    assert.match(problem.detail, /^An import file is read as UTF-8 only; this body says charset=/);
+  }
+  assert.equal((await client.list()).items.length, 0);
+  // Said to be UTF-8, and it is: imported.
+  const utf8 = Buffer.from('url\r\nhttps://example.com/caf\u00e9import\r\n', 'utf8');
+  const res = await fetch(`${address}/urls/import`, { method: 'POST', headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'text/csv; charset=UTF-8' }, body: utf8 });
+  assert.equal(res.status, 200);
+  await res.text();
+  assert.deepEqual((await client.list()).items.map((l) => l.original_url), ['https://example.com/caf%C3%A9import']);
+});
+
 test('an upload cut off by the client is its mistake, not an internal error in the log (PGlite)', async (t) => {
   const captured = captureLogger('serve');
   const { address, apiKey } = await serve(t, 'pglite', {}, captured.log);

@@ -221,6 +221,50 @@ describe('input validation (README, "Errors")', () => {
     });
   });
 
+  describe('JSON bodies: UTF-8, and a body where none is taken', () => {
+    const send = (payload: string | Buffer, contentType = 'application/json', method: 'POST' | 'DELETE' = 'POST', path = '/urls') =>
+      svc.app.inject({ method, url: path, headers: { ...svc.admin, 'content-type': contentType }, payload });
+
+    test('a charset other than UTF-8 is 415, not read as UTF-8 and stored with replacement characters', async () => {
+      const latin1 = Buffer.from('{"url":"https://example.com/caf\u00e9"}', 'latin1');
+      const res = await send(latin1, 'application/json; charset=latin1');
+      assertProblem(res, 415, 'unsupported_media_type', 'latin1');
+      assert.match(res.json<{ detail: string }>().detail, /charset=latin1/);
+      assertProblem(await send(Buffer.from('{"url":"https://example.com/"}', 'utf16le'), 'application/json; charset=UTF-16LE'), 415, 'unsupported_media_type', 'utf-16');
+      for (const type of ['application/json; charset=utf-8', 'application/json;charset="UTF-8"', 'application/json; charset=utf8', 'application/json']) {
+        const made = await send('{"url":"https://example.com/caf\u00e9"}', type);
+        assert.equal(made.statusCode, 201, `${type}: ${made.body}`);
+        assert.equal(made.json<{ original_url: string }>().original_url, 'https://example.com/caf%C3%A9', type);
+      }
+    });
+
+    test('bytes that are not UTF-8 are 400, not stored as U+FFFD', async () => {
+      const res = await send(Buffer.from('{"url":"https://example.com/caf\u00e9"}', 'latin1'));
+      assertProblem(res, 400, 'malformed_json');
+      assert.equal(res.json<{ detail: string }>().detail, 'The request body has bytes that are not UTF-8: JSON is read as UTF-8 only.');
+    });
+
+    test('an escaped lone surrogate is 400 invalid_request; an escaped pair is a character like any other', async () => {
+      for (const payload of ['{"url":"https://example.com/\\ud800"}', '{"url":"https://example.com/x","tags":["a\\uDFFF"]}', '{"url":"https://example.com/\\ude00\\ud83d"}']) {
+        const res = await send(payload);
+        assertProblem(res, 400, 'invalid_request', payload);
+        assert.match(res.json<{ detail: string }>().detail, /not half of a pair/, payload);
+      }
+      const pair = await send('{"url":"https://example.com/\\ud83d\\ude00"}');
+      assert.equal(pair.statusCode, 201, pair.body);
+      assert.equal(pair.json<{ original_url: string }>().original_url, 'https://example.com/%F0%9F%98%80');
+    });
+
+    test('a DELETE sent with Content-Type: application/json and no body is done (204), as without the header', async () => {
+      const made = await create({ url: 'https://example.com/deleted-with-a-content-type' });
+      const code = made.json<{ short_code: string }>().short_code;
+      const res = await send('', 'application/json', 'DELETE', `/urls/${code}`);
+      assert.equal(res.statusCode, 204, res.body);
+      // A route that takes a body still says an empty one is empty.
+      assertProblem(await send(''), 400, 'malformed_json');
+    });
+  });
+
   describe('routes and the error model', () => {
     test('an unknown route is 404 not_found problem+json', async () => {
       for (const [method, path] of [['GET', '/a/b/c'], ['POST', '/a/b'], ['GET', '/urls/abc/def/ghi']] as const) {

@@ -10,6 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { AppError, InvalidRequest, Unauthorized } from '../../core/errors.ts';
 import type { HttpApp } from '../../core/http-app.ts';
+import { notUtf8, otherCharset } from '../../core/json-body.ts';
 import type { ImportLease, LinkRecord } from '../../storage/link-store.ts';
 import { csvLine } from '../csv.ts';
 import { ImportFileError, readCsvImport, readNdjsonImport, type ImportFormat, type ImportRow } from '../import-formats.ts';
@@ -181,6 +182,8 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
         // No body and no type: Fastify calls no parser at all.
         if (![...CSV_TYPES, ...NDJSON_TYPES].includes(type) || !(request.body instanceof Readable)) throw new UnsupportedImportType(type);
+        const charset = otherCharset(request.headers['content-type']);
+        if (charset !== null) throw notUtf8(charset, 'An import file');
         const body = request.body;
         const file = await spool(body, deps.importMaxBytes);
         // After the spool: a second upload of the same file, sent at once, is refused here (409) as
