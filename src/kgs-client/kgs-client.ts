@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import { breakerStateValue } from '../core/circuit-breaker.ts';
 import { AppError, DependencyDown } from '../core/errors.ts';
 import { Counter, Gauge, Histogram, type Registry } from '../core/metrics.ts';
+import { checkClaimed, checkCodes, checkReturned, describeDrops, UnusableAnswer, type DropCounts, type DropReason } from './kgs-answers.ts';
 import { createKgsHttp, KGS_UNAVAILABLE_DETAIL, type AttemptOutcome } from './kgs-http.ts';
 import type { CodeSource, RequestContext } from './types.ts';
 
@@ -75,13 +76,29 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
     return refilling;
   }
 
+  /**
+   * The usable codes of a batch. The dropped ones are not returned to the KGS: a reserved word or a
+   * value that is no code must not go into its pool, and a duplicate is still in use. A batch with
+   * none left is an answer of no use, so the refill fails over and then fails as with a dead KGS.
+   */
+  function readBatch(body: unknown, kgs: string): string[] {
+    const { usable, dropped } = checkCodes(body, buffer);
+    const { total, summary } = describeDrops(dropped);
+    if (total > 0) {
+      // The counts only: a value that is no code may be anything, of any length.
+      options.log.warn({ dependency: 'kgs', kgs, dropped: total, reasons: dropped, kept: usable.length }, 'dropped codes from the KGS that the URL service cannot use');
+      metrics?.dropped(kgs, dropped);
+    }
+    if (usable.length === 0) throw new UnusableAnswer(total === 0 ? 'no code in its answer to GET /codes' : `none of its ${total} codes usable (${summary})`);
+    return usable;
+  }
+
   async function refillLoop(context?: RequestContext): Promise<void> {
     try {
       while (!closed && (buffer.length < lowWater || waiters.length > 0)) {
         // A burst bigger than a batch is served by one larger request rather than several rounds.
         const count = Math.min(1000, Math.max(batchSize, waiters.length));
-        const { codes } = await http.call<{ codes: string[] }>({ method: 'GET', path: `/codes?count=${count}`, replay: true, context });
-        if (codes.length === 0) break;
+        const codes = await http.call({ method: 'GET', path: `/codes?count=${count}`, replay: true, context, read: readBatch });
         for (const code of codes) {
           const waiter = waiters.shift();
           if (waiter === undefined) buffer.push(code);
@@ -135,8 +152,7 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
       // if the first attempt did land, its codes may have been handed out again meanwhile, and a
       // replay would free them a second time. Not replaying only risks wasting them.
       const body = unused ? { codes: chunk, unused: true } : { codes: chunk };
-      const result = await http.call<{ returned: number }>({ method: 'POST', path: '/codes/return', body, replay: !unused, context });
-      returned += result.returned;
+      returned += await http.call({ method: 'POST', path: '/codes/return', body, replay: !unused, context, read: (answer) => checkReturned(answer, chunk.length) });
     }
     return returned;
   }
@@ -146,10 +162,7 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
 
   return {
     takeCode,
-    async claimCode(code, context) {
-      const { code: claimed } = await http.call<{ code: string }>({ method: 'POST', path: '/codes/claim', body: { code }, replay: false, context });
-      return claimed;
-    },
+    claimCode: (code, context) => http.call({ method: 'POST', path: '/codes/claim', body: { code }, replay: false, context, read: (answer) => checkClaimed(answer, code) }),
     returnCodes,
     buffered: () => buffer.length,
     healthy() {
@@ -206,6 +219,12 @@ function createClientMetrics(registry: Registry, urls: readonly string[], buffer
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
+  const droppedCodes = new Counter({
+    name: 'kgs_client_codes_dropped_total',
+    help: 'Codes from a KGS replica that the client dropped as unusable, by reason (not_a_string, not_a_code, reserved, duplicate)',
+    labelNames: ['kgs', 'reason'],
+    registers: [registry],
+  });
   const breakerState = new Gauge({
     name: 'kgs_client_breaker_state',
     help: 'Circuit breaker per KGS replica: 0 closed, 1 half-open, 2 open',
@@ -220,5 +239,8 @@ function createClientMetrics(registry: Registry, urls: readonly string[], buffer
       if (outcome !== 'skipped') latency.observe({ kgs }, seconds);
     },
     breaker: (url: string, to: Parameters<typeof breakerStateValue>[0]) => breakerState.set({ kgs: replica(url) }, breakerStateValue(to)),
+    dropped: (url: string, counts: DropCounts) => {
+      for (const [reason, n] of Object.entries(counts) as [DropReason, number][]) droppedCodes.inc({ kgs: replica(url), reason }, n);
+    },
   };
 }

@@ -33,16 +33,21 @@ interface Replica {
  * handed out twice. Claiming may not: the first attempt may have claimed the alias, and the retry
  * would then report the caller's own alias as taken.
  */
-export interface KgsCall {
+export interface KgsCall<T> {
   method: 'GET' | 'POST';
   path: string;
   body?: unknown;
   replay: boolean;
   context?: RequestContext;
+  /**
+   * Checks a 2xx answer (parsed JSON) and turns it into the result; `kgs` is the replica that gave it.
+   * Throws when the answer is not one the caller can use: that attempt then counts as no answer.
+   */
+  read(body: unknown, kgs: string): T;
 }
 
 export interface KgsHttp {
-  call<T>(call: KgsCall): Promise<T>;
+  call<T>(call: KgsCall<T>): Promise<T>;
   /**
    * True when some replica's breaker is closed: it answered its last call. Open and half-open (not
    * yet tried again) replicas do not count.
@@ -90,7 +95,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
 
   // Throws AttemptFailed when no answer came (the breaker counts it), or the client error a 4xx
   // stands for: the KGS answering, final, and no sign the replica is unwell.
-  async function attempt<T>(replica: Replica, call: KgsCall): Promise<T> {
+  async function attempt<T>(replica: Replica, call: KgsCall<T>): Promise<T> {
     const started = performance.now();
     const report = (outcome: AttemptOutcome): void => options.onAttempt?.(replica.url, outcome, (performance.now() - started) / 1000);
     const headers: Record<string, string> = { authorization: `Bearer ${options.token}`, [CALLER_TIMEOUT_HEADER]: String(options.timeoutMs) };
@@ -115,15 +120,17 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
       throw new AttemptFailed(timedOut ? 'timeout' : 'error', !NOT_SENT.has(code), `${replica.url}: ${timedOut ? `no answer within ${options.timeoutMs} ms` : (err as Error).message}`);
     }
     if (status >= 200 && status < 300) {
+      let value: T;
       try {
-        const value = JSON.parse(text) as T;
-        report('ok');
-        return value;
-      } catch {
-        // Not the KGS talking (a proxy's page?): no answer, as far as this replica goes.
+        value = call.read(parseJson(text), replica.url);
+      } catch (err) {
+        // Not the KGS talking (a proxy's page?), or nothing usable in what it said (a bug, another
+        // version): no answer, as far as this replica goes, so the call fails over like a dead one.
         report('error');
-        throw new AttemptFailed('error', true, `${replica.url}: ${status} with a body that is not JSON`);
+        throw new AttemptFailed('error', true, `${replica.url}: ${status} with ${(err as Error).message}`);
       }
+      report('ok');
+      return value;
     }
     const problem = parseProblem(status, text);
     if (status >= 500) {
@@ -136,7 +143,7 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
     throw rejected;
   }
 
-  async function call<T>(call: KgsCall): Promise<T> {
+  async function call<T>(call: KgsCall<T>): Promise<T> {
     let last: AttemptFailed | undefined;
     for (let round = 0; round <= options.retries; round++) {
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, 25 * round));
@@ -166,6 +173,15 @@ export function createKgsHttp(options: KgsHttpOptions): KgsHttp {
       await Promise.all(replicas.map((r) => r.pool.close()));
     },
   };
+}
+
+// The message says what was wrong, never the body: it may be a page of anything, and it is logged.
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new Error('a body that is not JSON');
+  }
 }
 
 /** What a client is told when no KGS could give an answer: the same stable words every time. */
