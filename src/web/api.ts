@@ -1,9 +1,16 @@
 // The API's problem documents, and the SDK's other failures, as sentences a person can act on, each
 // tied to the field concerned (the client itself: src/web/client.ts).
-import { CurtApiError, CurtUnreachableError, type Problem } from '../client/curt-client.ts';
+import { CurtApiError, CurtUnreachableError, NotCurtError, type Problem } from '../client/curt-client.ts';
+import { formatDateTime } from './format.ts';
+import { badTagSentence, TOO_MANY_TAGS } from './tags.ts';
 
 /** The form fields an error can belong to; `form` is the form as a whole. */
-export type Field = 'url' | 'alias' | 'expiry' | 'visits' | 'key' | 'name' | 'password' | 'form';
+export type Field = 'url' | 'alias' | 'expiry' | 'visits' | 'tags' | 'key' | 'name' | 'password' | 'form';
+
+/** What the request sent, for sentences that name it: the API names a tag by its place (`tags[1]`). */
+export interface Sent {
+  tags?: readonly string[];
+}
 
 /** The server's rule for a link password (8 to 128 characters), checked before sending; null when it holds. */
 export function passwordProblem(password: string): string | null {
@@ -39,8 +46,42 @@ const FIELD_WORDS: [RegExp, string][] = [
   [/^max_visits\b/, 'The visit limit'],
 ];
 
-function sentence(problem: Problem): string {
+/** An ISO 8601 instant as the API writes one (Date#toISOString). */
+const ISO_INSTANT = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})/;
+
+/** The cool-down's end in the detail as the app shows dates: the problem's `available_at`, else the instant the detail names. */
+function coolDownDetail(problem: Problem, detail: string): string {
+  const member = typeof problem.available_at === 'string' && !Number.isNaN(Date.parse(problem.available_at)) ? problem.available_at : undefined;
+  const named = detail.match(ISO_INSTANT)?.[0];
+  const at = member ?? named;
+  if (at === undefined) return detail;
+  if (named !== undefined) return detail.replace(named, formatDateTime(at));
+  return `${detail} It can be used again from ${formatDateTime(at)}.`;
+}
+
+/**
+ * The API's sentences about `tags` (the schema's `tags[1] has characters…`, `tags must have at most
+ * 20 items.`, the service's `tags: "x" is not a tag…`) in the words of the form's own check.
+ */
+function tagsSentence(detail: string, sent: Sent): string {
+  if (/^tags(:| must have) at most \d+/.test(detail)) return TOO_MANY_TAGS;
+  const quoted = /^tags: "(.*)" is not a tag\b/.exec(detail);
+  if (quoted?.[1] !== undefined) return badTagSentence(quoted[1]);
+  const item = /^tags\[(\d+)\] (.*)$/.exec(detail);
+  if (item?.[1] !== undefined) {
+    const index = Number(item[1]);
+    const tag = sent.tags?.[index];
+    if (tag !== undefined && /has characters|not allowed|must be at most/.test(item[2] ?? '')) return badTagSentence(tag);
+    const name = tag === undefined ? `Tag ${index + 1}` : `The tag "${tag}"`;
+    if (/has characters|not allowed/.test(item[2] ?? '')) return `${name} has characters a tag cannot have: 1 to 32 of letters, digits and - _ . : /`;
+    return `${name} ${item[2] ?? 'is not valid.'}`;
+  }
+  return detail.replace(/^tags\b:?/, 'The tags');
+}
+
+function sentence(problem: Problem, sent: Sent = {}): string {
   const raw = problem.detail ?? problem.title;
+  if (problem.code === 'invalid_request' && /^tags\b/.test(raw)) return tagsSentence(raw, sent);
   const detail = FIELD_WORDS.reduce((text, [pattern, words]) => text.replace(pattern, words), raw);
   switch (problem.code) {
     case 'alias_taken':
@@ -48,7 +89,7 @@ function sentence(problem: Problem): string {
     case 'alias_reserved':
       return `${detail} Curt uses that word for its own pages; choose another alias.`;
     case 'alias_cooling_down':
-      return `${detail} Choose another alias until then.`;
+      return `${coolDownDetail(problem, detail)} Choose another alias until then.`;
     case 'url_blocked':
       return `Links to this site cannot be made here. ${detail}`;
     case 'unauthorized':
@@ -65,12 +106,26 @@ function sentence(problem: Problem): string {
   }
 }
 
-/** Which field an API error concerns, and what to tell the person. */
-export function explain(error: unknown): Explained {
+/** A visit limit or tags the API refuses are an invalid_request like any other: its sentence names the field. */
+function invalidRequestField(detail: string | undefined): Field {
+  if (/^max_visits\b/.test(detail ?? '')) return 'visits';
+  if (/^tags\b/.test(detail ?? '')) return 'tags';
+  return 'form';
+}
+
+/** Which field an API error concerns, and what to tell the person; `sent`: what the request sent, to name it. */
+export function explain(error: unknown, sent: Sent = {}): Explained {
   if (error instanceof CurtApiError) {
-    // A visit limit the API refuses is an invalid_request like any other: its sentence names it.
-    const field = FIELD_OF[error.problem.code] ?? (error.problem.code === 'invalid_request' && /^max_visits\b/.test(error.problem.detail ?? '') ? 'visits' : 'form');
-    return { field, message: sentence(error.problem), code: error.problem.code };
+    const field = FIELD_OF[error.problem.code] ?? (error.problem.code === 'invalid_request' ? invalidRequestField(error.problem.detail) : 'form');
+    return { field, message: sentence(error.problem, sent), code: error.problem.code };
+  }
+  // Something in between answered (a proxy's 502 page, a 404 of another server): not Curt's JSON.
+  if (error instanceof NotCurtError) {
+    const message =
+      error.status >= 500
+        ? `The server could not do this just now (it answered HTTP ${error.status}). Try again in a moment.`
+        : `The server answered something unexpected (HTTP ${error.status}), not what Curt answers. Try again; if it goes on, tell whoever runs this server.`;
+    return { field: 'form', message, code: null };
   }
   if (error instanceof CurtUnreachableError) {
     return { field: 'form', message: error.reason === 'timeout' ? 'The server took too long to answer. Try again.' : 'The server could not be reached. Check your connection and try again.', code: null };

@@ -1,15 +1,18 @@
 // Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry, its tags, its
 // visit limit, query forwarding and password. A new target passes the same checks as at creation; its
-// errors show under the field they concern. Only what changed is sent.
-import { useId, useState } from 'preact/hooks';
+// errors show under the field they concern, which takes the focus. Only what changed is sent; with
+// nothing changed, Save closes the editor and sends nothing.
+import { useId, useRef, useState } from 'preact/hooks';
 import type { Link, LinkPatch } from '../../client/curt-client.ts';
 import { explain, passwordProblem } from '../api.ts';
 import { formatNumber, parseVisitLimit, toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
-import { parseTags, TAGS_HINT } from '../tags.ts';
+import { distinctTags, parseTags, tagsProblem, TAGS_HINT } from '../tags.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
 
-type Errors = { url?: string; expiry?: string; visits?: string; password?: string; form?: string };
+type Errors = { url?: string; expiry?: string; tags?: string; visits?: string; password?: string; form?: string };
+/** The fields an error can be shown under (the rest of the form's errors: `form`). */
+type ErrorField = Exclude<keyof Errors, 'form'>;
 /** What happens to the password on save: stays as it is, a new one, or none. */
 type PasswordChange = 'keep' | 'set' | 'remove';
 
@@ -29,31 +32,49 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [forwardQuery, setForwardQuery] = useState(link.forward_query);
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
+  const refs: Record<ErrorField, { current: HTMLInputElement | null }> = {
+    url: useRef<HTMLInputElement>(null),
+    expiry: useRef<HTMLInputElement>(null),
+    tags: useRef<HTMLInputElement>(null),
+    visits: useRef<HTMLInputElement>(null),
+    password: useRef<HTMLInputElement>(null),
+  };
+
+  /** Shows `message` under `field` (or under the form) and moves the focus there. */
+  function fail(field: ErrorField | 'form', message: string) {
+    setErrors({ [field]: message });
+    if (field !== 'form') refs[field].current?.focus();
+  }
 
   async function save(event: Event) {
     event.preventDefault();
     const when = new Date(date);
-    if (url.trim() === '') return setErrors({ url: 'Enter the address the short link should go to.' });
-    if (!never && (date === '' || Number.isNaN(when.getTime()))) return setErrors({ expiry: 'Choose a date and time, or tick "Never expires".' });
+    if (url.trim() === '') return fail('url', 'Enter the address the short link should go to.');
+    if (!never && (date === '' || Number.isNaN(when.getTime()))) return fail('expiry', 'Choose a date and time, or tick "Never expires".');
+    const newTags = distinctTags(parseTags(tags));
+    const badTags = tagsProblem(newTags);
+    if (badTags !== null) return fail('tags', badTags);
     const limit = parseVisitLimit(visitLimit);
-    if (typeof limit === 'string') return setErrors({ visits: limit });
+    if (typeof limit === 'string') return fail('visits', limit);
     const weak = passwordChange === 'set' ? passwordProblem(password) : null;
-    if (weak !== null) return setErrors({ password: weak });
+    if (weak !== null) return fail('password', weak);
+    const patch: LinkPatch = {};
+    if (never !== (link.expires_at === null) || (!never && date !== initialDate)) patch.expiresAt = never ? null : when;
+    if (url.trim() !== link.original_url) patch.url = url.trim();
+    // Stored lower case and sorted: "Web, promo" for promo, web is no change.
+    if (newTags.map((t) => t.toLowerCase()).sort().join(',') !== link.tags.join(',')) patch.tags = newTags;
+    if (limit !== link.max_visits) patch.maxVisits = limit;
+    if (forwardQuery !== link.forward_query) patch.forwardQuery = forwardQuery;
+    if (passwordChange === 'set') patch.password = password;
+    else if (passwordChange === 'remove') patch.password = null;
+    // Nothing changed: nothing to save (the API refuses an empty change), so the editor just closes.
+    if (Object.keys(patch).length === 0) return onCancel();
     setBusy(true);
     try {
-      const patch: LinkPatch = {};
-      if (never !== (link.expires_at === null) || (!never && date !== initialDate)) patch.expiresAt = never ? null : when;
-      if (url.trim() !== link.original_url) patch.url = url.trim();
-      const newTags = parseTags(tags);
-      if (newTags.join(',') !== link.tags.join(',')) patch.tags = newTags;
-      if (limit !== link.max_visits) patch.maxVisits = limit;
-      if (forwardQuery !== link.forward_query) patch.forwardQuery = forwardQuery;
-      if (passwordChange === 'set') patch.password = password;
-      else if (passwordChange === 'remove') patch.password = null;
       onSaved(await session.client.update(link.short_code, patch));
     } catch (err) {
-      const { field, message } = explain(err);
-      setErrors(field === 'url' || field === 'expiry' || field === 'visits' ? { [field]: message } : { form: message });
+      const { field, message } = explain(err, { tags: patch.tags ?? [] });
+      fail(field === 'url' || field === 'expiry' || field === 'visits' || field === 'tags' ? field : 'form', message);
     } finally {
       setBusy(false);
     }
@@ -63,6 +84,7 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     <form onSubmit={(e) => void save(e)} noValidate>
       <label for={`${id}-url`}>Goes to</label>
       <input
+        ref={refs.url}
         id={`${id}-url`}
         name="url"
         type="url"
@@ -84,6 +106,7 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
       </div>
       <label for={`${id}-date`}>Expires on</label>
       <input
+        ref={refs.expiry}
         id={`${id}-date`}
         name="expires_at"
         type="datetime-local"
@@ -97,12 +120,26 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
       />
       <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
       <label for={`${id}-tags`}>Tags</label>
-      <input id={`${id}-tags`} name="tags" type="text" autocomplete="off" value={tags} onInput={(e) => setTags(e.currentTarget.value)} aria-describedby={`${id}-tags-hint`} />
+      <input
+        ref={refs.tags}
+        id={`${id}-tags`}
+        name="tags"
+        type="text"
+        autocomplete="off"
+        value={tags}
+        onInput={(e) => {
+          setTags(e.currentTarget.value);
+          setErrors({ ...errors, tags: undefined });
+        }}
+        {...invalidProps(`${id}-tags-error`, errors.tags, `${id}-tags-hint`)}
+      />
       <p class="hint" id={`${id}-tags-hint`}>
         {TAGS_HINT}
       </p>
+      <FieldError id={`${id}-tags-error`} message={errors.tags} />
       <label for={`${id}-visits`}>Visit limit</label>
       <input
+        ref={refs.visits}
         id={`${id}-visits`}
         name="max_visits"
         type="number"
@@ -135,6 +172,7 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
         <>
           <label for={`${id}-password`}>New password</label>
           <input
+            ref={refs.password}
             id={`${id}-password`}
             name="password"
             type="password"

@@ -13,7 +13,7 @@ import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, parseVisitLimit, toLocalInput, visitsText } from '../format.ts';
 import { onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
-import { parseTags, TAGS_HINT } from '../tags.ts';
+import { distinctTags, parseTags, tagsProblem, TAGS_HINT } from '../tags.ts';
 
 /** Expiry presets, in seconds from now; `custom` takes a date and time. */
 const PRESETS: { value: string; label: string; seconds?: number }[] = [
@@ -63,52 +63,59 @@ function ShortenForm() {
   const aliasRef = useRef<HTMLInputElement>(null);
   const expiryRef = useRef<HTMLSelectElement>(null);
   const visitsRef = useRef<HTMLInputElement>(null);
+  const tagsRef = useRef<HTMLInputElement>(null);
+  const passwordRef = useRef<HTMLInputElement>(null);
   const resultRef = useRef<HTMLHeadingElement>(null);
 
   useEffect(() => {
     if (created !== null) resultRef.current?.focus();
   }, [created]);
 
-  function options(): ShortenOptions | Errors {
+  /** The options to send, and what is wrong with the fields, checked as the server would (the URL apart). */
+  function options(): { opts: ShortenOptions; found: Errors } {
     const opts: ShortenOptions = {};
+    const found: Errors = {};
     if (alias.trim() !== '') opts.alias = alias.trim();
     // One-time is a limit of one: the limit field is off while it is ticked.
     if (oneTime) opts.oneTime = true;
     else {
       const limit = parseVisitLimit(visitLimit);
-      if (typeof limit === 'string') return { visits: limit };
-      if (limit !== null) opts.maxVisits = limit;
+      if (typeof limit === 'string') found.visits = limit;
+      else if (limit !== null) opts.maxVisits = limit;
     }
     if (forwardQuery) opts.forwardQuery = true;
-    if (password !== '') opts.password = password;
-    if (parseTags(tags).length > 0) opts.tags = parseTags(tags);
+    if (password !== '') {
+      const weak = passwordProblem(password);
+      if (weak === null) opts.password = password;
+      else found.password = weak;
+    }
+    // The server stores a tag once, in lower case: "Promo, promo" is one tag, not two of the 20.
+    const tagList = distinctTags(parseTags(tags));
+    const badTags = tagsProblem(tagList);
+    if (badTags !== null) found.tags = badTags;
+    else if (tagList.length > 0) opts.tags = tagList;
     const chosen = PRESETS.find((p) => p.value === preset);
     if (chosen?.seconds !== undefined) opts.expiresIn = chosen.seconds;
     if (preset === 'custom') {
       const date = new Date(customDate);
-      if (customDate === '' || Number.isNaN(date.getTime())) return { expiry: 'Choose the date and time the link should stop working.' };
-      opts.expiresAt = date;
+      if (customDate === '' || Number.isNaN(date.getTime())) found.expiry = 'Choose the date and time the link should stop working.';
+      else opts.expiresAt = date;
     }
-    return opts;
+    return { opts, found };
   }
 
   async function submit(event: Event) {
     event.preventDefault();
-    const found: Errors = {};
+    const { opts, found } = options();
     if (url.trim() === '') found.url = 'Enter the address to shorten, starting with https:// or http://.';
-    const opts = options();
-    const invalid = 'expiry' in opts || 'visits' in opts;
-    if (invalid) Object.assign(found, opts);
-    const weak = password === '' ? null : passwordProblem(password);
-    if (weak !== null) found.password = weak;
-    if (Object.keys(found).length > 0 || invalid) return fail(found);
+    if (Object.keys(found).length > 0) return fail(found);
     setBusy(true);
     try {
       const link = await session.client.shorten(url.trim(), opts);
       setCreated(link);
       session.announce(`Short link created: ${link.short_url}`);
     } catch (err) {
-      const { field, message } = explain(err);
+      const { field, message } = explain(err, { tags: opts.tags ?? [] });
       fail({ [field]: message });
     } finally {
       setBusy(false);
@@ -118,19 +125,30 @@ function ShortenForm() {
   function fail(found: Errors) {
     setErrors(found);
     session.announce(`Not shortened: ${Object.values(found).join(' ')}`);
-    if (found.url !== undefined) urlRef.current?.focus();
-    else if (found.alias !== undefined) aliasRef.current?.focus();
-    else if (found.expiry !== undefined) expiryRef.current?.focus();
-    else if (found.visits !== undefined) visitsRef.current?.focus();
+    // The first field in the form's order that has an error takes the focus.
+    const first = ([
+      ['url', urlRef],
+      ['alias', aliasRef],
+      ['expiry', expiryRef],
+      ['visits', visitsRef],
+      ['tags', tagsRef],
+      ['password', passwordRef],
+    ] as const).find(([field]) => found[field] !== undefined);
+    first?.[1].current?.focus();
   }
 
+  /** "Shorten another": a fresh form, every option back to its default, the focus on the URL. */
   function again() {
     setCreated(null);
     setUrl('');
     setAlias('');
+    setPreset('never');
+    setCustomDate('');
+    setOneTime(false);
     setPassword('');
     setTags('');
     setVisitLimit('');
+    setForwardQuery(false);
     setErrors({});
     setTimeout(() => urlRef.current?.focus(), 0);
   }
@@ -283,12 +301,26 @@ function ShortenForm() {
       </p>
 
       <label for={`${id}-tags`}>Tags (optional)</label>
-      <input id={`${id}-tags`} name="tags" type="text" autocomplete="off" value={tags} onInput={(e) => setTags(e.currentTarget.value)} aria-describedby={`${id}-tags-hint`} />
+      <input
+        ref={tagsRef}
+        id={`${id}-tags`}
+        name="tags"
+        type="text"
+        autocomplete="off"
+        value={tags}
+        onInput={(e) => {
+          setTags(e.currentTarget.value);
+          clear('tags');
+        }}
+        {...invalidProps(`${id}-tags-error`, errors.tags, `${id}-tags-hint`)}
+      />
       <p class="hint" id={`${id}-tags-hint`}>
         {TAGS_HINT} Find them again under My links.
       </p>
+      <FieldError id={`${id}-tags-error`} message={errors.tags} />
       <label for={`${id}-password`}>Password (optional)</label>
       <input
+        ref={passwordRef}
         id={`${id}-password`}
         name="password"
         type="password"
