@@ -13,7 +13,11 @@
 //     before it) is closed now: its client has had the whole drain to use it. The others — a request
 //     in flight, or a connection opened during the drain whose request is on its way — get up to
 //     `settleMs` to be answered and close.
-//  3. Close the app (its onClose hooks; whatever is still open is closed).
+//  3. A connection whose request is still arriving then (its headers or its body: a slow client) is
+//     answered 408 and closed, as Node's request timeout would answer it (`answerStuck`): closing the
+//     app stops Node's timeout checks, and such a request would otherwise hold the stop until its
+//     deadline and be reset. A request that has arrived is left to be answered.
+//  4. Close the app (its onClose hooks; whatever is still open is closed).
 import type { FastifyInstance } from 'fastify';
 import { Server } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,7 +49,13 @@ export interface GracefulClose {
   draining(): boolean;
 }
 
-export function installGracefulClose(app: FastifyInstance, options: { trackRequests?: 'all' | 'by-caller' } = {}): GracefulClose {
+export interface GracefulCloseOptions {
+  trackRequests?: 'all' | 'by-caller';
+  /** Answers (408) and closes a connection whose request is still arriving when the settle ends (step 3). */
+  answerStuck?: (socket: Socket) => void;
+}
+
+export function installGracefulClose(app: FastifyInstance, options: GracefulCloseOptions = {}): GracefulClose {
   const open = new Set<Socket>();
   /**
    * The responses of each connection whose answer has not been sent yet (several when pipelined);
@@ -59,6 +69,13 @@ export function installGracefulClose(app: FastifyInstance, options: { trackReque
   const unanswered = (socket: Socket): number => pending.get(socket)?.size ?? 0;
   const countDown = (socket: Socket, response: ServerResponse): void => {
     pending.get(socket)?.delete(response);
+  };
+  /** No request on it has arrived whole: none yet (headers on their way), or one whose body is. */
+  const arriving = (socket: Socket): boolean => {
+    const responses = pending.get(socket);
+    if (responses === undefined || responses.size === 0) return true;
+    for (const response of responses) if (!response.req.complete) return true;
+    return false;
   };
   // One listener for every response, not a closure each; `this` is the response.
   function closed(this: ServerResponse): void {
@@ -125,6 +142,7 @@ export function installGracefulClose(app: FastifyInstance, options: { trackReque
         if (!touched.has(socket) && unanswered(socket) === 0) socket.destroy();
       }
       await noneOpenWithin(settleMs);
+      if (options.answerStuck !== undefined) for (const socket of open) if (arriving(socket)) options.answerStuck(socket);
       await app.close();
     },
   };

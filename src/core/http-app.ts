@@ -208,7 +208,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     trustProxy: fastifyTrustProxy(options.trustProxy ?? false),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  const drain = installGracefulClose(app, { trackRequests: fastPath === undefined ? 'all' : 'by-caller' });
+  const drain = installGracefulClose(app, {
+    trackRequests: fastPath === undefined ? 'all' : 'by-caller',
+    answerStuck: (socket) => answerClientError(Object.assign(new Error('the request was still arriving when the server stopped'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket),
+  });
   graceful = drain;
   app.decorate('closeGracefully', (...args: Parameters<GracefulClose['close']>) => drain.close(...args));
   app.decorate('isDraining', () => drain.draining());

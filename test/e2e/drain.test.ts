@@ -4,6 +4,9 @@
 // `Connection: close`, never with a reset or with requests left unanswered.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { startKgs, startUrlService, E2E_ADMIN_KEY, type ServiceProcess } from '../support/processes.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
@@ -102,6 +105,59 @@ describe('SIGTERM with kept-alive and pipelined clients', () => {
       assert.ok(tally.answers.length > beforeSigterm, 'requests after SIGTERM were answered');
       assert.ok(tally.answers.some((a) => a.headers.connection === 'close'), 'connections were told to close');
     } finally {
+      await service.stop('SIGKILL');
+    }
+  });
+
+  test('a request still arriving when the drain and the settle end (a slow body, slow headers) is answered 408 problem+json and closed; the stop is clean (exit 0)', async () => {
+    // Node's own request and header timeouts far away: the 408s below are the stop's.
+    const service = await startUrlService({
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: redis.prefix,
+      KGS_URL: kgs.url,
+      SHUTDOWN_DRAIN_MS: '500',
+      HTTP_REQUEST_TIMEOUT_MS: '60000',
+      HTTP_HEADERS_TIMEOUT_MS: '60000',
+    });
+    const sockets: Socket[] = [];
+    try {
+      const slowClient = async (first: string, more: string): Promise<{ answer: string; ended: string }> => {
+        const socket = connect(service.port, '127.0.0.1');
+        sockets.push(socket);
+        await once(socket, 'connect');
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+        const ended = new Promise<string>((resolve) => {
+          socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+          socket.on('close', () => resolve('closed'));
+        });
+        socket.write(first);
+        const dribble = setInterval(() => socket.writable && socket.write(more), 200);
+        const how = await ended;
+        clearInterval(dribble);
+        return { answer, ended: how };
+      };
+      // Connected and sending before SIGTERM: its body never ends.
+      const body = slowClient('POST /urls HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{', ' ');
+      await sleep(200);
+      const stopping = service.stop('SIGTERM');
+      // Connected during the drain: its headers never end.
+      await sleep(150);
+      const headers = slowClient('POST /urls HTTP/1.1\r\nHost: a\r\n', 'X-Slow: 1\r\n');
+      const [bodyClient, headersClient, exitCode] = await Promise.all([body, headers, stopping]);
+      for (const [what, seen] of [
+        ['slow body', bodyClient],
+        ['slow headers', headersClient],
+      ] as const) {
+        assert.match(seen.answer, /^HTTP\/1\.1 408 /, `${what}: ${seen.answer.slice(0, 200) || `no answer, ${seen.ended}`}`);
+        assert.match(seen.answer, /\r\nConnection: close\r\n/i, what);
+        assert.match(seen.answer, /application\/problem\+json/, what);
+        assert.match(seen.answer, /"code":"request_timeout"/, what);
+      }
+      assert.equal(exitCode, 0, service.output().slice(-2000));
+    } finally {
+      for (const socket of sockets) socket.destroy();
       await service.stop('SIGKILL');
     }
   });
