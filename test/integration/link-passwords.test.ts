@@ -288,6 +288,15 @@ for (const limiterKind of ['redis', 'in-process'] as const) {
       assert.equal((await guess(code, PASSWORD, '10.0.0.10')).statusCode, 302);
     });
 
+    test('the form sent as another type (multipart) is 415 naming the types the form is read from, not "must be JSON"', async () => {
+      const code = await create();
+      const res = await svc.app.inject({ method: 'POST', url: `/${code}`, headers: { 'content-type': 'multipart/form-data; boundary=x' }, payload: '--x\r\nContent-Disposition: form-data; name="password"\r\n\r\nx\r\n--x--\r\n' });
+      assert.equal(res.statusCode, 415);
+      const problem = res.json<{ code: string; detail: string }>();
+      assert.equal(problem.code, 'unsupported_media_type');
+      assert.match(problem.detail, /^The password form is sent as application\/x-www-form-urlencoded/);
+    });
+
     test('per client: past 5 wrong guesses over several links, 429; right passwords are not counted', async () => {
       const codes = [await create(), await create(), await create()];
       freshWindow();

@@ -257,6 +257,10 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
       const referrer = fields.get('referrer');
       done(null, { ...(password === null ? {} : { password }), ...(referrer === null ? {} : { referrer }) });
     });
+    // Any other type is refused with what this route reads (Fastify's own 415 says "must be JSON").
+    form.addContentTypeParser('*', (_request, _payload, done) => {
+      done(new AppError({ status: 415, code: 'unsupported_media_type', title: 'Unsupported media type', detail: 'The password form is sent as application/x-www-form-urlencoded (a field named password), or as JSON {"password": …}.' }));
+    });
     const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string; referrer?: string } | undefined }>, reply: FastifyReply) => {
       const body = request.validationError === undefined ? request.body : undefined;
       // Always 302 here, whatever REDIRECT_STATUS says: a 307 or 308 would have the browser post the
