@@ -142,7 +142,7 @@ export async function runClientCommand(
       }
       const page = await client.list({ ...filter, ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
       if (asJson) print(json(page));
-      else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt list${listFlags(command)} --cursor ${page.next_cursor}`));
+      else print(formatLinkTable(page.items) + (page.next_cursor === null ? '' : `\n\n${nextPage(`curt list${listFlags(command)}`, command.client, page.next_cursor)}`));
       return 0;
     }
     case 'export': {
@@ -237,10 +237,35 @@ export async function runClientCommand(
     case 'webhooks deliveries': {
       const page = await client.webhookDeliveries(command.id, { ...(command.limit === undefined ? {} : { limit: command.limit }), ...(command.cursor === undefined ? {} : { cursor: command.cursor }) });
       if (asJson) print(json(page));
-      else print(formatDeliveryTable(page.items) + (page.next_cursor === null ? '' : `\n\nMore: curt webhooks deliveries ${command.id}${command.limit === undefined ? '' : ` --limit ${command.limit}`} --cursor ${page.next_cursor}`));
+      else print(formatDeliveryTable(page.items) + (page.next_cursor === null ? '' : `\n\n${nextPage(`curt webhooks deliveries ${command.id}${command.limit === undefined ? '' : ` --limit ${command.limit}`}`, command.client, page.next_cursor)}`));
       return 0;
     }
   }
+}
+
+/** Characters a POSIX shell takes as they are in a word (no quoting, globbing, tilde or expansion). */
+const SHELL_PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** `value` as one shell word: as it is when nothing in it is special, else in single quotes. */
+export function shellWord(value: string): string {
+  return SHELL_PLAIN.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/** ` --flag value`, shell-quoted; `--flag=value` for a value that begins with a dash, which would read as an option. */
+function flagText(flag: string, value: string): string {
+  return value.startsWith('-') ? ` ${flag}=${shellWord(value)}` : ` ${flag} ${shellWord(value)}`;
+}
+
+/**
+ * The line that runs the next page: `command` (the verb and its flags) with --server when the user
+ * gave it on the command line (an address from CURT_SERVER is still in the variable), and the cursor.
+ * Never the API key: this line is read over shoulders and pasted into chats and tickets. A key given
+ * with --api-key gets a shell comment asking for it again; one from CURT_API_KEY is still there.
+ */
+function nextPage(command: string, client: ClientFlags, cursor: string): string {
+  const server = client.server === undefined ? '' : flagText('--server', client.server);
+  const key = client.apiKey === undefined ? '' : '  # Add --api-key as before: the key is not printed.';
+  return `More: ${command}${server}${flagText('--cursor', cursor)}${key}`;
 }
 
 /**
@@ -249,7 +274,7 @@ export async function runClientCommand(
  */
 export function listFlags(command: Extract<Command, { verb: 'list' }>): string {
   const flags: [string, string | undefined][] = [
-    ['--search', command.search === undefined ? undefined : JSON.stringify(command.search)],
+    ['--search', command.search],
     ['--state', command.state],
     ...(command.tags ?? []).map((tag): [string, string] => ['--tag', tag]),
     ['--sort', command.sort],
@@ -260,7 +285,7 @@ export function listFlags(command: Extract<Command, { verb: 'list' }>): string {
     ['--expires-before', command.expiresBefore],
     ['--limit', command.limit === undefined ? undefined : String(command.limit)],
   ];
-  return flags.map(([flag, value]) => (value === undefined ? '' : ` ${flag} ${value}`)).join('');
+  return flags.map(([flag, value]) => (value === undefined ? '' : flagText(flag, value))).join('');
 }
 
 export interface Failure {
@@ -298,6 +323,75 @@ function pathHint(err: CurtApiError, server: string, serverFrom: string): string
   return ` The ${serverFrom} URL has a path, ${url.pathname}: Curt's API is at the server's root (${url.origin}) unless a proxy in front maps ${url.pathname} to it.`;
 }
 
+/** Curt's listeners that are not the URL service, and how a message names each. */
+const OTHER_LISTENERS = {
+  kgs: "Curt's KGS (Key Generation Service)",
+  metrics: "a Curt metrics listener (METRICS_PORT, which serves only /metrics)",
+} as const;
+
+/**
+ * The server answered, as Curt does, but as one of Curt's other listeners: no route of the URL
+ * service's is there. The answer was Curt's 404, so the SDK took it for the URL service's own.
+ */
+export class OtherListenerError extends Error {
+  constructor(
+    readonly listener: keyof typeof OTHER_LISTENERS,
+    /** The status the listener answered the command's request with. */
+    readonly status: number,
+  ) {
+    super(`the server answers as ${OTHER_LISTENERS[listener]}, not the URL service`);
+    this.name = 'OtherListenerError';
+  }
+}
+
+/** How long each question of recogniseListener may take: it only words a failure that has happened. */
+const PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * `err` as an OtherListenerError when it is a 404 not_found (no such route) from one of Curt's other
+ * listeners, else `err` as it is. Every route the CLI asks for is the URL service's, so that 404 means
+ * the address is wrong or the server is not the URL service; the KGS and the metrics listener answer
+ * it in the same problem+json. Told by asking what only each serves, never by the 404's words:
+ * GET /api/config (only the URL service: then the 404 stands, and pathHint may explain it),
+ * the OpenAPI document's title (the KGS's), GET /metrics in the Prometheus text format (the metrics
+ * listener: the URL service and the KGS do not serve it on their main port). A question that fails
+ * leaves `err` as it is.
+ */
+export async function recogniseListener(err: unknown, server: string, fetchFn: typeof fetch = fetch): Promise<unknown> {
+  if (!(err instanceof CurtApiError) || err.status !== 404 || err.code !== 'not_found') return err;
+  const base = server.replace(/\/+$/, '');
+  const ask = async (path: string, accept: string): Promise<Response | null> => {
+    try {
+      return await fetchFn(`${base}${path}`, { headers: { accept }, redirect: 'manual', signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    } catch {
+      return null;
+    }
+  };
+  const jsonOf = async (res: Response | null): Promise<Record<string, unknown> | null> => {
+    if (res === null) return null;
+    if (res.status !== 200 || !/^application\/json\b/i.test(res.headers.get('content-type') ?? '')) {
+      await res.body?.cancel();
+      return null;
+    }
+    try {
+      const body: unknown = await res.json();
+      return typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : null;
+    } catch {
+      return null;
+    }
+  };
+  const config = await ask('/api/config', 'application/json');
+  if (config === null || typeof (await jsonOf(config))?.public_base_url === 'string') return err;
+  const openapi = await jsonOf(await ask('/docs/json', 'application/json'));
+  const title = (openapi?.info as { title?: unknown } | undefined)?.title;
+  if (typeof title === 'string' && /\bKey Generation Service\b/.test(title)) return new OtherListenerError('kgs', err.status);
+  const metrics = await ask('/metrics', 'text/plain');
+  if (metrics === null) return err;
+  await metrics.body?.cancel();
+  const exposition = metrics.status === 200 && /^(text\/plain|application\/openmetrics-text)\b/i.test(metrics.headers.get('content-type') ?? '');
+  return exposition ? new OtherListenerError('metrics', err.status) : err;
+}
+
 /**
  * What went wrong talking to `server`, or null when `err` is not a failure of the conversation (a bug).
  * `serverFrom`: `--server` or `CURT_SERVER`, whichever gave the address; `keyFrom`: `--api-key` or
@@ -311,6 +405,14 @@ export function describeFailure(err: unknown, server: string, serverFrom = '--se
   }
   if (err instanceof ImportCutOffError) {
     return { exitCode: 1, message: `${err.message}. ${IMPORT_AGAIN}`, problem: clientProblem('import_cut_off', 'Import report cut off', err.message, { lines: err.lines }) };
+  }
+  if (err instanceof OtherListenerError) {
+    return {
+      exitCode: 3,
+      message: `the server at ${server} answers as ${OTHER_LISTENERS[err.listener]}, not the URL service: point ${serverFrom} at the URL service (the address \`curt serve\` or \`curt url-service\` listens on).`,
+      // not_curt, as for any server that is not the URL service; `listener` says which of Curt's it is.
+      problem: clientProblem('not_curt', 'Not the Curt URL service', `${server} answers as ${OTHER_LISTENERS[err.listener]}, not the URL service`, { status: err.status, listener: err.listener }),
+    };
   }
   if (err instanceof NotCurtError) {
     return {

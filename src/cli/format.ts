@@ -48,13 +48,13 @@ export function formatLink(link: Link): string {
     ['One-time', yesNo(link.is_one_time)],
     ['Visits', visitsOf(link)],
     ['Forward query', yesNo(link.forward_query)],
+    // Always said, as `curt get` says it: after `curt edit --no-password`, "no" is the confirmation.
+    ['Password', yesNo(link.has_password)],
     ['Tags', link.tags.length === 0 ? '-' : link.tags.join(', ')],
-    // Only when set: the output of every other link stays as it was.
-    ...(link.has_password ? [['Password', 'yes'] as [string, string]] : []),
   ]);
 }
 
-/** `curt get`: the link as formatLink prints it, with when it was made, its password (yes or no) and its clicks. */
+/** `curt get`: the link as formatLink prints it, with when it was made and its clicks. */
 export function formatLinkDetails(link: Link): string {
   return fields([
     ['Short URL', link.short_url],

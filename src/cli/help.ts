@@ -40,7 +40,8 @@ Use a server:
 
 Client commands talk to --server / CURT_SERVER (default ${DEFAULT_CURT_SERVER}) with
 --api-key / CURT_API_KEY, and print tables, or JSON with --json.
-Exit codes: 0 done, 1 the server refused, 2 wrong usage, 3 server unreachable.
+Exit codes: 0 done, 1 the server refused, 2 wrong usage, 3 no Curt URL service answered
+(none did, or another server or another of Curt's listeners did).
 
 Run \`curt <command> --help\` for a command's options. \`curt --version\` prints the version.`;
 
@@ -154,9 +155,9 @@ ${clientOptions('with --output: say what was written, as JSON (short_code, forma
   import: `Usage: curt import <file|-> [--format curt|kutt|yourls] [--type csv|ndjson]
 
 Creates links from a CSV or NDJSON file (- reads standard input): Curt's export, a sheet with a url
-column (and alias, expires_at, max_visits, forward_query), Kutt's links or YOURLS's; the format is
-told from the header row (NDJSON: the fields) unless --format says. Prints the summary and each
-refused row with its reason.
+column (and alias, expires_at, tags, max_visits, forward_query; tags separated by spaces or commas),
+Kutt's links or YOURLS's; the format is told from the header row (NDJSON: the fields) unless
+--format says. Prints the summary and each refused row with its reason.
 Running the same file again creates nothing new: rows already imported are "exists".
 Exits 0 when every row was created or was there already; 1 when a row was refused, the import
 stopped part way, or the report was cut off before its summary (run the same file again to go on).

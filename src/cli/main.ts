@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { createCurtClient } from '../client/curt-client.ts';
 import { ConfigError, loadCliConfig, type Env } from '../core/config.ts';
 import { parseCommand, UsageError, type Command } from './args.ts';
-import { describeFailure, openImportFile, runClientCommand, type ClientCommand } from './commands.ts';
+import { describeFailure, openImportFile, recogniseListener, runClientCommand, type ClientCommand } from './commands.ts';
 import { GENERAL_HELP, helpFor } from './help.ts';
 import { createPasswordReader, PasswordInputError } from './password-input.ts';
 
@@ -114,7 +114,8 @@ async function runClient(command: ClientCommand, env: Env): Promise<number> {
       return 2;
     }
     const keyFrom = apiKey === null ? null : command.client.apiKey === undefined ? 'CURT_API_KEY' : '--api-key';
-    const failure = describeFailure(error, server, command.client.server === undefined ? 'CURT_SERVER' : '--server', keyFrom);
+    // Curt's 404 for a route the URL service has may come from the KGS or a metrics port: asked, and said so.
+    const failure = describeFailure(await recogniseListener(error, server), server, command.client.server === undefined ? 'CURT_SERVER' : '--server', keyFrom);
     if (failure === null) throw error;
     err(command.client.json ? JSON.stringify(failure.problem) : `curt: ${failure.message}`);
     return failure.exitCode;

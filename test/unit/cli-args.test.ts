@@ -223,8 +223,8 @@ test('human output of a link: visits made of its limit, and whether it forwards 
     has_password: false,
     tags: [],
   };
-  assert.match(formatLink(link), /\nVisits {9}2 of 5\nForward query {2}yes\nTags {11}-$/);
-  assert.match(formatLink({ ...link, has_password: true }), /\nForward query {2}yes\nTags {11}-\nPassword {7}yes$/);
+  assert.match(formatLink(link), /\nVisits {9}2 of 5\nForward query {2}yes\nPassword {7}no\nTags {11}-$/);
+  assert.match(formatLink({ ...link, has_password: true }), /\nForward query {2}yes\nPassword {7}yes\nTags {11}-$/);
   assert.match(formatLink({ ...link, max_visits: null, visits: 0, forward_query: false }), /\nVisits {9}no limit\nForward query {2}no\n/);
   // curt get: when it was made, the password (yes or no, always said) and the clicks too.
   assert.equal(formatLinkDetails({ ...link, tags: ['q3', 'web'], last_clicked_at: '2026-11-26T09:00:59.000Z', bot_hits: 3 }), [

@@ -102,7 +102,7 @@ test('curt list sends every filter and the sort as the query, and prints the nex
   const command = parseCommand(['list', '--tag', 'launch', '--tag', 'web', '--sort', 'last_click', '--order', 'asc', '--created-after', '2026-01-01', '--search', 'exa', '--limit', '1']) as ClientCommand;
   await runClientCommand(command, client, (text) => printed.push(text));
   assert.deepEqual(asked.map((a) => a.path), ['/urls?limit=1&q=exa&tag=launch&tag=web&created_after=2026-01-01T00%3A00%3A00.000Z&sort=last_click&order=asc']);
-  const more = 'More: curt list --search "exa" --tag launch --tag web --sort last_click --order asc --created-after 2026-01-01T00:00:00.000Z --limit 1 --cursor CUR';
+  const more = 'More: curt list --search exa --tag launch --tag web --sort last_click --order asc --created-after 2026-01-01T00:00:00.000Z --limit 1 --cursor CUR';
   assert.ok(printed.join('').endsWith(more), printed.join(''));
   assert.equal(listFlags(parseCommand(['list']) as Extract<ClientCommand, { verb: 'list' }>), '');
 });
