@@ -8,10 +8,16 @@ import { CsvSyntaxError, readCsvRecords, readLines } from './csv.ts';
 export const IMPORT_FORMATS = ['curt', 'kutt', 'yourls'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
-/** One link to import, or why the row cannot be one. `row`: 1 for the first row after the header. */
+/**
+ * One link to import, or why the row cannot be one. `row`: 1 for the first row after the header.
+ * `link`: on a row refused for what its link is at the source (password-protected, used, disabled,
+ * banned), the link's URL and code, which the import looks up as any row's: a row whose link is here
+ * already is `exists` (importing one's own export again), one whose link is not stays refused and
+ * creates nothing (link-import.ts).
+ */
 export type ImportRow =
   | { row: number; url: string; alias?: string; expiresAt?: Date; oneTime?: boolean; maxVisits?: number; forwardQuery?: boolean; tags?: string[] }
-  | { row: number; refused: string };
+  | { row: number; refused: string; link?: { url: string; alias?: string } };
 
 /** The file itself cannot be read (no header with a url column, a broken quote, a line too long). */
 export class ImportFileError extends Error {
@@ -99,15 +105,17 @@ function toRow(format: ImportFormat, row: number, get: (names: string[]) => stri
   const columns = COLUMNS[format];
   const url = get(columns.url)?.trim() ?? '';
   if (url === '') return { row, refused: 'The row has no url.' };
+  const alias = get(columns.alias)?.trim();
+  // Refused as a new link, but looked up: already here, the row is `exists`.
+  const link = alias ? { url, alias } : { url };
   for (const [name, reason] of Object.entries(columns.refuseIfTrue)) {
     const value = get([name])?.trim().toLowerCase();
-    if (value !== undefined && TRUE.has(value)) return { row, refused: `${reason[0]?.toUpperCase()}${reason.slice(1)}.` };
+    if (value !== undefined && TRUE.has(value)) return { row, refused: `${reason[0]?.toUpperCase()}${reason.slice(1)}.`, link };
   }
   const state = get(columns.state)?.trim();
-  if (state === 'used') return { row, refused: 'A used link (one-time, or its max_visits reached) is not imported: it would redirect again.' };
-  if (state === 'disabled') return { row, refused: 'A disabled link is not imported: enable it at the source first, or create it and disable it here.' };
+  if (state === 'used') return { row, refused: 'A used link (one-time, or its max_visits reached) is not imported: it would redirect again.', link };
+  if (state === 'disabled') return { row, refused: 'A disabled link is not imported: enable it at the source first, or create it and disable it here.', link };
   const result: ImportRow & { url: string } = { row, url };
-  const alias = get(columns.alias)?.trim();
   if (alias) result.alias = alias;
   const expiry = get(columns.expiresAt)?.trim();
   if (expiry) {

@@ -33,7 +33,22 @@ export const IMPORT_BATCH = 100;
 type LinkRow = Extract<ImportRow, { url: string }>;
 
 /** What makes two rows the same link within a batch: the second must see the first's link. */
-const rowKey = (row: LinkRow): string => (row.alias === undefined ? `url:${row.url}` : `alias:${row.alias}`);
+const rowKey = (row: { url: string; alias?: string }): string => (row.alias === undefined ? `url:${row.url}` : `alias:${row.alias}`);
+
+/** The link a row is looked up by: a row to create, or one refused as a new link that may be here already. */
+function lookupOf(row: ImportRow): { url: string; alias?: string } | undefined {
+  return 'url' in row ? row : row.link;
+}
+
+/**
+ * A row of a batch that is looked up. `refused`: why it is not created (an expired link, or one
+ * refused for what it is at its source, import-formats.ts); it is `exists` if its link is here
+ * already, by the same rule as any row, and otherwise refused with that reason, never created.
+ */
+interface Candidate {
+  row: LinkRow;
+  refused: string | null;
+}
 
 export interface ImportOptions {
   principal: Principal;
@@ -73,10 +88,11 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
 
   for await (const row of rows) {
     counts.rows++;
-    if ('url' in row) {
+    const link = lookupOf(row);
+    if (link !== undefined) {
       // A second row for the same link in one batch would be created twice: it waits for the next
       // batch, whose lookup finds the first one's link.
-      const key = rowKey(row);
+      const key = rowKey(link);
       if (keys.has(key)) yield* flush();
       keys.add(key);
     }
@@ -87,7 +103,7 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
   yield { summary: true, ...counts };
 }
 
-/** Refused before any lookup: what the link service would refuse less clearly, or cannot carry. */
+/** Refused as a new link (but still looked up, as it may be here already): what the link service would refuse less clearly, or cannot carry. */
 function precheck(row: LinkRow, now: Date): string | null {
   if (row.expiresAt !== undefined && row.expiresAt.getTime() <= now.getTime()) {
     return `expires_at ${row.expiresAt.toISOString()} is in the past: an expired link is not imported (it could only answer 410).`;
@@ -96,24 +112,26 @@ function precheck(row: LinkRow, now: Date): string | null {
 }
 
 async function importBatch(links: LinkService, rows: readonly ImportRow[], options: ImportOptions, now: Date): Promise<ImportReportRow[]> {
-  const report: (ImportReportRow | LinkRow)[] = rows.map((row) => {
-    if (!('url' in row)) return { row: row.row, status: 'refused', reason: row.refused };
-    const why = precheck(row, now);
-    return why === null ? row : { row: row.row, status: 'refused', reason: why };
+  // Rows refused as new links are looked up too: importing one's own export again finds its expired,
+  // used and password-protected links `exists` (docs/import-export.md, Idempotency).
+  const report: (ImportReportRow | Candidate)[] = rows.map((row) => {
+    if ('url' in row) return { row, refused: precheck(row, now) };
+    return row.link === undefined ? { row: row.row, status: 'refused', reason: row.refused } : { row: { row: row.row, ...row.link }, refused: row.refused };
   });
-  const pending = report.filter((r): r is LinkRow => 'url' in r);
-  const matches = pending.length === 0 ? [] : await links.findImportMatches(options.principal, pending);
+  const pending = report.filter((r): r is Candidate => 'refused' in r);
+  const matches = pending.length === 0 ? [] : await links.findImportMatches(options.principal, pending.map((c) => c.row));
   const principalId = options.principal?.keyId ?? null;
   // An admin's export holds every key's links and the anonymous ones: imported again, a link of the
   // same code and target is there already, whoever owns it. Another key's is "taken" for anyone else.
   const ownsAll = options.principal?.isAdmin === true;
   const answers = await Promise.all(
-    pending.map(async (row, i): Promise<ImportReportRow> => {
+    pending.map(async ({ row, refused }, i): Promise<ImportReportRow> => {
       const match = matches[i];
       if (match) {
         if ((ownsAll || match.link.ownerKeyId === principalId) && match.sameTarget) return { row: row.row, status: 'exists', short_code: match.link.code };
-        return { row: row.row, status: 'refused', reason: `"${row.alias ?? match.link.code}" is already taken by another link.` };
+        return { row: row.row, status: 'refused', reason: refused ?? `"${row.alias ?? match.link.code}" is already taken by another link.` };
       }
+      if (refused !== null) return { row: row.row, status: 'refused', reason: refused };
       try {
         const link = await links.createLink(
           {
@@ -137,5 +155,5 @@ async function importBatch(links: LinkService, rows: readonly ImportRow[], optio
     }),
   );
   let next = 0;
-  return report.map((r) => ('url' in r ? (answers[next++] as ImportReportRow) : r));
+  return report.map((r) => ('refused' in r ? (answers[next++] as ImportReportRow) : r));
 }
