@@ -47,6 +47,8 @@ export interface GracefulClose {
   track(request: IncomingMessage, response: ServerResponse): void;
   /** True from the start of close(): requests must then go through the app's onSend hook. */
   draining(): boolean;
+  /** The connection's requests tracked and not answered yet (pipelined ones waiting behind each other). */
+  waiting(socket: Socket): number;
 }
 
 export interface GracefulCloseOptions {
@@ -130,6 +132,7 @@ export function installGracefulClose(app: FastifyInstance, options: GracefulClos
   return {
     track,
     draining: () => draining,
+    waiting: unanswered,
     async close(drainMs, settleMs, drain) {
       draining = true;
       if (drain === 'full') await sleep(drainMs);

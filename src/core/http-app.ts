@@ -9,11 +9,11 @@ import type { HttpTimeouts, TrustProxy } from './config.ts';
 import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
-import { AppError } from './errors.ts';
+import { AppError, ServerBusy } from './errors.ts';
 import { describeProblemAnswers } from './openapi-problems.ts';
 import { parseJsonBody } from './json-body.ts';
 import { requestIdOf } from './request-id.ts';
-import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, refuseMalformed, registerProblemHandlers, sendProblem, toAppError } from './problem.ts';
+import { answerClientError, answerConnect, answerUnmetExpectation, BODY_LIMIT_BYTES, ProblemSchema, refuseMalformed, registerProblemHandlers, sendProblem, toAppError, writeProblem } from './problem.ts';
 
 export type HttpApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
@@ -34,6 +34,16 @@ function hasEmptyParam(params: unknown): boolean {
   for (const name in named) if (named[name] === '' && name !== '*') return true;
   return false;
 }
+
+/**
+ * Requests one connection may have waiting for their answers (pipelined: HTTP/1.1 answers them in
+ * order, and each may wait on a lookup). Past it a request is answered 503 at once: one connection
+ * sending thousands of requests in one write filled the database lookups' shared queue, and other
+ * clients' lookups were refused. Browsers and proxies do not pipeline; a client that does keeps far
+ * fewer in flight. The warm redirect, answered at once, never waits and is not counted.
+ */
+export const MAX_WAITING_PER_CONNECTION = 64;
+const PIPELINE_FULL = new ServerBusy(`Too many requests are waiting on this connection (at most ${MAX_WAITING_PER_CONNECTION}); wait for their answers before sending more.`);
 
 /** Every HTML response carries these (docs/architecture.md); each page adds its own Content-Security-Policy. */
 export const HTML_SECURITY_HEADERS: Readonly<Record<string, string>> = {
@@ -132,7 +142,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       if (debugEnabled()) loggerInstance.debug({ request_id: requestId, method: req.method, url: req.url, status, ms }, 'request');
     },
     hold(req, res) {
-      if (graceful === null || graceful.draining()) return false;
+      // Past the connection's bound: not held, so that the server's handler refuses it (below).
+      if (graceful === null || graceful.draining() || graceful.waiting(req.socket) >= MAX_WAITING_PER_CONNECTION) return false;
       graceful.track(req, res);
       return true;
     },
@@ -158,6 +169,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         if (refuseMalformed(req, res)) return;
         if (fastPath === undefined) handler(req, res);
         else if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
+          if (graceful !== null && graceful.waiting(req.socket) >= MAX_WAITING_PER_CONNECTION) {
+            writeProblem(res, PIPELINE_FULL, false, requestIdOf(req));
+            return;
+          }
           graceful?.track(req, res);
           handler(req, res);
         }
