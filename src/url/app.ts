@@ -126,7 +126,7 @@ export async function buildUrlApp(deps: UrlAppDeps): Promise<HttpApp> {
   await app.register(async (api) => {
     // onRequest: authentication and the rate limit come before body parsing, so they also cover bad bodies.
     api.addHook('onRequest', guard);
-    await registerLinkRoutes(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl, now });
+    await registerLinkRoutes(api, { links: deps.links, publicBaseUrl: deps.publicBaseUrl, now, allowAnonymous: deps.allowAnonymous });
     await registerPortingRoutes(api, { links: deps.links, importMaxBytes: deps.importMaxBytes ?? 200 * 1024 * 1024, now });
     await registerApiKeyRoutes(api, deps.apiKeys);
     if (deps.webhooks) await registerWebhookRoutes(api, deps.webhooks);

@@ -105,6 +105,30 @@ describe('the URL service\'s OpenAPI document', () => {
     const exported = await service.app.inject({ method: 'GET', url: '/urls/export', headers: service.admin });
     assert.match(exported.headers['content-disposition'] as string, /^attachment; filename="curt-links\.(csv|ndjson)"$/);
   });
+
+  test('security says where a key is optional: creating with ALLOW_ANONYMOUS on, reading a link and its analytics (anonymous links are public); required elsewhere, and for creating when anonymous creation is off', async () => {
+    const security = (d: Doc, path: string, method: string) => (d.paths[path]?.[method] as { security?: unknown } | undefined)?.security;
+    const optional = [{ bearer: [] }, {}];
+    assert.deepEqual(security(doc, '/urls', 'post'), optional);
+    assert.deepEqual(security(doc, '/urls/{short_code}', 'get'), optional);
+    assert.deepEqual(security(doc, '/urls/{short_code}/analytics', 'get'), optional);
+    assert.deepEqual(security(doc, '/urls', 'get'), [{ bearer: [] }]);
+    assert.deepEqual(security(doc, '/urls/{short_code}', 'delete'), [{ bearer: [] }]);
+    // What the document says holds: an anonymous link made and read without a key.
+    const made = await service.app.inject({ method: 'POST', url: '/urls', headers: { 'content-type': 'application/json' }, payload: '{"url":"https://example.com/openapi-anonymous"}' });
+    assert.equal(made.statusCode, 201, made.body);
+    const code = made.json<{ short_code: string }>().short_code;
+    assert.equal((await service.app.inject({ url: `/urls/${code}` })).statusCode, 200);
+    assert.equal((await service.app.inject({ url: `/urls/${code}/analytics` })).statusCode, 200);
+    const closed = await buildTestUrlService('openapi_closed', { allowAnonymous: false });
+    try {
+      const closedDoc = (await closed.app.inject({ method: 'GET', url: '/docs/json' })).json<Doc>();
+      assert.deepEqual(security(closedDoc, '/urls', 'post'), [{ bearer: [] }]);
+      assert.equal((await closed.app.inject({ method: 'POST', url: '/urls', headers: { 'content-type': 'application/json' }, payload: '{"url":"https://example.com/x"}' })).statusCode, 401);
+    } finally {
+      await closed.close();
+    }
+  });
 });
 
 describe('the KGS\'s OpenAPI document', () => {

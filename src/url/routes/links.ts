@@ -23,6 +23,8 @@ export interface LinkRouteDeps {
   links: LinkService;
   publicBaseUrl: string;
   now: () => number;
+  /** ALLOW_ANONYMOUS: creating a link needs no key (the OpenAPI document says so). */
+  allowAnonymous: boolean;
 }
 
 const DAY_MS = 86_400_000;
@@ -50,6 +52,8 @@ export function analyticsQuery(query: { from?: string; to?: string; top?: string
 
 const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 413: Problem, 415: Problem, 429: Problem, 503: Problem };
 const security = [{ bearer: [] }];
+/** A key, or none (OpenAPI's empty requirement): anonymous links are read without one, and made without one when ALLOW_ANONYMOUS is on. */
+const keyOptional: { [scheme: string]: string[] }[] = [{ bearer: [] }, {}];
 
 export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Promise<void> {
   const { links } = deps;
@@ -57,7 +61,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.post(
     '/urls',
-    { schema: { summary: 'Create a short link', security, body: CreateLinkBody, response: { 201: Type.Ref('Link', { description: 'The link made', headers: { Location: { type: 'string', description: 'The link\'s own address in the API, `/urls/{short_code}`' } } }), ...errors } } },
+    { schema: { summary: 'Create a short link', security: deps.allowAnonymous ? keyOptional : security, body: CreateLinkBody, response: { 201: Type.Ref('Link', { description: 'The link made', headers: { Location: { type: 'string', description: 'The link\'s own address in the API, `/urls/{short_code}`' } } }), ...errors } } },
     async (request, reply) => {
       const body = request.body;
       const link = await links.createLink(
@@ -101,7 +105,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
 
   app.get(
     '/urls/:short_code',
-    { schema: { summary: "A link's metadata", security, params: CodeParams, response: { 200: Type.Ref('Link'), ...errors } } },
+    { schema: { summary: "A link's metadata", description: 'An anonymous link is read without a key; a key reads its own links (an admin key any).', security: keyOptional, params: CodeParams, response: { 200: Type.Ref('Link'), ...errors } } },
     async (request) => view(await links.getLink(request.params.short_code, request.principal)),
   );
 
@@ -152,7 +156,7 @@ export async function registerLinkRoutes(app: HttpApp, deps: LinkRouteDeps): Pro
     {
       schema: {
         summary: 'Click analytics of a link over a range of UTC days: the daily series, and clicks by referrer, country, browser, OS and device; bot hits apart',
-        security,
+        security: keyOptional,
         params: CodeParams,
         querystring: AnalyticsQueryString,
         response: { 200: AnalyticsView, ...errors },
