@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   rate_limited: 429,
   headers_too_large: 431,
   internal_error: 500,
+  method_not_implemented: 501,
   postgres_unavailable: 503,
   redis_unavailable: 503,
   kgs_unavailable: 503,

@@ -120,7 +120,7 @@ export function fastifyTrustProxy(trust: TrustProxy): false | string[] | ((addre
  * over HTTPS, which is not there, and /docs renders blank.
  */
 export const DOCS_CSP =
-  "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; frame-ancestors 'self'; img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https:";
+  "default-src 'self'; base-uri 'self'; font-src 'self' https: data:; frame-ancestors 'none'; img-src 'self' data: validator.swagger.io; object-src 'none'; script-src 'self'; script-src-attr 'none'; style-src 'self' https:";
 
 export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
   // Widened on purpose: with pino's own Logger type Fastify infers an instance type that its plugins reject.

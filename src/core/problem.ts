@@ -149,7 +149,10 @@ export function answerClientError(error: Error & { code?: string }, socket: Sock
       ? new AppError({ status: 408, code: 'request_timeout', title: 'The request took too long to arrive', detail: 'The request took too long to arrive.' })
       : error.code === 'HPE_HEADER_OVERFLOW'
         ? new AppError({ status: 431, code: 'headers_too_large', title: 'The request headers are too large', detail: 'The request headers are too large.' })
-        : malformed('The request could not be parsed as HTTP/1.1.');
+        : error.code === 'HPE_INVALID_METHOD'
+          ? // A method Node's parser does not know (RFC 9110 §9.1: 501 for a method the server does not recognise).
+            new AppError({ status: 501, code: 'method_not_implemented', title: 'Method not implemented', detail: 'The request method is not one this server knows: GET, HEAD, POST, PATCH, DELETE and OPTIONS are.' })
+          : malformed('The request could not be parsed as HTTP/1.1.');
   // An answer to HEAD has no content (RFC 9110 §9.3.2): a client reads none, and the body's bytes
   // broke Node's own client ("Data after Connection: close"). The request was not parsed, so its
   // method is read off the bytes the parser failed on (Node's `rawPacket`), when they begin it: a
@@ -187,9 +190,8 @@ export function answerConnect(request: IncomingMessage, socket: Socket): void {
 
 /**
  * What Node's parser lets through but HTTP/1.1 refuses (RFC 9112 §3.2), answered as a problem and the
- * connection closed; true when answered. An HTTP/1.1 request without Host; one with two Host fields
- * (Node keeps the first, and a proxy in front may have read the last: the two would disagree on which
- * site was asked for); a target that is not a path (`/…`), not absolute (`http://…`), or `*` other
+ * connection closed; true when answered. An HTTP/1.1 request without Host; one with two Host or two
+ * Authorization fields (repeatedHeader); a target that is not a path (`/…`), not absolute (`http://…`), or `*` other
  * than for OPTIONS (`GET *` got the web app's page). `OPTIONS *`, the server as a whole, is answered
  * with what it allows. Runs on every request, before the fast path: a character test and one pass
  * over the header names.
@@ -197,31 +199,42 @@ export function answerConnect(request: IncomingMessage, socket: Socket): void {
 export function refuseMalformed(request: IncomingMessage, response: ServerResponse): boolean {
   let refusal: string | null = null;
   if (request.httpVersionMinor === 1 && request.httpVersionMajor === 1 && request.headers.host === undefined) refusal = 'An HTTP/1.1 request needs a Host header.';
-  else if (repeatsHost(request.rawHeaders)) refusal = 'A request has one Host header, not several.';
   else {
-    const target = request.url ?? '';
-    if (target.charCodeAt(0) === 47 /* / */ || /^https?:\/\//i.test(target)) return false;
-    if (target === '*' && request.method === 'OPTIONS') {
-      response.writeHead(204, { allow: 'GET, HEAD, POST, PATCH, DELETE, OPTIONS' }).end();
-      return true;
+    const repeated = repeatedHeader(request.rawHeaders);
+    if (repeated !== null) refusal = `A request has one ${repeated} header, not several.`;
+    else {
+      const target = request.url ?? '';
+      if (target.charCodeAt(0) === 47 /* / */ || /^https?:\/\//i.test(target)) return false;
+      if (target === '*' && request.method === 'OPTIONS') {
+        response.writeHead(204, { allow: 'GET, HEAD, POST, PATCH, DELETE, OPTIONS' }).end();
+        return true;
+      }
+      refusal = 'The request target must be a path (/…); * is for OPTIONS alone.';
     }
-    refusal = 'The request target must be a path (/…); * is for OPTIONS alone.';
   }
   writeProblem(response, malformed(refusal), true, requestIdOf(request));
   return true;
 }
 
-/** Whether the request's header lines name Host more than once (Node's `rawHeaders`: name, value, …). */
-function repeatsHost(rawHeaders: readonly string[]): boolean {
-  let seen = false;
+/**
+ * Host or Authorization named more than once in the request's header lines (Node's `rawHeaders`:
+ * name, value, …), or null. Node keeps the first of each, and a proxy in front may have read the
+ * last: the two would disagree on which site, or whose key.
+ */
+function repeatedHeader(rawHeaders: readonly string[]): 'Host' | 'Authorization' | null {
+  let host = false;
+  let authorization = false;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? '';
     if (name.length === 4 && name.toLowerCase() === 'host') {
-      if (seen) return true;
-      seen = true;
+      if (host) return 'Host';
+      host = true;
+    } else if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      if (authorization) return 'Authorization';
+      authorization = true;
     }
   }
-  return false;
+  return null;
 }
 
 /**

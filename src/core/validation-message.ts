@@ -45,7 +45,7 @@ const TYPE_NAMES: Record<string, string> = {
 };
 
 const FORMAT_NAMES: Record<string, string> = {
-  'date-time': 'an ISO 8601 date-time with a time zone (2030-01-31T12:00:00Z)',
+  'date-time': 'an ISO 8601 date-time with seconds and a time zone (2030-01-31T12:00:00Z)',
   uri: 'an absolute URI',
   email: 'an e-mail address',
 };

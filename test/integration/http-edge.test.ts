@@ -100,6 +100,15 @@ test('an HTTP/1.1 request without Host, any with two, or a target of * other tha
       assert.match(repeated, /\r\nconnection: close\r\n/i, what);
       assert.match(repeated, /"code":"malformed_request".*"detail":"A request has one Host header, not several\."/, what);
     }
+    // Two Authorization fields: whose key would depend on which one a proxy and Node each read.
+    const twoKeys = await send('GET /plain HTTP/1.1\r\nHost: a.example\r\nAuthorization: Bearer one\r\nauthorization: Bearer two\r\nConnection: keep-alive\r\n\r\n');
+    assert.match(twoKeys, /^HTTP\/1\.1 400 /, `${what}: two Authorization`);
+    assert.match(twoKeys, /"code":"malformed_request".*"detail":"A request has one Authorization header, not several\."/, what);
+    // A method HTTP's parser does not know: 501 (RFC 9110 §9.1), not "could not be parsed".
+    const unknown = await send('FOO /plain HTTP/1.1\r\nHost: a.example\r\n\r\n');
+    assert.match(unknown, /^HTTP\/1\.1 501 /, `${what}: FOO`);
+    assert.match(unknown, /\r\ncontent-type: application\/problem\+json/i, what);
+    assert.match(unknown, /"code":"method_not_implemented"/, what);
     const single = await send('GET /plain HTTP/1.1\r\nHost: a.example\r\nX-Host: b\r\nConnection: close\r\n\r\n');
     assert.match(single, /^HTTP\/1\.1 200 /, `${what}: one Host`);
     // The asterisk is for OPTIONS alone (RFC 9112 §3.2.4); GET * got the web app's page.
@@ -141,6 +150,9 @@ describe('what a browser finds at the root', () => {
     const csp = String(page.headers['content-security-policy']);
     assert.match(csp, /script-src 'self'/, 'still a strict policy');
     assert.doesNotMatch(csp, /upgrade-insecure-requests/);
+    // Framed by no one, as X-Frame-Options: DENY says too (the two disagreed: 'self').
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(page.headers['x-frame-options'], 'DENY');
     const asset = await svc.app.inject({ url: '/docs/static/swagger-ui.css' });
     assert.doesNotMatch(String(asset.headers['content-security-policy']), /upgrade-insecure-requests/);
   });

@@ -288,7 +288,7 @@ describe('input validation (README, "Errors")', () => {
         ['POST', '/urls', { url: 'https://example.com/', expires_in: 0 }, 'expires_in must be at least 1.'],
         ['PATCH', '/urls/abcdef', {}, 'The body must set at least one of "is_active", "url", "expires_at", "max_visits", "forward_query", "password", "tags".'],
         ['PATCH', '/urls/abcdef', { is_active: 'yes' }, 'is_active must be true or false.'],
-        ['PATCH', '/urls/abcdef', { expires_at: 'tomorrow' }, 'expires_at must be an ISO 8601 date-time with a time zone (2030-01-31T12:00:00Z) or null.'],
+        ['PATCH', '/urls/abcdef', { expires_at: 'tomorrow' }, 'expires_at must be an ISO 8601 date-time with seconds and a time zone (2030-01-31T12:00:00Z) or null.'],
         ['POST', '/urls', { url: 'https://example.com/', max_visits: 0 }, 'max_visits must be at least 1.'],
         ['POST', '/urls', { url: 'https://example.com/', max_visits: 1_000_000_001 }, 'max_visits must be at most 1000000000.'],
         ['POST', '/urls', { url: 'https://example.com/', max_visits: 2.5 }, 'max_visits must be a whole number.'],
