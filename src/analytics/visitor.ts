@@ -49,11 +49,15 @@ export function seenRequest(req: IncomingMessage, countryHeader: string | null):
   };
 }
 
-/** The host of a Referer header, lower-case, or DIRECT when there is none or it is not a URL. */
+/**
+ * The host of a Referer header, lower-case and without the root's trailing dot (`evil.com.` is
+ * `evil.com`, not a site of its own in the counts), or DIRECT when there is none or it is not a URL.
+ */
 export function referrerHost(referer: string | undefined): string {
   if (referer === undefined || referer === '' || referer.length > 2048) return DIRECT;
   try {
-    const host = new URL(referer).hostname.toLowerCase();
+    const parsed = new URL(referer).hostname.toLowerCase();
+    const host = parsed.endsWith('.') ? parsed.slice(0, -1) : parsed;
     return host === '' || host.length > 255 ? DIRECT : host;
   } catch {
     return DIRECT;
