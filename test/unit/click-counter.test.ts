@@ -1,9 +1,11 @@
 // The click pipeline off the redirect path: queueing what a redirect saw, describing it soon after
 // (bots apart), counting in memory, batched flushes, retry on failure, the memory bound and the
-// shutdown flush, against a fake store that records what it is given.
-import { test } from 'node:test';
+// shutdown flush, against a fake store that records what it is given. No test waits on real time: a
+// write under way is one the test holds (the store's hold()), the flush interval and stop()'s retries
+// run on the test runner's mock timers (fakeTime), and a drain is a turn of the event loop.
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DIRECT, referrerHost, type SeenRequest, type VisitorClassifier } from '../../src/analytics/visitor.ts';
 import { createClickCounter, MAX_BATCH_LINKS, QUEUE_MAX, type ClickCounterOptions } from '../../src/url/click-counter.ts';
 import { eachDayValue, type ClickAggregate, type DayClicks, type Dimension } from '../../src/storage/link-store.ts';
@@ -32,21 +34,36 @@ function valuesOf(a: ClickAggregate | undefined, dimension: Dimension): Map<stri
   return sum;
 }
 
-/** A store whose applyClicks records each batch (deep-copied) and fails while `failing` is set. */
+/**
+ * A store whose applyClicks records each batch (deep-copied) and fails while `failing` is set. After
+ * hold(), each write is under way until the test opens the gate hold() returned: a slow PostgreSQL
+ * for exactly as long as the test needs, whatever the machine's load (`failing` is read once opened).
+ */
 function fakeStore() {
   const batches: ClickAggregate[][] = [];
   const ids: (string | undefined)[] = [];
   /** failing: nothing written; lostAnswer: written, but the caller hears a failure (COMMIT answer lost). */
-  const state = { failing: false, lostAnswer: false, calls: 0, delayMs: 0 };
+  const state = { failing: false, lostAnswer: false, calls: 0 };
   const applied = new Set<string>();
+  let gate: Promise<void> | null = null;
   return {
     state,
     batches,
     ids,
+    /** Holds the writes given from now on; they go on when the returned function is called. */
+    hold(): () => void {
+      let open = (): void => {};
+      const held = new Promise<void>((resolve) => (open = resolve));
+      gate = held;
+      return () => {
+        if (gate === held) gate = null;
+        open();
+      };
+    },
     async applyClicks(batch: readonly ClickAggregate[], batchId?: string) {
       state.calls += 1;
       ids.push(batchId);
-      if (state.delayMs > 0) await sleep(state.delayMs);
+      if (gate !== null) await gate;
       if (state.failing) throw new Error('postgres is down');
       // Idempotent by batch id, as the PostgreSQL store is.
       if (batchId === undefined || !applied.has(batchId)) {
@@ -89,6 +106,26 @@ function entriesOf(batch: readonly ClickAggregate[]): number {
 
 function counterWith(overrides: Partial<ClickCounterOptions> & { store: ClickCounterOptions['store'] }) {
   return createClickCounter({ log: testLogger('clicks'), visitors, flushIntervalMs: 60_000, bufferMax: 1000, ...overrides });
+}
+
+/**
+ * Time that passes only when the test says: setTimeout and setInterval on the runner's mock timers,
+ * performance.now() (stop()'s deadline) on the same clock. advance() fires what falls due, then lets
+ * the event loop take a turn, so that the flushes and retries it started have settled. Undone at the
+ * end of the test.
+ */
+function fakeTime(t: TestContext) {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  let ms = 0;
+  t.mock.method(performance, 'now', () => ms);
+  return {
+    now: () => ms,
+    async advance(by: number): Promise<void> {
+      ms += by;
+      t.mock.timers.tick(by);
+      await nextTurn();
+    },
+  };
 }
 
 test('clicks are counted per link: total, per UTC day, per value of each dimension, and last click time', async () => {
@@ -182,16 +219,17 @@ test('a flush whose COMMIT answer is lost is retried with its id, so no click is
 test('clicks recorded while a flush is failing are kept apart from the failed batch and written after it', async () => {
   const store = fakeStore();
   store.state.failing = true;
-  store.state.delayMs = 30;
+  const open = store.hold();
   const clicks = counterWith({ store });
   clicks.record(1, from());
   const failing = clicks.flush();
   clicks.record(1, from('b.example')); // arrives during the flush
   clicks.record(3, from());
+  await nextTurn(); // and is counted while the write is still under way
+  open();
   await assert.rejects(failing);
   assert.equal(clicks.pending(), 3);
   store.state.failing = false;
-  store.state.delayMs = 0;
   await clicks.flush();
   assert.deepEqual([...store.totals()].sort(), [[1, 2], [3, 1]]);
   assert.deepEqual(store.batches.map((b) => b.length), [1, 2]);
@@ -199,10 +237,12 @@ test('clicks recorded while a flush is failing are kept apart from the failed ba
 
 test('concurrent flush calls share one store call (a flush is never run twice at once)', async () => {
   const store = fakeStore();
-  store.state.delayMs = 20;
+  const open = store.hold();
   const clicks = counterWith({ store });
   clicks.record(1, from());
-  const [a, b] = await Promise.all([clicks.flush(), clicks.flush()]);
+  const both = Promise.all([clicks.flush(), clicks.flush()]);
+  open();
+  const [a, b] = await both;
   assert.equal(a, 1);
   assert.equal(b, 1);
   assert.equal(store.state.calls, 1);
@@ -266,25 +306,29 @@ test('a run of new links (a flush fallen behind) keeps every total: the values t
   assert.equal(spy.seen.shed.value, 50 * 5, 'all their values were shed, each counted');
 });
 
-/** A counter whose store takes 20 ms a batch, `ids` clicked once each, and their flush under way: its first batch given to the store. */
-async function flushUnderWay(options: Partial<ClickCounterOptions>, ids: readonly number[]) {
+/**
+ * A counter, `ids` clicked once each, and their flush under way: its first batch given to the store,
+ * whose write goes on only when the test calls `open` (then every write goes through at once).
+ */
+function flushUnderWay(options: Partial<ClickCounterOptions>, ids: readonly number[]) {
   const store = fakeStore();
   const spy = metricsSpy();
-  store.state.delayMs = 20;
+  const open = store.hold();
   const clicks = counterWith({ store, metrics: spy.metrics, ...options });
   for (const id of ids) clicks.record(id, from());
   const flushing = clicks.flush();
-  await nextTurn();
-  return { store, spy, clicks, flushing };
+  assert.equal(store.state.calls, 1, 'the first batch is given to the store');
+  return { store, spy, clicks, flushing, open };
 }
 
 test('while a flush falls behind, new links shed the values of the batches waiting, never of the one being written', async () => {
   // 40 entries, values 30: links 1-4 take 7 each (28). The flush sends batch [1, 2] and holds [3, 4].
-  const { store, spy, clicks, flushing } = await flushUnderWay({ bufferMax: 40, maxBatchLinks: 2 }, [1, 2, 3, 4]);
+  const { store, spy, clicks, flushing, open } = flushUnderWay({ bufferMax: 40, maxBatchLinks: 2 }, [1, 2, 3, 4]);
   // Links 5-10 fill the bound (their values shed); 11-15 take the room of links 3 and 4's values (ten
   // entries: five links); 16-20 find no value left to shed.
   for (let id = 5; id <= 20; id++) clicks.record(id, from());
-  await nextTurn();
+  await nextTurn(); // counted while [1, 2] is still being written
+  open();
   await flushing;
   await clicks.flush();
   assert.equal(spy.seen.dropped, 5, 'links 16-20');
@@ -300,12 +344,13 @@ test('while a flush falls behind, new links shed the values of the batches waiti
 
 test('a click of a link whose batch the store has not been given yet is added to that batch: a flush that falls behind drops no click', async () => {
   // 30 entries, values 22: links 1-3 take 7 each (21), link 4 its day only (23, its values shed).
-  const { store, spy, clicks, flushing } = await flushUnderWay({ bufferMax: 30, maxBatchLinks: 1 }, [1, 2, 3, 4]);
+  const { store, spy, clicks, flushing, open } = flushUnderWay({ bufferMax: 30, maxBatchLinks: 1 }, [1, 2, 3, 4]);
   // While link 1's batch is written: links 2-4 again (their batches wait), link 1 again, a new link 5.
   // As new entries in the buffer, 2, 3 and 4 would take 6 of the 7 places left, and 1 and 5 would not fit.
   for (const id of [2, 3, 4, 1, 5]) clicks.record(id, from());
-  await nextTurn();
+  await nextTurn(); // counted while link 1's batch is still being written
   assert.equal(clicks.pending(), 9);
+  open();
   assert.equal(await flushing, 7, 'links 1-4, with the three clicks added to the batches not yet written');
   assert.deepEqual(store.batches.map((b) => b.map((a) => [a.linkId, a.clicks])), [[[1, 1]], [[2, 2]], [[3, 2]], [[4, 2]]]);
   assert.deepEqual(store.batches.slice(1).map((b) => valuesOf(b[0], 'browser').get('Chrome')), [2, 2, undefined], "links 2 and 3 count the value twice; link 4's was shed");
@@ -337,18 +382,19 @@ test('the bound holds through a long outage: links arriving during failing flush
   const store = fakeStore();
   const spy = metricsSpy();
   store.state.failing = true;
-  store.state.delayMs = 10;
   const clicks = counterWith({ store, bufferMax: 8, metrics: spy.metrics });
   for (const id of [1, 2, 3]) clicks.record(id, from());
   let next = 4;
   for (let round = 0; round < 4; round++) {
+    const open = store.hold();
     const flushing = clicks.flush();
     // New links keep arriving while each flush is in flight (PostgreSQL down: every attempt takes a while).
     for (let i = 0; i < 3; i++) clicks.record(next++, from());
+    await nextTurn(); // counted while the attempt is under way
+    open();
     await assert.rejects(flushing);
   }
   store.state.failing = false;
-  store.state.delayMs = 0;
   await clicks.flush();
   // Every batch written was held in memory at once (the first failed while the others waited).
   const written = store.batches.flat();
@@ -432,37 +478,42 @@ test('new days past the bound shed only their day detail: the link total still c
   assert.equal(dayClicks + spy.seen.shed.day, 6, 'every click is in a day count or counted as shed');
 });
 
-test('start() flushes on its interval', async () => {
+test('start() flushes on its interval', async (t) => {
+  const time = fakeTime(t);
   const store = fakeStore();
   const clicks = counterWith({ store, flushIntervalMs: 20 });
   clicks.start();
   try {
     clicks.record(9, from());
-    const deadline = Date.now() + 10_000;
-    while (store.batches.length === 0 && Date.now() < deadline) await sleep(10);
+    await time.advance(19);
+    assert.equal(store.state.calls, 0, 'nothing written before the interval');
+    await time.advance(1);
     assert.equal(store.totals().get(9), 1);
   } finally {
     await clicks.stop(100);
   }
 });
 
-test('the interval flush survives store failures and writes everything once the store is back', async () => {
+test('the interval flush survives store failures and writes everything once the store is back', async (t) => {
+  const time = fakeTime(t);
   const store = fakeStore();
   store.state.failing = true;
   const clicks = counterWith({ store, flushIntervalMs: 15 });
   clicks.start();
   try {
     clicks.record(1, from());
-    // Polled, not a fixed 80 ms: a loaded machine can hold a 15 ms interval back for longer than that.
-    const retriedBy = Date.now() + 10_000;
-    while (store.state.calls < 2 && Date.now() < retriedBy) await sleep(10);
+    await time.advance(15);
+    assert.equal(store.state.calls, 1, 'the first interval tried');
+    await time.advance(15);
     assert.ok(store.state.calls >= 2, 'retried');
     assert.equal(clicks.pending(), 1);
     store.state.failing = false;
-    const deadline = Date.now() + 10_000;
-    while (clicks.pending() > 0 && Date.now() < deadline) await sleep(10);
+    await time.advance(15);
+    assert.equal(clicks.pending(), 0);
     assert.equal(store.totals().get(1), 1);
   } finally {
+    // stop()'s retries wait on the mock timers: with the store down it would never return.
+    store.state.failing = false;
     await clicks.stop(100);
   }
 });
@@ -477,37 +528,50 @@ test('stop() flushes what is pending, even with no timer started', async () => {
   assert.deepEqual([...store.totals()].sort(), [[1, 1], [2, 1]]);
 });
 
-test('stop() retries a failing store until it recovers within the deadline', async () => {
+test('stop() retries a failing store until it recovers within the deadline', async (t) => {
+  const time = fakeTime(t);
   const store = fakeStore();
   store.state.failing = true;
   const clicks = counterWith({ store });
   clicks.record(1, from());
-  setTimeout(() => (store.state.failing = false), 300).unref();
-  await clicks.stop(5000);
+  let stopped = false;
+  void clicks.stop(5000).then(() => (stopped = true));
+  await nextTurn();
+  await time.advance(200);
+  assert.equal(store.state.calls, 2, 'tried, and retried 200 ms later');
+  store.state.failing = false; // back before the next retry, well within the deadline
+  await time.advance(200);
+  assert.ok(stopped, 'stop() returned once a retry went through');
   assert.equal(store.totals().get(1), 1);
   assert.ok(store.state.calls >= 2);
 });
 
-test('stop() gives up after its deadline when the store stays down, keeping the count of what is unwritten', async () => {
+test('stop() gives up after its deadline when the store stays down, keeping the count of what is unwritten', async (t) => {
+  const time = fakeTime(t);
   const store = fakeStore();
   store.state.failing = true;
   const clicks = counterWith({ store });
   clicks.record(1, from());
-  const started = performance.now();
-  await clicks.stop(250);
-  const took = performance.now() - started;
-  assert.ok(took >= 200 && took < 2000, `stop took ${took} ms`);
+  let took: number | null = null;
+  void clicks.stop(250).then(() => (took = time.now()));
+  await nextTurn();
+  // Retried every 200 ms until an attempt fails past the deadline: at 400 ms.
+  for (let i = 0; i < 10 && took === null; i++) await time.advance(200);
+  assert.ok(took !== null && took >= 250 && took < 2000, `stop took ${took} ms: not before its deadline, not forever`);
   assert.equal(clicks.pending(), 1);
 });
 
 test('stop() waits for a flush already in flight, then writes what came after it', async () => {
   const store = fakeStore();
-  store.state.delayMs = 40;
+  const open = store.hold();
   const clicks = counterWith({ store });
   clicks.record(1, from());
   const inFlight = clicks.flush();
   clicks.record(2, from());
-  await clicks.stop(2000);
+  const stopping = clicks.stop(2000);
+  await nextTurn(); // stop() under way while the first write is
+  open();
+  await stopping;
   await inFlight;
   assert.deepEqual([...store.totals()].sort(), [[1, 1], [2, 1]]);
 });
