@@ -88,4 +88,14 @@ describe('GET /api-keys and DELETE /api-keys/{id}', () => {
     assert.ok(doc.paths['/api-keys']?.get, 'GET /api-keys');
     assert.ok(doc.paths['/api-keys/{id}']?.delete, 'DELETE /api-keys/{id}');
   });
+
+  test('POST /api-keys with no body, or an empty JSON one, makes a key with the defaults (every field is optional)', async () => {
+    const none = await svc.app.inject({ method: 'POST', url: '/api-keys', headers: svc.admin });
+    assert.equal(none.statusCode, 201, none.body);
+    assert.deepEqual([none.json<{ name: unknown }>().name, none.json<{ is_admin: boolean }>().is_admin], [null, false]);
+    const empty = await svc.app.inject({ method: 'POST', url: '/api-keys', headers: { ...svc.admin, 'content-type': 'application/json' } });
+    assert.equal(empty.statusCode, 201, empty.body);
+    // A route with a required field still says an empty body is empty.
+    assertProblem(await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' } }), 400, 'malformed_json');
+  });
 });

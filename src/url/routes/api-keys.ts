@@ -26,6 +26,11 @@ export async function registerApiKeyRoutes(app: HttpApp, apiKeys: ApiKeyService)
         body: CreateKeyBody,
         response: { 201: KeyView, 400: Problem, 401: Problem, 403: Problem, 429: Problem, 503: Problem },
       },
+      // Every field is optional: no body at all (no Content-Type either) is a key with the defaults.
+      preValidation: (request, _reply, done) => {
+        request.body ??= {};
+        done();
+      },
     },
     async (request, reply) => {
       const { record, key } = await apiKeys.createKey(request.principal, { name: request.body.name ?? null, isAdmin: request.body.is_admin ?? false });
