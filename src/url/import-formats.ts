@@ -120,7 +120,9 @@ function toRow(format: ImportFormat, row: number, get: (names: string[]) => stri
   const expiry = get(columns.expiresAt)?.trim();
   if (expiry) {
     const at = parseDate(expiry);
-    if (at === null) return { row, refused: `expires_at is not a date-time: ${expiry.slice(0, 40)}.` };
+    // Named as the file names it (Kutt's expire_in), not as Curt's column.
+    const column = columns.expiresAt.find((name) => get([name]) !== undefined) ?? 'expires_at';
+    if (at === null) return { row, refused: `${column} is not a date-time: ${expiry.slice(0, 40)}.` };
     result.expiresAt = at;
   }
   const oneTime = get(columns.oneTime)?.trim().toLowerCase();

@@ -132,6 +132,13 @@ test('NDJSON: objects by the same names (Kutt API objects as they are; a visit l
   ]);
 });
 
+test("an expiry that is no date-time is refused naming the file's own column (Kutt's expire_in, Curt's expires_at)", async () => {
+  const kutt = await collect(readNdjsonImport(chunked('{"target":"https://k.example/","address":"kex","expire_in":"2h"}\n', 9), null));
+  assert.deepEqual(kutt, [{ row: 1, refused: 'expire_in is not a date-time: 2h.' }]);
+  const curt = await collect(readNdjsonImport(chunked('{"url":"https://c.example/","expires_at":"soon"}\n', 9), null));
+  assert.deepEqual(curt, [{ row: 1, refused: 'expires_at is not a date-time: soon.' }]);
+});
+
 test('NDJSON: a field the format reads whose value no CSV cell can stand for (an object, a list other than tags of strings) refuses its row by name, rather than a link made without its limit, expiry or tags; fields the format does not read may hold anything', async () => {
   const text =
     '{"url":"https://a.example/","tags":[1,2]}\n{"url":"https://b.example/","tags":{}}\n{"url":"https://c.example/","tags":[null]}\n' +
