@@ -1,7 +1,8 @@
-// The `curt` command line, parsed into one typed command. Pure: no environment, no I/O, so every
-// rule here is a unit test (test/unit/cli-args.test.ts).
+// The `curt` command line, parsed into one typed command. Pure: no environment, no I/O, and the time
+// is a parameter, so every rule here is a unit test (test/unit/cli-args.test.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LinkSort, LinkState, WebhookEvent } from '../client/curt-client.ts';
+import { isReservedCode } from '../core/reserved.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -370,28 +371,51 @@ function maxVisits(values: Values, verb: string): number | undefined {
 
 const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
 
-/** The longest range the analytics API answers, in days (both ends included). */
+/** The longest range the analytics API answers, in days (both ends included): MAX_RANGE_DAYS of src/url/routes/links.ts, mirrored (importing it would pull the server in). */
 export const MAX_RANGE_DAYS = 3660;
 const DAY_MS = 86_400_000;
 
-/** `--from`/`--to`: a calendar day as YYYY-MM-DD (2026-02-30 is no day). */
-function utcDay(text: string, flag: string, verb: string): string {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
-  const ms = match === null ? NaN : Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]));
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== text) {
-    throw new UsageError(`${flag} must be a day as YYYY-MM-DD, such as 2026-01-31 (got "${text}")`, verb);
-  }
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+/**
+ * Why the YYYY-MM-DD at the start of `text` is no day (`February 2026 has 28 days`), or null when it is
+ * one: Date.parse rolls 2026-02-30 over into March, the API refuses it.
+ */
+function noSuchDay(text: string): string | null {
+  const [year = 0, month = 0, day = 0] = text.slice(0, 10).split('-').map(Number);
+  if (month < 1 || month > 12) return 'a month is 01 to 12';
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, 0);
+  const length = date.getUTCDate();
+  return day >= 1 && day <= length ? null : `${MONTHS[month - 1] ?? ''} ${text.slice(0, 4)} has ${length} days`;
+}
+
+/**
+ * `--from`/`--to`: a calendar day as YYYY-MM-DD (2026-02-30 is no day). `otherForms`: what else the
+ * flag takes, said when a day of that form does not exist.
+ */
+function utcDay(text: string, flag: string, verb: string, otherForms = ''): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) throw new UsageError(`${flag} must be a day as YYYY-MM-DD, such as 2026-01-31 (got "${text}")`, verb);
+  const problem = noSuchDay(text);
+  if (problem !== null) throw new UsageError(`${flag} ${text} is no day: ${problem}${otherForms}`, verb);
   return text;
 }
 
-/** The range of `stats`, checked as the server does when both ends are given (one end alone: the server knows today). */
-function statsRange(values: Values, verb: string): { from?: string; to?: string } {
+/**
+ * The range of `stats`, checked as the server does (src/url/routes/links.ts, analyticsQuery): both
+ * ends, or --from against today, the server's default --to (a UTC day, as the server counts them).
+ * --to alone needs no check: --from is then 89 days before it.
+ */
+function statsRange(values: Values, verb: string, now: number): { from?: string; to?: string } {
   const from = values.from === undefined ? undefined : utcDay(values.from, '--from', verb);
   const to = values.to === undefined ? undefined : utcDay(values.to, '--to', verb);
-  if (from !== undefined && to !== undefined) {
-    if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`, verb);
-    const days = (Date.parse(to) - Date.parse(from)) / DAY_MS + 1;
-    if (days > MAX_RANGE_DAYS) throw new UsageError(`--from ${from} to --to ${to} is ${days} days; the server answers at most ${MAX_RANGE_DAYS}`, verb);
+  if (from !== undefined) {
+    const today = new Date(now).toISOString().slice(0, 10);
+    const end = to === undefined ? `today (${today} in UTC, the default --to)` : `--to ${to}`;
+    const last = to ?? today;
+    if (from > last) throw new UsageError(`--from ${from} is after ${end}`, verb);
+    const days = (Date.parse(last) - Date.parse(from)) / DAY_MS + 1;
+    if (days > MAX_RANGE_DAYS) throw new UsageError(`--from ${from} to ${end} is ${days} days; the server answers at most ${MAX_RANGE_DAYS}`, verb);
   }
   return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }
@@ -433,9 +457,13 @@ const SORTS: readonly LinkSort[] = ['created', 'clicks', 'last_click'];
 
 /** `--created-after` and the like: an ISO date-time, or a day (YYYY-MM-DD, its 00:00 UTC); sent as ISO. */
 function dateTime(text: string, flag: string, verb: string): string {
+  const otherForms = ' (a day as YYYY-MM-DD, or a date-time with a time zone such as 2026-01-31T12:00:00Z)';
   const day = /^\d{4}-\d{2}-\d{2}$/.test(text);
-  const ms = day ? Date.parse(`${utcDay(text, flag, verb)}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T/.test(text) && /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? Date.parse(text) : NaN;
+  const ms = day ? Date.parse(`${utcDay(text, flag, verb, otherForms)}T00:00:00Z`) : /^\d{4}-\d{2}-\d{2}T/.test(text) && /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? Date.parse(text) : NaN;
   if (Number.isNaN(ms)) throw new UsageError(`${flag} must be a day (2026-01-31) or a date-time with a time zone (2026-01-31T12:00:00Z) (got "${text}")`, verb);
+  // Date.parse takes 2026-02-30T12:00Z for 2 March: that day is as much no day as 2026-02-30 alone.
+  const problem = noSuchDay(text);
+  if (problem !== null) throw new UsageError(`${flag} ${text} is no day: ${problem}${otherForms}`, verb);
   return new Date(ms).toISOString();
 }
 
@@ -445,7 +473,8 @@ function linkState(text: string, verb: string): LinkState {
   return state;
 }
 
-export function parseCommand(argv: readonly string[]): Command {
+/** `now`: epoch milliseconds, what a past --expires-at and the default end of a stats range are told by. */
+export function parseCommand(argv: readonly string[], now: number = Date.now()): Command {
   const { values, positionals } = parse([...argv]);
   if (positionals.length === 0) {
     if (values.version === true) return { verb: 'version' };
@@ -473,7 +502,7 @@ export function parseCommand(argv: readonly string[]): Command {
   // `--password hunter22`: the would-be value is a stray argument; say why there is no such thing.
   if (rest.length > spec.positionals.length && values.password === true) throw new UsageError(PASSWORD_NOT_IN_ARGV, verb);
   if (rest.length > spec.positionals.length) throw new UsageError(`${verb} takes no argument "${rest[spec.positionals.length]}"`, verb);
-  return build(verb, rest, values);
+  return build(verb, rest, values, now);
 }
 
 /** `--sort` and `--order` of `list`, when given. */
@@ -488,19 +517,38 @@ function listOrder(values: Values, verb: string): { sort?: LinkSort; order?: 'de
 // What the API takes for expires_at: a date-time with a time zone (Z or ±hh:mm).
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/i;
 
-/** Whether YYYY-MM-DD at the start of `text` is a day of its month: Date.parse rolls 2030-02-31 into March, the API refuses it. */
-function dayExists(text: string): boolean {
-  const [year = 0, month = 0, day = 0] = text.slice(0, 10).split('-').map(Number);
-  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
-}
-
-/** `--expires-at` as given, when given and a date-time the API takes; whether it is past, the server says. */
-function expiresAt(values: Values, verb: string): string | undefined {
+/**
+ * `--expires-at` as given, when given and a date-time the API takes: at most 100 years from `now`
+ * and, for a new link (not `allowPast`), after it (src/url/link-service.ts, resolveExpiry). On edit a
+ * past one is taken: the link expires at once.
+ */
+function expiresAt(values: Values, verb: string, now: number, allowPast: boolean): string | undefined {
   const text = values['expires-at'];
   if (text === undefined) return undefined;
-  if (!DATE_TIME.test(text) || !dayExists(text)) {
+  if (!DATE_TIME.test(text)) {
     throw new UsageError(`--expires-at must be a date-time with a time zone, such as 2030-01-31T12:00Z or 2030-01-31T13:00+01:00 (got "${text}")`, verb);
   }
+  const problem = noSuchDay(text);
+  if (problem !== null) throw new UsageError(`--expires-at ${text} is no day: ${problem}`, verb);
+  const ms = Date.parse(text);
+  if (!allowPast && ms <= now) throw new UsageError(`--expires-at ${text} is not in the future (it is now ${new Date(now).toISOString()}): a new link must expire later`, verb);
+  if (ms - now > MAX_EXPIRES_IN_S * 1000) throw new UsageError(`--expires-at ${text} is more than 100 years away, the longest a link may wait to expire; for none, ${verb === 'edit' ? 'give --no-expiry' : 'leave it out'}`, verb);
+  return text;
+}
+
+/**
+ * The server's rule for an alias (ALIAS_PATTERN, src/url/link-service.ts), mirrored: importing it
+ * would pull the server in. Reserved words are src/core/reserved.ts's, the server's own list.
+ */
+const ALIAS = /^[A-Za-z0-9_-]{3,10}$/;
+
+function alias(text: string, verb: string): string {
+  if (!ALIAS.test(text)) {
+    const length = [...text].length;
+    const why = length < 3 || length > 10 ? `${length} ${length === 1 ? 'character' : 'characters'}` : 'other characters';
+    throw new UsageError(`--alias must be 3 to 10 characters of A-Z a-z 0-9 _ - (got "${text}": ${why})`, verb);
+  }
+  if (isReservedCode(text)) throw new UsageError(`--alias ${text} is reserved: Curt has a route of that name; choose another alias`, verb);
   return text;
 }
 
@@ -514,7 +562,7 @@ function expiresIn(values: Values, verb: string): number | undefined {
   return parsed;
 }
 
-function build(verb: string, args: string[], values: Values): Command {
+function build(verb: string, args: string[], values: Values, now: number): Command {
   const first = args[0] ?? '';
   switch (verb) {
     case 'serve':
@@ -532,7 +580,7 @@ function build(verb: string, args: string[], values: Values): Command {
       return { verb };
     case 'shorten': {
       const expiresInS = expiresIn(values, verb);
-      const at = expiresAt(values, verb);
+      const at = expiresAt(values, verb, now, false);
       if (expiresInS !== undefined && at !== undefined) throw new UsageError('give --expires-in or --expires-at, not both', verb);
       const limit = maxVisits(values, verb);
       const tags = givenTags(values, verb);
@@ -542,7 +590,7 @@ function build(verb: string, args: string[], values: Values): Command {
       return {
         verb,
         url: first,
-        ...(values.alias === undefined ? {} : { alias: values.alias }),
+        ...(values.alias === undefined ? {} : { alias: alias(values.alias, verb) }),
         ...(expiresInS === undefined ? {} : { expiresInS }),
         ...(at === undefined ? {} : { expiresAt: at }),
         oneTime: values['one-time'] === true,
@@ -560,7 +608,7 @@ function build(verb: string, args: string[], values: Values): Command {
       return {
         verb,
         code: first,
-        ...statsRange(values, verb),
+        ...statsRange(values, verb, now),
         ...(values.top === undefined ? {} : { top: wholeNumber(values.top, '--top', verb, 1, 100) }),
         client: clientFlags(values),
       };
@@ -582,7 +630,16 @@ function build(verb: string, args: string[], values: Values): Command {
       const format = values.format ?? named ?? 'svg';
       if (format !== 'svg' && format !== 'png') throw new UsageError(`--format must be svg or png (got "${format}")`, verb);
       if (named !== undefined && named !== format) throw new UsageError(`--format ${format} and a file named .${named} disagree: give one of them`, verb);
-      if (values.size !== undefined && format !== 'png') throw new UsageError('--size is the width of a PNG: give --format png too (an SVG scales)', verb);
+      if (values.size !== undefined && format !== 'png') {
+        // Named .svg, or --format svg: "give --format png" would then clash with what the user asked for.
+        if (named === 'svg') {
+          const png = `${(output ?? '').slice(0, -4)}.png`;
+          const pngWord = /^[A-Za-z0-9_@%+=:,./-]+$/.test(png) ? png : `'${png.replace(/'/g, "'\\''")}'`;
+          throw new UsageError(`--size is the width of a PNG, and the file name ${output ?? ''} says SVG (an SVG scales): for a PNG, give -o ${pngWord} --size ${values.size}`, verb);
+        }
+        if (values.format === 'svg') throw new UsageError('--size is the width of a PNG, and --format svg asks for an SVG (an SVG scales): give --format png, or leave out --size', verb);
+        throw new UsageError('--size is the width of a PNG: give --format png too (an SVG scales)', verb);
+      }
       // The image is what goes to standard output; a JSON line there would corrupt it.
       if (values.json === true && output === undefined) throw new UsageError('--json needs --output FILE: without it the image itself goes to standard output', verb);
       return {
@@ -618,9 +675,13 @@ function build(verb: string, args: string[], values: Values): Command {
       }
       if (values.url !== undefined) checkWebUrl(values.url, '--url must be', redirectsTo, verb);
       const inS = expiresIn(values, verb);
-      const at = expiresAt(values, verb);
+      const at = expiresAt(values, verb, now, true);
       const limit = maxVisits(values, verb);
       const tags = values['no-tags'] === true ? [] : givenTags(values, verb);
+      // `--tags "$TAGS"` with the variable empty would remove every tag: that is --no-tags, said so.
+      if (values['no-tags'] !== true && tags?.length === 0) {
+        throw new UsageError(`${values.tags === undefined ? '--tag' : '--tags'} names no tag (got "${[...(values.tag ?? []), ...(values.tags ?? [])].join(',')}"): to remove every tag, give --no-tags`, verb);
+      }
       return {
         verb,
         code: first,

@@ -5,6 +5,8 @@ import { CurtApiError, CurtUnreachableError, ImportCutOffError, NotCurtError, ty
 import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkDetails, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 import { sniffImportType } from './import-type.ts';
+// The server's own rule and count (code points after NFC); the module needs nothing of the server's.
+import { passwordLength, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../url/link-password.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
@@ -70,9 +72,16 @@ export async function runClientCommand(
   } = {},
 ): Promise<number> {
   const asJson = command.client.json;
+  // A password the server would refuse is a usage error (exit 2), found before any request.
   const readPassword = async (source: PasswordSource): Promise<string> => {
     if (io.readPassword === undefined) throw new Error('curt cannot read a password here');
-    return io.readPassword(source);
+    const password = await io.readPassword(source);
+    const length = passwordLength(password);
+    if (length < PASSWORD_MIN_CHARS || length > PASSWORD_MAX_CHARS) {
+      const which = source === 'stdin' ? 'read from standard input' : 'typed';
+      throw new UsageError(`a link's password must be ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters (the one ${which} has ${length})`, command.verb);
+    }
+    return password;
   };
   switch (command.verb) {
     case 'shorten': {

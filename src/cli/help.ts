@@ -90,7 +90,8 @@ Makes a short link to <url> and prints it.
                           <url> has too takes the short link's value)
   --tag TAG               a tag (repeat it, or a,b; --tags A,B is the same): 1 to 32 of
                           letters, digits and - _ . : /; kept lower case, at most 20
-  --password              protect the link with a password, asked for here (typed twice, not shown)
+  --password              protect the link with a password, asked for here (typed twice, not shown),
+                          8 to 128 characters
   --password-stdin        the same, the password read from the first line of standard input
                           (never from the command line: other users can read it, shells keep it)
 ${CLIENT_OPTIONS}`,
@@ -130,9 +131,9 @@ it, or an admin key (anonymous links: an admin key).
   --forward-query         add the short link's query string to the target's
   --no-forward-query      redirect to the target as it is
   --tags A,B              the link's tags from now on (replaces them all); --tag TAG, repeated,
-                          is the same
+                          is the same; an empty list is refused (--no-tags removes them)
   --no-tags               the link has no tags
-  --password              set or replace the link's password, asked for here (typed twice)
+  --password              set or replace the link's password (8 to 128 characters), typed here twice
   --password-stdin        the same, read from the first line of standard input
   --no-password           the link no longer needs a password
 ${CLIENT_OPTIONS}`,

@@ -4,7 +4,7 @@ import { DEFAULT_CURT_SERVER } from '../core/config.ts';
 import type { Served } from './serve.ts';
 
 export interface SummaryInput {
-  served: Pick<Served, 'address' | 'createdAdminKey' | 'where'>;
+  served: Pick<Served, 'address' | 'metricsAddress' | 'createdAdminKey' | 'where'>;
   publicBaseUrl: string;
   allowAnonymous: boolean;
   /** The address bound (HOST). */
@@ -19,7 +19,8 @@ export function isLoopbackHost(host: string): boolean {
 
 export function startupSummary({ served, publicBaseUrl, allowAnonymous, host }: SummaryInput): string {
   // A wildcard bind is reachable on loopback too, and that is what a command on this machine uses.
-  const local = served.address.replace(/\/\/(0\.0\.0\.0|\[::\])/, '//127.0.0.1');
+  const loopback = (address: string): string => address.replace(/\/\/(0\.0\.0\.0|\[::\])/, '//127.0.0.1');
+  const local = loopback(served.address);
   const serverFlag = local === DEFAULT_CURT_SERVER ? '' : ` --server ${local}`;
   const lines = [
     `Curt is running on ${served.address}`,
@@ -30,6 +31,8 @@ export function startupSummary({ served, publicBaseUrl, allowAnonymous, host }: 
     `  key pool     ${served.where.keyPool}`,
     `  anonymous    ${allowAnonymous ? 'links can be created without an API key' : 'off: creating a link needs an API key'}`,
     `  API docs     ${local}/docs`,
+    // METRICS_PORT=0 picks a free port: this line is the only place that says which.
+    ...(served.metricsAddress === null ? [] : [`  metrics      ${loopback(served.metricsAddress)}/metrics   (for Prometheus; METRICS_PORT=off turns it off)`]),
     '',
   ];
   if (allowAnonymous && !isLoopbackHost(host)) {

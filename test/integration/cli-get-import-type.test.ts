@@ -77,7 +77,7 @@ test('curt import - of NDJSON on standard input creates its links; CSV still wor
   assert.deepEqual(wrong, { code: 2, stdout: '', stderr: 'curt: --type must be csv or ndjson (got "json") (see `curt import --help`)\n' });
 });
 
-test('curt shorten and edit --expires-at: the date-time the link stops, in any zone; a past one is refused at creation and ends the link on edit', async (t) => {
+test('curt shorten and edit --expires-at: the date-time the link stops, in any zone; a past one is refused at creation (by the CLI, before any request) and ends the link on edit', async (t) => {
   const { client, address, apiKey } = await serve(t);
   const env = { CURT_SERVER: address, CURT_API_KEY: apiKey };
   const made = await curt(['shorten', 'https://example.com/dated', '--alias', 'dated', '--expires-at', '2030-01-31T12:00Z', '--json'], env);
@@ -87,8 +87,8 @@ test('curt shorten and edit --expires-at: the date-time the link stops, in any z
   assert.equal(moved.code, 0, moved.stderr);
   assert.equal((await client.get('dated')).expires_at, '2031-01-31T23:00:00.000Z');
   const past = await curt(['shorten', 'https://example.com/past', '--expires-at', '2001-01-01T00:00Z'], env);
-  assert.equal(past.code, 1);
-  assert.match(past.stderr, /\(invalid_expiry, HTTP 400\)/);
+  assert.equal(past.code, 2, past.stderr);
+  assert.match(past.stderr, /^curt: --expires-at 2001-01-01T00:00Z is not in the future \(it is now .*\): a new link must expire later \(see `curt shorten --help`\)\n$/);
   const ended = await curt(['edit', 'dated', '--expires-at', '2001-01-01T00:00Z', '--json'], env);
   assert.equal(ended.code, 0, ended.stderr);
   assert.equal((JSON.parse(ended.stdout) as { state: string }).state, 'expired');

@@ -282,7 +282,7 @@ test('stats takes a range of UTC days and a breakdown length', () => {
 
 test('stats refuses a day that is not one, a range backwards or longer than the server answers, and a bad --top', () => {
   usage(['stats', 'abc', '--from', '2026-1-5'], /^--from must be a day as YYYY-MM-DD, such as 2026-01-31 \(got "2026-1-5"\)$/, 'stats');
-  usage(['stats', 'abc', '--to', '2026-02-30'], /^--to must be a day as YYYY-MM-DD.*\(got "2026-02-30"\)$/, 'stats');
+  usage(['stats', 'abc', '--to', '2026-02-30'], /^--to 2026-02-30 is no day: February 2026 has 28 days$/, 'stats');
   usage(['stats', 'abc', '--from', 'yesterday'], /^--from must be a day/, 'stats');
   usage(['stats', 'abc', '--from', '2026-01-01T00:00'], /^--from must be a day/, 'stats');
   usage(['stats', 'abc', '--from', '2026-03-02', '--to', '2026-03-01'], /^--from 2026-03-02 is after --to 2026-03-01$/, 'stats');
@@ -503,8 +503,71 @@ test('what the server would refuse and the CLI can tell is a usage error before 
 test('--expires-at: a date-time with its time zone, as the API takes it, on shorten and edit; anything else is a usage error', () => {
   assert.equal((parseCommand(['shorten', 'https://example.com', '--expires-at', '2030-01-31T12:00Z']) as { expiresAt?: string }).expiresAt, '2030-01-31T12:00Z');
   assert.equal((parseCommand(['edit', 'AbCdEf', '--expires-at', '2030-01-31T13:00:30.5+01:00']) as { expiresAt?: string }).expiresAt, '2030-01-31T13:00:30.5+01:00');
-  for (const bad of ['2030-01-31', '2030-01-31T12:00', 'tomorrow', '2030-02-31T12:00Z', '2030-01-31T24:00Z', '2030-01-31T12:60Z', '2030-01-31T12:00:60Z', '2030-01-31T12:00+25:00']) {
+  for (const bad of ['2030-01-31', '2030-01-31T12:00', 'tomorrow', '2030-01-31T24:00Z', '2030-01-31T12:60Z', '2030-01-31T12:00:60Z', '2030-01-31T12:00+25:00']) {
     assert.throws(() => parseCommand(['shorten', 'https://example.com', '--expires-at', bad]), (err: unknown) => err instanceof UsageError && /^--expires-at must be a date-time with a time zone/.test(err.message), bad);
   }
   assert.throws(() => parseCommand(['shorten', 'https://example.com', '--expires-at', '2030-01-31T12:00Z', '--expires-in', '7d']), /give --expires-in or --expires-at, not both/);
+  usage(['shorten', 'https://example.com', '--expires-at', '2030-02-31T12:00Z'], /^--expires-at 2030-02-31T12:00Z is no day: February 2030 has 28 days$/, 'shorten');
+});
+
+// What the server would refuse and the CLI can tell, found before any request (exit 2, not the server's 400).
+const NOW = Date.parse('2026-12-07T13:00:00Z');
+const usageAt = (argv: string[], message: RegExp, verb: string) =>
+  assert.throws(() => parseCommand(argv, NOW), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
+
+test('shorten refuses an alias the server would: 3 to 10 characters of A-Z a-z 0-9 _ -, no reserved word', () => {
+  usageAt(['shorten', 'https://example.com', '--alias', 'ab'], /^--alias must be 3 to 10 characters of A-Z a-z 0-9 _ - \(got "ab": 2 characters\)$/, 'shorten');
+  usageAt(['shorten', 'https://example.com', '--alias', 'abcdefghijk'], /\(got "abcdefghijk": 11 characters\)$/, 'shorten');
+  usageAt(['shorten', 'https://example.com', '--alias', 'a.b'], /\(got "a\.b": other characters\)$/, 'shorten');
+  usageAt(['shorten', 'https://example.com', '--alias', 'Docs'], /^--alias Docs is reserved: Curt has a route of that name; choose another alias$/, 'shorten');
+  for (const fine of ['abc', 'Launch_26', 'a-b-c-d-e-']) assert.equal((parseCommand(['shorten', 'https://example.com', '--alias', fine], NOW) as { alias?: string }).alias, fine);
+});
+
+test('--expires-at in the past is refused on shorten (the server would) and taken on edit (the link ends); over 100 years away on both', () => {
+  usageAt(
+    ['shorten', 'https://example.com', '--expires-at', '2020-01-31T00:00Z'],
+    /^--expires-at 2020-01-31T00:00Z is not in the future \(it is now 2026-12-07T13:00:00\.000Z\): a new link must expire later$/,
+    'shorten',
+  );
+  usageAt(['shorten', 'https://example.com', '--expires-at', '2026-12-07T14:00+01:00'], /is not in the future/, 'shorten');
+  assert.equal((parseCommand(['shorten', 'https://example.com', '--expires-at', '2026-12-07T13:01Z'], NOW) as { expiresAt?: string }).expiresAt, '2026-12-07T13:01Z');
+  assert.equal((parseCommand(['edit', 'AbCdEf', '--expires-at', '2020-01-31T00:00Z'], NOW) as { expiresAt?: string }).expiresAt, '2020-01-31T00:00Z');
+  usageAt(['shorten', 'https://example.com', '--expires-at', '2130-01-01T00:00Z'], /^--expires-at 2130-01-01T00:00Z is more than 100 years away, the longest a link may wait to expire; for none, leave it out$/, 'shorten');
+  usageAt(['edit', 'AbCdEf', '--expires-at', '2130-01-01T00:00Z'], /; for none, give --no-expiry$/, 'edit');
+});
+
+test('stats --from alone is checked against today, the default --to: not after it, not more than 3660 days before it', () => {
+  usageAt(['stats', 'abc', '--from', '2026-12-08'], /^--from 2026-12-08 is after today \(2026-12-07 in UTC, the default --to\)$/, 'stats');
+  usageAt(['stats', 'abc', '--from', '2016-01-01'], /^--from 2016-01-01 to today \(2026-12-07 in UTC, the default --to\) is 3994 days; the server answers at most 3660$/, 'stats');
+  usageAt(['stats', 'abc', '--from', '2016-11-29'], /is 3661 days; the server answers at most 3660$/, 'stats');
+  assert.deepEqual(parseCommand(['stats', 'abc', '--from', '2016-11-30'], NOW), { verb: 'stats', code: 'abc', from: '2016-11-30', client: { json: false } });
+  assert.deepEqual(parseCommand(['stats', 'abc', '--from', '2026-12-07'], NOW), { verb: 'stats', code: 'abc', from: '2026-12-07', client: { json: false } });
+  // With --to given, --to is what --from is held to, as before.
+  usageAt(['stats', 'abc', '--from', '2026-12-09', '--to', '2026-12-08'], /^--from 2026-12-09 is after --to 2026-12-08$/, 'stats');
+  assert.equal(parseCommand(['stats', 'abc', '--from', '2027-01-01', '--to', '2027-01-31'], NOW).verb, 'stats');
+});
+
+test('a link password the server would refuse (8 to 128 characters) is a usage error once read, and nothing is sent', async () => {
+  const asked: string[] = [];
+  const client = createCurtClient({
+    baseUrl: 'http://cu.rt',
+    fetch: async (input) => {
+      asked.push(input instanceof Request ? input.url : String(input));
+      return new Response('{}', { headers: { 'content-type': 'application/json' } });
+    },
+  });
+  const run = (argv: string[], password: string) => runClientCommand(parseCommand(argv, NOW) as ClientCommand, client, () => undefined, () => NOW, { readPassword: async () => password });
+  await assert.rejects(
+    run(['shorten', 'https://example.com', '--password-stdin'], 'hunter2'),
+    (err: unknown) => err instanceof UsageError && err.verb === 'shorten' && /^a link's password must be 8 to 128 characters \(the one read from standard input has 7\)$/.test(err.message),
+  );
+  await assert.rejects(
+    run(['edit', 'AbCdEf', '--password'], 'x'.repeat(129)),
+    (err: unknown) => err instanceof UsageError && err.verb === 'edit' && /^a link's password must be 8 to 128 characters \(the one typed has 129\)$/.test(err.message),
+  );
+  // Counted as the server counts: code points (an emoji is one character).
+  await assert.rejects(run(['shorten', 'https://example.com', '--password'], '🔑🔑🔑🔑🔑🔑🔑'), /\(the one typed has 7\)/);
+  assert.deepEqual(asked, []);
+  await run(['shorten', 'https://example.com', '--password-stdin'], 'hunter22').catch(() => undefined);
+  assert.equal(asked.length, 1, 'eight characters are sent');
 });

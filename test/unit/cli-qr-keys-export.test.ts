@@ -33,6 +33,10 @@ test('qr: the format from --format or the file name (else SVG); --size is a PNG 
   assert.deepEqual(parseCommand(['qr', 'launch', '--format', 'png', '--output', 'qr.img']), { verb: 'qr', code: 'launch', format: 'png', output: 'qr.img', client: { json: false } });
   usage(['qr', 'launch', '--format', 'gif'], /^--format must be svg or png \(got "gif"\)$/);
   usage(['qr', 'launch', '--size', '512'], /^--size is the width of a PNG: give --format png too/);
+  // Where the SVG was asked for, by the file's name or --format, "give --format png" would clash with it.
+  usage(['qr', 'q3', '-o', 'q3.svg', '--size', '300'], /^--size is the width of a PNG, and the file name q3\.svg says SVG \(an SVG scales\): for a PNG, give -o q3\.png --size 300$/);
+  usage(['qr', 'q3', '-o', 'my qr.SVG', '--size', '300'], /give -o 'my qr\.png' --size 300$/);
+  usage(['qr', 'q3', '--format', 'svg', '--size', '300'], /^--size is the width of a PNG, and --format svg asks for an SVG \(an SVG scales\): give --format png, or leave out --size$/);
   usage(['qr', 'launch', '--format', 'png', '--size', '10'], /^--size must be a whole number from 64 to 2048 \(got "10"\)$/);
   usage(['qr', 'launch', '--format', 'png', '--size', '4096'], /^--size must be a whole number from 64 to 2048/);
   usage(['qr', 'launch', '--json'], /^--json needs --output FILE/);

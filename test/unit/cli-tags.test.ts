@@ -92,8 +92,19 @@ test('list takes tags, a sort, an order and date ranges (a day is its 00:00 UTC)
   usage(['list', '--sort', 'popular'], /^--sort must be one of created, clicks, last_click \(got "popular"\)$/, 'list');
   usage(['list', '--order', 'up'], /^--order must be desc or asc/, 'list');
   usage(['list', '--created-after', 'yesterday'], /^--created-after must be a day \(2026-01-31\) or a date-time with a time zone/, 'list');
-  usage(['list', '--created-before', '2026-02-30'], /^--created-before must be a day as YYYY-MM-DD/, 'list');
+  // The form is right and the day does not exist: said so, with the other form the flag takes.
+  usage(['list', '--created-before', '2026-02-30'], /^--created-before 2026-02-30 is no day: February 2026 has 28 days \(a day as YYYY-MM-DD, or a date-time with a time zone such as 2026-01-31T12:00:00Z\)$/, 'list');
+  usage(['list', '--created-after', '2026-02-30T12:00Z'], /^--created-after 2026-02-30T12:00Z is no day: February 2026 has 28 days/, 'list');
+  usage(['list', '--expires-before', '2026-13-01'], /^--expires-before 2026-13-01 is no day: a month is 01 to 12/, 'list');
+  assert.equal((parseCommand(['list', '--created-after', '2028-02-29']) as { createdAfter?: string }).createdAfter, '2028-02-29T00:00:00.000Z');
   usage(['list', '--expires-after', '2026-01-31T12:00'], /^--expires-after must be a day/, 'list');
+});
+
+test('edit refuses an empty --tags or --tag (an empty shell variable would remove every tag): that is --no-tags', () => {
+  usage(['edit', 'abc', '--tags', ''], /^--tags names no tag \(got ""\): to remove every tag, give --no-tags$/, 'edit');
+  usage(['edit', 'abc', '--tags', ' , '], /^--tags names no tag \(got " , "\): to remove every tag, give --no-tags$/, 'edit');
+  usage(['edit', 'abc', '--tag', ''], /^--tag names no tag \(got ""\): to remove every tag, give --no-tags$/, 'edit');
+  assert.deepEqual(parseCommand(['edit', 'abc', '--tags', '', '--tags', 'a']), { verb: 'edit', code: 'abc', tags: ['a'], client: { json: false } });
 });
 
 test('curt list sends every filter and the sort as the query, and prints the next page with the same flags', async () => {
