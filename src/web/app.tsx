@@ -1,12 +1,12 @@
 // The app's frame: header and navigation, the live region, and the page the path names.
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { CurtClient, InstanceConfig } from '../client/curt-client.ts';
 import { clientFor } from './client.ts';
 import { HomePage } from './pages/home.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LinksPage } from './pages/links.tsx';
 import { WebhooksPage } from './pages/webhooks.tsx';
-import { onLinkClick, useRoute, type Route } from './router.ts';
+import { focusPageHeading, onLinkClick, useRoute, type Route } from './router.ts';
 import { forgetKey, storedKey, storeKey } from './session.ts';
 import { SessionContext, type Session } from './state.ts';
 
@@ -40,6 +40,16 @@ export function App() {
   useEffect(() => {
     document.title = `${route.page === 'stats' ? `Stats of ${route.code}` : TITLES[route.page]} · Curt`;
   }, [route]);
+  // Moved to another page in the app (a link, Back or Forward): the focus goes to the new page's
+  // heading, as a page load would start there; the link clicked may not even be on the new page. Not
+  // on the first page shown (the browser's own start), nor when only the fragment changed.
+  const routeKey = JSON.stringify(route);
+  const shownRoute = useRef(routeKey);
+  useEffect(() => {
+    if (shownRoute.current === routeKey) return;
+    shownRoute.current = routeKey;
+    return focusPageHeading();
+  }, [routeKey]);
 
   const announce = useCallback((text: string) => {
     // Cleared first, so the same words said twice are announced twice.

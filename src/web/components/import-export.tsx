@@ -2,7 +2,9 @@
 // The export is fetched with the page's key into a Blob and saved from a blob: URL: a plain link to
 // /urls/export could not send the key. The import sends the File itself (browsers stream a request
 // body over HTTP/2 only) and reads the report as it comes: the summary, and each refused row's reason.
-import { useId, useState } from 'preact/hooks';
+// The buttons stay focusable while busy (aria-disabled: a disabled button drops the focus to <body>);
+// an import's end moves the focus to what it says: the summary, why it stopped, or the error.
+import { useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ImportCutOffError, type ImportReportRow, type ImportSummary } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { formatNumber } from '../format.ts';
@@ -30,8 +32,17 @@ export function ImportExport({ onImported }: { onImported: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [file, setFile] = useState<File | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
+  /** Bumped when an import ends: the focus goes to its report (or its error) once drawn. */
+  const [ended, setEnded] = useState(0);
+  const reportRef = useRef<HTMLParagraphElement>(null);
+  const stoppedRef = useRef<HTMLParagraphElement>(null);
+  const errorRef = useRef<HTMLParagraphElement>(null);
+  useLayoutEffect(() => {
+    if (ended > 0) (errorRef.current ?? stoppedRef.current ?? reportRef.current)?.focus();
+  }, [ended]);
 
   async function download() {
+    if (busy !== null) return;
     setBusy('export');
     setError(null);
     try {
@@ -54,8 +65,10 @@ export function ImportExport({ onImported }: { onImported: () => void }) {
 
   async function upload(event: Event) {
     event.preventDefault();
+    if (busy !== null) return;
     if (file === null) {
       setError('Choose a CSV or NDJSON file to import.');
+      setEnded((n) => n + 1);
       return;
     }
     setBusy('import');
@@ -83,6 +96,7 @@ export function ImportExport({ onImported }: { onImported: () => void }) {
       setError(explain(err).message);
     } finally {
       setBusy(null);
+      setEnded((n) => n + 1);
     }
   }
 
@@ -91,7 +105,7 @@ export function ImportExport({ onImported }: { onImported: () => void }) {
       <h3>Export</h3>
       <p class="hint">Every link of your key with its clicks, as a CSV file that Curt (or a spreadsheet) reads back.</p>
       <div class="actions">
-        <button type="button" onClick={() => void download()} disabled={busy !== null} aria-busy={busy === 'export'}>
+        <button type="button" onClick={() => void download()} aria-disabled={busy !== null ? 'true' : undefined} aria-busy={busy === 'export'}>
           Download CSV
         </button>
       </div>
@@ -110,22 +124,26 @@ export function ImportExport({ onImported }: { onImported: () => void }) {
           Curt&apos;s export, a sheet with a url column (and alias, expires_at), or Kutt&apos;s or YOURLS&apos;s links. Links already here are left as they are.
         </p>
         <div class="actions">
-          <button type="submit" disabled={busy !== null} aria-busy={busy === 'import'}>
+          <button type="submit" aria-disabled={busy !== null ? 'true' : undefined} aria-busy={busy === 'import'}>
             Import a file
           </button>
         </div>
       </form>
 
       {error !== null && (
-        <p class="error" role="alert">
+        <p class="error" role="alert" tabIndex={-1} ref={errorRef}>
           {error}
         </p>
       )}
       {outcome !== null && (
         <div data-testid="import-report">
-          {outcome.summary !== null && <p class="import-summary">{summaryText(outcome.summary)}</p>}
+          {outcome.summary !== null && (
+            <p class="import-summary" tabIndex={-1} ref={reportRef}>
+              {summaryText(outcome.summary)}
+            </p>
+          )}
           {outcome.stopped !== null && (
-            <p class="error" role="alert">
+            <p class="error" role="alert" tabIndex={-1} ref={stoppedRef}>
               The import stopped: {outcome.stopped} The rows before it are done; import the same file again to go on.
             </p>
           )}

@@ -1,9 +1,28 @@
-// Sign in with an API key. The key is checked against the API before it is kept.
-import { useId, useState } from 'preact/hooks';
+// Sign in with an API key. The key is checked against the API before it is kept. A key refused says
+// why under its field, which takes the focus; signed in, the form is gone and the focus goes to the
+// page's heading. Signed out (the header's button, a revoked key), the pages that show this form give
+// the focus to their heading (useSignOutFocus).
+import type { RefObject } from 'preact';
+import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { explain } from '../api.ts';
 import { isSendableApiKey } from '../../client/api-key.ts';
+import { focusIsLost, focusElement, focusPageHeading } from '../router.ts';
 import { useSession } from '../state.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
+
+/**
+ * On a page that shows the sign-in form when signed out: once signed out (the header's Sign out button,
+ * which is then gone, or a key revoked), the focus goes to the page's heading rather than staying lost
+ * on <body>. Only when it was lost: a person who has moved on keeps theirs.
+ */
+export function useSignOutFocus(apiKey: string | null, heading: RefObject<HTMLElement>): void {
+  const previous = useRef(apiKey);
+  useEffect(() => {
+    const wasSignedIn = previous.current !== null;
+    previous.current = apiKey;
+    if (wasSignedIn && apiKey === null && focusIsLost()) focusElement(heading.current);
+  }, [apiKey]);
+}
 
 export function KeyForm({ intro }: { intro: string }) {
   const session = useSession();
@@ -12,17 +31,34 @@ export function KeyForm({ intro }: { intro: string }) {
   const [remember, setRemember] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  const keyRef = useRef<HTMLInputElement>(null);
+  /** Bumped at each refusal: the field takes the focus once its message is drawn. */
+  const [refusals, setRefusals] = useState(0);
+  useLayoutEffect(() => {
+    if (refusals > 0) keyRef.current?.focus();
+  }, [refusals]);
+
+  function refuse(message: string) {
+    setError(message);
+    setRefusals((n) => n + 1);
+  }
 
   async function submit(event: Event) {
     event.preventDefault();
-    if (key.trim() === '') return setError('Enter your API key: it starts with "curt_".');
+    // Busy: the button stays focusable (aria-disabled, not disabled, which would drop the focus to <body>).
+    if (busy) return;
+    if (key.trim() === '') return refuse('Enter your API key: it starts with "curt_".');
     // Anything else came with the paste: fetch would refuse it before asking, read as "could not be reached".
-    if (!isSendableApiKey(key.trim())) return setError('That is not an API key: a key has no spaces or line breaks, only plain letters, digits and signs. Paste it again.');
+    if (!isSendableApiKey(key.trim())) return refuse('That is not an API key: a key has no spaces or line breaks, only plain letters, digits and signs. Paste it again.');
     setBusy(true);
     try {
       await session.signIn(key.trim(), remember);
+      // This form is gone with the button that had the focus: the page's heading takes it.
+      setTimeout(() => {
+        if (focusIsLost()) focusPageHeading();
+      }, 0);
     } catch (err) {
-      setError(explain(err).message);
+      refuse(explain(err).message);
       session.announce('Sign-in failed.');
     } finally {
       setBusy(false);
@@ -35,6 +71,7 @@ export function KeyForm({ intro }: { intro: string }) {
       <p>{intro}</p>
       <label for={`${id}-key`}>API key</label>
       <input
+        ref={keyRef}
         id={`${id}-key`}
         name="api-key"
         type="password"
@@ -58,7 +95,7 @@ export function KeyForm({ intro }: { intro: string }) {
       <p class="hint" id={`${id}-remember-hint`}>
         Otherwise the key is forgotten when this tab closes. Only tick this on a device that is yours alone.
       </p>
-      <button type="submit" disabled={busy}>
+      <button type="submit" aria-disabled={busy ? 'true' : undefined}>
         {busy ? 'Checking…' : 'Sign in'}
       </button>
     </form>

@@ -1,14 +1,20 @@
 // Edit what the API lets change on a link (PATCH /urls/{code}): its target, its expiry, its tags, its
 // visit limit, query forwarding and password. A new target passes the same checks as at creation; its
 // errors show under the field they concern, which takes the focus. Only what changed is sent; with
-// nothing changed, Save closes the editor and sends nothing.
-import { useId, useRef, useState } from 'preact/hooks';
+// nothing changed, Save closes the editor and sends nothing. Save stays focusable while it waits
+// (aria-disabled: a disabled button drops the focus to <body>), and an error moves the focus to the field
+// it concerns, or to the message when it concerns the whole form. A new expiry in the past is allowed
+// (the API allows ending a link that way) but asked about first: a warning under the field as soon as
+// the date is past, and the first Save stops on it; Save again ends the link at once.
+import { useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Link, LinkPatch } from '../../client/curt-client.ts';
 import { explain, passwordProblem } from '../api.ts';
 import { formatNumber, parseVisitLimit, toLocalInput } from '../format.ts';
 import { useSession } from '../state.ts';
 import { distinctTags, parseTags, tagsProblem, TAGS_HINT } from '../tags.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
+
+const PAST_WARNING = 'This date is in the past: the link stops redirecting at once.';
 
 type Errors = { url?: string; expiry?: string; tags?: string; visits?: string; password?: string; form?: string };
 /** The fields an error can be shown under (the rest of the form's errors: `form`). */
@@ -32,6 +38,8 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
   const [forwardQuery, setForwardQuery] = useState(link.forward_query);
   const [errors, setErrors] = useState<Errors>({});
   const [busy, setBusy] = useState(false);
+  /** The past date the person was asked about at Save: Save again with it ends the link. */
+  const [pastAsked, setPastAsked] = useState<string | null>(null);
   const refs: Record<ErrorField, { current: HTMLInputElement | null }> = {
     url: useRef<HTMLInputElement>(null),
     expiry: useRef<HTMLInputElement>(null),
@@ -39,16 +47,28 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     visits: useRef<HTMLInputElement>(null),
     password: useRef<HTMLInputElement>(null),
   };
+  const formErrorRef = useRef<HTMLParagraphElement>(null);
+  /** Where the focus goes once the form is drawn again: the message it is described by must exist first. */
+  const [focusOn, setFocusOn] = useState<{ field: ErrorField | 'form' } | null>(null);
+  useLayoutEffect(() => {
+    if (focusOn !== null) (focusOn.field === 'form' ? formErrorRef : refs[focusOn.field]).current?.focus();
+  }, [focusOn]);
 
   /** Shows `message` under `field` (or under the form) and moves the focus there. */
   function fail(field: ErrorField | 'form', message: string) {
     setErrors({ [field]: message });
-    if (field !== 'form') refs[field].current?.focus();
+    setFocusOn({ field });
   }
+
+  const when = new Date(date);
+  const expiryChanged = never !== (link.expires_at === null) || (!never && date !== initialDate);
+  /** A new expiry already past: saved, the link stops redirecting at once (410 to everyone). */
+  const pastExpiry = !never && expiryChanged && date !== '' && !Number.isNaN(when.getTime()) && when.getTime() <= Date.now();
 
   async function save(event: Event) {
     event.preventDefault();
-    const when = new Date(date);
+    // Waiting for the answer: Save is aria-disabled, not disabled, so that it keeps the focus.
+    if (busy) return;
     if (url.trim() === '') return fail('url', 'Enter the address the short link should go to.');
     if (!never && (date === '' || Number.isNaN(when.getTime()))) return fail('expiry', 'Choose a date and time, or tick "Never expires".');
     const newTags = distinctTags(parseTags(tags));
@@ -58,8 +78,16 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
     if (typeof limit === 'string') return fail('visits', limit);
     const weak = passwordChange === 'set' ? passwordProblem(password) : null;
     if (weak !== null) return fail('password', weak);
+    // A past date ends the link at once: asked once, under the field, before anything is sent.
+    if (pastExpiry && pastAsked !== date) {
+      setPastAsked(date);
+      setErrors({});
+      setFocusOn({ field: 'expiry' });
+      session.announce(`${PAST_WARNING} Save again to end the link now, or choose a later date.`);
+      return;
+    }
     const patch: LinkPatch = {};
-    if (never !== (link.expires_at === null) || (!never && date !== initialDate)) patch.expiresAt = never ? null : when;
+    if (expiryChanged) patch.expiresAt = never ? null : when;
     if (url.trim() !== link.original_url) patch.url = url.trim();
     // Stored lower case and sorted: "Web, promo" for promo, web is no change.
     if (newTags.map((t) => t.toLowerCase()).sort().join(',') !== link.tags.join(',')) patch.tags = newTags;
@@ -79,6 +107,9 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
       setBusy(false);
     }
   }
+
+  const expiryProps = invalidProps(`${id}-expiry-error`, errors.expiry);
+  if (pastExpiry && errors.expiry === undefined) expiryProps['aria-describedby'] = `${id}-expiry-warning`;
 
   return (
     <form onSubmit={(e) => void save(e)} noValidate>
@@ -116,9 +147,15 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
           setDate(e.currentTarget.value);
           setErrors({ ...errors, expiry: undefined });
         }}
-        {...invalidProps(`${id}-expiry-error`, errors.expiry)}
+        {...expiryProps}
       />
       <FieldError id={`${id}-expiry-error`} message={errors.expiry} />
+      {pastExpiry && errors.expiry === undefined && (
+        <p class="field-error" id={`${id}-expiry-warning`} data-testid="past-expiry">
+          {PAST_WARNING}
+          {pastAsked === date ? ' Save again to end the link now, or choose a later date.' : ''}
+        </p>
+      )}
       <label for={`${id}-tags`}>Tags</label>
       <input
         ref={refs.tags}
@@ -188,9 +225,13 @@ export function LinkEditor({ link, onSaved, onCancel }: { link: Link; onSaved: (
         </>
       )}
       <FieldError id={`${id}-password-error`} message={errors.password} />
-      <FieldError id={`${id}-form-error`} message={errors.form} />
+      {errors.form !== undefined && (
+        <p class="field-error" id={`${id}-form-error`} role="alert" tabIndex={-1} ref={formErrorRef}>
+          {errors.form}
+        </p>
+      )}
       <div class="actions">
-        <button type="submit" disabled={busy}>
+        <button type="submit" aria-disabled={busy ? 'true' : undefined}>
           {busy ? 'Saving…' : 'Save'}
         </button>
         <button type="button" class="secondary" onClick={onCancel}>

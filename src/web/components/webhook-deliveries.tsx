@@ -1,9 +1,11 @@
 // The last deliveries of one webhook endpoint (GET /webhooks/{id}/deliveries), newest first: each
 // event's type, attempts, last status or error, time and state; Refresh, and older pages on demand.
+// Busy, the buttons are aria-disabled, not disabled: a disabled button drops the focus to <body>.
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { Webhook, WebhookDelivery } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { formatDateTime, formatNumber } from '../format.ts';
+import { focusIsLost } from '../router.ts';
 import { useSession } from '../state.ts';
 
 const PAGE_SIZE = 20;
@@ -59,8 +61,19 @@ export function WebhookDeliveries({ hook }: { hook: Webhook }) {
   }, [load]);
 
   async function refresh() {
+    if (busy) return;
     const count = await load();
     if (count !== null) session.announce(`${count} ${count === 1 ? 'delivery' : 'deliveries'} shown.`);
+  }
+
+  /** The next page, added under the rows shown; the last one has no button after it: the focus goes to the heading. */
+  async function older(cursor: string) {
+    if (busy) return;
+    const count = await load(cursor);
+    if (count !== null) session.announce(`${count} older ${count === 1 ? 'delivery' : 'deliveries'} shown.`);
+    setTimeout(() => {
+      if (focusIsLost()) headingRef.current?.focus();
+    }, 0);
   }
 
   return (
@@ -69,7 +82,7 @@ export function WebhookDeliveries({ hook }: { hook: Webhook }) {
         <h2 id={`${id}-title`} tabIndex={-1} ref={headingRef}>
           Deliveries to <span class="hook-target">{hook.url}</span>
         </h2>
-        <button type="button" class="secondary" onClick={() => void refresh()} disabled={busy}>
+        <button type="button" class="secondary" onClick={() => void refresh()} aria-disabled={busy ? 'true' : undefined}>
           Refresh
         </button>
       </div>
@@ -114,7 +127,7 @@ export function WebhookDeliveries({ hook }: { hook: Webhook }) {
         </div>
       )}
       {next !== null && (
-        <button type="button" class="secondary" onClick={() => void load(next)} disabled={busy}>
+        <button type="button" class="secondary" onClick={() => void older(next)} aria-disabled={busy ? 'true' : undefined}>
           Older deliveries
         </button>
       )}

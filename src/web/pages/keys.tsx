@@ -1,20 +1,26 @@
 // `/app/keys`: API keys. Admins create keys (the new key is shown once) and revoke any; another key
-// sees only itself.
-import { useCallback, useEffect, useId, useState } from 'preact/hooks';
+// sees only itself. A key revoked loses its Revoke button: the focus goes to the table of keys (or, for
+// the key this browser is signed in with, to the page's heading, above the sign-in form).
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { ApiKey, ApiKeyInfo } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
-import { KeyForm } from '../components/key-form.tsx';
+import { KeyForm, useSignOutFocus } from '../components/key-form.tsx';
 import { formatDateTime } from '../format.ts';
+import { focusElement, focusIsLost } from '../router.ts';
 import { useSession } from '../state.ts';
 
 export function KeysPage() {
   const { apiKey } = useSession();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useSignOutFocus(apiKey, heading);
   return (
     <section aria-labelledby="keys-title">
-      <h1 id="keys-title">API keys</h1>
+      <h1 id="keys-title" ref={heading}>
+        API keys
+      </h1>
       {apiKey === null ? <KeyForm intro="Sign in with an admin key to create and revoke API keys." /> : <KeyManager apiKey={apiKey} />}
     </section>
   );
@@ -30,6 +36,13 @@ function KeyManager({ apiKey }: { apiKey: string }) {
   const [nameError, setNameError] = useState<string | undefined>(undefined);
   const [created, setCreated] = useState<ApiKey | null>(null);
   const [revoking, setRevoking] = useState<ApiKeyInfo | null>(null);
+  const tableRef = useRef<HTMLTableElement>(null);
+  const errorRef = useRef<HTMLParagraphElement>(null);
+  /** Set by a revocation: once the table is drawn again without the key's Revoke button, the focus goes to the table. */
+  const [revoked, setRevoked] = useState(0);
+  useEffect(() => {
+    if (revoked > 0 && focusIsLost()) focusElement(tableRef.current ?? errorRef.current);
+  }, [revoked]);
 
   const load = useCallback(async () => {
     try {
@@ -66,9 +79,11 @@ function KeyManager({ apiKey }: { apiKey: string }) {
       if (apiKey.startsWith(key.key_prefix)) return session.signOut();
       session.announce(`Key ${key.name ?? key.key_prefix} revoked.`);
       await load();
+      setRevoked((n) => n + 1);
     } catch (err) {
       setRevoking(null);
       setError(explain(err).message);
+      setRevoked((n) => n + 1);
     }
   }
 
@@ -120,13 +135,13 @@ function KeyManager({ apiKey }: { apiKey: string }) {
       )}
 
       {error !== null && (
-        <p class="error" role="alert">
+        <p class="error" role="alert" ref={errorRef}>
           {error}
         </p>
       )}
       {keys !== null && (
         <div class="table-wrap">
-          <table data-testid="keys-table">
+          <table data-testid="keys-table" ref={tableRef}>
             <caption>Keys, oldest first</caption>
             <thead>
               <tr>

@@ -3,19 +3,25 @@
 // (each a button that filters by it), copy, QR code, stats, edit the target, the expiry, the tags, the
 // visit limit and query forwarding, disable or enable, delete after a confirmation. For all of them:
 // Import / Export.
-import { useCallback, useEffect, useId, useState } from 'preact/hooks';
+//
+// Focus: no action leaves it on <body>. A deleted row's place goes to the row after it (the one before
+// it when it was the last; the page before when it was the page's only row); Next onto the last page
+// (Previous onto the first) leaves it on the other pager button; a refused tag filter puts it on the
+// Tags field, and the list is not shown under it as if it were the filter's result.
+import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { Link, LinkSort, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { ImportExport } from '../components/import-export.tsx';
-import { KeyForm } from '../components/key-form.tsx';
+import { FieldError, invalidProps } from '../components/field-error.tsx';
+import { KeyForm, useSignOutFocus } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
-import { onLinkClick, statsPath } from '../router.ts';
+import { focusElement, focusIsLost, onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
-import { parseTags } from '../tags.ts';
+import { parseTags, tagsProblem } from '../tags.ts';
 
 const PAGE_SIZE = 20;
 const STATES: (LinkState | '')[] = ['', 'active', 'disabled', 'expired', 'used'];
@@ -39,11 +45,18 @@ const NO_FILTERS: Filters = { q: '', state: '', tags: [], order: 'created-desc' 
 
 type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | { kind: 'porting' } | null;
 
+/** Where the focus goes once the next page of links is drawn. */
+type FocusAfterLoad = { row: number } | { pager: 'previous' | 'next' } | null;
+
 export function LinksPage() {
   const { apiKey } = useSession();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useSignOutFocus(apiKey, heading);
   return (
     <section aria-labelledby="links-title">
-      <h1 id="links-title">My links</h1>
+      <h1 id="links-title" ref={heading}>
+        My links
+      </h1>
       {apiKey === null ? <KeyForm intro="Your links are those made with your API key. Sign in with it to see and manage them." /> : <LinkList />}
     </section>
   );
@@ -68,6 +81,17 @@ function LinkList() {
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<Action>(null);
   const [rowError, setRowError] = useState<{ code: string; message: string } | null>(null);
+  /** What is wrong with the tags typed in the filter, said under the field; nothing was searched. */
+  const [tagError, setTagError] = useState<string | undefined>(undefined);
+  /** A search was refused: the list shown before is not its result, so it is not shown until the next search. */
+  const [refused, setRefused] = useState(false);
+  const focusAfterLoad = useRef<FocusAfterLoad>(null);
+  const tagsRef = useRef<HTMLInputElement>(null);
+  const listRef = useRef<HTMLUListElement>(null);
+  const emptyRef = useRef<HTMLParagraphElement>(null);
+  const errorRef = useRef<HTMLParagraphElement>(null);
+  const previousRef = useRef<HTMLButtonElement>(null);
+  const nextRef = useRef<HTMLButtonElement>(null);
 
   const cursor = cursors[cursors.length - 1];
   const load = useCallback(async () => {
@@ -84,6 +108,8 @@ function LinkList() {
       setError(null);
       return result.items.length;
     } catch (err) {
+      // The list shown before is not the answer to this request: it goes, and the error says why.
+      setPage(null);
       setError(explain(err).message);
       return null;
     }
@@ -94,6 +120,8 @@ function LinkList() {
   }, [load]);
 
   function apply(filters: Filters) {
+    setTagError(undefined);
+    setRefused(false);
     setCursors([undefined]);
     setApplied(filters);
     session.announce('Searching…');
@@ -101,7 +129,18 @@ function LinkList() {
 
   function search(event: Event) {
     event.preventDefault();
-    apply({ q: query.trim(), state, tags: parseTags(tagText), order });
+    const tags = parseTags(tagText);
+    // Checked as the server would: a refused filter is said under its field, and the list shown so far
+    // (not filtered by it) is not left under the message as if it were the result.
+    const problem = tagsProblem(tags);
+    if (problem !== null) {
+      setTagError(problem);
+      setRefused(true);
+      session.announce(`Not searched: ${problem}`);
+      tagsRef.current?.focus();
+      return;
+    }
+    apply({ q: query.trim(), state, tags, order });
   }
 
   /** A tag's chip filters by that tag alone, keeping the rest of the form. */
@@ -109,6 +148,56 @@ function LinkList() {
     setTagText(tag);
     apply({ ...applied, tags: [tag] });
   }
+
+  /** To another page of the list; the focus stays on the pager (the other button when this one ends). */
+  function turn(to: 'previous' | 'next') {
+    if (page === null) return;
+    if (to === 'previous' && cursors.length > 1) setCursors(cursors.slice(0, -1));
+    else if (to === 'next' && page.next !== null) setCursors([...cursors, page.next]);
+    else return;
+    focusAfterLoad.current = { pager: to };
+  }
+
+  /**
+   * Reloads after the row at `index` changed or went (deleted, or out of the filter): when the page is
+   * then empty, the page before it is shown; the focus, if the row's button took it away, goes to the
+   * row now in its place.
+   */
+  async function reloadAfterRow(index: number) {
+    focusAfterLoad.current = { row: index };
+    const count = await load();
+    if (count === 0) setCursors((current) => (current.length > 1 ? current.slice(0, -1) : current));
+  }
+
+  // Once the list is drawn: the focus where the last action wanted it, if that action's button is gone.
+  useEffect(() => {
+    const wanted = focusAfterLoad.current;
+    if (wanted === null) return;
+    if (error !== null) {
+      focusAfterLoad.current = null;
+      if (focusIsLost()) focusElement(errorRef.current);
+      return;
+    }
+    if (page === null) return;
+    if ('pager' in wanted) {
+      focusAfterLoad.current = null;
+      session.announce(`Page ${cursors.length}: ${page.items.length} ${page.items.length === 1 ? 'link' : 'links'}.`);
+      const same = wanted.pager === 'next' ? nextRef.current : previousRef.current;
+      const other = wanted.pager === 'next' ? previousRef.current : nextRef.current;
+      // Next onto the last page is disabled there (Previous onto the first): its neighbour takes the focus.
+      if (same !== null && !same.disabled && document.activeElement === same) return;
+      if (other !== null && !other.disabled) other.focus();
+      else focusElement(listRef.current ?? emptyRef.current);
+      return;
+    }
+    // An empty page past the first is about to step back: wait for the page before it.
+    if (page.items.length === 0 && cursors.length > 1) return;
+    focusAfterLoad.current = null;
+    if (!focusIsLost()) return;
+    const rows = listRef.current?.children;
+    if (rows === undefined || rows.length === 0) focusElement(emptyRef.current);
+    else focusElement(rows[Math.min(wanted.row, rows.length - 1)] as HTMLElement);
+  }, [page, error]);
 
   const filtered = applied.q !== '' || applied.state !== '' || applied.tags.length > 0;
 
@@ -118,12 +207,15 @@ function LinkList() {
     }
   }, [page]);
 
+  const indexOf = (link: Link): number => page?.items.findIndex((l) => l.short_code === link.short_code) ?? 0;
+
   async function toggle(link: Link) {
     setRowError(null);
     try {
       const updated = await session.client.update(link.short_code, { isActive: !link.is_active });
       session.announce(`${link.short_code} is ${updated.is_active ? 'enabled: it redirects again' : 'disabled: it answers "disabled" instead of redirecting'}.`);
-      await load();
+      // Out of a state filter, the row (and the button with the focus) leaves the list.
+      await reloadAfterRow(indexOf(link));
     } catch (err) {
       setRowError({ code: link.short_code, message: explain(err).message });
     }
@@ -134,7 +226,7 @@ function LinkList() {
       await session.client.delete(link.short_code);
       setAction(null);
       session.announce(`${link.short_code} deleted.`);
-      await load();
+      await reloadAfterRow(indexOf(link));
     } catch (err) {
       setAction(null);
       setRowError({ code: link.short_code, message: explain(err).message });
@@ -165,7 +257,21 @@ function LinkList() {
         </div>
         <div>
           <label for={`${id}-tags`}>Tags</label>
-          <input id={`${id}-tags`} type="text" name="tag" value={tagText} placeholder="all of: a, b" autocomplete="off" onInput={(e) => setTagText(e.currentTarget.value)} />
+          <input
+            ref={tagsRef}
+            id={`${id}-tags`}
+            type="text"
+            name="tag"
+            value={tagText}
+            placeholder="all of: a, b"
+            autocomplete="off"
+            onInput={(e) => {
+              setTagText(e.currentTarget.value);
+              setTagError(undefined);
+            }}
+            {...invalidProps(`${id}-tags-error`, tagError)}
+          />
+          <FieldError id={`${id}-tags-error`} message={tagError} />
         </div>
         <div>
           <label for={`${id}-order`}>Sort</label>
@@ -180,87 +286,93 @@ function LinkList() {
         <button type="submit">Search</button>
       </form>
 
-      {error !== null && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-      {page === null && error === null && <p aria-busy="true">Loading your links…</p>}
-      {page !== null && page.items.length === 0 && <p>{filtered ? 'No link matches.' : 'No links yet: shorten one on the home page.'}</p>}
-      {page !== null && page.items.length > 0 && (
-        <ul class="links" data-testid="links">
-          {page.items.map((link) => (
-            <li key={link.short_code} class="link-row card" data-code={link.short_code}>
-              <div class="link-main">
-                <a class="code" href={link.short_url}>
-                  {link.short_url.replace(/^https?:\/\//, '')}
-                </a>
-                <span class={`badge state-${link.state}`}>{STATE_LABELS[link.state]}</span>
-                {link.has_password && (
-                  <span class="lock" role="img" aria-label="Protected by a password" title="Protected by a password" data-testid="lock">
-                    <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
-                      <path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h.5A1.5 1.5 0 0 1 14 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 13.5v-5A1.5 1.5 0 0 1 3.5 7H4Zm2 0h4V5a2 2 0 1 0-4 0v2Z" />
-                    </svg>
-                  </span>
-                )}
-                <p class="target" title={link.original_url}>
-                  {link.original_url}
-                </p>
-                <p class="meta">
-                  {formatNumber(link.clicks)} {link.clicks === 1 ? 'click' : 'clicks'} · made {formatDateTime(link.created_at)} · expires {formatDateTime(link.expires_at)}
-                  {link.is_one_time ? ' · one-time' : ''}
-                  {link.max_visits === null || link.is_one_time ? '' : ` · ${visitsText(link)} visits`}
-                  {link.forward_query ? ' · forwards query' : ''}
-                </p>
-                {link.tags.length > 0 && (
-                  <ul class="tags" aria-label={`Tags of ${link.short_code}`}>
-                    {link.tags.map((tag) => (
-                      <li key={tag}>
-                        <button type="button" class="tag" aria-label={`Show links tagged ${tag}`} aria-pressed={applied.tags.length === 1 && applied.tags[0] === tag} onClick={() => showTag(tag)}>
-                          {tag}
-                        </button>
-                      </li>
-                    ))}
-                  </ul>
-                )}
-                {rowError?.code === link.short_code && (
-                  <p class="field-error" role="alert">
-                    {rowError.message}
-                  </p>
-                )}
-              </div>
-              <div class="link-actions" role="group" aria-label={`Actions for ${link.short_code}`}>
-                <CopyButton text={link.short_url} label="Copy" />
-                <button type="button" class="secondary" onClick={() => setAction({ kind: 'qr', link })}>
-                  QR code
-                </button>
-                <a class="button secondary" href={statsPath(link.short_code)} onClick={onLinkClick}>
-                  Stats
-                </a>
-                <button type="button" class="secondary" onClick={() => setAction({ kind: 'edit', link })}>
-                  Edit
-                </button>
-                <button type="button" class="secondary" onClick={() => void toggle(link)}>
-                  {link.is_active ? 'Disable' : 'Enable'}
-                </button>
-                <button type="button" class="danger" onClick={() => setAction({ kind: 'delete', link })}>
-                  Delete
-                </button>
-              </div>
-            </li>
-          ))}
-        </ul>
-      )}
-      {page !== null && (cursors.length > 1 || page.next !== null) && (
-        <nav class="pager" aria-label="Pages">
-          <button type="button" class="secondary" disabled={cursors.length <= 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-            Previous
-          </button>
-          <span>Page {cursors.length}</span>
-          <button type="button" class="secondary" disabled={page.next === null} onClick={() => page.next !== null && setCursors([...cursors, page.next])}>
-            Next
-          </button>
-        </nav>
+      {refused ? (
+        <p data-testid="links-refused">No links shown: the search above was refused, so nothing was searched. Correct it and search again.</p>
+      ) : (
+        <>
+          {error !== null && (
+            <p class="error" role="alert" ref={errorRef}>
+              {error}
+            </p>
+          )}
+          {page === null && error === null && <p aria-busy="true">Loading your links…</p>}
+          {page !== null && page.items.length === 0 && <p ref={emptyRef}>{filtered ? 'No link matches.' : 'No links yet: shorten one on the home page.'}</p>}
+          {page !== null && page.items.length > 0 && (
+            <ul class="links" data-testid="links" ref={listRef} aria-label="Your links">
+              {page.items.map((link) => (
+                <li key={link.short_code} class="link-row card" data-code={link.short_code}>
+                  <div class="link-main">
+                    <a class="code" href={link.short_url}>
+                      {link.short_url.replace(/^https?:\/\//, '')}
+                    </a>
+                    <span class={`badge state-${link.state}`}>{STATE_LABELS[link.state]}</span>
+                    {link.has_password && (
+                      <span class="lock" role="img" aria-label="Protected by a password" title="Protected by a password" data-testid="lock">
+                        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" focusable="false">
+                          <path fill="currentColor" d="M4 7V5a4 4 0 1 1 8 0v2h.5A1.5 1.5 0 0 1 14 8.5v5a1.5 1.5 0 0 1-1.5 1.5h-9A1.5 1.5 0 0 1 2 13.5v-5A1.5 1.5 0 0 1 3.5 7H4Zm2 0h4V5a2 2 0 1 0-4 0v2Z" />
+                        </svg>
+                      </span>
+                    )}
+                    <p class="target" title={link.original_url}>
+                      {link.original_url}
+                    </p>
+                    <p class="meta">
+                      {formatNumber(link.clicks)} {link.clicks === 1 ? 'click' : 'clicks'} · made {formatDateTime(link.created_at)} · expires {formatDateTime(link.expires_at)}
+                      {link.is_one_time ? ' · one-time' : ''}
+                      {link.max_visits === null || link.is_one_time ? '' : ` · ${visitsText(link)} visits`}
+                      {link.forward_query ? ' · forwards query' : ''}
+                    </p>
+                    {link.tags.length > 0 && (
+                      <ul class="tags" aria-label={`Tags of ${link.short_code}`}>
+                        {link.tags.map((tag) => (
+                          <li key={tag}>
+                            <button type="button" class="tag" aria-label={`Show links tagged ${tag}`} aria-pressed={applied.tags.length === 1 && applied.tags[0] === tag} onClick={() => showTag(tag)}>
+                              {tag}
+                            </button>
+                          </li>
+                        ))}
+                      </ul>
+                    )}
+                    {rowError?.code === link.short_code && (
+                      <p class="field-error" role="alert">
+                        {rowError.message}
+                      </p>
+                    )}
+                  </div>
+                  <div class="link-actions" role="group" aria-label={`Actions for ${link.short_code}`}>
+                    <CopyButton text={link.short_url} label="Copy" />
+                    <button type="button" class="secondary" onClick={() => setAction({ kind: 'qr', link })}>
+                      QR code
+                    </button>
+                    <a class="button secondary" href={statsPath(link.short_code)} onClick={onLinkClick}>
+                      Stats
+                    </a>
+                    <button type="button" class="secondary" onClick={() => setAction({ kind: 'edit', link })}>
+                      Edit
+                    </button>
+                    <button type="button" class="secondary" onClick={() => void toggle(link)}>
+                      {link.is_active ? 'Disable' : 'Enable'}
+                    </button>
+                    <button type="button" class="danger" onClick={() => setAction({ kind: 'delete', link })}>
+                      Delete
+                    </button>
+                  </div>
+                </li>
+              ))}
+            </ul>
+          )}
+          {page !== null && (cursors.length > 1 || page.next !== null) && (
+            <nav class="pager" aria-label="Pages">
+              <button type="button" class="secondary" ref={previousRef} disabled={cursors.length <= 1} onClick={() => turn('previous')}>
+                Previous
+              </button>
+              <span>Page {cursors.length}</span>
+              <button type="button" class="secondary" ref={nextRef} disabled={page.next === null} onClick={() => turn('next')}>
+                Next
+              </button>
+            </nav>
+          )}
+        </>
       )}
 
       {action?.kind === 'qr' && (
@@ -280,7 +392,8 @@ function LinkList() {
             onSaved={(updated) => {
               setAction(null);
               session.announce(`${updated.short_code} saved.`);
-              void load();
+              // Edited out of the filter, its row leaves the list with the Edit button the focus returned to.
+              void reloadAfterRow(indexOf(updated));
             }}
             onCancel={() => setAction(null)}
           />

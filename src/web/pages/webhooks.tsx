@@ -7,7 +7,7 @@ import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
-import { KeyForm } from '../components/key-form.tsx';
+import { KeyForm, useSignOutFocus } from '../components/key-form.tsx';
 import { WebhookDeliveries } from '../components/webhook-deliveries.tsx';
 import { formatDateTime, formatNumber } from '../format.ts';
 import { useSession } from '../state.ts';
@@ -25,9 +25,13 @@ const nameOf = (hook: Webhook): string => hook.description ?? hook.url;
 
 export function WebhooksPage() {
   const { apiKey } = useSession();
+  const heading = useRef<HTMLHeadingElement>(null);
+  useSignOutFocus(apiKey, heading);
   return (
     <section aria-labelledby="webhooks-title">
-      <h1 id="webhooks-title">Webhooks</h1>
+      <h1 id="webhooks-title" ref={heading}>
+        Webhooks
+      </h1>
       {apiKey === null ? <KeyForm intro="Webhooks belong to an API key: Curt POSTs the events of its links to your URL. Sign in with the key." /> : <WebhookManager />}
     </section>
   );
@@ -238,6 +242,8 @@ function NewWebhookForm({ onCreated }: { onCreated: (hook: CreatedWebhook) => vo
 
   async function submit(event: Event) {
     event.preventDefault();
+    // Waiting: the button is aria-disabled, not disabled, so it keeps the focus (a form error leaves it there).
+    if (busy) return;
     if (url.trim() === '') return fail({ url: 'Enter the URL Curt should POST events to.' });
     if (events.length === 0) return fail({ events: 'Choose at least one event.' });
     setBusy(true);
@@ -316,7 +322,7 @@ function NewWebhookForm({ onCreated }: { onCreated: (hook: CreatedWebhook) => vo
         onInput={(e) => setDescription(e.currentTarget.value)}
       />
       <FieldError id={`${id}-form-error`} message={errors.form} />
-      <button type="submit" disabled={busy}>
+      <button type="submit" aria-disabled={busy ? 'true' : undefined}>
         {busy ? 'Adding…' : 'Add endpoint'}
       </button>
     </form>
