@@ -19,9 +19,8 @@ import {
   watchPage,
 } from '../support/browser.ts';
 import { until } from '../support/fault-probes.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { E2E_ADMIN_KEY, freePort, startKgs, startUrlService, type ServiceProcess } from '../support/processes.ts';
-import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+import { startBrowserStack, type BrowserStack } from '../support/browser-stack.ts';
+import { E2E_ADMIN_KEY, type ServiceProcess } from '../support/processes.ts';
 import { BROWSER_UA, PREVIEW_BOT_UA } from '../support/user-agents.ts';
 import { startWebhookReceiver } from '../support/webhook-receiver.ts';
 import { verifyWebhook } from '../../src/url/webhook-signature.ts';
@@ -33,9 +32,7 @@ test('without Chromium the browser tests fail, saying how to install it (or how 
 });
 
 describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROWSER_TESTS=1' : false }, () => {
-  let database: TestDatabase;
-  let redis: TestRedis;
-  let kgs: ServiceProcess;
+  let stack: BrowserStack;
   let open: ServiceProcess;
   let closed: ServiceProcess;
   let browser: Browser;
@@ -44,37 +41,20 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
   let clicked: string;
 
   before(async () => {
-    // First: without Chromium the suite fails here, saying how to install it, before starting anything.
-    browser = await launchChromium();
-    database = await createTestDatabase('browser');
-    redis = await openTestRedis('browser');
-    kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, KGS_POOL_TARGET: '2000', KGS_POOL_LOW_WATERMARK: '500' });
-    const service = async (allowAnonymous: boolean) => {
-      // Short URLs on the service's own address, so that the browser can follow them.
-      const port = await freePort();
-      return startUrlService({
-        PORT: String(port),
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        DATABASE_URL: database.url,
-        REDIS_URL,
-        REDIS_KEY_PREFIX: redis.prefix,
-        KGS_URL: kgs.url,
+    stack = await startBrowserStack('browser');
+    browser = stack.browser;
+    const service = (allowAnonymous: boolean) =>
+      stack.urlService({
         ALLOW_ANONYMOUS: String(allowAnonymous),
         CLICK_FLUSH_INTERVAL_MS: String(FLUSH_MS),
         // The webhook test's receiver is on 127.0.0.1; both services deliver (they share the outbox).
         WEBHOOK_ALLOW_PRIVATE: 'true',
       });
-    };
     [open, closed] = await Promise.all([service(true), service(false)]);
     admin = createCurtClient({ baseUrl: open.url, apiKey: E2E_ADMIN_KEY });
   });
 
-  after(async () => {
-    await browser?.close();
-    await Promise.all([open, closed, kgs].map((p) => p?.stop('SIGKILL')));
-    await database?.drop();
-    await redis?.cleanup();
-  });
+  after(async () => stack?.close());
 
   async function openPage(path: string, options: { apiKey?: string; service?: ServiceProcess; userAgent?: string } = {}): Promise<{ page: Page; problems: () => Promise<string[]> }> {
     const base = (options.service ?? open).url;

@@ -7,59 +7,28 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { createCurtClient, type CurtClient } from '../../src/client/curt-client.ts';
-import { launchChromium, newContext, SKIP_BROWSER_TESTS, watchPage } from '../support/browser.ts';
+import { openWatchedPage, SKIP_BROWSER_TESTS } from '../support/browser.ts';
+import { startBrowserStack, type BrowserStack } from '../support/browser-stack.ts';
 import { until } from '../support/fault-probes.ts';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
-import { E2E_ADMIN_KEY, freePort, startKgs, startUrlService, type ServiceProcess } from '../support/processes.ts';
-import { openTestRedis, REDIS_URL, type TestRedis } from '../support/redis.ts';
+import { E2E_ADMIN_KEY, type ServiceProcess } from '../support/processes.ts';
 
 describe('the web app\'s forms in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROWSER_TESTS=1' : false }, () => {
-  let database: TestDatabase;
-  let redis: TestRedis;
-  let kgs: ServiceProcess;
+  let stack: BrowserStack;
   let service: ServiceProcess;
   let browser: Browser;
   let admin: CurtClient;
 
   before(async () => {
-    // First: without Chromium the suite fails here, saying how to install it, before starting anything.
-    browser = await launchChromium();
-    database = await createTestDatabase('browser_forms');
-    redis = await openTestRedis('browser_forms');
-    kgs = await startKgs({ REDIS_URL, REDIS_KEY_PREFIX: redis.prefix, KGS_POOL_TARGET: '2000', KGS_POOL_LOW_WATERMARK: '500' });
-    const port = await freePort();
-    service = await startUrlService({
-      PORT: String(port),
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-      DATABASE_URL: database.url,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: redis.prefix,
-      KGS_URL: kgs.url,
-      ALLOW_ANONYMOUS: 'true',
-    });
+    stack = await startBrowserStack('browser_forms');
+    browser = stack.browser;
+    service = await stack.urlService();
     admin = createCurtClient({ baseUrl: service.url, apiKey: E2E_ADMIN_KEY });
   });
 
-  after(async () => {
-    await browser?.close();
-    await Promise.all([service, kgs].map((p) => p?.stop('SIGKILL')));
-    await database?.drop();
-    await redis?.cleanup();
-  });
+  after(async () => stack?.close());
 
-  /** A page at `path`, what it sends to the API as `METHOD /path`, and its CSP violations and script errors. */
-  async function openPage(path: string, options: { apiKey?: string } = {}): Promise<{ page: Page; sent: string[]; problems: () => Promise<string[]> }> {
-    const context = await newContext(browser, options.apiKey === undefined ? {} : { apiKey: options.apiKey });
-    const page = await context.newPage();
-    const problems = await watchPage(page);
-    const sent: string[] = [];
-    page.on('request', (request) => {
-      const url = new URL(request.url());
-      if (request.method() !== 'GET') sent.push(`${request.method()} ${url.pathname}`);
-    });
-    await page.goto(`${service.url}${path}`);
-    return { page, sent, problems };
-  }
+  /** A page at `path` of the service (openWatchedPage). */
+  const openPage = (path: string, options: { apiKey?: string } = {}) => openWatchedPage(browser, `${service.url}${path}`, options);
 
   /** The text of the error `field` points at (the first id of its aria-describedby). */
   async function errorOf(page: Page, field: Locator): Promise<string> {

@@ -42,6 +42,22 @@ export async function watchPage(page: Page): Promise<() => Promise<string[]>> {
   return async () => [...problems, ...(await page.evaluate<string[]>('window.cspViolations ?? []').catch(() => []))];
 }
 
+/**
+ * A page at `url` in a context of its own (signed in with `apiKey`), with what it sends to the API
+ * other than GETs as `METHOD /path`, and its CSP violations and script errors.
+ */
+export async function openWatchedPage(browser: Browser, url: string, options: { apiKey?: string } = {}): Promise<{ page: Page; sent: string[]; problems: () => Promise<string[]> }> {
+  const context = await newContext(browser, options.apiKey === undefined ? {} : { apiKey: options.apiKey });
+  const page = await context.newPage();
+  const problems = await watchPage(page);
+  const sent: string[] = [];
+  page.on('request', (request) => {
+    if (request.method() !== 'GET') sent.push(`${request.method()} ${new URL(request.url()).pathname}`);
+  });
+  await page.goto(url);
+  return { page, sent, problems };
+}
+
 /** A context signed in with `apiKey` (sessionStorage, as the app keeps it) before any page loads. */
 export async function newContext(browser: Browser, options: BrowserContextOptions & { apiKey?: string } = {}): Promise<BrowserContext> {
   const { apiKey, ...rest } = options;
