@@ -1,7 +1,7 @@
 // `/app/webhooks`: the signed-in key's webhook endpoints (every endpoint for an admin key; see
 // docs/webhooks.md). Add one (its secret is shown once), enable or disable it, delete it after a
 // confirmation, and read its last deliveries.
-import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { CreatedWebhook, Webhook, WebhookEvent } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
@@ -64,8 +64,9 @@ function WebhookManager() {
     void load();
   }, [load]);
 
-  // The secret is what matters after adding: focus goes to it, so a screen reader reads it out.
-  useEffect(() => {
+  // The secret is what matters after adding: focus goes to it, so a screen reader reads it out. A layout
+  // effect: as it is drawn, not a frame later (the Add button keeps the focus meanwhile).
+  useLayoutEffect(() => {
     if (created !== null) createdRef.current?.focus();
   }, [created]);
 
