@@ -2,7 +2,8 @@
 // is a parameter, so every rule here is a unit test (test/unit/cli-args.test.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LinkSort, LinkState, WebhookEvent } from '../client/curt-client.ts';
-import { isReservedCode } from '../core/reserved.ts';
+import { ALIAS_PATTERN, isReservedCode } from '../core/reserved.ts';
+import { shellWord } from './shell.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -536,14 +537,8 @@ function expiresAt(values: Values, verb: string, now: number, allowPast: boolean
   return text;
 }
 
-/**
- * The server's rule for an alias (ALIAS_PATTERN, src/url/link-service.ts), mirrored: importing it
- * would pull the server in. Reserved words are src/core/reserved.ts's, the server's own list.
- */
-const ALIAS = /^[A-Za-z0-9_-]{3,10}$/;
-
 function alias(text: string, verb: string): string {
-  if (!ALIAS.test(text)) {
+  if (!ALIAS_PATTERN.test(text)) {
     const length = [...text].length;
     const why = length < 3 || length > 10 ? `${length} ${length === 1 ? 'character' : 'characters'}` : 'other characters';
     throw new UsageError(`--alias must be 3 to 10 characters of A-Z a-z 0-9 _ - (got "${text}": ${why})`, verb);
@@ -634,8 +629,7 @@ function build(verb: string, args: string[], values: Values, now: number): Comma
         // Named .svg, or --format svg: "give --format png" would then clash with what the user asked for.
         if (named === 'svg') {
           const png = `${(output ?? '').slice(0, -4)}.png`;
-          const pngWord = /^[A-Za-z0-9_@%+=:,./-]+$/.test(png) ? png : `'${png.replace(/'/g, "'\\''")}'`;
-          throw new UsageError(`--size is the width of a PNG, and the file name ${output ?? ''} says SVG (an SVG scales): for a PNG, give -o ${pngWord} --size ${values.size}`, verb);
+          throw new UsageError(`--size is the width of a PNG, and the file name ${output} says SVG (an SVG scales): for a PNG, give -o ${shellWord(png)} --size ${values.size}`, verb);
         }
         if (values.format === 'svg') throw new UsageError('--size is the width of a PNG, and --format svg asks for an SVG (an SVG scales): give --format png, or leave out --size', verb);
         throw new UsageError('--size is the width of a PNG: give --format png too (an SVG scales)', verb);

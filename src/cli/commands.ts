@@ -3,6 +3,7 @@
 import { open } from 'node:fs/promises';
 import { CurtApiError, CurtUnreachableError, ImportCutOffError, NotCurtError, type CurtClient, type ImportReportLine, type Link, type ListFilter } from '../client/curt-client.ts';
 import { UsageError, type ClientFlags, type Command, type PasswordSource } from './args.ts';
+import { flagText } from './shell.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkDetails, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 import { sniffImportType } from './import-type.ts';
 // The server's own rule and count (code points after NFC); the module needs nothing of the server's.
@@ -253,17 +254,6 @@ export async function runClientCommand(
 }
 
 /** Characters a POSIX shell takes as they are in a word (no quoting, globbing, tilde or expansion). */
-const SHELL_PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
-
-/** `value` as one shell word: as it is when nothing in it is special, else in single quotes. */
-export function shellWord(value: string): string {
-  return SHELL_PLAIN.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
-}
-
-/** ` --flag value`, shell-quoted; `--flag=value` for a value that begins with a dash, which would read as an option. */
-function flagText(flag: string, value: string): string {
-  return value.startsWith('-') ? ` ${flag}=${shellWord(value)}` : ` ${flag} ${shellWord(value)}`;
-}
 
 /**
  * The line that runs the next page: `command` (the verb and its flags) with --server when the user

@@ -1,7 +1,7 @@
 // Closing an HTTP app without resetting anyone (docs/operations.md, "Shutdown (SIGTERM)"). Node's
 // server.close() destroys every idle kept-alive connection at once, and a client that sends on one at
 // that moment — a proxy reusing its upstream connections while Kubernetes removes the pod's
-// endpoints — gets a connection reset. So a stop goes in three steps:
+// endpoints — gets a connection reset. So a stop goes in four steps:
 //  1. Drain, for `drainMs`: the app keeps listening (new connections too) and answers as usual,
 //     except that the last answer a connection has pending says `Connection: close`, so each client
 //     closes its connection after its next answer, cleanly. Pipelined requests are all answered:
@@ -13,10 +13,11 @@
 //     before it) is closed now: its client has had the whole drain to use it. The others — a request
 //     in flight, or a connection opened during the drain whose request is on its way — get up to
 //     `settleMs` to be answered and close.
-//  3. A connection whose request is still arriving then (its headers or its body: a slow client) is
-//     answered 408 and closed, as Node's request timeout would answer it (`answerStuck`): closing the
-//     app stops Node's timeout checks, and such a request would otherwise hold the stop until its
-//     deadline and be reset. A request that has arrived is left to be answered.
+//  3. A request still arriving then (its headers or its body: a slow client) is timed out by Node's
+//     own check, made immediate (`checkingIntervalMs`): Node knows which connections have a request
+//     half read, answers them 408 through the server's client-error handler and closes them, and
+//     leaves a request that has arrived, and an answer being sent (a streamed export), alone. Closing
+//     the app stops those checks, so such a request would otherwise hold the stop until its deadline.
 //  4. Close the app (its onClose hooks; whatever is still open is closed).
 import type { FastifyInstance } from 'fastify';
 import { Server } from 'node:net';
@@ -42,19 +43,23 @@ export interface GracefulClose {
    * Counts a request the app will answer. Called for every request unless `trackRequests` is
    * 'by-caller': then the server's own handler calls it, for the requests it hands to the app and
    * those a fast path holds for a later answer (a fast path's immediate answers are sent before it
-   * returns, so they are never pending; see http-app.ts).
+   * returns, so they are never pending; see http-app.ts). False, and not counted, when the
+   * connection already has `maxWaitingPerConnection` waiting: the caller answers it itself.
    */
-  track(request: IncomingMessage, response: ServerResponse): void;
+  track(request: IncomingMessage, response: ServerResponse): boolean;
   /** True from the start of close(): requests must then go through the app's onSend hook. */
   draining(): boolean;
-  /** The connection's requests tracked and not answered yet (pipelined ones waiting behind each other). */
-  waiting(socket: Socket): number;
 }
 
 export interface GracefulCloseOptions {
   trackRequests?: 'all' | 'by-caller';
-  /** Answers (408) and closes a connection whose request is still arriving when the settle ends (step 3). */
-  answerStuck?: (socket: Socket) => void;
+  /**
+   * Most requests one connection may have waiting for their answers (pipelined); `track` refuses one
+   * more (false), and the caller answers it. Default: no bound.
+   */
+  maxWaitingPerConnection?: number;
+  /** The server's `connectionsCheckingInterval`: how soon Node's request timeouts act once made immediate (step 3). */
+  checkingIntervalMs?: number;
 }
 
 export function installGracefulClose(app: FastifyInstance, options: GracefulCloseOptions = {}): GracefulClose {
@@ -71,13 +76,6 @@ export function installGracefulClose(app: FastifyInstance, options: GracefulClos
   const unanswered = (socket: Socket): number => pending.get(socket)?.size ?? 0;
   const countDown = (socket: Socket, response: ServerResponse): void => {
     pending.get(socket)?.delete(response);
-  };
-  /** No request on it has arrived whole: none yet (headers on their way), or one whose body is. */
-  const arriving = (socket: Socket): boolean => {
-    const responses = pending.get(socket);
-    if (responses === undefined || responses.size === 0) return true;
-    for (const response of responses) if (!response.req.complete) return true;
-    return false;
   };
   // One listener for every response, not a closure each; `this` is the response.
   function closed(this: ServerResponse): void {
@@ -97,15 +95,18 @@ export function installGracefulClose(app: FastifyInstance, options: GracefulClos
       if (open.size === 0) onEmpty?.();
     });
   });
-  const track = (request: IncomingMessage, response: ServerResponse): void => {
+  const maxWaiting = options.maxWaitingPerConnection ?? Infinity;
+  const track = (request: IncomingMessage, response: ServerResponse): boolean => {
     const socket = request.socket;
     if (draining) touched.add(socket);
     let responses = pending.get(socket);
     if (responses === undefined) pending.set(socket, (responses = new Set()));
+    else if (responses.size >= maxWaiting) return false;
     responses.add(response);
     // An answer that never passes onSend (the connection died first, or a fast path answered it) is
     // counted down here; a response emits 'close' once, whether it was sent or its connection died.
     response.on('close', closed);
+    return true;
   };
   // Before Fastify's own listener, so the count includes this request when its answer is sent.
   if (options.trackRequests !== 'by-caller') app.server.prependListener('request', track);
@@ -132,7 +133,6 @@ export function installGracefulClose(app: FastifyInstance, options: GracefulClos
   return {
     track,
     draining: () => draining,
-    waiting: unanswered,
     async close(drainMs, settleMs, drain) {
       draining = true;
       if (drain === 'full') await sleep(drainMs);
@@ -145,7 +145,14 @@ export function installGracefulClose(app: FastifyInstance, options: GracefulClos
         if (!touched.has(socket) && unanswered(socket) === 0) socket.destroy();
       }
       await noneOpenWithin(settleMs);
-      if (options.answerStuck !== undefined) for (const socket of open) if (arriving(socket)) options.answerStuck(socket);
+      if (open.size > 0 && options.checkingIntervalMs !== undefined) {
+        // Step 3: every request still arriving is past its time from now on; Node's next check (one
+        // interval away at most) answers it 408.
+        const server = app.server;
+        server.headersTimeout = 1;
+        server.requestTimeout = 1;
+        await noneOpenWithin(options.checkingIntervalMs + 50);
+      }
       await app.close();
     },
   };

@@ -59,7 +59,8 @@ export interface FastPathTools {
   answered(req: IncomingMessage, route: string, status: number, startedAt: number, requestId: string): void;
   /**
    * Takes a request on for an answer that comes later, counted for the drain as the app's requests
-   * are. False while the app drains: then the fast path leaves the request to the app.
+   * are. False while the app drains, or when its connection has MAX_WAITING_PER_CONNECTION waiting:
+   * then the fast path leaves the request to the server's handler (the app, or the refusal).
    */
   hold(req: IncomingMessage, res: ServerResponse): boolean;
   /**
@@ -142,10 +143,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
       if (debugEnabled()) loggerInstance.debug({ request_id: requestId, method: req.method, url: req.url, status, ms }, 'request');
     },
     hold(req, res) {
-      // Past the connection's bound: not held, so that the server's handler refuses it (below).
-      if (graceful === null || graceful.draining() || graceful.waiting(req.socket) >= MAX_WAITING_PER_CONNECTION) return false;
-      graceful.track(req, res);
-      return true;
+      return graceful !== null && !graceful.draining() && graceful.track(req, res);
     },
     handOff(req, res, startedAt) {
       heldSince.set(req, startedAt);
@@ -169,12 +167,9 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
         if (refuseMalformed(req, res)) return;
         if (fastPath === undefined) handler(req, res);
         else if (graceful === null || graceful.draining() || !fastPath(req, res, tools)) {
-          if (graceful !== null && graceful.waiting(req.socket) >= MAX_WAITING_PER_CONNECTION) {
-            writeProblem(res, PIPELINE_FULL, false, requestIdOf(req));
-            return;
-          }
-          graceful?.track(req, res);
-          handler(req, res);
+          // Past the connection's bound (MAX_WAITING_PER_CONNECTION): refused here, not counted.
+          if (graceful !== null && !graceful.track(req, res)) writeProblem(res, PIPELINE_FULL, false, requestIdOf(req));
+          else handler(req, res);
         }
       };
       const server = createServer(http, onRequest);
@@ -225,7 +220,8 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
 
   const drain = installGracefulClose(app, {
     trackRequests: fastPath === undefined ? 'all' : 'by-caller',
-    answerStuck: (socket) => answerClientError(Object.assign(new Error('the request was still arriving when the server stopped'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket),
+    ...(fastPath === undefined ? {} : { maxWaitingPerConnection: MAX_WAITING_PER_CONNECTION }),
+    checkingIntervalMs: http.connectionsCheckingInterval,
   });
   graceful = drain;
   app.decorate('closeGracefully', (...args: Parameters<GracefulClose['close']>) => drain.close(...args));

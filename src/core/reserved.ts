@@ -35,3 +35,9 @@ export const RESERVED_WORDS: ReadonlySet<string> = new Set([
 export function isReservedCode(code: string): boolean {
   return RESERVED_WORDS.has(code.toLowerCase());
 }
+
+/** Anything that could be a code (generated or chosen): what the URL service stores and redirects. */
+export const CODE_SHAPE = /^[A-Za-z0-9_-]{1,10}$/;
+
+/** What an alias (a code someone chooses) may be: the URL service, the KGS and the CLI check it alike. */
+export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;

@@ -1,14 +1,9 @@
 // The KGS's answers are checked before anything uses them. A code becomes a link's path and a
 // PostgreSQL key, so a replica with a bug, an old version or an impostor behind a wrong KGS_URL must
 // not get a reserved word, a value that is no code, or one code twice into the URL service.
-import { isReservedCode } from '../core/reserved.ts';
-
-/**
- * Every code the URL service can store and redirect: the same rule as link-service's CODE_SHAPE, the
- * redirect path and the KGS's own schema. Not the configured CODE_LENGTH and CODE_ALPHABET: the URL
- * service is not told them, and codes made before they changed are still good.
- */
-const CODE_SHAPE = /^[A-Za-z0-9_-]{1,10}$/;
+// Every code the URL service can store and redirect (CODE_SHAPE), not the configured CODE_LENGTH and
+// CODE_ALPHABET: the URL service is not told them, and codes made before they changed are still good.
+import { CODE_SHAPE, isReservedCode } from '../core/reserved.ts';
 
 /** Why a code from the KGS was dropped (the `reason` label of kgs_client_codes_dropped_total). */
 export type DropReason = 'not_a_string' | 'not_a_code' | 'reserved' | 'duplicate';

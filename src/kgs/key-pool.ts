@@ -5,12 +5,11 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AliasCoolingDown, CodesUnavailable, Conflict, InvalidRequest } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { isReservedCode } from '../core/reserved.ts';
+import { ALIAS_PATTERN, isReservedCode } from '../core/reserved.ts';
 import type { KeyStore, PoolSizes } from '../storage/key-store.ts';
 import type { CodeGenerator } from './code-generator.ts';
 
 export const MAX_CODES_PER_REQUEST = 1000;
-export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
 /** A space this small is enumerated instead of sampled, so "used up" is known exactly. */
 const ENUMERATE_UP_TO = 200_000;
 /** Random rounds in a row that add nothing before the space counts as used up. */

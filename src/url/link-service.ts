@@ -16,7 +16,8 @@ import {
 } from '../core/errors.ts';
 import { isPostgresUnavailable } from '../core/unavailable.ts';
 import type { Logger } from '../core/logger.ts';
-import { isReservedCode } from '../core/reserved.ts';
+// CODE_SHAPE: anything that could be a code, cheaper to refuse here than to look up.
+import { ALIAS_PATTERN, CODE_SHAPE, isReservedCode } from '../core/reserved.ts';
 import { isStorableTime, STORABLE_RANGE } from '../core/storable-dates.ts';
 import type { CodeSource, RequestContext } from '../kgs-client/types.ts';
 import type { CachedLink, LinkCache } from '../storage/link-cache.ts';
@@ -33,9 +34,6 @@ import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './targ
 import { checkVisitLimit, visitLimitOf } from './visit-limit.ts';
 import { callPromise } from '../core/call-promise.ts';
 
-export const ALIAS_PATTERN = /^[A-Za-z0-9_-]{3,10}$/;
-/** Anything that could be a code: cheaper to refuse here than to look up. */
-const CODE_SHAPE = /^[A-Za-z0-9_-]{1,10}$/;
 const MAX_EXPIRY_MS = 100 * 365 * 24 * 3600 * 1000;
 const CODE_ATTEMPTS = 3;
 /** How long a deletion's tombstone outlives any lookup still in flight (queries time out after seconds). */

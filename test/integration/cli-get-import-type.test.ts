@@ -8,29 +8,11 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCurtClient, type CurtClient, type Link } from '../../src/client/curt-client.ts';
-import { loadServeConfig } from '../../src/core/config.ts';
-import { startServe } from '../../src/serve/serve.ts';
-import { testLogger } from '../support/log.ts';
+import { type Link } from '../../src/client/curt-client.ts';
+import { startTestServe } from '../support/serve.ts';
 import { ROOT } from '../support/processes.ts';
 
-async function serve(t: TestContext): Promise<{ client: CurtClient; address: string; apiKey: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'curt-cli-get-import-'));
-  let served: Awaited<ReturnType<typeof startServe>>;
-  try {
-    served = await startServe(loadServeConfig({ PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' }), dataDir, testLogger('serve'));
-  } catch (err) {
-    await rm(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-  // One hook, in this order: a service still running would write into a folder being removed.
-  t.after(async () => {
-    await served.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
-  const apiKey = served.createdAdminKey ?? '';
-  return { client: createCurtClient({ baseUrl: served.address, apiKey }), address: served.address, apiKey };
-}
+const serve = (t: TestContext) => startTestServe(t, { label: 'cli-get-import' });
 
 interface CliResult {
   code: number;

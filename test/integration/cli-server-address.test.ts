@@ -4,35 +4,18 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { createCurtClient, type CurtClient } from '../../src/client/curt-client.ts';
-import { loadServeConfig } from '../../src/core/config.ts';
-import { startServe } from '../../src/serve/serve.ts';
+import { type CurtClient } from '../../src/client/curt-client.ts';
 import { buildTestKgs } from '../support/kgs.ts';
-import { testLogger } from '../support/log.ts';
+import { startTestServe } from '../support/serve.ts';
 import { ROOT } from '../support/processes.ts';
 
-/** `curt serve` on PGlite with a metrics listener, as in cli-get-import-type.test.ts. */
+/** `curt serve` on PGlite with a metrics listener. */
 async function serve(t: TestContext): Promise<{ client: CurtClient; address: string; metrics: string; apiKey: string }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'curt-cli-server-address-'));
-  let served: Awaited<ReturnType<typeof startServe>>;
-  try {
-    served = await startServe(loadServeConfig({ PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent' }), dataDir, testLogger('serve'));
-  } catch (err) {
-    await rm(dataDir, { recursive: true, force: true });
-    throw err;
-  }
-  // One hook, in this order: a service still running would write into a folder being removed.
-  t.after(async () => {
-    await served.stop();
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  const { served, client, address, apiKey } = await startTestServe(t, { label: 'cli-server-address' });
   assert.ok(served.metricsAddress !== null, 'the metrics listener is on');
-  const apiKey = served.createdAdminKey ?? '';
-  return { client: createCurtClient({ baseUrl: served.address, apiKey }), address: served.address, metrics: served.metricsAddress, apiKey };
+  return { client, address, metrics: served.metricsAddress, apiKey };
 }
 
 interface CliResult {
@@ -54,6 +37,8 @@ const curt = (args: string[], env: Record<string, string> = {}): Promise<CliResu
 
 test('the "More:" line of curt list, pasted into a shell, lists the next page of the same server and filters', async (t) => {
   const { client, address, apiKey } = await serve(t);
+  // Matched by "it's" alone, and the oldest, so on the next page: a shell that expanded $x would list it.
+  await client.shorten("https://example.com/it's/four", { tags: ['paged'] });
   // A search with a quote and a $ in it: the line must hand it to the shell as it is.
   for (const name of ['one', 'two', 'three']) await client.shorten(`https://example.com/it's$x/${name}`, { tags: ['paged'] });
   await client.shorten('https://example.com/other', { tags: ['paged'] });
@@ -74,6 +59,7 @@ test('the "More:" line of curt list, pasted into a shell, lists the next page of
   assert.equal(page2.length, 1, shell.stdout);
   assert.equal(new Set([...codes(first.stdout), ...page2]).size, 3, 'the three links that match, each once');
   assert.doesNotMatch(shell.stdout, /example\.com\/other/);
+  assert.doesNotMatch(`${first.stdout}${shell.stdout}`, /it's\/four/, 'the $ reached curt as it is');
 });
 
 test('--server at the KGS or at a metrics port: which of Curt\'s listeners answered, exit code 3; the URL service\'s own 404 stays exit code 1', async (t) => {

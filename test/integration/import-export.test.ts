@@ -6,56 +6,19 @@ import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { connect } from 'node:net';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createCurtClient, CurtApiError, type CurtClient, type ImportReportLine, type ImportReportRow, type ImportSummary } from '../../src/client/curt-client.ts';
-import { loadServeConfig } from '../../src/core/config.ts';
-import { startServe } from '../../src/serve/serve.ts';
+import { createCurtClient, CurtApiError, type CurtClient, type ImportReportLine, type ImportSummary } from '../../src/client/curt-client.ts';
 import { rawExchange, rawHttp, type FuzzRequest } from '../support/fuzz.ts';
 import { longestTimerGap } from '../support/event-loop.ts';
 import { liveHeapUsed } from '../support/heap.ts';
 import { captureLogger, testLogger } from '../support/log.ts';
+import { collect, split } from '../support/import-report.ts';
+import { startTestServe } from '../support/serve.ts';
 import { until } from '../support/fault-probes.ts';
-import { createTestDatabase } from '../support/postgres.ts';
 import type { Pool, PoolClient } from 'pg';
 
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-function split(lines: ImportReportLine[]): { rows: ImportReportRow[]; summary: ImportSummary } {
-  const summary = lines.at(-1);
-  assert.ok(summary && 'summary' in summary, `the report ends with a summary: ${JSON.stringify(summary)}`);
-  return { rows: lines.filter((l): l is ImportReportRow => 'status' in l), summary };
-}
-
 async function serve(t: TestContext, kind: 'pglite' | 'postgres', settings: Record<string, string> = {}, log = testLogger('serve')): Promise<{ client: CurtClient; address: string; apiKey: string; query?: (sql: string) => Promise<unknown>; pool?: Pool }> {
-  const env: Record<string, string> = { PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', ...settings };
-  const database = kind === 'postgres' ? await createTestDatabase(`import_${process.pid}`, { migrated: false }) : null;
-  if (database !== null) env.DATABASE_URL = database.url;
-  const dataDir = join(tmpdir(), `curt-import-${process.pid}-${Date.now()}-${kind}`);
-  const removeData = async (): Promise<void> => {
-    await rm(dataDir, { recursive: true, force: true });
-    await database?.drop();
-  };
-  let served: Awaited<ReturnType<typeof startServe>>;
-  try {
-    served = await startServe(loadServeConfig(env), dataDir, log);
-  } catch (err) {
-    await removeData();
-    throw err;
-  }
-  // One hook, in this order: after-hooks run in the order they were added, and a service still
-  // running would write into a folder being removed (and hold the database being dropped).
-  t.after(async () => {
-    await served.stop();
-    await removeData();
-  });
-  const apiKey = served.createdAdminKey ?? '';
-  return { client: createCurtClient({ baseUrl: served.address, apiKey }), address: served.address, apiKey, ...(database === null ? {} : { query: (sql: string) => database.pool.query(sql), pool: database.pool }) };
+  const { client, address, apiKey, database } = await startTestServe(t, { kind, env: settings, log, label: 'import' });
+  return { client, address, apiKey, ...(database === null ? {} : { query: (sql: string) => database.pool.query(sql), pool: database.pool }) };
 }
 
 test('an export from PGlite imported into a fresh PostgreSQL reproduces codes, targets, expiry, visit limits, forwarding and tags; re-running it creates nothing', async (t) => {

@@ -4,50 +4,15 @@
 // instance, are still refused with their reasons and create nothing.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createCurtClient, type CurtClient, type ImportReportLine, type ImportReportRow, type ImportSummary } from '../../src/client/curt-client.ts';
-import { loadServeConfig } from '../../src/core/config.ts';
-import { startServe } from '../../src/serve/serve.ts';
-import { testLogger } from '../support/log.ts';
+import { createCurtClient, type CurtClient, type ImportReportRow } from '../../src/client/curt-client.ts';
+import { collect, split } from '../support/import-report.ts';
+import { startTestServe } from '../support/serve.ts';
 import { BROWSER_UA } from '../support/user-agents.ts';
-import { createTestDatabase } from '../support/postgres.ts';
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
-function split(lines: ImportReportLine[]): { rows: ImportReportRow[]; summary: ImportSummary } {
-  const summary = lines.at(-1);
-  assert.ok(summary && 'summary' in summary, `the report ends with a summary: ${JSON.stringify(summary)}`);
-  return { rows: lines.filter((l): l is ImportReportRow => 'status' in l), summary };
-}
 
 /** `curt serve` on a fresh database of this kind: its address and a client with its admin key. */
-async function serve(t: TestContext, kind: 'pglite' | 'postgres', n: number): Promise<{ admin: CurtClient; address: string }> {
-  const database = kind === 'postgres' ? await createTestDatabase(`reimport_${process.pid}_${n}`, { migrated: false }) : null;
-  const env: Record<string, string> = { PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', ...(database === null ? {} : { DATABASE_URL: database.url }) };
-  const dataDir = join(tmpdir(), `curt-reimport-${process.pid}-${Date.now()}-${kind}-${n}`);
-  const removeData = async (): Promise<void> => {
-    await rm(dataDir, { recursive: true, force: true });
-    await database?.drop();
-  };
-  let served: Awaited<ReturnType<typeof startServe>>;
-  try {
-    served = await startServe(loadServeConfig(env), dataDir, testLogger('serve'));
-  } catch (err) {
-    await removeData();
-    throw err;
-  }
-  // One hook: the service stops before its folder and database go.
-  t.after(async () => {
-    await served.stop();
-    await removeData();
-  });
-  return { admin: createCurtClient({ baseUrl: served.address, apiKey: served.createdAdminKey ?? '' }), address: served.address };
+async function serve(t: TestContext, kind: 'pglite' | 'postgres'): Promise<{ admin: CurtClient; address: string }> {
+  const { client, address } = await startTestServe(t, { kind, label: 'reimport' });
+  return { admin: client, address };
 }
 
 async function keyClient(admin: CurtClient, address: string, name: string): Promise<CurtClient> {
@@ -110,7 +75,7 @@ function assertRefusedKinds(report: ImportReportRow[], kinds: Kind[], label: str
 
 for (const kind of ['pglite', 'postgres'] as const) {
   test(`an export imported again by its key is all exists, its expired, used, disabled and password-protected links too; another key, or an empty instance, still has those refused with their reasons and created (${kind})`, { timeout: 120_000 }, async (t) => {
-    const { admin, address } = await serve(t, kind, 1);
+    const { admin, address } = await serve(t, kind);
     const owner = await keyClient(admin, address, 'owner');
     const kinds = await makeLinks(owner);
     const csv = (await collect(owner.exportText('csv'))).join('');
@@ -154,7 +119,7 @@ for (const kind of ['pglite', 'postgres'] as const) {
     );
 
     // An empty instance: the same.
-    const empty = await serve(t, kind, 2);
+    const empty = await serve(t, kind);
     const fresh = split(await collect(empty.admin.importLinks(csv)));
     assertRefusedKinds(fresh.rows, order, 'an empty instance');
     assert.deepEqual(fresh.summary, { summary: true, rows: total, created: ordinary, exists: 0, refused: total - ordinary });

@@ -1,11 +1,12 @@
 // The `curt` command line: verbs, options, and the one-line usage errors.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { linkView } from '../support/link-view.ts';
 import { parseCommand, parseDuration, UsageError, VERB_NAMES } from '../../src/cli/args.ts';
 import { describeFailure, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
 import { countryName, formatLink, formatLinkDetails, formatLinkTable, formatStats, formatTime, share, table } from '../../src/cli/format.ts';
 import { helpFor } from '../../src/cli/help.ts';
-import { createCurtClient, CurtApiError, CurtUnreachableError, type Analytics, type Link } from '../../src/client/curt-client.ts';
+import { createCurtClient, CurtApiError, CurtUnreachableError, type Analytics } from '../../src/client/curt-client.ts';
 import { ConfigError, loadCliConfig } from '../../src/core/config.ts';
 
 const usage = (argv: string[], message: RegExp, verb: string | null = null) =>
@@ -203,26 +204,8 @@ test('human output: UTC times, aligned tables with numbers on the right', () => 
 });
 
 test('human output of a link: visits made of its limit, and whether it forwards its query', () => {
-  const link: Link = {
-    short_code: 'launch',
-    short_url: 'http://localhost:8080/launch',
-    original_url: 'https://example.com/launch',
-    created_at: '2026-11-25T11:48:00.000Z',
-    expires_at: null,
-    is_one_time: false,
-    max_visits: 5,
-    visits: 2,
-    forward_query: true,
-    is_active: true,
-    is_expired: false,
-    is_custom_alias: true,
-    state: 'active',
-    clicks: 2,
-    bot_hits: 0,
-    last_clicked_at: null,
-    has_password: false,
-    tags: [],
-  };
+  const link = linkView({ short_code: 'launch', original_url: 'https://example.com/launch', created_at: '2026-11-25T11:48:00.000Z', max_visits: 5, visits: 2, forward_query: true, is_custom_alias: true, clicks: 2 });
+
   assert.match(formatLink(link), /\nVisits {9}2 of 5\nForward query {2}yes\nPassword {7}no\nTags {11}-$/);
   assert.match(formatLink({ ...link, has_password: true }), /\nForward query {2}yes\nPassword {7}yes\nTags {11}-$/);
   assert.match(formatLink({ ...link, max_visits: null, visits: 0, forward_query: false }), /\nVisits {9}no limit\nForward query {2}no\n/);
@@ -295,26 +278,7 @@ test('stats refuses a day that is not one, a range backwards or longer than the 
   usage(['delete', 'abc', '--from', '2026-01-01'], /delete does not take --from/, 'delete');
 });
 
-const LINK: Link = {
-  short_code: 'SQYAfF',
-  short_url: 'http://localhost:8080/SQYAfF',
-  original_url: 'https://example.com/',
-  created_at: '2026-11-01T09:30:00.000Z',
-  expires_at: null,
-  is_one_time: false,
-  max_visits: 50,
-  visits: 12,
-  forward_query: false,
-  is_active: true,
-  is_expired: false,
-  is_custom_alias: false,
-  state: 'active',
-  clicks: 12,
-  bot_hits: 3,
-  last_clicked_at: '2026-11-25T11:48:03.000Z',
-  has_password: false,
-  tags: [],
-};
+const LINK = linkView({ short_code: 'SQYAfF', max_visits: 50, visits: 12, clicks: 12, bot_hits: 3, last_clicked_at: '2026-11-25T11:48:03.000Z' });
 
 const ANALYTICS: Analytics = {
   short_code: 'SQYAfF',

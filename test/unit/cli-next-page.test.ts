@@ -3,31 +3,14 @@
 // nothing of a password the link does not have (so `edit --no-password` confirmed nothing).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { linkView } from '../support/link-view.ts';
 import { parseCommand } from '../../src/cli/args.ts';
-import { runClientCommand, shellWord, type ClientCommand } from '../../src/cli/commands.ts';
+import { runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
+import { shellWord } from '../../src/cli/shell.ts';
 import { helpFor } from '../../src/cli/help.ts';
-import { createCurtClient, type Link } from '../../src/client/curt-client.ts';
+import { createCurtClient } from '../../src/client/curt-client.ts';
 
-const LINK: Link = {
-  short_code: 'pwc',
-  short_url: 'http://localhost:8080/pwc',
-  original_url: 'https://example.com/',
-  created_at: '2026-11-01T09:30:00.000Z',
-  expires_at: null,
-  is_one_time: false,
-  max_visits: null,
-  visits: 0,
-  forward_query: false,
-  is_active: true,
-  is_expired: false,
-  is_custom_alias: true,
-  state: 'active',
-  clicks: 0,
-  bot_hits: 0,
-  last_clicked_at: null,
-  tags: [],
-  has_password: false,
-};
+const LINK = linkView({ short_code: 'pwc', is_custom_alias: true });
 
 const KEY = 'curt_secretsecretsecretsecret';
 

@@ -2,34 +2,16 @@
 // and sent as the query GET /urls reads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { linkView } from '../support/link-view.ts';
 import { parseCommand, UsageError } from '../../src/cli/args.ts';
 import { listFlags, runClientCommand, type ClientCommand } from '../../src/cli/commands.ts';
 import { formatLink, formatLinkTable } from '../../src/cli/format.ts';
-import { createCurtClient, type Link } from '../../src/client/curt-client.ts';
+import { createCurtClient } from '../../src/client/curt-client.ts';
 
 const usage = (argv: string[], message: RegExp, verb: string) =>
   assert.throws(() => parseCommand(argv), (err: unknown) => err instanceof UsageError && message.test(err.message) && err.verb === verb, argv.join(' '));
 
-const LINK: Link = {
-  short_code: 'SQYAfF',
-  short_url: 'http://localhost:8080/SQYAfF',
-  original_url: 'https://example.com/',
-  created_at: '2026-11-01T09:30:00.000Z',
-  expires_at: null,
-  is_one_time: false,
-  max_visits: null,
-  visits: 0,
-  forward_query: false,
-  is_active: true,
-  is_expired: false,
-  is_custom_alias: false,
-  state: 'active',
-  clicks: 12,
-  bot_hits: 3,
-  last_clicked_at: null,
-  tags: ['launch', 'web'],
-  has_password: false,
-};
+const LINK = linkView({ short_code: 'SQYAfF', clicks: 12, bot_hits: 3, tags: ['launch', 'web'] });
 
 /** A client whose every request is recorded and answered with `body`. */
 function recording(body: unknown) {

@@ -21,7 +21,7 @@ import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
 import { focusElement, focusIsLost, onLinkClick, statsPath } from '../router.ts';
 import { useSession } from '../state.ts';
-import { parseTags, tagsProblem } from '../tags.ts';
+import { distinctTags, parseTags, tagsProblem } from '../tags.ts';
 
 const PAGE_SIZE = 20;
 const STATES: (LinkState | '')[] = ['', 'active', 'disabled', 'expired', 'used'];
@@ -129,7 +129,8 @@ function LinkList() {
 
   function search(event: Event) {
     event.preventDefault();
-    const tags = parseTags(tagText);
+    // Each tag once, as the home page and the editor send them: the server counts them as given.
+    const tags = distinctTags(parseTags(tagText));
     // Checked as the server would: a refused filter is said under its field, and the list shown so far
     // (not filtered by it) is not left under the message as if it were the result.
     const problem = tagsProblem(tags);
