@@ -197,6 +197,9 @@ describe('redirect lookups on a read replica', () => {
 
   test('curt serve with DATABASE_URL and DATABASE_READ_URL: redirect lookups on the replica, reported by /ready', async () => {
     await servers.primary.query('postgres', 'CREATE DATABASE serve_replica');
+    // The start-up check refuses a DATABASE_READ_URL naming a database the replica lacks: the
+    // replica must have replayed the CREATE DATABASE first (CI once checked it sooner).
+    await servers.caughtUp();
     const config = loadServeConfig({
       DATABASE_URL: servers.primary.url('serve_replica'),
       DATABASE_READ_URL: servers.replica.url('serve_replica'),
