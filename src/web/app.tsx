@@ -6,7 +6,7 @@ import { HomePage } from './pages/home.tsx';
 import { KeysPage } from './pages/keys.tsx';
 import { LinksPage } from './pages/links.tsx';
 import { WebhooksPage } from './pages/webhooks.tsx';
-import { focusPageHeading, onLinkClick, useRoute, type Route } from './router.ts';
+import { focusIsLost, focusPageHeading, onLinkClick, useRoute, type Route } from './router.ts';
 import { forgetKey, storedKey, storeKey } from './session.ts';
 import { SessionContext, type Session } from './state.ts';
 
@@ -50,6 +50,16 @@ export function App() {
     shownRoute.current = routeKey;
     return focusPageHeading();
   }, [routeKey]);
+
+  // Signed out (the header's Sign out button, which is then gone, or a kept key refused): the focus
+  // goes to the page's heading rather than staying lost on <body>, on every page. Only when it was
+  // lost: a person who has moved on keeps theirs.
+  const shownKey = useRef(apiKey);
+  useEffect(() => {
+    const wasSignedIn = shownKey.current !== null;
+    shownKey.current = apiKey;
+    if (wasSignedIn && apiKey === null && focusIsLost()) return focusPageHeading();
+  }, [apiKey]);
 
   const announce = useCallback((text: string) => {
     // Cleared first, so the same words said twice are announced twice.

@@ -264,6 +264,22 @@ describe('where the web app leaves the focus, in Chromium', { skip: SKIP_BROWSER
     assert.deepEqual(await problems(), []);
   });
 
+  test('signing out on the Shorten page and on a stats page puts the focus on the page heading too', async () => {
+    const { key, codes } = await keyWithLinks(1);
+    for (const [path, heading] of [
+      ['/', /^h1 Shorten a link$/],
+      [`/app/stats/${codes[0] ?? ''}`, new RegExp(`^h1 Stats of ${codes[0] ?? ''}$`)],
+    ] as const) {
+      const { page, problems } = await openPage(path, { apiKey: key });
+      const signOut = page.getByRole('button', { name: 'Sign out' });
+      await signOut.waitFor();
+      await signOut.click();
+      await until(async () => (await signOut.count()) === 0, 5000, 'the Sign out button to go');
+      await focusOn(page, heading, `the heading of ${path} after signing out`);
+      assert.deepEqual(await problems(), []);
+    }
+  });
+
   test('API keys: a revoked key loses its Revoke button, and the focus goes to the table of keys', async () => {
     const { key } = await admin.createApiKey({ name: `focus-revoked-${Date.now().toString(36)}` });
     const info = (await admin.listApiKeys()).find((k) => key.startsWith(k.key_prefix));

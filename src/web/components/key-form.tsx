@@ -1,28 +1,12 @@
 // Sign in with an API key. The key is checked against the API before it is kept. A key refused says
 // why under its field, which takes the focus; signed in, the form is gone and the focus goes to the
-// page's heading. Signed out (the header's button, a revoked key), the pages that show this form give
-// the focus to their heading (useSignOutFocus).
-import type { RefObject } from 'preact';
-import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
+// page's heading (signed out, the app puts it there too: src/web/app.tsx).
+import { useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { explain } from '../api.ts';
 import { isSendableApiKey } from '../../client/api-key.ts';
-import { focusIsLost, focusElement, focusPageHeading } from '../router.ts';
+import { focusIsLost, focusPageHeading } from '../router.ts';
 import { useSession } from '../state.ts';
 import { FieldError, invalidProps } from './field-error.tsx';
-
-/**
- * On a page that shows the sign-in form when signed out: once signed out (the header's Sign out button,
- * which is then gone, or a key revoked), the focus goes to the page's heading rather than staying lost
- * on <body>. Only when it was lost: a person who has moved on keeps theirs.
- */
-export function useSignOutFocus(apiKey: string | null, heading: RefObject<HTMLElement>): void {
-  const previous = useRef(apiKey);
-  useEffect(() => {
-    const wasSignedIn = previous.current !== null;
-    previous.current = apiKey;
-    if (wasSignedIn && apiKey === null && focusIsLost()) focusElement(heading.current);
-  }, [apiKey]);
-}
 
 export function KeyForm({ intro }: { intro: string }) {
   const session = useSession();

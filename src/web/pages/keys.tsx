@@ -7,18 +7,16 @@ import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
-import { KeyForm, useSignOutFocus } from '../components/key-form.tsx';
+import { KeyForm } from '../components/key-form.tsx';
 import { formatDateTime } from '../format.ts';
 import { focusElement, focusIsLost } from '../router.ts';
 import { useSession } from '../state.ts';
 
 export function KeysPage() {
   const { apiKey } = useSession();
-  const heading = useRef<HTMLHeadingElement>(null);
-  useSignOutFocus(apiKey, heading);
   return (
     <section aria-labelledby="keys-title">
-      <h1 id="keys-title" ref={heading}>
+      <h1 id="keys-title">
         API keys
       </h1>
       {apiKey === null ? <KeyForm intro="Sign in with an admin key to create and revoke API keys." /> : <KeyManager apiKey={apiKey} />}

@@ -15,7 +15,7 @@ import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { ImportExport } from '../components/import-export.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
-import { KeyForm, useSignOutFocus } from '../components/key-form.tsx';
+import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
@@ -50,11 +50,9 @@ type FocusAfterLoad = { row: number } | { pager: 'previous' | 'next' } | null;
 
 export function LinksPage() {
   const { apiKey } = useSession();
-  const heading = useRef<HTMLHeadingElement>(null);
-  useSignOutFocus(apiKey, heading);
   return (
     <section aria-labelledby="links-title">
-      <h1 id="links-title" ref={heading}>
+      <h1 id="links-title">
         My links
       </h1>
       {apiKey === null ? <KeyForm intro="Your links are those made with your API key. Sign in with it to see and manage them." /> : <LinkList />}

@@ -7,7 +7,7 @@ import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
 import { FieldError, invalidProps } from '../components/field-error.tsx';
-import { KeyForm, useSignOutFocus } from '../components/key-form.tsx';
+import { KeyForm } from '../components/key-form.tsx';
 import { WebhookDeliveries } from '../components/webhook-deliveries.tsx';
 import { formatDateTime, formatNumber } from '../format.ts';
 import { useSession } from '../state.ts';
@@ -25,11 +25,9 @@ const nameOf = (hook: Webhook): string => hook.description ?? hook.url;
 
 export function WebhooksPage() {
   const { apiKey } = useSession();
-  const heading = useRef<HTMLHeadingElement>(null);
-  useSignOutFocus(apiKey, heading);
   return (
     <section aria-labelledby="webhooks-title">
-      <h1 id="webhooks-title" ref={heading}>
+      <h1 id="webhooks-title">
         Webhooks
       </h1>
       {apiKey === null ? <KeyForm intro="Webhooks belong to an API key: Curt POSTs the events of its links to your URL. Sign in with the key." /> : <WebhookManager />}
