@@ -264,6 +264,21 @@ describe('where the web app leaves the focus, in Chromium', { skip: SKIP_BROWSER
     assert.deepEqual(await problems(), []);
   });
 
+  test('Shorten: while it waits the button keeps the focus, and an answer that never came leaves it there', async () => {
+    const { page, problems } = await openPage('/', { apiKey: E2E_ADMIN_KEY });
+    await page.getByLabel('Long URL').fill('https://example.com/focus/no-answer');
+    // Slow, then no answer at all: a disabled button would have dropped the focus to <body> meanwhile.
+    await page.route(`${service.url}/urls`, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.abort('connectionrefused');
+    });
+    const shorten = page.getByRole('button', { name: 'Shorten', exact: true });
+    await shorten.click();
+    await page.getByRole('alert').getByText('The server could not be reached', { exact: false }).waitFor();
+    await focusOn(page, /^button Shorten$/, 'the Shorten button');
+    assert.deepEqual(await problems(), []);
+  });
+
   test('signing out on the Shorten page and on a stats page puts the focus on the page heading too', async () => {
     const { key, codes } = await keyWithLinks(1);
     for (const [path, heading] of [

@@ -106,6 +106,9 @@ function ShortenForm() {
 
   async function submit(event: Event) {
     event.preventDefault();
+    // Waiting: the button is aria-disabled, not disabled, so it keeps the focus (an error of the form
+    // as a whole, such as no answer, leaves it there).
+    if (busy) return;
     const { opts, found } = options();
     if (url.trim() === '') found.url = 'Enter the address to shorten, starting with https:// or http://.';
     if (Object.keys(found).length > 0) return fail(found);
@@ -339,7 +342,7 @@ function ShortenForm() {
       <FieldError id={`${id}-password-error`} message={errors.password} />
 
       <FieldError id={`${id}-form-error`} message={errors.form ?? errors.key} />
-      <button type="submit" disabled={busy}>
+      <button type="submit" aria-disabled={busy ? 'true' : undefined} aria-busy={busy}>
         {busy ? 'Shortening…' : 'Shorten'}
       </button>
     </form>
