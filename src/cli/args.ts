@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { LinkSort, LinkState, WebhookEvent } from '../client/curt-client.ts';
 import { ALIAS_PATTERN, isReservedCode } from '../core/reserved.ts';
 import { shellWord } from './shell.ts';
+import { MAX_TAGS, TAG_PATTERN, TAG_RULE } from '../client/tag-rule.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -421,10 +422,6 @@ function statsRange(values: Values, verb: string, now: number): { from?: string;
   return { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
 }
 
-/** The server's rule for a tag (src/url/tags.ts), checked here for a message before any request. */
-const TAG = /^[A-Za-z0-9_.:/-]{1,32}$/;
-const MAX_TAGS = 20;
-
 /**
  * `--tag a --tag b,c` and `--tags a,b`, on every verb that takes tags: the two spellings are one
  * list (people type the other one), each tag checked, commas separating. Undefined when neither is given.
@@ -440,8 +437,8 @@ function givenTags(values: Values, verb: string): string[] | undefined {
 /** One flag's values, split at commas, each checked as a tag. */
 function tagList(given: readonly string[], flag: string, verb: string): string[] {
   const tags = given.flatMap((t) => t.split(',')).map((t) => t.trim()).filter((t) => t !== '');
-  const bad = tags.find((t) => !TAG.test(t));
-  if (bad !== undefined) throw new UsageError(`${flag}: "${bad}" is not a tag: 1 to 32 of letters, digits and - _ . : /`, verb);
+  const bad = tags.find((t) => !TAG_PATTERN.test(t));
+  if (bad !== undefined) throw new UsageError(`${flag}: "${bad}" is not a tag: ${TAG_RULE}`, verb);
   return tags;
 }
 

@@ -1,10 +1,7 @@
-// Tags: the rule for what a tag is, in one place (creation, PATCH, the listing's filter, import).
+// Tags as the service keeps them (creation, PATCH, the listing's filter, import); what a tag is:
+// src/client/tag-rule.ts.
 import { InvalidRequest } from '../core/errors.ts';
-
-/** 1 to 32 of letters, digits and `- _ . : /`, any letter case as given; stored lower case. */
-export const TAG_PATTERN = /^[A-Za-z0-9_.:/-]{1,32}$/;
-export const TAG_PATTERN_SOURCE = '^[A-Za-z0-9_.:/-]{1,32}$';
-export const MAX_TAGS = 20;
+import { MAX_TAGS, TAG_PATTERN, TAG_RULE } from '../client/tag-rule.ts';
 
 /**
  * A link's tags as stored: lower case (so `Launch` and `launch` are one tag, and the filter ignores
@@ -14,7 +11,7 @@ export const MAX_TAGS = 20;
 export function normaliseTags(tags: readonly string[], what = 'tags'): string[] {
   for (const tag of tags) {
     if (!TAG_PATTERN.test(tag)) {
-      throw new InvalidRequest(`${what}: "${tag.slice(0, 40)}" is not a tag: 1 to 32 of letters, digits and - _ . : /`);
+      throw new InvalidRequest(`${what}: "${tag.slice(0, 40)}" is not a tag: ${TAG_RULE}`);
     }
   }
   const unique = [...new Set(tags.map((tag) => tag.toLowerCase()))].sort();

@@ -1,6 +1,7 @@
 // Tags as people type them: separated by commas or spaces. The server checks and lower-cases them
-// (1 to 32 of letters, digits and - _ . : /, at most 20); the form checks the same before sending
-// (tagsProblem), in words, so a bad tag is said under the Tags field.
+// (src/client/tag-rule.ts); the form checks the same before sending (tagsProblem), in words, so a
+// bad tag is said under the Tags field.
+import { MAX_TAGS, TAG_CHARACTERS, TAG_MAX_LENGTH, TAG_PATTERN, TAG_RULE } from '../client/tag-rule.ts';
 
 export function parseTags(text: string): string[] {
   return text
@@ -8,12 +9,6 @@ export function parseTags(text: string): string[] {
     .map((t) => t.trim())
     .filter((t) => t !== '');
 }
-
-/** The server's rule for one tag (src/url/tags.ts, TAG_PATTERN). */
-const TAG_PATTERN = /^[A-Za-z0-9_.:/-]{1,32}$/;
-const TAG_MAX_LENGTH = 32;
-export const MAX_TAGS = 20;
-const TAG_RULE = '1 to 32 of letters, digits and - _ . : /';
 
 /** A tag as the server stores it: lower case, each once (so "Promo" and "promo" are one). */
 export function distinctTags(tags: readonly string[]): string[] {
@@ -30,7 +25,7 @@ export function distinctTags(tags: readonly string[]): string[] {
 export function badTagSentence(typed: string): string {
   // A long paste is named by its start, as the server does.
   const tag = [...typed].length > 40 ? `${[...typed].slice(0, 40).join('')}…` : typed;
-  if (/^[A-Za-z0-9_.:/-]*$/.test(typed) && [...typed].length > TAG_MAX_LENGTH) return `The tag "${tag}" is too long: a tag is ${TAG_RULE}.`;
+  if (TAG_CHARACTERS.test(typed) && [...typed].length > TAG_MAX_LENGTH) return `The tag "${tag}" is too long: a tag is ${TAG_RULE}.`;
   return `The tag "${tag}" has characters a tag cannot have: ${TAG_RULE}`;
 }
 
@@ -44,4 +39,4 @@ export function tagsProblem(tags: readonly string[]): string | null {
   return null;
 }
 
-export const TAGS_HINT = 'Separate tags with commas: letters, digits and - _ . : / (up to 20).';
+export const TAGS_HINT = `Separate tags with commas: letters, digits and - _ . : / (up to ${MAX_TAGS}).`;

@@ -3,7 +3,8 @@
 import { InvalidRequest } from '../../core/errors.ts';
 import { isStorableTime, STORABLE_RANGE } from '../../core/storable-dates.ts';
 import { LIST_SORTS, listPosition, type LinkRecord, type ListOptions, type ListOrder, type ListPosition, type ListSort } from '../../storage/link-store.ts';
-import { MAX_TAGS, normaliseTags } from '../tags.ts';
+import { MAX_TAGS } from '../../client/tag-rule.ts';
+import { normaliseTags } from '../tags.ts';
 
 export interface ListQueryString {
   limit?: string;
