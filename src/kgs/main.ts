@@ -1,5 +1,6 @@
 // The KGS process: reads configuration, wires Redis, the pool and the HTTP app, and shuts down cleanly.
 import { ConfigError, loadKgsConfig } from '../core/config.ts';
+import { hostRefusal } from '../core/host-refusal.ts';
 import { createLogger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { startMetricsServer } from '../core/metrics-server.ts';
@@ -31,7 +32,9 @@ async function main(): Promise<void> {
   });
   const stopUpkeep = pool.startUpkeep(1000);
   const app = await buildKgsApp({ pool, token: config.token, log, registry, checkReady: () => store.ping(), timeouts: config.listen.timeouts });
-  const address = await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = await app.listen({ host: config.listen.host, port: config.listen.port }).catch((err: unknown) => {
+    throw hostRefusal(err, config.listen.host) ?? err;
+  });
   const metricsServer =
     config.listen.metricsPort === null
       ? null

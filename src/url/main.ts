@@ -1,6 +1,7 @@
 // The URL service process: reads configuration, wires PostgreSQL, Redis, the KGS client, the click
 // pipeline and the HTTP app, and shuts down without losing clicks or codes.
 import { ConfigError, loadUrlServiceConfig, type UrlServiceConfig } from '../core/config.ts';
+import { hostRefusal } from '../core/host-refusal.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { createRegistry } from '../core/metrics.ts';
 import { pendingMigrations } from '../core/migrate.ts';
@@ -62,7 +63,9 @@ async function main(): Promise<void> {
       },
     },
     { log, registry, metrics },
-  );
+  ).catch((err: unknown) => {
+    throw hostRefusal(err, config.listen.host) ?? err;
+  });
   log.info({ address: service.address, metrics: service.metricsAddress ?? 'off', publicBaseUrl: config.publicBaseUrl }, 'url service listening');
 
   onShutdown(

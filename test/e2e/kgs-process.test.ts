@@ -70,6 +70,15 @@ describe('KGS process: configuration errors', () => {
     });
   }
 
+  test('a HOST no host has: one line naming HOST, not the platform\'s getaddrinfo error with a stack', async () => {
+    const { code, stderr } = await runKgsToExit({ KGS_TOKEN: 't', HOST: 'not-an-ip.invalid', PORT: '0', REDIS_URL: `redis://127.0.0.1:${await freePort()}` });
+    assert.equal(code, 1);
+    assert.deepEqual(
+      lines(stderr),
+      ['Invalid configuration: HOST must be an address of this machine to listen on, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) (got "not-an-ip.invalid": no host has that name)'],
+    );
+  });
+
   test('a bad REDIS_URL is reported without echoing the URL (it may hold a password)', async () => {
     const { code, stderr } = await runKgsToExit({ KGS_TOKEN: 't', REDIS_URL: 'http://user:s3cret@example.com' });
     assert.equal(code, 1);

@@ -70,6 +70,15 @@ test('a GEOIP_DB that is not a MaxMind DB stops the service with one line and no
   assert.doesNotMatch(stdout, /redis|postgres/i, 'no connection was tried');
 });
 
+test('a HOST no host has stops the service with one line naming HOST, not the platform\'s getaddrinfo error with a stack', async () => {
+  const { code, stderr } = await runUntilExit({ ...unreachable(), HOST: 'not-an-ip.invalid' });
+  assert.equal(code, 1, stderr);
+  assert.equal(
+    stderr,
+    'Invalid configuration: HOST must be an address of this machine to listen on, such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface) (got "not-an-ip.invalid": no host has that name)\n',
+  );
+});
+
 test('a schema behind the code names `curt migrate`, which the production image has, not an npm script', async () => {
   const database = await createTestDatabase('e2e_start_unmigrated', { migrated: false });
   try {

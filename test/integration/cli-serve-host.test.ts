@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostRefusal } from '../../src/serve/main.ts';
+import { hostRefusal } from '../../src/core/host-refusal.ts';
 import { ROOT } from '../support/processes.ts';
 
 /** `node bin/curt.mjs serve` with only PATH, HOME and `env`; resolves once it has ended. */
