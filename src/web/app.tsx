@@ -7,7 +7,7 @@ import { KeysPage } from './pages/keys.tsx';
 import { LinksPage } from './pages/links.tsx';
 import { WebhooksPage } from './pages/webhooks.tsx';
 import { focusIsLost, focusPageHeading, onLinkClick, useRoute, type Route } from './router.ts';
-import { forgetKey, storedKey, storeKey } from './session.ts';
+import { forgetKey, onStoredKeyChange, storedKey, storeKey } from './session.ts';
 import { SessionContext, type Session } from './state.ts';
 
 /** Whether `key` is an admin key: GET /api-keys lists every key for an admin key, only itself otherwise. */
@@ -54,10 +54,10 @@ export function App() {
   // Signed out (the header's Sign out button, which is then gone, or a kept key refused): the focus
   // goes to the page's heading rather than staying lost on <body>, on every page. Only when it was
   // lost: a person who has moved on keeps theirs.
-  const shownKey = useRef(apiKey);
+  const previousKey = useRef(apiKey);
   useEffect(() => {
-    const wasSignedIn = shownKey.current !== null;
-    shownKey.current = apiKey;
+    const wasSignedIn = previousKey.current !== null;
+    previousKey.current = apiKey;
     if (wasSignedIn && apiKey === null && focusIsLost()) return focusPageHeading();
   }, [apiKey]);
 
@@ -77,6 +77,21 @@ export function App() {
     setSignedOut(why);
     setMessage(why);
   }, []);
+  // Signed in or out in another tab with a remembered key: this tab follows, rather than go on with a
+  // key the person has just taken out of the browser.
+  const shownApiKey = useRef(apiKey);
+  shownApiKey.current = apiKey;
+  useEffect(
+    () =>
+      onStoredKeyChange((key) => {
+        if (key === shownApiKey.current) return;
+        const why = key === null ? 'Signed out in another tab or window: the key is no longer kept in this browser.' : 'Signed in in another tab or window.';
+        setSignedOut(key === null ? why : null);
+        setApiKey(key);
+        announce(why);
+      }),
+    [announce],
+  );
   // One client per key: pages reload what they show when the client changes, not when the session does.
   const client = useMemo(() => clientFor(apiKey, refused), [apiKey, refused]);
   const session = useMemo<Session>(

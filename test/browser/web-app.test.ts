@@ -481,6 +481,31 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
     assert.deepEqual(await problems(), []);
   });
 
+  test('two tabs of one browser: a remembered sign-in in one signs the other in, and signing out in either signs both out', async () => {
+    const context = await newContext(browser);
+    try {
+      const [first, second] = [await context.newPage(), await context.newPage()];
+      const problems = await Promise.all([watchPage(first), watchPage(second)]);
+      for (const page of [first, second]) await page.goto(`${open.url}/app/links`);
+      await first.getByLabel('API key', { exact: true }).fill(E2E_ADMIN_KEY);
+      await first.getByLabel('Remember on this device').check();
+      await first.getByRole('button', { name: 'Sign in' }).click();
+      await first.getByRole('button', { name: 'Sign out' }).waitFor();
+      // The other tab follows without a reload: its list is shown, not the sign-in form.
+      await second.getByRole('button', { name: 'Sign out' }).waitFor();
+      await until(async () => (await second.getByLabel('API key', { exact: true }).count()) === 0, 5000, "the other tab's sign-in form to go");
+
+      await second.getByRole('button', { name: 'Sign out' }).click();
+      await first.getByTestId('signed-out').waitFor();
+      assert.equal(await first.getByTestId('signed-out').textContent(), 'Signed out in another tab or window: the key is no longer kept in this browser.');
+      assert.equal(await first.getByRole('button', { name: 'Sign out' }).count(), 0, 'no longer shown as signed in');
+      await first.getByLabel('API key', { exact: true }).waitFor();
+      for (const watched of problems) assert.deepEqual(await watched(), []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('API keys: an admin creates a key (shown once) and revokes it', async () => {
     const { page, problems } = await openPage('/app/keys', { apiKey: E2E_ADMIN_KEY });
     await page.getByLabel('Name (optional)').fill('browser-made');
