@@ -116,6 +116,13 @@ export class Unauthorized extends AppError {
   }
 }
 
+/** A body this route does not read: another type, charset or coding. The detail says what it reads. */
+export class UnsupportedMediaType extends AppError {
+  constructor(detail: string, options: { title?: string; headers?: Record<string, string> } = {}) {
+    super({ status: 415, code: 'unsupported_media_type', title: options.title ?? 'Unsupported media type', detail, ...(options.headers === undefined ? {} : { headers: options.headers }) });
+  }
+}
+
 /**
  * A password protects the link and the request sent none (or was a HEAD). Basic, not Bearer: a
  * client answers with `Authorization: Basic` (any user name), the way the redirect takes a password.

@@ -9,7 +9,7 @@ import type { HttpTimeouts, TrustProxy } from './config.ts';
 import { installGracefulClose, type GracefulClose } from './graceful-close.ts';
 import { lazyChild, type Logger } from './logger.ts';
 import { createHttpMetrics, type Registry } from './metrics.ts';
-import { AppError, ServerBusy } from './errors.ts';
+import { ServerBusy, UnsupportedMediaType } from './errors.ts';
 import { describeProblemAnswers } from './openapi-problems.ts';
 import { parseJsonBody } from './json-body.ts';
 import { requestIdOf } from './request-id.ts';
@@ -258,7 +258,7 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     const named = coding?.trim().toLowerCase() ?? '';
     if (named !== '' && named !== 'identity' && hasBody(request.raw)) {
       const detail = `Content-Encoding ${named.slice(0, 40)} is not supported: send the body uncompressed.`;
-      done(new AppError({ status: 415, code: 'unsupported_media_type', title: 'Unsupported media type', detail, headers: { 'accept-encoding': 'identity' } }));
+      done(new UnsupportedMediaType(detail, { headers: { 'accept-encoding': 'identity' } }));
       return;
     }
     done();

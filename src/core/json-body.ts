@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { FastifyRequest } from 'fastify';
 import { parse as secureJsonParse } from 'secure-json-parse';
-import { AppError } from './errors.ts';
+import { AppError, UnsupportedMediaType } from './errors.ts';
 import { EMPTY_BODY, NOT_JSON } from './problem.ts';
 
 /** secure-json-parse's words for a body that is JSON but carries a prototype key (its only other error is JSON.parse's). */
@@ -36,8 +36,8 @@ export function otherCharset(contentType: string | undefined): string | null {
 }
 
 /** The 415 for a body in another charset. */
-export function notUtf8(charset: string, what: string): AppError {
-  return new AppError({ status: 415, code: 'unsupported_media_type', title: 'The request body is not UTF-8', detail: `${what} is read as UTF-8 only; this body says charset=${charset}. Send it as UTF-8 (charset=utf-8, or no charset).` });
+export function notUtf8(charset: string, what: string): UnsupportedMediaType {
+  return new UnsupportedMediaType(`${what} is read as UTF-8 only; this body says charset=${charset}. Send it as UTF-8 (charset=utf-8, or no charset).`, { title: 'The request body is not UTF-8' });
 }
 
 /** The parser for `application/json`, given the body as bytes (`parseAs: 'buffer'`). */

@@ -8,7 +8,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { AppError, InvalidRequest, Unauthorized } from '../../core/errors.ts';
+import { AppError, InvalidRequest, Unauthorized, UnsupportedMediaType } from '../../core/errors.ts';
 import type { HttpApp } from '../../core/http-app.ts';
 import { notUtf8, otherCharset } from '../../core/json-body.ts';
 import type { ImportLease, LinkRecord } from '../../storage/link-store.ts';
@@ -66,16 +66,9 @@ class PayloadTooLarge extends AppError {
   }
 }
 
-class UnsupportedImportType extends AppError {
-  constructor(type: string) {
-    super({
-      status: 415,
-      code: 'unsupported_media_type',
-      title: 'Unsupported media type',
-      detail: `An import file is sent with Content-Type text/csv or application/x-ndjson${type === '' ? ' (none was given)' : `, not ${type.slice(0, 80)}`}.`,
-    });
-  }
-}
+/** What the import reads, said to a file sent as anything else. */
+const unsupportedImportType = (type: string): UnsupportedMediaType =>
+  new UnsupportedMediaType(`An import file is sent with Content-Type text/csv or application/x-ndjson${type === '' ? ' (none was given)' : `, not ${type.slice(0, 80)}`}.`);
 
 /**
  * Copies the body to a temporary file as fast as it arrives, at most `maxBytes`. Not parsed straight
@@ -181,7 +174,7 @@ export async function registerPortingRoutes(app: HttpApp, deps: PortingRouteDeps
         if (Number.isFinite(declared) && declared > deps.importMaxBytes) throw new PayloadTooLarge(deps.importMaxBytes);
         const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
         // No body and no type: Fastify calls no parser at all.
-        if (![...CSV_TYPES, ...NDJSON_TYPES].includes(type) || !(request.body instanceof Readable)) throw new UnsupportedImportType(type);
+        if (![...CSV_TYPES, ...NDJSON_TYPES].includes(type) || !(request.body instanceof Readable)) throw unsupportedImportType(type);
         const charset = otherCharset(request.headers['content-type']);
         if (charset !== null) throw notUtf8(charset, 'An import file');
         const body = request.body;

@@ -2,7 +2,7 @@
 // speaks HTTP: Location on success, an HTML page for browsers or problem+json for the rest otherwise.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { AppError } from '../../core/errors.ts';
+import { AppError, UnsupportedMediaType } from '../../core/errors.ts';
 import type { FastPath, FastPathTools, HttpApp } from '../../core/http-app.ts';
 import { isReservedCode } from '../../core/reserved.ts';
 import { seenRequest } from '../../analytics/visitor.ts';
@@ -259,7 +259,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
     });
     // Any other type is refused with what this route reads (Fastify's own 415 says "must be JSON").
     form.addContentTypeParser('*', (_request, _payload, done) => {
-      done(new AppError({ status: 415, code: 'unsupported_media_type', title: 'Unsupported media type', detail: 'The password form is sent as application/x-www-form-urlencoded (a field named password), or as JSON {"password": …}.' }));
+      done(new UnsupportedMediaType('The password form is sent as application/x-www-form-urlencoded (a field named password), or as JSON {"password": …}.'));
     });
     const post = (request: FastifyRequest<{ Params: { short_code: string }; Body: { password?: string; referrer?: string } | undefined }>, reply: FastifyReply) => {
       const body = request.validationError === undefined ? request.body : undefined;
