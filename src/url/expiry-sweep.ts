@@ -5,6 +5,7 @@
 // per-day tables first, then in slices inside the month that straddles the cutoff. Each sweep (the
 // first at start) also creates those tables' partitions for this month and the months ahead.
 import type { Logger } from '../core/logger.ts';
+import { within } from '../core/within.ts';
 import type { LinkStore } from '../storage/link-store.ts';
 import type { WebhookStore } from '../storage/webhook-store.ts';
 
@@ -102,8 +103,6 @@ export function startExpirySweep(
     clearInterval(timer);
     if (running === null) return;
     if (!Number.isFinite(deadlineMs)) return running;
-    let expired: NodeJS.Timeout | undefined;
-    await Promise.race([running, new Promise((resolve) => (expired = setTimeout(resolve, deadlineMs)))]);
-    clearTimeout(expired);
+    await within(running, deadlineMs);
   };
 }

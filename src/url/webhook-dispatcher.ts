@@ -13,6 +13,7 @@ import type { ClaimedDelivery, WebhookStore } from '../storage/webhook-store.ts'
 import { toLinkView } from './routes/schemas.ts';
 import { deliveryFailure, isNonPublicAddress, NonPublicTarget, publicOnlyLookup } from './webhook-target.ts';
 import { signWebhook } from './webhook-signature.ts';
+import { within } from '../core/within.ts';
 
 /** Waits after the 1st, 2nd, ... failed attempt; after the last the event is given up (about 21 h in all). */
 export const DEFAULT_BACKOFF_MS = [10_000, 60_000, 300_000, 1_800_000, 7_200_000, 21_600_000, 43_200_000];
@@ -247,14 +248,7 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
       stopped = true;
       if (timer) clearInterval(timer);
       timer = null;
-      let expired: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all([running, ...inFlight]),
-        new Promise((resolve) => {
-          expired = setTimeout(resolve, deadlineMs);
-        }),
-      ]);
-      clearTimeout(expired);
+      await within(Promise.all([running, ...inFlight]), deadlineMs);
     },
     pending: () => pendingCount,
   };
