@@ -6,8 +6,8 @@ import { UsageError, type ClientFlags, type Command, type PasswordSource } from 
 import { flagText } from './shell.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkDetails, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 import { sniffImportType } from './import-type.ts';
+import { passwordProblem } from './password-input.ts';
 // The server's own rule and count (code points after NFC); the module needs nothing of the server's.
-import { passwordLength, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../url/link-password.ts';
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
@@ -77,11 +77,8 @@ export async function runClientCommand(
   const readPassword = async (source: PasswordSource): Promise<string> => {
     if (io.readPassword === undefined) throw new Error('curt cannot read a password here');
     const password = await io.readPassword(source);
-    const length = passwordLength(password);
-    if (length < PASSWORD_MIN_CHARS || length > PASSWORD_MAX_CHARS) {
-      const which = source === 'stdin' ? 'read from standard input' : 'typed';
-      throw new UsageError(`a link's password must be ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters (the one ${which} has ${length})`, command.verb);
-    }
+    const problem = passwordProblem(password, source);
+    if (problem !== null) throw new UsageError(problem, command.verb);
     return password;
   };
   switch (command.verb) {

@@ -3,6 +3,15 @@
 // Never argv: a command line is visible to every user (ps, /proc) and kept in shell history.
 import type { Readable, Writable } from 'node:stream';
 import type { PasswordSource } from './args.ts';
+import { passwordLength, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../url/link-password.ts';
+
+/** Why the server would refuse this link password (its length, in characters as it counts them); null when it would not. */
+export function passwordProblem(password: string, source: PasswordSource): string | null {
+  const length = passwordLength(password);
+  if (length >= PASSWORD_MIN_CHARS && length <= PASSWORD_MAX_CHARS) return null;
+  const which = source === 'stdin' ? 'read from standard input' : 'typed';
+  return `a link's password must be ${PASSWORD_MIN_CHARS} to ${PASSWORD_MAX_CHARS} characters (the one ${which} has ${length})`;
+}
 
 export class PasswordInputError extends Error {
   constructor(message: string) {
@@ -60,6 +69,9 @@ export function createPasswordReader(io: { stdin: NodeJS.ReadStream & Readable; 
     }
     if (!io.stdin.isTTY) throw new PasswordInputError('--password asks on a terminal, and standard input is not one: use --password-stdin');
     const first = await askHidden('Password for the link: ', io.stdin, io.stderr);
+    // Said before it is typed a second time, not after.
+    const problem = passwordProblem(first, source);
+    if (problem !== null) throw new PasswordInputError(problem);
     const again = await askHidden('Again: ', io.stdin, io.stderr);
     if (first !== again) throw new PasswordInputError('the two passwords differ');
     return first;
