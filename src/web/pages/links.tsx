@@ -2,12 +2,16 @@
 // sorted by the API (GET /urls?q=&state=&tag=&sort=&order=), a page at a time. Per link: its tags
 // (each a button that filters by it), copy, QR code, stats, edit the target, the expiry, the tags, the
 // visit limit and query forwarding, disable or enable, delete after a confirmation. For all of them:
-// Import / Export.
+// Import / Export. The filters applied are the address's query string (links-address.ts): each
+// change is a new history entry, so Back undoes it, and a reload or a shared address shows the same
+// list. The page of the list is kept in the history entry, not in the address (a cursor is a position
+// in this key's list, nothing to share): Back from a link's stats and a reload come back to it.
 //
 // Focus: no action leaves it on <body>. A deleted row's place goes to the row after it (the one before
 // it when it was the last; the page before when it was the page's only row); Next onto the last page
 // (Previous onto the first) leaves it on the other pager button; a refused tag filter puts it on the
-// Tags field, and the list is not shown under it as if it were the filter's result.
+// Tags field, and the list is not shown under it as if it were the filter's result. Back or Forward
+// to other filters keeps the focus where it was, or puts it on the list when that went with the rows.
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { Link, LinkSort, LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
@@ -19,34 +23,36 @@ import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
+import { filtersFromSearch, filtersSearch, listFilter, NO_FILTERS, pagesOf, STATES, type Filters } from '../links-address.ts';
 import { focusElement, focusIsLost, onLinkClick, statsPath } from '../router.ts';
+import { parseRoute } from '../routes.ts';
 import { useSession } from '../state.ts';
 import { distinctTags, parseTags, tagsProblem } from '../tags.ts';
 
 const PAGE_SIZE = 20;
-const STATES: (LinkState | '')[] = ['', 'active', 'disabled', 'expired', 'used'];
 /** The orders the page offers: a sort and a direction each. */
-const ORDERS: { value: string; label: string; sort: LinkSort; order: 'desc' | 'asc' }[] = [
-  { value: 'created-desc', label: 'Newest first', sort: 'created', order: 'desc' },
-  { value: 'created-asc', label: 'Oldest first', sort: 'created', order: 'asc' },
-  { value: 'clicks-desc', label: 'Most clicks', sort: 'clicks', order: 'desc' },
-  { value: 'clicks-asc', label: 'Fewest clicks', sort: 'clicks', order: 'asc' },
-  { value: 'last_click-desc', label: 'Clicked most recently', sort: 'last_click', order: 'desc' },
-  { value: 'last_click-asc', label: 'Clicked least recently', sort: 'last_click', order: 'asc' },
+const ORDERS: { label: string; sort: LinkSort; order: 'desc' | 'asc' }[] = [
+  { label: 'Newest first', sort: 'created', order: 'desc' },
+  { label: 'Oldest first', sort: 'created', order: 'asc' },
+  { label: 'Most clicks', sort: 'clicks', order: 'desc' },
+  { label: 'Fewest clicks', sort: 'clicks', order: 'asc' },
+  { label: 'Clicked most recently', sort: 'last_click', order: 'desc' },
+  { label: 'Clicked least recently', sort: 'last_click', order: 'asc' },
 ];
+/** An order as the Sort select's value. */
+const orderValue = ({ sort, order }: Pick<Filters, 'sort' | 'order'>): string => `${sort}-${order}`;
+/** The Sort select's value as a sort and an order (each option's value is one of ORDERS). */
+const orderOf = (value: string): Pick<Filters, 'sort' | 'order'> => ORDERS.find((o) => orderValue(o) === value) ?? NO_FILTERS;
 
-interface Filters {
-  q: string;
-  state: LinkState | '';
-  tags: string[];
-  order: string;
+/** What the address and its history entry say to show: the filters (a tag refused, said instead) and the page. */
+function shownByAddress() {
+  return { ...filtersFromSearch(location.search), pages: pagesOf(history.state) };
 }
-const NO_FILTERS: Filters = { q: '', state: '', tags: [], order: 'created-desc' };
 
 type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | { kind: 'porting' } | null;
 
-/** Where the focus goes once the next page of links is drawn. */
-type FocusAfterLoad = { row: number } | { pager: 'previous' | 'next' } | null;
+/** Where the focus goes once the next page of links is drawn ('list': there, only if it was lost). */
+type FocusAfterLoad = { row: number } | { pager: 'previous' | 'next' } | 'list' | null;
 
 export function LinksPage() {
   const { apiKey } = useSession();
@@ -60,30 +66,28 @@ export function LinksPage() {
   );
 }
 
-function sortOf(value: string): { sort?: LinkSort; order?: 'desc' | 'asc' } {
-  const chosen = ORDERS.find((o) => o.value === value);
-  return chosen === undefined || chosen.value === 'created-desc' ? {} : { sort: chosen.sort, order: chosen.order };
-}
-
 function LinkList() {
   const session = useSession();
   const id = useId();
-  const [query, setQuery] = useState('');
-  const [state, setState] = useState<LinkState | ''>('');
-  const [tagText, setTagText] = useState('');
-  const [order, setOrder] = useState('created-desc');
-  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+  const [start] = useState(shownByAddress);
+  const [query, setQuery] = useState(start.filters.q);
+  const [state, setState] = useState<LinkState | ''>(start.filters.state);
+  const [tagText, setTagText] = useState(start.filters.tags.join(', '));
+  const [order, setOrder] = useState(orderValue(start.filters));
+  const [applied, setApplied] = useState<Filters>(start.filters);
   /** Cursors of the pages before this one: the way back. */
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined, ...start.pages]);
   const [page, setPage] = useState<{ items: Link[]; next: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<Action>(null);
   const [rowError, setRowError] = useState<{ code: string; message: string } | null>(null);
   /** What is wrong with the tags typed in the filter, said under the field; nothing was searched. */
-  const [tagError, setTagError] = useState<string | undefined>(undefined);
+  const [tagError, setTagError] = useState<string | undefined>(start.tagProblem ?? undefined);
   /** A search was refused: the list shown before is not its result, so it is not shown until the next search. */
-  const [refused, setRefused] = useState(false);
+  const [refused, setRefused] = useState(start.tagProblem !== null);
   const focusAfterLoad = useRef<FocusAfterLoad>(null);
+  /** The address's query string the list shows. */
+  const shownSearch = useRef(location.search);
   const tagsRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
   const emptyRef = useRef<HTMLParagraphElement>(null);
@@ -91,21 +95,23 @@ function LinkList() {
   const previousRef = useRef<HTMLButtonElement>(null);
   const nextRef = useRef<HTMLButtonElement>(null);
 
+  /** How many loads were started: an answer to any but the last is dropped (Back and Forward in a row). */
+  const loads = useRef(0);
   const cursor = cursors[cursors.length - 1];
   const load = useCallback(async () => {
+    const asked = ++loads.current;
     try {
       const result = await session.client.list({
         limit: PAGE_SIZE,
         ...(cursor === undefined ? {} : { cursor }),
-        ...(applied.q === '' ? {} : { q: applied.q }),
-        ...(applied.state === '' ? {} : { state: applied.state }),
-        ...(applied.tags.length === 0 ? {} : { tags: applied.tags }),
-        ...sortOf(applied.order),
+        ...listFilter(applied),
       });
+      if (asked !== loads.current) return null;
       setPage({ items: result.items, next: result.next_cursor });
       setError(null);
       return result.items.length;
     } catch (err) {
+      if (asked !== loads.current) return null;
       // The list shown before is not the answer to this request: it goes, and the error says why.
       setPage(null);
       setError(explain(err).message);
@@ -117,29 +123,69 @@ function LinkList() {
     void load();
   }, [load]);
 
-  function apply(filters: Filters) {
+  /** Lists `filters` from the first page, or from the page after the cursors `pages`. */
+  function list(filters: Filters, pages: string[]) {
     setTagError(undefined);
     setRefused(false);
-    setCursors([undefined]);
+    setCursors([undefined, ...pages]);
     setApplied(filters);
+  }
+
+  /**
+   * A refused filter is said under its field, which takes the focus, and the list shown so far (not
+   * filtered by it) is not left under the message as if it were the result.
+   */
+  function refuse(problem: string) {
+    setTagError(problem);
+    setRefused(true);
+    session.announce(`Not searched: ${problem}`);
+    tagsRef.current?.focus();
+  }
+
+  /** Filters applied by the person: a new history entry (none when the address is already theirs). */
+  function apply(filters: Filters) {
+    const search = filtersSearch(filters);
+    if (search !== location.search) history.pushState(null, '', `/app/links${search}`);
+    shownSearch.current = location.search;
+    list(filters, []);
     session.announce('Searching…');
   }
+
+  // Back or Forward to another entry of this page (the route, a path, is the same: the app leaves
+  // this page mounted and the focus alone): the form and the list show that entry's filters.
+  useEffect(() => {
+    const restore = () => {
+      // Also called as the app leaves for another page, and for a move to a fragment (Skip to content),
+      // which is an entry of its own with the same filters: nothing to show then.
+      if (parseRoute(location.pathname).page !== 'links' || location.search === shownSearch.current) return;
+      shownSearch.current = location.search;
+      const shown = shownByAddress();
+      setQuery(shown.filters.q);
+      setState(shown.filters.state);
+      setTagText(shown.filters.tags.join(', '));
+      setOrder(orderValue(shown.filters));
+      if (shown.tagProblem !== null) return refuse(shown.tagProblem);
+      focusAfterLoad.current = 'list';
+      list(shown.filters, shown.pages);
+    };
+    addEventListener('popstate', restore);
+    return () => removeEventListener('popstate', restore);
+  }, []);
+
+  // The page shown is kept in the history entry, for Back from a link's stats and a reload.
+  useEffect(() => {
+    history.replaceState({ pages: cursors.slice(1) }, '');
+  }, [cursors]);
 
   function search(event: Event) {
     event.preventDefault();
     // Each tag once, as the home page and the editor send them: the server counts them as given.
     const tags = distinctTags(parseTags(tagText));
-    // Checked as the server would: a refused filter is said under its field, and the list shown so far
-    // (not filtered by it) is not left under the message as if it were the result.
+    // Checked as the server would.
     const problem = tagsProblem(tags);
-    if (problem !== null) {
-      setTagError(problem);
-      setRefused(true);
-      session.announce(`Not searched: ${problem}`);
-      tagsRef.current?.focus();
-      return;
-    }
-    apply({ q: query.trim(), state, tags, order });
+    if (problem !== null) return refuse(problem);
+    const { sort, order: direction } = orderOf(order);
+    apply({ q: query.trim(), state, tags, sort, order: direction });
   }
 
   /** A tag's chip filters by that tag alone, keeping the rest of the form. */
@@ -178,6 +224,11 @@ function LinkList() {
       return;
     }
     if (page === null) return;
+    if (wanted === 'list') {
+      focusAfterLoad.current = null;
+      if (focusIsLost()) focusElement(listRef.current ?? emptyRef.current);
+      return;
+    }
     if ('pager' in wanted) {
       focusAfterLoad.current = null;
       session.announce(`Page ${cursors.length}: ${page.items.length} ${page.items.length === 1 ? 'link' : 'links'}.`);
@@ -247,9 +298,10 @@ function LinkList() {
         <div>
           <label for={`${id}-state`}>State</label>
           <select id={`${id}-state`} name="state" value={state} onChange={(e) => setState(e.currentTarget.value as LinkState | '')}>
+            <option value="">Any state</option>
             {STATES.map((s) => (
               <option key={s} value={s}>
-                {s === '' ? 'Any state' : STATE_LABELS[s]}
+                {STATE_LABELS[s]}
               </option>
             ))}
           </select>
@@ -276,7 +328,7 @@ function LinkList() {
           <label for={`${id}-order`}>Sort</label>
           <select id={`${id}-order`} name="sort" value={order} onChange={(e) => setOrder(e.currentTarget.value)}>
             {ORDERS.map((o) => (
-              <option key={o.value} value={o.value}>
+              <option key={orderValue(o)} value={orderValue(o)}>
                 {o.label}
               </option>
             ))}
