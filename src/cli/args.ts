@@ -5,6 +5,7 @@ import type { LinkSort, LinkState, WebhookEvent } from '../client/curt-client.ts
 import { ALIAS_PATTERN, isReservedCode } from '../core/reserved.ts';
 import { shellWord } from './shell.ts';
 import { MAX_TAGS, TAG_PATTERN, TAG_RULE } from '../client/tag-rule.ts';
+import { MAX_RANGE_DAYS } from '../client/analytics-range.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -373,8 +374,6 @@ function maxVisits(values: Values, verb: string): number | undefined {
 
 const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
 
-/** The longest range the analytics API answers, in days (both ends included): MAX_RANGE_DAYS of src/url/routes/links.ts, mirrored (importing it would pull the server in). */
-export const MAX_RANGE_DAYS = 3660;
 const DAY_MS = 86_400_000;
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];

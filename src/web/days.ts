@@ -1,5 +1,6 @@
 // The stats page's ranges as the analytics API asks for them (UTC days, both ends included), and the
 // answer's days filled out to every day of the range (days without hits are 0), for the chart and the table.
+import { MAX_RANGE_DAYS } from '../client/analytics-range.ts';
 export interface DayCount {
   date: string;
   clicks: number;
@@ -8,8 +9,7 @@ export interface DayCount {
 
 export type Range = 7 | 30 | 90 | 'all';
 
-/** The longest range the analytics API answers, in days. */
-export const MAX_RANGE_DAYS = 3660;
+export { MAX_RANGE_DAYS };
 
 const DAY_MS = 86_400_000;
 const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

@@ -6,6 +6,7 @@ import { calendarDayMs, isStorableTime, STORABLE_RANGE } from '../../core/storab
 import type { AnalyticsQuery } from '../../storage/link-store.ts';
 import type { LinkService } from '../link-service.ts';
 import { encodeCursor, parseListQuery } from './list-query.ts';
+import { MAX_RANGE_DAYS } from '../../client/analytics-range.ts';
 import {
   AnalyticsQueryString,
   AnalyticsView,
@@ -28,8 +29,6 @@ export interface LinkRouteDeps {
 }
 
 const DAY_MS = 86_400_000;
-/** Ten years of days: what a range may span. */
-const MAX_RANGE_DAYS = 3660;
 const DEFAULT_RANGE_DAYS = 90;
 
 
