@@ -1,7 +1,7 @@
 // The `curt` command line, parsed into one typed command. Pure: no environment, no I/O, and the time
 // is a parameter, so every rule here is a unit test (test/unit/cli-args.test.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { LinkSort, LinkState, WebhookEvent } from '../client/curt-client.ts';
+import { LINK_SORTS, LINK_STATES, type LinkSort, type LinkState, type WebhookEvent } from '../client/curt-client.ts';
 import { ALIAS_PATTERN, isReservedCode } from '../core/reserved.ts';
 import { shellWord } from './shell.ts';
 import { MAX_TAGS, TAG_PATTERN, TAG_RULE } from '../client/tag-rule.ts';
@@ -372,8 +372,6 @@ function maxVisits(values: Values, verb: string): number | undefined {
   return text === undefined ? undefined : wholeNumber(text, '--max-visits', verb, 1, MAX_VISITS);
 }
 
-const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
-
 const DAY_MS = 86_400_000;
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -450,8 +448,6 @@ function searchText(text: string, verb: string): string {
   return text;
 }
 
-const SORTS: readonly LinkSort[] = ['created', 'clicks', 'last_click'];
-
 /** `--created-after` and the like: an ISO date-time, or a day (YYYY-MM-DD, its 00:00 UTC); sent as ISO. */
 function dateTime(text: string, flag: string, verb: string): string {
   const otherForms = ' (a day as YYYY-MM-DD, or a date-time with a time zone such as 2026-01-31T12:00:00Z)';
@@ -504,8 +500,8 @@ export function parseCommand(argv: readonly string[], now: number = Date.now()):
 
 /** `--sort` and `--order` of `list`, when given. */
 function listOrder(values: Values, verb: string): { sort?: LinkSort; order?: 'desc' | 'asc' } {
-  const sort = values.sort === undefined ? undefined : SORTS.find((s) => s === values.sort);
-  if (values.sort !== undefined && sort === undefined) throw new UsageError(`--sort must be one of ${SORTS.join(', ')} (got "${values.sort}")`, verb);
+  const sort = values.sort === undefined ? undefined : LINK_SORTS.find((s) => s === values.sort);
+  if (values.sort !== undefined && sort === undefined) throw new UsageError(`--sort must be one of ${LINK_SORTS.join(', ')} (got "${values.sort}")`, verb);
   const order = values.order;
   if (order !== undefined && order !== 'desc' && order !== 'asc') throw new UsageError(`--order must be desc or asc (got "${order}")`, verb);
   return { ...(sort === undefined ? {} : { sort }), ...(order === undefined ? {} : { order }) };

@@ -117,6 +117,10 @@ export interface LinkPatch {
 
 export type LinkState = Link['state'];
 export type LinkSort = 'created' | 'clicks' | 'last_click';
+/** Every state a link can be in, as the API names them (GET /urls?state=). */
+export const LINK_STATES: readonly LinkState[] = ['active', 'expired', 'used', 'disabled'];
+/** What GET /urls sorts by (?sort=). */
+export const LINK_SORTS: readonly LinkSort[] = ['created', 'clicks', 'last_click'];
 
 /**
  * One page of the caller's links: `q` finds text in the code or the target, `state` keeps one state,

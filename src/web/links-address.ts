@@ -2,7 +2,7 @@
 // the names of GET /urls), so that Back, Forward, a reload and a shared address show the same list.
 // Only what differs from the defaults is written, as only that is sent to the API. No DOM here: the
 // Node tests import this file.
-import type { LinkSort, LinkState, ListFilter } from '../client/curt-client.ts';
+import { LINK_SORTS, LINK_STATES, type LinkSort, type LinkState, type ListFilter } from '../client/curt-client.ts';
 import { distinctTags, parseTags, tagsProblem } from './tags.ts';
 
 export interface Filters {
@@ -15,8 +15,6 @@ export interface Filters {
 
 export const NO_FILTERS: Filters = { q: '', state: '', tags: [], sort: 'created', order: 'desc' };
 
-export const STATES: readonly LinkState[] = ['active', 'disabled', 'expired', 'used'];
-const SORTS: readonly LinkSort[] = ['created', 'clicks', 'last_click'];
 
 /** What GET /urls is sent for `filters`: each filter that is not the default. */
 export function listFilter(filters: Filters): ListFilter {
@@ -44,8 +42,8 @@ export function filtersSearch(filters: Filters): string {
  */
 export function filtersFromSearch(search: string): { filters: Filters; tagProblem: string | null } {
   const params = new URLSearchParams(search);
-  const state = STATES.find((s) => s === params.get('state'));
-  const sort = SORTS.find((s) => s === params.get('sort'));
+  const state = LINK_STATES.find((s) => s === params.get('state'));
+  const sort = LINK_SORTS.find((s) => s === params.get('sort'));
   const tags = distinctTags(params.getAll('tag').flatMap(parseTags));
   const filters: Filters = {
     q: (params.get('q') ?? '').trim(),
@@ -57,11 +55,23 @@ export function filtersFromSearch(search: string): { filters: Filters; tagProble
   return { filters, tagProblem: tagsProblem(tags) };
 }
 
-/**
- * The cursors of the pages after the first that a history entry holds (`{ pages }`, written by the
- * page as it turns them), or none: an entry of another app or version is read as the first page.
- */
-export function pagesOf(historyState: unknown): string[] {
-  const pages: unknown = (historyState as { pages?: unknown } | null)?.pages;
-  return Array.isArray(pages) && pages.every((cursor) => typeof cursor === 'string') ? pages : [];
+/** What a history entry of My links holds: the cursors of the pages after the first, and whose list they are in. */
+export interface PagesEntry {
+  pages: string[];
+  /** The key's prefix (the API's key_prefix, as the API keys page shows it): a cursor is a place in that key's list only. */
+  keyPrefix: string;
 }
+
+/**
+ * The cursors of the pages after the first that a history entry holds (written by the page as it turns
+ * them) for the key whose prefix is `keyPrefix`, or none: an entry of another key (signed out and in
+ * with another since), app or version is read as the first page.
+ */
+export function pagesOf(historyState: unknown, keyPrefix: string): string[] {
+  const entry = (historyState ?? {}) as Partial<Record<keyof PagesEntry, unknown>>;
+  const pages = entry.pages;
+  return entry.keyPrefix === keyPrefix && Array.isArray(pages) && pages.every((cursor) => typeof cursor === 'string') ? pages : [];
+}
+
+/** The key_prefix the API gives a key: its first 12 characters. */
+export const keyPrefixOf = (apiKey: string): string => apiKey.slice(0, 12);

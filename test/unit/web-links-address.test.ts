@@ -1,7 +1,7 @@
 // My links' filters as its address's query string, and back, without a browser (src/web/links-address.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { filtersFromSearch, filtersSearch, listFilter, NO_FILTERS, pagesOf } from '../../src/web/links-address.ts';
+import { filtersFromSearch, filtersSearch, keyPrefixOf, listFilter, NO_FILTERS, pagesOf } from '../../src/web/links-address.ts';
 
 test('only what is not the default is written, with the names of GET /urls, a tag per parameter', () => {
   assert.equal(filtersSearch(NO_FILTERS), '');
@@ -31,7 +31,11 @@ test('a state, sort or order the API does not know is left out; a bad tag is kep
   assert.equal(filtersFromSearch(`?tag=${Array.from({ length: 21 }, (_, i) => `t${i}`).join(',')}`).tagProblem, 'At most 20 tags.');
 });
 
-test("a history entry's pages are read only when they are a list of cursors", () => {
-  assert.deepEqual(pagesOf({ pages: ['c1', 'c2'] }), ['c1', 'c2']);
-  for (const state of [null, undefined, 'pages', 7, {}, { pages: 'c1' }, { pages: ['c1', 2] }]) assert.deepEqual(pagesOf(state), []);
+test("a history entry's pages are read only when they are a list of cursors in the same key's list", () => {
+  const keyPrefix = keyPrefixOf('curt_abcdefg-the-rest-of-the-key');
+  assert.equal(keyPrefix, 'curt_abcdefg');
+  assert.deepEqual(pagesOf({ pages: ['c1', 'c2'], keyPrefix }, keyPrefix), ['c1', 'c2']);
+  // Signed out and in with another key since: its list has other cursors.
+  assert.deepEqual(pagesOf({ pages: ['c1', 'c2'], keyPrefix: 'curt_otherke' }, keyPrefix), []);
+  for (const state of [null, undefined, 'pages', 7, {}, { pages: ['c1'] }, { pages: 'c1', keyPrefix }, { pages: ['c1', 2], keyPrefix }]) assert.deepEqual(pagesOf(state, keyPrefix), []);
 });

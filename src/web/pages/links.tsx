@@ -13,7 +13,7 @@
 // Tags field, and the list is not shown under it as if it were the filter's result. Back or Forward
 // to other filters keeps the focus where it was, or puts it on the list when that went with the rows.
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
-import type { Link, LinkSort, LinkState } from '../../client/curt-client.ts';
+import { LINK_STATES, type Link, type LinkSort, type LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -23,7 +23,7 @@ import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
-import { filtersFromSearch, filtersSearch, listFilter, NO_FILTERS, pagesOf, STATES, type Filters } from '../links-address.ts';
+import { filtersFromSearch, filtersSearch, keyPrefixOf, listFilter, NO_FILTERS, pagesOf, type Filters, type PagesEntry } from '../links-address.ts';
 import { focusElement, focusIsLost, onLinkClick, statsPath } from '../router.ts';
 import { parseRoute } from '../routes.ts';
 import { useSession } from '../state.ts';
@@ -44,9 +44,9 @@ const orderValue = ({ sort, order }: Pick<Filters, 'sort' | 'order'>): string =>
 /** The Sort select's value as a sort and an order (each option's value is one of ORDERS). */
 const orderOf = (value: string): Pick<Filters, 'sort' | 'order'> => ORDERS.find((o) => orderValue(o) === value) ?? NO_FILTERS;
 
-/** What the address and its history entry say to show: the filters (a tag refused, said instead) and the page. */
-function shownByAddress() {
-  return { ...filtersFromSearch(location.search), pages: pagesOf(history.state) };
+/** What the address and its history entry say to show: the filters (a tag refused, said instead) and the page of this key's list. */
+function shownByAddress(keyPrefix: string) {
+  return { ...filtersFromSearch(location.search), pages: pagesOf(history.state, keyPrefix) };
 }
 
 type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | { kind: 'porting' } | null;
@@ -61,7 +61,7 @@ export function LinksPage() {
       <h1 id="links-title">
         My links
       </h1>
-      {apiKey === null ? <KeyForm intro="Your links are those made with your API key. Sign in with it to see and manage them." /> : <LinkList />}
+      {apiKey === null ? <KeyForm intro="Your links are those made with your API key. Sign in with it to see and manage them." /> : <LinkList key={apiKey} />}
     </section>
   );
 }
@@ -69,7 +69,9 @@ export function LinksPage() {
 function LinkList() {
   const session = useSession();
   const id = useId();
-  const [start] = useState(shownByAddress);
+  // Mounted once a key (LinksPage keys it by the key): its cursors are places in that key's list only.
+  const keyPrefix = keyPrefixOf(session.apiKey ?? '');
+  const [start] = useState(() => shownByAddress(keyPrefix));
   const [query, setQuery] = useState(start.filters.q);
   const [state, setState] = useState<LinkState | ''>(start.filters.state);
   const [tagText, setTagText] = useState(start.filters.tags.join(', '));
@@ -119,14 +121,16 @@ function LinkList() {
     }
   }, [session.client, cursor, applied]);
 
+  // A refused filter (a bad tag in the address) is not searched: the message under its field says so.
   useEffect(() => {
-    void load();
-  }, [load]);
+    if (!refused) void load();
+  }, [load, refused]);
 
   /** Lists `filters` from the first page, or from the page after the cursors `pages`. */
   function list(filters: Filters, pages: string[]) {
     setTagError(undefined);
     setRefused(false);
+    setError(null);
     setCursors([undefined, ...pages]);
     setApplied(filters);
   }
@@ -159,7 +163,7 @@ function LinkList() {
       // which is an entry of its own with the same filters: nothing to show then.
       if (parseRoute(location.pathname).page !== 'links' || location.search === shownSearch.current) return;
       shownSearch.current = location.search;
-      const shown = shownByAddress();
+      const shown = shownByAddress(keyPrefix);
       setQuery(shown.filters.q);
       setState(shown.filters.state);
       setTagText(shown.filters.tags.join(', '));
@@ -174,7 +178,8 @@ function LinkList() {
 
   // The page shown is kept in the history entry, for Back from a link's stats and a reload.
   useEffect(() => {
-    history.replaceState({ pages: cursors.slice(1) }, '');
+    const entry: PagesEntry = { pages: cursors.slice(1).filter((c): c is string => c !== undefined), keyPrefix };
+    history.replaceState(entry, '');
   }, [cursors]);
 
   function search(event: Event) {
@@ -299,7 +304,7 @@ function LinkList() {
           <label for={`${id}-state`}>State</label>
           <select id={`${id}-state`} name="state" value={state} onChange={(e) => setState(e.currentTarget.value as LinkState | '')}>
             <option value="">Any state</option>
-            {STATES.map((s) => (
+            {LINK_STATES.map((s) => (
               <option key={s} value={s}>
                 {STATE_LABELS[s]}
               </option>
