@@ -6,8 +6,6 @@ import { UsageError, type ClientFlags, type Command, type PasswordSource } from 
 import { flagText } from './shell.ts';
 import { formatApiKey, formatApiKeyTable, formatDeliveryTable, formatLink, formatLinkDetails, formatLinkTable, formatStats, formatWebhook, formatWebhookTable } from './format.ts';
 import { sniffImportType } from './import-type.ts';
-import { passwordProblem } from './password-input.ts';
-// The server's own rule and count (code points after NFC); the module needs nothing of the server's.
 
 export type ClientCommand = Extract<Command, { client: ClientFlags }>;
 
@@ -53,8 +51,8 @@ export async function openImportFile(file: string, stdin: AsyncIterable<Uint8Arr
 /** What `curt import` says when it could not confirm every row: a second run imports only what is missing. */
 const IMPORT_AGAIN = 'Run the same file again to go on: the rows it imported are then reported as there already.';
 
-/** Reads a link's password from a prompt or from standard input (src/cli/password-input.ts). */
-export type ReadPassword = (source: PasswordSource) => Promise<string>;
+/** Reads a link's password from a prompt or from standard input, refusing one the server would (src/cli/password-input.ts). */
+export type ReadPassword = (source: PasswordSource, verb: string) => Promise<string>;
 
 /** Runs one client verb, printing what it got; resolves to its exit code (failures throw, see describeFailure). */
 export async function runClientCommand(
@@ -73,13 +71,9 @@ export async function runClientCommand(
   } = {},
 ): Promise<number> {
   const asJson = command.client.json;
-  // A password the server would refuse is a usage error (exit 2), found before any request.
-  const readPassword = async (source: PasswordSource): Promise<string> => {
+  const readPassword = (source: PasswordSource): Promise<string> => {
     if (io.readPassword === undefined) throw new Error('curt cannot read a password here');
-    const password = await io.readPassword(source);
-    const problem = passwordProblem(password, source);
-    if (problem !== null) throw new UsageError(problem, command.verb);
-    return password;
+    return io.readPassword(source, command.verb);
   };
   switch (command.verb) {
     case 'shorten': {

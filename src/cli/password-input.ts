@@ -2,11 +2,12 @@
 // line of standard input (`--password-stdin`, for scripts: `pass show x | curt shorten URL --password-stdin`).
 // Never argv: a command line is visible to every user (ps, /proc) and kept in shell history.
 import type { Readable, Writable } from 'node:stream';
-import type { PasswordSource } from './args.ts';
+import { UsageError, type PasswordSource } from './args.ts';
+// The server's own rule and count (code points after NFC); the module needs nothing of the server's.
 import { passwordLength, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS } from '../url/link-password.ts';
 
 /** Why the server would refuse this link password (its length, in characters as it counts them); null when it would not. */
-export function passwordProblem(password: string, source: PasswordSource): string | null {
+function passwordProblem(password: string, source: PasswordSource): string | null {
   const length = passwordLength(password);
   if (length >= PASSWORD_MIN_CHARS && length <= PASSWORD_MAX_CHARS) return null;
   const which = source === 'stdin' ? 'read from standard input' : 'typed';
@@ -60,18 +61,26 @@ function askHidden(question: string, input: NodeJS.ReadStream, output: Writable)
   });
 }
 
+/**
+ * Reads a link's password for `verb` (src/cli/commands.ts). A password the server would refuse is a
+ * usage error (exit 2), found before any request: on a terminal as soon as it is typed the first
+ * time, not after it was typed twice.
+ */
 export function createPasswordReader(io: { stdin: NodeJS.ReadStream & Readable; stderr: Writable }) {
-  return async (source: PasswordSource): Promise<string> => {
+  return async (source: PasswordSource, verb: string): Promise<string> => {
+    const refuseIfTooShortOrLong = (password: string): void => {
+      const problem = passwordProblem(password, source);
+      if (problem !== null) throw new UsageError(problem, verb);
+    };
     if (source === 'stdin') {
       const line = await firstLine(io.stdin);
       if (line === '') throw new PasswordInputError('--password-stdin read no password (an empty first line)');
+      refuseIfTooShortOrLong(line);
       return line;
     }
     if (!io.stdin.isTTY) throw new PasswordInputError('--password asks on a terminal, and standard input is not one: use --password-stdin');
     const first = await askHidden('Password for the link: ', io.stdin, io.stderr);
-    // Said before it is typed a second time, not after.
-    const problem = passwordProblem(first, source);
-    if (problem !== null) throw new PasswordInputError(problem);
+    refuseIfTooShortOrLong(first);
     const again = await askHidden('Again: ', io.stdin, io.stderr);
     if (first !== again) throw new PasswordInputError('the two passwords differ');
     return first;

@@ -510,28 +510,3 @@ test('stats --from alone is checked against today, the default --to: not after i
   usageAt(['stats', 'abc', '--from', '2026-12-09', '--to', '2026-12-08'], /^--from 2026-12-09 is after --to 2026-12-08$/, 'stats');
   assert.equal(parseCommand(['stats', 'abc', '--from', '2027-01-01', '--to', '2027-01-31'], NOW).verb, 'stats');
 });
-
-test('a link password the server would refuse (8 to 128 characters) is a usage error once read, and nothing is sent', async () => {
-  const asked: string[] = [];
-  const client = createCurtClient({
-    baseUrl: 'http://cu.rt',
-    fetch: async (input) => {
-      asked.push(input instanceof Request ? input.url : String(input));
-      return new Response('{}', { headers: { 'content-type': 'application/json' } });
-    },
-  });
-  const run = (argv: string[], password: string) => runClientCommand(parseCommand(argv, NOW) as ClientCommand, client, () => undefined, () => NOW, { readPassword: async () => password });
-  await assert.rejects(
-    run(['shorten', 'https://example.com', '--password-stdin'], 'hunter2'),
-    (err: unknown) => err instanceof UsageError && err.verb === 'shorten' && /^a link's password must be 8 to 128 characters \(the one read from standard input has 7\)$/.test(err.message),
-  );
-  await assert.rejects(
-    run(['edit', 'AbCdEf', '--password'], 'x'.repeat(129)),
-    (err: unknown) => err instanceof UsageError && err.verb === 'edit' && /^a link's password must be 8 to 128 characters \(the one typed has 129\)$/.test(err.message),
-  );
-  // Counted as the server counts: code points (an emoji is one character).
-  await assert.rejects(run(['shorten', 'https://example.com', '--password'], '🔑🔑🔑🔑🔑🔑🔑'), /\(the one typed has 7\)/);
-  assert.deepEqual(asked, []);
-  await run(['shorten', 'https://example.com', '--password-stdin'], 'hunter22').catch(() => undefined);
-  assert.equal(asked.length, 1, 'eight characters are sent');
-});
