@@ -3,6 +3,7 @@
 import { CurtApiError, CurtUnreachableError, NotCurtError, type Problem } from '../client/curt-client.ts';
 import { formatDateTime } from './format.ts';
 import { badTagSentence, TOO_MANY_TAGS } from './tags.ts';
+import { TAG_RULE } from '../client/tag-rule.ts';
 
 /** The form fields an error can belong to; `form` is the form as a whole. */
 export type Field = 'url' | 'alias' | 'expiry' | 'visits' | 'tags' | 'key' | 'name' | 'password' | 'form';
@@ -73,7 +74,7 @@ function tagsSentence(detail: string, sent: Sent): string {
     const tag = sent.tags?.[index];
     if (tag !== undefined && /has characters|not allowed|must be at most/.test(item[2] ?? '')) return badTagSentence(tag);
     const name = tag === undefined ? `Tag ${index + 1}` : `The tag "${tag}"`;
-    if (/has characters|not allowed/.test(item[2] ?? '')) return `${name} has characters a tag cannot have: 1 to 32 of letters, digits and - _ . : /`;
+    if (/has characters|not allowed/.test(item[2] ?? '')) return `${name} has characters a tag cannot have: ${TAG_RULE}`;
     return `${name} ${item[2] ?? 'is not valid.'}`;
   }
   return detail.replace(/^tags\b:?/, 'The tags');

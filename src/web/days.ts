@@ -9,7 +9,6 @@ export interface DayCount {
 
 export type Range = 7 | 30 | 90 | 'all';
 
-export { MAX_RANGE_DAYS };
 
 const DAY_MS = 86_400_000;
 const isoDay = (ms: number): string => new Date(ms).toISOString().slice(0, 10);

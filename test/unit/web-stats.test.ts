@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Analytics } from '../../src/client/curt-client.ts';
 import { breakdownsOf, countryName, formatShare } from '../../src/web/breakdowns.ts';
-import { everyDay, MAX_RANGE_DAYS, rangeDays } from '../../src/web/days.ts';
+import { everyDay, rangeDays } from '../../src/web/days.ts';
+import { MAX_RANGE_DAYS } from '../../src/client/analytics-range.ts';
 
 const NOW = Date.parse('2026-03-31T23:59:00Z');
 

@@ -3,13 +3,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_URL_LENGTH } from '../../core/validation-message.ts';
 import type { AnalyticsQuery, DimensionCount, LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
-import { MAX_TAGS, TAG_MAX_LENGTH, TAG_PATTERN_SOURCE } from '../../client/tag-rule.ts';
+import { MAX_TAGS, TAG_MAX_LENGTH, TAG_PATTERN_SOURCE, TAG_RULE } from '../../client/tag-rule.ts';
 import { MAX_VISITS } from '../visit-limit.ts';
 
 const Tags = (description: string) =>
   Type.Array(Type.String({ pattern: TAG_PATTERN_SOURCE, maxLength: TAG_MAX_LENGTH }), {
     maxItems: MAX_TAGS,
-    description: `${description}: each 1 to 32 of letters, digits and - _ . : /; stored lower case, each once, sorted; at most ${MAX_TAGS}`,
+    description: `${description}: each ${TAG_RULE}; stored lower case, each once, sorted; at most ${MAX_TAGS}`,
   });
 
 export const Problem = Type.Ref('Problem');
