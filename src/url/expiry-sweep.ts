@@ -102,7 +102,6 @@ export function startExpirySweep(
     stopped = true;
     clearInterval(timer);
     if (running === null) return;
-    if (!Number.isFinite(deadlineMs)) return running;
     await within(running, deadlineMs);
   };
 }
