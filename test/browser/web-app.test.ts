@@ -500,6 +500,15 @@ describe('the web app in Chromium', { skip: SKIP_BROWSER_TESTS ? 'CURT_SKIP_BROW
       assert.equal(await first.getByTestId('signed-out').textContent(), 'Signed out in another tab or window: the key is no longer kept in this browser.');
       assert.equal(await first.getByRole('button', { name: 'Sign out' }).count(), 0, 'no longer shown as signed in');
       await first.getByLabel('API key', { exact: true }).waitFor();
+
+      // And the other way round: signed in again from the second tab, signed out from the first.
+      await second.getByLabel('API key', { exact: true }).fill(E2E_ADMIN_KEY);
+      await second.getByLabel('Remember on this device').check();
+      await second.getByRole('button', { name: 'Sign in' }).click();
+      await first.getByRole('button', { name: 'Sign out' }).waitFor();
+      await first.getByRole('button', { name: 'Sign out' }).click();
+      await second.getByTestId('signed-out').waitFor();
+      assert.equal(await second.getByRole('button', { name: 'Sign out' }).count(), 0, 'the second tab is signed out too');
       for (const watched of problems) assert.deepEqual(await watched(), []);
     } finally {
       await context.close();
