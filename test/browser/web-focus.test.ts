@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { createCurtClient, type CurtClient } from '../../src/client/curt-client.ts';
-import { openWatchedPage, SKIP_BROWSER_TESTS } from '../support/browser.ts';
+import { openWatchedPage, SKIP_BROWSER_TESTS, waitForFocus } from '../support/browser.ts';
 import { startBrowserStack, type BrowserStack } from '../support/browser-stack.ts';
 import { until } from '../support/fault-probes.ts';
 import { E2E_ADMIN_KEY, type ServiceProcess } from '../support/processes.ts';
@@ -49,17 +49,7 @@ describe('where the web app leaves the focus, in Chromium', { skip: SKIP_BROWSER
   /** A page at `path` of the service (openWatchedPage). */
   const openPage = (path: string, options: { apiKey?: string } = {}) => openWatchedPage(browser, `${service.url}${path}`, options);
 
-  const focused = (page: Page) => page.evaluate<string>(FOCUSED);
-
-  /** Waits for the focus to match `expected` (it moves in effects, after the page is drawn). */
-  async function focusOn(page: Page, expected: RegExp, what: string): Promise<void> {
-    let last = '';
-    await until(
-      async () => expected.test((last = await focused(page))),
-      5000,
-      () => `the focus on ${what} (it is on: ${last})`,
-    );
-  }
+  const focusOn = (page: Page, expected: RegExp, what: string) => waitForFocus(page, FOCUSED, expected, what);
 
   /** A key of its own with `count` links, so that its list and pages are known. */
   async function keyWithLinks(count: number): Promise<{ key: string; client: CurtClient; codes: string[] }> {

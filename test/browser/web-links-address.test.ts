@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
 import { createCurtClient, type CurtClient } from '../../src/client/curt-client.ts';
-import { openWatchedPage, SKIP_BROWSER_TESTS } from '../support/browser.ts';
+import { openWatchedPage, SKIP_BROWSER_TESTS, waitForFocus } from '../support/browser.ts';
 import { startBrowserStack, type BrowserStack } from '../support/browser-stack.ts';
 import { until } from '../support/fault-probes.ts';
 import { E2E_ADMIN_KEY, type ServiceProcess } from '../support/processes.ts';
@@ -59,15 +59,8 @@ describe('My links: the filters in the address, in Chromium', { skip: SKIP_BROWS
     );
   }
 
-  /** Waits for the focus to match `expected` (it moves in effects, after the list is drawn). */
-  async function focusOn(page: Page, expected: RegExp, what: string): Promise<void> {
-    let last = '';
-    await until(
-      async () => expected.test((last = await page.evaluate<string>(FOCUSED))),
-      5000,
-      () => `the focus on ${what} (it is on: ${last})`,
-    );
-  }
+  const focusOn = (page: Page, expected: RegExp, what: string) => waitForFocus(page, FOCUSED, expected, what);
+
 
   const path = (page: Page) => page.url().slice(service.url.length);
 

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { untilValue } from '../support/fault-probes.ts';
-import { freePort, ROOT } from '../support/processes.ts';
+import { freePort, ROOT, runCommand, runCurt, type CommandResult } from '../support/processes.ts';
 import { PERSON, PREVIEW_BOT_UA } from '../support/user-agents.ts';
 import { startWebhookReceiver, type ReceivedWebhook } from '../support/webhook-receiver.ts';
 
@@ -70,36 +70,14 @@ async function stopGracefully(server: Server, dir: string): Promise<void> {
   assert.doesNotMatch(server.output(), /"level":"(error|fatal)"|shutdown failed/);
 }
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** The `curt` command, run in the project folder with only PATH, HOME and the given variables. */
-async function curt(dir: string, args: string[], env: Record<string, string>, via: 'npx' | 'node' = 'node'): Promise<CliResult> {
-  const [file, argv] = via === 'npx' ? ['npx', ['curt', ...args]] : [process.execPath, [join(dir, 'bin/curt.mjs'), ...args]];
-  try {
-    const { stdout, stderr } = await run(file, argv, { cwd: dir, env: { ...ENV, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
+function curt(dir: string, args: string[], env: Record<string, string>, via: 'npx' | 'node' = 'node'): Promise<CommandResult> {
+  const options = { cwd: dir, env: { ...ENV, ...env } };
+  return via === 'npx' ? runCommand('npx', ['curt', ...args], options) : runCurt(args, options);
 }
 
 /** `curt` with `input` on its standard input (a password for --password-stdin). */
-function curtWithInput(dir: string, args: string[], env: Record<string, string>, input: string): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(dir, 'bin/curt.mjs'), ...args], { cwd: dir, env: { ...ENV, ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-    // A curt that refuses its arguments exits without reading its input: the pipe it closed is no
-    // error of the test's (EPIPE, unhandled, would end the test process after its tests have passed).
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input);
-  });
-}
+const curtWithInput = (dir: string, args: string[], env: Record<string, string>, input: string): Promise<CommandResult> => runCurt(args, { cwd: dir, env: { ...ENV, ...env }, input });
 
 /**
  * The remote ports of the TCP connections that process `pid` holds (Linux /proc): its socket

@@ -4,34 +4,17 @@
 // server answers 404 not_found says that Curt's API is at the server's root.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Link } from '../../src/client/curt-client.ts';
 import { startTestServe } from '../support/serve.ts';
-import { ROOT } from '../support/processes.ts';
+import { runCurt, type CommandResult } from '../support/processes.ts';
 
 const serve = (t: TestContext) => startTestServe(t, { label: 'cli-get-import' });
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `node bin/curt.mjs …` with only PATH, HOME and `env`, and `input` on its standard input. */
-function curt(args: string[], env: Record<string, string>, input = ''): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(ROOT, 'bin/curt.mjs'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-    // A curt that refuses its arguments exits without reading its input: the pipe it closed is no
-    // error of the test's (EPIPE, unhandled, would end the test process after its tests have passed).
-    child.stdin?.on('error', () => undefined);
-    child.stdin?.end(input);
-  });
-}
+/** `curt …` with only PATH, HOME and `env`, and `input` on its standard input. */
+const curt = (args: string[], env: Record<string, string>, input = ''): Promise<CommandResult> => runCurt(args, { env, input });
 
 test('curt import - of NDJSON on standard input creates its links; CSV still works, a file named .txt is told by its first byte, and --type overrides', async (t) => {
   const { client, address, apiKey } = await serve(t);

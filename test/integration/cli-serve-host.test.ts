@@ -3,21 +3,14 @@
 // process, as a new user meets it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostRefusal } from '../../src/core/host-refusal.ts';
-import { ROOT } from '../support/processes.ts';
+import { runCurt, type CommandResult } from '../support/processes.ts';
 
 /** `node bin/curt.mjs serve` with only PATH, HOME and `env`; resolves once it has ended. */
-function serve(env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [join(ROOT, 'bin/curt.mjs'), 'serve'], { cwd: ROOT, timeout: 120_000, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
+const serve = (env: Record<string, string>): Promise<CommandResult> => runCurt(['serve'], { env, timeoutMs: 120_000 });
 
 test('curt serve with a HOST no host has: one line naming HOST, and exit 1', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'curt-cli-serve-host-'));

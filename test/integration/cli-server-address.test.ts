@@ -3,13 +3,12 @@
 // a metrics port says which of Curt's listeners it is, exit code 3, not its 404 with exit code 1.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { type CurtClient } from '../../src/client/curt-client.ts';
 import { buildTestKgs } from '../support/kgs.ts';
 import { startTestServe } from '../support/serve.ts';
-import { ROOT } from '../support/processes.ts';
+import { ROOT, runCommand, runCurt, type CommandResult } from '../support/processes.ts';
 
 /** `curt serve` on PGlite with a metrics listener. */
 async function serve(t: TestContext): Promise<{ client: CurtClient; address: string; metrics: string; apiKey: string }> {
@@ -18,22 +17,8 @@ async function serve(t: TestContext): Promise<{ client: CurtClient; address: str
   return { client, address, metrics: served.metricsAddress, apiKey };
 }
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** `file args…` with only PATH, HOME and `env`. */
-function run(file: string, args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(file, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
-    });
-  });
-}
-
-const curt = (args: string[], env: Record<string, string> = {}): Promise<CliResult> => run(process.execPath, [join(ROOT, 'bin/curt.mjs'), ...args], env);
+const run = (file: string, args: string[], env: Record<string, string>): Promise<CommandResult> => runCommand(file, args, { env });
+const curt = (args: string[], env: Record<string, string> = {}): Promise<CommandResult> => runCurt(args, { env });
 
 test('the "More:" line of curt list, pasted into a shell, lists the next page of the same server and filters', async (t) => {
   const { client, address, apiKey } = await serve(t);

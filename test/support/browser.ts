@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
+import { until } from './fault-probes.ts';
 import { ROOT } from './processes.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -93,4 +94,17 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(SCREENSHOTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Waits for the focus to match `expected` (the web app moves it in effects, after the page is drawn).
+ * `describe` is page-side code, as text, that says what has the focus; the failure names it.
+ */
+export async function waitForFocus(page: Page, describe: string, expected: RegExp, what: string): Promise<void> {
+  let last = '';
+  await until(
+    async () => expected.test((last = await page.evaluate<string>(describe))),
+    5000,
+    () => `the focus on ${what} (it is on: ${last})`,
+  );
 }

@@ -1,9 +1,10 @@
 // Starts the real service processes (as `npm run kgs` would) on free ports, and stops them by pid.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -169,6 +170,34 @@ export async function runToExit(entry: string, env: Record<string, string>, time
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
+
+/** What a command run to its end printed, and its exit code (-1: none, it was killed). */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `file args…` run to its end with only PATH and HOME beside `env` (a new user's shell, not this
+ * process's environment), in `cwd` (the project), with `input` on its standard input.
+ */
+export function runCommand(file: string, args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env };
+    const child = execFile(file, args, { cwd: options.cwd ?? ROOT, env, ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }) }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stdout, stderr });
+    });
+    // A command that refuses its arguments exits without reading its input: the pipe it closed is no
+    // error of the test's (EPIPE, unhandled, would end the test process after its tests had passed).
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+/** `node <cwd>/bin/curt.mjs args…` (runCommand). */
+export const runCurt = (args: string[], options: Parameters<typeof runCommand>[2] = {}): Promise<CommandResult> =>
+  runCommand(process.execPath, [join(options.cwd ?? ROOT, 'bin/curt.mjs'), ...args], options);
 
 export function startKgs(env: Record<string, string>): Promise<ServiceProcess> {
   return startService('src/kgs/main.ts', { KGS_TOKEN: 'test-token', ...env }, { readyPath: '/ready' });
