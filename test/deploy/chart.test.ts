@@ -291,6 +291,9 @@ describe('helm chart secrets and guards', () => {
     // TRUST_PROXY=true is refused by the URL service at start (docs/deploy.md): refused here first.
     await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'true' } }), /urlService.trustProxy=true would trust any sender/);
     await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'TRUE' } }), /urlService.trustProxy=true/);
+    // The service refuses every spelling of true (src/core/config.ts), so the render does too.
+    await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'yes' } }), /urlService.trustProxy=true/);
+    await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'On' } }), /urlService.trustProxy=true/);
     await helmTemplate({ set: { 'urlService.trustProxy': '1' } });
   });
 
@@ -307,6 +310,37 @@ describe('helm chart secrets and guards', () => {
     const url = find<Workload>(objects, 'Deployment', 'curt-url-service').spec.template.spec.containers[0];
     assert.ok(url);
     assert.equal(resolveEnv(objects, url).DATABASE_URL, 'postgres://u:p@db.example:5432/curt');
+  });
+
+  test('with secrets.existingSecret, URLs given as values are kept in a Secret of the chart\'s own and passed on; the rest comes from the operator\'s', async () => {
+    const operatorSecret: K8sObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'mine' }, stringData: { KGS_TOKEN: 'operator-token', ADMIN_API_KEY: 'curt_operator-admin-key-0123456789' } };
+    const objects = parseManifests(
+      await helmTemplate({
+        set: {
+          'secrets.existingSecret': 'mine',
+          'postgresql.enabled': 'false',
+          'postgresql.external.url': 'postgres://u:p@db.example:5432/curt',
+          'postgresql.readReplica.url': 'postgres://u:p@replica.example:5432/curt',
+          'redisCache.enabled': 'false',
+          'redisCache.external.url': 'redis://:pw@cache.example:6379',
+        },
+      }),
+    );
+    assert.ok(!objects.some((o) => o.kind === 'Secret' && o.metadata.name === 'curt'), 'the operator manages the chart\'s Secret');
+    const all = [...objects, operatorSecret];
+    const [migrate, served] = allContainers(find<Workload>(objects, 'Deployment', 'curt-url-service').spec.template.spec);
+    assert.ok(migrate && served);
+    const env = resolveEnv(all, served);
+    assert.equal(env.DATABASE_URL, 'postgres://u:p@db.example:5432/curt');
+    assert.equal(env.DATABASE_READ_URL, 'postgres://u:p@replica.example:5432/curt');
+    assert.equal(env.REDIS_URL, 'redis://:pw@cache.example:6379');
+    assert.equal(env.KGS_TOKEN, 'operator-token');
+    assert.equal(resolveEnv(all, migrate).DATABASE_URL, 'postgres://u:p@db.example:5432/curt');
+    // No URL given as a value: no Secret of the chart's at all, every URL from the operator's.
+    const bare = parseManifests(await helmTemplate({ set: { 'secrets.existingSecret': 'mine', 'postgresql.enabled': 'false' } }));
+    assert.ok(!bare.some((o) => o.kind === 'Secret'));
+    const ref = find<Workload>(bare, 'Deployment', 'curt-url-service').spec.template.spec.containers.find((c) => c.name === 'url-service')?.env?.find((e) => e.name === 'DATABASE_URL');
+    assert.deepEqual(ref?.valueFrom, { secretKeyRef: { name: 'mine', key: 'DATABASE_URL' } });
   });
 
   test('a read replica is passed to the URL service alone as DATABASE_READ_URL from a Secret; none by default', async () => {

@@ -44,6 +44,19 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version }}
 {{- end -}}
 
 {{/*
+The Secret holding the connection URLs given as values (external.url, readReplica.url): the chart's
+Secret, or, when the operator manages that one (secrets.existingSecret), a Secret of the chart's
+own beside it, so that a URL given as a value is never dropped (secret.yaml).
+*/}}
+{{- define "curt.urlSecretName" -}}
+{{- if .Values.secrets.existingSecret -}}
+{{- printf "%s-urls" (include "curt.fullname" .) -}}
+{{- else -}}
+{{- include "curt.fullname" . -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 A generated secret value: the given one, else the one already in the release's Secret (so upgrades
 keep it), else a new random one. `helm template` cannot read the cluster: it always generates, which
 is why the plain manifests take their Secret from kustomize instead (docs/deploy.md).
@@ -74,7 +87,7 @@ dict "ctx" $ "key" "KGS_TOKEN" "given" .Values.secrets.kgsToken "length" 48
 {{- if le (int $s.terminationGracePeriodSeconds) (add (int $s.preStopSeconds) (int $s.timeoutSeconds)) -}}
 {{- fail "shutdown.terminationGracePeriodSeconds must exceed shutdown.preStopSeconds + shutdown.timeoutSeconds, or pods are killed while draining" -}}
 {{- end -}}
-{{- if eq (lower (toString .Values.urlService.trustProxy)) "true" -}}
+{{- if has (lower (toString .Values.urlService.trustProxy)) (list "true" "yes" "on") -}}
 {{- fail "urlService.trustProxy=true would trust any sender's X-Forwarded-For (the URL service refuses it at start): give the number of proxies in front (\"1\") or their addresses/CIDRs" -}}
 {{- end -}}
 {{- if ge (int $s.drainSeconds) (int $s.timeoutSeconds) -}}
@@ -104,6 +117,9 @@ dict "ctx" $ "var" "DATABASE_URL" "enabled" bool "passwordEnv" "POSTGRES_PASSWOR
       {{- if .external.existingSecret }}
       name: {{ .external.existingSecret }}
       key: {{ .external.existingSecretKey }}
+      {{- else if .external.url }}
+      name: {{ include "curt.urlSecretName" .ctx }}
+      key: {{ .chartKey }}
       {{- else }}
       name: {{ include "curt.secretName" .ctx }}
       key: {{ .chartKey }}
@@ -127,7 +143,7 @@ dict "ctx" $ "var" "DATABASE_URL" "enabled" bool "passwordEnv" "POSTGRES_PASSWOR
       name: {{ $replica.existingSecret }}
       key: {{ $replica.existingSecretKey }}
       {{- else }}
-      name: {{ include "curt.secretName" . }}
+      name: {{ include "curt.urlSecretName" . }}
       key: DATABASE_READ_URL
       {{- end }}
 {{- else }}
