@@ -81,6 +81,11 @@ export interface ClaimOptions {
   limit: number;
   /** The claimed rows are not due again before now + leaseMs (another replica takes them only if this one died). */
   leaseMs: number;
+  /**
+   * Endpoints the caller is sending to now: none of their events is taken, so one endpoint (a backlog
+   * to a receiver that hangs) never holds more than one of the caller's slots.
+   */
+  skipEndpoints?: readonly number[];
 }
 
 export interface FailureOutcome {
@@ -111,15 +116,18 @@ export interface WebhookStore {
   /** Newest first, keyset pagination on id. */
   listDeliveries(endpointId: number, page: { beforeId?: number; limit: number }): Promise<DeliveryRecord[]>;
   /**
-   * Takes up to `limit` due events of active endpoints (FOR UPDATE SKIP LOCKED: concurrent
-   * dispatchers never take the same row), counts the attempt and leases them.
+   * Takes up to `limit` due events of active endpoints of keys not revoked (FOR UPDATE SKIP LOCKED:
+   * concurrent dispatchers never take the same row), counts the attempt and leases them.
    */
   claimDue(options: ClaimOptions): Promise<ClaimedDelivery[]>;
   markDelivered(id: number, outcome: { now: Date; status: number }): Promise<void>;
   /** Records a failed attempt; returns whether this failure disabled the endpoint. */
   markFailed(id: number, outcome: FailureOutcome): Promise<{ disabled: boolean }>;
-  /** Events waiting for delivery to an active endpoint. */
+  /** Events waiting for delivery to an active endpoint of a key not revoked. */
   countPending(): Promise<number>;
-  /** Deletes up to `limit` delivered or given-up events created before `before` (and pending ones of disabled endpoints); returns how many. */
+  /**
+   * Deletes up to `limit` events created before `before` that are delivered, given up, or pending for
+   * an endpoint that is disabled or whose key is revoked (nothing would send them); returns how many.
+   */
   pruneOutbox(before: Date, limit: number): Promise<number>;
 }

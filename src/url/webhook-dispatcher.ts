@@ -3,8 +3,9 @@
 // replicas share the work and an event is sent by one of them at a time; a replica that dies
 // mid-delivery leaves its events due again when the lease ends. At-least-once: an event stays until
 // it is delivered (2xx) or given up after the last retry; receivers dedupe by webhook-id.
-// Bounded: `concurrency` endpoints are called at once per replica, each one event after another, so
-// an endpoint that hangs holds one slot for at most the timeout per event and never blocks the others.
+// Bounded: `concurrency` endpoints are called at once per replica, each one event after another (an
+// endpoint being sent to is left out of the next claims), so an endpoint that hangs holds one slot for
+// at most the timeout per event and never blocks the others.
 import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
@@ -96,6 +97,8 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   // Long enough for every event of a claim to be sent one after another, each up to the timeout.
   const leaseMs = (timeoutMs + 1000) * concurrency + 10_000;
   let busy = 0;
+  /** Endpoints with a group of events in flight here: claims leave them out (one slot each at most). */
+  const busyEndpoints = new Set<number>();
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let running: Promise<number> | null = null;
@@ -195,14 +198,16 @@ export function createWebhookDispatcher(options: WebhookDispatcherOptions): Webh
   async function claimAndStart(): Promise<number> {
     const free = concurrency - busy;
     if (free <= 0 || stopped) return 0;
-    const claimed = await store.claimDue({ now: now(), limit: free, leaseMs });
+    const claimed = await store.claimDue({ now: now(), limit: free, leaseMs, skipEndpoints: [...busyEndpoints] });
     const byEndpoint = new Map<number, ClaimedDelivery[]>();
     for (const d of claimed) byEndpoint.set(d.endpointId, [...(byEndpoint.get(d.endpointId) ?? []), d]);
     // At most `free` rows, so at most `free` endpoints: the bound holds.
-    for (const group of byEndpoint.values()) {
+    for (const [endpointId, group] of byEndpoint) {
       busy += 1;
+      busyEndpoints.add(endpointId);
       const work = deliverAll(group).finally(() => {
         busy -= 1;
+        busyEndpoints.delete(endpointId);
         inFlight.delete(work);
         // A slot came free: look for more at once rather than at the next poll.
         if (!stopped && timer !== null) void tick();

@@ -108,6 +108,36 @@ function webhookStoreContract(name: string, open: () => Promise<{ db: Transactio
       assert.doesNotMatch(JSON.stringify(created.data), /scrypt/, 'the hash is not in the outbox');
       for (const c of claimed) await hooks.markDelivered(c.id, { now: new Date(), status: 200 });
     });
+
+    test('a claim leaves out the endpoints the caller is sending to; a revoked key\'s pending events are not claimed or counted, and are pruned once old', async () => {
+      const links = createPgLinkStore(subject.db);
+      const keys = createPgApiKeyStore(subject.db);
+      const hooks = createPgWebhookStore(subject.db);
+      const key = () => keys.insert({ hash: createHash('sha256').update(randomBytes(16)).digest(), keyPrefix: 'curt_s', name: null, isAdmin: false });
+      const [owner, leaving] = [await key(), await key()];
+      const endpoint = (ownerKeyId: number, n: number) => hooks.insertEndpoint({ ownerKeyId, url: `https://h.example/s${n}`, description: null, events: ['link.created'], secret: 'whsec_s' });
+      const [busy, idle, revoked] = [await endpoint(owner.id, 1), await endpoint(owner.id, 2), await endpoint(leaving.id, 3)];
+      const create = (ownerKeyId: number) => links.insert({ code: `s${randomBytes(3).toString('hex')}`, url: 'https://example.com/s', expiresAt: null, isOneTime: false, isCustomAlias: false, ownerKeyId });
+      for (let i = 0; i < 3; i++) await create(owner.id);
+      await create(leaving.id);
+      const ours = (claimed: { endpointId: number }[]) => claimed.map((c) => c.endpointId).filter((id) => [busy.id, idle.id, revoked.id].includes(id));
+      const pendingBefore = await hooks.countPending();
+
+      await keys.revoke(leaving.id);
+      assert.equal(await hooks.countPending(), pendingBefore - 1, 'the revoked key\'s event is not counted as pending');
+      const now = new Date(Date.now() + 1000);
+      const first = await hooks.claimDue({ now, limit: 100, leaseMs: 60_000, skipEndpoints: [busy.id] });
+      assert.deepEqual(ours(first), [idle.id, idle.id, idle.id], 'none of the busy endpoint\'s, none of the revoked key\'s');
+      const second = await hooks.claimDue({ now, limit: 100, leaseMs: 60_000, skipEndpoints: [] });
+      assert.deepEqual(ours(second), [busy.id, busy.id, busy.id], 'the busy endpoint\'s once it is not');
+      for (const c of [...first, ...second]) await hooks.markDelivered(c.id, { now, status: 200 });
+
+      assert.equal((await hooks.listDeliveries(revoked.id, { limit: 10 }))[0]?.state, 'pending');
+      await hooks.pruneOutbox(new Date(Date.now() - 60_000), 1000);
+      assert.equal((await hooks.listDeliveries(revoked.id, { limit: 10 })).length, 1, 'kept while younger than the retention');
+      await hooks.pruneOutbox(new Date(Date.now() + 60_000), 1000);
+      assert.equal((await hooks.listDeliveries(revoked.id, { limit: 10 })).length, 0, 'pruned after it: nothing would ever send it');
+    });
   });
 }
 

@@ -286,13 +286,15 @@ describe('webhooks', () => {
     assert.deepEqual(got.map((h) => h.json.data.original_url).sort(), ['https://example.com/fail-0', 'https://example.com/fail-1', 'https://example.com/fail-2']);
   });
 
-  test('a hanging endpoint does not hold up the others', async () => {
+  test('a hanging endpoint with a backlog holds one slot and does not hold up the others', async () => {
     const frank = await service.userKey('frank');
     const slow = await receiver();
     const fast = await receiver();
-    await addEndpoint(frank, slow.url, ['link.created']);
-    const quick = await addEndpoint(frank, fast.url, ['link.created']);
+    const hanging = await addEndpoint(frank, slow.url, ['link.created']);
     slow.setMode('hang');
+    // A backlog of twelve events: claimed a slot's worth at a time, they would take all four slots.
+    for (let i = 0; i < 12; i++) await createLink(frank);
+    const quick = await addEndpoint(frank, fast.url, ['link.created']);
     // The slow endpoint's call can only end by its timeout, a minute away: had the fast endpoint waited
     // for it, its event would come long after waitFor gives up. (A 1.5 s stopwatch instead failed
     // whenever a loaded machine was slow.)
@@ -303,11 +305,13 @@ describe('webhooks', () => {
     assert.ok(hook);
     assertSigned(hook, quick.secret);
     await until(() => slow.attempts.length > 0, 10_000, 'the slow endpoint to be called');
-    assert.deepEqual(slow.attempts, ['hang'], 'the slow endpoint was called once and is still hanging');
+    assert.deepEqual(slow.attempts, ['hang'], 'the slow endpoint was called once (one event at a time) and is still hanging');
     assert.equal(slow.received.length, 0);
     // Ends the hanging call (the dispatcher records it as failed) so that the dispatcher stops at once.
     await slow.close();
     await d.stop(10_000);
+    // Its backlog, retried meanwhile, would be due before the next tests' events.
+    assert.equal((await service.app.inject({ method: 'DELETE', url: `/webhooks/${hanging.id}`, headers: frank })).statusCode, 204);
   });
 
   test('events survive a restart: a dispatcher stopped mid-retry leaves them to the next one on the same database', async () => {

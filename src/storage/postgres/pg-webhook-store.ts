@@ -205,9 +205,11 @@ export function createPgWebhookStore(db: TransactionalRunner): WebhookStore {
       return rows.map(toDelivery);
     },
 
-    async claimDue({ now, limit, leaseMs }) {
+    async claimDue({ now, limit, leaseMs, skipEndpoints = [] }) {
       // SKIP LOCKED: rows another dispatcher is claiming right now are passed over, not waited for;
       // the lease (next_attempt_at moved ahead) keeps them from being claimed again once it commits.
+      // webhook_subscribers: active endpoints of keys not revoked (migration 006), so an event written
+      // before its key was revoked is not sent after.
       const { rows } = await db.query<{
         id: number;
         event_id: string;
@@ -220,8 +222,8 @@ export function createPgWebhookStore(db: TransactionalRunner): WebhookStore {
         attempts: number;
       }>(
         `WITH due AS (
-           SELECT o.id FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id AND e.is_active
-            WHERE o.state = 'pending' AND o.next_attempt_at <= $1
+           SELECT o.id FROM webhook_outbox o JOIN webhook_subscribers s ON s.id = o.endpoint_id
+            WHERE o.state = 'pending' AND o.next_attempt_at <= $1 AND o.endpoint_id <> ALL($4::bigint[])
             ORDER BY o.next_attempt_at LIMIT $2
             FOR UPDATE OF o SKIP LOCKED
          )
@@ -229,7 +231,7 @@ export function createPgWebhookStore(db: TransactionalRunner): WebhookStore {
            FROM due, webhook_endpoints e
           WHERE o.id = due.id AND e.id = o.endpoint_id
          RETURNING o.id, o.event_id, o.endpoint_id, e.url, e.secret, o.event_type, o.data, o.created_at, o.attempts`,
-        [now, limit, leaseMs],
+        [now, limit, leaseMs, skipEndpoints],
       );
       return rows
         .map((row): ClaimedDelivery => {
@@ -282,7 +284,7 @@ export function createPgWebhookStore(db: TransactionalRunner): WebhookStore {
 
     async countPending() {
       const { rows } = await db.query<{ n: number }>(
-        `SELECT count(*) AS n FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id AND e.is_active WHERE o.state = 'pending'`,
+        `SELECT count(*) AS n FROM webhook_outbox o JOIN webhook_subscribers s ON s.id = o.endpoint_id WHERE o.state = 'pending'`,
         [],
       );
       return Number(rows[0]?.n ?? 0);
@@ -292,8 +294,8 @@ export function createPgWebhookStore(db: TransactionalRunner): WebhookStore {
       const { rows } = await db.query<{ n: number }>(
         `WITH gone AS (
            DELETE FROM webhook_outbox WHERE id IN (
-             SELECT o.id FROM webhook_outbox o JOIN webhook_endpoints e ON e.id = o.endpoint_id
-              WHERE o.created_at < $1 AND (o.state <> 'pending' OR NOT e.is_active) LIMIT $2)
+             SELECT o.id FROM webhook_outbox o LEFT JOIN webhook_subscribers s ON s.id = o.endpoint_id
+              WHERE o.created_at < $1 AND (o.state <> 'pending' OR s.id IS NULL) LIMIT $2)
            RETURNING 1)
          SELECT count(*) AS n FROM gone`,
         [before, limit],
