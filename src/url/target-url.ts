@@ -35,7 +35,7 @@ const selfTarget = (what: string): InvalidRequest =>
   invalid(`url must not point at this shortener: ${what}, so the short link would redirect to itself.`);
 
 /** Lower case, no trailing dot, no IPv6 brackets: the one spelling a host is compared in. */
-function canonicalHost(hostname: string): string {
+export function canonicalHost(hostname: string): string {
   return hostname.toLowerCase().replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
 }
 
@@ -65,7 +65,12 @@ function buildSelfAddresses(extra: readonly string[]): BlockList {
 let selfList: { key: string; list: BlockList; verdicts: Map<string, boolean> } | null = null;
 const VERDICTS_KEPT = 10_000;
 
-function isSelfAddress(address: string, extra: readonly string[]): boolean {
+/**
+ * Whether `address` (an IP address; false for a name) is loopback, "this host" or one of `extra`, the
+ * addresses this service listens on. Webhook endpoints (webhook-target.ts) are checked here too: a
+ * different `extra` rebuilds the list and drops the verdicts, so the URL service gives both the same one.
+ */
+export function isSelfAddress(address: string, extra: readonly string[]): boolean {
   const family = isIP(address);
   if (family === 0) return false;
   const key = extra.join(',');
@@ -90,7 +95,7 @@ function hostOf(own: string): string {
 
 /** The own hosts in canonical spelling, worked out once per list (each is a WHATWG parse). */
 const canonicalOwnHosts = new WeakMap<readonly string[], readonly string[]>();
-function ownHostsOf(ownHosts: readonly string[]): readonly string[] {
+export function ownHostsOf(ownHosts: readonly string[]): readonly string[] {
   let hosts = canonicalOwnHosts.get(ownHosts);
   if (hosts === undefined) {
     hosts = ownHosts.map(hostOf);
@@ -100,7 +105,7 @@ function ownHostsOf(ownHosts: readonly string[]): readonly string[] {
 }
 
 /** `localhost` and every name under it are loopback by definition (RFC 6761), whatever DNS says. */
-function isLocalhostName(host: string): boolean {
+export function isLocalhostName(host: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost');
 }
 

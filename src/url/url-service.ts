@@ -86,6 +86,7 @@ export async function startUrlService(
   });
   metrics.watchClicks(clicks);
   clicks.start();
+  const urlPolicy = targetPolicyFor({ publicBaseUrl: config.publicBaseUrl, listenHost: config.listen.host, blockedDomains: config.blockedDomains });
   const links = createLinkService({
     store: parts.links,
     ...(parts.redirectLinks ? { redirectStore: parts.redirectLinks } : {}),
@@ -94,7 +95,7 @@ export async function startUrlService(
     clicks,
     visitors,
     log,
-    urlPolicy: targetPolicyFor({ publicBaseUrl: config.publicBaseUrl, listenHost: config.listen.host, blockedDomains: config.blockedDomains }),
+    urlPolicy,
     cacheTtlS: config.cache.ttlS,
     negativeCacheTtlS: config.cache.negativeTtlS,
     allowAnonymous: config.allowAnonymous,
@@ -108,9 +109,18 @@ export async function startUrlService(
     webhooks: parts.backgroundWebhooks,
     partitionMetrics: metrics.partitionMetrics,
   });
+  // PORT=0 takes any free port: the real one is read once the app listens (no client knows it before).
+  let listenPort = config.listen.port;
   const webhooks = createWebhookService({
     store: parts.webhooks,
-    policy: { ownHosts: [new URL(config.publicBaseUrl).host], allowPrivate: config.webhooks.allowPrivate, resolve: createNameResolver() },
+    policy: {
+      ownHosts: [new URL(config.publicBaseUrl).hostname],
+      listenPort: () => listenPort,
+      // The link policy's (cached) reader: the same list keeps target-url.ts's verdicts for both.
+      ownAddresses: urlPolicy.ownAddresses,
+      allowPrivate: config.webhooks.allowPrivate,
+      resolve: createNameResolver(),
+    },
   });
   const dispatcher = createWebhookDispatcher({
     store: parts.backgroundWebhooks,
@@ -144,6 +154,8 @@ export async function startUrlService(
   let metricsServer: MetricsServer | null = null;
   try {
     address = await app.listen({ host: config.listen.host, port: config.listen.port });
+    const bound = app.server.address();
+    if (bound !== null && typeof bound === 'object') listenPort = bound.port;
     if (config.listen.metricsPort !== null) {
       metricsServer = await startMetricsServer({ host: config.listen.host, port: config.listen.metricsPort, registry, log, timeouts: config.listen.timeouts });
     }

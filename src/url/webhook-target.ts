@@ -1,17 +1,28 @@
-// Where webhooks may be sent. Like link targets (target-url.ts), never to this service; and, unless
-// WEBHOOK_ALLOW_PRIVATE=true, never to loopback, private, link-local or other non-public addresses: a
-// webhook is a request this server makes on a caller's behalf, and it must not reach the cluster's
-// insides (SSRF). Names are checked when the endpoint is saved and again, on the resolved address the
-// connection really uses, at every delivery: a name that later points at 127.0.0.1 is never called.
+// Where webhooks may be sent. Like link targets (target-url.ts), never to this service: its public host
+// on any port, and on the port it listens on, loopback, its listening addresses and names resolving to
+// them (checked when the endpoint is saved). And, unless WEBHOOK_ALLOW_PRIVATE=true, never to loopback,
+// private, link-local or other non-public addresses: a webhook is a request this server makes on a
+// caller's behalf, and it must not reach the cluster's insides (SSRF). Names are checked when the
+// endpoint is saved and again, on the resolved address the connection really uses, at every delivery:
+// a name that later points at 127.0.0.1 is never called.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { InvalidRequest } from '../core/errors.ts';
 import { MAX_URL_LENGTH } from '../core/validation-message.ts';
-import type { ResolveName } from './target-url.ts';
+import { canonicalHost, isLocalhostName, isSelfAddress, ownHostsOf, type ResolveName } from './target-url.ts';
 
 export interface WebhookTargetPolicy {
-  /** Names of this service (the public host), refused whatever the switch. */
+  /** Names of this service (the public host), as `name` or `name:port`: refused on any port, whatever the switch. */
   ownHosts: readonly string[];
+  /**
+   * The port the URL service listens on (read at each check: with PORT=0 it is known only once it
+   * listens). On it, loopback, `localhost`, the addresses of `ownAddresses` and names resolving to
+   * them are this service, refused whatever the switch; on another port they are a receiver on this
+   * machine, allowed with allowPrivate. Without it, only ownHosts are refused as this service.
+   */
+  listenPort?: () => number;
+  /** Addresses this service listens on (the link policy's, TargetUrlPolicy.ownAddresses). */
+  ownAddresses?: () => readonly string[];
   /** WEBHOOK_ALLOW_PRIVATE: loopback and private addresses allowed (a receiver on this machine or network). */
   allowPrivate: boolean;
   resolve?: ResolveName;
@@ -26,7 +37,12 @@ for (const [net, bits] of [
 ] as const) NON_PUBLIC_V4.addSubnet(net, bits, 'ipv4');
 const NON_PUBLIC_V6 = new BlockList();
 // IPv4-compatible (::/96) and IPv4-mapped (::ffff:0:0/96) addresses are refused whole: no receiver needs them.
-for (const [net, bits] of [['::', 96], ['::ffff:0:0', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['2001:db8::', 32]] as const) {
+// NAT64 prefixes, the well-known 64:ff9b::/96 and the local-use 64:ff9b:1::/48 (RFC 8215), are refused
+// whole like the mapped forms; fec0::/10 is the deprecated site-local range; 100::/64 discards (RFC 6666).
+for (const [net, bits] of [
+  ['::', 96], ['::ffff:0:0', 96], ['fc00::', 7], ['fec0::', 10], ['fe80::', 10], ['ff00::', 8], ['64:ff9b::', 96], ['64:ff9b:1::', 48],
+  ['100::', 64], ['2001:db8::', 32],
+] as const) {
   NON_PUBLIC_V6.addSubnet(net, bits, 'ipv6');
 }
 
@@ -74,9 +90,14 @@ export function isNonPublicAddress(address: string): boolean {
 }
 
 const invalid = (detail: string): InvalidRequest => new InvalidRequest(detail, 'invalid_url');
+// Host and port as the caller wrote them, never what a name resolved to (see checkWebhookUrl).
+const selfEndpoint = (host: string, port: number, what: string): InvalidRequest =>
+  invalid(`url must not point at this service: ${isIP(host) === 6 ? `[${host}]` : host}:${port} ${what}, on the port this service listens on.`);
 
-function hostOf(raw: string): string {
-  return raw.toLowerCase().replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
+/** The port a URL connects to: its own, or its scheme's. */
+function portOf(url: URL): number {
+  if (url.port !== '') return Number(url.port);
+  return url.protocol === 'https:' ? 443 : 80;
 }
 
 /** Checks and normalises an endpoint's URL when it is saved. */
@@ -90,16 +111,30 @@ export async function checkWebhookUrl(raw: string, policy: WebhookTargetPolicy):
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalid('url must use http or https.');
   if (parsed.username !== '' || parsed.password !== '') throw invalid('url must not contain a user name or password.');
-  const host = hostOf(parsed.hostname);
-  if (policy.ownHosts.some((own) => hostOf(own) === host)) throw invalid(`url must not point at this service (${host}).`);
-  if (!policy.allowPrivate) {
-    if (host === 'localhost' || host.endsWith('.localhost') || isNonPublicAddress(host)) {
-      throw invalid(`url must be on a public address: ${host} is loopback or private (an operator may allow it with WEBHOOK_ALLOW_PRIVATE=true).`);
+  const host = canonicalHost(parsed.hostname);
+  const ownAddresses = policy.ownAddresses?.() ?? [];
+  const thisMachine = isLocalhostName(host) || isSelfAddress(host, ownAddresses);
+  // The public host on any port; unless it is this machine (PUBLIC_BASE_URL's default is
+  // http://localhost:PORT), which, like loopback, is this service only on the port it listens on.
+  if (!thisMachine && ownHostsOf(policy.ownHosts).includes(host)) throw invalid(`url must not point at this service (${host}).`);
+  // A receiver beside the service on another port (WEBHOOK_ALLOW_PRIVATE=true) is legitimate, and
+  // without the switch loopback is refused below anyway.
+  const port = portOf(parsed);
+  const onOwnPort = policy.listenPort !== undefined && port === policy.listenPort();
+  if (onOwnPort && thisMachine) {
+    throw selfEndpoint(host, port, 'is this machine (loopback or an address it listens on)');
+  }
+  if (!policy.allowPrivate && (isLocalhostName(host) || isNonPublicAddress(host))) {
+    throw invalid(`url must be on a public address: ${host} is loopback or private (an operator may allow it with WEBHOOK_ALLOW_PRIVATE=true).`);
+  }
+  if (isIP(host) === 0 && policy.resolve !== undefined && (onOwnPort || !policy.allowPrivate)) {
+    const addresses = await policy.resolve(host);
+    // Not which address: a key holder must not learn what names resolve to inside the operator's network.
+    if (onOwnPort && addresses.some((address) => isSelfAddress(address, ownAddresses))) {
+      throw selfEndpoint(host, port, 'resolves to this machine (loopback or an address it listens on)');
     }
-    if (isIP(host) === 0 && policy.resolve !== undefined) {
-      const bad = (await policy.resolve(host)).find(isNonPublicAddress);
-      // Not which address: a key holder must not learn what names resolve to inside the operator's network.
-      if (bad !== undefined) throw invalid(`url must be on a public address: ${host} resolves to a loopback or private address (an operator may allow it with WEBHOOK_ALLOW_PRIVATE=true).`);
+    if (!policy.allowPrivate && addresses.some(isNonPublicAddress)) {
+      throw invalid(`url must be on a public address: ${host} resolves to a loopback or private address (an operator may allow it with WEBHOOK_ALLOW_PRIVATE=true).`);
     }
   }
   if (parsed.href.length > MAX_URL_LENGTH) throw invalid(`url must be at most ${MAX_URL_LENGTH} characters.`);

@@ -110,3 +110,91 @@ test('a name that resolves to a 6to4 or Teredo address of a private one is refus
     syncBuiltinESMExports();
   }
 });
+
+const refusedAsThisService = (what: string, secret?: string) => (err: Error & { code?: string }) => {
+  assert.equal(err.code, 'invalid_url', what);
+  assert.match(err.message, /must not point at this service/, what);
+  if (secret !== undefined) assert.ok(!err.message.includes(secret), `${what}: ${err.message}`);
+  return true;
+};
+
+test('the public host is refused on any port, also when PUBLIC_BASE_URL has a port', async () => {
+  // What the URL service passed before: URL.host, with the port (curt serve's http://localhost:18731).
+  for (const own of [new URL('https://short.example:8443').host, new URL('https://short.example:8443').hostname]) {
+    const withPort = { ...policy, ownHosts: [own], allowPrivate: true };
+    for (const url of ['https://short.example:8443/hook', 'http://short.example/hook', 'https://SHORT.example.:9000/x']) {
+      await assert.rejects(checkWebhookUrl(url, withPort), refusedAsThisService(`${own}: ${url}`));
+    }
+  }
+});
+
+// The service listens on port 18731 on 10.0.3.7 and fd00::7 (and loopback); self.example and
+// pod.example resolve to it, vm.example to another host of the network.
+const LISTEN_PORT = 18731;
+const resolvesToSelf: Record<string, string[]> = { 'self.example': ['127.0.0.1'], 'pod.example': ['203.0.113.9', '10.0.3.7'], 'vm.example': ['10.0.3.8'] };
+const THIS_MACHINE: [host: string, resolvedTo?: string][] = [
+  ['localhost'], ['api.localhost'], ['LOCALHOST.'], ['127.0.0.1'], ['127.1.2.3'], ['[::1]'], ['0.0.0.0'], ['[::]'], ['[::ffff:127.0.0.1]'],
+  ['10.0.3.7'], ['[fd00::7]'], ['self.example', '127.0.0.1'], ['pod.example', '10.0.3.7'],
+];
+
+test('on the port this service listens on, this machine is this service, refused even with WEBHOOK_ALLOW_PRIVATE; on another port it is a receiver', async () => {
+  const resolved: string[] = [];
+  const onThisMachine = {
+    ownHosts: ['short.example'],
+    allowPrivate: true,
+    listenPort: () => LISTEN_PORT,
+    ownAddresses: () => ['10.0.3.7', 'fd00::7'],
+    resolve: async (name: string) => (resolved.push(name), resolvesToSelf[name] ?? []),
+  };
+  for (const [host, resolvedTo] of THIS_MACHINE) {
+    const url = `http://${host}:${LISTEN_PORT}/urls`;
+    await assert.rejects(checkWebhookUrl(url, onThisMachine), (err: Error & { code?: string }) => {
+      refusedAsThisService(url, resolvedTo)(err);
+      // The host (as the parser spells it) and the port, so the key holder sees which URL was refused.
+      assert.ok(err.message.includes(`${new URL(url).hostname.replace(/\.$/, '')}:${LISTEN_PORT}`), err.message);
+      return true;
+    });
+    // Without the switch it is refused too (as this service, or as not public).
+    await assert.rejects(checkWebhookUrl(url, { ...onThisMachine, allowPrivate: false }), { code: 'invalid_url' });
+  }
+  // Another host of the network on the service's port is not this service.
+  assert.equal(await checkWebhookUrl(`http://vm.example:${LISTEN_PORT}/hook`, onThisMachine), `http://vm.example:${LISTEN_PORT}/hook`);
+  assert.equal(await checkWebhookUrl(`http://10.0.3.8:${LISTEN_PORT}/hook`, onThisMachine), `http://10.0.3.8:${LISTEN_PORT}/hook`);
+
+  // A receiver beside it, on another port: allowed with the switch (and no name is resolved for it),
+  // refused as not public without.
+  resolved.length = 0;
+  for (const [host] of THIS_MACHINE) {
+    const url = `http://${host}:9000/hook`;
+    assert.equal(await checkWebhookUrl(url, onThisMachine), new URL(url).href, url);
+    if (host !== 'self.example' && host !== 'pod.example') {
+      await assert.rejects(checkWebhookUrl(url, { ...onThisMachine, allowPrivate: false }), /must be on a public address/, url);
+    }
+  }
+  assert.deepEqual(resolved, []);
+});
+
+test("a URL without a port is on its scheme's: 80 for http, 443 for https", async () => {
+  const on80 = { ownHosts: [], allowPrivate: true, listenPort: () => 80 };
+  await assert.rejects(checkWebhookUrl('http://127.0.0.1/urls', on80), refusedAsThisService('http on 80'));
+  await assert.rejects(checkWebhookUrl('http://localhost:80/urls', on80), refusedAsThisService('http on :80'));
+  assert.equal(await checkWebhookUrl('https://127.0.0.1/urls', on80), 'https://127.0.0.1/urls');
+  const on443 = { ...on80, listenPort: () => 443 };
+  await assert.rejects(checkWebhookUrl('https://[::1]/urls', on443), refusedAsThisService('https on 443'));
+  assert.equal(await checkWebhookUrl('http://[::1]/urls', on443), 'http://[::1]/urls');
+});
+
+test('local-use NAT64 (64:ff9b:1::/48), site-local (fec0::/10) and discard-only (100::/64) addresses are not public', async () => {
+  for (const address of ['64:ff9b:1::a00:1', '64:ff9b:1:ffff::5db8:d70e', 'fec0::1', 'feff:ffff::1', '100::1', '100::ffff:ffff:ffff:ffff']) {
+    assert.equal(isNonPublicAddress(address), true, address);
+    await assert.rejects(checkWebhookUrl(`http://[${address}]/x`, policy), /must be on a public address/, address);
+  }
+});
+
+test('with the default public host, localhost, a receiver on this machine on another port is allowed; on the listening port it is refused', async () => {
+  const byDefault = { ownHosts: [new URL(`http://localhost:${LISTEN_PORT}`).hostname], allowPrivate: true, listenPort: () => LISTEN_PORT, ownAddresses: () => [] };
+  assert.equal(await checkWebhookUrl('http://localhost:9000/hook', byDefault), 'http://localhost:9000/hook');
+  await assert.rejects(checkWebhookUrl(`http://localhost:${LISTEN_PORT}/urls`, byDefault), refusedAsThisService('localhost on the listening port'));
+  // A public host that is not this machine's stays refused on any port.
+  await assert.rejects(checkWebhookUrl('http://sho.rt:9000/hook', { ...byDefault, ownHosts: ['sho.rt'] }), refusedAsThisService('sho.rt on another port'));
+});
