@@ -39,6 +39,12 @@ export async function connectRedis(options: RedisOptions): Promise<RedisClient> 
   const autoPipeliningIgnoredCommands = [...CACHE_SCRIPT_COMMANDS];
   const common = {
     maxRetriesPerRequest: 1,
+    // A command in flight when the connection dropped may have run: Redis may have applied it and
+    // only its answer been lost. ioredis would send it again after reconnecting, running the key
+    // pool's scripts twice (a code given back twice, after another replica took it, is handed out
+    // twice; an alias's claim answers "taken" to its own caller) and counting a rate limit twice. Not
+    // re-sent, it fails by its timeout, an outcome the callers treat as unknown.
+    autoResendUnfulfilledCommands: false,
     connectTimeout: 2000,
     commandTimeout: options.commandTimeoutMs ?? 2000,
     connectionName: options.name,

@@ -148,11 +148,12 @@ export function createKgsClient(options: KgsClientOptions): KgsClient {
     const unused = returnOptions.unused === true;
     for (let i = 0; i < codes.length; i += 1000) {
       const chunk = codes.slice(i, i + 1000);
-      // A cooling return is safe to replay (a code already cooling is skipped). An unused one is not:
-      // if the first attempt did land, its codes may have been handed out again meanwhile, and a
-      // replay would free them a second time. Not replaying only risks wasting them.
+      // Never replayed: if the first attempt did land, its codes may have been handed out again
+      // meanwhile (unused ones at once, and every one when the KGS runs with KGS_REUSE_COOLDOWN_S=0,
+      // which this client cannot know), and a replay would free them a second time: one code, two
+      // links. Not replaying only risks wasting them.
       const body = unused ? { codes: chunk, unused: true } : { codes: chunk };
-      returned += await http.call({ method: 'POST', path: '/codes/return', body, replay: !unused, context, read: (answer) => checkReturned(answer, chunk.length) });
+      returned += await http.call({ method: 'POST', path: '/codes/return', body, replay: false, context, read: (answer) => checkReturned(answer, chunk.length) });
     }
     return returned;
   }

@@ -176,8 +176,11 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
     const deadline = performance.now() + emptyWaitFor(takeOptions.callerTimeoutMs);
     for (;;) {
       if (takeOptions.signal?.aborted === true) throw new CodesUnavailable('The caller has gone.', 'pool_empty');
-      const result = await replenish();
-      if (result.exhausted) {
+      // Codes come with the refill's first batch: looked for every POLL_MS, not only once the whole
+      // refill (to a target of up to millions) is done, which would outlast the wait's bound.
+      const refill = replenish();
+      const result = await Promise.race([refill, sleep(Math.max(0, Math.min(POLL_MS, deadline - performance.now())), null)]);
+      if (result?.exhausted === true) {
         throw new CodesUnavailable('Every code of the configured length and alphabet is in use.', 'code_space_exhausted', 60);
       }
       const retry = await store.take(count);
@@ -186,7 +189,8 @@ export function createKeyPool(options: KeyPoolOptions): KeyPool {
         return retry.codes;
       }
       if (performance.now() >= deadline) throw new CodesUnavailable('The key pool is empty; try again shortly.', 'pool_empty');
-      await sleep(POLL_MS);
+      // The refill ended (another replica holds the lock, or others took its codes): wait before the next.
+      if (result !== null) await sleep(POLL_MS);
     }
   }
 

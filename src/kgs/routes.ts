@@ -22,6 +22,8 @@ export async function registerCodeRoutes(app: HttpApp, deps: KgsRouteDeps): Prom
   app.get(
     '/codes',
     {
+      // A HEAD would take codes (the GET's handler) and send none: they would be lost to the code space.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Hand out unused codes',
         description:

@@ -1,9 +1,14 @@
 // The key pool against the real Redis: atomic hand-out, cool-down, claims, replenishment, exhaustion.
 import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
-import { buildTestKgs } from '../support/kgs.ts';
-import { redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
+import { buildTestKgs, LETTERS } from '../support/kgs.ts';
+import { createRedisKeyStore, redisKeyNames } from '../../src/storage/redis/redis-key-store.ts';
 import { CodesUnavailable, Conflict, InvalidRequest } from '../../src/core/errors.ts';
+import { createCodeGenerator } from '../../src/kgs/code-generator.ts';
+import { createKeyPool } from '../../src/kgs/key-pool.ts';
+import { testLogger } from '../support/log.ts';
+import { openTestRedis } from '../support/redis.ts';
 
 test('codes move atomically from available_keys to used_keys, unique under 50 concurrent takers', async (t) => {
   const kgs = await buildTestKgs('pool-take', { target: 3000, lowWatermark: 1000 });
@@ -122,4 +127,29 @@ test('an empty pool whose replenishment is held elsewhere answers pool_empty aft
   const waited = Date.now() - started;
   assert.ok(waited >= 250 && waited < 3000, `waited ${waited} ms`);
   await release();
+});
+
+test('an empty pool this replica is refilling hands out codes from the refill\'s first batch, without waiting for the whole refill', async (t) => {
+  const redis = await openTestRedis('pool-first-batch');
+  const real = createRedisKeyStore(redis.redis, redis.prefix);
+  // The refill's first batch goes in; the next one waits until the test lets it (a refill to a large
+  // target takes seconds, past the half of the caller's timeout that an empty pool may be waited on).
+  let offers = 0;
+  let letGo = (): void => {};
+  const held = new Promise<void>((resolve) => (letGo = resolve));
+  const store = { ...real, offer: async (codes: readonly string[]) => (++offers > 1 ? held.then(() => real.offer(codes)) : real.offer(codes)) };
+  const pool = createKeyPool({ store, generator: createCodeGenerator({ length: 6, alphabet: LETTERS }), log: testLogger('kgs'), lowWatermark: 10, target: 50_000, reuseCooldownS: 0, emptyWaitMs: null });
+  t.after(async () => {
+    letGo();
+    await pool.replenish().catch(() => undefined);
+    await redis.cleanup();
+  });
+  let refilled = false;
+  const refill = pool.replenish().finally(() => (refilled = true));
+  // The refill cannot end before letGo(): a take that waited for it would never answer.
+  const codes = await Promise.race([pool.takeCodes(1, { callerTimeoutMs: 60_000 }), sleep(10_000, 'still waiting for the whole refill')]);
+  assert.equal(codes.length, 1, String(codes));
+  assert.equal(refilled, false, 'handed out while the refill was still going');
+  letGo();
+  assert.ok((await refill).added >= 50_000 - 1);
 });

@@ -30,6 +30,18 @@ test('GET /codes hands out count codes (default 1) and validates count', async (
   assert.equal(extra.statusCode, 400);
 });
 
+test('HEAD /codes is 405 and takes no code: its answer has no body, so the codes would be lost', async (t) => {
+  const kgs = await buildTestKgs('api-head', { target: 2000, lowWatermark: 100 });
+  t.after(() => kgs.close());
+  const keys = redisKeyNames(kgs.redis.prefix);
+  await kgs.app.inject({ url: '/codes', headers: auth });
+  const used = await kgs.redis.redis.scard(keys.used);
+  const res = await kgs.app.inject({ method: 'HEAD', url: '/codes?count=50', headers: auth });
+  assert.equal(res.statusCode, 405);
+  assert.equal(res.headers.allow, 'GET');
+  assert.equal(await kgs.redis.redis.scard(keys.used), used, 'no code taken');
+});
+
 test('/codes* need the bearer token: 401 problem+json with WWW-Authenticate otherwise', async (t) => {
   const kgs = await buildTestKgs('api-auth');
   t.after(() => kgs.close());

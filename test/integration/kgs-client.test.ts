@@ -196,6 +196,35 @@ describe('KGS client against one live KGS', () => {
     assert.ok((await metricSum(registry, 'kgs_client_breaker_state', { kgs: '0' })) >= 1, 'its breaker opened');
   });
 
+  test('a return whose answer was lost is not sent again: had it landed, its codes may be handed out already', async (t) => {
+    // Hands out codes of its own, and takes a return in, then drops the connection unanswered.
+    const returns: string[] = [];
+    const lossy = createServer((req, res) => {
+      if (req.url?.startsWith('/codes?') === true || req.url === '/codes') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ codes: Array.from({ length: 10 }, (_, i) => `qlost${i}`) }));
+        return;
+      }
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        returns.push(body);
+        res.socket?.destroy();
+      });
+    });
+    lossy.listen(0, '127.0.0.1');
+    await once(lossy, 'listening');
+    t.after(() => lossy.close());
+    const address = lossy.address();
+    assert.ok(address !== null && typeof address === 'object');
+    // One replica and two retries: a replay would go to it again (with two, to whichever is next).
+    const c = client({ urls: [`http://127.0.0.1:${address.port}`], batchSize: 10, retries: 2 });
+    const code = await c.takeCode();
+    assert.match(code, /^qlost\d$/);
+    const refused = await rejectionOf(c.returnCodes([code]), 5000, 'the return');
+    assert.equal(refused.status, 503);
+    assert.equal(returns.length, 1, 'sent once; its answer was lost');
+  });
+
   test('a wrong token fails takes and claims with a generic 503 whose cause names KGS_TOKEN, without opening the breaker', async () => {
     const c = client({ token: 'not-the-token', batchSize: 10 });
     const take = await rejectionOf(c.takeCode(), 5000, 'a take with a wrong token');
