@@ -243,6 +243,17 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       assert.equal(await store.updateById(2 ** 52, {}), null);
     });
 
+    test('an expiry of any storable year reads back as it was written: the years 0001-0099 too, and the last moment of 9999', async () => {
+      for (const iso of ['0001-01-01T00:00:00.000Z', '0030-06-01T00:00:00.000Z', '0050-06-01T12:34:56.789Z', '0099-12-31T23:59:59.999Z', '9999-12-31T23:59:59.999Z']) {
+        const created = await store.insert(link({ expiresAt: new Date(iso) }));
+        assert.equal(created.expiresAt?.toISOString(), iso, `insert ${iso}`);
+        assert.equal((await store.findByCode(created.code))?.expiresAt?.toISOString(), iso, `read ${iso}`);
+        const moved = await store.updateById(created.id, { expiresAt: new Date(iso) });
+        assert.equal(moved?.expiresAt?.toISOString(), iso, `update ${iso}`);
+        assert.equal((await store.findRedirect(created.code))?.expiresAt, Date.parse(iso), `redirect ${iso}`);
+      }
+    });
+
     test('deleteById returns the deleted link once', async () => {
       const created = await store.insert(link());
       assert.equal((await store.deleteById(created.id))?.id, created.id);

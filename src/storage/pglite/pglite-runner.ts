@@ -14,11 +14,30 @@ export type { PGlite };
  */
 const EXTENSIONS = { pg_trgm };
 
+const TIMESTAMPTZ_OID = 1184;
+const PG_TIMESTAMPTZ = /^(\d{4})-(\d\d)-(\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)([+-]\d\d)(?::?(\d\d))?$/;
+
+/**
+ * A timestamptz as PostgreSQL writes it (`0050-06-01 00:00:00+00`), read as the ISO 8601 string it
+ * stands for. PGlite hands the text to `new Date`, which reads that form of the years 0001-0099 as
+ * 1901-2049 (or not at all), while the API stores any year from 0001 (src/core/storable-dates.ts):
+ * an expiry of 0050 read back as 1950, or as an invalid date that failed every answer showing the
+ * link. Anything else (infinity, BC) goes to `new Date` as before.
+ */
+export function parseTimestamptz(text: string): Date {
+  const m = PG_TIMESTAMPTZ.exec(text);
+  if (m === null) return new Date(text);
+  const [, year, month, day, time, hours, minutes = '00'] = m;
+  return new Date(`${year}-${month}-${day}T${time}${hours}:${minutes}`);
+}
+
+const PARSERS = { [TIMESTAMPTZ_OID]: parseTimestamptz };
+
 /** Opens the database kept in `dir`, creating it on first use; `null` keeps it in memory (tests). */
 export async function openPglite(dir: string | null): Promise<PGlite> {
-  if (dir === null) return PGlite.create({ extensions: EXTENSIONS });
+  if (dir === null) return PGlite.create({ extensions: EXTENSIONS, parsers: PARSERS });
   await mkdir(dir, { recursive: true });
-  return PGlite.create(dir, { extensions: EXTENSIONS });
+  return PGlite.create(dir, { extensions: EXTENSIONS, parsers: PARSERS });
 }
 
 type Session = Pick<PGlite | Transaction, 'query' | 'exec'>;
