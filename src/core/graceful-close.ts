@@ -28,7 +28,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 declare module 'fastify' {
   interface FastifyInstance {
     /** See installGracefulClose. */
-    closeGracefully(drainMs: number, settleMs: number, drain: DrainMode): Promise<void>;
+    closeGracefully(drainMs: number, settleMs: () => number, drain: DrainMode): Promise<void>;
     /** True from the start of closeGracefully: `/ready` then answers 503, so a balancer's health check stops sending here. */
     isDraining(): boolean;
   }
@@ -38,7 +38,11 @@ declare module 'fastify' {
 export type DrainMode = 'full' | 'until-idle';
 
 export interface GracefulClose {
-  close(drainMs: number, settleMs: number, drain: DrainMode): Promise<void>;
+  /**
+   * `settleMs` is read when the drain has ended: what is left of a deadline then, not before the
+   * drain (read before, it counted the drain's time twice, and the settle ran past the deadline).
+   */
+  close(drainMs: number, settleMs: () => number, drain: DrainMode): Promise<void>;
   /**
    * Counts a request the app will answer. Called for every request unless `trackRequests` is
    * 'by-caller': then the server's own handler calls it, for the requests it hands to the app and
@@ -144,7 +148,7 @@ export function installGracefulClose(app: FastifyInstance, options: GracefulClos
       for (const socket of open) {
         if (!touched.has(socket) && unanswered(socket) === 0) socket.destroy();
       }
-      await noneOpenWithin(settleMs);
+      await noneOpenWithin(settleMs());
       if (open.size > 0 && options.checkingIntervalMs !== undefined) {
         // Step 3: every request still arriving is past its time from now on; Node's next check (one
         // interval away at most) answers it 408.

@@ -46,7 +46,7 @@ async function main(): Promise<void> {
     async (drain) => {
       // Requests in flight finish first (a code handed out must reach its caller, or it is lost to
       // the code space), then replenishment stops, then Redis goes.
-      await app.closeGracefully(config.shutdownDrainMs, Math.min(config.listen.timeouts.headersMs, (config.shutdownTimeoutMs - config.shutdownDrainMs) / 2), drain);
+      await app.closeGracefully(config.shutdownDrainMs, () => Math.min(config.listen.timeouts.headersMs, (config.shutdownTimeoutMs - config.shutdownDrainMs) / 2), drain);
       await stopUpkeep();
       await metricsServer?.close();
       await redis.quit().catch(() => redis.disconnect());

@@ -170,7 +170,8 @@ export async function startUrlService(
     metricsAddress: metricsServer?.address ?? null,
     async stop(closeBy, drain) {
       const left = (): number => Math.max(0, closeBy - performance.now() - CLOSE_RESERVE_MS);
-      await app.closeGracefully(Math.min(config.shutdownDrainMs, left()), Math.min(config.listen.timeouts.headersMs, left() / 2), drain);
+      // The settle's share is half of what the drain leaves, the rest for the flush and the codes.
+      await app.closeGracefully(Math.min(config.shutdownDrainMs, left()), () => Math.min(config.listen.timeouts.headersMs, left() / 2), drain);
       // A failed code return only wastes codes; it must not cut the click flush short.
       const returnCodes = parts.codes.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not return the buffered codes'));
       // Deliveries cut short are sent again by another replica (or the next start) after their lease.

@@ -161,4 +161,52 @@ describe('SIGTERM with kept-alive and pipelined clients', () => {
       await service.stop('SIGKILL');
     }
   });
+
+  test('with the default drain and deadline, a connection opened at the drain\'s end leaves the flush its time: every click written, exit 0', async () => {
+    // Defaults but for Node's own timeouts (far away: the settle is the stop's) and a flush that
+    // would not come by itself before the deadline.
+    const service = await startUrlService({
+      DATABASE_URL: database.url,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: redis.prefix,
+      KGS_URL: kgs.url,
+      HTTP_REQUEST_TIMEOUT_MS: '60000',
+      HTTP_HEADERS_TIMEOUT_MS: '60000',
+      CLICK_FLUSH_INTERVAL_MS: '600000',
+      // The defaults, which the test processes shorten otherwise.
+      SHUTDOWN_DRAIN_MS: '5000',
+      SHUTDOWN_TIMEOUT_MS: '10000',
+    });
+    let socket: Socket | null = null;
+    try {
+      const created = await fetch(`${service.url}/urls`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${E2E_ADMIN_KEY}` }, body: JSON.stringify({ url: 'https://example.com/drain' }) });
+      assert.equal(created.status, 201);
+      const { short_code: code } = (await created.json()) as { short_code: string };
+      const CLICKS = 3;
+      for (let i = 0; i < CLICKS; i++) {
+        const res = await fetch(`${service.url}/${code}`, { redirect: 'manual', headers: { 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/142.0.0.0 Safari/537.36' } });
+        assert.equal(res.status, 302);
+      }
+      const signalledAt = performance.now();
+      const stopping = service.stop('SIGTERM');
+      // Connected near the drain's end and never used, as a balancer's pre-opened connection: the
+      // stop waits out the settle and the last timeout check for it.
+      await sleep(4600);
+      socket = connect(service.port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      await once(socket, 'connect');
+      const exitCode = await stopping;
+      const stoppedAfterMs = performance.now() - signalledAt;
+      assert.equal(exitCode, 0, service.output().slice(-2000));
+      // The settle takes half of what the drain left (2 s), so the process is done by about 8 s (the
+      // last timeout check may take 1 s more). Taking half of what was left before the drain (4.5 s),
+      // it reached 9.5-10.5 s, into the flush's last second or past the deadline (exit 1, clicks lost).
+      assert.ok(stoppedAfterMs < 9000, `stopped after ${Math.round(stoppedAfterMs)} ms: past SHUTDOWN_TIMEOUT_MS less the flush's reserve`);
+      const { rows } = await database.pool.query<{ clicks: string }>('SELECT t.clicks FROM urls JOIN url_totals t ON t.url_id = urls.id WHERE urls.short_code = $1', [code]);
+      assert.equal(Number(rows[0]?.clicks), CLICKS, 'every click written before the exit');
+    } finally {
+      socket?.destroy();
+      await service.stop('SIGKILL');
+    }
+  });
 });

@@ -12,7 +12,7 @@ const app = Fastify();
 const graceful = installGracefulClose(app);
 app.get('/', async () => ({ ok: true }));
 await app.listen({ host: '127.0.0.1', port: 0 });
-onShutdown(createLogger({ service: 'crash-test', level: 'info' }), (drain) => graceful.close(drainMs, 100, drain), 4 * drainMs);
+onShutdown(createLogger({ service: 'crash-test', level: 'info' }), (drain) => graceful.close(drainMs, () => 100, drain), 4 * drainMs);
 const address = app.server.address();
 process.stdout.write(`listening ${typeof address === 'object' && address !== null ? address.port : address}\n`);
 setTimeout(() => {
