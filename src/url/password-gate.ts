@@ -1,5 +1,6 @@
 // The check in front of a password-protected link: rate limits on wrong guesses, then the hash
 // read from PostgreSQL and verified off the event loop. Nothing of HTTP: the caller says who asks.
+import { clientSubject } from '../core/client-subject.ts';
 import { LinkPasswordWrong, RateLimited } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { LinkStore } from '../storage/link-store.ts';
@@ -7,7 +8,7 @@ import { createMemoryRateLimiter } from '../storage/memory/memory-rate-limiter.t
 import type { RateLimiter } from '../storage/rate-limiter.ts';
 import { verifyLinkPassword } from './link-password.ts';
 
-/** Wrong guesses allowed per window: per link (whoever guesses) and per client address (whatever link). */
+/** Wrong guesses allowed per window: per link (whoever guesses) and per client (whatever link; an IPv6 client by its /64). */
 export interface PasswordGuessLimits {
   perLink: number;
   perClient: number;
@@ -61,7 +62,7 @@ export function createPasswordGate(options: PasswordGateOptions): PasswordGate {
     async check(linkId, attempt) {
       const subjects: [string, number][] = [
         [`pw-link:${linkId}`, limits.perLink],
-        [`pw-client:${attempt.client}`, limits.perClient],
+        [`pw-client:${clientSubject(attempt.client)}`, limits.perClient],
       ];
       // Every attempt is counted before it is verified and a right one is taken back afterwards: so
       // concurrent guesses cannot all slip past a check-then-count, and a link under attack refuses

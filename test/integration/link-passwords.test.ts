@@ -306,5 +306,14 @@ for (const limiterKind of ['redis', 'in-process'] as const) {
       assert.equal((await guess(codes[2] ?? '', 'wrong password', '10.1.0.1')).statusCode, 429);
       assert.equal((await guess(codes[2] ?? '', 'wrong password', '10.1.0.2')).statusCode, 401, 'another client is not limited by it');
     });
+
+    test('per client: an IPv6 client is counted by its /64, so 5 wrong guesses from 5 of its addresses, then 429', async () => {
+      const codes = [await create(), await create(), await create()];
+      freshWindow();
+      const wrongs = [codes[0], codes[0], codes[1], codes[1], codes[2]];
+      for (const [i, code] of wrongs.entries()) assert.equal((await guess(code ?? '', 'wrong password', `2001:db8:5:6::${i + 1}`)).statusCode, 401);
+      assert.equal((await guess(codes[2] ?? '', 'wrong password', '2001:db8:5:6:ffff::6')).statusCode, 429, 'a fresh address of the same /64');
+      assert.equal((await guess(codes[2] ?? '', 'wrong password', '2001:db8:5:7::1')).statusCode, 401, 'another /64 is not limited by it');
+    });
   });
 }

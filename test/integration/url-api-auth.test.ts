@@ -250,3 +250,39 @@ describe('rate limits', () => {
     assertProblem(await get({ authorization: `Bearer ${key}` }), 429, 'rate_limited');
   });
 });
+
+describe('rate limits per IPv6 client: by its /64, behind one trusted proxy (TRUST_PROXY=1)', () => {
+  let svc: TestUrlService;
+  const PER_IP = 5;
+  before(async () => {
+    // A fixed clock names the limiter's window: no minute turns mid-test and starts the count afresh.
+    const fixed = Date.now();
+    svc = await buildTestUrlService('url-ratelimit-v6', { rateLimit: { perKey: 0, perIp: PER_IP }, trustProxy: 1, limiterNow: () => fixed });
+  });
+  after(() => svc.close());
+  /** An anonymous API call from `client`, as the one proxy in front reports it. */
+  const callFrom = (client: string, headers: Headers = {}) =>
+    svc.app.inject({ url: '/urls', remoteAddress: '10.0.0.200', headers: { 'x-forwarded-for': `1.2.3.4, ${client}`, ...headers } });
+
+  test('7 anonymous calls from 7 addresses of one /64 get 429 past the limit; another /64 is not limited by them', async () => {
+    const statuses: number[] = [];
+    for (let i = 1; i <= 7; i++) statuses.push((await callFrom(`2001:db8:1:2::${i}`)).statusCode);
+    assert.deepEqual(statuses, [...Array<number>(PER_IP).fill(401), 429, 429]);
+    assertProblem(await callFrom('2001:0DB8:0001:0002:ffff:ffff:ffff:ffff'), 429, 'rate_limited', 'the same /64, spelt otherwise');
+    for (let i = 1; i <= PER_IP; i++) assert.equal((await callFrom(`2001:db8:1:3::${i}`)).statusCode, 401, `another /64, call ${i}`);
+    assertProblem(await callFrom('2001:db8:1:3::99'), 429, 'rate_limited', 'which has its own limit');
+  });
+
+  test('guessing API keys from fresh addresses of one /64 is limited like any anonymous call', async () => {
+    const statuses: number[] = [];
+    for (let i = 1; i <= PER_IP + 2; i++) statuses.push((await callFrom(`2001:db8:2:2:${i}::1`, { authorization: `Bearer curt_guess${i}` })).statusCode);
+    assert.deepEqual(statuses, [...Array<number>(PER_IP).fill(401), 429, 429]);
+  });
+
+  test('an IPv4 client counts the same whether its address comes IPv4-mapped or not', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i <= PER_IP; i++) statuses.push((await callFrom(i % 2 === 0 ? '203.0.113.9' : '::ffff:203.0.113.9')).statusCode);
+    assert.deepEqual(statuses, [...Array<number>(PER_IP).fill(401), 429]);
+    assert.equal((await callFrom('203.0.113.10')).statusCode, 401, 'the next IPv4 address is another client');
+  });
+});

@@ -41,3 +41,20 @@ test('with the shared limiter down, each process still limits (and a right passw
   await assert.rejects(gate.check(1, { password: 'wrong guess', client: 'b' }), LinkPasswordWrong);
   await assert.rejects(gate.check(1, { password: 'wrong guess', client: 'c' }), RateLimited);
 });
+
+test('per client: an IPv6 client is counted by its /64, so guessing from fresh addresses of it is limited too', async () => {
+  const gate = createPasswordGate({ store, limiter: createMemoryRateLimiter(now), limits, log: testLogger('gate') });
+  await assert.rejects(gate.check(1, { password: 'wrong guess', client: '2001:db8:1:2::1' }), LinkPasswordWrong);
+  await assert.rejects(gate.check(2, { password: 'wrong guess', client: '2001:db8:1:2::2' }), LinkPasswordWrong);
+  await assert.rejects(gate.check(2, { password: 'wrong guess', client: '2001:0DB8:0001:0002:ffff::3' }), LinkPasswordWrong);
+  await assert.rejects(gate.check(3, { password: 'anything at all', client: '2001:db8:1:2::4' }), RateLimited);
+  await gate.check(3, { password: 'anything at all', client: '2001:db8:1:3::1' });
+});
+
+test('per client: an IPv4 client counts the same by its IPv4-mapped address', async () => {
+  const gate = createPasswordGate({ store, limiter: createMemoryRateLimiter(now), limits, log: testLogger('gate') });
+  await assert.rejects(gate.check(1, { password: 'wrong guess', client: '203.0.113.7' }), LinkPasswordWrong);
+  await assert.rejects(gate.check(2, { password: 'wrong guess', client: '::ffff:203.0.113.7' }), LinkPasswordWrong);
+  await assert.rejects(gate.check(2, { password: 'wrong guess', client: '203.0.113.7' }), LinkPasswordWrong);
+  await assert.rejects(gate.check(3, { password: 'anything at all', client: '::ffff:203.0.113.7' }), RateLimited);
+});

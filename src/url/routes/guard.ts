@@ -1,6 +1,7 @@
 // Authentication and rate limiting for the API routes (not for redirects: those stay free of Redis
 // round trips other than the cache, and scanners are absorbed by the negative cache).
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
+import { clientSubject } from '../../core/client-subject.ts';
 import { DependencyDown, RateLimited, Unauthorized } from '../../core/errors.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { RateLimiter } from '../../storage/rate-limiter.ts';
@@ -60,14 +61,14 @@ export function createGuard(options: GuardOptions): (request: FastifyRequest, re
     request.principal = principal;
     if (principal?.isAdmin) return done();
     if (principal) limit(request, `key:${principal.keyId}`, options.limits.perKey, done);
-    else limit(request, `ip:${request.ip}`, options.limits.perIp, done);
+    else limit(request, `ip:${clientSubject(request.ip)}`, options.limits.perIp, done);
   }
 
   function refuse(request: FastifyRequest, err: unknown, done: HookHandlerDoneFunction): void {
-    // A wrong key counts against the client address like any anonymous call: otherwise guessing
-    // keys would be unlimited, and each guess costs a database lookup.
+    // A wrong key counts against the client (its address; an IPv6 client's /64) like any anonymous
+    // call: otherwise guessing keys would be unlimited, and each guess costs a database lookup.
     if (!(err instanceof Unauthorized)) return done(err as Error);
-    limit(request, `ip:${request.ip}`, options.limits.perIp, done, err);
+    limit(request, `ip:${clientSubject(request.ip)}`, options.limits.perIp, done, err);
   }
 
   return (request, _reply, done) => {
