@@ -206,8 +206,10 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     // are closed only after the app. Fastify's own 503 would be plain JSON and drop pipelined requests.
     return503OnClosing: false,
     // Requests the router rejects before any route runs (bad percent-encoding, an over-long segment)
-    // get problem+json like every other error, not Fastify's own JSON.
-    frameworkErrors: (error, _request, reply) => {
+    // get problem+json like every other error, not Fastify's own JSON. No hook runs for them, so the
+    // onRequest hook's x-request-id is set here: the body's request_id and the header agree.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-request-id', request.id);
       void sendProblem(reply, toAppError(error));
     },
     // ...and so do requests Node's HTTP parser rejects before Fastify sees them.
@@ -282,15 +284,15 @@ export async function createHttpApp(options: HttpAppOptions): Promise<HttpApp> {
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     transformObject: (documents) => ('openapiObject' in documents ? describeProblemAnswers(documents.openapiObject) : documents.swaggerObject),
   });
-  await app.register(swaggerUi, {
-    routePrefix: '/docs',
-    staticCSP: DOCS_CSP,
-    uiHooks: {
-      onRequest: (_request, reply, done) => {
-        reply.headers(HTML_SECURITY_HEADERS);
-        done();
-      },
-    },
+  // The docs in a context of their own, whose hook reaches every answer under /docs: swagger-ui's
+  // uiHooks reach only its own routes, not the files @fastify/static serves for it, and some of
+  // those are HTML too (/docs/static/, /docs/static/oauth2-redirect.html).
+  await app.register(async (docs) => {
+    docs.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(HTML_SECURITY_HEADERS);
+      done();
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
   });
   return app;
 }

@@ -179,24 +179,30 @@ function answerOnSocket(socket: Socket, problem: AppError, headers = '', headOnl
 
 /**
  * CONNECT (a proxy's tunnel): Node hands it to a 'connect' listener and, without one, closes the
- * connection without a word. This service is no proxy: 405, and the connection closed.
+ * connection without a word. This service is no proxy: 405, and the connection closed. `allow`: the
+ * methods the listener answers (the metrics port's are not the main port's).
  */
-export function answerConnect(request: IncomingMessage, socket: Socket): void {
-  if (socket.destroyed) return;
+export function connectRefusal(allow: string): (request: IncomingMessage, socket: Socket) => void {
   const problem = new AppError({ status: 405, code: 'method_not_allowed', title: 'Method not allowed', detail: 'CONNECT is not supported: this service is not a proxy.' });
-  answerOnSocket(socket, problem, 'Allow: GET, HEAD, POST, PATCH, DELETE\r\n', false, requestIdOf(request));
-  socket.end();
+  return (request, socket) => {
+    if (socket.destroyed) return;
+    answerOnSocket(socket, problem, `Allow: ${allow}\r\n`, false, requestIdOf(request));
+    socket.end();
+  };
 }
+
+/** The main port's answer to CONNECT. */
+export const answerConnect = connectRefusal('GET, HEAD, POST, PATCH, DELETE');
 
 /**
  * What Node's parser lets through but HTTP/1.1 refuses (RFC 9112 §3.2), answered as a problem and the
  * connection closed; true when answered. An HTTP/1.1 request without Host; one with two Host or two
  * Authorization fields (repeatedHeader); a target that is not a path (`/…`), not absolute (`http://…`), or `*` other
  * than for OPTIONS (`GET *` got the web app's page). `OPTIONS *`, the server as a whole, is answered
- * with what it allows. Runs on every request, before the fast path: a character test and one pass
- * over the header names.
+ * with what it allows (`serverAllows`: the main port's methods unless said). Runs on every request,
+ * before the fast path: a character test and one pass over the header names.
  */
-export function refuseMalformed(request: IncomingMessage, response: ServerResponse): boolean {
+export function refuseMalformed(request: IncomingMessage, response: ServerResponse, serverAllows = 'GET, HEAD, POST, PATCH, DELETE, OPTIONS'): boolean {
   let refusal: string | null = null;
   if (request.httpVersionMinor === 1 && request.httpVersionMajor === 1 && request.headers.host === undefined) refusal = 'An HTTP/1.1 request needs a Host header.';
   else {
@@ -206,7 +212,7 @@ export function refuseMalformed(request: IncomingMessage, response: ServerRespon
       const target = request.url ?? '';
       if (target.charCodeAt(0) === 47 /* / */ || /^https?:\/\//i.test(target)) return false;
       if (target === '*' && request.method === 'OPTIONS') {
-        response.writeHead(204, { allow: 'GET, HEAD, POST, PATCH, DELETE, OPTIONS' }).end();
+        response.writeHead(204, { allow: serverAllows, 'x-request-id': requestIdOf(request) }).end();
         return true;
       }
       refusal = 'The request target must be a path (/…); * is for OPTIONS alone.';

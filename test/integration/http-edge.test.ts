@@ -6,14 +6,19 @@ import assert from 'node:assert/strict';
 import { get, request } from 'node:http';
 import { connect } from 'node:net';
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { ERROR_CODES } from '../../src/core/errors.ts';
-import { createHttpApp } from '../../src/core/http-app.ts';
+import { createHttpApp, DEFAULT_HTTP_TIMEOUTS, HTML_SECURITY_HEADERS } from '../../src/core/http-app.ts';
 import { createRegistry } from '../../src/core/metrics.ts';
+import { startMetricsServer } from '../../src/core/metrics-server.ts';
 import { weakTokenReason } from '../../src/kgs/auth.ts';
 import { createKgsClient } from '../../src/kgs-client/kgs-client.ts';
 import { testLogger } from '../support/log.ts';
 import { until } from '../support/fault-probes.ts';
+import { RawConnection, type RawResponse } from '../support/raw-http.ts';
 import { buildTestUrlService, type TestUrlService } from '../support/url-service.ts';
 
 describe('request timeouts', () => {
@@ -123,6 +128,94 @@ test('an HTTP/1.1 request without Host, any with two, or a target of * other tha
     const absolute = await send('GET http://a.example/plain HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n');
     assert.match(absolute, /^HTTP\/1\.1 200 /, `${what}: absolute-form`);
   }
+});
+
+/** Sends `bytes` on a new connection and reads the one answer. */
+async function answerTo(port: number, bytes: string): Promise<RawResponse> {
+  const connection = await RawConnection.open(port);
+  try {
+    connection.send([bytes]);
+    const answer = await connection.read();
+    assert.ok(answer !== null, `no answer to ${JSON.stringify(bytes.slice(0, 40))}: ${connection.ended ?? '?'}`);
+    return answer;
+  } finally {
+    connection.close();
+  }
+}
+
+/** A problem+json answer whose X-Request-Id is its body's request_id, and the caller's id when `given`. */
+function assertProblemWithId(answer: RawResponse, given: string | null, what: string): { code: string } {
+  assert.match(answer.headers['content-type'] ?? '', /^application\/problem\+json/, what);
+  const header = answer.headers['x-request-id'];
+  assert.ok(header !== undefined && header !== '', `${what}: no x-request-id header`);
+  const problem = JSON.parse(answer.body) as { code: string; request_id?: string };
+  assert.equal(problem.request_id, header, `${what}: the body's request_id is the header's`);
+  if (given !== null) assert.equal(header, given, `${what}: the caller's id`);
+  return problem;
+}
+
+test("every problem answered outside the app's hooks (the router's, the parser's, Node's own refusals) carries X-Request-Id, the same as its request_id, with and without a fast path", async (t) => {
+  for (const fastPath of [undefined, () => false]) {
+    const app = await createHttpApp({ log: testLogger(), registry: createRegistry({ defaultMetrics: false }), title: 't', description: 't', version: '0', timeouts: { requestMs: 5000, headersMs: 2000, keepAliveMs: 5000 }, ...(fastPath === undefined ? {} : { fastPath }) });
+    app.get('/urls/:short_code', async () => ({ ok: true }));
+    const port = Number(new URL(await app.listen({ host: '127.0.0.1', port: 0 })).port);
+    t.after(() => app.close());
+    const cases: [string, string, number, string, string | null][] = [
+      // frameworkErrors: the router refuses these before the onRequest hook that sets the header runs.
+      ['bad percent-encoding', 'GET /urls/%zz HTTP/1.1\r\nHost: a\r\nX-Request-Id: given-1\r\n\r\n', 400, 'invalid_path', 'given-1'],
+      ['bad percent-encoding, an id not kept', 'GET /urls/%zz HTTP/1.1\r\nHost: a\r\nX-Request-Id: not kept!\r\n\r\n', 400, 'invalid_path', null],
+      ['an over-long segment', `GET /urls/${'a'.repeat(200)} HTTP/1.1\r\nHost: a\r\nX-Request-Id: given-2\r\n\r\n`, 414, 'path_too_long', 'given-2'],
+      ['no Host', 'GET /urls/x HTTP/1.1\r\nX-Request-Id: given-3\r\n\r\n', 400, 'malformed_request', 'given-3'],
+      ['Expect: foo', 'GET /urls/x HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nX-Request-Id: given-4\r\n\r\n', 417, 'expectation_failed', 'given-4'],
+      ['CONNECT', 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nX-Request-Id: given-5\r\n\r\n', 405, 'method_not_allowed', 'given-5'],
+      // The parser gave up before any header was read: a new id.
+      ['a Content-Length that is no number', 'GET /urls/x HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\nX-Request-Id: given-6\r\n\r\n', 400, 'malformed_request', null],
+    ];
+    for (const [name, bytes, status, code, given] of cases) {
+      const what = `${name} (${fastPath === undefined ? 'no fast path' : 'a fast path'})`;
+      const answer = await answerTo(port, bytes);
+      assert.equal(answer.status, status, `${what}: ${answer.body}`);
+      assert.equal(assertProblemWithId(answer, given, what).code, code, what);
+    }
+  }
+});
+
+test('the metrics port answers what Node would refuse on its own (no Host, an Expect it cannot meet, CONNECT) as problem+json with the request id, as the main port does', async (t) => {
+  const listener = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: createRegistry({ defaultMetrics: false }), log: testLogger('metrics'), timeouts: DEFAULT_HTTP_TIMEOUTS });
+  t.after(() => listener.close());
+  const port = Number(new URL(listener.address).port);
+  const noHost = await answerTo(port, 'GET /metrics HTTP/1.1\r\nX-Request-Id: m-1\r\n\r\n');
+  assert.equal(noHost.status, 400, 'no Host');
+  assert.equal(assertProblemWithId(noHost, 'm-1', 'no Host').code, 'malformed_request');
+  assert.equal(noHost.headers.connection, 'close');
+  const expectation = await answerTo(port, 'GET /metrics HTTP/1.1\r\nHost: a\r\nExpect: foo\r\nX-Request-Id: m-2\r\n\r\n');
+  assert.equal(expectation.status, 417, 'Expect: foo');
+  assert.equal(assertProblemWithId(expectation, 'm-2', 'Expect: foo').code, 'expectation_failed');
+  // Not a connection closed without a word; Allow names what this port answers, not the main port's methods.
+  const tunnel = await answerTo(port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nX-Request-Id: m-3\r\n\r\n');
+  assert.equal(tunnel.status, 405, 'CONNECT');
+  assert.equal(assertProblemWithId(tunnel, 'm-3', 'CONNECT').code, 'method_not_allowed');
+  assert.equal(tunnel.headers.allow, 'GET, HEAD');
+  const star = await answerTo(port, 'OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n');
+  assert.equal(star.status, 204, 'OPTIONS *');
+  assert.equal(star.headers.allow, 'GET, HEAD');
+  const old = await answerTo(port, 'GET /metrics HTTP/1.0\r\n\r\n');
+  assert.equal(old.status, 200, 'HTTP/1.0 needs no Host');
+});
+
+test('every HTML answer under /docs, the files swagger-ui serves from its folder included, carries the HTML security headers', async (t) => {
+  const app = await createHttpApp({ log: testLogger(), registry: createRegistry({ defaultMetrics: false }), title: 't', description: 't', version: '0' });
+  t.after(() => app.close());
+  const folder = join(dirname(fileURLToPath(import.meta.resolve('@fastify/swagger-ui'))), 'static');
+  const files = readdirSync(folder).filter((name) => name.endsWith('.html'));
+  let html = 0;
+  for (const url of ['/docs', '/docs/', '/docs/static/', ...files.map((name) => `/docs/static/${name}`)]) {
+    const res = await app.inject({ url });
+    if (!String(res.headers['content-type']).startsWith('text/html')) continue;
+    html++;
+    for (const [name, value] of Object.entries(HTML_SECURITY_HEADERS)) assert.equal(res.headers[name], value, `${url}: ${name}`);
+  }
+  assert.ok(html >= 4, `${html} HTML answers: /docs, /docs/, /docs/static/ and oauth2-redirect.html at least`);
 });
 
 describe('what a browser finds at the root', () => {

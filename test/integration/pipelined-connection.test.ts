@@ -41,7 +41,10 @@ test(`a connection pipelining more than ${MAX_WAITING_PER_CONNECTION} lookups: t
     for (const answer of refused) {
       assert.equal(answer.headers['content-type'], 'application/problem+json; charset=utf-8');
       assert.equal(answer.headers['retry-after'], '1');
-      assert.equal((JSON.parse(answer.body) as { code: string }).code, 'server_busy');
+      const problem = JSON.parse(answer.body) as { code: string; request_id: string };
+      assert.equal(problem.code, 'server_busy');
+      // Refused before Fastify sees it: the id is sent as every answer's is, header and body alike.
+      assert.equal(answer.headers['x-request-id'], problem.request_id);
     }
     assert.match((JSON.parse(refused[0]?.body ?? '{}') as { detail: string }).detail, /waiting on this connection/);
     // The other client's lookup was not refused, and the flooding connection still works.

@@ -421,10 +421,18 @@ describe('URL service API', () => {
       assert.equal(elsewhere.status, 404, 'the metrics listener serves nothing else');
       assert.match(String(elsewhere.headers.get('content-type')), /^application\/problem\+json/);
       assert.equal((await elsewhere.json() as { code: string }).code, 'not_found');
-      const posted = await fetch(`${listener.address}/metrics`, { method: 'POST' });
+      const posted = await fetch(`${listener.address}/metrics`, { method: 'POST', headers: { 'x-request-id': 'metrics-post-1' } });
       assert.equal(posted.status, 405);
       assert.equal(posted.headers.get('allow'), 'GET, HEAD');
-      assert.deepEqual(await posted.json(), { type: 'urn:curt:problem:method_not_allowed', title: 'Method not allowed', status: 405, code: 'method_not_allowed', detail: '/metrics does not answer POST; it answers GET, HEAD.' });
+      assert.equal(posted.headers.get('x-request-id'), 'metrics-post-1');
+      assert.deepEqual(await posted.json(), {
+        type: 'urn:curt:problem:method_not_allowed',
+        title: 'Method not allowed',
+        status: 405,
+        code: 'method_not_allowed',
+        detail: '/metrics does not answer POST; it answers GET, HEAD.',
+        request_id: 'metrics-post-1',
+      });
       const head = await fetch(`${listener.address}/nothing`, { method: 'HEAD' });
       assert.equal(head.status, 404);
       assert.equal(await head.text(), '', 'a HEAD gets no body');
