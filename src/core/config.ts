@@ -3,6 +3,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
+import proxyAddr from 'proxy-addr';
 import { parseRedisTarget } from './redis-url.ts';
 import { isSendableApiKey } from '../client/api-key.ts';
 
@@ -57,7 +58,7 @@ export const VARIABLES = {
   RATE_LIMIT_PER_KEY: { default: '600', doc: 'API requests per minute per API key (admin keys are not limited); 0 = off.' },
   RATE_LIMIT_PER_IP: { default: '120', doc: 'API requests per minute per client address without a key; 0 = off.' },
   RATE_LIMIT_ON_REDIS_DOWN: { default: 'open', doc: 'What limited API calls get while Redis (which holds the counters) is unreachable: `open` lets them through unlimited, `closed` answers `503` `redis_unavailable` with Retry-After. Admin keys and redirects are never limited.' },
-  TRUST_PROXY: { default: 'false', doc: 'Which proxies in front may set X-Forwarded-For (the client address that per-IP limits count): `false` = none, a hop count (`1` = the one ingress or load balancer in front), or comma-separated proxy addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). `true` is refused: it would let any client choose its address. See docs/operations.md.' },
+  TRUST_PROXY: { default: 'false', doc: 'Which proxies in front may set X-Forwarded-For (the client address that per-IP limits count): `false` = none, a hop count (`1` = the one ingress or load balancer in front), or comma-separated proxy addresses/CIDRs (`10.0.0.0/8,127.0.0.1`). `true` and a /0 range (`0.0.0.0/0`, `::/0`) are refused: either would let any client choose its address. See docs/operations.md.' },
   METRICS_PORT: { default: 'URL service and serve 9464, KGS 9465', doc: 'Port of the separate listener that serves only `GET /metrics` (Prometheus text), on HOST; the public port does not serve metrics. `0` = any free port, `off` = no metrics listener.' },
   IMPORT_MAX_BYTES: { default: '209715200 (200 MB)', doc: 'Largest file `POST /urls/import` accepts (`413` past it). The body is copied to a temporary file as it arrives (never held in memory), then read a row at a time; it must still arrive within HTTP_REQUEST_TIMEOUT_MS. See docs/import-export.md.' },
   HTTP_REQUEST_TIMEOUT_MS: { default: '10000', doc: 'Longest a client may take to send a whole request (headers and body) before it gets `408` and the connection is closed.' },
@@ -216,6 +217,11 @@ class Reader {
       return false;
     }
     const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const everyAddress = items.filter(coversEveryAddress);
+    if (everyAddress.length > 0) {
+      this.fail(name, `must not name a /0 range (${everyAddress.join(', ')}: that trusts every sender, so any client picks its own address): give the number of proxies in front (e.g. 1) or their addresses (e.g. 10.0.0.0/8)`, raw);
+      return false;
+    }
     const bad = items.filter((item) => !isProxyAddress(item));
     if (items.length === 0 || bad.length > 0) {
       this.fail(name, 'must be false, a hop count from 1 to 100, or comma-separated IP addresses/CIDRs', raw);
@@ -354,14 +360,35 @@ export type TrustProxy = false | number | readonly string[];
 /** Names proxy-addr (Fastify's matcher) knows for address ranges. */
 const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
+/** An address with a /0 prefix (`0.0.0.0/0`, `::/0`): a range that holds every address of its family. */
+function coversEveryAddress(item: string): boolean {
+  const [address = '', prefix, ...rest] = item.split('/');
+  return rest.length === 0 && prefix !== undefined && /^0+$/.test(prefix) && isIP(address) !== 0;
+}
+
 function isProxyAddress(item: string): boolean {
   if (PROXY_RANGE_NAMES.has(item)) return true;
   const [address = '', prefix, ...rest] = item.split('/');
   const family = isIP(address);
   if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  if (!/^\d{1,3}$/.test(prefix)) return false;
-  return Number(prefix) <= (family === 4 ? 32 : 128);
+  if (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) < 1 || Number(prefix) > (family === 4 ? 32 : 128))) return false;
+  return proxyAddrReads(item);
+}
+
+/**
+ * Node's isIP takes addresses proxy-addr cannot read (an IPv4 tail after anything but ::ffff:, as in
+ * `::1.2.3.4` or `64:ff9b::1.2.3.4`; a zone with a dot or a dash, `fe80::1%eth0.1`), and proxy-addr
+ * compiles TRUST_PROXY when the service starts (src/analytics/visitor.ts; Fastify's copy,
+ * @fastify/proxy-addr, reads all it reads): what passes here must not stop the process there.
+ * isIP stays first: proxy-addr alone would read `010.0.0.1` as octal, 8.0.0.1.
+ */
+function proxyAddrReads(item: string): boolean {
+  try {
+    proxyAddr.compile(item);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface HttpTimeouts {

@@ -294,6 +294,9 @@ describe('helm chart secrets and guards', () => {
     // The service refuses every spelling of true (src/core/config.ts), so the render does too.
     await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'yes' } }), /urlService.trustProxy=true/);
     await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': 'On' } }), /urlService.trustProxy=true/);
+    await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': '10.0.0.0/8\\,0.0.0.0/0' } }), /as would a \/0 range/);
+    await assert.rejects(helmTemplate({ set: { 'urlService.trustProxy': '::/0' } }), /as would a \/0 range/);
+    await helmTemplate({ set: { 'urlService.trustProxy': '10.0.0.0/8\\,10.0.0.0/08' } });
     await helmTemplate({ set: { 'urlService.trustProxy': '1' } });
   });
 

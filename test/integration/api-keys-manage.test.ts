@@ -98,4 +98,29 @@ describe('GET /api-keys and DELETE /api-keys/{id}', () => {
     // A route with a required field still says an empty body is empty.
     assertProblem(await svc.app.inject({ method: 'POST', url: '/urls', headers: { ...svc.admin, 'content-type': 'application/json' } }), 400, 'malformed_json');
   });
+
+  test('POST /api-keys with a JSON null body is 400 "The body must be an object.", as on POST /urls, and mints no key', async () => {
+    const before = (await list(svc.admin)).length;
+    const json = { ...svc.admin, 'content-type': 'application/json' };
+    for (const url of ['/api-keys', '/urls']) {
+      const res = await svc.app.inject({ method: 'POST', url, headers: json, payload: 'null' });
+      assertProblem(res, 400, 'invalid_request');
+      assert.equal(res.json<{ detail: string }>().detail, 'The body must be an object.', url);
+    }
+    assert.equal((await list(svc.admin)).length, before, 'no key minted');
+  });
+
+  test('the answers that show keys are never stored by a cache (Cache-Control: no-store)', async () => {
+    const minted = await svc.app.inject({ method: 'POST', url: '/api-keys', headers: svc.admin, payload: { name: 'uncached' } });
+    assert.equal(minted.statusCode, 201, minted.body);
+    assert.equal(minted.headers['cache-control'], 'no-store', 'POST /api-keys: the new key');
+    const none = await svc.app.inject({ method: 'POST', url: '/api-keys', headers: svc.admin });
+    assert.equal(none.headers['cache-control'], 'no-store', 'POST /api-keys without a body');
+    const key = minted.json<{ key: string }>().key;
+    for (const headers of [svc.admin, { authorization: `Bearer ${key}` }]) {
+      const listed = await svc.app.inject({ method: 'GET', url: '/api-keys', headers });
+      assert.equal(listed.statusCode, 200, listed.body);
+      assert.equal(listed.headers['cache-control'], 'no-store', 'GET /api-keys');
+    }
+  });
 });

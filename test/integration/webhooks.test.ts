@@ -127,6 +127,15 @@ describe('webhooks', () => {
     assert.equal((await service.app.inject({ method: 'GET', url: `/webhooks/${created.id}`, headers: alice })).statusCode, 404);
   });
 
+  test('the answer that shows the signing secret is never stored by a cache (Cache-Control: no-store)', async () => {
+    const owner = await service.userKey('uncached');
+    const res = await service.app.inject({ method: 'POST', url: '/webhooks', headers: owner, payload: { url: 'https://hooks.example.com/uncached', events: ['link.created'] } });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.match(res.json<CreatedEndpoint>().secret, /^whsec_/);
+    assert.equal(res.headers['cache-control'], 'no-store');
+    assert.equal((await service.app.inject({ method: 'DELETE', url: `/webhooks/${res.json<CreatedEndpoint>().id}`, headers: owner })).statusCode, 204);
+  });
+
   test('link.created, link.updated and link.deleted reach the owner\'s endpoint signed; another key\'s links do not; an admin endpoint gets every link', async () => {
     const alice = await service.userKey('alice2');
     const bob = await service.userKey('bob2');

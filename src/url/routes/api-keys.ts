@@ -27,14 +27,16 @@ export async function registerApiKeyRoutes(app: HttpApp, apiKeys: ApiKeyService)
         response: { 201: KeyView, 400: Problem, 401: Problem, 403: Problem, 429: Problem, 503: Problem },
       },
       // Every field is optional: no body at all (no Content-Type either) is a key with the defaults.
+      // Only a missing body: a JSON `null` is a body that is not an object, 400 as on every route.
       preValidation: (request, _reply, done) => {
-        request.body ??= {};
+        if (request.body === undefined) request.body = {};
         done();
       },
     },
     async (request, reply) => {
       const { record, key } = await apiKeys.createKey(request.principal, { name: request.body.name ?? null, isAdmin: request.body.is_admin ?? false });
-      return reply.code(201).send({ id: record.id, key, name: record.name, is_admin: record.isAdmin, created_at: record.createdAt.toISOString() });
+      // The key is in this answer and nowhere else: no browser or proxy cache may keep a copy of it.
+      return reply.code(201).header('cache-control', 'no-store').send({ id: record.id, key, name: record.name, is_admin: record.isAdmin, created_at: record.createdAt.toISOString() });
     },
   );
 
@@ -47,7 +49,11 @@ export async function registerApiKeyRoutes(app: HttpApp, apiKeys: ApiKeyService)
         response: { 200: KeyList, 401: Problem, 429: Problem, 503: Problem },
       },
     },
-    async (request) => ({ items: (await apiKeys.listKeys(request.principal)).map(toKeyInfo) }),
+    async (request, reply) => {
+      // Key names and prefixes: no cache may keep them, nor answer with a copy from before a revocation.
+      reply.header('cache-control', 'no-store');
+      return { items: (await apiKeys.listKeys(request.principal)).map(toKeyInfo) };
+    },
   );
 
   app.delete(

@@ -123,7 +123,8 @@ export async function registerWebhookRoutes(app: HttpApp, webhooks: WebhookServi
         events: request.body.events,
         description: request.body.description ?? null,
       });
-      return reply.code(201).send({ ...toWebhookView(endpoint), secret });
+      // The signing secret is shown in this answer only: no browser or proxy cache may keep a copy of it.
+      return reply.code(201).header('cache-control', 'no-store').send({ ...toWebhookView(endpoint), secret });
     },
   );
 

@@ -87,8 +87,8 @@ dict "ctx" $ "key" "KGS_TOKEN" "given" .Values.secrets.kgsToken "length" 48
 {{- if le (int $s.terminationGracePeriodSeconds) (add (int $s.preStopSeconds) (int $s.timeoutSeconds)) -}}
 {{- fail "shutdown.terminationGracePeriodSeconds must exceed shutdown.preStopSeconds + shutdown.timeoutSeconds, or pods are killed while draining" -}}
 {{- end -}}
-{{- if has (lower (toString .Values.urlService.trustProxy)) (list "true" "yes" "on") -}}
-{{- fail "urlService.trustProxy=true would trust any sender's X-Forwarded-For (the URL service refuses it at start): give the number of proxies in front (\"1\") or their addresses/CIDRs" -}}
+{{- if or (has (lower (toString .Values.urlService.trustProxy)) (list "true" "yes" "on")) (regexMatch "/0+(,|$)" (toString .Values.urlService.trustProxy)) -}}
+{{- fail "urlService.trustProxy=true would trust any sender's X-Forwarded-For, as would a /0 range (the URL service refuses both at start): give the number of proxies in front (\"1\") or their addresses/CIDRs" -}}
 {{- end -}}
 {{- if ge (int $s.drainSeconds) (int $s.timeoutSeconds) -}}
 {{- fail "shutdown.drainSeconds must be less than shutdown.timeoutSeconds (half of it or less is best), or the processes refuse to start (SHUTDOWN_DRAIN_MS < SHUTDOWN_TIMEOUT_MS)" -}}
