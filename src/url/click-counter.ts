@@ -453,6 +453,8 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   }
 
   const unwrittenHits = (): number => unwritten.reduce((sum, b) => sum + b.clicks + b.botHits, 0);
+  /** Hits not written yet: queued, counted, and in batches a failed write left. */
+  const pending = (): number => queue.length + pendingClicks + pendingBots + unwrittenHits();
 
   function flush(): Promise<number> {
     drain();
@@ -465,12 +467,13 @@ export function createClickCounter(options: ClickCounterOptions): ClickCounter {
   return {
     record,
     flush,
-    pending: () => queue.length + pendingClicks + pendingBots + unwrittenHits(),
+    pending,
     lastFlushAt: () => lastSuccess,
     start() {
       timer ??= setInterval(() => {
         flush().catch((err: unknown) =>
-          options.log.warn({ err: (err as Error).message, pending: pendingClicks + pendingBots }, 'click flush failed; clicks kept for the next try'),
+          // The failed batch's hits among them: taken out of the counts, they wait in `unwritten`.
+          options.log.warn({ err: (err as Error).message, pending: pending() }, 'click flush failed; clicks kept for the next try'),
         );
       }, options.flushIntervalMs);
       timer.unref();

@@ -638,6 +638,25 @@ test('record() only queues: the hit is described after the request, in the next 
   assert.deepEqual([...store.totals()].sort(), [[1, 10], [2, 5000]]);
 });
 
+test("a failed flush's warning says how many hits wait, the failed batch's among them", async () => {
+  const store = fakeStore();
+  const captured = captureLogger();
+  store.state.failing = true;
+  const clicks = counterWith({ store, log: captured.log, flushIntervalMs: 5 });
+  for (let i = 0; i < 42; i++) clicks.record(1, from());
+  clicks.start();
+  try {
+    for (let i = 0; i < 400 && !captured.text().includes('click flush failed'); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    const line = captured.text().split('\n').find((l) => l.includes('click flush failed'));
+    assert.ok(line, 'a failed flush is logged');
+    assert.equal((JSON.parse(line) as { pending: number }).pending, 42);
+    assert.equal(clicks.pending(), 42);
+  } finally {
+    store.state.failing = false;
+    await clicks.stop(1000);
+  }
+});
+
 test('a hit that cannot be described is still counted, without its detail', async () => {
   const store = fakeStore();
   const captured = captureLogger();
