@@ -32,8 +32,21 @@ export const IMPORT_BATCH = 100;
 
 type LinkRow = Extract<ImportRow, { url: string }>;
 
-/** What makes two rows the same link within a batch: the second must see the first's link. */
-const rowKey = (row: { url: string; alias?: string }): string => (row.alias === undefined ? `url:${row.url}` : `alias:${row.alias}`);
+/**
+ * A target URL spelled as the link service stores it and findImportMatches compares it: the WHATWG
+ * parser's href, which is what normaliseTargetUrl (target-url.ts) returns for any URL it accepts (its
+ * other checks need the service's policy, and only accept or refuse). Rows are compared by it, not as
+ * written: `https://Example.com/a` and `https://example.com:443/a` are one link. A URL that does not
+ * parse is refused at creation, so it keeps its own spelling. test/unit/import-url-key.test.ts holds
+ * the two to the same answer.
+ */
+export function targetUrlKey(url: string): string {
+  try {
+    return new URL(url.trim()).href;
+  } catch {
+    return url;
+  }
+}
 
 /** The link a row is looked up by: a row to create, or one refused as a new link that may be here already. */
 function lookupOf(row: ImportRow): { url: string; alias?: string } | undefined {
@@ -68,7 +81,11 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
   const batchSize = options.batchSize ?? IMPORT_BATCH;
   const counts = { rows: 0, created: 0, exists: 0, refused: 0 };
   let batch: ImportRow[] = [];
-  let keys = new Set<string>();
+  // What the batch's rows so far could create, as a later row would find it (findImportMatches's
+  // rules): a row with an alias finds the link of that code; a row without one, the caller's link to
+  // the same target URL, whether a row with or without an alias made it.
+  let aliases = new Set<string>();
+  let urls = new Set<string>();
 
   async function* flush(): AsyncGenerator<ImportReportRow> {
     // A turn of the event loop between batches: a batch of rows refused before any query (bad URLs)
@@ -79,7 +96,8 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
     }
     const done = await importBatch(links, batch, options, now());
     batch = [];
-    keys = new Set();
+    aliases = new Set();
+    urls = new Set();
     for (const line of done) {
       counts[line.status]++;
       yield line;
@@ -90,11 +108,14 @@ export async function* importLinks(links: LinkService, rows: AsyncIterable<Impor
     counts.rows++;
     const link = lookupOf(row);
     if (link !== undefined) {
-      // A second row for the same link in one batch would be created twice: it waits for the next
-      // batch, whose lookup finds the first one's link.
-      const key = rowKey(link);
-      if (keys.has(key)) yield* flush();
-      keys.add(key);
+      // A batch is looked up before any of its rows is created, so a row that would find an earlier
+      // row's link there would be created beside it: it waits for the next batch, whose lookup finds
+      // that link. The report is then what it would be with a batch per row, wherever batches end. A
+      // row that will not create its link (refused, or its alias taken) only ends a batch early.
+      const url = targetUrlKey(link.url);
+      if (link.alias === undefined ? urls.has(url) : aliases.has(link.alias)) yield* flush();
+      urls.add(url);
+      if (link.alias !== undefined) aliases.add(link.alias);
     }
     batch.push(row);
     if (batch.length >= batchSize) yield* flush();
