@@ -196,7 +196,8 @@ describe('a shutdown that cannot finish', () => {
       const exitCode = await exited;
       const took = performance.now() - second;
       assert.equal(exitCode, 1);
-      assert.ok(took < 1000, `exited ${Math.round(took)} ms after the second SIGTERM`);
+      // "At once" against a deadline of 60 s: a machine loaded by other tests took 1,024 ms once.
+      assert.ok(took < 5000, `exited ${Math.round(took)} ms after the second SIGTERM`);
       assert.match(service.output(), /second signal: exiting now/);
     } finally {
       postgres.thaw();
