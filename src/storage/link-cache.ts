@@ -22,6 +22,12 @@ export interface CachedLink {
    * hash itself is never cached: it is read from PostgreSQL at each attempt, which is rate limited).
    */
   hasPassword: boolean;
+  /**
+   * The row's version (LinkRecord.version). A write of a new state is refused when the entry holds a
+   * newer one of the same link (or a later link on the code): changes reach the cache in any order.
+   * Absent: no order (an entry of an earlier release); any write replaces it.
+   */
+  version?: number;
 }
 
 /** `undefined` = not cached (or the cache is down); `null` = cached as "no such code". */
@@ -67,9 +73,11 @@ export interface LinkCache {
   set(code: string, link: CachedLink, ttlS: number, options?: { ifAbsent?: boolean; created?: boolean; afterVisit?: boolean } & FillStamp): Promise<void>;
   /**
    * Caches "no such code", only when the code has no entry (a creation racing with the miss wins).
-   * `overwrite` replaces any entry: the tombstone a deletion leaves.
+   * `overwrite` replaces any entry: the tombstone a deletion leaves. `deleted`: the link it deleted,
+   * at the version it had; the tombstone ranks above every state of that link, so a write of one that
+   * arrives after it is refused (a later link on the code still replaces it).
    */
-  setMissing(code: string, ttlS: number, options?: { overwrite?: boolean } & FillStamp): Promise<void>;
+  setMissing(code: string, ttlS: number, options?: { overwrite?: boolean; deleted?: { id: number; version: number } } & FillStamp): Promise<void>;
   delete(code: string): Promise<void>;
 }
 

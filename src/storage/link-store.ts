@@ -31,6 +31,11 @@ export interface LinkRecord {
   hasPassword: boolean;
   /** Lower case, unique, sorted; at most 20 (src/url/tags.ts). */
   tags: string[];
+  /**
+   * Raised by every change of the row (1 at creation; 0 in an event written before migration 017):
+   * the cache keeps the newer of two states of a link by it (src/storage/link-cache.ts).
+   */
+  version: number;
 }
 
 export interface NewLink {

@@ -36,7 +36,10 @@ import { callPromise } from '../core/call-promise.ts';
 
 const MAX_EXPIRY_MS = 100 * 365 * 24 * 3600 * 1000;
 const CODE_ATTEMPTS = 3;
-/** How long a deletion's tombstone outlives any lookup still in flight (queries time out after seconds). */
+/**
+ * How long a change's entry (a deletion's tombstone, a new state) outlives any lookup still in
+ * flight (queries time out after seconds): such a lookup fills only an absent entry.
+ */
 const TOMBSTONE_TTL_S = 30;
 
 /** Who is calling: an API key, or nobody. */
@@ -177,6 +180,7 @@ export function toCached(link: LinkRecord): CachedLink {
     consumed: link.consumedAt !== null,
     forwardQuery: link.forwardQuery,
     hasPassword: link.hasPassword,
+    version: link.version,
   };
 }
 
@@ -247,6 +251,16 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   }
 
   /**
+   * A change's entry: ttlFor, but never shorter than a lookup in flight may take. A lookup that read
+   * the row before the change fills only an absent entry, and an entry gone at the new expiry (1 s
+   * after a PATCH made the link expire) let it cache the old state for CACHE_TTL_S. The redirect
+   * checks the expiry itself, so the entry outliving it answers 410, not the target.
+   */
+  function changeTtlFor(link: CachedLink): number {
+    return options.cacheTtlS === 0 ? 0 : Math.max(ttlFor(link), Math.min(options.cacheTtlS, TOMBSTONE_TTL_S));
+  }
+
+  /**
    * The cache, then PostgreSQL. Promise chains, not an async function, and db()'s mapping of errors
    * as the query's own rejection handler: a cold redirect passes here (docs/performance.md).
    */
@@ -303,7 +317,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     if (counted !== null) {
       const after = toCached(counted);
       // The visit that used the link up tells every replica, through the shared cache.
-      if (after.consumed) await cache.set(code, after, ttlFor(after), { afterVisit: true });
+      if (after.consumed) await cache.set(code, after, changeTtlFor(after), { afterVisit: true });
       return after;
     }
     // Refused: used up (or disabled, expired, deleted) since the cache was read. The row as it is now
@@ -312,7 +326,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
     if (record === null || record.id !== link.id) throw new LinkNotFound();
     const current = toCached(record);
     const reason = goneReason(current, nowMs);
-    if (reason !== null) await cache.set(code, current, ttlFor(current), { afterVisit: true });
+    if (reason !== null) await cache.set(code, current, changeTtlFor(current), { afterVisit: true });
     // No reason: the limit was raised after this visit was refused; it had none left when decided.
     throw new LinkGone(reason ?? 'link_used');
   }
@@ -419,6 +433,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
         record = await insertWithGeneratedCode(base, context);
       }
       const cached = toCached(record);
+      // No floor here: a lookup in flight read no row, and fills "no such code" only over no entry; past
+      // a short expiry its 404 instead of 410 is all it could leave.
       await cache.set(record.code, cached, ttlFor(cached), { created: true });
       options.events?.linkCreated?.(record.isCustomAlias ? 'alias' : 'generated');
       return record;
@@ -481,7 +497,7 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (!updated) throw new LinkNotFound();
       // Replace, not just drop, the entry: every replica reads the new state on its next request.
       const cached = toCached(updated);
-      await cache.set(code, cached, ttlFor(cached));
+      await cache.set(code, cached, changeTtlFor(cached));
       return updated;
     },
 
@@ -491,7 +507,8 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
       if (!deleted) throw new LinkNotFound();
       // A tombstone, not just a delete: a lookup that read the row before the DELETE fills only an
       // absent entry, so it cannot cache the deleted link again. A new link on this code overwrites it.
-      await cache.setMissing(code, Math.max(options.negativeCacheTtlS, TOMBSTONE_TTL_S), { overwrite: true });
+      // It ranks above every state of the link: a write of one that reaches the cache late is refused.
+      await cache.setMissing(code, Math.max(options.negativeCacheTtlS, TOMBSTONE_TTL_S), { overwrite: true, deleted: { id: deleted.id, version: deleted.version } });
       // Aliases go back too: the KGS releases them for claiming again after the same cool-down
       // (docs/operations.md, "Deleted links and code reuse": an alias held "taken" forever by a deleted link helps no one).
       await codes.returnCodes([code], context).catch((err: unknown) => {

@@ -254,6 +254,19 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       }
     });
 
+    test('every change of a link raises its version (the cache keeps the newest by it); a deletion returns the last one', async () => {
+      const created = await store.insert(link({ maxVisits: 3 }));
+      assert.equal(created.version, 1);
+      assert.equal((await store.findByCode(created.code))?.version, 1);
+      assert.equal((await store.findRedirect(created.code))?.version, 1);
+      const updated = await store.updateById(created.id, { tags: ['v'] });
+      assert.equal(updated?.version, 2);
+      const visited = await store.countVisit(created.id, new Date());
+      assert.equal(visited?.version, 3);
+      assert.equal((await store.updateById(created.id, {}))?.version, 3, 'no change, no new version');
+      assert.equal((await store.deleteById(created.id))?.version, 3);
+    });
+
     test('deleteById returns the deleted link once', async () => {
       const created = await store.insert(link());
       assert.equal((await store.deleteById(created.id))?.id, created.id);

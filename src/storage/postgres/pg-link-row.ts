@@ -25,11 +25,13 @@ export interface UrlRow {
   consumed_at: Date | string | null;
   has_password: boolean;
   tags: string[];
+  /** Absent in events written before migration 017. */
+  version?: number | string;
 }
 
 /** The columns of `urls` itself, qualified: url_totals shares some names (migrations/014_url_totals.sql). */
 const ROW_COLUMNS =
-  'urls.id, urls.short_code, urls.original_url, urls.created_at, urls.expiry_date, urls.is_one_time, urls.max_visits, urls.visits, urls.forward_query, urls.is_active, urls.is_expired, urls.is_custom_alias, urls.owner_key_id, urls.consumed_at, urls.tags, (urls.password_hash IS NOT NULL) AS has_password';
+  'urls.id, urls.short_code, urls.original_url, urls.created_at, urls.expiry_date, urls.is_one_time, urls.max_visits, urls.visits, urls.forward_query, urls.is_active, urls.is_expired, urls.is_custom_alias, urls.owner_key_id, urls.consumed_at, urls.tags, (urls.password_hash IS NOT NULL) AS has_password, urls.version';
 
 /**
  * A link with its totals, for a RETURNING of a statement on `urls` (not aliased): the totals row as
@@ -72,6 +74,7 @@ export function toLink(row: UrlRow): LinkRecord {
     consumedAt: row.consumed_at === null ? null : new Date(row.consumed_at),
     hasPassword: row.has_password,
     tags: row.tags,
+    version: row.version === undefined ? 0 : Number(row.version),
   };
 }
 
@@ -83,7 +86,7 @@ export function toLink(row: UrlRow): LinkRecord {
  * millisecond as a Date of the full record is (floor: an expiry is never before 1970).
  */
 export const REDIRECT_COLUMNS =
-  'urls.short_code, urls.id, urls.original_url, floor(extract(epoch FROM urls.expiry_date) * 1000)::float8 AS expires_ms, urls.max_visits IS NOT NULL AS limited, urls.is_active, urls.consumed_at IS NOT NULL AS consumed, urls.forward_query, urls.password_hash IS NOT NULL AS has_password';
+  'urls.short_code, urls.id, urls.original_url, floor(extract(epoch FROM urls.expiry_date) * 1000)::float8 AS expires_ms, urls.max_visits IS NOT NULL AS limited, urls.is_active, urls.consumed_at IS NOT NULL AS consumed, urls.forward_query, urls.password_hash IS NOT NULL AS has_password, urls.version';
 
 export interface RedirectRow {
   short_code: string;
@@ -95,6 +98,7 @@ export interface RedirectRow {
   consumed: boolean;
   forward_query: boolean;
   has_password: boolean;
+  version: number;
 }
 
 export function toRedirect(row: RedirectRow): CachedLink {
@@ -107,5 +111,6 @@ export function toRedirect(row: RedirectRow): CachedLink {
     consumed: row.consumed,
     forwardQuery: row.forward_query,
     hasPassword: row.has_password,
+    version: Number(row.version),
   };
 }

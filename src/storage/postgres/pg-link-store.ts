@@ -76,6 +76,7 @@ function insertedRecord(link: NewLink, row: InsertedRow): LinkRecord {
     consumedAt: null,
     hasPassword: link.passwordHash != null,
     tags: [...(link.tags ?? [])],
+    version: 1,
   };
 }
 
@@ -248,7 +249,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       // visits are clicks, which link.clicked reports in batches).
       const { rows } = await db.query<UrlRow>(
         `WITH counted AS (
-           UPDATE urls SET visits = visits + 1, consumed_at = CASE WHEN visits + 1 >= max_visits THEN $2 ELSE consumed_at END
+           UPDATE urls SET visits = visits + 1, consumed_at = CASE WHEN visits + 1 >= max_visits THEN $2 ELSE consumed_at END, version = version + 1
             WHERE id = $1 AND max_visits IS NOT NULL AND visits < max_visits AND consumed_at IS NULL AND is_active
               AND (expiry_date IS NULL OR expiry_date > $2)
             RETURNING ${URL_COLUMNS}
@@ -312,6 +313,8 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
         const { rows } = await db.query<UrlRow>(`SELECT ${LINK_COLUMNS} FROM ${LINKS} WHERE urls.id = $1`, params);
         return rows[0] ? toLink(rows[0]) : null;
       }
+      // Every change raises the version: the cache keeps the newest state by it (migration 017).
+      sets.push('version = version + 1');
       const { rows } = await db.query<UrlRow>(
         `WITH updated AS (UPDATE urls SET ${sets.join(', ')} WHERE id = $1 RETURNING ${URL_COLUMNS}), ${linkEventCte('link.updated', 'updated')}
          SELECT * FROM updated`,

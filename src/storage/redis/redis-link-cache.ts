@@ -1,5 +1,7 @@
 // LinkCache on Redis: `url:{code}` holds "<epoch>|<body>", the body being the link as a compact JSON
-// array, "-" for an unknown code (negative cache) or "?" for a blocker (see lua/cache-write.lua).
+// array, "-" for an unknown code (negative cache; "-<id>:<version>" for a deleted link's tombstone) or
+// "?" for a blocker (see lua/cache-write.lua). A new state is written only over an older one of the
+// same link: its id and version travel with it, and the script compares them with the entry's.
 // An entry of another epoch than the current one is a miss (redis-cache-epoch.ts says why). Errors
 // degrade to a miss and are counted, never thrown at a redirect; while the Redis circuit breaker is
 // open, nothing is sent at all. On a Redis Cluster entries are spread over shards, each with its own
@@ -26,7 +28,8 @@ const MISSING = '-';
 const BLOCKER = '?';
 /** How long a blocker keeps fills out: longer than any lookup in flight (queries time out within seconds). */
 const BLOCKER_TTL_S = 30;
-type Packed = [id: number, url: string, expiresAt: number | null, flags: number];
+/** `version` absent in entries of a release before migration 017. */
+type Packed = [id: number, url: string, expiresAt: number | null, flags: number, version?: number];
 /** Was ONE_TIME before visit limits: entries of one-time links written then read as limited, as they are. */
 const LIMITED = 1;
 const ACTIVE = 2;
@@ -64,6 +67,8 @@ interface PendingRead {
 interface EntryWrite {
   code: string;
   mode: 'fill' | 'put';
+  /** A put's "<link id>:<version>": written only over an entry of an older state (cache-write.lua). */
+  order: string | undefined;
   /** The epoch the writer knew (-1: none, which leaves a blocker). */
   writer: number;
   body: string;
@@ -84,13 +89,18 @@ function pack(link: CachedLink): string {
     (link.consumed ? CONSUMED : 0) |
     (link.forwardQuery ? FORWARD_QUERY : 0) |
     (link.hasPassword ? PASSWORD : 0);
-  return JSON.stringify([link.id, link.url, link.expiresAt, flags] satisfies Packed);
+  const packed: Packed = [link.id, link.url, link.expiresAt, flags];
+  if (link.version !== undefined) packed.push(link.version);
+  return JSON.stringify(packed);
 }
+
+/** The order of a put of `link`: none for a link without a version (an entry an earlier release wrote). */
+const orderOf = (link: CachedLink): string | undefined => (link.version === undefined ? undefined : `${link.id}:${link.version}`);
 
 function unpack(raw: string): CachedLink | undefined {
   try {
-    const [id, url, expiresAt, flags] = JSON.parse(raw) as Packed;
-    return {
+    const [id, url, expiresAt, flags, version] = JSON.parse(raw) as Packed;
+    const link: CachedLink = {
       id,
       url,
       expiresAt,
@@ -100,6 +110,8 @@ function unpack(raw: string): CachedLink | undefined {
       forwardQuery: (flags & FORWARD_QUERY) !== 0,
       hasPassword: (flags & PASSWORD) !== 0,
     };
+    if (version !== undefined) link.version = version;
+    return link;
   } catch {
     return undefined;
   }
@@ -111,7 +123,8 @@ function readEntry(raw: string | null, current: number): CachedLink | null | und
   const bar = raw.indexOf('|');
   if (bar < 1 || Number(raw.slice(0, bar)) !== current) return undefined;
   const body = raw.slice(bar + 1);
-  if (body === MISSING) return null;
+  // "-", or a deletion's "-<id>:<version>".
+  if (body.startsWith(MISSING)) return null;
   if (body === BLOCKER) return undefined;
   return unpack(body);
 }
@@ -192,22 +205,25 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
     // PostgreSQL may predate an invalidation that was lost.
     if (readStartedAt !== undefined && readStartedAt < epoch.changedAt()) return DONE;
     const shard = layout.shardOf(code);
-    return withEpoch(shard, (known) => (known === null ? undefined : write(shard, 'fill', 'fill', code, known, body, ttlS)));
+    return withEpoch(shard, (known) => (known === null ? undefined : write(shard, 'fill', 'fill', code, known, body, ttlS, undefined)));
   }
 
-  /** A new state: written whatever is there (a writer behind the epoch leaves a blocker instead). */
-  function put(operation: string, code: string, body: string, ttlS: number): Promise<void> {
+  /**
+   * A new state: written over whatever is there but a newer state of the same link (`order`), or a
+   * later link on the code (a writer behind the epoch leaves a blocker instead).
+   */
+  function put(operation: string, code: string, body: string, ttlS: number, order: string | undefined): Promise<void> {
     if (ttlS <= 0) return DONE;
     // -1 when Redis cannot tell us the epoch: the script then leaves a blocker, never a stale entry.
     const shard = layout.shardOf(code);
-    return withEpoch(shard, (known) => write(shard, 'put', operation, code, known ?? -1, body, ttlS));
+    return withEpoch(shard, (known) => write(shard, 'put', operation, code, known ?? -1, body, ttlS, order));
   }
 
   /**
    * One entry into its shard's writes of this tick; resolves (never rejects) once they are sent and
    * answered, the epoch Redis answered adopted.
    */
-  function write(shard: number, mode: EntryWrite['mode'], operation: string, code: string, writer: number, body: string, ttlS: number): Promise<void> {
+  function write(shard: number, mode: EntryWrite['mode'], operation: string, code: string, writer: number, body: string, ttlS: number, order: string | undefined): Promise<void> {
     const admission = admit(operation);
     if (admission === undefined) {
       // A put (a new state) that never reached Redis leaves an old entry behind: the epoch must move
@@ -215,7 +231,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
       if (mode === 'put') epoch.failed(`cache ${operation} skipped (circuit breaker open)`);
       return DONE;
     }
-    return ofShard(writes, shard)({ code, mode, writer, body, ttlS, operation, admission });
+    return ofShard(writes, shard)({ code, mode, order, writer, body, ttlS, operation, admission });
   }
 
   function sendWrites(shard: number, entries: EntryWrite[]): Promise<void> {
@@ -230,7 +246,7 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   function sendWriteCall(shard: number, entries: EntryWrite[]): Promise<void> {
     return callPromise(() => {
       const args = [String(BLOCKER_TTL_S)];
-      for (const w of entries) args.push(w.mode, String(w.writer), w.body, String(w.ttlS));
+      for (const w of entries) args.push(w.order === undefined ? w.mode : `${w.mode}:${w.order}`, String(w.writer), w.body, String(w.ttlS));
       const startedAt = epoch.now();
       return scripted.curtCacheWrite(1 + entries.length, layout.epochKey(shard), ...entries.map((w) => key(w.code)), ...args).then((current) => {
         epoch.observe(Number(current), startedAt, shard);
@@ -334,9 +350,16 @@ export function createRedisLinkCache(options: RedisLinkCacheOptions): LinkCache 
   return {
     get: (code) => read(code).then(entryOf),
     read,
-    set: (code, link, ttlS, setOptions) => (setOptions?.ifAbsent ? fill(code, pack(link), ttlS, setOptions.readStartedAt) : put('set', code, pack(link), ttlS)),
+    set: (code, link, ttlS, setOptions) => (setOptions?.ifAbsent ? fill(code, pack(link), ttlS, setOptions.readStartedAt) : put('set', code, pack(link), ttlS, orderOf(link))),
     // Only a deletion's tombstone overwrites: a "no such code" fill never covers a creation racing with it.
-    setMissing: (code, ttlS, setOptions) => (setOptions?.overwrite ? put('setMissing', code, MISSING, ttlS) : fill(code, MISSING, ttlS, setOptions?.readStartedAt)),
+    setMissing: (code, ttlS, setOptions) => {
+      if (!setOptions?.overwrite) return fill(code, MISSING, ttlS, setOptions?.readStartedAt);
+      const deleted = setOptions.deleted;
+      if (deleted === undefined) return put('setMissing', code, MISSING, ttlS, undefined);
+      // Above every state of the deleted link, its last (`version`) included.
+      const order = `${deleted.id}:${deleted.version + 1}`;
+      return put('setMissing', code, `${MISSING}${order}`, ttlS, order);
+    },
     delete(code) {
       const admission = admit('delete');
       if (admission === undefined) {
