@@ -334,11 +334,13 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
   async function findOwned(code: string, principal: Principal, access: 'read' | 'manage'): Promise<LinkRecord> {
     if (!CODE_SHAPE.test(code)) throw new LinkNotFound();
     const link = await db(() => store.findByCode(code));
-    // Anonymous links are public to read (their code is their only secret); managing them is for admins.
+    // Anonymous links are public to read (their code is their only secret); managing them is for
+    // admins. One with a password is read by admins only: its view names the target the password keeps.
     if (link && link.ownerKeyId === null) {
-      if (access === 'read' || principal?.isAdmin) return link;
-      if (principal === null) throw new Unauthorized('An API key is required.');
-      throw new Forbidden('Only an admin key can change or delete an anonymous link.');
+      if ((access === 'read' && !link.hasPassword) || principal?.isAdmin) return link;
+      const detail = access === 'read' ? 'This link has a password: only an admin key can read it.' : 'Only an admin key can change or delete an anonymous link.';
+      if (principal === null) throw new Unauthorized(access === 'read' ? detail : 'An API key is required.');
+      throw new Forbidden(detail);
     }
     // Without a key: a code that does not exist is 404, as its redirect already tells anyone; an owned
     // link is 401, as the redirect (302, 410) tells anyone it exists. Nothing new is revealed, and

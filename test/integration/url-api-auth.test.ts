@@ -157,6 +157,22 @@ describe('API keys and authorization', () => {
     assert.equal((await call('DELETE', `/urls/${code}`, svc.admin)).statusCode, 204);
   });
 
+  test('an anonymous link with a password is read by an admin key only: its view names the target the password keeps', async () => {
+    const res = await call('POST', '/urls', {}, { url: 'https://example.com/behind-a-password', password: 'sesame1234' });
+    assert.equal(res.statusCode, 201, res.body);
+    assert.equal(res.json<{ original_url: string }>().original_url, 'https://example.com/behind-a-password', 'its creator sees it once');
+    const code = res.json<{ short_code: string }>().short_code;
+    for (const url of [`/urls/${code}`, `/urls/${code}/analytics`]) {
+      for (const [who, headers, status, problem] of [['nobody', {}, 401, 'unauthorized'], ['a user key', bob, 403, 'forbidden']] as const) {
+        const answer = await call('GET', url, headers);
+        assertProblem(answer, status, problem, `${who}: ${url}`);
+        assert.ok(!answer.body.includes('behind-a-password'), `${who}: ${url} names no target`);
+      }
+      assert.equal((await call('GET', url, svc.admin)).statusCode, 200, `admin: ${url}`);
+    }
+    assert.equal((await call('GET', `/${code}`)).statusCode, 401, 'the redirect asks for the password');
+  });
+
   test('an anonymous link is not listed as anyone\'s', async () => {
     const code = await createAs({});
     const listed = (await call('GET', '/urls?limit=100', alice)).json<{ items: { short_code: string }[] }>().items;
