@@ -498,3 +498,28 @@ describe('PgApiKeyStore', () => {
     assert.equal(rows[0]?.n, 2);
   });
 });
+
+test('the expiry sweep does not mark a link expired whose expiry a PATCH moved ahead while the sweep waited for its row', async (t) => {
+  const database = await createTestDatabase('mark_expired_race');
+  t.after(() => database.drop());
+  const store = createPgLinkStore(database.db);
+  const link = await store.insert({ code: 'race01', url: 'https://example.com/', expiresAt: new Date(Date.now() + 60_000), isOneTime: false, isCustomAlias: true, ownerKeyId: null });
+  // The PATCH holds the row: its new expiry is a day ahead, not committed yet.
+  const patch = await database.pool.connect();
+  try {
+    await patch.query('BEGIN');
+    await patch.query("UPDATE urls SET expiry_date = now() + interval '1 day', is_expired = false WHERE id = $1", [link.id]);
+    // The sweep runs as if past the old expiry: its subquery finds the row, then waits for the lock.
+    const sweep = store.markExpired(new Date(Date.now() + 120_000), 100);
+    const waiting = async (): Promise<number> =>
+      (await database.db.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rows[0]?.n ?? 0;
+    for (let i = 0; i < 200 && (await waiting()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(await waiting(), 1, 'the sweep waits for the row');
+    await patch.query('COMMIT');
+    assert.equal(await sweep, 0, 'nothing marked');
+  } finally {
+    patch.release();
+  }
+  const after = await store.findByCode('race01');
+  assert.deepEqual([after?.isExpired, (after?.expiresAt?.getTime() ?? 0) > Date.now()], [false, true]);
+});

@@ -492,9 +492,12 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
 
     async markExpired(now, limit) {
       const { rows } = await db.query<{ id: number }>(
+        // The condition again outside the subquery: a row a PATCH changed meanwhile is re-checked as
+        // it now is (READ COMMITTED re-reads the updated row, not the subquery's copy of it), so an
+        // expiry just moved ahead is not marked expired.
         `UPDATE urls SET is_expired = true WHERE id IN (
            SELECT id FROM urls WHERE is_expired = false AND expiry_date IS NOT NULL AND expiry_date <= $1 LIMIT $2
-         ) RETURNING id`,
+         ) AND is_expired = false AND expiry_date <= $1 RETURNING id`,
         [now, limit],
       );
       return rows.length;
