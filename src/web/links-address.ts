@@ -16,6 +16,19 @@ export interface Filters {
 export const NO_FILTERS: Filters = { q: '', state: '', tags: [], sort: 'created', order: 'desc' };
 
 
+/** The fewest characters GET /urls searches for (`q`): a shorter text cannot use its index. */
+export const MIN_SEARCH_CHARS = 3;
+
+/**
+ * What is wrong with a search text (already trimmed), checked before sending as the server would, in
+ * the form's words; null when nothing. Empty is no search at all.
+ */
+export function searchProblem(q: string): string | null {
+  const length = [...q].length;
+  if (length === 0 || length >= MIN_SEARCH_CHARS) return null;
+  return `A search needs at least ${MIN_SEARCH_CHARS} characters: "${q}" has ${length}.`;
+}
+
 /** What GET /urls is sent for `filters`: each filter that is not the default. */
 export function listFilter(filters: Filters): ListFilter {
   return {
@@ -38,7 +51,8 @@ export function filtersSearch(filters: Filters): string {
  * The filters an address's query string names. A state, sort or order the API does not know is left
  * out (the selects could not show it); tags are taken as given, repeated or comma-separated as the API
  * takes them, and what is wrong with them is `tagProblem`, for the form to say under its field (nothing
- * is searched), as it would have said it before sending.
+ * is searched), as it would have said it before sending. A search text too short is said the same way:
+ * `searchProblem(filters.q)`.
  */
 export function filtersFromSearch(search: string): { filters: Filters; tagProblem: string | null } {
   const params = new URLSearchParams(search);

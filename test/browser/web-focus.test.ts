@@ -3,8 +3,9 @@
 // page's heading; a deleted link's row gives it to the row in its place (and a page left empty steps
 // back); Next onto the last page leaves it on Previous; an error in the editor goes to its message; an
 // import to its report; a wrong key to its field; a revoked key to the table; Refresh keeps it; signing
-// out puts it on the page's heading. Also: a refused tag filter shows no stale list under it, and a past
-// expiry in the editor is asked about before it ends the link.
+// in (on a stats page too, whose form stays until the stats are in) and out puts it on the page's
+// heading. Also: a refused tag filter or a search text too short shows no stale list under it, and a
+// past expiry in the editor is asked about before it ends the link.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -135,6 +136,46 @@ describe('where the web app leaves the focus, in Chromium', { skip: SKIP_BROWSER
     assert.deepEqual(await problems(), []);
   });
 
+  test('My links: a search shorter than 3 characters once trimmed is said under the Search field, which takes the focus; nothing is sent', async () => {
+    const { key } = await keyWithLinks(2);
+    const { page, problems } = await openPage('/app/links', { apiKey: key });
+    const rows = page.getByTestId('links').locator('li[data-code]');
+    await until(async () => (await rows.count()) === 2, 5000, 'the unfiltered list');
+    const lists: string[] = [];
+    page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/urls') lists.push(request.url());
+    });
+
+    // Three characters typed, two once trimmed (what is sent), and then two typed.
+    const search = page.getByRole('searchbox', { name: 'Search' });
+    for (const [typed, message] of [
+      [' it ', 'A search needs at least 3 characters: "it" has 2.'],
+      ['é', 'A search needs at least 3 characters: "é" has 1.'],
+    ] as const) {
+      await search.fill(typed);
+      await search.press('Enter');
+      await until(async () => (await search.getAttribute('aria-invalid')) === 'true', 5000, 'the Search field to be marked invalid');
+      const errorId = (await search.getAttribute('aria-describedby')) ?? '';
+      assert.equal(await page.locator(`#${errorId}`).textContent(), message);
+      assert.equal(await rows.count(), 0, 'the unfiltered list is not shown as the result');
+      assert.match((await page.getByTestId('links-refused').textContent()) ?? '', /No links shown: the search above was refused/);
+      await focusOn(page, /^input /, 'the Search field');
+      assert.equal(await page.evaluate<string>('document.activeElement.name'), 'q');
+      assert.equal(new URL(page.url()).search, '', 'the address keeps no search');
+      // Edited, the message goes.
+      await search.press('End');
+      await page.keyboard.type('x');
+      assert.equal(await search.getAttribute('aria-invalid'), null);
+    }
+    assert.deepEqual(lists, [], 'no list was asked for');
+
+    await search.fill('focus');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await until(async () => (await rows.count()) === 2, 5000, 'the links found');
+    assert.equal(new URL(page.url()).search, '?q=focus');
+    assert.deepEqual(await problems(), []);
+  });
+
   /** On My links: the editor of the link `code`. */
   async function openEditor(page: Page, code: string) {
     const row = page.getByTestId('links').locator(`li[data-code="${code}"]`);
@@ -251,6 +292,26 @@ describe('where the web app leaves the focus, in Chromium', { skip: SKIP_BROWSER
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('API key', { exact: true }).waitFor();
     await focusOn(page, /^h1 My links$/, 'the page heading after signing out');
+    assert.deepEqual(await problems(), []);
+  });
+
+  test("signing in on a stats page (a link of a key): the form says who may read it; once the stats are in, the focus is on the page's heading", async () => {
+    const { key, codes } = await keyWithLinks(1);
+    const code = codes[0] ?? '';
+    const { page, problems } = await openPage(`/${code}+`);
+    const form = page.locator('form.key-form');
+    await form.waitFor();
+    assert.equal(await form.locator('p').first().textContent(), 'Only an API key that may read this link sees its stats: the key that made it, or an admin key.');
+    const field = page.getByLabel('API key', { exact: true });
+    await field.fill(key);
+    // The stats slow to come: the form (and the field with the focus) stays until they are in.
+    await page.route(`${service.url}/urls/${code}/analytics*`, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.fallback();
+    });
+    await field.press('Enter');
+    await page.getByTestId('summary').waitFor();
+    await focusOn(page, new RegExp(`^h1 Stats of ${code}$`), 'the stats heading, the form gone');
     assert.deepEqual(await problems(), []);
   });
 

@@ -1,8 +1,9 @@
 // My links keeps its filters in the address, in Chromium against real processes (a KGS and a URL
 // service on PostgreSQL and Redis): each filter applied is a history entry (Back undoes it, Forward
 // redoes it), a reload or a shared address shows the same fields and rows, Back from a link's stats
-// comes back to the filtered list and its page, and values the API does not know break nothing. The
-// focus stays in the form on a filter change (not on the heading) and is never left on <body>.
+// comes back to the filtered list and its page, values the API does not know break nothing, and one it
+// would refuse (a bad tag, a search text too short) is said under its field. The focus stays in the
+// form on a filter change (not on the heading) and is never left on <body>.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -178,7 +179,7 @@ describe('My links: the filters in the address, in Chromium', { skip: SKIP_BROWS
     assert.deepEqual(await shared.problems(), []);
   });
 
-  test('values the API does not know are left out, and a bad tag is said under its field; nothing breaks', async () => {
+  test('values the API does not know are left out, and a bad tag or a search too short is said under its field; nothing breaks', async () => {
     const { key, codes } = await keyWithLinks([[], []]);
     const { page, problems } = await openPage('/app/links?state=gone&sort=random&order=asc&cursor=nonsense', key);
     await showing(page, codes, 'every link, oldest first');
@@ -202,6 +203,25 @@ describe('My links: the filters in the address, in Chromium', { skip: SKIP_BROWS
     await until(async () => (await tags.getAttribute('aria-invalid')) === 'true', 5000, 'the Tags field to be marked invalid again');
     assert.equal(await bad.page.getByTestId('links-refused').count(), 1);
     await focusOn(bad.page, /^input tag$/, 'the Tags field');
-    assert.deepEqual([...(await problems()), ...(await bad.problems())], []);
+
+    // A search text too short once trimmed (GET /urls would refuse it): said under the Search field the same way.
+    const short = await openPage('/app/links?q=%20ab%20&state=active', key);
+    const search = short.page.getByLabel('Search', { exact: true });
+    await until(async () => (await search.getAttribute('aria-invalid')) === 'true', 5000, 'the Search field to be marked invalid');
+    assert.deepEqual(await fields(short.page), { q: 'ab', state: 'active', tags: '', sort: 'created-desc' });
+    const errorId = (await search.getAttribute('aria-describedby')) ?? '';
+    assert.equal(await short.page.locator(`#${errorId}`).textContent(), 'A search needs at least 3 characters: "ab" has 2.');
+    assert.match((await short.page.getByTestId('links-refused').textContent()) ?? '', /No links shown: the search above was refused/);
+    assert.equal(await short.page.getByRole('alert').getByText('q needs', { exact: false }).count(), 0, "not the API's words");
+    const asked = await short.page.evaluate<string[]>("performance.getEntriesByType('resource').map((e) => e.name)");
+    assert.deepEqual(asked.filter((url) => url.includes('/urls?')), [], 'no list was asked for');
+    await search.fill('address');
+    await short.page.getByRole('button', { name: 'Search' }).click();
+    await showing(short.page, [...codes].reverse(), 'the links whose address has "address"');
+    assert.equal(path(short.page), '/app/links?q=address&state=active');
+    await short.page.goBack();
+    await until(async () => (await search.getAttribute('aria-invalid')) === 'true', 5000, 'the Search field to be marked invalid again');
+    await focusOn(short.page, /^input q$/, 'the Search field');
+    assert.deepEqual([...(await problems()), ...(await bad.problems()), ...(await short.problems())], []);
   });
 });

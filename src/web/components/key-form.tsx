@@ -37,7 +37,8 @@ export function KeyForm({ intro }: { intro: string }) {
     setBusy(true);
     try {
       await session.signIn(key.trim(), remember);
-      // This form is gone with the button that had the focus: the page's heading takes it.
+      // This form is gone with the button that had the focus: the page's heading takes it. (The stats
+      // page keeps the form until the link's stats are in, and moves the focus itself then.)
       setTimeout(() => {
         if (focusIsLost()) focusPageHeading();
       }, 0);

@@ -1,5 +1,7 @@
 // The last deliveries of one webhook endpoint (GET /webhooks/{id}/deliveries), newest first: each
 // event's type, attempts, last status or error, time and state; Refresh, and older pages on demand.
+// The endpoint is read again with its first page (GET /webhooks/{id}), and handed to `onEndpoint`, so
+// that its row (state, failures in a row) says what the deliveries say.
 // Busy, the buttons are aria-disabled, not disabled: a disabled button drops the focus to <body>.
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import type { Webhook, WebhookDelivery } from '../../client/curt-client.ts';
@@ -26,7 +28,7 @@ function outcome(d: WebhookDelivery): string {
   return parts.length === 0 ? '—' : parts.join(': ');
 }
 
-export function WebhookDeliveries({ hook }: { hook: Webhook }) {
+export function WebhookDeliveries({ hook, onEndpoint }: { hook: Webhook; onEndpoint: (hook: Webhook) => void }) {
   const session = useSession();
   const id = useId();
   const [items, setItems] = useState<WebhookDelivery[] | null>(null);
@@ -39,7 +41,11 @@ export function WebhookDeliveries({ hook }: { hook: Webhook }) {
     async (cursor?: string) => {
       setBusy(true);
       try {
-        const page = await session.client.webhookDeliveries(hook.id, { limit: PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) });
+        const [page, endpoint] = await Promise.all([
+          session.client.webhookDeliveries(hook.id, { limit: PAGE_SIZE, ...(cursor === undefined ? {} : { cursor }) }),
+          cursor === undefined ? session.client.getWebhook(hook.id) : null,
+        ]);
+        if (endpoint !== null) onEndpoint(endpoint);
         setItems((current) => (cursor === undefined || current === null ? page.items : [...current, ...page.items]));
         setNext(page.next_cursor);
         setError(null);
@@ -51,7 +57,8 @@ export function WebhookDeliveries({ hook }: { hook: Webhook }) {
         setBusy(false);
       }
     },
-    [session.client, hook.id],
+    // onEndpoint must not change at each render of the list: that would reload the deliveries each time.
+    [session.client, hook.id, onEndpoint],
   );
 
   useEffect(() => {

@@ -9,9 +9,10 @@
 //
 // Focus: no action leaves it on <body>. A deleted row's place goes to the row after it (the one before
 // it when it was the last; the page before when it was the page's only row); Next onto the last page
-// (Previous onto the first) leaves it on the other pager button; a refused tag filter puts it on the
-// Tags field, and the list is not shown under it as if it were the filter's result. Back or Forward
-// to other filters keeps the focus where it was, or puts it on the list when that went with the rows.
+// (Previous onto the first) leaves it on the other pager button; a refused filter (a search text too
+// short, a bad tag) puts it on its field, and the list is not shown under it as if it were the
+// filter's result. Back or Forward to other filters keeps the focus where it was, or puts it on the
+// list when that went with the rows.
 import { useCallback, useEffect, useId, useRef, useState } from 'preact/hooks';
 import { LINK_STATES, type Link, type LinkSort, type LinkState } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
@@ -23,7 +24,7 @@ import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
-import { filtersFromSearch, filtersSearch, keyPrefixOf, listFilter, NO_FILTERS, pagesOf, type Filters, type PagesEntry } from '../links-address.ts';
+import { filtersFromSearch, filtersSearch, keyPrefixOf, listFilter, NO_FILTERS, pagesOf, searchProblem, type Filters, type PagesEntry } from '../links-address.ts';
 import { focusElement, focusIsLost, onLinkClick, statsPath } from '../router.ts';
 import { parseRoute } from '../routes.ts';
 import { useSession } from '../state.ts';
@@ -44,9 +45,23 @@ const orderValue = ({ sort, order }: Pick<Filters, 'sort' | 'order'>): string =>
 /** The Sort select's value as a sort and an order (each option's value is one of ORDERS). */
 const orderOf = (value: string): Pick<Filters, 'sort' | 'order'> => ORDERS.find((o) => orderValue(o) === value) ?? NO_FILTERS;
 
-/** What the address and its history entry say to show: the filters (a tag refused, said instead) and the page of this key's list. */
+/** A filter the server would refuse, found before searching: said under its field instead. */
+interface Refusal {
+  field: 'q' | 'tag';
+  message: string;
+}
+
+/** The first filter, in the form's order, that the server would refuse (`q` trimmed); null when none. */
+function refusalOf(q: string, tagProblem: string | null): Refusal | null {
+  const short = searchProblem(q);
+  if (short !== null) return { field: 'q', message: short };
+  return tagProblem === null ? null : { field: 'tag', message: tagProblem };
+}
+
+/** What the address and its history entry say to show: the filters (one refused, said instead) and the page of this key's list. */
 function shownByAddress(keyPrefix: string) {
-  return { ...filtersFromSearch(location.search), pages: pagesOf(history.state, keyPrefix) };
+  const { filters, tagProblem } = filtersFromSearch(location.search);
+  return { filters, refusal: refusalOf(filters.q, tagProblem), pages: pagesOf(history.state, keyPrefix) };
 }
 
 type Action = { kind: 'qr' | 'edit' | 'delete'; link: Link } | { kind: 'porting' } | null;
@@ -83,13 +98,14 @@ function LinkList() {
   const [error, setError] = useState<string | null>(null);
   const [action, setAction] = useState<Action>(null);
   const [rowError, setRowError] = useState<{ code: string; message: string } | null>(null);
-  /** What is wrong with the tags typed in the filter, said under the field; nothing was searched. */
-  const [tagError, setTagError] = useState<string | undefined>(start.tagProblem ?? undefined);
+  /** What is wrong with the search text or the tags typed in the filter, said under that field; nothing was searched. */
+  const [fieldError, setFieldError] = useState<Refusal | null>(start.refusal);
   /** A search was refused: the list shown before is not its result, so it is not shown until the next search. */
-  const [refused, setRefused] = useState(start.tagProblem !== null);
+  const [refused, setRefused] = useState(start.refusal !== null);
   const focusAfterLoad = useRef<FocusAfterLoad>(null);
   /** The address's query string the list shows. */
   const shownSearch = useRef(location.search);
+  const queryRef = useRef<HTMLInputElement>(null);
   const tagsRef = useRef<HTMLInputElement>(null);
   const listRef = useRef<HTMLUListElement>(null);
   const emptyRef = useRef<HTMLParagraphElement>(null);
@@ -121,14 +137,15 @@ function LinkList() {
     }
   }, [session.client, cursor, applied]);
 
-  // A refused filter (a bad tag in the address) is not searched: the message under its field says so.
+  // A refused filter in the address (a search text too short, a bad tag) is not searched: the message
+  // under its field says so.
   useEffect(() => {
     if (!refused) void load();
   }, [load, refused]);
 
   /** Lists `filters` from the first page, or from the page after the cursors `pages`. */
   function list(filters: Filters, pages: string[]) {
-    setTagError(undefined);
+    setFieldError(null);
     setRefused(false);
     setError(null);
     setCursors([undefined, ...pages]);
@@ -139,11 +156,11 @@ function LinkList() {
    * A refused filter is said under its field, which takes the focus, and the list shown so far (not
    * filtered by it) is not left under the message as if it were the result.
    */
-  function refuse(problem: string) {
-    setTagError(problem);
+  function refuse(refusal: Refusal) {
+    setFieldError(refusal);
     setRefused(true);
-    session.announce(`Not searched: ${problem}`);
-    tagsRef.current?.focus();
+    session.announce(`Not searched: ${refusal.message}`);
+    (refusal.field === 'q' ? queryRef : tagsRef).current?.focus();
   }
 
   /** Filters applied by the person: a new history entry (none when the address is already theirs). */
@@ -168,7 +185,7 @@ function LinkList() {
       setState(shown.filters.state);
       setTagText(shown.filters.tags.join(', '));
       setOrder(orderValue(shown.filters));
-      if (shown.tagProblem !== null) return refuse(shown.tagProblem);
+      if (shown.refusal !== null) return refuse(shown.refusal);
       focusAfterLoad.current = 'list';
       list(shown.filters, shown.pages);
     };
@@ -184,13 +201,14 @@ function LinkList() {
 
   function search(event: Event) {
     event.preventDefault();
+    const q = query.trim();
     // Each tag once, as the home page and the editor send them: the server counts them as given.
     const tags = distinctTags(parseTags(tagText));
-    // Checked as the server would.
-    const problem = tagsProblem(tags);
-    if (problem !== null) return refuse(problem);
+    // Checked as the server would: the text as sent (trimmed), the tags.
+    const refusal = refusalOf(q, tagsProblem(tags));
+    if (refusal !== null) return refuse(refusal);
     const { sort, order: direction } = orderOf(order);
-    apply({ q: query.trim(), state, tags, sort, order: direction });
+    apply({ q, state, tags, sort, order: direction });
   }
 
   /** A tag's chip filters by that tag alone, keeping the rest of the form. */
@@ -295,10 +313,24 @@ function LinkList() {
           Import / Export
         </button>
       </div>
-      <form class="filters" role="search" onSubmit={search} aria-label="Search links">
+      {/* noValidate: the form's own checks say what is wrong under the field, as every form of the app does. */}
+      <form class="filters" role="search" onSubmit={search} aria-label="Search links" noValidate>
         <div>
           <label for={`${id}-q`}>Search</label>
-          <input id={`${id}-q`} type="search" name="q" minLength={3} value={query} placeholder="code or address" onInput={(e) => setQuery(e.currentTarget.value)} />
+          <input
+            ref={queryRef}
+            id={`${id}-q`}
+            type="search"
+            name="q"
+            value={query}
+            placeholder="code or address"
+            onInput={(e) => {
+              setQuery(e.currentTarget.value);
+              setFieldError((current) => (current?.field === 'q' ? null : current));
+            }}
+            {...invalidProps(`${id}-q-error`, fieldError?.field === 'q' ? fieldError.message : undefined)}
+          />
+          <FieldError id={`${id}-q-error`} message={fieldError?.field === 'q' ? fieldError.message : undefined} />
         </div>
         <div>
           <label for={`${id}-state`}>State</label>
@@ -323,11 +355,11 @@ function LinkList() {
             autocomplete="off"
             onInput={(e) => {
               setTagText(e.currentTarget.value);
-              setTagError(undefined);
+              setFieldError((current) => (current?.field === 'tag' ? null : current));
             }}
-            {...invalidProps(`${id}-tags-error`, tagError)}
+            {...invalidProps(`${id}-tags-error`, fieldError?.field === 'tag' ? fieldError.message : undefined)}
           />
-          <FieldError id={`${id}-tags-error`} message={tagError} />
+          <FieldError id={`${id}-tags-error`} message={fieldError?.field === 'tag' ? fieldError.message : undefined} />
         </div>
         <div>
           <label for={`${id}-order`}>Sort</label>

@@ -2,8 +2,12 @@
 // state; over a chosen range (asked of the API as UTC days), clicks and bot hits per day as a chart and
 // a table, then the clicks by country, browser, operating system, device and referrer, and the bot hits
 // by bot. app.tsx loads this page lazily: none of it is in the JavaScript of `/`.
+//
+// A reload that fails (a range chosen, Refresh) keeps the figures and the controls, and says why beside
+// them, so that Refresh or a range tries again; a first load that fails offers Retry. The focus is never
+// left on <body>: when the key form or the error goes with it, the page's heading takes it.
 import { useCallback, useEffect, useId, useMemo, useRef, useState } from 'preact/hooks';
-import type { Analytics, Link } from '../../client/curt-client.ts';
+import type { Analytics, CurtClient, Link } from '../../client/curt-client.ts';
 import { explain, isProblem } from '../api.ts';
 import { breakdownsOf } from '../breakdowns.ts';
 import { Breakdowns } from '../components/breakdowns.tsx';
@@ -12,7 +16,7 @@ import { CopyButton } from '../components/copy-button.tsx';
 import { KeyForm } from '../components/key-form.tsx';
 import { everyDay, rangeDays, type Range } from '../days.ts';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
-import { onLinkClick } from '../router.ts';
+import { focusIsLost, focusPageHeading, onLinkClick } from '../router.ts';
 import { useSession } from '../state.ts';
 
 const RANGES: { value: Range; label: string }[] = [
@@ -22,14 +26,27 @@ const RANGES: { value: Range; label: string }[] = [
   { value: 'all', label: 'All' },
 ];
 
+/** What the page shows: the answers about `code` over `range`, as `client` (the key then held) read them. */
+interface Figures {
+  code: string;
+  client: CurtClient;
+  range: Range;
+  analytics: Analytics;
+  link: Link;
+}
+
+/** The last load's failure; `count` tells one failure from the next, so that each is announced. */
+interface Failure {
+  error: unknown;
+  count: number;
+}
+
 export function StatsPage({ code }: { code: string }) {
   const session = useSession();
-  const [analytics, setAnalytics] = useState<Analytics | null>(null);
-  const [link, setLink] = useState<Link | null>(null);
-  const [error, setError] = useState<unknown>(null);
+  const [figures, setFigures] = useState<Figures | null>(null);
+  const [failure, setFailure] = useState<Failure | null>(null);
+  /** The range chosen: the one `figures` answer once its answer is in (a failed one leaves the figures of the one before). */
   const [range, setRange] = useState<Range>(30);
-  /** The range `analytics` answers: the one chosen, once its answer is in. */
-  const [shown, setShown] = useState<Range>(30);
   const [loading, setLoading] = useState(true);
   const id = useId();
   /** The last request made: an answer to an earlier one (a range clicked past) is dropped. */
@@ -37,8 +54,9 @@ export function StatsPage({ code }: { code: string }) {
   /** When the link was made: where `All` starts. */
   const created = useRef<{ code: string; at: string } | null>(null);
 
+  /** Loads `which`; true when its figures are shown. */
   const load = useCallback(
-    async (which: Range) => {
+    async (which: Range): Promise<boolean> => {
       const request = ++latest.current;
       setLoading(true);
       try {
@@ -47,14 +65,14 @@ export function StatsPage({ code }: { code: string }) {
         const first = which === 'all' && known === null ? await session.client.get(code) : null;
         const span = rangeDays(which, first?.created_at ?? known);
         const [a, l] = await Promise.all([session.client.analytics(code, span), first ?? session.client.get(code)]);
-        if (request !== latest.current) return;
+        if (request !== latest.current) return false;
         created.current = { code, at: l.created_at };
-        setAnalytics(a);
-        setShown(which);
-        setLink(l);
-        setError(null);
+        setFigures({ code, client: session.client, range: which, analytics: a, link: l });
+        setFailure(null);
+        return true;
       } catch (err) {
-        if (request === latest.current) setError(err);
+        if (request === latest.current) setFailure((before) => ({ error: err, count: (before?.count ?? 0) + 1 }));
+        return false;
       } finally {
         if (request === latest.current) setLoading(false);
       }
@@ -66,43 +84,82 @@ export function StatsPage({ code }: { code: string }) {
     void load(range);
   }, [load, range]);
 
+  // Figures of another link are never shown; figures read with another key (signed out or in since)
+  // are shown while this key's load runs, and not kept when it fails.
+  const shown = figures?.code === code ? figures : null;
+  const view: 'sign-in' | 'failed' | 'loading' | 'figures' =
+    failure !== null && isProblem(failure.error, 'unauthorized')
+      ? 'sign-in'
+      : failure !== null && shown?.client !== session.client
+        ? 'failed'
+        : shown === null
+          ? 'loading'
+          : 'figures';
+  // One view replaced by another with the focus in it (the key form once signed in, Retry once the
+  // stats came, the figures once signed out): the focus goes to the page's heading, not <body>. The
+  // form and the error stay until the answer is in. Not after 'loading': the first view of a page gets
+  // the focus from the app (src/web/app.tsx), or keeps the browser's own start.
+  const previousView = useRef(view);
+  useEffect(() => {
+    const before = previousView.current;
+    previousView.current = view;
+    if (before !== view && before !== 'loading' && focusIsLost()) return focusPageHeading();
+  }, [view]);
+
+  /** Loads the range chosen again (Refresh, Retry): said in the live region when it worked. */
+  async function retry() {
+    if (loading && view === 'failed') return;
+    if (await load(range)) session.announce('Stats refreshed.');
+  }
+
+  const analytics = shown?.analytics ?? null;
   const days = useMemo(() => (analytics === null ? [] : everyDay(analytics.daily, analytics.from, analytics.to)), [analytics]);
   const breakdowns = useMemo(() => (analytics === null ? [] : breakdownsOf(analytics)), [analytics]);
 
-  if (error !== null) {
-    if (isProblem(error, 'unauthorized')) {
-      return (
-        <section>
-          <h1>Stats of {code}</h1>
-          <KeyForm intro="This link belongs to an API key: sign in with it (or with an admin key) to see its stats." />
-        </section>
-      );
-    }
+  // Each view is a section of its own (keyed): the figures' Refresh button is never the Retry button
+  // that had the focus, reused, so the focus goes to the heading rather than land on another button.
+  if (view === 'sign-in') {
     return (
-      <section>
+      <section key="sign-in">
         <h1>Stats of {code}</h1>
-        <p class="error" role="alert">
-          {explain(error).message}
-        </p>
-        <p>
-          <a href="/" onClick={onLinkClick}>
-            Shorten a link
-          </a>
-        </p>
+        <KeyForm intro="Only an API key that may read this link sees its stats: the key that made it, or an admin key." />
       </section>
     );
   }
-  if (analytics === null || link === null) return <p aria-busy="true">Loading the stats of {code}…</p>;
+  if (view === 'failed' && failure !== null) {
+    return (
+      <section key="failed" aria-busy={loading}>
+        <h1>Stats of {code}</h1>
+        <p class="error" role="alert" key={failure.count} data-testid="stats-error">
+          {explain(failure.error).message}
+        </p>
+        <div class="actions">
+          {/* No link, or not this key's to read: trying again changes nothing. Trying: aria-disabled, not
+              disabled, which would drop the focus to <body>. */}
+          {!isProblem(failure.error, 'link_not_found') && !isProblem(failure.error, 'forbidden') && (
+            <button type="button" aria-disabled={loading ? 'true' : undefined} onClick={() => void retry()}>
+              {loading ? 'Trying again…' : 'Retry'}
+            </button>
+          )}
+          <a class="button secondary" href="/" onClick={onLinkClick}>
+            Shorten a link
+          </a>
+        </div>
+      </section>
+    );
+  }
+  if (shown === null || analytics === null) return <p aria-busy="true">Loading the stats of {code}…</p>;
+  const { link } = shown;
 
   const clicks = analytics.range_clicks;
   const botHits = analytics.range_bot_hits;
   // `All` of a link older than the API's longest range starts later than the link.
   const rangeLabel =
-    shown !== 'all' ? `in the last ${shown} days` : analytics.from <= analytics.created_at.slice(0, 10) ? 'since the link was made' : `since ${analytics.from}`;
+    shown.range !== 'all' ? `in the last ${shown.range} days` : analytics.from <= analytics.created_at.slice(0, 10) ? 'since the link was made' : `since ${analytics.from}`;
   const withHits = days.filter((d) => d.clicks > 0 || d.bot_hits > 0).reverse();
 
   return (
-    <section aria-labelledby={`${id}-title`} aria-busy={loading}>
+    <section key="figures" aria-labelledby={`${id}-title`} aria-busy={loading}>
       <h1 id={`${id}-title`}>
         Stats of <span class="code">{code}</span>
       </h1>
@@ -149,7 +206,7 @@ export function StatsPage({ code }: { code: string }) {
 
       <div class="section-head">
         <h2 id={`${id}-daily`}>Clicks per day</h2>
-        <button type="button" class="secondary" onClick={() => void load(range).then(() => session.announce('Stats refreshed.'))}>
+        <button type="button" class="secondary" onClick={() => void retry()}>
           Refresh
         </button>
       </div>
@@ -162,6 +219,12 @@ export function StatsPage({ code }: { code: string }) {
           </label>
         ))}
       </fieldset>
+      {failure !== null && (
+        // Keyed by the failure: a new element for each, so that a second failure is announced too.
+        <p class="error" role="alert" key={failure.count} data-testid="stats-error">
+          Not updated: {explain(failure.error).message} The figures shown are those loaded before.
+        </p>
+      )}
       <ClicksChart
         days={days}
         label={`${formatNumber(clicks)} ${clicks === 1 ? 'click' : 'clicks'} and ${formatNumber(botHits)} ${botHits === 1 ? 'bot hit' : 'bot hits'} ${rangeLabel} (days in UTC).`}

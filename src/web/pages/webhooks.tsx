@@ -1,6 +1,6 @@
 // `/app/webhooks`: the signed-in key's webhook endpoints (every endpoint for an admin key; see
 // docs/webhooks.md). Add one (its secret is shown once), enable or disable it, delete it after a
-// confirmation, and read its last deliveries.
+// confirmation, and read its last deliveries (which read the endpoint again: its row follows them).
 import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { CreatedWebhook, Webhook, WebhookEvent } from '../../client/curt-client.ts';
 import { explain } from '../api.ts';
@@ -61,6 +61,10 @@ function WebhookManager() {
   useEffect(() => {
     void load();
   }, [load]);
+  /** An endpoint read again (its deliveries refreshed): its row shows it as it is now. */
+  const showEndpoint = useCallback((fresh: Webhook) => {
+    setHooks((current) => current?.map((h) => (h.id === fresh.id ? fresh : h)) ?? null);
+  }, []);
 
   // The secret is what matters after adding: focus goes to it, so a screen reader reads it out. A layout
   // effect: as it is drawn, not a frame later (the Add button keeps the focus meanwhile).
@@ -211,7 +215,7 @@ function WebhookManager() {
         </div>
       )}
 
-      {showing !== null && <WebhookDeliveries key={showing.id} hook={showing} />}
+      {showing !== null && <WebhookDeliveries key={showing.id} hook={showing} onEndpoint={showEndpoint} />}
 
       {deleting !== null && (
         <Dialog title={`Delete the webhook to ${deleting.url}?`} onClose={() => setDeleting(null)}>
