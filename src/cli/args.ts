@@ -6,6 +6,7 @@ import { ALIAS_PATTERN, isReservedCode } from '../core/reserved.ts';
 import { shellWord } from './shell.ts';
 import { MAX_TAGS, TAG_PATTERN, TAG_RULE } from '../client/tag-rule.ts';
 import { MAX_RANGE_DAYS } from '../client/analytics-range.ts';
+import { isTooShortSearch, MIN_SEARCH_CHARS, searchLength } from '../client/search-rule.ts';
 
 export class UsageError extends Error {
   /** The verb whose help explains the mistake; null for the general help. */
@@ -439,12 +440,9 @@ function tagList(given: readonly string[], flag: string, verb: string): string[]
   return tags;
 }
 
-/** As the server's rule (docs/listing.md, "Text search"): said here in the flag's words, as a usage error. */
-const MIN_SEARCH_CHARS = 3;
-
+/** The server's rule (src/client/search-rule.ts), said here in the flag's words, as a usage error. */
 function searchText(text: string, verb: string): string {
-  const length = [...text].length;
-  if (length > 0 && length < MIN_SEARCH_CHARS) throw new UsageError(`--search needs at least ${MIN_SEARCH_CHARS} characters (got ${length}): a shorter text cannot use the search index`, verb);
+  if (isTooShortSearch(text)) throw new UsageError(`--search needs at least ${MIN_SEARCH_CHARS} characters (got ${searchLength(text)}): a shorter text cannot use the search index`, verb);
   return text;
 }
 

@@ -5,3 +5,6 @@
 export function isSendableApiKey(key: string): boolean {
   return /^[\x21-\x7e]+$/.test(key);
 }
+
+/** A key's `key_prefix`, what the API shows of it: its first 12 characters (only its hash is stored). */
+export const keyPrefixOf = (apiKey: string): string => apiKey.slice(0, 12);

@@ -4,6 +4,7 @@
 // revocation bus (Redis pub/sub, see docs/architecture.md) and waits for them to drop it, and a
 // replica that cannot hear the bus does not cache at all.
 import { createHash, randomBytes } from 'node:crypto';
+import { keyPrefixOf } from '../client/api-key.ts';
 import { DependencyDown, Forbidden, NotFound, Unauthorized } from '../core/errors.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../storage/link-store.ts';
 import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
@@ -124,12 +125,12 @@ export function createApiKeyService(store: ApiKeyStore, options: ApiKeyServiceOp
       if (principal === null) throw new Unauthorized('An admin API key is required.');
       if (!principal.isAdmin) throw new Forbidden('Only an admin key can create API keys.');
       const key = generateApiKey();
-      const record = await store.insert({ hash: hashApiKey(key), keyPrefix: key.slice(0, 12), name, isAdmin });
+      const record = await store.insert({ hash: hashApiKey(key), keyPrefix: keyPrefixOf(key), name, isAdmin });
       return { record, key };
     },
 
     ensureAdminKey(key, name) {
-      return store.ensure({ hash: hashApiKey(key), keyPrefix: key.slice(0, 12), name, isAdmin: true });
+      return store.ensure({ hash: hashApiKey(key), keyPrefix: keyPrefixOf(key), name, isAdmin: true });
     },
 
     async listKeys(principal) {

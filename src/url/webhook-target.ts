@@ -8,6 +8,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { InvalidRequest } from '../core/errors.ts';
+import { ipv4Of, ipv6Groups } from '../core/ipv6.ts';
 import { MAX_URL_LENGTH } from '../core/validation-message.ts';
 import { canonicalHost, isLocalhostName, isSelfAddress, ownHostsOf, type ResolveName } from './target-url.ts';
 
@@ -46,23 +47,6 @@ for (const [net, bits] of [
   NON_PUBLIC_V6.addSubnet(net, bits, 'ipv6');
 }
 
-/** The eight 16-bit groups of an IPv6 address (one isIP calls 6): `::` filled in, a dotted IPv4 tail as two groups. */
-function groupsOf(address: string): number[] {
-  const groups = (part: string): number[] =>
-    part === ''
-      ? []
-      : part.split(':').flatMap((group) => {
-          if (!group.includes('.')) return [parseInt(group, 16)];
-          const [a = 0, b = 0, c = 0, d = 0] = group.split('.').map(Number);
-          return [(a << 8) | b, (c << 8) | d];
-        });
-  const [head = '', tail] = address.replace(/%.*$/, '').split('::');
-  const left = groups(head);
-  const right = tail === undefined ? [] : groups(tail);
-  return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
-}
-
-const v4 = (high: number, low: number): string => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
 
 /**
  * The IPv4 addresses an IPv6 address of a tunnel is carried to: 6to4 (2002::/16) has it in bits
@@ -70,9 +54,9 @@ const v4 = (high: number, low: number): string => `${high >> 8}.${high & 0xff}.$
  * 32-63 (a real Teredo server is public, so judging that one too refuses no real receiver).
  */
 function tunnelledV4(address: string): string[] {
-  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, , , g6 = 0, g7 = 0] = groupsOf(address);
-  if (g0 === 0x2002) return [v4(g1, g2)];
-  if (g0 === 0x2001 && g1 === 0) return [v4(g2, g3), v4(g6 ^ 0xffff, g7 ^ 0xffff)];
+  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, , , g6 = 0, g7 = 0] = ipv6Groups(address);
+  if (g0 === 0x2002) return [ipv4Of(g1, g2)];
+  if (g0 === 0x2001 && g1 === 0) return [ipv4Of(g2, g3), ipv4Of(g6 ^ 0xffff, g7 ^ 0xffff)];
   return [];
 }
 

@@ -3,6 +3,7 @@
 // Only what differs from the defaults is written, as only that is sent to the API. No DOM here: the
 // Node tests import this file.
 import { LINK_SORTS, LINK_STATES, type LinkSort, type LinkState, type ListFilter } from '../client/curt-client.ts';
+import { isTooShortSearch, MIN_SEARCH_CHARS, searchLength } from '../client/search-rule.ts';
 import { distinctTags, parseTags, tagsProblem } from './tags.ts';
 
 export interface Filters {
@@ -15,18 +16,12 @@ export interface Filters {
 
 export const NO_FILTERS: Filters = { q: '', state: '', tags: [], sort: 'created', order: 'desc' };
 
-
-/** The fewest characters GET /urls searches for (`q`): a shorter text cannot use its index. */
-export const MIN_SEARCH_CHARS = 3;
-
 /**
- * What is wrong with a search text (already trimmed), checked before sending as the server would, in
- * the form's words; null when nothing. Empty is no search at all.
+ * What is wrong with a search text (already trimmed), checked before sending as the server would
+ * (src/client/search-rule.ts), in the form's words; null when nothing. Empty is no search at all.
  */
 export function searchProblem(q: string): string | null {
-  const length = [...q].length;
-  if (length === 0 || length >= MIN_SEARCH_CHARS) return null;
-  return `A search needs at least ${MIN_SEARCH_CHARS} characters: "${q}" has ${length}.`;
+  return isTooShortSearch(q) ? `A search needs at least ${MIN_SEARCH_CHARS} characters: "${q}" has ${searchLength(q)}.` : null;
 }
 
 /** What GET /urls is sent for `filters`: each filter that is not the default. */
@@ -87,5 +82,3 @@ export function pagesOf(historyState: unknown, keyPrefix: string): string[] {
   return entry.keyPrefix === keyPrefix && Array.isArray(pages) && pages.every((cursor) => typeof cursor === 'string') ? pages : [];
 }
 
-/** The key_prefix the API gives a key: its first 12 characters. */
-export const keyPrefixOf = (apiKey: string): string => apiKey.slice(0, 12);

@@ -1,7 +1,8 @@
 // My links' filters as its address's query string, and back, without a browser (src/web/links-address.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { filtersFromSearch, filtersSearch, keyPrefixOf, listFilter, NO_FILTERS, pagesOf } from '../../src/web/links-address.ts';
+import { keyPrefixOf } from '../../src/client/api-key.ts';
+import { filtersFromSearch, filtersSearch, listFilter, NO_FILTERS, pagesOf } from '../../src/web/links-address.ts';
 
 test('only what is not the default is written, with the names of GET /urls, a tag per parameter', () => {
   assert.equal(filtersSearch(NO_FILTERS), '');

@@ -4,6 +4,7 @@ import { InvalidRequest } from '../../core/errors.ts';
 import { isStorableTime, STORABLE_RANGE } from '../../core/storable-dates.ts';
 import { LIST_SORTS, listPosition, type LinkRecord, type ListOptions, type ListOrder, type ListPosition, type ListSort } from '../../storage/link-store.ts';
 import { MAX_TAGS } from '../../client/tag-rule.ts';
+import { isTooShortSearch, MIN_SEARCH_CHARS, searchLength } from '../../client/search-rule.ts';
 import { normaliseTags } from '../tags.ts';
 
 export interface ListQueryString {
@@ -73,13 +74,6 @@ export function tagFilter(tag: string | string[] | undefined): string[] {
   return normaliseTags(given, 'tag');
 }
 
-/**
- * Shortest `q`: the trigram indexes (migrations/010_link_search.sql) cannot answer a text of 1 or 2
- * characters, and one that few links hold would read every link of the owner (seconds at a million,
- * and on PGlite every other query waits meanwhile). docs/listing.md, "Text search".
- */
-export const MIN_SEARCH_CHARS = 3;
-
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const CONTROL_CHARACTER = /[\u0000-\u001F\u007F]/;
 
@@ -105,8 +99,8 @@ export function parseListQuery(query: ListQueryString, now: Date): ListRequest {
   range(createdAfter, createdBefore, 'created');
   range(expiresAfter, expiresBefore, 'expires');
   const { q, state } = query;
-  if (q !== undefined && q !== '' && [...q].length < MIN_SEARCH_CHARS) {
-    throw new InvalidRequest(`q needs at least ${MIN_SEARCH_CHARS} characters (got ${[...q].length}): a shorter text cannot use the search index.`);
+  if (q !== undefined && isTooShortSearch(q)) {
+    throw new InvalidRequest(`q needs at least ${MIN_SEARCH_CHARS} characters (got ${searchLength(q)}): a shorter text cannot use the search index.`);
   }
   // No code or stored target holds one (targets are normalised URLs), and PostgreSQL refuses a NUL
   // in any text: it was a 500.

@@ -24,7 +24,8 @@ import { KeyForm } from '../components/key-form.tsx';
 import { LinkEditor } from '../components/link-editor.tsx';
 import { QrCode } from '../components/qr-code.tsx';
 import { formatDateTime, formatNumber, STATE_LABELS, visitsText } from '../format.ts';
-import { filtersFromSearch, filtersSearch, keyPrefixOf, listFilter, NO_FILTERS, pagesOf, searchProblem, type Filters, type PagesEntry } from '../links-address.ts';
+import { keyPrefixOf } from '../../client/api-key.ts';
+import { filtersFromSearch, filtersSearch, listFilter, NO_FILTERS, pagesOf, searchProblem, type Filters, type PagesEntry } from '../links-address.ts';
 import { focusElement, focusIsLost, onLinkClick, statsPath } from '../router.ts';
 import { parseRoute } from '../routes.ts';
 import { useSession } from '../state.ts';
@@ -199,6 +200,11 @@ function LinkList() {
     history.replaceState(entry, '');
   }, [cursors]);
 
+  /** The refusal said under `field`, if it is that field's. */
+  const errorOf = (field: Refusal['field']): string | undefined => (fieldError?.field === field ? fieldError.message : undefined);
+  /** Typing in a field takes back what was said under it, and only that. */
+  const clearErrorOf = (field: Refusal['field']): void => setFieldError((current) => (current?.field === field ? null : current));
+
   function search(event: Event) {
     event.preventDefault();
     const q = query.trim();
@@ -326,11 +332,11 @@ function LinkList() {
             placeholder="code or address"
             onInput={(e) => {
               setQuery(e.currentTarget.value);
-              setFieldError((current) => (current?.field === 'q' ? null : current));
+              clearErrorOf('q');
             }}
-            {...invalidProps(`${id}-q-error`, fieldError?.field === 'q' ? fieldError.message : undefined)}
+            {...invalidProps(`${id}-q-error`, errorOf('q'))}
           />
-          <FieldError id={`${id}-q-error`} message={fieldError?.field === 'q' ? fieldError.message : undefined} />
+          <FieldError id={`${id}-q-error`} message={errorOf('q')} />
         </div>
         <div>
           <label for={`${id}-state`}>State</label>
@@ -355,11 +361,11 @@ function LinkList() {
             autocomplete="off"
             onInput={(e) => {
               setTagText(e.currentTarget.value);
-              setFieldError((current) => (current?.field === 'tag' ? null : current));
+              clearErrorOf('tag');
             }}
-            {...invalidProps(`${id}-tags-error`, fieldError?.field === 'tag' ? fieldError.message : undefined)}
+            {...invalidProps(`${id}-tags-error`, errorOf('tag'))}
           />
-          <FieldError id={`${id}-tags-error`} message={fieldError?.field === 'tag' ? fieldError.message : undefined} />
+          <FieldError id={`${id}-tags-error`} message={errorOf('tag')} />
         </div>
         <div>
           <label for={`${id}-order`}>Sort</label>
