@@ -191,9 +191,10 @@ describe('My links: the filters in the address, in Chromium', { skip: SKIP_BROWS
     assert.equal(await tags.inputValue(), 'b@d');
     assert.match((await bad.page.getByTestId('links-refused').textContent()) ?? '', /No links shown: the search above was refused/);
     // Refused, so not searched: the page asked the API for no list with it (the requests it made, as the page saw them).
-    const fetched = await bad.page.evaluate<string[]>("performance.getEntriesByType('resource').map((e) => e.name)");
-    assert.ok(fetched.some((url) => url.includes('/api-keys')), "the page's own requests are seen");
-    assert.deepEqual(fetched.filter((url) => url.includes('/urls?')), [], 'no list was asked for');
+    // The field is marked from the address before the page's key check is answered: wait for that.
+    const requests = (): Promise<string[]> => bad.page.evaluate<string[]>("performance.getEntriesByType('resource').map((e) => e.name)");
+    await until(async () => (await requests()).some((url) => url.includes('/api-keys')), 5000, "the page's own requests to be seen");
+    assert.deepEqual((await requests()).filter((url) => url.includes('/urls?')), [], 'no list was asked for');
     await tags.fill('');
     await bad.page.getByRole('button', { name: 'Search' }).click();
     await showing(bad.page, [...codes].reverse(), 'every link once the tag is gone');
