@@ -12,5 +12,11 @@ export const TAG_PATTERN = new RegExp(TAG_PATTERN_SOURCE);
 export const TAG_CHARACTERS = new RegExp(`^[${TAG_CLASS}]*$`);
 /** Distinct tags (letter case aside) a link may have, and a filter may name. */
 export const MAX_TAGS = 20;
+/**
+ * Tags one request may list, repeats and other letter cases included: a bound on the request's size
+ * only. The rule is MAX_TAGS distinct ones, which the server checks after folding case (src/url/tags.ts),
+ * as the CLI and the web app do before sending.
+ */
+export const MAX_TAGS_GIVEN = 5 * MAX_TAGS;
 /** The rule in words, as every refusal says it. */
 export const TAG_RULE = `1 to ${TAG_MAX_LENGTH} of letters, digits and - _ . : /`;

@@ -106,12 +106,17 @@ describe('the URL service\'s OpenAPI document', () => {
     assert.match(exported.headers['content-disposition'] as string, /^attachment; filename="curt-links\.(csv|ndjson)"$/);
   });
 
-  test('security says where a key is optional: creating with ALLOW_ANONYMOUS on, reading a link and its analytics (anonymous links are public); required elsewhere, and for creating when anonymous creation is off', async () => {
+  test('security says where a key is optional: creating with ALLOW_ANONYMOUS on, reading a link, its analytics and its QR code (anonymous links are public); required elsewhere, and for creating when anonymous creation is off', async () => {
     const security = (d: Doc, path: string, method: string) => (d.paths[path]?.[method] as { security?: unknown } | undefined)?.security;
     const optional = [{ bearer: [] }, {}];
     assert.deepEqual(security(doc, '/urls', 'post'), optional);
     assert.deepEqual(security(doc, '/urls/{short_code}', 'get'), optional);
     assert.deepEqual(security(doc, '/urls/{short_code}/analytics', 'get'), optional);
+    assert.deepEqual(security(doc, '/urls/{short_code}/qr', 'get'), optional);
+    // Another's link, or an anonymous one with a password, read with a key that is not an admin's.
+    for (const path of ['/urls/{short_code}', '/urls/{short_code}/analytics', '/urls/{short_code}/qr']) {
+      assert.ok(doc.paths[path]?.get?.responses?.['403'], `${path} documents its 403`);
+    }
     assert.deepEqual(security(doc, '/urls', 'get'), [{ bearer: [] }]);
     assert.deepEqual(security(doc, '/urls/{short_code}', 'delete'), [{ bearer: [] }]);
     // What the document says holds: an anonymous link made and read without a key.
@@ -120,6 +125,11 @@ describe('the URL service\'s OpenAPI document', () => {
     const code = made.json<{ short_code: string }>().short_code;
     assert.equal((await service.app.inject({ url: `/urls/${code}` })).statusCode, 200);
     assert.equal((await service.app.inject({ url: `/urls/${code}/analytics` })).statusCode, 200);
+    assert.equal((await service.app.inject({ url: `/urls/${code}/qr` })).statusCode, 200);
+    const guarded = await service.app.inject({ method: 'POST', url: '/urls', headers: { 'content-type': 'application/json' }, payload: '{"url":"https://example.com/openapi-guarded","password":"correct horse"}' });
+    assert.equal(guarded.statusCode, 201, guarded.body);
+    const user = await service.userKey('openapi-qr');
+    assert.equal((await service.app.inject({ url: `/urls/${guarded.json<{ short_code: string }>().short_code}/qr`, headers: user })).statusCode, 403);
     const closed = await buildTestUrlService('openapi_closed', { allowAnonymous: false });
     try {
       const closedDoc = (await closed.app.inject({ method: 'GET', url: '/docs/json' })).json<Doc>();

@@ -85,6 +85,22 @@ describe('tags and GET /urls sorting and filters', () => {
     assert.deepEqual((await svc.app.inject({ url: `/urls/${codes.a}`, headers: user })).json<LinkJson>().tags, ['launch', 'web'], 'unchanged');
   });
 
+  test('the bound of 20 tags counts distinct tags, letter case aside, as the CLI and the web app count them; a request may list repeats', async () => {
+    const twenty = Array.from({ length: 20 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+    const res = await create({ url: 'https://example.com/repeats', tags: [...twenty, 'T00', 't01'] });
+    assert.equal(res.statusCode, 201, res.body);
+    const code = res.json<LinkJson>().short_code;
+    assert.deepEqual(res.json<LinkJson>().tags, twenty);
+    const patched = await svc.app.inject({ method: 'PATCH', url: `/urls/${code}`, headers: user, payload: { tags: [...twenty, ...twenty.map((t) => t.toUpperCase())] } });
+    assert.equal(patched.statusCode, 200, patched.body);
+    assert.deepEqual(patched.json<LinkJson>().tags, twenty);
+    assert.deepEqual(await listCodes(`?tag=${[...twenty, 'T00'].join(',')}`), [code], 'a filter of 21 given, 20 distinct');
+    assertBadRequest(await create({ url: 'https://example.com/repeats', tags: [...twenty, 't20', 'T00'] }), '21 distinct', /at most 20 tags \(got 21\)/);
+    assertBadRequest(await list(`?tag=${[...twenty, 't20'].join(',')}`), 'a filter of 21 distinct', /at most 20 tags \(got 21\)/);
+    assertBadRequest(await create({ url: 'https://example.com/repeats', tags: Array.from({ length: 101 }, () => 'same') }), 'over the request bound');
+    assert.equal((await svc.app.inject({ method: 'DELETE', url: `/urls/${code}`, headers: user })).statusCode, 204);
+  });
+
   test('tag filters: repeated or comma-separated, any letter case, links having all of them', async () => {
     assert.deepEqual(names(await listCodes('?tag=launch')), ['c', 'a']);
     assert.deepEqual(names(await listCodes('?tag=LAUNCH&tag=web')), ['a']);

@@ -3,7 +3,7 @@
 import { InvalidRequest } from '../../core/errors.ts';
 import { isStorableTime, STORABLE_RANGE } from '../../core/storable-dates.ts';
 import { LIST_SORTS, listPosition, type LinkRecord, type ListOptions, type ListOrder, type ListPosition, type ListSort } from '../../storage/link-store.ts';
-import { MAX_TAGS } from '../../client/tag-rule.ts';
+import { MAX_TAGS, MAX_TAGS_GIVEN } from '../../client/tag-rule.ts';
 import { isTooShortSearch, MIN_SEARCH_CHARS, searchLength } from '../../client/search-rule.ts';
 import { normaliseTags } from '../tags.ts';
 
@@ -70,7 +70,7 @@ function range(after: Date | undefined, before: Date | undefined, what: string):
 export function tagFilter(tag: string | string[] | undefined): string[] {
   if (tag === undefined) return [];
   const given = (Array.isArray(tag) ? tag : [tag]).flatMap((t) => t.split(',')).filter((t) => t !== '');
-  if (given.length > MAX_TAGS) throw new InvalidRequest(`tag: at most ${MAX_TAGS} tags (got ${given.length}).`);
+  if (given.length > MAX_TAGS_GIVEN) throw new InvalidRequest(`tag: at most ${MAX_TAGS_GIVEN} tags as given (got ${given.length}); at most ${MAX_TAGS} distinct.`);
   return normaliseTags(given, 'tag');
 }
 

@@ -27,7 +27,9 @@ export function registerQrRoute(app: HttpApp, deps: QrRouteDeps): void {
     {
       schema: {
         summary: 'The short URL as a QR code (SVG or PNG)',
-        security: [{ bearer: [] }],
+        description: 'Read as the link is (`GET /urls/{short_code}`): an anonymous link without a key, a key\'s own links with it, any link with an admin key.',
+        // A key, or none (OpenAPI's empty requirement), as GET /urls/{short_code}.
+        security: [{ bearer: [] }, {}],
         params: CodeParams,
         querystring: QrQuery,
         response: {
@@ -37,6 +39,7 @@ export function registerQrRoute(app: HttpApp, deps: QrRouteDeps): void {
           },
           400: Problem,
           401: Problem,
+          403: Problem,
           404: Problem,
           429: Problem,
           503: Problem,

@@ -3,13 +3,13 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { MAX_URL_LENGTH } from '../../core/validation-message.ts';
 import type { AnalyticsQuery, DimensionCount, LinkAnalytics, LinkRecord } from '../../storage/link-store.ts';
-import { MAX_TAGS, TAG_MAX_LENGTH, TAG_PATTERN_SOURCE, TAG_RULE } from '../../client/tag-rule.ts';
+import { MAX_TAGS, MAX_TAGS_GIVEN, TAG_MAX_LENGTH, TAG_PATTERN_SOURCE, TAG_RULE } from '../../client/tag-rule.ts';
 import { MAX_VISITS } from '../visit-limit.ts';
 
 const Tags = (description: string) =>
   Type.Array(Type.String({ pattern: TAG_PATTERN_SOURCE, maxLength: TAG_MAX_LENGTH }), {
-    maxItems: MAX_TAGS,
-    description: `${description}: each ${TAG_RULE}; stored lower case, each once, sorted; at most ${MAX_TAGS}`,
+    maxItems: MAX_TAGS_GIVEN,
+    description: `${description}: each ${TAG_RULE}; stored lower case, each once, sorted; at most ${MAX_TAGS} distinct (letter case aside), ${MAX_TAGS_GIVEN} as given`,
   });
 
 export const Problem = Type.Ref('Problem');
@@ -149,8 +149,8 @@ export const ListQuery = Type.Object(
       Type.Union([Type.Literal('active'), Type.Literal('expired'), Type.Literal('used'), Type.Literal('disabled')], { description: 'Only links in this state' }),
     ),
     tag: Type.Optional(
-      Type.Union([Type.String({ maxLength: 700 }), Type.Array(Type.String({ maxLength: 700 }), { maxItems: MAX_TAGS })], {
-        description: `Only links having every one of these tags (any letter case): repeat it (tag=a&tag=b) or separate with commas (tag=a,b); at most ${MAX_TAGS}`,
+      Type.Union([Type.String({ maxLength: 700 }), Type.Array(Type.String({ maxLength: 700 }), { maxItems: MAX_TAGS_GIVEN })], {
+        description: `Only links having every one of these tags (any letter case): repeat it (tag=a&tag=b) or separate with commas (tag=a,b); at most ${MAX_TAGS} distinct (letter case aside), ${MAX_TAGS_GIVEN} as given`,
       }),
     ),
     created_after: DateTimeBound('only links created at or after it'),
