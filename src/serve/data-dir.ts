@@ -3,6 +3,12 @@
 // a killed process is taken over, and that takeover is itself exclusive (see takeOver below), so two
 // processes that find the same stale pid file at once cannot both end up owning the folder.
 //
+// A pid alone does not name a process: the image's node is pid 1 on every start, so a pid file left
+// by a killed container holds the pid of the next start, and after a reboot any live process may have
+// the pid. So the file also holds the process's start time (Linux: /proc/<pid>/stat, where there is
+// one) and a token of this process: a claim is held only by the process with that pid, start time and,
+// for this very process, token.
+//
 // The folder holds the database: it is created private (0700, files 0600), and a folder that other
 // users can write is refused, since they could replace the database under the server.
 import { randomUUID } from 'node:crypto';
@@ -27,20 +33,61 @@ export class DataDirUnsafe extends Error {
   }
 }
 
-function isAlive(pid: number): boolean {
-  // This process holds its own claim: a second claim from it is as much in the way as another's.
-  if (pid === process.pid) return true;
+/** Written into this process's claims: one with this pid and another token was an earlier process's. */
+const OWN_TOKEN = randomUUID();
+
+/** What a pid file says; null where it says nothing readable (an empty file, an earlier release's). */
+interface Claim {
+  pid: number | null;
+  startedAt: string | null;
+  token: string | null;
+}
+
+/** A process's state and start time (clock ticks since boot) from /proc/<pid>/stat; null where there is none. */
+function procStat(pid: number): { state: string; startedAt: string } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // Fields after the command, which may hold spaces and parentheses: state is the 3rd, starttime the 22nd.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  const startedAt = fields[19];
+  return state === undefined || startedAt === undefined ? null : { state, startedAt };
+}
+
+function claimText(): string {
+  return `${process.pid}\nstarted ${procStat(process.pid)?.startedAt ?? '-'}\ntoken ${OWN_TOKEN}\n`;
+}
+
+function claimIn(text: string): Claim {
+  const [first = '', ...rest] = text.split('\n');
+  const field = (name: string): string | null => {
+    const value = rest.find((line) => line.startsWith(`${name} `))?.slice(name.length + 1).trim();
+    return value === undefined || value === '' || value === '-' ? null : value;
+  };
+  return { pid: pidIn(first), startedAt: field('started'), token: field('token') };
+}
+
+function isAlive(claim: Claim & { pid: number }): boolean {
+  const { pid } = claim;
+  // This process's own claim is as much in the way of a second claim from it as another's; a claim
+  // with its pid and not its token was left by an earlier process that had the same pid.
+  if (pid === process.pid) return claim.token === OWN_TOKEN;
   try {
     process.kill(pid, 0); // signal 0: only asks whether the process exists
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  const now = procStat(pid);
+  // Without /proc (macOS), a live process with the pid is taken as the owner.
+  if (now === null) return true;
   // A killed process not yet reaped by its parent still exists, as a zombie (Linux: state Z).
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return true;
-  }
+  if (now.state === 'Z') return false;
+  // Another process that has the pid since (after a reboot, or in another container).
+  return claim.startedAt === null || claim.startedAt === now.startedAt;
 }
 
 /**
@@ -49,7 +96,10 @@ function isAlive(pid: number): boolean {
  * to 0700: the database files inside are not theirs to read.
  */
 export async function preparePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  // mkdir fails with EEXIST on a file of that name (or a folder's link to one): said below, in one line.
+  await mkdir(dir, { recursive: true, mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
   const info = await stat(dir);
   if (!info.isDirectory()) throw new DataDirUnsafe(`DATA_DIR ${dir} is not a folder`);
   const uid = process.getuid?.();
@@ -96,7 +146,7 @@ function pidIn(text: string): number | null {
  * would own the folder. Returns false when the marker is held by another process.
  */
 async function takeOver(dir: string, file: string, stale: string): Promise<boolean> {
-  const marker = join(dir, `${PID_FILE}.takeover-${pidIn(stale) ?? 'unreadable'}`);
+  const marker = join(dir, `${PID_FILE}.takeover-${claimIn(stale).pid ?? 'unreadable'}`);
   try {
     await writeFile(marker, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
   } catch (err) {
@@ -121,7 +171,7 @@ const ATTEMPTS = 100;
  */
 async function createPidFile(dir: string, file: string): Promise<void> {
   const aside = join(dir, `${PID_FILE}.${process.pid}-${randomUUID()}.new`);
-  await writeFile(aside, `${process.pid}\n`, { mode: 0o600 });
+  await writeFile(aside, claimText(), { mode: 0o600 });
   try {
     await link(aside, file);
   } finally {
@@ -142,8 +192,9 @@ export async function claimDataDir(dir: string): Promise<() => Promise<void>> {
     }
     const text = await readPidFile(file);
     if (text === null) continue; // gone meanwhile: try again at once
-    const pid = pidIn(text);
-    if (pid !== null && isAlive(pid)) throw new DataDirInUse(dir, pid);
+    const claim = claimIn(text);
+    const { pid } = claim;
+    if (pid !== null && isAlive({ ...claim, pid })) throw new DataDirInUse(dir, pid);
     // Stale, or without a pid (empty after a crash, or not one of ours): take it over, then try again.
     if (!(await takeOver(dir, file, text))) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }

@@ -143,7 +143,7 @@ test('npm start with no configuration serves links to the curt CLI, and keeps th
   const adminKey = /Admin API key[^\n]*\n\s+(curt_\S+)/.exec(summary)?.[1];
   assert.ok(adminKey, summary);
   const admin = { ...cli, CURT_API_KEY: adminKey };
-  const serverPid = Number(await readFile(join(dir, 'data', 'curt.pid'), 'utf8'));
+  const serverPid = Number((await readFile(join(dir, 'data', 'curt.pid'), 'utf8')).split('\n')[0]);
   const ports = await remotePortsOf(serverPid);
   assert.ok(!ports.includes(5432) && !ports.includes(6379), `no connection to PostgreSQL or Redis (remote ports: ${ports.join(', ')})`);
   const ready = (await (await fetch(`${server}/ready`)).json()) as { status: string; checks: Record<string, string> };

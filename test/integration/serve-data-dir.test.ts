@@ -23,6 +23,9 @@ async function deadPid(): Promise<number> {
   return child.pid;
 }
 
+/** The pid a pid file names (its first line). */
+const pidOf = (text: string): number => Number(text.split('\n')[0]);
+
 async function tempDir(t: { after: (fn: () => Promise<void>) => void }, label: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `curt-${label}-`));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -39,7 +42,7 @@ test('two claims racing over a stale pid file: exactly one owns the folder, ever
     const won = results.filter((r) => r.status === 'fulfilled');
     const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof DataDirInUse);
     assert.deepEqual([won.length, refused.length], [1, 1], `round ${round}: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'claimed')).join(', ')}`);
-    assert.equal(Number(await readFile(join(dir, PID_FILE), 'utf8')), process.pid);
+    assert.equal(pidOf(await readFile(join(dir, PID_FILE), 'utf8')), process.pid);
   }
 });
 
@@ -54,7 +57,7 @@ test('a pid file left empty or unreadable by a crash is taken over, also by two 
     const refused = results.filter((r) => r.status === 'rejected' && r.reason instanceof DataDirInUse);
     assert.equal(won.length, 1, `leftover ${JSON.stringify(leftover)}: one claim owns the folder (${results.map((r) => r.status === 'rejected' ? String(r.reason) : 'claimed').join(', ')})`);
     assert.equal(refused.length, 1, `leftover ${JSON.stringify(leftover)}: the other is told it is in use`);
-    assert.equal((await readFile(join(dir, PID_FILE), 'utf8')).trim(), String(process.pid));
+    assert.equal(pidOf(await readFile(join(dir, PID_FILE), 'utf8')), process.pid);
     for (const r of won) if (r.status === 'fulfilled') await r.value();
   }
 });
@@ -89,12 +92,50 @@ test('four processes starting together over a stale pid file: one claims the fol
     const outcomes = await Promise.all(racers.map(async (r) => ((await r.said(/(claimed|in use)\n/)).includes('claimed') ? 'claimed' : 'in use')));
     assert.deepEqual([...outcomes].sort(), ['claimed', 'in use', 'in use', 'in use'], `round ${round}`);
     const owner = racers[outcomes.indexOf('claimed')];
-    assert.equal(Number(await readFile(join(dir, PID_FILE), 'utf8')), owner?.child.pid);
+    assert.equal(pidOf(await readFile(join(dir, PID_FILE), 'utf8')), owner?.child.pid);
     for (const racer of racers) {
       racer.child.kill('SIGKILL');
       if (racer.child.exitCode === null && racer.child.signalCode === null) await once(racer.child, 'exit');
     }
   }
+});
+
+test('a pid file holding this process\'s pid from an earlier process is taken over (the image\'s node is pid 1 on every start); this process\'s own claim is in use', async (t) => {
+  const root = await tempDir(t, 'claim-same-pid');
+  // An earlier release's file, and one of this release's written by another process that had this pid.
+  for (const [round, leftover] of [`${process.pid}\n`, `${process.pid}\nstarted 12345\ntoken 00000000-0000-4000-8000-000000000000\n`].entries()) {
+    const dir = join(root, String(round));
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, PID_FILE), leftover);
+    const release = await claimDataDir(dir);
+    assert.match(await readFile(join(dir, PID_FILE), 'utf8'), new RegExp(`^${process.pid}\\nstarted \\d+\\ntoken [0-9a-f-]{36}\\n$`));
+    await assert.rejects(claimDataDir(dir), DataDirInUse, 'a second claim of this process');
+    await release();
+  }
+});
+
+test('a pid file naming a live process that started at another time than the one that wrote it is taken over; the writer itself is not', async (t) => {
+  const root = await tempDir(t, 'claim-reused-pid');
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 60_000)'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  assert.ok(child.pid !== undefined);
+  const procStat = await readFile(`/proc/${child.pid}/stat`, 'utf8');
+  const startedAt = procStat.slice(procStat.lastIndexOf(')') + 2).split(' ')[19];
+  const reused = join(root, 'reused');
+  await mkdir(reused, { mode: 0o700 });
+  await writeFile(join(reused, PID_FILE), `${child.pid}\nstarted ${Number(startedAt) - 1}\ntoken x\n`);
+  await (await claimDataDir(reused))();
+  const held = join(root, 'held');
+  await mkdir(held, { mode: 0o700 });
+  await writeFile(join(held, PID_FILE), `${child.pid}\nstarted ${startedAt}\ntoken x\n`);
+  await assert.rejects(claimDataDir(held), (err: Error) => err instanceof DataDirInUse && err.message.includes(`process ${child.pid}`));
+});
+
+test('a DATA_DIR that is a file is refused in one line', async (t) => {
+  const root = await tempDir(t, 'a-file');
+  const file = join(root, 'afile');
+  await writeFile(file, '');
+  await assert.rejects(claimDataDir(file), (err: Error) => err instanceof DataDirUnsafe && err.message === `DATA_DIR ${file} is not a folder`);
 });
 
 test('a claimed data folder is private: created 0700 with a pid file of 0600, even under a umask of 022', async (t) => {
