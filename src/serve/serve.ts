@@ -11,7 +11,7 @@ import { createKeyPool } from '../kgs/key-pool.ts';
 import { createLocalCodeSource } from '../kgs/local-code-source.ts';
 import { createKgsMetrics } from '../kgs/metrics.ts';
 import type { ApiKeyStore } from '../storage/link-store.ts';
-import { createApiKeyService, generateApiKey, type ApiKeyService } from '../url/api-keys.ts';
+import { createApiKeyService, generateApiKey, reportConfiguredAdminKey, type ApiKeyService } from '../url/api-keys.ts';
 import { BOT_HITS_FLUSHED_METRIC, CLICKS_FLUSHED_METRIC, createUrlMetrics } from '../url/metrics.ts';
 import { startUrlService, type RunningUrlService } from '../url/url-service.ts';
 import { openServeStorage, type ServeStorage } from './storage.ts';
@@ -57,7 +57,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
   let createdAdminKey: string | null;
   try {
     // ADMIN_API_KEY is the operator's own: in place before the first request.
-    if (config.service.adminApiKey !== null) await apiKeys.ensureAdminKey(config.service.adminApiKey, 'bootstrap (ADMIN_API_KEY)');
+    if (config.service.adminApiKey !== null) reportConfiguredAdminKey(await apiKeys.ensureAdminKey(config.service.adminApiKey, 'bootstrap (ADMIN_API_KEY)'), log);
     service = await startUrlService(
       config.service,
       {
@@ -83,7 +83,7 @@ export async function startServe(config: ServeConfig, dataDir: string, log: Logg
   // (port taken) would store a key nobody was shown, and the next start, finding an admin key, would
   // print none, leaving no way in.
   try {
-    createdAdminKey = await createFirstAdminKey(config.service.adminApiKey, storage.apiKeys, apiKeys);
+    createdAdminKey = await createFirstAdminKey(storage.apiKeys, apiKeys);
   } catch (err) {
     await service.stop(performance.now(), 'until-idle');
     await closeParts();
@@ -142,11 +142,12 @@ async function openCodeSource(config: ServeConfig, storage: ServeStorage, log: L
 }
 
 /**
- * Without ADMIN_API_KEY, the first start creates an admin key and returns it to be shown once; only
- * its hash is stored, so a later start cannot show it again.
+ * A start with no admin key that works (the first, or one after every admin key was revoked, the
+ * one ADMIN_API_KEY names included) creates one and returns it to be shown once; only its hash is
+ * stored, so a later start cannot show it again.
  */
-async function createFirstAdminKey(configured: string | null, store: ApiKeyStore, apiKeys: ApiKeyService): Promise<string | null> {
-  if (configured !== null || (await store.hasAdminKey())) return null;
+async function createFirstAdminKey(store: ApiKeyStore, apiKeys: ApiKeyService): Promise<string | null> {
+  if (await store.hasAdminKey()) return null;
   const key = generateApiKey();
   await apiKeys.ensureAdminKey(key, 'first start (curt serve)');
   return key;

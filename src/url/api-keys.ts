@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { keyPrefixOf } from '../client/api-key.ts';
 import { DependencyDown, Forbidden, NotFound, Unauthorized } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import type { ApiKeyRecord, ApiKeyStore } from '../storage/link-store.ts';
 import type { InvalidationBus } from '../storage/tiered-link-cache.ts';
 import type { Principal } from './link-service.ts';
@@ -47,6 +48,21 @@ export interface ApiKeyServiceOptions {
   /** Carries revocations to the other replicas (the key's id); none: this process is the only one. */
   revocations?: InvalidationBus | null;
   now?: () => number;
+}
+
+/**
+ * What a start says of the key ADMIN_API_KEY names (the URL service's and `curt serve`'s): a key once
+ * revoked stays refused whatever the variable says (revoking it was the decision), and a key that is
+ * not an admin key stays one.
+ */
+export function reportConfiguredAdminKey(record: ApiKeyRecord, log: Logger): void {
+  if (record.revokedAt !== null) {
+    log.warn({ keyId: record.id, revokedAt: record.revokedAt }, `ADMIN_API_KEY is API key ${record.id}, revoked at ${record.revokedAt.toISOString()}: it stays refused. Create another admin key (\`curt keys create --admin\` with an admin key) and unset ADMIN_API_KEY, or set it to a new value`);
+  } else if (!record.isAdmin) {
+    log.warn({ keyId: record.id }, `ADMIN_API_KEY is API key ${record.id}, which is not an admin key: it stays one. Set ADMIN_API_KEY to a new value for an admin key`);
+  } else {
+    log.info({ keyId: record.id }, 'admin API key from ADMIN_API_KEY is in place');
+  }
 }
 
 export function generateApiKey(): string {

@@ -12,7 +12,7 @@ import { onShutdown } from '../core/shutdown.ts';
 import { createKgsClient } from '../kgs-client/kgs-client.ts';
 import { checkCountryDatabase, GeoIpDatabaseError } from '../analytics/country.ts';
 import type { ApiKeyStore } from '../storage/link-store.ts';
-import { createApiKeyService } from './api-keys.ts';
+import { createApiKeyService, reportConfiguredAdminKey } from './api-keys.ts';
 import { createUrlMetrics } from './metrics.ts';
 import { checkReadReplica, openPostgresLinkStorage } from '../storage/postgres/postgres-link-storage.ts';
 import { openRedisLinkCacheStack } from '../storage/redis/redis-link-cache-stack.ts';
@@ -89,16 +89,7 @@ async function main(): Promise<void> {
 async function bootstrapAdminKey(apiKeys: ReturnType<typeof createApiKeyService>, key: string, log: Logger): Promise<void> {
   const attempt = (): Promise<void> =>
     apiKeys.ensureAdminKey(key, 'bootstrap (ADMIN_API_KEY)').then(
-      (record) => {
-        // A key once revoked stays refused, whatever the variable says: revoking it was the decision.
-        if (record.revokedAt !== null) {
-          log.warn({ keyId: record.id, revokedAt: record.revokedAt }, `ADMIN_API_KEY is API key ${record.id}, revoked at ${record.revokedAt.toISOString()}: it stays refused. Create another admin key (\`curt keys create --admin\` with an admin key) and unset ADMIN_API_KEY, or set it to a new value`);
-        } else if (!record.isAdmin) {
-          log.warn({ keyId: record.id }, `ADMIN_API_KEY is API key ${record.id}, which is not an admin key: it stays one. Set ADMIN_API_KEY to a new value for an admin key`);
-        } else {
-          log.info({ keyId: record.id }, 'admin API key from ADMIN_API_KEY is in place');
-        }
-      },
+      (record) => reportConfiguredAdminKey(record, log),
       (err: Error) => {
         log.warn({ err: err.message }, 'could not store ADMIN_API_KEY yet; retrying in 5 s');
         setTimeout(() => void attempt(), 5000).unref();

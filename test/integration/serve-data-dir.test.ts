@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadServeConfig } from '../../src/core/config.ts';
 import { claimDataDir, DataDirInUse, DataDirUnsafe, PID_FILE, preparePrivateDir } from '../../src/serve/data-dir.ts';
 import { startServe, type Served } from '../../src/serve/serve.ts';
-import { testLogger } from '../support/log.ts';
+import { captureLogger, testLogger } from '../support/log.ts';
 import { ROOT } from '../support/processes.ts';
 
 /** A pid that no process has: a child that has exited and been reaped. */
@@ -200,4 +200,33 @@ test('a first start that cannot listen (port taken) makes no admin key; the next
     body: JSON.stringify({ name: 'works' }),
   });
   assert.equal(res.status, 201, 'and it is a working admin key');
+});
+
+test('ADMIN_API_KEY revoked: the next start says it stays refused, and makes and prints a new admin key, since none works', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'curt-revoked-key-'));
+  let served: Served | null = null;
+  t.after(async () => {
+    await served?.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const configured = 'curt_admin-revoked-0123456789abcdef';
+  const config = loadServeConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ADMIN_API_KEY: configured });
+  served = await startServe(config, dataDir, testLogger('serve'));
+  assert.equal(served.createdAdminKey, null, 'ADMIN_API_KEY is the admin key: none is made');
+  const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+  const keys = (await (await fetch(`${served.address}/api-keys`, { headers: auth(configured) })).json()) as { items: { id: number }[] };
+  const [own] = keys.items;
+  assert.ok(own !== undefined);
+  assert.equal((await fetch(`${served.address}/api-keys/${own.id}`, { method: 'DELETE', headers: auth(configured) })).status, 204);
+  await served.stop();
+  served = null;
+
+  const captured = captureLogger('serve');
+  const { log } = captured;
+  served = await startServe(config, dataDir, log);
+  assert.match(captured.text(), new RegExp(`ADMIN_API_KEY is API key ${own.id}, revoked at .*: it stays refused`));
+  assert.equal((await fetch(`${served.address}/api-keys`, { headers: auth(configured) })).status, 401, 'the revoked key stays refused');
+  const fresh = served.createdAdminKey;
+  assert.match(fresh ?? '(none)', /^curt_/, 'a new admin key is shown, since no admin key works');
+  assert.equal((await fetch(`${served.address}/api-keys`, { headers: auth(fresh ?? '') })).status, 200);
 });
