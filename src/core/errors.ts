@@ -233,6 +233,17 @@ export class ServerBusy extends AppError {
   }
 }
 
+/**
+ * A link's analytics ran past their budget (ANALYTICS_STATEMENT_TIMEOUT_MS in src/core/postgres.ts):
+ * the database answered, but this range was too much to add up in time. Busy, not down: no breaker
+ * counts it, and a shorter range answers.
+ */
+export class AnalyticsTooSlow extends ServerBusy {
+  constructor(budgetMs: number, options?: { cause?: unknown }) {
+    super(`Adding up this range took longer than ${budgetMs / 1000} s; ask for fewer days.`, options);
+  }
+}
+
 /** A bug or an unexpected answer: 500, with a generic detail; the cause is logged, never sent. */
 export class InternalError extends AppError {
   constructor(options?: { cause?: unknown }) {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { DependencyBreaker } from './dependency-breaker.ts';
 import { ServerBusy } from './errors.ts';
 import type { Logger } from './logger.ts';
-import type { TransactionalRunner } from './sql.ts';
+import { transactionSetup, type TransactionalRunner } from './sql.ts';
 import { isConnectionRefused, isPostgresUnavailable, markConnectionRefused } from './unavailable.ts';
 
 export { isPostgresUnavailable };
@@ -24,12 +24,41 @@ export interface PostgresOptions {
 }
 
 /**
- * Timeouts for the queries a request waits on (lookups, inserts, deletes, analytics): all of them are
- * single-row or indexed and take milliseconds, so a query that has not answered by then is a database
- * that is down or hung, and the request must answer 503 within a second instead of waiting for it.
- * Background work (click flushes, the expiry sweep) keeps the longer defaults.
+ * Timeouts for the queries a request waits on (lookups, inserts, updates, deletes, listings): all of
+ * them are single-row or indexed and take milliseconds, so a query that has not answered by then is a
+ * database that is down or hung, and the request must answer 503 within a second instead of waiting
+ * for it. A link's analytics are the exception: they add up its days, and have a budget of their own
+ * (ANALYTICS_STATEMENT_TIMEOUT_MS). Background work (click flushes, the expiry sweep) keeps the
+ * longer defaults.
  */
 export const REQUEST_PATH_TIMEOUTS = { connectTimeoutMs: 500, statementTimeoutMs: 600 } as const;
+
+/**
+ * A statement of a link's analytics read may take this long (the client waits a quarter more). It
+ * sums every day of the range: a popular link asked for years of detail (ANALYTICS_RETENTION_DAYS=0,
+ * the web app's "All", 3,660 days) reads a million rows or more, which takes seconds, not the request
+ * path's 600 ms; past that it failed every time as an outage and opened the breaker for everyone.
+ * Past this budget the read answers 503 `server_busy` (ask for fewer days), which no breaker counts.
+ */
+export const ANALYTICS_STATEMENT_TIMEOUT_MS = 3000;
+
+/**
+ * How long node-postgres waits for a statement's answer: a little longer than the server's own limit,
+ * which cancels a slow statement first (the connection stays usable). This one is for a server that
+ * answers nothing at all (hung, or the network is gone).
+ */
+export function clientTimeoutMs(statementTimeoutMs: number): number {
+  return Math.ceil(statementTimeoutMs * 1.25);
+}
+
+/**
+ * Whether PostgreSQL cancelled a statement for running past its statement_timeout: it answered, so
+ * the database is up. SQLSTATE 57014 alone also means a cancel by an operator (pg_cancel_backend),
+ * which stays an outage (unavailable.ts, class 57).
+ */
+export function isStatementTimeout(err: unknown): boolean {
+  return err instanceof Error && (err as { code?: unknown }).code === '57014' && err.message === 'canceling statement due to statement timeout';
+}
 
 /** The connect timeout of a pool given none (background work). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 2000;
@@ -80,9 +109,7 @@ export function createPgPool(options: PostgresOptions): Pool {
     connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     idleTimeoutMillis: 30_000,
     statement_timeout: options.statementTimeoutMs ?? 5000,
-    // The server cancels a slow statement first (the connection stays usable); this client-side
-    // limit is for a server that answers nothing at all (hung, or the network is gone).
-    query_timeout: Math.ceil((options.statementTimeoutMs ?? 5000) * 1.25),
+    query_timeout: clientTimeoutMs(options.statementTimeoutMs ?? 5000),
     keepAlive: true,
     application_name: options.applicationName ?? 'curt',
   });
@@ -186,6 +213,9 @@ export async function checkOut(pool: Pool): Promise<CheckedOut> {
   };
 }
 
+/** node-postgres's query config; `query_timeout` (per query, in place of the client's) is missing from its types. */
+type TimedQuery = pg.QueryConfig & { query_timeout?: number };
+
 /** node-postgres Pool as the stores' runner: plain queries on the pool, transactions on one client. */
 export function pgRunner(pool: Pool): TransactionalRunner {
   return {
@@ -193,13 +223,20 @@ export function pgRunner(pool: Pool): TransactionalRunner {
       const result = await pool.query(text, params).catch(poolWait);
       return { rows: result.rows as R[] };
     },
-    async transaction(work) {
+    async transaction(work, options) {
+      const setup = transactionSetup(options);
+      // With a statement budget of its own, the client waits for its statements as much longer.
+      const queryTimeout = options?.statementTimeoutMs === undefined ? undefined : clientTimeoutMs(options.statementTimeoutMs);
       const { client, release } = await checkOut(pool);
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
+        if (setup !== null) await client.query(setup);
         const result = await work({
-          query: async <R>(text: string, params?: unknown[]) => ({ rows: (await client.query(text, params)).rows as R[] }),
+          query: async <R>(text: string, params?: unknown[]) => {
+            const query: TimedQuery = queryTimeout === undefined ? { text, values: params } : { text, values: params, query_timeout: queryTimeout };
+            return { rows: (await client.query(query)).rows as R[] };
+          },
         });
         await client.query('COMMIT');
         return result;
@@ -224,6 +261,6 @@ export function pgRunner(pool: Pool): TransactionalRunner {
 export function guardedRunner(runner: TransactionalRunner, breaker: DependencyBreaker): TransactionalRunner {
   return {
     query: (text, params) => breaker.run(() => runner.query(text, params)),
-    transaction: (work) => breaker.run(() => runner.transaction(work)),
+    transaction: (work, options) => breaker.run(() => runner.transaction(work, options)),
   };
 }

@@ -130,7 +130,17 @@ export interface DimensionCount {
   count: number;
 }
 
-/** A link's analytics over a range of UTC days. */
+/** A link's running totals (LinkRecord's clicks, botHits and lastClickedAt). */
+export interface LinkTotals {
+  clicks: number;
+  botHits: number;
+  lastClickedAt: Date | null;
+}
+
+/**
+ * A link's analytics over a range of UTC days, and its all-time totals, all read in one snapshot: a
+ * click flush that commits meanwhile changes none of them, so the figures always agree with each other.
+ */
 export interface LinkAnalytics {
   /** Days of the range with any hit, ascending. */
   daily: { date: string; clicks: number; botHits: number }[];
@@ -138,6 +148,8 @@ export interface LinkAnalytics {
   totals: { clicks: number; botHits: number };
   /** Each dimension's top values by count, most first; the rest summed as one OTHER entry, last. */
   dimensions: Record<Dimension, DimensionCount[]>;
+  /** The link's totals of all time, never less than the range's; null when no link has this id (any more). */
+  allTime: LinkTotals | null;
 }
 
 export interface AnalyticsQuery {
@@ -248,6 +260,10 @@ export interface LinkStore {
    * (docs/import-export.md, "One import at a time"). The database's clock decides expiry.
    */
   tryImportLease(ownerKeyId: number, ttlMs: number): Promise<ImportLease | null>;
+  /**
+   * One read-only snapshot; a statement that runs past the read's budget fails it with AnalyticsTooSlow
+   * (503 server_busy), which is no outage.
+   */
   analytics(linkId: number, query: AnalyticsQuery): Promise<LinkAnalytics>;
   /**
    * Adds a batch of clicks in one transaction; clicks of links deleted meanwhile are dropped. With

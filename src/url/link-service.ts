@@ -32,6 +32,7 @@ import { normaliseTags } from './tags.ts';
 import { forwardRequestQuery } from './query-forwarding.ts';
 import { checkTargetUrl, normaliseTargetUrl, type TargetUrlPolicy } from './target-url.ts';
 import { checkVisitLimit, visitLimitOf } from './visit-limit.ts';
+import { firstKeptDay } from './expiry-sweep.ts';
 import { callPromise } from '../core/call-promise.ts';
 
 const MAX_EXPIRY_MS = 100 * 365 * 24 * 3600 * 1000;
@@ -92,6 +93,11 @@ export interface LinkServiceOptions {
   guessLimits?: PasswordGuessLimits;
   now?: () => Date;
   events?: Partial<LinkServiceEvents>;
+  /**
+   * ANALYTICS_RETENTION_DAYS: analytics leave out days before the first one the expiry sweep keeps
+   * (firstKeptDay), deleted or not yet. 0 or absent: every day.
+   */
+  analyticsRetentionDays?: number;
 }
 
 export interface LinkServiceEvents {
@@ -525,8 +531,18 @@ export function createLinkService(options: LinkServiceOptions): LinkService {
 
     async getAnalytics(code, principal, query) {
       const link = await findOwned(code, principal, 'read');
-      const analytics = await db(() => store.analytics(link.id, query));
-      return { link, analytics };
+      // Days before the retention's cut-off are left out as soon as they pass it, not only once the
+      // sweep (every minute, in slices) has deleted them: no day older than the cut-off is reported.
+      const retention = options.analyticsRetentionDays ?? 0;
+      const kept = retention > 0 ? firstKeptDay(now(), retention) : null;
+      // A range wholly before it keeps from > to: no day matches, and the answer is empty.
+      const read = kept !== null && query.from < kept ? { ...query, from: kept } : query;
+      const analytics = await db(() => store.analytics(link.id, read));
+      // Deleted since findOwned: its detail went with it.
+      if (analytics.allTime === null) throw new LinkNotFound();
+      // The totals of the analytics' own snapshot, not of the read before it: a flush committing in
+      // between would have shown fewer clicks of all time than in the range.
+      return { link: { ...link, clicks: analytics.allTime.clicks, botHits: analytics.allTime.botHits, lastClickedAt: analytics.allTime.lastClickedAt }, analytics };
     },
 
     async *exportLinks(principal, pageSize = 500) {

@@ -97,6 +97,7 @@ export async function startUrlService(
     log,
     urlPolicy,
     cacheTtlS: config.cache.ttlS,
+    analyticsRetentionDays: config.analytics.retentionDays,
     negativeCacheTtlS: config.cache.negativeTtlS,
     allowAnonymous: config.allowAnonymous,
     // Wrong link passwords count where the API's limits do: Redis (every replica), or this process.

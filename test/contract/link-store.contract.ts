@@ -489,6 +489,7 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
             { value: 'Googlebot', count: 1 },
           ],
         }),
+        allTime: { clicks: 5, botHits: 6, lastClickedAt: new Date('2026-01-02T10:00:00Z') },
       });
       const lastDay = await store.analytics(a.id, { from: '2026-01-02', to: '2026-01-02', top: 1 });
       assert.deepEqual(lastDay.daily, [{ date: '2026-01-02', clicks: 4, botHits: 6 }]);
@@ -499,7 +500,7 @@ export function linkStoreContract(adapter: string, open: () => Promise<LinkStore
       ], 'top 1 (equal counts by value), then the rest as "(other)"');
       assert.deepEqual(lastDay.dimensions.country, [{ value: 'DE', count: 2 }, { value: '(other)', count: 2 }]);
       const empty = await store.analytics(a.id, { from: '2025-01-01', to: '2025-12-31', top: 10 });
-      assert.deepEqual(empty, { daily: [], totals: { clicks: 0, botHits: 0 }, dimensions: dims({}) });
+      assert.deepEqual(empty, { daily: [], totals: { clicks: 0, botHits: 0 }, dimensions: dims({}), allTime: { clicks: 5, botHits: 6, lastClickedAt: new Date('2026-01-02T10:00:00Z') } });
       assert.equal((await store.findByCode(b.code))?.clicks, 1);
     });
 

@@ -4,7 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
+import { transactionSetup, type SqlRunner, type TransactionalRunner, type TransactionOptions } from '../../core/sql.ts';
 
 export type { PGlite };
 
@@ -59,7 +59,12 @@ export function pgliteRunner(db: PGlite): TransactionalRunner {
   return {
     query: <R>(text: string, params?: unknown[]) => runStatement<R>(db, text, params),
     // PGlite holds its one connection for the whole callback: other queries wait, none interleaves.
-    transaction: <T>(work: (tx: SqlRunner) => Promise<T>) =>
-      db.transaction((tx) => work({ query: <R>(text: string, params?: unknown[]) => runStatement<R>(tx, text, params) })),
+    transaction: <T>(work: (tx: SqlRunner) => Promise<T>, options?: TransactionOptions) => {
+      const setup = transactionSetup(options);
+      return db.transaction(async (tx) => {
+        if (setup !== null) await tx.exec(setup);
+        return work({ query: <R>(text: string, params?: unknown[]) => runStatement<R>(tx, text, params) });
+      });
+    },
   };
 }

@@ -9,7 +9,7 @@
 // at once while none is open or waiting.
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
+import { transactionSetup, type SqlRunner, type TransactionalRunner, type TransactionOptions } from '../../core/sql.ts';
 
 export interface StatementRequest {
   id: number;
@@ -110,13 +110,15 @@ export async function openPgliteThread(dir: string | null): Promise<PgliteThread
 
   const runner: TransactionalRunner = {
     query: <R>(text: string, params?: unknown[]) => (transactions === 0 ? statement<R>(text, params) : exclusive(() => statement<R>(text, params))),
-    async transaction<T>(work: (tx: SqlRunner) => Promise<T>): Promise<T> {
+    async transaction<T>(work: (tx: SqlRunner) => Promise<T>, options?: TransactionOptions): Promise<T> {
+      const setup = transactionSetup(options);
       transactions += 1;
       try {
         return await exclusive(async () => {
           await statement('BEGIN');
           let result: T;
           try {
+            if (setup !== null) await statement(setup);
             result = await work({ query: statement });
           } catch (err) {
             await statement('ROLLBACK').catch(() => undefined);

@@ -3,20 +3,18 @@
 import { createHash } from 'node:crypto';
 import { createBatcher, type BatcherLimits } from '../../core/batcher.ts';
 import { ServerBusy } from '../../core/errors.ts';
-import { REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
+import { ANALYTICS_STATEMENT_TIMEOUT_MS, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
 import { listSegments, runListSegments } from './pg-link-list.ts';
+import { readLinkAnalytics } from './pg-link-analytics.ts';
 import { bool, literal, numberOrNull, quoted, quotedOrNull, timestampOrNull } from './array-literal.ts';
 import { clickColumns } from './click-columns.ts';
 import { tryTableLease } from './table-lease.ts';
 import { analyseFilledPartitions, deleteClickDaysBefore, dropClickPartitionsBefore, ensureClickPartitions, isMissingPartition, MONTHS_AHEAD, monthOf } from './click-partitions.ts';
 import {
   CodeExists,
-  DIMENSIONS,
   OTHER,
   type ApiKeyRecord,
-  type Dimension,
-  type DimensionCount,
   type ApiKeyStore,
   type LinkRecord,
   type LinkStore,
@@ -119,6 +117,8 @@ export interface PgLinkStoreOptions {
   maxQueued?: number;
   /** How long an insert runs before another may start beside it (default INSERT_SPARE_AFTER_MS). */
   insertSpareAfterMs?: number;
+  /** Each statement's limit in an analytics read (default ANALYTICS_STATEMENT_TIMEOUT_MS). */
+  analyticsTimeoutMs?: number;
 }
 
 /**
@@ -148,6 +148,7 @@ export function lookupLimits(maxWaitMs: number = REQUEST_PATH_TIMEOUTS.connectTi
 export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreOptions = {}): LinkStore {
   const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
   const limits = lookupLimits(options.maxWaitMs, options.maxQueued);
+  const analyticsBudgetMs = options.analyticsTimeoutMs ?? ANALYTICS_STATEMENT_TIMEOUT_MS;
   /**
    * One statement for any number of links. A code already taken (or twice in the list) is left out by
    * ON CONFLICT and answered CodeExists. Each column is sent as one array literal (array-literal.ts).
@@ -343,34 +344,8 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
       return tryTableLease(db, { table: 'import_leases', key: 'owner_key_id' }, ownerKeyId, ttlMs);
     },
 
-    async analytics(linkId, { from, to, top }) {
-      const daily = await db.query<{ day: string; clicks: number; bot_hits: number }>(
-        `SELECT to_char(day, 'YYYY-MM-DD') AS day, clicks, bot_hits FROM url_daily_clicks
-          WHERE url_id = $1 AND day BETWEEN $2::date AND $3::date ORDER BY day`,
-        [linkId, from, to],
-      );
-      // The top values of each dimension, and the rest (stored OTHER rows included) summed as OTHER.
-      const values = await db.query<{ dimension: Dimension; value: string; n: number }>(
-        `SELECT dimension, CASE WHEN rank <= $4 THEN value ELSE '${OTHER}' END AS value, sum(n) AS n
-           FROM (SELECT dimension, value, n,
-                        row_number() OVER (PARTITION BY dimension ORDER BY value = '${OTHER}', n DESC, value) AS rank
-                   FROM (SELECT dimension, value, sum(clicks) AS n FROM url_daily_values
-                          WHERE url_id = $1 AND day BETWEEN $2::date AND $3::date
-                          GROUP BY dimension, value) AS summed) AS ranked
-          GROUP BY 1, 2`,
-        [linkId, from, to, top],
-      );
-      const dimensions = Object.fromEntries(DIMENSIONS.map((d) => [d, [] as DimensionCount[]])) as Record<Dimension, DimensionCount[]>;
-      for (const row of values.rows) dimensions[row.dimension].push({ value: row.value, count: Number(row.n) });
-      for (const list of Object.values(dimensions)) {
-        list.sort((a, b) => Number(a.value === OTHER) - Number(b.value === OTHER) || b.count - a.count || (a.value < b.value ? -1 : 1));
-      }
-      const series = daily.rows.map((r) => ({ date: r.day, clicks: Number(r.clicks), botHits: Number(r.bot_hits) }));
-      return {
-        daily: series,
-        totals: series.reduce((sum, d) => ({ clicks: sum.clicks + d.clicks, botHits: sum.botHits + d.botHits }), { clicks: 0, botHits: 0 }),
-        dimensions,
-      };
+    analytics(linkId, query) {
+      return readLinkAnalytics(db, linkId, query, analyticsBudgetMs);
     },
 
     async applyClicks(batch, batchId) {
