@@ -29,7 +29,7 @@ export const VARIABLES = {
   HOST: { default: '0.0.0.0 (serve: 127.0.0.1)', doc: 'Interface the process binds. `curt serve` stays on this machine unless told otherwise, since it allows anonymous links.' },
   LOG_LEVEL: { default: 'info (serve: warn)', doc: `JSON log level: ${LOG_LEVELS.join(', ')}. \`curt serve\` prints a readable summary instead of info lines.` },
   REDIS_URL: { default: 'redis://127.0.0.1:6379 (serve: in-process)', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service). `curt serve` uses Redis only when this is set. A Redis Cluster: `redis+cluster://[user:password@]host:port,host:port...` (`rediss+cluster://` with TLS), listing any of its nodes; see docs/scaling.md.' },
-  REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`.' },
+  REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`: up to 64 letters, digits and `: _ . -` (no `{` or `}`: Redis would take them as every key\'s hash tag).' },
   KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present; the KGS warns at start when it is shorter than 24 characters or a placeholder (`change-me`, `secret`, ...). `curt serve` needs it only with KGS_URL.' },
   CODE_LENGTH: { default: '6', doc: 'Length of generated codes, 4 to 10.' },
   CODE_ALPHABET: { default: 'a-z A-Z', doc: 'Characters of generated codes: 2 or more distinct characters of `[A-Za-z0-9_-]`.' },
@@ -49,8 +49,8 @@ export const VARIABLES = {
   GEOIP_DB: { default: '(bundled)', doc: 'IP-to-country database (MMDB) for click countries, read from disk at start; never a network lookup. Default: the `geo-whois-asn-country` database shipped with Curt (registry data, CC BY 4.0 by nro.net). A path to your own MaxMind GeoLite2/GeoIP2 Country or City file, or `off` (country only from GEOIP_COUNTRY_HEADER, else unknown). A path that cannot be read, or to a file that is not an MMDB, stops the start. See docs/privacy.md.' },
   GEOIP_COUNTRY_HEADER: { default: '(none)', doc: 'A header in which the proxy in front tells the client\'s country (e.g. `CF-IPCountry`, `CloudFront-Viewer-Country`): used before GEOIP_DB, and only on requests whose TCP peer is a trusted proxy (TRUST_PROXY).' },
   ANALYTICS_RETENTION_DAYS: { default: '400', doc: 'Days of daily click detail kept (the series and the breakdowns by referrer, country, browser, OS, device and bot); older days are deleted, link totals stay. 0 = keep forever.' },
-  CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = no cache, every redirect reads PostgreSQL.' },
-  CACHE_NEAR_TTL_S: { default: '60', doc: 'Longest lifetime of an entry in the in-process cache in front of Redis, never past what is left of the Redis entry it was read from; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off.' },
+  CACHE_TTL_S: { default: '3600', doc: 'Lifetime of a cached link in Redis (never past the link\'s expiry); 0 = this replica reads no cache, every redirect reads PostgreSQL; its changes are still written to Redis (kept at least 30 s) and announced to the other replicas, so replicas may differ in it (a rolling change).' },
+  CACHE_NEAR_TTL_S: { default: '60', doc: 'Longest lifetime of an entry in the in-process cache in front of Redis, never past what is left of the Redis entry it was read from; changes reach every replica at once over Redis pub/sub, and the cache is off while that subscription is down or Redis has not answered for 1.5 s. 0 = off on this replica, which reads Redis alone and still announces its changes and waits for the others to drop theirs.' },
   CACHE_NEAR_MAX: { default: '100000', doc: 'Most links held in the in-process cache of each replica. In `curt serve` without `REDIS_URL` a link it does not hold is read from the embedded database, behind any click transaction there: give it room for the links that get traffic (docs/operations.md, "One machine").' },
   NEGATIVE_CACHE_TTL_S: { default: '30', doc: 'Lifetime of the "no such code" cache entry that shields PostgreSQL from scanners.' },
   BLOCKED_DOMAINS: { default: '(none)', doc: 'Comma-separated domain names that cannot be shortened, each with its subdomains (`evil.example` blocks `www.evil.example` too); an IP address blocks that address. Bare names only: an entry with a scheme, path, port, user name or wildcard (`https://evil.example`, `*.evil.example`) stops the start with a line saying what to write instead.' },
@@ -256,8 +256,15 @@ class Reader {
 
   keyPrefix(name: VariableName): string {
     const raw = this.raw(name) ?? '';
-    if (!/^[A-Za-z0-9:_.{}-]*$/.test(raw) || raw.length > 64) {
-      this.fail(name, 'must be at most 64 characters of letters, digits and : _ . - { }', raw);
+    // Redis hashes a key by the first `{…}` in it: one in the prefix would displace the hash tags
+    // the keys carry after it (`{kgs}`, `{c:NN}`), splitting the key pool's sets over cluster slots
+    // (CROSSSLOT) or putting every key on one slot.
+    if (/[{}]/.test(raw)) {
+      this.fail(name, 'must not contain { or }: Redis would take them as the hash tag of every key, in place of the tags Curt puts after the prefix', raw);
+      return '';
+    }
+    if (!/^[A-Za-z0-9:_.-]*$/.test(raw) || raw.length > 64) {
+      this.fail(name, 'must be at most 64 characters of letters, digits and : _ . -', raw);
       return '';
     }
     return raw;

@@ -2,7 +2,8 @@
 // on a private primary and a real `pg_basebackup` replica of it: the replica answers while it has
 // replayed every write made before the lookup began; paused (or killed), the primary answers, so a
 // new link resolves, an update or a deletion is never undone by the replica's older row, and a
-// limited link's visits are counted on the primary alone.
+// limited link's visits are counted on the primary alone. It holds with synchronous_commit off too,
+// where a commit is acknowledged before its WAL is flushed.
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -32,7 +33,7 @@ describe('redirect lookups on a read replica', () => {
   let storage: PostgresLinkStorage;
   let registry: Registry;
   let clicks: ClickCounter;
-  let closeCodes: () => Promise<void>;
+  let codes: ReturnType<typeof createLocalCodeSource>;
   /** Every lookup reaches PostgreSQL: the case in which a stale replica would show. */
   let uncached: LinkService;
   /** The Redis cache in front, as the URL service has it. */
@@ -58,8 +59,7 @@ describe('redirect lookups on a read replica', () => {
     const metrics = createUrlMetrics(registry);
     storage = openPostgresLinkStorage({ url, readUrl: servers.replica.url('curt'), log, registry, applicationName: 'curt-test' });
     const pool = testKeyPool(redis, log);
-    const codes = createLocalCodeSource(pool);
-    closeCodes = () => codes.close();
+    codes = createLocalCodeSource(pool);
     const visitors = testVisitors();
     clicks = createClickCounter({ store: storage.backgroundLinks, log, visitors, flushIntervalMs: 60_000, bufferMax: 10_000, metrics: metrics.clickMetrics });
     cache = createRedisLinkCache({ redis: redis.redis, prefix: redis.prefix, log });
@@ -83,7 +83,7 @@ describe('redirect lookups on a read replica', () => {
 
   after(async () => {
     await clicks?.stop(0);
-    await closeCodes?.();
+    await codes?.close();
     await storage?.close();
     await redis?.cleanup();
     await servers?.destroy();
@@ -141,6 +141,55 @@ describe('redirect lookups on a read replica', () => {
     await uncached.deleteLink(deleted.code, { keyId: 0, isAdmin: true });
     await assert.rejects(uncached.resolveRedirect(disabled.code, seenFromPerson()), { code: 'link_disabled' });
     await assert.rejects(uncached.resolveRedirect(deleted.code, seenFromPerson()), { code: 'link_not_found' });
+  });
+
+  test('with synchronous_commit off on the primary, a link just created resolves and a link just disabled answers 410', async () => {
+    // A DBA's throughput setting: a commit is acknowledged before its WAL is flushed, so a fence at
+    // the flush position let a replica that lacked the commit pass for caught up.
+    await servers.primary.createMigratedDatabase('curt_async');
+    await servers.primary.query('postgres', 'ALTER DATABASE curt_async SET synchronous_commit = off');
+    await servers.caughtUp();
+    const log = testLogger('read-replica-async');
+    const ownRegistry = createRegistry({ defaultMetrics: false });
+    const async = openPostgresLinkStorage({ url: servers.primary.url('curt_async'), readUrl: servers.replica.url('curt_async'), log, registry: ownRegistry, applicationName: 'curt-test-async' });
+    const visitors = testVisitors();
+    const ownClicks = createClickCounter({ store: async.backgroundLinks, log, visitors, flushIntervalMs: 60_000, bufferMax: 10_000 });
+    const service = createLinkService({
+      store: async.links,
+      redirectStore: async.redirectLinks,
+      cache: noLinkCache,
+      codes,
+      clicks: ownClicks,
+      visitors,
+      log,
+      urlPolicy: targetPolicyFor({ publicBaseUrl: 'http://sho.rt', listenHost: '0.0.0.0', blockedDomains: [] }),
+      cacheTtlS: 3600,
+      negativeCacheTtlS: 30,
+      allowAnonymous: true,
+    });
+    try {
+      const [setting] = await servers.primary.query<{ value: string }>('curt_async', "SELECT current_setting('synchronous_commit') AS value");
+      assert.equal(setting?.value, 'off');
+      const wrong: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        const link = await service.createLink({ url: `https://example.com/async-${i}` }, null);
+        const created = await service.resolveRedirect(link.code, seenFromPerson()).then(
+          () => 'redirect',
+          (err: { code?: string }) => String(err.code),
+        );
+        if (created !== 'redirect') wrong.push(`${link.code} just created: ${created}`);
+        await service.updateLink(link.code, { isActive: false }, { keyId: 0, isAdmin: true });
+        const disabled = await service.resolveRedirect(link.code, seenFromPerson()).then(
+          () => 'redirect',
+          (err: { code?: string }) => String(err.code),
+        );
+        if (disabled !== 'link_disabled') wrong.push(`${link.code} just disabled: ${disabled}`);
+      }
+      assert.deepEqual(wrong, []);
+    } finally {
+      await ownClicks.stop(0);
+      await async.close();
+    }
   });
 
   test('a visit-limited link gives exactly its visits, counted on the primary, while the replica holds it unvisited', async () => {

@@ -162,3 +162,21 @@ test('the configuration says whether PUBLIC_BASE_URL was left to its localhost d
   assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', PUBLIC_BASE_URL: ' ' }).publicBaseUrlDefaulted, true, 'empty counts as unset');
   assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', PUBLIC_BASE_URL: 'https://sho.rt' }).publicBaseUrlDefaulted, false);
 });
+
+test('REDIS_KEY_PREFIX refuses { and }: Redis would take them as every key\'s hash tag, in place of the ones Curt puts after it', () => {
+  for (const prefix of ['{curt}:', 'curt{', 'a}b:', '{}']) {
+    let error: unknown;
+    try {
+      loadUrlServiceConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: prefix });
+    } catch (err) {
+      error = err;
+    }
+    assert.ok(error instanceof ConfigError, prefix);
+    assert.deepEqual(
+      error.problems.filter((line) => line.includes('REDIS_KEY_PREFIX')),
+      [`Invalid configuration: REDIS_KEY_PREFIX must not contain { or }: Redis would take them as the hash tag of every key, in place of the tags Curt puts after the prefix (got ${JSON.stringify(prefix)})`],
+    );
+    assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: prefix }), /REDIS_KEY_PREFIX must not contain \{ or \}/);
+  }
+  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: 'curt-prod.v2:' }).redis.keyPrefix, 'curt-prod.v2:');
+});

@@ -2,13 +2,15 @@
 // the lookup began.
 //
 // The rule (docs/scaling.md, "PostgreSQL read replicas"): a batch of lookups first reads how far the
-// primary has flushed its WAL, `pg_current_wal_flush_lsn()` (no table, no lock: the cheapest
+// primary has inserted WAL, `pg_current_wal_insert_lsn()` (no table, no lock: the cheapest
 // statement there is), then asks the replica how far it has replayed and, in a later statement on
 // the same connection, for the rows. The rows count only when the replica had replayed at least up
-// to the primary's position. A commit is acknowledged only once its WAL is flushed (synchronous_commit
-// on, PostgreSQL's default, which Curt never changes), so every write acknowledged before the lookup
-// began (a creation, an update, a deletion, the visit that used a one-time link up) is then in what
-// the replica answers, so its
+// to the primary's position. Every commit's record is inserted before the commit is acknowledged,
+// whatever synchronous_commit says; the flush position would not do: with synchronous_commit off (a
+// DBA's common throughput setting) a commit is acknowledged before its WAL is flushed, and a replica
+// at the flush position lacks it, so it would answer 404 for a link just created. Hence every write
+// acknowledged before the lookup began (a creation, an update, a deletion, the visit that used a
+// one-time link up) is then in what the replica answers, so its
 // answer, a row or no row, is one the primary could have given during the lookup: a stale target
 // can neither be served nor written to the shared cache, and the cache's own rules for racing
 // writers (fills only where no entry is, src/url/link-service.ts) hold as they do for a primary read.
@@ -69,7 +71,7 @@ const MAX_BATCH = 256;
 export const CATCH_UP_WAIT_MS = 5;
 
 /** WAL positions as byte counts: `pg_lsn - '0/0'` is numeric, which node-postgres hands over as text. */
-const PRIMARY_POSITION_SQL = "SELECT (pg_current_wal_flush_lsn() - '0/0')::text AS lsn";
+const PRIMARY_POSITION_SQL = "SELECT (pg_current_wal_insert_lsn() - '0/0')::text AS lsn";
 
 /**
  * Two statements in one simple-protocol round trip: each takes its own snapshot (READ COMMITTED),

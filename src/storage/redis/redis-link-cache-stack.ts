@@ -1,14 +1,17 @@
 // The URL service's Redis side, as both the URL service process and `curt serve` with REDIS_URL use
 // it: the shared cache (with an in-process near tier kept coherent by the invalidation bus and the
 // cache epoch), the shared rate limits, and one circuit breaker in front of every request-path call.
+// CACHE_TTL_S and CACHE_NEAR_TTL_S decide what this replica reads, never whether its changes reach
+// the other replicas (broadcasting-link-cache.ts).
 import type { CacheConfig } from '../../core/config.ts';
 import { createDependencyBreaker } from '../../core/dependency-breaker.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { Registry } from '../../core/metrics.ts';
 import type { RedisClient } from '../../core/redis.ts';
 import { isRedisUnavailable } from '../../core/unavailable.ts';
-import { noLinkCache, type LinkCache } from '../link-cache.ts';
+import type { LinkCache } from '../link-cache.ts';
 import { createMemoryLinkCache } from '../memory/memory-link-cache.ts';
+import { createBroadcastingLinkCache } from './broadcasting-link-cache.ts';
 import { createRedisCacheEpoch } from './redis-cache-epoch.ts';
 import { createRedisInvalidationBus } from './redis-invalidation-bus.ts';
 import { createRedisLinkCache } from './redis-link-cache.ts';
@@ -41,9 +44,10 @@ export function openRedisLinkCacheStack(options: { redis: RedisClient; prefix: s
   const epoch = createRedisCacheEpoch({ redis, prefix, log, breaker });
   metrics.watchCacheEpoch(epoch);
   const { ttlS, nearTtlS, nearMax } = options.cache;
-  const bus =
-    ttlS > 0 && nearTtlS > 0 ? createRedisInvalidationBus({ redis, prefix, log, breaker, onPublishFailed: (err) => epoch.failed('an invalidation was not published', err) }) : null;
-  if (bus) epoch.attach(bus);
+  // Whatever this replica's own cache settings, it tells the others of its changes: they may read
+  // tiers it does not (a rolling change of CACHE_TTL_S or CACHE_NEAR_TTL_S mixes the values).
+  const bus = createRedisInvalidationBus({ redis, prefix, log, breaker, onPublishFailed: (err) => epoch.failed('an invalidation was not published', err) });
+  epoch.attach(bus);
   // Its own channel ({prefix}api-keys:invalidate): a revoked key must stop working on every replica
   // before the revocation is answered, so the writer waits longer for acks than a link change does.
   const apiKeyRevocations = createRedisInvalidationBus({
@@ -56,9 +60,10 @@ export function openRedisLinkCacheStack(options: { redis: RedisClient; prefix: s
   });
 
   function linkCache(): LinkCache {
-    if (ttlS === 0) return noLinkCache;
     const far = createRedisLinkCache({ redis, prefix, log, onError: metrics.cacheError, onSkipped: metrics.cacheSkipped, breaker, epoch });
-    if (bus === null) return far;
+    // CACHE_TTL_S=0 reads no cache (every redirect reads PostgreSQL), CACHE_NEAR_TTL_S=0 reads Redis
+    // alone: either way changes are still written and broadcast for the others.
+    if (ttlS === 0 || nearTtlS === 0) return createBroadcastingLinkCache({ far, bus, reads: ttlS > 0 });
     const near = createMemoryLinkCache({ maxEntries: nearMax });
     return createTieredLinkCache({ near, far, bus, trust: epoch, nearTtlS, onNearLookup: metrics.nearCacheLookup });
   }
@@ -73,7 +78,7 @@ export function openRedisLinkCacheStack(options: { redis: RedisClient; prefix: s
     },
     async close() {
       epoch.close();
-      await bus?.close();
+      await bus.close();
       await apiKeyRevocations.close();
     },
   };
