@@ -221,7 +221,7 @@ export async function registerRedirectRoute(app: HttpApp, deps: RedirectRouteDep
     schema: {
       summary: 'Redirect to the original URL',
       description:
-        '`HEAD` answers the same without counting a click or a visit. 404 unknown; 410 expired, used (its `max_visits` reached; one-time: after one) or disabled. ' +
+        '`HEAD` answers what a person\'s `GET` gets, without counting a click or a visit (for a bot too: the preview page below is for a bot\'s `GET`). 404 unknown; 410 expired, used (its `max_visits` reached; one-time: after one) or disabled. ' +
         'A bot (crawler, link preview, HTTP library: whatever the `isbot` package recognises in `User-Agent`) is counted as a bot hit, not a click; ' +
         'for a link with a visit limit it gets `200` with a small HTML page and uses no visit. ' +
         'Codes are case-sensitive. ' +
