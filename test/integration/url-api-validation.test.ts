@@ -280,7 +280,8 @@ describe('input validation (README, "Errors")', () => {
         ['GET', '/urls?limit=1&limit=2', undefined, 'limit is given 2 times in the query string: give it once.'],
         ['GET', '/urls/abc/qr?format=svg&format=png', undefined, 'format is given 2 times in the query string: give it once.'],
         // tag is meant to repeat: its own limits are said, not "give it once".
-        ['GET', `/urls?${Array.from({ length: 21 }, (_, i) => `tag=t${i}`).join('&')}`, undefined, 'tag must have at most 20 items.'],
+        ['GET', `/urls?${Array.from({ length: 21 }, (_, i) => `tag=t${i}`).join('&')}`, undefined, 'tag: at most 20 tags (got 21).'],
+        ['GET', `/urls?${Array.from({ length: 101 }, () => 'tag=same').join('&')}`, undefined, 'tag must have at most 100 items.'],
         ['GET', `/urls?tag=a&tag=${'b'.repeat(701)}`, undefined, 'tag[1] must be at most 700 characters.'],
         ['GET', `/urls?tag=a&tag=${'b'.repeat(40)}`, undefined, `tag: "${'b'.repeat(40)}" is not a tag: 1 to 32 of letters, digits and - _ . : /`],
         ['POST', '/urls', {}, 'The body needs the field "url".'],
