@@ -7,16 +7,28 @@
 // by a killed container holds the pid of the next start, and after a reboot any live process may have
 // the pid. So the file also holds the process's start time (Linux: /proc/<pid>/stat, where there is
 // one) and a token of this process: a claim is held only by the process with that pid, start time and,
-// for this very process, token.
+// for this very process, token. A process in another pid namespace (another container on the same
+// volume, each with its node as pid 1) cannot be asked at all: the file names its namespace, and the
+// owner touches the file every HEARTBEAT_MS, so a claim from elsewhere holds while it is touched and
+// lapses once left untouched for STALE_AFTER_MS.
 //
 // The folder holds the database: it is created private (0700, files 0600), and a folder that other
 // users can write is refused, since they could replace the database under the server.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { chmod, link, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { chmod, link, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const PID_FILE = 'curt.pid';
+/** How often the owner touches its pid file. */
+export const HEARTBEAT_MS = 5000;
+/** How long a claim from another pid namespace lasts untouched: three missed heartbeats. */
+export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
+
+export interface ClaimOptions {
+  heartbeatMs?: number;
+  staleAfterMs?: number;
+}
 
 export class DataDirInUse extends Error {
   constructor(dir: string, pid: number) {
@@ -41,6 +53,17 @@ interface Claim {
   pid: number | null;
   startedAt: string | null;
   token: string | null;
+  /** The pid namespace the claimant ran in (Linux: `pid:[…]`). */
+  namespace: string | null;
+}
+
+/** This process's pid namespace; null where there is no /proc. */
+function pidNamespace(): string | null {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return null;
+  }
 }
 
 /** A process's state and start time (clock ticks since boot) from /proc/<pid>/stat; null where there is none. */
@@ -59,7 +82,7 @@ function procStat(pid: number): { state: string; startedAt: string } | null {
 }
 
 function claimText(): string {
-  return `${process.pid}\nstarted ${procStat(process.pid)?.startedAt ?? '-'}\ntoken ${OWN_TOKEN}\n`;
+  return `${process.pid}\nstarted ${procStat(process.pid)?.startedAt ?? '-'}\ntoken ${OWN_TOKEN}\nnamespace ${pidNamespace() ?? '-'}\n`;
 }
 
 function claimIn(text: string): Claim {
@@ -68,7 +91,7 @@ function claimIn(text: string): Claim {
     const value = rest.find((line) => line.startsWith(`${name} `))?.slice(name.length + 1).trim();
     return value === undefined || value === '' || value === '-' ? null : value;
   };
-  return { pid: pidIn(first), startedAt: field('started'), token: field('token') };
+  return { pid: pidIn(first), startedAt: field('started'), token: field('token'), namespace: field('namespace') };
 }
 
 function isAlive(claim: Claim & { pid: number }): boolean {
@@ -166,27 +189,59 @@ const RETRY_MS = 20;
 const ATTEMPTS = 100;
 
 /**
- * Creates `file` holding this process's pid, or fails with EEXIST. Written aside and linked into
- * place, so the pid file is never seen empty: an empty one would look stale to a racing process.
+ * Creates `file` holding this process's claim, or fails with EEXIST; returns the text written.
+ * Written aside and linked into place, so the pid file is never seen empty: an empty one would look
+ * stale to a racing process.
  */
-async function createPidFile(dir: string, file: string): Promise<void> {
+async function createPidFile(dir: string, file: string): Promise<string> {
   const aside = join(dir, `${PID_FILE}.${process.pid}-${randomUUID()}.new`);
-  await writeFile(aside, claimText(), { mode: 0o600 });
+  const text = claimText();
+  await writeFile(aside, text, { mode: 0o600 });
   try {
     await link(aside, file);
   } finally {
     await rm(aside, { force: true });
   }
+  return text;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Whether a claim from another pid namespace is held: its file is touched while this waits (true), or
+ * has been left untouched for `staleAfterMs` (false). Gone or replaced meanwhile: false, and the
+ * caller looks again.
+ */
+async function touchedElsewhere(file: string, text: string, staleAfterMs: number): Promise<boolean> {
+  const first = await stat(file).catch(() => null);
+  for (;;) {
+    const now = await stat(file).catch(() => null);
+    if (first === null || now === null || (await readPidFile(file)) !== text) return false;
+    if (now.mtimeMs !== first.mtimeMs) return true;
+    if (Date.now() - now.mtimeMs > staleAfterMs) return false;
+    await sleep(Math.max(10, Math.min(1000, staleAfterMs / 8)));
+  }
 }
 
 /** Claims `dir` for this process; resolves to the function that gives it up. */
-export async function claimDataDir(dir: string): Promise<() => Promise<void>> {
+export async function claimDataDir(dir: string, options: ClaimOptions = {}): Promise<() => Promise<void>> {
+  const heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
+  const staleAfterMs = options.staleAfterMs ?? STALE_AFTER_MS;
   await preparePrivateDir(dir);
   const file = join(dir, PID_FILE);
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     try {
-      await createPidFile(dir, file);
-      return () => rm(file, { force: true });
+      const own = await createPidFile(dir, file);
+      const heartbeat = setInterval(() => {
+        const now = new Date();
+        utimes(file, now, now).catch(() => undefined);
+      }, heartbeatMs);
+      heartbeat.unref();
+      return async () => {
+        clearInterval(heartbeat);
+        // Only its own: a claim that is not (taken over after this process stopped touching it) stays.
+        if ((await readPidFile(file)) === own) await rm(file, { force: true });
+      };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
@@ -194,7 +249,9 @@ export async function claimDataDir(dir: string): Promise<() => Promise<void>> {
     if (text === null) continue; // gone meanwhile: try again at once
     const claim = claimIn(text);
     const { pid } = claim;
-    if (pid !== null && isAlive({ ...claim, pid })) throw new DataDirInUse(dir, pid);
+    const here = pidNamespace();
+    const elsewhere = claim.namespace !== null && here !== null && claim.namespace !== here;
+    if (pid !== null && (elsewhere ? await touchedElsewhere(file, text, staleAfterMs) : isAlive({ ...claim, pid }))) throw new DataDirInUse(dir, pid);
     // Stale, or without a pid (empty after a crash, or not one of ours): take it over, then try again.
     if (!(await takeOver(dir, file, text))) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,7 +108,7 @@ test('a pid file holding this process\'s pid from an earlier process is taken ov
     await mkdir(dir, { mode: 0o700 });
     await writeFile(join(dir, PID_FILE), leftover);
     const release = await claimDataDir(dir);
-    assert.match(await readFile(join(dir, PID_FILE), 'utf8'), new RegExp(`^${process.pid}\\nstarted \\d+\\ntoken [0-9a-f-]{36}\\n$`));
+    assert.match(await readFile(join(dir, PID_FILE), 'utf8'), new RegExp(`^${process.pid}\\nstarted \\d+\\ntoken [0-9a-f-]{36}\\nnamespace (pid:\\[\\d+\\]|-)\\n$`));
     await assert.rejects(claimDataDir(dir), DataDirInUse, 'a second claim of this process');
     await release();
   }
@@ -129,6 +129,39 @@ test('a pid file naming a live process that started at another time than the one
   await mkdir(held, { mode: 0o700 });
   await writeFile(join(held, PID_FILE), `${child.pid}\nstarted ${startedAt}\ntoken x\n`);
   await assert.rejects(claimDataDir(held), (err: Error) => err instanceof DataDirInUse && err.message.includes(`process ${child.pid}`));
+});
+
+test('a claim from another pid namespace (another container on the volume) holds while it is touched, lapses once left untouched; the owner touches its own, and gives up only its own', async (t) => {
+  const root = await tempDir(t, 'claim-elsewhere');
+  const elsewhere = '1\nstarted 5\ntoken 00000000-0000-4000-8000-000000000000\nnamespace pid:[1]\n';
+  const place = async (name: string, ageMs: number): Promise<string> => {
+    const dir = join(root, name);
+    await mkdir(dir, { mode: 0o700 });
+    await writeFile(join(dir, PID_FILE), elsewhere);
+    const then = new Date(Date.now() - ageMs);
+    await utimes(join(dir, PID_FILE), then, then);
+    return dir;
+  };
+  const beating = await place('beating', 0);
+  const beat = setInterval(() => void utimes(join(beating, PID_FILE), new Date(), new Date()).catch(() => undefined), 100);
+  t.after(() => clearInterval(beat));
+  await assert.rejects(claimDataDir(beating, { staleAfterMs: 2000 }), (err: Error) => err instanceof DataDirInUse && err.message.includes('process 1'));
+
+  const left = await place('left', 5000);
+  const startedAt = performance.now();
+  const release = await claimDataDir(left, { staleAfterMs: 1000, heartbeatMs: 50 });
+  assert.ok(performance.now() - startedAt < 900, 'a claim untouched for longer than the bound is taken over at once');
+  const claimed = (await stat(join(left, PID_FILE))).mtimeMs;
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.ok((await stat(join(left, PID_FILE))).mtimeMs > claimed, 'the owner touches its pid file');
+  await writeFile(join(left, PID_FILE), elsewhere);
+  await release();
+  assert.equal(await readFile(join(left, PID_FILE), 'utf8'), elsewhere, 'a release leaves a claim that is not its own');
+
+  const quiet = await place('quiet', 0);
+  const waited = performance.now();
+  await (await claimDataDir(quiet, { staleAfterMs: 600 }))();
+  assert.ok(performance.now() - waited >= 500, 'a fresh claim left untouched is waited out, then taken over');
 });
 
 test('a DATA_DIR that is a file is refused in one line', async (t) => {
