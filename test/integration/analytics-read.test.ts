@@ -39,7 +39,7 @@ async function anonymousLink(store: LinkStore): Promise<{ id: number; code: stri
 }
 
 /** The request path's PostgreSQL side as openPostgresLinkStorage builds it: its pool's timeouts, its breaker. */
-function requestPath(url: string, options: { analyticsTimeoutMs?: number } = {}): { pool: Pool; breaker: DependencyBreaker; store: LinkStore; links: LinkService } {
+function requestPath(url: string, options: { analyticsTimeoutMs?: number; analyticsAtOnce?: number } = {}): { pool: Pool; breaker: DependencyBreaker; store: LinkStore; links: LinkService } {
   const pool = createPgPool({ url, log, applicationName: 'curt-test-analytics', ...REQUEST_PATH_TIMEOUTS });
   const breaker = createDependencyBreaker({ dependency: 'postgres', log, isFailure: isPostgresUnavailable, failureThreshold: 3, resetTimeoutMs: 60_000 });
   const store = createPgLinkStore(guardedRunner(pgRunner(pool), breaker), { maxWaitMs: REQUEST_PATH_TIMEOUTS.connectTimeoutMs, ...options });
@@ -167,10 +167,33 @@ describe('analytics on PostgreSQL: a budget of their own, busy not down past it'
     assert.equal(analytics.totals.clicks, 2, 'and the read answers once the table is free');
   });
 
+  test('ten slow reads at once hold at most two connections: the others are told to try again, and lookups and creations go on', { timeout: 20_000 }, async (t) => {
+    const path = requestPath(database.url, { analyticsTimeoutMs: 1500 });
+    t.after(() => path.pool.end());
+    const link = await anonymousLink(path.store);
+    const other = await anonymousLink(path.store);
+    const release = await lockDailyClicks(database.pool);
+    try {
+      const reads = Array.from({ length: 10 }, () => path.links.getAnalytics(link.code, null, RANGE).then(() => 'answered', (err: Error) => err.message));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const startedAt = performance.now();
+      assert.equal((await path.store.findByCode(other.code))?.id, other.id, 'an unrelated lookup answers');
+      assert.ok((await anonymousLink(path.store)).id > other.id, 'a creation answers');
+      assert.ok(performance.now() - startedAt < 400, 'without waiting for a connection');
+      const outcomes = await Promise.all(reads);
+      assert.equal(outcomes.filter((o) => o === 'Adding up this range took longer than 1.5 s; ask for fewer days.').length, 2, outcomes.join(' | '));
+      assert.equal(outcomes.filter((o) => o === 'Other analytics are being added up; try again shortly.').length, 8, outcomes.join(' | '));
+      assert.equal(path.breaker.state(), 'closed');
+    } finally {
+      await release();
+    }
+  });
+
   test('a server that stops answering during the read is still an outage: 503 postgres_unavailable, and the breaker opens', { timeout: 20_000 }, async (t) => {
     const proxy = await openFreezableProxy();
     t.after(() => proxy.close());
-    const path = requestPath(proxy.url(database.name), { analyticsTimeoutMs: 1000 });
+    // Three at once (the breaker's threshold), beyond the two of ANALYTICS_AT_ONCE.
+    const path = requestPath(proxy.url(database.name), { analyticsTimeoutMs: 1000, analyticsAtOnce: 3 });
     t.after(() => path.pool.end().catch(() => undefined));
     const link = await anonymousLink(path.store);
     const release = await lockDailyClicks(database.pool);
@@ -375,4 +398,21 @@ test('each runner opens a transaction with the options asked for, and a plain on
     assert.deepEqual([plain.rows[0]?.isolation, plain.rows[0]?.read_only], ['read committed', 'off'], name);
     await assert.rejects(runner.transaction((tx) => tx.query('CREATE TABLE refused (a int)'), { readOnly: true }), /read-only/, `${name}: read only`);
   }
+});
+
+test('a statement timeout said in another language (lc_messages) is still the budget spent: too slow, not an outage; a quick cancel is not', async () => {
+  const translated = (afterMs: number): TransactionalRunner => ({
+    query: () => Promise.reject(new Error('unused')),
+    transaction: (work) =>
+      work({
+        query: () =>
+          new Promise((_resolve, reject) => {
+            setTimeout(() => reject(Object.assign(new Error('annulation de la requête à cause du délai'), { code: '57014' })), afterMs);
+          }),
+      }),
+  });
+  const slow = createPgLinkStore(translated(230), { analyticsTimeoutMs: 200 });
+  await assert.rejects(slow.analytics(1, RANGE), (err: Error) => err instanceof AnalyticsTooSlow);
+  const cancelled = createPgLinkStore(translated(0), { analyticsTimeoutMs: 200 });
+  await assert.rejects(cancelled.analytics(1, RANGE), (err: Error) => !(err instanceof AnalyticsTooSlow) && (err as { code?: string }).code === '57014');
 });

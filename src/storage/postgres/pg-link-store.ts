@@ -2,6 +2,7 @@
 // are given as a SqlRunner (query with $n parameters).
 import { createHash } from 'node:crypto';
 import { createBatcher, type BatcherLimits } from '../../core/batcher.ts';
+import { createGate } from '../../core/gate.ts';
 import { ServerBusy } from '../../core/errors.ts';
 import { ANALYTICS_STATEMENT_TIMEOUT_MS, REQUEST_PATH_TIMEOUTS } from '../../core/postgres.ts';
 import type { SqlRunner, TransactionalRunner } from '../../core/sql.ts';
@@ -119,7 +120,16 @@ export interface PgLinkStoreOptions {
   insertSpareAfterMs?: number;
   /** Each statement's limit in an analytics read (default ANALYTICS_STATEMENT_TIMEOUT_MS). */
   analyticsTimeoutMs?: number;
+  /** Most analytics reads at once (default ANALYTICS_AT_ONCE); the next waits at most `maxWaitMs` for a turn. */
+  analyticsAtOnce?: number;
 }
+
+/**
+ * Analytics reads at once per process: each may hold a connection for up to three times its budget
+ * (seconds, not the request path's 600 ms), and ten at once took the request pool's every connection,
+ * so cold redirects and writes answered 503. Two leave eight of the ten to them.
+ */
+export const ANALYTICS_AT_ONCE = 2;
 
 /**
  * Two full rounds of runs (4 × 256 × 2) beyond what free batches take at once: when runs are slow,
@@ -149,6 +159,11 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
   const concurrency = options.maxConcurrentBatches ?? MAX_CONCURRENT_BATCHES;
   const limits = lookupLimits(options.maxWaitMs, options.maxQueued);
   const analyticsBudgetMs = options.analyticsTimeoutMs ?? ANALYTICS_STATEMENT_TIMEOUT_MS;
+  const analyticsTurns = createGate({
+    max: options.analyticsAtOnce ?? ANALYTICS_AT_ONCE,
+    maxWaitMs: options.maxWaitMs ?? REQUEST_PATH_TIMEOUTS.connectTimeoutMs,
+    full: () => new ServerBusy('Other analytics are being added up; try again shortly.'),
+  });
   /**
    * One statement for any number of links. A code already taken (or twice in the list) is left out by
    * ON CONFLICT and answered CodeExists. Each column is sent as one array literal (array-literal.ts).
@@ -345,7 +360,7 @@ export function createPgLinkStore(db: TransactionalRunner, options: PgLinkStoreO
     },
 
     analytics(linkId, query) {
-      return readLinkAnalytics(db, linkId, query, analyticsBudgetMs);
+      return analyticsTurns.run(() => readLinkAnalytics(db, linkId, query, analyticsBudgetMs));
     },
 
     async applyClicks(batch, batchId) {
