@@ -29,7 +29,7 @@ export const VARIABLES = {
   HOST: { default: '0.0.0.0 (serve: 127.0.0.1)', doc: 'Interface the process binds. `curt serve` stays on this machine unless told otherwise, since it allows anonymous links.' },
   LOG_LEVEL: { default: 'info (serve: warn)', doc: `JSON log level: ${LOG_LEVELS.join(', ')}. \`curt serve\` prints a readable summary instead of info lines.` },
   REDIS_URL: { default: 'redis://127.0.0.1:6379 (serve: in-process)', doc: 'Redis: the key pool (KGS), the lookup cache and rate-limit counters (URL service). `curt serve` uses Redis only when this is set. A Redis Cluster: `redis+cluster://[user:password@]host:port,host:port...` (`rediss+cluster://` with TLS), listing any of its nodes; see docs/scaling.md.' },
-  REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`: up to 64 letters, digits and `: _ . -` (no `{` or `}`: Redis would take them as every key\'s hash tag).' },
+  REDIS_KEY_PREFIX: { default: '(empty)', doc: 'Prefix in front of every Redis key, e.g. `curt:`: up to 64 letters, digits and `: _ . -` and `{ }`; an empty `{}` is refused, and a `{tag}` puts every key in one slot of a Redis Cluster (docs/scaling.md).' },
   KGS_TOKEN: { default: '(required)', doc: 'Bearer token that internal callers of `/codes*` must present; the KGS warns at start when it is shorter than 24 characters or a placeholder (`change-me`, `secret`, ...). `curt serve` needs it only with KGS_URL.' },
   CODE_LENGTH: { default: '6', doc: 'Length of generated codes, 4 to 10.' },
   CODE_ALPHABET: { default: 'a-z A-Z', doc: 'Characters of generated codes: 2 or more distinct characters of `[A-Za-z0-9_-]`.' },
@@ -256,15 +256,17 @@ class Reader {
 
   keyPrefix(name: VariableName): string {
     const raw = this.raw(name) ?? '';
-    // Redis hashes a key by the first `{…}` in it: one in the prefix would displace the hash tags
-    // the keys carry after it (`{kgs}`, `{c:NN}`), splitting the key pool's sets over cluster slots
-    // (CROSSSLOT) or putting every key on one slot.
-    if (/[{}]/.test(raw)) {
-      this.fail(name, 'must not contain { or }: Redis would take them as the hash tag of every key, in place of the tags Curt puts after the prefix', raw);
+    if (!/^[A-Za-z0-9:_.{}-]*$/.test(raw) || raw.length > 64) {
+      this.fail(name, 'must be at most 64 characters of letters, digits and : _ . - { }', raw);
       return '';
     }
-    if (!/^[A-Za-z0-9:_.-]*$/.test(raw) || raw.length > 64) {
-      this.fail(name, 'must be at most 64 characters of letters, digits and : _ . -', raw);
+    // On a cluster Redis hashes a key by the first `{…}` in it, whole when that is empty: an empty
+    // one in the prefix put the key pool's sets, which a script uses together, in different slots
+    // (CROSSSLOT). A `{tag}` there works (every key in its slot: nothing spread over the masters), and
+    // earlier releases took it, so it is still taken.
+    const open = raw.indexOf('{');
+    if (open >= 0 && raw[open + 1] === '}') {
+      this.fail(name, 'must not hold an empty hash tag {}: on a Redis Cluster every key would then be hashed whole, and the key pool\'s sets would land in different slots', raw);
       return '';
     }
     return raw;

@@ -163,8 +163,8 @@ test('the configuration says whether PUBLIC_BASE_URL was left to its localhost d
   assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', PUBLIC_BASE_URL: 'https://sho.rt' }).publicBaseUrlDefaulted, false);
 });
 
-test('REDIS_KEY_PREFIX refuses { and }: Redis would take them as every key\'s hash tag, in place of the ones Curt puts after it', () => {
-  for (const prefix of ['{curt}:', 'curt{', 'a}b:', '{}']) {
+test('REDIS_KEY_PREFIX refuses an empty hash tag {} at its first {: on a Redis Cluster the key pool\'s sets would land in different slots; a {tag} is still taken', () => {
+  for (const prefix of ['{}', 'curt{}:', '{}{x}']) {
     let error: unknown;
     try {
       loadUrlServiceConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: prefix });
@@ -174,9 +174,9 @@ test('REDIS_KEY_PREFIX refuses { and }: Redis would take them as every key\'s ha
     assert.ok(error instanceof ConfigError, prefix);
     assert.deepEqual(
       error.problems.filter((line) => line.includes('REDIS_KEY_PREFIX')),
-      [`Invalid configuration: REDIS_KEY_PREFIX must not contain { or }: Redis would take them as the hash tag of every key, in place of the tags Curt puts after the prefix (got ${JSON.stringify(prefix)})`],
+      [`Invalid configuration: REDIS_KEY_PREFIX must not hold an empty hash tag {}: on a Redis Cluster every key would then be hashed whole, and the key pool's sets would land in different slots (got ${JSON.stringify(prefix)})`],
     );
-    assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: prefix }), /REDIS_KEY_PREFIX must not contain \{ or \}/);
+    assert.throws(() => loadKgsConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: prefix }), /REDIS_KEY_PREFIX must not hold an empty hash tag/);
   }
-  assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: 'curt-prod.v2:' }).redis.keyPrefix, 'curt-prod.v2:');
+  for (const prefix of ['curt-prod.v2:', '{curt}:', 'a{b}{}:', 'curt{', 'a}b:']) assert.equal(loadUrlServiceConfig({ KGS_TOKEN: 't', REDIS_KEY_PREFIX: prefix }).redis.keyPrefix, prefix);
 });
