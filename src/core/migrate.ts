@@ -18,14 +18,15 @@ export interface Migration {
 }
 
 export async function loadMigrations(dir = MIGRATIONS_DIR): Promise<Migration[]> {
-  const files = (await readdir(dir)).filter((f) => FILE.test(f)).sort();
+  const files = (await readdir(dir)).filter((f) => FILE.test(f));
   const migrations: Migration[] = [];
   for (const name of files) {
     const version = Number(FILE.exec(name)?.[1]);
     if (migrations.some((m) => m.version === version)) throw new Error(`two migrations share version ${version}`);
     migrations.push({ version, name, sql: await readFile(`${dir}/${name}`, 'utf8') });
   }
-  return migrations;
+  // By number, not by name: `1000_x.sql` sorts before `101_x.sql` as text.
+  return migrations.sort((a, b) => a.version - b.version);
 }
 
 /**
